@@ -1,0 +1,100 @@
+# vmjail build. `make` builds everything; `make test` runs the whole suite;
+# `make test SANITIZE=1` runs it under ASan+UBSan; `make demo` runs the
+# bundled example. Each component adds its rules in its own build.mk.
+
+SANITIZE ?= 0
+V ?= 0
+CC := gcc
+TOP := $(CURDIR)
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+# Debian packages the build and the tests need. `make deps` installs the
+# missing ones (idempotent); every top-level target depends on it.
+DEB_PKGS := gcc make libc6-dev pkg-config libseccomp-dev libcap-ng-dev \
+	libcgroup-dev libyaml-dev libcmocka-dev iproute2 clang \
+	libclang-rt-14-dev
+DEB_PKGS_KERNEL := linux-source-6.1 bc flex bison libelf-dev libssl-dev \
+	busybox-static e2fsprogs cpio xz-utils
+DEB_PKGS_E2E := qemu-system-x86 linux-image-cloud-amd64
+
+CFLAGS_COMMON := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wformat=2 -Wno-format-nonliteral -Wvla -g -I$(TOP) -I$(TOP)/common
+HARDEN_CFLAGS := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+CFLAGS := $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -fPIE
+LDFLAGS := $(SAN_FLAGS) -pie
+# Sanitizer runtimes cannot be linked statically.
+STATIC_LDFLAGS := $(LDFLAGS)
+else
+CFLAGS := $(CFLAGS_COMMON) -O2 $(HARDEN_CFLAGS)
+LDFLAGS := $(HARDEN_LDFLAGS)
+STATIC_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Filled in by the component fragments.
+BINARIES :=
+UNIT_TESTS :=
+INTEGRATION_TESTS :=
+TEST_DEPS :=
+
+.PHONY: all deps deps-kernel deps-e2e test unit integration demo clean
+all: deps binaries
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+COMMON_SRCS := common/log.c common/parse.c common/config.c
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
+
+include vmm/build.mk
+-include tests/guest/build.mk
+-include tests/unit/build.mk
+-include rootfs/build.mk
+-include tests/e2e/build.mk
+-include policy/build.mk
+-include jailer/build.mk
+-include bench/build.mk
+
+.PHONY: binaries
+binaries: $(BINARIES)
+
+deps:
+	$(Q)$(TOP)/.ci/ensure-packages $(DEB_PKGS)
+
+deps-kernel: deps
+	$(Q)$(TOP)/.ci/ensure-packages $(DEB_PKGS_KERNEL)
+
+deps-e2e: deps-kernel
+	$(Q)$(TOP)/.ci/ensure-packages $(DEB_PKGS_E2E)
+
+unit: all $(UNIT_TESTS)
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite unit $(UNIT_TESTS)
+
+integration: all $(TEST_DEPS)
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(INTEGRATION_TESTS)
+
+test: all $(UNIT_TESTS) $(TEST_DEPS)
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite all $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

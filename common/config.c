@@ -1,0 +1,480 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "parse.h"
+
+static void file_init(struct vj_file *f)
+{
+	f->name[0] = '\0';
+	f->fd = -1;
+}
+
+void vj_config_init(struct vj_vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->magic = VJ_CONFIG_MAGIC;
+	cfg->version = VJ_CONFIG_VERSION;
+	cfg->size = sizeof(*cfg);
+	cfg->vcpus = 1;
+	cfg->memory_mib = 128;
+	file_init(&cfg->kvm);
+	file_init(&cfg->kernel);
+	file_init(&cfg->initrd);
+	file_init(&cfg->console_file);
+	cfg->console = VJ_CONSOLE_STDOUT;
+	cfg->console_limit = 1u << 20;
+	for (unsigned i = 0; i < VJ_MAX_DRIVES; i++)
+		file_init(&cfg->drives[i].file);
+	for (unsigned i = 0; i < VJ_MAX_NETS; i++)
+		file_init(&cfg->nets[i].tap);
+	file_init(&cfg->vsock.uds);
+	file_init(&cfg->vsock.uds_dir);
+	cfg->seccomp = VJ_SECCOMP_ENFORCE;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, unsigned long errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+static bool file_ok(const struct vj_file *f)
+{
+	return terminated(f->name, sizeof(f->name)) && f->fd >= -1;
+}
+
+static int validate_bucket(const struct vj_bucket_config *b, const char *what,
+			   char *err, unsigned long errlen)
+{
+	if (b->size && (b->refill_ms == 0 || b->refill_ms > 3600u * 1000u))
+		return fail(err, errlen, "%s: refill time must be 1..3600000 ms", what);
+	return 0;
+}
+
+static int validate_devices(const struct vj_vm_config *cfg, char *err, unsigned long errlen)
+{
+	char what[64];
+	int r;
+
+	if (cfg->ndrives > VJ_MAX_DRIVES)
+		return fail(err, errlen, "too many drives: %u (max %u)", cfg->ndrives, VJ_MAX_DRIVES);
+	if (cfg->nnets > VJ_MAX_NETS)
+		return fail(err, errlen, "too many network interfaces: %u (max %u)", cfg->nnets,
+			    VJ_MAX_NETS);
+	for (uint32_t i = 0; i < cfg->ndrives; i++) {
+		const struct vj_drive_config *d = &cfg->drives[i];
+		if (!file_ok(&d->file) || !terminated(d->id, sizeof(d->id)))
+			return fail(err, errlen, "drive %u: malformed entry", i);
+		if (!d->file.name[0] && d->file.fd < 0)
+			return fail(err, errlen, "drive %u: no path given", i);
+		snprintf(what, sizeof(what), "drive %u bandwidth", i);
+		if ((r = validate_bucket(&d->rate.bytes, what, err, errlen)) < 0)
+			return r;
+		snprintf(what, sizeof(what), "drive %u operations", i);
+		if ((r = validate_bucket(&d->rate.ops, what, err, errlen)) < 0)
+			return r;
+	}
+	for (uint32_t i = 0; i < cfg->nnets; i++) {
+		const struct vj_net_config *n = &cfg->nets[i];
+		if (!file_ok(&n->tap))
+			return fail(err, errlen, "net %u: malformed entry", i);
+		if (!n->tap.name[0] && n->tap.fd < 0)
+			return fail(err, errlen, "net %u: no tap device given", i);
+		if (n->has_mac && (n->mac[0] & 1))
+			return fail(err, errlen, "net %u: MAC address is multicast", i);
+		snprintf(what, sizeof(what), "net %u bandwidth", i);
+		if ((r = validate_bucket(&n->rate.bytes, what, err, errlen)) < 0)
+			return r;
+		snprintf(what, sizeof(what), "net %u operations", i);
+		if ((r = validate_bucket(&n->rate.ops, what, err, errlen)) < 0)
+			return r;
+	}
+	if (cfg->vsock.enabled) {
+		if (!file_ok(&cfg->vsock.uds) || !file_ok(&cfg->vsock.uds_dir))
+			return fail(err, errlen, "vsock: malformed entry");
+		/* CIDs 0-2 are reserved (hypervisor, loopback, host); -1 is "any". */
+		if (cfg->vsock.guest_cid < 3 || cfg->vsock.guest_cid == UINT32_MAX)
+			return fail(err, errlen, "vsock: guest CID %u is reserved (use 3..%u)",
+				    cfg->vsock.guest_cid, UINT32_MAX - 1);
+		if (!cfg->vsock.uds.name[0] && cfg->vsock.uds.fd < 0)
+			return fail(err, errlen, "vsock: no host socket path given");
+	}
+	return 0;
+}
+
+int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long errlen)
+{
+	if (cfg->magic != VJ_CONFIG_MAGIC || cfg->size != sizeof(*cfg))
+		return fail(err, errlen, "configuration: not a vmjail VM configuration");
+	if (cfg->version != VJ_CONFIG_VERSION)
+		return fail(err, errlen, "configuration: version %u, expected %u", cfg->version,
+			    VJ_CONFIG_VERSION);
+	if (cfg->vcpus < 1 || cfg->vcpus > VJ_VCPUS_MAX)
+		return fail(err, errlen, "vcpus: %u out of range 1..%u", cfg->vcpus, VJ_VCPUS_MAX);
+	if (cfg->memory_mib < VJ_MEMORY_MIB_MIN || cfg->memory_mib > VJ_MEMORY_MIB_MAX)
+		return fail(err, errlen, "memory: %llu MiB out of range %u..%u MiB",
+			    (unsigned long long)cfg->memory_mib, VJ_MEMORY_MIB_MIN,
+			    VJ_MEMORY_MIB_MAX);
+	if (!terminated(cfg->cmdline, sizeof(cfg->cmdline)))
+		return fail(err, errlen, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
+	if (!file_ok(&cfg->kvm) || !file_ok(&cfg->kernel) || !file_ok(&cfg->initrd) ||
+	    !file_ok(&cfg->console_file))
+		return fail(err, errlen, "configuration: malformed file entry");
+	if (!cfg->kernel.name[0] && cfg->kernel.fd < 0)
+		return fail(err, errlen, "kernel: no kernel image given (--kernel PATH)");
+	if (cfg->console > VJ_CONSOLE_FILE)
+		return fail(err, errlen, "console: unknown kind %d", (int)cfg->console);
+	if (cfg->console == VJ_CONSOLE_FILE && !cfg->console_file.name[0] &&
+	    cfg->console_file.fd < 0)
+		return fail(err, errlen, "console: no file given");
+	if (cfg->seccomp > VJ_SECCOMP_OFF)
+		return fail(err, errlen, "seccomp: unknown mode %d", (int)cfg->seccomp);
+	return validate_devices(cfg, err, errlen);
+}
+
+/* ---- standalone flags ------------------------------------------------ */
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEMORY, OPT_CONSOLE,
+	OPT_CONSOLE_LIMIT, OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_SECCOMP,
+	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONFIG_FD,
+};
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "vcpus", required_argument, NULL, OPT_VCPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT },
+	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+	{ "timing", no_argument, NULL, OPT_TIMING },
+	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void vj_config_usage(const char *prog)
+{
+	printf("usage: %s --kernel PATH [options]\n"
+	       "       %s --config-fd FD   (used by the vmjail launcher)\n"
+	       "  --kernel PATH         ELF vmlinux or bzImage (boot protocol >= 2.12)\n"
+	       "  --initrd PATH         initial ramdisk\n"
+	       "  --cmdline STR         kernel command line\n"
+	       "  --vcpus N             1..%u (default 1)\n"
+	       "  --memory MIB          %u..%u (default 128); suffixes M, G accepted\n"
+	       "  --console stdout|none|PATH   where the serial console goes\n"
+	       "  --console-limit BYTES cap on console output (default 1M, 0 = no cap)\n"
+	       "  --drive path=P[,ro][,id=ID]  virtio-blk drive backed by file P\n"
+	       "  --net tap=NAME[,mac=MAC]     virtio-net backed by tap NAME\n"
+	       "  --vsock cid=N,uds=PATH       virtio-vsock, host side on AF_UNIX PATH\n"
+	       "  --rng                 virtio-rng\n"
+	       "  --seccomp enforce|log|off    seccomp mode (default enforce)\n"
+	       "  --seccomp-log         same as --seccomp log; for diagnosis, not production\n"
+	       "  --timing              print start-up timestamps on stderr\n"
+	       "  -v, --verbose         more messages (repeat for debug)\n",
+	       prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
+}
+
+static int set_name(struct vj_file *f, const char *flag, const char *v, char *err,
+		    unsigned long errlen)
+{
+	if (!*v)
+		return fail(err, errlen, "%s: empty path", flag);
+	if (vj_strlcpy_checked(f->name, v, sizeof(f->name)) < 0)
+		return fail(err, errlen, "%s: path longer than %u bytes", flag, VJ_PATH_MAX - 1);
+	return 0;
+}
+
+/* Splits "k=v,k2,k3=v3" in place; calls fn for each pair. */
+typedef int (*kv_fn)(void *obj, const char *key, const char *val, char *err,
+		     unsigned long errlen);
+
+static int parse_kv_list(char *s, const char *flag, void *obj, kv_fn fn, char *err,
+			 unsigned long errlen)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int r;
+		if (eq)
+			*eq = '\0';
+		r = fn(obj, tok, eq ? eq + 1 : NULL, err, errlen);
+		if (r < 0) {
+			char inner[256];
+			snprintf(inner, sizeof(inner), "%s", err);
+			return fail(err, errlen, "%s: %s", flag, inner);
+		}
+	}
+	return 0;
+}
+
+static int drive_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+{
+	struct vj_drive_config *d = obj;
+
+	if (!strcmp(k, "path") && v)
+		return set_name(&d->file, "path", v, err, errlen);
+	if (!strcmp(k, "ro") && !v) {
+		d->read_only = true;
+		return 0;
+	}
+	if (!strcmp(k, "id") && v) {
+		if (vj_strlcpy_checked(d->id, v, sizeof(d->id)) < 0)
+			return fail(err, errlen, "id \"%s\" longer than %u bytes", v, VJ_DRIVE_ID_MAX);
+		return 0;
+	}
+	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+}
+
+static int net_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+{
+	struct vj_net_config *n = obj;
+
+	if (!strcmp(k, "tap") && v)
+		return set_name(&n->tap, "tap", v, err, errlen);
+	if (!strcmp(k, "mac") && v) {
+		if (vj_parse_mac(v, n->mac) < 0)
+			return fail(err, errlen, "mac \"%s\" is not aa:bb:cc:dd:ee:ff", v);
+		n->has_mac = true;
+		return 0;
+	}
+	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+}
+
+static int vsock_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+{
+	struct vj_vsock_config *vs = obj;
+	uint64_t cid;
+
+	if (!strcmp(k, "cid") && v) {
+		if (vj_parse_u64(v, 3, UINT32_MAX - 1, &cid) < 0)
+			return fail(err, errlen, "cid \"%s\" is not a number in 3..%u", v,
+				    UINT32_MAX - 1);
+		vs->guest_cid = (uint32_t)cid;
+		return 0;
+	}
+	if (!strcmp(k, "uds") && v)
+		return set_name(&vs->uds, "uds", v, err, errlen);
+	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+}
+
+static int parse_memory(const char *v, uint64_t *mib)
+{
+	uint64_t bytes;
+	int r;
+
+	/* A bare number means MiB; a suffixed one is a byte size. */
+	if (vj_parse_u64(v, 0, UINT64_MAX, mib) == 0)
+		return 0;
+	r = vj_parse_size(v, &bytes);
+	if (r < 0)
+		return r;
+	if (bytes % (1u << 20))
+		return -EINVAL;
+	*mib = bytes >> 20;
+	return 0;
+}
+
+static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
+		     unsigned long errlen)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_KERNEL:
+		return set_name(&cfg->kernel, "--kernel", arg, err, errlen);
+	case OPT_INITRD:
+		return set_name(&cfg->initrd, "--initrd", arg, err, errlen);
+	case OPT_CMDLINE:
+		if (vj_strlcpy_checked(cfg->cmdline, arg, sizeof(cfg->cmdline)) < 0)
+			return fail(err, errlen, "--cmdline: %zu bytes, longer than %u", strlen(arg),
+				    VJ_CMDLINE_MAX - 1);
+		return 0;
+	case OPT_VCPUS:
+		if (vj_parse_u64(arg, 1, VJ_VCPUS_MAX, &v) < 0)
+			return fail(err, errlen, "--vcpus: \"%s\" is not a number in 1..%u", arg,
+				    VJ_VCPUS_MAX);
+		cfg->vcpus = (uint32_t)v;
+		return 0;
+	case OPT_MEMORY:
+		if (parse_memory(arg, &v) < 0 || v < VJ_MEMORY_MIB_MIN || v > VJ_MEMORY_MIB_MAX)
+			return fail(err, errlen, "--memory: \"%s\" is not a size in %u..%u MiB", arg,
+				    VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
+		cfg->memory_mib = v;
+		return 0;
+	case OPT_CONSOLE:
+		if (!strcmp(arg, "stdout"))
+			cfg->console = VJ_CONSOLE_STDOUT;
+		else if (!strcmp(arg, "none"))
+			cfg->console = VJ_CONSOLE_NONE;
+		else {
+			cfg->console = VJ_CONSOLE_FILE;
+			return set_name(&cfg->console_file, "--console", arg, err, errlen);
+		}
+		return 0;
+	case OPT_CONSOLE_LIMIT:
+		if (vj_parse_size(arg, &v) < 0)
+			return fail(err, errlen, "--console-limit: \"%s\" is not a size", arg);
+		cfg->console_limit = v;
+		return 0;
+	case OPT_DRIVE:
+		if (cfg->ndrives >= VJ_MAX_DRIVES)
+			return fail(err, errlen, "--drive: more than %u drives", VJ_MAX_DRIVES);
+		if (parse_kv_list(arg, "--drive", &cfg->drives[cfg->ndrives], drive_kv, err,
+				  errlen) < 0)
+			return -EINVAL;
+		if (!cfg->drives[cfg->ndrives].file.name[0])
+			return fail(err, errlen, "--drive: path=FILE is required");
+		cfg->ndrives++;
+		return 0;
+	case OPT_NET:
+		if (cfg->nnets >= VJ_MAX_NETS)
+			return fail(err, errlen, "--net: more than %u interfaces", VJ_MAX_NETS);
+		if (parse_kv_list(arg, "--net", &cfg->nets[cfg->nnets], net_kv, err, errlen) < 0)
+			return -EINVAL;
+		if (!cfg->nets[cfg->nnets].tap.name[0])
+			return fail(err, errlen, "--net: tap=NAME is required");
+		cfg->nnets++;
+		return 0;
+	case OPT_VSOCK:
+		if (parse_kv_list(arg, "--vsock", &cfg->vsock, vsock_kv, err, errlen) < 0)
+			return -EINVAL;
+		if (!cfg->vsock.guest_cid || !cfg->vsock.uds.name[0])
+			return fail(err, errlen, "--vsock: cid=N and uds=PATH are required");
+		cfg->vsock.enabled = true;
+		return 0;
+	case OPT_RNG:
+		cfg->rng = true;
+		return 0;
+	case OPT_SECCOMP:
+		if (!strcmp(arg, "enforce"))
+			cfg->seccomp = VJ_SECCOMP_ENFORCE;
+		else if (!strcmp(arg, "log"))
+			cfg->seccomp = VJ_SECCOMP_LOG;
+		else if (!strcmp(arg, "off"))
+			cfg->seccomp = VJ_SECCOMP_OFF;
+		else
+			return fail(err, errlen, "--seccomp: \"%s\" is not enforce, log or off", arg);
+		return 0;
+	case OPT_SECCOMP_LOG:
+		cfg->seccomp = VJ_SECCOMP_LOG;
+		return 0;
+	case OPT_TIMING:
+		cfg->timing = true;
+		return 0;
+	}
+	return fail(err, errlen, "internal: unhandled option %d", opt);
+}
+
+int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv, char *err,
+			 unsigned long errlen)
+{
+	int opt, r;
+	uint64_t fd;
+	bool from_fd = false;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			return 1;
+		case 'v':
+			continue; /* verbosity is the caller's business */
+		case ':':
+			return fail(err, errlen, "%s: missing value", argv[optind - 1]);
+		case '?':
+			return fail(err, errlen, "%s: unknown option", argv[optind - 1]);
+		case OPT_CONFIG_FD:
+			if (vj_parse_u64(optarg, 0, INT32_MAX, &fd) < 0)
+				return fail(err, errlen, "--config-fd: \"%s\" is not a descriptor",
+					    optarg);
+			r = vj_config_from_fd((int)fd, cfg, err, errlen);
+			if (r < 0)
+				return r;
+			from_fd = true;
+			continue;
+		}
+		if (from_fd)
+			return fail(err, errlen, "--config-fd cannot be combined with other options");
+		r = parse_one(cfg, opt, optarg, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+	return vj_config_validate(cfg, err, errlen);
+}
+
+/* ---- hand-over ------------------------------------------------------- */
+
+int vj_config_to_memfd(const struct vj_vm_config *cfg)
+{
+	cleanup_fd int fd = memfd_create("vmjail-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const char *p = (const char *)cfg;
+	size_t left = sizeof(*cfg);
+
+	if (fd < 0)
+		return -errno;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return vj_steal_fd(&fd);
+}
+
+int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return fail(err, errlen, "--config-fd %d: %s", fd, strerror(errno));
+	if (st.st_size != (off_t)sizeof(*cfg))
+		return fail(err, errlen, "--config-fd %d: %lld bytes, expected %zu", fd,
+			    (long long)st.st_size, sizeof(*cfg));
+	n = pread(fd, cfg, sizeof(*cfg), 0);
+	if (n != (ssize_t)sizeof(*cfg))
+		return fail(err, errlen, "--config-fd %d: short read", fd);
+	close(fd);
+	return vj_config_validate(cfg, err, errlen);
+}

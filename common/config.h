@@ -1,0 +1,124 @@
+/*
+ * The VM configuration: the one contract between the launcher (jailer/)
+ * and the VMM (vmm/). The launcher fills it from a validated policy and
+ * hands it over as a sealed memfd; standalone use of vmjail-vmm fills it
+ * from flags. Either way vj_config_validate() is the single gate.
+ *
+ * Files are described by a struct vj_file: a name (for messages, and for
+ * opening in standalone mode only) and a file descriptor. Inside the jail
+ * the VMM only ever uses the descriptors.
+ */
+#ifndef VJ_CONFIG_H
+#define VJ_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VJ_CONFIG_MAGIC 0x4a4a4d56u /* "VMJJ" */
+#define VJ_CONFIG_VERSION 1u
+
+#define VJ_PATH_MAX 512
+#define VJ_CMDLINE_MAX 2048 /* x86 COMMAND_LINE_SIZE, terminator included */
+#define VJ_VCPUS_MAX 32
+#define VJ_MEMORY_MIB_MIN 16
+#define VJ_MEMORY_MIB_MAX (256u * 1024u)
+#define VJ_MAX_DRIVES 8
+#define VJ_MAX_NETS 4
+#define VJ_DRIVE_ID_MAX 20 /* virtio-blk GET_ID length */
+
+struct vj_file {
+	char name[VJ_PATH_MAX]; /* path or label, used in messages */
+	int fd;                 /* -1: not given / not yet opened */
+};
+
+enum vj_console_kind {
+	VJ_CONSOLE_STDOUT = 0,
+	VJ_CONSOLE_NONE,
+	VJ_CONSOLE_FILE, /* console.file: append to this file (or fd) */
+};
+
+/* Token bucket: size tokens, refilled over refill_ms; one_time_burst is
+ * spent before the bucket. size == 0 disables the bucket. */
+struct vj_bucket_config {
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_ms;
+};
+
+struct vj_rate_limit {
+	struct vj_bucket_config bytes;
+	struct vj_bucket_config ops;
+};
+
+struct vj_drive_config {
+	struct vj_file file;
+	char id[VJ_DRIVE_ID_MAX + 1];
+	bool read_only;
+	struct vj_rate_limit rate;
+};
+
+struct vj_net_config {
+	struct vj_file tap; /* name: tap interface name; fd: opened tap */
+	uint8_t mac[6];
+	bool has_mac;
+	struct vj_rate_limit rate;
+};
+
+struct vj_vsock_config {
+	bool enabled;
+	uint32_t guest_cid;
+	struct vj_file uds;   /* name: host socket path; fd: listening socket */
+	struct vj_file uds_dir; /* fd: directory holding <path>_<port> sockets */
+};
+
+enum vj_seccomp_mode {
+	VJ_SECCOMP_ENFORCE = 0, /* kill the process on a violation */
+	VJ_SECCOMP_LOG,         /* log violations: diagnosis only */
+	VJ_SECCOMP_OFF,         /* standalone development only */
+};
+
+struct vj_vm_config {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t size;
+
+	uint32_t vcpus;
+	uint64_t memory_mib;
+	char cmdline[VJ_CMDLINE_MAX];
+
+	struct vj_file kvm;
+	struct vj_file kernel;
+	struct vj_file initrd;
+
+	enum vj_console_kind console;
+	struct vj_file console_file;
+	uint64_t console_limit; /* bytes of guest console output; 0 = none */
+
+	uint32_t ndrives;
+	struct vj_drive_config drives[VJ_MAX_DRIVES];
+	uint32_t nnets;
+	struct vj_net_config nets[VJ_MAX_NETS];
+	struct vj_vsock_config vsock;
+	bool rng;
+
+	enum vj_seccomp_mode seccomp;
+	bool timing; /* print start-up timestamps on stderr */
+};
+
+void vj_config_init(struct vj_vm_config *cfg);
+
+/* Checks every field; on failure writes one line naming the field and the
+ * reason into err and returns -EINVAL. */
+int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long errlen);
+
+/* Standalone flags of vmjail-vmm. Returns 0, 1 when --help was printed,
+ * or -EINVAL with a one-line reason in err. */
+int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv,
+			 char *err, unsigned long errlen);
+void vj_config_usage(const char *prog);
+
+/* Launcher -> VMM hand-over through a sealed memfd. */
+int vj_config_to_memfd(const struct vj_vm_config *cfg);
+int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen);
+
+#endif

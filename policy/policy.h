@@ -1,0 +1,113 @@
+/*
+ * A sandbox policy (tenant-supplied, untrusted) and the host configuration
+ * (operator-supplied, trusted), as validated structs. The YAML schema is
+ * documented in policy/README.md. The launcher works from struct vj_policy
+ * only, whether it came from a YAML file or from command-line flags.
+ */
+#ifndef VJ_POLICY_H
+#define VJ_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define VJ_POLICY_VERSION 1
+#define VJ_ID_MAX 64           /* sandbox id: [A-Za-z0-9-]{1,64} */
+#define VJ_NETNS_NAME_MAX 64
+#define VJ_CPUSET_MAX 64
+#define VJ_MAX_ROOTS 8
+#define VJ_MAX_ARGS 256
+#define VJ_MAX_ENV 128
+
+/* Namespaces the jail creates (bitmask). */
+enum vj_ns {
+	VJ_NS_MOUNT = 1u << 0,
+	VJ_NS_PID = 1u << 1,
+	VJ_NS_IPC = 1u << 2,
+	VJ_NS_UTS = 1u << 3,
+	VJ_NS_NET = 1u << 4,
+	VJ_NS_CGROUP = 1u << 5,
+	VJ_NS_USER = 1u << 6,
+	VJ_NS_ALL_BUT_USER = (1u << 6) - 1,
+};
+
+/* UINT64_MAX in any limit means "not set: leave the host default". */
+#define VJ_UNLIMITED UINT64_MAX
+
+struct vj_cgroup_limits {
+	uint64_t cpu_quota_us;   /* cpu.max quota / cpu.cfs_quota_us */
+	uint64_t cpu_period_us;  /* cpu.max period / cpu.cfs_period_us */
+	uint64_t memory_max;     /* bytes */
+	uint64_t memory_swap_max; /* bytes */
+	uint64_t pids_max;
+	char cpuset_cpus[VJ_CPUSET_MAX]; /* "" = inherit */
+	char cpuset_mems[VJ_CPUSET_MAX];
+	uint64_t io_weight;      /* 1..10000 (v2 io.weight / v1 blkio.weight scaled) */
+};
+
+struct vj_rlimits {
+	uint64_t nofile;
+	uint64_t nproc;
+	uint64_t fsize;   /* bytes */
+	uint64_t core;    /* always 0 unless the operator allows otherwise */
+	uint64_t memlock; /* bytes */
+};
+
+struct vj_jail_policy {
+	uint32_t uid;  /* ids the VMM runs as (inside the user namespace, if any) */
+	uint32_t gid;
+	uint32_t namespaces; /* enum vj_ns bits */
+	/* User namespace map (when VJ_NS_USER): inside 0..count-1 maps to
+	 * host_uid_base.. / host_gid_base.. */
+	uint32_t userns_host_uid_base;
+	uint32_t userns_host_gid_base;
+	uint32_t userns_count;
+	char netns[VJ_NETNS_NAME_MAX + 1]; /* join /run/netns/<name>; "" = new */
+	bool mount_proc; /* a /proc inside the jail root (default: none) */
+	struct vj_cgroup_limits cgroup;
+	struct vj_rlimits rlimits;
+};
+
+struct vj_limits {
+	uint64_t timeout_ms;    /* wall clock for the whole sandbox; 0 = none */
+	uint64_t console_bytes; /* guest console output cap */
+};
+
+/* What runs inside the guest (per request; issue: workloads). */
+struct vj_workload {
+	uint32_t argc;
+	char *argv[VJ_MAX_ARGS + 1];
+	uint32_t envc;
+	char *env[VJ_MAX_ENV + 1];
+};
+
+struct vj_policy {
+	uint32_t version;
+	char id[VJ_ID_MAX + 1];
+	struct vj_vm_config vm; /* file names filled, fds -1: the launcher opens */
+	struct vj_jail_policy jail;
+	struct vj_limits limits;
+	enum vj_seccomp_mode seccomp;
+	struct vj_workload workload;
+};
+
+/* Operator configuration, default /etc/vmjail/host.yaml. */
+struct vj_host_config {
+	unsigned nkernel_roots, nimage_roots, nsocket_roots;
+	char kernel_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	char image_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	char socket_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	uint32_t uid_min, uid_max; /* ids a policy may ask for */
+	uint32_t gid_min, gid_max;
+	uint32_t max_vcpus;
+	uint64_t max_memory_mib;
+	uint64_t max_timeout_ms;
+	uint64_t max_console_bytes;
+	struct vj_cgroup_limits max_cgroup;
+	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
+	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */
+	bool allow_seccomp_log;
+};
+
+#endif

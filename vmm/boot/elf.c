@@ -1,0 +1,162 @@
+/* ELF vmlinux: PT_LOAD segments at their physical addresses; a PVH note
+ * (XEN_ELFNOTE_PHYS32_ENTRY) selects the 32-bit PVH entry. */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/loader.h"
+#include "config.h"
+#include "layout.h"
+
+#define ELF_MAX_PHDRS 64
+#define ELF_MAX_NOTE_BYTES 8192
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+static int bad(char *err, size_t errlen, const char *name, const char *why)
+{
+	snprintf(err, errlen, "kernel %s: %s", name, why);
+	return -EINVAL;
+}
+
+static int read_exact(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int check_ehdr(const Elf64_Ehdr *eh, const char *name, uint64_t file_size, char *err,
+		      size_t errlen)
+{
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return bad(err, errlen, name, "not a 64-bit ELF (ELFCLASS64 required)");
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return bad(err, errlen, name, "not a little-endian ELF");
+	if (eh->e_machine != EM_X86_64)
+		return bad(err, errlen, name, "ELF is not for x86-64 (e_machine is not EM_X86_64)");
+	if (eh->e_type != ET_EXEC)
+		return bad(err, errlen, name, "ELF is not an executable (ET_EXEC) image");
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return bad(err, errlen, name, "ELF program header size is not 56");
+	if (eh->e_phnum == 0 || eh->e_phnum > ELF_MAX_PHDRS)
+		return bad(err, errlen, name, "ELF has no or too many program headers");
+	if (eh->e_phoff > file_size ||
+	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > file_size - eh->e_phoff)
+		return bad(err, errlen, name, "truncated ELF: program headers past end of file");
+	return 0;
+}
+
+/* Returns 1 and sets *entry when the note area holds the PVH entry. */
+static int find_pvh_note(int fd, const Elf64_Phdr *ph, uint64_t file_size, uint64_t *entry)
+{
+	uint8_t buf[ELF_MAX_NOTE_BYTES];
+	uint64_t len = ph->p_filesz, off = 0;
+
+	if (len > sizeof(buf) || ph->p_offset > file_size || len > file_size - ph->p_offset)
+		return 0;
+	if (read_exact(fd, buf, len, ph->p_offset) < 0)
+		return 0;
+	while (len - off >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		memcpy(&nh, buf + off, sizeof(nh));
+		uint64_t name_off = off + sizeof(nh);
+		uint64_t desc_off = name_off + ((nh.n_namesz + 3ull) & ~3ull);
+		uint64_t next = desc_off + ((nh.n_descsz + 3ull) & ~3ull);
+		if (next > len)
+			return 0;
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    !memcmp(buf + name_off, "Xen", 4) && nh.n_descsz >= 4) {
+			uint32_t e;
+			memcpy(&e, buf + desc_off, 4);
+			*entry = e;
+			return 1;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+static int load_segment(const struct vj_guest_mem *mem, int fd, const char *name,
+			uint64_t file_size, const Elf64_Phdr *ph, char *err, size_t errlen)
+{
+	uint8_t *dst;
+
+	if (ph->p_filesz > ph->p_memsz)
+		return bad(err, errlen, name, "ELF segment with file size above memory size");
+	if (ph->p_offset > file_size || ph->p_filesz > file_size - ph->p_offset)
+		return bad(err, errlen, name, "truncated ELF: segment data past end of file");
+	if (ph->p_paddr < VJ_HIMEM_START) {
+		snprintf(err, errlen, "kernel %s: ELF segment at 0x%llx is below 1 MiB", name,
+			 (unsigned long long)ph->p_paddr);
+		return -EINVAL;
+	}
+	if (ph->p_memsz == 0)
+		return 0;
+	dst = vj_mem_ptr(mem, ph->p_paddr, ph->p_memsz);
+	if (!dst) {
+		snprintf(err, errlen,
+			 "kernel %s: ELF segment [0x%llx, 0x%llx) does not fit in guest memory "
+			 "(memory too small for the kernel)",
+			 name, (unsigned long long)ph->p_paddr,
+			 (unsigned long long)(ph->p_paddr + ph->p_memsz));
+		return -ENOSPC;
+	}
+	/* The rest of the segment (bss) is already zero: fresh memfd pages. */
+	if (ph->p_filesz && read_exact(fd, dst, ph->p_filesz, ph->p_offset) < 0)
+		return bad(err, errlen, name, "read error in ELF segment");
+	return 0;
+}
+
+int vj_elf_load(const struct vj_guest_mem *mem, int fd, const char *name, uint64_t file_size,
+		struct vj_kernel_image *img, char *err, size_t errlen)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[ELF_MAX_PHDRS];
+	uint64_t lo = UINT64_MAX, hi = 0, pvh_entry = 0;
+	bool pvh = false;
+	int r;
+
+	if (file_size < sizeof(eh) || read_exact(fd, &eh, sizeof(eh), 0) < 0)
+		return bad(err, errlen, name, "truncated ELF header");
+	if ((r = check_ehdr(&eh, name, file_size, err, errlen)) < 0)
+		return r;
+	if (read_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff) < 0)
+		return bad(err, errlen, name, "read error in ELF program headers");
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type == PT_NOTE && !pvh)
+			pvh = find_pvh_note(fd, &ph[i], file_size, &pvh_entry);
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if ((r = load_segment(mem, fd, name, file_size, &ph[i], err, errlen)) < 0)
+			return r;
+		if (ph[i].p_paddr < lo)
+			lo = ph[i].p_paddr;
+		if (ph[i].p_paddr + ph[i].p_memsz > hi)
+			hi = ph[i].p_paddr + ph[i].p_memsz;
+	}
+	if (hi == 0)
+		return bad(err, errlen, name, "ELF has no loadable segment");
+	img->kind = pvh ? VJ_ENTRY_PVH : VJ_ENTRY_LINUX64;
+	img->entry = pvh ? pvh_entry : eh.e_entry;
+	if (img->entry < lo || img->entry >= hi) {
+		snprintf(err, errlen, "kernel %s: entry point 0x%llx is outside the loaded image",
+			 name, (unsigned long long)img->entry);
+		return -EINVAL;
+	}
+	img->load_start = lo;
+	img->load_end = hi;
+	img->bzimage = false;
+	img->cmdline_max = VJ_CMDLINE_MAX - 1;
+	img->initrd_addr_max = 0;
+	return 0;
+}

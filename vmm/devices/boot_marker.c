@@ -1,0 +1,20 @@
+#include "devices/boot_marker.h"
+
+#include "layout.h"
+#include "log.h"
+#include "vm.h"
+
+static void marker_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct vj_boot_marker *m = dev;
+	uint64_t now, expected = 0;
+
+	if (off != 0 || len != 1 || data[0] != VJ_BOOT_MARKER_VALUE)
+		return;
+	now = vj_now_ns();
+	if (atomic_compare_exchange_strong(m->stamp, &expected, now))
+		vj_info("guest boot complete: %llu us after VMM start",
+			(unsigned long long)((now - m->start_ns) / 1000));
+}
+
+const struct vj_bus_ops vj_boot_marker_ops = { .read = NULL, .write = marker_write };

@@ -1,0 +1,330 @@
+/*
+ * vmjail-vmm: boots one guest on KVM from a struct vj_vm_config, either
+ * handed over by the vmjail launcher (--config-fd, every resource already
+ * an fd) or built from standalone flags (paths opened here, before any
+ * guest code runs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot/loader.h"
+#include "cleanup.h"
+#include "config.h"
+#include "cpuid.h"
+#include "devices/boot_marker.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "exit.h"
+#include "layout.h"
+#include "log.h"
+#include "seccomp.h"
+#include "vcpu.h"
+#include "vm.h"
+
+struct vmm {
+	struct vj_vm_config cfg;
+	struct vj_vm vm;
+	struct vj_kernel_image kernel;
+	struct vj_serial serial;
+	struct vj_i8042 i8042;
+	struct vj_boot_marker marker;
+	int console_fd;
+	int signal_fd;
+	struct vj_loop_handler stop_handler, signal_handler;
+};
+
+static const struct vj_bus_ops ignore_ops = { NULL, NULL };
+
+static enum vj_log_level verbosity(int argc, char **argv)
+{
+	int level = VJ_LOG_WARN;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--verbose"))
+			level++;
+		else if (argv[i][0] == '-' && argv[i][1] != '-')
+			for (const char *p = argv[i] + 1; *p == 'v'; p++)
+				level++;
+	}
+	return level > VJ_LOG_DEBUG ? VJ_LOG_DEBUG : (enum vj_log_level)level;
+}
+
+static int open_input(struct vj_file *f, const char *what, int flags)
+{
+	if (f->fd >= 0 || !f->name[0])
+		return 0;
+	f->fd = open(f->name, flags | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		int e = errno;
+		vj_error("open %s %s: %s", what, f->name, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* Standalone mode only: from here on the VMM uses descriptors alone. */
+static int open_inputs(struct vj_vm_config *cfg)
+{
+	int r;
+
+	if ((r = open_input(&cfg->kernel, "kernel", O_RDONLY)) < 0 ||
+	    (r = open_input(&cfg->initrd, "initrd", O_RDONLY)) < 0)
+		return r;
+	if (cfg->console == VJ_CONSOLE_FILE &&
+	    (r = open_input(&cfg->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC)) < 0)
+		return r;
+	return 0;
+}
+
+static void serial_irq(void *ctx, bool level)
+{
+	struct vj_vm *vm = ctx;
+
+	if (vj_vm_irq_line(vm, VJ_IRQ_COM1, level) < 0)
+		vj_debug("KVM_IRQ_LINE %u: %s", VJ_IRQ_COM1, strerror(errno));
+}
+
+static void guest_reset(void *ctx)
+{
+	vj_info("guest requested a reset");
+	vj_vm_stop(ctx, VJ_EXIT_GUEST_RESET);
+}
+
+static int add_legacy_devices(struct vmm *m)
+{
+	struct vj_vm *vm = &m->vm;
+	int r;
+
+	switch (m->cfg.console) {
+	case VJ_CONSOLE_STDOUT:
+		m->console_fd = STDOUT_FILENO;
+		break;
+	case VJ_CONSOLE_NONE:
+		m->console_fd = -1;
+		break;
+	case VJ_CONSOLE_FILE:
+		m->console_fd = m->cfg.console_file.fd;
+		break;
+	}
+	vj_serial_init(&m->serial, m->console_fd, m->cfg.console_limit, serial_irq, vm);
+	vm->serial = &m->serial;
+	m->i8042 = (struct vj_i8042){ .reset = guest_reset, .ctx = vm };
+	m->marker = (struct vj_boot_marker){ .start_ns = vm->timing.start_ns,
+					     .stamp = &vm->timing.marker_ns };
+	if ((r = vj_bus_add(&vm->pio, VJ_PORT_COM1, VJ_PORT_COM1_SIZE, "serial", &vj_serial_ops,
+			    &m->serial)) < 0 ||
+	    (r = vj_bus_add(&vm->pio, VJ_PORT_I8042_DATA,
+			    VJ_PORT_I8042_CMD - VJ_PORT_I8042_DATA + 1, "i8042", &vj_i8042_ops,
+			    &m->i8042)) < 0 ||
+	    (r = vj_bus_add(&vm->pio, VJ_PORT_POST, 1, "post", &ignore_ops, NULL)) < 0 ||
+	    (r = vj_bus_add(&vm->mmio, VJ_BOOT_MARKER_ADDR, VJ_BOOT_MARKER_SIZE, "boot-marker",
+			    &vj_boot_marker_ops, &m->marker)) < 0)
+		return r;
+	return 0;
+}
+
+/* Kernel, devices (which announce themselves on the command line), then
+ * the command line, initrd and boot tables. Returns a VJ_EXIT_* on error. */
+static int load_guest(struct vmm *m)
+{
+	struct vj_vm *vm = &m->vm;
+	struct vj_boot_args args = { 0 };
+	char err[512];
+	int r;
+
+	if (vj_kernel_load(&vm->mem, m->cfg.kernel.fd, m->cfg.kernel.name, &m->kernel, err,
+			   sizeof(err)) < 0) {
+		vj_error("%s", err);
+		return VJ_EXIT_CONFIG;
+	}
+	if ((r = add_legacy_devices(m)) < 0) {
+		vj_error("device setup: %s", strerror(-r));
+		return VJ_EXIT_KVM;
+	}
+	if (m->cfg.cmdline[0] && vj_vm_cmdline_append(vm, m->cfg.cmdline) < 0) {
+		vj_error("command line too long");
+		return VJ_EXIT_CONFIG;
+	}
+	if (m->cfg.initrd.fd >= 0 &&
+	    vj_initrd_load(&vm->mem, &m->kernel, m->cfg.initrd.fd, m->cfg.initrd.name,
+			   &args.initrd_addr, &args.initrd_size, err, sizeof(err)) < 0) {
+		vj_error("%s", err);
+		return VJ_EXIT_CONFIG;
+	}
+	args.cmdline = vm->cmdline;
+	args.cmdline_len = vm->cmdline_len;
+	if (vj_boot_params_write(&vm->mem, &m->kernel, &args, err, sizeof(err)) < 0) {
+		vj_error("%s", err);
+		return VJ_EXIT_CONFIG;
+	}
+	if (vj_mptable_write(&vm->mem, vm->nvcpus) < 0) {
+		vj_error("MP table does not fit in guest memory");
+		return VJ_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int create_vcpus(struct vmm *m)
+{
+	struct vj_vm *vm = &m->vm;
+	struct vj_cpuid *supported = malloc(sizeof(*supported));
+	int r;
+
+	if (!supported)
+		return -ENOMEM;
+	r = vj_cpuid_supported(vm->kvm_fd, supported);
+	if (r < 0) {
+		vj_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		free(supported);
+		return r;
+	}
+	for (unsigned i = 0; i < vm->nvcpus && r == 0; i++) {
+		r = vj_vcpu_create(vm, i, supported);
+		if (r < 0)
+			vj_error("vCPU %u setup: %s", i, strerror(-r));
+	}
+	free(supported);
+	if (r == 0 && (r = vj_boot_setup_bsp(&vm->mem, vm->vcpus[0].fd, &m->kernel)) < 0)
+		vj_error("vCPU 0 boot state: %s", strerror(-r));
+	return r;
+}
+
+static void on_stop(void *opaque, uint32_t events)
+{
+	struct vj_vm *vm = opaque;
+
+	(void)events;
+	vm->loop.stop = true;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vmm *m = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		vj_info("stopping on signal %u", si.ssi_signo);
+		vj_vm_stop(&m->vm, VJ_EXIT_STOPPED);
+	}
+}
+
+static int setup_loop(struct vmm *m, const sigset_t *stop_signals)
+{
+	struct vj_vm *vm = &m->vm;
+	int r;
+
+	m->signal_fd = signalfd(-1, stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->signal_fd < 0)
+		return -errno;
+	m->stop_handler = (struct vj_loop_handler){ on_stop, vm };
+	m->signal_handler = (struct vj_loop_handler){ on_signal, m };
+	if ((r = vj_loop_add(&vm->loop, vm->stop_efd, EPOLLIN, &m->stop_handler)) < 0)
+		return r;
+	return vj_loop_add(&vm->loop, m->signal_fd, EPOLLIN, &m->signal_handler);
+}
+
+static void print_timing(const struct vj_vm *vm)
+{
+	const struct vj_timing *t = &vm->timing;
+	uint64_t exit_ns = atomic_load(&t->first_exit_ns), marker = atomic_load(&t->marker_ns);
+
+	/* Absolute CLOCK_MONOTONIC stamps, so that a benchmark can measure
+	 * from before it exec'd the VMM; then the same relative to main(). */
+	fprintf(stderr,
+		"vmjail-vmm: timing start_ns=%llu first_run_ns=%llu first_exit_ns=%llu "
+		"marker_ns=%llu\n",
+		(unsigned long long)t->start_ns, (unsigned long long)t->first_run_ns,
+		(unsigned long long)exit_ns, (unsigned long long)marker);
+	fprintf(stderr, "vmjail-vmm: timing main->first KVM_RUN %.3f ms, ->first exit %.3f ms",
+		(double)(t->first_run_ns - t->start_ns) / 1e6,
+		exit_ns ? (double)(exit_ns - t->start_ns) / 1e6 : 0.0);
+	if (marker)
+		fprintf(stderr, ", ->boot marker %.3f ms", (double)(marker - t->start_ns) / 1e6);
+	fputc('\n', stderr);
+}
+
+static int run(struct vmm *m)
+{
+	struct vj_vm *vm = &m->vm;
+	sigset_t all, stop_signals;
+	int r;
+
+	/* Every thread starts with all signals blocked; vCPU threads unblock
+	 * their kick signal, the VMM thread takes the rest via signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	if ((r = setup_loop(m, &stop_signals)) < 0) {
+		vj_error("event loop: %s", strerror(-r));
+		return VJ_EXIT_KVM;
+	}
+	r = vj_vcpus_start(vm);
+	if (r < 0)
+		vj_error("starting vCPU threads: %s", strerror(-r));
+	else if ((r = vj_seccomp_apply(VJ_THREAD_VMM, m->cfg.seccomp)) < 0) {
+		vj_error("installing seccomp filter: %s", strerror(-r));
+		vj_vm_stop(vm, VJ_EXIT_KVM);
+	}
+	vj_vcpus_release(vm);
+	if (r == 0 && (r = vj_loop_run(&vm->loop)) < 0) {
+		vj_error("event loop: %s", strerror(-r));
+		vj_vm_stop(vm, VJ_EXIT_KVM);
+	}
+	vj_vcpus_join(vm);
+	vj_serial_flush(&m->serial);
+	if (m->cfg.timing)
+		print_timing(vm);
+	return vm->exit_status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmm m; /* large: keep it off the stack */
+	char err[512];
+	int r, status;
+
+	m.signal_fd = -1;
+	m.vm.timing.start_ns = vj_now_ns();
+	vj_log_init("vmjail-vmm", verbosity(argc, argv));
+	signal(SIGPIPE, SIG_IGN);
+
+	vj_config_init(&m.cfg);
+	r = vj_config_parse_args(&m.cfg, argc, argv, err, sizeof(err));
+	if (r == 1) {
+		vj_config_usage(argv[0]);
+		return 0;
+	}
+	if (r < 0) {
+		vj_error("%s", err);
+		return VJ_EXIT_CONFIG;
+	}
+	if (open_inputs(&m.cfg) < 0)
+		return VJ_EXIT_CONFIG;
+	if (vj_vm_create(&m.vm, &m.cfg) < 0) {
+		vj_vm_destroy(&m.vm);
+		return VJ_EXIT_KVM;
+	}
+	status = load_guest(&m);
+	if (status == 0 && create_vcpus(&m) < 0)
+		status = VJ_EXIT_KVM;
+	if (status == 0)
+		status = run(&m);
+	vj_serial_destroy(&m.serial);
+	if (m.signal_fd >= 0)
+		close(m.signal_fd);
+	vj_vm_destroy(&m.vm);
+	return status;
+}

@@ -1,0 +1,77 @@
+/* One virtual machine: KVM handles, guest memory, buses, vCPUs, devices. */
+#ifndef VJ_VM_H
+#define VJ_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "bus.h"
+#include "config.h"
+#include "eventloop.h"
+#include "memory.h"
+
+struct vj_vm;
+
+struct vj_vcpu {
+	struct vj_vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vj_timing {
+	uint64_t start_ns;     /* VMM main() */
+	uint64_t first_run_ns; /* first KVM_RUN issued on vCPU 0 */
+	_Atomic uint64_t first_exit_ns;
+	_Atomic uint64_t marker_ns;
+};
+
+struct vj_vm {
+	const struct vj_vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct vj_guest_mem mem;
+	struct vj_bus pio;
+	struct vj_bus mmio;
+	struct vj_loop loop;
+	unsigned nvcpus;
+	struct vj_vcpu vcpus[VJ_VCPUS_MAX];
+
+	/* Stopping: the first vj_vm_stop() wins and sets the status. */
+	atomic_bool stopping;
+	int exit_status;
+	int stop_efd; /* wakes the event loop */
+
+	/* The command line given to the guest, device announcements added. */
+	char cmdline[VJ_CMDLINE_MAX];
+	size_t cmdline_len;
+
+	struct vj_timing timing;
+	struct vj_serial *serial;
+};
+
+uint64_t vj_now_ns(void);
+
+int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg);
+void vj_vm_destroy(struct vj_vm *vm);
+
+/* Ends the VM with an exit status (first caller wins). Safe from any
+ * thread, including vCPU threads. */
+void vj_vm_stop(struct vj_vm *vm, int status);
+
+/* Appends " text" to the guest command line; -E2BIG when it would not fit. */
+int vj_vm_cmdline_append(struct vj_vm *vm, const char *text);
+
+/* Interrupt plumbing for devices. */
+int vj_vm_irq_line(struct vj_vm *vm, unsigned irq, bool level);
+int vj_vm_irqfd(struct vj_vm *vm, int efd, unsigned gsi);
+int vj_vm_ioeventfd(struct vj_vm *vm, int efd, uint64_t addr, uint32_t len,
+		    bool datamatch, uint64_t data);
+
+#endif
