@@ -1,0 +1,470 @@
+/* The operator's host file: where a policy's files may come from and how
+ * much a policy may ask for. Schema in policy/README.md. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "policy_schema.h"
+#include "roots.h"
+#include "scalar.h"
+
+void vj_host_config_defaults(struct vj_host_config *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->nkernel_roots = h->nimage_roots = h->nsocket_roots = 1;
+	strcpy(h->kernel_roots[0], "/var/lib/vmjail/kernels");
+	strcpy(h->image_roots[0], "/var/lib/vmjail/images");
+	strcpy(h->socket_roots[0], "/run/vmjail/sockets");
+	h->uid_min = h->uid_max = 65534;
+	h->gid_min = h->gid_max = 65534;
+	h->max_vcpus = 4;
+	h->max_memory_mib = 4096;
+	h->max_timeout_ms = 3600u * 1000u;
+	h->max_console_bytes = 16u << 20;
+	h->max_cgroup = (struct vj_cgroup_limits){
+		.cpu_quota_us = VJ_UNLIMITED,
+		.cpu_period_us = 100000,
+		.memory_max = 5ull << 30,
+		.memory_swap_max = VJ_UNLIMITED,
+		.pids_max = 256,
+		.io_weight = 10000,
+	};
+	h->max_rlimits = (struct vj_rlimits){
+		.nofile = VJ_UNLIMITED,
+		.nproc = VJ_UNLIMITED,
+		.fsize = VJ_UNLIMITED,
+		.core = 0,
+		.memlock = VJ_UNLIMITED,
+	};
+	strcpy(h->cgroup_parent, "vmjail");
+	strcpy(h->run_dir, "/run/vmjail");
+	h->required_namespaces = VJ_NS_ALL_BUT_USER;
+	strcpy(h->source, "built-in defaults");
+}
+
+struct host_walk {
+	struct vj_walk w;
+	struct vj_host_config *h;
+	const char *base_dir; /* relative paths in the file start here */
+	char (*roots)[VJ_PATH_MAX];
+	unsigned *nroots;
+	const struct vj_ynode *uid_min, *gid_min;
+};
+
+/* A path in the host file, made absolute and canonical. */
+static int host_path(struct host_walk *hw, const struct vj_ynode *n, char out[VJ_PATH_MAX])
+{
+	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX], why[2 * VJ_PATH_MAX];
+	int r;
+
+	if ((r = vj_walk_text(&hw->w, n, raw, sizeof(raw))) < 0)
+		return r;
+	if (!raw[0])
+		return vj_walk_expected(&hw->w, n, "a path");
+	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
+		 raw[0] == '/' ? "" : "/", raw);
+	if (vj_root_canonical(joined, out, why, sizeof(why)) < 0)
+		return vj_walk_fail(&hw->w, n, "%s", why);
+	return 0;
+}
+
+static int root_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void *obj)
+{
+	struct host_walk *hw = obj;
+
+	(void)w;
+	*hw->nroots = (unsigned)i + 1;
+	return host_path(hw, n, hw->roots[i]);
+}
+
+static int roots_list(struct vj_walk *w, const struct vj_ynode *n, struct host_walk *hw,
+		      char (*roots)[VJ_PATH_MAX], unsigned *nroots)
+{
+	hw->roots = roots;
+	hw->nroots = nroots;
+	*nroots = 0;
+	return vj_walk_seq(w, n, VJ_MAX_ROOTS, root_item, hw);
+}
+
+static int roots_kernels(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->kernel_roots, &hw->h->nkernel_roots);
+}
+
+static int roots_images(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->image_roots, &hw->h->nimage_roots);
+}
+
+static int roots_sockets(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->socket_roots, &hw->h->nsocket_roots);
+}
+
+static const struct vj_key roots_keys[] = {
+	{ "kernels", roots_kernels, false },
+	{ "images", roots_images, false },
+	{ "sockets", roots_sockets, false },
+};
+
+static int host_roots(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, roots_keys, VJ_ARRAY_SIZE(roots_keys), obj);
+}
+
+/* Id 0 is never handed out: the VMM must not run as root. (uint32_t)-1
+ * means "no change" to set*id(). */
+static int host_id(struct vj_walk *w, const struct vj_ynode *n, uint32_t *out)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, UINT32_MAX - 1),
+			       false, &v);
+
+	if (r == 0)
+		*out = (uint32_t)v;
+	return r;
+}
+
+static int ids_uid_min(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	hw->uid_min = n;
+	return host_id(w, n, &hw->h->uid_min);
+}
+
+static int ids_uid_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return host_id(w, n, &((struct host_walk *)obj)->h->uid_max);
+}
+
+static int ids_gid_min(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	hw->gid_min = n;
+	return host_id(w, n, &hw->h->gid_min);
+}
+
+static int ids_gid_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return host_id(w, n, &((struct host_walk *)obj)->h->gid_max);
+}
+
+static const struct vj_key ids_keys[] = {
+	{ "uid_min", ids_uid_min, false },
+	{ "uid_max", ids_uid_max, false },
+	{ "gid_min", ids_gid_min, false },
+	{ "gid_max", ids_gid_max, false },
+};
+
+static int host_ids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	int r = vj_walk_map(w, n, ids_keys, VJ_ARRAY_SIZE(ids_keys), obj);
+
+	if (r < 0)
+		return r;
+	if (hw->h->uid_min > hw->h->uid_max)
+		return vj_walk_fail(w, hw->uid_min ? hw->uid_min : n,
+				    "uid_min %u is above uid_max %u", hw->h->uid_min,
+				    hw->h->uid_max);
+	if (hw->h->gid_min > hw->h->gid_max)
+		return vj_walk_fail(w, hw->gid_min ? hw->gid_min : n,
+				    "gid_min %u is above gid_max %u", hw->h->gid_min,
+				    hw->h->gid_max);
+	return 0;
+}
+
+static int max_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, VJ_VCPUS_MAX), NULL,
+			       &v);
+
+	if (r == 0)
+		((struct host_walk *)obj)->h->max_vcpus = (uint32_t)v;
+	return r;
+}
+
+static int max_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_SIZE,
+			       vj_range((uint64_t)VJ_MEMORY_MIB_MIN << 20,
+						  (uint64_t)VJ_MEMORY_MIB_MAX << 20),
+			       false, &v);
+
+	if (r < 0)
+		return r;
+	if (v % (1u << 20))
+		return vj_walk_expected(w, n, "a whole number of Mi");
+	((struct host_walk *)obj)->h->max_memory_mib = v >> 20;
+	return 0;
+}
+
+/* A 64-bit maximum: any value of its unit, or unlimited. */
+static int max_u64(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u, uint64_t min,
+		   uint64_t *out)
+{
+	return vj_walk_number(w, n, u, vj_range(min, VJ_UNLIMITED), VJ_UNLIMITED_WORD, out);
+}
+
+static int max_timeout(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_DURATION, 1, &((struct host_walk *)obj)->h->max_timeout_ms);
+}
+
+static int max_console(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_SIZE, 1, &((struct host_walk *)obj)->h->max_console_bytes);
+}
+
+static int max_cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_cgroup_limits *c = &((struct host_walk *)obj)->h->max_cgroup;
+	uint64_t milli;
+	/* As a quota per 100 ms period; 0.01 CPU is the kernel's 1 ms floor. */
+	int r = vj_walk_number(w, n, VJ_UNIT_DECIMAL,
+			       vj_range(10, (uint64_t)VJ_CPUSET_NR * 1000), VJ_UNLIMITED_WORD,
+			       &milli);
+
+	if (r < 0)
+		return r;
+	c->cpu_period_us = 100000;
+	c->cpu_quota_us = milli == VJ_UNLIMITED ? VJ_UNLIMITED : milli * 100;
+	return 0;
+}
+
+static int max_cg_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_SIZE, 1u << 20,
+		       &((struct host_walk *)obj)->h->max_cgroup.memory_max);
+}
+
+static int max_cg_swap(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_SIZE, 0, &((struct host_walk *)obj)->h->max_cgroup.memory_swap_max);
+}
+
+static int max_cg_pids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_INTEGER, 1, &((struct host_walk *)obj)->h->max_cgroup.pids_max);
+}
+
+static int cpuset(struct vj_walk *w, const struct vj_ynode *n, char out[VJ_CPUSET_MAX])
+{
+	struct vj_cpuset set;
+	int r = vj_walk_text(w, n, out, VJ_CPUSET_MAX);
+
+	if (r < 0)
+		return r;
+	if (out[0] && vj_cpuset_parse(out, &set) < 0)
+		return vj_walk_expected(w, n, "a list of numbers below 1024 and ranges (\"0-3,8\")");
+	return 0;
+}
+
+static int max_cg_cpuset_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return cpuset(w, n, ((struct host_walk *)obj)->h->max_cgroup.cpuset_cpus);
+}
+
+static int max_cg_cpuset_mems(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return cpuset(w, n, ((struct host_walk *)obj)->h->max_cgroup.cpuset_mems);
+}
+
+static int max_cg_io_weight(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, 10000), NULL,
+			      &((struct host_walk *)obj)->h->max_cgroup.io_weight);
+}
+
+static const struct vj_key max_cgroup_keys[] = {
+	{ "cpus", max_cg_cpus, false },
+	{ "memory", max_cg_memory, false },
+	{ "swap", max_cg_swap, false },
+	{ "pids", max_cg_pids, false },
+	{ "cpuset_cpus", max_cg_cpuset_cpus, false },
+	{ "cpuset_mems", max_cg_cpuset_mems, false },
+	{ "io_weight", max_cg_io_weight, false },
+};
+
+static int max_cgroup(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, max_cgroup_keys, VJ_ARRAY_SIZE(max_cgroup_keys), obj);
+}
+
+#define RLIMIT_KEY(field, unit, min)                                                        \
+	static int max_rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)   \
+	{                                                                                   \
+		return max_u64(w, n, unit, min, &((struct host_walk *)obj)->h->max_rlimits.field); \
+	}
+RLIMIT_KEY(nofile, VJ_UNIT_INTEGER, 1)
+RLIMIT_KEY(nproc, VJ_UNIT_INTEGER, 1)
+RLIMIT_KEY(fsize, VJ_UNIT_SIZE, 0)
+RLIMIT_KEY(core, VJ_UNIT_SIZE, 0)
+RLIMIT_KEY(memlock, VJ_UNIT_SIZE, 0)
+
+static const struct vj_key max_rlimits_keys[] = {
+	{ "nofile", max_rl_nofile, false },
+	{ "nproc", max_rl_nproc, false },
+	{ "fsize", max_rl_fsize, false },
+	{ "core", max_rl_core, false },
+	{ "memlock", max_rl_memlock, false },
+};
+
+static int max_rlimits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, max_rlimits_keys, VJ_ARRAY_SIZE(max_rlimits_keys), obj);
+}
+
+static const struct vj_key max_keys[] = {
+	{ "vcpus", max_vcpus, false },
+	{ "memory", max_memory, false },
+	{ "timeout", max_timeout, false },
+	{ "console_output", max_console, false },
+	{ "cgroup", max_cgroup, false },
+	{ "rlimits", max_rlimits, false },
+};
+
+static int host_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, max_keys, VJ_ARRAY_SIZE(max_keys), obj);
+}
+
+static int ns_required(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_namespaces(w, n, &((struct host_walk *)obj)->h->required_namespaces);
+}
+
+static const struct vj_key ns_keys[] = {
+	{ "required", ns_required, false },
+};
+
+static int host_namespaces(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, ns_keys, VJ_ARRAY_SIZE(ns_keys), obj);
+}
+
+static int netns_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void *obj)
+{
+	struct vj_host_config *h = ((struct host_walk *)obj)->h;
+	int r = vj_walk_text(w, n, h->allowed_netns[i], sizeof(h->allowed_netns[i]));
+
+	if (r < 0)
+		return r;
+	if (!vj_name_is_netns(h->allowed_netns[i]))
+		return vj_walk_expected(w, n, "a network namespace name ([A-Za-z0-9_.-], 1 to 64)");
+	h->nnetns = (unsigned)i + 1;
+	return 0;
+}
+
+static int host_netns_allowed(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	((struct host_walk *)obj)->h->nnetns = 0;
+	return vj_walk_seq(w, n, VJ_MAX_ROOTS, netns_item, obj);
+}
+
+static int host_cgroup_parent(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_host_config *h = ((struct host_walk *)obj)->h;
+	int r = vj_walk_text(w, n, h->cgroup_parent, sizeof(h->cgroup_parent));
+
+	if (r == 0 && !vj_name_is_cgroup_path(h->cgroup_parent))
+		return vj_walk_expected(w, n, "a relative cgroup path without . or .. "
+				     "components ([A-Za-z0-9_.-] separated by /)");
+	return r;
+}
+
+static int host_run_dir(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+
+	(void)w;	return host_path(hw, n, hw->h->run_dir);
+}
+
+static int seccomp_allow_log(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_bool(w, n, &((struct host_walk *)obj)->h->allow_seccomp_log);
+}
+
+static const struct vj_key seccomp_keys[] = {
+	{ "allow_log", seccomp_allow_log, false },
+};
+
+static int host_seccomp(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, seccomp_keys, VJ_ARRAY_SIZE(seccomp_keys), obj);
+}
+
+static int host_version(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	(void)obj;
+	return vj_walk_version(w, n);
+}
+
+static const struct vj_key host_keys[] = {
+	{ "version", host_version, true },
+	{ "roots", host_roots, false },
+	{ "ids", host_ids, false },
+	{ "max", host_max, false },
+	{ "namespaces", host_namespaces, false },
+	{ "netns_allowed", host_netns_allowed, false },
+	{ "cgroup_parent", host_cgroup_parent, false },
+	{ "run_dir", host_run_dir, false },
+	{ "seccomp", host_seccomp, false },
+};
+
+int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
+			       size_t len, const char *base_dir, struct vj_policy_error *err)
+{
+	struct host_walk hw = { .w = { .name = name, .err = err }, .base_dir = base_dir ? base_dir : "." };
+	struct vj_host_config *h = calloc(1, sizeof(*h));
+	struct vj_ydoc doc;
+	int r;
+
+	if (!h)
+		return vj_perr(err, -ENOMEM, "%s: out of memory", name);
+	/* Built in a scratch copy: on failure host is left as it was. */
+	vj_host_config_defaults(h);
+	hw.h = h;
+	if ((r = vj_ydoc_parse(&doc, name, buf, len, err)) == 0) {
+		r = vj_walk_map(&hw.w, doc.root, host_keys, VJ_ARRAY_SIZE(host_keys), &hw);
+		vj_ydoc_free(&doc);
+	}
+	if (r == 0) {
+		snprintf(h->source, sizeof(h->source), "%s", name);
+		*host = *h;
+	}
+	free(h);
+	return r;
+}
+
+int vj_host_config_load_from(struct vj_host_config *host, const char *path,
+			     const char *default_path, struct vj_policy_error *err)
+{
+	const char *file = path ? path : default_path;
+	cleanup_free char *buf = NULL, *dir_copy = NULL;
+	size_t len;
+	int r = vj_read_small_file(file, &buf, &len, err);
+
+	if (r == -ENOENT && !path) {
+		vj_host_config_defaults(host);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!(dir_copy = strdup(file)))
+		return vj_perr(err, -ENOMEM, "%s: out of memory", file);
+	return vj_host_config_load_buffer(host, file, buf, len, dirname(dir_copy), err);
+}
+
+int vj_host_config_load(struct vj_host_config *host, const char *path,
+			struct vj_policy_error *err)
+{
+	return vj_host_config_load_from(host, path, VJ_HOST_CONFIG_DEFAULT, err);
+}

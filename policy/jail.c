@@ -1,0 +1,459 @@
+/* The policy's jail section: ids, namespaces, cgroup limits, rlimits. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "policy_schema.h"
+#include "scalar.h"
+
+const char *const vj_ns_names[7] = { "mount", "pid", "ipc", "uts", "net", "cgroup", "user" };
+
+static struct vj_policy_walk *pw_of(void *obj)
+{
+	return obj;
+}
+
+/* Host maximum of jail.cgroup.cpus in thousandths of a CPU. */
+static uint64_t host_cpus_milli(const struct vj_host_config *h)
+{
+	const struct vj_cgroup_limits *c = &h->max_cgroup;
+
+	if (c->cpu_quota_us == VJ_UNLIMITED || !c->cpu_period_us)
+		return VJ_UNLIMITED;
+	return c->cpu_quota_us * 1000 / c->cpu_period_us;
+}
+
+void vj_jail_defaults(struct vj_jail_policy *j, const struct vj_host_config *h)
+{
+	const struct vj_cgroup_limits *m = &h->max_cgroup;
+	uint64_t milli = host_cpus_milli(h);
+
+	memset(j, 0, sizeof(*j));
+	j->uid = h->uid_min;
+	j->gid = h->gid_min;
+	j->namespaces = VJ_NS_ALL_BUT_USER | h->required_namespaces;
+	j->cgroup = (struct vj_cgroup_limits){
+		.cpu_period_us = 100000,
+		.cpu_quota_us = milli == VJ_UNLIMITED ? VJ_UNLIMITED : milli * 100,
+		.memory_max = m->memory_max,
+		.memory_swap_max = m->memory_swap_max,
+		.pids_max = m->pids_max,
+		.io_weight = VJ_UNLIMITED,
+	};
+	strcpy(j->cgroup.cpuset_cpus, m->cpuset_cpus);
+	strcpy(j->cgroup.cpuset_mems, m->cpuset_mems);
+	/* Unset rlimits get the launcher's defaults; with an operator's
+	 * maximum the default is that maximum, as the launcher's own could be
+	 * higher. core is never dumped unless asked for. */
+	j->rlimits = h->max_rlimits;
+	j->rlimits.core = 0;
+}
+
+static int ns_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void *obj)
+{
+	uint32_t *mask = obj;
+	unsigned bit;
+	int r = vj_walk_enum(w, n, vj_ns_names, VJ_ARRAY_SIZE(vj_ns_names), &bit);
+
+	(void)i;
+	if (r < 0)
+		return r;
+	if (*mask & (1u << bit))
+		return vj_walk_fail(w, n, "duplicate namespace \"%s\"", vj_ns_names[bit]);
+	*mask |= 1u << bit;
+	return 0;
+}
+
+int vj_walk_namespaces(struct vj_walk *w, const struct vj_ynode *n, uint32_t *out)
+{
+	uint32_t mask = 0;
+	int r = vj_walk_seq(w, n, VJ_ARRAY_SIZE(vj_ns_names), ns_item, &mask);
+
+	if (r == 0)
+		*out = mask;
+	return r;
+}
+
+static int walk_id(struct vj_walk *w, const struct vj_ynode *n, uint32_t *out)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(0, UINT32_MAX - 1), NULL,
+			       &v);
+
+	if (r == 0)
+		*out = (uint32_t)v;
+	return r;
+}
+
+static int jail_uid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	pw_of(obj)->uid = n;
+	return walk_id(w, n, &pw_of(obj)->p->jail.uid);
+}
+
+static int jail_gid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	pw_of(obj)->gid = n;
+	return walk_id(w, n, &pw_of(obj)->p->jail.gid);
+}
+
+static int userns_host_uid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return walk_id(w, n, &pw_of(obj)->p->jail.userns_host_uid_base);
+}
+
+static int userns_host_gid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return walk_id(w, n, &pw_of(obj)->p->jail.userns_host_gid_base);
+}
+
+static int userns_count(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, 65536), NULL, &v);
+
+	if (r == 0)
+		pw_of(obj)->p->jail.userns_count = (uint32_t)v;
+	return r;
+}
+
+static const struct vj_key userns_keys[] = {
+	{ "host_uid", userns_host_uid, true },
+	{ "host_gid", userns_host_gid, true },
+	{ "count", userns_count, true },
+};
+
+static int jail_user_namespace(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	pw_of(obj)->userns = n;
+	return vj_walk_map(w, n, userns_keys, VJ_ARRAY_SIZE(userns_keys), obj);
+}
+
+static int jail_namespaces(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	pw_of(obj)->namespaces = n;
+	return vj_walk_namespaces(w, n, &pw_of(obj)->p->jail.namespaces);
+}
+
+static int jail_netns(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	char *netns = pw->p->jail.netns;
+	char allowed[VJ_MAX_ROOTS * (VJ_NETNS_NAME_MAX + 2) + 8] = "none";
+	size_t o = 0;
+	int r = vj_walk_name(w, n, vj_name_is_netns,
+			     "a network namespace name ([A-Za-z0-9_.-], 1 to 64)", netns,
+			     sizeof(pw->p->jail.netns));
+
+	if (r < 0)
+		return r;
+	pw->netns = n;
+	for (unsigned i = 0; i < pw->h->nnetns; i++) {
+		if (!strcmp(pw->h->allowed_netns[i], netns))
+			return 0;
+		o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s", i ? ", " : "",
+				      pw->h->allowed_netns[i]);
+	}
+	return vj_walk_fail(w, n, "expected a network namespace the host allows (%s), found \"%s\"",
+			    allowed, netns);
+}
+
+static int jail_mount_proc(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_bool(w, n, &pw_of(obj)->p->jail.mount_proc);
+}
+
+static int cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+
+	pw->cg_cpus = n;
+	return vj_walk_number(w, n, VJ_UNIT_DECIMAL,
+			      vj_bound_host(1, (uint64_t)VJ_CPUSET_NR * 1000, host_cpus_milli(pw->h)),
+			      VJ_UNLIMITED_WORD, &pw->cpus_milli);
+}
+
+static int cg_cpu_period(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	uint64_t *period = &pw->p->jail.cgroup.cpu_period_us;
+	/* The kernel's range for a CFS period is 1 ms to 1 s. */
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1000, 1000000), NULL,
+			       period);
+
+	if (r == 0 && *period % 1000)
+		return vj_walk_expected(w, n, "a whole number of milliseconds (a multiple of 1000)");
+	pw->cg_period = n;
+	return r;
+}
+
+/* A limit of unit u bounded by the host's maximum. */
+static int cg_limit(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u, uint64_t min,
+		    uint64_t host_max, uint64_t *out)
+{
+	return vj_walk_number(w, n, u, vj_bound_host(min, VJ_UNLIMITED, host_max),
+			      VJ_UNLIMITED_WORD, out);
+}
+
+static int cg_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+
+	pw->cg_memory = n;
+	return cg_limit(w, n, VJ_UNIT_SIZE, 1u << 20, pw->h->max_cgroup.memory_max,
+			&pw->p->jail.cgroup.memory_max);
+}
+
+static int cg_swap(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return cg_limit(w, n, VJ_UNIT_SIZE, 0, pw->h->max_cgroup.memory_swap_max,
+			&pw->p->jail.cgroup.memory_swap_max);
+}
+
+static int cg_pids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return cg_limit(w, n, VJ_UNIT_INTEGER, 1, pw->h->max_cgroup.pids_max,
+			&pw->p->jail.cgroup.pids_max);
+}
+
+static int cg_cpuset(struct vj_walk *w, const struct vj_ynode *n, const char *host,
+		     const char *what, char out[VJ_CPUSET_MAX])
+{
+	struct vj_cpuset mine, allowed;
+	char expected[96 + VJ_CPUSET_MAX];
+	int r = vj_walk_text(w, n, out, VJ_CPUSET_MAX);
+
+	if (r < 0)
+		return r;
+	if (!out[0])
+		return 0;
+	if (vj_cpuset_parse(out, &mine) < 0)
+		return vj_walk_expected(w, n, "a list of numbers below 1024 and ranges (\"0-3,8\")");
+	if (host[0] && vj_cpuset_parse(host, &allowed) == 0 && !vj_cpuset_subset(&mine, &allowed)) {
+		snprintf(expected, sizeof(expected), "%s within the host's set %s", what, host);
+		return vj_walk_expected(w, n, expected);
+	}
+	return 0;
+}
+
+static int cg_cpuset_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return cg_cpuset(w, n, pw->h->max_cgroup.cpuset_cpus, "CPUs",
+			 pw->p->jail.cgroup.cpuset_cpus);
+}
+
+static int cg_cpuset_mems(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return cg_cpuset(w, n, pw->h->max_cgroup.cpuset_mems, "memory nodes",
+			 pw->p->jail.cgroup.cpuset_mems);
+}
+
+static int cg_io_weight(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return vj_walk_number(w, n, VJ_UNIT_INTEGER,
+			      vj_bound_host(1, 10000, pw->h->max_cgroup.io_weight), NULL,
+			      &pw->p->jail.cgroup.io_weight);
+}
+
+static const struct vj_key cgroup_keys[] = {
+	{ "cpus", cg_cpus, false },
+	{ "cpu_period_us", cg_cpu_period, false },
+	{ "memory", cg_memory, false },
+	{ "swap", cg_swap, false },
+	{ "pids", cg_pids, false },
+	{ "cpuset_cpus", cg_cpuset_cpus, false },
+	{ "cpuset_mems", cg_cpuset_mems, false },
+	{ "io_weight", cg_io_weight, false },
+};
+
+static int jail_cgroup(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, cgroup_keys, VJ_ARRAY_SIZE(cgroup_keys), obj);
+}
+
+#define RLIMIT_KEY(field, unit, min)                                                       \
+	static int rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)      \
+	{                                                                                  \
+		struct vj_policy_walk *pw = pw_of(obj);                                    \
+		return vj_walk_number(w, n, unit,                                          \
+				      vj_bound_host(min, VJ_UNLIMITED, pw->h->max_rlimits.field), \
+				      VJ_DEFAULT_WORD, &pw->p->jail.rlimits.field);              \
+	}
+RLIMIT_KEY(nofile, VJ_UNIT_INTEGER, 1)
+RLIMIT_KEY(nproc, VJ_UNIT_INTEGER, 1)
+RLIMIT_KEY(fsize, VJ_UNIT_SIZE, 0)
+RLIMIT_KEY(core, VJ_UNIT_SIZE, 0)
+RLIMIT_KEY(memlock, VJ_UNIT_SIZE, 0)
+
+static const struct vj_key rlimit_keys[] = {
+	{ "nofile", rl_nofile, false },
+	{ "nproc", rl_nproc, false },
+	{ "fsize", rl_fsize, false },
+	{ "core", rl_core, false },
+	{ "memlock", rl_memlock, false },
+};
+
+static int jail_rlimits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, rlimit_keys, VJ_ARRAY_SIZE(rlimit_keys), obj);
+}
+
+static const struct vj_key jail_keys[] = {
+	{ "uid", jail_uid, false },
+	{ "gid", jail_gid, false },
+	{ "user_namespace", jail_user_namespace, false },
+	{ "namespaces", jail_namespaces, false },
+	{ "netns", jail_netns, false },
+	{ "mount_proc", jail_mount_proc, false },
+	{ "cgroup", jail_cgroup, false },
+	{ "rlimits", jail_rlimits, false },
+};
+
+int vj_walk_jail(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, jail_keys, VJ_ARRAY_SIZE(jail_keys), obj);
+}
+
+__attribute__((format(printf, 4, 5)))
+static int fail_key(struct vj_policy_walk *pw, const struct vj_ynode *n, const char *path,
+		    const char *fmt, ...)
+{
+	const struct vj_ynode *at = n ? n : pw->jail ? pw->jail : pw->root;
+	va_list ap;
+
+	snprintf(pw->w.path, sizeof(pw->w.path), "%s", path);
+	va_start(ap, fmt);
+	vj_vperr_at(pw->w.err, pw->w.name, at->line, at->col, pw->w.path, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void ns_list(uint32_t mask, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < VJ_ARRAY_SIZE(vj_ns_names) && o < len; i++) {
+		if (mask & (1u << i))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", vj_ns_names[i]);
+	}
+}
+
+static int check_namespaces(struct vj_policy_walk *pw)
+{
+	struct vj_jail_policy *j = &pw->p->jail;
+	const uint32_t required = pw->h->required_namespaces;
+	char want[128], missing[128];
+
+	if (pw->userns) {
+		if (pw->namespaces && !(j->namespaces & VJ_NS_USER))
+			return fail_key(pw, pw->userns, "jail.user_namespace",
+					"needs \"user\" in jail.namespaces");
+		j->namespaces |= VJ_NS_USER;
+	} else if (j->namespaces & VJ_NS_USER) {
+		if (!pw->namespaces)
+			return fail_key(pw, NULL, "jail", "the host requires a user namespace: "
+					"expected jail.user_namespace (the id map)");
+		return fail_key(pw, pw->namespaces, "jail.namespaces",
+				"\"user\" needs jail.user_namespace (the id map)");
+	}
+	if (required & ~j->namespaces) {
+		ns_list(required, want, sizeof(want));
+		ns_list(required & ~j->namespaces, missing, sizeof(missing));
+		return fail_key(pw, pw->namespaces, "jail.namespaces",
+				"expected the namespaces the host requires (%s), missing %s", want,
+				missing);
+	}
+	if (j->netns[0] && !(j->namespaces & VJ_NS_NET))
+		return fail_key(pw, pw->netns, "jail.netns", "needs \"net\" in jail.namespaces");
+	return 0;
+}
+
+/* base..base+count-1 within [min, max]. */
+static bool id_range_ok(uint32_t base, uint32_t count, uint32_t min, uint32_t max)
+{
+	return base >= min && (uint64_t)base + count - 1 <= max;
+}
+
+static int check_userns_ids(struct vj_policy_walk *pw)
+{
+	const struct vj_jail_policy *j = &pw->p->jail;
+	const struct vj_host_config *h = pw->h;
+	const uint32_t count = j->userns_count;
+
+	if (!pw->uid || !pw->gid)
+		return fail_key(pw, pw->userns, "jail.user_namespace",
+				"with a user namespace, jail.uid and jail.gid (ids inside it) are "
+				"required");
+	if (j->uid >= count)
+		return fail_key(pw, pw->uid, "jail.uid", "expected an id inside the user namespace "
+				"(0..%u), found %u", count - 1, j->uid);
+	if (j->gid >= count)
+		return fail_key(pw, pw->gid, "jail.gid", "expected an id inside the user namespace "
+				"(0..%u), found %u", count - 1, j->gid);
+	if (!id_range_ok(j->userns_host_uid_base, count, h->uid_min, h->uid_max))
+		return fail_key(pw, vj_map_get(pw->userns, "host_uid"), "jail.user_namespace.host_uid",
+				"expected host uids within the host's range %u..%u, found %u..%llu",
+				h->uid_min, h->uid_max, j->userns_host_uid_base,
+				(unsigned long long)j->userns_host_uid_base + count - 1);
+	if (!id_range_ok(j->userns_host_gid_base, count, h->gid_min, h->gid_max))
+		return fail_key(pw, vj_map_get(pw->userns, "host_gid"), "jail.user_namespace.host_gid",
+				"expected host gids within the host's range %u..%u, found %u..%llu",
+				h->gid_min, h->gid_max, j->userns_host_gid_base,
+				(unsigned long long)j->userns_host_gid_base + count - 1);
+	return 0;
+}
+
+static int check_ids(struct vj_policy_walk *pw)
+{
+	const struct vj_jail_policy *j = &pw->p->jail;
+	const struct vj_host_config *h = pw->h;
+
+	if (j->namespaces & VJ_NS_USER)
+		return check_userns_ids(pw);
+	if (j->uid < h->uid_min || j->uid > h->uid_max)
+		return fail_key(pw, pw->uid, "jail.uid", "expected a uid in the host's range %u..%u, "
+				"found %u", h->uid_min, h->uid_max, j->uid);
+	if (j->gid < h->gid_min || j->gid > h->gid_max)
+		return fail_key(pw, pw->gid, "jail.gid", "expected a gid in the host's range %u..%u, "
+				"found %u", h->gid_min, h->gid_max, j->gid);
+	return 0;
+}
+
+/* cpus becomes a CFS quota per period; the kernel refuses quotas below
+ * 1 ms. */
+static int check_cpu_quota(struct vj_policy_walk *pw)
+{
+	struct vj_cgroup_limits *c = &pw->p->jail.cgroup;
+	const uint64_t milli = pw->cg_cpus ? pw->cpus_milli : host_cpus_milli(pw->h);
+	const uint64_t period_ms = c->cpu_period_us / 1000;
+	char least[32], found[32];
+
+	if (milli == VJ_UNLIMITED) {
+		c->cpu_quota_us = VJ_UNLIMITED;
+		return 0;
+	}
+	c->cpu_quota_us = milli * period_ms;
+	if (c->cpu_quota_us >= 1000)
+		return 0;
+	vj_format_milli((1000 + period_ms - 1) / period_ms, least, sizeof(least));
+	vj_format_milli(milli, found, sizeof(found));
+	return fail_key(pw, pw->cg_cpus ? pw->cg_cpus : pw->cg_period, "jail.cgroup.cpus",
+			"expected at least %s with a %llu us period (a quota of at least 1 ms), "
+			"found %s", least, (unsigned long long)c->cpu_period_us, found);
+}
+
+int vj_jail_check(struct vj_policy_walk *pw)
+{
+	int r;
+
+	if ((r = check_namespaces(pw)) < 0 || (r = check_ids(pw)) < 0)
+		return r;
+	return check_cpu_quota(pw);
+}

@@ -1,0 +1,413 @@
+/* The policy's vm section: what the guest is and which devices it gets. */
+#include <errno.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "parse.h"
+#include "policy_schema.h"
+#include "roots.h"
+#include "scalar.h"
+
+static struct vj_policy_walk *pw_of(void *obj)
+{
+	return obj;
+}
+
+/* A file named by the policy, confined to the host's roots of its kind. */
+static int walk_path(struct vj_policy_walk *pw, const struct vj_ynode *n, enum vj_root_kind kind,
+		     char out[VJ_PATH_MAX])
+{
+	const struct vj_host_config *h = pw->h;
+	struct vj_roots roots;
+	char name[VJ_PATH_MAX], why[3 * VJ_PATH_MAX + VJ_MAX_ROOTS * VJ_PATH_MAX];
+	int r;
+
+	if ((r = vj_walk_text(&pw->w, n, name, sizeof(name))) < 0)
+		return r;
+	if (!name[0])
+		return vj_walk_expected(&pw->w, n, "a path");
+	if (kind == VJ_ROOT_KERNEL)
+		roots = (struct vj_roots){ "kernel", kind, h->nkernel_roots, h->kernel_roots };
+	else if (kind == VJ_ROOT_IMAGE)
+		roots = (struct vj_roots){ "image", kind, h->nimage_roots, h->image_roots };
+	else
+		roots = (struct vj_roots){ "socket", kind, h->nsocket_roots, h->socket_roots };
+	if (vj_roots_resolve(&roots, name, out, why, sizeof(why)) < 0)
+		return vj_walk_fail(&pw->w, n, "%s", why);
+	return 0;
+}
+
+static int vm_kernel(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	(void)w;
+	return walk_path(pw_of(obj), n, VJ_ROOT_KERNEL, pw_of(obj)->p->vm.kernel.name);
+}
+
+static int vm_initrd(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	(void)w;
+	return walk_path(pw_of(obj), n, VJ_ROOT_KERNEL, pw_of(obj)->p->vm.initrd.name);
+}
+
+static int vm_cmdline(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	char buf[VJ_POLICY_CMDLINE_MAX + 1];
+	int r = vj_walk_text(w, n, buf, sizeof(buf));
+
+	if (r == 0)
+		strcpy(pw_of(obj)->p->vm.cmdline, buf);
+	return r;
+}
+
+int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
+		   uint32_t *out, char *why, size_t whylen)
+{
+	uint64_t v;
+	int r = vj_value_parse(VJ_UNIT_INTEGER, text, found, vj_bound_host(1, VJ_VCPUS_MAX, h->max_vcpus),
+			       NULL, &v, why, whylen);
+
+	if (r == 0)
+		*out = (uint32_t)v;
+	return r;
+}
+
+int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
+		    uint64_t *mib, char *why, size_t whylen)
+{
+	struct vj_bound b = vj_bound_host((uint64_t)VJ_MEMORY_MIB_MIN << 20,
+					  (uint64_t)VJ_MEMORY_MIB_MAX << 20, h->max_memory_mib << 20);
+	uint64_t v;
+	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, why, whylen);
+
+	if (r < 0)
+		return r;
+	if (v % (1u << 20)) {
+		snprintf(why, whylen, "expected a whole number of Mi, found %s", found);
+		return -EINVAL;
+	}
+	*mib = v >> 20;
+	return 0;
+}
+
+static int vm_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	char found[128], why[512];
+	const char *text;
+	int r = vj_walk_plain(w, n, VJ_UNIT_INTEGER, NULL, &text, found, sizeof(found));
+
+	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, why, sizeof(why)) < 0)
+		return vj_walk_fail(w, n, "%s", why);
+	return r;
+}
+
+static int vm_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	char found[128], why[512];
+	const char *text;
+	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, NULL, &text, found, sizeof(found));
+
+	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, why,
+				      sizeof(why)) < 0)
+		return vj_walk_fail(w, n, "%s", why);
+	pw->vm_memory = n;
+	return r;
+}
+
+/* Token buckets refilled every second: a rate, plus an optional burst
+ * spent first. */
+struct rate_walk {
+	struct vj_rate_limit *rl;
+	const struct vj_ynode *bytes_burst, *ops_burst;
+};
+
+static int rate_number(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
+		       bool unlimited_ok, uint64_t *out)
+{
+	return vj_walk_number(w, n, u, vj_range(unlimited_ok ? 1 : 0, VJ_UNLIMITED),
+			      unlimited_ok ? VJ_UNLIMITED_WORD : NULL, out);
+}
+
+static int rate_bucket(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
+		       struct vj_bucket_config *b)
+{
+	uint64_t v;
+	int r = rate_number(w, n, u, true, &v);
+
+	if (r == 0) {
+		b->size = v == VJ_UNLIMITED ? 0 : v;
+		b->refill_ms = v == VJ_UNLIMITED ? 0 : 1000;
+	}
+	return r;
+}
+
+static int rate_bandwidth(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return rate_bucket(w, n, VJ_UNIT_SIZE, &((struct rate_walk *)obj)->rl->bytes);
+}
+
+static int rate_ops(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return rate_bucket(w, n, VJ_UNIT_INTEGER, &((struct rate_walk *)obj)->rl->ops);
+}
+
+static int rate_bandwidth_burst(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct rate_walk *rw = obj;
+	rw->bytes_burst = n;
+	return rate_number(w, n, VJ_UNIT_SIZE, false, &rw->rl->bytes.one_time_burst);
+}
+
+static int rate_ops_burst(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct rate_walk *rw = obj;
+	rw->ops_burst = n;
+	return rate_number(w, n, VJ_UNIT_INTEGER, false, &rw->rl->ops.one_time_burst);
+}
+
+static const struct vj_key rate_keys[] = {
+	{ "bandwidth", rate_bandwidth, false },
+	{ "bandwidth_burst", rate_bandwidth_burst, false },
+	{ "ops", rate_ops, false },
+	{ "ops_burst", rate_ops_burst, false },
+};
+
+static int walk_rate_limit(struct vj_walk *w, const struct vj_ynode *n, struct vj_rate_limit *rl)
+{
+	struct rate_walk rw = { .rl = rl };
+	const size_t saved = strlen(w->path);
+	int r = vj_walk_map(w, n, rate_keys, VJ_ARRAY_SIZE(rate_keys), &rw);
+
+	if (r < 0)
+		return r;
+	/* A burst is spent before the bucket: without a bucket it means
+	 * nothing, and silently ignoring it would mislead. */
+	if (rw.bytes_burst && rl->bytes.one_time_burst && !rl->bytes.size) {
+		vj_path_key(w->path, sizeof(w->path), "bandwidth_burst", 15);
+		r = vj_walk_fail(w, rw.bytes_burst, "needs a bandwidth limit to apply to");
+	} else if (rw.ops_burst && rl->ops.one_time_burst && !rl->ops.size) {
+		vj_path_key(w->path, sizeof(w->path), "ops_burst", 9);
+		r = vj_walk_fail(w, rw.ops_burst, "needs an ops limit to apply to");
+	}
+	w->path[saved] = '\0';
+	return r;
+}
+
+static int drive_id(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	struct vj_vm_config *vm = &pw->p->vm;
+	char buf[VJ_DRIVE_ID_MAX + 1];
+	int r = vj_walk_name(w, n, vj_name_is_drive_id, "a drive id ([A-Za-z0-9_-], 1 to 20)",
+			     buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < pw->item; i++) {
+		if (!strcmp(vm->drives[i].id, buf))
+			return vj_walk_fail(w, n, "duplicate drive id \"%s\" (also vm.drives[%u].id)",
+					    buf, i);
+	}
+	strcpy(vm->drives[pw->item].id, buf);
+	return 0;
+}
+
+static int drive_path(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+
+	(void)w;
+	pw->drive_path[pw->item] = n;
+	return walk_path(pw, n, VJ_ROOT_IMAGE, pw->p->vm.drives[pw->item].file.name);
+}
+
+static int drive_read_only(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return vj_walk_bool(w, n, &pw->p->vm.drives[pw->item].read_only);
+}
+
+static int drive_rate_limit(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return walk_rate_limit(w, n, &pw->p->vm.drives[pw->item].rate);
+}
+
+static const struct vj_key drive_keys[] = {
+	{ "id", drive_id, true },
+	{ "path", drive_path, true },
+	{ "read_only", drive_read_only, false },
+	{ "rate_limit", drive_rate_limit, false },
+};
+
+/* Two writers on one image corrupt it; two readers are harmless. */
+static int check_shared_image(struct vj_policy_walk *pw, uint32_t i)
+{
+	const struct vj_drive_config *d = pw->p->vm.drives;
+
+	for (uint32_t j = 0; j < i; j++) {
+		if (strcmp(d[j].file.name, d[i].file.name) || (d[i].read_only && d[j].read_only))
+			continue;
+		return vj_walk_fail(&pw->w, pw->drive_path[i],
+				    "%s is also vm.drives[%u]; an image that is written to may "
+				    "back only one drive", d[i].file.name, j);
+	}
+	return 0;
+}
+
+static int drive_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	const size_t saved = strlen(w->path);
+	int r;
+
+	pw->item = (uint32_t)i;
+	pw->p->vm.drives[i].read_only = true;
+	if ((r = vj_walk_map(w, n, drive_keys, VJ_ARRAY_SIZE(drive_keys), obj)) < 0)
+		return r;
+	pw->p->vm.ndrives = (uint32_t)i + 1;
+	vj_path_key(w->path, sizeof(w->path), "path", 4);
+	r = check_shared_image(pw, (uint32_t)i);
+	w->path[saved] = '\0';
+	return r;
+}
+
+static int vm_drives(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_seq(w, n, VJ_MAX_DRIVES, drive_item, obj);
+}
+
+static int net_tap(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	struct vj_net_config *nets = pw->p->vm.nets;
+	char buf[16];
+	int r = vj_walk_name(w, n, vj_name_is_ifname, "an interface name ([A-Za-z0-9_.-], 1 to 15)",
+			     buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < pw->item; i++) {
+		if (!strcmp(nets[i].tap.name, buf))
+			return vj_walk_fail(w, n, "duplicate tap \"%s\" (also vm.net[%u].tap)", buf, i);
+	}
+	strcpy(nets[pw->item].tap.name, buf);
+	return 0;
+}
+
+static int net_mac(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const uint8_t zero[6];
+	struct vj_policy_walk *pw = pw_of(obj);
+	struct vj_net_config *nets = pw->p->vm.nets, *net = &nets[pw->item];
+
+	if (n->kind != VJ_YSCALAR || vj_parse_mac(n->str, net->mac) < 0)
+		return vj_walk_expected(w, n, "a MAC address (\"02:00:00:00:00:01\")");
+	if (net->mac[0] & 1)
+		return vj_walk_expected(w, n, "a unicast MAC address (first octet even)");
+	if (!memcmp(net->mac, zero, sizeof(zero)))
+		return vj_walk_expected(w, n, "a MAC address other than all zeros");
+	for (uint32_t i = 0; i < pw->item; i++) {
+		if (nets[i].has_mac && !memcmp(nets[i].mac, net->mac, sizeof(net->mac)))
+			return vj_walk_fail(w, n, "duplicate MAC address %s (also vm.net[%u].mac)",
+					    n->str, i);
+	}
+	net->has_mac = true;
+	return 0;
+}
+
+static int net_rate_limit(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	return walk_rate_limit(w, n, &pw->p->vm.nets[pw->item].rate);
+}
+
+static const struct vj_key net_keys[] = {
+	{ "tap", net_tap, true },
+	{ "mac", net_mac, false },
+	{ "rate_limit", net_rate_limit, false },
+};
+
+static int net_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	int r;
+
+	pw->item = (uint32_t)i;
+	if ((r = vj_walk_map(w, n, net_keys, VJ_ARRAY_SIZE(net_keys), obj)) == 0)
+		pw->p->vm.nnets = (uint32_t)i + 1;
+	return r;
+}
+
+static int vm_net(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_seq(w, n, VJ_MAX_NETS, net_item, obj);
+}
+
+static int vsock_cid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	uint64_t v;
+	/* 0-2 are the hypervisor, loopback and host; UINT32_MAX is "any". */
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(3, UINT32_MAX - 1), NULL,
+			       &v);
+
+	if (r == 0)
+		pw_of(obj)->p->vm.vsock.guest_cid = (uint32_t)v;
+	return r;
+}
+
+static int vsock_uds(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	(void)w;
+	return walk_path(pw_of(obj), n, VJ_ROOT_SOCKET, pw_of(obj)->p->vm.vsock.uds.name);
+}
+
+static const struct vj_key vsock_keys[] = {
+	{ "cid", vsock_cid, false },
+	{ "uds", vsock_uds, false },
+};
+
+static int vm_vsock(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_vsock_config *vs = &pw_of(obj)->p->vm.vsock;
+
+	vs->enabled = true;
+	vs->guest_cid = 3;
+	return vj_walk_map(w, n, vsock_keys, VJ_ARRAY_SIZE(vsock_keys), obj);
+}
+
+static int vm_rng(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_bool(w, n, &pw_of(obj)->p->vm.rng);
+}
+
+static int vm_console(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const char *const names[] = { "stdout", "none" };
+	static const enum vj_console_kind kinds[] = { VJ_CONSOLE_STDOUT, VJ_CONSOLE_NONE };
+	unsigned i;
+	int r = vj_walk_enum(w, n, names, VJ_ARRAY_SIZE(names), &i);
+
+	if (r == 0)
+		pw_of(obj)->p->vm.console = kinds[i];
+	return r;
+}
+
+static const struct vj_key vm_keys[] = {
+	{ "kernel", vm_kernel, true },
+	{ "initrd", vm_initrd, false },
+	{ "cmdline", vm_cmdline, false },
+	{ "vcpus", vm_vcpus, false },
+	{ "memory", vm_memory, false },
+	{ "drives", vm_drives, false },
+	{ "net", vm_net, false },
+	{ "vsock", vm_vsock, false },
+	{ "rng", vm_rng, false },
+	{ "console", vm_console, false },
+};
+
+int vj_walk_vm(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, vm_keys, VJ_ARRAY_SIZE(vm_keys), obj);
+}
