@@ -181,6 +181,11 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+const struct option *vj_config_options(void)
+{
+	return long_opts;
+}
+
 void vj_config_usage(const char *prog)
 {
 	printf("usage: %s --kernel PATH [options]\n"

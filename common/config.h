@@ -117,6 +117,11 @@ int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv,
 			 char *err, unsigned long errlen);
 void vj_config_usage(const char *prog);
 
+/* The long options vj_config_parse_args() takes (zero-terminated): the
+ * launcher accepts the same flags and hands them through. */
+struct option;
+const struct option *vj_config_options(void);
+
 /* Launcher -> VMM hand-over through a sealed memfd. */
 int vj_config_to_memfd(const struct vj_vm_config *cfg);
 int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen);

@@ -15,4 +15,30 @@ enum vj_thread_kind {
 /* Installs the allowlist for this thread. VJ_SECCOMP_OFF is a no-op. */
 int vj_seccomp_apply(enum vj_thread_kind kind, enum vj_seccomp_mode mode);
 
+/*
+ * The allowlists as data, for the tests that prove every row both allows
+ * what it names and kills anything else. A row allows its system call
+ * when all its checks hold: argument `arg` equals `value` (EQ), or
+ * (argument & mask) == value (MASKED_EQ).
+ */
+enum vj_seccomp_cmp { VJ_SECCOMP_EQ, VJ_SECCOMP_MASKED_EQ };
+
+struct vj_seccomp_check {
+	unsigned arg; /* 0..5 */
+	enum vj_seccomp_cmp cmp;
+	unsigned long long mask;
+	unsigned long long value;
+};
+
+#define VJ_SECCOMP_CHECKS_MAX 2
+
+struct vj_seccomp_rule {
+	int nr;
+	const char *what; /* "ioctl KVM_RUN", for messages */
+	unsigned nchecks;
+	struct vj_seccomp_check checks[VJ_SECCOMP_CHECKS_MAX];
+};
+
+const struct vj_seccomp_rule *vj_seccomp_rules(enum vj_thread_kind kind, unsigned *n);
+
 #endif

@@ -1,0 +1,29 @@
+# vmjail: the launcher. Dynamically linked (it runs on the host, outside
+# the jail); the program it starts in the jail must be static.
+JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
+	jailer/resources.c jailer/cgroup.c jailer/netns.c jailer/mounts.c \
+	jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
+	jailer/supervise.c jailer/daemon.c jailer/error.c
+JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
+# Everything but main(): linked into the unit tests as well.
+JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
+JAILER_LIBS := -lcgroup -lcap-ng
+
+# -iquote: jailer headers before common ones of the same name.
+$(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
+
+BINARIES += $(BUILD)/vmjail
+
+$(BUILD)/vmjail: $(JAILER_OBJS) $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JAILER_LIBS)
+
+# The test-only stand-in started by `vmjail run --test-exec`: static, and
+# never sanitized (the jail has no loader, and a sanitizer runtime would
+# need files and system calls the jail denies).
+JAIL_PROBE := $(BUILD)/tests/integration/jail-probe
+$(JAIL_PROBE): tests/integration/jail-probe.c vmm/seccomp.c $(COMMON_SRCS) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $^ -lseccomp
+TEST_DEPS += $(JAIL_PROBE)

@@ -1,0 +1,701 @@
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <libcgroup.h>
+
+#include "cleanup.h"
+#include "parse.h"
+#include "rundir.h"
+
+#define DEFAULT_CPU_PERIOD_US 100000u
+#define RMDIR_WAIT_MS 2000 /* for a group whose processes are still exiting */
+
+static const char *const ctl_names[VJ_CG_COUNT][2] = {
+	[VJ_CG_CPU] = { "cpu", "cpu" },
+	[VJ_CG_MEMORY] = { "memory", "memory" },
+	[VJ_CG_PIDS] = { "pids", "pids" },
+	[VJ_CG_CPUSET] = { "cpuset", "cpuset" },
+	[VJ_CG_IO] = { "blkio", "io" },
+};
+
+const char *vj_cgroup_ctl_name(enum vj_cgroup_version v, enum vj_cgroup_ctl c)
+{
+	return ctl_names[c][v == VJ_CGROUP_V2];
+}
+
+/* ---- the plan: limits -> control files (pure) ------------------------ */
+
+struct plan {
+	const struct vj_cgroup_host *host;
+	struct vj_cgroup_setting *out;
+	size_t n;
+	struct vj_err *e;
+};
+
+__attribute__((format(printf, 4, 5)))
+static void plan_add(struct plan *p, enum vj_cgroup_ctl ctl, const char *file, const char *fmt,
+		     ...)
+{
+	struct vj_cgroup_setting *s = &p->out[p->n++];
+	va_list ap;
+
+	s->ctl = ctl;
+	s->file = file;
+	va_start(ap, fmt);
+	vsnprintf(s->value, sizeof(s->value), fmt, ap);
+	va_end(ap);
+}
+
+/* The version of ctl, or an error naming the limit that needs it. */
+static int plan_need(struct plan *p, enum vj_cgroup_ctl ctl, const char *limit,
+		     enum vj_cgroup_version *v)
+{
+	*v = p->host->version[ctl];
+	if (*v == VJ_CGROUP_NONE)
+		return vj_fail(p->e, -EOPNOTSUPP, "%s: the host has no %s cgroup controller", limit,
+			       ctl_names[ctl][0]);
+	return 0;
+}
+
+static bool set(uint64_t v)
+{
+	return v != VJ_UNLIMITED;
+}
+
+static int plan_cpu(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	uint64_t period = set(lim->cpu_period_us) ? lim->cpu_period_us : DEFAULT_CPU_PERIOD_US;
+	enum vj_cgroup_version v;
+	int r;
+
+	if (!set(lim->cpu_quota_us))
+		return 0;
+	if ((r = plan_need(p, VJ_CG_CPU, "cpu limit", &v)) < 0)
+		return r;
+	/* The kernel's bounds for both interfaces. */
+	if (period < 1000 || period > 1000000)
+		return vj_fail(p->e, -ERANGE, "cpu period: %" PRIu64 " us out of range 1000..1000000",
+			       period);
+	if (lim->cpu_quota_us < 1000)
+		return vj_fail(p->e, -ERANGE, "cpu quota: %" PRIu64 " us is below 1000 us",
+			       lim->cpu_quota_us);
+	if (v == VJ_CGROUP_V2) {
+		plan_add(p, VJ_CG_CPU, "cpu.max", "%" PRIu64 " %" PRIu64, lim->cpu_quota_us, period);
+	} else {
+		/* Period first: a quota is checked against the current period. */
+		plan_add(p, VJ_CG_CPU, "cpu.cfs_period_us", "%" PRIu64, period);
+		plan_add(p, VJ_CG_CPU, "cpu.cfs_quota_us", "%" PRIu64, lim->cpu_quota_us);
+	}
+	return 0;
+}
+
+static int plan_memory(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	enum vj_cgroup_version v;
+	int r;
+
+	if (set(lim->memory_max)) {
+		if ((r = plan_need(p, VJ_CG_MEMORY, "memory limit", &v)) < 0)
+			return r;
+		plan_add(p, VJ_CG_MEMORY, v == VJ_CGROUP_V2 ? "memory.max" : "memory.limit_in_bytes",
+			 "%" PRIu64, lim->memory_max);
+	}
+	if (!set(lim->memory_swap_max))
+		return 0;
+	if ((r = plan_need(p, VJ_CG_MEMORY, "swap limit", &v)) < 0)
+		return r;
+	if (v == VJ_CGROUP_V2) {
+		plan_add(p, VJ_CG_MEMORY, "memory.swap.max", "%" PRIu64, lim->memory_swap_max);
+		return 0;
+	}
+	/* v1 limits memory plus swap together, after the memory limit. */
+	if (!p->host->memory_swap)
+		return vj_fail(p->e, -EOPNOTSUPP,
+			       "swap limit: the host's memory cgroup has no swap accounting "
+			       "(memory.memsw.limit_in_bytes; boot with swapaccount=1)");
+	if (!set(lim->memory_max))
+		return vj_fail(p->e, -EINVAL, "swap limit: cgroup v1 needs a memory limit as well");
+	if (lim->memory_swap_max > UINT64_MAX - lim->memory_max)
+		return vj_fail(p->e, -ERANGE, "swap limit: memory + swap overflows");
+	plan_add(p, VJ_CG_MEMORY, "memory.memsw.limit_in_bytes", "%" PRIu64,
+		 lim->memory_max + lim->memory_swap_max);
+	return 0;
+}
+
+/* "0-3,5": the kernel parses it again, but a clear message beats EINVAL. */
+static bool cpu_list_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || *s == ',' || *s == '-'))
+			return false;
+	return true;
+}
+
+static int plan_cpuset(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	enum vj_cgroup_version v;
+	int r;
+
+	if (!lim->cpuset_cpus[0] && !lim->cpuset_mems[0])
+		return 0;
+	if ((r = plan_need(p, VJ_CG_CPUSET, "cpuset", &v)) < 0)
+		return r;
+	if (lim->cpuset_mems[0]) {
+		if (!cpu_list_valid(lim->cpuset_mems))
+			return vj_fail(p->e, -EINVAL, "cpuset mems \"%s\": not a list like 0-1,3",
+				       lim->cpuset_mems);
+		plan_add(p, VJ_CG_CPUSET, "cpuset.mems", "%s", lim->cpuset_mems);
+	}
+	if (lim->cpuset_cpus[0]) {
+		if (!cpu_list_valid(lim->cpuset_cpus))
+			return vj_fail(p->e, -EINVAL, "cpuset cpus \"%s\": not a list like 0-1,3",
+				       lim->cpuset_cpus);
+		plan_add(p, VJ_CG_CPUSET, "cpuset.cpus", "%s", lim->cpuset_cpus);
+	}
+	return 0;
+}
+
+static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	enum vj_cgroup_version v;
+	uint64_t w;
+	int r;
+
+	if (!set(lim->io_weight))
+		return 0;
+	if ((r = plan_need(p, VJ_CG_IO, "io weight", &v)) < 0)
+		return r;
+	if (lim->io_weight < 1 || lim->io_weight > 10000)
+		return vj_fail(p->e, -ERANGE, "io weight: %" PRIu64 " out of range 1..10000",
+			       lim->io_weight);
+	if (v == VJ_CGROUP_V2) {
+		plan_add(p, VJ_CG_IO, "io.weight", "default %" PRIu64, lim->io_weight);
+		return 0;
+	}
+	/* v1 weights are 10..1000 with 500 the default where v2 has 100:
+	 * the same scaling systemd uses. */
+	w = lim->io_weight * 5;
+	plan_add(p, VJ_CG_IO, "blkio.weight", "%" PRIu64, w < 10 ? 10 : w > 1000 ? 1000 : w);
+	return 0;
+}
+
+int vj_cgroup_plan(const struct vj_cgroup_host *host, const struct vj_cgroup_limits *lim,
+		   struct vj_cgroup_setting out[VJ_CGROUP_SETTINGS_MAX], size_t *n,
+		   struct vj_err *e)
+{
+	struct plan p = { .host = host, .out = out, .n = 0, .e = e };
+	int r;
+
+	if ((r = plan_cpu(&p, lim)) < 0 || (r = plan_memory(&p, lim)) < 0 ||
+	    (r = plan_cpuset(&p, lim)) < 0 || (r = plan_io(&p, lim)) < 0)
+		return r;
+	if (set(lim->pids_max)) {
+		enum vj_cgroup_version v;
+		if ((r = plan_need(&p, VJ_CG_PIDS, "pids limit", &v)) < 0)
+			return r;
+		if (lim->pids_max < 1)
+			return vj_fail(e, -ERANGE, "pids limit: must be at least 1");
+		plan_add(&p, VJ_CG_PIDS, "pids.max", "%" PRIu64, lim->pids_max);
+	}
+	*n = p.n;
+	return 0;
+}
+
+/* ---- the host ----------------------------------------------------------- */
+
+int vj_cgroup_own_path(const char *proc_cgroup, enum vj_cgroup_version v, const char *ctl_name,
+		       char *out, size_t outlen)
+{
+	size_t ctl_len = strlen(ctl_name);
+
+	/* Lines are "ID:CONTROLLERS:PATH"; v2 is "0::PATH". */
+	for (const char *line = proc_cgroup; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		const char *end = nl ? nl : line + strlen(line);
+		const char *c1 = memchr(line, ':', (size_t)(end - line));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		bool match = false;
+
+		if (c2 && v == VJ_CGROUP_V2) {
+			match = c2 == c1 + 1;
+		} else if (c2) {
+			for (const char *t = c1 + 1; t < c2;) {
+				const char *comma = memchr(t, ',', (size_t)(c2 - t));
+				const char *tend = comma ? comma : c2;
+				if ((size_t)(tend - t) == ctl_len && !memcmp(t, ctl_name, ctl_len))
+					match = true;
+				t = tend + 1;
+			}
+		}
+		if (match) {
+			size_t len = (size_t)(end - c2 - 1);
+			if (len == 0 || c2[1] != '/' || len >= outlen)
+				return -EINVAL;
+			memcpy(out, c2 + 1, len);
+			out[len] = '\0';
+			return 0;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+static int libcgroup_errno(int code)
+{
+	if (code == ECGOTHER && cgroup_get_last_errno())
+		return -cgroup_get_last_errno();
+	return code == ECGROUPNOTEXIST ? -ENOENT : -EIO;
+}
+
+static const char *libcgroup_msg(int code)
+{
+	if (code == ECGOTHER && cgroup_get_last_errno())
+		return strerror(cgroup_get_last_errno());
+	return cgroup_strerror(code);
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
+{
+	char self[4096];
+	int r;
+
+	memset(host, 0, sizeof(*host));
+	r = cgroup_init();
+	if (r == ECGROUPNOTMOUNTED)
+		return vj_fail(e, -ENOENT, "cgroups: no cgroup hierarchy is mounted");
+	if (r)
+		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
+	if ((r = read_text("/proc/self/cgroup", self, sizeof(self))) < 0)
+		return vj_fail_errno(e, r, "read /proc/self/cgroup");
+	for (int c = 0; c < VJ_CG_COUNT; c++) {
+		for (int v = VJ_CGROUP_V1; v <= VJ_CGROUP_V2; v++) {
+			const char *name = vj_cgroup_ctl_name((enum vj_cgroup_version)v,
+							      (enum vj_cgroup_ctl)c);
+			cleanup_free char *mp = NULL;
+			char probe[VJ_PATH_MAX + 32];
+			enum vj_cgroup_version found;
+
+			if (cgroup_get_subsys_mount_point(name, &mp) || !mp)
+				continue;
+			/* Only a cgroup2 root has cgroup.controllers. */
+			snprintf(probe, sizeof(probe), "%s/cgroup.controllers", mp);
+			found = access(probe, F_OK) == 0 ? VJ_CGROUP_V2 : VJ_CGROUP_V1;
+			if ((int)found != v)
+				continue;
+			if (vj_strlcpy_checked(host->mount[c], mp, sizeof(host->mount[c])) < 0 ||
+			    vj_cgroup_own_path(self, found, name, host->own[c],
+					       sizeof(host->own[c])) < 0)
+				return vj_fail(e, -EINVAL, "cgroups: cannot tell where %s is (%s)", name,
+					       mp);
+			host->version[c] = found;
+			break;
+		}
+	}
+	if (host->version[VJ_CG_MEMORY] == VJ_CGROUP_V1) {
+		char probe[VJ_PATH_MAX + 64];
+		snprintf(probe, sizeof(probe), "%s/memory.memsw.limit_in_bytes",
+			 host->mount[VJ_CG_MEMORY]);
+		host->memory_swap = access(probe, F_OK) == 0;
+	}
+	return 0;
+}
+
+/* ---- one sandbox's groups ------------------------------------------------ */
+
+/* <own>/<parent>/<id> or <parent>/<id>, without the leading '/'. */
+static int group_name(const struct vj_cgroup_host *host, enum vj_cgroup_ctl c,
+		      const char *parent, const char *id, char *out, size_t len)
+{
+	const char *base = parent[0] == '/' ? "" : host->own[c];
+	int n;
+
+	while (*base == '/')
+		base++;
+	while (*parent == '/')
+		parent++;
+	n = snprintf(out, len, "%s%s%s%s%s", base, *base ? "/" : "", parent, *parent ? "/" : "", id);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int ctl_list(const struct vj_cgroup_host *host, unsigned ctls, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int c = 0; c < VJ_CG_COUNT; c++) {
+		int n;
+		if (!(ctls & (1u << c)))
+			continue;
+		n = snprintf(out + used, len - used, "%s%s", used ? "," : "",
+			     vj_cgroup_ctl_name(host->version[c], (enum vj_cgroup_ctl)c));
+		if (n < 0 || (size_t)n >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* A libcgroup group of name with the controllers in ctls (by name). */
+static struct cgroup *lcg_new(const char *name, const char *ctls)
+{
+	struct cgroup *g = cgroup_new_cgroup(name);
+	char buf[128], *save = NULL;
+
+	if (!g || vj_strlcpy_checked(buf, ctls, sizeof(buf)) < 0)
+		goto fail;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!cgroup_add_controller(g, t))
+			goto fail;
+	return g;
+fail:
+	if (g)
+		cgroup_free(&g);
+	return NULL;
+}
+
+static int write_value(const char *name, const char *ctl, const char *file, const char *value,
+		       struct vj_err *e)
+{
+	struct cgroup *g = cgroup_new_cgroup(name);
+	struct cgroup_controller *c = g ? cgroup_add_controller(g, ctl) : NULL;
+	int r = -ENOMEM;
+
+	if (c && (r = cgroup_add_value_string(c, file, value)) == 0)
+		r = cgroup_modify_cgroup(g);
+	if (r > 0)
+		r = vj_fail(e, libcgroup_errno(r), "cgroup %s/%s = %s: %s", name, file, value,
+			    libcgroup_msg(r));
+	else if (r < 0)
+		r = vj_fail_errno(e, r, "cgroup %s/%s", name, file);
+	if (g)
+		cgroup_free(&g);
+	return r;
+}
+
+static int read_value(const char *mount, const char *name, const char *file, char *out,
+		      size_t len)
+{
+	char path[2 * VJ_PATH_MAX + 64];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
+	if ((r = read_text(path, out, len)) < 0)
+		return r;
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * A v1 cpuset group starts with no CPUs and no memory nodes, and nothing
+ * can join it until both are set; the same holds for every intermediate
+ * directory created on the way. Each one that is empty gets its parent's.
+ */
+static int cpuset_v1_fill_path(const struct vj_cgroup_host *host, const char *name,
+			       struct vj_err *e)
+{
+	const char *mount = host->mount[VJ_CG_CPUSET];
+	char prefix[VJ_PATH_MAX], parent[VJ_PATH_MAX] = "";
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+
+	for (const char *p = name; p;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - name) : strlen(name);
+		struct cgroup *g;
+		int r;
+
+		memcpy(prefix, name, len);
+		prefix[len] = '\0';
+		p = slash ? slash + 1 : NULL;
+		if (!(g = lcg_new(prefix, "cpuset")))
+			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", prefix);
+		r = cgroup_create_cgroup(g, 1);
+		cgroup_free(&g);
+		if (r)
+			return vj_fail(e, libcgroup_errno(r), "create cgroup cpuset:%s: %s", prefix,
+				       libcgroup_msg(r));
+		for (size_t i = 0; i < VJ_ARRAY_SIZE(files); i++) {
+			char cur[VJ_CPUSET_MAX * 4], up[VJ_CPUSET_MAX * 4];
+			if ((r = read_value(mount, prefix, files[i], cur, sizeof(cur))) < 0)
+				return vj_fail_errno(e, r, "read cgroup %s/%s", prefix, files[i]);
+			if (cur[0])
+				continue;
+			if ((r = read_value(mount, parent, files[i], up, sizeof(up))) < 0)
+				return vj_fail_errno(e, r, "read cgroup %s/%s", parent, files[i]);
+			if ((r = write_value(prefix, "cpuset", files[i], up, e)) < 0)
+				return r;
+		}
+		memcpy(parent, prefix, len + 1);
+	}
+	return 0;
+}
+
+/* Which controllers the sandbox joins: the accounting ones whenever the
+ * host has them, the others only to enforce a limit. */
+static unsigned joined_ctls(const struct vj_cgroup_host *host, const struct vj_cgroup_limits *lim)
+{
+	unsigned ctls = 0;
+
+	for (int c = VJ_CG_CPU; c <= VJ_CG_PIDS; c++)
+		if (host->version[c] != VJ_CGROUP_NONE)
+			ctls |= 1u << c;
+	if (lim->cpuset_cpus[0] || lim->cpuset_mems[0])
+		ctls |= 1u << VJ_CG_CPUSET;
+	if (lim->io_weight != VJ_UNLIMITED)
+		ctls |= 1u << VJ_CG_IO;
+	return ctls;
+}
+
+static int group_of(const struct vj_cgroup *cg, enum vj_cgroup_ctl c)
+{
+	for (unsigned i = 0; i < cg->ngroups; i++)
+		if (cg->groups[i].ctls & (1u << c))
+			return (int)i;
+	return -1;
+}
+
+/* Groups the joined controllers by path, one libcgroup group per path. */
+static int layout_groups(struct vj_cgroup *cg, unsigned ctls, const char *parent, const char *id,
+			 struct vj_err *e)
+{
+	for (int c = 0; c < VJ_CG_COUNT; c++) {
+		char name[VJ_PATH_MAX];
+		unsigned i;
+
+		if (!(ctls & (1u << c)))
+			continue;
+		if (group_name(cg->host, (enum vj_cgroup_ctl)c, parent, id, name, sizeof(name)) < 0)
+			return vj_fail(e, -ENAMETOOLONG, "cgroup parent \"%s\": path too long", parent);
+		for (i = 0; i < cg->ngroups; i++)
+			if (!strcmp(cg->groups[i].name, name))
+				break;
+		if (i == cg->ngroups) {
+			strcpy(cg->groups[i].name, name);
+			cg->groups[i].ctls = 0;
+			cg->ngroups++;
+		}
+		cg->groups[i].ctls |= 1u << c;
+	}
+	return 0;
+}
+
+static int create_group(struct vj_cgroup *cg, unsigned i, bool own_parent, struct vj_rundir *rd,
+			struct vj_err *e)
+{
+	const struct vj_cgroup_host *host = cg->host;
+	const char *name = cg->groups[i].name;
+	char ctls[128], record[VJ_PATH_MAX + 160], path[2 * VJ_PATH_MAX];
+	struct cgroup *g;
+	int first = __builtin_ctz(cg->groups[i].ctls), r;
+
+	if (ctl_list(host, cg->groups[i].ctls, ctls, sizeof(ctls)) < 0)
+		return vj_fail(e, -ENAMETOOLONG, "cgroup %s: too many controllers", name);
+	snprintf(path, sizeof(path), "%s/%s", host->mount[first], name);
+	/* The id lock is ours and stale records were replayed: a group that
+	 * exists now was not made by vmjail, so it is not ours to take. */
+	if (access(path, F_OK) == 0)
+		return vj_fail(e, -EEXIST, "cgroup %s already exists", path);
+	if (own_parent) {
+		char parent[VJ_PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", name);
+		*strrchr(parent, '/') = '\0';
+		snprintf(record, sizeof(record), "%s %s", ctls, parent);
+		if ((r = vj_rundir_record(rd, "cgroup-parent", record)) < 0)
+			return vj_fail_errno(e, r, "record cgroup %s in %s", parent, rd->path);
+	}
+	snprintf(record, sizeof(record), "%s %s", ctls, name);
+	if ((r = vj_rundir_record(rd, "cgroup", record)) < 0)
+		return vj_fail_errno(e, r, "record cgroup %s in %s", name, rd->path);
+	if ((cg->groups[i].ctls & (1u << VJ_CG_CPUSET)) &&
+	    host->version[VJ_CG_CPUSET] == VJ_CGROUP_V1 &&
+	    (r = cpuset_v1_fill_path(host, name, e)) < 0)
+		return r;
+	if (!(g = lcg_new(name, ctls)))
+		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
+	r = cgroup_create_cgroup(g, 1);
+	cgroup_free(&g);
+	if (r)
+		return vj_fail(e, libcgroup_errno(r), "create cgroup %s (%s): %s", name, ctls,
+			       libcgroup_msg(r));
+	return 0;
+}
+
+int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, const char *parent,
+		     const char *id, const struct vj_cgroup_limits *lim, struct vj_rundir *rd,
+		     struct vj_err *e)
+{
+	struct vj_cgroup_setting settings[VJ_CGROUP_SETTINGS_MAX];
+	unsigned ctls = joined_ctls(host, lim);
+	size_t n;
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->host = host;
+	if ((r = vj_cgroup_plan(host, lim, settings, &n, e)) < 0)
+		return r;
+	if (!ctls)
+		return vj_fail(e, -EOPNOTSUPP,
+			       "cgroups: none of the cpu, memory, pids controllers is mounted");
+	if ((r = layout_groups(cg, ctls, parent, id, e)) < 0)
+		return r;
+	for (unsigned i = 0; i < cg->ngroups; i++)
+		if ((r = create_group(cg, i, parent[0] != '/', rd, e)) < 0)
+			return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct vj_cgroup_setting *s = &settings[i];
+		const char *ctl = vj_cgroup_ctl_name(host->version[s->ctl], s->ctl);
+		int gi = group_of(cg, s->ctl);
+		if ((r = write_value(cg->groups[gi].name, ctl, s->file, s->value, e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vj_cgroup_attach(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
+{
+	for (unsigned i = 0; i < cg->ngroups; i++) {
+		char ctls[128];
+		struct cgroup *g;
+		int r;
+
+		if (ctl_list(cg->host, cg->groups[i].ctls, ctls, sizeof(ctls)) < 0 ||
+		    !(g = lcg_new(cg->groups[i].name, ctls)))
+			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", cg->groups[i].name);
+		r = cgroup_attach_task_pid(g, pid);
+		cgroup_free(&g);
+		if (r)
+			return vj_fail(e, libcgroup_errno(r), "move pid %d into cgroup %s: %s", (int)pid,
+				       cg->groups[i].name, libcgroup_msg(r));
+	}
+	return 0;
+}
+
+/* ---- removal (every exit path, and `vmjail cleanup`) ------------------ */
+
+/* True when /proc/<pid>/cgroup still puts pid in name for ctl: checked
+ * through a pidfd, so that a recycled pid is never signalled. */
+static bool still_member(pid_t pid, const char *ctl, const char *name)
+{
+	char path[VJ_PATH_MAX + 32], text[4096], own[VJ_PATH_MAX];
+	cleanup_free char *mp = NULL;
+	enum vj_cgroup_version v;
+
+	if (cgroup_get_subsys_mount_point(ctl, &mp) || !mp)
+		return false;
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mp);
+	v = access(path, F_OK) == 0 ? VJ_CGROUP_V2 : VJ_CGROUP_V1;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (read_text(path, text, sizeof(text)) < 0 ||
+	    vj_cgroup_own_path(text, v, ctl, own, sizeof(own)) < 0)
+		return false;
+	return !strcmp(own + 1, name);
+}
+
+/* SIGKILLs whatever is still in the group; returns how many were left. */
+static int kill_members(const char *name, const char *ctl)
+{
+	pid_t *pids = NULL;
+	int n = 0;
+
+	if (cgroup_get_procs((char *)name, (char *)ctl, &pids, &n))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		cleanup_fd int pidfd = pidfd_open(pids[i], 0);
+		if (pidfd >= 0 && still_member(pids[i], ctl, name))
+			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	}
+	free(pids);
+	return n;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int remove_group(const char *ctls, const char *name, struct vj_err *e)
+{
+	struct cgroup *g = lcg_new(name, ctls);
+	char first[32];
+	int r = 0;
+
+	if (!g)
+		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(ctls, ","), ctls);
+	for (int waited = 0;; waited += 10) {
+		int left = kill_members(name, first);
+		r = cgroup_delete_cgroup_ext(g, CGFLAG_DELETE_EMPTY_ONLY);
+		if (r == 0)
+			break;
+		/* Killed processes leave the group a moment after they die. */
+		if ((r != ECGNONEMPTY && !left) || waited >= RMDIR_WAIT_MS) {
+			r = vj_fail(e, libcgroup_errno(r), "remove cgroup %s (%s): %s", name, ctls,
+				    libcgroup_msg(r));
+			break;
+		}
+		sleep_ms(10);
+	}
+	cgroup_free(&g);
+	return r;
+}
+
+static int remove_parent(const char *ctls, const char *name, struct vj_err *e)
+{
+	struct cgroup *g = lcg_new(name, ctls);
+	int r;
+
+	if (!g)
+		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
+	r = cgroup_delete_cgroup_ext(g, CGFLAG_DELETE_EMPTY_ONLY);
+	cgroup_free(&g);
+	/* Still in use by another sandbox: it removes the parent when done. */
+	if (r == 0 || r == ECGNONEMPTY ||
+	    (r == ECGOTHER && (cgroup_get_last_errno() == ENOTEMPTY ||
+			       cgroup_get_last_errno() == EBUSY)))
+		return 0;
+	return vj_fail(e, libcgroup_errno(r), "remove cgroup %s (%s): %s", name, ctls,
+		       libcgroup_msg(r));
+}
+
+int vj_cgroup_remove_recorded(const char *kind, const char *value, struct vj_err *e)
+{
+	char ctls[128];
+	const char *sp = strchr(value, ' ');
+	int r;
+
+	if (!sp || (size_t)(sp - value) >= sizeof(ctls) || !sp[1])
+		return vj_fail(e, -EINVAL, "state record \"%s %s\": malformed", kind, value);
+	memcpy(ctls, value, (size_t)(sp - value));
+	ctls[sp - value] = '\0';
+	if ((r = cgroup_init()) != 0)
+		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
+	if (!strcmp(kind, "cgroup"))
+		return remove_group(ctls, sp + 1, e);
+	return remove_parent(ctls, sp + 1, e);
+}

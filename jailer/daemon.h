@@ -1,0 +1,26 @@
+/*
+ * --daemonize: the command returns once the sandbox runs (or failed to
+ * start), with the sandbox's start status; the launcher lives on, detached,
+ * supervising the VMM and cleaning up after it.
+ */
+#ifndef VJ_DAEMON_H
+#define VJ_DAEMON_H
+
+#include "error.h"
+
+/*
+ * Forks. In the original process, waits for the daemon's report and
+ * returns 1 with *status set to what the command exits with. In the
+ * daemon (a new session) returns 0 with *report_fd set.
+ */
+int vj_daemonize(int *report_fd, int *status, struct vj_err *e);
+
+/* From the daemon: the sandbox started (status 0) or not. On success the
+ * daemon's stdio is detached to /dev/null. */
+void vj_daemon_report(int *report_fd, int status);
+
+/* Writes "<pid>\n" to path (created or truncated; never through a
+ * symbolic link). */
+int vj_pidfile_write(const char *path, int pid, struct vj_err *e);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * What `vmjail run` is asked to do: one sandbox, described by a policy
+ * (tenant data, already validated), and the operator's choices about how
+ * to run it, which no policy can set.
+ */
+#ifndef VJ_LAUNCH_H
+#define VJ_LAUNCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* Exit statuses of `vmjail run` besides the VMM's own (vmm/exit.h), which
+ * pass through unchanged. Documented in jailer/README.md. */
+enum vj_launch_status {
+	VJ_LAUNCH_TIMEOUT = 124,  /* the sandbox ran out of wall-clock time */
+	VJ_LAUNCH_FAILED = 125,   /* the launcher could not build the sandbox */
+	VJ_LAUNCH_SIGNALED = 128, /* + N: the VMM was killed by signal N */
+};
+
+#define VJ_TEST_ARGS_MAX 16
+
+struct vj_launch {
+	struct vj_policy policy;
+	struct vj_host_config host;
+	char vmm_path[VJ_PATH_MAX]; /* "" = vmjail-vmm next to vmjail */
+	/*
+	 * Test-only: run this static program in place of the VMM, with the
+	 * same jail, fds and argv, plus test_args. Reachable only from the
+	 * command line, never from a policy file.
+	 */
+	char test_exec[VJ_PATH_MAX];
+	unsigned ntest_args;
+	char *test_args[VJ_TEST_ARGS_MAX];
+	bool daemonize;
+	char pid_file[VJ_PATH_MAX];
+	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
+	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
+	int verbosity; /* -v count, passed on to the VMM */
+};
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * The sandbox's network namespace: a new, empty one, or a named one
+ * (/run/netns/NAME, made by `ip netns add` and set up by the operator).
+ * The launcher itself steps into it while it attaches the taps and clones
+ * the child, which inherits it, then steps back: joining it from inside a
+ * new user namespace would need privileges the child no longer has.
+ */
+#ifndef VJ_NETNS_H
+#define VJ_NETNS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct vj_netns {
+	int host_fd; /* where the launcher came from; -1 when it never left */
+};
+
+/* Enters the named namespace, or a new one when name is "". */
+int vj_netns_enter(struct vj_netns *ns, const char *name, struct vj_err *e);
+
+/* Returns to the host's namespace. Safe to call when not entered. */
+int vj_netns_leave(struct vj_netns *ns, struct vj_err *e);
+
+#endif

@@ -1,0 +1,339 @@
+#include "resources.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/if_tun.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "parse.h"
+#include "rundir.h"
+
+#define VSOCK_BACKLOG 64
+
+enum file_kind { FILE_REGULAR, FILE_DRIVE, FILE_CONSOLE };
+
+/*
+ * A path from the policy, opened by root: no symbolic link anywhere in it
+ * (the policy library hands over canonical paths, so a link found now was
+ * put there after the check), and O_NONBLOCK so that a FIFO planted in
+ * place of an image cannot hang the launcher.
+ */
+static int open_tenant_path(const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int open_file(struct vj_file *f, const char *what, int flags, enum file_kind kind,
+		     struct vj_err *e)
+{
+	cleanup_fd int fd = -1;
+	struct stat st;
+	bool ok;
+
+	fd = open_tenant_path(f->name, flags, 0640);
+	if (fd == -ELOOP)
+		return vj_fail(e, fd, "open %s (%s): the path contains a symbolic link (refused)", what,
+			       f->name);
+	if (fd < 0)
+		return vj_fail_errno(e, fd, "open %s (%s)", what, f->name);
+	if (fstat(fd, &st) < 0)
+		return vj_fail_errno(e, -errno, "stat %s (%s)", what, f->name);
+	ok = S_ISREG(st.st_mode) || (kind == FILE_DRIVE && S_ISBLK(st.st_mode));
+	if (!ok)
+		return vj_fail(e, -EINVAL, "open %s (%s): not a regular file%s", what, f->name,
+			       kind == FILE_DRIVE ? " or block device" : "");
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return vj_fail_errno(e, -errno, "fcntl %s (%s)", what, f->name);
+	f->fd = vj_steal_fd(&fd);
+	return 0;
+}
+
+/* A writable image is the VMM's alone; read-only ones may be shared. The
+ * lock lives with the descriptor, so it lasts as long as the VMM does. */
+static int lock_drive(const struct vj_drive_config *d, const char *what, struct vj_err *e)
+{
+	if (flock(d->file.fd, (d->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return vj_fail(e, -EBUSY, "open %s (%s): in use by another sandbox%s", what,
+			       d->file.name, d->read_only ? " that writes to it" : "");
+	return vj_fail_errno(e, -errno, "lock %s (%s)", what, d->file.name);
+}
+
+/*
+ * IFF_VNET_HDR and O_NONBLOCK are what the VMM's virtio-net expects (the
+ * same flags as the VMM's standalone mode); a tap that does not exist yet
+ * is created and vanishes with its last descriptor.
+ */
+static int open_tap(struct vj_file *f, unsigned i, struct vj_err *e)
+{
+	cleanup_fd int fd = -1;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+
+	if (vj_strlcpy_checked(ifr.ifr_name, f->name, sizeof(ifr.ifr_name)) < 0 ||
+	    strchr(f->name, '/') || strspn(f->name, " \t\n"))
+		return vj_fail(e, -EINVAL, "net %u: \"%s\" is not an interface name", i, f->name);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return vj_fail_errno(e, -errno, "open /dev/net/tun for tap \"%s\"", f->name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		if (errno == EBUSY)
+			return vj_fail(e, -EBUSY, "tap \"%s\": in use by another process", f->name);
+		return vj_fail_errno(e, -errno, "attach tap \"%s\"", f->name);
+	}
+	f->fd = vj_steal_fd(&fd);
+	return 0;
+}
+
+/*
+ * The guest's vsock host side: a listening socket at the policy's path,
+ * and the directory that holds the "<path>_<port>" sockets the guest
+ * connects to. Recorded before the bind; the record is undone only if
+ * nothing listens there, so a racing owner's socket is never removed.
+ */
+static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_err *e)
+{
+	struct vj_vsock_config *vs = &res->cfg.vsock;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cleanup_fd int fd = -1;
+	char dir[VJ_PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (vj_strlcpy_checked(sa.sun_path, vs->uds.name, sizeof(sa.sun_path)) < 0)
+		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): longer than %zu bytes",
+			       vs->uds.name, sizeof(sa.sun_path) - 1);
+	if (lstat(vs->uds.name, &st) == 0)
+		return vj_fail(e, -EEXIST, "vsock socket (%s): already exists", vs->uds.name);
+	if ((r = vj_rundir_record(rd, "socket", vs->uds.name)) < 0)
+		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, VSOCK_BACKLOG) < 0)
+		return vj_fail_errno(e, -errno, "vsock socket (%s)", vs->uds.name);
+	strcpy(res->vsock_path, vs->uds.name);
+	vs->uds.fd = vj_steal_fd(&fd);
+	strcpy(dir, vs->uds.name);
+	vs->uds_dir.fd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (vs->uds_dir.fd < 0)
+		return vj_fail_errno(e, -errno, "open vsock directory of %s", vs->uds.name);
+	return 0;
+}
+
+static int default_vmm_path(char *out, size_t len)
+{
+	char self[VJ_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	if ((size_t)snprintf(out, len, "%s/vmjail-vmm", dirname(self)) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The jail has no loader and no libraries: only a static binary runs. */
+static int check_static_elf(int fd, const char *path, struct vj_err *e)
+{
+	Elf64_Ehdr eh;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr))
+		return vj_fail(e, -ENOEXEC, "%s: not an x86-64 ELF executable", path);
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			return vj_fail(e, -ENOEXEC, "%s: truncated program headers", path);
+		if (ph.p_type == PT_INTERP)
+			return vj_fail(e, -ENOEXEC,
+				       "%s: dynamically linked; the jail has no loader or libraries, "
+				       "so the program must be static",
+				       path);
+	}
+	return 0;
+}
+
+static int open_exec(struct vj_resources *res, const struct vj_launch *l, struct vj_err *e)
+{
+	char path[VJ_PATH_MAX];
+	int r;
+
+	if (l->test_exec[0])
+		strcpy(path, l->test_exec);
+	else if (l->vmm_path[0])
+		strcpy(path, l->vmm_path);
+	else if ((r = default_vmm_path(path, sizeof(path))) < 0)
+		return vj_fail_errno(e, r, "locate vmjail-vmm beside /proc/self/exe");
+	res->exec_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (res->exec_fd < 0)
+		return vj_fail_errno(e, -errno, "open %s", path);
+	return check_static_elf(res->exec_fd, path, e);
+}
+
+/* Every descriptor the VMM may hold, in the order of its fd table. New
+ * struct vj_file members of the configuration belong here. */
+static unsigned config_files(struct vj_vm_config *c, struct vj_file **out)
+{
+	unsigned n = 0;
+
+	out[n++] = &c->kvm;
+	out[n++] = &c->kernel;
+	out[n++] = &c->initrd;
+	out[n++] = &c->console_file;
+	for (uint32_t i = 0; i < c->ndrives; i++)
+		out[n++] = &c->drives[i].file;
+	for (uint32_t i = 0; i < c->nnets; i++)
+		out[n++] = &c->nets[i].tap;
+	out[n++] = &c->vsock.uds;
+	out[n++] = &c->vsock.uds_dir;
+	return n;
+}
+
+/* Lays the fd table out and seals the configuration that describes it. */
+static int make_config(struct vj_resources *res, struct vj_err *e)
+{
+	struct vj_vm_config copy = res->cfg;
+	struct vj_file *mine[VJ_PASS_MAX], *theirs[VJ_PASS_MAX];
+	unsigned n = config_files(&res->cfg, mine);
+	int fd;
+
+	config_files(&copy, theirs);
+	res->npass = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (mine[i]->fd < 0)
+			continue;
+		theirs[i]->fd = 3 + (int)res->npass;
+		res->pass[res->npass++] = mine[i]->fd;
+	}
+	res->config_fd = 3 + (int)res->npass;
+	fd = vj_config_to_memfd(&copy);
+	if (fd < 0)
+		return vj_fail_errno(e, fd, "write the VM configuration to a memfd");
+	res->memfd = fd;
+	res->pass[res->npass++] = fd;
+	return 0;
+}
+
+static int open_all_files(struct vj_resources *res, struct vj_err *e)
+{
+	struct vj_vm_config *c = &res->cfg;
+	char what[64];
+	int r;
+
+	c->kvm.fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (c->kvm.fd < 0)
+		return vj_fail_errno(e, -errno, "open /dev/kvm");
+	if ((r = open_file(&c->kernel, "kernel", O_RDONLY, FILE_REGULAR, e)) < 0)
+		return r;
+	if (c->initrd.name[0] &&
+	    (r = open_file(&c->initrd, "initrd", O_RDONLY, FILE_REGULAR, e)) < 0)
+		return r;
+	if (c->console == VJ_CONSOLE_FILE &&
+	    (r = open_file(&c->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC,
+			   FILE_CONSOLE, e)) < 0)
+		return r;
+	for (uint32_t i = 0; i < c->ndrives; i++) {
+		struct vj_drive_config *d = &c->drives[i];
+		if (d->id[0])
+			snprintf(what, sizeof(what), "drive \"%s\"", d->id);
+		else
+			snprintf(what, sizeof(what), "drive %u", i);
+		if ((r = open_file(&d->file, what, d->read_only ? O_RDONLY : O_RDWR, FILE_DRIVE,
+				   e)) < 0 ||
+		    (r = lock_drive(d, what, e)) < 0)
+			return r;
+	}
+	for (uint32_t i = 0; i < c->nnets; i++)
+		if ((r = open_tap(&c->nets[i].tap, i, e)) < 0)
+			return r;
+	return 0;
+}
+
+void vj_resources_init(struct vj_resources *res)
+{
+	memset(res, 0, sizeof(*res));
+	vj_config_init(&res->cfg);
+	res->memfd = res->exec_fd = res->devnull = -1;
+}
+
+int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struct vj_rundir *rd,
+		      struct vj_err *e)
+{
+	struct vj_file *f[VJ_PASS_MAX];
+	unsigned n;
+	int r;
+
+	res->cfg = l->policy.vm;
+	res->cfg.seccomp = l->policy.seccomp;
+	res->cfg.timing = l->timing;
+	/* A policy names files; every descriptor here is one we opened. */
+	n = config_files(&res->cfg, f);
+	for (unsigned i = 0; i < n; i++)
+		f[i]->fd = -1;
+	if ((r = open_exec(res, l, e)) < 0 || (r = open_all_files(res, e)) < 0)
+		return r;
+	if (res->cfg.vsock.enabled && (r = open_vsock(res, rd, e)) < 0)
+		return r;
+	if (l->daemonize && (res->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return vj_fail_errno(e, -errno, "open /dev/null");
+	return make_config(res, e);
+}
+
+void vj_resources_close(struct vj_resources *res)
+{
+	struct vj_file *f[VJ_PASS_MAX];
+	unsigned n = config_files(&res->cfg, f);
+
+	for (unsigned i = 0; i < n; i++) {
+		vj_closep(&f[i]->fd);
+		f[i]->fd = -1;
+	}
+	vj_closep(&res->memfd);
+	vj_closep(&res->exec_fd);
+	vj_closep(&res->devnull);
+	res->memfd = res->exec_fd = res->devnull = -1;
+	res->npass = 0;
+}
+
+int vj_resources_remove_socket(const char *path, struct vj_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cleanup_fd int fd = -1;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : vj_fail_errno(e, -errno, "stat vsock socket %s", path);
+	if (!S_ISSOCK(st.st_mode) || vj_strlcpy_checked(sa.sun_path, path, sizeof(sa.sun_path)) < 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return vj_fail_errno(e, -errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ECONNREFUSED)
+		return 0; /* someone listens there: not ours (any more) */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vj_fail_errno(e, -errno, "remove vsock socket %s", path);
+	return 0;
+}

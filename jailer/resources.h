@@ -1,0 +1,60 @@
+/*
+ * Everything the VMM will use, opened by the launcher before the jail
+ * exists: /dev/kvm, kernel, initrd, drives, console file, taps, the vsock
+ * socket, the VMM binary itself and the VM configuration (a sealed memfd).
+ * Inside the jail these descriptors are all there is: the VMM never opens
+ * a path.
+ */
+#ifndef VJ_RESOURCES_H
+#define VJ_RESOURCES_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "launch.h"
+
+struct vj_rundir;
+
+/* kvm, kernel, initrd, console, drives, taps, vsock socket + directory,
+ * and the configuration itself. */
+#define VJ_PASS_MAX (6 + VJ_MAX_DRIVES + VJ_MAX_NETS)
+
+struct vj_resources {
+	/* The policy's VM description with the launcher's descriptors. */
+	struct vj_vm_config cfg;
+	/*
+	 * The VMM's descriptor table from 3 on, in this order; the last is
+	 * the configuration memfd, whose copy of cfg already carries these
+	 * final numbers.
+	 */
+	int pass[VJ_PASS_MAX];
+	unsigned npass;
+	int config_fd; /* its number inside the jail */
+	int memfd;     /* the configuration, on the launcher's side */
+	int exec_fd;   /* the program to run in the jail */
+	int devnull;   /* stdio of a daemonized sandbox */
+	char vsock_path[VJ_PATH_MAX]; /* "" when no socket was bound */
+};
+
+/* Nothing opened yet: every descriptor -1. */
+void vj_resources_init(struct vj_resources *res);
+
+/*
+ * Opens every resource of l into res (initialized). Taps are attached in the calling thread's
+ * network namespace, so the caller enters the sandbox's first. Paths are
+ * opened without following symbolic links: the launcher runs as root on
+ * paths that a tenant's policy named. The vsock socket is recorded in rd
+ * before it is bound.
+ */
+int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struct vj_rundir *rd,
+		      struct vj_err *e);
+
+/* Closes whatever was opened. Safe to call twice. */
+void vj_resources_close(struct vj_resources *res);
+
+/* Undoes a "socket" state record: removes the socket file if nothing
+ * listens on it any more. */
+int vj_resources_remove_socket(const char *path, struct vj_err *e);
+
+#endif

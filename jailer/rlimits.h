@@ -1,0 +1,41 @@
+/*
+ * The VMM's resource limits: the policy's, and for each it leaves unset a
+ * default chosen so that a VMM taken over by its guest can do little harm
+ * beyond what a well-behaved one does anyway.
+ */
+#ifndef VJ_RLIMITS_H
+#define VJ_RLIMITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "policy.h"
+
+#define VJ_RLIMITS_COUNT 5
+#define VJ_RLIMIT_INFINITY UINT64_MAX
+
+struct vj_rlimit_value {
+	int resource; /* RLIMIT_* */
+	const char *name;
+	uint64_t value; /* soft = hard; VJ_RLIMIT_INFINITY for none */
+};
+
+/* What the fsize default depends on. */
+struct vj_rlimit_inputs {
+	uint64_t guest_memory;   /* bytes: the VMM sizes a memfd to it, which fsize bounds */
+	uint64_t largest_drive;  /* largest writable drive, bytes */
+	bool stream_is_file;     /* the console file, stdout or stderr is a regular file */
+	uint64_t largest_stream; /* ... and the largest of them now, bytes */
+	uint64_t console_limit;  /* guest console cap, 0 = none */
+};
+
+/* Pure: the policy's limits with the defaults filled in. Fails when the
+ * policy's fsize is below the guest memory, which the VMM could not map. */
+int vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_inputs *in,
+		       struct vj_rlimit_value out[VJ_RLIMITS_COUNT], struct vj_err *e);
+
+/* Sets every limit on the calling process. */
+int vj_rlimits_apply(const struct vj_rlimit_value lim[VJ_RLIMITS_COUNT], struct vj_err *e);
+
+#endif

@@ -1,0 +1,400 @@
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "jail.h"
+#include "log.h"
+#include "netns.h"
+#include "resources.h"
+#include "rlimits.h"
+#include "rundir.h"
+#include "supervise.h"
+#include "undo.h"
+
+struct sandbox {
+	const struct vj_launch *l;
+	struct vj_rundir rd;
+	struct vj_netns netns;
+	struct vj_resources res;
+	struct vj_cgroup_host cghost;
+	struct vj_cgroup cg;
+	int sync[2]; /* [0] the launcher's end, [1] the child's */
+	int pidfd;
+	pid_t pid;
+	bool reaped;
+	char *argv[VJ_TEST_ARGS_MAX + 8];
+	char config_fd_arg[16];
+	char name[VJ_PATH_MAX];
+	uint64_t clone_ns, exec_ns;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int record_number(struct vj_rundir *rd, const char *kind, long v, struct vj_err *e)
+{
+	char buf[24];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	if ((r = vj_rundir_record(rd, kind, buf)) < 0)
+		return vj_fail_errno(e, r, "record %s in %s/state", kind, rd->path);
+	return 0;
+}
+
+/* The run directory and the id's lock; a dead launcher's leftovers under
+ * the same id are removed before the id is reused. */
+static int take_id(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	bool stale = false;
+	int r;
+
+	if ((r = vj_rundir_acquire(&sb->rd, l->host.run_dir, l->policy.id, &stale, e)) < 0)
+		return r;
+	if (stale && (r = vj_undo_records(&sb->rd, e)) < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return vj_fail(e, r, "sandbox %s: an earlier run's leftovers remain: %s",
+			       l->policy.id, why);
+	}
+	if (stale && (r = vj_rundir_release(&sb->rd)) < 0)
+		return vj_fail_errno(e, r, "remove stale %s", sb->rd.path);
+	if (stale)
+		return take_id(sb, e);
+	return record_number(&sb->rd, "launcher", (long)getpid(), e);
+}
+
+/* Regular-file stdout/stderr, like a console file, grow with the
+ * guest's console output: the fsize default leaves room for it. */
+static void note_stream(struct vj_rlimit_inputs *in, int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	in->stream_is_file = true;
+	if ((uint64_t)st.st_size > in->largest_stream)
+		in->largest_stream = (uint64_t)st.st_size;
+}
+
+static int resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out[],
+			   struct vj_err *e)
+{
+	const struct vj_vm_config *c = &sb->res.cfg;
+	struct vj_rlimit_inputs in = { .guest_memory = c->memory_mib << 20,
+				       .console_limit = c->console_limit };
+	struct stat st;
+
+	for (uint32_t i = 0; i < c->ndrives; i++)
+		if (!c->drives[i].read_only && fstat(c->drives[i].file.fd, &st) == 0 &&
+		    (uint64_t)st.st_size > in.largest_drive)
+			in.largest_drive = (uint64_t)st.st_size;
+	note_stream(&in, c->console_file.fd);
+	if (!sb->l->daemonize) {
+		note_stream(&in, STDOUT_FILENO);
+		note_stream(&in, STDERR_FILENO);
+	}
+	return vj_rlimits_resolve(&sb->l->policy.jail.rlimits, &in, out, e);
+}
+
+/* argv of the program in the jail: the VMM's, or the test program's with
+ * its extra arguments. */
+static void build_argv(struct sandbox *sb)
+{
+	const struct vj_launch *l = sb->l;
+	unsigned n = 0;
+
+	snprintf(sb->name, sizeof(sb->name), "%s", l->test_exec[0] ? l->test_exec : "vmjail-vmm");
+	sb->argv[n++] = basename(sb->name);
+	for (int i = 0; i < l->verbosity && i < 3 && !l->test_exec[0]; i++)
+		sb->argv[n++] = "-v";
+	snprintf(sb->config_fd_arg, sizeof(sb->config_fd_arg), "%d", sb->res.config_fd);
+	sb->argv[n++] = "--config-fd";
+	sb->argv[n++] = sb->config_fd_arg;
+	for (unsigned i = 0; i < l->ntest_args; i++)
+		sb->argv[n++] = l->test_args[i];
+	sb->argv[n] = NULL;
+}
+
+static uint64_t clone_flags(uint32_t ns)
+{
+	uint64_t f = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD;
+
+	if (ns & VJ_NS_IPC)
+		f |= CLONE_NEWIPC;
+	if (ns & VJ_NS_UTS)
+		f |= CLONE_NEWUTS;
+	if (ns & VJ_NS_USER)
+		f |= CLONE_NEWUSER;
+	return f;
+}
+
+/* The child: from here on it only builds its jail and execs. */
+static int clone_child(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_jail_policy *jp = &sb->l->policy.jail;
+	struct vj_jail j = {
+		.uid = jp->uid,
+		.gid = jp->gid,
+		.new_cgroup_ns = jp->namespaces & VJ_NS_CGROUP,
+		.new_uts = jp->namespaces & VJ_NS_UTS,
+		.mount_proc = jp->mount_proc,
+		.exec_fd = sb->res.exec_fd,
+		.pass = sb->res.pass,
+		.npass = sb->res.npass,
+		.stdio = sb->res.devnull,
+		.argv = sb->argv,
+	};
+	struct clone_args args = {
+		.flags = clone_flags(jp->namespaces),
+		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	long pid;
+	int r;
+
+	if ((r = resolve_rlimits(sb, j.rlimits, e)) < 0)
+		return r;
+	build_argv(sb);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sb->sync) < 0)
+		return vj_fail_errno(e, -errno, "socketpair");
+	j.sync_fd = sb->sync[1];
+	j.parent_fd = sb->sync[0];
+	sb->clone_ns = now_ns();
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return vj_fail_errno(e, -errno, "clone3 into new namespaces");
+	if (pid == 0) {
+		vj_jail_enter(&j);
+		_exit(VJ_LAUNCH_FAILED);
+	}
+	sb->pid = (pid_t)pid;
+	close(sb->sync[1]);
+	sb->sync[1] = -1;
+	return record_number(&sb->rd, "vmm", pid, e);
+}
+
+static int write_id_map(pid_t pid, const char *file, uint32_t base, uint32_t count,
+			struct vj_err *e)
+{
+	char path[64], map[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	n = snprintf(map, sizeof(map), "0 %u %u\n", base, count);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, map, (size_t)n) != n) {
+		int r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return vj_fail_errno(e, r, "write %s (0 %u %u)", path, base, count);
+	}
+	close(fd);
+	return 0;
+}
+
+/* From outside, before the child runs any code of its own. */
+static int place_child(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_jail_policy *jp = &sb->l->policy.jail;
+	int r;
+
+	if ((r = vj_cgroup_attach(&sb->cg, sb->pid, e)) < 0)
+		return r;
+	if (!(jp->namespaces & VJ_NS_USER))
+		return 0;
+	if ((r = write_id_map(sb->pid, "uid_map", jp->userns_host_uid_base, jp->userns_count, e)) <
+		    0 ||
+	    (r = write_id_map(sb->pid, "gid_map", jp->userns_host_gid_base, jp->userns_count, e)) <
+		    0)
+		return r;
+	return 0;
+}
+
+static int check_jail(const struct vj_jail_policy *jp, struct vj_err *e)
+{
+	/* The jail is built on these two: pivot_root needs its own mount
+	 * namespace, and the pid namespace takes every process with it when
+	 * the VMM ends. */
+	if ((jp->namespaces & (VJ_NS_MOUNT | VJ_NS_PID)) != (VJ_NS_MOUNT | VJ_NS_PID))
+		return vj_fail(e, -EINVAL, "jail: the mount and pid namespaces cannot be turned off");
+	if ((jp->namespaces & VJ_NS_USER) &&
+	    (jp->uid >= jp->userns_count || jp->gid >= jp->userns_count))
+		return vj_fail(e, -EINVAL,
+			       "jail: uid %u / gid %u do not exist in a user namespace of %u ids",
+			       jp->uid, jp->gid, jp->userns_count);
+	return 0;
+}
+
+/*
+ * The jail, launcher side, in order:
+ *  1. the id's lock and run directory: first, because everything created
+ *     after it is recorded there, so that any exit path (or `vmjail
+ *     cleanup` after a SIGKILL) can undo it.
+ *  2. the network namespace the VMM will live in, entered by the launcher
+ *     itself: taps must be attached there, and the child inherits it.
+ *  3. every resource opened: bad input fails here, before anything costly
+ *     exists, and the jail never needs a path.
+ *  4. the cgroup with its limits: before the child exists, so that it
+ *     never runs unlimited.
+ *  5. clone() into new mount, pid, ipc, uts (and user) namespaces; the
+ *     child waits.
+ *  6. back to the host's network namespace.
+ *  7. the child placed from outside: moved into its cgroup, uid/gid maps
+ *     written.
+ *  8. go: the child builds the rest of the jail (jail.c) and execs the
+ *     VMM; its end of the socket closes on exec, or carries its error.
+ */
+static int start(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	const struct vj_jail_policy *jp = &l->policy.jail;
+	int r;
+
+	if ((r = check_jail(jp, e)) < 0 || (r = take_id(sb, e)) < 0)
+		return r;
+	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
+		return r;
+	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0)
+		return r;
+	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
+	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
+				  &jp->cgroup, &sb->rd, e)) < 0)
+		return r;
+	if ((r = clone_child(sb, e)) < 0 || (r = vj_netns_leave(&sb->netns, e)) < 0 ||
+	    (r = place_child(sb, e)) < 0)
+		return r;
+	if ((r = vj_jail_send_go(sb->sync[0])) < 0)
+		return vj_fail_errno(e, r, "start the jail");
+	r = vj_jail_wait_exec(sb->sync[0], e);
+	sb->exec_ns = now_ns();
+	return r;
+}
+
+static void kill_and_reap(struct sandbox *sb)
+{
+	siginfo_t si;
+
+	if (sb->pidfd < 0 || sb->reaped)
+		return;
+	pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
+	while (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	sb->reaped = true;
+}
+
+/* Every exit path ends here. The VMM is dead by now (or never existed);
+ * its pid namespace took any other process with it. */
+static void teardown(struct sandbox *sb)
+{
+	struct vj_err e;
+	int r;
+
+	if (vj_netns_leave(&sb->netns, &e) < 0)
+		vj_error("%s", e.msg);
+	kill_and_reap(sb);
+	vj_closep(&sb->pidfd);
+	vj_closep(&sb->sync[0]);
+	vj_closep(&sb->sync[1]);
+	vj_resources_close(&sb->res);
+	if (sb->rd.dirfd < 0)
+		return;
+	if ((r = vj_undo_records(&sb->rd, &e)) < 0) {
+		vj_error("%s (state kept in %s for `vmjail cleanup %s`)", e.msg, sb->rd.path,
+			 sb->rd.id);
+		close(sb->rd.dirfd);
+		close(sb->rd.lockfd);
+		return;
+	}
+	if ((r = vj_rundir_release(&sb->rd)) < 0)
+		vj_error("remove %s: %s", sb->rd.path, strerror(-r));
+}
+
+static int stop_signals_fd(struct vj_err *e)
+{
+	static const int sigs[] = VJ_STOP_SIGNALS;
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(sigs); i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return vj_fail_errno(e, -errno, "block stop signals");
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? vj_fail_errno(e, -errno, "signalfd") : fd;
+}
+
+static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	int r;
+
+	if (l->timing)
+		fprintf(stderr, "vmjail: timing start_ns=%" PRIu64 " clone_ns=%" PRIu64
+				" exec_ns=%" PRIu64 "\n",
+			l->start_ns, sb->clone_ns, sb->exec_ns);
+	vj_info("sandbox %s: running, VMM pid %d", l->policy.id, (int)sb->pid);
+	if (*report_fd < 0)
+		return 0;
+	if (l->pid_file[0]) {
+		if ((r = vj_rundir_record(&sb->rd, "pidfile", l->pid_file)) < 0)
+			return vj_fail_errno(e, r, "record pid file in %s", sb->rd.path);
+		if ((r = vj_pidfile_write(l->pid_file, (int)getpid(), e)) < 0)
+			return r;
+	}
+	vj_daemon_report(report_fd, 0);
+	return 0;
+}
+
+int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
+{
+	struct sandbox sb = {
+		.l = l,
+		.rd = { .dirfd = -1, .lockfd = -1 },
+		.netns = { .host_fd = -1 },
+		.sync = { -1, -1 },
+		.pidfd = -1,
+	};
+	cleanup_fd int sigfd = -1;
+	int status;
+
+	vj_resources_init(&sb.res);
+	sigfd = stop_signals_fd(e);
+	if (sigfd < 0)
+		return sigfd;
+	status = start(&sb, e);
+	if (status == 0)
+		status = announce(&sb, report_fd, e);
+	if (status == 0) {
+		status = vj_supervise(sb.pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
+		sb.reaped = status >= 0;
+	}
+	teardown(&sb);
+	return status;
+}

@@ -1,0 +1,196 @@
+#include "rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "parse.h"
+
+#define STATE_MAX (64 * 1024)
+
+bool vj_id_valid(const char *id)
+{
+	size_t n;
+
+	for (n = 0; id[n]; n++) {
+		char c = id[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-';
+		if (!ok || n >= VJ_ID_MAX)
+			return false;
+	}
+	return n > 0;
+}
+
+/* Creates missing components of an absolute or relative path, 0700. */
+static int mkdir_p(const char *path)
+{
+	char buf[VJ_PATH_MAX];
+
+	if (vj_strlcpy_checked(buf, path, sizeof(buf)) < 0)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool same_file(int dirfd, const char *name, int fd)
+{
+	struct stat a, b;
+
+	if (fstatat(dirfd, name, &a, AT_SYMLINK_NOFOLLOW) < 0 || fstat(fd, &b) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* 0, -EAGAIN when the directory went away under us (retry), or -errno. */
+static int try_lock(int base, struct vj_rundir *rd, bool *stale, struct vj_err *e)
+{
+	cleanup_fd int dfd = -1;
+	cleanup_fd int lfd = -1;
+
+	if (mkdirat(base, rd->id, 0700) < 0 && errno != EEXIST)
+		return vj_fail_errno(e, -errno, "create run directory %s", rd->path);
+	dfd = openat(base, rd->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -EAGAIN
+				       : vj_fail_errno(e, -errno, "open run directory %s", rd->path);
+	lfd = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return errno == ENOENT ? -EAGAIN
+				       : vj_fail_errno(e, -errno, "open %s/lock", rd->path);
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return vj_fail(e, -EBUSY, "sandbox id \"%s\" is in use (%s/lock is held)",
+				       rd->id, rd->path);
+		return vj_fail_errno(e, -errno, "lock %s/lock", rd->path);
+	}
+	/* The previous holder removes the directory before it lets go of the
+	 * lock: a lock taken on a file that is no longer there means nothing. */
+	if (!same_file(base, rd->id, dfd) || !same_file(dfd, "lock", lfd))
+		return -EAGAIN;
+	*stale = faccessat(dfd, "state", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	rd->dirfd = vj_steal_fd(&dfd);
+	rd->lockfd = vj_steal_fd(&lfd);
+	return 0;
+}
+
+int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id, bool *stale,
+		      struct vj_err *e)
+{
+	cleanup_fd int base = -1;
+	struct stat st;
+	int r;
+
+	rd->dirfd = rd->lockfd = -1;
+	if (!vj_id_valid(id))
+		return vj_fail(e, -EINVAL, "sandbox id \"%s\": use 1 to %d letters, digits or '-'",
+			       id, VJ_ID_MAX);
+	strcpy(rd->id, id);
+	if (snprintf(rd->path, sizeof(rd->path), "%s/%s", run_dir, id) >= (int)sizeof(rd->path))
+		return vj_fail(e, -ENAMETOOLONG, "run directory %s: path too long", run_dir);
+	if ((r = mkdir_p(run_dir)) < 0)
+		return vj_fail_errno(e, r, "create run directory %s", run_dir);
+	base = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (base < 0)
+		return vj_fail_errno(e, -errno, "open run directory %s", run_dir);
+	/* Anyone else able to write here could swap a lock or a state file. */
+	if (fstat(base, &st) < 0)
+		return vj_fail_errno(e, -errno, "stat run directory %s", run_dir);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return vj_fail(e, -EPERM,
+			       "run directory %s: owned by uid %u or writable by others",
+			       run_dir, (unsigned)st.st_uid);
+	for (int attempt = 0; attempt < 16; attempt++) {
+		r = try_lock(base, rd, stale, e);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return vj_fail(e, -EAGAIN, "sandbox id \"%s\": run directory %s keeps changing", id,
+		       rd->path);
+}
+
+int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
+{
+	cleanup_fd int fd = -1;
+	char line[VJ_PATH_MAX + 32];
+	int n;
+
+	if (strchr(value, '\n') || strchr(kind, ' '))
+		return -EINVAL;
+	n = snprintf(line, sizeof(line), "%s %s\n", kind, value);
+	if (n < 0 || n >= (int)sizeof(line))
+		return -ENAMETOOLONG;
+	fd = openat(rd->dirfd, "state", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return -errno;
+	/* One write per line: a SIGKILL never leaves half a record. */
+	if (write(fd, line, (size_t)n) != n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vj_rundir_state_foreach(struct vj_rundir *rd,
+			    int (*fn)(void *ctx, const char *kind, const char *value), void *ctx)
+{
+	cleanup_fd int fd = openat(rd->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_free char *buf = NULL;
+	char *save = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	buf = malloc(STATE_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read(fd, buf, STATE_MAX);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		int r;
+		if (!sp)
+			continue; /* a torn line cannot happen; ignore rather than fail cleanup */
+		*sp = '\0';
+		r = fn(ctx, line, sp + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vj_rundir_release(struct vj_rundir *rd)
+{
+	int r = 0;
+
+	if (rd->dirfd < 0)
+		return 0;
+	if (unlinkat(rd->dirfd, "state", 0) < 0 && errno != ENOENT)
+		r = -errno;
+	/* The lock file goes while it is still held; a launcher that opens
+	 * the directory after this sees it vanish and starts over. */
+	if (unlinkat(rd->dirfd, "lock", 0) < 0 && errno != ENOENT && !r)
+		r = -errno;
+	/* ENOTEMPTY: another launcher is already taking the id over. */
+	if (rmdir(rd->path) < 0 && errno != ENOENT && errno != ENOTEMPTY && !r)
+		r = -errno;
+	close(rd->dirfd);
+	close(rd->lockfd);
+	rd->dirfd = rd->lockfd = -1;
+	return r;
+}

@@ -1,0 +1,47 @@
+/*
+ * The run directory of one sandbox, <run_dir>/<id>/: the lock that makes an
+ * id unique among live launchers, and a write-ahead record of everything
+ * the launcher creates outside itself (cgroups, sockets, pid files), so
+ * that `vmjail cleanup` can undo it after the launcher was SIGKILLed.
+ *
+ *	<run_dir>/<id>/lock    flock()ed by the launcher for its whole life
+ *	<run_dir>/<id>/state   one "KIND VALUE" line per created thing
+ */
+#ifndef VJ_RUNDIR_H
+#define VJ_RUNDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "policy.h"
+
+struct vj_rundir {
+	int dirfd;  /* <run_dir>/<id> */
+	int lockfd; /* holds the flock */
+	char path[VJ_PATH_MAX];
+	char id[VJ_ID_MAX + 1];
+};
+
+/* [A-Za-z0-9-]{1,64}: safe as a path component and a cgroup name. */
+bool vj_id_valid(const char *id);
+
+/*
+ * Takes the id's lock, creating the directories as needed. -EBUSY when a
+ * live launcher holds it. *stale is set when a dead launcher left a state
+ * file behind (the caller cleans it up before reusing the id).
+ */
+int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id, bool *stale,
+		      struct vj_err *e);
+
+/* Appends "kind value" to the state file before the thing is created. */
+int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value);
+
+/* Calls fn for every state line; stops at the first negative return. */
+int vj_rundir_state_foreach(struct vj_rundir *rd,
+			    int (*fn)(void *ctx, const char *kind, const char *value), void *ctx);
+
+/* Removes the directory and everything in it, then drops the lock. */
+int vj_rundir_release(struct vj_rundir *rd);
+
+#endif
