@@ -64,8 +64,10 @@ $(BUILD)/%.o: %.c | deps
 COMMON_SRCS := common/log.c common/parse.c common/config.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
+-include vmm/virtio/build.mk
 include vmm/build.mk
 -include tests/guest/build.mk
+-include tests/guest/virtio/build.mk
 -include tests/unit/build.mk
 -include rootfs/build.mk
 -include tests/e2e/build.mk

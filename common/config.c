@@ -197,8 +197,12 @@ void vj_config_usage(const char *prog)
 	       "  --memory MIB          %u..%u (default 128); suffixes M, G accepted\n"
 	       "  --console stdout|none|PATH   where the serial console goes\n"
 	       "  --console-limit BYTES cap on console output (default 1M, 0 = no cap)\n"
-	       "  --drive path=P[,ro][,id=ID]  virtio-blk drive backed by file P\n"
-	       "  --net tap=NAME[,mac=MAC]     virtio-net backed by tap NAME\n"
+	       "  --drive path=P[,ro][,id=ID][,LIMITS]  virtio-blk drive backed by file P\n"
+	       "  --net tap=NAME[,mac=MAC][,LIMITS]     virtio-net backed by tap NAME\n"
+	       "      LIMITS (token buckets; net: each direction): bw=BYTES[,bw-burst=BYTES]\n"
+	       "      [,bw-refill=MS] and/or ops=N[,ops-burst=N][,ops-refill=MS]; the bucket\n"
+	       "      refills bw (ops) per bw-refill (ops-refill) ms, default 1000; a burst is\n"
+	       "      spent once, before the bucket\n"
 	       "  --vsock cid=N,uds=PATH       virtio-vsock, host side on AF_UNIX PATH\n"
 	       "  --rng                 virtio-rng\n"
 	       "  --seccomp enforce|log|off    seccomp mode (default enforce)\n"
@@ -242,9 +246,55 @@ static int parse_kv_list(char *s, const char *flag, void *obj, kv_fn fn, char *e
 	return 0;
 }
 
+/* Rate-limit keys shared by --drive and --net: bw, bw-burst, bw-refill,
+ * ops, ops-burst, ops-refill. Returns 1 for a key that is none of them. */
+static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, char *err,
+		   unsigned long errlen)
+{
+	struct vj_bucket_config *b;
+	const char *field;
+	uint64_t n;
+
+	if (!strncmp(k, "bw", 2)) {
+		b = &r->bytes;
+		field = k + 2;
+	} else if (!strncmp(k, "ops", 3)) {
+		b = &r->ops;
+		field = k + 3;
+	} else {
+		return 1;
+	}
+	if (!strcmp(field, "-refill")) {
+		if (!v || vj_parse_u64(v, 1, 3600000, &n) < 0)
+			return fail(err, errlen, "%s \"%s\" is not a time in 1..3600000 ms", k,
+				    v ? v : "");
+		b->refill_ms = n;
+		return 0;
+	}
+	if (*field && strcmp(field, "-burst"))
+		return 1;
+	if (!v || vj_parse_size(v, &n) < 0)
+		return fail(err, errlen, "%s \"%s\" is not a number", k, v ? v : "");
+	if (*field)
+		b->one_time_burst = n;
+	else
+		b->size = n;
+	return 0;
+}
+
+/* A bucket given a size but no refill time refills per second. */
+static void rate_defaults(struct vj_rate_limit *r)
+{
+	if (r->bytes.size && !r->bytes.refill_ms)
+		r->bytes.refill_ms = 1000;
+	if (r->ops.size && !r->ops.refill_ms)
+		r->ops.refill_ms = 1000;
+}
+
 static int drive_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
 {
 	struct vj_drive_config *d = obj;
+	int r;
 
 	if (!strcmp(k, "path") && v)
 		return set_name(&d->file, "path", v, err, errlen);
@@ -257,12 +307,15 @@ static int drive_kv(void *obj, const char *k, const char *v, char *err, unsigned
 			return fail(err, errlen, "id \"%s\" longer than %u bytes", v, VJ_DRIVE_ID_MAX);
 		return 0;
 	}
+	if ((r = rate_kv(&d->rate, k, v, err, errlen)) <= 0)
+		return r;
 	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
 static int net_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
 {
 	struct vj_net_config *n = obj;
+	int r;
 
 	if (!strcmp(k, "tap") && v)
 		return set_name(&n->tap, "tap", v, err, errlen);
@@ -272,6 +325,8 @@ static int net_kv(void *obj, const char *k, const char *v, char *err, unsigned l
 		n->has_mac = true;
 		return 0;
 	}
+	if ((r = rate_kv(&n->rate, k, v, err, errlen)) <= 0)
+		return r;
 	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
@@ -359,6 +414,7 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 			return -EINVAL;
 		if (!cfg->drives[cfg->ndrives].file.name[0])
 			return fail(err, errlen, "--drive: path=FILE is required");
+		rate_defaults(&cfg->drives[cfg->ndrives].rate);
 		cfg->ndrives++;
 		return 0;
 	case OPT_NET:
@@ -368,6 +424,7 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 			return -EINVAL;
 		if (!cfg->nets[cfg->nnets].tap.name[0])
 			return fail(err, errlen, "--net: tap=NAME is required");
+		rate_defaults(&cfg->nets[cfg->nnets].rate);
 		cfg->nnets++;
 		return 0;
 	case OPT_VSOCK:

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "seccomp.h"
 #include "vcpu.h"
+#include "virtio/devices.h"
 #include "vm.h"
 
 struct vmm {
@@ -35,6 +36,7 @@ struct vmm {
 	struct vj_serial serial;
 	struct vj_i8042 i8042;
 	struct vj_boot_marker marker;
+	struct vj_virtio_devices virtio;
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
@@ -82,7 +84,7 @@ static int open_inputs(struct vj_vm_config *cfg)
 	if (cfg->console == VJ_CONSOLE_FILE &&
 	    (r = open_input(&cfg->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC)) < 0)
 		return r;
-	return 0;
+	return vj_virtio_open_inputs(cfg);
 }
 
 static void serial_irq(void *ctx, bool level)
@@ -150,6 +152,9 @@ static int load_guest(struct vmm *m)
 		vj_error("device setup: %s", strerror(-r));
 		return VJ_EXIT_KVM;
 	}
+	/* Before the user's command line: words after its " -- " go to init. */
+	if (vj_virtio_devices_create(&m->virtio, vm) < 0)
+		return VJ_EXIT_DEVICE;
 	if (m->cfg.cmdline[0] && vj_vm_cmdline_append(vm, m->cfg.cmdline) < 0) {
 		vj_error("command line too long");
 		return VJ_EXIT_CONFIG;
@@ -325,6 +330,7 @@ int main(int argc, char **argv)
 	vj_serial_destroy(&m.serial);
 	if (m.signal_fd >= 0)
 		close(m.signal_fd);
+	vj_virtio_devices_destroy(&m.virtio);
 	vj_vm_destroy(&m.vm);
 	return status;
 }

@@ -1,0 +1,36 @@
+# Shared by the virtio integration tests (tests/integration/virtio-*.sh):
+# runs the virtio test guest (tests/guest/virtio/) on vmjail-vmm and
+# checks its report lines "vjtest: <scenario> ok|FAIL ...".
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+
+VGUEST=$BUILD/tests/guest/virtio/virtio-guest.elf
+VHOST=$BUILD/tests/integration/virtio-host
+WORK=$(mktemp -d /tmp/vjvirtio.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# guest SCENARIO [VMM-ARGS...]: boots the guest on `vjtest=SCENARIO`
+# ($VJARGS appended to its command line); sets OUT, ERR and RC.
+guest() {
+	local sc=$1
+	shift
+	run_capture OUT ERR RC 60 "$VMM" --kernel "$VGUEST" --memory 64 \
+		--cmdline "vjtest=$sc${VJARGS:+ $VJARGS}" "$@"
+}
+
+# guest_ok NAME SCENARIO: the guest reported `ok` and the VMM exited 0
+# (guest reset). Prints PASS/FAIL with the evidence.
+guest_ok() {
+	local name=$1 sc=$2
+	if [ "$RC" = 0 ] && grep -q "^vjtest: $sc ok" <<<"$OUT"; then
+		pass "$name"
+	else
+		fail "$name" "exit $RC; guest: $(tail -n 3 <<<"$OUT" | tr '\n' '|'); vmm: $(tail -n 3 <<<"$ERR" | tr '\n' '|')"
+	fi
+}
+
+need_guest() {
+	need_kvm "$1" || return 1
+	[ -x "$VMM" ] && [ -r "$VGUEST" ] && [ -x "$VHOST" ] && return 0
+	fail "$1" "missing $VMM, $VGUEST or $VHOST (make first)"
+	return 1
+}

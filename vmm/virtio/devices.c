@@ -1,0 +1,104 @@
+#include "virtio/devices.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "vm.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+
+static int open_drive(struct vj_drive_config *d, unsigned index)
+{
+	if (d->file.fd >= 0)
+		return 0;
+	d->file.fd = open(d->file.name, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (d->file.fd < 0) {
+		int e = errno;
+		if (d->id[0])
+			vj_error("open drive \"%s\" (%s): %s", d->id, d->file.name, strerror(e));
+		else
+			vj_error("open drive %u (%s): %s", index, d->file.name, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int vj_virtio_open_inputs(struct vj_vm_config *cfg)
+{
+	int r;
+
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if ((r = open_drive(&cfg->drives[i], i)) < 0)
+			return r;
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if ((r = vj_net_tap_open(&cfg->nets[i])) < 0)
+			return r;
+	return 0;
+}
+
+/* calloc'ed: devices hold a scratch chain of a few KiB each. */
+#define NEW(p) ((p) = calloc(1, sizeof(*(p))))
+
+static int attached(int r, const char *name, unsigned slot)
+{
+	if (r < 0)
+		vj_error("%s: attaching to virtio-mmio slot %u: %s", name, slot, strerror(-r));
+	return r;
+}
+
+int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm)
+{
+	const struct vj_vm_config *cfg = vm->cfg;
+	unsigned slot = 0;
+	int r;
+
+	memset(set, 0, sizeof(*set));
+	for (unsigned i = 0; i < cfg->ndrives; i++, slot++) {
+		if (!NEW(set->blk[i]))
+			return -ENOMEM;
+		set->nblk++;
+		if ((r = vj_blk_create(set->blk[i], &cfg->drives[i], i, &vm->mem)) < 0 ||
+		    (r = attached(vj_blk_attach(set->blk[i], vm, slot), set->blk[i]->vdev.name,
+				  slot)) < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < cfg->nnets; i++, slot++) {
+		if (!NEW(set->net[i]))
+			return -ENOMEM;
+		set->nnet++;
+		if ((r = vj_net_create(set->net[i], &cfg->nets[i], i, &vm->mem)) < 0 ||
+		    (r = attached(vj_net_attach(set->net[i], vm, slot), set->net[i]->vdev.name,
+				  slot)) < 0)
+			return r;
+	}
+	if (cfg->rng) {
+		if (!NEW(set->rng))
+			return -ENOMEM;
+		if ((r = vj_rng_create(set->rng, &vm->mem)) < 0 ||
+		    (r = attached(vj_rng_attach(set->rng, vm, slot), "virtio-rng", slot)) < 0)
+			return r;
+		slot++;
+	}
+	return 0;
+}
+
+void vj_virtio_devices_destroy(struct vj_virtio_devices *set)
+{
+	for (unsigned i = 0; i < set->nblk; i++) {
+		vj_blk_destroy(set->blk[i]);
+		free(set->blk[i]);
+	}
+	for (unsigned i = 0; i < set->nnet; i++) {
+		vj_net_destroy(set->net[i]);
+		free(set->net[i]);
+	}
+	if (set->rng) {
+		vj_rng_destroy(set->rng);
+		free(set->rng);
+	}
+	memset(set, 0, sizeof(*set));
+}

@@ -1,0 +1,348 @@
+#include "virtio/net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "vm.h"
+#include "virtio/chain.h"
+
+#define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+#define RX_BATCH 64 /* frames per turn of the event loop */
+#define NUM_BUFFERS_OFF 10 /* virtio_net_hdr_v1.num_buffers */
+
+#define container_of_net(d) ((struct vj_net *)((char *)(d) - offsetof(struct vj_net, vdev)))
+
+static const uint8_t zero_hdr[VJ_NET_HDR_LEN];
+
+int vj_net_tap_open(struct vj_net_config *cfg)
+{
+	struct ifreq ifr = { .ifr_flags = TAP_FLAGS };
+	cleanup_fd int fd = -1;
+
+	if (cfg->tap.fd >= 0)
+		return 0;
+	if (strlen(cfg->tap.name) >= IFNAMSIZ) {
+		vj_error("tap \"%s\": name longer than %d bytes", cfg->tap.name, IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		vj_error("open tap \"%s\" (/dev/net/tun): %s", cfg->tap.name, strerror(e));
+		return -e;
+	}
+	memcpy(ifr.ifr_name, cfg->tap.name, strlen(cfg->tap.name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		vj_error("tap \"%s\": TUNSETIFF: %s", cfg->tap.name, strerror(e));
+		return -e;
+	}
+	cfg->tap.fd = vj_steal_fd(&fd);
+	return 0;
+}
+
+/* ---- receive: tap -> guest ------------------------------------------ */
+
+static void tap_poll(struct vj_net *n, bool on)
+{
+	if (n->tap_dead || n->tap_polling == on || !n->loop)
+		return;
+	if (vj_loop_mod(n->loop, n->tap, on ? EPOLLIN : 0, &n->tap_h) == 0)
+		n->tap_polling = on;
+}
+
+static void tap_failed(struct vj_net *n, const char *op, int err)
+{
+	vj_error("%s: tap \"%s\": %s: %s; dropping its traffic from now on", n->vdev.name,
+		 n->cfg->tap.name, op, strerror(err));
+	if (n->loop)
+		vj_loop_del(n->loop, n->tap);
+	n->tap_dead = true;
+	n->tap_polling = false;
+}
+
+/* Reads the next frame into n->frame unless one is waiting. false: none. */
+static bool frame_next(struct vj_net *n)
+{
+	ssize_t r;
+
+	while (!n->frame_len) {
+		r = read(n->tap, n->frame, VJ_NET_HDR_LEN + VJ_NET_FRAME_MAX);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			if (errno == EAGAIN)
+				tap_poll(n, true);
+			else
+				tap_failed(n, "read", errno);
+			return false;
+		}
+		if (r <= VJ_NET_HDR_LEN)
+			continue;
+		n->frame_len = (size_t)r;
+		n->frame_paid = false;
+	}
+	return true;
+}
+
+/* One frame into one buffer; false when no buffer is available. */
+static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
+{
+	uint16_t one = 1;
+
+	if (vj_virtq_pop(q, n->vdev.mem, &n->chain) <= 0)
+		return false;
+	if (n->chain.err || n->chain.readable) {
+		vj_virtq_push(q, n->chain.head, 0);
+		*used = true;
+		return true;
+	}
+	if (n->chain.writable < n->frame_len) {
+		/* Keep the buffer for a frame that fits. */
+		vj_virtq_unpop(q);
+		n->rx_dropped++;
+		n->frame_len = 0;
+		return true;
+	}
+	memset(n->frame, 0, VJ_NET_HDR_LEN);
+	memcpy(n->frame + NUM_BUFFERS_OFF, &one, sizeof(one));
+	vj_chain_write(&n->chain, 0, n->frame, n->frame_len);
+	vj_virtq_push(q, n->chain.head, (uint32_t)n->frame_len);
+	n->frame_len = 0;
+	*used = true;
+	return true;
+}
+
+static void rx_work(struct vj_net *n)
+{
+	struct vj_virtq *q = vj_virtio_queue(&n->vdev, VJ_NET_RXQ);
+	bool used = false, stalled = false;
+
+	if (!q || n->tap_dead) {
+		tap_poll(n, false);
+		return;
+	}
+	for (unsigned i = 0; i < RX_BATCH && !stalled; i++) {
+		if (n->rx_rl.throttled) {
+			stalled = true;
+		} else if (!frame_next(n)) {
+			break; /* tap drained (polling on) or dead */
+		} else if (!n->frame_paid &&
+			   vj_rate_limiter_consume(&n->rx_rl, n->frame_len - VJ_NET_HDR_LEN,
+						   vj_now_ns()) < 0) {
+			stalled = true;
+		} else {
+			n->frame_paid = true;
+			stalled = !rx_one(n, q, &used);
+		}
+	}
+	/* Out of buffers or held by the limiter: a receive-queue notify or
+	 * the limiter's timer resumes us. After a full batch polling stays
+	 * on and the loop calls us again. */
+	if (stalled)
+		tap_poll(n, false);
+	if (used)
+		vj_virtio_notify_used(&n->vdev, VJ_NET_RXQ);
+}
+
+static void on_tap(void *opaque, uint32_t events)
+{
+	struct vj_net *n = opaque;
+
+	(void)events;
+	vj_virtio_lock(&n->vdev);
+	rx_work(n);
+	vj_virtio_unlock(&n->vdev);
+}
+
+/* ---- transmit: guest -> tap ----------------------------------------- */
+
+static void tx_one(struct vj_net *n)
+{
+	const struct vj_chain *c = &n->chain;
+	int k;
+
+	if (n->tap_dead)
+		return;
+	/* The guest's header is replaced by zeroes (no offloads). */
+	n->iov[0] = (struct iovec){ (void *)zero_hdr, VJ_NET_HDR_LEN };
+	k = vj_chain_iov(c, false, VJ_NET_HDR_LEN, c->readable - VJ_NET_HDR_LEN, n->iov + 1,
+			 VJ_NET_QUEUE_SIZE);
+	if (k < 0 || writev(n->tap, n->iov, k + 1) < 0)
+		n->tx_dropped++;
+}
+
+static void tx_work(struct vj_net *n, struct vj_virtq *q)
+{
+	const struct vj_chain *c = &n->chain;
+	bool used = false;
+	unsigned i;
+
+	for (i = 0; i < q->size; i++) {
+		if (vj_virtq_pop(q, n->vdev.mem, &n->chain) <= 0)
+			break;
+		if (c->err || c->writable || c->readable <= VJ_NET_HDR_LEN ||
+		    c->readable - VJ_NET_HDR_LEN > VJ_NET_FRAME_MAX) {
+			n->tx_dropped++;
+		} else if (vj_rate_limiter_consume(&n->tx_rl, c->readable - VJ_NET_HDR_LEN,
+						   vj_now_ns()) < 0) {
+			vj_virtq_unpop(q);
+			break;
+		} else {
+			tx_one(n);
+		}
+		vj_virtq_push(q, c->head, 0);
+		used = true;
+	}
+	if (i == q->size)
+		vj_virtio_kick(&n->vdev, VJ_NET_TXQ);
+	if (used)
+		vj_virtio_notify_used(&n->vdev, VJ_NET_TXQ);
+}
+
+static void net_queue_work(struct vj_virtio_dev *d, unsigned qi)
+{
+	struct vj_net *n = container_of_net(d);
+
+	if (qi == VJ_NET_RXQ)
+		rx_work(n);
+	else
+		tx_work(n, &d->vq[qi]);
+}
+
+static void net_reset(struct vj_virtio_dev *d)
+{
+	struct vj_net *n = container_of_net(d);
+
+	/* A frame read for the old driver instance is stale now. */
+	n->frame_len = 0;
+	tap_poll(n, false);
+}
+
+static const struct vj_virtio_ops net_ops = { .queue_work = net_queue_work,
+					      .reset = net_reset };
+
+static void on_rx_timer(void *opaque, uint32_t events)
+{
+	struct vj_net *n = opaque;
+
+	(void)events;
+	vj_virtio_lock(&n->vdev);
+	vj_rate_limiter_timer_done(&n->rx_rl);
+	rx_work(n);
+	vj_virtio_unlock(&n->vdev);
+}
+
+static void on_tx_timer(void *opaque, uint32_t events)
+{
+	struct vj_net *n = opaque;
+
+	(void)events;
+	vj_virtio_lock(&n->vdev);
+	vj_rate_limiter_timer_done(&n->tx_rl);
+	vj_virtio_unlock(&n->vdev);
+	vj_virtio_kick(&n->vdev, VJ_NET_TXQ);
+}
+
+/* ---- set-up ---------------------------------------------------------- */
+
+static int tap_prepare(int fd, const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int hdr = VJ_NET_HDR_LEN, fl;
+
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		vj_error("tap \"%s\": not a tap device (TUNGETIFF: %s)", name, strerror(errno));
+		return -EINVAL;
+	}
+	if ((ifr.ifr_flags & TAP_FLAGS) != TAP_FLAGS) {
+		vj_error("tap \"%s\": must be opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR", name);
+		return -EINVAL;
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		int e = errno;
+		vj_error("tap \"%s\": setting the virtio-net header and offloads: %s", name,
+			 strerror(e));
+		return -e;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int e = errno;
+		vj_error("tap \"%s\": O_NONBLOCK: %s", name, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
+		  const struct vj_guest_mem *mem)
+{
+	uint64_t features = 1ull << VIRTIO_RING_F_INDIRECT_DESC, now = vj_now_ns();
+	char name[24];
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	n->cfg = cfg;
+	n->tap = cfg->tap.fd;
+	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
+	if ((r = tap_prepare(n->tap, cfg->tap.name)) < 0)
+		return r;
+	if (cfg->has_mac) {
+		features |= 1ull << VIRTIO_NET_F_MAC;
+		memcpy(n->config.mac, cfg->mac, sizeof(n->config.mac));
+	}
+	n->frame = malloc(VJ_NET_HDR_LEN + VJ_NET_FRAME_MAX);
+	if (!n->frame)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "virtio-net%u", index);
+	/* Each direction gets its own buckets, sized by the same limits. */
+	r = vj_virtio_init(&n->vdev, name, VIRTIO_ID_NET, features, 2, VJ_NET_QUEUE_SIZE,
+			   &n->config, sizeof(n->config), &net_ops, mem);
+	if (r == 0)
+		r = vj_rate_limiter_init(&n->rx_rl, &cfg->rate, now);
+	if (r == 0)
+		r = vj_rate_limiter_init(&n->tx_rl, &cfg->rate, now);
+	if (r < 0)
+		vj_error("net %u (tap \"%s\"): device set-up: %s", index, cfg->tap.name,
+			 strerror(-r));
+	return r;
+}
+
+int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot)
+{
+	int r = vj_virtio_attach(&n->vdev, vm, slot);
+
+	n->loop = &vm->loop;
+	n->tap_h = (struct vj_loop_handler){ on_tap, n };
+	n->rx_timer_h = (struct vj_loop_handler){ on_rx_timer, n };
+	n->tx_timer_h = (struct vj_loop_handler){ on_tx_timer, n };
+	/* Registered idle; the first receive-queue notify starts polling. */
+	if (r == 0)
+		r = vj_loop_add(n->loop, n->tap, 0, &n->tap_h);
+	if (r == 0 && n->rx_rl.timer_fd >= 0)
+		r = vj_loop_add(n->loop, n->rx_rl.timer_fd, EPOLLIN, &n->rx_timer_h);
+	if (r == 0 && n->tx_rl.timer_fd >= 0)
+		r = vj_loop_add(n->loop, n->tx_rl.timer_fd, EPOLLIN, &n->tx_timer_h);
+	return r;
+}
+
+void vj_net_destroy(struct vj_net *n)
+{
+	vj_rate_limiter_destroy(&n->rx_rl);
+	vj_rate_limiter_destroy(&n->tx_rl);
+	vj_virtio_destroy(&n->vdev);
+	free(n->frame);
+	n->frame = NULL;
+}

@@ -1,0 +1,66 @@
+/*
+ * virtio-net over a tap device: one receive and one transmit queue, MAC
+ * address from the configuration (VIRTIO_NET_F_MAC when one is set).
+ *
+ * Offloads are off: no checksum, TSO/UFO or mergeable-buffer features are
+ * offered, the tap is told to hand us only complete, checksummed frames
+ * (TUNSETOFFLOAD 0), and the 12-byte virtio-net header travels through the
+ * tap (IFF_VNET_HDR) as all zeroes in both directions: a guest cannot make
+ * the host kernel parse GSO metadata it chose. A frame from the tap that
+ * does not fit the next receive buffer is dropped, as a NIC drops frames
+ * larger than its buffers.
+ *
+ * Receive is driven by epoll on the tap: polling stops while the guest has
+ * no receive buffers (or the rate limiter holds the queue) and resumes on
+ * its next receive-queue notify (or the limiter's timer).
+ */
+#ifndef VJ_VIRTIO_NET_H
+#define VJ_VIRTIO_NET_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+#include <linux/virtio_net.h>
+
+#include "config.h"
+#include "virtio/mmio.h"
+#include "virtio/ratelimit.h"
+
+#define VJ_NET_QUEUE_SIZE 256
+#define VJ_NET_HDR_LEN 12      /* struct virtio_net_hdr_v1, VERSION_1 layout */
+#define VJ_NET_FRAME_MAX 65536 /* Ethernet frame, header excluded */
+#define VJ_NET_RXQ 0
+#define VJ_NET_TXQ 1
+
+struct vj_vm;
+
+struct vj_net {
+	struct vj_virtio_dev vdev;
+	const struct vj_net_config *cfg;
+	int tap;
+	bool tap_polling; /* EPOLLIN armed */
+	bool tap_dead;    /* the tap failed; frames are dropped */
+	struct vj_loop *loop;
+	struct virtio_net_config config;
+	struct vj_rate_limiter rx_rl, tx_rl;
+	struct vj_loop_handler tap_h, rx_timer_h, tx_timer_h;
+	/* A frame read from the tap, waiting for a buffer (frame_len 0: none). */
+	uint8_t *frame;
+	size_t frame_len;
+	bool frame_paid; /* already charged to the receive limiter */
+	uint64_t rx_dropped, tx_dropped;
+	struct vj_chain chain;
+	struct iovec iov[VJ_NET_QUEUE_SIZE + 1];
+};
+
+/* Standalone mode: opens /dev/net/tun and attaches to tap cfg->tap.name
+ * with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR. */
+int vj_net_tap_open(struct vj_net_config *cfg);
+
+/* Takes cfg->tap.fd (a tap opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR),
+ * makes it non-blocking and switches its offloads off. Does not close it. */
+int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
+		  const struct vj_guest_mem *mem);
+int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot);
+void vj_net_destroy(struct vj_net *n);
+
+#endif
