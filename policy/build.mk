@@ -10,14 +10,17 @@ POLICY_LDLIBS := -lyaml
 
 $(POLICY_LIB): $(POLICY_OBJS)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@
 
 BINARIES += $(POLICY_LIB)
 
 # Unit tests: one binary per concept.
-POLICY_UNIT := yaml scalar schema
+POLICY_UNIT := yaml scalar schema roots host override print examples
 POLICY_UNIT_BINS := $(POLICY_UNIT:%=$(BUILD)/tests/unit/test_policy_%)
 POLICY_TEST_UTIL := $(BUILD)/tests/unit/test_policy_util.o
+
+# The examples test needs the checkout's location to find policy/examples.
+$(BUILD)/tests/unit/test_policy_examples.o: CFLAGS += -DVJ_SOURCE_DIR='"$(TOP)"'
 
 $(BUILD)/tests/unit/test_policy_%: $(BUILD)/tests/unit/test_policy_%.o $(POLICY_TEST_UTIL) \
 		$(POLICY_LIB) $(COMMON_OBJS)
@@ -26,3 +29,20 @@ $(BUILD)/tests/unit/test_policy_%: $(BUILD)/tests/unit/test_policy_%.o $(POLICY_
 
 UNIT_TESTS += $(POLICY_UNIT_BINS)
 
+# libFuzzer harness: everything rebuilt with clang and its sanitizers.
+FUZZ_SECONDS ?= 20
+POLICY_FUZZER := $(BUILD)/fuzz/fuzz_policy
+POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c
+
+$(POLICY_FUZZER): $(POLICY_FUZZ_SRCS) $(wildcard policy/*.h common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(POLICY_FUZZ_SRCS) $(POLICY_LDLIBS)
+
+.PHONY: fuzz-policy
+fuzz-policy: $(POLICY_FUZZER)
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) $(TOP)/tests/integration/fuzz-policy.sh
+
+TEST_DEPS += $(POLICY_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/fuzz-policy.sh

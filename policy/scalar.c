@@ -333,17 +333,46 @@ static const char *escape(unsigned char c, char tmp[8])
 	return NULL;
 }
 
+/* Code points that YAML would not read back as themselves inside a
+ * double-quoted string: C1 controls, line and paragraph separators
+ * (folded as line breaks), the byte-order mark and non-characters. */
+static bool unsafe_code_point(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff ||
+	       cp == 0xfffe || cp == 0xffff;
+}
+
+static uint32_t decode(const unsigned char *s, size_t n)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t cp = s[0] & lead_mask[n];
+
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
 int vj_fquote(FILE *f, const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	char tmp[8];
 
 	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
-		const char *e = escape((unsigned char)s[i], tmp);
-		if (e)
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(u + i, len - i);
+		const char *e = n == 1 ? escape(u[i], tmp) : NULL;
+		if (n > 1 && unsafe_code_point(decode(u + i, n))) {
+			fprintf(f, "\\u%04x", (unsigned)decode(u + i, n));
+		} else if (n == 0) {
+			/* Not UTF-8 (callers validate): still one readable line. */
+			fprintf(f, "\\u%04x", u[i]);
+			n = 1;
+		} else if (e) {
 			fputs(e, f);
-		else
-			fputc(s[i], f);
+		} else {
+			fwrite(u + i, 1, n, f);
+		}
+		i += n;
 	}
 	fputc('"', f);
 	return ferror(f) ? -EIO : 0;

@@ -101,9 +101,9 @@ int vj_walk_seq(struct vj_walk *w, const struct vj_ynode *n, size_t max, vj_item
 
 struct vj_bound vj_bound_host(uint64_t min, uint64_t schema_max, uint64_t host_max)
 {
-	struct vj_bound b = { .min = min, .max = schema_max };
+	struct vj_bound b = { .min = min, .max = schema_max, .capped = host_max != VJ_UNLIMITED };
 
-	if (host_max < schema_max) {
+	if (host_max <= schema_max && b.capped) {
 		b.max = host_max;
 		b.host_max = true;
 	}
@@ -149,6 +149,10 @@ int vj_value_parse(enum vj_unit u, const char *text, const char *found, struct v
 	int r;
 
 	if (word && !strcmp(text, word)) {
+		if (!b.capped) {
+			*out = VJ_UNLIMITED;
+			return 0;
+		}
 		v = VJ_UNLIMITED;
 	} else if ((r = parse_unit(u, text, &v)) == -EINVAL) {
 		snprintf(why, whylen, "expected %s%s%s, found %s", unit_syntax[u],

@@ -58,19 +58,22 @@ int vj_walk_expected(struct vj_walk *w, const struct vj_ynode *n, const char *wh
 /* Numeric kinds and their syntax (see scalar.h). */
 enum vj_unit { VJ_UNIT_INTEGER, VJ_UNIT_SIZE, VJ_UNIT_DURATION, VJ_UNIT_DECIMAL };
 
-/* An accepted range; host_max says the upper bound is the operator's,
- * which messages mention. */
+/* An accepted range of numbers. host_max: max is the operator's, which
+ * messages mention. capped: an operator maximum applies, so a word for
+ * "no limit" is refused too (a schema maximum binds only numbers). */
 struct vj_bound {
 	uint64_t min, max;
 	bool host_max;
+	bool capped;
 };
 
 static inline struct vj_bound vj_range(uint64_t min, uint64_t max)
 {
-	return (struct vj_bound){ .min = min, .max = max, .host_max = false };
+	return (struct vj_bound){ .min = min, .max = max, .host_max = false, .capped = false };
 }
 
-/* [min, min(schema_max, host_max)], remembering which bound won. */
+/* [min, min(schema_max, host_max)], remembering which bound won; host_max
+ * VJ_UNLIMITED means the operator set none. */
 struct vj_bound vj_bound_host(uint64_t min, uint64_t schema_max, uint64_t host_max);
 
 /*

@@ -3,6 +3,8 @@
 #include "test_policy_util.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/scalar.h"
@@ -263,6 +265,20 @@ static void quote_short_never_splits_a_utf8_sequence(void **state)
 	assert_non_null(strstr(b, "aaa...\""));
 }
 
+static void fquote_escapes_what_yaml_would_not_read_back(void **state)
+{
+	const char *s = "\"\x7f caf\xc3\xa9 \xc2\x85 \xe2\x80\xa8 \xef\xbb\xbf";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_int_equal(vj_fquote(f, s, strlen(s)), 0);
+	fclose(f);
+	assert_string_equal(buf, "\"\\\"\\u007f caf\xc3\xa9 \\u0085 \\u2028 \\ufeff\"");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +302,7 @@ int main(void)
 		cmocka_unit_test(utf8_rejects_overlong_surrogate_truncated_and_out_of_range),
 		cmocka_unit_test(quote_short_escapes_and_cuts_long_text),
 		cmocka_unit_test(quote_short_never_splits_a_utf8_sequence),
+		cmocka_unit_test(fquote_escapes_what_yaml_would_not_read_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

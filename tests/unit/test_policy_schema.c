@@ -716,6 +716,21 @@ static void cgroup_cpus_above_the_host_maximum_are_refused(void **state)
 			"expected at most 2 (host maximum), found \"unlimited\"");
 }
 
+static void cgroup_cpus_may_be_unlimited_without_a_host_maximum(void **state)
+{
+	struct vj_host_config saved = tp.host;
+	struct vj_policy p;
+
+	(void)state;
+	tp.host.max_cgroup.cpu_quota_us = VJ_UNLIMITED;
+	load_ok(HEAD "jail:\n  cgroup: {cpus: unlimited}\n", &p);
+	assert_true(p.jail.cgroup.cpu_quota_us == VJ_UNLIMITED);
+	vj_policy_free(&p);
+	tp_assert_error(HEAD "jail:\n  cgroup: {cpus: 1025}\n", "p.yaml:5:18: jail.cgroup.cpus: "
+			"expected at most 1024, found \"1025\"");
+	tp.host = saved;
+}
+
 static void cgroup_cpus_below_a_millisecond_quota_are_refused(void **state)
 {
 	(void)state;
@@ -1043,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(cgroup_cpus_become_a_quota),
 		cmocka_unit_test(cgroup_cpus_default_follows_the_period),
 		cmocka_unit_test(cgroup_cpus_above_the_host_maximum_are_refused),
+		cmocka_unit_test(cgroup_cpus_may_be_unlimited_without_a_host_maximum),
 		cmocka_unit_test(cgroup_cpus_below_a_millisecond_quota_are_refused),
 		cmocka_unit_test(cgroup_period_is_whole_milliseconds_in_range),
 		cmocka_unit_test(cgroup_memory_must_hold_the_guest),

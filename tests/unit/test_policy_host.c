@@ -1,0 +1,274 @@
+/* The operator's host file: built-in defaults, paths relative to the file,
+ * maxima, and its own errors. */
+#include "test_policy_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy_schema.h"
+
+static int load(const char *yaml, struct vj_host_config *h, struct vj_policy_error *err)
+{
+	return vj_host_config_load_buffer(h, "host.yaml", yaml, strlen(yaml), tp.dir, err);
+}
+
+#define assert_host_error(yaml_, want_)                                                      \
+	do {                                                                                 \
+		struct vj_host_config h_;                                                    \
+		struct vj_policy_error e_;                                                   \
+		assert_int_not_equal(load(yaml_, &h_, &e_), 0);                              \
+		assert_string_equal(e_.msg, want_);                                          \
+	} while (0)
+
+static void write_file(const char *rel, const char *text)
+{
+	FILE *f = fopen(tp_path(rel), "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void built_in_defaults_apply_when_the_default_file_is_absent(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(vj_host_config_load_from(&h, NULL, tp_path("etc/host.yaml"), &err), 0);
+	assert_string_equal(h.source, "built-in defaults");
+	assert_int_equal(h.nkernel_roots, 1);
+	assert_string_equal(h.kernel_roots[0], "/var/lib/vmjail/kernels");
+	assert_string_equal(h.image_roots[0], "/var/lib/vmjail/images");
+	assert_string_equal(h.socket_roots[0], "/run/vmjail/sockets");
+	assert_int_equal(h.uid_min, 65534);
+	assert_int_equal(h.max_vcpus, 4);
+	assert_int_equal(h.max_memory_mib, 4096);
+	assert_true(h.max_timeout_ms == 3600000);
+	assert_true(h.max_cgroup.memory_max == 5ull << 30);
+	assert_true(h.max_cgroup.cpu_quota_us == VJ_UNLIMITED);
+	assert_true(h.max_rlimits.core == 0);
+	assert_int_equal(h.required_namespaces, VJ_NS_ALL_BUT_USER);
+	assert_false(h.allow_seccomp_log);
+	assert_string_equal(h.cgroup_parent, "vmjail");
+	assert_string_equal(h.run_dir, "/run/vmjail");
+}
+
+static void default_file_is_read_when_present(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	write_file("default-host.yaml", "version: 1\nmax: {vcpus: 2}\n");
+	assert_int_equal(vj_host_config_load_from(&h, NULL, tp_path("default-host.yaml"), &err), 0);
+	assert_int_equal(h.max_vcpus, 2);
+	assert_string_equal(h.source, tp_path("default-host.yaml"));
+}
+
+static void explicit_path_must_exist(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(vj_host_config_load(&h, tp_path("none.yaml"), &err), -ENOENT);
+	assert_string_equal(err.msg, tp_fmt("%s/none.yaml: No such file or directory", tp.dir));
+}
+
+static void relative_paths_start_at_the_host_file(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	tp_touch("conf/keep");
+	write_file("conf/host.yaml", "version: 1\nroots:\n  kernels: [../kernels, /var/empty]\n"
+				     "  images: [../build/guest]\nrun_dir: ../run\n");
+	assert_int_equal(vj_host_config_load(&h, tp_path("conf/host.yaml"), &err), 0);
+	assert_int_equal(h.nkernel_roots, 2);
+	assert_string_equal(h.kernel_roots[0], tp_path("kernels"));
+	assert_string_equal(h.kernel_roots[1], "/var/empty");
+	assert_int_equal(h.nimage_roots, 1);
+	assert_string_equal(h.image_roots[0], tp_path("build/guest"));
+	assert_string_equal(h.socket_roots[0], "/run/vmjail/sockets");
+	assert_string_equal(h.run_dir, tp_path("run"));
+}
+
+static void root_that_is_a_file_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nroots: {images: [outside.txt]}\n",
+			  tp_fmt("host.yaml:2:18: roots.images[0]: %s/outside.txt: not a directory",
+				 tp.dir));
+}
+
+static void more_roots_than_the_limit_are_refused(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nroots: {kernels: [a, b, c, d, e, f, g, h, i]}\n",
+			  "host.yaml:2:18: roots.kernels: expected at most 8 items, found 9");
+}
+
+static void empty_root_list_admits_nothing(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nroots: {sockets: []}\n", &h, &err), 0);
+	assert_int_equal(h.nsocket_roots, 0);
+}
+
+static void id_ranges_are_read_and_checked(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nids: {uid_min: 100000, uid_max: 165535, gid_min: 100000, "
+			      "gid_max: 165535}\n", &h, &err), 0);
+	assert_int_equal(h.uid_min, 100000);
+	assert_int_equal(h.gid_max, 165535);
+	assert_host_error("version: 1\nids: {uid_min: 100000}\n",
+			  "host.yaml:2:16: ids: uid_min 100000 is above uid_max 65534");
+	assert_host_error("version: 1\nids: {gid_min: 0}\n",
+			  "host.yaml:2:16: ids.gid_min: expected at least 1, found \"0\"");
+}
+
+static void maxima_are_read_with_their_units(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nmax:\n  vcpus: 8\n  memory: 8Gi\n  timeout: unlimited\n"
+			      "  console_output: 1Mi\n  cgroup: {cpus: 1.5, memory: unlimited, swap: 0, "
+			      "pids: 64, cpuset_cpus: 0-3, cpuset_mems: \"0\", io_weight: 500}\n"
+			      "  rlimits: {nofile: 4096, core: unlimited}\n", &h, &err), 0);
+	assert_int_equal(h.max_vcpus, 8);
+	assert_int_equal(h.max_memory_mib, 8192);
+	assert_true(h.max_timeout_ms == VJ_UNLIMITED);
+	assert_true(h.max_console_bytes == 1u << 20);
+	assert_true(h.max_cgroup.cpu_quota_us == 150000);
+	assert_true(h.max_cgroup.cpu_period_us == 100000);
+	assert_true(h.max_cgroup.memory_max == VJ_UNLIMITED);
+	assert_true(h.max_cgroup.memory_swap_max == 0);
+	assert_true(h.max_cgroup.pids_max == 64);
+	assert_string_equal(h.max_cgroup.cpuset_cpus, "0-3");
+	assert_string_equal(h.max_cgroup.cpuset_mems, "0");
+	assert_true(h.max_cgroup.io_weight == 500);
+	assert_true(h.max_rlimits.nofile == 4096);
+	assert_true(h.max_rlimits.core == VJ_UNLIMITED);
+	assert_int_equal(load("version: 1\nmax: {cgroup: {cpus: unlimited}}\n", &h, &err), 0);
+	assert_true(h.max_cgroup.cpu_quota_us == VJ_UNLIMITED);
+}
+
+static void maxima_are_bounded_by_what_the_vmm_supports(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nmax: {vcpus: 33}\n",
+			  "host.yaml:2:14: max.vcpus: expected at most 32, found \"33\"");
+	assert_host_error("version: 1\nmax: {memory: 1Ti}\n",
+			  "host.yaml:2:15: max.memory: expected at most 256Gi, found \"1Ti\"");
+	assert_host_error("version: 1\nmax: {memory: 1025Ki}\n",
+			  "host.yaml:2:15: max.memory: expected at least 16Mi, found \"1025Ki\"");
+	assert_host_error("version: 1\nmax: {memory: 16385Ki}\n",
+			  "host.yaml:2:15: max.memory: expected a whole number of Mi, found \"16385Ki\"");
+	assert_host_error("version: 1\nmax: {cgroup: {cpuset_cpus: x}}\n",
+			  "host.yaml:2:29: max.cgroup.cpuset_cpus: expected a list of numbers below 1024 "
+			  "and ranges (\"0-3,8\"), found \"x\"");
+}
+
+static void required_namespaces_and_allowed_netns_are_read(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nnamespaces: {required: [mount, pid, user]}\n"
+			      "netns_allowed: [ci, sandbox-net]\n", &h, &err), 0);
+	assert_int_equal(h.required_namespaces, VJ_NS_MOUNT | VJ_NS_PID | VJ_NS_USER);
+	assert_int_equal(h.nnetns, 2);
+	assert_string_equal(h.allowed_netns[1], "sandbox-net");
+	assert_host_error("version: 1\nnetns_allowed: [../x]\n",
+			  "host.yaml:2:17: netns_allowed[0]: expected a network namespace name "
+			  "([A-Za-z0-9_.-], 1 to 64), found \"../x\"");
+}
+
+static void cgroup_parent_is_a_relative_clean_path(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\ncgroup_parent: system.slice/vmjail\n", &h, &err), 0);
+	assert_string_equal(h.cgroup_parent, "system.slice/vmjail");
+	assert_host_error("version: 1\ncgroup_parent: vmjail/../..\n",
+			  "host.yaml:2:16: cgroup_parent: expected a relative cgroup path without . or .. "
+			  "components ([A-Za-z0-9_.-] separated by /), found \"vmjail/../..\"");
+}
+
+static void seccomp_log_permission_is_read(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nseccomp: {allow_log: true}\n", &h, &err), 0);
+	assert_true(h.allow_seccomp_log);
+}
+
+static void unknown_keys_and_versions_are_refused(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
+			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
+			  "seccomp)");
+	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
+	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
+}
+
+static void host_files_obey_the_safe_yaml_subset(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nmax: {vcpus: &n 2}\n",
+			  "host.yaml:2:14: max.vcpus: anchors are not allowed, found anchor \"n\"");
+}
+
+static void failed_load_leaves_the_host_config_untouched(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	h.max_vcpus = 3;
+	assert_int_not_equal(load("version: 1\nmax: {vcpus: 2, memory: lots}\n", &h, &err), 0);
+	assert_int_equal(h.max_vcpus, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(built_in_defaults_apply_when_the_default_file_is_absent),
+		cmocka_unit_test(default_file_is_read_when_present),
+		cmocka_unit_test(explicit_path_must_exist),
+		cmocka_unit_test(relative_paths_start_at_the_host_file),
+		cmocka_unit_test(root_that_is_a_file_is_refused),
+		cmocka_unit_test(more_roots_than_the_limit_are_refused),
+		cmocka_unit_test(empty_root_list_admits_nothing),
+		cmocka_unit_test(id_ranges_are_read_and_checked),
+		cmocka_unit_test(maxima_are_read_with_their_units),
+		cmocka_unit_test(maxima_are_bounded_by_what_the_vmm_supports),
+		cmocka_unit_test(required_namespaces_and_allowed_netns_are_read),
+		cmocka_unit_test(cgroup_parent_is_a_relative_clean_path),
+		cmocka_unit_test(seccomp_log_permission_is_read),
+		cmocka_unit_test(unknown_keys_and_versions_are_refused),
+		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),
+		cmocka_unit_test(failed_load_leaves_the_host_config_untouched),
+	};
+
+	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
+}
