@@ -1,0 +1,101 @@
+/* Scenarios that need one CPU and no devices beyond the console. */
+#include "guest.h"
+#include "vmm/layout.h"
+
+void scenario_hello(void)
+{
+	print("vjtest: hello ok boot=%s memmap=%u cmdline=\"%s\"\n",
+	      boot.kind == BOOT_PVH ? "pvh" : "linux64", boot.memmap_count, boot.cmdline);
+}
+
+void scenario_marker(void)
+{
+	boot_marker();
+	print("vjtest: marker ok\n");
+}
+
+void scenario_first(void)
+{
+	if (first_marker_written)
+		print("vjtest: first ok\n");
+	else
+		print("vjtest: first FAIL vjtest=first must open the command line\n");
+}
+
+void scenario_triple(void)
+{
+	print("vjtest: triple faulting now\n");
+	/* Non-canonical address: #GP, which cannot be delivered without an
+	 * IDT, so #DF, which cannot either: shutdown. */
+	cpu_load_null_idt();
+	__asm__ volatile("movq (%0), %%rax" : : "r"(0x8000000000000000ull) : "rax", "memory");
+	print("vjtest: triple FAIL the fault did not end the VM\n");
+}
+
+struct mmio_probe {
+	const char *name;
+	uint64_t addr;
+};
+
+static unsigned mmio_check(const struct mmio_probe *p)
+{
+	uint8_t b;
+	uint16_t w;
+	uint32_t l;
+	uint64_t q;
+	unsigned failed = 0;
+
+	__asm__ volatile("movb (%1), %0" : "=q"(b) : "r"(p->addr) : "memory");
+	__asm__ volatile("movw (%1), %0" : "=r"(w) : "r"(p->addr) : "memory");
+	l = mmio_read32(p->addr);
+	__asm__ volatile("movq (%1), %0" : "=r"(q) : "r"(p->addr) : "memory");
+	if (b != 0xff || w != 0xffff || l != 0xffffffff || q != ~0ull) {
+		print("vjtest: mmio %s FAIL read at 0x%lx: 0x%x 0x%x 0x%x 0x%lx, want all ones\n",
+		      p->name, p->addr, b, w, l, q);
+		failed++;
+	}
+	/* A write must be dropped, not stored or fatal. */
+	mmio_write32(p->addr, 0x12345678);
+	l = mmio_read32(p->addr);
+	if (l != 0xffffffff) {
+		print("vjtest: mmio %s FAIL read after write at 0x%lx: 0x%x\n", p->name, p->addr, l);
+		failed++;
+	}
+	if (!failed)
+		print("vjtest: mmio %s ok\n", p->name);
+	return failed;
+}
+
+void scenario_mmio(void)
+{
+	const struct mmio_probe probes[] = {
+		{ "gap", 0xd0000000 },
+		{ "gap-end", VJ_IOAPIC_ADDR - 8 },
+		/* Guest-physical space above RAM has no memory slot either. */
+		{ "above-ram", boot.ram_top },
+	};
+	unsigned n = sizeof(probes) / sizeof(probes[0]), failed = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (probes[i].addr >= VJ_MMIO_GAP_START || boot.ram_top < VJ_MMIO_GAP_START)
+			failed += mmio_check(&probes[i]);
+	}
+	if (failed)
+		print("vjtest: mmio FAIL %u checks\n", failed);
+	else
+		print("vjtest: mmio ok\n");
+}
+
+void scenario_spin(void)
+{
+	print("vjtest: spin running\n");
+	for (;;)
+		cpu_relax();
+}
+
+void scenario_wait(void)
+{
+	print("vjtest: wait running\n");
+	for (;;)
+		irq_enable_and_halt();
+}

@@ -1,0 +1,244 @@
+#!/bin/bash
+# vmjail-vmm against the freestanding test guests (tests/guest/): boot
+# paths, devices, SMP, interrupts, exit statuses, and refusal of bad
+# kernels and flags. Each behaviour is one PASS/FAIL line.
+. "$(dirname "$0")/../lib.sh"
+
+PVH_GUEST=$BUILD/tests/guest/testguest-pvh.elf
+TIMEOUT=30
+# vmm/exit.h
+EXIT_RESET=0 EXIT_CONFIG=1 EXIT_TRIPLE_FAULT=3 EXIT_STOPPED=5
+
+need_kvm "vmm-guests" || exit 0
+for f in "$VMM" "$GUEST" "$PVH_GUEST"; do
+	if [ ! -e "$f" ]; then
+		fail "vmm-guests: $f exists" "build it first (make)"
+		finish; exit
+	fi
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# boot KERNEL CMDLINE VCPUS [VMM FLAGS...]: runs one VM, sets out/err/rc.
+boot() {
+	local kernel=$1 cmdline=$2 vcpus=$3
+	shift 3
+	run_capture out err rc "$TIMEOUT" "$VMM" --kernel "$kernel" --cmdline "$cmdline" \
+		--vcpus "$vcpus" --memory 64 --console stdout "$@"
+}
+
+# expect_rc NAME WANT: the last VM's exit status.
+expect_rc() {
+	if [ "$rc" = "$2" ]; then pass "$1"; else fail "$1" "exit status $rc, want $2; stderr: ${err:0:300}"; fi
+}
+
+# expect_out NAME REGEX: a whole line of the guest's output matches.
+expect_out() {
+	if grep -Eqx -- "$2" <<<"$out"; then pass "$1"; else fail "$1" "no line /$2/ in: ${out:0:400}"; fi
+}
+
+# expect_err NAME REGEX: some line of the VMM's stderr matches.
+expect_err() {
+	if grep -Eq -- "$2" <<<"$err"; then pass "$1"; else fail "$1" "no /$2/ in stderr: ${err:0:400}"; fi
+}
+
+# --- single-CPU scenarios, 64-bit Linux boot protocol ---------------------
+
+boot "$GUEST" "vjtest=hello vjextra=a,b" 1
+expect_rc "hello: guest reset ends the VMM with status 0" $EXIT_RESET
+expect_out "hello: guest reads its command line through boot_params" \
+	'vjtest: hello ok boot=linux64 memmap=[1-9][0-9]* cmdline="vjtest=hello vjextra=a,b( .*)?"'
+
+boot "$GUEST" "vjtest=reset" 1
+expect_rc "reset: immediate i8042 reset exits 0" $EXIT_RESET
+if [ -z "$out" ]; then pass "reset: no console output"; else fail "reset: no console output" "$out"; fi
+
+boot "$GUEST" "vjtest=marker" 1 -v
+expect_rc "marker: exits 0" $EXIT_RESET
+expect_out "marker: guest wrote the marker" 'vjtest: marker ok'
+expect_err "marker: VMM logs boot complete" 'boot complete'
+
+boot "$GUEST" "vjtest=hello" 1 -v
+if grep -q 'boot complete' <<<"$err"; then
+	fail "hello: no boot-complete log without the marker" "$err"
+else
+	pass "hello: no boot-complete log without the marker"
+fi
+
+boot "$GUEST" "vjtest=first" 1 -v
+expect_out "first: marker written by the first guest instructions" 'vjtest: first ok'
+expect_err "first: VMM logs boot complete" 'boot complete'
+
+boot "$GUEST" "vjtest=triple" 1
+expect_out "triple: guest reached the fault" 'vjtest: triple faulting now'
+expect_rc "triple: triple fault exits 3" $EXIT_TRIPLE_FAULT
+expect_err "triple: register dump with RIP on stderr" 'RIP=[0-9a-fA-F]+'
+
+boot "$GUEST" "vjtest=mmio" 1
+expect_rc "mmio: unmapped MMIO does not stop the VM" $EXIT_RESET
+for probe in gap gap-end above-ram; do
+	expect_out "mmio: $probe reads all-ones, writes dropped" "vjtest: mmio $probe ok"
+done
+
+boot "$GUEST" "vjtest=uart" 1
+for check in ier scratch loopback-msr loopback-data fifo lsr-idle iir-idle thri divisor; do
+	expect_out "uart: 8250 probe check $check" "vjtest: uart $check ok"
+done
+
+boot "$GUEST" "vjtest=irq" 1
+expect_out "irq: UART THRE interrupts via IOAPIC drive transmission" \
+	'vjtest: irq line sent by THRE interrupts'
+expect_out "irq: every THRE interrupt and LAPIC self-IPI handled" \
+	'vjtest: irq ok uart=[0-9]+ ipi=3 spurious=[0-9]+'
+
+boot "$GUEST" "vjtest=ring3-pio vjloops=1000" 1 -v
+expect_rc "ring3-pio: exits 0" $EXIT_RESET
+expect_out "ring3-pio: 1000 port writes from ring 3" 'vjtest: ring3-pio ok 1000 exits'
+expect_err "ring3-pio: marker from ring 3 logged" 'boot complete'
+
+# --- SMP: INIT-SIPI-SIPI for every processor in the MP table --------------
+
+for n in 1 2 4; do
+	boot "$GUEST" "vjtest=smp" "$n"
+	expect_out "smp $n vCPUs: MP table lists $n, all reach long mode" \
+		"vjtest: smp ok $n cpus ids $(seq -s, 0 $((n - 1)))"
+	ups=$(grep -Ec '^vjtest: smp cpu [0-9]+ up$' <<<"$out")
+	if [ "$ups" = $((n - 1)) ]; then
+		pass "smp $n vCPUs: each AP reports once, lines intact"
+	else
+		fail "smp $n vCPUs: each AP reports once, lines intact" "$ups lines: ${out:0:400}"
+	fi
+	expect_rc "smp $n vCPUs: exits 0 with APs halted" $EXIT_RESET
+done
+
+# --- PVH entry -------------------------------------------------------------
+
+boot "$PVH_GUEST" "vjtest=hello vjextra=pvh" 1
+expect_rc "pvh: exits 0" $EXIT_RESET
+expect_out "pvh: 32-bit entry, command line and memory map via hvm_start_info" \
+	'vjtest: hello ok boot=pvh memmap=[1-9][0-9]* cmdline="vjtest=hello vjextra=pvh( .*)?"'
+
+boot "$PVH_GUEST" "vjtest=smp" 2
+expect_out "pvh: SMP bring-up after a PVH boot" 'vjtest: smp ok 2 cpus ids 0,1'
+
+boot "$PVH_GUEST" "vjtest=first" 1 -v
+expect_err "pvh: marker from the first 32-bit instructions logged" 'boot complete'
+
+# --- stopping a running guest from outside ---------------------------------
+
+# stop_running NAME SCENARIO SIGNAL: the VMM ends with EXIT_STOPPED while
+# vCPU 0 loops in ring 0 (spin) or sleeps in hlt (wait) and vCPU 1 waits
+# for a SIPI that never comes.
+stop_running() {
+	local name=$1 scen=$2 sig=$3 pid status i
+	"$VMM" --kernel "$GUEST" --cmdline "vjtest=$scen" --vcpus 2 --memory 64 \
+		--console stdout >"$tmp/out" 2>"$tmp/err" </dev/null &
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		grep -q "^vjtest: $scen running$" "$tmp/out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "^vjtest: $scen running$" "$tmp/out"; then
+		fail "$name" "guest never reported running: $(head -c 300 "$tmp/out" "$tmp/err")"
+		kill -KILL "$pid" 2>/dev/null; wait "$pid"
+		return
+	fi
+	kill -"$sig" "$pid"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "$name" "VMM still running 10 s after SIG$sig"
+		kill -KILL "$pid"; wait "$pid"
+		return
+	fi
+	wait "$pid"; status=$?
+	if [ "$status" = $EXIT_STOPPED ]; then
+		pass "$name"
+	else
+		fail "$name" "exit status $status, want $EXIT_STOPPED; $(head -c 300 "$tmp/err")"
+	fi
+}
+
+stop_running "spin: SIGTERM stops a guest looping in ring 0 (status 5)" spin TERM
+stop_running "wait: SIGINT stops a guest halted with interrupts on (status 5)" wait INT
+
+# --- refusal of bad input: status 1 and one line naming the culprit -------
+
+# refuse NAME NEEDLE VMM-ARGS...: exit 1 and exactly one stderr line that
+# contains NEEDLE (the file or flag at fault).
+refuse() {
+	local name=$1 needle=$2
+	shift 2
+	run_capture out err rc "$TIMEOUT" "$VMM" "$@"
+	if [ "$rc" != $EXIT_CONFIG ]; then
+		fail "$name" "exit status $rc, want $EXIT_CONFIG; stderr: ${err:0:300}"
+	elif [ -z "$err" ] || [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
+		fail "$name" "want exactly one stderr line, got: ${err:0:400}"
+	elif ! grep -qF -- "$needle" <<<"$err"; then
+		fail "$name" "stderr does not name $needle: $err"
+	else
+		pass "$name"
+	fi
+}
+
+# refuse_kernel NAME FILE: the guest image FILE is refused.
+refuse_kernel() {
+	refuse "$1" "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64 --console stdout
+}
+
+# poke FILE OFFSET VALUE BYTES: little-endian VALUE into FILE at OFFSET.
+poke() {
+	local s="" i
+	for ((i = 0; i < $4; i++)); do
+		s+=$(printf '\\x%02x' $((($3 >> (8 * i)) & 255)))
+	done
+	printf "$s" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+peek64() { od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+
+# A copy of the guest with one field changed.
+crafted() {
+	cp "$GUEST" "$tmp/$1.elf"
+	poke "$tmp/$1.elf" "$2" "$3" "$4"
+	printf '%s' "$tmp/$1.elf"
+}
+
+phoff=$(peek64 "$GUEST" 32)
+load0=$phoff # the linker script puts the text PT_LOAD first
+if [ "$(od -An -t u4 -j "$load0" -N 4 "$GUEST" | tr -d ' ')" != 1 ]; then
+	fail "vmm-guests: first program header of $GUEST is PT_LOAD" "cannot craft bad ELFs"
+fi
+
+refuse_kernel "bad kernel: missing file" "$tmp/no-such-kernel"
+head -c 40 "$GUEST" >"$tmp/short.elf"
+refuse_kernel "bad kernel: truncated ELF header" "$tmp/short.elf"
+head -c $((phoff + 20)) "$GUEST" >"$tmp/short-ph.elf"
+refuse_kernel "bad kernel: truncated program headers" "$tmp/short-ph.elf"
+head -c 8192 "$GUEST" >"$tmp/short-seg.elf"
+refuse_kernel "bad kernel: segment data past end of file" "$tmp/short-seg.elf"
+refuse_kernel "bad kernel: dynamic PIE executable (ET_DYN)" /bin/true
+refuse_kernel "bad kernel: wrong machine (EM_ARM)" "$(crafted machine 18 40 2)"
+refuse_kernel "bad kernel: 32-bit ELF class" "$(crafted class32 4 1 1)"
+refuse_kernel "bad kernel: program headers past end of file" "$(crafted phoff 32 0x7fff0000 8)"
+refuse_kernel "bad kernel: segment below 1 MiB" "$(crafted low $((load0 + 24)) 0x1000 8)"
+refuse_kernel "bad kernel: segment past the end of guest memory" \
+	"$(crafted high $((load0 + 24)) $((64 * 1024 * 1024 - 4096)) 8)"
+refuse_kernel "bad kernel: entry point outside the image" "$(crafted entry 24 0x3000000 8)"
+printf 'not a kernel\n' >"$tmp/text"
+refuse_kernel "bad kernel: neither ELF nor bzImage" "$tmp/text"
+
+refuse "bad flag: --vcpus 0" --vcpus --kernel "$GUEST" --vcpus 0
+refuse "bad flag: --vcpus 33" --vcpus --kernel "$GUEST" --vcpus 33
+refuse "bad flag: --memory 8 (below the minimum)" --memory --kernel "$GUEST" --memory 8
+refuse "bad flag: --memory above the maximum" --memory --kernel "$GUEST" --memory 300000
+refuse "bad flag: --memory not a number" --memory --kernel "$GUEST" --memory lots
+refuse "bad flag: unknown option" --bogus --kernel "$GUEST" --bogus
+refuse "bad flag: command line of 3000 characters" --cmdline --kernel "$GUEST" \
+	--memory 64 --cmdline "vjtest=hello $(printf 'x%.0s' {1..2987})"
+
+finish
