@@ -37,9 +37,13 @@ static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 
 static struct kvm_segment segment(uint64_t entry, unsigned index)
 {
+	uint32_t limit = (uint32_t)((entry & 0xffff) | (((entry >> 48) & 0xf) << 16));
+
 	return (struct kvm_segment){
 		.base = ((entry >> 16) & 0xffffff) | (((entry >> 56) & 0xff) << 24),
-		.limit = (uint32_t)((entry & 0xffff) | (((entry >> 48) & 0xf) << 16)),
+		/* KVM wants the limit in bytes: scale it when G is set, or a
+		 * 32-bit PVH entry above 1 MiB faults on its first fetch. */
+		.limit = (entry >> 55) & 1 ? limit << 12 | 0xfff : limit,
 		.selector = (uint16_t)(index * 8),
 		.type = (entry >> 40) & 0xf,
 		.present = (entry >> 47) & 1,
