@@ -27,13 +27,14 @@ need_kvm() {
 # capturing stdout, stderr and the exit status.
 run_capture() {
 	local __o=$1 __e=$2 __r=$3 __t=$4; shift 4
-	local of ef rc
-	of=$(mktemp); ef=$(mktemp)
-	timeout -k 5 "$__t" "$@" >"$of" 2>"$ef" </dev/null; rc=$?
-	printf -v "$__o" '%s' "$(cat "$of")"
-	printf -v "$__e" '%s' "$(cat "$ef")"
-	printf -v "$__r" '%s' "$rc"
-	rm -f "$of" "$ef"
+	# Locals are prefixed so that they cannot shadow the caller's names.
+	local __of __ef __rc
+	__of=$(mktemp); __ef=$(mktemp)
+	timeout -k 5 "$__t" "$@" >"$__of" 2>"$__ef" </dev/null; __rc=$?
+	printf -v "$__o" '%s' "$(cat "$__of")"
+	printf -v "$__e" '%s' "$(cat "$__ef")"
+	printf -v "$__r" '%s' "$__rc"
+	rm -f "$__of" "$__ef"
 }
 
 finish() { return $_t_failed; }
