@@ -39,6 +39,7 @@ void vj_config_init(struct vj_vm_config *cfg)
 		file_init(&cfg->nets[i].tap);
 	file_init(&cfg->vsock.uds);
 	file_init(&cfg->vsock.uds_dir);
+	file_init(&cfg->vsock.broker);
 	cfg->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -110,7 +111,8 @@ static int validate_devices(const struct vj_vm_config *cfg, char *err, unsigned 
 			return r;
 	}
 	if (cfg->vsock.enabled) {
-		if (!file_ok(&cfg->vsock.uds) || !file_ok(&cfg->vsock.uds_dir))
+		if (!file_ok(&cfg->vsock.uds) || !file_ok(&cfg->vsock.uds_dir) ||
+		    !file_ok(&cfg->vsock.broker))
 			return fail(err, errlen, "vsock: malformed entry");
 		/* CIDs 0-2 are reserved (hypervisor, loopback, host); -1 is "any". */
 		if (cfg->vsock.guest_cid < 3 || cfg->vsock.guest_cid == UINT32_MAX)

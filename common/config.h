@@ -69,6 +69,10 @@ struct vj_vsock_config {
 	uint32_t guest_cid;
 	struct vj_file uds;   /* name: host socket path; fd: listening socket */
 	struct vj_file uds_dir; /* fd: directory holding <path>_<port> sockets */
+	/* fd: connection broker for guest-initiated connections, one end of
+	 * a SOCK_SEQPACKET pair (protocol in vmm/virtio/vsock_broker.h);
+	 * -1: the guest's connection requests are refused. */
+	struct vj_file broker;
 };
 
 enum vj_seccomp_mode {

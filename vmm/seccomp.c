@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <linux/falloc.h>
 #include <linux/futex.h>
@@ -96,6 +97,11 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	/* virtio-rng; never blocks the event loop */
 	ALLOW_IF(getrandom, "getrandom GRND_NONBLOCK", EQ(2, GRND_NONBLOCK)),
 	ALLOW(timerfd_settime), /* a throttled device arms its rate limiter */
+	ALLOW(accept4), /* virtio-vsock: host programs connecting to its socket */
+	ALLOW(sendmsg), /* virtio-vsock: guest data to host sockets, broker requests */
+	ALLOW(recvmsg), /* virtio-vsock: host data, broker answers (SCM_RIGHTS) */
+	/* virtio-vsock: the guest shut down its sending side */
+	ALLOW_IF(shutdown, "shutdown SHUT_WR", EQ(1, SHUT_WR)),
 	FUTEX(FUTEX_WAIT),      /* device locks shared with the vCPU threads */
 	FUTEX(FUTEX_WAKE),
 	FUTEX(FUTEX_WAIT_BITSET), /* condition variables, pthread_join */

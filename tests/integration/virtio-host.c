@@ -7,17 +7,39 @@
  *   virtio-host mkdisk FILE           a drive with the known pattern
  *   virtio-host checkdisk FILE        after the `blk` scenario
  *   virtio-host checkdisk-ro FILE     after `blk-ro`: unchanged
+ *   virtio-host net-peer IFNAME READY [PINGS]
+ *                                     the guest's peer on tap IFNAME (run in
+ *                                     its netns): waits for PINGS (1) pings,
+ *                                     checks them, answers with the pong;
+ *                                     creates the file READY once it listens
+ *   virtio-host vsock-peer UDS READY  the guest's peer for the `vsock`
+ *                                     scenario: listens on UDS_5678
+ *                                     (READY once it does), connects
+ *                                     through UDS with CONNECT 1234, streams
+ *                                     bytes and checks the guest's echo,
+ *                                     then serves the guest's connection
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
 
+#include "tests/guest/virtio/vnet.h"
 #include "tests/guest/virtio/vpattern.h"
+#include "tests/guest/virtio/vvsock.h"
+
+#define PEER_TIMEOUT_MS 30000
 
 static int die(const char *what)
 {
@@ -78,6 +100,248 @@ static int checkdisk(const char *path, bool written)
 	return 0;
 }
 
+static int ready(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return die(path);
+	close(fd);
+	return 0;
+}
+
+/* The guest's ping: from its MAC, tag and pattern intact. */
+static bool ping_ok(const uint8_t *f, ssize_t n)
+{
+	static const uint8_t mac[6] = VNET_GUEST_MAC;
+	size_t tag = sizeof(VNET_PING) - 1;
+
+	if (n != VNET_PING_LEN) {
+		printf("ping of %zd bytes, want %d\n", n, VNET_PING_LEN);
+		return false;
+	}
+	if (memcmp(f + 6, mac, 6) || memcmp(f + 14, VNET_PING, tag)) {
+		printf("ping with a wrong source MAC or tag\n");
+		return false;
+	}
+	for (unsigned i = 14 + tag; i < VNET_PING_LEN; i++) {
+		if (f[i] != vnet_byte(i, 0)) {
+			printf("ping byte %u is 0x%x, want 0x%x\n", i, f[i], vnet_byte(i, 0));
+			return false;
+		}
+	}
+	return true;
+}
+
+static int net_peer(const char *ifname, const char *ready_file, int pings)
+{
+	static const uint8_t guest[6] = VNET_GUEST_MAC, peer[6] = VNET_PEER_MAC;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(VNET_ETHERTYPE) };
+	uint8_t f[2048];
+	struct pollfd pfd;
+	ssize_t n;
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(VNET_ETHERTYPE));
+
+	if (s < 0)
+		return die("socket(AF_PACKET)");
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex)
+		return die(ifname);
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return die("bind");
+	if (ready(ready_file))
+		return 2;
+	for (int i = 0; i < pings; i++) {
+		pfd = (struct pollfd){ .fd = s, .events = POLLIN };
+		if (poll(&pfd, 1, PEER_TIMEOUT_MS) != 1) {
+			printf("no frame from the guest after %d pings\n", i);
+			return 1;
+		}
+		n = recv(s, f, sizeof(f), 0);
+		if (n < 0)
+			return die("recv");
+		if (!ping_ok(f, n))
+			return 1;
+	}
+	printf("%d pings from the guest ok\n", pings);
+	memcpy(f, guest, 6);
+	memcpy(f + 6, peer, 6);
+	memcpy(f + 14, VNET_PONG, sizeof(VNET_PONG) - 1);
+	for (unsigned i = 14 + sizeof(VNET_PONG) - 1; i < VNET_PONG_LEN; i++)
+		f[i] = vnet_byte(i, 1);
+	if (send(s, f, VNET_PONG_LEN, 0) != VNET_PONG_LEN)
+		return die("send");
+	printf("pong sent\n");
+	close(s);
+	return 0;
+}
+
+static int unix_addr(struct sockaddr_un *sa, const char *path, const char *suffix)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s%s", path, suffix) >=
+	    sizeof(sa->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads one line (up to '\n') a byte at a time: nothing past it is taken. */
+static ssize_t read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		ssize_t r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return r < 0 ? -1 : (ssize_t)n;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* CONNECT through the VMM's socket, retrying while the VMM or the guest's
+ * driver is not up yet (the VMM then closes at once). */
+static int vsock_connect(const char *uds, unsigned port)
+{
+	struct sockaddr_un sa;
+	char line[64];
+
+	if (unix_addr(&sa, uds, "") < 0)
+		return -1;
+	for (int tries = 0; tries < 1500; tries++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		int n;
+
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+			if (write(fd, line, (size_t)n) == n && read_line(fd, line, sizeof(line)) > 0) {
+				if (!strncmp(line, "OK ", 3)) {
+					printf("connected: %s", line);
+					return fd;
+				}
+				printf("CONNECT answered \"%s\"\n", line);
+				close(fd);
+				return -1;
+			}
+		}
+		close(fd);
+		nanosleep(&ts, NULL);
+	}
+	printf("no answer to CONNECT %u on %s\n", port, uds);
+	return -1;
+}
+
+/* Streams VVSOCK_STREAM_BYTES and expects each back + 1, then half-closes
+ * and expects the guest's end-of-stream. */
+static int vsock_stream(int fd)
+{
+	static uint8_t out[8192], in[8192];
+	uint32_t sent = 0, got = 0;
+
+	while (got < VVSOCK_STREAM_BYTES) {
+		struct pollfd p = { .fd = fd, .events = POLLIN |
+						       (sent < VVSOCK_STREAM_BYTES ? POLLOUT : 0) };
+		ssize_t n;
+
+		if (poll(&p, 1, PEER_TIMEOUT_MS) != 1) {
+			printf("stream stalled: sent %u, echoed %u\n", sent, got);
+			return 1;
+		}
+		if ((p.revents & POLLOUT) && sent < VVSOCK_STREAM_BYTES) {
+			uint32_t len = VVSOCK_STREAM_BYTES - sent < sizeof(out) ?
+					       VVSOCK_STREAM_BYTES - sent : (uint32_t)sizeof(out);
+			for (uint32_t i = 0; i < len; i++)
+				out[i] = vvsock_byte(sent + i);
+			n = write(fd, out, len);
+			if (n < 0)
+				return die("write to the guest");
+			sent += (uint32_t)n;
+			if (sent == VVSOCK_STREAM_BYTES)
+				shutdown(fd, SHUT_WR);
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			n = read(fd, in, sizeof(in));
+			if (n <= 0) {
+				printf("stream ended after %u of %u echoed bytes\n", got,
+				       VVSOCK_STREAM_BYTES);
+				return 1;
+			}
+			for (ssize_t i = 0; i < n; i++, got++) {
+				if (in[i] != (uint8_t)(vvsock_byte(got) + 1)) {
+					printf("echoed byte %u is 0x%x, want 0x%x\n", got, in[i],
+					       (uint8_t)(vvsock_byte(got) + 1));
+					return 1;
+				}
+			}
+		}
+	}
+	if (read(fd, in, 1) != 0) {
+		printf("no end of stream after the echo\n");
+		return 1;
+	}
+	printf("streamed %u bytes, echo ok, end of stream ok\n", got);
+	return 0;
+}
+
+static int vsock_serve(int lfd)
+{
+	char line[64];
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int fd;
+
+	if (poll(&p, 1, PEER_TIMEOUT_MS) != 1) {
+		printf("the guest never connected to port %u\n", VVSOCK_HOST_PORT);
+		return 1;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return die("accept");
+	if (read_line(fd, line, sizeof(line)) <= 0 || strcmp(line, VVSOCK_HELLO)) {
+		printf("the guest said \"%s\"\n", line);
+		return 1;
+	}
+	if (write(fd, VVSOCK_REPLY, sizeof(VVSOCK_REPLY) - 1) != sizeof(VVSOCK_REPLY) - 1)
+		return die("write");
+	close(fd);
+	printf("guest connection to port %u ok\n", VVSOCK_HOST_PORT);
+	return 0;
+}
+
+static int vsock_peer(const char *uds, const char *ready_file)
+{
+	struct sockaddr_un sa;
+	char suffix[16];
+	int lfd, fd, r;
+
+	snprintf(suffix, sizeof(suffix), "_%u", VVSOCK_HOST_PORT);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || unix_addr(&sa, uds, suffix) < 0)
+		return die("socket");
+	unlink(sa.sun_path);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+		return die(sa.sun_path);
+	if (ready(ready_file))
+		return 2;
+	fd = vsock_connect(uds, VVSOCK_GUEST_PORT);
+	if (fd < 0)
+		return 1;
+	r = vsock_stream(fd);
+	close(fd);
+	if (r == 0)
+		r = vsock_serve(lfd);
+	close(lfd);
+	unlink(sa.sun_path);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "mkdisk"))
@@ -86,6 +350,10 @@ int main(int argc, char **argv)
 		return checkdisk(argv[2], true);
 	if (argc == 3 && !strcmp(argv[1], "checkdisk-ro"))
 		return checkdisk(argv[2], false);
-	fprintf(stderr, "usage: virtio-host mkdisk|checkdisk|checkdisk-ro FILE\n");
+	if (argc == 4 && !strcmp(argv[1], "vsock-peer"))
+		return vsock_peer(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "net-peer"))
+		return net_peer(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 1);
+	fprintf(stderr, "usage: see the comment at the top of tests/integration/virtio-host.c\n");
 	return 2;
 }

@@ -10,6 +10,7 @@
 #include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 
 static int open_drive(struct vj_drive_config *d, unsigned index)
 {
@@ -37,7 +38,7 @@ int vj_virtio_open_inputs(struct vj_vm_config *cfg)
 	for (unsigned i = 0; i < cfg->nnets; i++)
 		if ((r = vj_net_tap_open(&cfg->nets[i])) < 0)
 			return r;
-	return 0;
+	return vj_vsock_open_inputs(&cfg->vsock);
 }
 
 /* calloc'ed: devices hold a scratch chain of a few KiB each. */
@@ -75,6 +76,14 @@ int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm)
 				  slot)) < 0)
 			return r;
 	}
+	if (cfg->vsock.enabled) {
+		if (!NEW(set->vsock))
+			return -ENOMEM;
+		if ((r = vj_vsock_create(set->vsock, &cfg->vsock, &vm->mem)) < 0 ||
+		    (r = attached(vj_vsock_attach(set->vsock, vm, slot), "virtio-vsock", slot)) < 0)
+			return r;
+		slot++;
+	}
 	if (cfg->rng) {
 		if (!NEW(set->rng))
 			return -ENOMEM;
@@ -95,6 +104,10 @@ void vj_virtio_devices_destroy(struct vj_virtio_devices *set)
 	for (unsigned i = 0; i < set->nnet; i++) {
 		vj_net_destroy(set->net[i]);
 		free(set->net[i]);
+	}
+	if (set->vsock) {
+		vj_vsock_destroy(set->vsock);
+		free(set->vsock);
 	}
 	if (set->rng) {
 		vj_rng_destroy(set->rng);

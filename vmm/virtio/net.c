@@ -142,6 +142,7 @@ static void rx_work(struct vj_net *n)
 		} else if (!n->frame_paid &&
 			   vj_rate_limiter_consume(&n->rx_rl, n->frame_len - VJ_NET_HDR_LEN,
 						   vj_now_ns()) < 0) {
+			vj_debug("%s: receive rate limit reached, tap not polled", n->vdev.name);
 			stalled = true;
 		} else {
 			n->frame_paid = true;
@@ -198,6 +199,7 @@ static void tx_work(struct vj_net *n, struct vj_virtq *q)
 			n->tx_dropped++;
 		} else if (vj_rate_limiter_consume(&n->tx_rl, c->readable - VJ_NET_HDR_LEN,
 						   vj_now_ns()) < 0) {
+			vj_debug("%s: transmit rate limit reached, queue held", n->vdev.name);
 			vj_virtq_unpop(q);
 			break;
 		} else {

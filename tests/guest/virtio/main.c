@@ -16,6 +16,8 @@ static const struct scenario scenarios[] = {
 	{ "blk-ro", scenario_blk_ro },
 	{ "blk-irq", scenario_blk_irq },
 	{ "rng", scenario_rng },
+	{ "net", scenario_net },
+	{ "vsock", scenario_vsock },
 };
 
 static uint8_t user_stack[0x8000] __attribute__((aligned(16)));

@@ -1,0 +1,48 @@
+#!/bin/bash
+# virtio-vsock through the host-side AF_UNIX sockets: the host peer
+# (virtio-host vsock-peer) connects with CONNECT 1234 and streams 300 kB
+# that the guest echoes back + 1 under credit flow control; the guest then
+# connects to host port 5678 (the peer's <uds>_5678, through the broker)
+# and to port 5679, where nobody listens.
+. "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
+
+need_guest virtio-vsock || { finish; exit; }
+
+uds=$WORK/v.sock
+vsock_run() {
+	rm -f "$WORK/ready"
+	"$VHOST" vsock-peer "$uds" "$WORK/ready" >"$WORK/peer.out" 2>&1 &
+	PEER=$!
+	for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
+	guest vsock --vsock "cid=42,uds=$uds"
+	wait $PEER
+	PEER_RC=$?
+}
+
+vsock_run
+guest_ok "virtio-vsock: guest CID from the configuration, streams both ways, refused connect resets" vsock
+if [ "$PEER_RC" = 0 ] && grep -q "^connected: OK [0-9]*$" "$WORK/peer.out" &&
+	grep -q "echo ok, end of stream ok" "$WORK/peer.out"; then
+	pass "virtio-vsock: host CONNECT <port> gets OK <port>, 300 kB echoed intact, end of stream"
+else
+	fail "virtio-vsock: host CONNECT, stream and echo" "peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
+fi
+if grep -q "guest connection to port 5678 ok" "$WORK/peer.out"; then
+	pass "virtio-vsock: guest-initiated connection reaches <uds>_5678 through the broker"
+else
+	fail "virtio-vsock: guest-initiated connection reaches <uds>_5678" "$(tr '\n' '|' <"$WORK/peer.out")"
+fi
+
+# The socket the last run left behind is stale: a new VMM replaces it.
+vsock_run
+guest_ok "virtio-vsock: a stale socket at the path is replaced" vsock
+
+rm -f "$uds"
+echo "not a socket" >"$uds"
+guest vsock --vsock "cid=42,uds=$uds"
+if [ "$RC" = 1 ] && grep -q "vsock socket ($uds): exists and is not a socket" <<<"$ERR"; then
+	pass "virtio-vsock: a non-socket at the path is a configuration error naming it"
+else
+	fail "virtio-vsock: a non-socket at the path is a configuration error" "exit $RC: $ERR"
+fi
+finish

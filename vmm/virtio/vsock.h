@@ -1,0 +1,73 @@
+/*
+ * virtio-vsock (stream sockets) with the host side on AF_UNIX, in
+ * Firecracker's convention:
+ *  - host to guest: a host program connects to the listening socket
+ *    (cfg->uds), writes "CONNECT <port>\n" and, once the guest accepts,
+ *    reads "OK <host port>\n"; then the stream is the connection;
+ *  - guest to host: a guest connection to CID 2, port P reaches the socket
+ *    "<uds path>_P", connected by the broker (vsock_broker.h).
+ *
+ * Flow control is the spec's credit scheme both ways: the device holds up
+ * to VJ_VSOCK_BUF_ALLOC bytes per connection that the host socket has not
+ * taken yet, advertises that as buf_alloc with fwd_cnt, and sends a credit
+ * update when the guest's view of that space falls below half; it reads
+ * from a host socket only as much as the guest's buf_alloc/fwd_cnt allow
+ * and asks for credit when it has none. A guest that sends beyond its
+ * credit, or speaks out of turn, gets its connection reset (RST).
+ *
+ * Queues: 0 receive (device to guest), 1 transmit, 2 event (unused: there
+ * is no migration, so no transport reset to announce).
+ */
+#ifndef VJ_VIRTIO_VSOCK_H
+#define VJ_VIRTIO_VSOCK_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+#include <linux/virtio_vsock.h>
+
+#include "config.h"
+#include "virtio/mmio.h"
+
+#define VJ_VSOCK_QUEUE_SIZE 256
+#define VJ_VSOCK_RXQ 0
+#define VJ_VSOCK_TXQ 1
+#define VJ_VSOCK_EVQ 2
+#define VJ_VSOCK_HOST_CID 2
+#define VJ_VSOCK_MAX_CONNS 64
+#define VJ_VSOCK_BUF_ALLOC (64u * 1024)  /* per connection, guest to host */
+#define VJ_VSOCK_PKT_MAX (64u * 1024)    /* payload of one packet */
+#define VJ_VSOCK_RST_BACKLOG 32          /* resets owed for unknown connections */
+#define VJ_VSOCK_HDR_LEN sizeof(struct virtio_vsock_hdr)
+
+struct vj_vm;
+struct vj_vsock_conn;
+
+struct vj_vsock {
+	struct vj_virtio_dev vdev;
+	const struct vj_vsock_config *cfg;
+	struct virtio_vsock_config config;
+	int listen_fd; /* host connections arrive here */
+	int broker_fd; /* -1: guest-initiated connections are refused */
+	struct vj_loop *loop;
+	struct vj_loop_handler listen_h, broker_h;
+	struct vj_vsock_conn *conns; /* VJ_VSOCK_MAX_CONNS entries */
+	unsigned next_conn;          /* round-robin start for receive work */
+	uint32_t next_port;          /* host-side ports of host connections */
+	uint32_t next_cookie;        /* broker requests */
+	struct { uint32_t src_port, dst_port; } rst[VJ_VSOCK_RST_BACKLOG];
+	unsigned nrst;
+	struct vj_chain chain;
+	struct iovec iov[VJ_VSOCK_QUEUE_SIZE];
+};
+
+/* Standalone mode: creates, binds and listens on cfg->uds.name (a stale
+ * socket there is replaced, anything else is an error) and starts the
+ * broker for "<uds>_<port>". */
+int vj_vsock_open_inputs(struct vj_vsock_config *cfg);
+
+int vj_vsock_create(struct vj_vsock *v, const struct vj_vsock_config *cfg,
+		    const struct vj_guest_mem *mem);
+int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot);
+void vj_vsock_destroy(struct vj_vsock *v);
+
+#endif
