@@ -86,6 +86,16 @@ void scenario_mmio(void)
 		print("vjtest: mmio ok\n");
 }
 
+void scenario_flood(void)
+{
+	uint64_t n = cmdline_u64("vjloops", 100000);
+
+	/* No LSR polling: the VMM's console cap must hold whatever the pace. */
+	for (uint64_t i = 1; i <= n; i++)
+		outb(VJ_PORT_COM1, i % 64 ? 'x' : '\n');
+	print("\nvjtest: flood done %lu bytes\n", n);
+}
+
 void scenario_spin(void)
 {
 	print("vjtest: spin running\n");

@@ -10,7 +10,7 @@ GUEST_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -I$(TOP) \
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,-T,tests/guest/guest.ld
 
-GUEST_C := main serial cpu apic mptable basic smp irq uart_probe ring3 lib
+GUEST_C := main serial cpu apic mptable basic pio smp irq uart_probe ring3 lib
 GUEST_ASM := entry tables isr trampoline
 GUEST_OBJS := $(GUEST_C:%=$(GUEST_DIR)/%.o) $(GUEST_ASM:%=$(GUEST_DIR)/%.o)
 

@@ -145,6 +145,8 @@ void scenario_marker(void);
 void scenario_first(void);
 void scenario_triple(void);
 void scenario_mmio(void);
+void scenario_pio(void);
+void scenario_flood(void);
 void scenario_spin(void);
 void scenario_wait(void);
 void scenario_smp(void);

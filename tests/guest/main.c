@@ -59,6 +59,8 @@ static const struct scenario scenarios[] = {
 	{ "first", scenario_first, false },
 	{ "triple", scenario_triple, false },
 	{ "mmio", scenario_mmio, true },
+	{ "pio", scenario_pio, true },
+	{ "flood", scenario_flood, false },
 	{ "spin", scenario_spin, false },
 	{ "wait", scenario_wait, true },
 	{ "smp", scenario_smp, true },

@@ -81,6 +81,32 @@ for probe in gap gap-end above-ram; do
 	expect_out "mmio: $probe reads all-ones, writes dropped" "vjtest: mmio $probe ok"
 done
 
+boot "$GUEST" "vjtest=pio" 1
+expect_rc "pio: unclaimed ports do not stop the VM" $EXIT_RESET
+for probe in unclaimed com2 pci-config top; do
+	expect_out "pio: $probe port reads all-ones at widths 1, 2, 4" "vjtest: pio $probe ok"
+done
+expect_out "pio: rep insb from an unclaimed port reads all-ones" 'vjtest: pio string ok'
+
+boot "$GUEST" "vjtest=flood vjloops=2000" 1
+expect_out "flood: 2000 bytes pass under the default console cap" 'vjtest: flood done 2000 bytes'
+
+timeout -k 5 "$TIMEOUT" "$VMM" --kernel "$GUEST" --cmdline "vjtest=flood vjloops=20000" \
+	--memory 64 --console stdout --console-limit 4096 >"$tmp/flood" 2>"$tmp/flood.err" </dev/null
+rc=$? err=$(cat "$tmp/flood.err")
+expect_rc "flood: console cap does not stop the VM" $EXIT_RESET
+size=$(stat -c %s "$tmp/flood")
+if [ "$size" -gt 0 ] && [ "$size" -le 4096 ]; then
+	pass "flood: --console-limit 4096 caps 20000 bytes of output"
+else
+	fail "flood: --console-limit 4096 caps 20000 bytes of output" "$size bytes written"
+fi
+if [ "$(grep -c 'console output limit' <<<"$err")" = 1 ]; then
+	pass "flood: reaching the cap is reported once"
+else
+	fail "flood: reaching the cap is reported once" "stderr: ${err:0:300}"
+fi
+
 boot "$GUEST" "vjtest=uart" 1
 for check in ier scratch loopback-msr loopback-data fifo lsr-idle iir-idle thri divisor; do
 	expect_out "uart: 8250 probe check $check" "vjtest: uart $check ok"
@@ -132,6 +158,7 @@ expect_err "pvh: marker from the first 32-bit instructions logged" 'boot complet
 # for a SIPI that never comes.
 stop_running() {
 	local name=$1 scen=$2 sig=$3 pid status i
+	: >"$tmp/out"
 	"$VMM" --kernel "$GUEST" --cmdline "vjtest=$scen" --vcpus 2 --memory 64 \
 		--console stdout >"$tmp/out" 2>"$tmp/err" </dev/null &
 	pid=$!
