@@ -104,6 +104,13 @@ static void root_that_is_a_file_is_refused(void **state)
 				 tp.dir));
 }
 
+static void empty_root_path_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nroots: {images: [\"\"]}\n",
+			  "host.yaml:2:18: roots.images[0]: expected a path, found the quoted string \"\"");
+}
+
 static void more_roots_than_the_limit_are_refused(void **state)
 {
 	(void)state;
@@ -133,6 +140,8 @@ static void id_ranges_are_read_and_checked(void **state)
 	assert_int_equal(h.gid_max, 165535);
 	assert_host_error("version: 1\nids: {uid_min: 100000}\n",
 			  "host.yaml:2:16: ids: uid_min 100000 is above uid_max 65534");
+	assert_host_error("version: 1\nids: {gid_min: 70000, gid_max: 69999}\n",
+			  "host.yaml:2:16: ids: gid_min 70000 is above gid_max 69999");
 	assert_host_error("version: 1\nids: {gid_min: 0}\n",
 			  "host.yaml:2:16: ids.gid_min: expected at least 1, found \"0\"");
 }
@@ -257,6 +266,7 @@ int main(void)
 		cmocka_unit_test(explicit_path_must_exist),
 		cmocka_unit_test(relative_paths_start_at_the_host_file),
 		cmocka_unit_test(root_that_is_a_file_is_refused),
+		cmocka_unit_test(empty_root_path_is_refused),
 		cmocka_unit_test(more_roots_than_the_limit_are_refused),
 		cmocka_unit_test(empty_root_list_admits_nothing),
 		cmocka_unit_test(id_ranges_are_read_and_checked),

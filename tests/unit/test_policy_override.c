@@ -144,6 +144,23 @@ static void malformed_env_entries_are_refused(void **state)
 			      "[A-Za-z_][A-Za-z0-9_]*, found \"1A=x\"");
 }
 
+static void env_is_checked(void **state)
+{
+	static char names[VJ_MAX_ENV][16];
+	char *env[VJ_MAX_ENV] = { "A=caf\xe9" };
+	struct vj_policy_overrides o = { .envc = 1, .env = env };
+
+	(void)state;
+	assert_override_error(&o, "command line: workload.env.A: expected UTF-8 text");
+	/* The policy has A and B; 127 new names make 129. */
+	for (int i = 0; i < VJ_MAX_ENV - 1; i++) {
+		snprintf(names[i], sizeof(names[i]), "N%d=1", i);
+		env[i] = names[i];
+	}
+	o.envc = VJ_MAX_ENV - 1;
+	assert_override_error(&o, "command line: workload.env: expected at most 128 variables");
+}
+
 static void argv_is_checked(void **state)
 {
 	char *argv[VJ_MAX_ARGS + 1] = { "" };
@@ -199,6 +216,7 @@ int main(void)
 		WITH_POLICY(argv_replaces_the_workload_argv),
 		WITH_POLICY(env_sets_and_replaces_variables),
 		WITH_POLICY(malformed_env_entries_are_refused),
+		WITH_POLICY(env_is_checked),
 		WITH_POLICY(argv_is_checked),
 		WITH_POLICY(workload_size_is_capped),
 		WITH_POLICY(failed_overrides_leave_the_policy_unchanged),

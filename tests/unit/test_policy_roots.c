@@ -128,6 +128,28 @@ static void block_devices_are_images_but_not_kernels(void **state)
 	assert_string_equal(why, "/dev/loop0: expected a regular file");
 }
 
+static void image_must_be_a_file_or_block_device(void **state)
+{
+	char out[VJ_PATH_MAX], why[2048];
+
+	(void)state;
+	tp_touch("images/dir/keep");
+	assert_int_equal(resolve(roots(VJ_ROOT_IMAGE, "images", NULL), "dir", out, why), -EINVAL);
+	assert_string_equal(why, tp_fmt("%s/images/dir: expected a regular file or a block device",
+					tp.dir));
+}
+
+static void name_too_long_under_a_root_is_refused(void **state)
+{
+	char out[VJ_PATH_MAX], why[2048], name[VJ_PATH_MAX];
+
+	(void)state;
+	memset(name, 'n', VJ_PATH_MAX - 2);
+	name[VJ_PATH_MAX - 2] = '\0';
+	assert_int_equal(resolve(roots(VJ_ROOT_IMAGE, "images", NULL), name, out, why), -ENAMETOOLONG);
+	assert_non_null(strstr(why, ": path longer than 511 bytes"));
+}
+
 static void socket_path_needs_an_existing_directory(void **state)
 {
 	char out[VJ_PATH_MAX], why[2048];
@@ -236,6 +258,8 @@ int main(void)
 		cmocka_unit_test(no_roots_configured_refuses_everything),
 		cmocka_unit_test(missing_root_admits_nothing),
 		cmocka_unit_test(block_devices_are_images_but_not_kernels),
+		cmocka_unit_test(image_must_be_a_file_or_block_device),
+		cmocka_unit_test(name_too_long_under_a_root_is_refused),
 		cmocka_unit_test(socket_path_needs_an_existing_directory),
 		cmocka_unit_test(socket_path_must_name_a_file),
 		cmocka_unit_test(existing_socket_may_be_reused),

@@ -588,6 +588,9 @@ static void ids_outside_the_user_namespace_are_refused(void **state)
 	tp_assert_error(HEAD "jail:\n  uid: 10\n  gid: 0\n  user_namespace: {host_uid: 1000, host_gid: "
 			"1000, count: 10}\n",
 			"p.yaml:5:8: jail.uid: expected an id inside the user namespace (0..9), found 10");
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 10\n  user_namespace: {host_uid: 1000, host_gid: "
+			"1000, count: 10}\n",
+			"p.yaml:6:8: jail.gid: expected an id inside the user namespace (0..9), found 10");
 }
 
 static void user_namespace_beyond_the_host_range_is_refused(void **state)
@@ -597,6 +600,10 @@ static void user_namespace_beyond_the_host_range_is_refused(void **state)
 			"1000, count: 11}\n",
 			"p.yaml:7:30: jail.user_namespace.host_uid: expected host uids within the host's "
 			"range 1000..1999, found 1990..2000");
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: 1000, host_gid: "
+			"999, count: 11}\n",
+			"p.yaml:7:46: jail.user_namespace.host_gid: expected host gids within the host's "
+			"range 1000..1999, found 999..1009");
 }
 
 static void namespaces_are_read_as_a_list(void **state)
@@ -947,6 +954,17 @@ static void workload_env_names_and_values_are_checked(void **state)
 			"of variable names to strings, found a sequence");
 }
 
+static void workload_env_count_is_capped(void **state)
+{
+	char yaml[8192];
+	size_t o = (size_t)snprintf(yaml, sizeof(yaml), HEAD "workload:\n  env:\n");
+
+	(void)state;
+	for (int i = 0; i <= VJ_MAX_ENV; i++)
+		o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "    V%d: x\n", i);
+	tp_assert_error(yaml, "p.yaml:6:5: workload.env: expected at most 128 variables, found 129");
+}
+
 static void workload_size_is_capped(void **state)
 {
 	char *yaml = malloc(VJ_POLICY_FILE_MAX);
@@ -1078,6 +1096,7 @@ int main(void)
 		cmocka_unit_test(workload_argv_and_env_are_read),
 		cmocka_unit_test(workload_program_name_may_not_be_empty),
 		cmocka_unit_test(workload_env_names_and_values_are_checked),
+		cmocka_unit_test(workload_env_count_is_capped),
 		cmocka_unit_test(workload_size_is_capped),
 		cmocka_unit_test(failure_after_workload_strings_frees_them),
 		cmocka_unit_test(policy_files_are_read_from_disk),
