@@ -11,7 +11,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
-#include "vio.h"
+#include "vkit.h"
 #include "vpattern.h"
 
 #define SECTOR 512
@@ -196,3 +196,67 @@ void scenario_blk_irq(void)
 	check_pattern(b.buf, 0, IO_LEN, false, "read");
 	pass("irq=%u interrupts=%u", b.dev.irq, irq_count);
 }
+
+/* ---- the hostile scenarios' kit (evil.c) -------------------------------- */
+
+static struct blk kb;
+
+static void kb_up(void)
+{
+	blk_open(&kb, 1ull << VIRTIO_RING_F_INDIRECT_DESC);
+}
+
+static struct vio_dev *kb_dev(void)
+{
+	return &kb.dev;
+}
+
+static struct vio_q *kb_queue(void)
+{
+	return &kb.q;
+}
+
+/* A data buffer outside RAM or of almost 4 GiB fails the request with
+ * IOERR; a loop or nested indirect table returns it unwritten. */
+static void kb_bad(enum evil_shape shape)
+{
+	struct vring_desc *d = kb.q.desc, *t = kb.q.indirect;
+	const uint16_t n = VRING_DESC_F_NEXT, w = VRING_DESC_F_WRITE;
+	uint32_t len;
+
+	*kb.hdr = (struct virtio_blk_outhdr){ .type = VIRTIO_BLK_T_IN, .sector = 0 };
+	*kb.status = 0xff;
+	d[0] = (struct vring_desc){ (uint64_t)kb.hdr, sizeof(*kb.hdr), n, 1 };
+	d[2] = (struct vring_desc){ (uint64_t)kb.status, 1, w, 0 };
+	switch (shape) {
+	case EVIL_OUTSIDE_RAM:
+		d[1] = (struct vring_desc){ EVIL_NOT_RAM, IO_LEN, w | n, 2 };
+		break;
+	case EVIL_LEN_NEAR_4G:
+		d[1] = (struct vring_desc){ (uint64_t)kb.buf, EVIL_LEN_4G, w | n, 2 };
+		break;
+	case EVIL_LOOP:
+		d[1] = (struct vring_desc){ (uint64_t)kb.status, 1, w | n, 0 };
+		break;
+	case EVIL_NESTED:
+		t[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		d[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		break;
+	}
+	len = kit_submit_raw(&kb.q, 0);
+	if (shape == EVIL_OUTSIDE_RAM || shape == EVIL_LEN_NEAR_4G) {
+		if (*kb.status != VIRTIO_BLK_S_IOERR || len != 1)
+			fail("bad data buffer: status %u used %u, want IOERR and 1", *kb.status, len);
+	} else if (*kb.status != 0xff || len != 0) {
+		fail("malformed chain: status %u used %u, want it untouched", *kb.status, len);
+	}
+}
+
+static void kb_healthy(void)
+{
+	expect_status(request(&kb, VIRTIO_BLK_T_IN, 0, kb.buf, IO_LEN, false, 0), 0, "read");
+	check_pattern(kb.buf, 0, IO_LEN, false, "read after the attack");
+}
+
+const struct kit kit_blk = { "blk", VIRTIO_ID_BLOCK, 1, kb_up, kb_dev, kb_queue, kb_bad,
+			     kb_healthy };

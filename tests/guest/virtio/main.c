@@ -18,6 +18,7 @@ static const struct scenario scenarios[] = {
 	{ "rng", scenario_rng },
 	{ "net", scenario_net },
 	{ "vsock", scenario_vsock },
+	{ "evil", scenario_evil },
 };
 
 static uint8_t user_stack[0x8000] __attribute__((aligned(16)));

@@ -7,7 +7,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
-#include "vio.h"
+#include "vkit.h"
 #include "vnet.h"
 
 #define HDR_LEN 12
@@ -33,7 +33,7 @@ static void net_open(struct net *n)
 {
 	if (!vio_find(VIRTIO_ID_NET, 0, &n->dev))
 		fail("no virtio-net device announced");
-	if (!vio_init(&n->dev, 1ull << VIRTIO_NET_F_MAC))
+	if (!vio_init(&n->dev, 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_RING_F_INDIRECT_DESC))
 		fail("FEATURES_OK refused");
 	if (!vio_queue(&n->dev, 0, &n->rx, 16) || !vio_queue(&n->dev, 1, &n->tx, 16))
 		fail("queue set-up refused");
@@ -122,7 +122,8 @@ void scenario_net(void)
 		if (vio_config8(&n.dev, i) != mac[i])
 			fail("config MAC byte %u is 0x%x, want 0x%x", i, vio_config8(&n.dev, i),
 			     mac[i]);
-	if (n.dev.features & ~(1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_F_VERSION_1))
+	if (n.dev.features & ~(1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_F_VERSION_1 |
+			       1ull << VIRTIO_RING_F_INDIRECT_DESC))
 		fail("unexpected features 0x%lx", n.dev.features);
 	/* vjpings=N: the peer answers the last of N pings. */
 	for (uint64_t i = 0, pings = cmdline_u64("vjpings", 1); i < pings; i++)
@@ -130,3 +131,63 @@ void scenario_net(void)
 	net_pong(&n);
 	pass("ping %u bytes, pong %u bytes", VNET_PING_LEN, VNET_PONG_LEN);
 }
+
+/* ---- the hostile scenarios' kit (evil.c) -------------------------------- */
+
+static struct net kn;
+
+static void kn_up(void)
+{
+	net_open(&kn);
+}
+
+static struct vio_dev *kn_dev(void)
+{
+	return &kn.dev;
+}
+
+static struct vio_q *kn_queue(void)
+{
+	return &kn.tx;
+}
+
+/* Transmit buffers always come back empty; what counts is that nothing
+ * reaches the tap: the host peer checks that the first frame it sees is
+ * the good ping of the health check. */
+static void kn_bad(enum evil_shape shape)
+{
+	struct vring_desc *d = kn.tx.desc, *t = kn.tx.indirect;
+	uint8_t *hdr = vio_alloc(HDR_LEN, 16), *f = vio_alloc(VNET_PING_LEN, 64);
+	const uint16_t n = VRING_DESC_F_NEXT;
+	uint32_t len;
+
+	memset(f, 0xee, VNET_PING_LEN);
+	d[0] = (struct vring_desc){ (uint64_t)hdr, HDR_LEN, n, 1 };
+	switch (shape) {
+	case EVIL_OUTSIDE_RAM:
+		d[1] = (struct vring_desc){ EVIL_NOT_RAM, VNET_PING_LEN, 0, 0 };
+		break;
+	case EVIL_LEN_NEAR_4G:
+		d[1] = (struct vring_desc){ (uint64_t)f, EVIL_LEN_4G, 0, 0 };
+		break;
+	case EVIL_LOOP:
+		d[1] = (struct vring_desc){ (uint64_t)f, VNET_PING_LEN, n, 0 };
+		break;
+	case EVIL_NESTED:
+		t[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		d[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		break;
+	}
+	len = kit_submit_raw(&kn.tx, 0);
+	if (len)
+		fail("malformed transmit chain: used length %u", len);
+}
+
+static void kn_healthy(void)
+{
+	net_ping(&kn);
+	net_pong(&kn);
+}
+
+const struct kit kit_net = { "net", VIRTIO_ID_NET, 2, kn_up, kn_dev, kn_queue, kn_bad,
+			     kn_healthy };

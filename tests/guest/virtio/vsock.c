@@ -12,7 +12,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 
-#include "vio.h"
+#include "vkit.h"
 #include "vvsock.h"
 
 #define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
@@ -245,3 +245,54 @@ void scenario_vsock(void)
 	connect_refused();
 	pass("cid=%lu echoed=%u", (unsigned long)s.cid, echoed);
 }
+
+/* ---- the hostile scenarios' kit (evil.c) -------------------------------- */
+
+static struct vio_dev *kv_dev(void)
+{
+	return &s.dev;
+}
+
+static struct vio_q *kv_queue(void)
+{
+	return &s.tx;
+}
+
+/* A malformed packet is dropped without an answer: had the device read
+ * this REQUEST, it would answer port 6000 with a reset, and the health
+ * check, expecting a packet for port 5001, would see it first. */
+static void kv_bad(enum evil_shape shape)
+{
+	struct vring_desc *d = s.tx.desc, *t = s.tx.indirect;
+	struct virtio_vsock_hdr *h = (void *)s.txhdr;
+	const uint16_t n = VRING_DESC_F_NEXT;
+	uint32_t len;
+
+	*h = (struct virtio_vsock_hdr){ .src_cid = s.cid, .dst_cid = HOST_CID, .src_port = 6000,
+					.dst_port = VVSOCK_NOBODY_PORT, .len = 16,
+					.type = VIRTIO_VSOCK_TYPE_STREAM,
+					.op = VIRTIO_VSOCK_OP_REQUEST, .buf_alloc = BUF_ALLOC };
+	d[0] = (struct vring_desc){ (uint64_t)s.txhdr, HDR, n, 1 };
+	switch (shape) {
+	case EVIL_OUTSIDE_RAM:
+		d[1] = (struct vring_desc){ EVIL_NOT_RAM, 16, 0, 0 };
+		break;
+	case EVIL_LEN_NEAR_4G:
+		h->len = EVIL_LEN_4G;
+		d[1] = (struct vring_desc){ (uint64_t)s.txdata, EVIL_LEN_4G, 0, 0 };
+		break;
+	case EVIL_LOOP:
+		d[1] = (struct vring_desc){ (uint64_t)s.txdata, 16, n, 0 };
+		break;
+	case EVIL_NESTED:
+		t[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		d[0] = (struct vring_desc){ (uint64_t)t, 16, VRING_DESC_F_INDIRECT, 0 };
+		break;
+	}
+	len = kit_submit_raw(&s.tx, 0);
+	if (len)
+		fail("malformed transmit chain: used length %u", len);
+}
+
+const struct kit kit_vsock = { "vsock", VIRTIO_ID_VSOCK, 3, vs_open, kv_dev, kv_queue, kv_bad,
+			       connect_refused };
