@@ -18,6 +18,8 @@
  *                                     through UDS with CONNECT 1234, streams
  *                                     bytes and checks the guest's echo,
  *                                     then serves the guest's connection
+ *   virtio-host tsc-mhz               the TSC rate, measured against
+ *                                     CLOCK_MONOTONIC over 200 ms (bench/)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -342,6 +344,24 @@ static int vsock_peer(const char *uds, const char *ready_file)
 	return r;
 }
 
+static int tsc_mhz(void)
+{
+	struct timespec a, b, pause = { 0, 200 * 1000 * 1000 };
+	uint64_t t0, t1;
+	uint32_t lo, hi;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t0 = (uint64_t)hi << 32 | lo;
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t1 = (uint64_t)hi << 32 | lo;
+	printf("%.0f\n", (double)(t1 - t0) * 1e3 /
+				 (double)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec)));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "mkdisk"))
@@ -350,6 +370,8 @@ int main(int argc, char **argv)
 		return checkdisk(argv[2], true);
 	if (argc == 3 && !strcmp(argv[1], "checkdisk-ro"))
 		return checkdisk(argv[2], false);
+	if (argc == 2 && !strcmp(argv[1], "tsc-mhz"))
+		return tsc_mhz();
 	if (argc == 4 && !strcmp(argv[1], "vsock-peer"))
 		return vsock_peer(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "net-peer"))

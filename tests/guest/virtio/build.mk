@@ -9,7 +9,7 @@ VGUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack \
 	-Wl,-T,tests/guest/virtio/guest.ld
 
-VGUEST_C := main cpu lib vio blk rng net vsock evil
+VGUEST_C := main cpu lib vio blk rng net vsock evil bench
 VGUEST_ASM := entry tables isr
 VGUEST_OBJS := $(VGUEST_C:%=$(VGUEST_DIR)/%.o) $(VGUEST_ASM:%=$(VGUEST_DIR)/%.o)
 VGUEST := $(VGUEST_DIR)/virtio-guest.elf
@@ -38,3 +38,8 @@ $(VHOST): $(BUILD)/tests/integration/virtio-host.o
 TEST_DEPS += $(VGUEST) $(VHOST)
 INTEGRATION_TESTS += tests/integration/virtio-blk.sh tests/integration/virtio-net.sh \
 	tests/integration/virtio-vsock.sh tests/integration/virtio-evil.sh
+
+# Figures, not a test: host-side cost of virtio requests against a bare exit.
+.PHONY: bench-virtio
+bench-virtio: binaries $(VGUEST) $(VHOST)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/virtio-bench.sh

@@ -19,6 +19,7 @@ static const struct scenario scenarios[] = {
 	{ "net", scenario_net },
 	{ "vsock", scenario_vsock },
 	{ "evil", scenario_evil },
+	{ "bench", scenario_bench },
 };
 
 static uint8_t user_stack[0x8000] __attribute__((aligned(16)));
