@@ -228,11 +228,14 @@ static int set_name(struct vj_file *f, const char *flag, const char *v, char *er
 typedef int (*kv_fn)(void *obj, const char *key, const char *val, char *err,
 		     unsigned long errlen);
 
-static int parse_kv_list(char *s, const char *flag, void *obj, kv_fn fn, char *err,
+static int parse_kv_list(const char *arg, const char *flag, void *obj, kv_fn fn, char *err,
 			 unsigned long errlen)
 {
+	cleanup_free char *s = strdup(arg);
 	char *save = NULL;
 
+	if (!s)
+		return fail(err, errlen, "%s: out of memory", flag);
 	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		int r;

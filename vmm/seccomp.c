@@ -62,7 +62,8 @@
  */
 #define SANITIZER_ROWS                                                                   \
 	ALLOW(sigaltstack), ALLOW(prctl), ALLOW(clone), ALLOW(wait4), ALLOW(ptrace),    \
-	ALLOW(sched_yield), ALLOW(openat), ALLOW(open), ALLOW(getdents64), ALLOW(read), \
+	ALLOW(sched_yield), ALLOW(openat), ALLOW(open), ALLOW(getdents64), ALLOW(getdents), \
+	ALLOW(read),                                                                    \
 	ALLOW(close), ALLOW(fstat), ALLOW(newfstatat), ALLOW(lseek), ALLOW(mmap),       \
 	ALLOW(munmap), ALLOW(mprotect), ALLOW(madvise), ALLOW(futex),                   \
 	ALLOW(sched_getaffinity), ALLOW(readlink), ALLOW(getpid), ALLOW(gettid),        \

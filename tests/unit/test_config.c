@@ -1,0 +1,265 @@
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "config.h"
+
+static struct vj_vm_config cfg;
+static char err[512];
+
+static int parse(int argc, const char **argv)
+{
+	vj_config_init(&cfg);
+	err[0] = '\0';
+	return vj_config_parse_args(&cfg, argc, (char **)argv, err, sizeof(err));
+}
+
+#define PARSE(...)                                                        \
+	({                                                                \
+		const char *_a[] = { "vmjail-vmm", __VA_ARGS__ };         \
+		parse((int)(sizeof(_a) / sizeof(_a[0])), _a);             \
+	})
+
+static void defaults_with_only_a_kernel(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k"), 0);
+	assert_string_equal(cfg.kernel.name, "/k");
+	assert_int_equal(cfg.kernel.fd, -1);
+	assert_int_equal(cfg.vcpus, 1);
+	assert_int_equal(cfg.memory_mib, 128);
+	assert_int_equal(cfg.console, VJ_CONSOLE_STDOUT);
+	assert_int_equal(cfg.seccomp, VJ_SECCOMP_ENFORCE);
+}
+
+static void all_boot_flags_are_taken(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--initrd", "/i", "--cmdline", "console=ttyS0",
+			       "--vcpus", "4", "--memory", "1G", "--console", "/tmp/c",
+			       "--console-limit", "64K", "--timing"),
+			 0);
+	assert_string_equal(cfg.initrd.name, "/i");
+	assert_string_equal(cfg.cmdline, "console=ttyS0");
+	assert_int_equal(cfg.vcpus, 4);
+	assert_int_equal(cfg.memory_mib, 1024);
+	assert_int_equal(cfg.console, VJ_CONSOLE_FILE);
+	assert_string_equal(cfg.console_file.name, "/tmp/c");
+	assert_int_equal(cfg.console_limit, 65536);
+	assert_true(cfg.timing);
+}
+
+static void missing_kernel_is_named(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--vcpus", "2"), -EINVAL);
+	assert_non_null(strstr(err, "kernel"));
+}
+
+static void unknown_option_is_named(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--frobnicate"), -EINVAL);
+	assert_non_null(strstr(err, "--frobnicate"));
+}
+
+static void missing_value_is_named(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel"), -EINVAL);
+	assert_non_null(strstr(err, "--kernel"));
+	assert_non_null(strstr(err, "missing"));
+}
+
+static void vcpus_out_of_range(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "0"), -EINVAL);
+	assert_non_null(strstr(err, "--vcpus"));
+	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "33"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "2x"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "32"), 0);
+}
+
+static void memory_out_of_range_or_unaligned(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "8"), -EINVAL);
+	assert_non_null(strstr(err, "--memory"));
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1T"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1000K"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16"), 0);
+}
+
+static void cmdline_too_long(void **state)
+{
+	static char longline[VJ_CMDLINE_MAX + 10];
+	(void)state;
+	memset(longline, 'a', sizeof(longline) - 1);
+	assert_int_equal(PARSE("--kernel", "/k", "--cmdline", longline), -EINVAL);
+	assert_non_null(strstr(err, "--cmdline"));
+}
+
+static void drive_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--drive", "path=/d0,ro,id=root", "--drive",
+			       "path=/d1"),
+			 0);
+	assert_int_equal(cfg.ndrives, 2);
+	assert_string_equal(cfg.drives[0].file.name, "/d0");
+	assert_true(cfg.drives[0].read_only);
+	assert_string_equal(cfg.drives[0].id, "root");
+	assert_false(cfg.drives[1].read_only);
+}
+
+static void drive_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--drive", "ro"), -EINVAL);
+	assert_non_null(strstr(err, "path="));
+	assert_int_equal(PARSE("--kernel", "/k", "--drive", "path=/d,speed=9"), -EINVAL);
+	assert_non_null(strstr(err, "speed"));
+	assert_int_equal(PARSE("--kernel", "/k", "--drive", "path=/d,id=aaaaaaaaaaaaaaaaaaaaa"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "id"));
+}
+
+static void net_and_vsock_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--net", "tap=tap0,mac=02:00:00:00:00:01",
+			       "--vsock", "cid=3,uds=/run/v.sock", "--rng"),
+			 0);
+	assert_int_equal(cfg.nnets, 1);
+	assert_string_equal(cfg.nets[0].tap.name, "tap0");
+	assert_true(cfg.nets[0].has_mac);
+	assert_int_equal(cfg.nets[0].mac[5], 1);
+	assert_true(cfg.vsock.enabled);
+	assert_int_equal(cfg.vsock.guest_cid, 3);
+	assert_true(cfg.rng);
+}
+
+static void net_and_vsock_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--net", "tap=t,mac=01:00:00:00:00:01"), -EINVAL);
+	assert_non_null(strstr(err, "multicast"));
+	assert_int_equal(PARSE("--kernel", "/k", "--net", "tap=t,mac=zz"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--vsock", "cid=2,uds=/s"), -EINVAL);
+	assert_non_null(strstr(err, "cid"));
+	assert_int_equal(PARSE("--kernel", "/k", "--vsock", "cid=3"), -EINVAL);
+}
+
+static void seccomp_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--seccomp-log"), 0);
+	assert_int_equal(cfg.seccomp, VJ_SECCOMP_LOG);
+	assert_int_equal(PARSE("--kernel", "/k", "--seccomp", "off"), 0);
+	assert_int_equal(cfg.seccomp, VJ_SECCOMP_OFF);
+	assert_int_equal(PARSE("--kernel", "/k", "--seccomp", "lax"), -EINVAL);
+}
+
+static void memfd_round_trip(void **state)
+{
+	struct vj_vm_config a, b;
+	char fdarg[16];
+	int fd;
+	(void)state;
+
+	vj_config_init(&a);
+	strcpy(a.kernel.name, "vmlinux");
+	a.kernel.fd = 7;
+	a.vcpus = 3;
+	fd = vj_config_to_memfd(&a);
+	assert_true(fd >= 0);
+	/* sealed: the VMM's copy cannot change under it */
+	assert_true(write(fd, "x", 1) < 0);
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	vj_config_init(&b);
+	assert_int_equal(PARSE("--config-fd", fdarg), 0);
+	memcpy(&b, &cfg, sizeof(b));
+	assert_int_equal(b.vcpus, 3);
+	assert_int_equal(b.kernel.fd, 7);
+	assert_string_equal(b.kernel.name, "vmlinux");
+}
+
+static void config_fd_excludes_other_flags(void **state)
+{
+	struct vj_vm_config a;
+	char fdarg[16];
+	int fd;
+	(void)state;
+
+	vj_config_init(&a);
+	strcpy(a.kernel.name, "vmlinux");
+	fd = vj_config_to_memfd(&a);
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	assert_int_equal(PARSE("--config-fd", fdarg, "--vcpus", "2"), -EINVAL);
+	assert_non_null(strstr(err, "--config-fd"));
+}
+
+static void config_fd_wrong_size_is_refused(void **state)
+{
+	char fdarg[16];
+	FILE *f = tmpfile();
+	(void)state;
+
+	fputs("not a config", f);
+	fflush(f);
+	snprintf(fdarg, sizeof(fdarg), "%d", dup(fileno(f)));
+	fclose(f);
+	assert_int_equal(PARSE("--config-fd", fdarg), -EINVAL);
+	assert_non_null(strstr(err, "expected"));
+}
+
+static void validate_rejects_tampered_configs(void **state)
+{
+	struct vj_vm_config c;
+	(void)state;
+
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), 0);
+	c.version = 99;
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "version"));
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	memset(c.cmdline, 'x', sizeof(c.cmdline));
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	c.ndrives = VJ_MAX_DRIVES + 1;
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	c.console = (enum vj_console_kind)9;
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_with_only_a_kernel),
+		cmocka_unit_test(all_boot_flags_are_taken),
+		cmocka_unit_test(missing_kernel_is_named),
+		cmocka_unit_test(unknown_option_is_named),
+		cmocka_unit_test(missing_value_is_named),
+		cmocka_unit_test(vcpus_out_of_range),
+		cmocka_unit_test(memory_out_of_range_or_unaligned),
+		cmocka_unit_test(cmdline_too_long),
+		cmocka_unit_test(drive_options),
+		cmocka_unit_test(drive_errors),
+		cmocka_unit_test(net_and_vsock_options),
+		cmocka_unit_test(net_and_vsock_errors),
+		cmocka_unit_test(seccomp_modes),
+		cmocka_unit_test(memfd_round_trip),
+		cmocka_unit_test(config_fd_excludes_other_flags),
+		cmocka_unit_test(config_fd_wrong_size_is_refused),
+		cmocka_unit_test(validate_rejects_tampered_configs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
