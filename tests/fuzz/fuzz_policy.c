@@ -7,7 +7,8 @@
  * Beyond what ASan/UBSan catch, it asserts the library's promises:
  * a refusal is one non-empty line; an accepted policy printed as YAML
  * loads again and prints identically; JSON printing and overrides work
- * on anything that loaded.
+ * on anything that loaded. The same bytes are also read as a host file,
+ * whose parser shares the YAML layer but has its own schema.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -145,8 +146,12 @@ static void exercise_overrides(struct vj_policy *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vj_policy_error err;
+	struct vj_host_config h;
 	struct vj_policy p;
 	size_t len;
+
+	if (vj_host_config_load_buffer(&h, "fuzz-host.yaml", (const char *)data, size, root, &err))
+		check_one_line(&err);
 
 	if (vj_policy_load_buffer(&p, "fuzz.yaml", (const char *)data, size, &host, &err)) {
 		check_one_line(&err);
