@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,9 @@ int main(int argc, char **argv)
 
 	m.signal_fd = -1;
 	m.vm.timing.start_ns = vj_now_ns();
+	/* One malloc arena: vCPU threads barely allocate, and a per-thread
+	 * arena would reserve address space and touch pages for nothing. */
+	mallopt(M_ARENA_MAX, 1);
 	vj_log_init("vmjail-vmm", verbosity(argc, argv));
 	signal(SIGPIPE, SIG_IGN);
 

@@ -232,25 +232,33 @@ static void kick_handler(int sig)
 	(void)sig; /* only there to make KVM_RUN return EINTR */
 }
 
+/* Exit handling is shallow (a device callback, a log line): a small
+ * stack keeps thread creation and the VMM's footprint small. */
+#define VCPU_STACK_BYTES (256 * 1024)
+
 int vj_vcpus_start(struct vj_vm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
+	pthread_attr_t attr;
 	int r;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return -errno;
+	if ((r = pthread_attr_init(&attr)) || (r = pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES)))
+		return -r;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vj_vcpu *v = &vm->vcpus[i];
-		r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		r = pthread_create(&v->thread, &attr, vcpu_thread, v);
 		if (r) {
 			/* Threads already started leave once released. */
 			vj_vm_stop(vm, VJ_EXIT_KVM);
-			return -r;
+			break;
 		}
 		v->started = true;
 	}
-	return 0;
+	pthread_attr_destroy(&attr);
+	return -r;
 }
 
 void vj_vcpus_release(struct vj_vm *vm)
