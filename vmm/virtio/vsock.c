@@ -910,20 +910,26 @@ int vj_vsock_create(struct vj_vsock *v, const struct vj_vsock_config *cfg,
 	return r;
 }
 
-int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot)
+int vj_vsock_start(struct vj_vsock *v, struct vj_loop *loop)
 {
-	int r = vj_virtio_attach(&v->vdev, vm, slot);
+	int r;
 
-	v->loop = &vm->loop;
+	v->loop = loop;
 	v->listen_h = (struct vj_loop_handler){ on_listen, v };
 	v->broker_h = (struct vj_loop_handler){ on_broker, v };
 	for (unsigned i = 0; i < VJ_VSOCK_MAX_CONNS; i++)
 		v->conns[i].h = (struct vj_loop_handler){ on_host, &v->conns[i] };
-	if (r == 0)
-		r = vj_loop_add(v->loop, v->listen_fd, EPOLLIN, &v->listen_h);
+	r = vj_loop_add(v->loop, v->listen_fd, EPOLLIN, &v->listen_h);
 	if (r == 0 && v->broker_fd >= 0)
 		r = vj_loop_add(v->loop, v->broker_fd, EPOLLIN, &v->broker_h);
 	return r;
+}
+
+int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot)
+{
+	int r = vj_virtio_attach(&v->vdev, vm, slot);
+
+	return r < 0 ? r : vj_vsock_start(v, &vm->loop);
 }
 
 void vj_vsock_destroy(struct vj_vsock *v)

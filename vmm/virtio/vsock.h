@@ -68,6 +68,8 @@ int vj_vsock_open_inputs(struct vj_vsock_config *cfg);
 int vj_vsock_create(struct vj_vsock *v, const struct vj_vsock_config *cfg,
 		    const struct vj_guest_mem *mem);
 int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot);
+/* The part of attach that needs no KVM: host sockets on the event loop. */
+int vj_vsock_start(struct vj_vsock *v, struct vj_loop *loop);
 void vj_vsock_destroy(struct vj_vsock *v);
 
 #endif
