@@ -3,18 +3,18 @@
 JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/resources.c jailer/cgroup.c jailer/netns.c jailer/mounts.c \
 	jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
-	jailer/supervise.c jailer/daemon.c jailer/error.c
+	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := -lcgroup -lcap-ng
+JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
 BINARIES += $(BUILD)/vmjail
 
-$(BUILD)/vmjail: $(JAILER_OBJS) $(COMMON_OBJS)
+$(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JAILER_LIBS)
 
@@ -22,8 +22,26 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(COMMON_OBJS)
 # never sanitized (the jail has no loader, and a sanitizer runtime would
 # need files and system calls the jail denies).
 JAIL_PROBE := $(BUILD)/tests/integration/jail-probe
-$(JAIL_PROBE): tests/integration/jail-probe.c vmm/seccomp.c $(COMMON_SRCS) | deps
+JAIL_PROBE_SRCS := tests/integration/jail-probe.c vmm/seccomp.c $(COMMON_SRCS)
+$(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $^ -lseccomp
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $(JAIL_PROBE_SRCS) -lseccomp
 TEST_DEPS += $(JAIL_PROBE)
+
+# Unit tests: the jail's pure parts, and the seccomp tables proved
+# against the kernel.
+JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_rlimits \
+	test_jail_flags test_jail_rundir)
+SECCOMP_UNIT_TESTS := $(BUILD)/tests/unit/test_seccomp
+UNIT_TESTS += $(JAILER_UNIT_TESTS) $(SECCOMP_UNIT_TESTS)
+
+$(JAILER_UNIT_TESTS:%=%.o): CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
+
+$(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(JAILER_LIBS)
+
+$(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -lseccomp

@@ -14,11 +14,12 @@
 #include <libcgroup.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "parse.h"
 #include "rundir.h"
 
 #define DEFAULT_CPU_PERIOD_US 100000u
-#define RMDIR_WAIT_MS 2000 /* for a group whose processes are still exiting */
+#define RMDIR_WAIT_MS 10000 /* for a group whose processes are still exiting */
 
 static const char *const ctl_names[VJ_CG_COUNT][2] = {
 	[VJ_CG_CPU] = { "cpu", "cpu" },
@@ -569,8 +570,17 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	for (size_t i = 0; i < n; i++) {
 		const struct vj_cgroup_setting *s = &settings[i];
 		const char *ctl = vj_cgroup_ctl_name(host->version[s->ctl], s->ctl);
-		int gi = group_of(cg, s->ctl);
-		if ((r = write_value(cg->groups[gi].name, ctl, s->file, s->value, e)) < 0)
+		const char *name = cg->groups[group_of(cg, s->ctl)].name;
+		char path[2 * VJ_PATH_MAX + 64];
+
+		/* An I/O weight needs a weight-based I/O scheduler (BFQ, or
+		 * CFQ on old kernels); without one it is a best effort. */
+		snprintf(path, sizeof(path), "%s/%s/%s", host->mount[s->ctl], name, s->file);
+		if (s->ctl == VJ_CG_IO && access(path, F_OK) < 0) {
+			vj_warn("io weight: not available on this host (no %s); not applied", s->file);
+			continue;
+		}
+		if ((r = write_value(name, ctl, s->file, s->value, e)) < 0)
 			return r;
 	}
 	return 0;
@@ -639,6 +649,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Whether the group's directory still exists in any of its hierarchies:
+ * libcgroup reports a busy group as removed (CGFLAG_DELETE_EMPTY_ONLY
+ * turns EBUSY into success), so success is checked here. */
+static bool group_exists(const char *ctls, const char *name)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", ctls);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		cleanup_free char *mp = NULL;
+		char path[2 * VJ_PATH_MAX];
+		if (cgroup_get_subsys_mount_point(t, &mp) || !mp)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", mp, name);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int remove_group(const char *ctls, const char *name, struct vj_err *e)
 {
 	struct cgroup *g = lcg_new(name, ctls);
@@ -651,12 +681,20 @@ static int remove_group(const char *ctls, const char *name, struct vj_err *e)
 	for (int waited = 0;; waited += 10) {
 		int left = kill_members(name, first);
 		r = cgroup_delete_cgroup_ext(g, CGFLAG_DELETE_EMPTY_ONLY);
-		if (r == 0)
-			break;
-		/* Killed processes leave the group a moment after they die. */
-		if ((r != ECGNONEMPTY && !left) || waited >= RMDIR_WAIT_MS) {
+		if (r && r != ECGNONEMPTY) {
 			r = vj_fail(e, libcgroup_errno(r), "remove cgroup %s (%s): %s", name, ctls,
 				    libcgroup_msg(r));
+			break;
+		}
+		r = 0;
+		if (!group_exists(ctls, name))
+			break;
+		/* A killed process leaves its group once it is reaped; one
+		 * whose launcher died waits for init to reap it. */
+		if (waited >= RMDIR_WAIT_MS) {
+			r = vj_fail(e, -EBUSY, "remove cgroup %s (%s): still busy after %d ms (%d %s)",
+				    name, ctls, RMDIR_WAIT_MS, left,
+				    left == 1 ? "process" : "processes");
 			break;
 		}
 		sleep_ms(10);

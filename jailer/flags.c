@@ -86,10 +86,10 @@ void vj_launch_init(struct vj_launch *l)
 {
 	struct vj_policy *p = &l->policy;
 	struct vj_jail_policy *j = &p->jail;
+	struct vj_host_config host = l->host;
 
 	memset(l, 0, sizeof(*l));
-	strcpy(l->host.run_dir, "/run/vmjail");
-	strcpy(l->host.cgroup_parent, "vmjail");
+	l->host = host;
 	p->version = VJ_POLICY_VERSION;
 	snprintf(p->id, sizeof(p->id), "sandbox-%d", (int)getpid());
 	vj_config_init(&p->vm);

@@ -7,8 +7,8 @@
 #include "error.h"
 #include "launch.h"
 
-/* The launcher's built-in operator settings, used until a host file is
- * read (run dir, cgroup parent, ids, limits a flag may not exceed). */
+/* Defaults of a sandbox described by flags (l->host is left alone: the
+ * host configuration is loaded before). */
 void vj_launch_init(struct vj_launch *l);
 
 /*

@@ -14,15 +14,21 @@
 #include "flags.h"
 #include "launch.h"
 #include "log.h"
+#include "policy_args.h"
+#include "policy_load.h"
 #include "run.h"
 #include "undo.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vmjail run [OPTIONS]          launch one sandbox and wait for it\n"
-		     "       vmjail cleanup [--run-dir DIR] [ID...]\n"
-		     "                                     remove what a killed launcher left\n"
-		     "       vmjail help                   this text; vmjail run --help for options\n"
+	fprintf(out, "usage: vmjail [--host-config FILE] COMMAND ...\n"
+		     "       vmjail run POLICY [options] [-- ARGV]   run a sandbox from a policy file\n"
+		     "       vmjail run --kernel PATH [options]     ... or from flags alone\n"
+		     "       vmjail check POLICY [--json]           validate, print the effective policy\n"
+		     "       vmjail cleanup [--run-dir DIR] [ID...] remove what a killed launcher left\n"
+		     "       vmjail help                            this text; run --help for options\n"
+		     "The host file defaults to " VJ_HOST_CONFIG_DEFAULT " (built-in defaults when\n"
+		     "it does not exist).\n"
 		     "vmjail run exits with the VMM's status, 124 on timeout, 125 when the sandbox\n"
 		     "could not be started, 128+N when signal N killed the VMM.\n");
 }
@@ -53,36 +59,67 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int cmd_run(int argc, char **argv, uint64_t start_ns)
+static int load_host(struct vj_host_config *host, const char *path)
+{
+	struct vj_policy_error perr;
+
+	if (vj_host_config_load(host, path, &perr) < 0) {
+		vj_error("%s", perr.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Both forms fill the same struct vj_launch: a policy file, or flags. */
+static int parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *e)
+{
+	int r;
+
+	vj_launch_init(l);
+	if (argc > 1 && argv[1][0] != '-') {
+		r = vj_policy_args_parse_run(l, argc, argv, e);
+		if (r == 1)
+			vj_policy_args_usage_run(stdout);
+		return r;
+	}
+	r = vj_flags_parse_run(l, argc, argv, e);
+	if (r == 1) {
+		vj_flags_usage_run(stdout);
+		vj_policy_args_usage_run(stdout);
+	}
+	return r;
+}
+
+static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_ns)
 {
 	static struct vj_launch l; /* large: keep it off the stack */
 	int report_fd = -1, status, r;
 	struct vj_err e;
 
-	vj_launch_init(&l);
-	l.start_ns = start_ns;
-	r = vj_flags_parse_run(&l, argc, argv, &e);
-	if (r == 1) {
-		vj_flags_usage_run(stdout);
-		return 0;
-	}
-	if (r < 0) {
-		vj_error("%s", e.msg);
+	if (load_host(&l.host, host_path) < 0)
 		return VJ_LAUNCH_FAILED;
+	r = parse_run(&l, argc, argv, &e);
+	if (r != 0) {
+		if (r < 0)
+			vj_error("%s", e.msg);
+		vj_policy_free(&l.policy);
+		return r < 0 ? VJ_LAUNCH_FAILED : 0;
 	}
+	l.start_ns = start_ns;
 	vj_log_set_level(l.verbosity >= 2 ? VJ_LOG_DEBUG : l.verbosity ? VJ_LOG_INFO : VJ_LOG_WARN);
 	if (geteuid() != 0) {
 		vj_error("run: needs root (namespaces, cgroups, changing ids)");
+		vj_policy_free(&l.policy);
 		return VJ_LAUNCH_FAILED;
 	}
 	if (l.daemonize) {
 		r = vj_daemonize(&report_fd, &status, &e);
-		if (r < 0) {
-			vj_error("%s", e.msg);
-			return VJ_LAUNCH_FAILED;
+		if (r != 0) {
+			if (r < 0)
+				vj_error("%s", e.msg);
+			vj_policy_free(&l.policy);
+			return r < 0 ? VJ_LAUNCH_FAILED : status;
 		}
-		if (r == 1)
-			return status;
 	}
 	status = vj_run(&l, &report_fd, &e);
 	if (status < 0) {
@@ -90,7 +127,28 @@ static int cmd_run(int argc, char **argv, uint64_t start_ns)
 		status = VJ_LAUNCH_FAILED;
 	}
 	vj_daemon_report(&report_fd, VJ_LAUNCH_FAILED);
+	vj_policy_free(&l.policy);
 	return status;
+}
+
+static int cmd_check(const char *host_path, int argc, char **argv)
+{
+	static struct vj_host_config host;
+	struct vj_err e;
+	int r;
+
+	if (load_host(&host, host_path) < 0)
+		return 1;
+	r = vj_policy_args_check(&host, argc, argv, stdout, &e);
+	if (r == 1) {
+		printf("usage: vmjail [--host-config FILE] check POLICY [--json]\n");
+		return 0;
+	}
+	if (r < 0) {
+		vj_error("%s", e.msg);
+		return 1;
+	}
+	return 0;
 }
 
 static int cmd_cleanup(int argc, char **argv)
@@ -117,16 +175,24 @@ static int cmd_cleanup(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	uint64_t start_ns = now_ns();
+	const char *host_path = NULL;
 
 	vj_log_init("vmjail", VJ_LOG_WARN);
 	if (ensure_stdio() < 0)
 		return VJ_LAUNCH_FAILED;
+	if (argc > 2 && !strcmp(argv[1], "--host-config")) {
+		host_path = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return VJ_LAUNCH_FAILED;
 	}
 	if (!strcmp(argv[1], "run"))
-		return cmd_run(argc - 1, argv + 1, start_ns);
+		return cmd_run(host_path, argc - 1, argv + 1, start_ns);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(host_path, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cleanup"))
 		return cmd_cleanup(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -293,6 +293,8 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		return vj_fail_errno(e, r, "start the jail");
 	r = vj_jail_wait_exec(sb->sync[0], e);
 	sb->exec_ns = now_ns();
+	vj_closep(&sb->sync[0]);
+	sb->sync[0] = -1;
 	return r;
 }
 
@@ -389,6 +391,9 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	if (sigfd < 0)
 		return sigfd;
 	status = start(&sb, e);
+	/* The VMM holds its own copies now; the launcher needs none of them
+	 * (and its copies would keep taps and drive locks alive). */
+	vj_resources_close(&sb.res);
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
 	if (status == 0) {

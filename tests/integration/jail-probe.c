@@ -5,6 +5,7 @@
  * Linked statically (the jail has no loader) and without sanitizers.
  *
  * usage: jail-probe --config-fd N [--seccomp vmm|vcpu] ACTION [ARG]
+ * (actions: see run() below)
  *
  * Each line it prints is "ACTION: RESULT", where RESULT is an errno name
  * (ENOENT...) for an attempt that failed, or "ALLOWED" when it did not.
@@ -44,6 +45,16 @@ static int report(const char *action, int r)
 	printf("%s: %s\n", action, r < 0 ? strerrorname_np(errno) : "ALLOWED");
 	fflush(stdout);
 	return 0;
+}
+
+/* Ignores SIGTERM: the launcher must fall back to SIGKILL. */
+static __attribute__((noreturn)) int act_ignore_term(void)
+{
+	signal(SIGTERM, SIG_IGN);
+	printf("ignore-term: ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 static int act_wait(void)
@@ -181,6 +192,10 @@ static int run(const char *action, const char *arg, const char *config_fd)
 {
 	if (!strcmp(action, "wait"))
 		return act_wait();
+	if (!strcmp(action, "ignore-term"))
+		return act_ignore_term();
+	if (!strcmp(action, "exit"))
+		return arg ? atoi(arg) : 0;
 	if (!strcmp(action, "fds"))
 		return act_fds(config_fd);
 	if (!strcmp(action, "root"))

@@ -1,0 +1,182 @@
+#include "policy_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy_load.h"
+
+enum {
+	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_DAEMONIZE, OPT_PID_FILE, OPT_VMM,
+	OPT_TEST_EXEC, OPT_TIMING, OPT_SECCOMP_LOG, OPT_JSON,
+};
+
+static const struct option run_opts[] = {
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "vcpus", required_argument, NULL, OPT_VCPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "vmm", required_argument, NULL, OPT_VMM },
+	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
+	{ "timing", no_argument, NULL, OPT_TIMING },
+	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void vj_policy_args_usage_run(FILE *out)
+{
+	fprintf(out,
+		"usage: vmjail [--host-config FILE] run POLICY [options] [-- ARGV...]\n"
+		"Per-request overrides, checked against the policy's bounds:\n"
+		"  --id ID               sandbox id (default: the policy's, else sandbox-PID)\n"
+		"  --vcpus N, --memory SIZE, --timeout DURATION   (policy syntax: 512Mi, 30s)\n"
+		"  -- ARGV...            the workload's argv\n"
+		"Operator options:\n"
+		"  --daemonize [--pid-file PATH]  detach once the VMM runs\n"
+		"  --timing              print start-up timestamps (launcher and VMM)\n"
+		"  --seccomp-log         log seccomp violations instead of killing (diagnosis\n"
+		"                        only; the host file must allow it)\n"
+		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
+		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n"
+		"  -v, --verbose         more messages (passed on to the VMM)\n");
+}
+
+static int copy_path(char *dst, const char *flag, const char *v, struct vj_err *e)
+{
+	if (!*v || strlen(v) >= VJ_PATH_MAX)
+		return vj_fail(e, -EINVAL, "%s: empty or longer than %d bytes", flag, VJ_PATH_MAX - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int launcher_opt(struct vj_launch *l, int opt, const char *v, struct vj_err *e)
+{
+	switch (opt) {
+	case OPT_DAEMONIZE:
+		l->daemonize = true;
+		return 0;
+	case OPT_PID_FILE:
+		return copy_path(l->pid_file, "--pid-file", v, e);
+	case OPT_VMM:
+		return copy_path(l->vmm_path, "--vmm", v, e);
+	case OPT_TEST_EXEC:
+		return copy_path(l->test_exec, "--test-exec", v, e);
+	case OPT_TIMING:
+		l->timing = true;
+		return 0;
+	case OPT_SECCOMP_LOG:
+		if (!l->host.allow_seccomp_log)
+			return vj_fail(e, -EPERM, "--seccomp-log: the host configuration (%s) does "
+				       "not allow it (seccomp.allow_log)", l->host.source);
+		l->policy.seccomp = VJ_SECCOMP_LOG;
+		return 0;
+	case 'v':
+		l->verbosity++;
+		return 0;
+	}
+	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
+}
+
+int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *e)
+{
+	struct vj_policy_overrides ov = { 0 };
+	struct vj_policy_error perr;
+	int opt, r, saved[8], nsaved = 0;
+	const char *path;
+	char *values[8];
+
+	if (argc < 2)
+		return vj_fail(e, -EINVAL, "run: no policy file");
+	path = argv[1];
+	/* The policy's defaults come first; options only after it loads. */
+	if ((r = vj_policy_load_file(&l->policy, path, &l->host, &perr)) < 0)
+		return vj_fail(e, r, "%s", perr.msg);
+	optind = 2;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			return 1;
+		case ':':
+			return vj_fail(e, -EINVAL, "%s: missing value", argv[optind - 1]);
+		case '?':
+			return vj_fail(e, -EINVAL, "%s: unknown option (vmjail run --help)",
+				       argv[optind - 1]);
+		case OPT_ID:
+			ov.id = optarg;
+			continue;
+		case OPT_VCPUS:
+			ov.vcpus = optarg;
+			continue;
+		case OPT_MEMORY:
+			ov.memory = optarg;
+			continue;
+		case OPT_TIMEOUT:
+			ov.timeout = optarg;
+			continue;
+		}
+		/* After the overrides: --seccomp-log must win over the file. */
+		if (nsaved == 8)
+			return vj_fail(e, -E2BIG, "too many options");
+		saved[nsaved] = opt;
+		values[nsaved++] = optarg;
+	}
+	for (int i = 0; i < nsaved; i++)
+		if ((r = launcher_opt(l, saved[i], values[i], e)) < 0)
+			return r;
+	if (l->test_exec[0]) {
+		for (; optind < argc; optind++) {
+			if (l->ntest_args == VJ_TEST_ARGS_MAX)
+				return vj_fail(e, -E2BIG, "more than %d arguments for --test-exec",
+					       VJ_TEST_ARGS_MAX);
+			l->test_args[l->ntest_args++] = argv[optind];
+		}
+	} else if (optind < argc) {
+		ov.set_argv = true;
+		ov.argc = (unsigned)(argc - optind);
+		ov.argv = argv + optind;
+	}
+	if ((r = vj_policy_apply_overrides(&l->policy, &ov, &l->host, &perr)) < 0)
+		return vj_fail(e, r, "%s", perr.msg);
+	if (l->timing)
+		l->policy.vm.timing = true;
+	if (l->pid_file[0] && !l->daemonize)
+		return vj_fail(e, -EINVAL, "--pid-file goes with --daemonize");
+	if (!l->policy.id[0])
+		snprintf(l->policy.id, sizeof(l->policy.id), "sandbox-%d", (int)getpid());
+	return 0;
+}
+
+int vj_policy_args_check(const struct vj_host_config *host, int argc, char **argv, FILE *out,
+			 struct vj_err *e)
+{
+	struct vj_policy_error perr;
+	struct vj_policy p;
+	bool json = false;
+	const char *path = NULL;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+		else if (argv[i][0] != '-' && !path)
+			path = argv[i];
+		else
+			return vj_fail(e, -EINVAL, "check: unexpected argument \"%s\"", argv[i]);
+	}
+	if (!path)
+		return vj_fail(e, -EINVAL, "check: no policy file (vmjail check POLICY [--json])");
+	if ((r = vj_policy_load_file(&p, path, host, &perr)) < 0)
+		return vj_fail(e, r, "%s", perr.msg);
+	r = json ? vj_policy_print_json(&p, out) : vj_policy_print_yaml(&p, out);
+	vj_policy_free(&p);
+	return r < 0 ? vj_fail_errno(e, r, "check: print the policy") : 0;
+}

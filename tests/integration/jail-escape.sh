@@ -1,0 +1,72 @@
+#!/bin/bash
+# Escape attempts from inside the jail, by the test program that the
+# launcher starts in place of the VMM (same jail, fds, ids, limits). Each
+# attempt runs twice: against the jail alone, where it must fail with the
+# errno the jail explains, and under the VMM thread's seccomp filter too,
+# where the first forbidden call must kill the process (SIGSYS, status
+# 159) before the kernel even looks at the jail.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_jail "jail escapes" || exit 0
+
+SIGSYS_STATUS=159
+n=0
+
+# attempt WHAT EXPECTED ACTION [ARG]: the jail alone answers EXPECTED (the
+# probe's output, one or more lines); the jail plus seccomp kills.
+attempt() {
+	local what=$1 want=$2 out err rc
+	shift 2
+	n=$((n + 1))
+	run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n" --kernel "$GUEST" \
+		--test-exec "$PROBE" -- "$@"
+	if [ "$rc" = 0 ] && [ "$out" = "$want" ]; then
+		pass "jail: $what"
+	else
+		fail "jail: $what" "status $rc, got '$out', want '$want' ${err:+($err)}"
+	fi
+	run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n-f" --kernel "$GUEST" \
+		--test-exec "$PROBE" -- --seccomp vmm "$@"
+	if [ "$rc" = $SIGSYS_STATUS ] && [ "$out" = "seccomp: on" ] &&
+		[[ $err == *"killed by SIGSYS"* ]]; then
+		pass "jail + seccomp: $what kills the process"
+	else
+		fail "jail + seccomp: $what kills the process" "status $rc, '$out' ${err:+($err)}"
+	fi
+}
+
+attempt "open a host path (/etc/passwd): no such file, the root is empty" \
+	"open-host: ENOENT" open-host /etc/passwd
+attempt "exec a host binary (/bin/sh): no such file" "exec: ENOENT" exec /bin/sh
+attempt "create a file in the root: read-only file system" "write-root: EROFS" write-root
+attempt "make a device node: read-only file system" "mknod: EROFS" mknod
+attempt "an inet socket reaches nothing: empty network namespace" \
+	$'socket-inet: ALLOWED\nconnect-inet: ENETUNREACH' socket-inet
+attempt "ptrace a host process: not in its pid namespace" "ptrace: ESRCH" ptrace $$
+attempt "signal a host process: not in its pid namespace" "kill-host: ESRCH" kill-host $$
+attempt "mount over its root: no capability" "mount: EPERM" mount
+attempt "detach its root: no capability" "umount: EPERM" umount
+attempt "chroot: no capability" "chroot: EPERM" chroot
+attempt "raise a capability, an ambient one, or become uid 0" \
+	$'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM' cap-raise
+
+# Limits: the cgroup stops what seccomp would otherwise have to.
+run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids --kernel "$GUEST" \
+	--pids-max 8 --test-exec "$PROBE" -- pids
+expect "jail: fork stops at pids.max (8 tasks: itself + 7)" \
+	test "$out" = "pids: forked 7, then EAGAIN"
+run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids-f --kernel "$GUEST" \
+	--pids-max 8 --test-exec "$PROBE" -- --seccomp vmm pids
+expect "jail + seccomp: fork kills the process" test "$rc" = $SIGSYS_STATUS
+
+run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem --kernel "$GUEST" \
+	--memory-max 32M --memory-swap-max 0 --test-exec "$PROBE" -- memory 256
+expect "jail: touching 256 MiB under a 32 MiB memory limit is OOM-killed (SIGKILL, 137)" \
+	test "$rc" = 137 -a -z "$out"
+run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem-ok --kernel "$GUEST" \
+	--memory-max 64M --memory-swap-max 0 --test-exec "$PROBE" -- memory 16
+expect "jail: 16 MiB under the same kind of limit is fine" \
+	test "$rc" = 0 -a "$out" = "memory: touched 16 MiB"
+
+expect "nothing is left behind" test -z "$(leftovers)"
+finish

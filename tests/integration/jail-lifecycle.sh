@@ -1,0 +1,116 @@
+#!/bin/bash
+# A sandbox's life: its exit status passes through, SIGINT/SIGTERM and the
+# wall-clock limit stop it, --daemonize detaches, ids are unique while in
+# use and independent otherwise, a dead VMM or a SIGKILLed launcher is
+# cleaned up (the latter by `vmjail cleanup`), and bad input leaves
+# nothing behind.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_jail "jail lifecycle" || exit 0
+
+# The VMM's statuses (vmm/exit.h) and the launcher's own (jailer/launch.h).
+STOPPED=5 TRIPLE_FAULT=3 TIMEOUT=124 FAILED=125
+
+run_capture out err rc 30 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-hello
+expect "a guest that resets exits 0" test "$rc" = 0
+expect "the guest's console reaches stdout" test "$out" = 'vjtest: hello ok boot=linux64 memmap=3 cmdline="vjtest=hello"'
+run_capture out err rc 30 "${GUEST_RUN[@]}" --cmdline vjtest=triple --id life-triple
+expect "the VMM's status passes through (triple fault: $TRIPLE_FAULT)" test "$rc" = $TRIPLE_FAULT
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id life-exit -- exit 42
+expect "the program's own exit status passes through (42)" test "$rc" = 42
+
+# stop_with SIGNAL: a foreground launcher stopped by SIGNAL.
+stop_with() {
+	local sig=$1 id=life-$1 pid rc
+	"${GUEST_RUN[@]}" --cmdline vjtest=wait --id "$id" >/dev/null 2>"$JAIL_TMP/$id.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q '^vmm ' "$RUN_DIR/$id/state" 2>/dev/null && break; sleep 0.05; done
+	sleep 0.2
+	kill -"$sig" $pid
+	wait $pid
+	rc=$?
+	expect "SIG$sig stops the sandbox; the VMM reports it stopped ($STOPPED)" test "$rc" = $STOPPED
+	expect "... and it is cleaned up" test ! -e "$RUN_DIR/$id"
+}
+stop_with TERM
+stop_with INT
+
+run_capture out err rc 30 "${GUEST_RUN[@]}" --cmdline vjtest=wait --id life-timeout --timeout 500ms
+expect "the wall-clock limit stops it with status $TIMEOUT" test "$rc" = $TIMEOUT
+expect "... saying so" eval '[[ $err == *"timed out after 500 ms"* ]]'
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id life-stubborn --timeout 200ms -- ignore-term
+expect "a VMM that ignores SIGTERM is killed after the grace period ($TIMEOUT)" \
+	test "$rc" = $TIMEOUT
+expect "... saying so" eval '[[ $err == *"did not stop"* ]]'
+
+if start_daemon life-daemon --cmdline vjtest=wait; then
+	pass "--daemonize returns once the VMM runs"
+	expect "the pid file names the launcher" test "$(cat "$JAIL_TMP/life-daemon.pid")" = "$LAUNCHER"
+	expect "the launcher left the caller's session" \
+		test "$(ps -o sid= -p "$LAUNCHER" | tr -d ' ')" = "$LAUNCHER"
+	expect "the VMM runs" test -e /proc/$VMM_PID
+	held=$(for fd in /proc/$LAUNCHER/fd/*; do [ "${fd##*/}" -gt 2 ] && readlink "$fd"; done |
+		sort | tr '\n' ' ')
+	want=$(printf '%s\n' "anon_inode:[pidfd]" "anon_inode:[signalfd]" "anon_inode:[timerfd]" \
+		"$RUN_DIR/life-daemon" "$RUN_DIR/life-daemon/lock" | sort | tr '\n' ' ')
+	expect "the launcher holds only its lock, run dir, pidfd, signalfd and timerfd" \
+		test "$held" = "$want"
+	[ "$held" = "$want" ] || echo "launcher fds: $held" >&2
+	run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-daemon
+	expect "a second sandbox with the same id is refused ($FAILED)" test "$rc" = $FAILED
+	expect "... naming the id" eval '[[ $err == *"\"life-daemon\" is in use"* ]]'
+	kill -KILL $VMM_PID
+	wait_gone "$LAUNCHER" 10
+	expect "a VMM killed by SIGKILL ends its launcher, which cleans up" \
+		test ! -e "$RUN_DIR/life-daemon" -a ! -e "$JAIL_TMP/life-daemon.pid"
+else
+	fail "--daemonize returns once the VMM runs" "$(cat "$JAIL_TMP/life-daemon.err")"
+fi
+
+# Sandboxes at once, each in its own cgroup.
+pids=()
+for i in 1 2 3 4; do
+	"${GUEST_RUN[@]}" --cmdline vjtest=smp --vcpus 2 --id "life-par-$i" --memory-max 256M \
+		>"$JAIL_TMP/par-$i.out" 2>&1 &
+	pids+=($!)
+done
+ok=0
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" && grep -q "smp ok 2 cpus" "$JAIL_TMP/par-$((i + 1)).out" && ok=$((ok + 1))
+done
+expect "4 sandboxes at once all run to completion" test $ok = 4
+
+run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-bad --kernel /nonexistent/vmlinux
+expect "a missing kernel fails with $FAILED" test "$rc" = $FAILED
+expect "... naming the file and the reason" \
+	eval '[[ $err == *"open kernel (/nonexistent/vmlinux): No such file or directory"* ]]'
+ln -sf "$GUEST" "$JAIL_TMP/link.elf"
+run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-link --kernel "$JAIL_TMP/link.elf"
+expect "a path through a symbolic link is refused" \
+	eval '[[ $rc == 125 && $err == *"symbolic link (refused)"* ]]'
+run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id "bad/id"
+expect "an id that is not [A-Za-z0-9-] is refused" test "$rc" = $FAILED
+run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-vmm --vmm /bin/true
+expect "a dynamically linked VMM is refused (the jail has no loader)" \
+	eval '[[ $rc == 125 && $err == *"dynamically linked"* ]]'
+
+# A SIGKILLed launcher: its VMM dies with it (parent-death signal), the
+# leftovers wait for `vmjail cleanup`, and the id is reusable either way.
+if start_daemon life-kill --cmdline vjtest=wait; then
+	kill -KILL "$LAUNCHER"
+	wait_gone "$VMM_PID" 5
+	expect "the VMM dies with a SIGKILLed launcher" test ! -e /proc/$VMM_PID
+	expect "its run directory and cgroups stay behind" test -n "$(leftovers)"
+	out=$("$VMJAIL" cleanup --run-dir "$RUN_DIR" life-kill)
+	expect "vmjail cleanup removes them" test "$out" = "life-kill: cleaned up" -a -z "$(leftovers)"
+fi
+if start_daemon life-kill2 --cmdline vjtest=wait; then
+	kill -KILL "$LAUNCHER"
+	wait_gone "$VMM_PID" 5
+	run_capture out err rc 30 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-kill2
+	expect "re-running the id cleans up the dead launcher's leftovers first" \
+		test "$rc" = 0 -a -z "$(leftovers)"
+fi
+
+expect "nothing is left behind" test -z "$(leftovers)"
+finish

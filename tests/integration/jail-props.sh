@@ -1,0 +1,110 @@
+#!/bin/bash
+# Properties of a running sandbox, checked from outside on the live VMM
+# (the test guest's "wait" scenario keeps it running): no capabilities,
+# no_new_privs, a seccomp filter on every thread, the configured ids, its
+# own namespaces, its cgroup and limits, an empty root, only the passed
+# files; then, through the test program, the exact fd table it started with.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_jail "jail properties" || exit 0
+
+# status_of PID FIELD: a /proc/PID/status value.
+status_of() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ +/, ""); print }' "/proc/$1/status"; }
+
+# every_task PID FIELD VALUE: the field has that value in every thread.
+every_task() {
+	local t v
+	for t in /proc/"$1"/task/*; do
+		v=$(status_of "${t#/proc/}" "$2")
+		[ "$v" = "$3" ] || { echo "task ${t##*/}: $2 is '$v', not '$3'" >&2; return 1; }
+	done
+}
+
+check_vmm_sandbox() {
+	local id=props-vmm t n d host_files
+	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 --uid 1000 --gid 1001 \
+		--memory-max 256M --pids-max 12 --cpus 0.5; then
+		fail "start a sandbox around the VMM" "$(cat "$JAIL_TMP/$id.err")"
+		return
+	fi
+	sleep 0.3 # the vCPU threads load their filters before the guest runs
+	# KVM adds a kernel worker (kvm-nx-lpage-recovery) to the process.
+	n=$(cat /proc/$VMM_PID/task/*/comm | grep -c '^vmjail-vmm$')
+	[ "$n" -eq 3 ] && pass "the VMM runs its event loop and 2 vCPU threads" ||
+		fail "the VMM runs its event loop and 2 vCPU threads" "$n threads"
+
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		expect "$f is empty in every thread" every_task $VMM_PID $f 0000000000000000
+	done
+	expect "NoNewPrivs is set in every thread" every_task $VMM_PID NoNewPrivs 1
+	expect "every thread is under a seccomp filter (Seccomp 2)" every_task $VMM_PID Seccomp 2
+	# Its own table, not one stacked on another thread's.
+	expect "every thread has exactly one filter" every_task $VMM_PID Seccomp_filters 1
+	expect "runs as uid 1000 (real, effective, saved, fs)" \
+		every_task $VMM_PID Uid "1000 1000 1000 1000"
+	expect "runs as gid 1001" every_task $VMM_PID Gid "1001 1001 1001 1001"
+	expect "has no supplementary groups" every_task $VMM_PID Groups ""
+
+	for t in mnt pid ipc uts net cgroup; do
+		expect "$t namespace differs from the launcher's" \
+			test "$(readlink /proc/$VMM_PID/ns/$t)" != "$(readlink /proc/self/ns/$t)"
+	done
+	expect "user namespace is the host's (none configured)" \
+		test "$(readlink /proc/$VMM_PID/ns/user)" = "$(readlink /proc/self/ns/user)"
+	expect "hostname inside is vmjail" \
+		test "$(nsenter --uts --target $VMM_PID hostname)" = vmjail
+
+	for t in cpu memory pids; do
+		d=$(cgroup_dir $t $VMM_PID)
+		expect "in its own $t cgroup .../$CG_PARENT/$id" test "${d%/$CG_PARENT/$id}" != "$d"
+	done
+	expect "memory.limit_in_bytes is 256M" \
+		test "$(cat "$(cgroup_dir memory $VMM_PID)/memory.limit_in_bytes")" = 268435456
+	expect "pids.max is 12" test "$(cat "$(cgroup_dir pids $VMM_PID)/pids.max")" = 12
+	expect "cpu quota is half a CPU (50000/100000 us)" test \
+		"$(cat "$(cgroup_dir cpu $VMM_PID)/cpu.cfs_quota_us")/$(cat "$(cgroup_dir cpu $VMM_PID)/cpu.cfs_period_us")" = 50000/100000
+
+	expect "its root directory is empty" test -z "$(ls -A /proc/$VMM_PID/root/)"
+	expect "its root is the only mount it sees, read-only" \
+		eval "[ \$(wc -l </proc/$VMM_PID/mountinfo) -eq 1 ] && grep -q ' / ro,' /proc/$VMM_PID/mountinfo"
+	expect "its environment is empty" test -z "$(tr '\0' x </proc/$VMM_PID/environ)"
+	# Host files it holds: only those passed (the VMM's own descriptors
+	# are anonymous: VM, vCPUs, eventfds, its guest memory memfd).
+	host_files=$(for fd in /proc/$VMM_PID/fd/*; do readlink "$fd"; done |
+		grep '^/' | grep -v '^/memfd:' | sort -u | tr '\n' ' ')
+	expect "holds only the passed host files (/dev/kvm, kernel, /dev/null)" \
+		test "$host_files" = "$(printf '%s\n' /dev/kvm /dev/null "$(realpath "$GUEST")" |
+			sort | tr '\n' ' ')"
+
+	stop_daemon
+	expect "SIGTERM to the launcher stops the sandbox" test ! -e /proc/$VMM_PID
+	expect "the run directory is gone" test ! -e "$RUN_DIR/$id"
+	expect "the pid file is gone" test ! -e "$JAIL_TMP/$id.pid"
+	expect "its cgroups are gone" test -z "$(leftovers)"
+}
+
+# The program in the jail sees 0, 1, 2, then exactly the resources in the
+# configuration's order, the configuration memfd last.
+check_fd_table() {
+	local out disk=$JAIL_TMP/disk.img rw=$JAIL_TMP/rw.img want
+	truncate -s 1M "$disk" "$rw"
+	out=$("${PROBE_RUN[@]}" --id props-fds --initrd "$disk" --console "$JAIL_TMP/console.txt" \
+		--drive "path=$disk,ro" --drive "path=$rw" -- fds 2>&1)
+	want=$'fds: 0 1 2 3 4 5 6 7 8 9\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 config=9'
+	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, config" \
+		test "$out" = "$want"
+	[ "$out" = "$want" ] || echo "$out" >&2
+	out=$("${PROBE_RUN[@]}" --id props-root -- root 2>&1)
+	expect "the jail's root is empty from inside" test "$out" = "root: (empty)"
+	out=$("${PROBE_RUN[@]}" --id props-proc --proc -- root 2>&1)
+	expect "--proc puts a /proc (and nothing else) in the root" test "$out" = "root: proc"
+	out=$("${PROBE_RUN[@]}" --id props-kvm -- kvm 2>&1)
+	expect "the passed /dev/kvm creates a VM inside the jail" test "$out" = "kvm: api=12 vm=created"
+	out=$("${PROBE_RUN[@]}" --id props-ids --uid 4242 --gid 4343 -- ids 2>&1)
+	expect "the configured ids, no groups" test "$out" = "ids: uid=4242 gid=4343 groups=0"
+}
+
+check_vmm_sandbox
+check_fd_table
+expect "nothing is left behind" test -z "$(leftovers)"
+finish

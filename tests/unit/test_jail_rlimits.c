@@ -1,0 +1,105 @@
+/* The VMM's resource limits: the policy's, or safe defaults. */
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "unit.h"
+#include "rlimits.h"
+
+static const struct vj_rlimits unset = { VJ_UNLIMITED, VJ_UNLIMITED, VJ_UNLIMITED, VJ_UNLIMITED,
+					 VJ_UNLIMITED };
+
+static uint64_t value_of(const struct vj_rlimit_value *v, int resource)
+{
+	for (int i = 0; i < VJ_RLIMITS_COUNT; i++)
+		if (v[i].resource == resource)
+			return v[i].value;
+	fail_msg("resource %d missing", resource);
+	return 0;
+}
+
+static void unset_limits_get_safe_defaults(void **state)
+{
+	struct vj_rlimit_inputs in = { .guest_memory = 128u << 20 };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(vj_rlimits_resolve(&unset, &in, v, &e), 0);
+	assert_int_equal(value_of(v, RLIMIT_CORE), 0);
+	assert_int_equal(value_of(v, RLIMIT_NOFILE), 1024);
+	assert_true(value_of(v, RLIMIT_NPROC) != VJ_RLIMIT_INFINITY);
+	assert_int_equal(value_of(v, RLIMIT_MEMLOCK), 64 << 10);
+	/* Nothing writable but the guest memory memfd. */
+	assert_int_equal(value_of(v, RLIMIT_FSIZE), 128u << 20);
+}
+
+static void fsize_covers_the_largest_writable_file(void **state)
+{
+	struct vj_rlimit_inputs in = { .guest_memory = 64u << 20, .largest_drive = 1ull << 30 };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(vj_rlimits_resolve(&unset, &in, v, &e), 0);
+	assert_int_equal(value_of(v, RLIMIT_FSIZE), 1ull << 30);
+	/* A console file (or stdout redirected to one) grows by the console
+	 * cap plus room for log lines. */
+	in = (struct vj_rlimit_inputs){ .guest_memory = 1u << 20, .stream_is_file = true,
+					.largest_stream = 10u << 20, .console_limit = 1u << 20 };
+	assert_int_equal(vj_rlimits_resolve(&unset, &in, v, &e), 0);
+	assert_int_equal(value_of(v, RLIMIT_FSIZE), (10u << 20) + (1u << 20) + (1u << 20));
+}
+
+static void an_uncapped_console_file_leaves_fsize_unlimited(void **state)
+{
+	struct vj_rlimit_inputs in = { .guest_memory = 1u << 20, .stream_is_file = true };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(vj_rlimits_resolve(&unset, &in, v, &e), 0);
+	assert_true(value_of(v, RLIMIT_FSIZE) == VJ_RLIMIT_INFINITY);
+}
+
+static void policy_values_win(void **state)
+{
+	struct vj_rlimits p = { .nofile = 64, .nproc = 10, .fsize = 1ull << 40, .core = 0,
+				.memlock = 0 };
+	struct vj_rlimit_inputs in = { .guest_memory = 1u << 20 };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(vj_rlimits_resolve(&p, &in, v, &e), 0);
+	assert_int_equal(value_of(v, RLIMIT_NOFILE), 64);
+	assert_int_equal(value_of(v, RLIMIT_NPROC), 10);
+	assert_true(value_of(v, RLIMIT_FSIZE) == 1ull << 40);
+	assert_int_equal(value_of(v, RLIMIT_MEMLOCK), 0);
+}
+
+static void fsize_below_the_guest_memory_is_refused(void **state)
+{
+	struct vj_rlimits p = unset;
+	struct vj_rlimit_inputs in = { .guest_memory = 128u << 20 };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+	struct vj_err e;
+
+	(void)state;
+	p.fsize = 1u << 20;
+	assert_int_equal(vj_rlimits_resolve(&p, &in, v, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "fsize"));
+	assert_non_null(strstr(e.msg, "guest memory"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(unset_limits_get_safe_defaults),
+		cmocka_unit_test(fsize_covers_the_largest_writable_file),
+		cmocka_unit_test(an_uncapped_console_file_leaves_fsize_unlimited),
+		cmocka_unit_test(policy_values_win),
+		cmocka_unit_test(fsize_below_the_guest_memory_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+/* Sandbox ids and their run directories: unique while a launcher lives,
+ * with a state record a later cleanup can replay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "rundir.h"
+
+static char base[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(base, "/tmp/vj-rundir-XXXXXX");
+	assert_non_null(mkdtemp(base));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void ids_are_letters_digits_and_dashes(void **state)
+{
+	char longest[VJ_ID_MAX + 2];
+
+	(void)state;
+	assert_true(vj_id_valid("a"));
+	assert_true(vj_id_valid("job-42-B"));
+	memset(longest, 'x', VJ_ID_MAX);
+	longest[VJ_ID_MAX] = '\0';
+	assert_true(vj_id_valid(longest));
+	longest[VJ_ID_MAX] = 'x';
+	longest[VJ_ID_MAX + 1] = '\0';
+	assert_false(vj_id_valid(longest));
+	assert_false(vj_id_valid(""));
+	assert_false(vj_id_valid("."));
+	assert_false(vj_id_valid(".."));
+	assert_false(vj_id_valid("a/b"));
+	assert_false(vj_id_valid("a b"));
+	assert_false(vj_id_valid("a_b"));
+	assert_false(vj_id_valid("caf\xc3\xa9"));
+}
+
+static void an_id_held_by_a_live_launcher_is_busy(void **state)
+{
+	struct vj_rundir a, b;
+	struct vj_err e;
+	bool stale = true;
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "one", &stale, &e), 0);
+	assert_false(stale);
+	assert_int_equal(vj_rundir_acquire(&b, base, "one", &stale, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "in use"));
+	/* Another id is independent. */
+	assert_int_equal(vj_rundir_acquire(&b, base, "two", &stale, &e), 0);
+	assert_int_equal(vj_rundir_release(&b), 0);
+	assert_int_equal(vj_rundir_release(&a), 0);
+	/* Released: the directory is gone and the id free again. */
+	{
+		char p[128];
+		snprintf(p, sizeof(p), "%s/one", base);
+		assert_int_equal(access(p, F_OK), -1);
+	}
+	assert_int_equal(vj_rundir_acquire(&a, base, "one", &stale, &e), 0);
+	assert_false(stale);
+	assert_int_equal(vj_rundir_release(&a), 0);
+}
+
+static int collect(void *ctx, const char *kind, const char *value)
+{
+	char *out = ctx;
+
+	strcat(out, kind);
+	strcat(out, "=");
+	strcat(out, value);
+	strcat(out, ";");
+	return 0;
+}
+
+static void a_dead_launchers_records_are_found_stale(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale = false;
+	char seen[256] = "";
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "crashed", &stale, &e), 0);
+	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu,memory vmjail/crashed"), 0);
+	assert_int_equal(vj_rundir_record(&a, "socket", "/run/x.sock"), 0);
+	/* The launcher dies: its descriptors close, the lock goes with them. */
+	close(a.dirfd);
+	close(a.lockfd);
+	assert_int_equal(vj_rundir_acquire(&a, base, "crashed", &stale, &e), 0);
+	assert_true(stale);
+	assert_int_equal(vj_rundir_state_foreach(&a, collect, seen), 0);
+	assert_string_equal(seen, "cgroup=cpu,memory vmjail/crashed;socket=/run/x.sock;");
+	assert_int_equal(vj_rundir_release(&a), 0);
+}
+
+static void records_are_single_lines(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale;
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "lines", &stale, &e), 0);
+	assert_int_equal(vj_rundir_record(&a, "socket", "/a\nvmm 1"), -EINVAL);
+	assert_int_equal(vj_rundir_record(&a, "two words", "x"), -EINVAL);
+	assert_int_equal(vj_rundir_release(&a), 0);
+}
+
+static void a_run_dir_others_can_write_is_refused(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale;
+
+	(void)state;
+	assert_int_equal(chmod(base, 0777), 0);
+	assert_int_equal(vj_rundir_acquire(&a, base, "x", &stale, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "writable by others"));
+	assert_int_equal(chmod(base, 0700), 0);
+}
+
+static void a_bad_id_is_refused_before_touching_the_disk(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale;
+	char p[128];
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "../escape", &stale, &e), -EINVAL);
+	snprintf(p, sizeof(p), "%s/../escape", base);
+	assert_int_equal(access(p, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ids_are_letters_digits_and_dashes),
+		cmocka_unit_test_setup_teardown(an_id_held_by_a_live_launcher_is_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_dead_launchers_records_are_found_stale, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(records_are_single_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_run_dir_others_can_write_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_bad_id_is_refused_before_touching_the_disk, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
