@@ -3,11 +3,12 @@
 JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/resources.c jailer/cgroup.c jailer/netns.c jailer/mounts.c \
 	jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
-	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c
+	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c \
+	jailer/broker.c
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng
+JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng -lseccomp
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
@@ -28,6 +29,9 @@ $(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h | deps
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $(JAIL_PROBE_SRCS) -lseccomp
 TEST_DEPS += $(JAIL_PROBE)
+
+INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
+	jail-lifecycle.sh jail-vsock.sh jail-leak.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.

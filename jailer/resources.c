@@ -106,7 +106,8 @@ static int open_tap(struct vj_file *f, unsigned i, struct vj_err *e)
 }
 
 /*
- * The guest's vsock host side: a listening socket at the policy's path,
+ * The guest's vsock host side: a listening socket at the policy's path
+ * (default: <run_dir>/<id>.vsock),
  * and the directory that holds the "<path>_<port>" sockets the guest
  * connects to. Recorded before the bind; the record is undone only if
  * nothing listens there, so a racing owner's socket is never removed.
@@ -116,15 +117,22 @@ static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_
 	struct vj_vsock_config *vs = &res->cfg.vsock;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	cleanup_fd int fd = -1;
-	char dir[VJ_PATH_MAX];
 	struct stat st;
-	int r;
+	int r = 0;
 
+	if (!vs->uds.name[0] && (size_t)snprintf(vs->uds.name, sizeof(vs->uds.name), "%s.vsock",
+						 rd->path) >= sizeof(vs->uds.name))
+		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s.vsock: path too long", rd->path);
 	if (vj_strlcpy_checked(sa.sun_path, vs->uds.name, sizeof(sa.sun_path)) < 0)
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): longer than %zu bytes",
 			       vs->uds.name, sizeof(sa.sun_path) - 1);
-	if (lstat(vs->uds.name, &st) == 0)
-		return vj_fail(e, -EEXIST, "vsock socket (%s): already exists", vs->uds.name);
+	/* A socket nothing listens on is a dead run's: ours to replace. */
+	if (lstat(vs->uds.name, &st) == 0 &&
+	    (!S_ISSOCK(st.st_mode) || (r = vj_resources_remove_socket(vs->uds.name, e)) < 0 ||
+	     lstat(vs->uds.name, &st) == 0))
+		return r < 0 ? r
+			     : vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", vs->uds.name,
+				       S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
 	if ((r = vj_rundir_record(rd, "socket", vs->uds.name)) < 0)
 		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -133,10 +141,6 @@ static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_
 		return vj_fail_errno(e, -errno, "vsock socket (%s)", vs->uds.name);
 	strcpy(res->vsock_path, vs->uds.name);
 	vs->uds.fd = vj_steal_fd(&fd);
-	strcpy(dir, vs->uds.name);
-	vs->uds_dir.fd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (vs->uds_dir.fd < 0)
-		return vj_fail_errno(e, -errno, "open vsock directory of %s", vs->uds.name);
 	return 0;
 }
 
@@ -209,11 +213,11 @@ static unsigned config_files(struct vj_vm_config *c, struct vj_file **out)
 		out[n++] = &c->nets[i].tap;
 	out[n++] = &c->vsock.uds;
 	out[n++] = &c->vsock.uds_dir;
+	out[n++] = &c->vsock.broker;
 	return n;
 }
 
-/* Lays the fd table out and seals the configuration that describes it. */
-static int make_config(struct vj_resources *res, struct vj_err *e)
+int vj_resources_seal(struct vj_resources *res, struct vj_err *e)
 {
 	struct vj_vm_config copy = res->cfg;
 	struct vj_file *mine[VJ_PASS_MAX], *theirs[VJ_PASS_MAX];
@@ -299,7 +303,7 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 		return r;
 	if (l->daemonize && (res->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return vj_fail_errno(e, -errno, "open /dev/null");
-	return make_config(res, e);
+	return 0;
 }
 
 void vj_resources_close(struct vj_resources *res)

@@ -16,9 +16,9 @@
 
 struct vj_rundir;
 
-/* kvm, kernel, initrd, console, drives, taps, vsock socket + directory,
- * and the configuration itself. */
-#define VJ_PASS_MAX (6 + VJ_MAX_DRIVES + VJ_MAX_NETS)
+/* kvm, kernel, initrd, console, drives, taps, vsock socket, directory and
+ * broker, and the configuration itself. */
+#define VJ_PASS_MAX (8 + VJ_MAX_DRIVES + VJ_MAX_NETS)
 
 struct vj_resources {
 	/* The policy's VM description with the launcher's descriptors. */
@@ -49,6 +49,11 @@ void vj_resources_init(struct vj_resources *res);
  */
 int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struct vj_rundir *rd,
 		      struct vj_err *e);
+
+/* Lays the VMM's fd table out (every descriptor in res->cfg, including
+ * any the caller added) and seals the configuration that describes it
+ * into a memfd, last in the table. */
+int vj_resources_seal(struct vj_resources *res, struct vj_err *e);
 
 /* Closes whatever was opened. Safe to call twice. */
 void vj_resources_close(struct vj_resources *res);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "daemon.h"
@@ -37,6 +38,7 @@ struct sandbox {
 	struct vj_resources res;
 	struct vj_cgroup_host cghost;
 	struct vj_cgroup cg;
+	struct vj_broker broker;
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
 	int pidfd;
 	pid_t pid;
@@ -141,6 +143,19 @@ static void build_argv(struct sandbox *sb)
 	sb->argv[n] = NULL;
 }
 
+/* The vsock broker runs outside the jail as the sandbox's ids on the
+ * host (mapped ones, in a user namespace). */
+static int start_broker(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_jail_policy *jp = &sb->l->policy.jail;
+	bool userns = jp->namespaces & VJ_NS_USER;
+	uint32_t uid = jp->uid + (userns ? jp->userns_host_uid_base : 0);
+	uint32_t gid = jp->gid + (userns ? jp->userns_host_gid_base : 0);
+
+	return vj_broker_start(&sb->broker, sb->res.cfg.vsock.uds.name, uid, gid,
+			       &sb->res.cfg.vsock.broker.fd, e);
+}
+
 static uint64_t clone_flags(uint32_t ns)
 {
 	uint64_t f = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD;
@@ -224,7 +239,8 @@ static int place_child(struct sandbox *sb, struct vj_err *e)
 	const struct vj_jail_policy *jp = &sb->l->policy.jail;
 	int r;
 
-	if ((r = vj_cgroup_attach(&sb->cg, sb->pid, e)) < 0)
+	if ((r = vj_cgroup_attach(&sb->cg, sb->pid, e)) < 0 ||
+	    (sb->broker.pid && (r = vj_cgroup_attach(&sb->cg, sb->broker.pid, e)) < 0))
 		return r;
 	if (!(jp->namespaces & VJ_NS_USER))
 		return 0;
@@ -280,7 +296,9 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
-	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0)
+	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 ||
+	    (l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
+	    (r = vj_resources_seal(&sb->res, e)) < 0)
 		return r;
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
@@ -320,6 +338,7 @@ static void teardown(struct sandbox *sb)
 	if (vj_netns_leave(&sb->netns, &e) < 0)
 		vj_error("%s", e.msg);
 	kill_and_reap(sb);
+	vj_broker_stop(&sb->broker);
 	vj_closep(&sb->pidfd);
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
@@ -380,6 +399,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.l = l,
 		.rd = { .dirfd = -1, .lockfd = -1 },
 		.netns = { .host_fd = -1 },
+		.broker = { .pidfd = -1 },
 		.sync = { -1, -1 },
 		.pidfd = -1,
 	};

@@ -98,8 +98,7 @@ expect "a dynamically linked VMM is refused (the jail has no loader)" \
 # leftovers wait for `vmjail cleanup`, and the id is reusable either way.
 if start_daemon life-kill --cmdline vjtest=wait; then
 	kill -KILL "$LAUNCHER"
-	wait_gone "$VMM_PID" 5
-	expect "the VMM dies with a SIGKILLed launcher" test ! -e /proc/$VMM_PID
+	expect "the VMM dies with a SIGKILLed launcher" wait_gone "$VMM_PID" 5
 	expect "its run directory and cgroups stay behind" test -n "$(leftovers)"
 	out=$("$VMJAIL" cleanup --run-dir "$RUN_DIR" life-kill)
 	expect "vmjail cleanup removes them" test "$out" = "life-kill: cleaned up" -a -z "$(leftovers)"

@@ -1,0 +1,183 @@
+#include "broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <seccomp.h>
+
+#include "cleanup.h"
+#include "creds.h"
+#include "policy.h"
+#include "vmm/virtio/vsock_broker.h"
+
+#define SOCK_FD 3
+#define DIR_FD 4
+
+/* socket(2)'s type for the connections it makes. */
+#define CONN_TYPE (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
+
+static int connect_port(const char *name, uint32_t port)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	/* Relative to the working directory: the socket directory. */
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", name, port) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, CONN_TYPE, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void answer(uint32_t cookie, int r)
+{
+	struct vj_vsock_broker_answer a = { .cookie = cookie, .error = r < 0 ? r : 0 };
+	struct iovec iov = { &a, sizeof(a) };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (r >= 0) {
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &r, sizeof(int));
+	}
+	while (sendmsg(SOCK_FD, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/* What the broker may do once it serves: receive a request, make one
+ * AF_UNIX stream socket, connect it, send it back, close it. */
+static int load_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				  SCMP_A0(SCMP_CMP_EQ, AF_UNIX), SCMP_A1(SCMP_CMP_EQ, CONN_TYPE))) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 0)) < 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0)
+		goto out;
+	r = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return r;
+}
+
+static _Noreturn void serve(const char *name)
+{
+	for (;;) {
+		struct vj_vsock_broker_request q;
+		ssize_t n = recv(SOCK_FD, &q, sizeof(q), 0);
+		int fd;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0); /* the VMM is gone */
+		if (n != (ssize_t)sizeof(q))
+			continue;
+		fd = connect_port(name, q.port);
+		answer(q.cookie, fd);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* In the forked child: from the launcher's privileges down to serving. */
+static _Noreturn void broker_main(int sock, int dirfd, const char *name, uint32_t uid, uint32_t gid,
+				  pid_t parent)
+{
+	int s = fcntl(sock, F_DUPFD_CLOEXEC, 10), d = fcntl(dirfd, F_DUPFD_CLOEXEC, 10);
+	sigset_t none;
+	struct vj_err e;
+
+	if (s < 0 || d < 0 || dup2(s, SOCK_FD) < 0 || dup2(d, DIR_FD) < 0 ||
+	    close_range(DIR_FD + 1, ~0u, 0) < 0)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The directory first: once the ids change it may not be searchable. */
+	if (fchdir(DIR_FD) < 0 || close(DIR_FD) < 0 || vj_creds_drop(uid, gid, &e) < 0)
+		_exit(1);
+	/* Armed after the id change, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || load_filter() < 0)
+		_exit(1);
+	serve(name);
+}
+
+int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uint32_t gid,
+		    int *vmm_end_out, struct vj_err *e)
+{
+	cleanup_fd int vmm_end = -1, broker_end = -1, dirfd = -1;
+	char dir[VJ_PATH_MAX], base[VJ_PATH_MAX];
+	pid_t parent = getpid();
+	int sv[2];
+
+	b->pid = 0;
+	b->pidfd = -1;
+	snprintf(dir, sizeof(dir), "%s", uds_path);
+	snprintf(base, sizeof(base), "%s", uds_path);
+	dirfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return vj_fail_errno(e, -errno, "vsock broker: open the directory of %s", uds_path);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return vj_fail_errno(e, -errno, "vsock broker: socketpair");
+	vmm_end = sv[0];
+	broker_end = sv[1];
+	b->pid = fork();
+	if (b->pid < 0)
+		return vj_fail_errno(e, -errno, "vsock broker: fork");
+	if (b->pid == 0)
+		broker_main(broker_end, dirfd, basename(base), uid, gid, parent);
+	b->pidfd = pidfd_open(b->pid, 0);
+	if (b->pidfd < 0) {
+		int r = -errno;
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+		b->pid = 0;
+		return vj_fail_errno(e, r, "vsock broker: pidfd_open");
+	}
+	*vmm_end_out = vj_steal_fd(&vmm_end);
+	return 0;
+}
+
+void vj_broker_stop(struct vj_broker *b)
+{
+	siginfo_t si;
+
+	if (b->pidfd < 0)
+		return;
+	pidfd_send_signal(b->pidfd, SIGKILL, NULL, 0);
+	while (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(b->pidfd);
+	b->pidfd = -1;
+	b->pid = 0;
+}
