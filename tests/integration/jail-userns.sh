@@ -1,0 +1,71 @@
+#!/bin/bash
+# The optional user namespace: ids 0..65535 inside map to an unprivileged
+# host range, so even the jail's uid 0 is an ordinary user on the host;
+# and a named network namespace with a tap the launcher attaches there.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_jail "jail user namespace" || exit 0
+
+BASE=3000000 # well away from real users
+status_of() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ +/, ""); print }' "/proc/$1/status"; }
+
+if start_daemon userns --cmdline vjtest=wait --userns $BASE:$BASE:65536 --uid 0 --gid 0; then
+	expect "runs as host uid $BASE (uid 0 inside)" \
+		test "$(status_of $VMM_PID Uid)" = "$BASE $BASE $BASE $BASE"
+	expect "runs as host gid $BASE" test "$(status_of $VMM_PID Gid)" = "$BASE $BASE $BASE $BASE"
+	expect "its uid map is 0 -> $BASE, 65536 ids" \
+		test "$(awk '{ print $1, $2, $3 }' /proc/$VMM_PID/uid_map)" = "0 $BASE 65536"
+	expect "its user namespace is its own" \
+		test "$(readlink /proc/$VMM_PID/ns/user)" != "$(readlink /proc/self/ns/user)"
+	expect "no capabilities, even as uid 0 inside (CapBnd and CapEff 0)" \
+		test "$(status_of $VMM_PID CapBnd)/$(status_of $VMM_PID CapEff)" = \
+		0000000000000000/0000000000000000
+	expect "under its seccomp filter" test "$(status_of $VMM_PID Seccomp)" = 2
+	expect "its root is empty" test -z "$(ls -A /proc/$VMM_PID/root/)"
+	stop_daemon
+	expect "stops and is cleaned up" test -z "$(leftovers)"
+else
+	fail "start a sandbox in a user namespace" "$(cat "$JAIL_TMP/userns.err")"
+fi
+
+# setuid(0) by uid 0 changes nothing and is allowed; the capabilities are
+# what would make uid 0 privileged, and they are gone.
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc --userns $BASE:$BASE:65536 \
+	--uid 0 --gid 0 -- cap-raise
+expect "uid 0 in the user namespace cannot raise a capability" \
+	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: ALLOWED'
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc2 --userns $BASE:$BASE:65536 \
+	--uid 1000 --gid 1000 -- cap-raise
+expect "uid 1000 in the user namespace cannot become uid 0" \
+	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM'
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-mnt --userns $BASE:$BASE:65536 \
+	--uid 0 --gid 0 -- mount
+expect "... nor mount" test "$out" = "mount: EPERM"
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-bad --userns $BASE:$BASE:1000 \
+	--uid 65534 -- exit 0
+expect "a uid outside the mapped range is refused" \
+	eval '[[ $rc == 125 && $err == *"do not exist in a user namespace"* ]]'
+
+# A named network namespace: the launcher creates the tap there, the
+# sandbox lives there, the tap goes with the sandbox.
+NETNS=vjuserns-$$
+if ip netns add $NETNS; then
+	trap 'ip netns delete $NETNS; jail_cleanup_on_exit' EXIT
+	if start_daemon netns --test-exec "$PROBE" --netns $NETNS --net tap=vjtap0 -- wait; then
+		expect "the sandbox is in the named network namespace" \
+			test "$(readlink /proc/$VMM_PID/ns/net)" = \
+			"$(ip netns exec $NETNS readlink /proc/self/ns/net)"
+		expect "the tap exists there while the sandbox runs" \
+			eval 'ip netns exec $NETNS ip link show vjtap0 >/dev/null'
+		stop_daemon
+		expect "the tap is gone with the sandbox" \
+			eval '! ip netns exec $NETNS ip link show vjtap0 2>/dev/null'
+	else
+		fail "start a sandbox in a named network namespace" "$(cat "$JAIL_TMP/netns.err")"
+	fi
+	run_capture out err rc 30 "${PROBE_RUN[@]}" --id netns-missing --netns vj-no-such-ns -- exit 0
+	expect "a network namespace that does not exist is an error naming it" \
+		eval '[[ $rc == 125 && $err == *"network namespace \"vj-no-such-ns\""* ]]'
+fi
+expect "nothing is left behind" test -z "$(leftovers)"
+finish
