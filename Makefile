@@ -96,6 +96,13 @@ integration: all $(TEST_DEPS)
 test: all $(UNIT_TESTS) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite all $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
 
+# The README's main-job command: one sandbox from a bundled example,
+# policy -> jail -> VMM -> guest.
+DEMO_HOST := policy/examples/host.yaml
+DEMO_POLICY := policy/examples/testguest.yaml
+demo: all $(GUEST_DIR)/testguest.elf
+	$(Q)$(BUILD)/vmjail --host-config $(DEMO_HOST) run $(DEMO_POLICY)
+
 clean:
 	rm -rf build build-san
 
