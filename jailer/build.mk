@@ -49,3 +49,16 @@ $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 $(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -lseccomp
+
+# Benchmark (`make bench`, or `make bench-jail`): prints medians only.
+JAIL_BENCH := $(BUILD)/bench/jail-bench
+
+$(JAIL_BENCH): $(BUILD)/bench/jail-bench.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+.PHONY: bench-jail
+bench-jail: all $(JAIL_BENCH) $(TEST_DEPS)
+	$(Q)$(JAIL_BENCH) -n $${RUNS:-20} $(BUILD)
+
+bench: bench-jail
