@@ -31,7 +31,8 @@ $(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h | deps
 TEST_DEPS += $(JAIL_PROBE)
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
-	jail-lifecycle.sh jail-userns.sh jail-vsock.sh seccomp-vmm.sh jail-leak.sh)
+	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh seccomp-vmm.sh \
+	jail-leak.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.
