@@ -1,0 +1,491 @@
+#include "agent_proto.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define WORKLOAD_FIXED_LEN 28u
+#define WORKLOAD_FLAG_NET 1u
+
+/* Payload length bounds per type: checked from the header alone, so an
+ * impossible length is refused before a byte of payload is read. */
+static const struct type_info {
+	uint32_t type;
+	const char *name;
+	uint32_t min, max;
+	bool bytes; /* the payload is a byte string: msg.bytes */
+} types[] = {
+	{ VJ_AGENT_HELLO, "HELLO", 8, 8, false },
+	{ VJ_AGENT_ERROR, "ERROR", 1, VJ_AGENT_ERROR_MAX, true },
+	{ VJ_AGENT_WORKLOAD, "WORKLOAD", WORKLOAD_FIXED_LEN,
+	  WORKLOAD_FIXED_LEN + VJ_AGENT_CWD_MAX + VJ_AGENT_HOSTNAME_MAX, false },
+	{ VJ_AGENT_ARG, "ARG", 0, VJ_AGENT_STRINGS_MAX - 1, true },
+	{ VJ_AGENT_ENV, "ENV", 2, VJ_AGENT_STRINGS_MAX - 1, true },
+	{ VJ_AGENT_START, "START", 0, 0, false },
+	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
+	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
+	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
+	{ VJ_AGENT_STDOUT, "STDOUT", 1, VJ_AGENT_PAYLOAD_MAX, true },
+	{ VJ_AGENT_STDERR, "STDERR", 1, VJ_AGENT_PAYLOAD_MAX, true },
+	{ VJ_AGENT_EXIT, "EXIT", 8, 8, false },
+};
+
+static const struct type_info *type_info(uint32_t type)
+{
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(types); i++)
+		if (types[i].type == type)
+			return &types[i];
+	return NULL;
+}
+
+const char *vj_agent_type_name(uint32_t type)
+{
+	const struct type_info *t = type_info(type);
+
+	return t ? t->name : "unknown";
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+__attribute__((format(printf, 4, 5))) static int bad(int r, char *why, size_t whylen,
+						     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int vj_agent_decode_header(const uint8_t hdr[VJ_AGENT_HDR_LEN], uint32_t *type, uint32_t *len,
+			   char *why, size_t whylen)
+{
+	const uint32_t n = get32(hdr), t = get16(hdr + 4), flags = get16(hdr + 6);
+	const struct type_info *ti = type_info(t);
+
+	if (!ti)
+		return bad(-EPROTO, why, whylen, "frame header: unknown type 0x%04x", t);
+	if (flags)
+		return bad(-EPROTO, why, whylen, "%s frame: reserved flags 0x%04x set", ti->name,
+			   flags);
+	if (n > ti->max)
+		return bad(-EMSGSIZE, why, whylen, "%s frame: length %u exceeds %u", ti->name, n,
+			   ti->max);
+	if (n < ti->min)
+		return bad(-EPROTO, why, whylen, "%s frame: length %u is below %u", ti->name, n,
+			   ti->min);
+	*type = t;
+	*len = n;
+	return 0;
+}
+
+static bool has_nul(const uint8_t *p, size_t n)
+{
+	return memchr(p, 0, n) != NULL;
+}
+
+static bool is_printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool is_env_name_char(uint8_t c, bool first)
+{
+	return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+static bool is_hostname(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '.'))
+			return false;
+	return true;
+}
+
+static int decode_env(const uint8_t *p, uint32_t len, char *why, size_t whylen)
+{
+	uint32_t i = 0;
+
+	while (i < len && p[i] != '=') {
+		if (!is_env_name_char(p[i], i == 0))
+			return bad(-EPROTO, why, whylen,
+				   "ENV frame: byte %u of the name is not [A-Za-z_][A-Za-z0-9_]*",
+				   i);
+		i++;
+	}
+	if (i == 0 || i == len)
+		return bad(-EPROTO, why, whylen, "ENV frame: expected NAME=value");
+	if (has_nul(p, len))
+		return bad(-EPROTO, why, whylen, "ENV frame: contains a NUL byte");
+	return 0;
+}
+
+static int decode_net(const uint8_t *p, uint32_t flags, struct vj_agent_net *net, char *why,
+		      size_t whylen)
+{
+	static const uint8_t zero[4];
+
+	net->enabled = flags & WORKLOAD_FLAG_NET;
+	memcpy(net->addr, p, 4);
+	net->prefix = p[4];
+	memcpy(net->gateway, p + 8, 4);
+	if (p[5] || p[6] || p[7])
+		return bad(-EPROTO, why, whylen, "WORKLOAD frame: reserved bytes set");
+	if (!net->enabled) {
+		if (memcmp(net->addr, zero, 4) || net->prefix || memcmp(net->gateway, zero, 4))
+			return bad(-EPROTO, why, whylen,
+				   "WORKLOAD frame: network fields set without the network flag");
+		return 0;
+	}
+	if (!memcmp(net->addr, zero, 4))
+		return bad(-EPROTO, why, whylen, "WORKLOAD frame: address 0.0.0.0");
+	if (net->prefix < 1 || net->prefix > 32)
+		return bad(-EPROTO, why, whylen, "WORKLOAD frame: prefix length %u is not 1..32",
+			   net->prefix);
+	return 0;
+}
+
+static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec *s, char *why,
+			   size_t whylen)
+{
+	const uint32_t flags = get32(p + 8);
+	const uint32_t cwd_len = get16(p + 24), host_len = get16(p + 26);
+	const uint8_t *cwd = p + WORKLOAD_FIXED_LEN, *host = cwd + cwd_len;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->uid = get32(p);
+	s->gid = get32(p + 4);
+	if (flags & ~WORKLOAD_FLAG_NET)
+		return bad(-EPROTO, why, whylen, "WORKLOAD frame: unknown flags 0x%x",
+			   flags & ~WORKLOAD_FLAG_NET);
+	if ((r = decode_net(p + 12, flags, &s->net, why, whylen)) < 0)
+		return r;
+	if (cwd_len > VJ_AGENT_CWD_MAX)
+		return bad(-EMSGSIZE, why, whylen, "WORKLOAD frame: cwd length %u exceeds %u",
+			   cwd_len, VJ_AGENT_CWD_MAX);
+	if (host_len > VJ_AGENT_HOSTNAME_MAX)
+		return bad(-EMSGSIZE, why, whylen, "WORKLOAD frame: hostname length %u exceeds %u",
+			   host_len, VJ_AGENT_HOSTNAME_MAX);
+	if (WORKLOAD_FIXED_LEN + cwd_len + host_len != len)
+		return bad(-EPROTO, why, whylen,
+			   "WORKLOAD frame: length %u, but its fields add up to %u", len,
+			   WORKLOAD_FIXED_LEN + cwd_len + host_len);
+	if (cwd_len && (cwd[0] != '/' || has_nul(cwd, cwd_len)))
+		return bad(-EPROTO, why, whylen,
+			   "WORKLOAD frame: cwd is not an absolute path without NUL bytes");
+	if (!is_hostname(host, host_len))
+		return bad(-EPROTO, why, whylen,
+			   "WORKLOAD frame: hostname has a byte outside [A-Za-z0-9.-]");
+	memcpy(s->cwd, cwd, cwd_len);
+	memcpy(s->hostname, host, host_len);
+	return 0;
+}
+
+static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, char *why, size_t whylen)
+{
+	const uint32_t kind = get32(p), value = get32(p + 4);
+
+	if (kind == VJ_AGENT_EXITED && value > 255)
+		return bad(-EPROTO, why, whylen, "EXIT frame: exit status %u is not 0..255", value);
+	if (kind == VJ_AGENT_SIGNALED && (value < 1 || value > VJ_AGENT_SIGNAL_MAX))
+		return bad(-EPROTO, why, whylen, "EXIT frame: signal %u is not 1..%u", value,
+			   VJ_AGENT_SIGNAL_MAX);
+	if (kind != VJ_AGENT_EXITED && kind != VJ_AGENT_SIGNALED)
+		return bad(-EPROTO, why, whylen, "EXIT frame: unknown kind %u", kind);
+	m->exit.kind = (enum vj_agent_exit_kind)kind;
+	m->exit.value = value;
+	return 0;
+}
+
+int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struct vj_agent_msg *m,
+			    char *why, size_t whylen)
+{
+	const struct type_info *ti = type_info(type);
+	int r = 0;
+
+	if (!ti)
+		return bad(-EPROTO, why, whylen, "frame: unknown type 0x%04x", type);
+	if (len > ti->max || len < ti->min)
+		return bad(len > ti->max ? -EMSGSIZE : -EPROTO, why, whylen,
+			   "%s frame: length %u is not %u..%u", ti->name, len, ti->min, ti->max);
+	m->type = (enum vj_agent_type)type;
+	switch (type) {
+	case VJ_AGENT_HELLO:
+		if (get32(p) != VJ_AGENT_MAGIC)
+			return bad(-EPROTO, why, whylen, "HELLO frame: bad magic 0x%08x", get32(p));
+		m->hello.min = get16(p + 4);
+		m->hello.max = get16(p + 6);
+		if (!m->hello.min || m->hello.min > m->hello.max)
+			return bad(-EPROTO, why, whylen, "HELLO frame: bad version range %u..%u",
+				   m->hello.min, m->hello.max);
+		break;
+	case VJ_AGENT_WORKLOAD:
+		r = decode_workload(p, len, &m->spec, why, whylen);
+		break;
+	case VJ_AGENT_ERROR:
+		if (!is_printable(p, len))
+			return bad(-EPROTO, why, whylen,
+				   "ERROR frame: text has a byte outside printable ASCII");
+		break;
+	case VJ_AGENT_ARG:
+		if (has_nul(p, len))
+			return bad(-EPROTO, why, whylen, "ARG frame: contains a NUL byte");
+		break;
+	case VJ_AGENT_ENV:
+		r = decode_env(p, len, why, whylen);
+		break;
+	case VJ_AGENT_SIGNAL:
+		m->signal = get32(p);
+		if (m->signal < 1 || m->signal > VJ_AGENT_SIGNAL_MAX)
+			return bad(-EPROTO, why, whylen, "SIGNAL frame: signal %u is not 1..%u",
+				   m->signal, VJ_AGENT_SIGNAL_MAX);
+		break;
+	case VJ_AGENT_EXIT:
+		r = decode_exit(p, m, why, whylen);
+		break;
+	}
+	if (ti->bytes) {
+		m->bytes.data = p;
+		m->bytes.len = len;
+	}
+	return r;
+}
+
+static void encode_workload(const struct vj_agent_spec *s, uint8_t *p, size_t cwd_len,
+			    size_t host_len)
+{
+	const struct vj_agent_net *net = &s->net;
+
+	memset(p, 0, WORKLOAD_FIXED_LEN);
+	put32(p, s->uid);
+	put32(p + 4, s->gid);
+	if (net->enabled) {
+		put32(p + 8, WORKLOAD_FLAG_NET);
+		memcpy(p + 12, net->addr, 4);
+		p[16] = net->prefix;
+		memcpy(p + 20, net->gateway, 4);
+	}
+	put16(p + 24, (uint16_t)cwd_len);
+	put16(p + 26, (uint16_t)host_len);
+	memcpy(p + WORKLOAD_FIXED_LEN, s->cwd, cwd_len);
+	memcpy(p + WORKLOAD_FIXED_LEN + cwd_len, s->hostname, host_len);
+}
+
+/* Writes the payload of m at p (room for VJ_AGENT_PAYLOAD_MAX bytes) and
+ * returns its length, or -errno for what cannot be encoded at all. */
+static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
+{
+	size_t cwd_len, host_len;
+
+	switch (m->type) {
+	case VJ_AGENT_HELLO:
+		put32(p, VJ_AGENT_MAGIC);
+		put16(p + 4, m->hello.min);
+		put16(p + 6, m->hello.max);
+		return 8;
+	case VJ_AGENT_WORKLOAD:
+		cwd_len = strnlen(m->spec.cwd, sizeof(m->spec.cwd));
+		host_len = strnlen(m->spec.hostname, sizeof(m->spec.hostname));
+		if (cwd_len > VJ_AGENT_CWD_MAX || host_len > VJ_AGENT_HOSTNAME_MAX)
+			return -EMSGSIZE;
+		encode_workload(&m->spec, p, cwd_len, host_len);
+		return (ssize_t)(WORKLOAD_FIXED_LEN + cwd_len + host_len);
+	case VJ_AGENT_SIGNAL:
+		put32(p, m->signal);
+		return 4;
+	case VJ_AGENT_EXIT:
+		put32(p, m->exit.kind);
+		put32(p + 4, m->exit.value);
+		return 8;
+	case VJ_AGENT_START:
+	case VJ_AGENT_STDIN_EOF:
+		return 0;
+	case VJ_AGENT_ERROR:
+	case VJ_AGENT_ARG:
+	case VJ_AGENT_ENV:
+	case VJ_AGENT_STDIN:
+	case VJ_AGENT_STDOUT:
+	case VJ_AGENT_STDERR:
+		if (m->bytes.len > VJ_AGENT_PAYLOAD_MAX)
+			return -EMSGSIZE;
+		if (m->bytes.len)
+			memcpy(p, m->bytes.data, m->bytes.len);
+		return (ssize_t)m->bytes.len;
+	}
+	return -EINVAL;
+}
+
+/* Encoding ends by decoding its own output: one definition of what a
+ * valid frame is, so neither end can send what the other must refuse. */
+ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, char *why,
+			size_t whylen)
+{
+	struct vj_agent_msg check;
+	uint32_t type, len;
+	ssize_t n;
+	int r;
+
+	if (cap < VJ_AGENT_FRAME_MAX)
+		return bad(-ENOBUFS, why, whylen, "encode: buffer of %zu bytes is too small", cap);
+	n = encode_payload(m, out + VJ_AGENT_HDR_LEN);
+	if (n < 0)
+		return bad((int)n, why, whylen, "%s frame: %s", vj_agent_type_name(m->type),
+			   n == -EMSGSIZE ? "too long to encode" : "unknown type");
+	put32(out, (uint32_t)n);
+	put16(out + 4, (uint16_t)m->type);
+	put16(out + 6, 0);
+	if ((r = vj_agent_decode_header(out, &type, &len, why, whylen)) < 0 ||
+	    (r = vj_agent_decode_payload(type, out + VJ_AGENT_HDR_LEN, len, &check, why, whylen)) <
+		    0)
+		return r;
+	return (ssize_t)(VJ_AGENT_HDR_LEN + len);
+}
+
+int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, char *why, size_t whylen)
+{
+	if (argc > VJ_AGENT_ARGC_MAX)
+		return bad(-E2BIG, why, whylen, "workload: more than %u arguments",
+			   VJ_AGENT_ARGC_MAX);
+	if (envc > VJ_AGENT_ENVC_MAX)
+		return bad(-E2BIG, why, whylen, "workload: more than %u environment variables",
+			   VJ_AGENT_ENVC_MAX);
+	if (bytes > VJ_AGENT_STRINGS_MAX)
+		return bad(-E2BIG, why, whylen,
+			   "workload: arguments and environment exceed %u bytes", VJ_AGENT_STRINGS_MAX);
+	return 0;
+}
+
+void vj_agent_printable(char *out, size_t cap, const void *text, size_t len)
+{
+	const uint8_t *t = text;
+	size_t i;
+
+	if (!cap)
+		return;
+	for (i = 0; i < len && i < cap - 1; i++)
+		out[i] = t[i] >= 0x20 && t[i] <= 0x7e ? (char)t[i] : '?';
+	out[i] = '\0';
+}
+
+ssize_t vj_agent_rx_read(struct vj_agent_rx *rx, int fd)
+{
+	ssize_t n;
+
+	if (rx->have == sizeof(rx->buf))
+		return -ENOBUFS;
+	do
+		n = read(fd, rx->buf + rx->have, sizeof(rx->buf) - rx->have);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	rx->have += (size_t)n;
+	return n;
+}
+
+int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, char *why, size_t whylen)
+{
+	uint32_t type, len;
+	int r;
+
+	if (rx->have < VJ_AGENT_HDR_LEN)
+		return 0;
+	if ((r = vj_agent_decode_header(rx->buf, &type, &len, why, whylen)) < 0)
+		return r;
+	if (rx->have < VJ_AGENT_HDR_LEN + len)
+		return 0;
+	r = vj_agent_decode_payload(type, rx->buf + VJ_AGENT_HDR_LEN, len, m, why, whylen);
+	if (r < 0)
+		return r;
+	rx->current = VJ_AGENT_HDR_LEN + len;
+	return 1;
+}
+
+void vj_agent_rx_consume(struct vj_agent_rx *rx)
+{
+	memmove(rx->buf, rx->buf + rx->current, rx->have - rx->current);
+	rx->have -= rx->current;
+	rx->current = 0;
+}
+
+int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, char *why,
+		    size_t whylen)
+{
+	ssize_t n;
+
+	if (vj_agent_tx_busy(tx))
+		return bad(-EBUSY, why, whylen, "%s frame: the previous frame is not sent yet",
+			   vj_agent_type_name(m->type));
+	n = vj_agent_encode(m, tx->buf, sizeof(tx->buf), why, whylen);
+	if (n < 0)
+		return (int)n;
+	tx->len = (size_t)n;
+	tx->off = 0;
+	return 0;
+}
+
+int vj_agent_tx_write(struct vj_agent_tx *tx, int fd)
+{
+	while (vj_agent_tx_busy(tx)) {
+		ssize_t n = send(fd, tx->buf + tx->off, tx->len - tx->off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		tx->off += (size_t)n;
+	}
+	return 0;
+}
+
+int vj_agent_send(struct vj_agent_tx *tx, int fd, const struct vj_agent_msg *m)
+{
+	char why[128];
+	int r = vj_agent_tx_put(tx, m, why, sizeof(why));
+
+	while (r == 0 && vj_agent_tx_busy(tx)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		if ((r = vj_agent_tx_write(tx, fd)) < 0 || !vj_agent_tx_busy(tx))
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			r = -errno;
+	}
+	if (r < 0)
+		tx->len = tx->off = 0; /* the stream is broken: nothing of it is owed */
+	return r;
+}

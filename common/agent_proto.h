@@ -1,0 +1,164 @@
+/*
+ * The launcher <-> guest agent protocol (rootfs/PROTOCOL.md), shared by
+ * both ends: vmjail-init in the guest and jailer/agent.c on the host.
+ *
+ * A frame is an 8-byte header {u32 length, u16 type, u16 flags}, little
+ * endian, followed by `length` payload bytes. The codec here works on
+ * bytes only; struct vj_agent_rx / vj_agent_tx move frames over any
+ * connected stream fd (vsock in the guest, AF_UNIX on the host, a
+ * socketpair in tests).
+ *
+ * Every decoder treats its input as hostile: lengths are checked against
+ * the hard limits below before anything is read or copied, reserved bits
+ * and trailing bytes are errors, and strings never contain NUL.
+ */
+#ifndef VJ_AGENT_PROTO_H
+#define VJ_AGENT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
+#define VJ_AGENT_VERSION 1u
+
+#define VJ_AGENT_HDR_LEN 8u
+#define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
+#define VJ_AGENT_FRAME_MAX (VJ_AGENT_HDR_LEN + VJ_AGENT_PAYLOAD_MAX)
+
+/* Limits of one workload; the policy's (policy/README.md) fit in them. */
+#define VJ_AGENT_ARGC_MAX 256u
+#define VJ_AGENT_ENVC_MAX 128u
+#define VJ_AGENT_STRINGS_MAX (64u * 1024) /* argv + env, a NUL per string */
+#define VJ_AGENT_CWD_MAX 4095u
+#define VJ_AGENT_HOSTNAME_MAX 64u
+#define VJ_AGENT_ERROR_MAX 1024u
+#define VJ_AGENT_SIGNAL_MAX 64u /* SIGRTMAX on Linux */
+
+/* Where the agent connects when the kernel command line names no
+ * vmjail.port=: the host side listens on "<vsock uds>_1024". */
+#define VJ_AGENT_DEFAULT_PORT 1024u
+
+enum vj_agent_type {
+	VJ_AGENT_HELLO = 0x01,     /* both ways, first frame */
+	VJ_AGENT_ERROR = 0x02,     /* both ways, last frame */
+	VJ_AGENT_WORKLOAD = 0x10,  /* launcher: ids, cwd, hostname, network */
+	VJ_AGENT_ARG = 0x11,       /* launcher: one argv string */
+	VJ_AGENT_ENV = 0x12,       /* launcher: one NAME=value string */
+	VJ_AGENT_START = 0x13,     /* launcher: run it */
+	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
+	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
+	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
+	VJ_AGENT_STDOUT = 0x30,    /* agent: the workload's stdout bytes */
+	VJ_AGENT_STDERR = 0x31,    /* agent: the workload's stderr bytes */
+	VJ_AGENT_EXIT = 0x32,      /* agent: how the workload ended */
+};
+
+enum vj_agent_exit_kind {
+	VJ_AGENT_EXITED = 0,   /* value: exit status 0..255 */
+	VJ_AGENT_SIGNALED = 1, /* value: signal 1..64 */
+};
+
+struct vj_agent_net {
+	bool enabled;
+	uint8_t addr[4]; /* IPv4, in address order (10.0.0.2 = {10,0,0,2}) */
+	uint8_t prefix;  /* 1..32 */
+	uint8_t gateway[4]; /* 0.0.0.0: no default route */
+};
+
+/* The WORKLOAD frame: everything about the run but argv and env. */
+struct vj_agent_spec {
+	uint32_t uid, gid;
+	struct vj_agent_net net;
+	char cwd[VJ_AGENT_CWD_MAX + 1];           /* "": "/" */
+	char hostname[VJ_AGENT_HOSTNAME_MAX + 1]; /* "": left as it is */
+};
+
+/* One decoded frame. Byte strings point into the frame they came from. */
+struct vj_agent_msg {
+	enum vj_agent_type type;
+	union {
+		struct {
+			uint16_t min, max;
+		} hello;
+		struct vj_agent_spec spec; /* WORKLOAD */
+		struct {
+			const uint8_t *data;
+			size_t len;
+		} bytes; /* ERROR, ARG, ENV, STDIN, STDOUT, STDERR */
+		uint32_t signal;
+		struct {
+			enum vj_agent_exit_kind kind;
+			uint32_t value;
+		} exit;
+	};
+};
+
+const char *vj_agent_type_name(uint32_t type);
+
+/*
+ * Decoding. On a malformed input each returns -EMSGSIZE (a length over a
+ * limit) or -EPROTO (anything else) and writes one line into why, e.g.
+ * "STDOUT frame: length 70000 exceeds 65536". The header decoder rejects
+ * an oversized length or an unknown type before any payload is read.
+ */
+int vj_agent_decode_header(const uint8_t hdr[VJ_AGENT_HDR_LEN], uint32_t *type, uint32_t *len,
+			   char *why, size_t whylen);
+int vj_agent_decode_payload(uint32_t type, const uint8_t *payload, uint32_t len,
+			    struct vj_agent_msg *m, char *why, size_t whylen);
+
+/* Encodes m as one frame into out[cap] (at least VJ_AGENT_FRAME_MAX).
+ * Refuses (-EMSGSIZE, -EPROTO, with why set) to encode what the decoder
+ * would reject. Returns the frame length. */
+ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, char *why,
+			size_t whylen);
+
+/* The accumulated argv/env size check both ends apply. Returns 0 or
+ * -E2BIG with a reason in why. */
+int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, char *why, size_t whylen);
+
+/* Copies text into out[cap] for an ERROR frame or a message line: bytes
+ * outside printable ASCII become '?', and it is cut to fit. */
+void vj_agent_printable(char *out, size_t cap, const void *text, size_t len);
+
+/* Frames in: bytes read from the stream accumulate here until a frame is
+ * complete. Heap-allocate it (it holds one whole frame). */
+struct vj_agent_rx {
+	size_t have;    /* bytes in buf */
+	size_t current; /* length of the frame at buf[0] once it is complete */
+	uint8_t buf[VJ_AGENT_FRAME_MAX];
+};
+
+/* One read(2) into the free space. Returns the bytes read, 0 at end of
+ * stream, -errno (-EAGAIN included). */
+ssize_t vj_agent_rx_read(struct vj_agent_rx *rx, int fd);
+
+/* Decodes the frame at the front: 1 with *m filled (valid until
+ * vj_agent_rx_consume), 0 when more bytes are needed, or a negative errno
+ * with why set. A bad header fails as soon as its 8 bytes are in. */
+int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, char *why, size_t whylen);
+void vj_agent_rx_consume(struct vj_agent_rx *rx);
+
+/* Frames out: one encoded frame and how much of it was written. */
+struct vj_agent_tx {
+	size_t len, off;
+	uint8_t buf[VJ_AGENT_FRAME_MAX];
+};
+
+static inline bool vj_agent_tx_busy(const struct vj_agent_tx *tx)
+{
+	return tx->off < tx->len;
+}
+
+/* Encodes m into an idle tx (-EBUSY otherwise); why as for encode. */
+int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, char *why,
+		    size_t whylen);
+/* Writes what the fd takes now (never raises SIGPIPE). Returns 0 (check
+ * vj_agent_tx_busy for the rest) or -errno; -EAGAIN is not an error. */
+int vj_agent_tx_write(struct vj_agent_tx *tx, int fd);
+/* put + write until done, waiting in poll(2) if fd is non-blocking; for
+ * frames the caller built itself (an encoding error is -EPROTO). */
+int vj_agent_send(struct vj_agent_tx *tx, int fd, const struct vj_agent_msg *m);
+
+#endif
