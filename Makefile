@@ -73,6 +73,7 @@ include vmm/build.mk
 -include tests/e2e/build.mk
 -include policy/build.mk
 -include jailer/build.mk
+-include rootfs/init/build.mk
 -include bench/build.mk
 
 .PHONY: binaries

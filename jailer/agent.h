@@ -1,0 +1,72 @@
+/*
+ * The launcher's side of the guest agent protocol (rootfs/PROTOCOL.md):
+ * hands vmjail-init the workload, streams stdin in and stdout/stderr out,
+ * forwards signals, and returns how the workload ended, so that
+ * `vmjail run` behaves like the command run locally.
+ *
+ * The agent is guest code, so every frame from it is hostile: lengths are
+ * bounded before anything is read, anything out of turn ends the session
+ * with an error, and output past the caps is discarded.
+ */
+#ifndef VJ_JAILER_AGENT_H
+#define VJ_JAILER_AGENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent_proto.h"
+#include "error.h"
+#include "policy.h"
+
+#define VJ_AGENT_UNCAPPED UINT64_MAX
+
+struct vj_agent_io {
+	int in_fd;  /* the workload's stdin is read from here; -1: none */
+	int out_fd; /* its stdout is written here */
+	int err_fd; /* its stderr is written here */
+	/* Bytes of each stream passed on at most (VJ_AGENT_UNCAPPED: no
+	 * cap); the rest is read and discarded, the workload runs on. */
+	uint64_t out_cap, err_cap;
+	/* -1, or a signalfd: each signal read from it is forwarded to the
+	 * workload (to its process group, in the guest). */
+	int signal_fd;
+	/* -1, or any fd: once it is readable the session stops waiting and
+	 * returns -ECANCELED (after taking what the agent had already sent).
+	 * It is never read. */
+	int cancel_fd;
+};
+
+struct vj_agent_result {
+	int status;                    /* exit status: 0..255, or 128 + signal */
+	int signal;                    /* the signal that killed it, or 0 */
+	uint64_t out_bytes, err_bytes; /* passed on */
+	uint64_t out_dropped, err_dropped; /* discarded: past a cap, or the reader went away */
+};
+
+/*
+ * Waits on a listening socket (the AF_UNIX "<vsock uds>_<port>" that the
+ * guest's vsock connection reaches) for the agent's connection.
+ * expect_pid > 0: connections from any other process (SO_PEERCRED; with
+ * the vsock broker that is the broker's pid) are closed and waited past.
+ * Returns 0 with *conn_fd set (close-on-exec), -ECANCELED once cancel_fd
+ * is readable, or another -errno, with e set.
+ */
+int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd,
+		    struct vj_err *e);
+
+/*
+ * One session on a connected stream socket (made non-blocking here):
+ * handshake, spec + w's argv and env, then streams until the agent
+ * reports the workload's end. Returns 0 with *res filled, or -errno with
+ * e set: the agent broke the protocol or reported an error, the
+ * connection ended early, cancel_fd fired, or a local write failed.
+ * The caller closes conn_fd; its sending side is shut on return.
+ *
+ * Writes to out_fd/err_fd block while their reader is slow (the
+ * backpressure reaches the workload); a broken pipe there discards the
+ * rest of that stream, so the caller should ignore or block SIGPIPE.
+ */
+int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct vj_workload *w,
+		     const struct vj_agent_io *io, struct vj_agent_result *res, struct vj_err *e);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * vmjail-init's end of the connection: a vsock stream to the host (CID 2)
+ * on the port the kernel command line names with vmjail.port=N.
+ */
+#ifndef VJ_INIT_CONNECT_H
+#define VJ_INIT_CONNECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The last vmjail.port=N word of cmdline (1..4294967295; parameters are
+ * separated by spaces, tabs or newlines, as in /proc/cmdline), or
+ * VJ_AGENT_DEFAULT_PORT when there is none. -EINVAL with why set for a
+ * value that is not a port. */
+int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, char *why, size_t whylen);
+
+/* Reads /proc/cmdline for the port and connects. Returns the socket
+ * (close-on-exec) or -errno with why set. */
+int vj_init_connect_host(char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * Guest networking with plain ioctls (no netlink, no busybox): lo up, and
+ * eth0 with the address, prefix and default route the launcher sends.
+ */
+#ifndef VJ_INIT_NET_H
+#define VJ_INIT_NET_H
+
+#include <stddef.h>
+
+#include "agent_proto.h"
+
+#define VJ_INIT_NET_IFNAME "eth0"
+
+int vj_init_net_up(const char *ifname, char *why, size_t whylen);
+
+/* Address and netmask, up, then the default route when net->gateway is
+ * not 0.0.0.0. Returns 0 or -errno with why naming the step. */
+int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, char *why,
+			  size_t whylen);
+
+#endif

@@ -1,0 +1,433 @@
+#include "session.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "net.h"
+#include "setup.h"
+#include "workload.h"
+
+__attribute__((format(printf, 4, 5))) static int fail(int r, char *why, size_t whylen,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Blocks until a whole frame is in. */
+static int recv_frame(struct vj_init_session *s, struct vj_agent_msg *m, char *why, size_t whylen)
+{
+	for (;;) {
+		int r = vj_agent_rx_next(s->rx, m, why, whylen);
+		ssize_t n;
+
+		if (r != 0)
+			return r;
+		n = vj_agent_rx_read(s->rx, s->conn);
+		if (n == 0)
+			return fail(-ECONNRESET, why, whylen, "the launcher closed the connection");
+		if (n < 0)
+			return fail((int)n, why, whylen, "read from the launcher: %s",
+				    strerror((int)-n));
+	}
+}
+
+static int send_frame(struct vj_init_session *s, const struct vj_agent_msg *m, char *why,
+		      size_t whylen)
+{
+	int r = vj_agent_send(s->tx, s->conn, m);
+
+	if (r < 0)
+		return fail(r == -EPIPE ? -ECONNRESET : r, why, whylen,
+			    "send %s to the launcher: %s", vj_agent_type_name(m->type),
+			    strerror(-r));
+	return 0;
+}
+
+static int unexpected(const struct vj_agent_msg *m, const char *when, char *why, size_t whylen)
+{
+	char text[VJ_AGENT_ERROR_MAX + 1];
+
+	if (m->type != VJ_AGENT_ERROR)
+		return fail(-EPROTO, why, whylen, "unexpected %s frame %s",
+			    vj_agent_type_name(m->type), when);
+	vj_agent_printable(text, sizeof(text), m->bytes.data, m->bytes.len);
+	return fail(-ECONNABORTED, why, whylen, "the launcher reported: %s", text);
+}
+
+static int hello(struct vj_init_session *s, char *why, size_t whylen)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO,
+				  .hello = { VJ_AGENT_VERSION, VJ_AGENT_VERSION } };
+	int r;
+
+	if ((r = send_frame(s, &m, why, whylen)) < 0 || (r = recv_frame(s, &m, why, whylen)) < 0)
+		return r;
+	if (m.type != VJ_AGENT_HELLO)
+		return unexpected(&m, "before HELLO", why, whylen);
+	if (m.hello.min != m.hello.max || m.hello.min != VJ_AGENT_VERSION)
+		return fail(-EPROTONOSUPPORT, why, whylen,
+			    "the launcher chose protocol version %u..%u; this agent speaks %u",
+			    m.hello.min, m.hello.max, VJ_AGENT_VERSION);
+	vj_agent_rx_consume(s->rx);
+	return 0;
+}
+
+static int receive_workload(struct vj_init_session *s, struct vj_init_workload *w, char *why,
+			    size_t whylen)
+{
+	struct vj_agent_msg m;
+	bool have_spec = false;
+	int r;
+
+	for (;;) {
+		if ((r = recv_frame(s, &m, why, whylen)) < 0)
+			return r;
+		if (m.type == VJ_AGENT_WORKLOAD && !have_spec) {
+			w->spec = m.spec;
+			have_spec = true;
+		} else if ((m.type == VJ_AGENT_ARG || m.type == VJ_AGENT_ENV) && have_spec) {
+			if ((r = vj_init_workload_add(w, &m, why, whylen)) < 0)
+				return r;
+		} else if (m.type == VJ_AGENT_START && have_spec) {
+			vj_agent_rx_consume(s->rx);
+			return vj_init_workload_check(w, why, whylen);
+		} else {
+			return unexpected(&m, have_spec ? "before START" : "before WORKLOAD", why,
+					  whylen);
+		}
+		vj_agent_rx_consume(s->rx);
+	}
+}
+
+/* Settings of the guest system that come with the workload. */
+static int apply_system(const struct vj_agent_spec *spec, char *why, size_t whylen)
+{
+	int r;
+
+	if (spec->hostname[0] && (r = vj_init_set_hostname(spec->hostname, why, whylen)) < 0)
+		return r;
+	if (spec->net.enabled &&
+	    (r = vj_init_net_configure(VJ_INIT_NET_IFNAME, &spec->net, why, whylen)) < 0)
+		return r;
+	return 0;
+}
+
+struct relay {
+	struct vj_init_session *s;
+	struct vj_init_child child;
+	int sigfd;
+	bool stdin_eof;       /* STDIN_EOF arrived */
+	bool stdin_pending;   /* the STDIN frame at the front of rx is partly written */
+	const uint8_t *stdin_data;
+	size_t stdin_len;
+	bool done;            /* the workload's main process ended */
+	int status;           /* its wait status */
+	uint8_t *buf;         /* VJ_AGENT_PAYLOAD_MAX bytes of output */
+};
+
+/* When the main process ends the run is over: what it left behind is
+ * killed, so that the output pipes reach end of file. As PID 1 that is
+ * every other process; otherwise (a test) its process group. */
+static void kill_rest(struct relay *rl)
+{
+	if (rl->s->is_init)
+		kill(-1, SIGKILL);
+	else
+		kill(-rl->child.pid, SIGKILL);
+}
+
+static void drop_stdin(struct relay *rl)
+{
+	if (rl->stdin_pending)
+		vj_agent_rx_consume(rl->s->rx);
+	rl->stdin_pending = false;
+	vj_closep(&rl->child.stdin_fd);
+	rl->child.stdin_fd = -1;
+}
+
+/* Every child that ended is reaped, the workload's own and the orphans
+ * that PID 1 (or a subreaper) inherits. */
+static void reap(struct relay *rl)
+{
+	struct signalfd_siginfo si;
+	pid_t pid;
+	int st;
+
+	while (read(rl->sigfd, &si, sizeof(si)) == sizeof(si))
+		;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != rl->child.pid || rl->done)
+			continue;
+		rl->done = true;
+		rl->status = st;
+		kill_rest(rl);
+		drop_stdin(rl);
+	}
+}
+
+/* Writes what the workload's stdin takes now; a workload that closed its
+ * stdin gets no more (its later STDIN frames are dropped). */
+static void write_stdin(struct relay *rl)
+{
+	while (rl->stdin_len) {
+		ssize_t n = write(rl->child.stdin_fd, rl->stdin_data, rl->stdin_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			rl->stdin_pending = true;
+			return;
+		}
+		if (n < 0) {
+			drop_stdin(rl);
+			return;
+		}
+		rl->stdin_data += n;
+		rl->stdin_len -= (size_t)n;
+	}
+	if (rl->stdin_pending)
+		vj_agent_rx_consume(rl->s->rx);
+	rl->stdin_pending = false;
+}
+
+/* One frame from the launcher while the workload runs. Returns 1 when
+ * the frame stays at the front of rx (stdin not yet written). */
+static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, size_t whylen)
+{
+	switch (m->type) {
+	case VJ_AGENT_STDIN:
+		if (rl->stdin_eof)
+			return fail(-EPROTO, why, whylen, "unexpected STDIN frame after STDIN_EOF");
+		if (rl->child.stdin_fd < 0)
+			return 0;
+		rl->stdin_data = m->bytes.data;
+		rl->stdin_len = m->bytes.len;
+		write_stdin(rl);
+		return rl->stdin_pending;
+	case VJ_AGENT_STDIN_EOF:
+		if (rl->stdin_eof)
+			return fail(-EPROTO, why, whylen, "unexpected second STDIN_EOF frame");
+		rl->stdin_eof = true;
+		vj_closep(&rl->child.stdin_fd);
+		rl->child.stdin_fd = -1;
+		return 0;
+	case VJ_AGENT_SIGNAL:
+		if (!rl->done)
+			kill(-rl->child.pid, (int)m->signal);
+		return 0;
+	default:
+		return unexpected(m, "while the workload runs", why, whylen);
+	}
+}
+
+static int process_frames(struct relay *rl, char *why, size_t whylen)
+{
+	struct vj_agent_msg m;
+	int r = 0;
+
+	while (!rl->stdin_pending && (r = vj_agent_rx_next(rl->s->rx, &m, why, whylen)) == 1) {
+		if ((r = handle(rl, &m, why, whylen)) < 0)
+			return r;
+		if (r == 0)
+			vj_agent_rx_consume(rl->s->rx);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int read_launcher(struct relay *rl, char *why, size_t whylen)
+{
+	ssize_t n = vj_agent_rx_read(rl->s->rx, rl->s->conn);
+
+	if (n == 0)
+		return fail(-ECONNRESET, why, whylen, "the launcher closed the connection");
+	if (n < 0 && n != -EAGAIN)
+		return fail((int)n, why, whylen, "read from the launcher: %s", strerror((int)-n));
+	return process_frames(rl, why, whylen);
+}
+
+static int pump(struct relay *rl, int *fd, enum vj_agent_type type, char *why, size_t whylen)
+{
+	ssize_t n = read(*fd, rl->buf, VJ_AGENT_PAYLOAD_MAX);
+	struct vj_agent_msg m = { .type = type };
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		vj_closep(fd);
+		*fd = -1;
+		return 0;
+	}
+	m.bytes.data = rl->buf;
+	m.bytes.len = (size_t)n;
+	return send_frame(rl->s, &m, why, whylen);
+}
+
+static int relay_step(struct relay *rl, char *why, size_t whylen)
+{
+	struct vj_init_child *c = &rl->child;
+	const bool want_conn = !rl->stdin_pending && !rl->done;
+	struct pollfd pf[5] = {
+		{ .fd = rl->sigfd, .events = POLLIN },
+		{ .fd = c->stdout_fd, .events = POLLIN },
+		{ .fd = c->stderr_fd, .events = POLLIN },
+		{ .fd = rl->stdin_pending ? c->stdin_fd : -1, .events = POLLOUT },
+		{ .fd = want_conn ? rl->s->conn : -1, .events = POLLIN },
+	};
+	int r;
+
+	if (poll(pf, VJ_ARRAY_SIZE(pf), -1) < 0)
+		return errno == EINTR ? 0 : fail(-errno, why, whylen, "poll: %s", strerror(errno));
+	if (pf[0].revents)
+		reap(rl);
+	if (pf[1].revents && c->stdout_fd >= 0 &&
+	    (r = pump(rl, &c->stdout_fd, VJ_AGENT_STDOUT, why, whylen)) < 0)
+		return r;
+	if (pf[2].revents && c->stderr_fd >= 0 &&
+	    (r = pump(rl, &c->stderr_fd, VJ_AGENT_STDERR, why, whylen)) < 0)
+		return r;
+	if (pf[3].revents && rl->stdin_pending) {
+		write_stdin(rl);
+		if (!rl->stdin_pending && (r = process_frames(rl, why, whylen)) < 0)
+			return r;
+	}
+	if (pf[4].revents && !rl->done && (r = read_launcher(rl, why, whylen)) < 0)
+		return r;
+	return 0;
+}
+
+static void exit_frame(int status, struct vj_agent_msg *m)
+{
+	m->type = VJ_AGENT_EXIT;
+	if (WIFSIGNALED(status)) {
+		m->exit.kind = VJ_AGENT_SIGNALED;
+		m->exit.value = (uint32_t)WTERMSIG(status);
+	} else {
+		m->exit.kind = VJ_AGENT_EXITED;
+		m->exit.value = (uint32_t)WEXITSTATUS(status);
+	}
+}
+
+/* From spawn to the end of the workload's output: the main process has
+ * ended and both pipes are at end of file. */
+static int relay(struct relay *rl, char *why, size_t whylen)
+{
+	struct vj_agent_msg m;
+	int r;
+
+	if ((r = process_frames(rl, why, whylen)) < 0)
+		return r;
+	while (!rl->done || rl->child.stdout_fd >= 0 || rl->child.stderr_fd >= 0)
+		if ((r = relay_step(rl, why, whylen)) < 0)
+			return r;
+	exit_frame(rl->status, &m);
+	return send_frame(rl->s, &m, why, whylen);
+}
+
+/* A program that cannot be executed ends like it does in a shell: a line
+ * on its stderr and status 127 (not found) or 126 (not executable). */
+static int report_exec_failure(struct vj_init_session *s, int err, const char *what, char *why,
+			       size_t whylen)
+{
+	char line[VJ_AGENT_ERROR_MAX + 16];
+	struct vj_agent_msg m = { .type = VJ_AGENT_STDERR };
+	int r;
+
+	snprintf(line, sizeof(line), "vmjail-init: %.*s\n", (int)VJ_AGENT_ERROR_MAX, what);
+	m.bytes.data = (const uint8_t *)line;
+	m.bytes.len = strlen(line);
+	if ((r = send_frame(s, &m, why, whylen)) < 0)
+		return r;
+	m.type = VJ_AGENT_EXIT;
+	m.exit.kind = VJ_AGENT_EXITED;
+	m.exit.value = err == -ENOENT ? 127 : 126;
+	return send_frame(s, &m, why, whylen);
+}
+
+static int start_reaping(struct relay *rl, char *why, size_t whylen)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (rl->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return fail(-errno, why, whylen, "signalfd for SIGCHLD: %s", strerror(errno));
+	return 0;
+}
+
+/* Whatever way the run ended, nothing of the workload outlives it: an
+ * unfinished one is killed, and PID 1 waits for every last process. */
+static void end_run(struct relay *rl)
+{
+	if (rl->child.pid > 0 && !rl->done) {
+		kill_rest(rl);
+		kill(rl->child.pid, SIGKILL);
+		while (waitpid(rl->child.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (rl->s->is_init)
+		while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+			;
+	else
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	vj_closep(&rl->child.stdin_fd);
+	vj_closep(&rl->child.stdout_fd);
+	vj_closep(&rl->child.stderr_fd);
+	vj_closep(&rl->sigfd);
+	free(rl->buf);
+}
+
+int vj_init_serve(struct vj_init_session *s, char *why, size_t whylen)
+{
+	struct vj_init_workload w = { 0 };
+	struct relay rl = { .s = s, .child = { -1, -1, -1, -1 }, .sigfd = -1 };
+	enum vj_init_spawn_failure failure;
+	int r;
+
+	if ((r = hello(s, why, whylen)) < 0 || (r = receive_workload(s, &w, why, whylen)) < 0 ||
+	    (r = apply_system(&w.spec, why, whylen)) < 0 || (r = start_reaping(&rl, why, whylen)) < 0)
+		goto out;
+	if (!(rl.buf = malloc(VJ_AGENT_PAYLOAD_MAX))) {
+		r = fail(-ENOMEM, why, whylen, "output buffer: out of memory");
+		goto out;
+	}
+	r = vj_init_workload_spawn(&w, &rl.child, &failure, why, whylen);
+	if (r < 0 && failure == VJ_INIT_SPAWN_EXEC) {
+		char what[VJ_AGENT_ERROR_MAX];
+
+		snprintf(what, sizeof(what), "%s", why);
+		r = report_exec_failure(s, r, what, why, whylen);
+	} else if (r == 0) {
+		r = relay(&rl, why, whylen);
+	}
+out:
+	end_run(&rl);
+	vj_init_workload_free(&w);
+	return r;
+}
+
+void vj_init_finish(struct vj_init_session *s)
+{
+	shutdown(s->conn, SHUT_WR);
+	for (;;) {
+		s->rx->have = s->rx->current = 0;
+		if (vj_agent_rx_read(s->rx, s->conn) <= 0)
+			return;
+	}
+}

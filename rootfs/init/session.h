@@ -1,0 +1,35 @@
+/*
+ * vmjail-init's side of one session with the launcher (rootfs/PROTOCOL.md):
+ * HELLO both ways, the workload, START; then the workload runs while its
+ * stdout and stderr stream out and stdin and signals stream in; EXIT last.
+ */
+#ifndef VJ_INIT_SESSION_H
+#define VJ_INIT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent_proto.h"
+
+struct vj_init_session {
+	int conn;
+	bool is_init; /* PID 1 (of the VM or of a pid namespace) */
+	struct vj_agent_rx *rx;
+	struct vj_agent_tx *tx;
+};
+
+/*
+ * Runs the session up to and including the EXIT frame. Returns 0, or
+ * -errno with why set: -ECONNRESET/-ECONNABORTED when the launcher closed
+ * the connection or sent ERROR (nothing more to tell it), any other code
+ * for an error worth an ERROR frame. The workload, and as PID 1 every
+ * other process, is dead and reaped when it returns.
+ */
+int vj_init_serve(struct vj_init_session *s, char *why, size_t whylen);
+
+/* After the agent's last frame: shuts its sending side and reads until
+ * the launcher closes, so that the launcher has the last frame before the
+ * VM goes away. */
+void vj_init_finish(struct vj_init_session *s);
+
+#endif

@@ -1,0 +1,78 @@
+#include "setup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static const struct mount_entry {
+	const char *source, *target, *type;
+	unsigned long flags;
+	const char *options;
+} mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755" },
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666" },
+	{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
+};
+
+/* Programs expect these; devtmpfs does not provide them. */
+static const struct dev_link {
+	const char *target, *path;
+} dev_links[] = {
+	{ "/proc/self/fd", "/dev/fd" },
+	{ "/proc/self/fd/0", "/dev/stdin" },
+	{ "/proc/self/fd/1", "/dev/stdout" },
+	{ "/proc/self/fd/2", "/dev/stderr" },
+};
+
+int vj_init_mount_all(char *why, size_t whylen)
+{
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(mounts); i++) {
+		const struct mount_entry *m = &mounts[i];
+
+		if (mkdir(m->target, 0755) < 0 && errno != EEXIST) {
+			snprintf(why, whylen, "create mount point %s: %s", m->target, strerror(errno));
+			return -errno;
+		}
+		/* EBUSY: the same file system is mounted there already, as
+		 * devtmpfs is on /dev when the kernel mounts it (an ext4 root
+		 * with CONFIG_DEVTMPFS_MOUNT). */
+		if (mount(m->source, m->target, m->type, m->flags, m->options) < 0 &&
+		    errno != EBUSY) {
+			snprintf(why, whylen, "mount %s on %s: %s", m->type, m->target,
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(dev_links); i++)
+		if (symlink(dev_links[i].target, dev_links[i].path) < 0 && errno != EEXIST) {
+			snprintf(why, whylen, "symlink %s: %s", dev_links[i].path, strerror(errno));
+			return -errno;
+		}
+	return 0;
+}
+
+int vj_init_set_hostname(const char *name, char *why, size_t whylen)
+{
+	if (sethostname(name, strlen(name)) < 0) {
+		snprintf(why, whylen, "set hostname \"%s\": %s", name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vj_init_power_off(void)
+{
+	sync();
+	reboot(RB_AUTOBOOT);
+	return -errno;
+}

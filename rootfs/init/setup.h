@@ -1,0 +1,25 @@
+/*
+ * The guest system around the workload, done by vmjail-init as PID 1:
+ * the kernel file systems, the hostname, and the final power-off.
+ */
+#ifndef VJ_INIT_SETUP_H
+#define VJ_INIT_SETUP_H
+
+#include <stddef.h>
+
+/* /proc, /sys, /dev (devtmpfs, with /dev/pts and /dev/shm), /tmp, /run;
+ * a missing mount point is created. Returns 0 or -errno with why set. */
+int vj_init_mount_all(char *why, size_t whylen);
+
+int vj_init_set_hostname(const char *name, char *why, size_t whylen);
+
+/*
+ * Flushes file systems and resets the machine: the VMM runs guests with
+ * reboot=k, so the reset goes through the i8042 and ends the VMM with
+ * status 0. (RB_POWER_OFF would end in a hlt with interrupts off that
+ * KVM keeps to itself.) In a pid namespace it ends the namespace instead:
+ * its init dies of SIGHUP. Returns only if reboot(2) failed.
+ */
+int vj_init_power_off(void);
+
+#endif

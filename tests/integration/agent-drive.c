@@ -1,0 +1,222 @@
+/*
+ * Test helper: the launcher's side of the agent protocol (jailer/agent.c)
+ * driving a real agent over a socketpair, like `vmjail run` will over
+ * vsock. Its stdin, stdout and stderr are the workload's, and it exits
+ * with the workload's status (125 when the session failed).
+ *
+ * usage: agent-drive [options] -- AGENT-ARGV... --workload WORKLOAD-ARGV...
+ *   --env NAME=VALUE     add to the workload's environment (repeatable)
+ *   --cwd DIR            --uid N   --gid N   --hostname NAME
+ *   --net A.B.C.D/P[,GW] configure the guest's eth0
+ *   --out-cap N          --err-cap N   (bytes; default: no cap)
+ *   --no-stdin           the workload's stdin is empty
+ *   --forward-signals    forward SIGINT, SIGTERM, SIGHUP, SIGUSR1
+ *   --agent-log FILE     the agent's stderr (default: inherited)
+ *   --report FILE        write the result and the agent's end there
+ * The agent gets its end of the connection as fd 3.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "parse.h"
+
+#define SESSION_FAILED 125
+
+struct options {
+	struct vj_agent_spec spec;
+	struct vj_workload w;
+	struct vj_agent_io io;
+	bool forward_signals;
+	const char *agent_log, *report;
+	char **agent_argv;
+};
+
+static int die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "agent-drive: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(SESSION_FAILED);
+}
+
+static uint64_t number(const char *s, uint64_t max)
+{
+	uint64_t v;
+
+	if (vj_parse_u64(s, 0, max, &v) < 0)
+		die("\"%s\": not a number in range", s);
+	return v;
+}
+
+static void parse_net(const char *s, struct vj_agent_net *net)
+{
+	char buf[64], *slash, *comma;
+	struct in_addr a;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		die("--net \"%s\": expected A.B.C.D/P[,GW]", s);
+	*slash++ = '\0';
+	comma = strchr(slash, ',');
+	if (comma) {
+		*comma++ = '\0';
+		if (inet_pton(AF_INET, comma, &a) != 1)
+			die("--net \"%s\": bad gateway", s);
+		memcpy(net->gateway, &a, 4);
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		die("--net \"%s\": bad address", s);
+	memcpy(net->addr, &a, 4);
+	net->prefix = (uint8_t)number(slash, 32);
+	net->enabled = true;
+}
+
+static void parse(int argc, char **argv, struct options *o)
+{
+	int i = 1;
+
+	o->io = (struct vj_agent_io){ .in_fd = 0, .out_fd = 1, .err_fd = 2,
+				      .out_cap = VJ_AGENT_UNCAPPED,
+				      .err_cap = VJ_AGENT_UNCAPPED, .signal_fd = -1,
+				      .cancel_fd = -1 };
+	for (; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "--no-stdin")) {
+			o->io.in_fd = -1;
+			continue;
+		}
+		if (!strcmp(opt, "--forward-signals")) {
+			o->forward_signals = true;
+			continue;
+		}
+		if (!val)
+			die("%s: missing value", opt);
+		i++;
+		if (!strcmp(opt, "--env") && o->w.envc < VJ_MAX_ENV)
+			o->w.env[o->w.envc++] = (char *)val;
+		else if (!strcmp(opt, "--cwd"))
+			snprintf(o->spec.cwd, sizeof(o->spec.cwd), "%s", val);
+		else if (!strcmp(opt, "--uid"))
+			o->spec.uid = (uint32_t)number(val, UINT32_MAX);
+		else if (!strcmp(opt, "--gid"))
+			o->spec.gid = (uint32_t)number(val, UINT32_MAX);
+		else if (!strcmp(opt, "--hostname"))
+			snprintf(o->spec.hostname, sizeof(o->spec.hostname), "%s", val);
+		else if (!strcmp(opt, "--net"))
+			parse_net(val, &o->spec.net);
+		else if (!strcmp(opt, "--out-cap"))
+			o->io.out_cap = number(val, UINT64_MAX);
+		else if (!strcmp(opt, "--err-cap"))
+			o->io.err_cap = number(val, UINT64_MAX);
+		else if (!strcmp(opt, "--agent-log"))
+			o->agent_log = val;
+		else if (!strcmp(opt, "--report"))
+			o->report = val;
+		else
+			die("unknown option \"%s\"", opt);
+	}
+	if (i >= argc)
+		die("%s", "usage: agent-drive [options] -- AGENT... --workload WORKLOAD...");
+	o->agent_argv = &argv[++i];
+	for (; i < argc && strcmp(argv[i], "--workload"); i++)
+		;
+	if (i >= argc)
+		die("%s", "missing \"--workload\" before the workload");
+	argv[i++] = NULL;
+	for (; i < argc && o->w.argc < VJ_MAX_ARGS; i++)
+		o->w.argv[o->w.argc++] = argv[i];
+}
+
+static pid_t spawn_agent(const struct options *o, int fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int in = open("/dev/null", O_RDONLY);
+	int log = o->agent_log ? open(o->agent_log, O_WRONLY | O_CREAT | O_TRUNC, 0644) : 2;
+	if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
+	    dup2(fd, 3) < 0)
+		_exit(SESSION_FAILED);
+	execvp(o->agent_argv[0], o->agent_argv);
+	fprintf(stderr, "agent-drive: exec %s: %s\n", o->agent_argv[0], strerror(errno));
+	_exit(SESSION_FAILED);
+}
+
+static int signals_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void report(const char *path, int r, const struct vj_agent_result *res, int agent_st)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		die("--report %s: cannot open", path);
+	fprintf(f, "session=%d status=%d signal=%d\n", r, res->status, res->signal);
+	fprintf(f, "out_bytes=%llu out_dropped=%llu err_bytes=%llu err_dropped=%llu\n",
+		(unsigned long long)res->out_bytes, (unsigned long long)res->out_dropped,
+		(unsigned long long)res->err_bytes, (unsigned long long)res->err_dropped);
+	if (WIFSIGNALED(agent_st))
+		fprintf(f, "agent=signal:%d\n", WTERMSIG(agent_st));
+	else
+		fprintf(f, "agent=exit:%d\n", WEXITSTATUS(agent_st));
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct vj_agent_result res;
+	struct vj_err e = { "" };
+	cleanup_fd int sigfd = -1;
+	int sv[2], st = 0, r;
+	pid_t pid;
+
+	parse(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	if (o.forward_signals && (sigfd = o.io.signal_fd = signals_fd()) < 0)
+		die("signalfd: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	pid = spawn_agent(&o, sv[1]);
+	close(sv[1]);
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	r = vj_agent_session(sv[0], &o.spec, &o.w, &o.io, &res, &e);
+	close(sv[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (o.report)
+		report(o.report, r, &res, st);
+	if (r < 0) {
+		fprintf(stderr, "agent-drive: %s\n", e.msg);
+		return SESSION_FAILED;
+	}
+	return res.status;
+}

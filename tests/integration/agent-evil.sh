@@ -1,0 +1,55 @@
+#!/bin/bash
+# vmjail-init against a hostile launcher (agent-evil-launcher): oversized,
+# malformed and misplaced frames. Each must end in an ERROR frame naming
+# the problem (or, when the launcher is gone, a log line), a clean exit
+# with status 2, no sanitizer report, and no workload left running.
+. "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
+
+# evil SCENARIO EXPECTED-LINE DESCRIPTION
+evil() {
+	local out rc
+	out=$(timeout -k 5 30 "$EVIL" "$1" "$INIT" --fd 3 2>"$WORK/agent.log")
+	rc=$?
+	if [ $rc = 0 ] && grep -qxF -- "$2" <<<"$out" && grep -qx "agent: exit 2" <<<"$out" &&
+		! grep -q MALFORMED <<<"$out" && sanitizer_clean && no_process 'sleep 8765432'; then
+		pass "agent-evil: $3"
+	else
+		fail "agent-evil: $3" "exit $rc: $(tr '\n' '|' <<<"$out") log: $(tr '\n' '|' <"$WORK/agent.log")"
+	fi
+}
+
+evil huge-length "ERROR: WORKLOAD frame: length 2147483647 exceeds 4187" \
+	"a 2 GiB length is refused from the header, before any payload"
+evil oversized-stdin "ERROR: STDIN frame: length 65537 exceeds 65536" \
+	"a STDIN frame over 64 KiB is refused; the running workload is killed"
+evil bad-flags "ERROR: HELLO frame: reserved flags 0x0100 set" "reserved header flags are refused"
+evil unknown-type "ERROR: frame header: unknown type 0x7777" "an unknown frame type is refused"
+evil bad-magic "ERROR: HELLO frame: bad magic 0x58585858" "a HELLO with a bad magic is refused"
+evil bad-version "ERROR: the launcher chose protocol version 2..2; this agent speaks 1" \
+	"an unsupported protocol version is refused"
+evil workload-first "ERROR: unexpected WORKLOAD frame before HELLO" "a workload before HELLO is refused"
+evil start-first "ERROR: unexpected START frame before WORKLOAD" "START before WORKLOAD is refused"
+evil trailing-bytes "ERROR: WORKLOAD frame: length 29, but its fields add up to 28" \
+	"trailing bytes in WORKLOAD are refused"
+evil nul-in-arg "ERROR: ARG frame: contains a NUL byte" "a NUL inside an argument is refused"
+evil bad-env "ERROR: ENV frame: byte 0 of the name is not [A-Za-z_][A-Za-z0-9_]*" \
+	"a malformed environment name is refused"
+evil too-many-args "ERROR: workload: more than 256 arguments" "the 257th argument is refused"
+evil too-many-bytes "ERROR: workload: arguments and environment exceed 65536 bytes" \
+	"more than 64 KiB of arguments is refused"
+evil empty-argv 'ERROR: workload: no program to run (argv is empty or argv[0] is "")' \
+	"START without a program is refused"
+evil stdout-from-launcher "ERROR: unexpected STDOUT frame while the workload runs" \
+	"an agent-only frame from the launcher is refused; the workload is killed"
+evil stdin-after-eof "ERROR: unexpected STDIN frame after STDIN_EOF" \
+	"stdin after its end is refused; the workload is killed"
+evil signal-zero "ERROR: SIGNAL frame: signal 0 is not 1..64" \
+	"signal 0 is refused; the workload is killed"
+evil error-from-launcher "EOF" "an ERROR from the launcher ends the run without a reply"
+expect_that "agent-evil: the launcher's error is logged" \
+	grep -q "the launcher reported: go away" "$WORK/agent.log"
+evil close-early "agent: exit 2" "a launcher that hangs up mid-run gets the workload killed"
+expect_that "agent-evil: the hang-up is logged" \
+	grep -q "the launcher closed the connection" "$WORK/agent.log"
+evil truncated "EOF" "half a header, then end of stream: a clean error"
+finish

@@ -1,0 +1,107 @@
+#!/bin/bash
+# The launcher's side (jailer/agent.c, through agent-drive) against the
+# real agent, vmjail-init, as a plain host process (not PID 1: no system
+# set-up, no power-off; a child subreaper) over a socketpair: argv, env,
+# cwd, separate streams, stdin, exit statuses, signals, output caps.
+. "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
+
+A=(-- "$INIT" --fd 3 --workload)
+
+run_drive /dev/null "${A[@]}" sh -c 'echo out; echo err >&2; exit 3'
+expect_run "agent: stdout and stderr arrive on their own streams, exit status 3 returned" \
+	3 out err
+
+run_drive /dev/null "${A[@]}" printf '[%s]\n' 'a b' '' 'c"d' "\$HOME" '*'
+expect_run "agent: argv reaches the workload verbatim (spaces, empty, quotes, no expansion)" \
+	0 $'[a b]\n[]\n[c"d]\n[$HOME]\n[*]' ""
+
+run_drive /dev/null --env FOO=bar --env EMPTY= -- "$INIT" --fd 3 --workload env
+expect_run "agent: the environment is exactly the one sent (nothing inherited)" \
+	0 $'FOO=bar\nEMPTY=' ""
+
+run_drive /dev/null --env PATH=/nonexistent:/bin -- "$INIT" --fd 3 --workload sh -c 'echo "$PATH"'
+expect_run "agent: the program is searched in the workload's own PATH" 0 /nonexistent:/bin ""
+
+run_drive /dev/null --cwd /usr/share -- "$INIT" --fd 3 --workload pwd -P
+expect_run "agent: the workload starts in the requested directory" 0 /usr/share ""
+
+printf abc >"$WORK/in.abc"
+run_drive "$WORK/in.abc" "${A[@]}" cat
+expect_run "agent: stdin reaches the workload, then end of file" 0 abc ""
+
+run_drive /dev/null --no-stdin "${A[@]}" sh -c 'cat; echo done'
+expect_run "agent: no stdin is an immediate end of file" 0 done ""
+
+# 4 MiB through cat both ways at once: flow control, no deadlock.
+head -c $((4 << 20)) /dev/urandom >"$WORK/in.big"
+run_drive "$WORK/in.big" "${A[@]}" cat
+if [ "$RC" = 0 ] && cmp -s "$WORK/in.big" "$WORK/out" && sanitizer_clean; then
+	pass "agent: 4 MiB of stdin echoed back intact while both directions stream"
+else
+	fail "agent: 4 MiB echoed back intact" "exit $RC, $(stat -c %s "$WORK/out") bytes back, $ERR"
+fi
+
+yes 0123456789 | head -c $((4 << 20)) >"$WORK/in.text"
+run_drive "$WORK/in.text" "${A[@]}" head -c 5
+expect_run "agent: a workload that stops reading stdin early is not an error" 0 01234 ""
+
+run_drive /dev/null "${A[@]}" sh -c 'kill -KILL $$'
+expect_run "agent: a workload killed by SIGKILL gives 128+9" 137 "" ""
+expect_that "agent: the result names the signal" grep -q "status=137 signal=9" "$WORK/report"
+
+run_drive /dev/null "${A[@]}" no-such-program-vj
+expect_run "agent: a program that does not exist gives 127 and a line on stderr" 127 "" \
+	'vmjail-init: exec "no-such-program-vj": No such file or directory'
+
+echo 'echo hi' >"$WORK/not-executable"
+chmod 644 "$WORK/not-executable"
+run_drive /dev/null "${A[@]}" "$WORK/not-executable"
+expect_run "agent: a file that is not executable gives 126" 126 "" \
+	"vmjail-init: exec \"$WORK/not-executable\": Permission denied"
+
+run_drive /dev/null --cwd /nonexistent-vj -- "$INIT" --fd 3 --workload true
+expect_run "agent: a missing directory is a session error naming it" 125 "" \
+	'agent-drive: guest agent: workload "true": chdir /nonexistent-vj: No such file or directory'
+
+run_drive /dev/null --out-cap 10 --err-cap 3 "${A[@]}" sh -c 'head -c 100000 /dev/zero | tr "\0" x; echo errors >&2'
+expect_run "agent: output past the caps is discarded, the workload still completes" \
+	0 xxxxxxxxxx err
+expect_that "agent: the discarded bytes are counted" \
+	grep -q "out_bytes=10 out_dropped=99990 err_bytes=3 err_dropped=4" "$WORK/report"
+
+# Orphans come back to the agent (a subreaper here) and are reaped: the
+# workload waits until its orphan's /proc entry is gone, which a zombie's
+# is not.
+run_drive /dev/null "${A[@]}" sh -c \
+	'p=$(sh -c "sleep 0.1 >/dev/null 2>&1 & echo \$!"); while [ -e /proc/$p ]; do sleep 0.05; done; echo reaped'
+expect_run "agent: an orphan of the workload is reaped while the workload runs" 0 reaped ""
+
+# When the main process ends, what it left running is killed: without that
+# the background sleep would hold stdout open and the run would not end.
+run_drive /dev/null "${A[@]}" sh -c 'sleep 8765431 & echo started'
+expect_run "agent: the run ends with the main process; its background processes are killed" \
+	0 started ""
+expect_that "agent: no background process survives the run" no_process 'sleep 8765431'
+
+# A signal to the launcher reaches the workload's process group.
+"$DRIVE" --forward-signals --agent-log "$WORK/agent.log" -- "$INIT" --fd 3 --workload \
+	sh -c 'echo ready; exec sleep 8765430' >"$WORK/out" 2>"$WORK/err" </dev/null &
+pid=$!
+for _ in $(seq 200); do grep -q ready "$WORK/out" && break; sleep 0.05; done
+kill -TERM $pid
+wait $pid
+RC=$?
+expect_that "agent: SIGTERM to the launcher is forwarded; the workload ends with 128+15" \
+	test "$RC" = 143
+expect_that "agent: the signalled workload is gone" no_process 'sleep 8765430'
+
+if need_root "agent: workload runs with the requested uid and gid, no supplementary groups"; then
+	run_drive /dev/null --uid 65534 --gid 65533 -- "$INIT" --fd 3 --workload \
+		sh -c 'id -u; id -g; id -G'
+	expect_run "agent: workload runs with the requested uid and gid, no supplementary groups" \
+		0 $'65534\n65533\n65533' ""
+	run_drive /dev/null --uid 65534 --gid 65534 --cwd /root -- "$INIT" --fd 3 --workload true
+	expect_that "agent: the directory is entered with the workload's own permissions" \
+		grep -q 'chdir /root: Permission denied' "$WORK/err"
+fi
+finish

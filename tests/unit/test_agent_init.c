@@ -1,0 +1,143 @@
+/* vmjail-init's parsers: the port on the kernel command line, and the
+ * workload assembled from ARG and ENV frames within the protocol limits. */
+#include <errno.h>
+#include <string.h>
+
+#include "unit.h"
+#include "connect.h"
+#include "workload.h"
+
+static char why[256];
+
+static int port_of(const char *cmdline, uint32_t *port)
+{
+	why[0] = '\0';
+	return vj_init_port_from_cmdline(cmdline, port, why, sizeof(why));
+}
+
+static void port_defaults_when_the_command_line_names_none(void **state)
+{
+	uint32_t port = 0;
+	(void)state;
+	assert_int_equal(port_of("console=ttyS0 reboot=k panic=-1 quiet\n", &port), 0);
+	assert_int_equal(port, VJ_AGENT_DEFAULT_PORT);
+	assert_int_equal(port_of("", &port), 0);
+	assert_int_equal(port, VJ_AGENT_DEFAULT_PORT);
+}
+
+static void port_is_read_from_vmjail_port_and_the_last_one_wins(void **state)
+{
+	uint32_t port = 0;
+	(void)state;
+	assert_int_equal(port_of("console=ttyS0 vmjail.port=5000 quiet", &port), 0);
+	assert_int_equal(port, 5000);
+	assert_int_equal(port_of("vmjail.port=7\tvmjail.port=4242\n", &port), 0);
+	assert_int_equal(port, 4242);
+	/* a longer key that merely starts alike is not the port */
+	assert_int_equal(port_of("xvmjail.port=1 vmjail.portx=2", &port), 0);
+	assert_int_equal(port, VJ_AGENT_DEFAULT_PORT);
+}
+
+static void port_rejects_values_that_are_not_ports(void **state)
+{
+	uint32_t port = 99;
+	(void)state;
+	assert_int_equal(port_of("vmjail.port=", &port), -EINVAL);
+	assert_int_equal(port_of("vmjail.port=0", &port), -EINVAL);
+	assert_int_equal(port_of("vmjail.port=4294967295", &port), -EINVAL); /* VMADDR_PORT_ANY */
+	assert_int_equal(port_of("vmjail.port=12ab", &port), -EINVAL);
+	assert_int_equal(port_of("vmjail.port=-1", &port), -EINVAL);
+	assert_int_equal(port_of("vmjail.port=123456789012345678901234567890", &port), -EINVAL);
+	assert_non_null(strstr(why, "not a vsock port"));
+	assert_int_equal(port, 99);
+}
+
+static struct vj_agent_msg str_msg(enum vj_agent_type type, const char *s)
+{
+	struct vj_agent_msg m = { .type = type };
+
+	m.bytes.data = (const uint8_t *)s;
+	m.bytes.len = strlen(s);
+	return m;
+}
+
+static void workload_collects_argv_and_env_in_order(void **state)
+{
+	struct vj_init_workload w = { 0 };
+	struct vj_agent_msg m;
+	(void)state;
+	m = str_msg(VJ_AGENT_ARG, "sh");
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	m = str_msg(VJ_AGENT_ENV, "A=1");
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	m = str_msg(VJ_AGENT_ARG, "-c");
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(w.argc, 2);
+	assert_int_equal(w.envc, 1);
+	assert_string_equal(w.argv[0], "sh");
+	assert_string_equal(w.argv[1], "-c");
+	assert_null(w.argv[2]);
+	assert_string_equal(w.env[0], "A=1");
+	assert_null(w.env[1]);
+	assert_int_equal(w.bytes, 3 + 4 + 3);
+	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), 0);
+	vj_init_workload_free(&w);
+}
+
+static void workload_refuses_the_257th_argument_and_129th_variable(void **state)
+{
+	struct vj_init_workload w = { 0 };
+	struct vj_agent_msg a = str_msg(VJ_AGENT_ARG, "x"), e = str_msg(VJ_AGENT_ENV, "X=1");
+	(void)state;
+	for (unsigned i = 0; i < VJ_AGENT_ARGC_MAX; i++)
+		assert_int_equal(vj_init_workload_add(&w, &a, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &a, why, sizeof(why)), -E2BIG);
+	for (unsigned i = 0; i < VJ_AGENT_ENVC_MAX; i++)
+		assert_int_equal(vj_init_workload_add(&w, &e, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &e, why, sizeof(why)), -E2BIG);
+	assert_non_null(strstr(why, "128 environment variables"));
+	assert_int_equal(w.argc, VJ_AGENT_ARGC_MAX);
+	assert_int_equal(w.envc, VJ_AGENT_ENVC_MAX);
+	vj_init_workload_free(&w);
+}
+
+static void workload_refuses_strings_past_64k_in_all(void **state)
+{
+	static char big[40000];
+	struct vj_init_workload w = { 0 };
+	struct vj_agent_msg m;
+	(void)state;
+	memset(big, 'a', sizeof(big) - 1);
+	m = str_msg(VJ_AGENT_ARG, big);
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), -E2BIG);
+	assert_non_null(strstr(why, "65536 bytes"));
+	assert_int_equal(w.argc, 1);
+	vj_init_workload_free(&w);
+}
+
+static void workload_without_a_program_is_refused_at_start(void **state)
+{
+	struct vj_init_workload w = { 0 };
+	struct vj_agent_msg m = str_msg(VJ_AGENT_ARG, "");
+	(void)state;
+	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), -EINVAL);
+	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "no program"));
+	vj_init_workload_free(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(port_defaults_when_the_command_line_names_none),
+		cmocka_unit_test(port_is_read_from_vmjail_port_and_the_last_one_wins),
+		cmocka_unit_test(port_rejects_values_that_are_not_ports),
+		cmocka_unit_test(workload_collects_argv_and_env_in_order),
+		cmocka_unit_test(workload_refuses_the_257th_argument_and_129th_variable),
+		cmocka_unit_test(workload_refuses_strings_past_64k_in_all),
+		cmocka_unit_test(workload_without_a_program_is_refused_at_start),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,778 @@
+/*
+ * The launcher's side of the agent protocol (jailer/agent.c) against
+ * scripted agents in a child process: a well-behaved one, and hostile
+ * ones that send huge lengths, bad framing, unknown or misplaced frames,
+ * close early, or flood past the output cap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "agent.h"
+
+/* ---- the scripted agent (runs in the child) ---- */
+
+static struct vj_agent_rx child_rx;
+static uint8_t child_frame[VJ_AGENT_FRAME_MAX];
+
+/* A failed expectation in the child ends it with this status plus line. */
+#define EXPECT(cond) \
+	do { \
+		if (!(cond)) \
+			_exit(100 + (__LINE__ % 100)); \
+	} while (0)
+
+static void put_raw(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			_exit(0); /* the launcher hung up: nothing more to check */
+		p = (const uint8_t *)p + k;
+		n -= (size_t)k;
+	}
+}
+
+static void put(int fd, const struct vj_agent_msg *m)
+{
+	char why[128];
+	ssize_t n = vj_agent_encode(m, child_frame, sizeof(child_frame), why, sizeof(why));
+
+	EXPECT(n > 0);
+	put_raw(fd, child_frame, (size_t)n);
+}
+
+static void put_bytes(int fd, enum vj_agent_type type, const char *s)
+{
+	struct vj_agent_msg m = { .type = type };
+
+	m.bytes.data = (const uint8_t *)s;
+	m.bytes.len = strlen(s);
+	put(fd, &m);
+}
+
+static void put_exit(int fd, enum vj_agent_exit_kind kind, uint32_t value)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_EXIT, .exit = { kind, value } };
+
+	put(fd, &m);
+}
+
+static void raw_header(int fd, uint32_t len, uint16_t type, uint16_t flags)
+{
+	uint8_t h[8] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+			 (uint8_t)(len >> 24), (uint8_t)type, (uint8_t)(type >> 8),
+			 (uint8_t)flags, (uint8_t)(flags >> 8) };
+
+	put_raw(fd, h, sizeof(h));
+}
+
+/* Next frame from the launcher; 0 at end of stream. */
+static int get(int fd, struct vj_agent_msg *m)
+{
+	char why[128];
+	int r;
+
+	if (child_rx.current)
+		vj_agent_rx_consume(&child_rx);
+	while ((r = vj_agent_rx_next(&child_rx, m, why, sizeof(why))) == 0) {
+		ssize_t n = vj_agent_rx_read(&child_rx, fd);
+		if (n <= 0)
+			return 0;
+	}
+	EXPECT(r == 1);
+	return 1;
+}
+
+static void hello(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+
+	put(fd, &m);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_HELLO && m.hello.min == 1 && m.hello.max == 1);
+}
+
+/* Reads the workload up to START, checking it against the one
+ * session_with() sends. */
+static void take_workload(int fd)
+{
+	static const char *const argv[] = { "sh", "-c", "echo out" };
+	struct vj_agent_msg m;
+
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_WORKLOAD);
+	EXPECT(m.spec.uid == 1000 && m.spec.gid == 1001 && !strcmp(m.spec.cwd, "/work") &&
+	       !strcmp(m.spec.hostname, "fn") && !m.spec.net.enabled);
+	for (int i = 0; i < 3; i++) {
+		EXPECT(get(fd, &m) && m.type == VJ_AGENT_ARG);
+		EXPECT(m.bytes.len == strlen(argv[i]) && !memcmp(m.bytes.data, argv[i], m.bytes.len));
+	}
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_ENV && m.bytes.len == 5 &&
+	       !memcmp(m.bytes.data, "A=b c", 5));
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_START);
+}
+
+static void until_eof(int fd)
+{
+	struct vj_agent_msg m;
+
+	while (get(fd, &m))
+		;
+}
+
+/* ---- the launcher's side (runs in the test) ---- */
+
+typedef void (*script_fn)(int fd);
+
+struct run {
+	struct vj_agent_io io;
+	struct vj_agent_result res;
+	struct vj_err e;
+	int child_status;
+	char out[1 << 16], err[1 << 16];
+	size_t out_len, err_len;
+};
+
+static struct vj_workload workload(void)
+{
+	static char *argv[] = { "sh", "-c", "echo out", NULL };
+	static char *env[] = { "A=b c", NULL };
+	struct vj_workload w = { .argc = 3, .envc = 1 };
+
+	memcpy(w.argv, argv, sizeof(argv));
+	memcpy(w.env, env, sizeof(env));
+	return w;
+}
+
+static struct vj_agent_spec spec(void)
+{
+	struct vj_agent_spec s = { .uid = 1000, .gid = 1001 };
+
+	strcpy(s.cwd, "/work");
+	strcpy(s.hostname, "fn");
+	return s;
+}
+
+static size_t slurp(int fd, char *buf, size_t cap)
+{
+	ssize_t n = pread(fd, buf, cap - 1, 0);
+
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+static void init_run(struct run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->io = (struct vj_agent_io){ .in_fd = -1,
+				      .out_fd = memfd_create("out", MFD_CLOEXEC),
+				      .err_fd = memfd_create("err", MFD_CLOEXEC),
+				      .out_cap = VJ_AGENT_UNCAPPED,
+				      .err_cap = VJ_AGENT_UNCAPPED,
+				      .signal_fd = -1,
+				      .cancel_fd = -1 };
+	assert_true(r->io.out_fd >= 0 && r->io.err_fd >= 0);
+}
+
+static int session_with(struct run *r, script_fn script, const struct vj_workload *w,
+			const struct vj_agent_spec *s)
+{
+	int sv[2], ret;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		script(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	ret = vj_agent_session(sv[0], s, w, &r->io, &r->res, &r->e);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &r->child_status, 0), pid);
+	r->out_len = slurp(r->io.out_fd, r->out, sizeof(r->out));
+	r->err_len = slurp(r->io.err_fd, r->err, sizeof(r->err));
+	close(r->io.out_fd);
+	close(r->io.err_fd);
+	return ret;
+}
+
+static int session(struct run *r, script_fn script)
+{
+	const struct vj_workload w = workload();
+	const struct vj_agent_spec s = spec();
+
+	return session_with(r, script, &w, &s);
+}
+
+static void assert_child_ok(const struct run *r)
+{
+	if (!WIFEXITED(r->child_status) || WEXITSTATUS(r->child_status) != 0)
+		fail_msg("scripted agent: status 0x%x (100 + line %% 100 of a failed EXPECT)",
+			 r->child_status);
+}
+
+static void assert_error(const struct run *r, const char *expect)
+{
+	if (!strstr(r->e.msg, expect))
+		fail_msg("error \"%s\" does not mention \"%s\"", r->e.msg, expect);
+}
+
+/* ---- well-behaved agents ---- */
+
+static void script_out_err_exit3(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, "out\n");
+	put_bytes(fd, VJ_AGENT_STDERR, "err\n");
+	put_bytes(fd, VJ_AGENT_STDOUT, "more\n");
+	put_exit(fd, VJ_AGENT_EXITED, 3);
+	until_eof(fd);
+}
+
+static void streams_are_separated_and_the_exit_status_returned(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 3);
+	assert_int_equal(r.res.signal, 0);
+	assert_string_equal(r.out, "out\nmore\n");
+	assert_string_equal(r.err, "err\n");
+	assert_int_equal(r.res.out_bytes, 9);
+	assert_int_equal(r.res.err_bytes, 4);
+}
+
+static void script_killed_by_sigkill(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_exit(fd, VJ_AGENT_SIGNALED, 9);
+	until_eof(fd);
+}
+
+static void a_killing_signal_gives_128_plus_n(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_killed_by_sigkill), 0);
+	assert_int_equal(r.res.status, 137);
+	assert_int_equal(r.res.signal, 9);
+}
+
+static void script_echo_stdin(int fd)
+{
+	struct vj_agent_msg m;
+	char got[16] = "";
+	size_t n = 0;
+
+	hello(fd);
+	take_workload(fd);
+	while (get(fd, &m) && m.type == VJ_AGENT_STDIN) {
+		EXPECT(n + m.bytes.len < sizeof(got));
+		memcpy(got + n, m.bytes.data, m.bytes.len);
+		n += m.bytes.len;
+	}
+	EXPECT(m.type == VJ_AGENT_STDIN_EOF && n == 3 && !memcmp(got, "abc", 3));
+	put_bytes(fd, VJ_AGENT_STDOUT, "abc");
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void stdin_is_streamed_then_closed(void **state)
+{
+	static struct run r;
+	int p[2];
+	(void)state;
+	init_run(&r);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	close(p[1]);
+	r.io.in_fd = p[0];
+	assert_int_equal(session(&r, script_echo_stdin), 0);
+	close(p[0]);
+	assert_child_ok(&r);
+	assert_string_equal(r.out, "abc");
+}
+
+static void script_expect_eof_then_signal(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello(fd);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF); /* no stdin at all */
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SIGNAL && m.signal == SIGUSR1);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGUSR1);
+	until_eof(fd);
+}
+
+static void signals_are_forwarded(void **state)
+{
+	static struct run r;
+	sigset_t set, old;
+	(void)state;
+	init_run(&r);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
+	r.io.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	assert_true(r.io.signal_fd >= 0);
+	assert_int_equal(raise(SIGUSR1), 0);
+	assert_int_equal(session(&r, script_expect_eof_then_signal), 0);
+	close(r.io.signal_fd);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 128 + SIGUSR1);
+}
+
+static void script_exit_then_garbage(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	raw_header(fd, 0xffffffff, 0x7777, 0xffff);
+	until_eof(fd);
+}
+
+static void nothing_after_exit_is_looked_at(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_exit_then_garbage), 0);
+	assert_int_equal(r.res.status, 0);
+}
+
+/* ---- output caps ---- */
+
+static void script_flood(int fd)
+{
+	static char chunk[VJ_AGENT_PAYLOAD_MAX + 1];
+
+	hello(fd);
+	take_workload(fd);
+	memset(chunk, 'x', VJ_AGENT_PAYLOAD_MAX);
+	for (int i = 0; i < 64; i++) /* 4 MiB */
+		put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_bytes(fd, VJ_AGENT_STDERR, "tail of stderr");
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void output_past_the_cap_is_discarded_and_counted(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_cap = 1000;
+	r.io.err_cap = 4;
+	assert_int_equal(session(&r, script_flood), 0);
+	assert_child_ok(&r);
+	assert_int_equal(r.out_len, 1000);
+	assert_int_equal(r.res.out_bytes, 1000);
+	assert_int_equal(r.res.out_dropped, 64u * VJ_AGENT_PAYLOAD_MAX - 1000);
+	assert_string_equal(r.err, "tail");
+	assert_int_equal(r.res.err_dropped, 10);
+	assert_int_equal(r.res.status, 0);
+}
+
+/* ---- hostile agents ---- */
+
+static void script_huge_length(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	raw_header(fd, 0xfffffff0u, VJ_AGENT_STDOUT, 0);
+	until_eof(fd);
+}
+
+static void a_huge_length_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_huge_length), -EMSGSIZE);
+	assert_error(&r, "guest agent: STDOUT frame: length 4294967280 exceeds 65536");
+	assert_int_equal(r.out_len, 0);
+}
+
+static void script_bad_flags(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	raw_header(fd, 1, VJ_AGENT_STDOUT, 1);
+	put_raw(fd, "x", 1);
+	until_eof(fd);
+}
+
+static void reserved_flags_end_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_bad_flags), -EPROTO);
+	assert_error(&r, "reserved flags");
+}
+
+static void script_unknown_type(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	raw_header(fd, 0, 0x4242, 0);
+	until_eof(fd);
+}
+
+static void an_unknown_type_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_unknown_type), -EPROTO);
+	assert_error(&r, "unknown type 0x4242");
+}
+
+static void script_launcher_frame(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDIN, "not yours");
+	until_eof(fd);
+}
+
+static void a_launcher_only_frame_from_the_agent_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_launcher_frame), -EPROTO);
+	assert_error(&r, "unexpected STDIN frame while the workload runs");
+}
+
+static void script_output_before_start(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+
+	put(fd, &m);
+	put_bytes(fd, VJ_AGENT_STDOUT, "early");
+	until_eof(fd);
+}
+
+static void output_before_start_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_output_before_start), -EPROTO);
+	assert_error(&r, "unexpected STDOUT frame before START");
+	assert_int_equal(r.out_len, 0);
+}
+
+static void script_no_hello(int fd)
+{
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void anything_before_hello_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_no_hello), -EPROTO);
+	assert_error(&r, "unexpected EXIT frame before HELLO");
+}
+
+static void script_future_version(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 2, 5 } };
+
+	put(fd, &m);
+	until_eof(fd);
+}
+
+static void an_unsupported_version_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_future_version), -EPROTONOSUPPORT);
+	assert_error(&r, "versions 2..5");
+}
+
+static void script_bad_exit(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	raw_header(fd, 8, VJ_AGENT_EXIT, 0);
+	put_raw(fd, "\0\0\0\0\x2c\x01\0\0", 8); /* exited, status 300 */
+	until_eof(fd);
+}
+
+static void an_exit_status_out_of_range_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_bad_exit), -EPROTO);
+	assert_error(&r, "exit status 300");
+}
+
+static void script_agent_error(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_ERROR, "chdir /work: No such file or directory");
+	until_eof(fd);
+}
+
+static void an_agent_error_is_reported(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_agent_error), -ECONNABORTED);
+	assert_string_equal(r.e.msg, "guest agent: chdir /work: No such file or directory");
+}
+
+static void script_escape_in_error(int fd)
+{
+	hello(fd);
+	raw_header(fd, 6, VJ_AGENT_ERROR, 0);
+	put_raw(fd, "\x1b]0;x\a", 6);
+	until_eof(fd);
+}
+
+static void terminal_escapes_in_an_error_are_refused(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_escape_in_error), -EPROTO);
+	assert_error(&r, "printable ASCII");
+	assert_null(strchr(r.e.msg, '\x1b'));
+}
+
+static void script_close_after_start(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, "partial");
+}
+
+static void an_early_close_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_close_after_start), -ECONNRESET);
+	assert_error(&r, "closed the connection before reporting how the workload ended");
+	assert_string_equal(r.out, "partial");
+}
+
+static void script_close_in_handshake(int fd)
+{
+	(void)fd;
+}
+
+static void a_close_during_the_handshake_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_close_in_handshake), -ECONNRESET);
+	assert_error(&r, "during the handshake");
+}
+
+static void script_truncated_frame(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	raw_header(fd, 100, VJ_AGENT_STDOUT, 0);
+	put_raw(fd, "only part", 9);
+}
+
+static void a_truncated_frame_then_close_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_truncated_frame), -ECONNRESET);
+	assert_int_equal(r.out_len, 0);
+}
+
+/* ---- what the launcher refuses to send, and cancellation ---- */
+
+static void script_hello_only(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+
+	put(fd, &m);
+	until_eof(fd);
+}
+
+static void an_empty_argv_is_refused_before_any_io(void **state)
+{
+	static struct run r;
+	struct vj_workload w = { 0 };
+	const struct vj_agent_spec s = spec();
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session_with(&r, script_hello_only, &w, &s), -EINVAL);
+	assert_error(&r, "no program to run");
+}
+
+static void an_invalid_spec_is_refused_with_the_reason(void **state)
+{
+	static struct run r;
+	const struct vj_workload w = workload();
+	struct vj_agent_spec s = spec();
+	(void)state;
+	init_run(&r);
+	strcpy(s.hostname, "bad name");
+	assert_int_equal(session_with(&r, script_hello_only, &w, &s), -EPROTO);
+	assert_error(&r, "workload: WORKLOAD frame: hostname");
+}
+
+static void a_cancel_ends_the_wait(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.cancel_fd = eventfd(1, EFD_CLOEXEC);
+	assert_int_equal(session(&r, script_hello_only), -ECANCELED);
+	close(r.io.cancel_fd);
+	assert_error(&r, "stopped waiting for the guest agent");
+}
+
+/* ---- accept ---- */
+
+static int listener(struct sockaddr_un *sa, socklen_t *len)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "vj-agent-test-%d", (int)getpid());
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa->sun_path + 1));
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)sa, *len), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* Connects, and reports through `done` once the launcher closed it. */
+static pid_t connector(const struct sockaddr_un *sa, socklen_t len, int done)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid != 0)
+		return pid;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	EXPECT(fd >= 0 && connect(fd, (const struct sockaddr *)sa, len) == 0);
+	EXPECT(read(fd, &c, 1) == 0);
+	EXPECT(write(done, "x", 1) == 1);
+	_exit(0);
+}
+
+static void accept_takes_the_expected_peer(void **state)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct vj_err e;
+	int lfd = listener(&sa, &len), p[2], conn = -1, st;
+	pid_t pid;
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = connector(&sa, len, p[1]);
+	assert_int_equal(vj_agent_accept(lfd, p[0], pid, &conn, &e), 0);
+	close(conn);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(st, 0);
+	close(lfd);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void accept_closes_connections_from_other_processes(void **state)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct vj_err e;
+	int lfd = listener(&sa, &len), p[2], conn = -1, st;
+	pid_t pid;
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = connector(&sa, len, p[1]);
+	/* the connector, refused, writes to the cancel pipe */
+	assert_int_equal(vj_agent_accept(lfd, p[0], getpid(), &conn, &e), -ECANCELED);
+	assert_int_equal(conn, -1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(st, 0);
+	close(lfd);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void accept_is_cancelled_when_nobody_connects(void **state)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct vj_err e;
+	int lfd = listener(&sa, &len), efd = eventfd(1, EFD_CLOEXEC), conn = -1;
+	(void)state;
+	assert_int_equal(vj_agent_accept(lfd, efd, 0, &conn, &e), -ECANCELED);
+	assert_string_equal(e.msg, "the guest agent never connected");
+	close(lfd);
+	close(efd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(streams_are_separated_and_the_exit_status_returned),
+		cmocka_unit_test(a_killing_signal_gives_128_plus_n),
+		cmocka_unit_test(stdin_is_streamed_then_closed),
+		cmocka_unit_test(signals_are_forwarded),
+		cmocka_unit_test(nothing_after_exit_is_looked_at),
+		cmocka_unit_test(output_past_the_cap_is_discarded_and_counted),
+		cmocka_unit_test(a_huge_length_ends_the_session),
+		cmocka_unit_test(reserved_flags_end_the_session),
+		cmocka_unit_test(an_unknown_type_ends_the_session),
+		cmocka_unit_test(a_launcher_only_frame_from_the_agent_ends_the_session),
+		cmocka_unit_test(output_before_start_ends_the_session),
+		cmocka_unit_test(anything_before_hello_ends_the_session),
+		cmocka_unit_test(an_unsupported_version_ends_the_session),
+		cmocka_unit_test(an_exit_status_out_of_range_ends_the_session),
+		cmocka_unit_test(an_agent_error_is_reported),
+		cmocka_unit_test(terminal_escapes_in_an_error_are_refused),
+		cmocka_unit_test(an_early_close_ends_the_session),
+		cmocka_unit_test(a_close_during_the_handshake_ends_the_session),
+		cmocka_unit_test(a_truncated_frame_then_close_ends_the_session),
+		cmocka_unit_test(an_empty_argv_is_refused_before_any_io),
+		cmocka_unit_test(an_invalid_spec_is_refused_with_the_reason),
+		cmocka_unit_test(a_cancel_ends_the_wait),
+		cmocka_unit_test(accept_takes_the_expected_peer),
+		cmocka_unit_test(accept_closes_connections_from_other_processes),
+		cmocka_unit_test(accept_is_cancelled_when_nobody_connects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
