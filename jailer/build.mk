@@ -30,6 +30,20 @@ $(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h | deps
 	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $(JAIL_PROBE_SRCS) -lseccomp
 TEST_DEPS += $(JAIL_PROBE)
 
+# The jail runs only static programs, and sanitizer runtimes cannot be
+# linked statically: a sanitizer build's jail tests put the sanitized
+# launcher around this static, unsanitized build of the VMM (the VMM's
+# own sanitizer coverage comes from its standalone tests).
+ifeq ($(SANITIZE),1)
+JAIL_VMM := $(BUILD)/tests/integration/vmjail-vmm-static
+$(JAIL_VMM): $(VMM_SRCS) $(COMMON_SRCS) $(wildcard vmm/*.h vmm/*/*.h common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -fPIE -iquote $(TOP)/vmm -static-pie -o $@ \
+		$(VMM_SRCS) $(COMMON_SRCS) $(VMM_LIBS)
+TEST_DEPS += $(JAIL_VMM)
+endif
+
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh seccomp-vmm.sh \
 	jail-leak.sh)

@@ -10,6 +10,15 @@ RUN_DIR=/run/vmjail-test-$$
 CG_PARENT=vmjail-test-$$
 JAIL_TMP=$(mktemp -d /tmp/vmjail-test.XXXXXX)
 JAIL=(--run-dir "$RUN_DIR" --cgroup-parent "$CG_PARENT")
+# A sanitizer build's VMM is dynamically linked and cannot run in the
+# jail; its build has a static one for the jail tests (jailer/build.mk).
+JAIL_VMM=$BUILD/tests/integration/vmjail-vmm-static
+VMM_OPT=()
+if [ -x "$JAIL_VMM" ]; then
+	VMM=$JAIL_VMM
+	VMM_OPT=(--vmm "$VMM")
+fi
+JAIL+=("${VMM_OPT[@]}")
 STARTED=() # launchers this script started in the background
 
 # expect NAME COMMAND...: PASS when COMMAND succeeds, FAIL otherwise.

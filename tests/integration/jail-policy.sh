@@ -16,7 +16,7 @@ expect "check prints the effective policy" \
 run_capture out err rc 30 "${VJ[@]}" check "$POL" --json
 expect "check --json prints JSON" eval 'python3 -m json.tool <<<"$out" >/dev/null'
 
-run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-hello-$$
+run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --id pol-hello-$$
 expect "run POLICY boots the test guest (status 0)" \
 	eval '[ "$rc" = 0 ] && grep -q "vjtest: hello ok" <<<"$out"'
 [ "$rc" = 0 ] || echo "$err" >&2
@@ -45,6 +45,6 @@ run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-big-$$ --memory 4Gi
 expect "an override beyond the host's maximum is refused before anything starts" \
 	eval '[[ $rc == 125 && $err == *"vm.memory"*"host maximum"* ]]'
 expect "... leaving no run directory" test ! -e "/run/vmjail/pol-big-$$"
-run_capture out err rc 30 "$VMJAIL" --host-config "$HOST" run "$POL" --seccomp-log --id pol-log-$$
+run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --seccomp-log --id pol-log-$$
 expect "--seccomp-log where the host file allows it" test "$rc" = 0
 finish

@@ -29,7 +29,7 @@ check_vmm_sandbox() {
 	fi
 	sleep 0.3 # the vCPU threads load their filters before the guest runs
 	# KVM adds a kernel worker (kvm-nx-lpage-recovery) to the process.
-	n=$(cat /proc/$VMM_PID/task/*/comm | grep -c '^vmjail-vmm$')
+	n=$(cat /proc/$VMM_PID/task/*/comm | grep -cxF "$(cat /proc/$VMM_PID/comm)")
 	[ "$n" -eq 3 ] && pass "the VMM runs its event loop and 2 vCPU threads" ||
 		fail "the VMM runs its event loop and 2 vCPU threads" "$n threads"
 

@@ -112,6 +112,16 @@ static bool denied_variant(const struct vj_seccomp_rule *rules, unsigned n,
 	return false;
 }
 
+/* Sanitizer builds widen the filter for the ASan runtime (see
+ * vmm/seccomp.c); the normal build proves these. */
+static bool named_unconditionally(const struct vj_seccomp_rule *rules, unsigned n, long nr)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rules[i].nr == nr && rules[i].nchecks == 0)
+			return true;
+	return false;
+}
+
 static void rows_are_well_formed(void **state)
 {
 	(void)state;
@@ -157,6 +167,10 @@ static void every_argument_check_kills_what_it_excludes(void **state)
 		unsigned n;
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		for (unsigned i = 0; i < n; i++) {
+#if defined(__SANITIZE_ADDRESS__)
+			if (named_unconditionally(rules, n, rules[i].nr))
+				continue;
+#endif
 			for (unsigned j = 0; j < rules[i].nchecks; j++) {
 				struct call c;
 				if (!denied_variant(rules, n, &rules[i], j, &c))
@@ -170,8 +184,13 @@ static void every_argument_check_kills_what_it_excludes(void **state)
 			}
 		}
 	}
-	/* ioctl numbers, PROT_EXEC, futex ops, fallocate modes... */
-	assert_true(tested >= 10);
+	/* ioctl numbers, fallocate modes... and, where sanitizer rows do
+	 * not allow the call outright, PROT_EXEC, futex ops, tgkill. */
+#if defined(__SANITIZE_ADDRESS__)
+	assert_true(tested >= 6);
+#else
+	assert_true(tested >= 14);
+#endif
 }
 
 /* What a VMM must never do, whatever its guest made it do. */
@@ -192,16 +211,6 @@ static const struct { long nr; const char *name; } forbidden[] = {
 	{ SYS_userfaultfd, "userfaultfd" }, { SYS_io_uring_setup, "io_uring_setup" },
 	{ SYS_memfd_create, "memfd_create" }, { SYS_mknod, "mknod" }, { SYS_chmod, "chmod" },
 };
-
-/* Sanitizer builds widen the filter for the ASan runtime (see
- * vmm/seccomp.c); the normal build proves these. */
-static bool named_unconditionally(const struct vj_seccomp_rule *rules, unsigned n, long nr)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (rules[i].nr == nr && rules[i].nchecks == 0)
-			return true;
-	return false;
-}
 
 static void forbidden_calls_are_in_no_table_and_kill(void **state)
 {
@@ -227,7 +236,7 @@ static void forbidden_calls_are_in_no_table_and_kill(void **state)
 
 static void log_mode_logs_instead_of_killing(void **state)
 {
-	struct call c = { .nr = SYS_openat, .a = { NO_ARG, NO_ARG, NO_ARG, NO_ARG, NO_ARG, NO_ARG } };
+	struct call c = { .nr = SYS_socket, .a = { NO_ARG, NO_ARG, NO_ARG, NO_ARG, NO_ARG, NO_ARG } };
 
 	(void)state;
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_LOG, &c), SURVIVES);
@@ -237,7 +246,7 @@ static void log_mode_logs_instead_of_killing(void **state)
 
 static void off_mode_installs_nothing(void **state)
 {
-	struct call c = { .nr = SYS_getppid };
+	struct call c = { .nr = SYS_getuid };
 
 	(void)state;
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_OFF, &c), SURVIVES);
