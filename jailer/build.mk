@@ -45,8 +45,8 @@ TEST_DEPS += $(JAIL_VMM)
 endif
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
-	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh seccomp-vmm.sh \
-	jail-leak.sh)
+	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
+	seccomp-vmm.sh jail-leak.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.

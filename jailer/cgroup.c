@@ -281,6 +281,27 @@ static int read_text(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* The cgroup2 mount and its controllers, for saying why one is missing. */
+static void find_unified(struct vj_cgroup_host *host)
+{
+	cleanup_free char *mounts = malloc(65536);
+	char path[VJ_PATH_MAX + 32];
+
+	if (!mounts || read_text("/proc/self/mounts", mounts, 65536) < 0)
+		return;
+	for (char *save = NULL, *l = strtok_r(mounts, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char dir[VJ_PATH_MAX], type[32];
+		if (sscanf(l, "%*s %511s %31s", dir, type) != 2 || strcmp(type, "cgroup2"))
+			continue;
+		snprintf(host->unified, sizeof(host->unified), "%s", dir);
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+		if (read_text(path, host->unified_controllers, sizeof(host->unified_controllers)) == 0)
+			host->unified_controllers[strcspn(host->unified_controllers, "\n")] = '\0';
+		return;
+	}
+}
+
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
 {
 	char self[4096];
@@ -318,6 +339,7 @@ int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
 			break;
 		}
 	}
+	find_unified(host);
 	if (host->version[VJ_CG_MEMORY] == VJ_CGROUP_V1) {
 		char probe[VJ_PATH_MAX + 64];
 		snprintf(probe, sizeof(probe), "%s/memory.memsw.limit_in_bytes",
@@ -559,6 +581,11 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	cg->host = host;
 	if ((r = vj_cgroup_plan(host, lim, settings, &n, e)) < 0)
 		return r;
+	if (!ctls && host->unified[0])
+		return vj_fail(e, -EOPNOTSUPP,
+			       "cgroups: none of the cpu, memory, pids controllers is available "
+			       "(cgroup2 at %s offers \"%s\")",
+			       host->unified, host->unified_controllers);
 	if (!ctls)
 		return vj_fail(e, -EOPNOTSUPP,
 			       "cgroups: none of the cpu, memory, pids controllers is mounted");

@@ -1,0 +1,45 @@
+#!/bin/bash
+# vmjail on a cgroup v2 host: in a private mount namespace only a cgroup2
+# hierarchy is mounted at /sys/fs/cgroup. Where it offers cpu, memory and
+# pids (a v2 host), a sandbox runs with its limits in the v2 files; where
+# the controllers are bound to v1 hierarchies elsewhere (this development
+# host: its cgroup2 offers hugetlb only), vmjail must still take the
+# layout for v2 and say which controllers are missing, leaving nothing.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_jail "jail cgroup v2" || exit 0
+
+in_v2() {
+	unshare -m bash -c 'umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && "$@"' \
+		in_v2 "$@"
+}
+controllers=$(in_v2 cat /sys/fs/cgroup/cgroup.controllers)
+if [ -z "$controllers" ] && ! in_v2 true; then
+	skip "jail cgroup v2" "cannot mount cgroup2 in a private mount namespace"
+	exit 0
+fi
+
+has() { [[ " $controllers " == *" $1 "* ]]; }
+if has cpu && has memory && has pids; then
+	# A real v2 host: the limits land in the unified files. An absolute
+	# parent: the launcher's own cgroup may hold processes, below which
+	# v2 enables no controllers.
+	out=$(in_v2 bash -c '"$@" --daemonize --pid-file "$0/v2.pid" && sleep 0.3 &&
+		vmm=$(sed -n "s/^vmm //p" "$1/cgv2/state") &&
+		d=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/$vmm/cgroup) &&
+		cat "$d/memory.max" "$d/pids.max" "$d/cpu.max" &&
+		kill -TERM $(cat "$0/v2.pid")' "$JAIL_TMP" "$RUN_DIR" "${PROBE_RUN[@]}" --id cgv2 \
+		--cgroup-parent "/$CG_PARENT" --memory-max 64M --pids-max 9 --cpus 0.5 -- wait 2>&1)
+	expect "v2: memory.max, pids.max and cpu.max as configured" \
+		test "$out" = $'67108864\n9\n50000 100000'
+	[ "$out" = $'67108864\n9\n50000 100000' ] || echo "$out" >&2
+else
+	out=$(in_v2 "${PROBE_RUN[@]}" --id cgv2 -- exit 0 2>&1)
+	expect "v2 layout without cpu/memory/pids: refused, naming what cgroup2 offers" \
+		eval '[[ $out == *"cgroup2 at /sys/fs/cgroup offers \"$controllers\""* ]]'
+	out=$(in_v2 "${PROBE_RUN[@]}" --id cgv2 --pids-max 8 -- exit 0 2>&1)
+	expect "v2 layout: a pids limit without the pids controller is an error naming it" \
+		eval '[[ $out == *"pids limit: the host has no pids cgroup controller"* ]]'
+fi
+expect "nothing is left behind" test -z "$(leftovers)"
+finish
