@@ -139,7 +139,6 @@ static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, VSOCK_BACKLOG) < 0)
 		return vj_fail_errno(e, -errno, "vsock socket (%s)", vs->uds.name);
-	strcpy(res->vsock_path, vs->uds.name);
 	vs->uds.fd = vj_steal_fd(&fd);
 	return 0;
 }

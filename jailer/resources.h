@@ -34,7 +34,6 @@ struct vj_resources {
 	int memfd;     /* the configuration, on the launcher's side */
 	int exec_fd;   /* the program to run in the jail */
 	int devnull;   /* stdio of a daemonized sandbox */
-	char vsock_path[VJ_PATH_MAX]; /* "" when no socket was bound */
 };
 
 /* Nothing opened yet: every descriptor -1. */
