@@ -1,10 +1,14 @@
 /*
  * Test helper: the launcher's side of the agent protocol (jailer/agent.c)
- * driving a real agent over a socketpair, like `vmjail run` will over
- * vsock. Its stdin, stdout and stderr are the workload's, and it exits
- * with the workload's status (125 when the session failed).
+ * driving a real agent, like `vmjail run` will. Its stdin, stdout and
+ * stderr are the workload's, and it exits with the workload's status (125
+ * when the session failed).
  *
  * usage: agent-drive [options] -- AGENT-ARGV... --workload WORKLOAD-ARGV...
+ * AGENT-ARGV gets its end of a socketpair as fd 3. With --listen PATH it
+ * is the VM instead (vmjail-vmm --vsock cid=N,uds=U, with PATH = U_1024):
+ * the agent's connection is accepted on PATH, and the VM's exit ends the
+ * wait (its pidfd is the session's cancel_fd), as in the launcher.
  *   --env NAME=VALUE     add to the workload's environment (repeatable)
  *   --cwd DIR            --uid N   --gid N   --hostname NAME
  *   --net A.B.C.D/P[,GW] configure the guest's eth0
@@ -13,7 +17,7 @@
  *   --forward-signals    forward SIGINT, SIGTERM, SIGHUP, SIGUSR1
  *   --agent-log FILE     the agent's stderr (default: inherited)
  *   --report FILE        write the result and the agent's end there
- * The agent gets its end of the connection as fd 3.
+ *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +44,7 @@ struct options {
 	struct vj_workload w;
 	struct vj_agent_io io;
 	bool forward_signals;
-	const char *agent_log, *report;
+	const char *agent_log, *report, *listen;
 	char **agent_argv;
 };
 
@@ -125,6 +131,8 @@ static void parse(int argc, char **argv, struct options *o)
 			o->agent_log = val;
 		else if (!strcmp(opt, "--report"))
 			o->report = val;
+		else if (!strcmp(opt, "--listen"))
+			o->listen = val;
 		else
 			die("unknown option \"%s\"", opt);
 	}
@@ -140,6 +148,7 @@ static void parse(int argc, char **argv, struct options *o)
 		o->w.argv[o->w.argc++] = argv[i];
 }
 
+/* fd >= 0: the agent's end of the connection, as its fd 3. */
 static pid_t spawn_agent(const struct options *o, int fd)
 {
 	pid_t pid = fork();
@@ -152,7 +161,7 @@ static pid_t spawn_agent(const struct options *o, int fd)
 	int in = open("/dev/null", O_RDONLY);
 	int log = o->agent_log ? open(o->agent_log, O_WRONLY | O_CREAT | O_TRUNC, 0644) : 2;
 	if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
-	    dup2(fd, 3) < 0)
+	    (fd >= 0 && dup2(fd, 3) < 0))
 		_exit(SESSION_FAILED);
 	execvp(o->agent_argv[0], o->agent_argv);
 	fprintf(stderr, "agent-drive: exec %s: %s\n", o->agent_argv[0], strerror(errno));
@@ -189,27 +198,65 @@ static void report(const char *path, int r, const struct vj_agent_result *res, i
 	fclose(f);
 }
 
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("--listen %s: path too long", path);
+	strcpy(sa.sun_path, path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+		die("--listen: %s", strerror(errno));
+	return fd;
+}
+
+/* The agent (or the VM it runs in) connected: returns the connection. */
+static int connect_agent(struct options *o, pid_t *pid, int *pidfd, struct vj_err *e)
+{
+	int sv[2], conn = -1, lfd;
+
+	if (!o->listen) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			die("socketpair: %s", strerror(errno));
+		*pid = spawn_agent(o, sv[1]);
+		close(sv[1]);
+		if (*pid < 0)
+			die("fork: %s", strerror(errno));
+		return sv[0];
+	}
+	lfd = listen_at(o->listen);
+	*pid = spawn_agent(o, -1);
+	if (*pid < 0)
+		die("fork: %s", strerror(errno));
+	*pidfd = o->io.cancel_fd = pidfd_open(*pid, 0);
+	if (*pidfd < 0)
+		die("pidfd_open: %s", strerror(errno));
+	if (vj_agent_accept(lfd, *pidfd, 0, &conn, e) < 0)
+		conn = -1;
+	close(lfd);
+	unlink(o->listen);
+	return conn;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct vj_agent_result res;
+	struct vj_agent_result res = { 0 };
 	struct vj_err e = { "" };
-	cleanup_fd int sigfd = -1;
-	int sv[2], st = 0, r;
+	cleanup_fd int sigfd = -1, pidfd = -1;
+	int conn, st = 0, r = -ECONNREFUSED;
 	pid_t pid;
 
 	parse(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	if (o.forward_signals && (sigfd = o.io.signal_fd = signals_fd()) < 0)
 		die("signalfd: %s", strerror(errno));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		die("socketpair: %s", strerror(errno));
-	pid = spawn_agent(&o, sv[1]);
-	close(sv[1]);
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	r = vj_agent_session(sv[0], &o.spec, &o.w, &o.io, &res, &e);
-	close(sv[0]);
+	conn = connect_agent(&o, &pid, &pidfd, &e);
+	if (conn >= 0) {
+		r = vj_agent_session(conn, &o.spec, &o.w, &o.io, &res, &e);
+		close(conn);
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (o.report)

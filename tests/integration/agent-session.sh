@@ -95,6 +95,22 @@ expect_that "agent: SIGTERM to the launcher is forwarded; the workload ends with
 	test "$RC" = 143
 expect_that "agent: the signalled workload is gone" no_process 'sleep 8765430'
 
+# --listen: the agent connects to a socket, as the VMM's vsock broker does
+# for the guest; the launcher's side accepts it there.
+connect_fd3='use Socket; use POSIX; $^F = 255; # no close-on-exec
+	socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+	connect($s, pack_sockaddr_un(shift)) or die "connect: $!";
+	POSIX::dup2(fileno($s), 3) or die "dup2: $!";
+	exec { $ARGV[0] } @ARGV or die "exec: $!"'
+run_drive /dev/null --listen "$WORK/v.sock_1024" -- perl -e "$connect_fd3" "$WORK/v.sock_1024" \
+	"$INIT" --fd 3 --workload sh -c 'echo out; echo err >&2; exit 3'
+expect_run "agent: accepted on a listening socket, the session runs the same" 3 out err
+expect_that "agent: the listening socket is removed afterwards" test ! -e "$WORK/v.sock_1024"
+
+run_drive /dev/null --listen "$WORK/v.sock_1024" -- true --workload true
+expect_run "agent: a VM that exits without connecting ends the wait (pidfd as cancel_fd)" \
+	125 "" "agent-drive: the guest agent never connected"
+
 if need_root "agent: workload runs with the requested uid and gid, no supplementary groups"; then
 	run_drive /dev/null --uid 65534 --gid 65533 -- "$INIT" --fd 3 --workload \
 		sh -c 'id -u; id -g; id -G'
