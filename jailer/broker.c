@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "creds.h"
 #include "policy.h"
+#include "resources.h"
 #include "vmm/virtio/vsock_broker.h"
 
 #define SOCK_FD 3
@@ -144,9 +145,9 @@ int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uin
 	b->pidfd = -1;
 	snprintf(dir, sizeof(dir), "%s", uds_path);
 	snprintf(base, sizeof(base), "%s", uds_path);
-	dirfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dirfd = vj_open_tenant_path(dirname(dir), O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
-		return vj_fail_errno(e, -errno, "vsock broker: open the directory of %s", uds_path);
+		return vj_fail_errno(e, dirfd, "vsock broker: open the directory of %s", uds_path);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vj_fail_errno(e, -errno, "vsock broker: socketpair");
 	vmm_end = sv[0];

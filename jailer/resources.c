@@ -31,7 +31,7 @@ enum file_kind { FILE_REGULAR, FILE_DRIVE, FILE_CONSOLE };
  * put there after the check), and O_NONBLOCK so that a FIFO planted in
  * place of an image cannot hang the launcher.
  */
-static int open_tenant_path(const char *path, int flags, mode_t mode)
+int vj_open_tenant_path(const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
@@ -50,7 +50,7 @@ static int open_file(struct vj_file *f, const char *what, int flags, enum file_k
 	struct stat st;
 	bool ok;
 
-	fd = open_tenant_path(f->name, flags, 0640);
+	fd = vj_open_tenant_path(f->name, flags, 0640);
 	if (fd == -ELOOP)
 		return vj_fail(e, fd, "open %s (%s): the path contains a symbolic link (refused)", what,
 			       f->name);
@@ -106,33 +106,91 @@ static int open_tap(struct vj_file *f, unsigned i, struct vj_err *e)
 }
 
 /*
- * The guest's vsock host side: a listening socket at the policy's path
- * (default: <run_dir>/<id>.vsock),
- * and the directory that holds the "<path>_<port>" sockets the guest
- * connects to. Recorded before the bind; the record is undone only if
- * nothing listens there, so a racing owner's socket is never removed.
+ * Socket files live in directories a tenant's policy names, and AF_UNIX
+ * addresses are paths the kernel resolves itself. So every operation on
+ * them runs from inside their directory, opened without following
+ * symbolic links, on the last component alone.
  */
-static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_err *e)
+struct sock_dir {
+	int dirfd, saved_cwd;
+	char name[VJ_PATH_MAX];
+};
+
+static int sock_dir_enter(struct sock_dir *d, const char *path)
 {
-	struct vj_vsock_config *vs = &res->cfg.vsock;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[VJ_PATH_MAX];
+	int r;
+
+	d->dirfd = d->saved_cwd = -1;
+	if (vj_strlcpy_checked(dir, path, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	snprintf(d->name, sizeof(d->name), "%s", basename(dir));
+	snprintf(dir, sizeof(dir), "%s", path);
+	d->dirfd = vj_open_tenant_path(dirname(dir), O_RDONLY | O_DIRECTORY, 0);
+	if (d->dirfd < 0)
+		return d->dirfd;
+	d->saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->saved_cwd < 0 || fchdir(d->dirfd) < 0) {
+		r = -errno;
+		vj_closep(&d->dirfd);
+		vj_closep(&d->saved_cwd);
+		return r;
+	}
+	return 0;
+}
+
+static void sock_dir_leave(struct sock_dir *d)
+{
+	if (d->saved_cwd >= 0)
+		(void)!fchdir(d->saved_cwd);
+	vj_closep(&d->saved_cwd);
+	vj_closep(&d->dirfd);
+}
+
+static int sock_addr(struct sockaddr_un *sa, const struct sock_dir *d)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	return vj_strlcpy_checked(sa->sun_path, d->name, sizeof(sa->sun_path));
+}
+
+/* Unlinks the socket at d->name if nothing listens there. */
+static int remove_dead_socket(const struct sock_dir *d, const char *path, struct vj_err *e)
+{
+	struct sockaddr_un sa;
 	cleanup_fd int fd = -1;
 	struct stat st;
-	int r = 0;
 
-	if (!vs->uds.name[0] && (size_t)snprintf(vs->uds.name, sizeof(vs->uds.name), "%s.vsock",
-						 rd->path) >= sizeof(vs->uds.name))
-		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s.vsock: path too long", rd->path);
-	if (vj_strlcpy_checked(sa.sun_path, vs->uds.name, sizeof(sa.sun_path)) < 0)
-		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): longer than %zu bytes",
+	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : vj_fail_errno(e, -errno, "stat vsock socket %s", path);
+	if (!S_ISSOCK(st.st_mode) || sock_addr(&sa, d) < 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return vj_fail_errno(e, -errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ECONNREFUSED)
+		return 0; /* someone listens there: not ours (any more) */
+	if (unlinkat(AT_FDCWD, d->name, 0) < 0 && errno != ENOENT)
+		return vj_fail_errno(e, -errno, "remove vsock socket %s", path);
+	return 0;
+}
+
+/* Binds and listens at d->name, replacing a dead socket left there. */
+static int bind_socket(struct vj_vsock_config *vs, const struct sock_dir *d, struct vj_rundir *rd,
+		       struct vj_err *e)
+{
+	struct sockaddr_un sa;
+	cleanup_fd int fd = -1;
+	struct stat st;
+	int r;
+
+	if (sock_addr(&sa, d) < 0)
+		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): name longer than %zu bytes",
 			       vs->uds.name, sizeof(sa.sun_path) - 1);
-	/* A socket nothing listens on is a dead run's: ours to replace. */
-	if (lstat(vs->uds.name, &st) == 0 &&
-	    (!S_ISSOCK(st.st_mode) || (r = vj_resources_remove_socket(vs->uds.name, e)) < 0 ||
-	     lstat(vs->uds.name, &st) == 0))
-		return r < 0 ? r
-			     : vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", vs->uds.name,
-				       S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
+	if ((r = remove_dead_socket(d, vs->uds.name, e)) < 0)
+		return r;
+	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", vs->uds.name,
+			       S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
 	if ((r = vj_rundir_record(rd, "socket", vs->uds.name)) < 0)
 		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -141,6 +199,29 @@ static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_
 		return vj_fail_errno(e, -errno, "vsock socket (%s)", vs->uds.name);
 	vs->uds.fd = vj_steal_fd(&fd);
 	return 0;
+}
+
+/*
+ * The guest's vsock host side: a listening socket at the policy's path
+ * (default: <run_dir>/<id>.vsock). Recorded before the bind; the record
+ * is undone only if nothing listens there, so a racing owner's socket is
+ * never removed. The "<path>_<port>" sockets the guest connects to are
+ * reached through the broker (broker.c), not through the VMM.
+ */
+static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_err *e)
+{
+	struct vj_vsock_config *vs = &res->cfg.vsock;
+	struct sock_dir d;
+	int r;
+
+	if (!vs->uds.name[0] && (size_t)snprintf(vs->uds.name, sizeof(vs->uds.name), "%s.vsock",
+						 rd->path) >= sizeof(vs->uds.name))
+		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s.vsock: path too long", rd->path);
+	if ((r = sock_dir_enter(&d, vs->uds.name)) < 0)
+		return vj_fail_errno(e, r, "vsock socket (%s): its directory", vs->uds.name);
+	r = bind_socket(vs, &d, rd, e);
+	sock_dir_leave(&d);
+	return r;
 }
 
 static int default_vmm_path(char *out, size_t len)
@@ -323,20 +404,14 @@ void vj_resources_close(struct vj_resources *res)
 
 int vj_resources_remove_socket(const char *path, struct vj_err *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	cleanup_fd int fd = -1;
-	struct stat st;
+	struct sock_dir d;
+	int r = sock_dir_enter(&d, path);
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : vj_fail_errno(e, -errno, "stat vsock socket %s", path);
-	if (!S_ISSOCK(st.st_mode) || vj_strlcpy_checked(sa.sun_path, path, sizeof(sa.sun_path)) < 0)
+	if (r == -ENOENT)
 		return 0;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return vj_fail_errno(e, -errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ECONNREFUSED)
-		return 0; /* someone listens there: not ours (any more) */
-	if (unlink(path) < 0 && errno != ENOENT)
-		return vj_fail_errno(e, -errno, "remove vsock socket %s", path);
-	return 0;
+	if (r < 0)
+		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
+	r = remove_dead_socket(&d, path, e);
+	sock_dir_leave(&d);
+	return r;
 }

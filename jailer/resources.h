@@ -9,6 +9,7 @@
 #define VJ_RESOURCES_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "error.h"
@@ -35,6 +36,10 @@ struct vj_resources {
 	int exec_fd;   /* the program to run in the jail */
 	int devnull;   /* stdio of a daemonized sandbox */
 };
+
+/* A path a tenant's policy named, opened by root: no symbolic link
+ * anywhere in it, and O_NONBLOCK. Returns the fd or -errno. */
+int vj_open_tenant_path(const char *path, int flags, mode_t mode);
 
 /* Nothing opened yet: every descriptor -1. */
 void vj_resources_init(struct vj_resources *res);

@@ -31,5 +31,26 @@ expect "a host program connects through the launcher's socket and streams both w
 expect "a guest-initiated connection reaches <uds>_5678 through the broker" \
 	grep -q "guest connection to port 5678 ok" "$JAIL_TMP/peer.out"
 expect "the socket is removed afterwards" test ! -e "$uds"
+
+# The socket path is a tenant's: no symbolic link is followed to it.
+ln -s "$JAIL_TMP" "$JAIL_TMP/link"
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-link --vsock "cid=42,uds=$JAIL_TMP/link/v.sock" \
+	-- exit 0
+expect "a socket path through a symbolic link is refused" \
+	eval '[[ $rc == 125 && $err == *"symbolic links"* ]] && [ ! -e "$JAIL_TMP/v.sock" ]'
+# A socket left by a dead process is replaced; a live one is not.
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$uds"
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-dead --vsock "cid=42,uds=$uds" -- exit 0
+expect "a dead socket at the path is replaced" test "$rc" = 0 -a ! -e "$uds"
+python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]);
+s.listen(); time.sleep(30)' "$uds" &
+holder=$!
+for _ in $(seq 100); do [ -S "$uds" ] && break; sleep 0.05; done
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-live --vsock "cid=42,uds=$uds" -- exit 0
+expect "a socket someone listens on is left alone" \
+	eval '[[ $rc == 125 && $err == *"exists and is in use"* ]] && [ -S "$uds" ]'
+kill $holder
+wait $holder 2>/dev/null
+rm -f "$uds"
 expect "nothing is left behind (broker included)" test -z "$(leftovers)"
 finish
