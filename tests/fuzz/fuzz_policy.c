@@ -21,7 +21,7 @@
 
 #include "policy/policy_load.h"
 
-static char root[] = "/tmp/vj-fuzz-policy-XXXXXX";
+static char root[256];
 static struct vj_host_config host;
 
 static const char host_yaml[] =
@@ -70,6 +70,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	/* Under $TMPDIR, so that a run which crashes (and skips atexit)
+	 * leaves nothing behind once its caller removes that directory. */
+	snprintf(root, sizeof(root), "%s/vj-fuzz-policy-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(root))
 		abort();
 	atexit(remove_tree);

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
 # New inputs go to the first directory, so the seeds in the tree stay as
 # they are.
-"$FUZZER" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+TMPDIR=$work "$FUZZER" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
 	-artifact_prefix="$work/" -print_final_stats=1 \
 	"$work/corpus" "$TOP/tests/fuzz/corpus/policy" "$TOP/policy/examples" \
 	>"$work/log" 2>&1
