@@ -20,12 +20,17 @@
  *                                     then serves the guest's connection
  *   virtio-host tsc-mhz               the TSC rate, measured against
  *                                     CLOCK_MONOTONIC over 200 ms (bench/)
+ *   virtio-host vsock-guest           inside a Linux guest (built static for
+ *                                     that): the guest half of vsock-peer's
+ *                                     protocol over AF_VSOCK, as the test
+ *                                     guest's `vsock` scenario does it
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_packet.h>
+#include <linux/vm_sockets.h>
 
 #include "tests/guest/virtio/vnet.h"
 #include "tests/guest/virtio/vpattern.h"
@@ -206,8 +212,9 @@ static ssize_t read_line(int fd, char *buf, size_t cap)
 	return (ssize_t)n;
 }
 
-/* CONNECT through the VMM's socket, retrying while the VMM or the guest's
- * driver is not up yet (the VMM then closes at once). */
+/* CONNECT through the VMM's socket, retrying for a minute while the VMM,
+ * the guest's driver or its listener is not up yet (the VMM then closes
+ * the connection, possibly before our line is even written). */
 static int vsock_connect(const char *uds, unsigned port)
 {
 	struct sockaddr_un sa;
@@ -215,7 +222,7 @@ static int vsock_connect(const char *uds, unsigned port)
 
 	if (unix_addr(&sa, uds, "") < 0)
 		return -1;
-	for (int tries = 0; tries < 1500; tries++) {
+	for (int tries = 0; tries < 3000; tries++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		int n;
@@ -362,14 +369,63 @@ static int tsc_mhz(void)
 	return 0;
 }
 
+/* Accepts one connection on port VVSOCK_GUEST_PORT, echoes every byte + 1
+ * until end of stream; then connects to the host's VVSOCK_HOST_PORT, says
+ * hello, prints the answer. */
+static int vsock_guest(void)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				  .svm_port = VVSOCK_GUEST_PORT };
+	static uint8_t buf[65536];
+	char reply[64] = { 0 };
+	uint64_t echoed = 0;
+	ssize_t n;
+	int lfd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), fd;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+		return die("vsock listen");
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return die("vsock accept");
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			buf[i]++;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w <= 0)
+				return die("vsock write");
+			off += w;
+		}
+		echoed += (uint64_t)n;
+	}
+	close(fd);
+	close(lfd);
+	printf("vsock-guest: echoed %llu bytes\n", (unsigned long long)echoed);
+	sa = (struct sockaddr_vm){ .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
+				   .svm_port = VVSOCK_HOST_PORT };
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return die("vsock connect to the host");
+	if (write(fd, VVSOCK_HELLO, sizeof(VVSOCK_HELLO) - 1) != sizeof(VVSOCK_HELLO) - 1 ||
+	    read_line(fd, reply, sizeof(reply)) <= 0)
+		return die("vsock hello");
+	printf("vsock-guest: the host said %s", reply);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	/* A peer that closed is an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && !strcmp(argv[1], "mkdisk"))
 		return mkdisk(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "checkdisk"))
 		return checkdisk(argv[2], true);
 	if (argc == 3 && !strcmp(argv[1], "checkdisk-ro"))
 		return checkdisk(argv[2], false);
+	if (argc == 2 && !strcmp(argv[1], "vsock-guest"))
+		return vsock_guest();
 	if (argc == 2 && !strcmp(argv[1], "tsc-mhz"))
 		return tsc_mhz();
 	if (argc == 4 && !strcmp(argv[1], "vsock-peer"))

@@ -35,6 +35,12 @@ $(VHOST): $(BUILD)/tests/integration/virtio-host.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
+# The same helper, static, for Linux guests (tests/e2e: vsock-guest).
+VHOST_STATIC := $(BUILD)/tests/integration/virtio-host.static
+$(VHOST_STATIC): tests/integration/virtio-host.c | deps
+	@$(if $(Q),echo "  LD      $@ (static)")
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -static -o $@ $<
+
 TEST_DEPS += $(VGUEST) $(VHOST)
 INTEGRATION_TESTS += tests/integration/virtio-blk.sh tests/integration/virtio-net.sh \
 	tests/integration/virtio-vsock.sh tests/integration/virtio-evil.sh
