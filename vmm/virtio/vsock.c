@@ -867,9 +867,11 @@ int vj_vsock_open_inputs(struct vj_vsock_config *cfg)
 {
 	int r;
 
-	if (!cfg->enabled)
+	/* A socket handed over by the launcher comes with its broker, or
+	 * with none: the VMM starts one only for a socket it made itself. */
+	if (!cfg->enabled || cfg->uds.fd >= 0)
 		return 0;
-	if (cfg->uds.fd < 0 && (r = listen_on(cfg)) < 0)
+	if ((r = listen_on(cfg)) < 0)
 		return r;
 	if (cfg->broker.fd < 0 && (r = vj_vsock_broker_start(cfg->uds.name, &cfg->broker.fd)) < 0) {
 		vj_error("vsock connection broker for %s_<port>: %s", cfg->uds.name, strerror(-r));

@@ -60,9 +60,9 @@ struct vj_vsock {
 	struct iovec iov[VJ_VSOCK_QUEUE_SIZE];
 };
 
-/* Standalone mode: creates, binds and listens on cfg->uds.name (a stale
- * socket there is replaced, anything else is an error) and starts the
- * broker for "<uds>_<port>". */
+/* Standalone mode (no socket handed over): creates, binds and listens on
+ * cfg->uds.name (a stale socket there is replaced, anything else is an
+ * error) and starts the broker for "<uds>_<port>". */
 int vj_vsock_open_inputs(struct vj_vsock_config *cfg);
 
 int vj_vsock_create(struct vj_vsock *v, const struct vj_vsock_config *cfg,
