@@ -93,3 +93,17 @@ $(AGENT_EVIL): %: %.o $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
 TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) $(AGENT_DRIVE) $(AGENT_EVIL) rootfs-ext4
 INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-init.sh \
 	tests/integration/agent-evil.sh tests/integration/agent-images.sh
+
+# libFuzzer harness for the codec (clang); agent-fuzz.sh runs it briefly,
+# longer by hand: build/fuzz/fuzz_agent_proto -max_total_time=600 DIR
+AGENT_FUZZER := $(BUILD)/fuzz/fuzz_agent_proto
+AGENT_FUZZ_SRCS := tests/fuzz/fuzz_agent_proto.c common/agent_proto.c
+
+$(AGENT_FUZZER): $(AGENT_FUZZ_SRCS) $(wildcard common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(AGENT_FUZZ_SRCS)
+
+TEST_DEPS += $(AGENT_FUZZER)
+INTEGRATION_TESTS += tests/integration/agent-fuzz.sh

@@ -1,0 +1,30 @@
+#!/bin/bash
+# A short, bounded libFuzzer run of the agent protocol codec
+# (tests/fuzz/fuzz_agent_proto.c) from a few valid frames: any sanitizer
+# report, slow input, or accepted frame that does not re-encode to the
+# same bytes fails; the input that did it is kept in $BUILD/fuzz/.
+. "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
+
+FUZZER=$BUILD/fuzz/fuzz_agent_proto
+SECS=${VJ_FUZZ_SECONDS:-15}
+[ -x "$FUZZER" ] || { fail "agent-fuzz" "$FUZZER missing (make builds it with clang)"; finish; exit; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/corpus" "$work/seeds"
+# Seeds: a HELLO; a WORKLOAD with every field, then START; an EXIT.
+printf '\x08\0\0\0\x01\0\0\0VJAG\x01\0\x01\0' >"$work/seeds/hello"
+printf '\x25\0\0\0\x10\0\0\0\xe8\x03\0\0\x64\0\0\0\x01\0\0\0\x0a\0\x02\x0f\x18\0\0\0\x0a\0\x02\x02\x05\0\x04\0/workfn-1\0\0\0\0\x13\0\0\0' \
+	>"$work/seeds/workload"
+printf '\x08\0\0\0\x32\0\0\0\x01\0\0\0\x09\0\0\0' >"$work/seeds/exit"
+"$FUZZER" -max_total_time="$SECS" -timeout=2 -rss_limit_mb=1024 -max_len=140000 \
+	-artifact_prefix="$BUILD/fuzz/agent-proto-" -print_final_stats=1 \
+	"$work/corpus" "$work/seeds" >"$work/log" 2>&1
+rc=$?
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
+if [ $rc = 0 ]; then
+	pass "agent-fuzz: ${runs:-?} inputs in ${SECS}s: no crash, and every accepted frame is canonical"
+else
+	fail "agent-fuzz" "$(grep -m3 -E "ERROR|SUMMARY|deadly|crash-" "$work/log" | tr '\n' '|')"
+fi
+finish
