@@ -23,11 +23,12 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 # never sanitized (the jail has no loader, and a sanitizer runtime would
 # need files and system calls the jail denies).
 JAIL_PROBE := $(BUILD)/tests/integration/jail-probe
-JAIL_PROBE_SRCS := tests/integration/jail-probe.c vmm/seccomp.c $(COMMON_SRCS)
-$(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h | deps
+JAIL_PROBE_SRCS := tests/integration/jail-probe.c vmm/seccomp.c vmm/seccomp_rules.c $(COMMON_SRCS)
+$(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h $(SECCOMP_BPF_PLAIN) | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -static -o $@ $(JAIL_PROBE_SRCS) -lseccomp
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -iquote $(dir $(SECCOMP_BPF_PLAIN)) \
+		-static -o $@ $(JAIL_PROBE_SRCS)
 TEST_DEPS += $(JAIL_PROBE)
 
 # The jail runs only static programs, and sanitizer runtimes cannot be
@@ -36,10 +37,12 @@ TEST_DEPS += $(JAIL_PROBE)
 # own sanitizer coverage comes from its standalone tests).
 ifeq ($(SANITIZE),1)
 JAIL_VMM := $(BUILD)/tests/integration/vmjail-vmm-static
-$(JAIL_VMM): $(VMM_SRCS) $(COMMON_SRCS) $(wildcard vmm/*.h vmm/*/*.h common/*.h) | deps
+$(JAIL_VMM): $(VMM_SRCS) $(COMMON_SRCS) $(wildcard vmm/*.h vmm/*/*.h common/*.h) \
+		$(SECCOMP_BPF_PLAIN) | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -fPIE -iquote $(TOP)/vmm -static-pie -o $@ \
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -fPIE -iquote $(TOP)/vmm \
+		-iquote $(dir $(SECCOMP_BPF_PLAIN)) -static-pie -o $@ \
 		$(VMM_SRCS) $(COMMON_SRCS) $(VMM_LIBS)
 TEST_DEPS += $(JAIL_VMM)
 endif
@@ -61,9 +64,9 @@ $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(JAILER_LIBS)
 
-$(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(COMMON_OBJS)
+$(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(BUILD)/vmm/seccomp_rules.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -lseccomp
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 
 # Benchmark (`make bench`, or `make bench-jail`): prints medians only.
 JAIL_BENCH := $(BUILD)/bench/jail-bench

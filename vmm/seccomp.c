@@ -1,198 +1,39 @@
 /*
- * Per-thread seccomp allowlists of vmjail-vmm, compiled to BPF by
- * libseccomp. Anything not in a thread's table kills the whole process
- * (SCMP_ACT_KILL_PROCESS; --seccomp-log only logs, for diagnosis).
- *
- * Each thread loads its own table before the guest runs: the vCPU threads
- * when they start (before the start barrier), the VMM thread right after
- * it started them, so no thread inherits another's filter.
- *
- * Never in any table: open, openat, openat2, creat, execve, execveat,
- * socket, connect, bind, ptrace, mount, umount2, pivot_root, chroot,
- * unshare, setns, clone, clone3, fork, kill, process_vm_*, bpf, keyctl,
- * capset, setuid and friends. tests/unit/test_seccomp.c checks that.
- *
- * To allow a new system call (a new device, a new backend):
- *  1. find what the thread really calls: `strace -f -o trace vmjail-vmm
- *     ...` with the scenario that exercises it, and look at the calls
- *     after that thread's seccomp(SECCOMP_SET_MODE_FILTER, ...);
- *  2. add a row to the table of the thread that makes the call (the VMM
- *     thread runs the event loop and virtio queue work, vCPU threads run
- *     KVM_RUN and MMIO/port register handlers), with the narrowest
- *     argument check that works: ioctl by request number, flags and modes
- *     by exact value, never PROT_EXEC;
- *  3. write the comment: which code needs it, and why;
- *  4. run `make test`: test_seccomp proves each row both allows its call
- *     and kills every variant its checks exclude.
+ * Loads the VMM's seccomp filters, compiled to BPF at build time from the
+ * allowlists in vmm/seccomp_rules.c (see vmm/seccomp_gen.c).
  */
 #include "seccomp.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/socket.h>
-#include <seccomp.h>
-#include <linux/falloc.h>
-#include <linux/futex.h>
-#include <linux/kvm.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "cleanup.h"
+#include "seccomp_bpf.inc"
 
-#define EQ(a, v) { (a), VJ_SECCOMP_EQ, 0, (v) }
-#define MASKED_EQ(a, m, v) { (a), VJ_SECCOMP_MASKED_EQ, (m), (v) }
-
-#define ALLOW(call) { SCMP_SYS(call), #call, 0, { { 0, VJ_SECCOMP_EQ, 0, 0 } } }
-#define ALLOW_IF(call, what, check) { SCMP_SYS(call), what, 1, { check } }
-#define IOCTL(req) ALLOW_IF(ioctl, "ioctl " #req, EQ(1, req))
-/* Writable memory is fine; memory the VMM could execute is not. */
-#define NO_EXEC(call) ALLOW_IF(call, #call " without PROT_EXEC", MASKED_EQ(2, PROT_EXEC, 0))
-/* The operation, whatever its FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME. */
-#define FUTEX(op) ALLOW_IF(futex, "futex " #op, MASKED_EQ(1, FUTEX_CMD_MASK, op))
-
-#if defined(__SANITIZE_ADDRESS__)
-/*
- * Sanitizer builds only (make SANITIZE=1, for tests; never shipped): what
- * the ASan/LSan runtime itself calls on thread exit and for the leak check
- * at process exit, in every thread's table. This widens the filter, so a
- * sanitizer build proves memory safety, and the normal build proves the
- * filter.
- */
-#define SANITIZER_ROWS                                                                   \
-	ALLOW(sigaltstack), ALLOW(prctl), ALLOW(clone), ALLOW(wait4), ALLOW(ptrace),    \
-	ALLOW(sched_yield), ALLOW(openat), ALLOW(open), ALLOW(getdents64), ALLOW(getdents), \
-	ALLOW(read),                                                                    \
-	ALLOW(close), ALLOW(fstat), ALLOW(newfstatat), ALLOW(lseek), ALLOW(mmap),       \
-	ALLOW(munmap), ALLOW(mprotect), ALLOW(madvise), ALLOW(futex),                   \
-	ALLOW(sched_getaffinity), ALLOW(readlink), ALLOW(getpid), ALLOW(gettid),        \
-	ALLOW(tgkill), ALLOW(rt_sigaction), ALLOW(rt_sigprocmask), ALLOW(write),        \
-	ALLOW(exit), ALLOW(exit_group), ALLOW(getppid), ALLOW(setrlimit),               \
-	ALLOW(getrlimit), ALLOW(prlimit64), ALLOW(uname), ALLOW(pipe2), ALLOW(dup2)
-#else
-#define SANITIZER_ROWS
-#endif
-
-/*
- * The VMM thread: the epoll event loop, virtio queue work (ioeventfds in,
- * irqfds out), the stop signal, and teardown once the vCPUs are gone. It
- * needs no ioctl at all: interrupts leave through irqfds registered
- * before the filter.
- */
-static const struct vj_seccomp_rule vmm_rules[] = {
-	ALLOW(epoll_wait), /* the event loop */
-	ALLOW(epoll_ctl),  /* a device starts or stops polling its backend (tap) */
-	ALLOW(read),       /* eventfds (queue notify, device control, stop), signalfd,
-			    * rate-limit timerfds, frames from the tap */
-	ALLOW(write),      /* console output, irqfd eventfds */
-	ALLOW(writev),     /* virtio-net: a frame to the tap */
-	ALLOW(preadv),     /* virtio-blk: reads */
-	ALLOW(pwritev),    /* virtio-blk: writes */
-	ALLOW(fdatasync),  /* virtio-blk: flush */
-	/* virtio-blk discard and write-zeroes; KEEP_SIZE: never grows the image */
-	ALLOW_IF(fallocate, "fallocate punch hole",
-		 EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
-	ALLOW_IF(fallocate, "fallocate zero range",
-		 EQ(1, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)),
-	/* virtio-rng; never blocks the event loop */
-	ALLOW_IF(getrandom, "getrandom GRND_NONBLOCK", EQ(2, GRND_NONBLOCK)),
-	ALLOW(timerfd_settime), /* a throttled device arms its rate limiter */
-	ALLOW(accept4), /* virtio-vsock: host programs connecting to its socket */
-	ALLOW(sendmsg), /* virtio-vsock: guest data to host sockets, broker requests */
-	ALLOW(recvmsg), /* virtio-vsock: host data, broker answers (SCM_RIGHTS) */
-	/* virtio-vsock: the guest shut down its sending side */
-	ALLOW_IF(shutdown, "shutdown SHUT_WR", EQ(1, SHUT_WR)),
-	FUTEX(FUTEX_WAIT),      /* device locks shared with the vCPU threads */
-	FUTEX(FUTEX_WAKE),
-	FUTEX(FUTEX_WAIT_BITSET), /* condition variables, pthread_join */
-	/* kicking vCPU threads out of KVM_RUN when the VM stops */
-	ALLOW_IF(tgkill, "tgkill SIGUSR1", EQ(2, SIGUSR1)),
-	ALLOW(getpid),         /* pthread_kill */
-	ALLOW(rt_sigprocmask), /* pthread_kill masks signals around tgkill */
-	NO_EXEC(mmap),         /* malloc */
-	NO_EXEC(mprotect),     /* malloc growing a heap */
-	ALLOW(munmap),         /* free; teardown of guest memory and kvm_run areas */
-	ALLOW(brk),            /* malloc */
-	/* free returning memory; the only advice the VMM gives after setup */
-	ALLOW_IF(madvise, "madvise MADV_DONTNEED", EQ(2, MADV_DONTNEED)),
-	ALLOW(clock_gettime), /* timing; only where the clock has no vDSO */
-	ALLOW(close),         /* teardown */
-	ALLOW(exit_group),
-	SANITIZER_ROWS
-};
-
-/*
- * A vCPU thread: KVM_RUN, and the port/MMIO exits it handles itself
- * (UART registers, i8042 reset, boot marker, virtio-mmio registers).
- */
-static const struct vj_seccomp_rule vcpu_rules[] = {
-	IOCTL(KVM_RUN),       /* the vCPU loop */
-	IOCTL(KVM_IRQ_LINE),  /* the UART raises and lowers IRQ 4 */
-	IOCTL(KVM_GET_REGS),  /* register dump on a fatal exit */
-	IOCTL(KVM_GET_SREGS), /* same */
-	ALLOW(write),         /* console output; a virtio device's control or notify
-			       * eventfd; the stop eventfd */
-	FUTEX(FUTEX_WAIT),    /* device locks */
-	FUTEX(FUTEX_WAKE),
-	FUTEX(FUTEX_WAIT_BITSET), /* the start barrier (condition variable) */
-	/* a vCPU that stops the VM kicks the others out of KVM_RUN */
-	ALLOW_IF(tgkill, "tgkill SIGUSR1", EQ(2, SIGUSR1)),
-	ALLOW(getpid),         /* pthread_kill */
-	ALLOW(rt_sigprocmask), /* pthread_kill; thread exit */
-	ALLOW(rt_sigreturn),   /* return from the no-op kick handler */
-	NO_EXEC(mmap),         /* malloc in this thread's arena */
-	NO_EXEC(mprotect),     /* the arena growing */
-	ALLOW(munmap),         /* the arena trimmed at thread exit */
-	ALLOW(brk),            /* malloc falling back to the main arena */
-	/* thread exit releases its stack */
-	ALLOW_IF(madvise, "madvise MADV_DONTNEED", EQ(2, MADV_DONTNEED)),
-	ALLOW(clock_gettime), /* first-exit timestamp; only where the clock has no vDSO */
-	ALLOW(exit),          /* thread exit */
-	SANITIZER_ROWS
-};
-
-const struct vj_seccomp_rule *vj_seccomp_rules(enum vj_thread_kind kind, unsigned *n)
-{
-	if (kind == VJ_THREAD_VCPU) {
-		*n = VJ_ARRAY_SIZE(vcpu_rules);
-		return vcpu_rules;
-	}
-	*n = VJ_ARRAY_SIZE(vmm_rules);
-	return vmm_rules;
-}
-
-static int add_rule(scmp_filter_ctx ctx, const struct vj_seccomp_rule *rule)
-{
-	struct scmp_arg_cmp cmp[VJ_SECCOMP_CHECKS_MAX];
-
-	for (unsigned i = 0; i < rule->nchecks; i++) {
-		const struct vj_seccomp_check *c = &rule->checks[i];
-		if (c->cmp == VJ_SECCOMP_EQ)
-			cmp[i] = (struct scmp_arg_cmp){ c->arg, SCMP_CMP_EQ, c->value, 0 };
-		else
-			cmp[i] = (struct scmp_arg_cmp){ c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value };
-	}
-	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rule->nr, rule->nchecks, cmp);
-}
+#define PROG(a) { .len = VJ_ARRAY_SIZE(a), .filter = (struct sock_filter *)(a) }
 
 int vj_seccomp_apply(enum vj_thread_kind kind, enum vj_seccomp_mode mode)
 {
-	const struct vj_seccomp_rule *rules;
-	scmp_filter_ctx ctx;
-	unsigned n;
-	int r = 0;
+	struct sock_fprog prog;
 
 	if (mode == VJ_SECCOMP_OFF)
 		return 0;
-	rules = vj_seccomp_rules(kind, &n);
-	ctx = seccomp_init(mode == VJ_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
-	if (!ctx)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n && r == 0; i++)
-		r = add_rule(ctx, &rules[i]);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return r;
+	if (kind == VJ_THREAD_VCPU)
+		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_vcpu_log)
+					      : (struct sock_fprog)PROG(bpf_vcpu_kill);
+	else
+		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_vmm_log)
+					      : (struct sock_fprog)PROG(bpf_vmm_kill);
+	/* Required for an unprivileged filter; the jail has set it already. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* Per thread on purpose: no TSYNC, every thread loads its own table. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
 }
