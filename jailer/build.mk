@@ -76,7 +76,7 @@ $(JAIL_BENCH): $(BUILD)/bench/jail-bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 .PHONY: bench-jail
-bench-jail: all $(JAIL_BENCH) $(TEST_DEPS)
+bench-jail: all $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf
 	$(Q)$(JAIL_BENCH) -n $${RUNS:-20} $(BUILD)
 
 bench: bench-jail
