@@ -18,7 +18,7 @@ $(BUILD)/tests/unit/test_virtio_util.o $(VIRTIO_UNIT_TESTS:%=%.o): CFLAGS += -iq
 $(VIRTIO_UNIT_TESTS): %: %.o $(BUILD)/tests/unit/test_virtio_util.o $(VIRTIO_OBJS) \
 		$(VIRTIO_CORE_OBJS) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -lseccomp -lpthread
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -lpthread
 
 # libFuzzer harnesses (clang): the walker and the blk request path over a
 # fake guest memory. tests/integration/virtio-fuzz.sh runs each briefly;
