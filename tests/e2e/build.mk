@@ -1,0 +1,29 @@
+# End-to-end test bed: QEMU (TCG, emulated SVM) boots a Debian test host
+# that runs vmjail against a real Linux guest (tests/e2e/run.sh).
+#   make e2e-image   assemble the test host (kernel + initramfs)
+#   make e2e         assemble it and run the scenarios
+E2E_DIR := $(BUILD)/tests/e2e
+E2E_GUEST_INITRD := $(E2E_DIR)/guest-initramfs.cpio
+E2E_RUN := $(TOP)/tests/e2e/run.sh
+# vmjail's programs (not its libraries) go into the test host. Expanded in
+# the recipe: fragments included after this one add to BINARIES too.
+E2E_PROGRAMS = $(filter-out %.a,$(BINARIES))
+
+.PHONY: e2e e2e-image e2e-guest-initramfs
+
+# Both scripts run on every call and take about a second: they rewrite an
+# output only when its content changes, and build-testhost.sh also follows
+# the kernel that linux-image-cloud-amd64 points at, which make cannot see.
+e2e-guest-initramfs: deps-kernel
+	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/tests/e2e/guest-init.sh \
+		$(E2E_GUEST_INITRD)
+
+e2e-image: deps-e2e kernel e2e-guest-initramfs binaries
+	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
+		$(E2E_GUEST_INITRD) $(E2E_PROGRAMS)
+
+e2e: e2e-image
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)
+
+INTEGRATION_TESTS += $(E2E_RUN)
+TEST_DEPS += e2e-image
