@@ -89,7 +89,7 @@ add_file() {
 	dest=$(check_dest "$dest")
 	parents "$dest"
 	claim "$dest" file
-	cpio_file "$dest" "$src" $perm
+	cpio_file "$dest" "$src" ${perm:+"$perm"}
 }
 
 add_extra() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Writes a "newc" cpio archive (the format the kernel unpacks as initramfs)
 # to stdout, entry by entry. Written by hand rather than with cpio(1) so that
 # owners are root and /dev nodes exist without running as root or calling

@@ -1,0 +1,146 @@
+#!/bin/bash
+# rootfs/build-initramfs.sh and rootfs/cpio.sh: the archive they write is
+# one GNU cpio reads back entry for entry, with the ownership, modes, device
+# nodes and contents the kernel will unpack; bad requests are refused.
+. "$(dirname "$0")/../lib.sh"
+
+BUILDER=$TOP/rootfs/build-initramfs.sh
+BUSYBOX=/bin/busybox
+
+if [ ! -x "$BUSYBOX" ] || ! command -v cpio >/dev/null; then
+	skip "initramfs-builder" "needs busybox-static and cpio (make deps-kernel)"
+	echo "WARNING: initramfs-builder skipped: busybox-static or cpio missing" >&2
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+printf 'payload\n' >"$tmp/payload"
+printf 'x' >"$tmp/name-ü"
+printf '#!/bin/sh\necho custom\n' >"$tmp/custom-init"
+chmod 644 "$tmp/custom-init"
+out=$tmp/out.cpio
+"$BUILDER" --init "$tmp/custom-init" \
+	--file "$tmp/payload:/etc/deep/er/payload:600" \
+	--file "$tmp/name-ü:/opt/name-ü" \
+	--dir /mnt/work --symlink ../payload:/etc/link "$out" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$out" ]; then
+	pass "builds an archive with extra files, directories and symlinks"
+else
+	fail "builds an archive with extra files, directories and symlinks" \
+		"exit $rc: $(cat "$tmp/err")"
+	finish; exit
+fi
+
+# "MODE OWNER GROUP NAME" for each entry; `-tv` prints symlinks as "a -> b".
+cpio -itv --quiet --numeric-uid-gid <"$out" >"$tmp/list" 2>"$tmp/cpio.err"
+if [ $? -eq 0 ] && [ ! -s "$tmp/cpio.err" ]; then
+	pass "GNU cpio reads the whole archive without complaint"
+else
+	fail "GNU cpio reads the whole archive without complaint" "$(head -c 300 "$tmp/cpio.err")"
+fi
+
+# entry REGEX: one line of the verbose listing matches.
+entry() {
+	grep -Eq -- "$1" "$tmp/list"
+}
+
+check_entry() {
+	if entry "$2"; then pass "$1"; else fail "$1" "no entry /$2/ in: $(head -c 300 "$tmp/list")"; fi
+}
+
+check_entry "/init is the given script, executable" '^-rwxr-xr-x +1 0 +0 .* init$'
+check_entry "/dev/console is char device 5:1" '^crw------- +1 0 +0 +5, +1 .* dev/console$'
+check_entry "/dev/null is char device 1:3" '^crw-rw-rw- +1 0 +0 +1, +3 .* dev/null$'
+check_entry "busybox is in /bin, executable" '^-rwxr-xr-x +1 0 +0 .* bin/busybox$'
+check_entry "--file keeps the requested permission" '^-rw------- .* etc/deep/er/payload$'
+check_entry "--file creates missing parents" '^drwxr-xr-x .* etc/deep/er$'
+check_entry "--dir adds a directory" '^drwxr-xr-x .* mnt/work$'
+check_entry "--symlink adds a symlink" '^lrwxrwxrwx .* etc/link -> \.\./payload$'
+
+missing=0
+while read -r applet; do
+	[ "$applet" = bin/busybox ] && continue
+	grep -qF -- " $applet -> /bin/busybox" "$tmp/list" || missing=$((missing + 1))
+done < <("$BUSYBOX" --list-full)
+if [ $missing -eq 0 ]; then
+	pass "every busybox applet is a symlink to /bin/busybox"
+else
+	fail "every busybox applet is a symlink to /bin/busybox" "$missing missing"
+fi
+
+# Parents must come before their children: the kernel does not create them.
+order_ok=1
+declare -A seen=()
+while read -r name; do
+	case $name in */*) [ -n "${seen[${name%/*}]:-}" ] || order_ok=0 ;; esac
+	seen[$name]=1
+done < <(cpio -it --quiet <"$out")
+if [ $order_ok -eq 1 ]; then
+	pass "every directory precedes its entries"
+else
+	fail "every directory precedes its entries"
+fi
+
+mkdir "$tmp/x"
+(cd "$tmp/x" && cpio -id --quiet --no-absolute-filenames \
+	'init' 'bin/busybox' 'etc/deep/er/payload' 'opt/name-ü' <"$out") 2>"$tmp/x.err"
+if cmp -s "$tmp/x/init" "$tmp/custom-init" && cmp -s "$tmp/x/bin/busybox" "$BUSYBOX" &&
+	cmp -s "$tmp/x/etc/deep/er/payload" "$tmp/payload" && cmp -s "$tmp/x/opt/name-ü" "$tmp/name-ü"; then
+	pass "file contents come back byte for byte (also after a non-ASCII name)"
+else
+	fail "file contents come back byte for byte (also after a non-ASCII name)" "$(cat "$tmp/x.err")"
+fi
+
+"$BUILDER" --init "$tmp/custom-init" \
+	--file "$tmp/payload:/etc/deep/er/payload:600" \
+	--file "$tmp/name-ü:/opt/name-ü" \
+	--dir /mnt/work --symlink ../payload:/etc/link "$tmp/again.cpio" >/dev/null
+if cmp -s "$out" "$tmp/again.cpio"; then
+	pass "the same inputs give the same bytes"
+else
+	fail "the same inputs give the same bytes"
+fi
+
+touch -d @1 "$tmp/again.cpio"
+before=$(stat -c %i:%Y "$tmp/again.cpio")
+"$BUILDER" --init "$tmp/custom-init" \
+	--file "$tmp/payload:/etc/deep/er/payload:600" \
+	--file "$tmp/name-ü:/opt/name-ü" \
+	--dir /mnt/work --symlink ../payload:/etc/link "$tmp/again.cpio" >/dev/null
+if [ "$(stat -c %i:%Y "$tmp/again.cpio")" = "$before" ]; then
+	pass "an unchanged archive is left untouched"
+else
+	fail "an unchanged archive is left untouched"
+fi
+
+# refuse NAME REGEX ARGS...: the builder fails, says REGEX, writes nothing.
+refuse() {
+	local name=$1 want=$2 err rc
+	shift 2
+	rm -f "$tmp/refused.cpio"
+	err=$("$BUILDER" "$@" "$tmp/refused.cpio" 2>&1 >/dev/null)
+	rc=$?
+	if [ $rc -ne 0 ] && grep -Eq -- "$want" <<<"$err" && [ ! -e "$tmp/refused.cpio" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, message: $err"
+	fi
+}
+
+refuse "refuses a relative destination" '"etc/x": destination must be an absolute path' \
+	--file "$tmp/payload:etc/x"
+refuse "refuses .. in a destination" '"/etc/\.\./x": destination must be a plain path' \
+	--file "$tmp/payload:/etc/../x"
+refuse "refuses replacing the root" '"/": destination must be a plain path' --dir /
+refuse "refuses a path added twice" '"/init": added twice' --file "$tmp/payload:/init"
+refuse "refuses a file under a file" '"/bin/busybox/x": parent /bin/busybox is a file' \
+	--file "$tmp/payload:/bin/busybox/x"
+refuse "refuses a missing source file" "$tmp/nonexistent is not a regular file" \
+	--file "$tmp/nonexistent:/x"
+refuse "refuses a permission that is not octal" 'PERM "9z" is not octal' \
+	--file "$tmp/payload:/x:9z"
+refuse "refuses an unknown option" 'unknown option "--bogus"' --bogus x
+finish
