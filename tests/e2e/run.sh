@@ -60,6 +60,9 @@ timeout -k 5 $total $QEMU "${QEMU_CPU[@]}" -nodefaults -display none \
 	-append "console=ttyS0 panic=-1 quiet${E2E_VERBOSE:+ e2e_verbose=1}" \
 	>"$RUN/qemu.log" 2>&1 </dev/null &
 qpid=$!
+# GNU timeout runs in a process group of its own: ^C does not reach it.
+trap '[ -n "$qpid" ] && kill $qpid 2>/dev/null' EXIT
+trap 'exit 130' INT TERM HUP
 
 cur="" cur_timeout="" done=0 ended=""
 deadline=$((start + BOOT_TIMEOUT * 1000))
@@ -113,6 +116,7 @@ while :; do
 done
 wait $qpid
 qrc=$?
+qpid=""
 exec 3<&-
 
 if [ $done = 0 ]; then

@@ -30,8 +30,8 @@ scenario_testhost_kvm() {
 	for m in irqbypass kvm kvm-amd; do
 		check "insmod $m.ko" insmod /lib/modules/$m.ko
 	done
-	check "kvm_amd has nested paging" \
-		eval 'dmesg | grep -q "Nested Paging enabled"'
+	dmesg >"$LOG"
+	check "kvm_amd has nested paging" log_has "SVM: kvm: Nested Paging enabled"
 	check "/dev/kvm is a character device" test -c /dev/kvm
 }
 

@@ -56,9 +56,9 @@ log_has() {
 # vmm_run VMM-ARGS...: runs vmjail-vmm on the guest kernel and initramfs
 # with the scenario's timeout to finish (SIGTERM, then SIGKILL 5 s later).
 # Its stdout (the guest console, CRLF from the guest's tty) and stderr go
-# to $LOG as plain lines, each stamped with the test host's uptime, so
-# that a log shows where a boot stalled;
-# VMM_START is the uptime just before exec and VMM_RC the exit status.
+# to $LOG as plain lines, each stamped with the test host's uptime so that
+# a log shows where a boot stalled. VMM_START is the uptime just before
+# exec, VMM_RC the exit status.
 vmm_run() {
 	read -r VMM_START _ </proc/uptime
 	{
@@ -104,7 +104,7 @@ run_scenario() {
 }
 
 echo "$E2E_SCENARIOS" | while read -r name timeout; do
-	[ -n "$name" ] && (run_scenario "$name" "$timeout")
+	[ -n "$name" ] && (run_scenario "$name" "$timeout" </dev/null)
 done
 
 emit DONE
