@@ -10,6 +10,8 @@ enum vj_exit_status {
 	VJ_EXIT_EMULATION = 4,     /* KVM could not emulate or enter the guest */
 	VJ_EXIT_STOPPED = 5,       /* stopped by SIGINT or SIGTERM */
 	VJ_EXIT_DEVICE = 6,        /* a device failed on the host side */
+	VJ_EXIT_GUEST_PANIC = 7,   /* the guest reset with the warm-reboot flag: a Linux
+				    * panic with reboot=panic_warm */
 };
 
 #endif

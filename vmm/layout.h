@@ -27,6 +27,10 @@
 #define VJ_EBDA_START 0x9fc00ULL       /* e820 hole from here to 1 MiB */
 #define VJ_MPTABLE_ADDR VJ_EBDA_START  /* MP floating pointer + config table */
 #define VJ_HIMEM_START 0x100000ULL     /* kernels load at or above 1 MiB */
+/* BIOS data area word a kernel sets to 0x1234 before a warm reset; Linux
+ * does so on a panic with reboot=panic_warm. */
+#define VJ_WARM_RESET_FLAG_ADDR 0x472ULL
+#define VJ_WARM_RESET_FLAG 0x1234
 #define VJ_BZIMAGE_LOAD_ADDR 0x1000000ULL /* default when pref_address is low */
 
 /* --- the MMIO gap ------------------------------------------------------- */

@@ -96,10 +96,22 @@ static void serial_irq(void *ctx, bool level)
 		vj_debug("KVM_IRQ_LINE %u: %s", VJ_IRQ_COM1, strerror(errno));
 }
 
+/* A reset ends the VM. The guest tells a panic apart by asking for a
+ * warm reset; its value is only ever an exit status, so a guest choosing
+ * it freely is harmless. */
 static void guest_reset(void *ctx)
 {
+	struct vj_vm *vm = ctx;
+	uint16_t flag = 0;
+
+	(void)vj_mem_read(&vm->mem, VJ_WARM_RESET_FLAG_ADDR, &flag, sizeof(flag));
+	if (flag == VJ_WARM_RESET_FLAG) {
+		vj_info("guest requested a warm reset (kernel panic)");
+		vj_vm_stop(vm, VJ_EXIT_GUEST_PANIC);
+		return;
+	}
 	vj_info("guest requested a reset");
-	vj_vm_stop(ctx, VJ_EXIT_GUEST_RESET);
+	vj_vm_stop(vm, VJ_EXIT_GUEST_RESET);
 }
 
 static int add_legacy_devices(struct vmm *m)

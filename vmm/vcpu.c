@@ -11,6 +11,7 @@
 #include "log.h"
 #include "seccomp.h"
 
+#define MSR_IA32_TSC 0x10
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_MISC_ENABLE_FAST_STRING 1ull
 #define MSR_MTRR_DEF_TYPE 0x2ff
@@ -33,10 +34,13 @@ static int set_msrs(int fd)
 {
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
+		struct kvm_msr_entry e[3];
 	} m = {
-		.hdr.nmsrs = 2,
+		.hdr.nmsrs = 3,
 		.e = {
+			/* The same TSC on every vCPU, written back to back, lets KVM
+			 * keep them synchronized: Linux then trusts the TSC. */
+			{ .index = MSR_IA32_TSC, .data = 0 },
 			{ .index = MSR_IA32_MISC_ENABLE, .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
 			/* Write-back by default, as firmware would leave it. */
 			{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_ENABLE | MTRR_TYPE_WRBACK },
@@ -44,7 +48,7 @@ static int set_msrs(int fd)
 	};
 	int r = ioctl(fd, KVM_SET_MSRS, &m.hdr);
 
-	return r < 0 ? -errno : (r == 2 ? 0 : -EINVAL);
+	return r < 0 ? -errno : (r == (int)m.hdr.nmsrs ? 0 : -EINVAL);
 }
 
 static void lvt_set_mode(struct kvm_lapic_state *l, unsigned reg, uint32_t mode)
