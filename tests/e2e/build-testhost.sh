@@ -35,7 +35,7 @@ files=(--file "$here/scenarios.sh:/e2e/scenarios.sh"
 # busybox insmod takes only plain ones.
 mkdir -p "$out/testhost-modules"
 for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm \
-	kernel/arch/x86/kvm/kvm-amd; do
+	kernel/arch/x86/kvm/kvm-amd kernel/drivers/net/tun; do
 	plain=$out/testhost-modules/${m##*/}.ko
 	if [ -f "$moddir/$m.ko" ]; then
 		plain=$moddir/$m.ko

@@ -14,13 +14,13 @@ E2E_PROGRAMS = $(filter-out %.a,$(BINARIES))
 # Both scripts run on every call and take about a second: they rewrite an
 # output only when its content changes, and build-testhost.sh also follows
 # the kernel that linux-image-cloud-amd64 points at, which make cannot see.
-e2e-guest-initramfs: deps-kernel
+e2e-guest-initramfs: deps-kernel $(VHOST_STATIC)
 	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/tests/e2e/guest-init.sh \
-		$(E2E_GUEST_INITRD)
+		--file $(VHOST_STATIC):/bin/virtio-host:755 $(E2E_GUEST_INITRD)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs binaries
+e2e-image: deps-e2e kernel e2e-guest-initramfs binaries $(VHOST)
 	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
-		$(E2E_GUEST_INITRD) $(E2E_PROGRAMS)
+		$(E2E_GUEST_INITRD) $(E2E_PROGRAMS) $(VHOST)
 
 e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)
