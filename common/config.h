@@ -70,7 +70,7 @@ struct vj_vsock_config {
 	struct vj_file uds;   /* name: host socket path; fd: listening socket */
 	struct vj_file uds_dir; /* fd: directory holding <path>_<port> sockets */
 	/* fd: connection broker for guest-initiated connections, one end of
-	 * a SOCK_SEQPACKET pair (protocol in vmm/virtio/vsock_broker.h);
+	 * a SOCK_SEQPACKET pair (protocol in common/vsock_broker_proto.h);
 	 * -1: the guest's connection requests are refused. */
 	struct vj_file broker;
 };

@@ -18,7 +18,7 @@
 #include "creds.h"
 #include "policy.h"
 #include "resources.h"
-#include "vmm/virtio/vsock_broker.h"
+#include "vsock_broker_proto.h"
 
 #define SOCK_FD 3
 #define DIR_FD 4

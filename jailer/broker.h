@@ -2,7 +2,7 @@
  * The vsock connection broker of a jailed VMM. A guest connecting to host
  * port P must reach the AF_UNIX socket "<uds>_P", but the VMM can neither
  * create sockets (seccomp) nor name paths (empty root), so it asks this
- * broker over a SOCK_SEQPACKET pair (protocol: vmm/virtio/vsock_broker.h)
+ * broker over a SOCK_SEQPACKET pair (protocol: common/vsock_broker_proto.h)
  * and gets the connected socket back through SCM_RIGHTS.
  *
  * The broker is a small process of the launcher's, outside the jail but

@@ -1,0 +1,28 @@
+/*
+ * Wire format between vmjail-vmm's virtio-vsock device and a connection
+ * broker (the launcher's, or the VMM's own in standalone mode).
+ *
+ * A jailed VMM may neither create sockets nor name paths (its seccomp
+ * table has no socket/connect, its root is empty), yet a guest connecting
+ * to host port P must reach the AF_UNIX socket "<uds path>_P"
+ * (Firecracker's convention). So the VMM asks a broker, over one end of a
+ * SOCK_SEQPACKET pair: a request {cookie, port}, an answer {cookie,
+ * error} carrying the connected, non-blocking stream socket through
+ * SCM_RIGHTS when error is 0. Answers come in request order.
+ */
+#ifndef VJ_VSOCK_BROKER_PROTO_H
+#define VJ_VSOCK_BROKER_PROTO_H
+
+#include <stdint.h>
+
+struct vj_vsock_broker_request {
+	uint32_t cookie;
+	uint32_t port;
+};
+
+struct vj_vsock_broker_answer {
+	uint32_t cookie;
+	int32_t error; /* 0 (socket attached) or -errno */
+};
+
+#endif
