@@ -4,8 +4,9 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/resources.c jailer/cgroup.c jailer/netns.c jailer/mounts.c \
 	jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
 	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c \
-	jailer/broker.c
-JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
+	jailer/broker.c jailer/agent.c
+# The agent protocol's codec, shared with vmjail-init (rootfs/init/).
+JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
 JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng -lseccomp

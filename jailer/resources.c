@@ -174,9 +174,10 @@ static int remove_dead_socket(const struct sock_dir *d, const char *path, struct
 	return 0;
 }
 
-/* Binds and listens at d->name, replacing a dead socket left there. */
-static int bind_socket(struct vj_vsock_config *vs, const struct sock_dir *d, struct vj_rundir *rd,
-		       struct vj_err *e)
+/* Binds and listens at d->name (path, in messages), replacing a dead
+ * socket left there. */
+static int bind_socket(const char *path, const struct sock_dir *d, struct vj_rundir *rd,
+		       int *out, struct vj_err *e)
 {
 	struct sockaddr_un sa;
 	cleanup_fd int fd = -1;
@@ -185,19 +186,19 @@ static int bind_socket(struct vj_vsock_config *vs, const struct sock_dir *d, str
 
 	if (sock_addr(&sa, d) < 0)
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): name longer than %zu bytes",
-			       vs->uds.name, sizeof(sa.sun_path) - 1);
-	if ((r = remove_dead_socket(d, vs->uds.name, e)) < 0)
+			       path, sizeof(sa.sun_path) - 1);
+	if ((r = remove_dead_socket(d, path, e)) < 0)
 		return r;
 	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", vs->uds.name,
+		return vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", path,
 			       S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
-	if ((r = vj_rundir_record(rd, "socket", vs->uds.name)) < 0)
+	if ((r = vj_rundir_record(rd, "socket", path)) < 0)
 		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, VSOCK_BACKLOG) < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s)", vs->uds.name);
-	vs->uds.fd = vj_steal_fd(&fd);
+		return vj_fail_errno(e, -errno, "vsock socket (%s)", path);
+	*out = vj_steal_fd(&fd);
 	return 0;
 }
 
@@ -219,7 +220,34 @@ static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s.vsock: path too long", rd->path);
 	if ((r = sock_dir_enter(&d, vs->uds.name)) < 0)
 		return vj_fail_errno(e, r, "vsock socket (%s): its directory", vs->uds.name);
-	r = bind_socket(vs, &d, rd, e);
+	r = bind_socket(vs->uds.name, &d, rd, &vs->uds.fd, e);
+	sock_dir_leave(&d);
+	return r;
+}
+
+int vj_resources_listen_port(const struct vj_resources *res, uint32_t port, struct vj_rundir *rd,
+			     uid_t uid, gid_t gid, int *fd, struct vj_err *e)
+{
+	char path[VJ_PATH_MAX];
+	struct sock_dir d;
+	mode_t old_mask;
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s_%u", res->cfg.vsock.uds.name, port) >=
+	    sizeof(path))
+		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s_%u: path too long",
+			       res->cfg.vsock.uds.name, port);
+	if ((r = sock_dir_enter(&d, path)) < 0)
+		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
+	/* Only the broker, which connects as the sandbox's ids, may reach
+	 * it: created 0700 (the launcher is single-threaded here), then given
+	 * to those ids. */
+	old_mask = umask(0077);
+	r = bind_socket(path, &d, rd, fd, e);
+	umask(old_mask);
+	if (r == 0 && fchownat(AT_FDCWD, d.name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		r = vj_fail_errno(e, -errno, "vsock socket (%s): give it to %u:%u", path,
+				  (unsigned)uid, (unsigned)gid);
 	sock_dir_leave(&d);
 	return r;
 }

@@ -59,6 +59,15 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
  * into a memfd, last in the table. */
 int vj_resources_seal(struct vj_resources *res, struct vj_err *e);
 
+/*
+ * A listening socket of the launcher's own at "<vsock uds>_<port>", where
+ * the broker brings the guest's connections to that port: recorded in rd
+ * for removal, owned by uid:gid (the broker's ids) with mode 0700.
+ * Returns 0 with *fd set (close-on-exec; never passed to the VMM).
+ */
+int vj_resources_listen_port(const struct vj_resources *res, uint32_t port, struct vj_rundir *rd,
+			     uid_t uid, gid_t gid, int *fd, struct vj_err *e);
+
 /* Closes whatever was opened. Safe to call twice. */
 void vj_resources_close(struct vj_resources *res);
 

@@ -5,10 +5,12 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "broker.h"
 #include "cgroup.h"
 #include "cleanup.h"
@@ -39,6 +42,7 @@ struct sandbox {
 	struct vj_cgroup_host cghost;
 	struct vj_cgroup cg;
 	struct vj_broker broker;
+	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
 	int pidfd;
 	pid_t pid;
@@ -145,15 +149,58 @@ static void build_argv(struct sandbox *sb)
 
 /* The vsock broker runs outside the jail as the sandbox's ids on the
  * host (mapped ones, in a user namespace). */
+static void broker_ids(const struct vj_jail_policy *jp, uint32_t *uid, uint32_t *gid)
+{
+	bool userns = jp->namespaces & VJ_NS_USER;
+
+	*uid = jp->uid + (userns ? jp->userns_host_uid_base : 0);
+	*gid = jp->gid + (userns ? jp->userns_host_gid_base : 0);
+}
+
 static int start_broker(struct sandbox *sb, struct vj_err *e)
 {
-	const struct vj_jail_policy *jp = &sb->l->policy.jail;
-	bool userns = jp->namespaces & VJ_NS_USER;
-	uint32_t uid = jp->uid + (userns ? jp->userns_host_uid_base : 0);
-	uint32_t gid = jp->gid + (userns ? jp->userns_host_gid_base : 0);
+	uint32_t uid, gid;
 
+	broker_ids(&sb->l->policy.jail, &uid, &gid);
 	return vj_broker_start(&sb->broker, sb->res.cfg.vsock.uds.name, uid, gid,
 			       &sb->res.cfg.vsock.broker.fd, e);
+}
+
+/* A workload runs through the guest agent (rootfs/PROTOCOL.md); the test
+ * program never has one. */
+static bool has_workload(const struct vj_launch *l)
+{
+	return l->policy.workload.argc > 0 && !l->test_exec[0];
+}
+
+/*
+ * The agent reaches the launcher over vsock, and the workload's output
+ * goes to the launcher's stdout and stderr: so a workload needs a vsock
+ * device and a console that is not stdout, and cannot be daemonized.
+ */
+static int check_workload(const struct vj_launch *l, struct vj_err *e)
+{
+	if (!has_workload(l))
+		return 0;
+	if (!l->policy.vm.vsock.enabled)
+		return vj_fail(e, -EINVAL, "workload: the policy has no vm.vsock, which the guest "
+			       "agent needs");
+	if (l->policy.vm.console == VJ_CONSOLE_STDOUT)
+		return vj_fail(e, -EINVAL, "workload: vm.console is stdout, where the workload's "
+			       "output goes; set console: none");
+	if (l->daemonize)
+		return vj_fail(e, -EINVAL, "workload: --daemonize has no stdout or stderr to "
+			       "stream the workload's output to");
+	return 0;
+}
+
+static int listen_agent(struct sandbox *sb, struct vj_err *e)
+{
+	uint32_t uid, gid;
+
+	broker_ids(&sb->l->policy.jail, &uid, &gid);
+	return vj_resources_listen_port(&sb->res, VJ_AGENT_DEFAULT_PORT, &sb->rd, uid, gid,
+					&sb->agent_listen, e);
 }
 
 static uint64_t clone_flags(uint32_t ns)
@@ -275,7 +322,8 @@ static int check_jail(const struct vj_jail_policy *jp, struct vj_err *e)
  *  2. the network namespace the VMM will live in, entered by the launcher
  *     itself: taps must be attached there, and the child inherits it.
  *  3. every resource opened: bad input fails here, before anything costly
- *     exists, and the jail never needs a path.
+ *     exists, and the jail never needs a path. With a workload, also the
+ *     launcher's own socket where the guest agent connects.
  *  4. the cgroup with its limits: before the child exists, so that it
  *     never runs unlimited.
  *  5. clone() into new mount, pid, ipc, uts (and user) namespaces; the
@@ -292,12 +340,14 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	const struct vj_jail_policy *jp = &l->policy.jail;
 	int r;
 
-	if ((r = check_jail(jp, e)) < 0 || (r = take_id(sb, e)) < 0)
+	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
+	    (r = take_id(sb, e)) < 0)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
 	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 ||
 	    (l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
+	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
 	    (r = vj_resources_seal(&sb->res, e)) < 0)
 		return r;
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
@@ -339,6 +389,7 @@ static void teardown(struct sandbox *sb)
 		vj_error("%s", e.msg);
 	kill_and_reap(sb);
 	vj_broker_stop(&sb->broker);
+	vj_closep(&sb->agent_listen);
 	vj_closep(&sb->pidfd);
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
@@ -393,6 +444,83 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 	return 0;
 }
 
+/* The agent's side of a run, in a thread beside vj_supervise(). */
+struct agent_run {
+	const struct sandbox *sb;
+	int cancel_fd; /* an eventfd, written once the VMM has ended */
+	int r;
+	struct vj_agent_result res;
+	struct vj_err e;
+};
+
+static void *agent_main(void *arg)
+{
+	struct agent_run *a = arg;
+	const struct vj_launch *l = a->sb->l;
+	uint64_t cap = l->policy.limits.console_bytes ? l->policy.limits.console_bytes
+						       : VJ_AGENT_UNCAPPED;
+	struct vj_agent_io io = {
+		.in_fd = STDIN_FILENO,
+		.out_fd = STDOUT_FILENO,
+		.err_fd = STDERR_FILENO,
+		.out_cap = cap,
+		.err_cap = cap,
+		.signal_fd = -1,
+		.cancel_fd = a->cancel_fd,
+	};
+	struct vj_agent_spec spec = { 0 };
+	cleanup_fd int conn = -1;
+
+	a->r = vj_agent_accept(a->sb->agent_listen, a->cancel_fd, a->sb->broker.pid, &conn, &a->e);
+	if (a->r == 0)
+		a->r = vj_agent_session(conn, &spec, &l->policy.workload, &io, &a->res, &a->e);
+	return NULL;
+}
+
+/*
+ * The workload's status when the agent reported its end; otherwise the
+ * VMM's (a timeout, a failure), or the agent's error when the VM ended
+ * cleanly without one.
+ */
+static int workload_status(const struct agent_run *a, int vmm_status, struct vj_err *e)
+{
+	if (a->r == 0)
+		return a->res.status;
+	if (vmm_status != 0)
+		return vmm_status;
+	return vj_fail(e, a->r, "guest agent: %s", a->e.msg);
+}
+
+static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	struct agent_run a = { .sb = sb, .r = -ECANCELED };
+	cleanup_fd int cancel = -1;
+	const uint64_t one = 1;
+	pthread_t t;
+	int status, r;
+
+	if (sb->agent_listen < 0) {
+		status = vj_supervise(sb->pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
+		sb->reaped = status >= 0;
+		return status;
+	}
+	/* A reader of the workload's output that goes away is the workload's
+	 * business (it gets EPIPE's equivalent: its output is discarded). */
+	signal(SIGPIPE, SIG_IGN);
+	if ((cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return vj_fail_errno(e, -errno, "eventfd");
+	a.cancel_fd = cancel;
+	if ((r = pthread_create(&t, NULL, agent_main, &a)) != 0)
+		return vj_fail_errno(e, -r, "start the guest agent's thread");
+	status = vj_supervise(sb->pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
+	sb->reaped = status >= 0;
+	if (write(cancel, &one, sizeof(one)) != sizeof(one))
+		vj_error("wake the guest agent's thread: %s", strerror(errno));
+	pthread_join(t, NULL);
+	return status < 0 ? status : workload_status(&a, status, e);
+}
+
 int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 {
 	struct sandbox sb = {
@@ -400,6 +528,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.rd = { .dirfd = -1, .lockfd = -1 },
 		.netns = { .host_fd = -1 },
 		.broker = { .pidfd = -1 },
+		.agent_listen = -1,
 		.sync = { -1, -1 },
 		.pidfd = -1,
 	};
@@ -417,8 +546,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
 	if (status == 0) {
-		status = vj_supervise(sb.pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
-		sb.reaped = status >= 0;
+		status = supervise(&sb, sigfd, e);
 	}
 	teardown(&sb);
 	return status;

@@ -1,7 +1,7 @@
 # vmjail-init (the guest agent and PID 1), the protocol it shares with the
-# launcher (common/agent_proto.c), the launcher's side of it
-# (jailer/agent.c, linked into the tests here until the launcher links
-# it), the guest images that carry vmjail-init, and their tests.
+# launcher (common/agent_proto.c), the tests of the launcher's side of it
+# (jailer/agent.c, which vmjail links: jailer/build.mk), the guest images
+# that carry vmjail-init, and their tests.
 
 AGENT_PROTO_OBJ := $(BUILD)/common/agent_proto.o
 VJ_INIT_SRCS := rootfs/init/main.c rootfs/init/session.c rootfs/init/workload.c \
