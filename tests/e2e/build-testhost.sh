@@ -3,17 +3,20 @@
 # and an initramfs (rootfs/build-initramfs.sh: busybox, uncompressed, which
 # an emulated CPU unpacks fastest) holding the kvm modules of that kernel,
 # vmjail's binaries with exactly the shared libraries they need, the guest
-# kernel and initramfs, and the scenario runner as /init.
+# kernel and initramfs (the e2e guest's /init: guest-init.sh), the agent's
+# initramfs (vmjail-init: rootfs/) with the Linux example policy and a
+# host file for `vmjail run`, and the scenario runner as /init.
 #
-# usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS BINARY...
+# usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS BINARY...
 # writes OUTDIR/testhost-vmlinuz and OUTDIR/testhost.cpio
 set -euo pipefail
 
 die() { echo "build-testhost: $*" >&2; exit 1; }
 
-[ $# -ge 3 ] || die "usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS BINARY..."
-out=$1 guest_kernel=$2 guest_initrd=$3
-shift 3
+[ $# -ge 4 ] ||
+	die "usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS BINARY..."
+out=$1 guest_kernel=$2 guest_initrd=$3 agent_initrd=$4
+shift 4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 meta=linux-image-cloud-amd64
@@ -29,7 +32,10 @@ moddir=/lib/modules/$kver
 
 files=(--file "$here/scenarios.sh:/e2e/scenarios.sh"
 	--file "$guest_kernel:/e2e/guest/vmlinux:644"
-	--file "$guest_initrd:/e2e/guest/initramfs.cpio:644")
+	--file "$guest_initrd:/e2e/guest/e2e-initramfs.cpio:644"
+	--file "$agent_initrd:/e2e/guest/initramfs.cpio:644"
+	--file "$top/policy/examples/linux.yaml:/e2e/linux.yaml:644"
+	--file "$here/host.yaml:/e2e/host.yaml:644")
 
 # Debian 12 ships plain .ko files; later releases compress them, and
 # busybox insmod takes only plain ones.

@@ -18,9 +18,9 @@ e2e-guest-initramfs: deps-kernel $(VHOST_STATIC)
 	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/tests/e2e/guest-init.sh \
 		--file $(VHOST_STATIC):/bin/virtio-host:755 $(E2E_GUEST_INITRD)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs binaries $(VHOST)
+e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs binaries $(VHOST)
 	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
-		$(E2E_GUEST_INITRD) $(E2E_PROGRAMS) $(VHOST)
+		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_PROGRAMS) $(VHOST)
 
 e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)

@@ -21,10 +21,17 @@ virtio-blk-ro 120
 virtio-rng 120
 virtio-net 120
 virtio-vsock 120
+agent-example 180
+agent-streams 180
+agent-stdin 180
+agent-signal 180
+agent-timeout 180
+agent-cgroup 180
+agent-20-runs 900
 "
 
 GUEST_KERNEL=/e2e/guest/vmlinux
-GUEST_INITRD=/e2e/guest/initramfs.cpio
+GUEST_INITRD=/e2e/guest/e2e-initramfs.cpio
 # panic=-1: a panicking guest resets at once instead of spinning forever;
 # reboot=k: the reset goes through the i8042, which ends the VMM;
 # panic_warm: a panic's reset is a warm one, which the VMM reports apart.
@@ -185,4 +192,127 @@ scenario_virtio_vsock() {
 	check "guest to host: port 5678 reaches /tmp/v.sock_5678" \
 		grep -q "guest connection to port 5678 ok" /tmp/vsock-peer.log
 	check "the guest reads the host's answer" log_has "vsock-guest: the host said host says hi"
+}
+
+# `vmjail run POLICY -- CMD` with the example Linux policy: the launcher,
+# the jail (cgroup v2 here), the VMM, the vsock broker, and vmjail-init
+# in the guest, all for real.
+VJ_RUN="vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml"
+
+# vj_run [OPTIONS] -- CMD...: stdout to /tmp/vj.out, stderr to /tmp/vj.err,
+# the status in VJ_RC; all three go to the scenario's log.
+vj_run() {
+	timeout -k 5 "$SC_TIMEOUT" $VJ_RUN "$@" >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	{
+		echo "@@ stdout:"
+		cat /tmp/vj.out
+		echo "@@ stderr:"
+		cat /tmp/vj.err
+		echo "@@ vmjail exit status $VJ_RC"
+	} >>"$LOG"
+}
+
+# file_is FILE TEXT: FILE holds exactly TEXT (and a final newline, if any).
+file_is() {
+	[ "$(cat "$1")" = "$2" ] && return 0
+	WHY="$1 holds \"$(head -c 200 "$1")\", expected \"$2\""
+	return 1
+}
+
+vj_status_is() {
+	[ "$VJ_RC" = "$1" ] && return 0
+	WHY="exit status $VJ_RC, expected $1 ($2)"
+	return 1
+}
+
+# The example policy's own workload, uname -a, from the real kernel.
+scenario_agent_example() {
+	vj_run
+	check "uname -a prints the guest kernel's name" log_has "^Linux "
+	check "and exits 0" vj_status_is 0 "uname succeeded"
+}
+
+scenario_agent_streams() {
+	vj_run -- sh -c 'echo out; echo err >&2; exit 3'
+	check "the workload's stdout is vmjail's stdout" file_is /tmp/vj.out out
+	check "the workload's stderr is vmjail's stderr, and nothing else" file_is /tmp/vj.err err
+	check "vmjail exits with the workload's status" vj_status_is 3 "exit 3"
+}
+
+scenario_agent_stdin() {
+	# The pipeline's last command runs in a subshell: its status comes
+	# back through a file.
+	printf abc | {
+		vj_run -- cat
+		echo "$VJ_RC" >/tmp/vj.rc
+	}
+	VJ_RC=$(cat /tmp/vj.rc)
+	check "stdin reaches the workload" file_is /tmp/vj.out abc
+	check "cat's status" vj_status_is 0 "cat succeeded"
+}
+
+scenario_agent_signal() {
+	vj_run -- sh -c 'kill -KILL $$'
+	check "a workload killed by SIGKILL gives 128+9" vj_status_is 137 "SIGKILL"
+}
+
+scenario_agent_timeout() {
+	vj_run --timeout 5s -- sleep 1000
+	check "the policy timeout ends the sandbox with status 124" vj_status_is 124 "timeout"
+	check "no VMM is left" no_vmm_left
+}
+
+no_vmm_left() {
+	local p
+	for p in /proc/[0-9]*; do
+		if grep -q vmjail-vmm "$p/comm" 2>/dev/null; then
+			WHY="$p is a vmjail-vmm"
+			return 1
+		fi
+	done
+	return 0
+}
+
+run_dir_empty() {
+	[ -z "$(ls -A /run/vmjail)" ] && return 0
+	WHY="/run/vmjail holds: $(ls -A /run/vmjail | tr '\n' ' ')"
+	return 1
+}
+
+# The sandbox's cgroup (v2 in the test host) carries the policy's limits:
+# cpus 1, memory 256Mi, pids 32.
+scenario_agent_cgroup() {
+	local i=0 dir
+	$VJ_RUN --id e2e-cg -- sleep 30 >/tmp/vj.out 2>/tmp/vj.err &
+	while [ $i -lt 600 ]; do
+		dir=$(dirname "$(find /sys/fs/cgroup/vmjail -name pids.max -path '*e2e-cg*' \
+			2>/dev/null | head -n 1)")
+		[ "$dir" != . ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "cgroup: $dir" >>"$LOG"
+	check "memory.max is 256Mi" file_is "$dir/memory.max" 268435456
+	check "pids.max is 32" file_is "$dir/pids.max" 32
+	check "cpu.max is one CPU" file_is "$dir/cpu.max" "100000 100000"
+	kill -TERM $!
+	wait $!
+}
+
+scenario_agent_20_runs() {
+	local i=0 ok=0 start end
+	read -r start _ </proc/uptime
+	while [ $i -lt 20 ]; do
+		vj_run -- true
+		[ "$VJ_RC" = 0 ] && ok=$((ok + 1))
+		i=$((i + 1))
+	done
+	read -r end _ </proc/uptime
+	check "20 runs in a row all exit 0" test $ok = 20
+	figure "vmjail run -- true, launch to exit, mean of 20:" \
+		"$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", (b - a) / 20 }') s" \
+		"(test-host uptime clock, nested emulation)"
+	check "no VMM is left" no_vmm_left
+	check "no run directory is left" run_dir_empty
 }

@@ -13,9 +13,30 @@
 # which run.sh reads on the build host. The kernel console stays on ttyS0,
 # so kernel messages can never split a result line.
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+
+# vmjail's jail needs pivot_root, which the initramfs's rootfs cannot
+# take part in: the test host first moves itself onto a tmpfs.
+if [ ! -e /.on-tmpfs ]; then
+	mkdir -p /newroot
+	mount -t tmpfs -o mode=755 tmpfs /newroot
+	for f in /*; do
+		[ "$f" = /newroot ] || cp -a "$f" /newroot/
+	done
+	: >/newroot/.on-tmpfs
+	exec switch_root /newroot /init
+fi
+
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# What `vmjail run` needs: cgroup v2, and a run directory the vsock broker
+# (the sandbox's uid) may search.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+mkdir /sys/fs/cgroup/vmjail
+echo "+cpu +memory +pids" >/sys/fs/cgroup/vmjail/cgroup.subtree_control
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -m 755 /run/vmjail
 
 RESULTS=/dev/ttyS1
 stty -F $RESULTS raw -echo
