@@ -46,6 +46,8 @@ $(JAIL_VMM): $(VMM_SRCS) $(COMMON_SRCS) $(wildcard vmm/*.h vmm/*/*.h common/*.h)
 		-iquote $(dir $(SECCOMP_BPF_PLAIN)) -static-pie -o $@ \
 		$(VMM_SRCS) $(COMMON_SRCS) $(VMM_LIBS)
 TEST_DEPS += $(JAIL_VMM)
+# and the e2e test host's `vmjail run` (tests/e2e/build.mk).
+e2e-image: $(JAIL_VMM)
 endif
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \

@@ -7,7 +7,9 @@ E2E_GUEST_INITRD := $(E2E_DIR)/guest-initramfs.cpio
 E2E_RUN := $(TOP)/tests/e2e/run.sh
 # vmjail's programs (not its libraries) go into the test host. Expanded in
 # the recipe: fragments included after this one add to BINARIES too.
-E2E_PROGRAMS = $(filter-out %.a,$(BINARIES))
+# A sanitizer build's VMM is not static, which the jail requires: `vmjail
+# run` there uses the static build of the VMM (JAIL_VMM, jailer/build.mk).
+E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM)
 
 .PHONY: e2e e2e-image e2e-guest-initramfs
 

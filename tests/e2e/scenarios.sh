@@ -198,6 +198,8 @@ scenario_virtio_vsock() {
 # the jail (cgroup v2 here), the VMM, the vsock broker, and vmjail-init
 # in the guest, all for real.
 VJ_RUN="vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml"
+# A sanitizer build brings a static VMM for the jail (tests/e2e/build.mk).
+[ -x /usr/bin/vmjail-vmm-static ] && VJ_RUN="$VJ_RUN --vmm /usr/bin/vmjail-vmm-static"
 
 # vj_run [OPTIONS] -- CMD...: stdout to /tmp/vj.out, stderr to /tmp/vj.err,
 # the status in VJ_RC; all three go to the scenario's log.
