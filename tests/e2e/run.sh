@@ -8,10 +8,12 @@
 # reporting: each scenario gets its own timeout plus GRACE seconds.
 #
 # env: BUILD (default build), E2E_VERBOSE=1 sends every scenario's log
-# back, not only failing ones. Logs of the last run: $BUILD/tests/e2e/run/.
+# back, not only failing ones (E2E_VERBOSE=NAME: that scenario's), E2E_ONLY=NAME[,NAME...] runs only those
+# scenarios (`make demo` uses it). Logs of the last run: $BUILD/tests/e2e/run/.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 . "$TOP/tests/e2e/scenarios.sh"
+E2E_SCENARIOS=$(e2e_selected "${E2E_ONLY:-}")
 
 E2E=$BUILD/tests/e2e
 RUN=$E2E/run
@@ -57,7 +59,7 @@ timeout -k 5 $total $QEMU "${QEMU_CPU[@]}" -nodefaults -display none \
 	-no-reboot -serial "file:$RUN/console.log" \
 	-serial "file:$RUN/results.log" -kernel "$E2E/testhost-vmlinuz" \
 	-initrd "$E2E/testhost.cpio" \
-	-append "console=ttyS0 panic=-1 quiet${E2E_VERBOSE:+ e2e_verbose=1}" \
+	-append "console=ttyS0 panic=-1 quiet${E2E_VERBOSE:+ e2e_verbose=$E2E_VERBOSE}${E2E_ONLY:+ e2e_only=$E2E_ONLY}" \
 	>"$RUN/qemu.log" 2>&1 </dev/null &
 qpid=$!
 # GNU timeout runs in a process group of its own: ^C does not reach it.

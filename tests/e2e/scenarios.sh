@@ -30,6 +30,16 @@ agent-cgroup 180
 agent-20-runs 900
 "
 
+# e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
+# the named ones. Both sides use it (run.sh on the build host, the test
+# host's /init with e2e_only= from its command line).
+e2e_selected() {
+	echo "$E2E_SCENARIOS" | while read -r name timeout; do
+		[ -n "$name" ] || continue
+		case ",${1:-$name}," in *",$name,"*) echo "$name $timeout" ;; esac
+	done
+}
+
 GUEST_KERNEL=/e2e/guest/vmlinux
 GUEST_INITRD=/e2e/guest/e2e-initramfs.cpio
 # panic=-1: a panicking guest resets at once instead of spinning forever;

@@ -118,13 +118,13 @@ run_scenario() {
 	: >"$LOG"
 	emit BEGIN "$SC" "$SC_TIMEOUT"
 	"scenario_$(echo "$SC" | tr - _)"
-	if [ $SC_FAILED = 1 ] || [ "${e2e_verbose:-}" = 1 ]; then
+	if [ $SC_FAILED = 1 ] || [ "${e2e_verbose:-}" = 1 ] || [ "${e2e_verbose:-}" = "$SC" ]; then
 		send_log
 	fi
 	emit END "$SC"
 }
 
-echo "$E2E_SCENARIOS" | while read -r name timeout; do
+e2e_selected "${e2e_only:-}" | while read -r name timeout; do
 	[ -n "$name" ] && (run_scenario "$name" "$timeout" </dev/null)
 done
 

@@ -67,6 +67,7 @@ static const struct scenario scenarios[] = {
 	{ "irq", scenario_irq, true },
 	{ "uart", scenario_uart, true },
 	{ "ring3-pio", scenario_ring3_pio, true },
+	{ "int3", scenario_int3, true },
 };
 
 _Noreturn void halt_forever(void)
