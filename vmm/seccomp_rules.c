@@ -48,6 +48,7 @@
 
 #define ALLOW(call) { SCMP_SYS(call), #call, 0, { { 0, VJ_SECCOMP_EQ, 0, 0 } } }
 #define ALLOW_IF(call, what, check) { SCMP_SYS(call), what, 1, { check } }
+#define ALLOW_IF2(call, what, c1, c2) { SCMP_SYS(call), what, 2, { c1, c2 } }
 #define IOCTL(req) ALLOW_IF(ioctl, "ioctl " #req, EQ(1, req))
 /* Writable memory is fine; memory the VMM could execute is not. */
 #define NO_EXEC(call) ALLOW_IF(call, #call " without PROT_EXEC", MASKED_EQ(2, PROT_EXEC, 0))
@@ -103,6 +104,9 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(accept4), /* virtio-vsock: host programs connecting to its socket */
 	ALLOW(sendmsg), /* virtio-vsock: guest data to host sockets, broker requests */
 	ALLOW(recvmsg), /* virtio-vsock: host data, broker answers (SCM_RIGHTS) */
+	/* virtio-vsock: at end of stream, whether the host also hung up; one
+	 * socket, never a wait */
+	ALLOW_IF2(poll, "poll one fd, no wait", EQ(1, 1), EQ(2, 0)),
 	/* virtio-vsock: the guest shut down its sending side */
 	ALLOW_IF(shutdown, "shutdown SHUT_WR", EQ(1, SHUT_WR)),
 	FUTEX(FUTEX_WAIT),      /* device locks shared with the vCPU threads */

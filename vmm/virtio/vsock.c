@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +335,13 @@ static void rx_data(struct vj_vsock *v, struct vj_virtq *q, struct vj_vsock_conn
 	c->host_readable = false;
 	if (n == 0) {
 		/* The host will send no more; a hang-up also means it reads
-		 * no more, which the guest answers with a reset. */
+		 * no more, which the guest answers with a reset. The hang-up's
+		 * epoll event may still be on its way (data, then close): ask
+		 * the socket itself, so that a closed peer is never reported
+		 * as a half-closed one. */
+		struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+			c->host_hup = true;
 		c->host_eof = true;
 		c->shutdown_flags = VIRTIO_VSOCK_SHUTDOWN_SEND |
 				    (c->host_hup ? VIRTIO_VSOCK_SHUTDOWN_RCV : 0);
