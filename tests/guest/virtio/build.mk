@@ -49,3 +49,5 @@ INTEGRATION_TESTS += tests/integration/virtio-blk.sh tests/integration/virtio-ne
 .PHONY: bench-virtio
 bench-virtio: binaries $(VGUEST) $(VHOST)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/virtio-bench.sh
+
+bench: bench-virtio
