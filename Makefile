@@ -61,7 +61,7 @@ $(BUILD)/%.o: %.c | deps
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-COMMON_SRCS := common/log.c common/parse.c common/config.c
+COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
 -include vmm/virtio/build.mk

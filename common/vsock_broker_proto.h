@@ -25,4 +25,8 @@ struct vj_vsock_broker_answer {
 	int32_t error; /* 0 (socket attached) or -errno */
 };
 
+/* Sends one answer; error 0 attaches fd (SCM_RIGHTS). Both brokers (the
+ * launcher's and the standalone VMM's) answer through this. */
+void vj_vsock_broker_send_answer(int sock, uint32_t cookie, int error, int fd);
+
 #endif

@@ -46,28 +46,6 @@ static int connect_port(const char *name, uint32_t port)
 	return fd;
 }
 
-static void answer(uint32_t cookie, int r)
-{
-	struct vj_vsock_broker_answer a = { .cookie = cookie, .error = r < 0 ? r : 0 };
-	struct iovec iov = { &a, sizeof(a) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (r >= 0) {
-		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
-		CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &r, sizeof(int));
-	}
-	while (sendmsg(SOCK_FD, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
-}
-
 /* What the broker may do once it serves: receive a request, make one
  * AF_UNIX stream socket, connect it, send it back, close it. */
 static int load_filter(void)
@@ -105,7 +83,7 @@ static _Noreturn void serve(const char *name)
 		if (n != (ssize_t)sizeof(q))
 			continue;
 		fd = connect_port(name, q.port);
-		answer(q.cookie, fd);
+		vj_vsock_broker_send_answer(SOCK_FD, q.cookie, fd < 0 ? fd : 0, fd);
 		if (fd >= 0)
 			close(fd);
 	}
