@@ -15,6 +15,7 @@
 #include <seccomp.h>
 
 #include "cleanup.h"
+#include "clone.h"
 #include "creds.h"
 #include "policy.h"
 #include "resources.h"
@@ -112,11 +113,11 @@ static _Noreturn void broker_main(int sock, int dirfd, const char *name, uint32_
 }
 
 int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uint32_t gid,
-		    int *vmm_end_out, struct vj_err *e)
+		    int cgroup_fd, int *vmm_end_out, struct vj_err *e)
 {
 	cleanup_fd int vmm_end = -1, broker_end = -1, dirfd = -1;
 	char dir[VJ_PATH_MAX], base[VJ_PATH_MAX];
-	pid_t parent = getpid();
+	pid_t parent = getpid(), pid;
 	int sv[2];
 
 	b->pid = 0;
@@ -130,19 +131,14 @@ int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uin
 		return vj_fail_errno(e, -errno, "vsock broker: socketpair");
 	vmm_end = sv[0];
 	broker_end = sv[1];
-	b->pid = fork();
-	if (b->pid < 0)
-		return vj_fail_errno(e, -errno, "vsock broker: fork");
-	if (b->pid == 0)
-		broker_main(broker_end, dirfd, basename(base), uid, gid, parent);
-	b->pidfd = pidfd_open(b->pid, 0);
-	if (b->pidfd < 0) {
-		int r = -errno;
-		kill(b->pid, SIGKILL);
-		waitpid(b->pid, NULL, 0);
-		b->pid = 0;
-		return vj_fail_errno(e, r, "vsock broker: pidfd_open");
+	pid = vj_clone(0, cgroup_fd, &b->pidfd);
+	if (pid < 0) {
+		b->pidfd = -1;
+		return vj_fail_errno(e, pid, "vsock broker: clone3");
 	}
+	if (pid == 0)
+		broker_main(broker_end, dirfd, basename(base), uid, gid, parent);
+	b->pid = pid;
 	*vmm_end_out = vj_steal_fd(&vmm_end);
 	return 0;
 }

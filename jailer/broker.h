@@ -25,10 +25,12 @@ struct vj_broker {
 	int pidfd;
 };
 
-/* Starts the broker for "<uds_path>_<port>" sockets; *vmm_end gets the
- * VMM's end of its socket pair (close-on-exec). */
+/* Starts the broker for "<uds_path>_<port>" sockets, in the cgroup v2
+ * directory cgroup_fd when >= 0 (else the caller moves it into the
+ * sandbox's v1 cgroups); *vmm_end gets the VMM's end of its socket pair
+ * (close-on-exec). */
 int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uint32_t gid,
-		    int *vmm_end, struct vj_err *e);
+		    int cgroup_fd, int *vmm_end, struct vj_err *e);
 
 /* Kills (if still there) and reaps it. Safe to call when never started. */
 void vj_broker_stop(struct vj_broker *b);

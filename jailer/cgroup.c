@@ -613,14 +613,47 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	return 0;
 }
 
-int vj_cgroup_attach(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
+static unsigned ctls_of_version(const struct vj_cgroup_host *host, unsigned ctls,
+				enum vj_cgroup_version v)
+{
+	unsigned out = 0;
+
+	for (int c = 0; c < VJ_CG_COUNT; c++)
+		if ((ctls & (1u << c)) && host->version[c] == v)
+			out |= 1u << c;
+	return out;
+}
+
+int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, struct vj_err *e)
 {
 	for (unsigned i = 0; i < cg->ngroups; i++) {
+		unsigned v2 = ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V2);
+		int fd, n;
+
+		if (!v2)
+			continue;
+		n = snprintf(path, len, "%s/%s", cg->host->mount[__builtin_ctz(v2)],
+			     cg->groups[i].name);
+		if (n < 0 || (size_t)n >= len)
+			return vj_fail(e, -ENAMETOOLONG, "cgroup %s: path too long", cg->groups[i].name);
+		/* O_PATH is enough: clone3() only needs to know the directory. */
+		fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? vj_fail_errno(e, -errno, "open cgroup %s", path) : fd;
+	}
+	return -ENOENT;
+}
+
+int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
+{
+	for (unsigned i = 0; i < cg->ngroups; i++) {
+		unsigned v1 = ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V1);
 		char ctls[128];
 		struct cgroup *g;
 		int r;
 
-		if (ctl_list(cg->host, cg->groups[i].ctls, ctls, sizeof(ctls)) < 0 ||
+		if (!v1)
+			continue;
+		if (ctl_list(cg->host, v1, ctls, sizeof(ctls)) < 0 ||
 		    !(g = lcg_new(cg->groups[i].name, ctls)))
 			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", cg->groups[i].name);
 		r = cgroup_attach_task_pid(g, pid);
@@ -630,6 +663,14 @@ int vj_cgroup_attach(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
 				       cg->groups[i].name, libcgroup_msg(r));
 	}
 	return 0;
+}
+
+bool vj_cgroup_has_v1(const struct vj_cgroup *cg)
+{
+	for (unsigned i = 0; i < cg->ngroups; i++)
+		if (ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V1))
+			return true;
+	return false;
 }
 
 /* ---- removal (every exit path, and `vmjail cleanup`) ------------------ */

@@ -90,8 +90,20 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 		     const char *id, const struct vj_cgroup_limits *lim, struct vj_rundir *rd,
 		     struct vj_err *e);
 
-/* Moves pid into every group of cg. */
-int vj_cgroup_attach(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e);
+/*
+ * Opens cg's group on cgroup v2 (O_PATH, close-on-exec) for clone3()'s
+ * CLONE_INTO_CGROUP, and puts its path in path: a process cloned into it
+ * is counted and limited there from its first instruction, and no move
+ * (which waits for an RCU grace period) is needed. -ENOENT, without a
+ * message, when cg has no v2 group.
+ */
+int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, struct vj_err *e);
+
+/* Moves pid into every v1 group of cg (v2 groups are entered at clone). */
+int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e);
+
+/* Whether cg has a group on cgroup v1, which vj_cgroup_attach_v1() joins. */
+bool vj_cgroup_has_v1(const struct vj_cgroup *cg);
 
 /*
  * Undoes one state record: kind "cgroup" kills what still runs in the

@@ -86,9 +86,10 @@ static int arm_parent_death(int sync_fd, struct vj_err *e)
 
 /*
  * The jail, in order. Each step needs the one before it:
- *  1. wait for go: the parent first moves us into the sandbox's cgroup,
- *     writes our uid/gid maps and learns our pid; nothing here may run
- *     uncounted or with unmapped ids.
+ *  1. wait for go: the parent first places us in the sandbox's cgroup
+ *     (on v2 we were cloned into it; on v1 it moves us), writes our
+ *     uid/gid maps and learns our pid; nothing here may run uncounted or
+ *     with unmapped ids.
  *  2. cgroup namespace: created now, not at clone(), so that its root is
  *     the sandbox's own cgroup.
  *  3. new session: no controlling terminal, so no terminal signals and no

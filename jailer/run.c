@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,7 +14,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +22,7 @@
 #include "broker.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "clone.h"
 #include "daemon.h"
 #include "jail.h"
 #include "log.h"
@@ -41,6 +40,8 @@ struct sandbox {
 	struct vj_resources res;
 	struct vj_cgroup_host cghost;
 	struct vj_cgroup cg;
+	int cgroup_fd; /* the v2 group, for CLONE_INTO_CGROUP; -1 on v1 */
+	char cgroup_path[2 * VJ_PATH_MAX];
 	struct vj_broker broker;
 	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
@@ -162,7 +163,7 @@ static int start_broker(struct sandbox *sb, struct vj_err *e)
 	uint32_t uid, gid;
 
 	broker_ids(&sb->l->policy.jail, &uid, &gid);
-	return vj_broker_start(&sb->broker, sb->res.cfg.vsock.uds.name, uid, gid,
+	return vj_broker_start(&sb->broker, sb->res.cfg.vsock.uds.name, uid, gid, sb->cgroup_fd,
 			       &sb->res.cfg.vsock.broker.fd, e);
 }
 
@@ -205,7 +206,7 @@ static int listen_agent(struct sandbox *sb, struct vj_err *e)
 
 static uint64_t clone_flags(uint32_t ns)
 {
-	uint64_t f = CLONE_NEWNS | CLONE_NEWPID | CLONE_PIDFD;
+	uint64_t f = CLONE_NEWNS | CLONE_NEWPID;
 
 	if (ns & VJ_NS_IPC)
 		f |= CLONE_NEWIPC;
@@ -232,12 +233,7 @@ static int clone_child(struct sandbox *sb, struct vj_err *e)
 		.stdio = sb->res.devnull,
 		.argv = sb->argv,
 	};
-	struct clone_args args = {
-		.flags = clone_flags(jp->namespaces),
-		.pidfd = (uint64_t)(uintptr_t)&sb->pidfd,
-		.exit_signal = SIGCHLD,
-	};
-	long pid;
+	pid_t pid;
 	int r;
 
 	if ((r = resolve_rlimits(sb, j.rlimits, e)) < 0)
@@ -248,14 +244,17 @@ static int clone_child(struct sandbox *sb, struct vj_err *e)
 	j.sync_fd = sb->sync[1];
 	j.parent_fd = sb->sync[0];
 	sb->clone_ns = now_ns();
-	pid = syscall(SYS_clone3, &args, sizeof(args));
+	pid = vj_clone(clone_flags(jp->namespaces), sb->cgroup_fd, &sb->pidfd);
+	if (pid < 0 && sb->cgroup_fd >= 0)
+		return vj_fail_errno(e, pid, "clone3 into new namespaces and cgroup %s",
+				     sb->cgroup_path);
 	if (pid < 0)
-		return vj_fail_errno(e, -errno, "clone3 into new namespaces");
+		return vj_fail_errno(e, pid, "clone3 into new namespaces");
 	if (pid == 0) {
 		vj_jail_enter(&j);
 		_exit(VJ_LAUNCH_FAILED);
 	}
-	sb->pid = (pid_t)pid;
+	sb->pid = pid;
 	close(sb->sync[1]);
 	sb->sync[1] = -1;
 	return record_number(&sb->rd, "vmm", pid, e);
@@ -280,15 +279,44 @@ static int write_id_map(pid_t pid, const char *file, uint32_t base, uint32_t cou
 	return 0;
 }
 
+/* The sandbox's cgroup v2 directory, where the broker and the VMM are
+ * cloned; none on a v1 host, where both are moved after their clone. */
+static int open_cgroup(struct sandbox *sb, struct vj_err *e)
+{
+	int fd = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path), e);
+
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	sb->cgroup_fd = fd;
+	return 0;
+}
+
+static void log_placement(const struct sandbox *sb)
+{
+	const char *id = sb->l->policy.id;
+	bool v1 = vj_cgroup_has_v1(&sb->cg);
+
+	if (sb->cgroup_fd >= 0 && v1)
+		vj_info("sandbox %s: VMM cloned into cgroup %s, moved into its v1 cgroups", id,
+			sb->cgroup_path);
+	else if (sb->cgroup_fd >= 0)
+		vj_info("sandbox %s: VMM cloned into cgroup %s", id, sb->cgroup_path);
+	else
+		vj_info("sandbox %s: VMM moved into its cgroups", id);
+}
+
 /* From outside, before the child runs any code of its own. */
 static int place_child(struct sandbox *sb, struct vj_err *e)
 {
 	const struct vj_jail_policy *jp = &sb->l->policy.jail;
 	int r;
 
-	if ((r = vj_cgroup_attach(&sb->cg, sb->pid, e)) < 0 ||
-	    (sb->broker.pid && (r = vj_cgroup_attach(&sb->cg, sb->broker.pid, e)) < 0))
+	if ((r = vj_cgroup_attach_v1(&sb->cg, sb->pid, e)) < 0 ||
+	    (sb->broker.pid && (r = vj_cgroup_attach_v1(&sb->cg, sb->broker.pid, e)) < 0))
 		return r;
+	log_placement(sb);
 	if (!(jp->namespaces & VJ_NS_USER))
 		return 0;
 	if ((r = write_id_map(sb->pid, "uid_map", jp->userns_host_uid_base, jp->userns_count, e)) <
@@ -322,16 +350,19 @@ static int check_jail(const struct vj_jail_policy *jp, struct vj_err *e)
  *  2. the network namespace the VMM will live in, entered by the launcher
  *     itself: taps must be attached there, and the child inherits it.
  *  3. every resource opened: bad input fails here, before anything costly
- *     exists, and the jail never needs a path. With a workload, also the
- *     launcher's own socket where the guest agent connects.
- *  4. the cgroup with its limits: before the child exists, so that it
- *     never runs unlimited.
- *  5. clone() into new mount, pid, ipc, uts (and user) namespaces; the
- *     child waits.
- *  6. back to the host's network namespace.
- *  7. the child placed from outside: moved into its cgroup, uid/gid maps
- *     written.
- *  8. go: the child builds the rest of the jail (jail.c) and execs the
+ *     exists, and the jail never needs a path.
+ *  4. the cgroup with its limits: before any process of the sandbox
+ *     exists, so that none ever runs unlimited. On v2 its directory is
+ *     opened, so that each process is cloned straight into it.
+ *  5. the vsock broker (in the cgroup on v2) and, with a workload, the
+ *     launcher's own socket where the guest agent connects; then the VM
+ *     configuration, which names the broker's socket, is sealed.
+ *  6. clone() into new mount, pid, ipc, uts (and user) namespaces (and
+ *     the v2 cgroup); the child waits.
+ *  7. back to the host's network namespace.
+ *  8. the child placed from outside: moved into its v1 cgroups (the
+ *     broker too), uid/gid maps written.
+ *  9. go: the child builds the rest of the jail (jail.c) and execs the
  *     VMM; its end of the socket closes on exec, or carries its error.
  */
 static int start(struct sandbox *sb, struct vj_err *e)
@@ -345,17 +376,21 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
-	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 ||
-	    (l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
-	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
-	    (r = vj_resources_seal(&sb->res, e)) < 0)
+	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0)
 		return r;
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
-				  &jp->cgroup, &sb->rd, e)) < 0)
+				  &jp->cgroup, &sb->rd, e)) < 0 ||
+	    (r = open_cgroup(sb, e)) < 0)
 		return r;
-	if ((r = clone_child(sb, e)) < 0 || (r = vj_netns_leave(&sb->netns, e)) < 0 ||
-	    (r = place_child(sb, e)) < 0)
+	if ((l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
+	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
+	    (r = vj_resources_seal(&sb->res, e)) < 0)
+		return r;
+	r = clone_child(sb, e);
+	vj_closep(&sb->cgroup_fd);
+	sb->cgroup_fd = -1;
+	if (r < 0 || (r = vj_netns_leave(&sb->netns, e)) < 0 || (r = place_child(sb, e)) < 0)
 		return r;
 	if ((r = vj_jail_send_go(sb->sync[0])) < 0)
 		return vj_fail_errno(e, r, "start the jail");
@@ -390,6 +425,7 @@ static void teardown(struct sandbox *sb)
 	kill_and_reap(sb);
 	vj_broker_stop(&sb->broker);
 	vj_closep(&sb->agent_listen);
+	vj_closep(&sb->cgroup_fd);
 	vj_closep(&sb->pidfd);
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
@@ -527,6 +563,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.l = l,
 		.rd = { .dirfd = -1, .lockfd = -1 },
 		.netns = { .host_fd = -1 },
+		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },
 		.agent_listen = -1,
 		.sync = { -1, -1 },

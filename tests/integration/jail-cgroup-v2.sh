@@ -33,6 +33,10 @@ if has cpu && has memory && has pids; then
 	expect "v2: memory.max, pids.max and cpu.max as configured" \
 		test "$out" = $'67108864\n9\n50000 100000'
 	[ "$out" = $'67108864\n9\n50000 100000' ] || echo "$out" >&2
+	# Born in its cgroup (CLONE_INTO_CGROUP), not moved there.
+	out=$(in_v2 "${PROBE_RUN[@]}" -v --id cgv2c --cgroup-parent "/$CG_PARENT" -- exit 0 2>&1)
+	expect "v2: the VMM is cloned into its cgroup" \
+		eval '[[ $out == *"sandbox cgv2c: VMM cloned into cgroup /sys/fs/cgroup/$CG_PARENT/cgv2c"* ]]'
 else
 	out=$(in_v2 "${PROBE_RUN[@]}" --id cgv2 -- exit 0 2>&1)
 	expect "v2 layout without cpu/memory/pids: refused, naming what cgroup2 offers" \
