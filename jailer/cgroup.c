@@ -281,25 +281,53 @@ static int read_text(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* The cgroup2 mount and its controllers, for saying why one is missing. */
-static void find_unified(struct vj_cgroup_host *host)
+/*
+ * The error when the host has none of the accounting controllers, saying
+ * what its cgroup2 mount offers if there is one (on a host whose
+ * controllers are all bound to v1 it is "hugetlb", or nothing). Read only
+ * on this failure, not on every start.
+ */
+static int no_controllers(struct vj_err *e)
 {
 	cleanup_free char *mounts = malloc(65536);
-	char path[VJ_PATH_MAX + 32];
+	char path[VJ_PATH_MAX + 32], offers[128] = "";
 
-	if (!mounts || read_text("/proc/self/mounts", mounts, 65536) < 0)
-		return;
-	for (char *save = NULL, *l = strtok_r(mounts, "\n", &save); l;
+	if (mounts && read_text("/proc/self/mounts", mounts, 65536) < 0)
+		mounts[0] = '\0';
+	for (char *save = NULL, *l = mounts ? strtok_r(mounts, "\n", &save) : NULL; l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char dir[VJ_PATH_MAX], type[32];
 		if (sscanf(l, "%*s %511s %31s", dir, type) != 2 || strcmp(type, "cgroup2"))
 			continue;
-		snprintf(host->unified, sizeof(host->unified), "%s", dir);
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
-		if (read_text(path, host->unified_controllers, sizeof(host->unified_controllers)) == 0)
-			host->unified_controllers[strcspn(host->unified_controllers, "\n")] = '\0';
-		return;
+		if (read_text(path, offers, sizeof(offers)) == 0)
+			offers[strcspn(offers, "\n")] = '\0';
+		return vj_fail(e, -EOPNOTSUPP,
+			       "cgroups: none of the cpu, memory, pids controllers is available "
+			       "(cgroup2 at %s offers \"%s\")",
+			       dir, offers);
 	}
+	return vj_fail(e, -EOPNOTSUPP,
+		       "cgroups: none of the cpu, memory, pids controllers is mounted");
+}
+
+/*
+ * libcgroup's tables are built once per process: cgroup_init() zeroes
+ * about a MiB of them each time (about 1 ms here when first touched), and
+ * a sandbox's teardown removes up to one group and one parent per
+ * hierarchy, each needing it. The mounts it records are the ones the
+ * sandbox's groups were created in.
+ */
+static int lcg_init(void)
+{
+	static bool done;
+	int r;
+
+	if (done)
+		return 0;
+	r = cgroup_init();
+	done = r == 0;
+	return r;
 }
 
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
@@ -308,7 +336,7 @@ int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
 	int r;
 
 	memset(host, 0, sizeof(*host));
-	r = cgroup_init();
+	r = lcg_init();
 	if (r == ECGROUPNOTMOUNTED)
 		return vj_fail(e, -ENOENT, "cgroups: no cgroup hierarchy is mounted");
 	if (r)
@@ -339,7 +367,6 @@ int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
 			break;
 		}
 	}
-	find_unified(host);
 	if (host->version[VJ_CG_MEMORY] == VJ_CGROUP_V1) {
 		char probe[VJ_PATH_MAX + 64];
 		snprintf(probe, sizeof(probe), "%s/memory.memsw.limit_in_bytes",
@@ -581,14 +608,8 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	cg->host = host;
 	if ((r = vj_cgroup_plan(host, lim, settings, &n, e)) < 0)
 		return r;
-	if (!ctls && host->unified[0])
-		return vj_fail(e, -EOPNOTSUPP,
-			       "cgroups: none of the cpu, memory, pids controllers is available "
-			       "(cgroup2 at %s offers \"%s\")",
-			       host->unified, host->unified_controllers);
 	if (!ctls)
-		return vj_fail(e, -EOPNOTSUPP,
-			       "cgroups: none of the cpu, memory, pids controllers is mounted");
+		return no_controllers(e);
 	if ((r = layout_groups(cg, ctls, parent, id, e)) < 0)
 		return r;
 	for (unsigned i = 0; i < cg->ngroups; i++)
@@ -799,7 +820,7 @@ int vj_cgroup_remove_recorded(const char *kind, const char *value, struct vj_err
 		return vj_fail(e, -EINVAL, "state record \"%s %s\": malformed", kind, value);
 	memcpy(ctls, value, (size_t)(sp - value));
 	ctls[sp - value] = '\0';
-	if ((r = cgroup_init()) != 0)
+	if ((r = lcg_init()) != 0)
 		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
 	if (!strcmp(kind, "cgroup"))
 		return remove_group(ctls, sp + 1, e);

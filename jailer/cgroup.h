@@ -35,9 +35,6 @@ struct vj_cgroup_host {
 	char mount[VJ_CG_COUNT][VJ_PATH_MAX];         /* hierarchy root */
 	char own[VJ_CG_COUNT][VJ_PATH_MAX];           /* the launcher's cgroup there */
 	bool memory_swap; /* v1: memory.memsw.* exists (swap accounting is on) */
-	/* For messages: the cgroup2 mount, if any, and what it offers. */
-	char unified[VJ_PATH_MAX];
-	char unified_controllers[128];
 };
 
 /* One control file to write in the sandbox's cgroup. */
