@@ -4,7 +4,10 @@
  * instruction through the jail next to the VMM started directly, and
  * sandboxes launched and finished per second with a trivial test guest,
  * serially and with two at a time. Prints medians; never passes or fails
- * on time.
+ * on time. First it says which cgroup case it measures: how vmjail placed
+ * the VMM (cloned into a v2 cgroup, or moved into v1 ones), and whether a
+ * hierarchy is mounted with favordynmods, without which each v1 move
+ * waits for an RCU grace period.
  *
  *   jail-bench [-n RUNS] BUILD_DIR       (root and /dev/kvm)
  */
@@ -12,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +119,57 @@ static int start_once(int jailed, struct start_times *t)
 	return 0;
 }
 
+/* The cgroup mounts with favordynmods in this mount namespace (the
+ * kernel's switch is global: one such mount anywhere is enough, but only
+ * this namespace's can be seen), as "dir dir ..." in out. */
+static void favordynmods_mounts(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char dir[1024], type[64], opts[2048];
+		const char *sep = strstr(line, " - ");
+		/* "ID PARENT MAJ:MIN ROOT DIR ... - TYPE SOURCE SUPEROPTS" */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", dir) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %2047s", type, opts) != 2)
+			continue;
+		if (strncmp(type, "cgroup", 6) || !strstr(opts, "favordynmods"))
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "", dir);
+		if (used >= len)
+			break;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* One sandbox with -v, for vmjail's own line on how it placed the VMM. */
+static void print_cgroup_case(void)
+{
+	char err[8192], fdm[512], *line, *end;
+	bool ok;
+	char *argv[] = { vmjail, "run", "-v", "--run-dir", run_dir, "--cgroup-parent", cg_parent,
+			 "--kernel", guest, "--cmdline", "vjtest=hello", NULL };
+
+	favordynmods_mounts(fdm, sizeof(fdm));
+	err[0] = '\0';
+	ok = run(argv, err, sizeof(err)) == 0;
+	if (!(line = strstr(err, "VMM cloned into")))
+		line = strstr(err, "VMM moved into");
+	if (!ok || !line) {
+		printf("cgroup case: unknown (a sandbox with -v failed or did not say)\n");
+	} else {
+		if ((end = strchr(line, '\n')))
+			*end = '\0';
+		printf("cgroup case: vmjail -v says \"%s\"\n", line);
+	}
+	printf("  cgroup mounts with favordynmods in this mount namespace: %s\n",
+	       fdm[0] ? fdm : "none seen (without one a v1 move waits for an RCU grace period)");
+}
+
 static void bench_start(int runs)
 {
 	static double clone[MAX_RUNS], child[MAX_RUNS], setup[MAX_RUNS], guest_j[MAX_RUNS],
@@ -212,6 +267,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(run_dir, sizeof(run_dir), "/run/vmjail-bench-%d", (int)getpid());
 	snprintf(cg_parent, sizeof(cg_parent), "vmjail-bench-%d", (int)getpid());
+	print_cgroup_case();
 	bench_start(runs);
 	bench_rate(runs);
 	rmdir(run_dir);
