@@ -10,10 +10,14 @@ GUEST_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -I$(TOP) \
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,-T,tests/guest/guest.ld
 
-GUEST_C := main serial cpu apic mptable basic pio smp irq uart_probe ring3 lib
-GUEST_ASM := entry tables isr trampoline
-GUEST_OBJS := $(GUEST_C:%=$(GUEST_DIR)/%.o) $(GUEST_ASM:%=$(GUEST_DIR)/%.o)
+# The runtime: entry, descriptor and page tables, interrupts, console,
+# boot information. The virtio guest (virtio/build.mk) links it too.
+GUEST_RT := boot machine serial cpu apic lib entry tables isr
+GUEST_RT_OBJS := $(GUEST_RT:%=$(GUEST_DIR)/%.o)
+GUEST_SCENARIOS := main mptable basic pio smp irq uart_probe ring3 trampoline
+GUEST_OBJS := $(GUEST_RT_OBJS) $(GUEST_SCENARIOS:%=$(GUEST_DIR)/%.o)
 
+# Also the objects of the virtio guest, in $(GUEST_DIR)/virtio/.
 $(GUEST_DIR)/%.o: tests/guest/%.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $< (guest)")

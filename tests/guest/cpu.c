@@ -33,6 +33,7 @@ _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
 _Static_assert(offsetof(struct tss64, iomap) == 104, "TSS layout");
 
 #define RFLAGS_RESERVED 0x2
+#define RFLAGS_IF 0x200
 #define RFLAGS_IOPL3 0x3000
 
 /* tables.S, isr.S, entry.S */
@@ -125,8 +126,10 @@ void irq_dispatch(struct irq_frame *f)
 	machine_reset();
 }
 
-_Noreturn void cpu_enter_ring3(void (*fn)(void), uint64_t user_stack_top)
+_Noreturn void cpu_enter_ring3(void (*fn)(void), uint64_t user_stack_top, bool interrupts)
 {
+	uint64_t rflags = RFLAGS_IOPL3 | RFLAGS_RESERVED | (interrupts ? RFLAGS_IF : 0);
+
 	/* Our tables set the user bit on every page; the VMM's do not. fn
 	 * finds its stack as after a call: 8 bytes below 16-byte alignment. */
 	__asm__ volatile("movq %0, %%cr3\n\t"
@@ -138,7 +141,7 @@ _Noreturn void cpu_enter_ring3(void (*fn)(void), uint64_t user_stack_top)
 			 "iretq"
 			 :
 			 : "r"((uint64_t)pml4), "i"(SEL_UDATA | 3), "r"(user_stack_top - 8),
-			   "i"(RFLAGS_IOPL3 | RFLAGS_RESERVED), "i"(SEL_UCODE | 3), "r"(fn)
+			   "r"(rflags), "i"(SEL_UCODE | 3), "r"(fn)
 			 : "memory");
 	__builtin_unreachable();
 }

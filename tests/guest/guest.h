@@ -76,6 +76,18 @@ extern const char *scenario;
  * the boot marker was written before anything else ran. */
 extern uint8_t first_marker_written;
 
+/* Each image's C entry, called by entry.S or pvh.S on the boot stack with
+ * the boot_params or hvm_start_info address and BOOT_LINUX64 or BOOT_PVH. */
+_Noreturn void guest_main(uint64_t info_paddr, unsigned kind);
+/* Fills `boot` (boot.c); false, with a report line, when the PVH start
+ * info is not one. */
+bool boot_read(uint64_t info_paddr, unsigned kind);
+/* Scenario arguments: `vjNAME=N` (decimal) on the command line, or def. */
+uint64_t cmdline_u64(const char *key, uint64_t def);
+/* `key=WORD`: copies WORD, cut to size - 1 bytes, into buf; false when
+ * absent. */
+bool cmdline_word(const char *key, char *buf, size_t size);
+
 /* --- serial console (serial.c) ------------------------------------------ */
 void serial_putc(char c);
 void serial_puts(const char *s);
@@ -83,12 +95,12 @@ void vprint(const char *fmt, va_list ap);
 /* Formats %s %c %d %u %x %lu %lx %%; output goes to COM1. */
 void print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* --- machine control (main.c) ------------------------------------------- */
+/* --- machine control (machine.c) ---------------------------------------- */
+/* i8042 reset: the VMM exits 0. Works from ring 0 and ring 3. */
 _Noreturn void machine_reset(void);
+/* Ring 0 only. */
 _Noreturn void halt_forever(void);
 void boot_marker(void);
-/* Scenario arguments: `vjNAME=N` on the command line, or def. */
-uint64_t cmdline_u64(const char *key, uint64_t def);
 
 /* --- CPU tables (cpu.c, isr.S, tables.S) -------------------------------- */
 struct irq_frame {
@@ -105,8 +117,9 @@ typedef void (*irq_handler_fn)(struct irq_frame *f);
 void cpu_init(void);
 void irq_set_handler(uint8_t vector, irq_handler_fn fn);
 void cpu_load_null_idt(void);
-/* iretq to ring 3 at fn with IOPL 3 and the user page tables. */
-_Noreturn void cpu_enter_ring3(void (*fn)(void), uint64_t user_stack_top);
+/* iretq to ring 3 at fn with IOPL 3, every port allowed and the user
+ * page tables; with interrupts enabled when `interrupts`. */
+_Noreturn void cpu_enter_ring3(void (*fn)(void), uint64_t user_stack_top, bool interrupts);
 
 /* --- local APIC, IOAPIC, PIC (apic.c) ----------------------------------- */
 #define VEC_UART 0x30

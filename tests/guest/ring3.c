@@ -39,5 +39,5 @@ static void ring3_main(void)
 void scenario_ring3_pio(void)
 {
 	loops = cmdline_u64("vjloops", DEFAULT_LOOPS);
-	cpu_enter_ring3(ring3_main, (uint64_t)(user_stack + sizeof(user_stack)));
+	cpu_enter_ring3(ring3_main, (uint64_t)(user_stack + sizeof(user_stack)), false);
 }
