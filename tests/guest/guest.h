@@ -1,8 +1,9 @@
 /*
- * Freestanding x86-64 test guest: shared declarations. The guest runs
+ * Freestanding x86-64 test guests: shared declarations. A guest runs
  * without libc, reports through the 16550 UART in one line grammar
  * ("vjtest: <scenario> ok|FAIL ...") and ends the VM through the i8042
- * reset line. See README.md in this directory.
+ * reset line. See README.md in this directory. The runtime declared here
+ * (GUEST_RT in build.mk) also carries the virtio guest in virtio/.
  */
 #ifndef VJ_GUEST_H
 #define VJ_GUEST_H

@@ -1,32 +1,14 @@
-# The virtio test guest (freestanding, own flags: no sanitizers, no PIE, no
-# SSE, also under SANITIZE=1) and its host-side helper.
-VGUEST_DIR := $(BUILD)/tests/guest/virtio
-VGUEST_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -I$(TOP) \
-	-ffreestanding -nostdlib -mgeneral-regs-only -mno-red-zone -mcmodel=small \
-	-fno-pic -fno-pie -fno-stack-protector -fcf-protection=none \
-	-fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns
-VGUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
-	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack \
-	-Wl,-T,tests/guest/virtio/guest.ld
-
-VGUEST_C := main cpu lib vio blk rng net vsock evil bench
-VGUEST_ASM := entry tables isr
-VGUEST_OBJS := $(VGUEST_C:%=$(VGUEST_DIR)/%.o) $(VGUEST_ASM:%=$(VGUEST_DIR)/%.o)
+# The virtio test guest: its drivers and scenarios on the runtime of
+# tests/guest/ (build.mk there: same flags, same linker script, objects
+# built once).
+VGUEST_DIR := $(GUEST_DIR)/virtio
+VGUEST_C := main irq lib vio blk rng net vsock evil bench
+VGUEST_OBJS := $(VGUEST_C:%=$(VGUEST_DIR)/%.o) $(GUEST_RT_OBJS)
 VGUEST := $(VGUEST_DIR)/virtio-guest.elf
 
-$(VGUEST_DIR)/%.o: tests/guest/virtio/%.c | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $< (guest)")
-	$(Q)$(CC) $(VGUEST_CFLAGS) -MMD -MP -c -o $@ $<
-
-$(VGUEST_DIR)/%.o: tests/guest/virtio/%.S | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  AS      $< (guest)")
-	$(Q)$(CC) $(VGUEST_CFLAGS) -MMD -MP -c -o $@ $<
-
-$(VGUEST): $(VGUEST_OBJS) tests/guest/virtio/guest.ld
+$(VGUEST): $(VGUEST_OBJS) tests/guest/guest.ld
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(VGUEST_CFLAGS) $(VGUEST_LDFLAGS) -o $@ $(VGUEST_OBJS)
+	$(Q)$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(VGUEST_OBJS)
 
 # Host side: makes and checks drive files, plays the peer on the tap and
 # on the vsock sockets. An ordinary host program.

@@ -4,8 +4,6 @@
  */
 #include "vguest.h"
 
-#define BP_CMD_LINE_PTR 0x228 /* struct boot_params.hdr.cmd_line_ptr */
-
 struct scenario {
 	const char *name;
 	void (*run)(void);
@@ -29,7 +27,7 @@ static void user_main(void)
 	static char name[32];
 
 	if (!cmdline_word("vjtest", name, sizeof(name)))
-		fail("no vjtest= on the command line \"%s\"", cmdline);
+		fail("no vjtest= on the command line \"%s\"", boot.cmdline);
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (!memcmp(scenarios[i].name, name, strlen(name) + 1)) {
 			scenario = scenarios[i].name;
@@ -40,11 +38,13 @@ static void user_main(void)
 	fail("unknown scenario \"%s\"", name);
 }
 
-_Noreturn void guest_main(uint64_t boot_params);
-
-_Noreturn void guest_main(uint64_t boot_params)
+_Noreturn void guest_main(uint64_t info_paddr, unsigned kind)
 {
-	cmdline = (const char *)(uint64_t)*(const uint32_t *)(boot_params + BP_CMD_LINE_PTR);
+	if (!boot_read(info_paddr, kind))
+		machine_reset();
 	cpu_init();
-	enter_ring3(user_main, (uint64_t)(user_stack + sizeof(user_stack)));
+	irq_init();
+	/* Interrupts on: a scenario that routes an IOAPIC pin gets them
+	 * (cli/sti would fault in ring 3 on a PVM host). */
+	cpu_enter_ring3(user_main, (uint64_t)(user_stack + sizeof(user_stack)), true);
 }

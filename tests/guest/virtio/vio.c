@@ -51,8 +51,8 @@ bool vio_find(uint32_t device_id, unsigned nth, struct vio_dev *d)
 {
 	static const char key[] = "virtio_mmio.device=4K@0x";
 
-	for (const char *p = cmdline; *p; p++) {
-		if ((p != cmdline && p[-1] != ' ') || memcmp(p, key, sizeof(key) - 1))
+	for (const char *p = boot.cmdline; *p; p++) {
+		if ((p != boot.cmdline && p[-1] != ' ') || memcmp(p, key, sizeof(key) - 1))
 			continue;
 		p += sizeof(key) - 1;
 		d->base = parse_hex(&p);
