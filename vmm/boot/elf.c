@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boot/bad_kernel.h"
 #include "boot/loader.h"
 #include "config.h"
 #include "layout.h"
@@ -13,12 +14,6 @@
 #define ELF_MAX_PHDRS 64
 #define ELF_MAX_NOTE_BYTES 8192
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-static int bad(char *err, size_t errlen, const char *name, const char *why)
-{
-	snprintf(err, errlen, "kernel %s: %s", name, why);
-	return -EINVAL;
-}
 
 static int read_exact(int fd, void *buf, size_t len, uint64_t off)
 {
@@ -39,20 +34,22 @@ static int check_ehdr(const Elf64_Ehdr *eh, const char *name, uint64_t file_size
 		      size_t errlen)
 {
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return bad(err, errlen, name, "not a 64-bit ELF (ELFCLASS64 required)");
+		return vj_bad_kernel(err, errlen, name, "not a 64-bit ELF (ELFCLASS64 required)");
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return bad(err, errlen, name, "not a little-endian ELF");
+		return vj_bad_kernel(err, errlen, name, "not a little-endian ELF");
 	if (eh->e_machine != EM_X86_64)
-		return bad(err, errlen, name, "ELF is not for x86-64 (e_machine is not EM_X86_64)");
+		return vj_bad_kernel(err, errlen, name,
+				     "ELF is not for x86-64 (e_machine is not EM_X86_64)");
 	if (eh->e_type != ET_EXEC)
-		return bad(err, errlen, name, "ELF is not an executable (ET_EXEC) image");
+		return vj_bad_kernel(err, errlen, name, "ELF is not an executable (ET_EXEC) image");
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return bad(err, errlen, name, "ELF program header size is not 56");
+		return vj_bad_kernel(err, errlen, name, "ELF program header size is not 56");
 	if (eh->e_phnum == 0 || eh->e_phnum > ELF_MAX_PHDRS)
-		return bad(err, errlen, name, "ELF has no or too many program headers");
+		return vj_bad_kernel(err, errlen, name, "ELF has no or too many program headers");
 	if (eh->e_phoff > file_size ||
 	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > file_size - eh->e_phoff)
-		return bad(err, errlen, name, "truncated ELF: program headers past end of file");
+		return vj_bad_kernel(err, errlen, name,
+				     "truncated ELF: program headers past end of file");
 	return 0;
 }
 
@@ -92,14 +89,14 @@ static int load_segment(const struct vj_guest_mem *mem, int fd, const char *name
 	uint8_t *dst;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return bad(err, errlen, name, "ELF segment with file size above memory size");
+		return vj_bad_kernel(err, errlen, name,
+				     "ELF segment with file size above memory size");
 	if (ph->p_offset > file_size || ph->p_filesz > file_size - ph->p_offset)
-		return bad(err, errlen, name, "truncated ELF: segment data past end of file");
-	if (ph->p_paddr < VJ_HIMEM_START) {
-		snprintf(err, errlen, "kernel %s: ELF segment at 0x%llx is below 1 MiB", name,
-			 (unsigned long long)ph->p_paddr);
-		return -EINVAL;
-	}
+		return vj_bad_kernel(err, errlen, name,
+				     "truncated ELF: segment data past end of file");
+	if (ph->p_paddr < VJ_HIMEM_START)
+		return vj_bad_kernel(err, errlen, name, "ELF segment at 0x%llx is below 1 MiB",
+				     (unsigned long long)ph->p_paddr);
 	if (ph->p_memsz == 0)
 		return 0;
 	dst = vj_mem_ptr(mem, ph->p_paddr, ph->p_memsz);
@@ -113,7 +110,7 @@ static int load_segment(const struct vj_guest_mem *mem, int fd, const char *name
 	}
 	/* The rest of the segment (bss) is already zero: fresh memfd pages. */
 	if (ph->p_filesz && read_exact(fd, dst, ph->p_filesz, ph->p_offset) < 0)
-		return bad(err, errlen, name, "read error in ELF segment");
+		return vj_bad_kernel(err, errlen, name, "read error in ELF segment");
 	return 0;
 }
 
@@ -127,11 +124,11 @@ int vj_elf_load(const struct vj_guest_mem *mem, int fd, const char *name, uint64
 	int r;
 
 	if (file_size < sizeof(eh) || read_exact(fd, &eh, sizeof(eh), 0) < 0)
-		return bad(err, errlen, name, "truncated ELF header");
+		return vj_bad_kernel(err, errlen, name, "truncated ELF header");
 	if ((r = check_ehdr(&eh, name, file_size, err, errlen)) < 0)
 		return r;
 	if (read_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff) < 0)
-		return bad(err, errlen, name, "read error in ELF program headers");
+		return vj_bad_kernel(err, errlen, name, "read error in ELF program headers");
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type == PT_NOTE && !pvh)
 			pvh = find_pvh_note(fd, &ph[i], file_size, &pvh_entry);
@@ -145,14 +142,13 @@ int vj_elf_load(const struct vj_guest_mem *mem, int fd, const char *name, uint64
 			hi = ph[i].p_paddr + ph[i].p_memsz;
 	}
 	if (hi == 0)
-		return bad(err, errlen, name, "ELF has no loadable segment");
+		return vj_bad_kernel(err, errlen, name, "ELF has no loadable segment");
 	img->kind = pvh ? VJ_ENTRY_PVH : VJ_ENTRY_LINUX64;
 	img->entry = pvh ? pvh_entry : eh.e_entry;
-	if (img->entry < lo || img->entry >= hi) {
-		snprintf(err, errlen, "kernel %s: entry point 0x%llx is outside the loaded image",
-			 name, (unsigned long long)img->entry);
-		return -EINVAL;
-	}
+	if (img->entry < lo || img->entry >= hi)
+		return vj_bad_kernel(err, errlen, name,
+				     "entry point 0x%llx is outside the loaded image",
+				     (unsigned long long)img->entry);
 	img->load_start = lo;
 	img->load_end = hi;
 	img->bzimage = false;
