@@ -3,7 +3,7 @@
  * start us in 32-bit protected mode, paging off, EBX = hvm_start_info.
  * We switch to long mode on our own tables and join the common C path.
  */
-#include "abi.h"
+#include "early.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
@@ -20,23 +20,9 @@
 	.globl pvh_start
 pvh_start:
 	cld
-	/* Same early marker as entry.S, for `vjtest=first` opening the line. */
 	movl HVM_CMDLINE_PADDR(%ebx), %eax
-	cmpl $0x65746a76, (%eax)		/* "vjte" */
-	jne 1f
-	cmpl $0x663d7473, 4(%eax)		/* "st=f" */
-	jne 1f
-	cmpl $0x74737269, 8(%eax)		/* "irst" */
-	jne 1f
-	movzbl 12(%eax), %ecx
-	testl %ecx, %ecx
-	jz 2f
-	cmpl $' ', %ecx
-	jne 1f
-2:	movl $BOOT_MARKER_ADDR, %eax
-	movb $BOOT_MARKER_VALUE, (%eax)
-	movb $1, first_marker_written
-1:
+	first_marker %eax
+
 	/* The VMM's flat selectors are unknown to us: load ours. */
 	lgdt gdt_ptr
 	ljmp $SEL_CODE32, $3f
@@ -48,18 +34,8 @@ pvh_start:
 	movl %eax, %gs
 	movl $boot_stack_top, %esp
 
-	movl %cr4, %eax
-	orl $CR4_PAE, %eax
-	movl %eax, %cr4
 	movl $pml4, %eax
-	movl %eax, %cr3
-	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $EFER_LME, %eax
-	wrmsr
-	movl %cr0, %eax
-	orl $(CR0_PG | CR0_PE), %eax
-	movl %eax, %cr0
+	long_mode_on
 	ljmp $SEL_CODE64, $4f
 
 	.code64

@@ -5,7 +5,7 @@
  * stores its CR3 in the copy. Addresses inside the copy are computed
  * from TRAMPOLINE_ADDR; everything outside it is linked absolute.
  */
-#include "abi.h"
+#include "early.h"
 
 #define T(sym) ((sym) - trampoline_start + TRAMPOLINE_ADDR)
 
@@ -29,18 +29,8 @@ tramp32:
 	movl %eax, %ds
 	movl %eax, %es
 	movl %eax, %ss
-	movl %cr4, %eax
-	orl $CR4_PAE, %eax
-	movl %eax, %cr4
 	movl T(trampoline_cr3), %eax
-	movl %eax, %cr3
-	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $EFER_LME, %eax
-	wrmsr
-	movl %cr0, %eax
-	orl $CR0_PG, %eax
-	movl %eax, %cr0
+	long_mode_on
 	ljmp $SEL_CODE64, $ap_entry64
 
 	.balign 8
