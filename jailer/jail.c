@@ -35,20 +35,22 @@ static int wait_go(int sync_fd)
 static int arrange_fds(struct vj_jail *w, struct vj_err *e)
 {
 	int top = 3 + (int)w->npass;
-	int tmp[VJ_PASS_MAX], ex, sy, io = -1;
+	int tmp[VJ_PASS_MAX], ex, sy, io[3] = { -1, -1, -1 };
 
 	for (unsigned i = 0; i < w->npass; i++)
 		if ((tmp[i] = fcntl(w->pass[i], F_DUPFD_CLOEXEC, top + 2)) < 0)
 			return vj_fail_errno(e, -errno, "jail: duplicate fd %d", w->pass[i]);
 	if ((ex = fcntl(w->exec_fd, F_DUPFD_CLOEXEC, top + 2)) < 0 ||
-	    (sy = fcntl(w->sync_fd, F_DUPFD_CLOEXEC, top + 2)) < 0 ||
-	    (w->stdio >= 0 && (io = fcntl(w->stdio, F_DUPFD_CLOEXEC, top + 2)) < 0))
+	    (sy = fcntl(w->sync_fd, F_DUPFD_CLOEXEC, top + 2)) < 0)
 		return vj_fail_errno(e, -errno, "jail: duplicate fds");
+	for (int k = 0; k < 3; k++)
+		if (w->stdio[k] >= 0 && (io[k] = fcntl(w->stdio[k], F_DUPFD_CLOEXEC, top + 2)) < 0)
+			return vj_fail_errno(e, -errno, "jail: duplicate stdio");
 	for (unsigned i = 0; i < w->npass; i++)
 		if (dup2(tmp[i], 3 + (int)i) < 0)
 			return vj_fail_errno(e, -errno, "jail: place fd %u", 3 + i);
-	for (int k = 0; io >= 0 && k < 3; k++)
-		if (dup2(io, k) < 0)
+	for (int k = 0; k < 3; k++)
+		if (io[k] >= 0 && dup2(io[k], k) < 0)
 			return vj_fail_errno(e, -errno, "jail: place stdio");
 	if (dup3(ex, top, O_CLOEXEC) < 0 || dup3(sy, top + 1, O_CLOEXEC) < 0)
 		return vj_fail_errno(e, -errno, "jail: place the program and sync fds");

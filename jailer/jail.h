@@ -20,7 +20,7 @@ struct vj_jail {
 	int exec_fd;
 	const int *pass; /* become fds 3.. in this order */
 	unsigned npass;
-	int stdio; /* becomes 0, 1 and 2 when >= 0 (a daemon's /dev/null) */
+	int stdio[3]; /* become 0, 1 and 2; -1 keeps the launcher's */
 	struct vj_rlimit_value rlimits[VJ_RLIMITS_COUNT];
 	char *const *argv;
 };

@@ -409,7 +409,7 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 		return r;
 	if (res->cfg.vsock.enabled && (r = open_vsock(res, rd, e)) < 0)
 		return r;
-	if (l->daemonize && (res->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+	if ((res->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return vj_fail_errno(e, -errno, "open /dev/null");
 	return 0;
 }

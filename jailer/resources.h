@@ -34,7 +34,7 @@ struct vj_resources {
 	int config_fd; /* its number inside the jail */
 	int memfd;     /* the configuration, on the launcher's side */
 	int exec_fd;   /* the program to run in the jail */
-	int devnull;   /* stdio of a daemonized sandbox */
+	int devnull;   /* the VMM's stdin, and more of its stdio (run.c) */
 };
 
 /* A path a tenant's policy named, opened by root: no symbolic link

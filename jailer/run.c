@@ -217,6 +217,25 @@ static uint64_t clone_flags(uint32_t ns)
 	return f;
 }
 
+/*
+ * What the VMM gets as 0, 1 and 2. It reads no terminal, so stdin is
+ * /dev/null; stdout is the launcher's only when the guest console goes
+ * there (or a test program in the VMM's place reports there): with a
+ * workload, stdout carries the workload's output alone, through the agent.
+ * stderr stays the launcher's for the VMM's own messages. A daemon keeps
+ * nothing of its caller's.
+ */
+static void vmm_stdio(const struct sandbox *sb, int stdio[3])
+{
+	const struct vj_launch *l = sb->l;
+	const int null = sb->res.devnull;
+	const bool console = l->policy.vm.console == VJ_CONSOLE_STDOUT || l->test_exec[0];
+
+	stdio[0] = null;
+	stdio[1] = console && !l->daemonize ? -1 : null;
+	stdio[2] = l->daemonize ? null : -1;
+}
+
 /* The child: from here on it only builds its jail and execs. */
 static int clone_child(struct sandbox *sb, struct vj_err *e)
 {
@@ -230,12 +249,12 @@ static int clone_child(struct sandbox *sb, struct vj_err *e)
 		.exec_fd = sb->res.exec_fd,
 		.pass = sb->res.pass,
 		.npass = sb->res.npass,
-		.stdio = sb->res.devnull,
 		.argv = sb->argv,
 	};
 	pid_t pid;
 	int r;
 
+	vmm_stdio(sb, j.stdio);
 	if ((r = resolve_rlimits(sb, j.rlimits, e)) < 0)
 		return r;
 	build_argv(sb);
