@@ -112,7 +112,7 @@ add_extra() {
 
 write_archive() {
 	local d applet
-	for d in bin sbin usr usr/bin usr/sbin dev proc sys tmp run root etc; do
+	for d in bin sbin usr usr/bin usr/sbin dev proc sys tmp run root etc mnt; do
 		claim "$d" dir
 		cpio_dir "$d"
 	done

@@ -116,9 +116,42 @@ static void linux_examples_use_the_guest_build(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		load_example(names[i], &p);
 		assert_string_equal(p.vm.kernel.name, tp_path("checkout/build/guest/vmlinux"));
-		assert_string_equal(p.vm.initrd.name, tp_path("checkout/build/guest/initramfs.cpio"));
+		/* The agent reports over vsock; the guest's reset (reboot=k)
+		 * is what ends the VMM after the workload. */
 		assert_true(p.vm.vsock.enabled);
+		assert_non_null(strstr(p.vm.cmdline, "reboot=k"));
 		assert_true(p.workload.argc > 0);
+		vj_policy_free(&p);
+	}
+}
+
+static void untrusted_example_boots_the_initramfs_alone(void **state)
+{
+	struct vj_policy p;
+
+	(void)state;
+	load_example("untrusted.yaml", &p);
+	assert_string_equal(p.vm.initrd.name, tp_path("checkout/build/guest/initramfs.cpio"));
+	assert_int_equal(p.vm.ndrives, 0);
+	assert_int_equal(p.vm.nnets, 0);
+	vj_policy_free(&p);
+}
+
+/* function and ci-job boot from their first drive, the read-only image. */
+static void image_examples_boot_from_the_read_only_root_image(void **state)
+{
+	static const char *const names[] = { "function.yaml", "ci-job.yaml" };
+	struct vj_policy p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		load_example(names[i], &p);
+		assert_string_equal(p.vm.initrd.name, "");
+		assert_true(p.vm.ndrives >= 1);
+		assert_string_equal(p.vm.drives[0].file.name,
+				    tp_path("checkout/build/guest/rootfs.ext4"));
+		assert_true(p.vm.drives[0].read_only);
+		assert_non_null(strstr(p.vm.cmdline, "root=/dev/vda ro init=/sbin/vmjail-init"));
 		vj_policy_free(&p);
 	}
 }
@@ -155,6 +188,8 @@ int main(void)
 		cmocka_unit_test(every_example_policy_is_valid),
 		cmocka_unit_test(testguest_example_boots_the_hello_scenario),
 		cmocka_unit_test(linux_examples_use_the_guest_build),
+		cmocka_unit_test(untrusted_example_boots_the_initramfs_alone),
+		cmocka_unit_test(image_examples_boot_from_the_read_only_root_image),
 		cmocka_unit_test(ci_job_example_writes_only_its_scratch_disk),
 		cmocka_unit_test(example_host_file_loads_from_the_checkout_itself),
 	};
