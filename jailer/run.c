@@ -317,10 +317,11 @@ static void log_placement(const struct sandbox *sb)
 	const char *id = sb->l->policy.id;
 	bool v1 = vj_cgroup_has_v1(&sb->cg);
 
-	if (sb->cgroup_fd >= 0 && v1)
+	/* The path stays empty without a v2 group; the fd is closed by now. */
+	if (sb->cgroup_path[0] && v1)
 		vj_info("sandbox %s: VMM cloned into cgroup %s, moved into its v1 cgroups", id,
 			sb->cgroup_path);
-	else if (sb->cgroup_fd >= 0)
+	else if (sb->cgroup_path[0])
 		vj_info("sandbox %s: VMM cloned into cgroup %s", id, sb->cgroup_path);
 	else
 		vj_info("sandbox %s: VMM moved into its cgroups", id);
