@@ -3,6 +3,7 @@
 # neither sees nor disturbs sandboxes of anything else running, and so
 # that whatever it leaves behind is found by name.
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/proc-status.sh"
 
 VMJAIL=$BUILD/vmjail
 PROBE=$BUILD/tests/integration/jail-probe
@@ -24,7 +25,8 @@ STARTED=() # launchers this script started in the background
 # expect NAME COMMAND...: PASS when COMMAND succeeds, FAIL otherwise.
 expect() {
 	local name=$1; shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
+	WHY=
+	if "$@"; then pass "$name"; else fail "$name" "$WHY"; fi
 }
 
 # need_jail NAME: root, /dev/kvm and the built programs, or SKIP loudly.

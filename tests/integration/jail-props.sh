@@ -8,18 +8,6 @@ set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail properties" || exit 0
 
-# status_of PID FIELD: a /proc/PID/status value.
-status_of() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ +/, ""); print }' "/proc/$1/status"; }
-
-# every_task PID FIELD VALUE: the field has that value in every thread.
-every_task() {
-	local t v
-	for t in /proc/"$1"/task/*; do
-		v=$(status_of "${t#/proc/}" "$2")
-		[ "$v" = "$3" ] || { echo "task ${t##*/}: $2 is '$v', not '$3'" >&2; return 1; }
-	done
-}
-
 check_vmm_sandbox() {
 	local id=props-vmm t n d host_files
 	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 --uid 1000 --gid 1001 \

@@ -7,7 +7,6 @@ set -u
 need_jail "jail user namespace" || exit 0
 
 BASE=3000000 # well away from real users
-status_of() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ +/, ""); print }' "/proc/$1/status"; }
 
 if start_daemon userns --cmdline vjtest=wait --userns $BASE:$BASE:65536 --uid 0 --gid 0; then
 	expect "runs as host uid $BASE (uid 0 inside)" \
