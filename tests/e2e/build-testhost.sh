@@ -4,19 +4,22 @@
 # an emulated CPU unpacks fastest) holding the kvm modules of that kernel,
 # vmjail's binaries with exactly the shared libraries they need, the guest
 # kernel and initramfs (the e2e guest's /init: guest-init.sh), the agent's
-# initramfs (vmjail-init: rootfs/) with the Linux example policy and a
-# host file for `vmjail run`, and the scenario runner as /init.
+# initramfs (vmjail-init: rootfs/) and ext4 images (a root image and the
+# CI example's scratch disk) with the Linux example policies and a host
+# file for `vmjail run`, and the scenario runner as /init.
 #
-# usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS BINARY...
+# usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS
+#                          ROOT_EXT4 SCRATCH_EXT4 BINARY...
 # writes OUTDIR/testhost-vmlinuz and OUTDIR/testhost.cpio
 set -euo pipefail
 
 die() { echo "build-testhost: $*" >&2; exit 1; }
 
-[ $# -ge 4 ] ||
-	die "usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS BINARY..."
-out=$1 guest_kernel=$2 guest_initrd=$3 agent_initrd=$4
-shift 4
+[ $# -ge 6 ] ||
+	die "usage: build-testhost.sh OUTDIR GUEST_VMLINUX GUEST_INITRAMFS AGENT_INITRAMFS" \
+		"ROOT_EXT4 SCRATCH_EXT4 BINARY..."
+out=$1 guest_kernel=$2 guest_initrd=$3 agent_initrd=$4 root_ext4=$5 scratch_ext4=$6
+shift 6
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 meta=linux-image-cloud-amd64
@@ -31,11 +34,16 @@ moddir=/lib/modules/$kver
 [ -r "$kernel" ] || die "test-host kernel ($kernel): not readable"
 
 files=(--file "$here/scenarios.sh:/e2e/scenarios.sh"
+	--file "$top/tests/proc-status.sh:/e2e/proc-status.sh"
 	--file "$guest_kernel:/e2e/guest/vmlinux:644"
 	--file "$guest_initrd:/e2e/guest/e2e-initramfs.cpio:644"
 	--file "$agent_initrd:/e2e/guest/initramfs.cpio:644"
-	--file "$top/policy/examples/linux.yaml:/e2e/linux.yaml:644"
+	--file "$root_ext4:/e2e/guest/rootfs.ext4:644"
+	--file "$scratch_ext4:/e2e/guest/scratch.ext4:644"
 	--file "$here/host.yaml:/e2e/host.yaml:644")
+for p in linux untrusted function ci-job; do
+	files+=(--file "$top/policy/examples/$p.yaml:/e2e/$p.yaml:644")
+done
 
 # Debian 12 ships plain .ko files; later releases compress them, and
 # busybox insmod takes only plain ones.

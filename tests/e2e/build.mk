@@ -5,13 +5,18 @@
 E2E_DIR := $(BUILD)/tests/e2e
 E2E_GUEST_INITRD := $(E2E_DIR)/guest-initramfs.cpio
 E2E_RUN := $(TOP)/tests/e2e/run.sh
+# The example policies' drives, kept small: the test host holds them in
+# its initramfs. The root image is the agent's initramfs tree; the scratch
+# disk holds the CI example's stand-in job.
+E2E_ROOT_EXT4 := $(E2E_DIR)/rootfs.ext4
+E2E_SCRATCH_EXT4 := $(E2E_DIR)/scratch.ext4
 # vmjail's programs (not its libraries) go into the test host. Expanded in
 # the recipe: fragments included after this one add to BINARIES too.
 # A sanitizer build's VMM is not static, which the jail requires: `vmjail
 # run` there uses the static build of the VMM (JAIL_VMM, jailer/build.mk).
 E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM)
 
-.PHONY: e2e e2e-image e2e-guest-initramfs
+.PHONY: e2e e2e-image e2e-guest-initramfs e2e-ext4
 
 # Both scripts run on every call and take about a second: they rewrite an
 # output only when its content changes, and build-testhost.sh also follows
@@ -20,9 +25,15 @@ e2e-guest-initramfs: deps-kernel $(VHOST_STATIC)
 	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/tests/e2e/guest-init.sh \
 		--file $(VHOST_STATIC):/bin/virtio-host:755 $(E2E_GUEST_INITRD)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs binaries $(VHOST)
+e2e-ext4: deps-kernel initramfs
+	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 12 $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4)
+	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/tests/e2e/ci-scratch \
+		$(E2E_SCRATCH_EXT4)
+
+e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(VHOST)
 	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
-		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_PROGRAMS) $(VHOST)
+		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4) $(E2E_SCRATCH_EXT4) \
+		$(E2E_PROGRAMS) $(VHOST)
 
 e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)

@@ -4,6 +4,7 @@
 # "name=value" parameter reaches init as an environment variable.
 #   e2e_mode=reboot (default)  report, write the boot-complete marker, reboot
 #   e2e_mode=panic             report, then exit: the kernel panics
+#   e2e_mode=fill              fill a tmpfs with e2e_fill_mib MiB, report, reboot
 # Report lines start with "E2E-GUEST:" and go to ttyS0 directly, so that
 # they prove user space drives the 8250 through the tty layer, not only
 # through the kernel console.
@@ -80,7 +81,25 @@ virtio_vsock() {
 	/bin/virtio-host vsock-guest >$out 2>&1
 }
 
+# More guest memory than the sandbox's cgroup allows: written through a
+# tmpfs, every page is one the VMM's memory must hold.
+fill() {
+	mkdir -p /mnt
+	mount -t tmpfs -o size=100% tmpfs /mnt
+	echo "E2E-GUEST: filling ${e2e_fill_mib} MiB" >$out
+	if dd if=/dev/zero of=/mnt/fill bs=1M count="${e2e_fill_mib}" 2>/dev/null; then
+		echo "E2E-GUEST: filled ${e2e_fill_mib} MiB" >$out
+	else
+		echo "E2E-GUEST: fill failed at $(du -m /mnt/fill | cut -f1) MiB" >$out
+	fi
+}
+
 case ${e2e_mode:-reboot} in
+fill)
+	fill
+	echo "E2E-GUEST: rebooting" >$out
+	reboot -f
+	;;
 virtio-blk | virtio-blk-ro | virtio-rng | virtio-net | virtio-vsock)
 	"$(echo "$e2e_mode" | tr - _)"
 	echo "E2E-GUEST: rebooting" >$out

@@ -27,6 +27,11 @@ agent-stdin 180
 agent-signal 180
 agent-timeout 180
 agent-cgroup 180
+jail-props 180
+jail-memory 180
+example-untrusted 240
+example-function 240
+example-ci-job 300
 agent-20-runs 900
 "
 
@@ -207,14 +212,21 @@ scenario_virtio_vsock() {
 # `vmjail run POLICY -- CMD` with the example Linux policy: the launcher,
 # the jail (cgroup v2 here), the VMM, the vsock broker, and vmjail-init
 # in the guest, all for real.
-VJ_RUN="vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml"
 # A sanitizer build brings a static VMM for the jail (tests/e2e/build.mk).
-[ -x /usr/bin/vmjail-vmm-static ] && VJ_RUN="$VJ_RUN --vmm /usr/bin/vmjail-vmm-static"
+VJ_VMM=
+[ -x /usr/bin/vmjail-vmm-static ] && VJ_VMM="--vmm /usr/bin/vmjail-vmm-static"
+VJ_RUN="vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml $VJ_VMM"
 
 # vj_run [OPTIONS] -- CMD...: stdout to /tmp/vj.out, stderr to /tmp/vj.err,
 # the status in VJ_RC; all three go to the scenario's log.
-vj_run() {
-	timeout -k 5 "$SC_TIMEOUT" $VJ_RUN "$@" >/tmp/vj.out 2>/tmp/vj.err
+vj_run() { vj_run_policy linux.yaml "$@"; }
+
+# vj_run_policy POLICY [OPTIONS] [-- CMD...]: vj_run with /e2e/POLICY.
+vj_run_policy() {
+	local policy=$1
+	shift
+	timeout -k 5 "$SC_TIMEOUT" vmjail --host-config /e2e/host.yaml run "/e2e/$policy" \
+		$VJ_VMM "$@" >/tmp/vj.out 2>/tmp/vj.err
 	VJ_RC=$?
 	{
 		echo "@@ stdout:"
@@ -292,24 +304,231 @@ run_dir_empty() {
 	return 1
 }
 
-# The sandbox's cgroup (v2 in the test host) carries the policy's limits:
-# cpus 1, memory 256Mi, pids 32.
-scenario_agent_cgroup() {
-	local i=0 dir
-	$VJ_RUN --id e2e-cg -- sleep 30 >/tmp/vj.out 2>/tmp/vj.err &
-	while [ $i -lt 600 ]; do
-		dir=$(dirname "$(find /sys/fs/cgroup/vmjail -name pids.max -path '*e2e-cg*' \
-			2>/dev/null | head -n 1)")
-		[ "$dir" != . ] && [ -n "$(cat "$dir/cgroup.procs" 2>/dev/null)" ] && break
-		sleep 0.1
+# wait_vmm ID: waits for sandbox ID's VMM to run in its cgroup; sets
+# CG_DIR (its cgroup directory) and VMM_PID.
+wait_vmm() {
+	local i=0 p
+	CG_DIR= VMM_PID=
+	while [ $i -lt 1200 ] && [ -z "$VMM_PID" ]; do
+		CG_DIR=$(find /sys/fs/cgroup -type d -name "$1" 2>/dev/null | head -n 1)
+		for p in $(cat "$CG_DIR/cgroup.procs" 2>/dev/null); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = vmjail-vmm ] && VMM_PID=$p
+		done
+		[ -n "$VMM_PID" ] || sleep 0.1
 		i=$((i + 1))
 	done
-	echo "cgroup: $dir" >>"$LOG"
-	check "memory.max is 256Mi" file_is "$dir/memory.max" 268435456
-	check "pids.max is 32" file_is "$dir/pids.max" 32
-	check "cpu.max is one CPU" file_is "$dir/cpu.max" "100000 100000"
+	echo "sandbox $1: cgroup $CG_DIR, VMM pid $VMM_PID" >>"$LOG"
+	[ -n "$VMM_PID" ] && return 0
+	WHY="no vmjail-vmm in a cgroup named $1 after 120 s"
+	return 1
+}
+
+# The sandbox's cgroup (v2 in the test host) carries the policy's limits:
+# cpus 1, memory 256Mi, pids 32. On v2 the VMM is born in it
+# (CLONE_INTO_CGROUP), which vmjail -v says.
+scenario_agent_cgroup() {
+	$VJ_RUN -v --id e2e-cg -- sleep 30 >/tmp/vj.out 2>/tmp/vj.err &
+	check "the VMM runs in a cgroup of its own" wait_vmm e2e-cg
+	check "memory.max is 256Mi" file_is "$CG_DIR/memory.max" 268435456
+	check "pids.max is 32" file_is "$CG_DIR/pids.max" 32
+	check "cpu.max is one CPU" file_is "$CG_DIR/cpu.max" "100000 100000"
 	kill -TERM $!
 	wait $!
+	cat /tmp/vj.err >>"$LOG"
+	check "the VMM was cloned straight into it" \
+		log_has "^vmjail: sandbox e2e-cg: VMM cloned into cgroup /sys/fs/cgroup/vmjail/e2e-cg$"
+}
+
+# --- the jail, checked from outside on a running Linux sandbox ----------
+
+# status_of, every_task: tests/proc-status.sh, sourced by testhost-init.sh.
+
+ns_differs() {
+	[ "$(readlink /proc/$1/ns/$2)" != "$(readlink /proc/self/ns/$2)" ] && return 0
+	WHY="/proc/$1/ns/$2 is the test host's $(readlink /proc/self/ns/$2)"
+	return 1
+}
+
+# host_files PID: the paths of the host files PID holds, sorted, one line.
+# The VMM's own descriptors are anonymous (VM, vCPUs, eventfds, sockets,
+# its guest memory memfd).
+host_files() {
+	local fd
+	for fd in /proc/$1/fd/*; do
+		readlink "$fd"
+	done | grep '^/' | grep -v '^/memfd:' | sort -u | tr '\n' ' '
+}
+
+# The properties tests/integration/jail-props.sh checks on the build host,
+# here on a sandbox booting the real Linux guest under cgroup v2: no
+# capabilities, no_new_privs, one seccomp filter per thread, the sandbox's
+# ids, namespaces of its own, an empty read-only root, no environment, and
+# only the files the policy names.
+scenario_jail_props() {
+	local t f broker=
+	$VJ_RUN --id e2e-props -- sleep 60 >/tmp/vj.out 2>/tmp/vj.err &
+	check "the VMM runs in a cgroup of its own" wait_vmm e2e-props
+	# The vCPU thread loads its filter before the guest's first
+	# instruction: wait for it to exist.
+	t=0
+	while [ $t -lt 1200 ] &&
+		[ "$(cat /proc/$VMM_PID/task/*/comm 2>/dev/null | grep -cx vmjail-vmm)" -lt 2 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	sleep 1
+	echo "VMM threads: $(cat /proc/$VMM_PID/task/*/comm | tr '\n' ' ')" >>"$LOG"
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		check "$f is empty in every VMM thread" every_task $VMM_PID $f 0000000000000000
+	done
+	check "NoNewPrivs is set in every thread" every_task $VMM_PID NoNewPrivs 1
+	check "every thread is under a seccomp filter" every_task $VMM_PID Seccomp 2
+	check "every thread has exactly one filter" every_task $VMM_PID Seccomp_filters 1
+	check "runs as uid 65534 (real, effective, saved, fs)" \
+		every_task $VMM_PID Uid "65534 65534 65534 65534"
+	check "runs as gid 65534" every_task $VMM_PID Gid "65534 65534 65534 65534"
+	check "has no supplementary groups" every_task $VMM_PID Groups ""
+	for t in mnt pid ipc uts net cgroup; do
+		check "$t namespace differs from the test host's" ns_differs $VMM_PID $t
+	done
+	check "user namespace is the test host's (none configured)" \
+		test "$(readlink /proc/$VMM_PID/ns/user)" = "$(readlink /proc/self/ns/user)"
+	check "its cgroup (v2) is vmjail/e2e-props" \
+		file_is /proc/$VMM_PID/cgroup "0::/vmjail/e2e-props"
+	check "its root directory is empty" test -z "$(ls -A /proc/$VMM_PID/root/)"
+	check "its root is the only mount it sees, read-only" \
+		eval "[ \$(wc -l </proc/$VMM_PID/mountinfo) -eq 1 ] &&
+			grep -q ' / ro,' /proc/$VMM_PID/mountinfo"
+	check "its environment is empty" test ! -s /proc/$VMM_PID/environ
+	f=$(host_files $VMM_PID)
+	echo "VMM host files: $f" >>"$LOG"
+	# Its stderr is vmjail's, for its own messages; stdin and stdout
+	# are /dev/null: the workload's streams go through the agent.
+	check "holds only /dev/kvm, /dev/null, the kernel and initrd and vmjail's stderr" \
+		test "$f" = "/dev/kvm /dev/null /e2e/guest/initramfs.cpio /e2e/guest/vmlinux /tmp/vj.err "
+	# The vsock broker runs outside the jail, but in its cgroup and as
+	# the sandbox's uid, without capabilities. (KVM's own worker, a
+	# kernel thread on older kernels, joins the cgroup too: it has no
+	# executable.)
+	for t in $(cat "$CG_DIR/cgroup.procs"); do
+		echo "in the cgroup: $t $(cat /proc/$t/comm)" >>"$LOG"
+		[ "$t" != "$VMM_PID" ] && readlink /proc/$t/exe >/dev/null && broker="$broker$t "
+	done
+	check "the cgroup holds one user process besides the VMM (the vsock broker)" \
+		test "$(echo $broker | wc -w)" = 1
+	broker=$(echo $broker)
+	check "the broker runs as uid 65534" every_task "$broker" Uid "65534 65534 65534 65534"
+	check "the broker has no capabilities" every_task "$broker" CapEff 0000000000000000
+	check "the broker has no_new_privs" every_task "$broker" NoNewPrivs 1
+	check "the broker is under a seccomp filter" every_task "$broker" Seccomp 2
+	kill -TERM $!
+	wait $!
+	check "SIGTERM to vmjail stops the sandbox" test ! -e /proc/$VMM_PID
+	check "its cgroup is gone" test ! -e "$CG_DIR"
+	check "no run directory is left" run_dir_empty
+}
+
+# A guest that uses more memory than its sandbox's cgroup allows (the
+# operator's flags form can set memory-max below the guest's memory; a
+# policy cannot): the kernel's OOM killer ends the VMM inside that cgroup,
+# the launcher reports the kill and cleans up, and the test host goes on.
+scenario_jail_memory() {
+	dmesg -c >/dev/null
+	timeout -k 5 "$SC_TIMEOUT" vmjail run --id e2e-oom --cgroup-parent vmjail $VJ_VMM \
+		--kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 512 --memory-max 192Mi \
+		--cmdline "$GUEST_CMDLINE e2e_mode=fill e2e_fill_mib=400" >"$LOG" 2>&1 </dev/null
+	VJ_RC=$?
+	echo "@@ vmjail exit status $VJ_RC" >>"$LOG"
+	dmesg | grep -iE "oom|out of memory|killed process" >>"$LOG"
+	check "the guest starts to fill 400 MiB" log_has "E2E-GUEST: filling 400 MiB"
+	check "and never finishes" not log_has "E2E-GUEST: filled"
+	check "the test host's kernel kills the VMM for its cgroup's limit" \
+		log_has "constraint=CONSTRAINT_MEMCG.*oom_memcg=/vmjail/e2e-oom.*task=vmjail-vmm"
+	check "vmjail reports the kill: 128+9" vj_status_is 137 "SIGKILL"
+	check "no VMM is left" no_vmm_left
+	check "its cgroup is gone" test ! -e /sys/fs/cgroup/vmjail/e2e-oom
+	check "no run directory is left" run_dir_empty
+	check "the test host has its memory back (MemAvailable over 1 GiB)" \
+		awk '$1 == "MemAvailable:" { exit !($2 > 1048576) }' /proc/meminfo
+}
+
+# --- the use-case examples of policy/examples/, as shipped --------------
+# Only the deadline is overridden (per request, as a user would): theirs
+# are for hardware KVM, and a boot here takes seconds.
+EXAMPLE_TIMEOUT="--timeout 200s"
+
+# out_has ERE: vmjail's stdout (the workload's) has a matching line.
+out_has() {
+	grep -qE -- "$1" /tmp/vj.out && return 0
+	WHY="stdout has no line matching /$1/: \"$(head -c 300 /tmp/vj.out)\""
+	return 1
+}
+
+# untrusted.yaml: its own command, then one given per request, which sees
+# the policy's VM: virtio-rng, no network, no disk.
+scenario_example_untrusted() {
+	vj_run_policy untrusted.yaml $EXAMPLE_TIMEOUT
+	check "the policy's workload runs" out_has "^hello from the sandbox$"
+	check "in the guest's Linux" out_has "^Linux "
+	check "and exits 0" vj_status_is 0 "workload succeeded"
+	vj_run_policy untrusted.yaml $EXAMPLE_TIMEOUT -- sh -c \
+		'echo "rng $(cat /sys/class/misc/hw_random/rng_current)"
+		echo "net $(ls /sys/class/net | tr "\n" " ")"
+		echo "disks $(ls /sys/block | grep -c "^vd")"'
+	check "a per-request command replaces the policy's" not out_has "hello from the sandbox"
+	check "the guest's hwrng is virtio-rng" out_has "^rng virtio_rng"
+	check "it has no network interface but lo" out_has "^net lo $"
+	check "and no disk" out_has "^disks 0$"
+	check "exits 0" vj_status_is 0 "workload succeeded"
+}
+
+# function.yaml: the request on stdin, the answer on stdout, the function
+# in a read-only root image.
+scenario_example_function() {
+	echo world | {
+		vj_run_policy function.yaml $EXAMPLE_TIMEOUT
+		echo "$VJ_RC" >/tmp/vj.rc
+	}
+	VJ_RC=$(cat /tmp/vj.rc)
+	check "the function answers its request" file_is /tmp/vj.out "hello, world"
+	check "and exits 0" vj_status_is 0 "function succeeded"
+	vj_run_policy function.yaml $EXAMPLE_TIMEOUT -- sh -c \
+		'awk "\$2 == \"/\" { print \"root\", \$1, \$3, substr(\$4, 1, 2) }" /proc/mounts
+		touch /new 2>/dev/null || echo "root refuses writes"'
+	check "its root is the ext4 image, mounted read-only" out_has "^root /dev/root ext4 ro$"
+	check "a write to it fails" out_has "^root refuses writes$"
+}
+
+# ci-job.yaml: two vCPUs, the read-only root image, the scratch disk with
+# the job (ci-scratch/ci.sh), a tap the launcher makes in the sandbox's
+# network namespace. Two runs: the second sees the first one's mark on
+# the scratch disk.
+scenario_example_ci_job() {
+	[ -d /sys/module/tun ] || insmod /lib/modules/tun.ko
+	vj_run_policy ci-job.yaml $EXAMPLE_TIMEOUT
+	check "the job sees 2 vCPUs" out_has "^ci: cpus 2$"
+	check "eth0 has the policy's MAC" out_has "^ci: eth0 02:00:00:00:00:01$"
+	check "and comes up" out_has "^ci: eth0 up$"
+	check "the root image is read-only" out_has "^ci: root read-only$"
+	check "first run" out_has "^ci: run 1$"
+	check "exits 0" vj_status_is 0 "ci.sh succeeded"
+	vj_run_policy ci-job.yaml $EXAMPLE_TIMEOUT
+	check "the second run finds the first one's mark on the scratch disk" out_has "^ci: run 2$"
+	check "exits 0 again" vj_status_is 0 "ci.sh succeeded"
+	check "the tap never appears in the test host's network namespace" \
+		not test -e /sys/class/net/vmjail0
+	check "no VMM is left" no_vmm_left
+	check "no run directory is left" run_dir_empty
+}
+
+# not COMMAND...: COMMAND fails (its WHY is dropped).
+not() {
+	if "$@"; then
+		WHY="$* succeeded"
+		return 1
+	fi
+	WHY=
+	return 0
 }
 
 scenario_agent_20_runs() {

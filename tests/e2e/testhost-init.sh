@@ -32,9 +32,11 @@ mount -t devtmpfs devtmpfs /dev
 # What `vmjail run` needs: cgroup v2, and a run directory the vsock broker
 # (the sandbox's uid) may search.
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
-mkdir /sys/fs/cgroup/vmjail
-echo "+cpu +memory +pids" >/sys/fs/cgroup/vmjail/cgroup.subtree_control
+# io too, for the CI example's io weight.
+for d in /sys/fs/cgroup /sys/fs/cgroup/vmjail; do
+	mkdir -p $d
+	echo "+cpu +memory +pids +io" >$d/cgroup.subtree_control
+done
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -m 755 /run/vmjail
 
@@ -107,6 +109,7 @@ send_log() {
 }
 
 # --- run every scenario, in order -------------------------------------
+. /e2e/proc-status.sh
 . /e2e/scenarios.sh
 
 # run_scenario NAME TIMEOUT, in a subshell of its own: a scenario that
