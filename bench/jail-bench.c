@@ -3,7 +3,8 @@
  * vmjail-vmm (split at the launcher's clone), exec to the first guest
  * instruction through the jail next to the VMM started directly, and
  * sandboxes launched and finished per second with a trivial test guest,
- * serially and with two at a time. Prints medians; never passes or fails
+ * serially, two and four at a time, with the CPU time each one costs (so
+ * the rate one core sustains). Prints medians; never passes or fails
  * on time. First it says which cgroup case it measures: how vmjail placed
  * the VMM (cloned into a v2 cgroup, or moved into v1 ones), and whether a
  * hierarchy is mounted with favordynmods, without which each v1 move
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,12 +202,30 @@ static void bench_start(int runs)
 	       median(guest_j, nj), median(guest_d, nd), median(exec_d, nd), nj, nd);
 }
 
+static double cpu_seconds_of_children(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+struct rate {
+	double per_second; /* wall clock */
+	double cpu_ms;     /* user + system CPU time per sandbox, every process of it */
+	int failed;
+};
+
 /* Sandboxes (or bare VMMs) with the "hello" scenario, one after another
- * in each of `workers` processes; returns sandboxes per second. */
-static double throughput(int jailed, int workers, int per_worker, int *failed)
+ * in each of `workers` processes. The CPU time counts every process that
+ * ended and was waited for: launchers, VMMs, brokers (not the kernel's
+ * own workers). */
+static struct rate throughput(int jailed, int workers, int per_worker)
 {
 	uint64_t t0 = now_ns();
-	int fails = 0;
+	double cpu0 = cpu_seconds_of_children();
+	struct rate r = { 0 };
 
 	for (int w = 0; w < workers; w++) {
 		if (fork() != 0)
@@ -225,24 +245,39 @@ static double throughput(int jailed, int workers, int per_worker, int *failed)
 	for (int w = 0; w < workers; w++) {
 		int status;
 		if (wait(&status) > 0 && WIFEXITED(status))
-			fails += WEXITSTATUS(status);
+			r.failed += WEXITSTATUS(status);
 	}
-	*failed = fails;
-	return (double)(workers * per_worker) / ((double)(now_ns() - t0) / 1e9);
+	r.per_second = (double)(workers * per_worker) / ((double)(now_ns() - t0) / 1e9);
+	r.cpu_ms = (cpu_seconds_of_children() - cpu0) * 1e3 / (workers * per_worker);
+	return r;
+}
+
+static void print_rates(const char *what, int jailed, int runs, long ncpu)
+{
+	static const int workers[] = { 1, 2, 4 };
+	struct rate r[3];
+	int failed = 0;
+
+	for (int i = 0; i < 3; i++) {
+		r[i] = throughput(jailed, workers[i], runs);
+		failed += r[i].failed;
+	}
+	printf("%s: serial %.1f/s, 2 at a time %.1f/s, 4 at a time %.1f/s (%.1f/s per CPU)\n"
+	       "%s  CPU time of its processes per sandbox %.1f ms: %.1f/s per core\n",
+	       what, r[0].per_second, r[1].per_second, r[2].per_second, r[2].per_second / ncpu,
+	       what, r[0].cpu_ms, r[0].cpu_ms > 0 ? 1e3 / r[0].cpu_ms : 0);
+	if (failed)
+		printf("  (%d runs failed and are counted anyway)\n", failed);
 }
 
 static void bench_rate(int runs)
 {
-	int f[4];
-	double serial_j = throughput(1, 1, runs, &f[0]), parallel_j = throughput(1, 2, runs, &f[1]);
-	double serial_d = throughput(0, 1, runs, &f[2]), parallel_d = throughput(0, 2, runs, &f[3]);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	printf("sandboxes launched and finished per second (vjtest=hello, jail included): "
-	       "serial %.1f/s, 2 at a time %.1f/s\n", serial_j, parallel_j);
-	printf("  the VMM alone, no jail:                      serial %.1f/s, 2 at a time %.1f/s\n",
-	       serial_d, parallel_d);
-	if (f[0] + f[1] + f[2] + f[3])
-		printf("  (%d runs failed and are counted anyway)\n", f[0] + f[1] + f[2] + f[3]);
+	printf("sandboxes launched and finished per second (vjtest=hello), %ld CPUs; the CPU\n"
+	       "time counts vmjail, the VMM and the broker, not the kernel's workers:\n", ncpu);
+	print_rates("  jailed (vmjail run)", 1, runs, ncpu);
+	print_rates("  the VMM alone      ", 0, runs, ncpu);
 }
 
 int main(int argc, char **argv)
