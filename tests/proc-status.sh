@@ -1,4 +1,4 @@
-# Reading a running process's /proc/PID/status from outside, for the
+# Checking a running process from outside through /proc, for the
 # tests that check a live sandbox: the jail tests on the build host
 # (tests/integration/, bash) and the e2e scenarios in the test host
 # (tests/e2e/scenarios.sh, busybox sh). Sourced; plain POSIX sh.
@@ -16,4 +16,29 @@ every_task() {
 		WHY="task ${t##*/}: $2 is \"$v\", not \"$3\""
 		return 1
 	done
+}
+
+# ns_differs PID NS: PID's namespace NS is not the caller's.
+ns_differs() {
+	[ "$(readlink /proc/$1/ns/$2)" != "$(readlink /proc/self/ns/$2)" ] && return 0
+	WHY="/proc/$1/ns/$2 is the caller's own, $(readlink /proc/self/ns/$2)"
+	return 1
+}
+
+# jailed_status_checks CHECK PID UID GID: what the jail promises of every
+# thread of PID (the VMM): no capabilities in any set, no_new_privs, one
+# seccomp filter of its own, the sandbox's ids, no supplementary groups.
+# Each expectation goes to CHECK NAME COMMAND... (the caller's reporter).
+jailed_status_checks() {
+	local check=$1 pid=$2 f
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		$check "$f is empty in every thread" every_task "$pid" $f 0000000000000000
+	done
+	$check "NoNewPrivs is set in every thread" every_task "$pid" NoNewPrivs 1
+	$check "every thread is under a seccomp filter (Seccomp 2)" every_task "$pid" Seccomp 2
+	# Its own table, not one stacked on another thread's.
+	$check "every thread has exactly one filter" every_task "$pid" Seccomp_filters 1
+	$check "runs as uid $3 (real, effective, saved, fs)" every_task "$pid" Uid "$3 $3 $3 $3"
+	$check "runs as gid $4" every_task "$pid" Gid "$4 $4 $4 $4"
+	$check "has no supplementary groups" every_task "$pid" Groups ""
 }

@@ -341,13 +341,8 @@ scenario_agent_cgroup() {
 
 # --- the jail, checked from outside on a running Linux sandbox ----------
 
-# status_of, every_task: tests/proc-status.sh, sourced by testhost-init.sh.
-
-ns_differs() {
-	[ "$(readlink /proc/$1/ns/$2)" != "$(readlink /proc/self/ns/$2)" ] && return 0
-	WHY="/proc/$1/ns/$2 is the test host's $(readlink /proc/self/ns/$2)"
-	return 1
-}
+# status_of, every_task, ns_differs, jailed_status_checks: tests/proc-status.sh,
+# sourced by testhost-init.sh.
 
 # host_files PID: the paths of the host files PID holds, sorted, one line.
 # The VMM's own descriptors are anonymous (VM, vCPUs, eventfds, sockets,
@@ -378,16 +373,7 @@ scenario_jail_props() {
 	done
 	sleep 1
 	echo "VMM threads: $(cat /proc/$VMM_PID/task/*/comm | tr '\n' ' ')" >>"$LOG"
-	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
-		check "$f is empty in every VMM thread" every_task $VMM_PID $f 0000000000000000
-	done
-	check "NoNewPrivs is set in every thread" every_task $VMM_PID NoNewPrivs 1
-	check "every thread is under a seccomp filter" every_task $VMM_PID Seccomp 2
-	check "every thread has exactly one filter" every_task $VMM_PID Seccomp_filters 1
-	check "runs as uid 65534 (real, effective, saved, fs)" \
-		every_task $VMM_PID Uid "65534 65534 65534 65534"
-	check "runs as gid 65534" every_task $VMM_PID Gid "65534 65534 65534 65534"
-	check "has no supplementary groups" every_task $VMM_PID Groups ""
+	jailed_status_checks check $VMM_PID 65534 65534
 	for t in mnt pid ipc uts net cgroup; do
 		check "$t namespace differs from the test host's" ns_differs $VMM_PID $t
 	done

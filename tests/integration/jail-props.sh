@@ -21,21 +21,10 @@ check_vmm_sandbox() {
 	[ "$n" -eq 3 ] && pass "the VMM runs its event loop and 2 vCPU threads" ||
 		fail "the VMM runs its event loop and 2 vCPU threads" "$n threads"
 
-	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
-		expect "$f is empty in every thread" every_task $VMM_PID $f 0000000000000000
-	done
-	expect "NoNewPrivs is set in every thread" every_task $VMM_PID NoNewPrivs 1
-	expect "every thread is under a seccomp filter (Seccomp 2)" every_task $VMM_PID Seccomp 2
-	# Its own table, not one stacked on another thread's.
-	expect "every thread has exactly one filter" every_task $VMM_PID Seccomp_filters 1
-	expect "runs as uid 1000 (real, effective, saved, fs)" \
-		every_task $VMM_PID Uid "1000 1000 1000 1000"
-	expect "runs as gid 1001" every_task $VMM_PID Gid "1001 1001 1001 1001"
-	expect "has no supplementary groups" every_task $VMM_PID Groups ""
+	jailed_status_checks expect $VMM_PID 1000 1001
 
 	for t in mnt pid ipc uts net cgroup; do
-		expect "$t namespace differs from the launcher's" \
-			test "$(readlink /proc/$VMM_PID/ns/$t)" != "$(readlink /proc/self/ns/$t)"
+		expect "$t namespace differs from the launcher's" ns_differs $VMM_PID $t
 	done
 	expect "user namespace is the host's (none configured)" \
 		test "$(readlink /proc/$VMM_PID/ns/user)" = "$(readlink /proc/self/ns/user)"
