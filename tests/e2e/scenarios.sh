@@ -312,7 +312,9 @@ wait_vmm() {
 	while [ $i -lt 1200 ] && [ -z "$VMM_PID" ]; do
 		CG_DIR=$(find /sys/fs/cgroup -type d -name "$1" 2>/dev/null | head -n 1)
 		for p in $(cat "$CG_DIR/cgroup.procs" 2>/dev/null); do
-			[ "$(cat /proc/$p/comm 2>/dev/null)" = vmjail-vmm ] && VMM_PID=$p
+			# vmjail-vmm, or the sanitizer build's vmjail-vmm-static
+			# (comm keeps 15 characters)
+			case $(cat /proc/$p/comm 2>/dev/null) in vmjail-vmm*) VMM_PID=$p ;; esac
 		done
 		[ -n "$VMM_PID" ] || sleep 0.1
 		i=$((i + 1))
@@ -363,11 +365,16 @@ scenario_jail_props() {
 	local t f broker=
 	$VJ_RUN --id e2e-props -- sleep 60 >/tmp/vj.out 2>/tmp/vj.err &
 	check "the VMM runs in a cgroup of its own" wait_vmm e2e-props
+	if [ -z "$VMM_PID" ]; then
+		kill -TERM $!
+		wait $!
+		return
+	fi
 	# The vCPU thread loads its filter before the guest's first
 	# instruction: wait for it to exist.
 	t=0
 	while [ $t -lt 1200 ] &&
-		[ "$(cat /proc/$VMM_PID/task/*/comm 2>/dev/null | grep -cx vmjail-vmm)" -lt 2 ]; do
+		[ "$(cat /proc/$VMM_PID/task/*/comm 2>/dev/null | grep -c '^vmjail-vmm')" -lt 2 ]; do
 		sleep 0.1
 		t=$((t + 1))
 	done
