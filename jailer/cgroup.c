@@ -645,11 +645,13 @@ static unsigned ctls_of_version(const struct vj_cgroup_host *host, unsigned ctls
 	return out;
 }
 
-int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, struct vj_err *e)
+int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, int *fd,
+		      struct vj_err *e)
 {
+	*fd = -1;
 	for (unsigned i = 0; i < cg->ngroups; i++) {
 		unsigned v2 = ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V2);
-		int fd, n;
+		int n;
 
 		if (!v2)
 			continue;
@@ -657,11 +659,13 @@ int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, struct
 			     cg->groups[i].name);
 		if (n < 0 || (size_t)n >= len)
 			return vj_fail(e, -ENAMETOOLONG, "cgroup %s: path too long", cg->groups[i].name);
-		/* O_PATH is enough: clone3() only needs to know the directory. */
-		fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		return fd < 0 ? vj_fail_errno(e, -errno, "open cgroup %s", path) : fd;
+		/* O_PATH is enough: clone3() only needs to know the directory.
+		 * A failure here is an error, never "no v2 group": the child
+		 * would run outside its limits. */
+		*fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return *fd < 0 ? vj_fail_errno(e, -errno, "open cgroup %s", path) : 0;
 	}
-	return -ENOENT;
+	return 0;
 }
 
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)

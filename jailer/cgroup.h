@@ -91,10 +91,11 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
  * Opens cg's group on cgroup v2 (O_PATH, close-on-exec) for clone3()'s
  * CLONE_INTO_CGROUP, and puts its path in path: a process cloned into it
  * is counted and limited there from its first instruction, and no move
- * (which waits for an RCU grace period) is needed. -ENOENT, without a
- * message, when cg has no v2 group.
+ * (which waits for an RCU grace period) is needed. *fd is -1 (and path
+ * untouched) when cg has no v2 group; 0 or -errno.
  */
-int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, struct vj_err *e);
+int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, int *fd,
+		      struct vj_err *e);
 
 /* Moves pid into every v1 group of cg (v2 groups are entered at clone). */
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e);

@@ -302,14 +302,12 @@ static int write_id_map(pid_t pid, const char *file, uint32_t base, uint32_t cou
  * cloned; none on a v1 host, where both are moved after their clone. */
 static int open_cgroup(struct sandbox *sb, struct vj_err *e)
 {
-	int fd = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path), e);
+	int r = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path),
+				  &sb->cgroup_fd, e);
 
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	sb->cgroup_fd = fd;
-	return 0;
+	if (r < 0)
+		sb->cgroup_path[0] = '\0';
+	return r;
 }
 
 static void log_placement(const struct sandbox *sb)

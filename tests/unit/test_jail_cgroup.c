@@ -1,7 +1,11 @@
 /* The sandbox's cgroup limits as control files, for cgroup v1 and v2 hosts,
  * and finding the launcher's own cgroup. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "cgroup.h"
@@ -234,6 +238,47 @@ static void own_path_refuses_what_does_not_fit_or_is_not_absolute(void **state)
 			 -EINVAL);
 }
 
+/* A v2 group is opened for CLONE_INTO_CGROUP; a sandbox with only v1
+ * groups has none; a v2 group that cannot be opened is an error naming
+ * it, never "no v2 group", which would clone the VMM outside its limits. */
+static void v2_group_opens_for_the_clone_and_a_vanished_one_is_an_error(void **state)
+{
+	char root[] = "/tmp/vj-cgroup-XXXXXX", dir[64], path[2 * VJ_PATH_MAX];
+	struct vj_cgroup_host v2 = host_of(VJ_CGROUP_V2), v1 = host_of(VJ_CGROUP_V1);
+	struct vj_cgroup cg = { .host = &v2, .ngroups = 1 };
+	struct vj_err e;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	for (int c = 0; c < VJ_CG_COUNT; c++)
+		snprintf(v2.mount[c], sizeof(v2.mount[c]), "%s", root);
+	snprintf(cg.groups[0].name, sizeof(cg.groups[0].name), "vmjail/sb-1");
+	cg.groups[0].ctls = 1u << VJ_CG_MEMORY | 1u << VJ_CG_PIDS;
+	snprintf(dir, sizeof(dir), "%s/vmjail", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/vmjail/sb-1", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+
+	assert_int_equal(vj_cgroup_open_v2(&cg, path, sizeof(path), &fd, &e), 0);
+	assert_true(fd >= 0);
+	assert_string_equal(path, dir);
+	close(fd);
+
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(vj_cgroup_open_v2(&cg, path, sizeof(path), &fd, &e), -ENOENT);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(e.msg, dir));
+
+	cg.host = &v1;
+	assert_int_equal(vj_cgroup_open_v2(&cg, path, sizeof(path), &fd, &e), 0);
+	assert_int_equal(fd, -1);
+
+	snprintf(dir, sizeof(dir), "%s/vmjail", root);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rmdir(root), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +293,7 @@ int main(void)
 		cmocka_unit_test(own_path_finds_each_v1_controller),
 		cmocka_unit_test(own_path_takes_the_unified_line_for_v2),
 		cmocka_unit_test(own_path_refuses_what_does_not_fit_or_is_not_absolute),
+		cmocka_unit_test(v2_group_opens_for_the_clone_and_a_vanished_one_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
