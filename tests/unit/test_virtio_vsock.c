@@ -362,30 +362,15 @@ static void guest_connect_without_a_broker_is_reset(void **state)
 	assert_true(h.src_port == 5678 && h.dst_port == 5000);
 }
 
+/* Plays the broker: reads the VMM's request for port and answers it the
+ * way both real brokers do. */
 static void broker_answer(struct fixture *f, uint32_t port, int error, int fd)
 {
 	struct vj_vsock_broker_request q;
-	struct vj_vsock_broker_answer a;
-	struct iovec iov = { &a, sizeof(a) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	assert_int_equal(read_within(f->broker, &q, sizeof(q)), sizeof(q));
 	assert_int_equal(q.port, port);
-	a = (struct vj_vsock_broker_answer){ .cookie = q.cookie, .error = error };
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
-		CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &fd, sizeof(int));
-	}
-	assert_int_equal(sendmsg(f->broker, &m, 0), sizeof(a));
+	vj_vsock_broker_send_answer(f->broker, q.cookie, error, fd);
 }
 
 static void guest_connect_goes_through_the_broker(void **state)
