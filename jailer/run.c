@@ -40,8 +40,9 @@ struct sandbox {
 	struct vj_resources res;
 	struct vj_cgroup_host cghost;
 	struct vj_cgroup cg;
-	int cgroup_fd; /* the v2 group, for CLONE_INTO_CGROUP; -1 on v1 */
-	char cgroup_path[2 * VJ_PATH_MAX];
+	int cgroup_fd; /* the v2 group the broker and the VMM are cloned into;
+			* -1 on v1, where both are moved after their clone */
+	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
 	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
@@ -298,18 +299,6 @@ static int write_id_map(pid_t pid, const char *file, uint32_t base, uint32_t cou
 	return 0;
 }
 
-/* The sandbox's cgroup v2 directory, where the broker and the VMM are
- * cloned; none on a v1 host, where both are moved after their clone. */
-static int open_cgroup(struct sandbox *sb, struct vj_err *e)
-{
-	int r = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path),
-				  &sb->cgroup_fd, e);
-
-	if (r < 0)
-		sb->cgroup_path[0] = '\0';
-	return r;
-}
-
 static void log_placement(const struct sandbox *sb)
 {
 	const char *id = sb->l->policy.id;
@@ -399,7 +388,8 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
 				  &jp->cgroup, &sb->rd, e)) < 0 ||
-	    (r = open_cgroup(sb, e)) < 0)
+	    (r = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path),
+				   &sb->cgroup_fd, e)) < 0)
 		return r;
 	if ((l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
 	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
