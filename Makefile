@@ -61,7 +61,8 @@ $(BUILD)/%.o: %.c | deps
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c
+COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c \
+	common/json.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
 -include vmm/virtio/build.mk
@@ -69,6 +70,7 @@ include vmm/build.mk
 -include tests/guest/build.mk
 -include tests/guest/virtio/build.mk
 -include tests/unit/build.mk
+include tests/integration/build.mk
 -include rootfs/build.mk
 -include tests/e2e/build.mk
 -include policy/build.mk

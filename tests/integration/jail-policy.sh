@@ -3,6 +3,7 @@
 # and policies (policy/examples/): the policy's limits reach the live
 # sandbox, overrides are checked against the host's bounds, and a policy
 # the host does not allow never starts anything.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail policy" || exit 0
@@ -14,7 +15,7 @@ run_capture out err rc 30 "${VJ[@]}" check "$POL"
 expect "check prints the effective policy" \
 	eval '[ "$rc" = 0 ] && grep -q "^  memory: 32Mi$" <<<"$out"'
 run_capture out err rc 30 "${VJ[@]}" check "$POL" --json
-expect "check --json prints JSON" eval 'python3 -m json.tool <<<"$out" >/dev/null'
+expect "check --json prints JSON" eval '"$BUILD/tests/integration/json-check" <<<"$out"'
 
 run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --id pol-hello-$$
 expect "run POLICY boots the test guest (status 0)" \
