@@ -4,6 +4,7 @@
 # both ways with a host peer and reaches "<uds>_5678" for a
 # guest-initiated connection through the broker. Afterwards the socket and
 # the broker are gone.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail vsock" || exit 0
@@ -39,11 +40,10 @@ run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-link --vsock "cid=42,uds=
 expect "a socket path through a symbolic link is refused" \
 	eval '[[ $rc == 125 && $err == *"symbolic links"* ]] && [ ! -e "$JAIL_TMP/v.sock" ]'
 # A socket left by a dead process is replaced; a live one is not.
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$uds"
+"$VHOST" unix-socket "$uds" dead
 run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-dead --vsock "cid=42,uds=$uds" -- exit 0
 expect "a dead socket at the path is replaced" test "$rc" = 0 -a ! -e "$uds"
-python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]);
-s.listen(); time.sleep(30)' "$uds" &
+"$VHOST" unix-socket "$uds" listen 30 &
 holder=$!
 for _ in $(seq 100); do [ -S "$uds" ] && break; sleep 0.05; done
 run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-live --vsock "cid=42,uds=$uds" -- exit 0

@@ -4,6 +4,7 @@
 # it gets to anything this host's nested KVM cannot run (HOST.md), so its
 # own printout checks boot_params as Linux reads it. Each boot is stopped
 # once those lines are out.
+# needs: root kvm
 . "$(dirname "$0")/../lib.sh"
 
 KERNEL=$BUILD/guest/vmlinux
@@ -100,7 +101,7 @@ check_boot() {
 	boot_early "$mib" "$cmdline" "$console"
 
 	# vmlinux also holds a placeholder banner without the build number.
-	want=$(strings -n 16 "$KERNEL" | grep -E '^Linux version .* #[0-9]+ ' | head -n 1)
+	want=$(grep -aoE 'Linux version [[:print:]]* #[0-9]+ [[:print:]]*' "$KERNEL" | head -n 1)
 	got=$(kernel_line "$console" 'Linux version ')
 	if [ -n "$want" ] && [ "$got" = "$want" ]; then
 		pass "$name: the banner is the one built into vmlinux"

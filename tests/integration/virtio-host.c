@@ -20,6 +20,11 @@
  *                                     then serves the guest's connection
  *   virtio-host tsc-mhz               the TSC rate, measured against
  *                                     CLOCK_MONOTONIC over 200 ms (bench/)
+ *   virtio-host unix-socket PATH dead a socket file at PATH nobody listens on
+ *   virtio-host unix-socket PATH listen SECONDS
+ *                                     one that is listened on for SECONDS
+ *                                     (the jail tests' stand-ins for a
+ *                                     dead and a live owner of a path)
  *   virtio-host vsock-guest           inside a Linux guest (built static for
  *                                     that): the guest half of vsock-peer's
  *                                     protocol over AF_VSOCK, as the test
@@ -414,6 +419,23 @@ static int vsock_guest(void)
 	return 0;
 }
 
+static int unix_socket(const char *path, const char *how, unsigned seconds)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0 || unix_addr(&sa, path, "") < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return die(path);
+	if (!strcmp(how, "listen")) {
+		if (listen(fd, 1) < 0)
+			return die("listen");
+		sleep(seconds);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* A peer that closed is an error to report, not a reason to die. */
@@ -432,6 +454,10 @@ int main(int argc, char **argv)
 		return vsock_peer(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "net-peer"))
 		return net_peer(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 1);
+	if (argc == 4 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "dead"))
+		return unix_socket(argv[2], argv[3], 0);
+	if (argc == 5 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "listen"))
+		return unix_socket(argv[2], argv[3], (unsigned)atoi(argv[4]));
 	fprintf(stderr, "usage: see the comment at the top of tests/integration/virtio-host.c\n");
 	return 2;
 }
