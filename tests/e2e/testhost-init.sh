@@ -1,17 +1,28 @@
 #!/bin/sh
-# /init of the e2e test host: a Debian kernel in QEMU (TCG, emulated SVM)
-# that loads kvm_amd and runs the scenarios of scenarios.sh against a real
-# Linux guest. Results go to the second serial port (ttyS1) as lines
+# /init of the nested test host (testhost.sh): a Debian kernel in QEMU
+# (TCG, emulated SVM) that loads kvm_amd and then, by its command line:
+#   e2e_mode=scenarios (default)  runs the scenarios of scenarios.sh
+#                                 against a real Linux guest (run.sh);
+#   e2e_mode=command              runs /nested/command in the root that
+#                                 nested.sh carried in (build-payload.sh),
+#                                 its stdout on ttyS2, its stderr on ttyS3.
+# e2e_cgroup=v2 (default) mounts cgroup2 with every controller; v1 the
+# layout of a systemd host in hybrid mode (v1 controllers, cgroup2 at
+# /sys/fs/cgroup/unified with none).
+# Control lines go to the second serial port (ttyS1):
 #   @@E2E READY <uptime s>          at /init
+#   @@E2E ALIVE <uptime s>          every e2e_heartbeat seconds
+#   @@E2E SETUP <what>: <reason>    the test host could not be set up
 #   @@E2E BEGIN <scenario> <timeout s>
 #   @@E2E PASS <scenario> <check>
 #   @@E2E FAIL <scenario> <check>: <reason>
 #   @@E2E FIGURE <scenario> <text>
 #   @@E2E LOG <scenario> <line>     the scenario's output, sent on failure
 #   @@E2E END <scenario>
+#   @@E2E STATUS command <status>   how /nested/command ended
 #   @@E2E DONE
-# which run.sh reads on the build host. The kernel console stays on ttyS0,
-# so kernel messages can never split a result line.
+# which the build host reads (testhost.sh). The kernel console stays on
+# ttyS0, so kernel messages can never split a control line.
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin
 
 # vmjail's jail needs pivot_root, which the initramfs's rootfs cannot
@@ -29,22 +40,89 @@ fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-# What `vmjail run` needs: cgroup v2, and a run directory the vsock broker
-# (the sandbox's uid) may search.
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-# io too, for the CI example's io weight.
-for d in /sys/fs/cgroup /sys/fs/cgroup/vmjail; do
-	mkdir -p $d
-	echo "+cpu +memory +pids +io" >$d/cgroup.subtree_control
-done
 mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -m 755 /run/vmjail
-
+for t in ttyS1 ttyS2 ttyS3; do stty -F /dev/$t raw -echo; done
 RESULTS=/dev/ttyS1
-stty -F $RESULTS raw -echo
-read -r up _ </proc/uptime
 emit() { echo "@@E2E $*" >$RESULTS; }
+# The test host has no entropy source but the kernel's own jitter: wait
+# here until its random generator is ready, as a real host's is, rather
+# than have a VMM's non-blocking getrandom() come back empty later.
+head -c 1 /dev/random >/dev/null
+read -r up _ </proc/uptime
 emit READY "$up"
+
+# The build host takes a test host that stays silent for a while for a
+# frozen one: this beat is the proof of life, whatever runs meanwhile.
+(
+	while sleep "${e2e_heartbeat:-5}"; do
+		read -r up _ </proc/uptime
+		emit ALIVE "$up"
+	done
+) &
+
+cgroup_v2() {
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	echo "+cpu +cpuset +memory +pids +io" >/sys/fs/cgroup/cgroup.subtree_control
+}
+
+cgroup_v1() {
+	local c
+	mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+	for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+		mkdir /sys/fs/cgroup/$c
+		mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || emit SETUP "cgroup v1 $c: mount failed"
+	done
+	mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+	mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+}
+
+case ${e2e_cgroup:-v2} in
+v1) cgroup_v1 ;;
+*) cgroup_v2 ;;
+esac
+
+# --- e2e_mode=command -------------------------------------------------
+# /dev/kvm and /dev/net/tun, then /nested/command in the carried root. The
+# command gets a mount namespace whose root that is (pivot_root, not
+# chroot): the jail pivots again, and the kernel refuses user namespaces
+# to a process whose root is not its mount namespace's.
+run_command() {
+	local R=/nested/root m rc
+	for m in irqbypass kvm kvm-amd tun; do
+		insmod /lib/modules/$m.ko || { emit SETUP "insmod $m.ko: failed"; return; }
+	done
+	[ -c /dev/kvm ] || { emit SETUP "/dev/kvm: missing after insmod kvm-amd"; return; }
+	mount --bind $R $R
+	mount -t proc proc $R/proc
+	mount --rbind /sys $R/sys
+	mount --rbind /dev $R/dev
+	mount -t tmpfs -o mode=755 tmpfs $R/run
+	mount -t tmpfs -o mode=1777 tmpfs $R/tmp
+	mkdir -p $R/.oldroot
+	unshare -m /bin/sh -c '
+		mount --make-rprivate / && cd "$1" && pivot_root . .oldroot &&
+		/.oldroot/bin/busybox umount -l /.oldroot && cd / &&
+		exec /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C TERM=dumb /bin/bash /nested/command' sh $R \
+		</dev/null >/dev/ttyS2 2>/dev/ttyS3
+	rc=$?
+	emit STATUS command $rc
+}
+
+if [ "${e2e_mode:-scenarios}" = command ]; then
+	run_command
+	emit DONE
+	poweroff -f
+fi
+
+# --- e2e_mode=scenarios -----------------------------------------------
+# What `vmjail run` needs: a cgroup parent with the controllers the
+# examples limit (the operator's, as a host would have it), and a run
+# directory the vsock broker (the sandbox's uid) may search.
+mkdir -p /sys/fs/cgroup/vmjail
+echo "+cpu +memory +pids +io" >/sys/fs/cgroup/vmjail/cgroup.subtree_control
+mkdir -m 755 /run/vmjail
 
 # --- helpers for scenarios ---------------------------------------------
 # Set by run_scenario: the scenario's name, timeout (s) and log, and

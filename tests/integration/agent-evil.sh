@@ -3,6 +3,7 @@
 # malformed and misplaced frames. Each must end in an ERROR frame naming
 # the problem (or, when the launcher is gone, a log line), a clean exit
 # with status 2, no sanitizer report, and no workload left running.
+# needs: none
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
 # evil SCENARIO EXPECTED-LINE DESCRIPTION

@@ -3,6 +3,7 @@
 # (tests/fuzz/fuzz_agent_proto.c) from a few valid frames: any sanitizer
 # report, slow input, or accepted frame that does not re-encode to the
 # same bytes fails; the input that did it is kept in $BUILD/fuzz/.
+# needs: none
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 
 FUZZER=$BUILD/fuzz/fuzz_agent_proto

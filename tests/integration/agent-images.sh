@@ -3,6 +3,7 @@
 # vmjail-init is /init of the initramfs and /sbin/vmjail-init in both,
 # busybox provides the usual commands, the ext4 image is clean, and the
 # guest binary needs no loader or library.
+# needs: none
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
 CPIO=$BUILD/guest/initramfs.cpio

@@ -4,6 +4,7 @@
 # replaced by a socketpair (--fd 3). It sets the system up (mounts,
 # hostname, lo, eth0), runs the workload, reaps orphans, and "powers off":
 # reboot(2) in a pid namespace ends it with SIGHUP.
+# needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
 need_root "agent-init: vmjail-init as PID 1 in its own namespaces" || { finish; exit; }

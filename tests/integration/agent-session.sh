@@ -3,6 +3,7 @@
 # real agent, vmjail-init, as a plain host process (not PID 1: no system
 # set-up, no power-off; a child subreaper) over a socketpair: argv, env,
 # cwd, separate streams, stdin, exit statuses, signals, output caps.
+# needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
 A=(-- "$INIT" --fd 3 --workload)

@@ -4,6 +4,7 @@
 # crash, sanitizer report, leak, slow input or broken promise of the
 # harness (one-line errors, printed policies that load back the same)
 # fails the test; the input that did it is kept under $BUILD/fuzz/.
+# needs: none
 . "$(dirname "$0")/../lib.sh"
 
 FUZZER=$BUILD/fuzz/fuzz_policy

@@ -2,6 +2,7 @@
 # rootfs/build-initramfs.sh and rootfs/cpio.sh: the archive they write is
 # one GNU cpio reads back entry for entry, with the ownership, modes, device
 # nodes and contents the kernel will unpack; bad requests are refused.
+# needs: none
 . "$(dirname "$0")/../lib.sh"
 
 BUILDER=$TOP/rootfs/build-initramfs.sh

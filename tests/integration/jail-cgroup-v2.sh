@@ -5,6 +5,7 @@
 # the controllers are bound to v1 hierarchies elsewhere (this development
 # host: its cgroup2 offers hugetlb only), vmjail must still take the
 # layout for v2 and say which controllers are missing, leaving nothing.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail cgroup v2" || exit 0

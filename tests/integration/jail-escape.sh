@@ -5,6 +5,7 @@
 # errno the jail explains, and under the VMM thread's seccomp filter too,
 # where the first forbidden call must kill the process (SIGSYS, status
 # 159) before the kernel even looks at the jail.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail escapes" || exit 0

@@ -6,6 +6,8 @@
 # child after clone). Afterwards nothing may remain: cgroups, run
 # directories, mounts, taps, network namespaces, processes, or file
 # descriptors of the caller.
+# needs: root kvm
+# timeout: 1800
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail leak" || exit 0

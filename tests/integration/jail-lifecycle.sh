@@ -4,6 +4,7 @@
 # use and independent otherwise, a dead VMM or a SIGKILLed launcher is
 # cleaned up (the latter by `vmjail cleanup`), and bad input leaves
 # nothing behind.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail lifecycle" || exit 0

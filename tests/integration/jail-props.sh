@@ -4,6 +4,7 @@
 # no_new_privs, a seccomp filter on every thread, the configured ids, its
 # own namespaces, its cgroup and limits, an empty root, only the passed
 # files; then, through the test program, the exact fd table it started with.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail properties" || exit 0

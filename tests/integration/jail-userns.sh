@@ -2,6 +2,7 @@
 # The optional user namespace: ids 0..65535 inside map to an unprivileged
 # host range, so even the jail's uid 0 is an ordinary user on the host;
 # and a named network namespace with a tap the launcher attaches there.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail user namespace" || exit 0

@@ -4,6 +4,7 @@
 # filters enforcing (any call missing from a table kills the VMM with
 # SIGSYS, status 159, which these checks would show). Then --seccomp-log:
 # the filters are installed but only log.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "seccomp-vmm" || exit 0

@@ -1,6 +1,7 @@
 #!/bin/bash
 # virtio-blk and virtio-rng against the test guest's polling drivers (one
 # request by interrupt), with the drive files checked on the host.
+# needs: kvm
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-blk || { finish; exit; }

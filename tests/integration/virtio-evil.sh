@@ -5,6 +5,7 @@
 # write ignored) with the device serving a good request afterwards and the
 # VMM exiting normally when the guest resets. The net cases run with the
 # host peer on the tap, which also checks that no malformed frame reached it.
+# needs: kvm
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-evil || { finish; exit; }

@@ -3,6 +3,7 @@
 # the virtqueue walker and the virtio-blk request path, from an empty
 # corpus. Any sanitizer report or broken invariant fails. Longer runs are
 # by hand: $BUILD/fuzz/fuzz_blk -max_total_time=600 CORPUS_DIR
+# needs: none
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 
 SECONDS_EACH=${VJ_FUZZ_SECONDS:-15}

@@ -2,6 +2,7 @@
 # virtio-net through a real tap in a network namespace of its own: the
 # test guest sends a frame, the host peer (virtio-host net-peer) checks it
 # on the tap and answers, the guest checks the answer.
+# needs: root kvm
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-net || { finish; exit; }

@@ -4,6 +4,7 @@
 # that the guest echoes back + 1 under credit flow control; the guest then
 # connects to host port 5678 (the peer's <uds>_5678, through the broker)
 # and to port 5679, where nobody listens.
+# needs: kvm
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-vsock || { finish; exit; }

@@ -2,6 +2,7 @@
 # vmjail-vmm against the freestanding test guests (tests/guest/): boot
 # paths, devices, SMP, interrupts, exit statuses, and refusal of bad
 # kernels and flags. Each behaviour is one PASS/FAIL line.
+# needs: kvm
 . "$(dirname "$0")/../lib.sh"
 
 PVH_GUEST=$BUILD/tests/guest/testguest-pvh.elf

@@ -1,0 +1,125 @@
+# shellcheck shell=bash
+# The nested test host: QEMU in software emulation (TCG) of an AMD CPU
+# with SVM and nested paging, booting a Debian kernel that loads kvm_amd
+# and so has a hardware-style /dev/kvm, whatever the build host has. One
+# definition for every boot of it: the e2e scenarios (run.sh), the
+# integration scripts and benchmarks moved in (nested.sh), and `make
+# demo`'s fallback. Sourced by those scripts (after tests/lib.sh).
+#
+# The machine, chosen once (figures measured on the 2-core build hosts,
+# see tests/README.md):
+#  - qemu64 with +svm,+npt: the cheapest model whose kvm_amd offers nested
+#    paging; `-cpu max` and EPYC work too but boot a guest 0.4-1 s slower.
+#  - one vCPU: TCG runs one vCPU per host thread, and with two the test
+#    host has been seen to hang; the other host core stays for the build
+#    host's own work (the runner, a second test host).
+#  - 3 GiB: the guests of the scripts (up to 512 MiB each, a few at once),
+#    the payload of nested.sh (about 150 MiB, held twice while the test
+#    host moves onto its tmpfs), and tmpfs files.
+# Ports: ttyS0 the kernel console, ttyS1 the control lines the test host
+# writes ("@@E2E TAG ..."), ttyS2 and ttyS3 the stdout and stderr of a
+# command run by nested.sh.
+TESTHOST_QEMU=qemu-system-x86_64
+TESTHOST_MACHINE=(-accel tcg -cpu "qemu64,+svm,+npt" -smp 1 -m 3072)
+# The test host writes "@@E2E ALIVE" every TESTHOST_HEARTBEAT seconds; one
+# that writes nothing at all for TESTHOST_FROZEN seconds has frozen (seen:
+# test hosts that stopped making progress after 20-40 minutes of running
+# VMMs, their own watchdogs silent too).
+TESTHOST_HEARTBEAT=5
+TESTHOST_FROZEN=${TESTHOST_FROZEN:-90}
+# QEMU start to the test host's /init: about 5 s on an idle build host.
+TESTHOST_BOOT_TIMEOUT=120
+
+# testhost_usable: QEMU is installed and starts a TCG machine with SVM.
+# Sets WHY when not: a missing tool, not a vmjail bug.
+testhost_usable() {
+	command -v $TESTHOST_QEMU >/dev/null || { WHY="$TESTHOST_QEMU is not installed"; return 1; }
+	local out
+	out=$(echo quit | timeout 30 $TESTHOST_QEMU "${TESTHOST_MACHINE[@]}" -nodefaults \
+		-display none -S -monitor stdio 2>&1) ||
+		{ WHY="$TESTHOST_QEMU cannot start a TCG machine with SVM: ${out##*$'\n'}"; return 1; }
+}
+
+# testhost_start RUN_DIR KERNEL INITRD APPEND: boots the test host in the
+# background with its ports in RUN_DIR/{console,control,out,err}.log;
+# sets TESTHOST_PID. TESTHOST_LIMIT (seconds) bounds QEMU's whole life.
+testhost_start() {
+	local run=$1 kernel=$2 initrd=$3 append=$4 f
+	for f in console control out err; do : >"$run/$f.log"; done
+	# GNU timeout runs QEMU in a process group of its own: ^C does not
+	# reach it, so the EXIT trap below stops it.
+	timeout -k 5 "${TESTHOST_LIMIT:-3600}" $TESTHOST_QEMU "${TESTHOST_MACHINE[@]}" \
+		-nodefaults -display none -no-reboot \
+		-serial "file:$run/console.log" -serial "file:$run/control.log" \
+		-serial "file:$run/out.log" -serial "file:$run/err.log" \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet e2e_heartbeat=$TESTHOST_HEARTBEAT $append" \
+		>"$run/qemu.log" 2>&1 </dev/null &
+	TESTHOST_PID=$!
+	TESTHOST_RUN=$run
+	trap testhost_kill EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+testhost_kill() {
+	[ -n "${TESTHOST_PID:-}" ] && kill "$TESTHOST_PID" 2>/dev/null
+	[ -n "${TESTHOST_TAILS:-}" ] && kill $TESTHOST_TAILS 2>/dev/null
+	TESTHOST_PID=""
+}
+
+testhost_now() { TESTHOST_NOW=$((${EPOCHREALTIME/./} / 1000)); }
+
+# testhost_watch HANDLER: reads the control lines as they arrive and calls
+# HANDLER TAG WORD REST for each "@@E2E TAG WORD REST" (ALIVE lines only
+# keep the watch going). The handler moves TESTHOST_DEADLINE (ms since the
+# epoch) to bound the step it expects next. Returns when QEMU has ended,
+# with TESTHOST_ENDED set to "stopped", "was killed: <reason>".
+testhost_watch() {
+	local handler=$1 line partial="" tag word rest last
+	testhost_now
+	last=$TESTHOST_NOW
+	TESTHOST_DEADLINE=$((TESTHOST_NOW + TESTHOST_BOOT_TIMEOUT * 1000))
+	TESTHOST_ENDED=""
+	exec {fd}<"$TESTHOST_RUN/control.log"
+	while :; do
+		# A line may arrive in pieces.
+		while IFS= read -r -u $fd line; do
+			line=$partial$line partial=
+			line=${line%$'\r'}
+			testhost_now
+			last=$TESTHOST_NOW
+			case $line in
+			"@@E2E ALIVE"*) ;;
+			"@@E2E "*)
+				read -r tag word rest <<<"${line#@@E2E }"
+				"$handler" "$tag" "$word" "$rest" ;;
+			esac
+		done
+		partial+=$line
+		kill -0 "$TESTHOST_PID" 2>/dev/null || { TESTHOST_ENDED=stopped; break; }
+		testhost_now
+		if [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
+			TESTHOST_ENDED="was killed: frozen, nothing from it (not even its heartbeat) for ${TESTHOST_FROZEN} s"
+		elif [ "$TESTHOST_NOW" -ge "$TESTHOST_DEADLINE" ]; then
+			TESTHOST_ENDED="was killed: ${TESTHOST_LATE:-it overran its time}"
+		fi
+		if [ -n "$TESTHOST_ENDED" ]; then
+			kill "$TESTHOST_PID" 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$TESTHOST_PID"
+	TESTHOST_QEMU_STATUS=$?
+	TESTHOST_PID=""
+	exec {fd}<&-
+}
+
+# testhost_console_tail [N]: the last N lines of the test host's console
+# and QEMU's own messages, indented; the whole console stays in RUN_DIR.
+testhost_console_tail() {
+	echo "test host console (last ${1:-40} lines; all of it in $TESTHOST_RUN/console.log):"
+	tail -n "${1:-40}" "$TESTHOST_RUN/console.log" | tr -d '\r' | sed 's/^/    console| /'
+	[ -s "$TESTHOST_RUN/qemu.log" ] && sed 's/^/    qemu| /' "$TESTHOST_RUN/qemu.log"
+	return 0
+}

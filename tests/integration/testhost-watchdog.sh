@@ -1,0 +1,59 @@
+#!/bin/bash
+# The nested test host's watchdog (tests/e2e/testhost.sh): a test host
+# that stops making progress is a failure with its reason and the tail of
+# its console, and the run ends, instead of hanging the suite or passing.
+# A stopped QEMU stands in for a frozen test host.
+# needs: none
+# timeout: 300
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/e2e/testhost.sh"
+
+if ! testhost_usable; then
+	skip "testhost-watchdog" "$WHY"
+	exit 0
+fi
+RUN=$BUILD/tests/e2e/nested/watchdog
+out=$(mktemp)
+rm -rf "$RUN"
+trap 'rm -f "$out"' EXIT
+
+TESTHOST_FROZEN=15 "$TOP/tests/e2e/nested.sh" --quiet --name watchdog --timeout 600 -- \
+	sleep 600 >"$out" 2>&1 &
+runner=$!
+# Once the test host is up, stop it dead.
+for _ in $(seq 600); do
+	grep -q '@@E2E READY' "$RUN/control.log" 2>/dev/null && break
+	sleep 0.2
+done
+qemu=$(pgrep -f -- "^$TESTHOST_QEMU .*-initrd $RUN/initrd.cpio" | head -n 1)
+if [ -z "$qemu" ]; then
+	fail "testhost-watchdog: the test host started" "$(cat "$out")"
+	kill $runner 2>/dev/null
+	finish; exit
+fi
+kill -STOP "$qemu"
+for _ in $(seq 600); do
+	kill -0 $runner 2>/dev/null || break
+	sleep 0.2
+done
+wait $runner
+rc=$?
+left=$(pgrep -f -- "^$TESTHOST_QEMU .*-initrd $RUN/initrd.cpio")
+kill -KILL "$qemu" 2>/dev/null
+
+if [ "$rc" = 1 ] && grep -q "^FAIL: nested watchdog: the test host was killed: frozen" "$out"; then
+	pass "a frozen test host is a FAIL naming the freeze"
+else
+	fail "a frozen test host is a FAIL naming the freeze" "exit $rc: $(head -c 600 "$out")"
+fi
+if grep -q "test host console (last 40 lines" "$out" && [ -f "$RUN/console.log" ]; then
+	pass "its console's tail is printed and the whole console kept"
+else
+	fail "its console's tail is printed and the whole console kept" "$(head -c 600 "$out")"
+fi
+if [ -z "$left" ]; then
+	pass "no QEMU is left running"
+else
+	fail "no QEMU is left running" "pids $left"
+fi
+finish
