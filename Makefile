@@ -47,8 +47,13 @@ else
 Q := @
 endif
 
+# Where this host's /dev/kvm cannot run what needs one, benchmarks and the
+# demo run in the nested test host (tests/e2e/), which needs its image.
+NESTED_IMAGE := $(shell $(TOP)/tests/kvm-probe kvm >/dev/null 2>&1 || echo e2e-image)
+
 # Filled in by the component fragments.
 BINARIES :=
+BENCH_DEPS :=
 UNIT_TESTS :=
 INTEGRATION_TESTS :=
 TEST_DEPS :=
@@ -101,19 +106,19 @@ test: all $(UNIT_TESTS) $(TEST_DEPS)
 
 # The README's main-job command: `uname -a` in a Linux microVM, policy ->
 # jail -> VMM -> guest agent. Where this host's /dev/kvm cannot boot Linux
-# (it cannot run a ring-0 int3, the first thing Linux's boot needs that an
-# emulating KVM lacks: probed with the test guest, not guessed), the same
-# command runs one level down, in the nested QEMU test host, and says so.
+# (there is none, or it emulates guest ring 0: tests/kvm-probe asks it, not
+# guesses), the same command runs one level down, in the nested QEMU test
+# host, and says why in one line first.
 DEMO_HOST := policy/examples/host.yaml
 DEMO_POLICY := policy/examples/linux.yaml
-DEMO_PROBE = $(BUILD)/vmjail-vmm --kernel $(GUEST_DIR)/testguest.elf \
-	--cmdline vjtest=int3 --memory 32 --console stdout 2>/dev/null | grep -q '^vjtest: int3 ok'
+DEMO_CMD := $(BUILD)/vmjail --host-config $(DEMO_HOST) run $(DEMO_POLICY) -- uname -a
 .PHONY: demo demo-direct demo-nested demo-testguest
 demo: all $(GUEST_DIR)/testguest.elf
-	$(Q)if $(DEMO_PROBE); then \
+	$(Q)if why=$$(BUILD=$(BUILD) $(TOP)/tests/kvm-probe linux); then \
 		$(MAKE) --no-print-directory demo-direct; \
 	else \
-		echo "vmjail: this host's /dev/kvm cannot boot Linux (no ring-0 int3; see shared/HOST.md): running the demo in the nested QEMU test host"; \
+		echo "vmjail: $$why: running the demo in a QEMU test host instead" \
+			"(README.md, \"Hosts without a usable KVM\")" >&2; \
 		$(MAKE) --no-print-directory demo-nested; \
 	fi
 
@@ -121,10 +126,11 @@ demo: all $(GUEST_DIR)/testguest.elf
 # directory must be searchable by it.
 demo-direct: all kernel initramfs
 	$(Q)install -d -m 0755 /run/vmjail
-	$(Q)$(BUILD)/vmjail --host-config $(DEMO_HOST) run $(DEMO_POLICY) -- uname -a
+	$(Q)$(DEMO_CMD)
 
 demo-nested: e2e-image
-	$(Q)E2E_ONLY=testhost-kvm,agent-example E2E_VERBOSE=agent-example BUILD=$(BUILD) $(TOP)/tests/e2e/run.sh
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/e2e/nested.sh --quiet --name demo --timeout 600 -- \
+		bash -c 'install -d -m 0755 /run/vmjail && exec "$$@"' demo $(DEMO_CMD)
 
 # The freestanding test guest through the whole jail: runs on any KVM host.
 demo-testguest: all $(GUEST_DIR)/testguest.elf

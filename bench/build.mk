@@ -5,8 +5,11 @@ BENCH_BINS := $(BUILD)/bench/vmm-boot
 $(BUILD)/bench/vmm-boot: $(BUILD)/bench/vmm-boot.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-.PHONY: bench bench-vmm
-bench-vmm: all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf
-	$(Q)$(BUILD)/bench/vmm-boot -n $${RUNS:-20} $(BUILD)
+BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf
 
-bench: bench-vmm
+.PHONY: bench bench-vmm
+bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm
+
+bench: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm jail virtio

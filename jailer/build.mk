@@ -86,7 +86,7 @@ $(JAIL_BENCH): $(BUILD)/bench/jail-bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 .PHONY: bench-jail
-bench-jail: all $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf
-	$(Q)$(JAIL_BENCH) -n $${RUNS:-20} $(BUILD)
+bench-jail: all $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh jail
 
-bench: bench-jail
+BENCH_DEPS += $(JAIL_BENCH)

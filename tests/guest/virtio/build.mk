@@ -29,7 +29,7 @@ INTEGRATION_TESTS += tests/integration/virtio-blk.sh tests/integration/virtio-ne
 
 # Figures, not a test: host-side cost of virtio requests against a bare exit.
 .PHONY: bench-virtio
-bench-virtio: binaries $(VGUEST) $(VHOST)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/virtio-bench.sh
+bench-virtio: binaries $(VGUEST) $(VHOST) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh virtio
 
-bench: bench-virtio
+BENCH_DEPS += $(VGUEST) $(VHOST)

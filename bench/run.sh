@@ -1,0 +1,49 @@
+#!/bin/bash
+# Runs benchmarks by name (`make bench` runs them all): each prints its
+# figures, medians, with QEMU's microvm measured beside vmjail in the same
+# run where QEMU is installed. Figures only: nothing here passes or fails
+# on time.
+#   vmm     exec of vmjail-vmm to its first guest instruction, to the
+#           boot marker and to its exit; its memory beside guest RAM
+#   jail    the jail's set-up, sandboxes launched and finished per second
+#   virtio  a virtio request against a bare exit
+# Where this host's /dev/kvm cannot run them (there is none, or it is not
+# usable), they run one level down, in the nested test host
+# (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
+# absolute figure is one of nested emulation, which says little about
+# hardware; the ratios of vmjail to QEMU, measured side by side in the
+# same test host, are what to compare.
+#
+# usage: bench/run.sh NAME...        (env: BUILD, RUNS)
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+export BUILD
+
+bench_one() {
+	case $1 in
+	vmm) "$BUILD/bench/vmm-boot" -n "${RUNS:-20}" "$BUILD" ;;
+	jail) "$BUILD/bench/jail-bench" -n "${RUNS:-20}" "$BUILD" ;;
+	virtio) "$TOP/bench/virtio-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, jail, virtio)" >&2; return 2 ;;
+	esac
+}
+
+if [ "${1:-}" = --here ]; then
+	shift
+	rc=0
+	for b in "$@"; do
+		echo "== bench $b"
+		bench_one "$b" || rc=1
+	done
+	exit $rc
+fi
+
+if why=$("$TOP/tests/kvm-probe" kvm); then
+	exec "$0" --here "$@"
+fi
+echo "bench: $why: measuring in the nested test host (QEMU TCG emulating SVM," \
+	"kvm_amd inside); absolute figures are nested emulation, compare the ratios"
+exec "$TOP/tests/e2e/nested.sh" --qemu --name bench --timeout 3600 -- \
+	"$TOP/bench/run.sh" --here "$@"
