@@ -81,14 +81,15 @@ static int lock_drive(const struct vj_drive_config *d, const char *what, struct 
 }
 
 /*
- * IFF_VNET_HDR and O_NONBLOCK are what the VMM's virtio-net expects (the
- * same flags as the VMM's standalone mode); a tap that does not exist yet
- * is created and vanishes with its last descriptor.
+ * The flags of the VMM's virtio-net (as in its standalone mode): no
+ * IFF_VNET_HDR, so that the VMM, should the guest take it over, has no
+ * way to hand the host kernel checksum or GSO metadata. A tap that does
+ * not exist yet is created and vanishes with its last descriptor.
  */
 static int open_tap(struct vj_file *f, unsigned i, struct vj_err *e)
 {
 	cleanup_fd int fd = -1;
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 
 	if (vj_strlcpy_checked(ifr.ifr_name, f->name, sizeof(ifr.ifr_name)) < 0 ||
 	    strchr(f->name, '/') || strspn(f->name, " \t\n"))
