@@ -59,7 +59,7 @@ endif
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
-	seccomp-vmm.sh jail-leak.sh)
+	seccomp-vmm.sh jail-leak.sh jail-net.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.
