@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -46,4 +47,15 @@ int vj_netns_leave(struct vj_netns *ns, struct vj_err *e)
 	close(ns->host_fd);
 	ns->host_fd = -1;
 	return r;
+}
+
+int vj_netns_is(const char *ns_path, bool *same)
+{
+	struct stat want, here;
+
+	/* The thread's own: setns() moves threads, not processes. */
+	if (stat(ns_path, &want) < 0 || stat("/proc/thread-self/ns/net", &here) < 0)
+		return -errno;
+	*same = want.st_dev == here.st_dev && want.st_ino == here.st_ino;
+	return 0;
 }

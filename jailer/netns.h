@@ -22,4 +22,12 @@ int vj_netns_enter(struct vj_netns *ns, const char *name, struct vj_err *e);
 /* Returns to the host's namespace. Safe to call when not entered. */
 int vj_netns_leave(struct vj_netns *ns, struct vj_err *e);
 
+/* The host's network namespace: PID 1's, whoever started the launcher. */
+#define VJ_HOST_NETNS "/proc/1/ns/net"
+
+/* Sets *same to whether the calling thread's network namespace is the one
+ * at ns_path (a /proc/PID/ns/net file, compared by nsfs device and inode).
+ * Returns 0, or -errno when either cannot be looked at. */
+int vj_netns_is(const char *ns_path, bool *same);
+
 #endif

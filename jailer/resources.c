@@ -4,13 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/if_tun.h>
 #include <linux/openat2.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,8 +15,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "netns.h"
 #include "parse.h"
 #include "rundir.h"
+#include "tap.h"
 
 #define VSOCK_BACKLOG 64
 
@@ -78,31 +77,6 @@ static int lock_drive(const struct vj_drive_config *d, const char *what, struct 
 		return vj_fail(e, -EBUSY, "open %s (%s): in use by another sandbox%s", what,
 			       d->file.name, d->read_only ? " that writes to it" : "");
 	return vj_fail_errno(e, -errno, "lock %s (%s)", what, d->file.name);
-}
-
-/*
- * IFF_VNET_HDR and O_NONBLOCK are what the VMM's virtio-net expects (the
- * same flags as the VMM's standalone mode); a tap that does not exist yet
- * is created and vanishes with its last descriptor.
- */
-static int open_tap(struct vj_file *f, unsigned i, struct vj_err *e)
-{
-	cleanup_fd int fd = -1;
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
-
-	if (vj_strlcpy_checked(ifr.ifr_name, f->name, sizeof(ifr.ifr_name)) < 0 ||
-	    strchr(f->name, '/') || strspn(f->name, " \t\n"))
-		return vj_fail(e, -EINVAL, "net %u: \"%s\" is not an interface name", i, f->name);
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return vj_fail_errno(e, -errno, "open /dev/net/tun for tap \"%s\"", f->name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		if (errno == EBUSY)
-			return vj_fail(e, -EBUSY, "tap \"%s\": in use by another process", f->name);
-		return vj_fail_errno(e, -errno, "attach tap \"%s\"", f->name);
-	}
-	f->fd = vj_steal_fd(&fd);
-	return 0;
 }
 
 /*
@@ -349,7 +323,7 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e)
 	return 0;
 }
 
-static int open_all_files(struct vj_resources *res, struct vj_err *e)
+static int open_all_files(struct vj_resources *res, const char *netns, struct vj_err *e)
 {
 	struct vj_vm_config *c = &res->cfg;
 	char what[64];
@@ -379,7 +353,7 @@ static int open_all_files(struct vj_resources *res, struct vj_err *e)
 			return r;
 	}
 	for (uint32_t i = 0; i < c->nnets; i++)
-		if ((r = open_tap(&c->nets[i].tap, i, e)) < 0)
+		if ((r = vj_tap_create(&c->nets[i].tap, netns, VJ_HOST_NETNS, e)) < 0)
 			return r;
 	return 0;
 }
@@ -405,7 +379,7 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 	n = config_files(&res->cfg, f);
 	for (unsigned i = 0; i < n; i++)
 		f[i]->fd = -1;
-	if ((r = open_exec(res, l, e)) < 0 || (r = open_all_files(res, e)) < 0)
+	if ((r = open_exec(res, l, e)) < 0 || (r = open_all_files(res, l->policy.jail.netns, e)) < 0)
 		return r;
 	if (res->cfg.vsock.enabled && (r = open_vsock(res, rd, e)) < 0)
 		return r;

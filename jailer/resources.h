@@ -45,8 +45,9 @@ int vj_open_tenant_path(const char *path, int flags, mode_t mode);
 void vj_resources_init(struct vj_resources *res);
 
 /*
- * Opens every resource of l into res (initialized). Taps are attached in the calling thread's
- * network namespace, so the caller enters the sandbox's first. Paths are
+ * Opens every resource of l into res (initialized). Taps are created
+ * (tap.h) in the calling thread's network namespace, so the caller enters
+ * the sandbox's first. Paths are
  * opened without following symbolic links: the launcher runs as root on
  * paths that a tenant's policy named. The vsock socket is recorded in rd
  * before it is bound.

@@ -372,6 +372,12 @@ static int check_namespaces(struct vj_policy_walk *pw)
 	}
 	if (j->netns[0] && !(j->namespaces & VJ_NS_NET))
 		return fail_key(pw, pw->netns, "jail.netns", "needs \"net\" in jail.namespaces");
+	/* The launcher would otherwise create the taps in its own network
+	 * namespace, the host's. */
+	if (pw->p->vm.nnets && !(j->namespaces & VJ_NS_NET))
+		return fail_key(pw, pw->namespaces, "jail.namespaces",
+				"vm.net needs \"net\": taps are created only in the sandbox's own "
+				"network namespace");
 	return 0;
 }
 

@@ -46,8 +46,8 @@ if [ -e "$VGUEST" ] && [ -x "$VHOST" ]; then
 		trap 'ip netns del $NS 2>/dev/null; jail_cleanup_on_exit' EXIT
 		ip netns exec $NS sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 			net.ipv6.conf.default.disable_ipv6=1
-		ip netns exec $NS ip tuntap add dev $TAP mode tap
-		ip netns exec $NS ip link set $TAP up
+		# The launcher creates the tap (it refuses an existing one); the
+		# peer waits for it and brings it up.
 		ip netns exec $NS "$VHOST" net-peer $TAP "$JAIL_TMP/ready" 1 >"$JAIL_TMP/peer.out" 2>&1 &
 		peer=$!
 		for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done

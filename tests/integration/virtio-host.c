@@ -9,9 +9,12 @@
  *   virtio-host checkdisk-ro FILE     after `blk-ro`: unchanged
  *   virtio-host net-peer IFNAME READY [PINGS]
  *                                     the guest's peer on tap IFNAME (run in
- *                                     its netns): waits for PINGS (1) pings,
- *                                     checks them, answers with the pong;
- *                                     creates the file READY once it listens
+ *                                     its netns): creates the file READY once
+ *                                     it listens, waits for IFNAME to exist
+ *                                     (a jailed VMM's launcher creates it)
+ *                                     and brings it up, waits for PINGS (1)
+ *                                     pings, checks them, answers with the
+ *                                     pong
  *   virtio-host vsock-peer UDS READY  the guest's peer for the `vsock`
  *                                     scenario: listens on UDS_5678
  *                                     (READY once it does), connects
@@ -40,12 +43,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/vm_sockets.h>
 
 #include "tests/guest/virtio/vnet.h"
@@ -146,36 +152,86 @@ static bool ping_ok(const uint8_t *f, ssize_t n)
 	return true;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The tap's index once it exists, up. The launcher creates a jailed VMM's
+ * tap only as the sandbox starts, down; frames the guest writes into a
+ * tap that is down are lost. nl: a NETLINK_ROUTE socket in RTMGRP_LINK,
+ * whose messages only wake us. 0 after PEER_TIMEOUT_MS.
+ */
+static int link_up(int s, int nl, const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	uint64_t give_up = now_ms() + PEER_TIMEOUT_MS;
+	char buf[8192];
+	unsigned idx;
+
+	while (!(idx = if_nametoindex(ifname))) {
+		struct pollfd p = { .fd = nl, .events = POLLIN };
+		uint64_t now = now_ms();
+
+		if (now >= give_up || poll(&p, 1, (int)(give_up - now)) < 0)
+			return 0;
+		while (recv(nl, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return 0;
+	return (int)idx;
+}
+
 static int net_peer(const char *ifname, const char *ready_file, int pings)
 {
 	static const uint8_t guest[6] = VNET_GUEST_MAC, peer[6] = VNET_PEER_MAC;
+	/* Every interface of the namespace: the tap may not exist yet. */
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
 				   .sll_protocol = htons(VNET_ETHERTYPE) };
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	socklen_t sll_len;
 	uint8_t f[2048];
 	struct pollfd pfd;
 	ssize_t n;
 	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(VNET_ETHERTYPE));
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int idx;
 
-	if (s < 0)
-		return die("socket(AF_PACKET)");
-	sll.sll_ifindex = (int)if_nametoindex(ifname);
-	if (!sll.sll_ifindex)
-		return die(ifname);
-	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+	if (s < 0 || nl < 0)
+		return die("socket(AF_PACKET, AF_NETLINK)");
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    bind(nl, (struct sockaddr *)&snl, sizeof(snl)) < 0)
 		return die("bind");
 	if (ready(ready_file))
 		return 2;
-	for (int i = 0; i < pings; i++) {
+	idx = link_up(s, nl, ifname);
+	close(nl);
+	if (!idx)
+		return die(ifname);
+	for (int i = 0; i < pings;) {
 		pfd = (struct pollfd){ .fd = s, .events = POLLIN };
 		if (poll(&pfd, 1, PEER_TIMEOUT_MS) != 1) {
 			printf("no frame from the guest after %d pings\n", i);
 			return 1;
 		}
-		n = recv(s, f, sizeof(f), 0);
+		sll_len = sizeof(sll);
+		n = recvfrom(s, f, sizeof(f), 0, (struct sockaddr *)&sll, &sll_len);
 		if (n < 0)
 			return die("recv");
+		if (sll.sll_ifindex != idx)
+			continue;
 		if (!ping_ok(f, n))
 			return 1;
+		i++;
 	}
 	printf("%d pings from the guest ok\n", pings);
 	memcpy(f, guest, 6);
@@ -183,7 +239,9 @@ static int net_peer(const char *ifname, const char *ready_file, int pings)
 	memcpy(f + 14, VNET_PONG, sizeof(VNET_PONG) - 1);
 	for (unsigned i = 14 + sizeof(VNET_PONG) - 1; i < VNET_PONG_LEN; i++)
 		f[i] = vnet_byte(i, 1);
-	if (send(s, f, VNET_PONG_LEN, 0) != VNET_PONG_LEN)
+	sll = (struct sockaddr_ll){ .sll_family = AF_PACKET, .sll_protocol = htons(VNET_ETHERTYPE),
+				    .sll_ifindex = idx };
+	if (sendto(s, f, VNET_PONG_LEN, 0, (struct sockaddr *)&sll, sizeof(sll)) != VNET_PONG_LEN)
 		return die("send");
 	printf("pong sent\n");
 	close(s);

@@ -636,6 +636,18 @@ static void namespaces_the_host_requires_cannot_be_dropped(void **state)
 			"pid, ipc, uts, net, cgroup), missing pid");
 }
 
+static void network_interfaces_need_a_network_namespace(void **state)
+{
+	struct vj_host_config saved = tp.host;
+
+	(void)state;
+	tp.host.required_namespaces = VJ_NS_MOUNT | VJ_NS_PID;
+	tp_assert_error(HEAD "  net:\n    - tap: vjt0\njail:\n  namespaces: [mount, pid]\n",
+			"p.yaml:7:15: jail.namespaces: vm.net needs \"net\": taps are created only in "
+			"the sandbox's own network namespace");
+	tp.host = saved;
+}
+
 static void user_namespace_and_its_map_go_together(void **state)
 {
 	(void)state;
@@ -1069,6 +1081,7 @@ int main(void)
 		cmocka_unit_test(namespaces_are_read_as_a_list),
 		cmocka_unit_test(unknown_or_duplicate_namespaces_are_refused),
 		cmocka_unit_test(namespaces_the_host_requires_cannot_be_dropped),
+		cmocka_unit_test(network_interfaces_need_a_network_namespace),
 		cmocka_unit_test(user_namespace_and_its_map_go_together),
 		cmocka_unit_test(host_requiring_a_user_namespace_needs_a_map),
 		cmocka_unit_test(netns_must_be_allowed_by_the_host),

@@ -11,7 +11,8 @@
 #include "config.h"
 #include "virtio/blk.h"
 
-#define DISK_SIZE (256u * 1024)
+/* Room for a write zeroes of several steps (VJ_BLK_RANGE_STEP). */
+#define DISK_SIZE (4u << 20)
 #define HDR FAKE_BUF
 #define DATA (FAKE_BUF + 0x1000)
 #define STATUS (FAKE_BUF + 0x800)
@@ -289,16 +290,29 @@ static void unknown_request_type_is_unsupported(void **state)
 	assert_int_equal(status(f), VIRTIO_BLK_S_UNSUPP);
 }
 
-static struct vring_used_elem ranges(struct fixture *f, uint32_t type,
-				     const struct virtio_blk_discard_write_zeroes *r, unsigned n,
-				     uint32_t len)
+/* A discard or write zeroes of n ranges (len bytes of them) made
+ * available, not yet served. */
+static void publish_ranges(struct fixture *f, uint32_t type,
+			   const struct virtio_blk_discard_write_zeroes *r, unsigned n, uint32_t len)
 {
 	memcpy(gp(&f->mem, DATA), r, n * sizeof(*r));
 	header(f, type, 0);
 	fake_desc(&f->ring, 0, HDR, 16, N, 1);
 	fake_desc(&f->ring, 1, DATA, len, N, 2);
 	fake_desc(&f->ring, 2, STATUS, 1, W, 0);
-	return serve(f);
+	fake_publish(&f->ring, 0);
+}
+
+static struct vring_used_elem ranges(struct fixture *f, uint32_t type,
+				     const struct virtio_blk_discard_write_zeroes *r, unsigned n,
+				     uint32_t len)
+{
+	uint16_t before = fake_used_idx(&f->ring);
+
+	publish_ranges(f, type, r, n, len);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(&f->ring), (uint16_t)(before + 1));
+	return fake_used(&f->ring, before);
 }
 
 static bool zeroes_in_file(struct fixture *f, uint64_t off, uint64_t len)
@@ -396,6 +410,151 @@ static void rate_limit_holds_requests_back(void **state)
 	assert_int_equal(read(f->blk.rl.timer_fd, &n, 8), -1); /* armed, not fired */
 }
 
+static void malformed_range_fails_the_request_before_any_range_is_done(void **state)
+{
+	F;
+	struct virtio_blk_discard_write_zeroes r[2] = {
+		{ .sector = 8, .num_sectors = 8 },
+		{ .sector = DISK_SIZE / 512, .num_sectors = 8 },
+	};
+
+	ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, r, 2, sizeof(r));
+	assert_int_equal(status(f), VIRTIO_BLK_S_IOERR);
+	assert_false(zeroes_in_file(f, 8 * 512, 4096));
+}
+
+/* Status still 0xff, nothing used, the limiter waiting for its timer. */
+static void assert_held(struct fixture *f, uint16_t used_before)
+{
+	assert_int_equal(fake_used_idx(R), used_before);
+	assert_int_equal(status(f), 0xff);
+	assert_true(f->blk.rl.throttled);
+}
+
+static void write_zeroes_is_charged_its_bytes(void **state)
+{
+	F;
+	struct virtio_blk_discard_write_zeroes r = { .sector = 0, .num_sectors = 16 };
+
+	/* 8 KiB: the whole bucket. */
+	ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, &r, 1, sizeof(r));
+	assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+	r = (struct virtio_blk_discard_write_zeroes){ .sector = 64, .num_sectors = 8 };
+	publish_ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, &r, 1, sizeof(r));
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_held(f, 1);
+	assert_false(zeroes_in_file(f, 64 * 512, 4096));
+}
+
+static void discard_is_charged_its_bytes(void **state)
+{
+	F;
+	struct virtio_blk_discard_write_zeroes r = { .sector = 0, .num_sectors = 16 };
+
+	ranges(f, VIRTIO_BLK_T_DISCARD, &r, 1, sizeof(r));
+	assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+	r = (struct virtio_blk_discard_write_zeroes){ .sector = 64, .num_sectors = 8 };
+	publish_ranges(f, VIRTIO_BLK_T_DISCARD, &r, 1, sizeof(r));
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_held(f, 1);
+	assert_false(zeroes_in_file(f, 64 * 512, 4096));
+}
+
+static void every_range_of_a_request_is_charged(void **state)
+{
+	F;
+	/* 4 KiB each: the second range is the one the bucket lacks. */
+	struct virtio_blk_discard_write_zeroes r[2] = {
+		{ .sector = 0, .num_sectors = 8 },
+		{ .sector = 64, .num_sectors = 8 },
+	};
+
+	ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, r, 2, sizeof(r));
+	assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+	header(f, VIRTIO_BLK_T_IN, 0);
+	fake_desc(R, 1, DATA, 512, N | W, 2);
+	fake_publish(R, 0);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_held(f, 1);
+}
+
+static uint64_t kicks(struct fixture *f)
+{
+	uint64_t n = 0;
+
+	(void)!read(f->blk.vdev.notify[0].efd, &n, sizeof(n));
+	return n;
+}
+
+/* A write zeroes of three steps, without unmapping: a memfd has no
+ * FALLOC_FL_ZERO_RANGE, so, as on tmpfs, the zeroes are written. */
+#define BIG_SECTOR 8
+#define BIG_LEN (3ull * VJ_BLK_RANGE_STEP)
+
+/* Makes it available and runs one turn of the event loop on it. */
+static void start_big_write_zeroes(struct fixture *f)
+{
+	struct virtio_blk_discard_write_zeroes r = { .sector = BIG_SECTOR,
+						     .num_sectors = BIG_LEN / 512 };
+
+	publish_ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, &r, 1, sizeof(r));
+	vj_virtio_process(&f->blk.vdev, 0);
+}
+
+static void large_write_zeroes_is_done_a_step_per_turn(void **state)
+{
+	F;
+	const uint64_t off = BIG_SECTOR * 512;
+
+	kicks(f);
+	start_big_write_zeroes(f);
+	assert_int_equal(fake_used_idx(R), 0);
+	assert_true(zeroes_in_file(f, off, VJ_BLK_RANGE_STEP));
+	assert_false(zeroes_in_file(f, off + VJ_BLK_RANGE_STEP, 4096));
+	/* The device asked the loop to come back for the rest. */
+	assert_int_equal(kicks(f), 1);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(R), 0);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(R), 1);
+	assert_int_equal(fake_used(R, 0).len, 1);
+	assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+	assert_true(zeroes_in_file(f, off, BIG_LEN));
+	assert_false(zeroes_in_file(f, off + BIG_LEN, 4096));
+}
+
+static void requests_wait_behind_a_write_zeroes_in_progress(void **state)
+{
+	F;
+	start_big_write_zeroes(f);
+	header(f, VIRTIO_BLK_T_IN, 0);
+	fake_desc(R, 3, HDR, 16, N, 4);
+	fake_desc(R, 4, DATA, 512, N | W, 5);
+	fake_desc(R, 5, STATUS + 1, 1, W, 0);
+	fake_publish(R, 3);
+	vj_virtio_process(&f->blk.vdev, 0);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(R), 1);
+	assert_int_equal(fake_used(R, 0).id, 0);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(R), 2);
+	assert_int_equal(fake_used(R, 1).id, 3);
+}
+
+static void reset_abandons_a_write_zeroes_in_progress(void **state)
+{
+	F;
+	start_big_write_zeroes(f);
+	fake_ring_init(&f->ring, &f->mem, 16);
+	fake_driver_init(&f->blk.vdev, 1ull << VIRTIO_BLK_F_FLUSH, &f->ring, 1);
+	vj_virtio_process(&f->blk.vdev, 0);
+	assert_int_equal(fake_used_idx(R), 0);
+	assert_false(zeroes_in_file(f, BIG_SECTOR * 512 + VJ_BLK_RANGE_STEP, 4096));
+	/* The new driver instance is served. */
+	rw(f, VIRTIO_BLK_T_IN, 0, DATA, 512);
+	assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,7 +578,17 @@ int main(void)
 		T(discard_punches_a_hole),
 		T(write_zeroes_zeroes_the_range),
 		T(malformed_ranges_fail),
+		T(malformed_range_fails_the_request_before_any_range_is_done),
+		T(large_write_zeroes_is_done_a_step_per_turn),
+		T(requests_wait_behind_a_write_zeroes_in_progress),
+		T(reset_abandons_a_write_zeroes_in_progress),
 		cmocka_unit_test_setup_teardown(rate_limit_holds_requests_back, setup_limited,
+						teardown),
+		cmocka_unit_test_setup_teardown(write_zeroes_is_charged_its_bytes, setup_limited,
+						teardown),
+		cmocka_unit_test_setup_teardown(discard_is_charged_its_bytes, setup_limited,
+						teardown),
+		cmocka_unit_test_setup_teardown(every_range_of_a_request_is_charged, setup_limited,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
  * virtio-net request handling (vmm/virtio/net.c) against a real tap in a
- * network namespace of the test's own: what the device writes to the tap
- * is read back through a packet socket on the interface, and frames sent
- * through that socket arrive at the device. Needs root (skips otherwise).
+ * network namespace of the test's own, opened as the launcher opens it
+ * (no IFF_VNET_HDR): what the device writes to the tap is read back
+ * through a packet socket on the interface, and frames sent through that
+ * socket arrive at the device. Needs root (skips otherwise).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 
 #include "unit.h"
 #include "test_virtio_util.h"
@@ -48,6 +50,18 @@ static void write_file(const char *path, const char *v)
 	close(fd);
 }
 
+/* A tap named `name` in the test's namespace, attached with `flags`. */
+static int tap_with_flags(const char *name, short flags)
+{
+	struct ifreq ifr = { .ifr_flags = flags };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	strcpy(ifr.ifr_name, name);
+	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	return fd;
+}
+
 static int setup(void **state)
 {
 	static struct fixture f;
@@ -72,7 +86,8 @@ static int setup(void **state)
 	strcpy(f.cfg.tap.name, "vjt0");
 	memcpy(f.cfg.mac, "\x52\x54\x00\x12\x34\x56", 6);
 	f.cfg.has_mac = true;
-	assert_int_equal(vj_net_tap_open(&f.cfg), 0);
+	/* jailer/resources.c open_tap()'s flags. */
+	f.cfg.tap.fd = tap_with_flags("vjt0", IFF_TAP | IFF_NO_PI);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	strcpy(ifr.ifr_name, "vjt0");
 	ifr.ifr_flags = IFF_UP;
@@ -258,6 +273,29 @@ static void frame_waits_for_a_buffer(void **state)
 	assert_int_equal(f->net.frame_len, 0);
 }
 
+static void standalone_tap_is_opened_without_a_virtio_net_header(void **state)
+{
+	F;
+	struct vj_net_config cfg = { .tap = { .fd = -1, .name = "vjt1" } };
+	struct ifreq ifr = { 0 };
+
+	assert_int_equal(vj_net_tap_open(&cfg), 0);
+	assert_int_equal(ioctl(cfg.tap.fd, TUNGETIFF, &ifr), 0);
+	assert_int_equal(ifr.ifr_flags & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR), IFF_TAP | IFF_NO_PI);
+	close(cfg.tap.fd);
+}
+
+static void tap_with_a_virtio_net_header_is_refused(void **state)
+{
+	F;
+	struct vj_net_config cfg = { .tap = { .name = "vjt1" } };
+	struct vj_net n;
+
+	cfg.tap.fd = tap_with_flags("vjt1", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
+	assert_int_equal(vj_net_create(&n, &cfg, 1, &f->mem), -EINVAL);
+	close(cfg.tap.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +306,8 @@ int main(void)
 		T(frame_too_big_for_the_buffer_is_dropped_and_the_buffer_kept),
 		T(readable_receive_buffer_comes_back_empty),
 		T(frame_waits_for_a_buffer),
+		T(standalone_tap_is_opened_without_a_virtio_net_header),
+		T(tap_with_a_virtio_net_header_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,22 +52,23 @@ static bool range_ok(const struct vj_blk *b, uint64_t sector, uint64_t sectors)
 	return sector <= b->capacity && sectors <= b->capacity - sector;
 }
 
-/* IN or OUT: `len` data bytes between the header and the status byte. */
-static uint8_t do_rw(struct vj_blk *b, const struct vj_chain *c, uint64_t sector, bool write,
-		     uint64_t len)
+/* IN or OUT: the data bytes between the header and the status byte. */
+static uint8_t do_rw(struct vj_blk *b, bool write)
 {
+	const struct vj_blk_req *r = &b->req;
+	uint64_t len = write ? r->out_len : r->in_len;
 	int n;
 
 	if (write && b->read_only)
 		return VIRTIO_BLK_S_IOERR;
-	if (len % SECTOR || len > REQUEST_MAX || !range_ok(b, sector, len / SECTOR))
+	if (len % SECTOR || len > REQUEST_MAX || !range_ok(b, r->sector, len / SECTOR))
 		return VIRTIO_BLK_S_IOERR;
 	if (len == 0)
 		return VIRTIO_BLK_S_OK;
-	n = vj_chain_iov(c, !write, write ? HDR_LEN : 0, len, b->iov, VJ_BLK_QUEUE_SIZE);
+	n = vj_chain_iov(&b->chain, !write, write ? HDR_LEN : 0, len, b->iov, VJ_BLK_QUEUE_SIZE);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
-	if (rw_full(b->fd, b->iov, n, sector * SECTOR, write) < 0)
+	if (rw_full(b->fd, b->iov, n, r->sector * SECTOR, write) < 0)
 		return VIRTIO_BLK_S_IOERR;
 	return VIRTIO_BLK_S_OK;
 }
@@ -104,34 +105,64 @@ static int zero_range(int fd, uint64_t off, uint64_t len, bool may_unmap)
 	return write_zeroes_slow(fd, off, len);
 }
 
-/* DISCARD or WRITE_ZEROES: `len` bytes of range descriptors. */
-static uint8_t do_ranges(struct vj_blk *b, const struct vj_chain *c, bool zeroes, uint64_t len)
+/* DISCARD or WRITE_ZEROES: every range descriptor copied and checked
+ * before any is acted on, so a malformed request changes nothing. */
+static uint8_t read_ranges(struct vj_blk *b)
 {
+	struct vj_blk_req *r = &b->req;
+	bool zeroes = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	uint32_t allowed_flags = zeroes ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+	uint64_t len = r->out_len;
 
 	if (b->read_only || len == 0 || len % RANGE_LEN || len / RANGE_LEN > VJ_BLK_RANGES_MAX)
 		return VIRTIO_BLK_S_IOERR;
-	for (uint64_t off = HDR_LEN; off < HDR_LEN + len; off += RANGE_LEN) {
-		struct virtio_blk_discard_write_zeroes r;
-		uint64_t bytes;
-		int e;
+	for (r->nranges = 0; r->nranges < len / RANGE_LEN; r->nranges++) {
+		struct virtio_blk_discard_write_zeroes *g = &r->range[r->nranges];
 
-		if (vj_chain_read(c, off, &r, sizeof(r)) != sizeof(r))
+		if (vj_chain_read(&b->chain, HDR_LEN + r->nranges * RANGE_LEN, g, RANGE_LEN) !=
+		    RANGE_LEN)
 			return VIRTIO_BLK_S_IOERR;
-		if (r.flags & ~allowed_flags)
+		if (g->flags & ~allowed_flags)
 			return VIRTIO_BLK_S_UNSUPP;
-		if (r.num_sectors > VJ_BLK_RANGE_SECTORS_MAX || !range_ok(b, r.sector, r.num_sectors))
-			return VIRTIO_BLK_S_IOERR;
-		bytes = (uint64_t)r.num_sectors * SECTOR;
-		if (!bytes)
-			continue;
-		e = zeroes ? zero_range(b->fd, r.sector * SECTOR, bytes,
-					r.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
-			   : punch(b->fd, r.sector * SECTOR, bytes);
-		if (e < 0)
+		if (g->num_sectors > VJ_BLK_RANGE_SECTORS_MAX ||
+		    !range_ok(b, g->sector, g->num_sectors))
 			return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * Works through the ranges for at most *budget bytes, from where an
+ * earlier turn stopped. Returns false while bytes remain (the budget is
+ * then spent).
+ */
+static bool ranges_step(struct vj_blk *b, uint64_t *budget)
+{
+	struct vj_blk_req *r = &b->req;
+	bool zeroes = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
+
+	for (; r->next < r->nranges; r->next++, r->done = 0) {
+		const struct virtio_blk_discard_write_zeroes *g = &r->range[r->next];
+		uint64_t left = (uint64_t)g->num_sectors * SECTOR - r->done;
+		uint64_t off = g->sector * SECTOR + r->done, n = left < *budget ? left : *budget;
+		int e;
+
+		if (n) {
+			e = zeroes ? zero_range(b->fd, off, n,
+						g->flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+				   : punch(b->fd, off, n);
+			if (e < 0) {
+				r->status = VIRTIO_BLK_S_IOERR;
+				return true;
+			}
+		}
+		*budget -= n;
+		if (n < left) {
+			r->done += n;
+			return false;
+		}
+	}
+	return true;
 }
 
 static uint8_t do_flush(struct vj_blk *b)
@@ -139,91 +170,170 @@ static uint8_t do_flush(struct vj_blk *b)
 	return fdatasync(b->fd) < 0 && errno != EINVAL ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-uint32_t vj_blk_handle(struct vj_blk *b, const struct vj_chain *c)
+static uint8_t do_get_id(struct vj_blk *b)
 {
-	struct virtio_blk_outhdr h;
-	uint64_t in_len, out_len;
-	uint32_t data_written = 0;
-	uint8_t status;
+	struct vj_blk_req *r = &b->req;
+	char id[VIRTIO_BLK_ID_BYTES] = { 0 };
+	size_t n = r->in_len < sizeof(id) ? r->in_len : sizeof(id);
 
-	if (c->err && c->err != -EFAULT)
-		return 0;
-	if (c->writable == 0)
-		return 0; /* nowhere to put the status */
-	in_len = c->writable - 1;
-	out_len = c->readable >= HDR_LEN ? c->readable - HDR_LEN : 0;
-	if (vj_chain_read(c, 0, &h, sizeof(h)) != sizeof(h)) {
-		status = VIRTIO_BLK_S_IOERR;
-	} else {
-		switch (h.type) {
-		case VIRTIO_BLK_T_IN:
-			status = do_rw(b, c, h.sector, false, in_len);
-			if (status == VIRTIO_BLK_S_OK)
-				data_written = (uint32_t)in_len;
-			break;
-		case VIRTIO_BLK_T_OUT:
-			status = do_rw(b, c, h.sector, true, out_len);
-			break;
-		case VIRTIO_BLK_T_FLUSH:
-			status = do_flush(b);
-			break;
-		case VIRTIO_BLK_T_GET_ID: {
-			char id[VIRTIO_BLK_ID_BYTES] = { 0 };
-			size_t n = in_len < sizeof(id) ? in_len : sizeof(id);
-			memcpy(id, b->cfg->id, strnlen(b->cfg->id, sizeof(id)));
-			status = vj_chain_write(c, 0, id, n) == n ? VIRTIO_BLK_S_OK
-								 : VIRTIO_BLK_S_IOERR;
-			if (status == VIRTIO_BLK_S_OK)
-				data_written = (uint32_t)n;
-			break;
-		}
-		case VIRTIO_BLK_T_DISCARD:
-		case VIRTIO_BLK_T_WRITE_ZEROES:
-			status = do_ranges(b, c, h.type == VIRTIO_BLK_T_WRITE_ZEROES, out_len);
-			break;
-		default:
-			status = VIRTIO_BLK_S_UNSUPP;
-			break;
-		}
-	}
-	if (vj_chain_write(c, in_len, &status, 1) != 1)
-		return 0;
-	return data_written + 1;
+	memcpy(id, b->cfg->id, strnlen(b->cfg->id, sizeof(id)));
+	if (vj_chain_write(&b->chain, 0, id, n) != n)
+		return VIRTIO_BLK_S_IOERR;
+	r->written = (uint32_t)n;
+	return VIRTIO_BLK_S_OK;
 }
 
-/* What a request costs the rate limiter: the bytes it moves. */
-static uint64_t request_bytes(const struct vj_chain *c)
+/*
+ * What the request in b->chain asks for, read from guest memory once:
+ * the guest may rewrite its buffers at any time, and what is charged to
+ * the rate limiter must be what is done. Decides the status of any
+ * request that can be refused without touching the drive.
+ */
+static void request_read(struct vj_blk *b)
 {
+	const struct vj_chain *c = &b->chain;
+	struct vj_blk_req *r = &b->req;
 	struct virtio_blk_outhdr h;
 
-	if (c->err || vj_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
+	r->status = VIRTIO_BLK_S_OK;
+	r->written = 0;
+	r->nranges = r->next = 0;
+	r->done = 0;
+	r->silent = (c->err && c->err != -EFAULT) || c->writable == 0;
+	if (r->silent)
+		return;
+	r->in_len = c->writable - 1;
+	r->out_len = c->readable >= HDR_LEN ? c->readable - HDR_LEN : 0;
+	if (vj_chain_read(c, 0, &h, sizeof(h)) != sizeof(h)) {
+		r->status = VIRTIO_BLK_S_IOERR;
+		return;
+	}
+	r->type = h.type;
+	r->sector = h.sector;
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+	case VIRTIO_BLK_T_FLUSH:
+	case VIRTIO_BLK_T_GET_ID:
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		r->status = read_ranges(b);
+		break;
+	default:
+		r->status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+}
+
+/*
+ * What a request costs the rate limiter: the bytes it reads or writes,
+ * and for discard and write zeroes the bytes of every range (both free or
+ * zero that much of the drive, which then reads back as zeroes;
+ * vmm/virtio/README.md). A request refused before any I/O costs nothing.
+ */
+static uint64_t request_cost(const struct vj_blk *b)
+{
+	const struct vj_blk_req *r = &b->req;
+	uint64_t bytes = 0;
+
+	if (r->silent || r->status != VIRTIO_BLK_S_OK || b->chain.err)
 		return 0;
-	if (h.type == VIRTIO_BLK_T_IN)
-		return c->writable ? c->writable - 1 : 0;
-	if (h.type == VIRTIO_BLK_T_OUT)
-		return c->readable - HDR_LEN;
-	return 0;
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		return r->in_len;
+	case VIRTIO_BLK_T_OUT:
+		return r->out_len;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		for (unsigned i = 0; i < r->nranges; i++)
+			bytes += (uint64_t)r->range[i].num_sectors * SECTOR;
+		return bytes;
+	default:
+		return 0;
+	}
+}
+
+/* Does the request's work, ranges for at most *budget bytes. false:
+ * ranges remain for a later turn. */
+static bool request_step(struct vj_blk *b, uint64_t *budget)
+{
+	struct vj_blk_req *r = &b->req;
+
+	if (r->silent || r->status != VIRTIO_BLK_S_OK)
+		return true;
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		r->status = do_rw(b, false);
+		if (r->status == VIRTIO_BLK_S_OK)
+			r->written = (uint32_t)r->in_len;
+		return true;
+	case VIRTIO_BLK_T_OUT:
+		r->status = do_rw(b, true);
+		return true;
+	case VIRTIO_BLK_T_FLUSH:
+		r->status = do_flush(b);
+		return true;
+	case VIRTIO_BLK_T_GET_ID:
+		r->status = do_get_id(b);
+		return true;
+	default:
+		return ranges_step(b, budget);
+	}
+}
+
+/* Answers the finished request: its used length (data written and the
+ * status byte; 0 when there is no status byte to write). */
+static uint32_t request_answer(struct vj_blk *b)
+{
+	const struct vj_blk_req *r = &b->req;
+
+	if (r->silent || vj_chain_write(&b->chain, r->in_len, &r->status, 1) != 1)
+		return 0;
+	return r->written + 1;
+}
+
+/* Takes the next request and charges it. false: none, or the rate
+ * limiter holds it back (it stays in the ring, the limiter's timer
+ * resumes the queue). */
+static bool request_take(struct vj_blk *b, struct vj_virtq *q)
+{
+	if (vj_virtq_pop(q, b->vdev.mem, &b->chain) <= 0)
+		return false;
+	request_read(b);
+	if (vj_rate_limiter_consume(&b->rl, request_cost(b), vj_now_ns()) < 0) {
+		vj_debug("%s: rate limit reached, queue held", b->vdev.name);
+		vj_virtq_unpop(q);
+		return false;
+	}
+	b->busy = true;
+	return true;
 }
 
 static void blk_queue_work(struct vj_virtio_dev *d, unsigned qi)
 {
 	struct vj_blk *b = container_of_blk(d);
 	struct vj_virtq *q = &d->vq[qi];
-	bool used = false;
+	uint64_t budget = VJ_BLK_RANGE_STEP;
+	bool used = false, done;
 	unsigned n;
 
-	/* One ring's worth per turn of the event loop, then come back:
-	 * a busy guest must not starve the other devices. */
+	/* One ring's worth and one step of ranges per turn of the event
+	 * loop, then come back: a busy guest must not starve the other
+	 * devices. */
 	for (n = 0; n < q->size; n++) {
-		if (vj_virtq_pop(q, d->mem, &b->chain) <= 0)
+		if (!b->busy && !request_take(b, q))
 			break;
-		if (vj_rate_limiter_consume(&b->rl, request_bytes(&b->chain), vj_now_ns()) < 0) {
-			vj_debug("%s: rate limit reached, queue held", d->name);
-			vj_virtq_unpop(q);
+		done = request_step(b, &budget);
+		if (done) {
+			vj_virtq_push(q, b->chain.head, request_answer(b));
+			b->busy = false;
+			used = true;
+		}
+		if (!done || budget == 0) {
+			vj_virtio_kick(d, qi);
 			break;
 		}
-		vj_virtq_push(q, b->chain.head, vj_blk_handle(b, &b->chain));
-		used = true;
 	}
 	if (n == q->size)
 		vj_virtio_kick(d, qi);
@@ -231,7 +341,13 @@ static void blk_queue_work(struct vj_virtio_dev *d, unsigned qi)
 		vj_virtio_notify_used(d, qi);
 }
 
-static const struct vj_virtio_ops blk_ops = { .queue_work = blk_queue_work, .reset = NULL };
+static void blk_reset(struct vj_virtio_dev *d)
+{
+	/* A request of the old driver instance has nowhere to go back to. */
+	container_of_blk(d)->busy = false;
+}
+
+static const struct vj_virtio_ops blk_ops = { .queue_work = blk_queue_work, .reset = blk_reset };
 
 static void on_timer(void *opaque, uint32_t events)
 {

@@ -4,6 +4,14 @@
  * or punch it when the driver allows unmapping), GET_ID. A read-only
  * drive offers VIRTIO_BLK_F_RO and fails every request that would change
  * the file. One request queue.
+ *
+ * A request's header and ranges are copied out of guest memory once, and
+ * the rate limiter is charged from that copy: the bytes read or written,
+ * and for discard and write zeroes the bytes of every range. A discard or
+ * write zeroes is done VJ_BLK_RANGE_STEP bytes per turn of the event loop
+ * (the queue waits behind it), so that zeroing gigabytes, which a backend
+ * without FALLOC_FL_ZERO_RANGE does by writing, never stalls the other
+ * devices.
  */
 #ifndef VJ_VIRTIO_BLK_H
 #define VJ_VIRTIO_BLK_H
@@ -21,8 +29,24 @@
 #define VJ_BLK_SIZE_MAX (1u << 20)             /* bytes per data segment */
 #define VJ_BLK_RANGES_MAX 32                   /* discard/write-zeroes ranges */
 #define VJ_BLK_RANGE_SECTORS_MAX 0x400000u     /* 2 GiB per range */
+#define VJ_BLK_RANGE_STEP (1u << 20)           /* discard/write-zeroes bytes per turn */
 
 struct vj_vm;
+
+/* The request in vj_blk.chain, as read from guest memory once. */
+struct vj_blk_req {
+	bool silent;    /* no status byte to answer with: used length 0 */
+	uint8_t status; /* VIRTIO_BLK_S_OK until something fails */
+	uint32_t type;
+	uint64_t sector;
+	uint64_t in_len, out_len; /* data bytes each way, header and status excluded */
+	uint32_t written;         /* data bytes put into the chain */
+	/* Discard and write zeroes: the ranges, the one in progress, and the
+	 * bytes of it done in earlier turns. */
+	unsigned nranges, next;
+	uint64_t done;
+	struct virtio_blk_discard_write_zeroes range[VJ_BLK_RANGES_MAX];
+};
 
 struct vj_blk {
 	struct vj_virtio_dev vdev;
@@ -34,6 +58,8 @@ struct vj_blk {
 	struct vj_rate_limiter rl;
 	struct vj_loop_handler timer_h;
 	struct vj_chain chain;
+	struct vj_blk_req req;
+	bool busy; /* chain taken and charged, not yet answered */
 	struct iovec iov[VJ_BLK_QUEUE_SIZE];
 };
 
@@ -43,10 +69,5 @@ int vj_blk_create(struct vj_blk *b, const struct vj_drive_config *cfg, unsigned 
 		  const struct vj_guest_mem *mem);
 int vj_blk_attach(struct vj_blk *b, struct vj_vm *vm, unsigned slot);
 void vj_blk_destroy(struct vj_blk *b);
-
-/* Serves one request chain; returns the used length (bytes written into
- * the chain, status byte included; 0 when the status byte could not be
- * written). Exposed for the unit tests and the fuzzer. */
-uint32_t vj_blk_handle(struct vj_blk *b, const struct vj_chain *c);
 
 #endif

@@ -18,13 +18,20 @@
 #include "vm.h"
 #include "virtio/chain.h"
 
-#define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+/* No IFF_VNET_HDR: the tap carries bare Ethernet frames, so no one
+ * holding its descriptor (a taken-over VMM included) can hand the host
+ * kernel checksum or GSO metadata. */
+#define TAP_FLAGS (IFF_TAP | IFF_NO_PI)
 #define RX_BATCH 64 /* frames per turn of the event loop */
-#define NUM_BUFFERS_OFF 10 /* virtio_net_hdr_v1.num_buffers */
+
+/* The header before every frame in the rings. Every driver negotiates
+ * VIRTIO_F_VERSION_1 (the transport refuses FEATURES_OK without it), and
+ * with it the header is struct virtio_net_hdr_v1 whether or not
+ * VIRTIO_NET_F_MRG_RXBUF is negotiated (virtio 1.x, 5.1.6); the device
+ * offers no feature that changes its size. */
+_Static_assert(sizeof(struct virtio_net_hdr_v1) == VJ_NET_HDR_LEN, "virtio-net header size");
 
 #define container_of_net(d) ((struct vj_net *)((char *)(d) - offsetof(struct vj_net, vdev)))
-
-static const uint8_t zero_hdr[VJ_NET_HDR_LEN];
 
 int vj_net_tap_open(struct vj_net_config *cfg)
 {
@@ -73,13 +80,14 @@ static void tap_failed(struct vj_net *n, const char *op, int err)
 	n->tap_polling = false;
 }
 
-/* Reads the next frame into n->frame unless one is waiting. false: none. */
+/* Reads the next frame into n->frame, after room for the header, unless
+ * one is waiting. false: none. */
 static bool frame_next(struct vj_net *n)
 {
 	ssize_t r;
 
 	while (!n->frame_len) {
-		r = read(n->tap, n->frame, VJ_NET_HDR_LEN + VJ_NET_FRAME_MAX);
+		r = read(n->tap, n->frame + VJ_NET_HDR_LEN, VJ_NET_FRAME_MAX);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -89,9 +97,9 @@ static bool frame_next(struct vj_net *n)
 				tap_failed(n, "read", errno);
 			return false;
 		}
-		if (r <= VJ_NET_HDR_LEN)
+		if (r == 0)
 			continue;
-		n->frame_len = (size_t)r;
+		n->frame_len = VJ_NET_HDR_LEN + (size_t)r;
 		n->frame_paid = false;
 	}
 	return true;
@@ -100,7 +108,7 @@ static bool frame_next(struct vj_net *n)
 /* One frame into one buffer; false when no buffer is available. */
 static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
 {
-	uint16_t one = 1;
+	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };
 
 	if (vj_virtq_pop(q, n->vdev.mem, &n->chain) <= 0)
 		return false;
@@ -116,8 +124,8 @@ static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
 		n->frame_len = 0;
 		return true;
 	}
-	memset(n->frame, 0, VJ_NET_HDR_LEN);
-	memcpy(n->frame + NUM_BUFFERS_OFF, &one, sizeof(one));
+	/* No offloads: nothing to say but that the frame is in one buffer. */
+	memcpy(n->frame, &hdr, sizeof(hdr));
 	vj_chain_write(&n->chain, 0, n->frame, n->frame_len);
 	vj_virtq_push(q, n->chain.head, (uint32_t)n->frame_len);
 	n->frame_len = 0;
@@ -177,11 +185,10 @@ static void tx_one(struct vj_net *n)
 
 	if (n->tap_dead)
 		return;
-	/* The guest's header is replaced by zeroes (no offloads). */
-	n->iov[0] = (struct iovec){ (void *)zero_hdr, VJ_NET_HDR_LEN };
-	k = vj_chain_iov(c, false, VJ_NET_HDR_LEN, c->readable - VJ_NET_HDR_LEN, n->iov + 1,
+	/* The frame alone: the guest's header goes no further. */
+	k = vj_chain_iov(c, false, VJ_NET_HDR_LEN, c->readable - VJ_NET_HDR_LEN, n->iov,
 			 VJ_NET_QUEUE_SIZE);
-	if (k < 0 || writev(n->tap, n->iov, k + 1) < 0)
+	if (k < 0 || writev(n->tap, n->iov, k) < 0)
 		n->tx_dropped++;
 }
 
@@ -263,20 +270,21 @@ static void on_tx_timer(void *opaque, uint32_t events)
 static int tap_prepare(int fd, const char *name)
 {
 	struct ifreq ifr = { 0 };
-	int hdr = VJ_NET_HDR_LEN, fl;
+	int fl;
 
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
 		vj_error("tap \"%s\": not a tap device (TUNGETIFF: %s)", name, strerror(errno));
 		return -EINVAL;
 	}
-	if ((ifr.ifr_flags & TAP_FLAGS) != TAP_FLAGS) {
-		vj_error("tap \"%s\": must be opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR", name);
+	if ((ifr.ifr_flags & (TAP_FLAGS | IFF_VNET_HDR)) != TAP_FLAGS) {
+		vj_error("tap \"%s\": must be opened with IFF_TAP | IFF_NO_PI and without "
+			 "IFF_VNET_HDR", name);
 		return -EINVAL;
 	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+	/* A persistent tap keeps offloads an earlier user turned on. */
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
 		int e = errno;
-		vj_error("tap \"%s\": setting the virtio-net header and offloads: %s", name,
-			 strerror(e));
+		vj_error("tap \"%s\": switching offloads off: %s", name, strerror(e));
 		return -e;
 	}
 	fl = fcntl(fd, F_GETFL);

@@ -4,11 +4,13 @@
  *
  * Offloads are off: no checksum, TSO/UFO or mergeable-buffer features are
  * offered, the tap is told to hand us only complete, checksummed frames
- * (TUNSETOFFLOAD 0), and the 12-byte virtio-net header travels through the
- * tap (IFF_VNET_HDR) as all zeroes in both directions: a guest cannot make
- * the host kernel parse GSO metadata it chose. A frame from the tap that
- * does not fit the next receive buffer is dropped, as a NIC drops frames
- * larger than its buffers.
+ * (TUNSETOFFLOAD 0), and the tap is opened without IFF_VNET_HDR, so it
+ * carries bare Ethernet frames: the device strips the guest's 12-byte
+ * virtio-net header from each frame it sends and puts a header of its own
+ * (all zeroes, num_buffers 1) before each frame it receives. Neither the
+ * guest nor a VMM it took over can make the host kernel parse checksum or
+ * GSO metadata. A frame from the tap that does not fit the next receive
+ * buffer is dropped, as a NIC drops frames larger than its buffers.
  *
  * Receive is driven by epoll on the tap: polling stops while the guest has
  * no receive buffers (or the rate limiter holds the queue) and resumes on
@@ -43,21 +45,23 @@ struct vj_net {
 	struct virtio_net_config config;
 	struct vj_rate_limiter rx_rl, tx_rl;
 	struct vj_loop_handler tap_h, rx_timer_h, tx_timer_h;
-	/* A frame read from the tap, waiting for a buffer (frame_len 0: none). */
+	/* A frame read from the tap after room for its header, waiting for a
+	 * buffer (frame_len, header included; 0: none). */
 	uint8_t *frame;
 	size_t frame_len;
 	bool frame_paid; /* already charged to the receive limiter */
 	uint64_t rx_dropped, tx_dropped;
 	struct vj_chain chain;
-	struct iovec iov[VJ_NET_QUEUE_SIZE + 1];
+	struct iovec iov[VJ_NET_QUEUE_SIZE];
 };
 
 /* Standalone mode: opens /dev/net/tun and attaches to tap cfg->tap.name
- * with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR. */
+ * (creating it if it does not exist) with IFF_TAP | IFF_NO_PI. */
 int vj_net_tap_open(struct vj_net_config *cfg);
 
-/* Takes cfg->tap.fd (a tap opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR),
- * makes it non-blocking and switches its offloads off. Does not close it. */
+/* Takes cfg->tap.fd (a tap opened with IFF_TAP | IFF_NO_PI, without
+ * IFF_VNET_HDR: -EINVAL otherwise), makes it non-blocking and switches its
+ * offloads off. Does not close it. */
 int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
 		  const struct vj_guest_mem *mem);
 int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot);

@@ -2,7 +2,9 @@
  * virtio-net through a tap: the guest sends a minimum-size frame (header
  * and frame in separate descriptors) to the host peer, which answers with
  * a maximum-size one; both are checked byte by byte. Other frames the
- * host stack may send are skipped.
+ * host stack may send are skipped. The ping goes out again every second
+ * until the pong arrives: a jailed VMM's tap is created by the launcher,
+ * down, and what the guest sends before the peer brings it up is lost.
  */
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
@@ -14,6 +16,7 @@
 #define RX_BUF (HDR_LEN + 1514)
 #define RX_BUFS 8
 #define ETH_HLEN 14
+#define PONG_WAIT_SECONDS 10
 
 struct net {
 	struct vio_dev dev;
@@ -70,11 +73,30 @@ static void net_ping(struct net *n)
 		fail("transmit buffer never returned");
 }
 
+/* The next received frame's buffer; meanwhile the ping again every
+ * second. false: nothing within PONG_WAIT_SECONDS. */
+static bool rx_wait(struct net *n, uint64_t give_up, uint32_t *id, uint32_t *len)
+{
+	uint64_t resend = deadline_after(1);
+
+	while (!vio_used_pending(&n->rx)) {
+		if (past(give_up))
+			return false;
+		if (past(resend)) {
+			net_ping(n);
+			resend = deadline_after(1);
+		}
+		cpu_relax();
+	}
+	return vio_wait_used(&n->rx, id, len);
+}
+
 /* Waits for the pong, skipping other frames; checks it. */
 
 static void net_pong(struct net *n)
 {
 	static const uint8_t mac[6] = VNET_GUEST_MAC, peer[6] = VNET_PEER_MAC;
+	uint64_t give_up = deadline_after(PONG_WAIT_SECONDS);
 	uint32_t id, len;
 	unsigned skipped = 0;
 
@@ -82,7 +104,7 @@ static void net_pong(struct net *n)
 		const uint8_t *f;
 		const struct virtio_net_hdr_v1 *h;
 
-		if (!vio_wait_used(&n->rx, &id, &len))
+		if (!rx_wait(n, give_up, &id, &len))
 			fail("no pong from the host peer (%u other frames)", skipped);
 		if (id >= RX_BUFS)
 			fail("used id %u is not a posted buffer", id);
