@@ -466,12 +466,24 @@ static void a_launcher_only_frame_from_the_agent_ends_the_session(void **state)
 	assert_error(&r, "unexpected STDIN frame while the workload runs");
 }
 
+/* Both frames in one write: sent one by one, the launcher could answer
+ * HELLO and send the whole workload before "early" arrived, making it
+ * output after START. */
 static void script_output_before_start(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+	static uint8_t both[2 * VJ_AGENT_HDR_LEN + 8 + 5];
+	struct vj_agent_msg hello = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+	struct vj_agent_msg out = { .type = VJ_AGENT_STDOUT,
+				    .bytes = { (const uint8_t *)"early", 5 } };
+	char why[128];
+	ssize_t a = vj_agent_encode(&hello, child_frame, sizeof(child_frame), why, sizeof(why));
 
-	put(fd, &m);
-	put_bytes(fd, VJ_AGENT_STDOUT, "early");
+	EXPECT(a > 0 && (size_t)a <= sizeof(both));
+	memcpy(both, child_frame, (size_t)a);
+	ssize_t b = vj_agent_encode(&out, child_frame, sizeof(child_frame), why, sizeof(why));
+	EXPECT(b > 0 && (size_t)(a + b) == sizeof(both));
+	memcpy(both + a, child_frame, (size_t)b);
+	put_raw(fd, both, sizeof(both));
 	until_eof(fd);
 }
 
@@ -570,10 +582,15 @@ static void terminal_escapes_in_an_error_are_refused(void **state)
 	assert_null(strchr(r.e.msg, '\x1b'));
 }
 
+/* STDIN_EOF is read first: a socket closed with unread data resets the
+ * connection, and the launcher would see that instead of the close. */
 static void script_close_after_start(int fd)
 {
+	struct vj_agent_msg m;
+
 	hello(fd);
 	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
 	put_bytes(fd, VJ_AGENT_STDOUT, "partial");
 }
 
