@@ -30,9 +30,10 @@ struct vj_agent_io {
 	/* -1, or a signalfd: each signal read from it is forwarded to the
 	 * workload (to its process group, in the guest). */
 	int signal_fd;
-	/* -1, or any fd: once it is readable the session stops waiting and
-	 * returns -ECANCELED (after taking what the agent had already sent).
-	 * It is never read. */
+	/* -1, or any fd: once it is readable the session stops waiting, on
+	 * the agent and on a slow reader of out_fd/err_fd alike, and returns
+	 * -ECANCELED (after taking what the agent had already sent, without
+	 * writing it). It is never read. */
 	int cancel_fd;
 };
 
@@ -62,9 +63,14 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
  * connection ended early, cancel_fd fired, or a local write failed.
  * The caller closes conn_fd; its sending side is shut on return.
  *
- * Writes to out_fd/err_fd block while their reader is slow (the
- * backpressure reaches the workload); a broken pipe there discards the
- * rest of that stream, so the caller should ignore or block SIGPIPE.
+ * Writes to out_fd/err_fd wait while their reader is slow (the
+ * backpressure reaches the workload), but never past cancel_fd: a pipe or
+ * terminal is written through a non-blocking descriptor of the session's
+ * own (opened again through /proc/self/fd; the caller's file status flags
+ * stay as they are), a socket with MSG_DONTWAIT. Output that arrives or
+ * waits once cancel_fd fired is discarded and counted in *_dropped, as is
+ * output past a cap. A broken pipe discards the rest of that stream, so
+ * the caller should ignore or block SIGPIPE. stdin is read the same way.
  */
 int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct vj_workload *w,
 		     const struct vj_agent_io *io, struct vj_agent_result *res, struct vj_err *e);

@@ -2,7 +2,8 @@
 # The launcher's side (jailer/agent.c, through agent-drive) against the
 # real agent, vmjail-init, as a plain host process (not PID 1: no system
 # set-up, no power-off; a child subreaper) over a socketpair: argv, env,
-# cwd, separate streams, stdin, exit statuses, signals, output caps.
+# cwd, separate streams, stdin, exit statuses, signals, output caps, a
+# reader that never reads.
 # needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
@@ -69,6 +70,23 @@ expect_run "agent: output past the caps is discarded, the workload still complet
 	0 xxxxxxxxxx err
 expect_that "agent: the discarded bytes are counted" \
 	grep -q "out_bytes=10 out_dropped=99990 err_bytes=3 err_dropped=4" "$WORK/report"
+
+# A reader that never reads (a FIFO held open and never drained) must not
+# wedge the session: the cancellation (the VM's end, in the launcher)
+# still ends it, and what never reached the reader is counted.
+mkfifo "$WORK/stalled"
+exec 7<>"$WORK/stalled"
+rm -f "$WORK/report"
+timeout -k 5 20 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" --cancel-after 500 \
+	-- "$INIT" --fd 3 --workload head -c 10000000 /dev/zero \
+	</dev/null >"$WORK/stalled" 2>"$WORK/err"
+RC=$?
+exec 7<&-
+OUT="" ERR=$(cat "$WORK/err") REPORT=$(cat "$WORK/report" 2>/dev/null)
+expect_that "agent: a stdout reader that never reads does not outlast the cancellation" \
+	test "$RC" = 125 -a "$ERR" = "agent-drive: stopped waiting for the guest agent"
+expect_that "agent: output the stalled reader never took is counted as dropped" \
+	grep -Eq "out_bytes=[0-9]+ out_dropped=[1-9]" "$WORK/report"
 
 # Orphans come back to the agent (a subreaper here) and are reaped: the
 # workload waits until its orphan's /proc entry is gone, which a zombie's

@@ -2,10 +2,12 @@
  * The launcher's side of the agent protocol (jailer/agent.c) against
  * scripted agents in a child process: a well-behaved one, and hostile
  * ones that send huge lengths, bad framing, unknown or misplaced frames,
- * close early, or flood past the output cap.
+ * close early, or flood past the output cap; and readers of the output
+ * that are slow or never read.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,10 +166,13 @@ static struct vj_agent_spec spec(void)
 	return s;
 }
 
+/* What went to a memfd; output that went to a pipe is the test's to read. */
 static size_t slurp(int fd, char *buf, size_t cap)
 {
 	ssize_t n = pread(fd, buf, cap - 1, 0);
 
+	if (n < 0 && errno == ESPIPE)
+		n = 0;
 	assert_true(n >= 0);
 	buf[n] = '\0';
 	return (size_t)n;
@@ -392,6 +398,157 @@ static void output_past_the_cap_is_discarded_and_counted(void **state)
 	assert_string_equal(r.err, "tail");
 	assert_int_equal(r.res.err_dropped, 10);
 	assert_int_equal(r.res.status, 0);
+}
+
+/* ---- a reader that never reads ---- */
+
+/* A cancel_fd that becomes readable after ms, as the VM's end does. */
+static int cancel_after(unsigned ms)
+{
+	struct itimerspec its = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(timerfd_settime(fd, 0, &its, NULL), 0);
+	return fd;
+}
+
+/* out_fd becomes a one-page pipe whose read end is returned and never read. */
+static int stalled_stdout(struct run *r)
+{
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	close(r->io.out_fd);
+	r->io.out_fd = p[1];
+	return p[0];
+}
+
+static void script_two_frames_then_exit(int fd)
+{
+	static char chunk[VJ_AGENT_PAYLOAD_MAX + 1];
+
+	hello(fd);
+	take_workload(fd);
+	memset(chunk, 'x', VJ_AGENT_PAYLOAD_MAX);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_stalled_reader_gives_way_to_the_cancellation(void **state)
+{
+	static struct run r;
+	int unread;
+	(void)state;
+	init_run(&r);
+	unread = stalled_stdout(&r);
+	r.io.cancel_fd = cancel_after(200);
+	/* A session that waits for the reader regardless never returns. */
+	alarm(10);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(unread);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 0);
+	assert_int_equal(r.res.out_bytes, 4096);
+	assert_int_equal(r.res.out_dropped, 2 * VJ_AGENT_PAYLOAD_MAX - 4096);
+}
+
+static void a_stalled_socket_reader_gives_way_to_the_cancellation(void **state)
+{
+	static struct run r;
+	int sv[2], small = 4096;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	close(r.io.out_fd);
+	r.io.out_fd = sv[0];
+	r.io.cancel_fd = cancel_after(200);
+	alarm(10);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(sv[1]);
+	assert_child_ok(&r);
+	assert_true(r.res.out_dropped > 0);
+	assert_int_equal(r.res.out_bytes + r.res.out_dropped, 2 * VJ_AGENT_PAYLOAD_MAX);
+}
+
+/* The pipe's write end as the scripted agent inherited it: the same open
+ * file description as the launcher's out_fd. */
+static int shared_out_fd = -1;
+
+static void script_check_blocking_while_stalled(int fd)
+{
+	static char chunk[VJ_AGENT_PAYLOAD_MAX + 1];
+
+	hello(fd);
+	take_workload(fd);
+	memset(chunk, 'x', VJ_AGENT_PAYLOAD_MAX);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	usleep(100 * 1000); /* the launcher waits on the full pipe by now */
+	EXPECT(!(fcntl(shared_out_fd, F_GETFL) & O_NONBLOCK));
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void waiting_leaves_the_callers_descriptor_blocking(void **state)
+{
+	static struct run r;
+	int unread;
+	(void)state;
+	init_run(&r);
+	unread = stalled_stdout(&r);
+	shared_out_fd = r.io.out_fd;
+	r.io.cancel_fd = cancel_after(300);
+	alarm(10);
+	assert_int_equal(session(&r, script_check_blocking_while_stalled), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(unread);
+	assert_child_ok(&r);
+}
+
+struct slow_reader {
+	int fd;
+	size_t got;
+};
+
+static void *read_slowly(void *arg)
+{
+	struct slow_reader *sr = arg;
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(sr->fd, buf, sizeof(buf))) > 0) {
+		sr->got += (size_t)n;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void a_slow_reader_gets_every_byte(void **state)
+{
+	static struct run r;
+	struct slow_reader sr;
+	pthread_t t;
+	(void)state;
+	init_run(&r);
+	sr = (struct slow_reader){ .fd = stalled_stdout(&r) };
+	assert_int_equal(pthread_create(&t, NULL, read_slowly, &sr), 0);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(sr.fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.out_bytes, 2 * VJ_AGENT_PAYLOAD_MAX);
+	assert_int_equal(r.res.out_dropped, 0);
+	assert_int_equal(sr.got, 2 * VJ_AGENT_PAYLOAD_MAX);
 }
 
 /* ---- hostile agents ---- */
@@ -771,6 +928,10 @@ int main(void)
 		cmocka_unit_test(signals_are_forwarded),
 		cmocka_unit_test(nothing_after_exit_is_looked_at),
 		cmocka_unit_test(output_past_the_cap_is_discarded_and_counted),
+		cmocka_unit_test(a_stalled_reader_gives_way_to_the_cancellation),
+		cmocka_unit_test(a_stalled_socket_reader_gives_way_to_the_cancellation),
+		cmocka_unit_test(waiting_leaves_the_callers_descriptor_blocking),
+		cmocka_unit_test(a_slow_reader_gets_every_byte),
 		cmocka_unit_test(a_huge_length_ends_the_session),
 		cmocka_unit_test(reserved_flags_end_the_session),
 		cmocka_unit_test(an_unknown_type_ends_the_session),
