@@ -175,6 +175,7 @@ struct stream {
 	struct sink sink;
 	uint64_t cap;
 	uint64_t *passed, *dropped; /* in the result */
+	enum vj_agent_drop *why;    /* in the result */
 	bool broken;                /* its reader went away */
 };
 
@@ -287,14 +288,18 @@ static int forward(struct session *s, const struct vj_agent_msg *m)
 		keep = st->cap - *st->passed < len ? (size_t)(st->cap - *st->passed) : len;
 	if (keep)
 		r = sink_write(&st->sink, s->io->cancel_fd, m->bytes.data, keep, &done);
-	*st->passed += done;
-	*st->dropped += len - done;
 	if (r == -ECANCELED)
 		s->cancelled = true;
 	else if (r == -EPIPE)
 		st->broken = true;
 	else if (r < 0)
 		return vj_fail_errno(s->e, r, "write the workload's %s", st->name);
+	*st->passed += done;
+	*st->dropped += len - done;
+	if (done < len && *st->why == VJ_AGENT_DROP_NONE)
+		*st->why = s->cancelled ? VJ_AGENT_DROP_CANCELLED
+			   : st->broken ? VJ_AGENT_DROP_READER
+					: VJ_AGENT_DROP_CAP;
 	return 0;
 }
 
@@ -481,9 +486,9 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 		.conn = conn_fd, .spec = spec, .w = w, .io = io, .res = res, .e = e,
 		.rx = rx, .tx = tx, .inbuf = inbuf, .in_fd = io->in_fd,
 		.out = { .name = "stdout", .cap = io->out_cap, .passed = &res->out_bytes,
-			 .dropped = &res->out_dropped },
+			 .dropped = &res->out_dropped, .why = &res->out_why },
 		.err = { .name = "stderr", .cap = io->err_cap, .passed = &res->err_bytes,
-			 .dropped = &res->err_dropped },
+			 .dropped = &res->err_dropped, .why = &res->err_why },
 	};
 	cleanup_fd int own_in = -1;
 	struct stat st;
@@ -509,4 +514,30 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	sink_close(&s.err.sink);
 	shutdown(conn_fd, SHUT_WR);
 	return s.exited ? 0 : r;
+}
+
+bool vj_agent_drop_line(const struct vj_agent_io *io, const struct vj_agent_result *res,
+			enum vj_agent_type stream, const char *cap_key, char *buf, size_t len)
+{
+	const bool out = stream == VJ_AGENT_STDOUT;
+	const unsigned long long dropped = out ? res->out_dropped : res->err_dropped;
+	const unsigned long long cap = out ? io->out_cap : io->err_cap;
+	const char *name = out ? "stdout" : "stderr";
+
+	if (!dropped)
+		return false;
+	switch (out ? res->out_why : res->err_why) {
+	case VJ_AGENT_DROP_READER:
+		snprintf(buf, len, "workload %s: %llu bytes dropped: its reader went away (broken pipe)",
+			 name, dropped);
+		break;
+	case VJ_AGENT_DROP_CANCELLED:
+		snprintf(buf, len, "workload %s: %llu bytes dropped: the sandbox ended before its "
+			 "reader took them", name, dropped);
+		break;
+	default:
+		snprintf(buf, len, "workload %s: %llu bytes dropped past its cap of %llu bytes (%s)",
+			 name, dropped, cap, cap_key);
+	}
+	return true;
 }

@@ -37,11 +37,22 @@ struct vj_agent_io {
 	int cancel_fd;
 };
 
+/* Why some of a stream's output never reached its reader. */
+enum vj_agent_drop {
+	VJ_AGENT_DROP_NONE,      /* all of it did */
+	VJ_AGENT_DROP_CAP,       /* the stream's cap was reached */
+	VJ_AGENT_DROP_READER,    /* the reader went away (EPIPE) */
+	VJ_AGENT_DROP_CANCELLED, /* cancel_fd fired with output still to write */
+};
+
 struct vj_agent_result {
 	int status;                    /* exit status: 0..255, or 128 + signal */
 	int signal;                    /* the signal that killed it, or 0 */
 	uint64_t out_bytes, err_bytes; /* passed on */
-	uint64_t out_dropped, err_dropped; /* discarded: past a cap, or the reader went away */
+	uint64_t out_dropped, err_dropped; /* discarded */
+	/* What discarded the first of them: from then on the stream passes
+	 * nothing on, for the same reason. */
+	enum vj_agent_drop out_why, err_why;
 };
 
 /*
@@ -74,5 +85,15 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
  */
 int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct vj_workload *w,
 		     const struct vj_agent_io *io, struct vj_agent_result *res, struct vj_err *e);
+
+/*
+ * The line that tells the user what one stream (VJ_AGENT_STDOUT or
+ * VJ_AGENT_STDERR) lost and why, e.g. "workload stdout: 3951424 bytes
+ * dropped past its cap of 1048576 bytes (limits.output)", where cap_key
+ * names what set io's cap for it. Returns false, leaving buf as it was,
+ * when the stream lost nothing.
+ */
+bool vj_agent_drop_line(const struct vj_agent_io *io, const struct vj_agent_result *res,
+			enum vj_agent_type stream, const char *cap_key, char *buf, size_t len);
 
 #endif

@@ -2,7 +2,8 @@
  * Test helper: the launcher's side of the agent protocol (jailer/agent.c)
  * driving a real agent, like `vmjail run` will. Its stdin, stdout and
  * stderr are the workload's, and it exits with the workload's status (125
- * when the session failed).
+ * when the session failed). Like vmjail, it tells on stderr what output
+ * was dropped, and why, once the session is over.
  *
  * usage: agent-drive [options] -- AGENT-ARGV... --workload WORKLOAD-ARGV...
  * AGENT-ARGV gets its end of a socketpair as fd 3. With --listen PATH it
@@ -263,6 +264,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct vj_agent_result res = { 0 };
 	struct vj_err e = { "" };
+	char line[256];
 	cleanup_fd int sigfd = -1, pidfd = -1, timer = -1;
 	int conn, st = 0, r = -ECONNREFUSED;
 	pid_t pid;
@@ -282,6 +284,10 @@ int main(int argc, char **argv)
 		;
 	if (o.report)
 		report(o.report, r, &res, st);
+	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDOUT, "--out-cap", line, sizeof(line)))
+		fprintf(stderr, "agent-drive: %s\n", line);
+	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDERR, "--err-cap", line, sizeof(line)))
+		fprintf(stderr, "agent-drive: %s\n", line);
 	if (r < 0) {
 		fprintf(stderr, "agent-drive: %s\n", e.msg);
 		return SESSION_FAILED;

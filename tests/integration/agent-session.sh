@@ -66,10 +66,20 @@ expect_run "agent: a missing directory is a session error naming it" 125 "" \
 	'agent-drive: guest agent: workload "true": chdir /nonexistent-vj: No such file or directory'
 
 run_drive /dev/null --out-cap 10 --err-cap 3 "${A[@]}" sh -c 'head -c 100000 /dev/zero | tr "\0" x; echo errors >&2'
-expect_run "agent: output past the caps is discarded, the workload still completes" \
-	0 xxxxxxxxxx err
+expect_run "agent: output past the caps is discarded, the workload still completes, and the user is told" \
+	0 xxxxxxxxxx "erragent-drive: workload stdout: 99990 bytes dropped past its cap of 10 bytes (--out-cap)
+agent-drive: workload stderr: 4 bytes dropped past its cap of 3 bytes (--err-cap)"
 expect_that "agent: the discarded bytes are counted" \
 	grep -q "out_bytes=10 out_dropped=99990 err_bytes=3 err_dropped=4" "$WORK/report"
+
+# A reader that goes away: the rest of that stream is dropped, and the
+# user is told why, apart from a cap.
+timeout -k 5 60 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" \
+	-- "$INIT" --fd 3 --workload sh -c 'head -c 1000000 /dev/zero' \
+	</dev/null 2>"$WORK/err" | head -c 10 >/dev/null
+RC=${PIPESTATUS[0]} OUT="" ERR=$(cat "$WORK/err") REPORT=$(cat "$WORK/report")
+expect_that "agent: a stdout whose reader went away is reported as such, the workload still completes" \
+	eval '[ "$RC" = 0 ] && [[ $ERR =~ ^"agent-drive: workload stdout: "[1-9][0-9]*" bytes dropped: its reader went away (broken pipe)"$ ]]'
 
 # A reader that never reads (a FIFO held open and never drained) must not
 # wedge the session: the cancellation (the VM's end, in the launcher)
@@ -84,9 +94,11 @@ RC=$?
 exec 7<&-
 OUT="" ERR=$(cat "$WORK/err") REPORT=$(cat "$WORK/report" 2>/dev/null)
 expect_that "agent: a stdout reader that never reads does not outlast the cancellation" \
-	test "$RC" = 125 -a "$ERR" = "agent-drive: stopped waiting for the guest agent"
+	eval '[ "$RC" = 125 ] && [ "$(tail -n 1 <<<"$ERR")" = "agent-drive: stopped waiting for the guest agent" ]'
 expect_that "agent: output the stalled reader never took is counted as dropped" \
 	grep -Eq "out_bytes=[0-9]+ out_dropped=[1-9]" "$WORK/report"
+expect_that "agent: ... and the user is told" \
+	eval '[[ $(head -n 1 <<<"$ERR") =~ ^"agent-drive: workload stdout: "[1-9][0-9]*" bytes dropped: the sandbox ended before its reader took them"$ ]]'
 
 # Orphans come back to the agent (a subreaper here) and are reaped: the
 # workload waits until its orphan's /proc entry is gone, which a zombie's

@@ -398,6 +398,83 @@ static void output_past_the_cap_is_discarded_and_counted(void **state)
 	assert_string_equal(r.err, "tail");
 	assert_int_equal(r.res.err_dropped, 10);
 	assert_int_equal(r.res.status, 0);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_CAP);
+	assert_int_equal(r.res.err_why, VJ_AGENT_DROP_CAP);
+}
+
+static void output_up_to_the_cap_drops_nothing(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_cap = 9;
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	assert_int_equal(r.res.out_bytes, 9);
+	assert_int_equal(r.res.out_dropped, 0);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_NONE);
+}
+
+static void a_reader_that_went_away_is_told_apart_from_a_cap(void **state)
+{
+	static struct run r;
+	int p[2];
+	(void)state;
+	init_run(&r);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	close(r.io.out_fd);
+	r.io.out_fd = p[1];
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	signal(SIGPIPE, SIG_DFL);
+	assert_int_equal(r.res.status, 3);
+	assert_int_equal(r.res.out_bytes, 0);
+	assert_int_equal(r.res.out_dropped, 9);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_READER);
+	assert_int_equal(r.res.err_why, VJ_AGENT_DROP_NONE);
+}
+
+/* ---- telling the user ---- */
+
+static void nothing_dropped_is_nothing_to_tell(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = 10, .err_cap = 10 };
+	const struct vj_agent_result res = { .out_bytes = 10 };
+	char line[256] = "untouched";
+	(void)state;
+	assert_false(vj_agent_drop_line(&io, &res, VJ_AGENT_STDOUT, "limits.output", line,
+					sizeof(line)));
+	assert_string_equal(line, "untouched");
+}
+
+static void a_cap_is_named_with_the_key_that_set_it(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = 1048576, .err_cap = 1048576 };
+	const struct vj_agent_result res = { .err_bytes = 1048576, .err_dropped = 3951424,
+					     .err_why = VJ_AGENT_DROP_CAP };
+	char line[256];
+	(void)state;
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDERR, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stderr: 3951424 bytes dropped past its cap of 1048576 "
+				  "bytes (limits.output)");
+}
+
+static void a_reader_gone_and_an_ended_sandbox_are_told_as_such(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = VJ_AGENT_UNCAPPED, .err_cap = VJ_AGENT_UNCAPPED };
+	const struct vj_agent_result res = { .out_dropped = 12, .out_why = VJ_AGENT_DROP_READER,
+					     .err_dropped = 7, .err_why = VJ_AGENT_DROP_CANCELLED };
+	char line[256];
+	(void)state;
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDOUT, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stdout: 12 bytes dropped: its reader went away "
+				  "(broken pipe)");
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDERR, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stderr: 7 bytes dropped: the sandbox ended before its "
+				  "reader took them");
 }
 
 /* ---- a reader that never reads ---- */
@@ -456,6 +533,7 @@ static void a_stalled_reader_gives_way_to_the_cancellation(void **state)
 	assert_int_equal(r.res.status, 0);
 	assert_int_equal(r.res.out_bytes, 4096);
 	assert_int_equal(r.res.out_dropped, 2 * VJ_AGENT_PAYLOAD_MAX - 4096);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_CANCELLED);
 }
 
 static void a_stalled_socket_reader_gives_way_to_the_cancellation(void **state)
@@ -928,6 +1006,11 @@ int main(void)
 		cmocka_unit_test(signals_are_forwarded),
 		cmocka_unit_test(nothing_after_exit_is_looked_at),
 		cmocka_unit_test(output_past_the_cap_is_discarded_and_counted),
+		cmocka_unit_test(output_up_to_the_cap_drops_nothing),
+		cmocka_unit_test(a_reader_that_went_away_is_told_apart_from_a_cap),
+		cmocka_unit_test(nothing_dropped_is_nothing_to_tell),
+		cmocka_unit_test(a_cap_is_named_with_the_key_that_set_it),
+		cmocka_unit_test(a_reader_gone_and_an_ended_sandbox_are_told_as_such),
 		cmocka_unit_test(a_stalled_reader_gives_way_to_the_cancellation),
 		cmocka_unit_test(a_stalled_socket_reader_gives_way_to_the_cancellation),
 		cmocka_unit_test(waiting_leaves_the_callers_descriptor_blocking),
