@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "termsafe.h"
 
 _Static_assert(VJ_MAX_ARGS <= VJ_AGENT_ARGC_MAX, "policy argv must fit the agent protocol");
 _Static_assert(VJ_MAX_ENV <= VJ_AGENT_ENVC_MAX, "policy env must fit the agent protocol");
@@ -177,7 +178,12 @@ struct stream {
 	uint64_t *passed, *dropped; /* in the result */
 	enum vj_agent_drop *why;    /* in the result */
 	bool broken;                /* its reader went away */
+	bool terminal;              /* goes through safe */
+	struct vj_termsafe safe;
 };
+
+/* Guest bytes a terminal's rendering is made of at a time. */
+#define SHOWN_PIECE 4096u
 
 enum phase {
 	WAIT_HELLO, /* the agent speaks first */
@@ -195,6 +201,7 @@ struct session {
 	struct vj_agent_rx *rx;
 	struct vj_agent_tx *tx;
 	uint8_t *inbuf;
+	char *shown;   /* a piece's rendering for a terminal */
 	int in_fd;     /* io->in_fd, or a non-blocking open of it */
 	struct stream out, err;
 	enum phase phase;
@@ -275,6 +282,44 @@ static int fill_tx(struct session *s)
 	return 0;
 }
 
+/*
+ * Writes n guest bytes to a stream, through its termsafe filter on a
+ * terminal; *passed counts the guest bytes that went out. A terminal's
+ * rendering goes a piece at a time, and a piece whose rendering was cut
+ * short counts as not passed on.
+ */
+static int pass_on(struct session *s, struct stream *st, const uint8_t *p, size_t n,
+		   size_t *passed)
+{
+	size_t piece, len, done;
+	int r;
+
+	if (!st->terminal)
+		return sink_write(&st->sink, s->io->cancel_fd, p, n, passed);
+	for (*passed = 0; *passed < n; *passed += piece) {
+		piece = n - *passed < SHOWN_PIECE ? n - *passed : SHOWN_PIECE;
+		len = vj_termsafe_feed(&st->safe, p + *passed, piece, s->shown);
+		if ((r = sink_write(&st->sink, s->io->cancel_fd, (const uint8_t *)s->shown, len,
+				    &done)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The workload ended: a character it left unfinished on a terminal is
+ * shown as its bytes. Best effort, as the stream is over: a reader that
+ * went away or a cancellation now changes nothing. */
+static void finish_terminal(struct session *s, struct stream *st)
+{
+	size_t len, done;
+
+	if (!st->terminal || st->broken || s->cancelled)
+		return;
+	len = vj_termsafe_finish(&st->safe, s->shown);
+	if (len)
+		(void)sink_write(&st->sink, s->io->cancel_fd, (const uint8_t *)s->shown, len, &done);
+}
+
 /* Output after a cancellation, past a cap, or after the reader went away
  * is read and counted, never written. */
 static int forward(struct session *s, const struct vj_agent_msg *m)
@@ -287,7 +332,7 @@ static int forward(struct session *s, const struct vj_agent_msg *m)
 	if (!s->cancelled && !st->broken && *st->passed < st->cap)
 		keep = st->cap - *st->passed < len ? (size_t)(st->cap - *st->passed) : len;
 	if (keep)
-		r = sink_write(&st->sink, s->io->cancel_fd, m->bytes.data, keep, &done);
+		r = pass_on(s, st, m->bytes.data, keep, &done);
 	if (r == -ECANCELED)
 		s->cancelled = true;
 	else if (r == -EPIPE)
@@ -482,20 +527,23 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	cleanup_free struct vj_agent_rx *rx = calloc(1, sizeof(*rx));
 	cleanup_free struct vj_agent_tx *tx = calloc(1, sizeof(*tx));
 	cleanup_free uint8_t *inbuf = malloc(VJ_AGENT_PAYLOAD_MAX);
+	cleanup_free char *shown = malloc(VJ_TERMSAFE_MAX(SHOWN_PIECE));
 	struct session s = {
 		.conn = conn_fd, .spec = spec, .w = w, .io = io, .res = res, .e = e,
-		.rx = rx, .tx = tx, .inbuf = inbuf, .in_fd = io->in_fd,
+		.rx = rx, .tx = tx, .inbuf = inbuf, .shown = shown, .in_fd = io->in_fd,
 		.out = { .name = "stdout", .cap = io->out_cap, .passed = &res->out_bytes,
-			 .dropped = &res->out_dropped, .why = &res->out_why },
+			 .dropped = &res->out_dropped, .why = &res->out_why,
+			 .terminal = io->out_terminal },
 		.err = { .name = "stderr", .cap = io->err_cap, .passed = &res->err_bytes,
-			 .dropped = &res->err_dropped, .why = &res->err_why },
+			 .dropped = &res->err_dropped, .why = &res->err_why,
+			 .terminal = io->err_terminal },
 	};
 	cleanup_fd int own_in = -1;
 	struct stat st;
 	int flags, r;
 
 	memset(res, 0, sizeof(*res));
-	if (!rx || !tx || !inbuf)
+	if (!rx || !tx || !inbuf || !shown)
 		return vj_fail(e, -ENOMEM, "agent session: out of memory");
 	if ((r = check_workload(w, e)) < 0)
 		return r;
@@ -510,6 +558,10 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	while (!s.exited)
 		if ((r = step(&s)) < 0)
 			break;
+	if (s.exited) {
+		finish_terminal(&s, &s.out);
+		finish_terminal(&s, &s.err);
+	}
 	sink_close(&s.out.sink);
 	sink_close(&s.err.sink);
 	shutdown(conn_fd, SHUT_WR);

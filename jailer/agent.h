@@ -27,6 +27,10 @@ struct vj_agent_io {
 	/* Bytes of each stream passed on at most (VJ_AGENT_UNCAPPED: no
 	 * cap); the rest is read and discarded, the workload runs on. */
 	uint64_t out_cap, err_cap;
+	/* out_fd/err_fd is a terminal, decided by the caller before the
+	 * guest runs: the guest's bytes are made harmless first
+	 * (common/termsafe.h). Caps and counts are in the guest's bytes. */
+	bool out_terminal, err_terminal;
 	/* -1, or a signalfd: each signal read from it is forwarded to the
 	 * workload (to its process group, in the guest). */
 	int signal_fd;

@@ -45,6 +45,10 @@ struct sandbox {
 	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
 	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
+	/* stdout and stderr are terminals, so that the workload's output
+	 * must be made harmless there (termsafe.h): decided once, before
+	 * the guest runs. */
+	bool out_terminal, err_terminal;
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
 	int pidfd;
 	pid_t pid;
@@ -547,7 +551,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	struct agent_run a = {
 		.sb = sb,
 		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
-			.out_cap = cap, .err_cap = cap, .signal_fd = -1 },
+			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
+			.err_terminal = sb->err_terminal, .signal_fd = -1 },
 		.r = -ECANCELED,
 	};
 	cleanup_fd int cancel = -1;
@@ -586,6 +591,8 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },
 		.agent_listen = -1,
+		.out_terminal = isatty(STDOUT_FILENO),
+		.err_terminal = isatty(STDERR_FILENO),
 		.sync = { -1, -1 },
 		.pidfd = -1,
 	};

@@ -2,8 +2,9 @@
  * Test helper: the launcher's side of the agent protocol (jailer/agent.c)
  * driving a real agent, like `vmjail run` will. Its stdin, stdout and
  * stderr are the workload's, and it exits with the workload's status (125
- * when the session failed). Like vmjail, it tells on stderr what output
- * was dropped, and why, once the session is over.
+ * when the session failed). Like vmjail, it makes the workload's output
+ * harmless on a stdout or stderr that is a terminal, and tells on stderr
+ * what output was dropped, and why, once the session is over.
  *
  * usage: agent-drive [options] -- AGENT-ARGV... --workload WORKLOAD-ARGV...
  * AGENT-ARGV gets its end of a socketpair as fd 3. With --listen PATH it
@@ -270,6 +271,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	parse(argc, argv, &o);
+	o.io.out_terminal = isatty(o.io.out_fd);
+	o.io.err_terminal = isatty(o.io.err_fd);
 	signal(SIGPIPE, SIG_IGN);
 	if (o.forward_signals && (sigfd = o.io.signal_fd = signals_fd()) < 0)
 		die("signalfd: %s", strerror(errno));

@@ -100,6 +100,21 @@ expect_that "agent: output the stalled reader never took is counted as dropped" 
 expect_that "agent: ... and the user is told" \
 	eval '[[ $(head -n 1 <<<"$ERR") =~ ^"agent-drive: workload stdout: "[1-9][0-9]*" bytes dropped: the sandbox ended before its reader took them"$ ]]'
 
+# On a terminal (a pty from script(1) here) the workload's control
+# characters arrive as text, never as commands to the terminal; a file or
+# a pipe gets the exact bytes.
+shown_as_text() {
+	[ "$RC" = 0 ] && grep -qF '^[]0;pwned^G^[[2Jok' "$1" && ! grep -q $'\e' "$1"
+}
+script -qec "$DRIVE --no-stdin --agent-log $WORK/agent.log -- $INIT --fd 3 --workload \
+	printf '\\033]0;pwned\\007\\033[2Jok\\n'" /dev/null </dev/null >"$WORK/tty" 2>&1
+RC=$? OUT=$(cat -v "$WORK/tty") ERR="" REPORT=""
+expect_that "agent: a terminal gets the workload's escape sequences as text" \
+	shown_as_text "$WORK/tty"
+run_drive /dev/null "${A[@]}" printf '\033]0;pwned\007\033[2Jok\n'
+expect_run "agent: a file gets the workload's escape sequences as they are" \
+	0 $'\e]0;pwned\a\e[2Jok' ""
+
 # Orphans come back to the agent (a subreaper here) and are reaped: the
 # workload waits until its orphan's /proc entry is gone, which a zombie's
 # is not.

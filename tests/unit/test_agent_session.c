@@ -477,6 +477,100 @@ static void a_reader_gone_and_an_ended_sandbox_are_told_as_such(void **state)
 				  "reader took them");
 }
 
+/* ---- a terminal ---- */
+
+#define HOSTILE_OUT "\x1b]52;c;cHduZWQ=\x07\x1b]0;title\x07\xc2\x9b" "2Jok\n"
+#define HOSTILE_ERR "\x1b[2J\r\b"
+
+static void script_escapes(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, HOSTILE_OUT);
+	put_bytes(fd, VJ_AGENT_STDERR, HOSTILE_ERR);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_terminal_gets_control_characters_as_text(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, "^[]52;c;cHduZWQ=^G^[]0;title^G\\xc2\\x9b2Jok\n");
+	assert_string_equal(r.err, "^[[2J\r\b");
+	assert_int_equal(r.res.out_bytes, strlen(HOSTILE_OUT));
+	assert_int_equal(r.res.err_bytes, strlen(HOSTILE_ERR));
+}
+
+static void a_file_or_pipe_gets_the_exact_bytes(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, HOSTILE_OUT);
+	assert_string_equal(r.err, HOSTILE_ERR);
+}
+
+static void only_the_stream_on_a_terminal_is_filtered(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, HOSTILE_OUT);
+	assert_string_equal(r.err, "^[[2J\r\b");
+}
+
+static void script_split_characters(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, "\xe2\x82");
+	put_bytes(fd, VJ_AGENT_STDERR, "\xc2");
+	put_bytes(fd, VJ_AGENT_STDOUT, "\xac\n");
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_character_split_across_frames_reaches_a_terminal_whole(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_split_characters), 0);
+	assert_string_equal(r.out, "\xe2\x82\xac\n");
+}
+
+static void an_unfinished_character_is_shown_as_bytes_when_the_workload_ends(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_split_characters), 0);
+	assert_string_equal(r.err, "\\xc2");
+	assert_int_equal(r.res.err_bytes, 1);
+}
+
+static void a_cap_on_a_terminal_counts_the_guests_bytes(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.err_terminal = true;
+	r.io.err_cap = 3;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.err, "^[[2");
+	assert_int_equal(r.res.err_bytes, 3);
+	assert_int_equal(r.res.err_dropped, strlen(HOSTILE_ERR) - 3);
+}
+
 /* ---- a reader that never reads ---- */
 
 /* A cancel_fd that becomes readable after ms, as the VM's end does. */
@@ -1011,6 +1105,12 @@ int main(void)
 		cmocka_unit_test(nothing_dropped_is_nothing_to_tell),
 		cmocka_unit_test(a_cap_is_named_with_the_key_that_set_it),
 		cmocka_unit_test(a_reader_gone_and_an_ended_sandbox_are_told_as_such),
+		cmocka_unit_test(a_terminal_gets_control_characters_as_text),
+		cmocka_unit_test(a_file_or_pipe_gets_the_exact_bytes),
+		cmocka_unit_test(only_the_stream_on_a_terminal_is_filtered),
+		cmocka_unit_test(a_character_split_across_frames_reaches_a_terminal_whole),
+		cmocka_unit_test(an_unfinished_character_is_shown_as_bytes_when_the_workload_ends),
+		cmocka_unit_test(a_cap_on_a_terminal_counts_the_guests_bytes),
 		cmocka_unit_test(a_stalled_reader_gives_way_to_the_cancellation),
 		cmocka_unit_test(a_stalled_socket_reader_gives_way_to_the_cancellation),
 		cmocka_unit_test(waiting_leaves_the_callers_descriptor_blocking),
