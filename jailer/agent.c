@@ -68,15 +68,18 @@ static bool may_wait(int fd, const struct stat *st)
 
 /*
  * The session must be able to stop waiting on a pipe or terminal
- * (cancel_fd), so it reads and writes those through a descriptor of its
- * own: the same pipe or terminal opened again through /proc/self/fd, with
+ * (cancel_fd), so it writes to those through a descriptor of its own: the
+ * same pipe or terminal opened again through /proc/self/fd, with
  * O_NONBLOCK. Setting O_NONBLOCK on the caller's descriptor instead would
  * change it for every process sharing its open file description (a
- * shell, the rest of a pipeline), which do not expect EAGAIN. Returns -1
- * where that cannot be done: a pty master (opening it again makes a new
- * pty), or an open that failed (no reader left on a pipe, no permission).
+ * shell, the rest of a pipeline), which do not expect EAGAIN. (stdin is
+ * read only once poll said so, from the caller's descriptor: a named FIFO
+ * opened again for reading after its writers left would never report
+ * their end.) Returns -1 where that cannot be done: a pty master (opening
+ * it again makes a new pty), or an open that failed (no reader left on a
+ * pipe, no permission).
  */
-static int open_nonblocking(int fd, int flags)
+static int open_nonblocking(int fd)
 {
 	char path[32];
 	int ptn;
@@ -84,7 +87,7 @@ static int open_nonblocking(int fd, int flags)
 	if (ioctl(fd, TIOCGPTN, &ptn) == 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	return open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 }
 
 /* Where one of the workload's output streams goes. */
@@ -107,7 +110,7 @@ static void sink_open(struct sink *k, int fd)
 		k->socket = true;
 	} else if (!may_wait(fd, &st)) {
 		return; /* files and other devices take what they are given */
-	} else if ((k->own_fd = open_nonblocking(fd, O_WRONLY)) >= 0) {
+	} else if ((k->own_fd = open_nonblocking(fd)) >= 0) {
 		k->fd = k->own_fd;
 	} else {
 		/* A pipe that polled writable takes PIPE_BUF bytes without
@@ -202,7 +205,6 @@ struct session {
 	struct vj_agent_tx *tx;
 	uint8_t *inbuf;
 	char *shown;   /* a piece's rendering for a terminal */
-	int in_fd;     /* io->in_fd, or a non-blocking open of it */
 	struct stream out, err;
 	enum phase phase;
 	uint32_t next; /* SENDING: 0 WORKLOAD, then argv, env, START */
@@ -275,7 +277,7 @@ static int fill_tx(struct session *s)
 		return 0;
 	if (s->phase == SENDING)
 		return queue_workload_frame(s);
-	if (s->phase == RUNNING && s->in_fd < 0 && !s->in_done) {
+	if (s->phase == RUNNING && s->io->in_fd < 0 && !s->in_done) {
 		s->in_done = true;
 		return queue(s, &eof, "end of stdin");
 	}
@@ -430,7 +432,7 @@ static ssize_t read_conn(struct session *s)
 static int read_stdin(struct session *s)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_STDIN };
-	ssize_t n = read(s->in_fd, s->inbuf, VJ_AGENT_PAYLOAD_MAX);
+	ssize_t n = read(s->io->in_fd, s->inbuf, VJ_AGENT_PAYLOAD_MAX);
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
@@ -500,7 +502,7 @@ static int step(struct session *s)
 	const bool idle = !vj_agent_tx_busy(s->tx), running = s->phase == RUNNING;
 	struct pollfd pf[4] = {
 		{ .fd = s->conn, .events = POLLIN | (idle ? 0 : POLLOUT) },
-		{ .fd = running && idle && !s->in_done ? s->in_fd : -1, .events = POLLIN },
+		{ .fd = running && idle && !s->in_done ? s->io->in_fd : -1, .events = POLLIN },
 		{ .fd = running && idle ? s->io->signal_fd : -1, .events = POLLIN },
 		{ .fd = s->io->cancel_fd, .events = POLLIN },
 	};
@@ -530,7 +532,7 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	cleanup_free char *shown = malloc(VJ_TERMSAFE_MAX(SHOWN_PIECE));
 	struct session s = {
 		.conn = conn_fd, .spec = spec, .w = w, .io = io, .res = res, .e = e,
-		.rx = rx, .tx = tx, .inbuf = inbuf, .shown = shown, .in_fd = io->in_fd,
+		.rx = rx, .tx = tx, .inbuf = inbuf, .shown = shown,
 		.out = { .name = "stdout", .cap = io->out_cap, .passed = &res->out_bytes,
 			 .dropped = &res->out_dropped, .why = &res->out_why,
 			 .terminal = io->out_terminal },
@@ -538,8 +540,6 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 			 .dropped = &res->err_dropped, .why = &res->err_why,
 			 .terminal = io->err_terminal },
 	};
-	cleanup_fd int own_in = -1;
-	struct stat st;
 	int flags, r;
 
 	memset(res, 0, sizeof(*res));
@@ -550,9 +550,6 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	flags = fcntl(conn_fd, F_GETFL);
 	if (flags < 0 || fcntl(conn_fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return vj_fail_errno(e, -errno, "agent connection: set non-blocking");
-	if (io->in_fd >= 0 && fstat(io->in_fd, &st) == 0 && may_wait(io->in_fd, &st) &&
-	    (own_in = open_nonblocking(io->in_fd, O_RDONLY)) >= 0)
-		s.in_fd = own_in;
 	sink_open(&s.out.sink, io->out_fd);
 	sink_open(&s.err.sink, io->err_fd);
 	while (!s.exited)

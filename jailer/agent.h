@@ -85,7 +85,7 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
  * stay as they are), a socket with MSG_DONTWAIT. Output that arrives or
  * waits once cancel_fd fired is discarded and counted in *_dropped, as is
  * output past a cap. A broken pipe discards the rest of that stream, so
- * the caller should ignore or block SIGPIPE. stdin is read the same way.
+ * the caller should ignore or block SIGPIPE.
  */
 int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct vj_workload *w,
 		     const struct vj_agent_io *io, struct vj_agent_result *res, struct vj_err *e);

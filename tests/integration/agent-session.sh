@@ -31,6 +31,18 @@ printf abc >"$WORK/in.abc"
 run_drive "$WORK/in.abc" "${A[@]}" cat
 expect_run "agent: stdin reaches the workload, then end of file" 0 abc ""
 
+# A named FIFO whose writer is gone before the session starts: its end
+# still reaches the workload.
+rm -f "$WORK/in.fifo"
+mkfifo "$WORK/in.fifo"
+exec 5<>"$WORK/in.fifo" 6<"$WORK/in.fifo"
+printf abc >&5
+exec 5>&-
+timeout -k 5 20 "$DRIVE" --agent-log "$WORK/agent.log" "${A[@]}" cat <&6 >"$WORK/out" 2>"$WORK/err"
+RC=$? OUT=$(cat "$WORK/out") ERR=$(cat "$WORK/err")
+exec 6<&-
+expect_run "agent: stdin from a FIFO whose writer already left ends for the workload" 0 abc ""
+
 run_drive /dev/null --no-stdin "${A[@]}" sh -c 'cat; echo done'
 expect_run "agent: no stdin is an immediate end of file" 0 done ""
 
