@@ -118,11 +118,15 @@ expect_that "agent: ... and the user is told" \
 shown_as_text() {
 	[ "$RC" = 0 ] && grep -qF '^[]0;pwned^G^[[2Jok' "$1" && ! grep -q $'\e' "$1"
 }
-script -qec "$DRIVE --no-stdin --agent-log $WORK/agent.log -- $INIT --fd 3 --workload \
-	printf '\\033]0;pwned\\007\\033[2Jok\\n'" /dev/null </dev/null >"$WORK/tty" 2>&1
-RC=$? OUT=$(cat -v "$WORK/tty") ERR="" REPORT=""
-expect_that "agent: a terminal gets the workload's escape sequences as text" \
-	shown_as_text "$WORK/tty"
+if command -v script >/dev/null; then
+	script -qec "$DRIVE --no-stdin --agent-log $WORK/agent.log -- $INIT --fd 3 --workload \
+		printf '\\033]0;pwned\\007\\033[2Jok\\n'" /dev/null </dev/null >"$WORK/tty" 2>&1
+	RC=$? OUT=$(cat -v "$WORK/tty") ERR="" REPORT=""
+	expect_that "agent: a terminal gets the workload's escape sequences as text" \
+		shown_as_text "$WORK/tty"
+else
+	skip "agent: a terminal gets the workload's escape sequences as text" "no script(1)"
+fi
 run_drive /dev/null "${A[@]}" printf '\033]0;pwned\007\033[2Jok\n'
 expect_run "agent: a file gets the workload's escape sequences as they are" \
 	0 $'\e]0;pwned\a\e[2Jok' ""
