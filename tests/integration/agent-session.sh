@@ -99,7 +99,7 @@ expect_that "agent: a stdout whose reader went away is reported as such, the wor
 mkfifo "$WORK/stalled"
 exec 7<>"$WORK/stalled"
 rm -f "$WORK/report"
-timeout -k 5 20 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" --cancel-after 500 \
+timeout -k 5 20 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" --cancel-after 1000 \
 	-- "$INIT" --fd 3 --workload head -c 10000000 /dev/zero \
 	</dev/null >"$WORK/stalled" 2>"$WORK/err"
 RC=$?

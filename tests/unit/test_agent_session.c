@@ -616,7 +616,7 @@ static void a_stalled_reader_gives_way_to_the_cancellation(void **state)
 	(void)state;
 	init_run(&r);
 	unread = stalled_stdout(&r);
-	r.io.cancel_fd = cancel_after(200);
+	r.io.cancel_fd = cancel_after(500);
 	/* A session that waits for the reader regardless never returns. */
 	alarm(10);
 	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
@@ -678,7 +678,7 @@ static void waiting_leaves_the_callers_descriptor_blocking(void **state)
 	init_run(&r);
 	unread = stalled_stdout(&r);
 	shared_out_fd = r.io.out_fd;
-	r.io.cancel_fd = cancel_after(300);
+	r.io.cancel_fd = cancel_after(500);
 	alarm(10);
 	assert_int_equal(session(&r, script_check_blocking_while_stalled), 0);
 	alarm(0);
