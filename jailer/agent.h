@@ -11,6 +11,8 @@
 #ifndef VJ_JAILER_AGENT_H
 #define VJ_JAILER_AGENT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
