@@ -2,17 +2,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
+#include "termsafe.h"
 
 _Static_assert(VJ_MAX_ARGS <= VJ_AGENT_ARGC_MAX, "policy argv must fit the agent protocol");
 _Static_assert(VJ_MAX_ENV <= VJ_AGENT_ENVC_MAX, "policy env must fit the agent protocol");
@@ -55,6 +60,134 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
 	}
 }
 
+/* Pipes and terminals: their reader decides how long a write waits. */
+static bool may_wait(int fd, const struct stat *st)
+{
+	return S_ISFIFO(st->st_mode) || (S_ISCHR(st->st_mode) && isatty(fd));
+}
+
+/*
+ * The session must be able to stop waiting on a pipe or terminal
+ * (cancel_fd), so it writes to those through a descriptor of its own: the
+ * same pipe or terminal opened again through /proc/self/fd, with
+ * O_NONBLOCK. Setting O_NONBLOCK on the caller's descriptor instead would
+ * change it for every process sharing its open file description (a
+ * shell, the rest of a pipeline), which do not expect EAGAIN. (stdin is
+ * read only once poll said so, from the caller's descriptor: a named FIFO
+ * opened again for reading after its writers left would never report
+ * their end.) Returns -1 where that cannot be done: a pty master (opening
+ * it again makes a new pty), or an open that failed (no reader left on a
+ * pipe, no permission).
+ */
+static int open_nonblocking(int fd)
+{
+	char path[32];
+	int ptn;
+
+	if (ioctl(fd, TIOCGPTN, &ptn) == 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+/* Where one of the workload's output streams goes. */
+struct sink {
+	int fd;          /* written to: the caller's descriptor, or own_fd */
+	int own_fd;      /* -1, or open_nonblocking()'s */
+	bool socket;     /* sent with MSG_DONTWAIT, non-blocking per call */
+	bool wait_first; /* a write could wait: poll for POLLOUT first */
+	size_t chunk;    /* the most one write takes */
+};
+
+static void sink_open(struct sink *k, int fd)
+{
+	struct stat st;
+
+	*k = (struct sink){ .fd = fd, .own_fd = -1, .chunk = SIZE_MAX };
+	if (fstat(fd, &st) < 0)
+		return; /* the first write says what is wrong */
+	if (S_ISSOCK(st.st_mode)) {
+		k->socket = true;
+	} else if (!may_wait(fd, &st)) {
+		return; /* files and other devices take what they are given */
+	} else if ((k->own_fd = open_nonblocking(fd)) >= 0) {
+		k->fd = k->own_fd;
+	} else {
+		/* A pipe that polled writable takes PIPE_BUF bytes without
+		 * waiting (unless another writer fills it first); a terminal
+		 * may still wait for part of them. */
+		k->wait_first = true;
+		k->chunk = PIPE_BUF;
+	}
+}
+
+static void sink_close(struct sink *k)
+{
+	vj_closep(&k->own_fd);
+	k->own_fd = -1;
+}
+
+/* 0 once fd takes bytes (or has an error for write to report),
+ * -ECANCELED once cancel_fd is readable. */
+static int wait_writable(int fd, int cancel_fd)
+{
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = fd, .events = POLLOUT },
+					{ .fd = cancel_fd, .events = POLLIN } };
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pf[1].revents)
+			return -ECANCELED;
+		if (pf[0].revents)
+			return 0;
+	}
+}
+
+/* Writes p[0..n) unless cancel_fd fires first (-ECANCELED) or a write
+ * fails (-errno); *done says how much went out either way. */
+static int sink_write(const struct sink *k, int cancel_fd, const uint8_t *p, size_t n,
+		      size_t *done)
+{
+	bool ready = !k->wait_first;
+	int r;
+
+	*done = 0;
+	while (*done < n) {
+		const size_t want = n - *done < k->chunk ? n - *done : k->chunk;
+		ssize_t w;
+
+		if (!ready && (r = wait_writable(k->fd, cancel_fd)) < 0)
+			return r;
+		w = k->socket ? send(k->fd, p + *done, want, MSG_DONTWAIT | MSG_NOSIGNAL)
+			      : write(k->fd, p + *done, want);
+		if (w > 0)
+			*done += (size_t)w;
+		else if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		ready = w > 0 && !k->wait_first;
+	}
+	return 0;
+}
+
+/* One of the workload's output streams. */
+struct stream {
+	const char *name; /* "stdout", "stderr" */
+	struct sink sink;
+	uint64_t cap;
+	uint64_t *passed, *dropped; /* in the result */
+	enum vj_agent_drop *why;    /* in the result */
+	bool broken;                /* its reader went away */
+	bool terminal;              /* goes through safe */
+	struct vj_termsafe safe;
+};
+
+/* Guest bytes a terminal's rendering is made of at a time. */
+#define SHOWN_PIECE 4096u
+
 enum phase {
 	WAIT_HELLO, /* the agent speaks first */
 	SENDING,    /* the workload's frames go out, up to START */
@@ -71,11 +204,13 @@ struct session {
 	struct vj_agent_rx *rx;
 	struct vj_agent_tx *tx;
 	uint8_t *inbuf;
+	char *shown;   /* a piece's rendering for a terminal */
+	struct stream out, err;
 	enum phase phase;
 	uint32_t next; /* SENDING: 0 WORKLOAD, then argv, env, START */
 	bool in_done;  /* STDIN_EOF queued */
 	bool exited;
-	bool out_broken, err_broken;
+	bool cancelled; /* cancel_fd fired: output is discarded from now on */
 };
 
 static int check_workload(const struct vj_workload *w, struct vj_err *e)
@@ -149,49 +284,69 @@ static int fill_tx(struct session *s)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/*
+ * Writes n guest bytes to a stream, through its termsafe filter on a
+ * terminal; *passed counts the guest bytes that went out. A terminal's
+ * rendering goes a piece at a time, and a piece whose rendering was cut
+ * short counts as not passed on.
+ */
+static int pass_on(struct session *s, struct stream *st, const uint8_t *p, size_t n,
+		   size_t *passed)
 {
-	while (n) {
-		ssize_t k = write(fd, p, n);
+	size_t piece, len, done;
+	int r;
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
-				return -errno;
-			continue;
-		}
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
+	if (!st->terminal)
+		return sink_write(&st->sink, s->io->cancel_fd, p, n, passed);
+	for (*passed = 0; *passed < n; *passed += piece) {
+		piece = n - *passed < SHOWN_PIECE ? n - *passed : SHOWN_PIECE;
+		len = vj_termsafe_feed(&st->safe, p + *passed, piece, s->shown);
+		if ((r = sink_write(&st->sink, s->io->cancel_fd, (const uint8_t *)s->shown, len,
+				    &done)) < 0)
+			return r;
 	}
 	return 0;
 }
 
+/* The workload ended: a character it left unfinished on a terminal is
+ * shown as its bytes. Best effort, as the stream is over: a reader that
+ * went away or a cancellation now changes nothing. */
+static void finish_terminal(struct session *s, struct stream *st)
+{
+	size_t len, done;
+
+	if (!st->terminal || st->broken || s->cancelled)
+		return;
+	len = vj_termsafe_finish(&st->safe, s->shown);
+	if (len)
+		(void)sink_write(&st->sink, s->io->cancel_fd, (const uint8_t *)s->shown, len, &done);
+}
+
+/* Output after a cancellation, past a cap, or after the reader went away
+ * is read and counted, never written. */
 static int forward(struct session *s, const struct vj_agent_msg *m)
 {
-	const bool out = m->type == VJ_AGENT_STDOUT;
-	const int fd = out ? s->io->out_fd : s->io->err_fd;
-	const uint64_t cap = out ? s->io->out_cap : s->io->err_cap;
-	uint64_t *sent = out ? &s->res->out_bytes : &s->res->err_bytes;
-	uint64_t *dropped = out ? &s->res->out_dropped : &s->res->err_dropped;
-	bool *broken = out ? &s->out_broken : &s->err_broken;
-	size_t keep = 0;
-	int r;
+	struct stream *st = m->type == VJ_AGENT_STDOUT ? &s->out : &s->err;
+	const size_t len = m->bytes.len;
+	size_t keep = 0, done = 0;
+	int r = 0;
 
-	if (!*broken && *sent < cap)
-		keep = cap - *sent < m->bytes.len ? (size_t)(cap - *sent) : m->bytes.len;
-	if (keep && (r = write_all(fd, m->bytes.data, keep)) < 0) {
-		if (r != -EPIPE)
-			return vj_fail_errno(s->e, r, "write the workload's %s",
-					     out ? "stdout" : "stderr");
-		*broken = true;
-		keep = 0;
-	}
-	*sent += keep;
-	*dropped += m->bytes.len - keep;
+	if (!s->cancelled && !st->broken && *st->passed < st->cap)
+		keep = st->cap - *st->passed < len ? (size_t)(st->cap - *st->passed) : len;
+	if (keep)
+		r = pass_on(s, st, m->bytes.data, keep, &done);
+	if (r == -ECANCELED)
+		s->cancelled = true;
+	else if (r == -EPIPE)
+		st->broken = true;
+	else if (r < 0)
+		return vj_fail_errno(s->e, r, "write the workload's %s", st->name);
+	*st->passed += done;
+	*st->dropped += len - done;
+	if (done < len && *st->why == VJ_AGENT_DROP_NONE)
+		*st->why = s->cancelled ? VJ_AGENT_DROP_CANCELLED
+			   : st->broken ? VJ_AGENT_DROP_READER
+					: VJ_AGENT_DROP_CAP;
 	return 0;
 }
 
@@ -317,14 +472,20 @@ static int write_conn(struct session *s)
 	return vj_fail_errno(s->e, r, "write to the guest agent");
 }
 
-/* cancel_fd fired: what the agent sent before still counts, and an error
- * it reported says more than the cancellation. */
+/* cancel_fd fired: what the agent had sent by now still counts (its output
+ * discarded), and an error it reported says more than the cancellation.
+ * Only what is queued now is read: a workload still writing must not keep
+ * the session going. */
 static int cancelled(struct session *s)
 {
 	ssize_t n = 0;
+	int queued;
 
-	while (!s->exited && (n = read_conn(s)) > 0)
-		;
+	s->cancelled = true;
+	if (ioctl(s->conn, FIONREAD, &queued) < 0)
+		queued = 0;
+	while (!s->exited && queued > 0 && (n = read_conn(s)) > 0)
+		queued -= (int)n;
 	if (s->exited)
 		return 0;
 	if (n < 0 && n != -ECONNRESET)
@@ -351,10 +512,10 @@ static int step(struct session *s)
 	if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 	    ((r = (int)read_conn(s)) < 0 || s->exited))
 		return r < 0 ? r : 0;
+	if (s->cancelled || pf[3].revents)
+		return cancelled(s);
 	if ((pf[0].revents & POLLOUT) && (r = write_conn(s)) < 0)
 		return r;
-	if (pf[3].revents)
-		return cancelled(s);
 	if (pf[1].revents && (r = read_stdin(s)) < 0)
 		return r;
 	if (pf[2].revents && (r = read_signal(s)) < 0)
@@ -368,21 +529,64 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 	cleanup_free struct vj_agent_rx *rx = calloc(1, sizeof(*rx));
 	cleanup_free struct vj_agent_tx *tx = calloc(1, sizeof(*tx));
 	cleanup_free uint8_t *inbuf = malloc(VJ_AGENT_PAYLOAD_MAX);
-	struct session s = { .conn = conn_fd, .spec = spec, .w = w, .io = io, .res = res,
-			     .e = e, .rx = rx, .tx = tx, .inbuf = inbuf };
+	cleanup_free char *shown = malloc(VJ_TERMSAFE_MAX(SHOWN_PIECE));
+	struct session s = {
+		.conn = conn_fd, .spec = spec, .w = w, .io = io, .res = res, .e = e,
+		.rx = rx, .tx = tx, .inbuf = inbuf, .shown = shown,
+		.out = { .name = "stdout", .cap = io->out_cap, .passed = &res->out_bytes,
+			 .dropped = &res->out_dropped, .why = &res->out_why,
+			 .terminal = io->out_terminal },
+		.err = { .name = "stderr", .cap = io->err_cap, .passed = &res->err_bytes,
+			 .dropped = &res->err_dropped, .why = &res->err_why,
+			 .terminal = io->err_terminal },
+	};
 	int flags, r;
 
 	memset(res, 0, sizeof(*res));
-	if (!rx || !tx || !inbuf)
+	if (!rx || !tx || !inbuf || !shown)
 		return vj_fail(e, -ENOMEM, "agent session: out of memory");
 	if ((r = check_workload(w, e)) < 0)
 		return r;
 	flags = fcntl(conn_fd, F_GETFL);
 	if (flags < 0 || fcntl(conn_fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return vj_fail_errno(e, -errno, "agent connection: set non-blocking");
+	sink_open(&s.out.sink, io->out_fd);
+	sink_open(&s.err.sink, io->err_fd);
 	while (!s.exited)
 		if ((r = step(&s)) < 0)
 			break;
+	if (s.exited) {
+		finish_terminal(&s, &s.out);
+		finish_terminal(&s, &s.err);
+	}
+	sink_close(&s.out.sink);
+	sink_close(&s.err.sink);
 	shutdown(conn_fd, SHUT_WR);
 	return s.exited ? 0 : r;
+}
+
+bool vj_agent_drop_line(const struct vj_agent_io *io, const struct vj_agent_result *res,
+			enum vj_agent_type stream, const char *cap_key, char *buf, size_t len)
+{
+	const bool out = stream == VJ_AGENT_STDOUT;
+	const unsigned long long dropped = out ? res->out_dropped : res->err_dropped;
+	const unsigned long long cap = out ? io->out_cap : io->err_cap;
+	const char *name = out ? "stdout" : "stderr";
+
+	if (!dropped)
+		return false;
+	switch (out ? res->out_why : res->err_why) {
+	case VJ_AGENT_DROP_READER:
+		snprintf(buf, len, "workload %s: %llu bytes dropped: its reader went away (broken pipe)",
+			 name, dropped);
+		break;
+	case VJ_AGENT_DROP_CANCELLED:
+		snprintf(buf, len, "workload %s: %llu bytes dropped: the sandbox ended before its "
+			 "reader took them", name, dropped);
+		break;
+	default:
+		snprintf(buf, len, "workload %s: %llu bytes dropped past its cap of %llu bytes (%s)",
+			 name, dropped, cap, cap_key);
+	}
+	return true;
 }

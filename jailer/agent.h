@@ -11,6 +11,8 @@
 #ifndef VJ_JAILER_AGENT_H
 #define VJ_JAILER_AGENT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,20 +29,36 @@ struct vj_agent_io {
 	/* Bytes of each stream passed on at most (VJ_AGENT_UNCAPPED: no
 	 * cap); the rest is read and discarded, the workload runs on. */
 	uint64_t out_cap, err_cap;
+	/* out_fd/err_fd is a terminal, decided by the caller before the
+	 * guest runs: the guest's bytes are made harmless first
+	 * (common/termsafe.h). Caps and counts are in the guest's bytes. */
+	bool out_terminal, err_terminal;
 	/* -1, or a signalfd: each signal read from it is forwarded to the
 	 * workload (to its process group, in the guest). */
 	int signal_fd;
-	/* -1, or any fd: once it is readable the session stops waiting and
-	 * returns -ECANCELED (after taking what the agent had already sent).
-	 * It is never read. */
+	/* -1, or any fd: once it is readable the session stops waiting, on
+	 * the agent and on a slow reader of out_fd/err_fd alike, and returns
+	 * -ECANCELED (after taking what the agent had already sent, without
+	 * writing it). It is never read. */
 	int cancel_fd;
+};
+
+/* Why some of a stream's output never reached its reader. */
+enum vj_agent_drop {
+	VJ_AGENT_DROP_NONE,      /* all of it did */
+	VJ_AGENT_DROP_CAP,       /* the stream's cap was reached */
+	VJ_AGENT_DROP_READER,    /* the reader went away (EPIPE) */
+	VJ_AGENT_DROP_CANCELLED, /* cancel_fd fired with output still to write */
 };
 
 struct vj_agent_result {
 	int status;                    /* exit status: 0..255, or 128 + signal */
 	int signal;                    /* the signal that killed it, or 0 */
 	uint64_t out_bytes, err_bytes; /* passed on */
-	uint64_t out_dropped, err_dropped; /* discarded: past a cap, or the reader went away */
+	uint64_t out_dropped, err_dropped; /* discarded */
+	/* What discarded the first of them: from then on the stream passes
+	 * nothing on, for the same reason. */
+	enum vj_agent_drop out_why, err_why;
 };
 
 /*
@@ -62,11 +80,26 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
  * connection ended early, cancel_fd fired, or a local write failed.
  * The caller closes conn_fd; its sending side is shut on return.
  *
- * Writes to out_fd/err_fd block while their reader is slow (the
- * backpressure reaches the workload); a broken pipe there discards the
- * rest of that stream, so the caller should ignore or block SIGPIPE.
+ * Writes to out_fd/err_fd wait while their reader is slow (the
+ * backpressure reaches the workload), but never past cancel_fd: a pipe or
+ * terminal is written through a non-blocking descriptor of the session's
+ * own (opened again through /proc/self/fd; the caller's file status flags
+ * stay as they are), a socket with MSG_DONTWAIT. Output that arrives or
+ * waits once cancel_fd fired is discarded and counted in *_dropped, as is
+ * output past a cap. A broken pipe discards the rest of that stream, so
+ * the caller should ignore or block SIGPIPE.
  */
 int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct vj_workload *w,
 		     const struct vj_agent_io *io, struct vj_agent_result *res, struct vj_err *e);
+
+/*
+ * The line that tells the user what one stream (VJ_AGENT_STDOUT or
+ * VJ_AGENT_STDERR) lost and why, e.g. "workload stdout: 3951424 bytes
+ * dropped past its cap of 1048576 bytes (limits.output)", where cap_key
+ * names what set io's cap for it. Returns false, leaving buf as it was,
+ * when the stream lost nothing.
+ */
+bool vj_agent_drop_line(const struct vj_agent_io *io, const struct vj_agent_result *res,
+			enum vj_agent_type stream, const char *cap_key, char *buf, size_t len);
 
 #endif

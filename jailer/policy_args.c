@@ -9,8 +9,8 @@
 #include "policy_load.h"
 
 enum {
-	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_DAEMONIZE, OPT_PID_FILE, OPT_VMM,
-	OPT_TEST_EXEC, OPT_TIMING, OPT_SECCOMP_LOG, OPT_JSON,
+	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_OUTPUT, OPT_DAEMONIZE, OPT_PID_FILE,
+	OPT_VMM, OPT_TEST_EXEC, OPT_TIMING, OPT_SECCOMP_LOG, OPT_JSON,
 };
 
 static const struct option run_opts[] = {
@@ -18,6 +18,7 @@ static const struct option run_opts[] = {
 	{ "vcpus", required_argument, NULL, OPT_VCPUS },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "vmm", required_argument, NULL, OPT_VMM },
@@ -36,6 +37,7 @@ void vj_policy_args_usage_run(FILE *out)
 		"Per-request overrides, checked against the policy's bounds:\n"
 		"  --id ID               sandbox id (default: the policy's, else sandbox-PID)\n"
 		"  --vcpus N, --memory SIZE, --timeout DURATION   (policy syntax: 512Mi, 30s)\n"
+		"  --output SIZE         cap on each of the workload's stdout and stderr\n"
 		"  -- ARGV...            the workload's argv\n"
 		"Operator options:\n"
 		"  --daemonize [--pid-file PATH]  detach once the VMM runs\n"
@@ -119,6 +121,9 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 			continue;
 		case OPT_TIMEOUT:
 			ov.timeout = optarg;
+			continue;
+		case OPT_OUTPUT:
+			ov.output = optarg;
 			continue;
 		}
 		/* After the overrides: --seccomp-log must win over the file. */

@@ -45,6 +45,10 @@ struct sandbox {
 	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
 	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
+	/* stdout and stderr are terminals, so that the workload's output
+	 * must be made harmless there (termsafe.h): decided once, before
+	 * the guest runs. */
+	bool out_terminal, err_terminal;
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
 	int pidfd;
 	pid_t pid;
@@ -488,10 +492,12 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 	return 0;
 }
 
+_Static_assert(VJ_UNLIMITED == VJ_AGENT_UNCAPPED, "an unlimited limits.output is no cap");
+
 /* The agent's side of a run, in a thread beside vj_supervise(). */
 struct agent_run {
 	const struct sandbox *sb;
-	int cancel_fd; /* an eventfd, written once the VMM has ended */
+	struct vj_agent_io io; /* its cancel_fd: an eventfd, written once the VMM has ended */
 	int r;
 	struct vj_agent_result res;
 	struct vj_err e;
@@ -500,25 +506,28 @@ struct agent_run {
 static void *agent_main(void *arg)
 {
 	struct agent_run *a = arg;
-	const struct vj_launch *l = a->sb->l;
-	uint64_t cap = l->policy.limits.console_bytes ? l->policy.limits.console_bytes
-						       : VJ_AGENT_UNCAPPED;
-	struct vj_agent_io io = {
-		.in_fd = STDIN_FILENO,
-		.out_fd = STDOUT_FILENO,
-		.err_fd = STDERR_FILENO,
-		.out_cap = cap,
-		.err_cap = cap,
-		.signal_fd = -1,
-		.cancel_fd = a->cancel_fd,
-	};
 	struct vj_agent_spec spec = { 0 };
 	cleanup_fd int conn = -1;
 
-	a->r = vj_agent_accept(a->sb->agent_listen, a->cancel_fd, a->sb->broker.pid, &conn, &a->e);
+	a->r = vj_agent_accept(a->sb->agent_listen, a->io.cancel_fd, a->sb->broker.pid, &conn,
+			       &a->e);
 	if (a->r == 0)
-		a->r = vj_agent_session(conn, &spec, &l->policy.workload, &io, &a->res, &a->e);
+		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
+					&a->e);
 	return NULL;
+}
+
+/* Output that never reached the user is never dropped silently: one line
+ * per stream once the run is over, with the total and the reason. */
+static void report_dropped(const struct agent_run *a)
+{
+	static const enum vj_agent_type streams[] = { VJ_AGENT_STDOUT, VJ_AGENT_STDERR };
+	char line[256];
+
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(streams); i++)
+		if (vj_agent_drop_line(&a->io, &a->res, streams[i], "limits.output", line,
+				       sizeof(line)))
+			vj_warn("sandbox %s: %s", a->sb->l->policy.id, line);
 }
 
 /*
@@ -538,7 +547,14 @@ static int workload_status(const struct agent_run *a, int vmm_status, struct vj_
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
-	struct agent_run a = { .sb = sb, .r = -ECANCELED };
+	const uint64_t cap = l->policy.limits.output_bytes;
+	struct agent_run a = {
+		.sb = sb,
+		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
+			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
+			.err_terminal = sb->err_terminal, .signal_fd = -1 },
+		.r = -ECANCELED,
+	};
 	cleanup_fd int cancel = -1;
 	const uint64_t one = 1;
 	pthread_t t;
@@ -554,7 +570,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	signal(SIGPIPE, SIG_IGN);
 	if ((cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return vj_fail_errno(e, -errno, "eventfd");
-	a.cancel_fd = cancel;
+	a.io.cancel_fd = cancel;
 	if ((r = pthread_create(&t, NULL, agent_main, &a)) != 0)
 		return vj_fail_errno(e, -r, "start the guest agent's thread");
 	status = vj_supervise(sb->pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
@@ -562,6 +578,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if (write(cancel, &one, sizeof(one)) != sizeof(one))
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
 	pthread_join(t, NULL);
+	report_dropped(&a);
 	return status < 0 ? status : workload_status(&a, status, e);
 }
 
@@ -574,6 +591,8 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },
 		.agent_listen = -1,
+		.out_terminal = isatty(STDOUT_FILENO),
+		.err_terminal = isatty(STDERR_FILENO),
 		.sync = { -1, -1 },
 		.pidfd = -1,
 	};

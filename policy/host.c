@@ -23,6 +23,7 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->max_memory_mib = 4096;
 	h->max_timeout_ms = 3600u * 1000u;
 	h->max_console_bytes = 16u << 20;
+	h->max_output_bytes = 1ull << 30;
 	h->max_cgroup = (struct vj_cgroup_limits){
 		.cpu_quota_us = VJ_UNLIMITED,
 		.cpu_period_us = 100000,
@@ -223,6 +224,11 @@ static int max_console(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return max_u64(w, n, VJ_UNIT_SIZE, 1, &((struct host_walk *)obj)->h->max_console_bytes);
 }
 
+static int max_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return max_u64(w, n, VJ_UNIT_SIZE, 1, &((struct host_walk *)obj)->h->max_output_bytes);
+}
+
 static int max_cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_cgroup_limits *c = &((struct host_walk *)obj)->h->max_cgroup;
@@ -327,6 +333,7 @@ static const struct vj_key max_keys[] = {
 	{ "memory", max_memory, false },
 	{ "timeout", max_timeout, false },
 	{ "console_output", max_console, false },
+	{ "output", max_output, false },
 	{ "cgroup", max_cgroup, false },
 	{ "rlimits", max_rlimits, false },
 };

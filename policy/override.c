@@ -65,6 +65,12 @@ static int apply_scalars(struct vj_policy *q, const struct vj_policy_overrides *
 				     sizeof(why)) < 0)
 			return fail(err, "limits.timeout", "%s", why);
 	}
+	if (o->output) {
+		found_text(o->output, found, sizeof(found));
+		if (vj_check_output(o->output, found, h, &q->limits.output_bytes, why,
+				    sizeof(why)) < 0)
+			return fail(err, "limits.output", "%s", why);
+	}
 	return 0;
 }
 

@@ -30,6 +30,9 @@ static void policy_defaults(struct vj_policy *p, const struct vj_host_config *h)
 	vj_jail_defaults(&p->jail, h);
 	p->limits.timeout_ms = h->max_timeout_ms == VJ_UNLIMITED ? 0 : h->max_timeout_ms;
 	p->limits.console_bytes = console;
+	/* `vmjail run -- CMD` should behave like CMD: as much output as the
+	 * operator allows. */
+	p->limits.output_bytes = h->max_output_bytes;
 	p->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -161,9 +164,31 @@ static int limits_console_output(struct vj_walk *w, const struct vj_ynode *n, vo
 	return r;
 }
 
+int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
+		    uint64_t *bytes, char *why, size_t whylen)
+{
+	return vj_value_parse(VJ_UNIT_SIZE, text, found,
+			      vj_bound_host(1, VJ_UNLIMITED, h->max_output_bytes), VJ_UNLIMITED_WORD,
+			      bytes, why, whylen);
+}
+
+static int limits_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_policy_walk *pw = pw_of(obj);
+	char found[128], why[512];
+	const char *text;
+	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, VJ_UNLIMITED_WORD, &text, found, sizeof(found));
+
+	if (r == 0 && vj_check_output(text, found, pw->h, &pw->p->limits.output_bytes, why,
+				      sizeof(why)) < 0)
+		return vj_walk_fail(w, n, "%s", why);
+	return r;
+}
+
 static const struct vj_key limits_keys[] = {
 	{ "timeout", limits_timeout, false },
 	{ "console_output", limits_console_output, false },
+	{ "output", limits_output, false },
 };
 
 static int top_limits(struct vj_walk *w, const struct vj_ynode *n, void *obj)

@@ -72,6 +72,7 @@ struct vj_jail_policy {
 struct vj_limits {
 	uint64_t timeout_ms;    /* wall clock for the whole sandbox; 0 = none */
 	uint64_t console_bytes; /* guest console output cap */
+	uint64_t output_bytes;  /* cap on each of the workload's stdout and stderr */
 };
 
 /* What runs inside the guest (per request; issue: workloads). */
@@ -104,6 +105,7 @@ struct vj_host_config {
 	uint64_t max_memory_mib;
 	uint64_t max_timeout_ms;
 	uint64_t max_console_bytes;
+	uint64_t max_output_bytes; /* also the default of limits.output */
 	struct vj_cgroup_limits max_cgroup;
 	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
 	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */

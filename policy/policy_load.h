@@ -83,6 +83,7 @@ struct vj_policy_overrides {
 	const char *vcpus;
 	const char *memory;
 	const char *timeout;
+	const char *output;
 	bool set_argv;
 	unsigned argc;
 	char *const *argv;

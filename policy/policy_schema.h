@@ -42,6 +42,8 @@ int vj_check_memory(const char *text, const char *found, const struct vj_host_co
 		    uint64_t *mib, char *why, size_t whylen);
 int vj_check_timeout(const char *text, const char *found, const struct vj_host_config *h,
 		     uint64_t *ms, char *why, size_t whylen);
+int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
+		    uint64_t *bytes, char *why, size_t whylen);
 /* The guest's memory fits the jail's cgroup memory limit. */
 bool vj_memory_fits_cgroup(const struct vj_policy *p);
 

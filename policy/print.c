@@ -348,6 +348,7 @@ static int print(const struct vj_policy *p, FILE *out, bool json)
 	number(&e, json ? "timeout_ms" : "timeout", VJ_UNIT_DURATION,
 	       p->limits.timeout_ms ? p->limits.timeout_ms : VJ_UNLIMITED);
 	number(&e, "console_output", VJ_UNIT_SIZE, p->limits.console_bytes);
+	number(&e, "output", VJ_UNIT_SIZE, p->limits.output_bytes);
 	map_end(&e);
 	map_begin(&e, "seccomp");
 	raw(&e, "mode", p->seccomp == VJ_SECCOMP_LOG ? (json ? "\"log\"" : "log")

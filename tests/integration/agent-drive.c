@@ -2,7 +2,9 @@
  * Test helper: the launcher's side of the agent protocol (jailer/agent.c)
  * driving a real agent, like `vmjail run` will. Its stdin, stdout and
  * stderr are the workload's, and it exits with the workload's status (125
- * when the session failed).
+ * when the session failed). Like vmjail, it makes the workload's output
+ * harmless on a stdout or stderr that is a terminal, and tells on stderr
+ * what output was dropped, and why, once the session is over.
  *
  * usage: agent-drive [options] -- AGENT-ARGV... --workload WORKLOAD-ARGV...
  * AGENT-ARGV gets its end of a socketpair as fd 3. With --listen PATH it
@@ -18,6 +20,8 @@
  *   --agent-log FILE     the agent's stderr (default: inherited)
  *   --report FILE        write the result and the agent's end there
  *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
+ *   --cancel-after MS    cancel the session after MS milliseconds, as the
+ *                        VM's end does in the launcher (not with --listen)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +50,7 @@ struct options {
 	struct vj_agent_io io;
 	bool forward_signals;
 	const char *agent_log, *report, *listen;
+	uint64_t cancel_after_ms;
 	char **agent_argv;
 };
 
@@ -133,11 +139,15 @@ static void parse(int argc, char **argv, struct options *o)
 			o->report = val;
 		else if (!strcmp(opt, "--listen"))
 			o->listen = val;
+		else if (!strcmp(opt, "--cancel-after"))
+			o->cancel_after_ms = number(val, 3600000);
 		else
 			die("unknown option \"%s\"", opt);
 	}
 	if (i >= argc)
 		die("%s", "usage: agent-drive [options] -- AGENT... --workload WORKLOAD...");
+	if (o->listen && o->cancel_after_ms)
+		die("%s", "--cancel-after: --listen cancels when the VM ends");
 	o->agent_argv = &argv[++i];
 	for (; i < argc && strcmp(argv[i], "--workload"); i++)
 		;
@@ -198,6 +208,17 @@ static void report(const char *path, int r, const struct vj_agent_result *res, i
 	fclose(f);
 }
 
+/* A timer standing in for the VM's end: readable once it expires. */
+static int cancel_timer(uint64_t ms)
+{
+	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0)
+		die("timerfd: %s", strerror(errno));
+	return fd;
+}
+
 static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -244,14 +265,19 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct vj_agent_result res = { 0 };
 	struct vj_err e = { "" };
-	cleanup_fd int sigfd = -1, pidfd = -1;
+	char line[256];
+	cleanup_fd int sigfd = -1, pidfd = -1, timer = -1;
 	int conn, st = 0, r = -ECONNREFUSED;
 	pid_t pid;
 
 	parse(argc, argv, &o);
+	o.io.out_terminal = isatty(o.io.out_fd);
+	o.io.err_terminal = isatty(o.io.err_fd);
 	signal(SIGPIPE, SIG_IGN);
 	if (o.forward_signals && (sigfd = o.io.signal_fd = signals_fd()) < 0)
 		die("signalfd: %s", strerror(errno));
+	if (o.cancel_after_ms)
+		timer = o.io.cancel_fd = cancel_timer(o.cancel_after_ms);
 	conn = connect_agent(&o, &pid, &pidfd, &e);
 	if (conn >= 0) {
 		r = vj_agent_session(conn, &o.spec, &o.w, &o.io, &res, &e);
@@ -261,6 +287,10 @@ int main(int argc, char **argv)
 		;
 	if (o.report)
 		report(o.report, r, &res, st);
+	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDOUT, "--out-cap", line, sizeof(line)))
+		fprintf(stderr, "agent-drive: %s\n", line);
+	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDERR, "--err-cap", line, sizeof(line)))
+		fprintf(stderr, "agent-drive: %s\n", line);
 	if (r < 0) {
 		fprintf(stderr, "agent-drive: %s\n", e.msg);
 		return SESSION_FAILED;

@@ -2,7 +2,8 @@
 # The launcher's side (jailer/agent.c, through agent-drive) against the
 # real agent, vmjail-init, as a plain host process (not PID 1: no system
 # set-up, no power-off; a child subreaper) over a socketpair: argv, env,
-# cwd, separate streams, stdin, exit statuses, signals, output caps.
+# cwd, separate streams, stdin, exit statuses, signals, output caps, a
+# reader that never reads.
 # needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
@@ -29,6 +30,18 @@ expect_run "agent: the workload starts in the requested directory" 0 /usr/share 
 printf abc >"$WORK/in.abc"
 run_drive "$WORK/in.abc" "${A[@]}" cat
 expect_run "agent: stdin reaches the workload, then end of file" 0 abc ""
+
+# A named FIFO whose writer is gone before the session starts: its end
+# still reaches the workload.
+rm -f "$WORK/in.fifo"
+mkfifo "$WORK/in.fifo"
+exec 5<>"$WORK/in.fifo" 6<"$WORK/in.fifo"
+printf abc >&5
+exec 5>&-
+timeout -k 5 20 "$DRIVE" --agent-log "$WORK/agent.log" "${A[@]}" cat <&6 >"$WORK/out" 2>"$WORK/err"
+RC=$? OUT=$(cat "$WORK/out") ERR=$(cat "$WORK/err")
+exec 6<&-
+expect_run "agent: stdin from a FIFO whose writer already left ends for the workload" 0 abc ""
 
 run_drive /dev/null --no-stdin "${A[@]}" sh -c 'cat; echo done'
 expect_run "agent: no stdin is an immediate end of file" 0 done ""
@@ -65,10 +78,58 @@ expect_run "agent: a missing directory is a session error naming it" 125 "" \
 	'agent-drive: guest agent: workload "true": chdir /nonexistent-vj: No such file or directory'
 
 run_drive /dev/null --out-cap 10 --err-cap 3 "${A[@]}" sh -c 'head -c 100000 /dev/zero | tr "\0" x; echo errors >&2'
-expect_run "agent: output past the caps is discarded, the workload still completes" \
-	0 xxxxxxxxxx err
+expect_run "agent: output past the caps is discarded, the workload still completes, and the user is told" \
+	0 xxxxxxxxxx "erragent-drive: workload stdout: 99990 bytes dropped past its cap of 10 bytes (--out-cap)
+agent-drive: workload stderr: 4 bytes dropped past its cap of 3 bytes (--err-cap)"
 expect_that "agent: the discarded bytes are counted" \
 	grep -q "out_bytes=10 out_dropped=99990 err_bytes=3 err_dropped=4" "$WORK/report"
+
+# A reader that goes away: the rest of that stream is dropped, and the
+# user is told why, apart from a cap.
+timeout -k 5 60 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" \
+	-- "$INIT" --fd 3 --workload sh -c 'head -c 1000000 /dev/zero' \
+	</dev/null 2>"$WORK/err" | head -c 10 >/dev/null
+RC=${PIPESTATUS[0]} OUT="" ERR=$(cat "$WORK/err") REPORT=$(cat "$WORK/report")
+expect_that "agent: a stdout whose reader went away is reported as such, the workload still completes" \
+	eval '[ "$RC" = 0 ] && [[ $ERR =~ ^"agent-drive: workload stdout: "[1-9][0-9]*" bytes dropped: its reader went away (broken pipe)"$ ]]'
+
+# A reader that never reads (a FIFO held open and never drained) must not
+# wedge the session: the cancellation (the VM's end, in the launcher)
+# still ends it, and what never reached the reader is counted.
+mkfifo "$WORK/stalled"
+exec 7<>"$WORK/stalled"
+rm -f "$WORK/report"
+timeout -k 5 20 "$DRIVE" --report "$WORK/report" --agent-log "$WORK/agent.log" --cancel-after 1000 \
+	-- "$INIT" --fd 3 --workload head -c 10000000 /dev/zero \
+	</dev/null >"$WORK/stalled" 2>"$WORK/err"
+RC=$?
+exec 7<&-
+OUT="" ERR=$(cat "$WORK/err") REPORT=$(cat "$WORK/report" 2>/dev/null)
+expect_that "agent: a stdout reader that never reads does not outlast the cancellation" \
+	eval '[ "$RC" = 125 ] && [ "$(tail -n 1 <<<"$ERR")" = "agent-drive: stopped waiting for the guest agent" ]'
+expect_that "agent: output the stalled reader never took is counted as dropped" \
+	grep -Eq "out_bytes=[0-9]+ out_dropped=[1-9]" "$WORK/report"
+expect_that "agent: ... and the user is told" \
+	eval '[[ $(head -n 1 <<<"$ERR") =~ ^"agent-drive: workload stdout: "[1-9][0-9]*" bytes dropped: the sandbox ended before its reader took them"$ ]]'
+
+# On a terminal (a pty from script(1) here) the workload's control
+# characters arrive as text, never as commands to the terminal; a file or
+# a pipe gets the exact bytes.
+shown_as_text() {
+	[ "$RC" = 0 ] && grep -qF '^[]0;pwned^G^[[2Jok' "$1" && ! grep -q $'\e' "$1"
+}
+if command -v script >/dev/null; then
+	script -qec "$DRIVE --no-stdin --agent-log $WORK/agent.log -- $INIT --fd 3 --workload \
+		printf '\\033]0;pwned\\007\\033[2Jok\\n'" /dev/null </dev/null >"$WORK/tty" 2>&1
+	RC=$? OUT=$(cat -v "$WORK/tty") ERR="" REPORT=""
+	expect_that "agent: a terminal gets the workload's escape sequences as text" \
+		shown_as_text "$WORK/tty"
+else
+	skip "agent: a terminal gets the workload's escape sequences as text" "no script(1)"
+fi
+run_drive /dev/null "${A[@]}" printf '\033]0;pwned\007\033[2Jok\n'
+expect_run "agent: a file gets the workload's escape sequences as they are" \
+	0 $'\e]0;pwned\a\e[2Jok' ""
 
 # Orphans come back to the agent (a subreaper here) and are reaped: the
 # workload waits until its orphan's /proc entry is gone, which a zombie's

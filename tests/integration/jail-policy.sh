@@ -46,6 +46,9 @@ run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-big-$$ --memory 4Gi
 expect "an override beyond the host's maximum is refused before anything starts" \
 	eval '[[ $rc == 125 && $err == *"vm.memory"*"host maximum"* ]]'
 expect "... leaving no run directory" test ! -e "/run/vmjail/pol-big-$$"
+run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-out-$$ --output unlimited
+expect "an --output beyond the host's maximum is refused before anything starts" \
+	eval '[[ $rc == 125 && $err == *"limits.output"*"host maximum"* ]]'
 run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --seccomp-log --id pol-log-$$
 expect "--seccomp-log where the host file allows it" test "$rc" = 0
 finish

@@ -2,10 +2,12 @@
  * The launcher's side of the agent protocol (jailer/agent.c) against
  * scripted agents in a child process: a well-behaved one, and hostile
  * ones that send huge lengths, bad framing, unknown or misplaced frames,
- * close early, or flood past the output cap.
+ * close early, or flood past the output cap; and readers of the output
+ * that are slow or never read.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,10 +166,13 @@ static struct vj_agent_spec spec(void)
 	return s;
 }
 
+/* What went to a memfd; output that went to a pipe is the test's to read. */
 static size_t slurp(int fd, char *buf, size_t cap)
 {
 	ssize_t n = pread(fd, buf, cap - 1, 0);
 
+	if (n < 0 && errno == ESPIPE)
+		n = 0;
 	assert_true(n >= 0);
 	buf[n] = '\0';
 	return (size_t)n;
@@ -392,6 +398,329 @@ static void output_past_the_cap_is_discarded_and_counted(void **state)
 	assert_string_equal(r.err, "tail");
 	assert_int_equal(r.res.err_dropped, 10);
 	assert_int_equal(r.res.status, 0);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_CAP);
+	assert_int_equal(r.res.err_why, VJ_AGENT_DROP_CAP);
+}
+
+static void output_up_to_the_cap_drops_nothing(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_cap = 9;
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	assert_int_equal(r.res.out_bytes, 9);
+	assert_int_equal(r.res.out_dropped, 0);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_NONE);
+}
+
+static void a_reader_that_went_away_is_told_apart_from_a_cap(void **state)
+{
+	static struct run r;
+	int p[2];
+	(void)state;
+	init_run(&r);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	close(r.io.out_fd);
+	r.io.out_fd = p[1];
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	signal(SIGPIPE, SIG_DFL);
+	assert_int_equal(r.res.status, 3);
+	assert_int_equal(r.res.out_bytes, 0);
+	assert_int_equal(r.res.out_dropped, 9);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_READER);
+	assert_int_equal(r.res.err_why, VJ_AGENT_DROP_NONE);
+}
+
+/* ---- telling the user ---- */
+
+static void nothing_dropped_is_nothing_to_tell(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = 10, .err_cap = 10 };
+	const struct vj_agent_result res = { .out_bytes = 10 };
+	char line[256] = "untouched";
+	(void)state;
+	assert_false(vj_agent_drop_line(&io, &res, VJ_AGENT_STDOUT, "limits.output", line,
+					sizeof(line)));
+	assert_string_equal(line, "untouched");
+}
+
+static void a_cap_is_named_with_the_key_that_set_it(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = 1048576, .err_cap = 1048576 };
+	const struct vj_agent_result res = { .err_bytes = 1048576, .err_dropped = 3951424,
+					     .err_why = VJ_AGENT_DROP_CAP };
+	char line[256];
+	(void)state;
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDERR, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stderr: 3951424 bytes dropped past its cap of 1048576 "
+				  "bytes (limits.output)");
+}
+
+static void a_reader_gone_and_an_ended_sandbox_are_told_as_such(void **state)
+{
+	const struct vj_agent_io io = { .out_cap = VJ_AGENT_UNCAPPED, .err_cap = VJ_AGENT_UNCAPPED };
+	const struct vj_agent_result res = { .out_dropped = 12, .out_why = VJ_AGENT_DROP_READER,
+					     .err_dropped = 7, .err_why = VJ_AGENT_DROP_CANCELLED };
+	char line[256];
+	(void)state;
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDOUT, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stdout: 12 bytes dropped: its reader went away "
+				  "(broken pipe)");
+	assert_true(vj_agent_drop_line(&io, &res, VJ_AGENT_STDERR, "limits.output", line,
+				       sizeof(line)));
+	assert_string_equal(line, "workload stderr: 7 bytes dropped: the sandbox ended before its "
+				  "reader took them");
+}
+
+/* ---- a terminal ---- */
+
+#define HOSTILE_OUT "\x1b]52;c;cHduZWQ=\x07\x1b]0;title\x07\xc2\x9b" "2Jok\n"
+#define HOSTILE_ERR "\x1b[2J\r\b"
+
+static void script_escapes(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, HOSTILE_OUT);
+	put_bytes(fd, VJ_AGENT_STDERR, HOSTILE_ERR);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_terminal_gets_control_characters_as_text(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, "^[]52;c;cHduZWQ=^G^[]0;title^G\\xc2\\x9b2Jok\n");
+	assert_string_equal(r.err, "^[[2J\r\b");
+	assert_int_equal(r.res.out_bytes, strlen(HOSTILE_OUT));
+	assert_int_equal(r.res.err_bytes, strlen(HOSTILE_ERR));
+}
+
+static void a_file_or_pipe_gets_the_exact_bytes(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, HOSTILE_OUT);
+	assert_string_equal(r.err, HOSTILE_ERR);
+}
+
+static void only_the_stream_on_a_terminal_is_filtered(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.out, HOSTILE_OUT);
+	assert_string_equal(r.err, "^[[2J\r\b");
+}
+
+static void script_split_characters(int fd)
+{
+	hello(fd);
+	take_workload(fd);
+	put_bytes(fd, VJ_AGENT_STDOUT, "\xe2\x82");
+	put_bytes(fd, VJ_AGENT_STDERR, "\xc2");
+	put_bytes(fd, VJ_AGENT_STDOUT, "\xac\n");
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_character_split_across_frames_reaches_a_terminal_whole(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_split_characters), 0);
+	assert_string_equal(r.out, "\xe2\x82\xac\n");
+}
+
+static void an_unfinished_character_is_shown_as_bytes_when_the_workload_ends(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.out_terminal = r.io.err_terminal = true;
+	assert_int_equal(session(&r, script_split_characters), 0);
+	assert_string_equal(r.err, "\\xc2");
+	assert_int_equal(r.res.err_bytes, 1);
+}
+
+static void a_cap_on_a_terminal_counts_the_guests_bytes(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	r.io.err_terminal = true;
+	r.io.err_cap = 3;
+	assert_int_equal(session(&r, script_escapes), 0);
+	assert_string_equal(r.err, "^[[2");
+	assert_int_equal(r.res.err_bytes, 3);
+	assert_int_equal(r.res.err_dropped, strlen(HOSTILE_ERR) - 3);
+}
+
+/* ---- a reader that never reads ---- */
+
+/* A cancel_fd that becomes readable after ms, as the VM's end does. */
+static int cancel_after(unsigned ms)
+{
+	struct itimerspec its = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(timerfd_settime(fd, 0, &its, NULL), 0);
+	return fd;
+}
+
+/* out_fd becomes a one-page pipe whose read end is returned and never read. */
+static int stalled_stdout(struct run *r)
+{
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	close(r->io.out_fd);
+	r->io.out_fd = p[1];
+	return p[0];
+}
+
+static void script_two_frames_then_exit(int fd)
+{
+	static char chunk[VJ_AGENT_PAYLOAD_MAX + 1];
+
+	hello(fd);
+	take_workload(fd);
+	memset(chunk, 'x', VJ_AGENT_PAYLOAD_MAX);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_stalled_reader_gives_way_to_the_cancellation(void **state)
+{
+	static struct run r;
+	int unread;
+	(void)state;
+	init_run(&r);
+	unread = stalled_stdout(&r);
+	r.io.cancel_fd = cancel_after(500);
+	/* A session that waits for the reader regardless never returns. */
+	alarm(10);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(unread);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 0);
+	assert_int_equal(r.res.out_bytes, 4096);
+	assert_int_equal(r.res.out_dropped, 2 * VJ_AGENT_PAYLOAD_MAX - 4096);
+	assert_int_equal(r.res.out_why, VJ_AGENT_DROP_CANCELLED);
+}
+
+static void a_stalled_socket_reader_gives_way_to_the_cancellation(void **state)
+{
+	static struct run r;
+	int sv[2], small = 4096;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	close(r.io.out_fd);
+	r.io.out_fd = sv[0];
+	r.io.cancel_fd = cancel_after(200);
+	alarm(10);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(sv[1]);
+	assert_child_ok(&r);
+	assert_true(r.res.out_dropped > 0);
+	assert_int_equal(r.res.out_bytes + r.res.out_dropped, 2 * VJ_AGENT_PAYLOAD_MAX);
+}
+
+/* The pipe's write end as the scripted agent inherited it: the same open
+ * file description as the launcher's out_fd. */
+static int shared_out_fd = -1;
+
+static void script_check_blocking_while_stalled(int fd)
+{
+	static char chunk[VJ_AGENT_PAYLOAD_MAX + 1];
+
+	hello(fd);
+	take_workload(fd);
+	memset(chunk, 'x', VJ_AGENT_PAYLOAD_MAX);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
+	usleep(100 * 1000); /* the launcher waits on the full pipe by now */
+	EXPECT(!(fcntl(shared_out_fd, F_GETFL) & O_NONBLOCK));
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void waiting_leaves_the_callers_descriptor_blocking(void **state)
+{
+	static struct run r;
+	int unread;
+	(void)state;
+	init_run(&r);
+	unread = stalled_stdout(&r);
+	shared_out_fd = r.io.out_fd;
+	r.io.cancel_fd = cancel_after(500);
+	alarm(10);
+	assert_int_equal(session(&r, script_check_blocking_while_stalled), 0);
+	alarm(0);
+	close(r.io.cancel_fd);
+	close(unread);
+	assert_child_ok(&r);
+}
+
+struct slow_reader {
+	int fd;
+	size_t got;
+};
+
+static void *read_slowly(void *arg)
+{
+	struct slow_reader *sr = arg;
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(sr->fd, buf, sizeof(buf))) > 0) {
+		sr->got += (size_t)n;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void a_slow_reader_gets_every_byte(void **state)
+{
+	static struct run r;
+	struct slow_reader sr;
+	pthread_t t;
+	(void)state;
+	init_run(&r);
+	sr = (struct slow_reader){ .fd = stalled_stdout(&r) };
+	assert_int_equal(pthread_create(&t, NULL, read_slowly, &sr), 0);
+	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(sr.fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.out_bytes, 2 * VJ_AGENT_PAYLOAD_MAX);
+	assert_int_equal(r.res.out_dropped, 0);
+	assert_int_equal(sr.got, 2 * VJ_AGENT_PAYLOAD_MAX);
 }
 
 /* ---- hostile agents ---- */
@@ -466,12 +795,24 @@ static void a_launcher_only_frame_from_the_agent_ends_the_session(void **state)
 	assert_error(&r, "unexpected STDIN frame while the workload runs");
 }
 
+/* Both frames in one write: sent one by one, the launcher could answer
+ * HELLO and send the whole workload before "early" arrived, making it
+ * output after START. */
 static void script_output_before_start(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+	static uint8_t both[2 * VJ_AGENT_HDR_LEN + 8 + 5];
+	struct vj_agent_msg hello = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+	struct vj_agent_msg out = { .type = VJ_AGENT_STDOUT,
+				    .bytes = { (const uint8_t *)"early", 5 } };
+	char why[128];
+	ssize_t a = vj_agent_encode(&hello, child_frame, sizeof(child_frame), why, sizeof(why));
 
-	put(fd, &m);
-	put_bytes(fd, VJ_AGENT_STDOUT, "early");
+	EXPECT(a > 0 && (size_t)a <= sizeof(both));
+	memcpy(both, child_frame, (size_t)a);
+	ssize_t b = vj_agent_encode(&out, child_frame, sizeof(child_frame), why, sizeof(why));
+	EXPECT(b > 0 && (size_t)(a + b) == sizeof(both));
+	memcpy(both + a, child_frame, (size_t)b);
+	put_raw(fd, both, sizeof(both));
 	until_eof(fd);
 }
 
@@ -570,10 +911,15 @@ static void terminal_escapes_in_an_error_are_refused(void **state)
 	assert_null(strchr(r.e.msg, '\x1b'));
 }
 
+/* STDIN_EOF is read first: a socket closed with unread data resets the
+ * connection, and the launcher would see that instead of the close. */
 static void script_close_after_start(int fd)
 {
+	struct vj_agent_msg m;
+
 	hello(fd);
 	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
 	put_bytes(fd, VJ_AGENT_STDOUT, "partial");
 }
 
@@ -754,6 +1100,21 @@ int main(void)
 		cmocka_unit_test(signals_are_forwarded),
 		cmocka_unit_test(nothing_after_exit_is_looked_at),
 		cmocka_unit_test(output_past_the_cap_is_discarded_and_counted),
+		cmocka_unit_test(output_up_to_the_cap_drops_nothing),
+		cmocka_unit_test(a_reader_that_went_away_is_told_apart_from_a_cap),
+		cmocka_unit_test(nothing_dropped_is_nothing_to_tell),
+		cmocka_unit_test(a_cap_is_named_with_the_key_that_set_it),
+		cmocka_unit_test(a_reader_gone_and_an_ended_sandbox_are_told_as_such),
+		cmocka_unit_test(a_terminal_gets_control_characters_as_text),
+		cmocka_unit_test(a_file_or_pipe_gets_the_exact_bytes),
+		cmocka_unit_test(only_the_stream_on_a_terminal_is_filtered),
+		cmocka_unit_test(a_character_split_across_frames_reaches_a_terminal_whole),
+		cmocka_unit_test(an_unfinished_character_is_shown_as_bytes_when_the_workload_ends),
+		cmocka_unit_test(a_cap_on_a_terminal_counts_the_guests_bytes),
+		cmocka_unit_test(a_stalled_reader_gives_way_to_the_cancellation),
+		cmocka_unit_test(a_stalled_socket_reader_gives_way_to_the_cancellation),
+		cmocka_unit_test(waiting_leaves_the_callers_descriptor_blocking),
+		cmocka_unit_test(a_slow_reader_gets_every_byte),
 		cmocka_unit_test(a_huge_length_ends_the_session),
 		cmocka_unit_test(reserved_flags_end_the_session),
 		cmocka_unit_test(an_unknown_type_ends_the_session),

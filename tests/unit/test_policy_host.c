@@ -46,6 +46,8 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 	assert_int_equal(h.max_vcpus, 4);
 	assert_int_equal(h.max_memory_mib, 4096);
 	assert_true(h.max_timeout_ms == 3600000);
+	assert_true(h.max_console_bytes == 16u << 20);
+	assert_true(h.max_output_bytes == 1ull << 30);
 	assert_true(h.max_cgroup.memory_max == 5ull << 30);
 	assert_true(h.max_cgroup.cpu_quota_us == VJ_UNLIMITED);
 	assert_true(h.max_rlimits.core == 0);
@@ -153,13 +155,14 @@ static void maxima_are_read_with_their_units(void **state)
 
 	(void)state;
 	assert_int_equal(load("version: 1\nmax:\n  vcpus: 8\n  memory: 8Gi\n  timeout: unlimited\n"
-			      "  console_output: 1Mi\n  cgroup: {cpus: 1.5, memory: unlimited, swap: 0, "
+			      "  console_output: 1Mi\n  output: 2Gi\n  cgroup: {cpus: 1.5, memory: unlimited, swap: 0, "
 			      "pids: 64, cpuset_cpus: 0-3, cpuset_mems: \"0\", io_weight: 500}\n"
 			      "  rlimits: {nofile: 4096, core: unlimited}\n", &h, &err), 0);
 	assert_int_equal(h.max_vcpus, 8);
 	assert_int_equal(h.max_memory_mib, 8192);
 	assert_true(h.max_timeout_ms == VJ_UNLIMITED);
 	assert_true(h.max_console_bytes == 1u << 20);
+	assert_true(h.max_output_bytes == 2ull << 30);
 	assert_true(h.max_cgroup.cpu_quota_us == 150000);
 	assert_true(h.max_cgroup.cpu_period_us == 100000);
 	assert_true(h.max_cgroup.memory_max == VJ_UNLIMITED);

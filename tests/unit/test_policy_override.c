@@ -54,7 +54,7 @@ static void empty_overrides_change_nothing(void **state)
 static void scalars_use_the_policy_syntax(void **state)
 {
 	struct vj_policy_overrides o = { .id = "req-7", .vcpus = "2", .memory = "384Mi",
-					 .timeout = "45s" };
+					 .timeout = "45s", .output = "2Mi" };
 	struct vj_policy_error err;
 
 	(void)state;
@@ -63,6 +63,7 @@ static void scalars_use_the_policy_syntax(void **state)
 	assert_int_equal(p.vm.vcpus, 2);
 	assert_int_equal(p.vm.memory_mib, 384);
 	assert_true(p.limits.timeout_ms == 45000);
+	assert_true(p.limits.output_bytes == 2u << 20);
 }
 
 static void scalars_are_bounded_by_the_host(void **state)
@@ -77,6 +78,9 @@ static void scalars_are_bounded_by_the_host(void **state)
 	o = (struct vj_policy_overrides){ .timeout = "11m" };
 	assert_override_error(&o, "command line: limits.timeout: expected at most 10m (host maximum), "
 			      "found \"11m\"");
+	o = (struct vj_policy_overrides){ .output = "unlimited" };
+	assert_override_error(&o, "command line: limits.output: expected at most 512Mi (host "
+			      "maximum), found \"unlimited\"");
 }
 
 static void malformed_scalars_are_refused(void **state)

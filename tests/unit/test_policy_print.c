@@ -19,7 +19,7 @@
 	"  cgroup: {cpus: 0.75, cpu_period_us: 20000, memory: 1Gi, swap: unlimited, pids: 50, " \
 	"cpuset_cpus: \"0\", io_weight: 200}\n" \
 	"  rlimits: {nofile: 64, fsize: 1Gi}\n" \
-	"limits: {timeout: 90s, console_output: 128Ki}\n" \
+	"limits: {timeout: 90s, console_output: 128Ki, output: 64Ki}\n" \
 	"workload:\n  argv: [/bin/sh, -c, \"echo \\\"x\\\"\\ttab\\n\"]\n  env: {PATH: /bin, Q: \"a\\\\b\"}\n"
 
 static char *print(const struct vj_policy *p, bool json)
@@ -108,6 +108,7 @@ static void yaml_output_of_a_minimal_policy_shows_every_default(void **state)
 		 "limits:\n"
 		 "  timeout: 10m\n"
 		 "  console_output: 1Mi\n"
+		 "  output: 512Mi\n"
 		 "seccomp:\n"
 		 "  mode: enforce\n"
 		 "workload:\n"
@@ -162,6 +163,7 @@ static void json_output_uses_base_units_and_null(void **state)
 	assert_non_null(strstr(out, "\n  \"version\": 1,\n  \"id\": \"req-1\",\n  \"vm\": {\n"));
 	assert_non_null(strstr(out, "\"memory\": 402653184,"));
 	assert_non_null(strstr(out, "\"timeout_ms\": 90000,"));
+	assert_non_null(strstr(out, "\"console_output\": 131072,\n    \"output\": 65536\n"));
 	assert_non_null(strstr(out, "\"swap\": null,"));
 	assert_non_null(strstr(out, "\"cpus\": 0.75,"));
 	assert_non_null(strstr(out, "\"nproc\": null,"));

@@ -55,6 +55,7 @@ static void minimal_policy_gets_every_default(void **state)
 	assert_true(p.jail.rlimits.core == 0);
 	assert_true(p.limits.timeout_ms == 600000);
 	assert_true(p.limits.console_bytes == 1u << 20);
+	assert_true(p.limits.output_bytes == 512u << 20);
 	assert_int_equal(p.seccomp, VJ_SECCOMP_ENFORCE);
 	assert_int_equal(p.vm.seccomp, VJ_SECCOMP_ENFORCE);
 	assert_int_equal(p.workload.argc, 0);
@@ -908,6 +909,45 @@ static void console_output_is_bounded_by_the_host(void **state)
 			"expected at most 4Mi (host maximum), found \"5Mi\"");
 }
 
+static void output_caps_each_workload_stream_apart_from_the_console(void **state)
+{
+	struct vj_policy p;
+
+	(void)state;
+	load_ok(HEAD "limits: {console_output: 64Ki, output: 3Mi}\n", &p);
+	assert_true(p.limits.output_bytes == 3u << 20);
+	assert_true(p.limits.console_bytes == 64u << 10);
+	assert_true(p.vm.console_limit == 64u << 10);
+	vj_policy_free(&p);
+	tp_assert_error(HEAD "limits: {output: 0}\n", "p.yaml:4:18: limits.output: expected at least 1, "
+			"found \"0\"");
+}
+
+static void output_is_bounded_by_the_host(void **state)
+{
+	(void)state;
+	tp_assert_error(HEAD "limits: {output: 1Gi}\n", "p.yaml:4:18: limits.output: expected at most "
+			"512Mi (host maximum), found \"1Gi\"");
+	tp_assert_error(HEAD "limits: {output: unlimited}\n", "p.yaml:4:18: limits.output: expected "
+			"at most 512Mi (host maximum), found \"unlimited\"");
+}
+
+static void no_host_maximum_leaves_output_uncapped(void **state)
+{
+	struct vj_host_config saved = tp.host;
+	struct vj_policy p;
+
+	(void)state;
+	tp.host.max_output_bytes = VJ_UNLIMITED;
+	load_ok(HEAD, &p);
+	assert_true(p.limits.output_bytes == VJ_UNLIMITED);
+	vj_policy_free(&p);
+	load_ok(HEAD "limits: {output: unlimited}\n", &p);
+	assert_true(p.limits.output_bytes == VJ_UNLIMITED);
+	vj_policy_free(&p);
+	tp.host = saved;
+}
+
 static void seccomp_log_needs_the_host_permission(void **state)
 {
 	struct vj_host_config saved = tp.host;
@@ -1104,6 +1144,9 @@ int main(void)
 		cmocka_unit_test(timeout_above_the_host_maximum_is_refused),
 		cmocka_unit_test(no_host_maximum_allows_no_timeout),
 		cmocka_unit_test(console_output_is_bounded_by_the_host),
+		cmocka_unit_test(output_caps_each_workload_stream_apart_from_the_console),
+		cmocka_unit_test(output_is_bounded_by_the_host),
+		cmocka_unit_test(no_host_maximum_leaves_output_uncapped),
 		cmocka_unit_test(seccomp_log_needs_the_host_permission),
 		cmocka_unit_test(seccomp_cannot_be_turned_off),
 		cmocka_unit_test(workload_argv_and_env_are_read),

@@ -92,6 +92,7 @@ int tp_setup(void **state)
 	h->max_memory_mib = 1024;
 	h->max_timeout_ms = 600000;
 	h->max_console_bytes = 4u << 20;
+	h->max_output_bytes = 512u << 20;
 	h->max_cgroup.memory_max = 2ull << 30;
 	h->max_cgroup.pids_max = 128;
 	h->max_cgroup.cpu_quota_us = 200000;

@@ -1,5 +1,7 @@
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -190,6 +192,77 @@ static void output_is_capped_at_the_limit(void **state)
 	assert_string_equal(buf, "abcd");
 }
 
+static void piped_output_keeps_the_guests_exact_bytes(void **state)
+{
+	static const char sent[] = "\x1b[1mbold\x1b[0m \xc2\x9b\xff\n";
+	char buf[64] = { 0 };
+	(void)state;
+	for (const char *p = sent; *p; p++)
+		wr(DATA, (uint8_t)*p);
+	assert_int_equal(read(pipefd[0], buf, sizeof(buf)), sizeof(sent) - 1);
+	assert_string_equal(buf, sent);
+}
+
+/* The slave side of a new pty, raw (no \r added to \n), as a console;
+ * *master is the terminal's side. */
+static int open_pty(int *master)
+{
+	struct termios tio;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
+
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	slave = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(slave >= 0);
+	assert_int_equal(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+	*master = m;
+	return slave;
+}
+
+/* What a console on a terminal shows for bytes the guest sent one by one. */
+static const char *shown_on_a_terminal(const char *sent, size_t n)
+{
+	static char buf[256];
+	struct vj_serial t;
+	int master, slave = open_pty(&master);
+	ssize_t got;
+
+	vj_serial_init(&t, slave, 0, fake_irq, NULL);
+	for (size_t i = 0; i < n; i++)
+		vj_serial_ops.write(&t, DATA, (const uint8_t *)sent + i, 1);
+	vj_serial_destroy(&t);
+	got = read(master, buf, sizeof(buf) - 1);
+	assert_true(got >= 0);
+	buf[got] = '\0';
+	close(slave);
+	close(master);
+	return buf;
+}
+
+static void a_terminal_shows_escape_sequences_as_text(void **state)
+{
+	static const char sent[] = "\x1b]0;pwned\x07\x1b[2Jok\n";
+	(void)state;
+	assert_string_equal(shown_on_a_terminal(sent, sizeof(sent) - 1), "^[]0;pwned^G^[[2Jok\n");
+}
+
+static void a_terminal_shows_c1_controls_as_bytes(void **state)
+{
+	static const char sent[] = "\xc2\x9b" "2J\x9d\xc3\xa9\n";
+	(void)state;
+	assert_string_equal(shown_on_a_terminal(sent, sizeof(sent) - 1), "\\xc2\\x9b2J\\x9d\xc3\xa9\n");
+}
+
+static void an_unfinished_character_is_shown_when_the_console_closes(void **state)
+{
+	static const char sent[] = "end\xe2\x82";
+	(void)state;
+	assert_string_equal(shown_on_a_terminal(sent, sizeof(sent) - 1), "end\\xe2\\x82");
+}
+
 static void multi_byte_access_touches_each_register(void **state)
 {
 	uint8_t v[2] = { 0x33, 0x44 };
@@ -220,6 +293,10 @@ int main(void)
 		T(dlab_switches_to_divisor_latches),
 		T(output_reaches_the_console_fd),
 		T(output_is_capped_at_the_limit),
+		T(piped_output_keeps_the_guests_exact_bytes),
+		cmocka_unit_test(a_terminal_shows_escape_sequences_as_text),
+		cmocka_unit_test(a_terminal_shows_c1_controls_as_bytes),
+		cmocka_unit_test(an_unfinished_character_is_shown_when_the_console_closes),
 		T(multi_byte_access_touches_each_register),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,22 +35,19 @@ enum { REG_DATA, REG_IER, REG_IIR_FCR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_S
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
 
+_Static_assert(VJ_SERIAL_OUT_BUF >= VJ_TERMSAFE_MAX(1), "a guest byte's rendering fits the buffer");
+
 void vj_serial_init(struct vj_serial *s, int out_fd, uint64_t limit,
 		    void (*set_irq)(void *ctx, bool level), void *irq_ctx)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = out_fd;
+	s->terminal = out_fd >= 0 && isatty(out_fd);
 	s->limit = limit;
 	s->set_irq = set_irq;
 	s->irq_ctx = irq_ctx;
 	s->mcr = MCR_OUT2;
-}
-
-void vj_serial_destroy(struct vj_serial *s)
-{
-	vj_serial_flush(s);
-	pthread_mutex_destroy(&s->lock);
 }
 
 static void flush_locked(struct vj_serial *s)
@@ -75,6 +72,17 @@ void vj_serial_flush(struct vj_serial *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void vj_serial_destroy(struct vj_serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	flush_locked(s);
+	if (s->terminal)
+		s->olen = (unsigned)vj_termsafe_finish(&s->safe, s->obuf);
+	flush_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+}
+
 static void emit(struct vj_serial *s, uint8_t c)
 {
 	if (s->out_fd < 0)
@@ -89,8 +97,13 @@ static void emit(struct vj_serial *s, uint8_t c)
 		return;
 	}
 	s->written++;
-	s->obuf[s->olen++] = (char)c;
-	if (c == '\n' || s->olen == sizeof(s->obuf))
+	if (s->olen + VJ_TERMSAFE_MAX(1) > sizeof(s->obuf))
+		flush_locked(s);
+	if (s->terminal)
+		s->olen += (unsigned)vj_termsafe_feed(&s->safe, &c, 1, s->obuf + s->olen);
+	else
+		s->obuf[s->olen++] = (char)c;
+	if (c == '\n')
 		flush_locked(s);
 }
 

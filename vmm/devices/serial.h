@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "termsafe.h"
 
 #define VJ_SERIAL_RX_FIFO 16
 #define VJ_SERIAL_OUT_BUF 256
@@ -26,17 +27,24 @@ struct vj_serial {
 	unsigned rx_head, rx_count;
 
 	int out_fd;        /* -1: output discarded */
-	uint64_t limit;    /* 0: unlimited */
+	uint64_t limit;    /* guest bytes; 0: unlimited */
 	uint64_t written;
 	bool limit_hit;
+	/* out_fd is a terminal: the guest's bytes go through safe first. */
+	bool terminal;
+	struct vj_termsafe safe;
 	char obuf[VJ_SERIAL_OUT_BUF];
 	unsigned olen;
 };
 
 extern const struct vj_bus_ops vj_serial_ops;
 
+/* Whether out_fd is a terminal is decided here, once: call it before the
+ * guest runs and before the calling thread's seccomp filter loads, which
+ * allows no terminal ioctl (isatty is one). */
 void vj_serial_init(struct vj_serial *s, int out_fd, uint64_t limit,
 		    void (*set_irq)(void *ctx, bool level), void *irq_ctx);
+/* The end of the console's output: what is buffered or held goes out. */
 void vj_serial_destroy(struct vj_serial *s);
 /* Writes out buffered console output. */
 void vj_serial_flush(struct vj_serial *s);
