@@ -5,6 +5,7 @@
 # in fact the host's, or a tap name already taken there is refused with
 # status 125 and one line naming the tap and the reason; nothing is left
 # behind, and an existing interface stays exactly as it was.
+# needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail net" || exit 0
