@@ -57,9 +57,18 @@ TEST_DEPS += $(JAIL_VMM)
 e2e-image: $(JAIL_VMM)
 endif
 
+# jail-cgroup-parent.sh's program: the launcher's cgroup steps, against
+# the host's real cgroup filesystem, without a VMM (or /dev/kvm).
+JAIL_CGROUP_PARENT := $(BUILD)/tests/integration/jail-cgroup-parent
+$(JAIL_CGROUP_PARENT).o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
+$(JAIL_CGROUP_PARENT): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JAILER_LIBS)
+TEST_DEPS += $(JAIL_CGROUP_PARENT)
+
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
-	seccomp-vmm.sh jail-leak.sh jail-net.sh)
+	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.

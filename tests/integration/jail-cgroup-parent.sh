@@ -1,0 +1,165 @@
+#!/bin/bash
+# The cgroup parent of sandboxes, on this host's real cgroup filesystem
+# (no /dev/kvm needed: jail-cgroup-parent runs the launcher's cgroup steps
+# without a VMM). vmjail removes only the parent directories it created,
+# once their last sandbox has ended (whichever launcher created them, and
+# after a SIGKILL through `vmjail cleanup` or the id's next launcher); an
+# operator's parent, relative or absolute, keeps its directory and its own
+# limits; launchers racing to create and remove one parent neither fail
+# nor place a sandbox outside it.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
+need_root "jail cgroup parent" || exit 0
+CGP=$BUILD/tests/integration/jail-cgroup-parent
+for f in "$CGP" "$VMJAIL"; do
+	[ -x "$f" ] && continue
+	skip "jail cgroup parent" "$f is not built"
+	echo "WARNING: jail cgroup parent skipped: $f missing" >&2
+	exit 0
+done
+ROUNDS=${ROUNDS:-150}
+# Relative parents lie under the launcher's own cgroup. On a v2 host
+# that cgroup may hold processes, below which the kernel enables no
+# controllers: there every parent here is absolute.
+REL=
+[ -e /sys/fs/cgroup/cgroup.controllers ] && [ "$(sed -n 's/^0:://p' /proc/self/cgroup)" != / ] &&
+	REL=/
+# Each case has a parent of its own, so that one case's leftovers cannot
+# fail another: $CG_PARENT-CASE.
+P=$REL$CG_PARENT
+OP=$P-op # an operator's
+
+# parent_dirs PARENT: its directory in each hierarchy a sandbox joins.
+parent_dirs() { "$CGP" parents "$1"; }
+
+# The operator's own limits: 2 GiB of memory and 100 pids for all
+# sandboxes together, in whichever files this host has.
+LIMIT_FILES="memory.limit_in_bytes memory.max pids.max"
+limit_value() { case $1 in pids.*) echo 100 ;; *) echo 2147483648 ;; esac; }
+
+# operator_parent PARENT: created as an operator would, with those limits.
+operator_parent() {
+	local d f
+	for d in $(parent_dirs "$1"); do
+		mkdir -p "$d" || return 1
+		for f in $LIMIT_FILES; do
+			[ -e "$d/$f" ] && echo "$(limit_value $f)" >"$d/$f"
+		done
+	done
+	return 0
+}
+
+# limits PARENT: every directory and limit file of it, for comparison.
+limits() {
+	local d f
+	for d in $(parent_dirs "$1"); do
+		[ -d "$d" ] || { echo "$d: missing"; continue; }
+		for f in $LIMIT_FILES; do
+			[ -e "$d/$f" ] && echo "$d/$f=$(cat "$d/$f")"
+		done
+	done
+}
+
+# gone PARENT: none of its directories exists; WHY names one that does.
+gone() {
+	local d
+	for d in $(parent_dirs "$1"); do
+		[ -e "$d" ] && { WHY="$d exists"; return 1; }
+	done
+	return 0
+}
+
+# there PARENT: all of its directories exist.
+there() {
+	local d
+	for d in $(parent_dirs "$1"); do
+		[ -d "$d" ] || { WHY="$d is missing"; return 1; }
+	done
+	return 0
+}
+
+remove_operator_parent() {
+	local d
+	for d in $(parent_dirs "$1"); do rmdir "$d" 2>/dev/null; done
+}
+
+# sandbox ID PARENT [HOLD_MS]: one sandbox's groups created and undone.
+sandbox() { "$CGP" sandbox "$RUN_DIR" "$2" "$1" "${3:-0}" >/dev/null; }
+
+# hold ID PARENT: a sandbox whose groups stay until SIGTERM (or SIGKILL);
+# sets HELD to its pid once its groups exist.
+hold() {
+	local out=$JAIL_TMP/$1.out i
+	"$CGP" sandbox "$RUN_DIR" "$2" "$1" 600000 >"$out" &
+	HELD=$!
+	STARTED+=("$HELD")
+	for ((i = 0; i < 500; i++)); do
+		grep -q '^ready$' "$out" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# The reported case: an operator's relative parent, with its own limits,
+# used by a sandbox; then the same for an absolute one.
+for parent in "$OP" "/${OP#/}"; do
+	operator_parent "$parent" || fail "create the operator's parent $parent"
+	before=$(limits "$parent")
+	sandbox cgp-op "$parent"
+	expect "an operator's parent $parent outlives its sandbox with its own limits" \
+		test "$(limits "$parent")" = "$before"
+	[ "$(limits "$parent")" = "$before" ] ||
+		diff <(echo "$before") <(limits "$parent") >&2
+	remove_operator_parent "$parent"
+done
+
+# Parents vmjail creates, with every directory on the way to them.
+sandbox cgp-new "$P-new/a/b"
+expect "a parent vmjail created ($P-new/a/b) is removed with its sandbox" gone "$P-new"
+sandbox cgp-new "/$CG_PARENT-abs/a"
+expect "an absolute one (/$CG_PARENT-abs/a) too" gone "/$CG_PARENT-abs"
+
+# Created by A; B joins; A ends first: the parent stays for B, and goes
+# with B although B did not create it.
+hold cgp-a "$P-ab" && a=$HELD
+hold cgp-b "$P-ab" && b=$HELD
+kill -TERM "$a"; wait "$a"
+expect "the parent stays while another sandbox still uses it" there "$P-ab"
+kill -TERM "$b"; wait "$b"
+expect "and goes with the last sandbox, which did not create it" gone "$P-ab"
+
+# A SIGKILLed launcher: `vmjail cleanup` removes its group and the parent
+# vmjail created, but never an operator's.
+hold cgp-kill "$P-kill" && kill -KILL "$HELD" && wait "$HELD" 2>/dev/null
+expect "a SIGKILLed launcher leaves its parent" there "$P-kill"
+"$VMJAIL" cleanup --run-dir "$RUN_DIR" cgp-kill >/dev/null
+expect "vmjail cleanup removes the parent vmjail created" gone "$P-kill"
+operator_parent "$OP"
+before=$(limits "$OP")
+hold cgp-kill "$OP" && kill -KILL "$HELD" && wait "$HELD" 2>/dev/null
+"$VMJAIL" cleanup --run-dir "$RUN_DIR" cgp-kill >/dev/null
+expect "vmjail cleanup leaves an operator's parent and its limits" \
+	test "$(limits "$OP")" = "$before"
+remove_operator_parent "$OP"
+# ... and so does the id's next launcher, replaying the dead one's records.
+hold cgp-kill "$P-next" && kill -KILL "$HELD" && wait "$HELD" 2>/dev/null
+sandbox cgp-kill "$P-next"
+expect "the id's next launcher removes what a SIGKILLed one created" gone "$P-next"
+
+# Races: launchers creating and removing one parent at the same time.
+# Every sandbox must be created, inside the parent; an operator's parent
+# must be the same directory, with its limits, throughout and after.
+expect "$ROUNDS x 4 racing sandboxes under a parent vmjail creates and removes" \
+	"$CGP" race "$RUN_DIR" "$P-race" 4 "$ROUNDS"
+expect "which is gone after the last" gone "$P-race"
+operator_parent "$OP"
+before=$(limits "$OP")
+expect "$ROUNDS x 4 racing sandboxes stay inside an operator's parent" \
+	"$CGP" race "$RUN_DIR" "$OP" 4 "$ROUNDS" same
+expect "which keeps its limits" test "$(limits "$OP")" = "$before"
+remove_operator_parent "$OP"
+
+left=$(leftovers; find /sys/fs/cgroup -maxdepth 6 -type d -name "$CG_PARENT-*" | sed 's/^/cgroup: /')
+expect "nothing is left behind" test -z "$left"
+[ -z "$left" ] || echo "$left" | head -20 >&2
+finish
