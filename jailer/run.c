@@ -447,8 +447,7 @@ static void teardown(struct sandbox *sb)
 	if ((r = vj_undo_records(&sb->rd, &e)) < 0) {
 		vj_error("%s (state kept in %s for `vmjail cleanup %s`)", e.msg, sb->rd.path,
 			 sb->rd.id);
-		close(sb->rd.dirfd);
-		close(sb->rd.lockfd);
+		vj_rundir_close(&sb->rd);
 		return;
 	}
 	if ((r = vj_rundir_release(&sb->rd)) < 0)
@@ -586,7 +585,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 {
 	struct sandbox sb = {
 		.l = l,
-		.rd = { .dirfd = -1, .lockfd = -1 },
+		.rd = { .basefd = -1, .dirfd = -1, .lockfd = -1 },
 		.netns = { .host_fd = -1 },
 		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },

@@ -95,7 +95,7 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 	struct stat st;
 	int r;
 
-	rd->dirfd = rd->lockfd = -1;
+	rd->basefd = rd->dirfd = rd->lockfd = -1;
 	if (!vj_id_valid(id))
 		return vj_fail(e, -EINVAL, "sandbox id \"%s\": use 1 to %d letters, digits or '-'",
 			       id, VJ_ID_MAX);
@@ -116,6 +116,8 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 			       run_dir, (unsigned)st.st_uid);
 	for (int attempt = 0; attempt < 16; attempt++) {
 		r = try_lock(base, rd, stale, e);
+		if (r == 0)
+			rd->basefd = vj_steal_fd(&base);
 		if (r != -EAGAIN)
 			return r;
 	}
@@ -141,6 +143,46 @@ int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
 	/* One write per line: a SIGKILL never leaves half a record. */
 	if (write(fd, line, (size_t)n) != n)
 		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value)
+{
+	cleanup_fd int in = openat(rd->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_fd int out = -1;
+	cleanup_free char *buf = NULL;
+	char line[VJ_PATH_MAX + 32];
+	char *hit = NULL;
+	size_t len;
+	ssize_t n;
+
+	if (in < 0)
+		return -errno;
+	if (!(buf = malloc(STATE_MAX + 1)))
+		return -ENOMEM;
+	if ((n = read(in, buf, STATE_MAX)) < 0)
+		return -errno;
+	buf[n] = '\0';
+	len = (size_t)snprintf(line, sizeof(line), "%s %s\n", kind, value);
+	if (len >= sizeof(line))
+		return -ENAMETOOLONG;
+	for (char *p = buf; (p = strstr(p, line)); p++)
+		if (p == buf || p[-1] == '\n')
+			hit = p;
+	if (!hit)
+		return -ENOENT;
+	memmove(hit, hit + len, (size_t)n - (size_t)(hit - buf) - len + 1);
+	n -= (ssize_t)len;
+	if (unlinkat(rd->dirfd, "state.new", 0) < 0 && errno != ENOENT)
+		return -errno;
+	out = openat(rd->dirfd, "state.new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     0600);
+	if (out < 0)
+		return -errno;
+	if (write(out, buf, (size_t)n) != n)
+		return errno ? -errno : -EIO;
+	if (renameat(rd->dirfd, "state.new", rd->dirfd, "state") < 0)
+		return -errno;
 	return 0;
 }
 
@@ -182,6 +224,9 @@ int vj_rundir_release(struct vj_rundir *rd)
 		return 0;
 	if (unlinkat(rd->dirfd, "state", 0) < 0 && errno != ENOENT)
 		r = -errno;
+	/* Left by a launcher killed while it withdrew a record. */
+	if (unlinkat(rd->dirfd, "state.new", 0) < 0 && errno != ENOENT && !r)
+		r = -errno;
 	/* The lock file goes while it is still held; a launcher that opens
 	 * the directory after this sees it vanish and starts over. */
 	if (unlinkat(rd->dirfd, "lock", 0) < 0 && errno != ENOENT && !r)
@@ -189,8 +234,14 @@ int vj_rundir_release(struct vj_rundir *rd)
 	/* ENOTEMPTY: another launcher is already taking the id over. */
 	if (rmdir(rd->path) < 0 && errno != ENOENT && errno != ENOTEMPTY && !r)
 		r = -errno;
-	close(rd->dirfd);
-	close(rd->lockfd);
-	rd->dirfd = rd->lockfd = -1;
+	vj_rundir_close(rd);
 	return r;
+}
+
+void vj_rundir_close(struct vj_rundir *rd)
+{
+	vj_closep(&rd->basefd);
+	vj_closep(&rd->dirfd);
+	vj_closep(&rd->lockfd);
+	rd->basefd = rd->dirfd = rd->lockfd = -1;
 }

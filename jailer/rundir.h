@@ -17,6 +17,7 @@
 #include "policy.h"
 
 struct vj_rundir {
+	int basefd; /* <run_dir> */
 	int dirfd;  /* <run_dir>/<id> */
 	int lockfd; /* holds the flock */
 	char path[VJ_PATH_MAX];
@@ -37,11 +38,23 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 /* Appends "kind value" to the state file before the thing is created. */
 int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value);
 
+/*
+ * Takes back the newest "kind value" record, for a thing that turned out
+ * to exist already, made by someone else: undoing the record would remove
+ * what is not the sandbox's. The state file is replaced whole (rename), so
+ * that a SIGKILL leaves either the old or the new one.
+ */
+int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value);
+
 /* Calls fn for every state line; stops at the first negative return. */
 int vj_rundir_state_foreach(struct vj_rundir *rd,
 			    int (*fn)(void *ctx, const char *kind, const char *value), void *ctx);
 
 /* Removes the directory and everything in it, then drops the lock. */
 int vj_rundir_release(struct vj_rundir *rd);
+
+/* Drops the lock and keeps the directory with its state, for a later
+ * `vmjail cleanup` when undoing a record failed. */
+void vj_rundir_close(struct vj_rundir *rd);
 
 #endif

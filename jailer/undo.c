@@ -96,8 +96,7 @@ static int cleanup_one(const char *run_dir, const char *id)
 	if (r < 0) {
 		vj_error("%s", e.msg);
 		/* Keep the state: a later cleanup may succeed. */
-		close(rd.dirfd);
-		close(rd.lockfd);
+		vj_rundir_close(&rd);
 		return r;
 	}
 	r = vj_rundir_release(&rd);

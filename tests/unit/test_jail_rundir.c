@@ -101,12 +101,34 @@ static void a_dead_launchers_records_are_found_stale(void **state)
 	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu,memory vmjail/crashed"), 0);
 	assert_int_equal(vj_rundir_record(&a, "socket", "/run/x.sock"), 0);
 	/* The launcher dies: its descriptors close, the lock goes with them. */
+	close(a.basefd);
 	close(a.dirfd);
 	close(a.lockfd);
 	assert_int_equal(vj_rundir_acquire(&a, base, "crashed", &stale, &e), 0);
 	assert_true(stale);
 	assert_int_equal(vj_rundir_state_foreach(&a, collect, seen), 0);
 	assert_string_equal(seen, "cgroup=cpu,memory vmjail/crashed;socket=/run/x.sock;");
+	assert_int_equal(vj_rundir_release(&a), 0);
+}
+
+static void a_withdrawn_record_is_the_newest_of_its_kind_and_value(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale;
+	char seen[256] = "";
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "withdraw", &stale, &e), 0);
+	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu vmjail/x"), 0);
+	assert_int_equal(vj_rundir_record(&a, "socket", "/run/x.sock"), 0);
+	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu vmjail/x"), 0);
+	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu vmjail/x2"), 0);
+	assert_int_equal(vj_rundir_withdraw(&a, "cgroup", "cpu vmjail/x"), 0);
+	assert_int_equal(vj_rundir_state_foreach(&a, collect, seen), 0);
+	assert_string_equal(seen, "cgroup=cpu vmjail/x;socket=/run/x.sock;cgroup=cpu vmjail/x2;");
+	/* A prefix of a record is not that record. */
+	assert_int_equal(vj_rundir_withdraw(&a, "cgroup", "cpu vmjail"), -ENOENT);
 	assert_int_equal(vj_rundir_release(&a), 0);
 }
 
@@ -156,6 +178,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_id_held_by_a_live_launcher_is_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_dead_launchers_records_are_found_stale, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_withdrawn_record_is_the_newest_of_its_kind_and_value,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(records_are_single_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_run_dir_others_can_write_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_bad_id_is_refused_before_touching_the_disk, setup,
