@@ -2,8 +2,8 @@
 # build's dynamically): its own exec is on every sandbox's start-up path,
 # and a static one saves the loader's work, about 1 ms here.
 JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
-	jailer/resources.c jailer/cgroup.c jailer/netns.c jailer/mounts.c \
-	jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
+	jailer/resources.c jailer/cgroup.c jailer/cgroup_parent.c jailer/netns.c \
+	jailer/mounts.c jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
 	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
@@ -72,8 +72,8 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.
-JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_rlimits \
-	test_jail_flags test_jail_rundir test_jail_tap)
+JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
+	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap)
 SECCOMP_UNIT_TESTS := $(BUILD)/tests/unit/test_seccomp
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(SECCOMP_UNIT_TESTS)
 

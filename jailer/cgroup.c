@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <libcgroup.h>
 
+#include "cgroup_parent.h"
 #include "cleanup.h"
 #include "log.h"
 #include "parse.h"
@@ -448,63 +449,6 @@ static int write_value(const char *name, const char *ctl, const char *file, cons
 	return r;
 }
 
-static int read_value(const char *mount, const char *name, const char *file, char *out,
-		      size_t len)
-{
-	char path[2 * VJ_PATH_MAX + 64];
-	int r;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
-	if ((r = read_text(path, out, len)) < 0)
-		return r;
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
-}
-
-/*
- * A v1 cpuset group starts with no CPUs and no memory nodes, and nothing
- * can join it until both are set; the same holds for every intermediate
- * directory created on the way. Each one that is empty gets its parent's.
- */
-static int cpuset_v1_fill_path(const struct vj_cgroup_host *host, const char *name,
-			       struct vj_err *e)
-{
-	const char *mount = host->mount[VJ_CG_CPUSET];
-	char prefix[VJ_PATH_MAX], parent[VJ_PATH_MAX] = "";
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-
-	for (const char *p = name; p;) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - name) : strlen(name);
-		struct cgroup *g;
-		int r;
-
-		memcpy(prefix, name, len);
-		prefix[len] = '\0';
-		p = slash ? slash + 1 : NULL;
-		if (!(g = lcg_new(prefix, "cpuset")))
-			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", prefix);
-		r = cgroup_create_cgroup(g, 1);
-		cgroup_free(&g);
-		if (r)
-			return vj_fail(e, libcgroup_errno(r), "create cgroup cpuset:%s: %s", prefix,
-				       libcgroup_msg(r));
-		for (size_t i = 0; i < VJ_ARRAY_SIZE(files); i++) {
-			char cur[VJ_CPUSET_MAX * 4], up[VJ_CPUSET_MAX * 4];
-			if ((r = read_value(mount, prefix, files[i], cur, sizeof(cur))) < 0)
-				return vj_fail_errno(e, r, "read cgroup %s/%s", prefix, files[i]);
-			if (cur[0])
-				continue;
-			if ((r = read_value(mount, parent, files[i], up, sizeof(up))) < 0)
-				return vj_fail_errno(e, r, "read cgroup %s/%s", parent, files[i]);
-			if ((r = write_value(prefix, "cpuset", files[i], up, e)) < 0)
-				return r;
-		}
-		memcpy(parent, prefix, len + 1);
-	}
-	return 0;
-}
-
 /* Which controllers the sandbox joins: the accounting ones whenever the
  * host has them, the others only to enforce a limit. */
 static unsigned joined_ctls(const struct vj_cgroup_host *host, const struct vj_cgroup_limits *lim)
@@ -554,44 +498,127 @@ static int layout_groups(struct vj_cgroup *cg, unsigned ctls, const char *parent
 	return 0;
 }
 
-static int create_group(struct vj_cgroup *cg, unsigned i, bool own_parent, struct vj_rundir *rd,
+/* How much of a group's name is the launcher's own cgroup, which exists
+ * and is never vmjail's to create. */
+static size_t own_part(const struct vj_cgroup_host *host, enum vj_cgroup_ctl c, const char *parent)
+{
+	const char *own = host->own[c];
+
+	if (parent[0] == '/')
+		return 0;
+	while (*own == '/')
+		own++;
+	return strlen(own);
+}
+
+/* The controllers of ctls that live in the same hierarchy as the first. */
+static unsigned same_mount(const struct vj_cgroup_host *host, unsigned ctls)
+{
+	const char *mount = host->mount[__builtin_ctz(ctls)];
+	unsigned out = 0;
+
+	for (int c = 0; c < VJ_CG_COUNT; c++)
+		if ((ctls & (1u << c)) && !strcmp(host->mount[c], mount))
+			out |= 1u << c;
+	return out;
+}
+
+/* Group name in the hierarchy of ctls (all in one), through its parent. */
+static int make_group_dir(const struct vj_cgroup_host *host, unsigned ctls, const char *name,
+			  size_t keep, int run_dir_fd, struct vj_err *e)
+{
+	enum vj_cgroup_ctl first = (enum vj_cgroup_ctl)__builtin_ctz(ctls);
+	char parent[VJ_PATH_MAX], enable[128] = "";
+	struct vj_cgroup_way w = {
+		.mount = host->mount[first],
+		.parent = parent,
+		.keep = keep,
+		.version = host->version[first],
+		.enable = enable,
+		.cpuset = host->version[first] == VJ_CGROUP_V1 && (ctls & (1u << VJ_CG_CPUSET)),
+	};
+	const char *slash = strrchr(name, '/');
+
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - name) : 0, name);
+	for (int c = 0; w.version == VJ_CGROUP_V2 && c < VJ_CG_COUNT; c++) {
+		size_t used = strlen(enable);
+		if (ctls & (1u << c))
+			snprintf(enable + used, sizeof(enable) - used, "%s%s", used ? " " : "",
+				 vj_cgroup_ctl_name(w.version, (enum vj_cgroup_ctl)c));
+	}
+	return vj_cgroup_group_create(&w, name, run_dir_fd, e);
+}
+
+/*
+ * Group i found in mount, where vmjail was to make it: someone else's.
+ * What vmjail made of it in other hierarchies (done) goes, and its record
+ * is withdrawn, so that no exit path removes their group and kills what
+ * runs in it.
+ */
+static int group_not_ours(const struct vj_cgroup *cg, unsigned i, unsigned done, const char *mount,
+			  const char *record, struct vj_rundir *rd, struct vj_err *e)
+{
+	const char *name = cg->groups[i].name;
+	int r;
+
+	while (done) {
+		unsigned these = same_mount(cg->host, done);
+		char path[2 * VJ_PATH_MAX + 2];
+
+		snprintf(path, sizeof(path), "%s/%s", cg->host->mount[__builtin_ctz(these)], name);
+		if (rmdir(path) < 0)
+			return vj_fail_errno(e, -errno,
+					     "cgroup %s/%s already exists, not made by vmjail; remove %s",
+					     mount, name, path);
+		done &= ~these;
+	}
+	if ((r = vj_rundir_withdraw(rd, "cgroup", record)) < 0)
+		return vj_fail_errno(e, r,
+				     "cgroup %s/%s already exists, not made by vmjail; withdraw its "
+				     "record in %s",
+				     mount, name, rd->path);
+	return vj_fail(e, -EEXIST, "cgroup %s/%s already exists, not made by vmjail", mount, name);
+}
+
+/*
+ * Group i in each of its hierarchies. Recorded first (the parent, for its
+ * removal once empty, then the group), created with mkdir() rather than
+ * libcgroup's, which makes any missing parent on the way and succeeds on
+ * a group that exists: vmjail must know what it made.
+ */
+static int create_group(struct vj_cgroup *cg, unsigned i, const char *parent, struct vj_rundir *rd,
 			struct vj_err *e)
 {
 	const struct vj_cgroup_host *host = cg->host;
-	const char *name = cg->groups[i].name;
-	char ctls[128], record[VJ_PATH_MAX + 160], path[2 * VJ_PATH_MAX];
-	struct cgroup *g;
-	int first = __builtin_ctz(cg->groups[i].ctls), r;
+	const char *name = cg->groups[i].name, *slash = strrchr(name, '/');
+	enum vj_cgroup_ctl first = (enum vj_cgroup_ctl)__builtin_ctz(cg->groups[i].ctls);
+	size_t keep = own_part(host, first, parent);
+	char ctls[128], record[VJ_PATH_MAX + 160];
+	unsigned done = 0;
+	int r;
 
 	if (ctl_list(host, cg->groups[i].ctls, ctls, sizeof(ctls)) < 0)
 		return vj_fail(e, -ENAMETOOLONG, "cgroup %s: too many controllers", name);
-	snprintf(path, sizeof(path), "%s/%s", host->mount[first], name);
-	/* The id lock is ours and stale records were replayed: a group that
-	 * exists now was not made by vmjail, so it is not ours to take. */
-	if (access(path, F_OK) == 0)
-		return vj_fail(e, -EEXIST, "cgroup %s already exists", path);
-	if (own_parent) {
-		char parent[VJ_PATH_MAX];
-		snprintf(parent, sizeof(parent), "%s", name);
-		*strrchr(parent, '/') = '\0';
-		snprintf(record, sizeof(record), "%s %s", ctls, parent);
+	if (slash) {
+		snprintf(record, sizeof(record), "%s %.*s", ctls, (int)(slash - name), name);
 		if ((r = vj_rundir_record(rd, "cgroup-parent", record)) < 0)
-			return vj_fail_errno(e, r, "record cgroup %s in %s", parent, rd->path);
+			return vj_fail_errno(e, r, "record cgroup %.*s in %s", (int)(slash - name),
+					     name, rd->path);
 	}
 	snprintf(record, sizeof(record), "%s %s", ctls, name);
 	if ((r = vj_rundir_record(rd, "cgroup", record)) < 0)
 		return vj_fail_errno(e, r, "record cgroup %s in %s", name, rd->path);
-	if ((cg->groups[i].ctls & (1u << VJ_CG_CPUSET)) &&
-	    host->version[VJ_CG_CPUSET] == VJ_CGROUP_V1 &&
-	    (r = cpuset_v1_fill_path(host, name, e)) < 0)
-		return r;
-	if (!(g = lcg_new(name, ctls)))
-		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
-	r = cgroup_create_cgroup(g, 1);
-	cgroup_free(&g);
-	if (r)
-		return vj_fail(e, libcgroup_errno(r), "create cgroup %s (%s): %s", name, ctls,
-			       libcgroup_msg(r));
+	while (done != cg->groups[i].ctls) {
+		unsigned these = same_mount(host, cg->groups[i].ctls & ~done);
+		const char *mount = host->mount[__builtin_ctz(these)];
+
+		r = make_group_dir(host, these, name, keep, rd->basefd, e);
+		if (r == -EEXIST)
+			return group_not_ours(cg, i, done, mount, record, rd, e);
+		if (r < 0)
+			return r;
+		done |= these;
+	}
 	return 0;
 }
 
@@ -613,7 +640,7 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	if ((r = layout_groups(cg, ctls, parent, id, e)) < 0)
 		return r;
 	for (unsigned i = 0; i < cg->ngroups; i++)
-		if ((r = create_group(cg, i, parent[0] != '/', rd, e)) < 0)
+		if ((r = create_group(cg, i, parent, rd, e)) < 0)
 			return r;
 	for (size_t i = 0; i < n; i++) {
 		const struct vj_cgroup_setting *s = &settings[i];
@@ -796,25 +823,38 @@ static int remove_group(const char *ctls, const char *name, struct vj_err *e)
 	return r;
 }
 
-static int remove_parent(const char *ctls, const char *name, struct vj_err *e)
+/* Each hierarchy of ctls once (v2 controllers share one). */
+static int remove_parent(const char *ctls, const char *name, int run_dir_fd, struct vj_err *e)
 {
-	struct cgroup *g = lcg_new(name, ctls);
-	int r;
+	char buf[128], mounts[VJ_CG_COUNT][VJ_PATH_MAX], *save = NULL;
+	unsigned n = 0;
+	int first = 0;
 
-	if (!g)
-		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
-	r = cgroup_delete_cgroup_ext(g, CGFLAG_DELETE_EMPTY_ONLY);
-	cgroup_free(&g);
-	/* Still in use by another sandbox: it removes the parent when done. */
-	if (r == 0 || r == ECGNONEMPTY ||
-	    (r == ECGOTHER && (cgroup_get_last_errno() == ENOTEMPTY ||
-			       cgroup_get_last_errno() == EBUSY)))
-		return 0;
-	return vj_fail(e, libcgroup_errno(r), "remove cgroup %s (%s): %s", name, ctls,
-		       libcgroup_msg(r));
+	snprintf(buf, sizeof(buf), "%s", ctls);
+	for (char *t = strtok_r(buf, ",", &save); t && n < VJ_CG_COUNT;
+	     t = strtok_r(NULL, ",", &save)) {
+		cleanup_free char *mp = NULL;
+		struct vj_err one;
+		unsigned j;
+		int r;
+
+		if (cgroup_get_subsys_mount_point(t, &mp) || !mp)
+			continue;
+		for (j = 0; j < n && strcmp(mounts[j], mp); j++)
+			;
+		if (j < n || vj_strlcpy_checked(mounts[n++], mp, sizeof(mounts[0])) < 0)
+			continue;
+		r = vj_cgroup_parent_release(mp, name, run_dir_fd, &one);
+		if (r < 0 && !first) {
+			first = r;
+			*e = one;
+		}
+	}
+	return first;
 }
 
-int vj_cgroup_remove_recorded(const char *kind, const char *value, struct vj_err *e)
+int vj_cgroup_remove_recorded(const char *kind, const char *value, int run_dir_fd,
+			      struct vj_err *e)
 {
 	char ctls[128];
 	const char *sp = strchr(value, ' ');
@@ -828,5 +868,5 @@ int vj_cgroup_remove_recorded(const char *kind, const char *value, struct vj_err
 		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
 	if (!strcmp(kind, "cgroup"))
 		return remove_group(ctls, sp + 1, e);
-	return remove_parent(ctls, sp + 1, e);
+	return remove_parent(ctls, sp + 1, run_dir_fd, e);
 }

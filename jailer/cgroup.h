@@ -8,9 +8,10 @@
  * hybrid layout) is a v1 host for every controller the v1 mounts carry.
  *
  * A parent starting with '/' is taken from each hierarchy's root; any other
- * parent is created under the launcher's own cgroup in that hierarchy (so
- * that sandboxes stay inside whatever limits the launcher runs under) and
- * is removed again once empty.
+ * lies under the launcher's own cgroup in that hierarchy (so that sandboxes
+ * stay inside whatever limits the launcher runs under). Directories of the
+ * parent that do not exist are created and removed again once empty;
+ * existing ones are the operator's and stay (cgroup_parent.h).
  */
 #ifndef VJ_CGROUP_H
 #define VJ_CGROUP_H
@@ -80,8 +81,9 @@ int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e);
 /*
  * Creates <parent>/<id> for every controller the sandbox uses (cpu,
  * memory and pids when present; cpuset and io when limited) and writes
- * lim. Each group is recorded in rd before it is created, so that
- * vj_cgroup_remove_recorded() can undo it from any exit path.
+ * lim. Each group and its parent are recorded in rd before they are
+ * created, so that vj_cgroup_remove_recorded() can undo them from any exit
+ * path; a group that exists already is someone else's, an error.
  */
 int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, const char *parent,
 		     const char *id, const struct vj_cgroup_limits *lim, struct vj_rundir *rd,
@@ -106,9 +108,11 @@ bool vj_cgroup_has_v1(const struct vj_cgroup *cg);
 /*
  * Undoes one state record: kind "cgroup" kills what still runs in the
  * group, waits for it to empty and removes it; kind "cgroup-parent"
- * removes the parent if no other sandbox uses it. value is
- * "<controller>[,<controller>...] <name>".
+ * removes the parent, and the directories above it, that vmjail created
+ * (recorded in run_dir_fd, cgroup_parent.h) once no sandbox uses them.
+ * value is "<controller>[,<controller>...] <name>".
  */
-int vj_cgroup_remove_recorded(const char *kind, const char *value, struct vj_err *e);
+int vj_cgroup_remove_recorded(const char *kind, const char *value, int run_dir_fd,
+			      struct vj_err *e);
 
 #endif

@@ -6,6 +6,9 @@
  *
  *	<run_dir>/<id>/lock    flock()ed by the launcher for its whole life
  *	<run_dir>/<id>/state   one "KIND VALUE" line per created thing
+ *
+ * <run_dir> itself also holds what all sandboxes share: the cgroup parent
+ * directories vmjail created (cgroup_parent.h).
  */
 #ifndef VJ_RUNDIR_H
 #define VJ_RUNDIR_H

@@ -35,10 +35,10 @@ static int collect(void *ctx, const char *kind, const char *value)
 	return 0;
 }
 
-static int undo(const struct record *rec, struct vj_err *e)
+static int undo(const struct record *rec, int run_dir_fd, struct vj_err *e)
 {
 	if (!strcmp(rec->kind, "cgroup") || !strcmp(rec->kind, "cgroup-parent"))
-		return vj_cgroup_remove_recorded(rec->kind, rec->value, e);
+		return vj_cgroup_remove_recorded(rec->kind, rec->value, run_dir_fd, e);
 	if (!strcmp(rec->kind, "socket"))
 		return vj_resources_remove_socket(rec->value, e);
 	if (!strcmp(rec->kind, "pidfile")) {
@@ -64,7 +64,7 @@ int vj_undo_records(struct vj_rundir *rd, struct vj_err *e)
 	if (r < 0)
 		first = vj_fail_errno(e, r, "read %s/state", rd->path);
 	for (unsigned i = rs->n; i-- > 0;) {
-		r = undo(&rs->r[i], &one);
+		r = undo(&rs->r[i], rd->basefd, &one);
 		if (r < 0 && !first) {
 			first = r;
 			*e = one;
