@@ -11,6 +11,7 @@
 #include "config.h"
 #include "parse.h"
 #include "rundir.h"
+#include "scalar.h"
 
 #define CPU_PERIOD_US 100000u
 #define VM_ARGS_MAX 128
@@ -312,8 +313,13 @@ static int parse_jail_opt(struct vj_launch *l, int opt, const char *v, struct vj
 	case OPT_RUN_DIR:
 		return set_path(l->host.run_dir, "--run-dir", v, e);
 	case OPT_CGROUP_PARENT:
-		if (strstr(v, "..") || strchr(v, '\n'))
-			return vj_fail(e, -EINVAL, "--cgroup-parent: \"%s\" may not contain ..", v);
+		/* The host file's rule: each component a directory below the
+		 * last, which vmjail may create and remove. */
+		if (!vj_name_is_cgroup_parent(v))
+			return vj_fail(e, -EINVAL,
+				       "--cgroup-parent: \"%s\" is not a cgroup path like vmjail or "
+				       "/vmjail ([A-Za-z0-9_.-] separated by /, no . or ..)",
+				       v);
 		return set_path(l->host.cgroup_parent, "--cgroup-parent", v, e);
 	case OPT_VMM:
 		return set_path(l->vmm_path, "--vmm", v, e);

@@ -381,9 +381,10 @@ static int host_cgroup_parent(struct vj_walk *w, const struct vj_ynode *n, void 
 	struct vj_host_config *h = ((struct host_walk *)obj)->h;
 	int r = vj_walk_text(w, n, h->cgroup_parent, sizeof(h->cgroup_parent));
 
-	if (r == 0 && !vj_name_is_cgroup_path(h->cgroup_parent))
-		return vj_walk_expected(w, n, "a relative cgroup path without . or .. "
-				     "components ([A-Za-z0-9_.-] separated by /)");
+	if (r == 0 && !vj_name_is_cgroup_parent(h->cgroup_parent))
+		return vj_walk_expected(w, n, "a cgroup path, relative (under vmjail's own "
+				     "cgroup) or absolute, without . or .. components "
+				     "([A-Za-z0-9_.-] separated by /)");
 	return r;
 }
 

@@ -224,6 +224,11 @@ bool vj_name_is_cgroup_path(const char *s)
 	return true;
 }
 
+bool vj_name_is_cgroup_parent(const char *s)
+{
+	return vj_name_is_cgroup_path(s[0] == '/' ? s + 1 : s);
+}
+
 static int cpuset_number(const char **s, uint64_t *v)
 {
 	const char *end;

@@ -35,6 +35,7 @@ bool vj_name_is_ifname(const char *s);     /* [A-Za-z0-9_.-]{1,15}, not . or .. 
 bool vj_name_is_netns(const char *s);      /* [A-Za-z0-9_.-]{1,64}, not . or .. */
 bool vj_name_is_env(const char *s, size_t len); /* [A-Za-z_][A-Za-z0-9_]* */
 bool vj_name_is_cgroup_path(const char *s); /* relative, components of [A-Za-z0-9_.-] */
+bool vj_name_is_cgroup_parent(const char *s); /* a cgroup path, or '/' and one */
 
 /* "0-3,8,10-11": CPUs or memory nodes below VJ_CPUSET_NR, as a bitmap. */
 struct vj_cpuset {

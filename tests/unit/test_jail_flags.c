@@ -119,6 +119,19 @@ static void bad_values_name_the_flag(void **state)
 	assert_non_null(strstr(e.msg, "kernel"));
 }
 
+static void a_cgroup_parent_is_a_clean_path_relative_or_absolute(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--cgroup-parent", "vmjail/sandboxes"), 0);
+	assert_string_equal(l.host.cgroup_parent, "vmjail/sandboxes");
+	assert_int_equal(PARSE("--kernel", "/k", "--cgroup-parent", "/vmjail"), 0);
+	assert_string_equal(l.host.cgroup_parent, "/vmjail");
+	assert_int_equal(PARSE("--kernel", "/k", "--cgroup-parent", "vmjail//x"), -EINVAL);
+	assert_non_null(strstr(e.msg, "--cgroup-parent"));
+	assert_int_equal(PARSE("--kernel", "/k", "--cgroup-parent", "/"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--cgroup-parent", "vmjail/./x"), -EINVAL);
+}
+
 static void the_launcher_makes_the_config_fd_itself(void **state)
 {
 	(void)state;
@@ -155,6 +168,7 @@ int main(void)
 		cmocka_unit_test(a_user_namespace_maps_a_host_range),
 		cmocka_unit_test(seccomp_cannot_be_turned_off_but_can_log),
 		cmocka_unit_test(bad_values_name_the_flag),
+		cmocka_unit_test(a_cgroup_parent_is_a_clean_path_relative_or_absolute),
 		cmocka_unit_test(the_launcher_makes_the_config_fd_itself),
 		cmocka_unit_test(arguments_go_only_to_a_test_program),
 		cmocka_unit_test(a_pid_file_needs_daemonize),

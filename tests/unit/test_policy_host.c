@@ -209,7 +209,7 @@ static void required_namespaces_and_allowed_netns_are_read(void **state)
 			  "([A-Za-z0-9_.-], 1 to 64), found \"../x\"");
 }
 
-static void cgroup_parent_is_a_relative_clean_path(void **state)
+static void cgroup_parent_is_a_clean_path_relative_or_absolute(void **state)
 {
 	struct vj_policy_error err;
 	struct vj_host_config h;
@@ -217,9 +217,18 @@ static void cgroup_parent_is_a_relative_clean_path(void **state)
 	(void)state;
 	assert_int_equal(load("version: 1\ncgroup_parent: system.slice/vmjail\n", &h, &err), 0);
 	assert_string_equal(h.cgroup_parent, "system.slice/vmjail");
+	/* Absolute: from each hierarchy's root, what a v2 host whose
+	 * launcher's own cgroup holds processes needs. */
+	assert_int_equal(load("version: 1\ncgroup_parent: /vmjail\n", &h, &err), 0);
+	assert_string_equal(h.cgroup_parent, "/vmjail");
 	assert_host_error("version: 1\ncgroup_parent: vmjail/../..\n",
-			  "host.yaml:2:16: cgroup_parent: expected a relative cgroup path without . or .. "
-			  "components ([A-Za-z0-9_.-] separated by /), found \"vmjail/../..\"");
+			  "host.yaml:2:16: cgroup_parent: expected a cgroup path, relative (under "
+			  "vmjail's own cgroup) or absolute, without . or .. components "
+			  "([A-Za-z0-9_.-] separated by /), found \"vmjail/../..\"");
+	assert_host_error("version: 1\ncgroup_parent: /\n",
+			  "host.yaml:2:16: cgroup_parent: expected a cgroup path, relative (under "
+			  "vmjail's own cgroup) or absolute, without . or .. components "
+			  "([A-Za-z0-9_.-] separated by /), found \"/\"");
 }
 
 static void seccomp_log_permission_is_read(void **state)
@@ -276,7 +285,7 @@ int main(void)
 		cmocka_unit_test(maxima_are_read_with_their_units),
 		cmocka_unit_test(maxima_are_bounded_by_what_the_vmm_supports),
 		cmocka_unit_test(required_namespaces_and_allowed_netns_are_read),
-		cmocka_unit_test(cgroup_parent_is_a_relative_clean_path),
+		cmocka_unit_test(cgroup_parent_is_a_clean_path_relative_or_absolute),
 		cmocka_unit_test(seccomp_log_permission_is_read),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),
 		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),

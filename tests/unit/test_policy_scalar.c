@@ -183,6 +183,11 @@ static void names_follow_their_character_sets(void **state)
 	assert_false(vj_name_is_cgroup_path("vmjail/../x"));
 	assert_false(vj_name_is_cgroup_path("vmjail//x"));
 	assert_false(vj_name_is_cgroup_path("vmjail/"));
+	assert_true(vj_name_is_cgroup_parent("vmjail/sandboxes"));
+	assert_true(vj_name_is_cgroup_parent("/vmjail/sandboxes"));
+	assert_false(vj_name_is_cgroup_parent("/"));
+	assert_false(vj_name_is_cgroup_parent("//vmjail"));
+	assert_false(vj_name_is_cgroup_parent("/vmjail/.."));
 }
 
 static void cpuset_reads_lists_and_ranges(void **state)
