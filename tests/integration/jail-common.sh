@@ -85,8 +85,10 @@ cgroup_dir() {
 }
 
 # Everything of this script's sandboxes still on the host: run
-# directories, cgroups (under any hierarchy), processes (a sandbox's are
-# in its cgroup; launchers name the run directory), mounts.
+# directories (and the records of cgroup parents vmjail made, which go
+# with the last such parent), cgroups (under any hierarchy; $CG_PARENT is
+# vmjail's to make and remove), processes (a sandbox's are in its cgroup;
+# launchers name the run directory), mounts.
 leftovers() {
 	ls -A "$RUN_DIR" 2>/dev/null | sed 's/^/run dir: /'
 	find /sys/fs/cgroup -maxdepth 6 -type d -name "$CG_PARENT" 2>/dev/null | sed 's/^/cgroup: /'
