@@ -60,7 +60,7 @@ static int read_file_at(int dirfd, const char *name, char *buf, size_t len)
 	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	size_t used = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (fd < 0)
 		return errno == ELOOP || errno == ENXIO ? -ENOENT : -errno;
