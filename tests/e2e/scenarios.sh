@@ -339,6 +339,9 @@ scenario_agent_cgroup() {
 	cat /tmp/vj.err >>"$LOG"
 	check "the VMM was cloned straight into it" \
 		log_has "^vmjail: sandbox e2e-cg: VMM cloned into cgroup /sys/fs/cgroup/vmjail/e2e-cg$"
+	# testhost-init.sh made the parent, as an operator would.
+	check "the operator's parent outlives the sandbox, with its own pids.max" \
+		file_is /sys/fs/cgroup/vmjail/pids.max 1000
 }
 
 # --- the jail, checked from outside on a running Linux sandbox ----------

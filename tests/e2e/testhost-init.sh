@@ -122,6 +122,9 @@ fi
 # directory the vsock broker (the sandbox's uid) may search.
 mkdir -p /sys/fs/cgroup/vmjail
 echo "+cpu +memory +pids +io" >/sys/fs/cgroup/vmjail/cgroup.subtree_control
+# On v2 it has a limit of its own for all sandboxes together, which
+# vmjail must leave alone, as it must the directory (agent-cgroup).
+[ -e /sys/fs/cgroup/vmjail/pids.max ] && echo 1000 >/sys/fs/cgroup/vmjail/pids.max
 mkdir -m 755 /run/vmjail
 
 # --- helpers for scenarios ---------------------------------------------
