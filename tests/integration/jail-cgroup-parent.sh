@@ -7,6 +7,7 @@
 # operator's parent, relative or absolute, keeps its directory and its own
 # limits; launchers racing to create and remove one parent neither fail
 # nor place a sandbox outside it.
+# needs: root
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_root "jail cgroup parent" || exit 0
