@@ -113,7 +113,7 @@ DEMO_HOST := policy/examples/host.yaml
 DEMO_POLICY := policy/examples/linux.yaml
 DEMO_CMD := $(BUILD)/vmjail --host-config $(DEMO_HOST) run $(DEMO_POLICY) -- uname -a
 .PHONY: demo demo-direct demo-nested demo-testguest
-demo: all $(GUEST_DIR)/testguest.elf
+demo: all examples
 	$(Q)if why=$$(BUILD=$(BUILD) $(TOP)/tests/kvm-probe linux); then \
 		$(MAKE) --no-print-directory demo-direct; \
 	else \
@@ -124,7 +124,7 @@ demo: all $(GUEST_DIR)/testguest.elf
 
 # The launcher's vsock broker runs as the sandbox's uid: the run
 # directory must be searchable by it.
-demo-direct: all kernel initramfs
+demo-direct: all examples
 	$(Q)install -d -m 0755 /run/vmjail
 	$(Q)$(DEMO_CMD)
 

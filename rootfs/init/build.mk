@@ -50,6 +50,17 @@ initramfs: deps-kernel $(VJ_INIT)
 rootfs-ext4: initramfs
 	$(Q)$(TOP)/rootfs/init/build-ext4.sh $(GUEST_INITRAMFS) $(GUEST_ROOTFS_EXT4)
 
+# The CI example's scratch disk: a stand-in checkout. Written by the
+# example's job; rebuilt only when the checkout's files change.
+GUEST_SCRATCH_EXT4 := $(BUILD)/guest/scratch.ext4
+.PHONY: scratch-ext4 examples
+scratch-ext4: deps-kernel
+	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/policy/examples/ci-checkout \
+		$(GUEST_SCRATCH_EXT4)
+
+# Everything the bundled examples (policy/examples/) name.
+examples: kernel initramfs rootfs-ext4 scratch-ext4 $(GUEST_DIR)/testguest.elf
+
 # Unit tests: the codec, the agent's parsers, and the launcher's side
 # against scripted hostile agents.
 AGENT_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_agent_proto test_agent_init \
@@ -90,7 +101,7 @@ $(AGENT_EVIL): %: %.o $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) $(AGENT_DRIVE) $(AGENT_EVIL) rootfs-ext4
+TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) $(AGENT_DRIVE) $(AGENT_EVIL) examples
 INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-init.sh \
 	tests/integration/agent-evil.sh tests/integration/agent-images.sh
 

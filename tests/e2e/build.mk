@@ -27,7 +27,7 @@ e2e-guest-initramfs: deps-kernel $(VHOST_STATIC)
 
 e2e-ext4: deps-kernel initramfs
 	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 12 $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4)
-	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/tests/e2e/ci-scratch \
+	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/policy/examples/ci-checkout \
 		$(E2E_SCRATCH_EXT4)
 
 e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(VHOST)

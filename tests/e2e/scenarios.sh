@@ -496,7 +496,7 @@ scenario_example_function() {
 }
 
 # ci-job.yaml: two vCPUs, the read-only root image, the scratch disk with
-# the job (ci-scratch/ci.sh), a tap the launcher makes in the sandbox's
+# the job (policy/examples/ci-checkout/ci.sh), a tap the launcher makes in the sandbox's
 # network namespace. Two runs: the second sees the first one's mark on
 # the scratch disk.
 scenario_example_ci_job() {

@@ -6,3 +6,4 @@ $(JSON_CHECK): $(BUILD)/tests/integration/json-check.o $(COMMON_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 TEST_DEPS += $(JSON_CHECK)
+INTEGRATION_TESTS += $(TOP)/tests/integration/examples-check.sh

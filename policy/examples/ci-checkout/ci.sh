@@ -1,7 +1,7 @@
-# The e2e test host's stand-in for a checkout's CI job, run by
-# policy/examples/ci-job.yaml from its scratch disk: it reports what the
-# job sees and leaves a mark on the scratch disk, which the next run
-# counts.
+# A stand-in for a checkout's CI job, run by policy/examples/ci-job.yaml
+# from its scratch disk (`make` puts this directory on
+# build/guest/scratch.ext4): it reports what the job sees and leaves a mark
+# on the scratch disk, which the next run counts.
 set -e
 echo "ci: cpus $(nproc)"
 echo "ci: eth0 $(cat /sys/class/net/eth0/address)"
