@@ -141,6 +141,11 @@ checkout() {
 	[ -d "$top/tests" ] || die "$top: not a vmjail checkout"
 	[ -d "$build" ] || die "$build: no build tree (run make)"
 	mkdir -p "$root$top" "$root$build"
+	# The parents as this host has them: this archive's copy of /tmp, say,
+	# replaces the userland's when the test host unpacks both.
+	for d in "$top" "$build"; do
+		while d=${d%/*}; [ -n "$d" ]; do chmod --reference="$d" "$root$d"; done
+	done
 	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		git -C "$top" ls-files -z --cached --others --exclude-standard |
 			tar -C "$top" --null -T - -cf - | tar -C "$root$top" -xf -

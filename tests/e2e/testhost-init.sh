@@ -83,7 +83,9 @@ v1) cgroup_v1 ;;
 esac
 
 # --- e2e_mode=command -------------------------------------------------
-# /dev/kvm and /dev/net/tun, then /nested/command in the carried root. The
+# /dev/kvm and /dev/net/tun, then /nested/command in the carried root (on
+# the test host's tmpfs: writable, /tmp and /run included, where a
+# checkout under /tmp already is). The
 # command gets a mount namespace whose root that is (pivot_root, not
 # chroot): the jail pivots again, and the kernel refuses user namespaces
 # to a process whose root is not its mount namespace's.
@@ -97,8 +99,6 @@ run_command() {
 	mount -t proc proc $R/proc
 	mount --rbind /sys $R/sys
 	mount --rbind /dev $R/dev
-	mount -t tmpfs -o mode=755 tmpfs $R/run
-	mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 	mkdir -p $R/.oldroot
 	unshare -m /bin/sh -c '
 		mount --make-rprivate / && cd "$1" && pivot_root . .oldroot &&
