@@ -110,7 +110,6 @@ struct vj_host_config {
 	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
 	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */
 	bool allow_seccomp_log;
-	/* Added with the policy library (issue 6). */
 	uint32_t required_namespaces; /* enum vj_ns bits no policy may drop */
 	unsigned nnetns;              /* named netns a policy may join */
 	char allowed_netns[VJ_MAX_ROOTS][VJ_NETNS_NAME_MAX + 1];

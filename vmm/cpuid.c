@@ -116,7 +116,7 @@ void vj_cpuid_for_vcpu(const struct vj_cpuid *supported, struct vj_cpuid *out,
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 
 	/* The KVM leaves make Linux use kvm-clock; without them its timer
-	 * calibration is unreliable under nested virtualization (HOST.md). */
+	 * calibration is unreliable under nested virtualization. */
 	if ((e = find_or_add(out, KVM_SIGNATURE_LEAF))) {
 		e->eax = KVM_FEATURES_LEAF;
 		memcpy(&e->ebx, "KVMK", 4);

@@ -8,7 +8,7 @@ enum vj_exit_status {
 	VJ_EXIT_KVM = 2,           /* KVM or another host facility failed */
 	VJ_EXIT_TRIPLE_FAULT = 3,  /* the guest triple-faulted */
 	VJ_EXIT_EMULATION = 4,     /* KVM could not emulate or enter the guest */
-	VJ_EXIT_STOPPED = 5,       /* stopped by SIGINT or SIGTERM */
+	VJ_EXIT_STOPPED = 5,       /* stopped by SIGINT, SIGTERM or SIGHUP */
 	VJ_EXIT_DEVICE = 6,        /* a device failed on the host side */
 	VJ_EXIT_GUEST_PANIC = 7,   /* the guest reset with the warm-reboot flag: a Linux
 				    * panic with reboot=panic_warm */

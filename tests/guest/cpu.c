@@ -66,7 +66,7 @@ static void tss_descriptor_init(void)
 
 	tss.rsp[0] = (uint64_t)boot_stack_top;
 	/* Ring 3 may use every port. IOPL 3 alone would say so, but on a PVM
-	 * host (HOST.md) ring 3 runs natively with the host's IOPL 0 and
+	 * host (tests/README.md) ring 3 runs natively with the host's IOPL 0 and
 	 * only the TSS I/O bitmap is honoured (observed). */
 	tss.iomap_base = offsetof(struct tss64, iomap);
 	tss.iomap[sizeof(tss.iomap) - 1] = 0xff;

@@ -183,8 +183,8 @@ if [ -e /sys/fs/cgroup/cpuset/cpuset.cpus ]; then
 	rmdir "$opcs"
 fi
 
-# cgroup v2, where the host's controllers are bound to v1 (this
-# development host): a private mount namespace where only cgroup2 is
+# cgroup v2, where the host's controllers are bound to v1 (the
+# development machines, tests/README.md): a private mount namespace where only cgroup2 is
 # mounted, and the steps below vj_cgroup_create() for one hierarchy,
 # with a controller its cgroup2 does offer enabled on the way. (A v2
 # host took the cases above through vj_cgroup_create() itself.)

@@ -2,8 +2,8 @@
 # vmjail on a cgroup v2 host: in a private mount namespace only a cgroup2
 # hierarchy is mounted at /sys/fs/cgroup. Where it offers cpu, memory and
 # pids (a v2 host), a sandbox runs with its limits in the v2 files; where
-# the controllers are bound to v1 hierarchies elsewhere (this development
-# host: its cgroup2 offers hugetlb only), vmjail must still take the
+# the controllers are bound to v1 hierarchies elsewhere (the development
+# machines, tests/README.md: their cgroup2 offers hugetlb only), vmjail must still take the
 # layout for v2 and say which controllers are missing, leaving nothing.
 # needs: root kvm
 set -u

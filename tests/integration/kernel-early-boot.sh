@@ -1,7 +1,7 @@
 #!/bin/bash
 # The real guest kernel (rootfs/) through early boot on vmjail-vmm: Linux
 # echoes what the loader handed it (command line, e820 map, initrd) before
-# it gets to anything this host's nested KVM cannot run (HOST.md), so its
+# it gets to anything a KVM emulating guest ring 0 cannot run (tests/README.md), so its
 # own printout checks boot_params as Linux reads it. Each boot is stopped
 # once those lines are out.
 # needs: root kvm
