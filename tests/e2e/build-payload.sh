@@ -52,8 +52,14 @@ stamp() {
 	dpkg-query -W $PKGS $([ $qemu = 1 ] && echo $QEMU_PKGS) 2>&1
 	sha256sum "$0"
 }
-if [ $part = userland ] && [ -f "$out" ] && [ "$(stamp)" = "$(cat "$out.stamp" 2>/dev/null)" ]; then
-	exit 0
+if [ $part = userland ]; then
+	mkdir -p "${out%/*}"
+	# One builder at a time: another waits, then finds it current.
+	exec 9>"$out.lock"
+	flock 9
+	if [ -f "$out" ] && [ "$(stamp)" = "$(cat "$out.stamp" 2>/dev/null)" ]; then
+		exit 0
+	fi
 fi
 
 stage=$(mktemp -d "${out%/*}/payload.XXXXXX")

@@ -52,7 +52,9 @@ done
 rm -rf "$RUN"
 mkdir -p "$RUN"
 note "carrying this checkout, $BUILD and the programs it needs into the test host"
-userland=$E2E/nested/userland${qemu_opt:+-qemu}.cpio
+# The userland depends on this host's packages alone: one copy serves
+# every build tree and checkout, beside the guest kernel's cache.
+userland=${VJ_CACHE_DIR:-/var/cache/vmjail}/nested-userland${qemu_opt:+-qemu}.cpio
 "$TOP/tests/e2e/build-payload.sh" userland "${qemu_opt[@]}" "$userland" &&
 	"$TOP/tests/e2e/build-payload.sh" checkout "$RUN/checkout.cpio" "$TOP" "$BUILD" ||
 	{ echo "FAIL: nested $name: building the payload failed"; exit 1; }

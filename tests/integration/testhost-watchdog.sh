@@ -4,7 +4,7 @@
 # its console, and the run ends, instead of hanging the suite or passing.
 # A stopped QEMU stands in for a frozen test host.
 # needs: none
-# timeout: 300
+# timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/e2e/testhost.sh"
 
@@ -21,7 +21,7 @@ TESTHOST_FROZEN=15 "$TOP/tests/e2e/nested.sh" --quiet --name watchdog --timeout 
 	sleep 600 >"$out" 2>&1 &
 runner=$!
 # Once the test host is up, stop it dead.
-for _ in $(seq 600); do
+for _ in $(seq 1500); do
 	grep -q '@@E2E READY' "$RUN/control.log" 2>/dev/null && break
 	sleep 0.2
 done
