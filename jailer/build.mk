@@ -4,7 +4,7 @@
 JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/resources.c jailer/cgroup.c jailer/cgroup_parent.c jailer/netns.c \
 	jailer/mounts.c jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
-	jailer/supervise.c jailer/daemon.c jailer/error.c jailer/policy_args.c \
+	jailer/supervise.c jailer/daemon.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o

@@ -66,7 +66,7 @@ examples: kernel initramfs rootfs-ext4 scratch-ext4 $(GUEST_DIR)/testguest.elf
 AGENT_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_agent_proto test_agent_init \
 	test_agent_session)
 UNIT_TESTS += $(AGENT_UNIT_TESTS)
-AGENT_CLIENT_OBJS := $(BUILD)/jailer/agent.o $(BUILD)/jailer/error.o
+AGENT_CLIENT_OBJS := $(BUILD)/jailer/agent.o
 
 $(BUILD)/tests/unit/test_agent_init.o: CFLAGS += -iquote $(TOP)/rootfs/init
 $(BUILD)/tests/unit/test_agent_session.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
