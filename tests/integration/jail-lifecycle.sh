@@ -23,10 +23,11 @@ expect "the program's own exit status passes through (42)" test "$rc" = 42
 # stop_with SIGNAL: a foreground launcher stopped by SIGNAL.
 stop_with() {
 	local sig=$1 id=life-$1 pid rc
-	"${GUEST_RUN[@]}" --cmdline vjtest=wait --id "$id" >/dev/null 2>"$JAIL_TMP/$id.err" &
+	"${GUEST_RUN[@]}" --cmdline vjtest=wait --id "$id" >"$JAIL_TMP/$id.out" \
+		2>"$JAIL_TMP/$id.err" &
 	pid=$!
-	for _ in $(seq 100); do grep -q '^vmm ' "$RUN_DIR/$id/state" 2>/dev/null && break; sleep 0.05; done
-	sleep 0.2
+	# The guest's line: the VMM has taken its stop signals by then.
+	for _ in $(seq 600); do grep -q 'wait running' "$JAIL_TMP/$id.out" && break; sleep 0.05; done
 	kill -"$sig" $pid
 	wait $pid
 	rc=$?
