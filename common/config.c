@@ -40,6 +40,7 @@ void vj_config_init(struct vj_vm_config *cfg)
 	file_init(&cfg->vsock.uds);
 	file_init(&cfg->vsock.uds_dir);
 	file_init(&cfg->vsock.broker);
+	file_init(&cfg->control);
 	cfg->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -140,7 +141,7 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 	if (!terminated(cfg->cmdline, sizeof(cfg->cmdline)))
 		return fail(err, errlen, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
 	if (!file_ok(&cfg->kvm) || !file_ok(&cfg->kernel) || !file_ok(&cfg->initrd) ||
-	    !file_ok(&cfg->console_file))
+	    !file_ok(&cfg->console_file) || !file_ok(&cfg->control))
 		return fail(err, errlen, "configuration: malformed file entry");
 	if (!cfg->kernel.name[0] && cfg->kernel.fd < 0)
 		return fail(err, errlen, "kernel: no kernel image given (--kernel PATH)");
@@ -159,7 +160,7 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEMORY, OPT_CONSOLE,
 	OPT_CONSOLE_LIMIT, OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_SECCOMP,
-	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONFIG_FD,
+	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONTROL_FD, OPT_CONFIG_FD,
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +178,7 @@ static const struct option long_opts[] = {
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
 	{ "timing", no_argument, NULL, OPT_TIMING },
+	{ "control-fd", required_argument, NULL, OPT_CONTROL_FD },
 	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -210,6 +212,8 @@ void vj_config_usage(const char *prog)
 	       "  --seccomp enforce|log|off    seccomp mode (default enforce)\n"
 	       "  --seccomp-log         same as --seccomp log; for diagnosis, not production\n"
 	       "  --timing              print start-up timestamps on stderr\n"
+	       "  --control-fd FD       an inherited SOCK_SEQPACKET socket on which to take\n"
+	       "                        pause, resume and statistics requests (common/vmm_ctl.h)\n"
 	       "  -v, --verbose         more messages (repeat for debug)\n",
 	       prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 }
@@ -457,6 +461,12 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 		return 0;
 	case OPT_TIMING:
 		cfg->timing = true;
+		return 0;
+	case OPT_CONTROL_FD:
+		if (vj_parse_u64(arg, 0, INT32_MAX, &v) < 0)
+			return fail(err, errlen, "--control-fd: \"%s\" is not a descriptor", arg);
+		cfg->control.fd = (int)v;
+		snprintf(cfg->control.name, sizeof(cfg->control.name), "control fd %d", (int)v);
 		return 0;
 	}
 	return fail(err, errlen, "internal: unhandled option %d", opt);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define VJ_CONFIG_MAGIC 0x4a4a4d56u /* "VMJJ" */
-#define VJ_CONFIG_VERSION 1u
+#define VJ_CONFIG_VERSION 2u
 
 #define VJ_PATH_MAX 512
 #define VJ_CMDLINE_MAX 2048 /* x86 COMMAND_LINE_SIZE, terminator included */
@@ -107,6 +107,9 @@ struct vj_vm_config {
 
 	enum vj_seccomp_mode seccomp;
 	bool timing; /* print start-up timestamps on stderr */
+	/* fd: the launcher's control channel (common/vmm_ctl.h), a
+	 * SOCK_SEQPACKET socket; -1: none (standalone without --control-fd). */
+	struct vj_file control;
 };
 
 void vj_config_init(struct vj_vm_config *cfg);

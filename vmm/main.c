@@ -18,6 +18,7 @@
 #include "boot/loader.h"
 #include "cleanup.h"
 #include "config.h"
+#include "control.h"
 #include "cpuid.h"
 #include "devices/boot_marker.h"
 #include "devices/i8042.h"
@@ -38,6 +39,7 @@ struct vmm {
 	struct vj_i8042 i8042;
 	struct vj_boot_marker marker;
 	struct vj_virtio_devices virtio;
+	struct vj_control control;
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
@@ -134,7 +136,8 @@ static int add_legacy_devices(struct vmm *m)
 	vm->serial = &m->serial;
 	m->i8042 = (struct vj_i8042){ .reset = guest_reset, .ctx = vm };
 	m->marker = (struct vj_boot_marker){ .start_ns = vm->timing.start_ns,
-					     .stamp = &vm->timing.marker_ns };
+					     .stamp = &vm->timing.marker_ns,
+					     .notify_efd = m->control.marker_efd };
 	if ((r = vj_bus_add(&vm->pio, VJ_PORT_COM1, VJ_PORT_COM1_SIZE, "serial", &vj_serial_ops,
 			    &m->serial)) < 0 ||
 	    (r = vj_bus_add(&vm->pio, VJ_PORT_I8042_DATA,
@@ -246,9 +249,10 @@ static int setup_loop(struct vmm *m, const sigset_t *stop_signals)
 		return -errno;
 	m->stop_handler = (struct vj_loop_handler){ on_stop, vm };
 	m->signal_handler = (struct vj_loop_handler){ on_signal, m };
-	if ((r = vj_loop_add(&vm->loop, vm->stop_efd, EPOLLIN, &m->stop_handler)) < 0)
+	if ((r = vj_loop_add_own(&vm->loop, vm->stop_efd, EPOLLIN, &m->stop_handler)) < 0 ||
+	    (r = vj_loop_add_own(&vm->loop, m->signal_fd, EPOLLIN, &m->signal_handler)) < 0)
 		return r;
-	return vj_loop_add(&vm->loop, m->signal_fd, EPOLLIN, &m->signal_handler);
+	return vj_control_start(&m->control, m->cfg.control.fd);
 }
 
 static void print_timing(const struct vj_vm *vm)
@@ -338,6 +342,11 @@ int main(int argc, char **argv)
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
 	}
+	if ((r = vj_control_init(&m.control, &m.vm, &m.virtio)) < 0) {
+		vj_error("control channel: %s", strerror(-r));
+		vj_vm_destroy(&m.vm);
+		return VJ_EXIT_KVM;
+	}
 	status = load_guest(&m);
 	if (status == 0 && create_vcpus(&m) < 0)
 		status = VJ_EXIT_KVM;
@@ -347,6 +356,7 @@ int main(int argc, char **argv)
 	if (m.signal_fd >= 0)
 		close(m.signal_fd);
 	vj_virtio_devices_destroy(&m.virtio);
+	vj_control_destroy(&m.control);
 	vj_vm_destroy(&m.vm);
 	return status;
 }

@@ -79,16 +79,22 @@
 
 /*
  * The VMM thread: the epoll event loop, virtio queue work (ioeventfds in,
- * irqfds out), the stop signal, and teardown once the vCPUs are gone. It
- * needs no ioctl at all: interrupts leave through irqfds registered
- * before the filter.
+ * irqfds out), the stop signal, the launcher's control channel, and
+ * teardown once the vCPUs are gone. Interrupts leave through irqfds
+ * registered before the filter, so its only ioctls are the VM clock's.
  */
 static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(epoll_wait), /* the event loop */
 	ALLOW(epoll_ctl),  /* a device starts or stops polling its backend (tap) */
 	ALLOW(read),       /* eventfds (queue notify, device control, stop), signalfd,
-			    * rate-limit timerfds, frames from the tap */
-	ALLOW(write),      /* console output, irqfd eventfds */
+			    * rate-limit timerfds, frames from the tap, control
+			    * channel requests */
+	ALLOW(write),      /* console output, irqfd eventfds, control channel replies */
+	/* pause and resume on the launcher's request: the guest's kvmclock
+	 * is saved while its vCPUs are held and put back before they run, so
+	 * the guest does not see the paused time pass */
+	IOCTL(KVM_GET_CLOCK),
+	IOCTL(KVM_SET_CLOCK),
 	ALLOW(writev),     /* virtio-net: a frame to the tap */
 	ALLOW(preadv),     /* virtio-blk: reads */
 	ALLOW(pwritev),    /* virtio-blk: writes */

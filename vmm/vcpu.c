@@ -148,11 +148,22 @@ static void handle_mmio(struct vj_vcpu *v)
 	}
 }
 
+static void count_exit(struct vj_vcpu *v, uint32_t reason)
+{
+	enum vj_exit_kind k = reason == KVM_EXIT_IO     ? VJ_EXIT_KIND_IO
+			      : reason == KVM_EXIT_MMIO ? VJ_EXIT_KIND_MMIO
+			      : reason == KVM_EXIT_HLT  ? VJ_EXIT_KIND_HLT
+							: VJ_EXIT_KIND_OTHER;
+
+	atomic_fetch_add_explicit(&v->exits[k], 1, memory_order_relaxed);
+}
+
 /* Returns false when the VM must stop. */
 static bool handle_exit(struct vj_vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
+	count_exit(v, run->exit_reason);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);
@@ -215,6 +226,10 @@ static void *vcpu_thread(void *arg)
 	if (v->index == 0)
 		vm->timing.first_run_ns = vj_now_ns();
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_req)) {
+			vj_vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -87,7 +87,7 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 	vm->timing.start_ns = start_ns;
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
-	vm->loop.epfd = -1;
+	vm->loop.epfd = vm->loop.dev_epfd = -1;
 	vm->mem.fd = -1;
 	vm->nvcpus = cfg->vcpus;
 	for (unsigned i = 0; i < VJ_VCPUS_MAX; i++)
@@ -95,6 +95,9 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 	vj_bus_init(&vm->pio, "port");
 	vj_bus_init(&vm->mmio, "MMIO");
 	atomic_init(&vm->stopping, false);
+	atomic_init(&vm->pause_req, false);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 
 	if ((r = kvm_open(vm, cfg)) < 0 || (r = kvm_require(vm)) < 0)
 		return r;
@@ -142,12 +145,27 @@ void vj_vm_destroy(struct vj_vm *vm)
 	}
 	vj_loop_destroy(&vm->loop);
 	vj_mem_destroy(&vm->mem);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+}
+
+/* immediate_exit makes a vCPU that is about to enter the guest return at
+ * once; the signal takes one that is already inside KVM_RUN out. */
+static void kick_vcpus(struct vj_vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vj_vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->started && !pthread_equal(v->thread, pthread_self()))
+			pthread_kill(v->thread, SIGUSR1);
+	}
 }
 
 void vj_vm_stop(struct vj_vm *vm, int status)
@@ -158,16 +176,110 @@ void vj_vm_stop(struct vj_vm *vm, int status)
 	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
 		return;
 	vm->exit_status = status;
-	/* immediate_exit makes a vCPU that is about to enter the guest return
-	 * at once; the signal takes one that is already inside KVM_RUN out. */
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vj_vcpu *v = &vm->vcpus[i];
-		if (v->run)
-			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (v->started && !pthread_equal(v->thread, pthread_self()))
-			pthread_kill(v->thread, SIGUSR1);
-	}
+	kick_vcpus(vm);
+	/* Parked vCPUs wake up to leave, and a pause waiting for them ends. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	(void)!write(vm->stop_efd, &one, sizeof(one));
+}
+
+/* How long a pause waits for every vCPU to come out of the guest: they
+ * leave KVM_RUN within microseconds of the kick; this only bounds a bug. */
+#define PAUSE_WAIT_S 5
+
+static unsigned running_vcpus(const struct vj_vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+/* pause_lock held: every started vCPU has parked, or -errno. */
+static int wait_parked(struct vj_vm *vm)
+{
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PAUSE_WAIT_S;
+	while (vm->parked < running_vcpus(vm) && !atomic_load(&vm->stopping) && r == 0)
+		r = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	if (atomic_load(&vm->stopping))
+		return -ECANCELED;
+	return r ? -r : 0;
+}
+
+static void release_vcpus(struct vj_vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vj_vm_pause(struct vj_vm *vm)
+{
+	int r;
+
+	if (atomic_load(&vm->pause_req))
+		return 0;
+	atomic_store(&vm->pause_req, true);
+	kick_vcpus(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	r = wait_parked(vm);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (r == 0 && (r = vj_loop_devices(&vm->loop, false)) == 0 &&
+	    ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->clock) < 0)
+		r = -errno;
+	if (r < 0) {
+		vj_loop_devices(&vm->loop, true);
+		release_vcpus(vm);
+		return r;
+	}
+	vm->paused_at_ns = vj_now_ns();
+	return 0;
+}
+
+int vj_vm_resume(struct vj_vm *vm)
+{
+	/* Only the value: with KVM_CLOCK_REALTIME KVM would add the time
+	 * that passed meanwhile, which is what restoring it avoids. */
+	struct kvm_clock_data clock = { .clock = vm->clock.clock };
+	int r;
+
+	if (!atomic_load(&vm->pause_req))
+		return 0;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return -errno;
+	if ((r = vj_loop_devices(&vm->loop, true)) < 0)
+		return r;
+	vm->paused_ns += vj_now_ns() - vm->paused_at_ns;
+	release_vcpus(vm);
+	return 0;
+}
+
+bool vj_vm_paused(const struct vj_vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
+void vj_vcpu_park(struct vj_vcpu *v)
+{
+	struct vj_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	/* The pause set it to take this vCPU out; it must enter again. A stop
+	 * meanwhile is seen before the next KVM_RUN. */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 int vj_vm_cmdline_append(struct vj_vm *vm, const char *text)

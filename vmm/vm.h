@@ -15,6 +15,10 @@
 
 struct vj_vm;
 
+/* Exits a vCPU took to user space, by kind (VJ_VMM_CTL_STATS). */
+enum vj_exit_kind { VJ_EXIT_KIND_IO, VJ_EXIT_KIND_MMIO, VJ_EXIT_KIND_HLT, VJ_EXIT_KIND_OTHER,
+		    VJ_EXIT_KINDS };
+
 struct vj_vcpu {
 	struct vj_vm *vm;
 	unsigned index;
@@ -22,6 +26,7 @@ struct vj_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	_Atomic uint64_t exits[VJ_EXIT_KINDS];
 };
 
 struct vj_timing {
@@ -48,6 +53,15 @@ struct vj_vm {
 	int exit_status;
 	int stop_efd; /* wakes the event loop */
 
+	/* Pausing: the VMM thread asks (pause_req), each vCPU thread parks
+	 * itself and counts in (parked), all under pause_lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req;
+	unsigned parked;
+	struct kvm_clock_data clock; /* the guest's clock when it was paused */
+	uint64_t paused_at_ns, paused_ns;
+
 	/* The command line given to the guest, device announcements added. */
 	char cmdline[VJ_CMDLINE_MAX];
 	size_t cmdline_len;
@@ -64,6 +78,18 @@ void vj_vm_destroy(struct vj_vm *vm);
 /* Ends the VM with an exit status (first caller wins). Safe from any
  * thread, including vCPU threads. */
 void vj_vm_stop(struct vj_vm *vm, int status);
+
+/* VMM thread. Takes every vCPU out of the guest and holds it, stops
+ * serving the devices and saves the guest's clock; resume restores that
+ * clock (the guest does not see the paused time pass on its kvmclock)
+ * and lets everything go on. 0, or -errno (-ECANCELED: the VM is
+ * stopping). Both are no-ops in the state they lead to. */
+int vj_vm_pause(struct vj_vm *vm);
+int vj_vm_resume(struct vj_vm *vm);
+bool vj_vm_paused(const struct vj_vm *vm);
+
+/* vCPU thread, between KVM_RUNs: parks while a pause is asked for. */
+void vj_vcpu_park(struct vj_vcpu *v);
 
 /* Appends " text" to the guest command line; -E2BIG when it would not fit. */
 int vj_vm_cmdline_append(struct vj_vm *vm, const char *text);

@@ -133,3 +133,28 @@ void scenario_int3(void)
 	else
 		print("vjtest: int3 FAIL handler ran %u times\n", breakpoints);
 }
+
+/* count: "vjtest: count N" every 100 ms of the guest's LAPIC timer, N
+ * from 1 up, forever. How a pause looks from outside: the lines stop,
+ * then go on from the number they had reached. */
+static volatile unsigned ticks;
+
+static void on_tick(struct irq_frame *f)
+{
+	(void)f;
+	ticks++;
+	lapic_eoi();
+}
+
+void scenario_count(void)
+{
+	lapic_enable();
+	irq_set_handler(VEC_TIMER, on_tick);
+	for (unsigned n = 1;; n++) {
+		unsigned before = ticks;
+		watchdog_start(100 * 1000);
+		while (ticks == before)
+			irq_enable_and_halt();
+		print("vjtest: count %u\n", n);
+	}
+}

@@ -168,6 +168,7 @@ void scenario_irq(void);
 void scenario_uart(void);
 void scenario_ring3_pio(void);
 void scenario_int3(void);
+void scenario_count(void);
 
 /* Called in 64-bit mode by the AP trampoline on its own stack. */
 _Noreturn void ap_main(void);

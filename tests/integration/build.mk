@@ -7,3 +7,11 @@ $(JSON_CHECK): $(BUILD)/tests/integration/json-check.o $(COMMON_OBJS)
 
 TEST_DEPS += $(JSON_CHECK)
 INTEGRATION_TESTS += $(TOP)/tests/integration/examples-check.sh
+
+# vmm-ctl.sh's driver: the launcher's side of the VMM's control channel.
+VMM_CTL_DRIVER := $(BUILD)/tests/integration/vmm-ctl
+$(VMM_CTL_DRIVER): $(BUILD)/tests/integration/vmm-ctl.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+TEST_DEPS += $(VMM_CTL_DRIVER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-ctl.sh

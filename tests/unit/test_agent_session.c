@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -574,14 +573,23 @@ static void a_cap_on_a_terminal_counts_the_guests_bytes(void **state)
 /* ---- a reader that never reads ---- */
 
 /* A cancel_fd that becomes readable after ms, as the VM's end does. */
-static int cancel_after(unsigned ms)
-{
-	struct itimerspec its = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+/* The cancellation of a stalled session: an eventfd the scripted agent
+ * writes once it has sent everything, so that the session is cancelled
+ * while it waits on its reader, however slow the machine. */
+static int agent_done = -1;
 
-	assert_true(fd >= 0);
-	assert_int_equal(timerfd_settime(fd, 0, &its, NULL), 0);
-	return fd;
+static int cancel_when_agent_done(void)
+{
+	agent_done = eventfd(0, EFD_CLOEXEC);
+	assert_true(agent_done >= 0);
+	return agent_done;
+}
+
+static void say_agent_done(void)
+{
+	const uint64_t one = 1;
+
+	(void)!write(agent_done, &one, sizeof(one));
 }
 
 /* out_fd becomes a one-page pipe whose read end is returned and never read. */
@@ -606,6 +614,7 @@ static void script_two_frames_then_exit(int fd)
 	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
 	put_bytes(fd, VJ_AGENT_STDOUT, chunk);
 	put_exit(fd, VJ_AGENT_EXITED, 0);
+	say_agent_done();
 	until_eof(fd);
 }
 
@@ -616,7 +625,7 @@ static void a_stalled_reader_gives_way_to_the_cancellation(void **state)
 	(void)state;
 	init_run(&r);
 	unread = stalled_stdout(&r);
-	r.io.cancel_fd = cancel_after(500);
+	r.io.cancel_fd = cancel_when_agent_done();
 	/* A session that waits for the reader regardless never returns. */
 	alarm(10);
 	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
@@ -640,7 +649,7 @@ static void a_stalled_socket_reader_gives_way_to_the_cancellation(void **state)
 	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	close(r.io.out_fd);
 	r.io.out_fd = sv[0];
-	r.io.cancel_fd = cancel_after(200);
+	r.io.cancel_fd = cancel_when_agent_done();
 	alarm(10);
 	assert_int_equal(session(&r, script_two_frames_then_exit), 0);
 	alarm(0);
@@ -667,6 +676,7 @@ static void script_check_blocking_while_stalled(int fd)
 	usleep(100 * 1000); /* the launcher waits on the full pipe by now */
 	EXPECT(!(fcntl(shared_out_fd, F_GETFL) & O_NONBLOCK));
 	put_exit(fd, VJ_AGENT_EXITED, 0);
+	say_agent_done();
 	until_eof(fd);
 }
 
@@ -678,7 +688,7 @@ static void waiting_leaves_the_callers_descriptor_blocking(void **state)
 	init_run(&r);
 	unread = stalled_stdout(&r);
 	shared_out_fd = r.io.out_fd;
-	r.io.cancel_fd = cancel_after(500);
+	r.io.cancel_fd = cancel_when_agent_done();
 	alarm(10);
 	assert_int_equal(session(&r, script_check_blocking_while_stalled), 0);
 	alarm(0);

@@ -109,14 +109,8 @@ static int teardown(void **state)
 /* Runs the event loop until it has been idle for 50 ms. */
 static void pump(struct fixture *f)
 {
-	struct epoll_event evs[16];
-	int n;
-
-	while ((n = epoll_wait(f->loop.epfd, evs, 16, 50)) > 0)
-		for (int i = 0; i < n; i++) {
-			struct vj_loop_handler *h = evs[i].data.ptr;
-			h->fn(h->opaque, evs[i].events);
-		}
+	while (vj_loop_poll(&f->loop, 50) > 0)
+		;
 }
 
 static struct virtio_vsock_hdr hdr(uint16_t op, uint32_t src_port, uint32_t dst_port)

@@ -12,6 +12,7 @@
 struct vj_boot_marker {
 	uint64_t start_ns;       /* VMM start, for the log line */
 	_Atomic uint64_t *stamp; /* where the time of the first write goes */
+	int notify_efd;          /* written once then, for the launcher; -1: none */
 };
 
 extern const struct vj_bus_ops vj_boot_marker_ops;

@@ -302,6 +302,7 @@ static bool request_take(struct vj_blk *b, struct vj_virtq *q)
 		return false;
 	request_read(b);
 	if (vj_rate_limiter_consume(&b->rl, request_cost(b), vj_now_ns()) < 0) {
+		b->vdev.stat_throttled++;
 		vj_debug("%s: rate limit reached, queue held", b->vdev.name);
 		vj_virtq_unpop(q);
 		return false;
@@ -326,6 +327,7 @@ static void blk_queue_work(struct vj_virtio_dev *d, unsigned qi)
 			break;
 		done = request_step(b, &budget);
 		if (done) {
+			vj_virtio_count(d, request_cost(b));
 			vj_virtq_push(q, b->chain.head, request_answer(b));
 			b->busy = false;
 			used = true;

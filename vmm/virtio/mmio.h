@@ -78,7 +78,18 @@ struct vj_virtio_dev {
 	struct vj_loop *loop; /* set by vj_virtio_attach() */
 	uint64_t mmio_base;
 	unsigned irq;
+
+	/* What the device did for the guest, for the launcher's statistics:
+	 * requests completed, bytes moved either way, times a rate limiter
+	 * held it back. VMM thread only. */
+	uint64_t stat_requests, stat_bytes, stat_throttled;
 };
+
+static inline void vj_virtio_count(struct vj_virtio_dev *d, uint64_t bytes)
+{
+	d->stat_requests++;
+	d->stat_bytes += bytes;
+}
 
 extern const struct vj_bus_ops vj_virtio_mmio_ops;
 

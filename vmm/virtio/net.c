@@ -127,6 +127,7 @@ static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
 	/* No offloads: nothing to say but that the frame is in one buffer. */
 	memcpy(n->frame, &hdr, sizeof(hdr));
 	vj_chain_write(&n->chain, 0, n->frame, n->frame_len);
+	vj_virtio_count(&n->vdev, n->frame_len - VJ_NET_HDR_LEN);
 	vj_virtq_push(q, n->chain.head, (uint32_t)n->frame_len);
 	n->frame_len = 0;
 	*used = true;
@@ -150,6 +151,7 @@ static void rx_work(struct vj_net *n)
 		} else if (!n->frame_paid &&
 			   vj_rate_limiter_consume(&n->rx_rl, n->frame_len - VJ_NET_HDR_LEN,
 						   vj_now_ns()) < 0) {
+			n->vdev.stat_throttled++;
 			vj_debug("%s: receive rate limit reached, tap not polled", n->vdev.name);
 			stalled = true;
 		} else {
@@ -206,10 +208,12 @@ static void tx_work(struct vj_net *n, struct vj_virtq *q)
 			n->tx_dropped++;
 		} else if (vj_rate_limiter_consume(&n->tx_rl, c->readable - VJ_NET_HDR_LEN,
 						   vj_now_ns()) < 0) {
+			n->vdev.stat_throttled++;
 			vj_debug("%s: transmit rate limit reached, queue held", n->vdev.name);
 			vj_virtq_unpop(q);
 			break;
 		} else {
+			vj_virtio_count(&n->vdev, c->readable - VJ_NET_HDR_LEN);
 			tx_one(n);
 		}
 		vj_virtq_push(q, c->head, 0);

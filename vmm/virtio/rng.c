@@ -45,7 +45,9 @@ static void rng_queue_work(struct vj_virtio_dev *d, unsigned qi)
 	for (n = 0; n < q->size; n++) {
 		if (vj_virtq_pop(q, d->mem, &r->chain) <= 0)
 			break;
-		vj_virtq_push(q, r->chain.head, vj_rng_handle(&r->chain));
+		uint32_t written = vj_rng_handle(&r->chain);
+		vj_virtio_count(d, written);
+		vj_virtq_push(q, r->chain.head, written);
 		used = true;
 	}
 	if (n == q->size)

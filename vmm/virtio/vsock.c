@@ -264,6 +264,7 @@ static bool rx_buffer(struct vj_vsock *v, struct vj_virtq *q, bool *used)
 static void rx_put(struct vj_vsock *v, struct vj_virtq *q, struct virtio_vsock_hdr *h)
 {
 	vj_chain_write(&v->chain, 0, h, sizeof(*h));
+	vj_virtio_count(&v->vdev, h->len);
 	vj_virtq_push(q, v->chain.head, (uint32_t)(sizeof(*h) + h->len));
 }
 
@@ -492,6 +493,7 @@ static void guest_rw(struct vj_vsock *v, struct vj_vsock_conn *c, uint32_t len)
 		}
 	}
 	buffer_append(c, ch, VJ_VSOCK_HDR_LEN + (uint64_t)sent, len - (uint32_t)sent);
+	vj_virtio_count(&v->vdev, len);
 	c->rx_cnt += len;
 	c->fwd_cnt += (uint32_t)sent;
 	credit_check(c);

@@ -1,0 +1,56 @@
+/*
+ * The private control channel between the launcher and its VMM: one end
+ * of a SOCK_SEQPACKET socket pair, handed to the VMM like any other
+ * resource (struct vj_vm_config .control). The launcher asks, the VMM
+ * answers; the VMM also tells the launcher what happened unasked (the
+ * boot marker). Fixed-size messages, one per packet: nothing to parse
+ * but a type and a sequence number, and nothing a guest can put there.
+ * Users and tools never speak this: they speak the launcher's control
+ * socket (jailer/CONTROL.md).
+ */
+#ifndef VJ_VMM_CTL_H
+#define VJ_VMM_CTL_H
+
+#include <stdint.h>
+
+#define VJ_VMM_CTL_VERSION 1
+
+enum vj_vmm_ctl_op {
+	/* launcher -> VMM; each gets one VJ_VMM_CTL_REPLY with its seq */
+	VJ_VMM_CTL_PAUSE = 1, /* every vCPU out of KVM_RUN and held, devices idle */
+	VJ_VMM_CTL_RESUME,    /* the guest runs again, its clock as it was */
+	VJ_VMM_CTL_STATS,     /* the reply carries struct vj_vmm_stats */
+	/* VMM -> launcher */
+	VJ_VMM_CTL_REPLY,
+	VJ_VMM_CTL_EVENT_BOOT_MARKER, /* the guest wrote the boot marker; u64 = ns
+				       * of CLOCK_MONOTONIC when it did */
+};
+
+/* Exits of all vCPUs by kind, and per device slot what it moved. */
+#define VJ_VMM_STATS_DEVICES 16
+
+struct vj_vmm_dev_stats {
+	char name[12];      /* "blk", "net", "vsock", "rng"; "" for a free slot */
+	uint64_t requests;  /* chains completed */
+	uint64_t bytes;     /* bytes moved for the guest, both ways */
+	uint64_t throttled; /* times a rate limiter held the device back */
+};
+
+struct vj_vmm_stats {
+	uint64_t exits_io, exits_mmio, exits_hlt, exits_other;
+	uint64_t paused_ns; /* time spent paused, in all */
+	struct vj_vmm_dev_stats dev[VJ_VMM_STATS_DEVICES];
+};
+
+struct vj_vmm_ctl_msg {
+	uint32_t version; /* VJ_VMM_CTL_VERSION */
+	uint32_t op;      /* enum vj_vmm_ctl_op */
+	uint32_t seq;     /* chosen by the launcher; a reply carries its request's */
+	int32_t status;   /* replies: 0 or a negative errno */
+	union {
+		uint64_t u64;
+		struct vj_vmm_stats stats;
+	} data;
+};
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * vmm-ctl: plays the launcher's side of the VMM's control channel
+ * (common/vmm_ctl.h) against vmjail-vmm running the test guest's `count`
+ * scenario, which prints "vjtest: count N" every 100 ms. Prints one line
+ * per finding, "ok NAME" or "FAIL NAME: why", for vmm-ctl.sh to turn into
+ * results; exits 0 when every finding was ok.
+ *
+ *   vmm-ctl VMM GUEST
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm_ctl.h"
+
+#define REPLY_MS 5000
+#define LINE_MS 10000
+
+static int ctl = -1, out = -1, failed;
+static pid_t vmm;
+static char acc[1 << 16];
+static size_t acc_len;
+static unsigned last_count;
+
+/* "ok NAME", or "FAIL NAME: detail". */
+__attribute__((format(printf, 3, 4))) static void finding(bool ok, const char *name,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s", ok ? "ok" : "FAIL", name);
+	if (!ok) {
+		printf(": ");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	putchar('\n');
+	fflush(stdout);
+	failed |= !ok;
+}
+
+/* Reads the console for up to ms; notes the highest count seen. Returns
+ * the number of count lines that arrived. */
+static int read_console(int ms)
+{
+	struct pollfd p = { .fd = out, .events = POLLIN };
+	int lines = 0;
+
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t n = read(out, acc + acc_len, sizeof(acc) - 1 - acc_len);
+		char *nl;
+		if (n <= 0)
+			break;
+		acc_len += (size_t)n;
+		acc[acc_len] = '\0';
+		while ((nl = strchr(acc, '\n'))) {
+			unsigned c;
+			*nl = '\0';
+			if (sscanf(acc, "vjtest: count %u", &c) == 1) {
+				if (c != last_count + 1)
+					finding(false, "the guest counts one by one", "%u after %u", c, last_count);
+				last_count = c;
+				lines++;
+			}
+			acc_len -= (size_t)(nl + 1 - acc);
+			memmove(acc, nl + 1, acc_len + 1);
+		}
+		ms = 0; /* only what is there already, once something came */
+	}
+	return lines;
+}
+
+static bool wait_count(unsigned want)
+{
+	for (int waited = 0; last_count < want && waited < LINE_MS; waited += 100)
+		read_console(100);
+	return last_count >= want;
+}
+
+static int request(uint32_t op, uint32_t seq, struct vj_vmm_ctl_msg *reply)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = seq };
+	struct pollfd p = { .fd = ctl, .events = POLLIN };
+
+	if (write(ctl, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		return -errno;
+	while (poll(&p, 1, REPLY_MS) == 1) {
+		if (read(ctl, reply, sizeof(*reply)) != (ssize_t)sizeof(*reply))
+			return -EPROTO;
+		if (reply->op == VJ_VMM_CTL_REPLY && reply->seq == seq)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+static pid_t start(const char *vmm_path, const char *guest)
+{
+	int sv[2], o[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(o, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(sv[1], 3);
+		dup2(o[1], 1);
+		execl(vmm_path, vmm_path, "--kernel", guest, "--cmdline", "vjtest=count",
+		      "--memory", "32", "--console", "stdout", "--control-fd", "3", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(o[1]);
+	ctl = sv[0];
+	out = o[0];
+	return pid;
+}
+
+static void pause_holds_the_guest(void)
+{
+	struct vj_vmm_ctl_msg r = { 0 };
+	unsigned held;
+
+	finding(request(VJ_VMM_CTL_PAUSE, 1, &r) == 0 && r.status == 0,
+		"pause is answered with success", "status %d", r.status);
+	read_console(200); /* a line already on its way */
+	held = last_count;
+	finding(read_console(1500) == 0 && last_count == held,
+		"no count line comes while paused", "held at %u, now %u", held, last_count);
+	finding(request(VJ_VMM_CTL_PAUSE, 2, &r) == 0 && r.status == 0,
+		"a second pause is answered with success", "status %d", r.status);
+	finding(request(VJ_VMM_CTL_STATS, 3, &r) == 0 && r.status == 0 && r.data.stats.paused_ns > 0,
+		"statistics while paused count the paused time", "%llu ns",
+		(unsigned long long)r.data.stats.paused_ns);
+	finding(request(VJ_VMM_CTL_RESUME, 4, &r) == 0 && r.status == 0,
+		"resume is answered with success", "status %d", r.status);
+	finding(wait_count(held + 2), "after resume the count goes on where it stopped",
+		"held at %u, now %u", held, last_count);
+}
+
+static void statistics_count_exits(void)
+{
+	struct vj_vmm_ctl_msg r = { 0 };
+	const struct vj_vmm_stats *s = &r.data.stats;
+
+	finding(request(VJ_VMM_CTL_STATS, 5, &r) == 0 && r.status == 0 &&
+			s->exits_io + s->exits_mmio + s->exits_hlt + s->exits_other > 0,
+		"statistics count the guest's exits", "io %llu, mmio %llu, hlt %llu, other %llu",
+		(unsigned long long)s->exits_io, (unsigned long long)s->exits_mmio,
+		(unsigned long long)s->exits_hlt, (unsigned long long)s->exits_other);
+}
+
+static void malformed_requests_are_refused(void)
+{
+	struct vj_vmm_ctl_msg r = { 0 }, bad = { .version = 99, .op = VJ_VMM_CTL_PAUSE, .seq = 6 };
+	struct pollfd p = { .fd = ctl, .events = POLLIN };
+	bool refused = false;
+	char small[3] = { 1, 2, 3 };
+	unsigned before;
+
+	if (write(ctl, &bad, sizeof(bad)) == (ssize_t)sizeof(bad) && poll(&p, 1, REPLY_MS) == 1 &&
+	    read(ctl, &r, sizeof(r)) == (ssize_t)sizeof(r))
+		refused = r.seq == 6 && r.status == -EPROTO;
+	finding(refused, "a request of another version is refused (EPROTO)", "no such reply");
+	refused = false;
+	if (write(ctl, small, sizeof(small)) == (ssize_t)sizeof(small) && poll(&p, 1, REPLY_MS) == 1 &&
+	    read(ctl, &r, sizeof(r)) == (ssize_t)sizeof(r))
+		refused = r.status == -EPROTO;
+	finding(refused, "a short request is refused (EPROTO)", "no such reply");
+	finding(request(77, 7, &r) == 0 && r.status == -EOPNOTSUPP,
+		"an unknown request is refused (EOPNOTSUPP)", "status %d", r.status);
+	before = last_count;
+	finding(wait_count(before + 2), "the guest runs on after them", "count %u -> %u", before,
+		last_count);
+}
+
+int main(int argc, char **argv)
+{
+	int status;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: vmm-ctl VMM GUEST\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	vmm = start(argv[1], argv[2]);
+	if (vmm < 0) {
+		perror("vmm-ctl: start");
+		return 2;
+	}
+	finding(wait_count(3), "the guest counts", "count %u", last_count);
+	if (!failed) {
+		pause_holds_the_guest();
+		statistics_count_exits();
+		malformed_requests_are_refused();
+	}
+	kill(vmm, SIGTERM);
+	waitpid(vmm, &status, 0);
+	finding(WIFEXITED(status) && WEXITSTATUS(status) == 5,
+		"SIGTERM stops the VMM with status 5", "wait status %d", status);
+	return failed;
+}

@@ -1,0 +1,138 @@
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "virtio/blk.h"
+#include "virtio/devices.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/vsock.h"
+#include "vm.h"
+#include "vmm_ctl.h"
+
+/* A message the launcher cannot take now is dropped: the VMM never waits
+ * on its launcher, which times the request out. */
+static void send_msg(struct vj_control *c, const struct vj_vmm_ctl_msg *m)
+{
+	if (write(c->fd, m, sizeof(*m)) != (ssize_t)sizeof(*m))
+		vj_debug("control channel: reply dropped: %s", strerror(errno));
+}
+
+static void put_dev(struct vj_vmm_stats *s, unsigned *i, const char *name,
+		    const struct vj_virtio_dev *d)
+{
+	struct vj_vmm_dev_stats *o;
+
+	if (*i == VJ_VMM_STATS_DEVICES)
+		return;
+	o = &s->dev[(*i)++];
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->requests = d->stat_requests;
+	o->bytes = d->stat_bytes;
+	o->throttled = d->stat_throttled;
+}
+
+static void collect(const struct vj_control *c, struct vj_vmm_stats *s)
+{
+	const struct vj_virtio_devices *d = c->devs;
+	const struct vj_vm *vm = c->vm;
+	unsigned n = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vj_vcpu *v = &vm->vcpus[i];
+		s->exits_io += atomic_load(&v->exits[VJ_EXIT_KIND_IO]);
+		s->exits_mmio += atomic_load(&v->exits[VJ_EXIT_KIND_MMIO]);
+		s->exits_hlt += atomic_load(&v->exits[VJ_EXIT_KIND_HLT]);
+		s->exits_other += atomic_load(&v->exits[VJ_EXIT_KIND_OTHER]);
+	}
+	s->paused_ns = vm->paused_ns + (vj_vm_paused(vm) ? vj_now_ns() - vm->paused_at_ns : 0);
+	for (unsigned i = 0; i < d->nblk; i++)
+		put_dev(s, &n, "blk", &d->blk[i]->vdev);
+	for (unsigned i = 0; i < d->nnet; i++)
+		put_dev(s, &n, "net", &d->net[i]->vdev);
+	if (d->vsock)
+		put_dev(s, &n, "vsock", &d->vsock->vdev);
+	if (d->rng)
+		put_dev(s, &n, "rng", &d->rng->vdev);
+}
+
+static void on_request(void *opaque, uint32_t events)
+{
+	struct vj_control *c = opaque;
+	struct vj_vmm_ctl_msg m, reply = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_REPLY };
+	ssize_t n = read(c->fd, &m, sizeof(m));
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
+		/* The launcher is gone; its death signal ends the VMM. */
+		vj_loop_del_own(&c->vm->loop, c->fd);
+		return;
+	}
+	if (n < 0)
+		return;
+	reply.seq = m.seq;
+	if (n != (ssize_t)sizeof(m) || m.version != VJ_VMM_CTL_VERSION) {
+		reply.status = -EPROTO;
+	} else if (m.op == VJ_VMM_CTL_PAUSE) {
+		reply.status = vj_vm_pause(c->vm);
+		vj_info("control: pause: %s", reply.status ? strerror(-reply.status) : "paused");
+	} else if (m.op == VJ_VMM_CTL_RESUME) {
+		reply.status = vj_vm_resume(c->vm);
+		vj_info("control: resume: %s", reply.status ? strerror(-reply.status) : "running");
+	} else if (m.op == VJ_VMM_CTL_STATS) {
+		collect(c, &reply.data.stats);
+	} else {
+		reply.status = -EOPNOTSUPP;
+	}
+	send_msg(c, &reply);
+}
+
+static void on_marker(void *opaque, uint32_t events)
+{
+	struct vj_control *c = opaque;
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION,
+				    .op = VJ_VMM_CTL_EVENT_BOOT_MARKER };
+	uint64_t n;
+
+	(void)events;
+	if (read(c->marker_efd, &n, sizeof(n)) != sizeof(n) || c->fd < 0)
+		return;
+	m.data.u64 = atomic_load(&c->vm->timing.marker_ns);
+	send_msg(c, &m);
+}
+
+int vj_control_init(struct vj_control *c, struct vj_vm *vm, const struct vj_virtio_devices *devs)
+{
+	*c = (struct vj_control){ .vm = vm, .devs = devs, .fd = -1 };
+	c->marker_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return c->marker_efd < 0 ? -errno : 0;
+}
+
+int vj_control_start(struct vj_control *c, int fd)
+{
+	int r;
+
+	c->marker_h = (struct vj_loop_handler){ on_marker, c };
+	if ((r = vj_loop_add_own(&c->vm->loop, c->marker_efd, EPOLLIN, &c->marker_h)) < 0 ||
+	    fd < 0)
+		return r;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	c->fd = fd;
+	c->fd_h = (struct vj_loop_handler){ on_request, c };
+	return vj_loop_add_own(&c->vm->loop, fd, EPOLLIN, &c->fd_h);
+}
+
+void vj_control_destroy(struct vj_control *c)
+{
+	if (c->marker_efd >= 0)
+		close(c->marker_efd);
+	c->marker_efd = -1;
+}
