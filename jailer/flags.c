@@ -172,7 +172,8 @@ static int parse_id(const char *flag, const char *v, uint32_t *out, struct vj_er
 	return 0;
 }
 
-/* COUNT, or HOST_UID:HOST_GID:COUNT: host ids the operator names. */
+/* COUNT ids mapped onto the sandbox's block, or HOST_UID:HOST_GID:COUNT: a
+ * host block the operator names. */
 static int parse_userns(struct vj_launch *l, const char *v, struct vj_err *e)
 {
 	struct vj_jail_policy *j = &l->policy.jail;

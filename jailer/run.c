@@ -484,7 +484,7 @@ static void kill_and_reap(struct sandbox *sb)
 
 /* The state replayed and the run directory gone, or kept for `vmjail
  * cleanup` when a record could not be undone. */
-static void undo(struct sandbox *sb)
+static void undo_state(struct sandbox *sb)
 {
 	struct vj_err e;
 	int r;
@@ -517,7 +517,7 @@ static void teardown(struct sandbox *sb)
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
 	vj_resources_close(&sb->res);
-	undo(sb);
+	undo_state(sb);
 	/* Last: no process of the sandbox is left, nor a socket it owns. */
 	vj_ids_release(&sb->ids);
 }
