@@ -106,8 +106,14 @@ static _Noreturn void broker_main(int sock, int dirfd, const char *name, uint32_
 	/* The directory first: once the ids change it may not be searchable. */
 	if (fchdir(DIR_FD) < 0 || close(DIR_FD) < 0 || vj_creds_drop(uid, gid, &e) < 0)
 		_exit(1);
-	/* Armed after the id change, which clears it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || load_filter() < 0)
+	/*
+	 * Both after the id change, which clears the parent-death signal and
+	 * leaves the process dumpable when the host's fs.suid_dumpable says
+	 * so: a dumpable broker would let any process of the sandbox's uid
+	 * into its /proc/PID/fd and ptrace it. The filter allows no prctl().
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || load_filter() < 0)
 		_exit(1);
 	serve(name);
 }

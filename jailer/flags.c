@@ -59,9 +59,12 @@ void vj_flags_usage_run(FILE *out)
 		"--seccomp-log, --timing); see vmjail-vmm --help.\n"
 		"Jail options:\n"
 		"  --id ID                 sandbox id, [A-Za-z0-9-]{1,64} (default: sandbox-PID)\n"
-		"  --uid N, --gid N        ids the VMM runs as (default 65534)\n"
-		"  --userns UID:GID:COUNT  new user namespace; ids 0..COUNT-1 inside map to\n"
-		"                          host UID.. and GID..\n"
+		"  --uid N, --gid N        host ids the VMM runs as, both (default: a block of\n"
+		"                          the host file's ids of its own); no other live\n"
+		"                          sandbox may have them. With --userns: ids inside\n"
+		"                          the namespace (default 0)\n"
+		"  --userns [UID:GID:]COUNT  new user namespace; ids 0..COUNT-1 inside map to\n"
+		"                          the sandbox's block of host ids, or to UID.., GID..\n"
 		"  --netns NAME            join /run/netns/NAME (default: a new, empty one)\n"
 		"  --proc                  mount /proc inside the jail (default: none)\n"
 		"  --cpus N[.NNN]          CPU time limit in CPUs (cgroup cpu quota)\n"
@@ -94,7 +97,6 @@ void vj_launch_init(struct vj_launch *l)
 	p->version = VJ_POLICY_VERSION;
 	snprintf(p->id, sizeof(p->id), "sandbox-%d", (int)getpid());
 	vj_config_init(&p->vm);
-	j->uid = j->gid = 65534;
 	j->namespaces = VJ_NS_ALL_BUT_USER;
 	j->cgroup = (struct vj_cgroup_limits){
 		.cpu_quota_us = VJ_UNLIMITED,
@@ -170,8 +172,11 @@ static int parse_id(const char *flag, const char *v, uint32_t *out, struct vj_er
 	return 0;
 }
 
-static int parse_userns(struct vj_jail_policy *j, const char *v, struct vj_err *e)
+/* COUNT ids mapped onto the sandbox's block, or HOST_UID:HOST_GID:COUNT: a
+ * host block the operator names. */
+static int parse_userns(struct vj_launch *l, const char *v, struct vj_err *e)
 {
+	struct vj_jail_policy *j = &l->policy.jail;
 	char buf[64], *save = NULL, *part[3];
 	uint64_t n[3];
 	int i = 0;
@@ -183,21 +188,25 @@ static int parse_userns(struct vj_jail_policy *j, const char *v, struct vj_err *
 			goto bad;
 		part[i++] = t;
 	}
-	if (i != 3)
+	if (i != 1 && i != 3)
 		goto bad;
-	for (i = 0; i < 3; i++)
-		if (vj_parse_u64(part[i], i == 2 ? 1 : 0, UINT32_MAX - 1, &n[i]) < 0)
+	for (int k = 0; k < i; k++)
+		if (vj_parse_u64(part[k], k == i - 1 ? 1 : 0, UINT32_MAX - 1, &n[k]) < 0)
 			goto bad;
-	if (n[2] > 65536 || n[0] + n[2] > UINT32_MAX || n[1] + n[2] > UINT32_MAX)
+	if (n[i - 1] > VJ_USERNS_IDS_MAX)
 		goto bad;
-	j->userns_host_uid_base = (uint32_t)n[0];
-	j->userns_host_gid_base = (uint32_t)n[1];
-	j->userns_count = (uint32_t)n[2];
+	if (i == 3 && (n[0] + n[2] > UINT32_MAX || n[1] + n[2] > UINT32_MAX))
+		goto bad;
+	l->host_ids_given = i == 3;
+	l->host_uid = i == 3 ? (uint32_t)n[0] : 0;
+	l->host_gid = i == 3 ? (uint32_t)n[1] : 0;
+	j->userns_count = (uint32_t)n[i - 1];
 	j->namespaces |= VJ_NS_USER;
 	return 0;
 bad:
-	return vj_fail(e, -EINVAL, "--userns: \"%s\" is not HOST_UID:HOST_GID:COUNT (COUNT 1..65536)",
-		       v);
+	return vj_fail(e, -EINVAL,
+		       "--userns: \"%s\" is not COUNT or HOST_UID:HOST_GID:COUNT (COUNT 1..%u)", v,
+		       VJ_USERNS_IDS_MAX);
 }
 
 static int parse_rlimit(struct vj_rlimits *rl, const char *v, struct vj_err *e)
@@ -249,7 +258,15 @@ static int set_cpu_list(char *dst, const char *flag, const char *v, struct vj_er
 	return 0;
 }
 
-static int parse_jail_opt(struct vj_launch *l, int opt, const char *v, struct vj_err *e)
+/* --uid and --gid as given: their meaning depends on --userns, which may
+ * come after them. */
+struct id_flags {
+	bool uid_set, gid_set;
+	uint32_t uid, gid;
+};
+
+static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, const char *v,
+			  struct vj_err *e)
 {
 	struct vj_jail_policy *j = &l->policy.jail;
 	uint64_t n;
@@ -262,11 +279,13 @@ static int parse_jail_opt(struct vj_launch *l, int opt, const char *v, struct vj
 		strcpy(l->policy.id, v);
 		return 0;
 	case OPT_UID:
-		return parse_id("--uid", v, &j->uid, e);
+		ids->uid_set = true;
+		return parse_id("--uid", v, &ids->uid, e);
 	case OPT_GID:
-		return parse_id("--gid", v, &j->gid, e);
+		ids->gid_set = true;
+		return parse_id("--gid", v, &ids->gid, e);
 	case OPT_USERNS:
-		return parse_userns(j, v, e);
+		return parse_userns(l, v, e);
 	case OPT_NETNS:
 		if (vj_strlcpy_checked(j->netns, v, sizeof(j->netns)) < 0 || !*v ||
 		    !strcmp(v, ".") || !strcmp(v, "..") ||
@@ -350,9 +369,36 @@ static void merge_options(struct option *out, size_t cap)
 	out[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
-static int check_policy(struct vj_launch *l, struct vj_err *e)
+/*
+ * In a user namespace --uid and --gid are ids inside it. Without one they
+ * are host ids the operator names, both of them: the launcher reserves
+ * them as it would a block of the host's range.
+ */
+static int resolve_ids(struct vj_launch *l, const struct id_flags *ids, struct vj_err *e)
+{
+	struct vj_jail_policy *j = &l->policy.jail;
+
+	if (j->namespaces & VJ_NS_USER) {
+		j->uid = ids->uid;
+		j->gid = ids->gid;
+		return 0;
+	}
+	if (ids->uid_set != ids->gid_set)
+		return vj_fail(e, -EINVAL, "--uid and --gid go together: the host ids the VMM runs "
+			       "as, or neither for a block of the host's range");
+	l->host_ids_given = ids->uid_set;
+	l->host_uid = ids->uid;
+	l->host_gid = ids->gid;
+	return 0;
+}
+
+static int check_policy(struct vj_launch *l, const struct id_flags *ids, struct vj_err *e)
 {
 	struct vj_policy *p = &l->policy;
+	int r;
+
+	if ((r = resolve_ids(l, ids, e)) < 0)
+		return r;
 
 	if (p->vm.seccomp == VJ_SECCOMP_OFF)
 		return vj_fail(e, -EINVAL,
@@ -372,6 +418,7 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 {
 	struct option opts[VJ_ARRAY_SIZE(jail_opts) + 64];
 	char *vm_argv[VM_ARGS_MAX + 2] = { "vmjail run" };
+	struct id_flags ids = { 0 };
 	char names[VM_ARGS_MAX][48];
 	int vm_argc = 1, opt, li, r;
 	char why[512];
@@ -392,7 +439,7 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 			return vj_fail(e, -EINVAL, "%s: unknown option", argv[optind - 1]);
 		}
 		if (opt < OPT_VM_BASE) {
-			if ((r = parse_jail_opt(l, opt, optarg, e)) < 0)
+			if ((r = parse_jail_opt(l, &ids, opt, optarg, e)) < 0)
 				return r;
 			continue;
 		}
@@ -416,5 +463,5 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 	r = vj_config_parse_args(&l->policy.vm, vm_argc, vm_argv, why, sizeof(why));
 	if (r < 0)
 		return vj_fail(e, r, "%s", why);
-	return check_policy(l, e);
+	return check_policy(l, &ids, e);
 }

@@ -33,6 +33,14 @@ struct vj_launch {
 	char test_exec[VJ_PATH_MAX];
 	unsigned ntest_args;
 	char *test_args[VJ_TEST_ARGS_MAX];
+	/*
+	 * Host ids the operator named (flags form: --uid/--gid without a user
+	 * namespace, --userns HOST_UID:HOST_GID:COUNT); otherwise the sandbox
+	 * gets a block of the host file's range. No other live sandbox has
+	 * them either way (ids.h).
+	 */
+	bool host_ids_given;
+	uint32_t host_uid, host_gid;
 	bool daemonize;
 	char pid_file[VJ_PATH_MAX];
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */

@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "clone.h"
 #include "daemon.h"
+#include "ids.h"
 #include "jail.h"
 #include "log.h"
 #include "netns.h"
@@ -36,6 +37,7 @@
 struct sandbox {
 	const struct vj_launch *l;
 	struct vj_rundir rd;
+	struct vj_ids ids; /* the sandbox's own host uids and gids */
 	struct vj_netns netns;
 	struct vj_resources res;
 	struct vj_cgroup_host cghost;
@@ -153,21 +155,73 @@ static void build_argv(struct sandbox *sb)
 	sb->argv[n] = NULL;
 }
 
-/* The vsock broker runs outside the jail as the sandbox's ids on the
- * host (mapped ones, in a user namespace). */
-static void broker_ids(const struct vj_jail_policy *jp, uint32_t *uid, uint32_t *gid)
+/* The host ids the VMM runs as, with a user namespace the ones its ids
+ * inside map to; outside the jail, the vsock broker runs as them. */
+static void host_ids(const struct sandbox *sb, uint32_t *uid, uint32_t *gid)
 {
+	const struct vj_jail_policy *jp = &sb->l->policy.jail;
 	bool userns = jp->namespaces & VJ_NS_USER;
 
-	*uid = jp->uid + (userns ? jp->userns_host_uid_base : 0);
-	*gid = jp->gid + (userns ? jp->userns_host_gid_base : 0);
+	*uid = sb->ids.uid + (userns ? jp->uid : 0);
+	*gid = sb->ids.gid + (userns ? jp->gid : 0);
+}
+
+/* Facts for whoever reads the state (nothing to undo), and for -v. */
+static int record_ids(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	const struct vj_jail_policy *jp = &l->policy.jail;
+	char map[48];
+	uint32_t uid, gid;
+	int r;
+
+	host_ids(sb, &uid, &gid);
+	if ((r = record_number(&sb->rd, "uid", uid, e)) < 0 ||
+	    (r = record_number(&sb->rd, "gid", gid, e)) < 0)
+		return r;
+	if (!(jp->namespaces & VJ_NS_USER)) {
+		vj_info("sandbox %s: runs as host uid %u, gid %u", l->policy.id, uid, gid);
+		return 0;
+	}
+	snprintf(map, sizeof(map), "%u:%u:%u", sb->ids.uid, sb->ids.gid, jp->userns_count);
+	if ((r = vj_rundir_record(&sb->rd, "userns", map)) < 0)
+		return vj_fail_errno(e, r, "record userns in %s/state", sb->rd.path);
+	vj_info("sandbox %s: runs as host uid %u, gid %u (%u:%u in its user namespace, which "
+		"maps ids 0..%u to host uids %u.., gids %u..)",
+		l->policy.id, uid, gid, jp->uid, jp->gid, jp->userns_count - 1, sb->ids.uid,
+		sb->ids.gid);
+	return 0;
+}
+
+/*
+ * Host ids of the sandbox's own (ids.h), before anything is made for
+ * them: the broker, the agent's socket and the VMM run as them, or map
+ * to them. The operator's, in the flags form, or a block of the host's.
+ */
+static int take_ids(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	const struct vj_jail_policy *jp = &l->policy.jail;
+	const bool userns = jp->namespaces & VJ_NS_USER;
+	int r;
+
+	if (l->host_ids_given)
+		r = vj_ids_reserve(&sb->ids, VJ_IDS_LOCK, l->host_uid, l->host_gid,
+				   userns ? jp->userns_count : 1, e);
+	else if (userns && jp->userns_count > l->host.id_block)
+		return vj_fail(e, -EINVAL, "jail: a user namespace of %u ids is more than the %u "
+			       "the host gives each sandbox (ids.block in %s)",
+			       jp->userns_count, l->host.id_block, l->host.source);
+	else
+		r = vj_ids_allocate(&sb->ids, VJ_IDS_LOCK, &l->host, e);
+	return r < 0 ? r : record_ids(sb, e);
 }
 
 static int start_broker(struct sandbox *sb, struct vj_err *e)
 {
 	uint32_t uid, gid;
 
-	broker_ids(&sb->l->policy.jail, &uid, &gid);
+	host_ids(sb, &uid, &gid);
 	return vj_broker_start(&sb->broker, sb->res.cfg.vsock.uds.name, uid, gid, sb->cgroup_fd,
 			       &sb->res.cfg.vsock.broker.fd, e);
 }
@@ -204,7 +258,7 @@ static int listen_agent(struct sandbox *sb, struct vj_err *e)
 {
 	uint32_t uid, gid;
 
-	broker_ids(&sb->l->policy.jail, &uid, &gid);
+	host_ids(sb, &uid, &gid);
 	return vj_resources_listen_port(&sb->res, VJ_AGENT_DEFAULT_PORT, &sb->rd, uid, gid,
 					&sb->agent_listen, e);
 }
@@ -245,9 +299,12 @@ static void vmm_stdio(const struct sandbox *sb, int stdio[3])
 static int clone_child(struct sandbox *sb, struct vj_err *e)
 {
 	const struct vj_jail_policy *jp = &sb->l->policy.jail;
+	const bool userns = jp->namespaces & VJ_NS_USER;
 	struct vj_jail j = {
-		.uid = jp->uid,
-		.gid = jp->gid,
+		/* In a user namespace the ids inside it, which its map makes
+		 * the sandbox's host ids. */
+		.uid = userns ? jp->uid : sb->ids.uid,
+		.gid = userns ? jp->gid : sb->ids.gid,
 		.new_cgroup_ns = jp->namespaces & VJ_NS_CGROUP,
 		.new_uts = jp->namespaces & VJ_NS_UTS,
 		.mount_proc = jp->mount_proc,
@@ -330,10 +387,8 @@ static int place_child(struct sandbox *sb, struct vj_err *e)
 	log_placement(sb);
 	if (!(jp->namespaces & VJ_NS_USER))
 		return 0;
-	if ((r = write_id_map(sb->pid, "uid_map", jp->userns_host_uid_base, jp->userns_count, e)) <
-		    0 ||
-	    (r = write_id_map(sb->pid, "gid_map", jp->userns_host_gid_base, jp->userns_count, e)) <
-		    0)
+	if ((r = write_id_map(sb->pid, "uid_map", sb->ids.uid, jp->userns_count, e)) < 0 ||
+	    (r = write_id_map(sb->pid, "gid_map", sb->ids.gid, jp->userns_count, e)) < 0)
 		return r;
 	return 0;
 }
@@ -358,22 +413,24 @@ static int check_jail(const struct vj_jail_policy *jp, struct vj_err *e)
  *  1. the id's lock and run directory: first, because everything created
  *     after it is recorded there, so that any exit path (or `vmjail
  *     cleanup` after a SIGKILL) can undo it.
- *  2. the network namespace the VMM will live in, entered by the launcher
+ *  2. the sandbox's own host ids: the broker, the agent's socket and the
+ *     VMM below are made for them.
+ *  3. the network namespace the VMM will live in, entered by the launcher
  *     itself: taps must be attached there, and the child inherits it.
- *  3. every resource opened: bad input fails here, before anything costly
+ *  4. every resource opened: bad input fails here, before anything costly
  *     exists, and the jail never needs a path.
- *  4. the cgroup with its limits: before any process of the sandbox
+ *  5. the cgroup with its limits: before any process of the sandbox
  *     exists, so that none ever runs unlimited. On v2 its directory is
  *     opened, so that each process is cloned straight into it.
- *  5. the vsock broker (in the cgroup on v2) and, with a workload, the
+ *  6. the vsock broker (in the cgroup on v2) and, with a workload, the
  *     launcher's own socket where the guest agent connects; then the VM
  *     configuration, which names the broker's socket, is sealed.
- *  6. clone() into new mount, pid, ipc, uts (and user) namespaces (and
+ *  7. clone() into new mount, pid, ipc, uts (and user) namespaces (and
  *     the v2 cgroup); the child waits.
- *  7. back to the host's network namespace.
- *  8. the child placed from outside: moved into its v1 cgroups (the
+ *  8. back to the host's network namespace.
+ *  9. the child placed from outside: moved into its v1 cgroups (the
  *     broker too), uid/gid maps written.
- *  9. go: the child builds the rest of the jail (jail.c) and execs the
+ * 10. go: the child builds the rest of the jail (jail.c) and execs the
  *     VMM; its end of the socket closes on exec, or carries its error.
  */
 static int start(struct sandbox *sb, struct vj_err *e)
@@ -383,7 +440,7 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	int r;
 
 	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
-	    (r = take_id(sb, e)) < 0)
+	    (r = take_id(sb, e)) < 0 || (r = take_ids(sb, e)) < 0)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
@@ -425,12 +482,30 @@ static void kill_and_reap(struct sandbox *sb)
 	sb->reaped = true;
 }
 
+/* The state replayed and the run directory gone, or kept for `vmjail
+ * cleanup` when a record could not be undone. */
+static void undo_state(struct sandbox *sb)
+{
+	struct vj_err e;
+	int r;
+
+	if (sb->rd.dirfd < 0)
+		return;
+	if ((r = vj_undo_records(&sb->rd, &e)) < 0) {
+		vj_error("%s (state kept in %s for `vmjail cleanup %s`)", e.msg, sb->rd.path,
+			 sb->rd.id);
+		vj_rundir_close(&sb->rd);
+		return;
+	}
+	if ((r = vj_rundir_release(&sb->rd)) < 0)
+		vj_error("remove %s: %s", sb->rd.path, strerror(-r));
+}
+
 /* Every exit path ends here. The VMM is dead by now (or never existed);
  * its pid namespace took any other process with it. */
 static void teardown(struct sandbox *sb)
 {
 	struct vj_err e;
-	int r;
 
 	if (vj_netns_leave(&sb->netns, &e) < 0)
 		vj_error("%s", e.msg);
@@ -442,16 +517,9 @@ static void teardown(struct sandbox *sb)
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
 	vj_resources_close(&sb->res);
-	if (sb->rd.dirfd < 0)
-		return;
-	if ((r = vj_undo_records(&sb->rd, &e)) < 0) {
-		vj_error("%s (state kept in %s for `vmjail cleanup %s`)", e.msg, sb->rd.path,
-			 sb->rd.id);
-		vj_rundir_close(&sb->rd);
-		return;
-	}
-	if ((r = vj_rundir_release(&sb->rd)) < 0)
-		vj_error("remove %s: %s", sb->rd.path, strerror(-r));
+	undo_state(sb);
+	/* Last: no process of the sandbox is left, nor a socket it owns. */
+	vj_ids_release(&sb->ids);
 }
 
 static int stop_signals_fd(struct vj_err *e)
@@ -586,6 +654,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	struct sandbox sb = {
 		.l = l,
 		.rd = { .basefd = -1, .dirfd = -1, .lockfd = -1 },
+		.ids = { .lock_fd = -1 },
 		.netns = { .host_fd = -1 },
 		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },

@@ -17,8 +17,9 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	strcpy(h->kernel_roots[0], "/var/lib/vmjail/kernels");
 	strcpy(h->image_roots[0], "/var/lib/vmjail/images");
 	strcpy(h->socket_roots[0], "/run/vmjail/sockets");
-	h->uid_min = h->uid_max = 65534;
-	h->gid_min = h->gid_max = 65534;
+	h->uid_min = h->gid_min = VJ_IDS_DEFAULT_MIN;
+	h->uid_max = h->gid_max = VJ_IDS_DEFAULT_MAX;
+	h->id_block = VJ_IDS_DEFAULT_BLOCK;
 	h->max_vcpus = 4;
 	h->max_memory_mib = 4096;
 	h->max_timeout_ms = 3600u * 1000u;
@@ -51,7 +52,7 @@ struct host_walk {
 	const char *base_dir; /* relative paths in the file start here */
 	char (*roots)[VJ_PATH_MAX];
 	unsigned *nroots;
-	const struct vj_ynode *uid_min, *gid_min;
+	const struct vj_ynode *uid_min, *gid_min; /* where a range's errors point */
 };
 
 /* A path in the host file, made absolute and canonical. */
@@ -155,29 +156,55 @@ static int ids_gid_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return host_id(w, n, &((struct host_walk *)obj)->h->gid_max);
 }
 
+/* At most what a user namespace maps. */
+static int ids_block(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, VJ_USERNS_IDS_MAX), NULL, &v);
+
+	if (r == 0)
+		((struct host_walk *)obj)->h->id_block = (uint32_t)v;
+	return r;
+}
+
 static const struct vj_key ids_keys[] = {
 	{ "uid_min", ids_uid_min, false },
 	{ "uid_max", ids_uid_max, false },
 	{ "gid_min", ids_gid_min, false },
 	{ "gid_max", ids_gid_max, false },
+	{ "block", ids_block, false },
 };
+
+/*
+ * One range, uids or gids: it must hold a block, and it must not hold
+ * nobody's id, which processes of all kinds share (NFS, user namespaces'
+ * overflow id, daemons): a sandbox running as it would share it with them.
+ */
+static int check_id_range(struct vj_walk *w, const struct vj_ynode *n, const char *kind,
+			  uint32_t min, uint32_t max, uint32_t block)
+{
+	if (min > max)
+		return vj_walk_fail(w, n, "%s_min %u is above %s_max %u", kind, min, kind, max);
+	if ((uint64_t)max - min + 1 < block)
+		return vj_walk_fail(w, n, "%ss %u..%u hold no block of %u ids (ids.block)", kind,
+				    min, max, block);
+	if (min <= VJ_NOBODY_ID && max >= VJ_NOBODY_ID)
+		return vj_walk_fail(w, n, "%ss %u..%u include %u (nobody), which other processes "
+				    "share", kind, min, max, VJ_NOBODY_ID);
+	return 0;
+}
 
 static int host_ids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
+	const struct vj_host_config *h = hw->h;
 	int r = vj_walk_map(w, n, ids_keys, VJ_ARRAY_SIZE(ids_keys), obj);
 
-	if (r < 0)
+	if (r < 0 || (r = check_id_range(w, hw->uid_min ? hw->uid_min : n, "uid", h->uid_min,
+					 h->uid_max, h->id_block)) < 0)
 		return r;
-	if (hw->h->uid_min > hw->h->uid_max)
-		return vj_walk_fail(w, hw->uid_min ? hw->uid_min : n,
-				    "uid_min %u is above uid_max %u", hw->h->uid_min,
-				    hw->h->uid_max);
-	if (hw->h->gid_min > hw->h->gid_max)
-		return vj_walk_fail(w, hw->gid_min ? hw->gid_min : n,
-				    "gid_min %u is above gid_max %u", hw->h->gid_min,
-				    hw->h->gid_max);
-	return 0;
+	return check_id_range(w, hw->gid_min ? hw->gid_min : n, "gid", h->gid_min, h->gid_max,
+			      h->id_block);
 }
 
 static int max_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)

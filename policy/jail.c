@@ -30,8 +30,6 @@ void vj_jail_defaults(struct vj_jail_policy *j, const struct vj_host_config *h)
 	uint64_t milli = host_cpus_milli(h);
 
 	memset(j, 0, sizeof(*j));
-	j->uid = h->uid_min;
-	j->gid = h->gid_min;
 	j->namespaces = VJ_NS_ALL_BUT_USER | h->required_namespaces;
 	j->cgroup = (struct vj_cgroup_limits){
 		.cpu_period_us = 100000,
@@ -98,30 +96,35 @@ static int jail_gid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return walk_id(w, n, &pw_of(obj)->p->jail.gid);
 }
 
-static int userns_host_uid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+/* Known keys, so that a policy written for a launcher that let it choose
+ * its host ids is told why, not just that the key is unknown. */
+static int userns_host_id(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
-	return walk_id(w, n, &pw_of(obj)->p->jail.userns_host_uid_base);
-}
-
-static int userns_host_gid(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return walk_id(w, n, &pw_of(obj)->p->jail.userns_host_gid_base);
+	(void)obj;
+	return vj_walk_fail(w, n, "host ids are not a policy's to choose: the launcher gives each "
+			    "sandbox a block of the host's ids of its own; give only count");
 }
 
 static int userns_count(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
+	struct vj_policy_walk *pw = pw_of(obj);
 	uint64_t v;
-	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, 65536), NULL, &v);
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, VJ_USERNS_IDS_MAX), NULL, &v);
 
-	if (r == 0)
-		pw_of(obj)->p->jail.userns_count = (uint32_t)v;
-	return r;
+	if (r < 0)
+		return r;
+	if (v > pw->h->id_block)
+		return vj_walk_fail(w, n, "expected at most %u, the ids the host gives each sandbox "
+				    "(ids.block), found %llu", pw->h->id_block,
+				    (unsigned long long)v);
+	pw->p->jail.userns_count = (uint32_t)v;
+	return 0;
 }
 
 static const struct vj_key userns_keys[] = {
-	{ "host_uid", userns_host_uid, true },
-	{ "host_gid", userns_host_gid, true },
 	{ "count", userns_count, true },
+	{ "host_uid", userns_host_id, false },
+	{ "host_gid", userns_host_id, false },
 };
 
 static int jail_user_namespace(struct vj_walk *w, const struct vj_ynode *n, void *obj)
@@ -381,16 +384,9 @@ static int check_namespaces(struct vj_policy_walk *pw)
 	return 0;
 }
 
-/* base..base+count-1 within [min, max]. */
-static bool id_range_ok(uint32_t base, uint32_t count, uint32_t min, uint32_t max)
-{
-	return base >= min && (uint64_t)base + count - 1 <= max;
-}
-
 static int check_userns_ids(struct vj_policy_walk *pw)
 {
 	const struct vj_jail_policy *j = &pw->p->jail;
-	const struct vj_host_config *h = pw->h;
 	const uint32_t count = j->userns_count;
 
 	if (!pw->uid || !pw->gid)
@@ -403,32 +399,25 @@ static int check_userns_ids(struct vj_policy_walk *pw)
 	if (j->gid >= count)
 		return fail_key(pw, pw->gid, "jail.gid", "expected an id inside the user namespace "
 				"(0..%u), found %u", count - 1, j->gid);
-	if (!id_range_ok(j->userns_host_uid_base, count, h->uid_min, h->uid_max))
-		return fail_key(pw, vj_map_get(pw->userns, "host_uid"), "jail.user_namespace.host_uid",
-				"expected host uids within the host's range %u..%u, found %u..%llu",
-				h->uid_min, h->uid_max, j->userns_host_uid_base,
-				(unsigned long long)j->userns_host_uid_base + count - 1);
-	if (!id_range_ok(j->userns_host_gid_base, count, h->gid_min, h->gid_max))
-		return fail_key(pw, vj_map_get(pw->userns, "host_gid"), "jail.user_namespace.host_gid",
-				"expected host gids within the host's range %u..%u, found %u..%llu",
-				h->gid_min, h->gid_max, j->userns_host_gid_base,
-				(unsigned long long)j->userns_host_gid_base + count - 1);
 	return 0;
 }
 
+/*
+ * Host ids are the launcher's: each sandbox gets its own, so that no
+ * sandbox can run as another's uid (and reach its processes). A policy
+ * names ids only inside a user namespace.
+ */
 static int check_ids(struct vj_policy_walk *pw)
 {
-	const struct vj_jail_policy *j = &pw->p->jail;
-	const struct vj_host_config *h = pw->h;
+	const struct vj_ynode *named = pw->uid ? pw->uid : pw->gid;
 
-	if (j->namespaces & VJ_NS_USER)
+	if (pw->p->jail.namespaces & VJ_NS_USER)
 		return check_userns_ids(pw);
-	if (j->uid < h->uid_min || j->uid > h->uid_max)
-		return fail_key(pw, pw->uid, "jail.uid", "expected a uid in the host's range %u..%u, "
-				"found %u", h->uid_min, h->uid_max, j->uid);
-	if (j->gid < h->gid_min || j->gid > h->gid_max)
-		return fail_key(pw, pw->gid, "jail.gid", "expected a gid in the host's range %u..%u, "
-				"found %u", h->gid_min, h->gid_max, j->gid);
+	if (named)
+		return fail_key(pw, named, pw->uid ? "jail.uid" : "jail.gid",
+				"host ids are not a policy's to choose: the launcher gives each "
+				"sandbox its own from the host's range; a policy names ids only "
+				"inside jail.user_namespace");
 	return 0;
 }
 

@@ -32,6 +32,22 @@ enum vj_ns {
 	VJ_NS_ALL_BUT_USER = (1u << 6) - 1,
 };
 
+/*
+ * Host ids. The built-in range lies where no user or service of a typical
+ * host has ids: above the login users (1000..60000), systemd's dynamic
+ * users (61184..65519), nobody (65534), the subordinate ids useradd hands
+ * out (100000..600100000) and systemd-nspawn's container ranges
+ * (524288..1879048191); below systemd's foreign range (from 0x7FFE0000)
+ * and 2^31, past which tools may take ids for negative numbers. Each
+ * sandbox gets a block of 65536, what a full user namespace maps: 4094
+ * blocks, as many sandboxes at once.
+ */
+#define VJ_IDS_DEFAULT_MIN 0x70000000u   /* 1879048192 */
+#define VJ_IDS_DEFAULT_MAX 0x7FFDFFFFu   /* 2147352575 */
+#define VJ_IDS_DEFAULT_BLOCK 65536u
+#define VJ_USERNS_IDS_MAX 65536u         /* ids one user namespace maps */
+#define VJ_NOBODY_ID 65534u              /* never in the range */
+
 /* UINT64_MAX in any limit means "not set: leave the host default". */
 #define VJ_UNLIMITED UINT64_MAX
 
@@ -55,13 +71,14 @@ struct vj_rlimits {
 };
 
 struct vj_jail_policy {
-	uint32_t uid;  /* ids the VMM runs as (inside the user namespace, if any) */
+	/* With a user namespace (VJ_NS_USER), the ids the VMM runs as inside
+	 * it; otherwise 0 and unused: host ids are never a policy's, the
+	 * launcher gives each sandbox its own (jailer/ids.h). */
+	uint32_t uid;
 	uint32_t gid;
 	uint32_t namespaces; /* enum vj_ns bits */
-	/* User namespace map (when VJ_NS_USER): inside 0..count-1 maps to
-	 * host_uid_base.. / host_gid_base.. */
-	uint32_t userns_host_uid_base;
-	uint32_t userns_host_gid_base;
+	/* Ids inside the user namespace, 0..count-1; the launcher maps them
+	 * to the sandbox's block of host ids. */
 	uint32_t userns_count;
 	char netns[VJ_NETNS_NAME_MAX + 1]; /* join /run/netns/<name>; "" = new */
 	bool mount_proc; /* a /proc inside the jail root (default: none) */
@@ -99,8 +116,11 @@ struct vj_host_config {
 	char kernel_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	char image_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	char socket_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
-	uint32_t uid_min, uid_max; /* ids a policy may ask for */
+	/* The host ids the launcher gives sandboxes, id_block consecutive
+	 * uids and gids to each, no two live sandboxes the same. */
+	uint32_t uid_min, uid_max;
 	uint32_t gid_min, gid_max;
+	uint32_t id_block;
 	uint32_t max_vcpus;
 	uint64_t max_memory_mib;
 	uint64_t max_timeout_ms;

@@ -283,14 +283,20 @@ static void cgroup(struct emit *e, const struct vj_cgroup_limits *c)
 static void jail_section(struct emit *e, const struct vj_jail_policy *j)
 {
 	const char *ns[VJ_ARRAY_SIZE(vj_ns_names)];
+	const bool userns = j->namespaces & VJ_NS_USER;
 	uint32_t nns = 0;
 
 	map_begin(e, "jail");
-	integer(e, "uid", j->uid);
-	integer(e, "gid", j->gid);
-	if (opt_map_begin(e, "user_namespace", j->namespaces & VJ_NS_USER)) {
-		integer(e, "host_uid", j->userns_host_uid_base);
-		integer(e, "host_gid", j->userns_host_gid_base);
+	/* Ids exist in a policy only inside a user namespace; the host's are
+	 * the launcher's to give (null in JSON). */
+	if (userns) {
+		integer(e, "uid", j->uid);
+		integer(e, "gid", j->gid);
+	} else if (e->json) {
+		raw(e, "uid", "null");
+		raw(e, "gid", "null");
+	}
+	if (opt_map_begin(e, "user_namespace", userns)) {
 		integer(e, "count", j->userns_count);
 		map_end(e);
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -324,6 +325,18 @@ int main(int argc, char **argv)
 	 * arena would reserve address space and touch pages for nothing. */
 	mallopt(M_ARENA_MAX, 1);
 	vj_log_init("vmjail-vmm", verbosity(argc, argv));
+	/*
+	 * First, before guest memory exists or the guest runs: a process that
+	 * is not dumpable keeps every process without CAP_SYS_PTRACE out of
+	 * its /proc/PID/fd (the guest-RAM memfd), /proc/PID/mem and ptrace,
+	 * even one with its own uid, and is never dumped to a core file.
+	 * Jailed, the exec that follows the jail's change of ids made the VMM
+	 * dumpable again; its seccomp filter allows no prctl() later.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		vj_error("prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+		return VJ_EXIT_KVM;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	vj_config_init(&m.cfg);

@@ -361,11 +361,12 @@ host_files() {
 
 # The properties tests/integration/jail-props.sh checks on the build host,
 # here on a sandbox booting the real Linux guest under cgroup v2: no
-# capabilities, no_new_privs, one seccomp filter per thread, the sandbox's
-# ids, namespaces of its own, an empty read-only root, no environment, and
-# only the files the policy names.
+# capabilities, no_new_privs, one seccomp filter per thread, host ids of
+# the sandbox's own from the host file's range, namespaces of its own, an
+# empty read-only root, no environment, and only the files the policy
+# names.
 scenario_jail_props() {
-	local t f broker=
+	local t f broker= uid gid
 	$VJ_RUN --id e2e-props -- sleep 60 >/tmp/vj.out 2>/tmp/vj.err &
 	check "the VMM runs in a cgroup of its own" wait_vmm e2e-props
 	if [ -z "$VMM_PID" ]; then
@@ -383,7 +384,14 @@ scenario_jail_props() {
 	done
 	sleep 1
 	echo "VMM threads: $(cat /proc/$VMM_PID/task/*/comm | tr '\n' ' ')" >>"$LOG"
-	jailed_status_checks check $VMM_PID 65534 65534
+	uid=$(sed -n 's/^uid //p' /run/vmjail/e2e-props/state)
+	gid=$(sed -n 's/^gid //p' /run/vmjail/e2e-props/state)
+	echo "sandbox ids: uid $uid gid $gid" >>"$LOG"
+	# /e2e/host.yaml's range: 1879048192..1881145343.
+	check "its state names host ids from the host file's range" \
+		eval '[ "${uid:-0}" -ge 1879048192 ] && [ "$uid" -le 1881145343 ] &&
+			[ "${gid:-0}" -ge 1879048192 ] && [ "$gid" -le 1881145343 ]'
+	jailed_status_checks check $VMM_PID "$uid" "$gid"
 	for t in mnt pid ipc uts net cgroup; do
 		check "$t namespace differs from the test host's" ns_differs $VMM_PID $t
 	done
@@ -413,7 +421,7 @@ scenario_jail_props() {
 	check "the cgroup holds one user process besides the VMM (the vsock broker)" \
 		test "$(echo $broker | wc -w)" = 1
 	broker=$(echo $broker)
-	check "the broker runs as uid 65534" every_task "$broker" Uid "65534 65534 65534 65534"
+	check "the broker runs as the sandbox's uid" every_task "$broker" Uid "$uid $uid $uid $uid"
 	check "the broker has no capabilities" every_task "$broker" CapEff 0000000000000000
 	check "the broker has no_new_privs" every_task "$broker" NoNewPrivs 1
 	check "the broker is under a seccomp filter" every_task "$broker" Seccomp 2

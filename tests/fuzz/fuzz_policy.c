@@ -30,7 +30,7 @@ static const char host_yaml[] =
 	"  kernels: [guest, tests/guest]\n"
 	"  images: [guest]\n"
 	"  sockets: [run]\n"
-	"ids: {uid_min: 1000, uid_max: 1999, gid_min: 1000, gid_max: 1999}\n"
+	"ids: {uid_min: 100000, uid_max: 199999, gid_min: 100000, gid_max: 199999, block: 1000}\n"
 	"max: {vcpus: 4, memory: 2Gi, timeout: 30m, cgroup: {memory: 3Gi, pids: 256}}\n"
 	"netns_allowed: [ci]\n"
 	"seccomp: {allow_log: true}\n";

@@ -54,8 +54,9 @@ if start_daemon life-daemon --cmdline vjtest=wait; then
 	held=$(for fd in /proc/$LAUNCHER/fd/*; do [ "${fd##*/}" -gt 2 ] && readlink "$fd"; done |
 		sort | tr '\n' ' ')
 	want=$(printf '%s\n' "anon_inode:[pidfd]" "anon_inode:[signalfd]" "anon_inode:[timerfd]" \
-		"$RUN_DIR" "$RUN_DIR/life-daemon" "$RUN_DIR/life-daemon/lock" | sort | tr '\n' ' ')
-	expect "the launcher holds only the run directory, its own and its lock, pidfd, signalfd and timerfd" \
+		"$RUN_DIR" "$RUN_DIR/life-daemon" "$RUN_DIR/life-daemon/lock" /run/vmjail.ids |
+		sort | tr '\n' ' ')
+	expect "the launcher holds only the run directory, its own and its lock, the host ids' lock, pidfd, signalfd and timerfd" \
 		test "$held" = "$want"
 	[ "$held" = "$want" ] || echo "launcher fds: $held" >&2
 	run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-daemon

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Properties of a running sandbox, checked from outside on the live VMM
 # (the test guest's "wait" scenario keeps it running): no capabilities,
-# no_new_privs, a seccomp filter on every thread, the configured ids, its
+# no_new_privs, a seccomp filter on every thread, host ids of its own, its
 # own namespaces, its cgroup and limits, an empty root, only the passed
 # files; then, through the test program, the exact fd table it started with.
 # needs: root kvm
@@ -10,8 +10,8 @@ set -u
 need_jail "jail properties" || exit 0
 
 check_vmm_sandbox() {
-	local id=props-vmm t n d host_files
-	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 --uid 1000 --gid 1001 \
+	local id=props-vmm t n d host_files uid gid
+	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 \
 		--memory-max 256M --pids-max 12 --cpus 0.5; then
 		fail "start a sandbox around the VMM" "$(cat "$JAIL_TMP/$id.err")"
 		return
@@ -22,7 +22,14 @@ check_vmm_sandbox() {
 	[ "$n" -eq 3 ] && pass "the VMM runs its event loop and 2 vCPU threads" ||
 		fail "the VMM runs its event loop and 2 vCPU threads" "$n threads"
 
-	jailed_status_checks expect $VMM_PID 1000 1001
+	# The launcher gave it ids of its own from the built-in range, which
+	# its state names.
+	uid=$(sed -n 's/^uid //p' "$RUN_DIR/$id/state")
+	gid=$(sed -n 's/^gid //p' "$RUN_DIR/$id/state")
+	expect "its state names host ids from the built-in range" eval \
+		'[ "${uid:-0}" -ge 1879048192 ] && [ "${gid:-0}" -ge 1879048192 ] &&
+		 [ "$uid" -le 2147352575 ] && [ "$gid" -le 2147352575 ]'
+	jailed_status_checks expect $VMM_PID "$uid" "$gid"
 
 	for t in mnt pid ipc uts net cgroup; do
 		expect "$t namespace differs from the launcher's" ns_differs $VMM_PID $t
@@ -78,8 +85,9 @@ check_fd_table() {
 	expect "--proc puts a /proc (and nothing else) in the root" test "$out" = "root: proc"
 	out=$("${PROBE_RUN[@]}" --id props-kvm -- kvm 2>&1)
 	expect "the passed /dev/kvm creates a VM inside the jail" test "$out" = "kvm: api=12 vm=created"
-	out=$("${PROBE_RUN[@]}" --id props-ids --uid 4242 --gid 4343 -- ids 2>&1)
-	expect "the configured ids, no groups" test "$out" = "ids: uid=4242 gid=4343 groups=0"
+	run_capture out err rc 30 "${PROBE_RUN[@]}" -v --id props-ids -- ids
+	expect "inside, the host ids vmjail -v says it gave the sandbox, no groups" test \
+		"$out" = "$(sed -n 's/^vmjail: sandbox props-ids: runs as host uid \([0-9]*\), gid \([0-9]*\)$/ids: uid=\1 gid=\2 groups=0/p' <<<"$err")"
 }
 
 check_vmm_sandbox

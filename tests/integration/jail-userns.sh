@@ -1,20 +1,25 @@
 #!/bin/bash
-# The optional user namespace: ids 0..65535 inside map to an unprivileged
-# host range, so even the jail's uid 0 is an ordinary user on the host;
-# and a named network namespace with a tap the launcher attaches there.
+# The optional user namespace: ids 0..65535 inside map to the sandbox's
+# own block of unprivileged host ids, so even the jail's uid 0 is an
+# ordinary user on the host; and a named network namespace with a tap the
+# launcher attaches there.
 # needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail user namespace" || exit 0
 
-BASE=3000000 # well away from real users
-
-if start_daemon userns --cmdline vjtest=wait --userns $BASE:$BASE:65536 --uid 0 --gid 0; then
-	expect "runs as host uid $BASE (uid 0 inside)" \
-		test "$(status_of $VMM_PID Uid)" = "$BASE $BASE $BASE $BASE"
-	expect "runs as host gid $BASE" test "$(status_of $VMM_PID Gid)" = "$BASE $BASE $BASE $BASE"
-	expect "its uid map is 0 -> $BASE, 65536 ids" \
-		test "$(awk '{ print $1, $2, $3 }' /proc/$VMM_PID/uid_map)" = "0 $BASE 65536"
+if start_daemon userns --cmdline vjtest=wait --userns 65536 --uid 0 --gid 0; then
+	# The block the launcher gave it: "userns HOST_UID:HOST_GID:COUNT".
+	IFS=: read -r U G C <<<"$(sed -n "s/^userns //p" "$RUN_DIR/userns/state")"
+	expect "its state names a block of 65536 host ids from the built-in range" \
+		eval '[ "${C:-}" = 65536 ] && [ "${U:-0}" -ge 1879048192 ] && [ "${G:-0}" -ge 1879048192 ]'
+	expect "runs as the block's first host uid (uid 0 inside)" \
+		test "$(status_of $VMM_PID Uid)" = "$U $U $U $U"
+	expect "runs as the block's first host gid" test "$(status_of $VMM_PID Gid)" = "$G $G $G $G"
+	expect "its uid map is 0 -> the block, 65536 ids" \
+		test "$(awk '{ print $1, $2, $3 }' /proc/$VMM_PID/uid_map)" = "0 $U 65536"
+	expect "its gid map is 0 -> the block, 65536 ids" \
+		test "$(awk '{ print $1, $2, $3 }' /proc/$VMM_PID/gid_map)" = "0 $G 65536"
 	expect "its user namespace is its own" \
 		test "$(readlink /proc/$VMM_PID/ns/user)" != "$(readlink /proc/self/ns/user)"
 	expect "no capabilities, even as uid 0 inside (CapBnd and CapEff 0)" \
@@ -30,21 +35,26 @@ fi
 
 # setuid(0) by uid 0 changes nothing and is allowed; the capabilities are
 # what would make uid 0 privileged, and they are gone.
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc --userns $BASE:$BASE:65536 \
-	--uid 0 --gid 0 -- cap-raise
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc --userns 65536 --uid 0 --gid 0 \
+	-- cap-raise
 expect "uid 0 in the user namespace cannot raise a capability" \
 	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: ALLOWED'
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc2 --userns $BASE:$BASE:65536 \
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc2 --userns 65536 \
 	--uid 1000 --gid 1000 -- cap-raise
 expect "uid 1000 in the user namespace cannot become uid 0" \
 	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM'
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-mnt --userns $BASE:$BASE:65536 \
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-mnt --userns 65536 \
 	--uid 0 --gid 0 -- mount
 expect "... nor mount" test "$out" = "mount: EPERM"
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-bad --userns $BASE:$BASE:1000 \
-	--uid 65534 -- exit 0
+run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-bad --userns 1000 \
+	--uid 65534 --gid 0 -- exit 0
 expect "a uid outside the mapped range is refused" \
 	eval '[[ $rc == 125 && $err == *"do not exist in a user namespace"* ]]'
+printf 'version: 1\nids: {block: 10}\n' >"$JAIL_TMP/block10.yaml"
+run_capture out err rc 30 "$VMJAIL" --host-config "$JAIL_TMP/block10.yaml" run "${JAIL[@]}" \
+	--id userns-big --kernel "$GUEST" --test-exec "$PROBE" --userns 11 -- exit 0
+expect "a user namespace larger than the host's block of ids is refused" \
+	eval '[[ $rc == 125 && $err == *"a user namespace of 11 ids is more than the 10"*"ids.block"* ]]'
 
 # A named network namespace: the launcher creates the tap there, the
 # sandbox lives there, the tap goes with the sandbox.

@@ -29,14 +29,13 @@ static void vmm_flags_are_handed_through(void **state)
 	assert_int_equal(l.policy.seccomp, VJ_SECCOMP_ENFORCE);
 }
 
-static void defaults_are_a_full_jail_as_nobody(void **state)
+static void defaults_are_a_full_jail_with_host_ids_of_its_own(void **state)
 {
 	char id[32];
 
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k"), 0);
-	assert_int_equal(l.policy.jail.uid, 65534);
-	assert_int_equal(l.policy.jail.gid, 65534);
+	assert_false(l.host_ids_given);
 	assert_int_equal(l.policy.jail.namespaces, VJ_NS_ALL_BUT_USER);
 	assert_true(l.policy.jail.cgroup.memory_max == VJ_UNLIMITED);
 	assert_int_equal(l.policy.limits.timeout_ms, 0);
@@ -60,8 +59,9 @@ static void jail_flags_set_limits(void **state)
 	assert_int_equal(l.policy.jail.rlimits.nofile, 64);
 	assert_true(l.policy.jail.rlimits.fsize == 2ull << 30);
 	assert_int_equal(l.policy.limits.timeout_ms, 120000);
-	assert_int_equal(l.policy.jail.uid, 1000);
-	assert_int_equal(l.policy.jail.gid, 1001);
+	assert_true(l.host_ids_given);
+	assert_int_equal(l.host_uid, 1000);
+	assert_int_equal(l.host_gid, 1001);
 	assert_string_equal(l.policy.jail.netns, "blue");
 	assert_true(l.policy.jail.mount_proc);
 }
@@ -79,17 +79,47 @@ static void timeouts_take_units_and_bare_seconds(void **state)
 	assert_non_null(strstr(e.msg, "--timeout"));
 }
 
-static void a_user_namespace_maps_a_host_range(void **state)
+static void host_ids_named_by_the_operator_are_both_uid_and_gid(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--uid", "1000"), -EINVAL);
+	assert_non_null(strstr(e.msg, "--uid and --gid go together"));
+	assert_int_equal(PARSE("--kernel", "/k", "--gid", "1000"), -EINVAL);
+}
+
+static void a_user_namespace_of_count_ids_maps_the_sandboxs_own_block(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--userns", "65536"), 0);
+	assert_true(l.policy.jail.namespaces & VJ_NS_USER);
+	assert_int_equal(l.policy.jail.userns_count, 65536);
+	assert_false(l.host_ids_given);
+	assert_int_equal(l.policy.jail.uid, 0);
+	assert_int_equal(l.policy.jail.gid, 0);
+}
+
+static void a_user_namespace_may_map_host_ids_the_operator_names(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--userns", "100000:200000:65536"), 0);
 	assert_true(l.policy.jail.namespaces & VJ_NS_USER);
-	assert_int_equal(l.policy.jail.userns_host_uid_base, 100000);
-	assert_int_equal(l.policy.jail.userns_host_gid_base, 200000);
+	assert_true(l.host_ids_given);
+	assert_int_equal(l.host_uid, 100000);
+	assert_int_equal(l.host_gid, 200000);
 	assert_int_equal(l.policy.jail.userns_count, 65536);
 	assert_int_equal(PARSE("--kernel", "/k", "--userns", "100000:65536"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--userns", "1:1:0"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--userns", "1:1:65537"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--userns", "65537"), -EINVAL);
+}
+
+static void in_a_user_namespace_uid_and_gid_are_ids_inside_it(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--uid", "5", "--userns", "10", "--gid", "6"), 0);
+	assert_false(l.host_ids_given);
+	assert_int_equal(l.policy.jail.uid, 5);
+	assert_int_equal(l.policy.jail.gid, 6);
 }
 
 static void seccomp_cannot_be_turned_off_but_can_log(void **state)
@@ -162,10 +192,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vmm_flags_are_handed_through),
-		cmocka_unit_test(defaults_are_a_full_jail_as_nobody),
+		cmocka_unit_test(defaults_are_a_full_jail_with_host_ids_of_its_own),
 		cmocka_unit_test(jail_flags_set_limits),
 		cmocka_unit_test(timeouts_take_units_and_bare_seconds),
-		cmocka_unit_test(a_user_namespace_maps_a_host_range),
+		cmocka_unit_test(host_ids_named_by_the_operator_are_both_uid_and_gid),
+		cmocka_unit_test(a_user_namespace_of_count_ids_maps_the_sandboxs_own_block),
+		cmocka_unit_test(a_user_namespace_may_map_host_ids_the_operator_names),
+		cmocka_unit_test(in_a_user_namespace_uid_and_gid_are_ids_inside_it),
 		cmocka_unit_test(seccomp_cannot_be_turned_off_but_can_log),
 		cmocka_unit_test(bad_values_name_the_flag),
 		cmocka_unit_test(a_cgroup_parent_is_a_clean_path_relative_or_absolute),

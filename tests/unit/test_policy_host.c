@@ -42,7 +42,11 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 	assert_string_equal(h.kernel_roots[0], "/var/lib/vmjail/kernels");
 	assert_string_equal(h.image_roots[0], "/var/lib/vmjail/images");
 	assert_string_equal(h.socket_roots[0], "/run/vmjail/sockets");
-	assert_int_equal(h.uid_min, 65534);
+	assert_int_equal(h.uid_min, 1879048192);
+	assert_int_equal(h.uid_max, 2147352575);
+	assert_int_equal(h.gid_min, 1879048192);
+	assert_int_equal(h.gid_max, 2147352575);
+	assert_int_equal(h.id_block, 65536);
 	assert_int_equal(h.max_vcpus, 4);
 	assert_int_equal(h.max_memory_mib, 4096);
 	assert_true(h.max_timeout_ms == 3600000);
@@ -140,12 +144,41 @@ static void id_ranges_are_read_and_checked(void **state)
 			      "gid_max: 165535}\n", &h, &err), 0);
 	assert_int_equal(h.uid_min, 100000);
 	assert_int_equal(h.gid_max, 165535);
-	assert_host_error("version: 1\nids: {uid_min: 100000}\n",
-			  "host.yaml:2:16: ids: uid_min 100000 is above uid_max 65534");
+	assert_host_error("version: 1\nids: {uid_min: 100000, uid_max: 99999}\n",
+			  "host.yaml:2:16: ids: uid_min 100000 is above uid_max 99999");
 	assert_host_error("version: 1\nids: {gid_min: 70000, gid_max: 69999}\n",
 			  "host.yaml:2:16: ids: gid_min 70000 is above gid_max 69999");
 	assert_host_error("version: 1\nids: {gid_min: 0}\n",
 			  "host.yaml:2:16: ids.gid_min: expected at least 1, found \"0\"");
+}
+
+static void each_range_holds_at_least_one_block(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_host_error("version: 1\nids: {uid_min: 100000, uid_max: 100009}\n",
+			  "host.yaml:2:16: ids: uids 100000..100009 hold no block of 65536 ids "
+			  "(ids.block)");
+	assert_int_equal(load("version: 1\nids: {uid_min: 100000, uid_max: 100009, gid_min: 200000, "
+			      "gid_max: 200019, block: 10}\n", &h, &err), 0);
+	assert_int_equal(h.id_block, 10);
+	assert_host_error("version: 1\nids: {block: 0}\n",
+			  "host.yaml:2:14: ids.block: expected at least 1, found \"0\"");
+	assert_host_error("version: 1\nids: {block: 65537}\n",
+			  "host.yaml:2:14: ids.block: expected at most 65536, found \"65537\"");
+}
+
+static void a_range_holding_nobody_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error("version: 1\nids: {uid_min: 60000, uid_max: 70000, block: 1}\n",
+			  "host.yaml:2:16: ids: uids 60000..70000 include 65534 (nobody), which other "
+			  "processes share");
+	assert_host_error("version: 1\nids: {gid_min: 65534, gid_max: 65534, block: 1}\n",
+			  "host.yaml:2:16: ids: gids 65534..65534 include 65534 (nobody), which other "
+			  "processes share");
 }
 
 static void maxima_are_read_with_their_units(void **state)
@@ -282,6 +315,8 @@ int main(void)
 		cmocka_unit_test(more_roots_than_the_limit_are_refused),
 		cmocka_unit_test(empty_root_list_admits_nothing),
 		cmocka_unit_test(id_ranges_are_read_and_checked),
+		cmocka_unit_test(each_range_holds_at_least_one_block),
+		cmocka_unit_test(a_range_holding_nobody_is_refused),
 		cmocka_unit_test(maxima_are_read_with_their_units),
 		cmocka_unit_test(maxima_are_bounded_by_what_the_vmm_supports),
 		cmocka_unit_test(required_namespaces_and_allowed_netns_are_read),

@@ -14,7 +14,7 @@
 	"bandwidth_burst: 1Mi, ops: 100, ops_burst: 10}}\n" \
 	"  net: [{tap: tap0, mac: \"02:00:00:00:00:0a\", rate_limit: {ops: 5}}, {tap: tap1}]\n" \
 	"  vsock: {cid: 7, uds: v.sock}\n  rng: true\n  console: none\n" \
-	"jail:\n  uid: 0\n  gid: 1\n  user_namespace: {host_uid: 1000, host_gid: 1100, count: 100}\n" \
+	"jail:\n  uid: 0\n  gid: 1\n  user_namespace: {count: 100}\n" \
 	"  mount_proc: true\n" \
 	"  cgroup: {cpus: 0.75, cpu_period_us: 20000, memory: 1Gi, swap: unlimited, pids: 50, " \
 	"cpuset_cpus: \"0\", io_weight: 200}\n" \
@@ -87,8 +87,6 @@ static void yaml_output_of_a_minimal_policy_shows_every_default(void **state)
 		 "  rng: false\n"
 		 "  console: stdout\n"
 		 "jail:\n"
-		 "  uid: 1000\n"
-		 "  gid: 1000\n"
 		 "  namespaces: [mount, pid, ipc, uts, net, cgroup]\n"
 		 "  mount_proc: false\n"
 		 "  cgroup:\n"
@@ -169,6 +167,8 @@ static void json_output_uses_base_units_and_null(void **state)
 	assert_non_null(strstr(out, "\"nproc\": null,"));
 	assert_non_null(strstr(out, "\"namespaces\": [\"mount\", \"pid\", \"ipc\", \"uts\", \"net\", "
 				    "\"cgroup\", \"user\"],"));
+	assert_non_null(strstr(out, "\"uid\": 0,\n    \"gid\": 1,\n    \"user_namespace\": {\n"
+				    "      \"count\": 100\n    },"));
 	assert_non_null(strstr(out, "\"drives\": [\n      {\n        \"id\": \"root\",\n"));
 	assert_non_null(strstr(out, "\"console\": \"none\""));
 	assert_non_null(strstr(out, "\"env\": {\n      \"PATH\": \"/bin\",\n      \"Q\": \"a\\\\b\"\n    }"));
@@ -188,7 +188,7 @@ static void json_output_marks_absent_optional_values_null(void **state)
 	assert_non_null(strstr(out, "\"id\": null,"));
 	assert_non_null(strstr(out, "\"initrd\": null,"));
 	assert_non_null(strstr(out, "\"vsock\": null,"));
-	assert_non_null(strstr(out, "\"user_namespace\": null,"));
+	assert_non_null(strstr(out, "\"uid\": null,\n    \"gid\": null,\n    \"user_namespace\": null,"));
 	assert_non_null(strstr(out, "\"netns\": null,"));
 	assert_non_null(strstr(out, "\"io_weight\": null"));
 	assert_non_null(strstr(out, "\"drives\": [],"));

@@ -40,8 +40,8 @@ static void minimal_policy_gets_every_default(void **state)
 	assert_false(p.vm.rng);
 	assert_int_equal(p.vm.console, VJ_CONSOLE_STDOUT);
 	assert_int_equal(p.vm.console_limit, 1u << 20);
-	assert_int_equal(p.jail.uid, 1000);
-	assert_int_equal(p.jail.gid, 1000);
+	assert_int_equal(p.jail.uid, 0);
+	assert_int_equal(p.jail.gid, 0);
 	assert_int_equal(p.jail.namespaces, VJ_NS_ALL_BUT_USER);
 	assert_string_equal(p.jail.netns, "");
 	assert_false(p.jail.mount_proc);
@@ -542,43 +542,44 @@ static void console_is_stdout_or_none(void **state)
 
 /* ---- jail ---- */
 
-static void uid_outside_the_host_range_is_refused(void **state)
+static void host_ids_named_by_a_policy_are_refused(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "jail:\n  uid: 0\n", "p.yaml:5:8: jail.uid: expected a uid in the host's "
-			"range 1000..1999, found 0");
-	tp_assert_error(HEAD "jail:\n  gid: 2000\n", "p.yaml:5:8: jail.gid: expected a gid in the "
-			"host's range 1000..1999, found 2000");
+	tp_assert_error(HEAD "jail:\n  uid: 1500\n", "p.yaml:5:8: jail.uid: host ids are not a "
+			"policy's to choose: the launcher gives each sandbox its own from the host's "
+			"range; a policy names ids only inside jail.user_namespace");
+	tp_assert_error(HEAD "jail:\n  gid: 1500\n", "p.yaml:5:8: jail.gid: host ids are not a "
+			"policy's to choose: the launcher gives each sandbox its own from the host's "
+			"range; a policy names ids only inside jail.user_namespace");
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: 1000, count: "
+			"10}\n",
+			"p.yaml:7:30: jail.user_namespace.host_uid: host ids are not a policy's to "
+			"choose: the launcher gives each sandbox a block of the host's ids of its own; "
+			"give only count");
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {count: 10, host_gid: "
+			"1000}\n",
+			"p.yaml:7:41: jail.user_namespace.host_gid: host ids are not a policy's to "
+			"choose: the launcher gives each sandbox a block of the host's ids of its own; "
+			"give only count");
 }
 
-static void ids_inside_the_host_range_are_used(void **state)
+static void a_user_namespace_has_a_count_of_ids_and_ids_inside_it(void **state)
 {
 	struct vj_policy p;
 
 	(void)state;
-	load_ok(HEAD "jail:\n  uid: 1500\n  gid: 1999\n", &p);
-	assert_int_equal(p.jail.uid, 1500);
-	assert_int_equal(p.jail.gid, 1999);
-	vj_policy_free(&p);
-}
-
-static void user_namespace_maps_host_ids(void **state)
-{
-	struct vj_policy p;
-
-	(void)state;
-	load_ok(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: 1000, host_gid: 1000, "
-		     "count: 1000}\n", &p);
+	load_ok(HEAD "jail:\n  uid: 0\n  gid: 99\n  user_namespace: {count: 100}\n", &p);
 	assert_true(p.jail.namespaces & VJ_NS_USER);
-	assert_int_equal(p.jail.userns_host_uid_base, 1000);
-	assert_int_equal(p.jail.userns_count, 1000);
+	assert_int_equal(p.jail.userns_count, 100);
+	assert_int_equal(p.jail.uid, 0);
+	assert_int_equal(p.jail.gid, 99);
 	vj_policy_free(&p);
 }
 
 static void user_namespace_needs_explicit_ids(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "jail:\n  user_namespace: {host_uid: 1000, host_gid: 1000, count: 10}\n",
+	tp_assert_error(HEAD "jail:\n  user_namespace: {count: 10}\n",
 			"p.yaml:5:19: jail.user_namespace: with a user namespace, jail.uid and jail.gid "
 			"(ids inside it) are required");
 }
@@ -586,25 +587,18 @@ static void user_namespace_needs_explicit_ids(void **state)
 static void ids_outside_the_user_namespace_are_refused(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "jail:\n  uid: 10\n  gid: 0\n  user_namespace: {host_uid: 1000, host_gid: "
-			"1000, count: 10}\n",
+	tp_assert_error(HEAD "jail:\n  uid: 10\n  gid: 0\n  user_namespace: {count: 10}\n",
 			"p.yaml:5:8: jail.uid: expected an id inside the user namespace (0..9), found 10");
-	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 10\n  user_namespace: {host_uid: 1000, host_gid: "
-			"1000, count: 10}\n",
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 10\n  user_namespace: {count: 10}\n",
 			"p.yaml:6:8: jail.gid: expected an id inside the user namespace (0..9), found 10");
 }
 
-static void user_namespace_beyond_the_host_range_is_refused(void **state)
+static void a_user_namespace_beyond_the_hosts_block_is_refused(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: 1990, host_gid: "
-			"1000, count: 11}\n",
-			"p.yaml:7:30: jail.user_namespace.host_uid: expected host uids within the host's "
-			"range 1000..1999, found 1990..2000");
-	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: 1000, host_gid: "
-			"999, count: 11}\n",
-			"p.yaml:7:46: jail.user_namespace.host_gid: expected host gids within the host's "
-			"range 1000..1999, found 999..1009");
+	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  user_namespace: {count: 101}\n",
+			"p.yaml:7:27: jail.user_namespace.count: expected at most 100, the ids the host "
+			"gives each sandbox (ids.block), found 101");
 }
 
 static void namespaces_are_read_as_a_list(void **state)
@@ -655,7 +649,7 @@ static void user_namespace_and_its_map_go_together(void **state)
 	tp_assert_error(HEAD "jail:\n  namespaces: [mount, pid, ipc, uts, net, cgroup, user]\n",
 			"p.yaml:5:15: jail.namespaces: \"user\" needs jail.user_namespace (the id map)");
 	tp_assert_error(HEAD "jail:\n  uid: 0\n  gid: 0\n  namespaces: [mount, pid, ipc, uts, net, cgroup]\n"
-			"  user_namespace: {host_uid: 1000, host_gid: 1000, count: 10}\n",
+			"  user_namespace: {count: 10}\n",
 			"p.yaml:8:19: jail.user_namespace: needs \"user\" in jail.namespaces");
 }
 
@@ -1112,12 +1106,11 @@ int main(void)
 		cmocka_unit_test(vsock_socket_may_not_replace_another_file),
 		cmocka_unit_test(rng_takes_only_true_or_false),
 		cmocka_unit_test(console_is_stdout_or_none),
-		cmocka_unit_test(uid_outside_the_host_range_is_refused),
-		cmocka_unit_test(ids_inside_the_host_range_are_used),
-		cmocka_unit_test(user_namespace_maps_host_ids),
+		cmocka_unit_test(host_ids_named_by_a_policy_are_refused),
+		cmocka_unit_test(a_user_namespace_has_a_count_of_ids_and_ids_inside_it),
 		cmocka_unit_test(user_namespace_needs_explicit_ids),
 		cmocka_unit_test(ids_outside_the_user_namespace_are_refused),
-		cmocka_unit_test(user_namespace_beyond_the_host_range_is_refused),
+		cmocka_unit_test(a_user_namespace_beyond_the_hosts_block_is_refused),
 		cmocka_unit_test(namespaces_are_read_as_a_list),
 		cmocka_unit_test(unknown_or_duplicate_namespaces_are_refused),
 		cmocka_unit_test(namespaces_the_host_requires_cannot_be_dropped),

@@ -88,6 +88,7 @@ int tp_setup(void **state)
 	snprintf(h->socket_roots[0], VJ_PATH_MAX, "%s/sockets", tp.dir);
 	h->uid_min = h->gid_min = 1000;
 	h->uid_max = h->gid_max = 1999;
+	h->id_block = 100;
 	h->max_vcpus = 4;
 	h->max_memory_mib = 1024;
 	h->max_timeout_ms = 600000;
