@@ -40,11 +40,12 @@ void vj_vsock_broker_send_answer(int sock, uint32_t cookie, int error, int fd);
 /*
  * Connects a non-blocking stream socket to "<name>_<port>" in the
  * directory dirfd (or AT_FDCWD), as both brokers do: the name is opened
- * O_PATH | O_NOFOLLOW, so that a symbolic link there is never followed,
- * must be a socket, and is reached through /proc/self/fd/N of that
- * descriptor, which names the opened file itself whatever happens to the
- * name meanwhile. Returns the connected socket (close-on-exec) or -errno:
- * -ELOOP for a symbolic link, -ECONNREFUSED for anything but a socket.
+ * O_PATH | O_NOFOLLOW, which gives the symbolic link itself rather than
+ * what it points to, must be a socket, and is reached through
+ * /proc/self/fd/N of that descriptor, which names the opened file itself
+ * whatever happens to the name meanwhile. Returns the connected socket
+ * (close-on-exec) or -errno: -ECONNREFUSED for anything but a socket, a
+ * symbolic link included, as connect(2) says of a file.
  */
 int vj_vsock_broker_connect(int dirfd, const char *name, uint32_t port);
 
