@@ -19,6 +19,9 @@
 #include "error.h"
 #include "policy.h"
 
+/* The longest state line: a kind, a path and a few fields. */
+#define VJ_RUNDIR_LINE_MAX (VJ_PATH_MAX + 160)
+
 struct vj_rundir {
 	int basefd; /* <run_dir> */
 	int dirfd;  /* <run_dir>/<id> */
