@@ -41,15 +41,32 @@ static void *map_hugetlb(uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* MAP_NORESERVE: guest RAM is committed page by page as the guest touches
+/*
+ * MAP_NORESERVE: guest RAM is committed page by page as the guest touches
  * it, which is what keeps start-up cheap; the cgroup's memory limit, not
- * the overcommit heuristic, bounds it. */
+ * the overcommit heuristic, bounds it.
+ *
+ * Aligned to 2 MiB, as guest-physical RAM is: KVM maps a huge page into
+ * the guest's nested page table only where host and guest addresses agree
+ * modulo 2 MiB. mmap aligns to 4 KiB only, so without this a guest on
+ * transparent huge pages still took one nested fault per 4 KiB page
+ * (7091 of them booting Linux, against 1148 for QEMU, which aligns too).
+ */
 static void *map_anonymous(uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	const uint64_t align = 2 * VJ_MiB;
+	uint8_t *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t head;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	head = (align - (uintptr_t)p % align) % align;
+	if (head)
+		munmap(p, head);
+	if (align - head)
+		munmap(p + head + size, align - head);
+	return p + head;
 }
 
 int vj_mem_create(struct vj_guest_mem *mem, uint64_t size, enum vj_memory_backing want,
