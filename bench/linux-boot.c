@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 		row("", vmms[i].exited, vmms[i].n);
 		printf(" %5d\n", vmms[i].n);
 	}
-	printf("ratios (below 1: vmjail-vmm faster)\n");
+	printf("ratios (below 1: vmjail-vmm faster)%*s %13s\n", 17, "/init", "exit");
 	for (int i = 0; i < nv; i++) {
 		for (int j = 0; j < nv; j++) {
 			const struct vmm *a = &vmms[i], *b = &vmms[j];
