@@ -25,9 +25,11 @@ trap 'echo "$SUID_DUMPABLE" >/proc/sys/fs/suid_dumpable; jail_cleanup_on_exit' E
 as() { local id=$1; shift; setpriv --reuid "$id" --regid "$id" --clear-groups "$@"; }
 
 # guest_ram PID: the address of PID's guest memory, its largest anonymous
-# writable mapping (guest RAM is in no file), in decimal.
+# writable mapping (guest RAM is in no file), in decimal; none while PID
+# has no mapping of at least the smallest guest's 16 MiB (still the shell
+# that execs the VMM, say).
 guest_ram() {
-	local range perms off dev ino path lo hi best=0 start=""
+	local range perms off dev ino path lo hi best=$(((16 << 20) - 1)) start=""
 	while read -r range perms off dev ino path; do
 		[ -z "$path" ] && [[ $perms == rw* ]] || continue
 		lo=$((16#${range%-*})) hi=$((16#${range#*-}))
@@ -237,8 +239,8 @@ for _ in $(seq 200); do ram=$(guest_ram $solo 2>/dev/null) && break; sleep 0.05;
 if [ -n "${ram:-}" ]; then
 	expect "the VMM alone runs as the id it was started as" \
 		test "$(status_of $solo Uid)" = "$SOLO $SOLO $SOLO $SOLO"
-	expect "a process of the standalone VMM's own uid cannot open its guest memory" \
-		cannot_read $SOLO $solo "$ram"
+	expect "a process of the standalone VMM's own uid cannot read its guest memory" \
+		cannot_read_mem $SOLO $solo "$ram"
 else
 	fail "start the VMM alone as uid $SOLO" "$(cat "$JAIL_TMP/solo.err")"
 fi
