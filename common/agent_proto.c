@@ -31,6 +31,7 @@ static const struct type_info {
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
+	{ VJ_AGENT_SETTIME, "SETTIME", 8, 8, false },
 	{ VJ_AGENT_STDOUT, "STDOUT", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDERR, "STDERR", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_EXIT, "EXIT", 8, 8, false },
@@ -56,6 +57,11 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -67,6 +73,12 @@ static void put32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -275,6 +287,9 @@ int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struc
 			return bad(-EPROTO, why, whylen, "SIGNAL frame: signal %u is not 1..%u",
 				   m->signal, VJ_AGENT_SIGNAL_MAX);
 		break;
+	case VJ_AGENT_SETTIME:
+		m->realtime_ns = get64(p);
+		break;
 	case VJ_AGENT_EXIT:
 		r = decode_exit(p, m, why, whylen);
 		break;
@@ -328,6 +343,9 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 	case VJ_AGENT_SIGNAL:
 		put32(p, m->signal);
 		return 4;
+	case VJ_AGENT_SETTIME:
+		put64(p, m->realtime_ns);
+		return 8;
 	case VJ_AGENT_EXIT:
 		put32(p, m->exit.kind);
 		put32(p + 4, m->exit.value);

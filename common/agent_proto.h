@@ -21,7 +21,11 @@
 #include <sys/types.h>
 
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
-#define VJ_AGENT_VERSION 1u
+/* Protocol versions both ends speak; HELLO agrees on one of them. */
+#define VJ_AGENT_VERSION_MIN 1u
+#define VJ_AGENT_VERSION_MAX 2u
+/* The first version with SETTIME: a peer of an older one refuses it. */
+#define VJ_AGENT_VERSION_SETTIME 2u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -50,6 +54,7 @@ enum vj_agent_type {
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
+	VJ_AGENT_SETTIME = 0x23,   /* launcher, version 2: set the guest's wall clock */
 	VJ_AGENT_STDOUT = 0x30,    /* agent: the workload's stdout bytes */
 	VJ_AGENT_STDERR = 0x31,    /* agent: the workload's stderr bytes */
 	VJ_AGENT_EXIT = 0x32,      /* agent: how the workload ended */
@@ -88,6 +93,7 @@ struct vj_agent_msg {
 			size_t len;
 		} bytes; /* ERROR, ARG, ENV, STDIN, STDOUT, STDERR */
 		uint32_t signal;
+		uint64_t realtime_ns; /* SETTIME: CLOCK_REALTIME, ns since the epoch */
 		struct {
 			enum vj_agent_exit_kind kind;
 			uint32_t value;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -207,8 +206,10 @@ struct session {
 	char *shown;   /* a piece's rendering for a terminal */
 	struct stream out, err;
 	enum phase phase;
-	uint32_t next; /* SENDING: 0 WORKLOAD, then argv, env, START */
-	bool in_done;  /* STDIN_EOF queued */
+	uint32_t next;    /* SENDING: 0 WORKLOAD, then argv, env, START */
+	uint16_t version; /* agreed in the handshake */
+	bool in_done;     /* STDIN_EOF queued */
+	bool cmd_done;    /* cmd_fd ended: no more commands */
 	bool exited;
 	bool cancelled; /* cancel_fd fired: output is discarded from now on */
 };
@@ -364,15 +365,18 @@ static int unexpected(struct session *s, const struct vj_agent_msg *m)
 		       vj_agent_type_name(m->type), when[s->phase]);
 }
 
+/* The newest version both ends speak. */
 static int on_hello(struct session *s, const struct vj_agent_msg *m)
 {
-	struct vj_agent_msg reply = { .type = VJ_AGENT_HELLO,
-				      .hello = { VJ_AGENT_VERSION, VJ_AGENT_VERSION } };
+	struct vj_agent_msg reply = { .type = VJ_AGENT_HELLO };
 
-	if (m->hello.min > VJ_AGENT_VERSION || m->hello.max < VJ_AGENT_VERSION)
+	if (m->hello.min > VJ_AGENT_VERSION_MAX || m->hello.max < VJ_AGENT_VERSION_MIN)
 		return vj_fail(s->e, -EPROTONOSUPPORT,
-			       "guest agent: speaks protocol versions %u..%u, this launcher %u",
-			       m->hello.min, m->hello.max, VJ_AGENT_VERSION);
+			       "guest agent: speaks protocol versions %u..%u, this launcher %u..%u",
+			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_MIN,
+			       VJ_AGENT_VERSION_MAX);
+	s->version = m->hello.max < VJ_AGENT_VERSION_MAX ? m->hello.max : VJ_AGENT_VERSION_MAX;
+	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
 	return queue(s, &reply, "HELLO");
 }
@@ -447,17 +451,52 @@ static int read_stdin(struct session *s)
 	return queue(s, &m, "stdin");
 }
 
-static int read_signal(struct session *s)
+static int on_cmd(struct session *s, const struct vj_agent_cmd *c)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_SIGNAL };
-	struct signalfd_siginfo si;
-	ssize_t n = read(s->io->signal_fd, &si, sizeof(si));
+	struct vj_agent_msg m;
 
-	if (n != (ssize_t)sizeof(si))
+	switch (c->op) {
+	case VJ_AGENT_CMD_SIGNAL:
+		if (c->arg < 1 || c->arg > VJ_AGENT_SIGNAL_MAX)
+			break;
+		m.type = VJ_AGENT_SIGNAL;
+		m.signal = c->arg;
+		vj_info("forwarding signal %u to the workload", c->arg);
+		return queue(s, &m, "signal");
+	case VJ_AGENT_CMD_SETTIME:
+		if (s->version < VJ_AGENT_VERSION_SETTIME) {
+			vj_debug("guest agent speaks protocol version %u: its clock is not set",
+				 s->version);
+			return 0;
+		}
+		m.type = VJ_AGENT_SETTIME;
+		m.realtime_ns = c->arg64;
+		return queue(s, &m, "set the guest's clock");
+	}
+	vj_warn("agent session: command %u (argument %u) ignored: unknown or out of range",
+		c->op, c->arg);
+	return 0;
+}
+
+/* One command, if one is there: cmd_fd is never waited on. */
+static int read_cmd(struct session *s)
+{
+	struct vj_agent_cmd c;
+	ssize_t n = recv(s->io->cmd_fd, &c, sizeof(c), MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	m.signal = si.ssi_signo;
-	vj_info("forwarding signal %u to the workload", si.ssi_signo);
-	return queue(s, &m, "signal");
+	if (n < 0)
+		return vj_fail_errno(s->e, -errno, "read a command for the agent session");
+	if (n == 0) {
+		s->cmd_done = true;
+		return 0;
+	}
+	if (n != (ssize_t)sizeof(c)) {
+		vj_warn("agent session: command of %zd bytes ignored (expected %zu)", n, sizeof(c));
+		return 0;
+	}
+	return on_cmd(s, &c);
 }
 
 static int write_conn(struct session *s)
@@ -503,7 +542,7 @@ static int step(struct session *s)
 	struct pollfd pf[4] = {
 		{ .fd = s->conn, .events = POLLIN | (idle ? 0 : POLLOUT) },
 		{ .fd = running && idle && !s->in_done ? s->io->in_fd : -1, .events = POLLIN },
-		{ .fd = running && idle ? s->io->signal_fd : -1, .events = POLLIN },
+		{ .fd = running && idle && !s->cmd_done ? s->io->cmd_fd : -1, .events = POLLIN },
 		{ .fd = s->io->cancel_fd, .events = POLLIN },
 	};
 
@@ -518,7 +557,9 @@ static int step(struct session *s)
 		return r;
 	if (pf[1].revents && (r = read_stdin(s)) < 0)
 		return r;
-	if (pf[2].revents && (r = read_signal(s)) < 0)
+	/* A command needs the idle tx that stdin may just have taken: it
+	 * waits in its socket for the next turn. */
+	if (pf[2].revents && !vj_agent_tx_busy(s->tx) && (r = read_cmd(s)) < 0)
 		return r;
 	return 0;
 }

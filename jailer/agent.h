@@ -22,6 +22,26 @@
 
 #define VJ_AGENT_UNCAPPED UINT64_MAX
 
+/* What io.cmd_fd asks of a running session. */
+enum vj_agent_cmd_op {
+	/* arg: a signal, 1..64, sent to the workload's process group */
+	VJ_AGENT_CMD_SIGNAL = 1,
+	/* arg64: CLOCK_REALTIME in ns, for the guest's wall clock (after a
+	 * resume or a restore); sent as SETTIME to an agent of protocol
+	 * version 2 or later, dropped for an older one */
+	VJ_AGENT_CMD_SETTIME = 2,
+};
+
+/* One command: exactly one packet of this size. A packet of another
+ * size, an unknown op or an out-of-range signal is ignored with a
+ * warning: commands come from the launcher itself, and a bad one must
+ * not end the workload. */
+struct vj_agent_cmd {
+	uint32_t op; /* enum vj_agent_cmd_op */
+	uint32_t arg;
+	uint64_t arg64;
+};
+
 struct vj_agent_io {
 	int in_fd;  /* the workload's stdin is read from here; -1: none */
 	int out_fd; /* its stdout is written here */
@@ -33,9 +53,13 @@ struct vj_agent_io {
 	 * guest runs: the guest's bytes are made harmless first
 	 * (common/termsafe.h). Caps and counts are in the guest's bytes. */
 	bool out_terminal, err_terminal;
-	/* -1, or a signalfd: each signal read from it is forwarded to the
-	 * workload (to its process group, in the guest). */
-	int signal_fd;
+	/* -1, or the reading end of a SOCK_SEQPACKET socket pair carrying
+	 * one struct vj_agent_cmd per packet: what the launcher asks of the
+	 * running workload (a signal, the wall clock after a resume). Read
+	 * once the workload runs, never waited on: commands sent earlier wait
+	 * in the socket. Closing the other end (or an empty packet) ends the
+	 * commands, not the session. */
+	int cmd_fd;
 	/* -1, or any fd: once it is readable the session stops waiting, on
 	 * the agent and on a slow reader of out_fd/err_fd alike, and returns
 	 * -ECANCELED (after taking what the agent had already sent, without

@@ -615,7 +615,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.sb = sb,
 		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
 			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
-			.err_terminal = sb->err_terminal, .signal_fd = -1 },
+			.err_terminal = sb->err_terminal, .cmd_fd = -1 },
 		.r = -ECANCELED,
 	};
 	cleanup_fd int cancel = -1;

@@ -131,7 +131,8 @@ static int serve(const struct options *o, bool is_init)
 		vj_error("%s", why);
 		return conn;
 	}
-	s = (struct vj_init_session){ .conn = conn, .is_init = is_init, .rx = rx, .tx = tx };
+	s = (struct vj_init_session){ .conn = conn, .is_init = is_init, .setup = o->setup,
+				      .rx = rx, .tx = tx };
 	r = vj_init_serve(&s, why, sizeof(why));
 	if (r < 0) {
 		vj_error("%s", why);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "net.h"
 #include "setup.h"
 #include "workload.h"
@@ -72,17 +73,19 @@ static int unexpected(const struct vj_agent_msg *m, const char *when, char *why,
 static int hello(struct vj_init_session *s, char *why, size_t whylen)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO,
-				  .hello = { VJ_AGENT_VERSION, VJ_AGENT_VERSION } };
+				  .hello = { VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX } };
 	int r;
 
 	if ((r = send_frame(s, &m, why, whylen)) < 0 || (r = recv_frame(s, &m, why, whylen)) < 0)
 		return r;
 	if (m.type != VJ_AGENT_HELLO)
 		return unexpected(&m, "before HELLO", why, whylen);
-	if (m.hello.min != m.hello.max || m.hello.min != VJ_AGENT_VERSION)
+	if (m.hello.min != m.hello.max || m.hello.min < VJ_AGENT_VERSION_MIN ||
+	    m.hello.min > VJ_AGENT_VERSION_MAX)
 		return fail(-EPROTONOSUPPORT, why, whylen,
-			    "the launcher chose protocol version %u..%u; this agent speaks %u",
-			    m.hello.min, m.hello.max, VJ_AGENT_VERSION);
+			    "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
+			    m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
+	s->version = m.hello.min;
 	vj_agent_rx_consume(s->rx);
 	return 0;
 }
@@ -205,6 +208,19 @@ static void write_stdin(struct relay *rl)
 	rl->stdin_pending = false;
 }
 
+/* A clock the kernel refuses (a time beyond its range) leaves the clock as
+ * it was: not worth ending the workload for. */
+static void set_clock(const struct vj_init_session *s, uint64_t ns)
+{
+	char why[128];
+
+	if (!s->setup)
+		vj_info("SETTIME %llu ns: the clock is left alone (no system set-up)",
+			(unsigned long long)ns);
+	else if (vj_init_set_clock(ns, why, sizeof(why)) < 0)
+		vj_warn("%s", why);
+}
+
 /* One frame from the launcher while the workload runs. Returns 1 when
  * the frame stays at the front of rx (stdin not yet written). */
 static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, size_t whylen)
@@ -229,6 +245,13 @@ static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, siz
 	case VJ_AGENT_SIGNAL:
 		if (!rl->done)
 			kill(-rl->child.pid, (int)m->signal);
+		return 0;
+	case VJ_AGENT_SETTIME:
+		if (rl->s->version < VJ_AGENT_VERSION_SETTIME)
+			return fail(-EPROTO, why, whylen,
+				    "unexpected SETTIME frame in protocol version %u",
+				    rl->s->version);
+		set_clock(rl->s, m->realtime_ns);
 		return 0;
 	default:
 		return unexpected(m, "while the workload runs", why, whylen);

@@ -14,6 +14,11 @@
 struct vj_init_session {
 	int conn;
 	bool is_init; /* PID 1 (of the VM or of a pid namespace) */
+	/* The guest system is the agent's to change (PID 1 with its set-up):
+	 * SETTIME sets the clock. Otherwise (a test on the host) the request
+	 * is only logged. */
+	bool setup;
+	uint16_t version; /* agreed in the handshake */
 	struct vj_agent_rx *rx;
 	struct vj_agent_tx *tx;
 };

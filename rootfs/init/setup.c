@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -65,6 +66,19 @@ int vj_init_set_hostname(const char *name, char *why, size_t whylen)
 {
 	if (sethostname(name, strlen(name)) < 0) {
 		snprintf(why, whylen, "set hostname \"%s\": %s", name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen)
+{
+	const struct timespec t = { .tv_sec = (time_t)(realtime_ns / 1000000000u),
+				    .tv_nsec = (long)(realtime_ns % 1000000000u) };
+
+	if (clock_settime(CLOCK_REALTIME, &t) < 0) {
+		snprintf(why, whylen, "set the clock to %llu ns: %s",
+			 (unsigned long long)realtime_ns, strerror(errno));
 		return -errno;
 	}
 	return 0;

@@ -6,12 +6,17 @@
 #define VJ_INIT_SETUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* /proc, /sys, /dev (devtmpfs, with /dev/pts and /dev/shm), /tmp, /run;
  * a missing mount point is created. Returns 0 or -errno with why set. */
 int vj_init_mount_all(char *why, size_t whylen);
 
 int vj_init_set_hostname(const char *name, char *why, size_t whylen);
+
+/* CLOCK_REALTIME from the launcher (SETTIME). Returns 0 or -errno with
+ * why set. */
+int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen);
 
 /*
  * Flushes file systems and resets the machine: the VMM runs guests with

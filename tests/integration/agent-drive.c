@@ -16,7 +16,10 @@
  *   --net A.B.C.D/P[,GW] configure the guest's eth0
  *   --out-cap N          --err-cap N   (bytes; default: no cap)
  *   --no-stdin           the workload's stdin is empty
- *   --forward-signals    forward SIGINT, SIGTERM, SIGHUP, SIGUSR1
+ *   --forward-signals    forward SIGINT, SIGTERM, SIGHUP, SIGUSR1 (through the
+ *                        session's command channel, as the launcher will)
+ *   --settime NS         ask the session to set the guest's clock to NS
+ *                        (CLOCK_REALTIME, ns) once the workload runs
  *   --agent-log FILE     the agent's stderr (default: inherited)
  *   --report FILE        write the result and the agent's end there
  *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
@@ -26,12 +29,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -48,9 +51,9 @@ struct options {
 	struct vj_agent_spec spec;
 	struct vj_workload w;
 	struct vj_agent_io io;
-	bool forward_signals;
+	bool forward_signals, settime;
 	const char *agent_log, *report, *listen;
-	uint64_t cancel_after_ms;
+	uint64_t cancel_after_ms, settime_ns;
 	char **agent_argv;
 };
 
@@ -101,7 +104,7 @@ static void parse(int argc, char **argv, struct options *o)
 
 	o->io = (struct vj_agent_io){ .in_fd = 0, .out_fd = 1, .err_fd = 2,
 				      .out_cap = VJ_AGENT_UNCAPPED,
-				      .err_cap = VJ_AGENT_UNCAPPED, .signal_fd = -1,
+				      .err_cap = VJ_AGENT_UNCAPPED, .cmd_fd = -1,
 				      .cancel_fd = -1 };
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -141,6 +144,10 @@ static void parse(int argc, char **argv, struct options *o)
 			o->listen = val;
 		else if (!strcmp(opt, "--cancel-after"))
 			o->cancel_after_ms = number(val, 3600000);
+		else if (!strcmp(opt, "--settime")) {
+			o->settime = true;
+			o->settime_ns = number(val, UINT64_MAX);
+		}
 		else
 			die("unknown option \"%s\"", opt);
 	}
@@ -178,17 +185,60 @@ static pid_t spawn_agent(const struct options *o, int fd)
 	_exit(SESSION_FAILED);
 }
 
-static int signals_fd(void)
+static void send_cmd(int fd, uint32_t op, uint32_t arg, uint64_t arg64)
 {
-	sigset_t set;
+	const struct vj_agent_cmd c = { .op = op, .arg = arg, .arg64 = arg64 };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (send(fd, &c, sizeof(c), MSG_NOSIGNAL) != (ssize_t)sizeof(c))
+		die("command channel: %s", strerror(errno));
+}
+
+static void forwarded(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* Signals for the workload become commands, from a thread of their own
+ * while the session runs (as in the launcher). */
+static void *forward_signals(void *arg)
+{
+	const int cmd = *(const int *)arg;
+	sigset_t set;
+	int sig;
+
+	forwarded(&set);
+	while (sigwait(&set, &sig) == 0)
+		send_cmd(cmd, VJ_AGENT_CMD_SIGNAL, (uint32_t)sig, 0);
+	return NULL;
+}
+
+/* The session's command channel; *sender gets the other end. The
+ * forwarded signals are blocked in every thread, so that only sigwait()
+ * takes them. */
+static int command_channel(const struct options *o, int *sender)
+{
+	static int send_end;
+	sigset_t set;
+	pthread_t t;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("command channel: %s", strerror(errno));
+	*sender = send_end = sv[1];
+	if (o->settime)
+		send_cmd(send_end, VJ_AGENT_CMD_SETTIME, 0, o->settime_ns);
+	if (o->forward_signals) {
+		forwarded(&set);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		if (pthread_create(&t, NULL, forward_signals, &send_end) != 0)
+			die("%s", "signal thread: cannot create it");
+		pthread_detach(t);
+	}
+	return sv[0];
 }
 
 static void report(const char *path, int r, const struct vj_agent_result *res, int agent_st)
@@ -266,7 +316,7 @@ int main(int argc, char **argv)
 	struct vj_agent_result res = { 0 };
 	struct vj_err e = { 0 };
 	char line[256];
-	cleanup_fd int sigfd = -1, pidfd = -1, timer = -1;
+	cleanup_fd int cmd = -1, sender = -1, pidfd = -1, timer = -1;
 	int conn, st = 0, r = -ECONNREFUSED;
 	pid_t pid;
 
@@ -274,8 +324,8 @@ int main(int argc, char **argv)
 	o.io.out_terminal = isatty(o.io.out_fd);
 	o.io.err_terminal = isatty(o.io.err_fd);
 	signal(SIGPIPE, SIG_IGN);
-	if (o.forward_signals && (sigfd = o.io.signal_fd = signals_fd()) < 0)
-		die("signalfd: %s", strerror(errno));
+	if (o.forward_signals || o.settime)
+		cmd = o.io.cmd_fd = command_channel(&o, &sender);
 	if (o.cancel_after_ms)
 		timer = o.io.cancel_fd = cancel_timer(o.cancel_after_ms);
 	conn = connect_agent(&o, &pid, &pidfd, &e);

@@ -169,7 +169,8 @@ static int play(const char *name, int fd)
 		header(fd, 8, VJ_AGENT_HELLO, 0);
 		put_raw(fd, "XXXX\1\0\1\0", 8);
 	} else if (!strcmp(name, "bad-version")) {
-		hello(fd, 2, 2);
+		hello(fd, 3, 3);
+
 	} else if (!strcmp(name, "workload-first")) {
 		workload(fd);
 	} else if (!strcmp(name, "start-first")) {
@@ -219,6 +220,17 @@ static int play(const char *name, int fd)
 		start_sleeper(fd);
 		header(fd, 4, VJ_AGENT_SIGNAL, 0);
 		put_raw(fd, "\0\0\0\0", 4);
+	} else if (!strcmp(name, "settime-in-version-1")) {
+		start_sleeper(fd);
+		m.type = VJ_AGENT_SETTIME;
+		put(fd, &m);
+	} else if (!strcmp(name, "settime-short")) {
+		start_sleeper(fd);
+		header(fd, 7, VJ_AGENT_SETTIME, 0);
+		put_raw(fd, "\0\0\0\0\0\0\0", 7);
+	} else if (!strcmp(name, "settime-long")) {
+		start_sleeper(fd);
+		header(fd, 9, VJ_AGENT_SETTIME, 0);
 	} else if (!strcmp(name, "error-from-launcher")) {
 		start_sleeper(fd);
 		put_str(fd, VJ_AGENT_ERROR, "go away");

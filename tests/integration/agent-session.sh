@@ -3,7 +3,7 @@
 # real agent, vmjail-init, as a plain host process (not PID 1: no system
 # set-up, no power-off; a child subreaper) over a socketpair: argv, env,
 # cwd, separate streams, stdin, exit statuses, signals, output caps, a
-# reader that never reads.
+# reader that never reads, SETTIME.
 # needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
@@ -156,6 +156,17 @@ RC=$?
 expect_that "agent: SIGTERM to the launcher is forwarded; the workload ends with 128+15" \
 	test "$RC" = 143
 expect_that "agent: the signalled workload is gone" no_process 'sleep 8765430'
+
+# SETTIME (protocol version 2) reaches the agent once the workload runs.
+# Not PID 1, the agent leaves the host's clock alone and says so in its
+# log, which the workload waits for.
+run_drive /dev/null --settime 1700000000123456789 -- "$INIT" --fd 3 --workload sh -c \
+	'for _ in $(seq 400); do grep -q "SETTIME 1700000000123456789 ns" "$1" && exit 0; sleep 0.05; done; exit 1' \
+	sh "$WORK/agent.log"
+expect_run "agent: a clock from the launcher's command channel reaches the agent (SETTIME)" 0 "" ""
+expect_that "agent: not PID 1, the agent leaves the host's clock alone" \
+	grep -q "SETTIME 1700000000123456789 ns: the clock is left alone (no system set-up)" \
+	"$WORK/agent.log"
 
 # --listen: the agent connects to a socket, as the VMM's vsock broker does
 # for the guest; the launcher's side accepts it there.

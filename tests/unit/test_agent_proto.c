@@ -10,6 +10,7 @@
 
 #include "unit.h"
 #include "agent_proto.h"
+#include "cleanup.h"
 
 static uint8_t frame[VJ_AGENT_FRAME_MAX];
 static char why[256];
@@ -353,6 +354,47 @@ static void signal_round_trips_and_rejects_out_of_range(void **state)
 	assert_why("signal 65 is not 1..64");
 }
 
+static void settime_round_trips_every_u64_little_endian(void **state)
+{
+	static const uint64_t values[] = { 0, 1700000000123456789ull, UINT64_MAX };
+	struct vj_agent_msg m = { .type = VJ_AGENT_SETTIME }, out;
+	(void)state;
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(values); i++) {
+		m.realtime_ns = values[i];
+		round_trip(&m, &out);
+		assert_int_equal(out.type, VJ_AGENT_SETTIME);
+		assert_true(out.realtime_ns == values[i]);
+	}
+	m.realtime_ns = 0x0807060504030201ull;
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), 16);
+	static const uint8_t expect[] = { 8, 0, 0, 0, 0x23, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	assert_memory_equal(frame, expect, sizeof(expect));
+}
+
+/* Exactly 8 bytes: the header alone refuses every other length, before
+ * a byte of payload is read, and so does the payload decoder. */
+static void settime_refuses_every_length_but_8(void **state)
+{
+	static const uint32_t too_long[] = { 9, 16, VJ_AGENT_PAYLOAD_MAX, VJ_AGENT_PAYLOAD_MAX + 1,
+					     0xffffffffu };
+	struct vj_agent_msg m;
+	uint8_t p[16] = { 0 };
+	(void)state;
+	for (uint32_t len = 0; len < 8; len++) {
+		assert_int_equal(decode_header(len, VJ_AGENT_SETTIME, 0), -EPROTO);
+		assert_why("SETTIME frame: length");
+		assert_int_equal(decode(VJ_AGENT_SETTIME, p, len, &m), -EPROTO);
+	}
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(too_long); i++) {
+		assert_int_equal(decode_header(too_long[i], VJ_AGENT_SETTIME, 0), -EMSGSIZE);
+		assert_why("exceeds 8");
+	}
+	assert_int_equal(decode(VJ_AGENT_SETTIME, p, 9, &m), -EMSGSIZE);
+	assert_int_equal(decode(VJ_AGENT_SETTIME, p, 16, &m), -EMSGSIZE);
+	assert_int_equal(decode_header(8, VJ_AGENT_SETTIME, 0), 0);
+	assert_int_equal(decode_header(8, VJ_AGENT_SETTIME, 1), -EPROTO);
+}
+
 static void exit_round_trips_and_rejects_bad_kind_and_values(void **state)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_EXIT, .exit = { VJ_AGENT_EXITED, 255 } }, out;
@@ -407,6 +449,7 @@ static void type_names_are_known(void **state)
 {
 	(void)state;
 	assert_string_equal(vj_agent_type_name(VJ_AGENT_STDIN_EOF), "STDIN_EOF");
+	assert_string_equal(vj_agent_type_name(VJ_AGENT_SETTIME), "SETTIME");
 	assert_string_equal(vj_agent_type_name(0x4242), "unknown");
 }
 
@@ -526,6 +569,8 @@ int main(void)
 		cmocka_unit_test(empty_frames_carry_nothing),
 		cmocka_unit_test(data_frames_round_trip_up_to_the_limit),
 		cmocka_unit_test(signal_round_trips_and_rejects_out_of_range),
+		cmocka_unit_test(settime_round_trips_every_u64_little_endian),
+		cmocka_unit_test(settime_refuses_every_length_but_8),
 		cmocka_unit_test(exit_round_trips_and_rejects_bad_kind_and_values),
 		cmocka_unit_test(error_text_must_be_printable_ascii),
 		cmocka_unit_test(printable_replaces_and_truncates),

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -97,12 +97,19 @@ static int get(int fd, struct vj_agent_msg *m)
 	return 1;
 }
 
-static void hello(int fd)
+/* Offers versions min..max; the launcher must answer {agreed, agreed}. */
+static void hello_versions(int fd, uint16_t min, uint16_t max, uint16_t agreed)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { min, max } };
 
 	put(fd, &m);
-	EXPECT(get(fd, &m) && m.type == VJ_AGENT_HELLO && m.hello.min == 1 && m.hello.max == 1);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_HELLO && m.hello.min == agreed &&
+	       m.hello.max == agreed);
+}
+
+static void hello(int fd)
+{
+	hello_versions(fd, 1, 1, 1);
 }
 
 /* Reads the workload up to START, checking it against the one
@@ -185,7 +192,7 @@ static void init_run(struct run *r)
 				      .err_fd = memfd_create("err", MFD_CLOEXEC),
 				      .out_cap = VJ_AGENT_UNCAPPED,
 				      .err_cap = VJ_AGENT_UNCAPPED,
-				      .signal_fd = -1,
+				      .cmd_fd = -1,
 				      .cancel_fd = -1 };
 	assert_true(r->io.out_fd >= 0 && r->io.err_fd >= 0);
 }
@@ -329,23 +336,244 @@ static void script_expect_eof_then_signal(int fd)
 	until_eof(fd);
 }
 
+/* ---- commands on cmd_fd ---- */
+
+/* A command channel as the launcher makes it; returns the session's end,
+ * *sender the other. */
+static int cmd_channel(int *sender)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	*sender = sv[1];
+	return sv[0];
+}
+
+static void send_cmd(int fd, uint32_t op, uint32_t arg, uint64_t arg64)
+{
+	const struct vj_agent_cmd c = { .op = op, .arg = arg, .arg64 = arg64 };
+
+	assert_int_equal(send(fd, &c, sizeof(c), 0), sizeof(c));
+}
+
 static void signals_are_forwarded(void **state)
 {
 	static struct run r;
-	sigset_t set, old;
+	int sender;
 	(void)state;
 	init_run(&r);
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
-	r.io.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	assert_true(r.io.signal_fd >= 0);
-	assert_int_equal(raise(SIGUSR1), 0);
+	r.io.cmd_fd = cmd_channel(&sender);
+	/* Sent before the session starts: it waits for the workload. */
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGUSR1, 0);
 	assert_int_equal(session(&r, script_expect_eof_then_signal), 0);
-	close(r.io.signal_fd);
-	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	close(sender);
+	close(r.io.cmd_fd);
 	assert_child_ok(&r);
 	assert_int_equal(r.res.status, 128 + SIGUSR1);
+}
+
+static void script_v2_settime_then_signal(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 2, 2);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SETTIME &&
+	       m.realtime_ns == 1700000000123456789ull);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SIGNAL && m.signal == SIGTERM);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGTERM);
+	until_eof(fd);
+}
+
+static void settime_is_sent_to_a_version_2_agent(void **state)
+{
+	static struct run r;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	send_cmd(sender, VJ_AGENT_CMD_SETTIME, 0, 1700000000123456789ull);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGTERM, 0);
+	assert_int_equal(session(&r, script_v2_settime_then_signal), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 128 + SIGTERM);
+}
+
+/* A version 1 agent would refuse SETTIME as an unknown type: the signal
+ * sent after it must be the next frame after STDIN_EOF. */
+static void script_v1_signal_only(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 1, 1);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SIGNAL && m.signal == SIGTERM);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGTERM);
+	until_eof(fd);
+}
+
+static void settime_is_dropped_for_a_version_1_agent(void **state)
+{
+	static struct run r;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	send_cmd(sender, VJ_AGENT_CMD_SETTIME, 0, 1700000000123456789ull);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGTERM, 0);
+	assert_int_equal(session(&r, script_v1_signal_only), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 128 + SIGTERM);
+}
+
+static void script_offers_1_to_5(int fd)
+{
+	hello_versions(fd, 1, 5, 2);
+	take_workload(fd);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void the_newest_common_version_is_agreed(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_offers_1_to_5), 0);
+	assert_child_ok(&r);
+}
+
+/* Commands that are not one whole struct, of an unknown op or with a
+ * signal out of range are ignored; the next good one goes through. */
+static void bad_commands_are_ignored(void **state)
+{
+	static struct run r;
+	const char small[3] = { 1, 0, 0 };
+	uint8_t big[sizeof(struct vj_agent_cmd) + 1] = { VJ_AGENT_CMD_SIGNAL };
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	assert_int_equal(send(sender, small, sizeof(small), 0), sizeof(small));
+	assert_int_equal(send(sender, big, sizeof(big), 0), sizeof(big));
+	send_cmd(sender, 99, SIGTERM, 0);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, 0, 0);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, VJ_AGENT_SIGNAL_MAX + 1, 0);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGUSR1, 0);
+	assert_int_equal(session(&r, script_expect_eof_then_signal), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 128 + SIGUSR1);
+}
+
+/* Stdin and a command ready at once: both arrive, neither is lost. */
+static void script_stdin_and_signal_in_any_order(int fd)
+{
+	struct vj_agent_msg m;
+	bool eof = false, signalled = false;
+	size_t n = 0;
+
+	hello(fd);
+	take_workload(fd);
+	while (!(eof && signalled) && get(fd, &m)) {
+		if (m.type == VJ_AGENT_STDIN)
+			n += m.bytes.len;
+		else if (m.type == VJ_AGENT_STDIN_EOF)
+			eof = true;
+		else
+			EXPECT(m.type == VJ_AGENT_SIGNAL && m.signal == SIGUSR1 && !signalled &&
+			       (signalled = true));
+	}
+	EXPECT(eof && signalled && n == 3);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGUSR1);
+	until_eof(fd);
+}
+
+static void a_command_waits_while_stdin_holds_the_connection(void **state)
+{
+	static struct run r;
+	int sender, p[2];
+	(void)state;
+	init_run(&r);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	close(p[1]);
+	r.io.in_fd = p[0];
+	r.io.cmd_fd = cmd_channel(&sender);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGUSR1, 0);
+	assert_int_equal(session(&r, script_stdin_and_signal_in_any_order), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	close(p[0]);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 128 + SIGUSR1);
+}
+
+/* The workload ends while no command ever comes: the session does not
+ * wait for one, on a blocking descriptor either. */
+static void an_idle_command_channel_is_never_waited_on(void **state)
+{
+	static struct run r;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	assert_int_equal(session(&r, script_out_err_exit3), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 3);
+}
+
+/* The launcher's end closing ends the commands, not the run. */
+static void script_exit_after_a_while(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello(fd);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	usleep(200 * 1000);
+	put_exit(fd, VJ_AGENT_EXITED, 7);
+	until_eof(fd);
+}
+
+static uint64_t thread_cpu_us(void)
+{
+	struct rusage u;
+
+	assert_int_equal(getrusage(RUSAGE_THREAD, &u), 0);
+	return (uint64_t)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000 +
+	       (uint64_t)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+/* ... and the session does not spin on its end of file while the
+ * workload runs on (200 ms of it). */
+static void a_closed_command_channel_leaves_the_workload_running(void **state)
+{
+	static struct run r;
+	uint64_t cpu;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	close(sender);
+	cpu = thread_cpu_us();
+	assert_int_equal(session(&r, script_exit_after_a_while), 0);
+	cpu = thread_cpu_us() - cpu;
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 7);
+	if (cpu > 100000)
+		fail_msg("the session used %llu us of CPU in 200 ms of waiting",
+			 (unsigned long long)cpu);
 }
 
 static void script_exit_then_garbage(int fd)
@@ -853,7 +1081,7 @@ static void anything_before_hello_ends_the_session(void **state)
 
 static void script_future_version(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 2, 5 } };
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 3, 5 } };
 
 	put(fd, &m);
 	until_eof(fd);
@@ -865,7 +1093,7 @@ static void an_unsupported_version_ends_the_session(void **state)
 	(void)state;
 	init_run(&r);
 	assert_int_equal(session(&r, script_future_version), -EPROTONOSUPPORT);
-	assert_error(&r, "versions 2..5");
+	assert_error(&r, "versions 3..5, this launcher 1..2");
 }
 
 static void script_bad_exit(int fd)
@@ -1108,6 +1336,13 @@ int main(void)
 		cmocka_unit_test(a_killing_signal_gives_128_plus_n),
 		cmocka_unit_test(stdin_is_streamed_then_closed),
 		cmocka_unit_test(signals_are_forwarded),
+		cmocka_unit_test(settime_is_sent_to_a_version_2_agent),
+		cmocka_unit_test(settime_is_dropped_for_a_version_1_agent),
+		cmocka_unit_test(the_newest_common_version_is_agreed),
+		cmocka_unit_test(bad_commands_are_ignored),
+		cmocka_unit_test(a_command_waits_while_stdin_holds_the_connection),
+		cmocka_unit_test(an_idle_command_channel_is_never_waited_on),
+		cmocka_unit_test(a_closed_command_channel_leaves_the_workload_running),
 		cmocka_unit_test(nothing_after_exit_is_looked_at),
 		cmocka_unit_test(output_past_the_cap_is_discarded_and_counted),
 		cmocka_unit_test(output_up_to_the_cap_drops_nothing),
