@@ -6,7 +6,8 @@
  * As PID 1 it mounts the kernel file systems and brings up lo, connects
  * to the host over vsock (CID 2, port vmjail.port= from the kernel command
  * line), runs one workload for the launcher (rootfs/PROTOCOL.md) and
- * resets the VM. --fd N serves an inherited connected stream socket
+ * resets the VM; Ctrl-Alt-Del (SIGINT) ends the workload early, or the VM
+ * at once when none runs. --fd N serves an inherited connected stream socket
  * instead of connecting; --no-setup skips the system set-up and the
  * power-off (both are also skipped when it is not PID 1), which is how
  * the tests run it on the host.
@@ -111,6 +112,28 @@ static void report_error(struct vj_init_session *s, const char *why)
 	vj_agent_send(s->tx, s->conn, &m);
 }
 
+/* Until a workload runs there is nothing to end cleanly: Ctrl-Alt-Del
+ * powers off at once. (session.c takes SIGINT over before the workload
+ * starts, to stop it instead.) reboot(2) never returns but on failure. */
+static void power_off_now(int sig)
+{
+	(void)sig;
+	vj_init_power_off();
+}
+
+/* As PID 1 with its set-up: Ctrl-Alt-Del reaches this process as SIGINT.
+ * Elsewhere (a test on the host) SIGINT keeps its default action, ending
+ * the agent, until the workload starts. */
+static void take_ctrl_alt_del(void)
+{
+	struct sigaction sa = { .sa_handler = power_off_now };
+	int r;
+
+	sigaction(SIGINT, &sa, NULL);
+	if ((r = vj_init_ctrl_alt_del_to_init()) < 0 && r != -EINVAL)
+		vj_warn("Ctrl-Alt-Del stays an immediate reboot: %s", strerror(-r));
+}
+
 /* Connects and serves the launcher. Returns 0 or -errno (logged). */
 static int serve(const struct options *o, bool is_init)
 {
@@ -160,6 +183,8 @@ int main(int argc, char **argv)
 	 * also when it is not PID 1. */
 	if (!is_init)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (o.setup)
+		take_ctrl_alt_del();
 	if (o.setup && (r = system_setup(why, sizeof(why))) < 0)
 		vj_error("%s", why);
 	else

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -140,6 +141,8 @@ struct relay {
 	size_t stdin_len;
 	bool done;            /* the workload's main process ended */
 	int status;           /* its wait status */
+	bool stopping;        /* SIGINT came: SIGTERM sent, SIGKILL at kill_at_ms */
+	uint64_t kill_at_ms;  /* CLOCK_MONOTONIC */
 	uint8_t *buf;         /* VJ_AGENT_PAYLOAD_MAX bytes of output */
 };
 
@@ -163,16 +166,53 @@ static void drop_stdin(struct relay *rl)
 	rl->child.stdin_fd = -1;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Asked to stop: the workload gets SIGTERM, then the grace period, then
+ * SIGKILL; whichever way it ends is reported as usual. */
+static void stop_workload(struct relay *rl)
+{
+	if (rl->done || rl->stopping)
+		return;
+	vj_info("asked to stop (SIGINT): SIGTERM to the workload, SIGKILL in %d ms",
+		VJ_INIT_STOP_GRACE_MS);
+	kill(-rl->child.pid, SIGTERM);
+	rl->stopping = true;
+	rl->kill_at_ms = now_ms() + VJ_INIT_STOP_GRACE_MS;
+}
+
+/* poll(2)'s timeout: until the grace period ends, if one runs. */
+static int grace_left_ms(const struct relay *rl)
+{
+	const uint64_t now = now_ms();
+
+	if (!rl->stopping || rl->done)
+		return -1;
+	return rl->kill_at_ms > now ? (int)(rl->kill_at_ms - now) : 0;
+}
+
+static void end_grace(struct relay *rl)
+{
+	if (grace_left_ms(rl) != 0)
+		return;
+	vj_info("the workload outlived its grace period: SIGKILL");
+	kill(-rl->child.pid, SIGKILL);
+	rl->stopping = false;
+}
+
 /* Every child that ended is reaped, the workload's own and the orphans
  * that PID 1 (or a subreaper) inherits. */
 static void reap(struct relay *rl)
 {
-	struct signalfd_siginfo si;
 	pid_t pid;
 	int st;
 
-	while (read(rl->sigfd, &si, sizeof(si)) == sizeof(si))
-		;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (pid != rl->child.pid || rl->done)
 			continue;
@@ -300,6 +340,19 @@ static int pump(struct relay *rl, int *fd, enum vj_agent_type type, char *why, s
 	return send_frame(rl->s, &m, why, whylen);
 }
 
+/* SIGCHLD, and SIGINT, the request to stop. */
+static void on_signals(struct relay *rl)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(rl->sigfd, &si, sizeof(si)) == sizeof(si))
+		stop |= si.ssi_signo == SIGINT;
+	reap(rl);
+	if (stop)
+		stop_workload(rl);
+}
+
 static int relay_step(struct relay *rl, char *why, size_t whylen)
 {
 	struct vj_init_child *c = &rl->child;
@@ -313,10 +366,11 @@ static int relay_step(struct relay *rl, char *why, size_t whylen)
 	};
 	int r;
 
-	if (poll(pf, VJ_ARRAY_SIZE(pf), -1) < 0)
+	if (poll(pf, VJ_ARRAY_SIZE(pf), grace_left_ms(rl)) < 0)
 		return errno == EINTR ? 0 : fail(-errno, why, whylen, "poll: %s", strerror(errno));
+	end_grace(rl);
 	if (pf[0].revents)
-		reap(rl);
+		on_signals(rl);
 	if (pf[1].revents && c->stdout_fd >= 0 &&
 	    (r = pump(rl, &c->stdout_fd, VJ_AGENT_STDOUT, why, whylen)) < 0)
 		return r;
@@ -381,15 +435,19 @@ static int report_exec_failure(struct vj_init_session *s, int err, const char *w
 	return send_frame(s, &m, why, whylen);
 }
 
+/* From here SIGINT no longer powers off at once (PID 1) or ends the
+ * agent: it waits in the signalfd until the workload runs, then stops it. */
 static int start_reaping(struct relay *rl, char *why, size_t whylen)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (rl->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-		return fail(-errno, why, whylen, "signalfd for SIGCHLD: %s", strerror(errno));
+		return fail(-errno, why, whylen, "signalfd for SIGCHLD and SIGINT: %s",
+			    strerror(errno));
 	return 0;
 }
 

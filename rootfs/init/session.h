@@ -23,8 +23,15 @@ struct vj_init_session {
 	struct vj_agent_tx *tx;
 };
 
+/* How long a workload has to end after SIGTERM, when vmjail-init is asked
+ * to stop it (SIGINT: Ctrl-Alt-Del as PID 1), before SIGKILL. */
+#define VJ_INIT_STOP_GRACE_MS 5000
+
 /*
- * Runs the session up to and including the EXIT frame. Returns 0, or
+ * Runs the session up to and including the EXIT frame. SIGINT is blocked
+ * from just before the workload starts: one that arrives while it runs
+ * stops it (SIGTERM to its process group, SIGKILL after
+ * VJ_INIT_STOP_GRACE_MS), and its end is reported as usual. Returns 0, or
  * -errno with why set: -ECONNRESET/-ECONNABORTED when the launcher closed
  * the connection or sent ERROR (nothing more to tell it), any other code
  * for an error worth an ERROR frame. The workload, and as PID 1 every

@@ -84,6 +84,11 @@ int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen)
 	return 0;
 }
 
+int vj_init_ctrl_alt_del_to_init(void)
+{
+	return reboot(RB_DISABLE_CAD) < 0 ? -errno : 0;
+}
+
 int vj_init_power_off(void)
 {
 	sync();

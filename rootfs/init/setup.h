@@ -19,6 +19,15 @@ int vj_init_set_hostname(const char *name, char *why, size_t whylen);
 int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen);
 
 /*
+ * Ctrl-Alt-Del (from the VMM's keyboard, the launcher's way to stop a VM
+ * whose agent it cannot ask) becomes SIGINT to PID 1 instead of an
+ * immediate reboot, so that the workload gets to end cleanly. Returns 0
+ * or -errno; in a child pid namespace (tests) the kernel refuses it with
+ * -EINVAL, and there is no keyboard there anyway.
+ */
+int vj_init_ctrl_alt_del_to_init(void);
+
+/*
  * Flushes file systems and resets the machine: the VMM runs guests with
  * reboot=k, so the reset goes through the i8042 and ends the VMM with
  * status 0. (RB_POWER_OFF would end in a hlt with interrupts off that

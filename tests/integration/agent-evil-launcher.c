@@ -8,6 +8,8 @@
  * usage: agent-evil-launcher SCENARIO AGENT-ARGV...
  * Scenarios that run a workload start `sleep 8765432` and wait until it
  * runs before they misbehave: the agent must kill it when it gives up.
+ * stall-after-hello agrees on version 2 and then sends nothing: the agent
+ * waits for its workload, for a test to do something meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,7 +172,8 @@ static int play(const char *name, int fd)
 		put_raw(fd, "XXXX\1\0\1\0", 8);
 	} else if (!strcmp(name, "bad-version")) {
 		hello(fd, 3, 3);
-
+	} else if (!strcmp(name, "stall-after-hello")) {
+		hello(fd, 2, 2);
 	} else if (!strcmp(name, "workload-first")) {
 		workload(fd);
 	} else if (!strcmp(name, "start-first")) {

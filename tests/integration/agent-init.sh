@@ -2,8 +2,9 @@
 # vmjail-init as PID 1, on the host without a VM: in new pid, mount, uts
 # and net namespaces (eth0 is a veth made there first), with the vsock
 # replaced by a socketpair (--fd 3). It sets the system up (mounts,
-# hostname, lo, eth0), runs the workload, reaps orphans, and "powers off":
-# reboot(2) in a pid namespace ends it with SIGHUP.
+# hostname, lo, eth0), runs the workload, reaps orphans, stops it on
+# SIGINT (what Ctrl-Alt-Del sends PID 1), and "powers off": reboot(2) in a
+# pid namespace ends it with SIGHUP.
 # needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
@@ -69,6 +70,32 @@ expect_run "agent-init: env, cwd and stdin reach the workload" 0 $'hi /usr\n2' "
 
 run_drive /dev/null "${A[@]}" sh -c 'kill -TERM $$'
 expect_run "agent-init: a workload killed by SIGTERM gives 143" 143 "" ""
+
+# Ctrl-Alt-Del reaches PID 1 as SIGINT: the workload gets SIGTERM, its
+# end is reported, and the agent powers off as after any run.
+run_drive /dev/null "${A[@]}" sh -c \
+	'trap "echo terminated; exit 7" TERM; kill -INT 1; sleep 8765426 & wait'
+expect_run "agent-init: SIGINT to PID 1 stops the workload with SIGTERM; its exit is reported" \
+	7 terminated ""
+expect_that "agent-init: ... then it powers off" powered_off
+
+# With no workload running yet, SIGINT powers off at once: the launcher
+# here answers HELLO and then sends nothing.
+timeout -k 5 30 "$EVIL" stall-after-hello unshare --pid --mount --uts --net --fork -- \
+	"$INIT" --fd 3 >"$WORK/evil.out" 2>"$WORK/agent.log" &
+evil=$!
+child_of() { [ -n "$1" ] && pgrep -P "$1" | head -n 1; }
+agent=
+for _ in $(seq 200); do
+	# timeout -> the launcher -> unshare -> the agent, PID 1 of its namespace
+	grep -q "^HELLO: 1..2$" "$WORK/evil.out" &&
+		agent=$(child_of "$(child_of "$(child_of $evil)")") && [ -n "$agent" ] && break
+	sleep 0.05
+done
+[ -n "$agent" ] && kill -INT "$agent"
+wait $evil
+expect_that "agent-init: SIGINT before any workload powers off at once" \
+	eval '[ -n "$agent" ] && grep -qx EOF "$WORK/evil.out" && grep -qx "agent: signal 1" "$WORK/evil.out"'
 
 # The orphan's parent dies at once, so PID 1 inherits it; the workload
 # waits until its /proc entry is gone, which it is only once reaped.

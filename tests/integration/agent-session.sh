@@ -3,7 +3,7 @@
 # real agent, vmjail-init, as a plain host process (not PID 1: no system
 # set-up, no power-off; a child subreaper) over a socketpair: argv, env,
 # cwd, separate streams, stdin, exit statuses, signals, output caps, a
-# reader that never reads, SETTIME.
+# reader that never reads, SETTIME, SIGINT stopping the workload.
 # needs: root
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
@@ -167,6 +167,21 @@ expect_run "agent: a clock from the launcher's command channel reaches the agent
 expect_that "agent: not PID 1, the agent leaves the host's clock alone" \
 	grep -q "SETTIME 1700000000123456789 ns: the clock is left alone (no system set-up)" \
 	"$WORK/agent.log"
+
+# SIGINT (Ctrl-Alt-Del, for PID 1) stops the workload: SIGTERM to its
+# process group, its end reported as usual. The workload's parent is the
+# agent.
+run_drive /dev/null "${A[@]}" sh -c \
+	'trap "echo terminated; exit 7" TERM; kill -INT $PPID; sleep 8765426 & wait'
+expect_run "agent: SIGINT stops the workload with SIGTERM; its exit is reported" 7 terminated ""
+
+# A workload that ignores SIGTERM is killed when the grace period ends.
+start=$SECONDS
+run_drive /dev/null "${A[@]}" sh -c 'trap "" TERM; kill -INT $PPID; exec sleep 8765427'
+expect_run "agent: a workload that ignores SIGTERM gets SIGKILL after the grace period" \
+	137 "" ""
+expect_that "agent: ... no sooner than 5 s after SIGINT" test $((SECONDS - start)) -ge 4
+expect_that "agent: ... and the agent says why" grep -q "outlived its grace period" "$WORK/agent.log"
 
 # --listen: the agent connects to a socket, as the VMM's vsock broker does
 # for the guest; the launcher's side accepts it there.
