@@ -24,6 +24,14 @@ enum vj_vmm_ctl_op {
 	VJ_VMM_CTL_REPLY,
 	VJ_VMM_CTL_EVENT_BOOT_MARKER, /* the guest wrote the boot marker; u64 = ns
 				       * of CLOCK_MONOTONIC when it did */
+	/* launcher -> VMM: the guest's keyboard types Ctrl-Alt-Del (press and
+	 * release), the way to ask a guest without an agent to shut down
+	 * (Linux sends its init SIGINT, or reboots). Status 0 once the keys
+	 * are queued for the guest, which says nothing of whether it reads
+	 * them; -EAGAIN while the guest keeps its keyboard disabled, as it
+	 * does before its driver is up and while it shuts down; -ENOBUFS
+	 * while an earlier Ctrl-Alt-Del still waits unread. */
+	VJ_VMM_CTL_CTRL_ALT_DEL,
 };
 
 /* Exits of all vCPUs by kind, and per device slot what it moved. */

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/i8042.h"
 #include "log.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
@@ -88,6 +89,10 @@ static void on_request(void *opaque, uint32_t events)
 		vj_info("control: resume: %s", reply.status ? strerror(-reply.status) : "running");
 	} else if (m.op == VJ_VMM_CTL_STATS) {
 		collect(c, &reply.data.stats);
+	} else if (m.op == VJ_VMM_CTL_CTRL_ALT_DEL) {
+		reply.status = vj_i8042_ctrl_alt_del(c->i8042);
+		vj_info("control: Ctrl-Alt-Del: %s",
+			reply.status ? strerror(-reply.status) : "typed");
 	} else {
 		reply.status = -EOPNOTSUPP;
 	}
@@ -108,9 +113,10 @@ static void on_marker(void *opaque, uint32_t events)
 	send_msg(c, &m);
 }
 
-int vj_control_init(struct vj_control *c, struct vj_vm *vm, const struct vj_virtio_devices *devs)
+int vj_control_init(struct vj_control *c, struct vj_vm *vm, const struct vj_virtio_devices *devs,
+		    struct vj_i8042 *i8042)
 {
-	*c = (struct vj_control){ .vm = vm, .devs = devs, .fd = -1 };
+	*c = (struct vj_control){ .vm = vm, .devs = devs, .i8042 = i8042, .fd = -1 };
 	c->marker_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return c->marker_efd < 0 ? -errno : 0;
 }

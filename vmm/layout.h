@@ -56,6 +56,7 @@
 #define VJ_PORT_COM1_SIZE 8
 
 /* --- interrupts (IOAPIC pins / PIC lines) ------------------------------- */
+#define VJ_IRQ_I8042_KBD 1            /* the i8042's keyboard */
 #define VJ_IRQ_COM1 4
 #define VJ_IRQ_VIRTIO_FIRST 5           /* virtio slot i uses IRQ 5 + i */
 #define VJ_IOAPIC_PINS 24

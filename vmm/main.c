@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ struct vmm {
 	struct vj_kernel_image kernel;
 	struct vj_serial serial;
 	struct vj_i8042 i8042;
+	int i8042_irq_efd; /* an irqfd on IRQ 1 */
 	struct vj_boot_marker marker;
 	struct vj_virtio_devices virtio;
 	struct vj_control control;
@@ -103,12 +105,27 @@ static void serial_irq(void *ctx, bool level)
 		vj_debug("KVM_IRQ_LINE %u: %s", VJ_IRQ_COM1, strerror(errno));
 }
 
+/*
+ * IRQ 1 through an irqfd, an edge per write, from whichever thread queued
+ * the byte: a vCPU thread (the guest's own port accesses) or the VMM
+ * thread (Ctrl-Alt-Del from the control channel), whose seccomp table so
+ * needs no KVM_IRQ_LINE. A full counter means an edge is still on its way.
+ */
+static void i8042_irq(void *ctx)
+{
+	struct vmm *m = ctx;
+	const uint64_t one = 1;
+
+	if (write(m->i8042_irq_efd, &one, sizeof(one)) < 0)
+		vj_debug("i8042 irqfd: %s", strerror(errno));
+}
+
 /* A reset ends the VM. The guest tells a panic apart by asking for a
  * warm reset; its value is only ever an exit status, so a guest choosing
  * it freely is harmless. */
 static void guest_reset(void *ctx)
 {
-	struct vj_vm *vm = ctx;
+	struct vj_vm *vm = &((struct vmm *)ctx)->vm;
 	uint16_t flag = 0;
 
 	(void)vj_mem_read(&vm->mem, VJ_WARM_RESET_FLAG_ADDR, &flag, sizeof(flag));
@@ -139,7 +156,12 @@ static int add_legacy_devices(struct vmm *m)
 	}
 	vj_serial_init(&m->serial, m->console_fd, m->cfg.console_limit, serial_irq, vm);
 	vm->serial = &m->serial;
-	m->i8042 = (struct vj_i8042){ .reset = guest_reset, .ctx = vm };
+	vj_i8042_init(&m->i8042, guest_reset, i8042_irq, m);
+	m->i8042_irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->i8042_irq_efd < 0)
+		return -errno;
+	if ((r = vj_vm_irqfd(vm, m->i8042_irq_efd, VJ_IRQ_I8042_KBD)) < 0)
+		return r;
 	m->marker = (struct vj_boot_marker){ .start_ns = vm->timing.start_ns,
 					     .stamp = &vm->timing.marker_ns,
 					     .notify_efd = m->control.marker_efd };
@@ -337,6 +359,7 @@ int main(int argc, char **argv)
 	int r, status;
 
 	m.signal_fd = -1;
+	m.i8042_irq_efd = -1;
 	m.vm.timing.start_ns = vj_now_ns();
 	/* One malloc arena: vCPU threads barely allocate, and a per-thread
 	 * arena would reserve address space and touch pages for nothing. */
@@ -372,7 +395,7 @@ int main(int argc, char **argv)
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
 	}
-	if ((r = vj_control_init(&m.control, &m.vm, &m.virtio)) < 0) {
+	if ((r = vj_control_init(&m.control, &m.vm, &m.virtio, &m.i8042)) < 0) {
 		vj_error("control channel: %s", strerror(-r));
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
@@ -389,6 +412,9 @@ int main(int argc, char **argv)
 	if (status == 0)
 		status = run(&m);
 	vj_serial_destroy(&m.serial);
+	vj_i8042_destroy(&m.i8042);
+	if (m.i8042_irq_efd >= 0)
+		close(m.i8042_irq_efd);
 	if (m.signal_fd >= 0)
 		close(m.signal_fd);
 	vj_virtio_devices_destroy(&m.virtio);

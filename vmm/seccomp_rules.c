@@ -86,7 +86,9 @@
  * The VMM thread: the epoll event loop, virtio queue work (ioeventfds in,
  * irqfds out), the stop signal, the launcher's control channel, and
  * teardown once the vCPUs are gone. Interrupts leave through irqfds
- * registered before the filter, so its only ioctls are the VM clock's.
+ * registered before the filter (virtio's, and the i8042's IRQ 1 for a
+ * Ctrl-Alt-Del the launcher asks for), so its only ioctls are the VM
+ * clock's.
  */
 static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(epoll_wait), /* the event loop */
@@ -94,7 +96,8 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(read),       /* eventfds (queue notify, device control, stop), signalfd,
 			    * rate-limit timerfds, frames from the tap, control
 			    * channel requests */
-	ALLOW(write),      /* console output, irqfd eventfds, control channel replies */
+	ALLOW(write),      /* console output, irqfd eventfds (virtio, i8042), control
+			    * channel replies */
 	/* pause and resume on the launcher's request: the guest's kvmclock
 	 * is saved while its vCPUs are held and put back before they run, so
 	 * the guest does not see the paused time pass */
@@ -141,7 +144,7 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 
 /*
  * A vCPU thread: KVM_RUN, and the port/MMIO exits it handles itself
- * (UART registers, i8042 reset, boot marker, virtio-mmio registers).
+ * (UART registers, i8042 registers, boot marker, virtio-mmio registers).
  */
 static const struct vj_seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN),       /* the vCPU loop */
@@ -149,7 +152,7 @@ static const struct vj_seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_GET_REGS),  /* register dump on a fatal exit */
 	IOCTL(KVM_GET_SREGS), /* same */
 	ALLOW(write),         /* console output; a virtio device's control or notify
-			       * eventfd; the stop eventfd */
+			       * eventfd; the stop eventfd; the i8042's irqfd */
 	FUTEX(FUTEX_WAIT),    /* device locks */
 	FUTEX(FUTEX_WAKE),
 	FUTEX(FUTEX_WAIT_BITSET), /* the start barrier (condition variable) */

@@ -14,7 +14,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 # boot information. The virtio guest (virtio/build.mk) links it too.
 GUEST_RT := boot machine serial cpu apic lib entry tables isr
 GUEST_RT_OBJS := $(GUEST_RT:%=$(GUEST_DIR)/%.o)
-GUEST_SCENARIOS := main mptable basic pio smp irq uart_probe ring3 trampoline
+GUEST_SCENARIOS := main mptable basic pio smp irq uart_probe ring3 trampoline kbd
 GUEST_OBJS := $(GUEST_RT_OBJS) $(GUEST_SCENARIOS:%=$(GUEST_DIR)/%.o)
 
 # Also the objects of the virtio guest, in $(GUEST_DIR)/virtio/.

@@ -32,6 +32,7 @@ static const struct scenario scenarios[] = {
 	{ "ring3-pio", scenario_ring3_pio, true },
 	{ "int3", scenario_int3, true },
 	{ "count", scenario_count, true },
+	{ "kbd", scenario_kbd, true },
 };
 
 static const struct scenario *find_scenario(char *name, size_t size)

@@ -6,6 +6,12 @@
  * results; exits 0 when every finding was ok.
  *
  *   vmm-ctl VMM GUEST
+ *   vmm-ctl --ctrl-alt-del VMM GUEST
+ *
+ * With --ctrl-alt-del the guest runs the `kbd` scenario instead: once its
+ * keyboard driver is ready (the boot marker event), Ctrl-Alt-Del is
+ * pressed and the guest must print its scancodes; once it turned its
+ * keyboard off, another is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +94,58 @@ static bool wait_count(unsigned want)
 	return last_count >= want;
 }
 
+/* The next console line starting with prefix, within ms; lines before
+ * it are skipped. */
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static bool wait_line(const char *prefix, char *line, size_t size, int ms)
+{
+	struct pollfd p = { .fd = out, .events = POLLIN };
+	const long long end = now_ms() + ms;
+
+	while (now_ms() <= end) {
+		char *nl;
+		while ((nl = strchr(acc, '\n'))) {
+			bool match = !strncmp(acc, prefix, strlen(prefix));
+			*nl = '\0';
+			if (match)
+				snprintf(line, size, "%.*s", (int)size - 1, acc);
+			acc_len -= (size_t)(nl + 1 - acc);
+			memmove(acc, nl + 1, acc_len + 1);
+			if (match)
+				return true;
+		}
+		if (poll(&p, 1, 100) == 1) {
+			ssize_t n = read(out, acc + acc_len, sizeof(acc) - 1 - acc_len);
+			if (n <= 0)
+				return false;
+			acc_len += (size_t)n;
+			acc[acc_len] = '\0';
+		}
+	}
+	return false;
+}
+
+static bool wait_event(uint32_t op, int ms)
+{
+	struct pollfd p = { .fd = ctl, .events = POLLIN };
+	struct vj_vmm_ctl_msg m;
+
+	while (poll(&p, 1, ms) == 1) {
+		if (read(ctl, &m, sizeof(m)) != (ssize_t)sizeof(m))
+			return false;
+		if (m.op == op)
+			return true;
+	}
+	return false;
+}
+
 static int request(uint32_t op, uint32_t seq, struct vj_vmm_ctl_msg *reply)
 {
 	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = seq };
@@ -104,7 +162,7 @@ static int request(uint32_t op, uint32_t seq, struct vj_vmm_ctl_msg *reply)
 	return -ETIMEDOUT;
 }
 
-static pid_t start(const char *vmm_path, const char *guest)
+static pid_t start(const char *vmm_path, const char *guest, const char *cmdline)
 {
 	int sv[2], o[2];
 	pid_t pid;
@@ -115,7 +173,7 @@ static pid_t start(const char *vmm_path, const char *guest)
 	if (pid == 0) {
 		dup2(sv[1], 3);
 		dup2(o[1], 1);
-		execl(vmm_path, vmm_path, "--kernel", guest, "--cmdline", "vjtest=count",
+		execl(vmm_path, vmm_path, "--kernel", guest, "--cmdline", cmdline,
 		      "--memory", "32", "--console", "stdout", "--control-fd", "3", (char *)NULL);
 		_exit(127);
 	}
@@ -184,19 +242,61 @@ static void malformed_requests_are_refused(void)
 		last_count);
 }
 
-int main(int argc, char **argv)
+/* The guest's keyboard takes Ctrl-Alt-Del while scanning, and the VMM
+ * refuses one while the guest keeps its keyboard off. */
+static void ctrl_alt_del(void)
 {
+	static const char keys[] = "vjtest: kbd keys 14 11 e0 71 e0 f0 71 f0 11 f0 14 irqs=";
+	struct vj_vmm_ctl_msg r = { 0 };
+	char line[256] = "";
 	int status;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: vmm-ctl VMM GUEST\n");
+	if (!wait_event(VJ_VMM_CTL_EVENT_BOOT_MARKER, LINE_MS * 3)) {
+		finding(false, "the guest's keyboard driver gets ready (boot marker)", "no event");
+		return;
+	}
+	finding(request(VJ_VMM_CTL_CTRL_ALT_DEL, 1, &r) == 0 && r.status == 0,
+		"ctrl-alt-del is answered with success", "status %d", r.status);
+	finding(wait_line("vjtest: kbd keys", line, sizeof(line), LINE_MS * 3) &&
+			!strncmp(line, keys, strlen(keys)),
+		"the guest reads Ctrl-Alt-Del's make and break codes, scancode set 2, by IRQ 1",
+		"\"%s\"", line);
+	finding(wait_line("vjtest: kbd scanning off", line, sizeof(line), LINE_MS),
+		"the guest turns its keyboard off", "no such line");
+	finding(request(VJ_VMM_CTL_CTRL_ALT_DEL, 2, &r) == 0 && r.status == -EAGAIN,
+		"ctrl-alt-del is refused (EAGAIN) while the guest's keyboard is off", "status %d",
+		r.status);
+	finding(wait_line("vjtest: kbd while off", line, sizeof(line), LINE_MS) &&
+			!strcmp(line, "vjtest: kbd while off 0 bytes"),
+		"no key reaches the guest while its keyboard is off", "\"%s\"", line);
+	waitpid(vmm, &status, 0);
+	vmm = 0;
+	finding(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"the guest resets: the VMM exits 0", "wait status %d", status);
+}
+
+int main(int argc, char **argv)
+{
+	const bool cad = argc == 4 && !strcmp(argv[1], "--ctrl-alt-del");
+	int status;
+
+	if (argc != 3 && !cad) {
+		fprintf(stderr, "usage: vmm-ctl [--ctrl-alt-del] VMM GUEST\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	vmm = start(argv[1], argv[2]);
+	vmm = start(argv[1 + cad], argv[2 + cad], cad ? "vjtest=kbd" : "vjtest=count");
 	if (vmm < 0) {
 		perror("vmm-ctl: start");
 		return 2;
+	}
+	if (cad) {
+		ctrl_alt_del();
+		if (vmm > 0) {
+			kill(vmm, SIGKILL);
+			waitpid(vmm, &status, 0);
+		}
+		return failed;
 	}
 	finding(wait_count(3), "the guest counts", "count %u", last_count);
 	if (!failed) {

@@ -3,7 +3,8 @@
 # launcher's place and the test guest's `count` scenario: a pause holds
 # the guest (no line while paused) and a resume lets it go on where it
 # stopped; statistics; malformed and unknown requests are refused and the
-# guest runs on.
+# guest runs on. Ctrl-Alt-Del, with the test guest's kbd scenario as the
+# keyboard driver.
 # needs: kvm
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,12 +14,22 @@ for f in "$VMM" "$GUEST" "$DRIVER"; do
 	[ -e "$f" ] || { fail "vmm-ctl: $f exists" "build it first (make)"; finish; exit; }
 done
 
-run_capture out err rc 120 "$DRIVER" "$VMM" "$GUEST"
-while IFS= read -r line; do
-	case $line in
-	"ok "*) pass "vmm-ctl: ${line#ok }" ;;
-	"FAIL "*) fail "vmm-ctl: ${line#FAIL }" ;;
-	esac
-done <<<"$out"
-[ -n "$out" ] || fail "vmm-ctl: the driver reported" "exit $rc: $err"
+# drive NAME DRIVER-ARGS...: one driver run, its findings as results.
+drive() {
+	local name=$1 line
+	shift
+	run_capture out err rc 120 "$DRIVER" "$@"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) pass "$name: ${line#ok }" ;;
+		"FAIL "*) fail "$name: ${line#FAIL }" ;;
+		esac
+	done <<<"$out"
+	[ -n "$out" ] || fail "$name: the driver reported" "exit $rc: $err"
+}
+
+drive vmm-ctl "$VMM" "$GUEST"
+# The test guest's kbd scenario: its keyboard driver ready, Ctrl-Alt-Del
+# pressed through the channel reaches it as scancodes by IRQ 1.
+drive "vmm-ctl ctrl-alt-del" --ctrl-alt-del "$VMM" "$GUEST"
 finish

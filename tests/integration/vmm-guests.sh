@@ -113,6 +113,14 @@ for check in ier scratch loopback-msr loopback-data fifo lsr-idle iir-idle thri 
 	expect_out "uart: 8250 probe check $check" "vjtest: uart $check ok"
 done
 
+# The i8042 as Linux's i8042 and atkbd drivers probe it (vmm-ctl.sh
+# presses Ctrl-Alt-Del on the same scenario).
+boot "$GUEST" "vjtest=kbd vjkeys=0" 1
+for check in self-test interface-test config reset id leds leds-value scan-enable no-aux; do
+	expect_out "kbd: i8042 probe check $check" "vjtest: kbd $check ok"
+done
+expect_rc "kbd: the probe ends in a reset" $EXIT_RESET
+
 boot "$GUEST" "vjtest=irq" 1
 expect_out "irq: UART THRE interrupts via IOAPIC drive transmission" \
 	'vjtest: irq line sent by THRE interrupts'

@@ -274,6 +274,21 @@ static void only_vcpus_run_the_guest_and_only_the_vmm_closes(void **state)
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &close_fd), SURVIVES);
 }
 
+/* An IRQ line is raised by ioctl on vCPU threads only (the UART's); the
+ * VMM thread raises interrupts by writing irqfds, as the i8042 does for a
+ * Ctrl-Alt-Del the launcher asks for. */
+static void only_vcpus_set_irq_lines_and_both_write_irqfds(void **state)
+{
+	struct call line = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_IRQ_LINE, 0, 0, 0, 0 } };
+	struct call irqfd = { .nr = SYS_write, .a = { NO_ARG, NO_ARG, 8 } };
+
+	(void)state;
+	assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &line), SURVIVES);
+	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &line), KILLED);
+	assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &irqfd), SURVIVES);
+	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &irqfd), SURVIVES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +299,7 @@ int main(void)
 		cmocka_unit_test(log_mode_logs_instead_of_killing),
 		cmocka_unit_test(off_mode_installs_nothing),
 		cmocka_unit_test(only_vcpus_run_the_guest_and_only_the_vmm_closes),
+		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
