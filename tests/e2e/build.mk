@@ -30,10 +30,15 @@ e2e-ext4: deps-kernel initramfs
 	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/policy/examples/ci-checkout \
 		$(E2E_SCRATCH_EXT4)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(VHOST)
+# The launcher's two sides as test drivers, for a guest under a bare VMM:
+# agent-drive (the agent's session) and vmm-ctl (the VMM's control
+# channel). Named by path: their fragments are read after this one.
+E2E_DRIVERS := $(BUILD)/tests/integration/agent-drive $(BUILD)/tests/integration/vmm-ctl
+
+e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(VHOST) $(E2E_DRIVERS)
 	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
 		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4) $(E2E_SCRATCH_EXT4) \
-		$(E2E_PROGRAMS) $(VHOST)
+		$(E2E_PROGRAMS) $(VHOST) $(E2E_DRIVERS)
 
 e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)

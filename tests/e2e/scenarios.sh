@@ -26,6 +26,7 @@ agent-streams 180
 agent-stdin 180
 agent-signal 180
 agent-timeout 180
+agent-ctrl-alt-del 180
 agent-cgroup 180
 jail-props 180
 jail-memory 180
@@ -285,6 +286,55 @@ scenario_agent_timeout() {
 	vj_run --timeout 5s -- sleep 1000
 	check "the policy timeout ends the sandbox with status 124" vj_status_is 124 "timeout"
 	check "no VMM is left" no_vmm_left
+}
+
+# Ctrl-Alt-Del from the launcher's side, with its two halves as test
+# drivers around a bare VMM: agent-drive runs the agent's session (and
+# sends SETTIME, 2100-01-01, once the workload runs), vmm-ctl holds the
+# VMM's control channel and presses Ctrl-Alt-Del on SIGUSR1. The guest's
+# atkbd hands the keys to the kernel, which sends vmjail-init (PID 1)
+# SIGINT; it stops the workload with SIGTERM, reports its end and powers
+# off: the VMM exits 0.
+scenario_agent_ctrl_alt_del() {
+	local drive ctl i=0
+	rm -f /tmp/cad.sock_1024
+	timeout -k 5 "$SC_TIMEOUT" agent-drive --listen /tmp/cad.sock_1024 --no-stdin \
+		--settime 4102444800000000000 --report /tmp/cad.report --agent-log /tmp/cad.log \
+		-- vmm-ctl --exec vmjail-vmm --kernel "$GUEST_KERNEL" \
+		--initrd /e2e/guest/initramfs.cpio --memory $GUEST_MEMORY --cmdline "$GUEST_CMDLINE" \
+		--console stdout --vsock cid=3,uds=/tmp/cad.sock \
+		--workload sh -c 'until [ "$(date -u +%Y)" = 2100 ]; do sleep 0.1; done
+			echo "clock $(date -u +%Y)"
+			trap "echo terminated; exit 3" TERM
+			while :; do sleep 1; done' >/tmp/vj.out 2>/tmp/vj.err &
+	drive=$!
+	while [ $i -lt 1200 ] && kill -0 $drive 2>/dev/null && ! grep -q "^clock" /tmp/vj.out; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	# The only vmm-ctl in the test host.
+	ctl=$(pidof vmm-ctl)
+	[ -n "$ctl" ] && kill -USR1 $ctl
+	wait $drive
+	VJ_RC=$?
+	{
+		cat /tmp/cad.log
+		echo "@@ stdout:"
+		cat /tmp/vj.out
+		echo "@@ stderr:"
+		cat /tmp/vj.err
+		echo "@@ agent-drive exit status $VJ_RC"
+		cat /tmp/cad.report
+	} >>"$LOG"
+	check "the workload sees the clock the launcher set (SETTIME)" file_is /tmp/vj.out \
+		"clock 2100
+terminated"
+	check "the VMM takes Ctrl-Alt-Del (status 0)" log_has "^vmm-ctl: ctrl-alt-del: status 0$"
+	check "the guest's init is asked to stop and passes it on" \
+		log_has "vmjail-init: asked to stop \(SIGINT\): SIGTERM to the workload"
+	check "the workload's own handler ends it; its status is reported" \
+		vj_status_is 3 "exit 3 from the TERM trap"
+	check "the guest powers off: the VMM exits 0" grep -q "^agent=exit:0$" /tmp/cad.report
 }
 
 no_vmm_left() {

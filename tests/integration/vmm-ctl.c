@@ -7,11 +7,18 @@
  *
  *   vmm-ctl VMM GUEST
  *   vmm-ctl --ctrl-alt-del VMM GUEST
+ *   vmm-ctl --exec VMM-ARGV...
  *
  * With --ctrl-alt-del the guest runs the `kbd` scenario instead: once its
  * keyboard driver is ready (the boot marker event), Ctrl-Alt-Del is
  * pressed and the guest must print its scancodes; once it turned its
  * keyboard off, another is refused.
+ *
+ * With --exec it is a launcher's stand-in for any guest (the e2e test
+ * host's Linux): it runs VMM-ARGV with the channel as fd 3 (adding
+ * "--control-fd 3"), presses Ctrl-Alt-Del on each SIGUSR1, saying on
+ * stderr "vmm-ctl: ctrl-alt-del: status N", and exits with the VMM's
+ * status (128 + N for a signal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -275,13 +283,59 @@ static void ctrl_alt_del(void)
 		"the guest resets: the VMM exits 0", "wait status %d", status);
 }
 
+static int exec_vmm(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	struct signalfd_siginfo si;
+	int sv[2], sigfd, status;
+	uint32_t seq = 0;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	if (!args || sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		perror("vmm-ctl --exec");
+		return 2;
+	}
+	memcpy(args, argv, (size_t)argc * sizeof(*args));
+	args[argc] = "--control-fd";
+	args[argc + 1] = "3";
+	vmm = fork();
+	if (vmm == 0) {
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		dup2(sv[1], 3);
+		execvp(args[0], args);
+		_exit(127);
+	}
+	close(sv[1]);
+	ctl = sv[0];
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		struct vj_vmm_ctl_msg r = { 0 };
+		int e;
+
+		if (si.ssi_signo == SIGUSR1) {
+			e = request(VJ_VMM_CTL_CTRL_ALT_DEL, ++seq, &r);
+			fprintf(stderr, "vmm-ctl: ctrl-alt-del: status %d\n", e ? e : r.status);
+		} else if (waitpid(vmm, &status, WNOHANG) == vmm) {
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+	}
+	perror("vmm-ctl --exec: signalfd");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const bool cad = argc == 4 && !strcmp(argv[1], "--ctrl-alt-del");
 	int status;
 
+	if (argc > 2 && !strcmp(argv[1], "--exec"))
+		return exec_vmm(argc - 2, argv + 2);
 	if (argc != 3 && !cad) {
-		fprintf(stderr, "usage: vmm-ctl [--ctrl-alt-del] VMM GUEST\n");
+		fprintf(stderr, "usage: vmm-ctl [--ctrl-alt-del] VMM GUEST | --exec VMM-ARGV...\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
