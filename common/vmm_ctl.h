@@ -24,6 +24,8 @@ enum vj_vmm_ctl_op {
 	VJ_VMM_CTL_REPLY,
 	VJ_VMM_CTL_EVENT_BOOT_MARKER, /* the guest wrote the boot marker; u64 = ns
 				       * of CLOCK_MONOTONIC when it did */
+	VJ_VMM_CTL_CTRL_ALT_DEL,      /* launcher -> VMM: Ctrl-Alt-Del on the guest's
+				       * i8042 keyboard */
 };
 
 /* Exits of all vCPUs by kind, and per device slot what it moved. */
