@@ -58,14 +58,20 @@ int vj_fail_at(struct vj_err *e, const char *file, unsigned line, unsigned col, 
 int vj_wrap(struct vj_err *e, const char *fmt, ...)
 {
 	char old[VJ_ERR_MAX];
+	size_t n, rest;
 	va_list ap;
-	size_t n;
 
 	memcpy(old, e->msg, sizeof(old));
 	va_start(ap, fmt);
 	n = (size_t)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	if (n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", old);
+	/* Cut by hand: the old message is as long as the buffer at most. */
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		rest = sizeof(e->msg) - n - 2;
+		n = strnlen(old, rest - 1);
+		memcpy(e->msg + sizeof(e->msg) - rest, old, n);
+		e->msg[sizeof(e->msg) - rest + n] = '\0';
+	}
 	return e->code;
 }

@@ -13,7 +13,15 @@
 #ifndef VJ_VSOCK_BROKER_PROTO_H
 #define VJ_VSOCK_BROKER_PROTO_H
 
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+/* What vj_vsock_broker_connect() opens the socket file with, and the
+ * type of the socket it connects (the launcher's broker allows exactly
+ * these in its seccomp filter). */
+#define VJ_VSOCK_BROKER_OPEN_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
+#define VJ_VSOCK_BROKER_CONN_TYPE (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
 
 struct vj_vsock_broker_request {
 	uint32_t cookie;
@@ -28,5 +36,17 @@ struct vj_vsock_broker_answer {
 /* Sends one answer; error 0 attaches fd (SCM_RIGHTS). Both brokers (the
  * launcher's and the standalone VMM's) answer through this. */
 void vj_vsock_broker_send_answer(int sock, uint32_t cookie, int error, int fd);
+
+/*
+ * Connects a non-blocking stream socket to "<name>_<port>" in the
+ * directory dirfd (or AT_FDCWD), as both brokers do: the name is opened
+ * O_PATH | O_NOFOLLOW, which gives the symbolic link itself rather than
+ * what it points to, must be a socket, and is reached through
+ * /proc/self/fd/N of that descriptor, which names the opened file itself
+ * whatever happens to the name meanwhile. Returns the connected socket
+ * (close-on-exec) or -errno: -ECONNREFUSED for anything but a socket, a
+ * symbolic link included, as connect(2) says of a file.
+ */
+int vj_vsock_broker_connect(int dirfd, const char *name, uint32_t port);
 
 #endif

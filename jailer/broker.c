@@ -9,7 +9,6 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <seccomp.h>
@@ -24,32 +23,13 @@
 #define SOCK_FD 3
 #define DIR_FD 4
 
-/* socket(2)'s type for the connections it makes. */
-#define CONN_TYPE (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
-
-static int connect_port(const char *name, uint32_t port)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	/* Relative to the working directory: the socket directory. */
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", name, port) >=
-	    sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, CONN_TYPE, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* What the broker may do once it serves: receive a request, make one
- * AF_UNIX stream socket, connect it, send it back, close it. */
-static int load_filter(void)
+/*
+ * What the broker may do once it serves: receive a request, open the
+ * socket file O_PATH relative to its working directory and look at its
+ * type (vj_vsock_broker_connect()), make one AF_UNIX stream socket,
+ * connect it, send it back, close both.
+ */
+int vj_broker_load_filter(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r;
@@ -57,8 +37,16 @@ static int load_filter(void)
 	if (!ctx)
 		return -ENOMEM;
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 0)) < 0 ||
+	    /* dirfd is an int: AT_FDCWD in its low 32 bits, however extended */
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 2,
+				  SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)AT_FDCWD),
+				  SCMP_A2(SCMP_CMP_EQ, VJ_VSOCK_BROKER_OPEN_FLAGS))) < 0 ||
+	    /* fstat() of that descriptor (glibc's is fstatat(fd, "", AT_EMPTY_PATH)) */
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
+				  SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH))) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				  SCMP_A0(SCMP_CMP_EQ, AF_UNIX), SCMP_A1(SCMP_CMP_EQ, CONN_TYPE))) < 0 ||
+				  SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				  SCMP_A1(SCMP_CMP_EQ, VJ_VSOCK_BROKER_CONN_TYPE))) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0)) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 0)) < 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 0)) < 0 ||
@@ -83,7 +71,8 @@ static _Noreturn void serve(const char *name)
 			_exit(0); /* the VMM is gone */
 		if (n != (ssize_t)sizeof(q))
 			continue;
-		fd = connect_port(name, q.port);
+		/* Relative to the working directory: the socket directory. */
+		fd = vj_vsock_broker_connect(AT_FDCWD, name, q.port);
 		vj_vsock_broker_send_answer(SOCK_FD, q.cookie, fd < 0 ? fd : 0, fd);
 		if (fd >= 0)
 			close(fd);
@@ -113,7 +102,7 @@ static _Noreturn void broker_main(int sock, int dirfd, const char *name, uint32_
 	 * into its /proc/PID/fd and ptrace it. The filter allows no prctl().
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || load_filter() < 0)
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || vj_broker_load_filter() < 0)
 		_exit(1);
 	serve(name);
 }

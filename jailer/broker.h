@@ -7,9 +7,10 @@
  *
  * The broker is a small process of the launcher's, outside the jail but
  * hardly more able than the VMM: its working directory is the socket
- * directory and it connects relative to it, it runs as the sandbox's
- * uid/gid with no capabilities, and its own seccomp filter allows little
- * beyond socket(AF_UNIX) and connect(). It ends when the VMM's end closes,
+ * directory and it connects relative to it, never through a symbolic link
+ * (vj_vsock_broker_connect()), it runs as the sandbox's uid/gid with no
+ * capabilities, and its own seccomp filter allows little beyond an O_PATH
+ * open, socket(AF_UNIX) and connect(). It ends when the VMM's end closes,
  * or with the launcher.
  */
 #ifndef VJ_BROKER_H
@@ -31,6 +32,10 @@ struct vj_broker {
  * (close-on-exec). */
 int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uint32_t gid,
 		    int cgroup_fd, int *vmm_end, struct vj_err *e);
+
+/* The broker's seccomp filter, loaded into the calling thread (exposed
+ * for the test that proves it); 0 or -errno. */
+int vj_broker_load_filter(void);
 
 /* Kills (if still there) and reaps it. Safe to call when never started. */
 void vj_broker_stop(struct vj_broker *b);

@@ -8,19 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "netns.h"
-#include "parse.h"
 #include "rundir.h"
+#include "sockfile.h"
 #include "tap.h"
-
-#define VSOCK_BACKLOG 64
 
 enum file_kind { FILE_REGULAR, FILE_DRIVE, FILE_CONSOLE };
 
@@ -80,150 +76,35 @@ static int lock_drive(const struct vj_drive_config *d, const char *what, struct 
 }
 
 /*
- * Socket files live in directories a tenant's policy names, and AF_UNIX
- * addresses are paths the kernel resolves itself. So every operation on
- * them runs from inside their directory, opened without following
- * symbolic links, on the last component alone.
- */
-struct sock_dir {
-	int dirfd, saved_cwd;
-	char name[VJ_PATH_MAX];
-};
-
-static int sock_dir_enter(struct sock_dir *d, const char *path)
-{
-	char dir[VJ_PATH_MAX];
-	int r;
-
-	d->dirfd = d->saved_cwd = -1;
-	if (vj_strlcpy_checked(dir, path, sizeof(dir)) < 0)
-		return -ENAMETOOLONG;
-	snprintf(d->name, sizeof(d->name), "%s", basename(dir));
-	snprintf(dir, sizeof(dir), "%s", path);
-	d->dirfd = vj_open_tenant_path(dirname(dir), O_RDONLY | O_DIRECTORY, 0);
-	if (d->dirfd < 0)
-		return d->dirfd;
-	d->saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->saved_cwd < 0 || fchdir(d->dirfd) < 0) {
-		r = -errno;
-		vj_closep(&d->dirfd);
-		vj_closep(&d->saved_cwd);
-		return r;
-	}
-	return 0;
-}
-
-static void sock_dir_leave(struct sock_dir *d)
-{
-	if (d->saved_cwd >= 0)
-		(void)!fchdir(d->saved_cwd);
-	vj_closep(&d->saved_cwd);
-	vj_closep(&d->dirfd);
-}
-
-static int sock_addr(struct sockaddr_un *sa, const struct sock_dir *d)
-{
-	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	return vj_strlcpy_checked(sa->sun_path, d->name, sizeof(sa->sun_path));
-}
-
-/* Unlinks the socket at d->name if nothing listens there. */
-static int remove_dead_socket(const struct sock_dir *d, const char *path, struct vj_err *e)
-{
-	struct sockaddr_un sa;
-	cleanup_fd int fd = -1;
-	struct stat st;
-
-	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : vj_fail_errno(e, -errno, "stat vsock socket %s", path);
-	if (!S_ISSOCK(st.st_mode) || sock_addr(&sa, d) < 0)
-		return 0;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return vj_fail_errno(e, -errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ECONNREFUSED)
-		return 0; /* someone listens there: not ours (any more) */
-	if (unlinkat(AT_FDCWD, d->name, 0) < 0 && errno != ENOENT)
-		return vj_fail_errno(e, -errno, "remove vsock socket %s", path);
-	return 0;
-}
-
-/* Binds and listens at d->name (path, in messages), replacing a dead
- * socket left there. */
-static int bind_socket(const char *path, const struct sock_dir *d, struct vj_rundir *rd,
-		       int *out, struct vj_err *e)
-{
-	struct sockaddr_un sa;
-	cleanup_fd int fd = -1;
-	struct stat st;
-	int r;
-
-	if (sock_addr(&sa, d) < 0)
-		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): name longer than %zu bytes",
-			       path, sizeof(sa.sun_path) - 1);
-	if ((r = remove_dead_socket(d, path, e)) < 0)
-		return r;
-	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return vj_fail(e, -EEXIST, "vsock socket (%s): exists and is %s", path,
-			       S_ISSOCK(st.st_mode) ? "in use" : "not a socket");
-	if ((r = vj_rundir_record(rd, "socket", path)) < 0)
-		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, VSOCK_BACKLOG) < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s)", path);
-	*out = vj_steal_fd(&fd);
-	return 0;
-}
-
-/*
- * The guest's vsock host side: a listening socket at the policy's path
- * (default: <run_dir>/<id>.vsock). Recorded before the bind; the record
- * is undone only if nothing listens there, so a racing owner's socket is
- * never removed. The "<path>_<port>" sockets the guest connects to are
+ * The guest's vsock host side: a listening socket at the policy's path,
+ * or <run_dir>/<id>.vsock, where no policy can name anything (the host
+ * file keeps socket roots out of the run directory) and no one but the
+ * launcher can write, so that nothing can be in its way. Owned by the
+ * launcher's ids (sockfile.h): host programs that reach the guest through
+ * it run as them. The "<path>_<port>" sockets the guest connects to are
  * reached through the broker (broker.c), not through the VMM.
  */
 static int open_vsock(struct vj_resources *res, struct vj_rundir *rd, struct vj_err *e)
 {
 	struct vj_vsock_config *vs = &res->cfg.vsock;
-	struct sock_dir d;
-	int r;
 
 	if (!vs->uds.name[0] && (size_t)snprintf(vs->uds.name, sizeof(vs->uds.name), "%s.vsock",
 						 rd->path) >= sizeof(vs->uds.name))
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s.vsock: path too long", rd->path);
-	if ((r = sock_dir_enter(&d, vs->uds.name)) < 0)
-		return vj_fail_errno(e, r, "vsock socket (%s): its directory", vs->uds.name);
-	r = bind_socket(vs->uds.name, &d, rd, &vs->uds.fd, e);
-	sock_dir_leave(&d);
-	return r;
+	return vj_sockfile_listen(vs->uds.name, (uid_t)-1, (gid_t)-1, rd, &vs->uds.fd, e);
 }
 
 int vj_resources_listen_port(const struct vj_resources *res, uint32_t port, struct vj_rundir *rd,
 			     uid_t uid, gid_t gid, int *fd, struct vj_err *e)
 {
 	char path[VJ_PATH_MAX];
-	struct sock_dir d;
-	mode_t old_mask;
-	int r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s_%u", res->cfg.vsock.uds.name, port) >=
 	    sizeof(path))
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket %s_%u: path too long",
 			       res->cfg.vsock.uds.name, port);
-	if ((r = sock_dir_enter(&d, path)) < 0)
-		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
-	/* Only the broker, which connects as the sandbox's ids, may reach
-	 * it: created 0700 (the launcher is single-threaded here), then given
-	 * to those ids. */
-	old_mask = umask(0077);
-	r = bind_socket(path, &d, rd, fd, e);
-	umask(old_mask);
-	if (r == 0 && fchownat(AT_FDCWD, d.name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		r = vj_fail_errno(e, -errno, "vsock socket (%s): give it to %u:%u", path,
-				  (unsigned)uid, (unsigned)gid);
-	sock_dir_leave(&d);
-	return r;
+	/* Only the broker, which connects as the sandbox's ids, may reach it. */
+	return vj_sockfile_listen(path, uid, gid, rd, fd, e);
 }
 
 static int default_vmm_path(char *out, size_t len)
@@ -403,18 +284,4 @@ void vj_resources_close(struct vj_resources *res)
 	vj_closep(&res->devnull);
 	res->memfd = res->exec_fd = res->devnull = -1;
 	res->npass = 0;
-}
-
-int vj_resources_remove_socket(const char *path, struct vj_err *e)
-{
-	struct sock_dir d;
-	int r = sock_dir_enter(&d, path);
-
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
-	r = remove_dead_socket(&d, path, e);
-	sock_dir_leave(&d);
-	return r;
 }

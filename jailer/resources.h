@@ -50,7 +50,7 @@ void vj_resources_init(struct vj_resources *res);
  * the sandbox's first. Paths are
  * opened without following symbolic links: the launcher runs as root on
  * paths that a tenant's policy named. The vsock socket is recorded in rd
- * before it is bound.
+ * before it is made (sockfile.h).
  */
 int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struct vj_rundir *rd,
 		      struct vj_err *e);
@@ -63,17 +63,14 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e);
 /*
  * A listening socket of the launcher's own at "<vsock uds>_<port>", where
  * the broker brings the guest's connections to that port: recorded in rd
- * for removal, owned by uid:gid (the broker's ids) with mode 0700.
- * Returns 0 with *fd set (close-on-exec; never passed to the VMM).
+ * for removal, owned by uid:gid (the broker's ids) with mode 0600
+ * (sockfile.h). Returns 0 with *fd set (close-on-exec; never passed to
+ * the VMM).
  */
 int vj_resources_listen_port(const struct vj_resources *res, uint32_t port, struct vj_rundir *rd,
 			     uid_t uid, gid_t gid, int *fd, struct vj_err *e);
 
 /* Closes whatever was opened. Safe to call twice. */
 void vj_resources_close(struct vj_resources *res);
-
-/* Undoes a "socket" state record: removes the socket file if nothing
- * listens on it any more. */
-int vj_resources_remove_socket(const char *path, struct vj_err *e);
 
 #endif

@@ -141,7 +141,7 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
 {
 	cleanup_fd int fd = -1;
-	char line[VJ_PATH_MAX + 32];
+	char line[VJ_RUNDIR_LINE_MAX];
 	int n;
 
 	if (strchr(value, '\n') || strchr(kind, ' '))
@@ -164,7 +164,7 @@ int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value
 	cleanup_fd int in = openat(rd->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	cleanup_fd int out = -1;
 	cleanup_free char *buf = NULL;
-	char line[VJ_PATH_MAX + 32];
+	char line[VJ_RUNDIR_LINE_MAX];
 	char *hit = NULL;
 	size_t len;
 	ssize_t n;

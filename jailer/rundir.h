@@ -30,6 +30,8 @@
 #define VJ_RUNDIR_STATUS "status"
 #define VJ_RUNDIR_STDOUT "stdout.log"
 #define VJ_RUNDIR_STDERR "stderr.log"
+/* The longest state line: a kind, a path and a few fields. */
+#define VJ_RUNDIR_LINE_MAX (VJ_PATH_MAX + 160)
 
 struct vj_rundir {
 	int basefd; /* <run_dir> */

@@ -9,13 +9,13 @@
 
 #include "cgroup.h"
 #include "log.h"
-#include "resources.h"
+#include "sockfile.h"
 
 #define RECORDS_MAX 64
 
 struct record {
 	char kind[16];
-	char value[VJ_PATH_MAX + 160];
+	char value[VJ_RUNDIR_LINE_MAX];
 };
 
 struct records {
@@ -40,7 +40,7 @@ static int undo(const struct record *rec, int run_dir_fd, struct vj_err *e)
 	if (!strcmp(rec->kind, "cgroup") || !strcmp(rec->kind, "cgroup-parent"))
 		return vj_cgroup_remove_recorded(rec->kind, rec->value, run_dir_fd, e);
 	if (!strcmp(rec->kind, "socket"))
-		return vj_resources_remove_socket(rec->value, e);
+		return vj_sockfile_remove_recorded(rec->value, e);
 	if (!strcmp(rec->kind, "pidfile")) {
 		if (unlink(rec->value) < 0 && errno != ENOENT)
 			return vj_fail_errno(e, -errno, "remove pid file %s", rec->value);

@@ -2,6 +2,7 @@
  * much a policy may ask for. Schema in policy/README.md. */
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->nkernel_roots = h->nimage_roots = h->nsocket_roots = 1;
 	strcpy(h->kernel_roots[0], "/var/lib/vmjail/kernels");
 	strcpy(h->image_roots[0], "/var/lib/vmjail/images");
-	strcpy(h->socket_roots[0], "/run/vmjail/sockets");
+	/* Apart from run_dir (host_roots_apart()). */
+	strcpy(h->socket_roots[0], "/run/vmjail-sockets");
 	h->uid_min = h->gid_min = VJ_IDS_DEFAULT_MIN;
 	h->uid_max = h->gid_max = VJ_IDS_DEFAULT_MAX;
 	h->id_block = VJ_IDS_DEFAULT_BLOCK;
@@ -52,7 +54,9 @@ struct host_walk {
 	const char *base_dir; /* relative paths in the file start here */
 	char (*roots)[VJ_PATH_MAX];
 	unsigned *nroots;
+	const struct vj_ynode **root_nodes; /* where each root is written, when kept */
 	const struct vj_ynode *uid_min, *gid_min; /* where a range's errors point */
+	const struct vj_ynode *socket_roots[VJ_MAX_ROOTS], *run_dir;
 };
 
 /* A path in the host file, made absolute and canonical. */
@@ -78,14 +82,17 @@ static int root_item(struct vj_walk *w, const struct vj_ynode *n, size_t i, void
 
 	(void)w;
 	*hw->nroots = (unsigned)i + 1;
+	if (hw->root_nodes)
+		hw->root_nodes[i] = n;
 	return host_path(hw, n, hw->roots[i]);
 }
 
 static int roots_list(struct vj_walk *w, const struct vj_ynode *n, struct host_walk *hw,
-		      char (*roots)[VJ_PATH_MAX], unsigned *nroots)
+		      char (*roots)[VJ_PATH_MAX], unsigned *nroots, const struct vj_ynode **nodes)
 {
 	hw->roots = roots;
 	hw->nroots = nroots;
+	hw->root_nodes = nodes;
 	*nroots = 0;
 	return vj_walk_seq(w, n, VJ_MAX_ROOTS, root_item, hw);
 }
@@ -93,19 +100,20 @@ static int roots_list(struct vj_walk *w, const struct vj_ynode *n, struct host_w
 static int roots_kernels(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
-	return roots_list(w, n, hw, hw->h->kernel_roots, &hw->h->nkernel_roots);
+	return roots_list(w, n, hw, hw->h->kernel_roots, &hw->h->nkernel_roots, NULL);
 }
 
 static int roots_images(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
-	return roots_list(w, n, hw, hw->h->image_roots, &hw->h->nimage_roots);
+	return roots_list(w, n, hw, hw->h->image_roots, &hw->h->nimage_roots, NULL);
 }
 
 static int roots_sockets(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
-	return roots_list(w, n, hw, hw->h->socket_roots, &hw->h->nsocket_roots);
+	return roots_list(w, n, hw, hw->h->socket_roots, &hw->h->nsocket_roots,
+			  hw->socket_roots);
 }
 
 static const struct vj_key roots_keys[] = {
@@ -419,7 +427,9 @@ static int host_run_dir(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
 
-	(void)w;	return host_path(hw, n, hw->h->run_dir);
+	(void)w;
+	hw->run_dir = n;
+	return host_path(hw, n, hw->h->run_dir);
 }
 
 static int seccomp_allow_log(struct vj_walk *w, const struct vj_ynode *n, void *obj)
@@ -470,6 +480,54 @@ static const struct vj_key host_keys[] = {
 	{ "owner", host_owner, false },
 };
 
+/* How path a stands to path b, for messages; NULL: apart. */
+static const char *overlap(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return "is";
+	if (vj_path_within(a, b))
+		return "lies inside";
+	return vj_path_within(b, a) ? "holds" : NULL;
+}
+
+#define APART_WHY                                                                          \
+	": a policy could name the launcher's own files there; keep socket roots and the "  \
+	"run directory apart"
+
+/*
+ * A policy names sockets under the socket roots; the launcher keeps its
+ * own files in run_dir: <id>/ with its lock and state, cgroup.parents,
+ * the default sockets <id>.vsock. A socket root at, inside or above
+ * run_dir would let a policy name those: block an id for good, or take
+ * another sandbox's socket. Reported where the file says the root, or else
+ * where it says run_dir (the built-in defaults are apart).
+ */
+static int host_roots_apart(struct host_walk *hw)
+{
+	const struct vj_host_config *h = hw->h;
+
+	for (unsigned i = 0; i < h->nsocket_roots; i++) {
+		const char *root = h->socket_roots[i], *how = overlap(root, h->run_dir);
+		if (!how)
+			continue;
+		if (hw->socket_roots[i]) {
+			snprintf(hw->w.path, sizeof(hw->w.path), "roots.sockets[%u]", i);
+			if (!strcmp(how, "is"))
+				return vj_walk_fail(&hw->w, hw->socket_roots[i],
+						    "%s is the run directory (run_dir)" APART_WHY, root);
+			return vj_walk_fail(&hw->w, hw->socket_roots[i],
+					    "%s %s the run directory %s (run_dir)" APART_WHY, root, how,
+					    h->run_dir);
+		}
+		snprintf(hw->w.path, sizeof(hw->w.path), "run_dir");
+		how = overlap(h->run_dir, root);
+		return vj_walk_fail(&hw->w, hw->run_dir,
+				    "%s %s the socket root %s (roots.sockets)" APART_WHY, h->run_dir,
+				    how, root);
+	}
+	return 0;
+}
+
 int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
 			       size_t len, const char *base_dir, struct vj_policy_error *err)
 {
@@ -485,6 +543,8 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 	hw.h = h;
 	if ((r = vj_ydoc_parse(&doc, name, buf, len, err)) == 0) {
 		r = vj_walk_map(&hw.w, doc.root, host_keys, VJ_ARRAY_SIZE(host_keys), &hw);
+		if (r == 0)
+			r = host_roots_apart(&hw);
 		vj_ydoc_free(&doc);
 	}
 	if (r == 0) {

@@ -23,6 +23,11 @@ static bool beneath(const char *p, const char *root, bool allow_equal)
 	return p[n] == '/' || (allow_equal && p[n] == '\0');
 }
 
+bool vj_path_within(const char *p, const char *root)
+{
+	return beneath(p, root, true);
+}
+
 static bool beneath_any(const struct vj_roots *r, const char *p, bool allow_equal)
 {
 	for (unsigned i = 0; i < r->n; i++) {

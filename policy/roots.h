@@ -12,6 +12,7 @@
 #ifndef VJ_POLICY_ROOTS_H
 #define VJ_POLICY_ROOTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -34,6 +35,9 @@ struct vj_roots {
  */
 int vj_roots_resolve(const struct vj_roots *roots, const char *name, char out[VJ_PATH_MAX],
 		     char *why, size_t whylen);
+
+/* Whether canonical path p is root or lies beneath it. */
+bool vj_path_within(const char *p, const char *root);
 
 /* For the host file: dir made canonical. A root may not exist yet (a
  * build directory, say) as long as its parent does; it then admits

@@ -42,3 +42,22 @@ jailed_status_checks() {
 	$check "runs as gid $4" every_task "$pid" Gid "$4 $4 $4 $4"
 	$check "has no supplementary groups" every_task "$pid" Groups ""
 }
+
+# fd_table PID: PID's descriptor table on one line, "N:TARGET" in the
+# order of N; what differs from run to run (socket and pipe inode
+# numbers) is left out of a target: socket:[1234] is "socket".
+fd_table() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		echo "${fd##*/}:$(readlink "$fd")"
+	done | sort -n | sed -E 's/^([0-9]+:)(socket|pipe):\[[0-9]+\]$/\1\2/' | tr '\n' ' '
+}
+
+# fds_are PID TABLE: fd_table PID is exactly TABLE; if not, WHY shows it.
+fds_are() {
+	local t
+	t=$(fd_table "$1")
+	[ "$t" = "$2" ] && return 0
+	WHY="descriptors \"$t\", expected \"$2\""
+	return 1
+}

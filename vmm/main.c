@@ -151,6 +151,14 @@ static int add_legacy_devices(struct vmm *m)
 	return 0;
 }
 
+/* A file the VMM is done with is closed at once, not at exit: what a
+ * VMM taken over later holds, it can read or use again. */
+static void drop_fd(int *fd)
+{
+	vj_closep(fd);
+	*fd = -1;
+}
+
 /* Kernel, devices (which announce themselves on the command line), then
  * the command line, initrd and boot tables. Returns a VJ_EXIT_* on error. */
 static int load_guest(struct vmm *m)
@@ -160,8 +168,10 @@ static int load_guest(struct vmm *m)
 	char err[512];
 	int r;
 
-	if (vj_kernel_load(&vm->mem, m->cfg.kernel.fd, m->cfg.kernel.name, &m->kernel, err,
-			   sizeof(err)) < 0) {
+	r = vj_kernel_load(&vm->mem, m->cfg.kernel.fd, m->cfg.kernel.name, &m->kernel, err,
+			   sizeof(err));
+	drop_fd(&m->cfg.kernel.fd);
+	if (r < 0) {
 		vj_error("%s", err);
 		return VJ_EXIT_CONFIG;
 	}
@@ -176,11 +186,14 @@ static int load_guest(struct vmm *m)
 		vj_error("command line too long");
 		return VJ_EXIT_CONFIG;
 	}
-	if (m->cfg.initrd.fd >= 0 &&
-	    vj_initrd_load(&vm->mem, &m->kernel, m->cfg.initrd.fd, m->cfg.initrd.name,
-			   &args.initrd_addr, &args.initrd_size, err, sizeof(err)) < 0) {
-		vj_error("%s", err);
-		return VJ_EXIT_CONFIG;
+	if (m->cfg.initrd.fd >= 0) {
+		r = vj_initrd_load(&vm->mem, &m->kernel, m->cfg.initrd.fd, m->cfg.initrd.name,
+				   &args.initrd_addr, &args.initrd_size, err, sizeof(err));
+		drop_fd(&m->cfg.initrd.fd);
+		if (r < 0) {
+			vj_error("%s", err);
+			return VJ_EXIT_CONFIG;
+		}
 	}
 	args.cmdline = vm->cmdline;
 	args.cmdline_len = vm->cmdline_len;
@@ -363,6 +376,12 @@ int main(int argc, char **argv)
 	status = load_guest(&m);
 	if (status == 0 && create_vcpus(&m) < 0)
 		status = VJ_EXIT_KVM;
+	/* /dev/kvm answers system-wide questions and makes VMs: with the VM
+	 * and its vCPUs made, the VMM has nothing more to ask it (the VM and
+	 * vCPU descriptors do the rest), and a VMM taken over must not make
+	 * VMs of its own. */
+	drop_fd(&m.vm.kvm_fd);
+	m.cfg.kvm.fd = -1;
 	if (status == 0)
 		status = run(&m);
 	vj_serial_destroy(&m.serial);

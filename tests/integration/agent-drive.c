@@ -264,7 +264,7 @@ int main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct vj_agent_result res = { 0 };
-	struct vj_err e = { "" };
+	struct vj_err e = { 0 };
 	char line[256];
 	cleanup_fd int sigfd = -1, pidfd = -1, timer = -1;
 	int conn, st = 0, r = -ECONNREFUSED;

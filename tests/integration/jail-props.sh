@@ -2,16 +2,18 @@
 # Properties of a running sandbox, checked from outside on the live VMM
 # (the test guest's "wait" scenario keeps it running): no capabilities,
 # no_new_privs, a seccomp filter on every thread, host ids of its own, its
-# own namespaces, its cgroup and limits, an empty root, only the passed
-# files; then, through the test program, the exact fd table it started with.
+# own namespaces, its cgroup and limits, an empty root, its exact fd table
+# (none of the files it was passed for setting up); then, through the test
+# program, the exact fd table the jail starts a program with.
 # needs: root kvm
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail properties" || exit 0
 
 check_vmm_sandbox() {
-	local id=props-vmm t n d host_files uid gid
-	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 \
+	local id=props-vmm t n d uid gid
+	truncate -s 64K "$JAIL_TMP/initrd.img"
+	if ! start_daemon $id --cmdline vjtest=wait --vcpus 2 --initrd "$JAIL_TMP/initrd.img" \
 		--memory-max 256M --pids-max 12 --cpus 0.5; then
 		fail "start a sandbox around the VMM" "$(cat "$JAIL_TMP/$id.err")"
 		return
@@ -53,14 +55,17 @@ check_vmm_sandbox() {
 	expect "its root is the only mount it sees, read-only" \
 		eval "[ \$(wc -l </proc/$VMM_PID/mountinfo) -eq 1 ] && grep -q ' / ro,' /proc/$VMM_PID/mountinfo"
 	expect "its environment is empty" test -z "$(tr '\0' x </proc/$VMM_PID/environ)"
-	# Host files it holds: only those passed (the VMM's own descriptors
-	# are anonymous: VM, vCPUs, eventfds, its guest memory memfd).
-	host_files=$(for fd in /proc/$VMM_PID/fd/*; do readlink "$fd"; done |
-		grep '^/' | grep -v '^/memfd:' | sort -u | tr '\n' ' ')
-	expect "holds only the passed host files (/dev/kvm, kernel, /dev/null)" \
-		test "$host_files" = "$(printf '%s\n' /dev/kvm /dev/null "$(realpath "$GUEST")" |
-			sort | tr '\n' ' ')"
-
+	# Its whole descriptor table: stdio (a daemon's is /dev/null), then
+	# only what the VMM made itself: the VM, guest memory, the stop
+	# eventfd, the event loop's two epoll sets, the boot marker's eventfd,
+	# the vCPUs, the signalfd. What the launcher passed for setting up
+	# (/dev/kvm 3, the kernel 4, the initrd 5, the configuration 6) is
+	# closed once used, and its numbers taken by what came later.
+	expect "its descriptors: stdio, the VM, 2 vCPUs, guest memory, its event loop's" \
+		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/dev/null 3:anon_inode:[signalfd] $(
+		)4:anon_inode:kvm-vcpu:0 5:anon_inode:kvm-vcpu:1 6:anon_inode:kvm-vm $(
+		)7:/memfd:vmjail-guest-ram (deleted) 8:anon_inode:[eventfd] 9:anon_inode:[eventpoll] $(
+		)10:anon_inode:[eventpoll] 11:anon_inode:[eventfd] "
 	stop_daemon
 	expect "SIGTERM to the launcher stops the sandbox" test ! -e /proc/$VMM_PID
 	expect "the run directory is gone" test ! -e "$RUN_DIR/$id"

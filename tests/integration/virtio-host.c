@@ -28,6 +28,12 @@
  *                                     one that is listened on for SECONDS
  *                                     (the jail tests' stand-ins for a
  *                                     dead and a live owner of a path)
+ *   virtio-host watch-name DIR NAME READY SECONDS
+ *                                     how NAME first appears in DIR within
+ *                                     SECONDS (READY once it watches):
+ *                                     "NAME: created" (a file made at that
+ *                                     name: bind(), open()) or "NAME: moved
+ *                                     in" (renamed there whole)
  *   virtio-host vsock-guest           inside a Linux guest (built static for
  *                                     that): the guest half of vsock-peer's
  *                                     protocol over AF_VSOCK, as the test
@@ -43,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -494,6 +501,32 @@ static int unix_socket(const char *path, const char *how, unsigned seconds)
 	return 0;
 }
 
+static int watch_name(const char *dir, const char *name, const char *ready_file,
+		      unsigned seconds)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int fd = inotify_init1(IN_CLOEXEC);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO) < 0)
+		return die(dir);
+	if (ready(ready_file))
+		return 2;
+	while (poll(&p, 1, (int)seconds * 1000) == 1) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		for (char *e = buf; n > 0 && e < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)e;
+			if (ev->len && !strcmp(ev->name, name)) {
+				printf("%s: %s\n", name, ev->mask & IN_CREATE ? "created" : "moved in");
+				return 0;
+			}
+			e += sizeof(*ev) + ev->len;
+		}
+	}
+	printf("%s: never appeared\n", name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* A peer that closed is an error to report, not a reason to die. */
@@ -516,6 +549,8 @@ int main(int argc, char **argv)
 		return unix_socket(argv[2], argv[3], 0);
 	if (argc == 5 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "listen"))
 		return unix_socket(argv[2], argv[3], (unsigned)atoi(argv[4]));
+	if (argc == 6 && !strcmp(argv[1], "watch-name"))
+		return watch_name(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]));
 	fprintf(stderr, "usage: see the comment at the top of tests/integration/virtio-host.c\n");
 	return 2;
 }

@@ -3,7 +3,7 @@
 # (virtio-host vsock-peer) connects with CONNECT 1234 and streams 300 kB
 # that the guest echoes back + 1 under credit flow control; the guest then
 # connects to host port 5678 (the peer's <uds>_5678, through the broker)
-# and to port 5679, where nobody listens.
+# and to port 5679, where nobody listens (or only a symbolic link is).
 # needs: kvm
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
@@ -37,6 +37,18 @@ fi
 # The socket the last run left behind is stale: a new VMM replaces it.
 vsock_run
 guest_ok "virtio-vsock: a stale socket at the path is replaced" vsock
+
+# A symbolic link at <uds>_5679, to a socket someone listens on: the VMM's
+# own broker, like the launcher's, opens the name without following it,
+# so the guest's connection there is reset as its scenario expects.
+"$VHOST" unix-socket "$WORK/elsewhere" listen 60 &
+elsewhere=$!
+ln -s "$WORK/elsewhere" "${uds}_5679"
+vsock_run
+guest_ok "virtio-vsock: a symbolic link at <uds>_<port> is not followed (the guest's connection is reset)" vsock
+kill $elsewhere
+wait $elsewhere 2>/dev/null
+rm -f "${uds}_5679" "$WORK/elsewhere"
 
 rm -f "$uds"
 echo "not a socket" >"$uds"

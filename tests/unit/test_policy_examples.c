@@ -182,6 +182,19 @@ static void example_host_file_loads_from_the_checkout_itself(void **state)
 	assert_true(h.allow_seccomp_log);
 }
 
+/* The operator's file of the e2e test host (tests/e2e/), which `make e2e`
+ * loads there, holds to the same rules. */
+static void e2e_test_host_s_host_file_loads(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	if (vj_host_config_load(&h, VJ_SOURCE_DIR "/tests/e2e/host.yaml", &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(h.run_dir, "/run/vmjail");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +205,7 @@ int main(void)
 		cmocka_unit_test(image_examples_boot_from_the_read_only_root_image),
 		cmocka_unit_test(ci_job_example_writes_only_its_scratch_disk),
 		cmocka_unit_test(example_host_file_loads_from_the_checkout_itself),
+		cmocka_unit_test(e2e_test_host_s_host_file_loads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tp_teardown);

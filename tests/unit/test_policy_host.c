@@ -3,6 +3,7 @@
 #include "test_policy_util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,7 +42,7 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 	assert_int_equal(h.nkernel_roots, 1);
 	assert_string_equal(h.kernel_roots[0], "/var/lib/vmjail/kernels");
 	assert_string_equal(h.image_roots[0], "/var/lib/vmjail/images");
-	assert_string_equal(h.socket_roots[0], "/run/vmjail/sockets");
+	assert_string_equal(h.socket_roots[0], "/run/vmjail-sockets");
 	assert_int_equal(h.uid_min, 1879048192);
 	assert_int_equal(h.uid_max, 2147352575);
 	assert_int_equal(h.gid_min, 1879048192);
@@ -98,7 +99,7 @@ static void relative_paths_start_at_the_host_file(void **state)
 	assert_string_equal(h.kernel_roots[1], "/var/empty");
 	assert_int_equal(h.nimage_roots, 1);
 	assert_string_equal(h.image_roots[0], tp_path("build/guest"));
-	assert_string_equal(h.socket_roots[0], "/run/vmjail/sockets");
+	assert_string_equal(h.socket_roots[0], "/run/vmjail-sockets");
 	assert_string_equal(h.run_dir, tp_path("run"));
 }
 
@@ -264,6 +265,75 @@ static void cgroup_parent_is_a_clean_path_relative_or_absolute(void **state)
 			  "([A-Za-z0-9_.-] separated by /), found \"/\"");
 }
 
+/* p is root, or lies beneath it (both canonical). */
+static bool within(const char *p, const char *root)
+{
+	size_t n = strlen(root);
+
+	return !strncmp(p, root, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/* Policies name sockets under the socket roots; the launcher keeps its
+ * own files (<run_dir>/<id>/, cgroup.parents, <run_dir>/<id>.vsock) in
+ * the run directory. Overlapping, a policy could name those. */
+static void built_in_socket_root_and_run_dir_are_apart(void **state)
+{
+	struct vj_host_config h;
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	assert_false(within(h.socket_roots[0], h.run_dir));
+	assert_false(within(h.run_dir, h.socket_roots[0]));
+}
+
+static void socket_root_that_is_the_run_dir_is_refused(void **state)
+{
+	(void)state;
+	tp_touch("run/keep");
+	assert_host_error(tp_fmt("version: 1\nroots: {sockets: [%s/socks, %s/run]}\nrun_dir: %s/run\n",
+				 tp.dir, tp.dir, tp.dir),
+			  tp_fmt("host.yaml:2:%zu: roots.sockets[1]: %s/run is the run directory "
+				 "(run_dir): a policy could name the launcher's own files there; "
+				 "keep socket roots and the run directory apart",
+				 strlen(tp.dir) + 27, tp.dir));
+}
+
+static void socket_root_inside_the_run_dir_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error(tp_fmt("version: 1\nrun_dir: %s/run\nroots: {sockets: [%s/run/socks]}\n",
+				 tp.dir, tp.dir),
+			  tp_fmt("host.yaml:3:19: roots.sockets[0]: %s/run/socks lies inside the run "
+				 "directory %s/run (run_dir): a policy could name the launcher's own "
+				 "files there; keep socket roots and the run directory apart",
+				 tp.dir, tp.dir));
+}
+
+static void socket_root_above_the_run_dir_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error(tp_fmt("version: 1\nroots: {sockets: [%s]}\nrun_dir: %s/run\n", tp.dir,
+				 tp.dir),
+			  tp_fmt("host.yaml:2:19: roots.sockets[0]: %s holds the run directory "
+				 "%s/run (run_dir): a policy could name the launcher's own files "
+				 "there; keep socket roots and the run directory apart",
+				 tp.dir, tp.dir));
+}
+
+/* Only run_dir is in the file: it is what meets the built-in root. */
+static void run_dir_inside_the_built_in_socket_root_is_refused(void **state)
+{
+	struct vj_host_config h;
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	assert_host_error(tp_fmt("version: 1\nrun_dir: %s/x\n", h.socket_roots[0]),
+			  tp_fmt("host.yaml:2:10: run_dir: %s/x lies inside the socket root %s "
+				 "(roots.sockets): a policy could name the launcher's own files "
+				 "there; keep socket roots and the run directory apart",
+				 h.socket_roots[0], h.socket_roots[0]));
+}
+
 static void seccomp_log_permission_is_read(void **state)
 {
 	struct vj_policy_error err;
@@ -336,6 +406,11 @@ int main(void)
 		cmocka_unit_test(maxima_are_bounded_by_what_the_vmm_supports),
 		cmocka_unit_test(required_namespaces_and_allowed_netns_are_read),
 		cmocka_unit_test(cgroup_parent_is_a_clean_path_relative_or_absolute),
+		cmocka_unit_test(built_in_socket_root_and_run_dir_are_apart),
+		cmocka_unit_test(socket_root_that_is_the_run_dir_is_refused),
+		cmocka_unit_test(socket_root_inside_the_run_dir_is_refused),
+		cmocka_unit_test(socket_root_above_the_run_dir_is_refused),
+		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),
 		cmocka_unit_test(seccomp_log_permission_is_read),
 		cmocka_unit_test(an_owner_may_control_every_sandbox),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),

@@ -13,8 +13,10 @@
 
 #include "vsock_broker_proto.h"
 
-/* Forks the broker for sockets "<uds_path>_<port>"; *fd gets the VMM's
- * end (close-on-exec). The broker ends when that end is closed. */
+/* Forks the broker for sockets "<uds_path>_<port>", which it reaches as
+ * the launcher's does: from the socket's directory, never through a
+ * symbolic link (vj_vsock_broker_connect()). *fd gets the VMM's end
+ * (close-on-exec). The broker ends when that end is closed. */
 int vj_vsock_broker_start(const char *uds_path, int *fd);
 
 #endif
