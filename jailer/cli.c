@@ -653,7 +653,14 @@ static int cmd_rm(const char *run_dir, char **ids, int n, const struct verb_opts
 			failed = 1;
 			continue;
 		}
-		if (!strcmp(p.state, "exited") || !strcmp(p.state, "stale")) {
+		if (!strcmp(p.state, "exited")) {
+			if (vj_rundir_discard(run_dir, ids[i], e) < 0) {
+				vj_error("%s", e->msg);
+				failed = 1;
+			}
+			continue;
+		}
+		if (!strcmp(p.state, "stale")) {
 			/* What a dead launcher left is undone as `cleanup` does. */
 			char *one[] = { ids[i] };
 			if (vj_undo_ids(run_dir, one, 1) < 0)
@@ -729,7 +736,7 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'f': o->follow = true; break;

@@ -730,23 +730,26 @@ static void op_status(void *ctx, struct vj_jw *w)
 	vj_jw_u64(w, now > sb->created_ms ? now - sb->created_ms : 0);
 }
 
+/* The policy as `vmjail check --json` prints it, made one line again: a
+ * reply is one line. */
 static void op_config(void *ctx, struct vj_jw *w)
 {
 	const struct sandbox *sb = ctx;
-	char *text = NULL;
+	cleanup_free char *text = NULL;
+	struct vj_json_doc doc;
 	size_t len = 0;
+	char why[80];
 	FILE *f = open_memstream(&text, &len);
+	int r = f ? vj_policy_print_json(&sb->l->policy, f) : -ENOMEM;
 
-	if (f && vj_policy_print_json(&sb->l->policy, f) == 0 && fclose(f) == 0) {
-		while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-			len--;
-		vj_jw_json(w, text, len);
+	if (f && fclose(f) != 0)
+		r = -EIO;
+	if (r == 0 && vj_json_parse(text, len, 1u << 16, &doc, why, sizeof(why)) == 0) {
+		vj_jw_tree(w, doc.root);
+		vj_json_free(&doc);
 	} else {
-		if (f && text)
-			fclose(f);
 		vj_jw_null(w);
 	}
-	free(text);
 }
 
 static int op_cgroup_stats(void *ctx, uint64_t *cpu_usec, uint64_t *memory_bytes)
@@ -885,8 +888,8 @@ static void farewell(struct sandbox *sb, int status)
 {
 	struct vj_supervisor s = { .id = sb->l->policy.id, .ctl = &sb->ctl };
 
-	if (sb->ctl.listen_fd < 0)
-		return;
+	if (!sb->ctl.sandbox[0])
+		return; /* it never had one */
 	if (status >= 0)
 		vj_supervisor_event(&s, "exited", "status", status);
 	vj_supervisor_event(&s, "cleanup-done", NULL, 0);

@@ -58,14 +58,15 @@ check_vmm_sandbox() {
 	# Its whole descriptor table: stdio (a daemon's is /dev/null), then
 	# only what the VMM made itself: the VM, guest memory, the stop
 	# eventfd, the event loop's two epoll sets, the boot marker's eventfd,
-	# the vCPUs, the signalfd. What the launcher passed for setting up
-	# (/dev/kvm 3, the kernel 4, the initrd 5, the configuration 6) is
-	# closed once used, and its numbers taken by what came later.
-	expect "its descriptors: stdio, the VM, 2 vCPUs, guest memory, its event loop's" \
+	# the vCPUs, the signalfd; and of what the launcher passed, only its
+	# control channel (6). What it passed for setting up (/dev/kvm 3, the
+	# kernel 4, the initrd 5, the configuration 7) is closed once used, and
+	# its numbers taken by what came later.
+	expect "its descriptors: stdio, the VM, 2 vCPUs, guest memory, its event loop's, its launcher's channel" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/dev/null 3:anon_inode:[signalfd] $(
-		)4:anon_inode:kvm-vcpu:0 5:anon_inode:kvm-vcpu:1 6:anon_inode:kvm-vm $(
-		)7:/memfd:vmjail-guest-ram (deleted) 8:anon_inode:[eventfd] 9:anon_inode:[eventpoll] $(
-		)10:anon_inode:[eventpoll] 11:anon_inode:[eventfd] "
+		)4:anon_inode:kvm-vcpu:0 5:anon_inode:kvm-vcpu:1 6:socket 7:anon_inode:kvm-vm $(
+		)8:/memfd:vmjail-guest-ram (deleted) 9:anon_inode:[eventfd] 10:anon_inode:[eventpoll] $(
+		)11:anon_inode:[eventpoll] 12:anon_inode:[eventfd] "
 	stop_daemon
 	expect "SIGTERM to the launcher stops the sandbox" test ! -e /proc/$VMM_PID
 	expect "the run directory is gone" test ! -e "$RUN_DIR/$id"
@@ -80,8 +81,8 @@ check_fd_table() {
 	truncate -s 1M "$disk" "$rw"
 	out=$("${PROBE_RUN[@]}" --id props-fds --initrd "$disk" --console "$JAIL_TMP/console.txt" \
 		--drive "path=$disk,ro" --drive "path=$rw" -- fds 2>&1)
-	want=$'fds: 0 1 2 3 4 5 6 7 8 9\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 config=9'
-	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, config" \
+	want=$'fds: 0 1 2 3 4 5 6 7 8 9 10\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 control=9 config=10'
+	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, control channel, config" \
 		test "$out" = "$want"
 	[ "$out" = "$want" ] || echo "$out" >&2
 	out=$("${PROBE_RUN[@]}" --id props-root -- root 2>&1)
