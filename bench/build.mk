@@ -1,15 +1,29 @@
 # Benchmarks: programs and scripts that print figures (medians), never
 # pass/fail on time. `make bench` runs them.
-BENCH_BINS := $(BUILD)/bench/vmm-boot
+BENCH_BINS := $(BUILD)/bench/vmm-boot $(BUILD)/bench/linux-boot
+BENCH_LINUX_INITRD := $(BUILD)/bench/linux-initramfs.cpio
 
-$(BUILD)/bench/vmm-boot: $(BUILD)/bench/vmm-boot.o
+$(BUILD)/bench/vmm-boot: $(BUILD)/bench/vmm-boot.o $(BUILD)/bench/bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf
+$(BUILD)/bench/linux-boot: $(BUILD)/bench/linux-boot.o $(BUILD)/bench/bench.o
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-.PHONY: bench bench-vmm
+# The same bzImage for every VMM, and an initramfs whose /init only says
+# it got there and resets.
+.PHONY: bench-linux-initramfs
+bench-linux-initramfs: deps-kernel
+	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/bench/linux-init.sh $(BENCH_LINUX_INITRD)
+
+BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
+	kernel bench-linux-initramfs
+
+.PHONY: bench bench-vmm bench-linux
 bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm
 
+bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
+
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm jail virtio
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio

@@ -5,6 +5,9 @@
 # on time.
 #   vmm     exec of vmjail-vmm to its first guest instruction, to the
 #           boot marker and to its exit; its memory beside guest RAM
+#   linux   Linux boot, the same bzImage and initramfs on every VMM (QEMU's
+#           microvm, kvmtool where lkvm is installed): exec to /init, exec
+#           to exit, vmjail-vmm on THP and on 4 KiB pages
 #   jail    the jail's set-up, sandboxes launched and finished per second
 #   virtio  a virtio request against a bare exit
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
@@ -24,9 +27,10 @@ export BUILD
 bench_one() {
 	case $1 in
 	vmm) "$BUILD/bench/vmm-boot" -n "${RUNS:-20}" "$BUILD" ;;
+	linux) "$BUILD/bench/linux-boot" -n "${RUNS:-10}" "$BUILD" ;;
 	jail) "$BUILD/bench/jail-bench" -n "${RUNS:-20}" "$BUILD" ;;
 	virtio) "$TOP/bench/virtio-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, jail, virtio)" >&2; return 2 ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio)" >&2; return 2 ;;
 	esac
 }
 

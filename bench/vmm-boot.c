@@ -11,76 +11,21 @@
  *
  *   vmm-boot [-n RUNS] BUILD_DIR
  */
-#include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "bench.h"
 
 #define MAX_RUNS 200
 #define GUEST_MIB "128"
 
 static char vmm[512], guest[512], guest_pvh[512];
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Spawns argv with stdout and/or stderr on pipes (NULL: /dev/null). */
-static pid_t spawn(char *const argv[], int *out_fd, int *err_fd)
-{
-	posix_spawn_file_actions_t fa;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
-	pid_t pid;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (out_fd && pipe2(po, O_CLOEXEC) == 0)
-		posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	else
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (err_fd && pipe2(pe, O_CLOEXEC) == 0)
-		posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	else
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[1] >= 0)
-		close(pe[1]);
-	if (out_fd)
-		*out_fd = po[0];
-	if (err_fd)
-		*err_fd = pe[0];
-	return pid;
-}
 
 static size_t read_all(int fd, char *buf, size_t cap)
 {
@@ -115,14 +60,14 @@ static int run_timed(char *const argv[], struct run *r, char *err, size_t errcap
 	pid_t pid;
 
 	r->output = 0;
-	*t0 = now_ns();
-	pid = spawn(argv, &out_fd, err ? &err_fd : NULL);
+	*t0 = bench_now_ns();
+	pid = bench_spawn(argv, &out_fd, err ? &err_fd : NULL);
 	if (pid < 0)
 		return -1;
 	p = (struct pollfd){ .fd = out_fd, .events = POLLIN };
 	while (n > 0 && poll(&p, 1, RUN_TIMEOUT_MS) == 1 && (n = read(out_fd, buf, sizeof(buf))) > 0)
 		if (!r->output)
-			r->output = (now_ns() - *t0) / 1e6;
+			r->output = (bench_now_ns() - *t0) / 1e6;
 	if (n > 0) {
 		fprintf(stderr, "vmm-boot: %s did not end within %d ms; stopped\n", argv[0],
 			RUN_TIMEOUT_MS);
@@ -133,7 +78,7 @@ static int run_timed(char *const argv[], struct run *r, char *err, size_t errcap
 	if (err)
 		read_all(err_fd, err, errcap);
 	waitpid(pid, &status, 0);
-	r->exited = (now_ns() - *t0) / 1e6;
+	r->exited = (bench_now_ns() - *t0) / 1e6;
 	return r->output > 0 ? 0 : -1;
 }
 
@@ -205,8 +150,9 @@ static int run_qemu(struct run *r)
 	return run_timed(argv, r, NULL, 0, &t0);
 }
 
-/* RSS of pid in KiB, leaving out mappings that are guest RAM. */
-static long rss_beside_guest(pid_t pid, const char *guest_map_name, unsigned long guest_bytes)
+/* RSS of pid in KiB, leaving out the mapping that is guest RAM: both
+ * VMMs map it as one anonymous mapping of exactly its size. */
+static long rss_beside_guest(pid_t pid, unsigned long guest_bytes)
 {
 	char path[64], line[512];
 	long total = 0, kb;
@@ -220,8 +166,7 @@ static long rss_beside_guest(pid_t pid, const char *guest_map_name, unsigned lon
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ')) {
-			skip = (guest_map_name && strstr(line, guest_map_name)) ||
-			       (!guest_map_name && hi - lo == guest_bytes);
+			skip = hi - lo == guest_bytes;
 			continue;
 		}
 		if (!skip && sscanf(line, "Rss: %ld kB", &kb) == 1)
@@ -232,14 +177,13 @@ static long rss_beside_guest(pid_t pid, const char *guest_map_name, unsigned lon
 }
 
 /* Starts argv, waits for `ready` on its stdout, measures, stops it. */
-static long measure_rss(char *const argv[], const char *ready, const char *map_name,
-			unsigned long guest_bytes)
+static long measure_rss(char *const argv[], const char *ready, unsigned long guest_bytes)
 {
 	char buf[4096];
 	size_t n = 0;
 	int out_fd, status;
 	long kb = -1;
-	pid_t pid = spawn(argv, &out_fd, NULL);
+	pid_t pid = bench_spawn(argv, &out_fd, NULL);
 
 	if (pid < 0)
 		return -1;
@@ -251,7 +195,7 @@ static long measure_rss(char *const argv[], const char *ready, const char *map_n
 		buf[n] = '\0';
 		if (strstr(buf, ready)) {
 			usleep(200 * 1000); /* let start-up allocations settle */
-			kb = rss_beside_guest(pid, map_name, guest_bytes);
+			kb = rss_beside_guest(pid, guest_bytes);
 			break;
 		}
 	}
@@ -264,11 +208,11 @@ static long measure_rss(char *const argv[], const char *ready, const char *map_n
 static void row(const char *what, const double *ours, int n, const double *peer, int np,
 		const char *unit, int decimals)
 {
-	double a = median((double *)ours, n);
+	double a = bench_median((double *)ours, n);
 
 	printf("  %-34s %10.*f %-3s", what, decimals, a, unit);
 	if (np) {
-		double b = median((double *)peer, np);
+		double b = bench_median((double *)peer, np);
 		printf(" %12.*f %-3s %8.2f", decimals, b, unit, b > 0 ? a / b : 0);
 	}
 	putchar('\n');
@@ -316,13 +260,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < (runs < 5 ? runs : 5); i++) {
 		char *ours[] = { vmm, "--kernel", guest, "--cmdline", "vjtest=wait", "--memory",
 				 GUEST_MIB, "--console", "stdout", NULL };
-		long kb = measure_rss(ours, "wait running", "vmjail-guest-ram", 0);
+		long kb = measure_rss(ours, "wait running", guest_bytes);
 		if (kb >= 0)
 			rss[nr++] = (double)kb;
 		if (have_qemu) {
 			char *q[24];
 			qemu_argv(q, "vjtest=wait");
-			kb = measure_rss(q, "wait running", NULL, guest_bytes);
+			kb = measure_rss(q, "wait running", guest_bytes);
 			if (kb >= 0)
 				q_rss[nqr++] = (double)kb;
 		}
@@ -343,11 +287,11 @@ int main(int argc, char **argv)
 	if (!have_qemu)
 		printf("  (QEMU or /dev/kvm missing: no peer figures in this run)\n");
 	printf("vmjail-vmm's own stamps (--timing), medians of %d runs\n", n);
-	printf("  exec -> VMM main()                    %8.3f ms\n", median(main_ms, n));
-	printf("  exec -> first KVM_RUN                 %8.3f ms\n", median(first_run, n));
+	printf("  exec -> VMM main()                    %8.3f ms\n", bench_median(main_ms, n));
+	printf("  exec -> first KVM_RUN                 %8.3f ms\n", bench_median(first_run, n));
 	printf("  exec -> first guest instruction       %8.3f ms   (target <= 2 ms on hardware)\n",
-	       median(first_exit, n));
+	       bench_median(first_exit, n));
 	printf("  memory beside guest RAM               %8.0f KiB  (target <= 1024 KiB)\n",
-	       nr ? median(rss, nr) : -1);
+	       nr ? bench_median(rss, nr) : -1);
 	return 0;
 }

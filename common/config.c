@@ -152,6 +152,10 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 		return fail(err, errlen, "console: no file given");
 	if (cfg->seccomp > VJ_SECCOMP_OFF)
 		return fail(err, errlen, "seccomp: unknown mode %d", (int)cfg->seccomp);
+	if (cfg->memory_backing > VJ_MEMORY_HUGETLB)
+		return fail(err, errlen, "memory backing: unknown kind %d", (int)cfg->memory_backing);
+	if (cfg->host_thp > VJ_THP_NEVER)
+		return fail(err, errlen, "host THP mode: unknown value %d", (int)cfg->host_thp);
 	return validate_devices(cfg, err, errlen);
 }
 
@@ -160,7 +164,7 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEMORY, OPT_CONSOLE,
 	OPT_CONSOLE_LIMIT, OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_SECCOMP,
-	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONTROL_FD, OPT_CONFIG_FD,
+	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONTROL_FD, OPT_CONFIG_FD, OPT_MEMORY_BACKING,
 };
 
 static const struct option long_opts[] = {
@@ -169,6 +173,7 @@ static const struct option long_opts[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "vcpus", required_argument, NULL, OPT_VCPUS },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "memory-backing", required_argument, NULL, OPT_MEMORY_BACKING },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
@@ -199,6 +204,9 @@ void vj_config_usage(const char *prog)
 	       "  --cmdline STR         kernel command line\n"
 	       "  --vcpus N             1..%u (default 1)\n"
 	       "  --memory MIB          %u..%u (default 128); suffixes M, G accepted\n"
+	       "  --memory-backing thp|4k|hugetlb   guest RAM on transparent huge pages\n"
+	       "                        where the host allows (default), 4 KiB pages, or\n"
+	       "                        the host's 2 MiB hugetlb pool (THP when it is short)\n"
 	       "  --console stdout|none|PATH   where the serial console goes\n"
 	       "  --console-limit BYTES cap on console output (default 1M, 0 = no cap)\n"
 	       "  --drive path=P[,ro][,id=ID][,LIMITS]  virtio-blk drive backed by file P\n"
@@ -400,6 +408,11 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 				    VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 		cfg->memory_mib = v;
 		return 0;
+	case OPT_MEMORY_BACKING:
+		if (vj_memory_backing_parse(arg, &cfg->memory_backing) < 0)
+			return fail(err, errlen, "--memory-backing: \"%s\" is not thp, 4k or hugetlb",
+				    arg);
+		return 0;
 	case OPT_CONSOLE:
 		if (!strcmp(arg, "stdout"))
 			cfg->console = VJ_CONSOLE_STDOUT;
@@ -510,6 +523,61 @@ int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv, char *
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument \"%s\"", argv[optind]);
 	return vj_config_validate(cfg, err, errlen);
+}
+
+/* ---- guest memory ---------------------------------------------------- */
+
+static const char *const backing_names[] = VJ_MEMORY_BACKING_NAMES;
+
+int vj_memory_backing_parse(const char *word, enum vj_memory_backing *out)
+{
+	for (size_t i = 0; i < sizeof(backing_names) / sizeof(backing_names[0]); i++) {
+		if (!strcmp(word, backing_names[i])) {
+			*out = (enum vj_memory_backing)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *vj_memory_backing_name(enum vj_memory_backing b)
+{
+	return (size_t)b < sizeof(backing_names) / sizeof(backing_names[0]) ? backing_names[b]
+									   : "unknown";
+}
+
+static const char *const thp_names[] = { "unknown", "always", "madvise", "never" };
+
+enum vj_thp_mode vj_thp_mode_parse(const char *text)
+{
+	const char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
+
+	if (!close)
+		return VJ_THP_UNKNOWN;
+	for (size_t i = VJ_THP_ALWAYS; i < sizeof(thp_names) / sizeof(thp_names[0]); i++) {
+		size_t n = strlen(thp_names[i]);
+		if ((size_t)(close - open - 1) == n && !strncmp(open + 1, thp_names[i], n))
+			return (enum vj_thp_mode)i;
+	}
+	return VJ_THP_UNKNOWN;
+}
+
+const char *vj_thp_mode_name(enum vj_thp_mode m)
+{
+	return (size_t)m < sizeof(thp_names) / sizeof(thp_names[0]) ? thp_names[m] : "unknown";
+}
+
+enum vj_thp_mode vj_thp_host_mode(void)
+{
+	cleanup_fd int fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
+				 O_RDONLY | O_CLOEXEC);
+	char buf[128];
+	ssize_t n;
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return VJ_THP_UNKNOWN;
+	buf[n] = '\0';
+	return vj_thp_mode_parse(buf);
 }
 
 /* ---- hand-over ------------------------------------------------------- */

@@ -75,6 +75,26 @@ struct vj_vsock_config {
 	struct vj_file broker;
 };
 
+/* What backs guest RAM (vmm/memory.c). Anonymous memory in every case,
+ * never a file: nothing of it sits in the VMM's descriptor table, and
+ * RLIMIT_FSIZE need not leave room for it. */
+enum vj_memory_backing {
+	VJ_MEMORY_THP = 0, /* transparent huge pages where the host's THP allows */
+	VJ_MEMORY_4K,      /* 4 KiB pages only: guest RAM taken page by page */
+	VJ_MEMORY_HUGETLB, /* 2 MiB pages reserved from the host's hugetlb pool */
+};
+#define VJ_MEMORY_BACKING_NAMES { "thp", "4k", "hugetlb" }
+
+/* The host's /sys/kernel/mm/transparent_hugepage/enabled, read before the
+ * jail (which has no /sys) and passed on so the VMM can say what its
+ * guest RAM got. */
+enum vj_thp_mode {
+	VJ_THP_UNKNOWN = 0, /* not readable: no THP in the kernel, or no sysfs */
+	VJ_THP_ALWAYS,
+	VJ_THP_MADVISE,
+	VJ_THP_NEVER,
+};
+
 enum vj_seccomp_mode {
 	VJ_SECCOMP_ENFORCE = 0, /* kill the process on a violation */
 	VJ_SECCOMP_LOG,         /* log violations: diagnosis only */
@@ -105,6 +125,9 @@ struct vj_vm_config {
 	struct vj_vsock_config vsock;
 	bool rng;
 
+	enum vj_memory_backing memory_backing;
+	enum vj_thp_mode host_thp;
+
 	enum vj_seccomp_mode seccomp;
 	bool timing; /* print start-up timestamps on stderr */
 	/* fd: the launcher's control channel (common/vmm_ctl.h), a
@@ -128,6 +151,19 @@ void vj_config_usage(const char *prog);
  * launcher accepts the same flags and hands them through. */
 struct option;
 const struct option *vj_config_options(void);
+
+/* "thp", "4k", "hugetlb" <-> enum vj_memory_backing; -EINVAL for any
+ * other word. */
+int vj_memory_backing_parse(const char *word, enum vj_memory_backing *out);
+const char *vj_memory_backing_name(enum vj_memory_backing b);
+
+/* The mode in the text of /sys/kernel/mm/transparent_hugepage/enabled
+ * ("always [madvise] never\n": the bracketed word); VJ_THP_UNKNOWN for
+ * anything else. */
+enum vj_thp_mode vj_thp_mode_parse(const char *text);
+const char *vj_thp_mode_name(enum vj_thp_mode m);
+/* Reads that file: VJ_THP_UNKNOWN when it cannot. Before the jail only. */
+enum vj_thp_mode vj_thp_host_mode(void);
 
 /* Launcher -> VMM hand-over through a sealed memfd. */
 int vj_config_to_memfd(const struct vj_vm_config *cfg);

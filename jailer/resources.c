@@ -257,6 +257,8 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 	res->cfg = l->policy.vm;
 	res->cfg.seccomp = l->policy.seccomp;
 	res->cfg.timing = l->timing;
+	/* The VMM has no /sys in the jail to tell what its guest RAM got. */
+	res->cfg.host_thp = vj_thp_host_mode();
 	/* A policy names files; every descriptor here is one we opened. */
 	n = config_files(&res->cfg, f);
 	for (unsigned i = 0; i < n; i++)

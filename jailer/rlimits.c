@@ -19,15 +19,15 @@
 #define LOG_SLACK (1u << 20)
 
 /*
- * fsize: no file may grow past what a well-behaved VMM writes: the guest
- * memory memfd, a drive's own size, or the console output cap (plus log
- * lines) on top of what a console/stdout/stderr file holds already.
- * Without a console cap there is nothing to derive a bound from.
+ * fsize: no file may grow past what a well-behaved VMM writes: a drive's
+ * own size, or the console output cap (plus log lines) on top of what a
+ * console/stdout/stderr file holds already. Without a console cap there
+ * is nothing to derive a bound from. Guest RAM is anonymous memory, no
+ * file: the cgroup bounds it, not fsize.
  */
 static uint64_t default_fsize(const struct vj_rlimit_inputs *in)
 {
-	uint64_t streams = 0, files = in->largest_drive > in->guest_memory ? in->largest_drive
-									   : in->guest_memory;
+	uint64_t streams = 0, files = in->largest_drive;
 
 	if (in->stream_is_file) {
 		if (!in->console_limit)
@@ -44,8 +44,8 @@ static uint64_t pick(uint64_t policy, uint64_t dflt)
 	return policy == VJ_UNLIMITED ? dflt : policy;
 }
 
-int vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_inputs *in,
-		       struct vj_rlimit_value out[VJ_RLIMITS_COUNT], struct vj_err *e)
+void vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_inputs *in,
+			struct vj_rlimit_value out[VJ_RLIMITS_COUNT])
 {
 	out[0] = (struct vj_rlimit_value){ RLIMIT_NOFILE, "nofile",
 					   pick(policy->nofile, DEFAULT_NOFILE) };
@@ -55,12 +55,6 @@ int vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_i
 	out[3] = (struct vj_rlimit_value){ RLIMIT_CORE, "core", pick(policy->core, 0) };
 	out[4] = (struct vj_rlimit_value){ RLIMIT_MEMLOCK, "memlock",
 					   pick(policy->memlock, DEFAULT_MEMLOCK) };
-	if (out[2].value < in->guest_memory)
-		return vj_fail(e, -EINVAL,
-			       "rlimit fsize %" PRIu64 " is below the guest memory (%" PRIu64
-			       " bytes), which the VMM keeps in a file (memfd) it bounds",
-			       out[2].value, in->guest_memory);
-	return 0;
 }
 
 int vj_rlimits_apply(const struct vj_rlimit_value lim[VJ_RLIMITS_COUNT], struct vj_err *e)

@@ -23,17 +23,15 @@ struct vj_rlimit_value {
 
 /* What the fsize default depends on. */
 struct vj_rlimit_inputs {
-	uint64_t guest_memory;   /* bytes: the VMM sizes a memfd to it, which fsize bounds */
 	uint64_t largest_drive;  /* largest writable drive, bytes */
 	bool stream_is_file;     /* the console file, stdout or stderr is a regular file */
 	uint64_t largest_stream; /* ... and the largest of them now, bytes */
 	uint64_t console_limit;  /* guest console cap, 0 = none */
 };
 
-/* Pure: the policy's limits with the defaults filled in. Fails when the
- * policy's fsize is below the guest memory, which the VMM could not map. */
-int vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_inputs *in,
-		       struct vj_rlimit_value out[VJ_RLIMITS_COUNT], struct vj_err *e);
+/* Pure: the policy's limits with the defaults filled in. */
+void vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_inputs *in,
+			struct vj_rlimit_value out[VJ_RLIMITS_COUNT]);
 
 /* Sets every limit on the calling process. */
 int vj_rlimits_apply(const struct vj_rlimit_value lim[VJ_RLIMITS_COUNT], struct vj_err *e);

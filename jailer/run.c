@@ -126,12 +126,10 @@ static void note_stream(struct vj_rlimit_inputs *in, int fd)
 		in->largest_stream = (uint64_t)st.st_size;
 }
 
-static int resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out[],
-			   struct vj_err *e)
+static void resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out[])
 {
 	const struct vj_vm_config *c = &sb->res.cfg;
-	struct vj_rlimit_inputs in = { .guest_memory = c->memory_mib << 20,
-				       .console_limit = c->console_limit };
+	struct vj_rlimit_inputs in = { .console_limit = c->console_limit };
 	struct stat st;
 
 	for (uint32_t i = 0; i < c->ndrives; i++)
@@ -143,7 +141,7 @@ static int resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out[
 		note_stream(&in, STDOUT_FILENO);
 		note_stream(&in, STDERR_FILENO);
 	}
-	return vj_rlimits_resolve(&sb->l->policy.jail.rlimits, &in, out, e);
+	vj_rlimits_resolve(&sb->l->policy.jail.rlimits, &in, out);
 }
 
 /* argv of the program in the jail: the VMM's, or the test program's with
@@ -321,11 +319,9 @@ static int clone_child(struct sandbox *sb, struct vj_err *e)
 		.argv = sb->argv,
 	};
 	pid_t pid;
-	int r;
 
 	vmm_stdio(sb, j.stdio);
-	if ((r = resolve_rlimits(sb, j.rlimits, e)) < 0)
-		return r;
+	resolve_rlimits(sb, j.rlimits);
 	build_argv(sb);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sb->sync) < 0)
 		return vj_fail_errno(e, -errno, "socketpair");

@@ -45,6 +45,7 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	strcpy(h->cgroup_parent, "vmjail");
 	strcpy(h->run_dir, "/run/vmjail");
 	h->required_namespaces = VJ_NS_ALL_BUT_USER;
+	h->memory_backing = VJ_MEMORY_THP;
 	strcpy(h->source, "built-in defaults");
 }
 
@@ -461,6 +462,17 @@ static int host_owner(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return r;
 }
 
+static int host_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const char *const names[] = VJ_MEMORY_BACKING_NAMES;
+	unsigned i;
+	int r = vj_walk_enum(w, n, names, VJ_ARRAY_SIZE(names), &i);
+
+	if (r == 0)
+		((struct host_walk *)obj)->h->memory_backing = (enum vj_memory_backing)i;
+	return r;
+}
+
 static int host_version(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	(void)obj;
@@ -477,6 +489,7 @@ static const struct vj_key host_keys[] = {
 	{ "cgroup_parent", host_cgroup_parent, false },
 	{ "run_dir", host_run_dir, false },
 	{ "seccomp", host_seccomp, false },
+	{ "memory_backing", host_memory_backing, false },
 	{ "owner", host_owner, false },
 };
 

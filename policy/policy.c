@@ -27,6 +27,7 @@ static void policy_defaults(struct vj_policy *p, const struct vj_host_config *h)
 	vj_config_init(&p->vm);
 	p->vm.memory_mib = min_u64(p->vm.memory_mib, h->max_memory_mib);
 	p->vm.console_limit = console;
+	p->vm.memory_backing = h->memory_backing;
 	vj_jail_defaults(&p->jail, h);
 	p->limits.timeout_ms = h->max_timeout_ms == VJ_UNLIMITED ? 0 : h->max_timeout_ms;
 	p->limits.console_bytes = console;

@@ -136,6 +136,9 @@ struct vj_host_config {
 	unsigned nnetns;              /* named netns a policy may join */
 	char allowed_netns[VJ_MAX_ROOTS][VJ_NETNS_NAME_MAX + 1];
 	struct vj_rlimits max_rlimits;
+	/* What backs guest RAM where a policy does not choose; only where it
+	 * is hugetlb may a policy ask for hugetlb (the pool is the operator's). */
+	enum vj_memory_backing memory_backing;
 	char source[VJ_PATH_MAX];     /* the host file, or "built-in defaults" */
 };
 

@@ -247,6 +247,10 @@ static void vm_section(struct emit *e, const struct vj_vm_config *vm)
 	str(e, "cmdline", vm->cmdline);
 	integer(e, "vcpus", vm->vcpus);
 	number(e, "memory", VJ_UNIT_SIZE, vm->memory_mib << 20);
+	if (e->json)
+		str(e, "memory_backing", vj_memory_backing_name(vm->memory_backing));
+	else
+		raw(e, "memory_backing", vj_memory_backing_name(vm->memory_backing));
 	drives(e, vm);
 	nets(e, vm);
 	if (opt_map_begin(e, "vsock", vm->vsock.enabled)) {

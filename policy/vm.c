@@ -394,12 +394,29 @@ static int vm_console(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return r;
 }
 
+static int vm_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const char *const names[] = VJ_MEMORY_BACKING_NAMES;
+	struct vj_policy_walk *pw = pw_of(obj);
+	unsigned i;
+	int r = vj_walk_enum(w, n, names, VJ_ARRAY_SIZE(names), &i);
+
+	if (r < 0)
+		return r;
+	if (i == VJ_MEMORY_HUGETLB && pw->h->memory_backing != VJ_MEMORY_HUGETLB)
+		return vj_walk_expected(w, n, "thp or 4k (this host keeps no hugetlb pool for "
+				     "sandboxes)");
+	pw->p->vm.memory_backing = (enum vj_memory_backing)i;
+	return 0;
+}
+
 static const struct vj_key vm_keys[] = {
 	{ "kernel", vm_kernel, true },
 	{ "initrd", vm_initrd, false },
 	{ "cmdline", vm_cmdline, false },
 	{ "vcpus", vm_vcpus, false },
 	{ "memory", vm_memory, false },
+	{ "memory_backing", vm_memory_backing, false },
 	{ "drives", vm_drives, false },
 	{ "net", vm_net, false },
 	{ "vsock", vm_vsock, false },

@@ -1,11 +1,12 @@
 #!/bin/bash
-# Builds the guest kernel (ELF vmlinux, no bzImage) from Debian's
-# linux-source-6.1 with rootfs/kernel.config merged over tinyconfig, and
-# copies it to OUTPUT.
+# Builds the guest kernel from Debian's linux-source-6.1 with
+# rootfs/kernel.config merged over tinyconfig: the ELF vmlinux, copied to
+# OUTPUT, and from the same build the compressed bzImage, copied to
+# BZIMAGE when that is given (the benchmarks boot it on every VMM alike).
 #
 # Builds are cached in $VJ_CACHE_DIR (default /var/cache/vmjail):
 #   linux-source-<pkgversion>/   the unpacked source, shared by all configs
-#   kernel-<hash>/vmlinux        one finished kernel per input hash, where the
+#   kernel-<hash>/{vmlinux,bzImage}   one finished kernel per input hash, where the
 #                                hash covers kernel.config, this script, the
 #                                linux-source package version and the toolchain
 #   kernel-<hash>/{config,version,inputs}   final .config, `Linux version`
@@ -15,14 +16,15 @@
 #                                retry after a failure) is incremental
 # A cache hit only hashes and copies.
 #
-# usage: build-kernel.sh OUTPUT
+# usage: build-kernel.sh OUTPUT [BZIMAGE]
 # env:   VJ_CACHE_DIR, VJ_KERNEL_JOBS (default 2), V=1 for the full build log
 set -euo pipefail
 
 die() { echo "build-kernel: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || die "usage: build-kernel.sh OUTPUT"
+[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: build-kernel.sh OUTPUT [BZIMAGE]"
 out=$1
+bz_out=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fragment=$here/kernel.config
 src_pkg=linux-source-6.1
@@ -45,14 +47,19 @@ inputs() {
 hash=$(inputs | sha256sum | cut -c1-16)
 entry=$cache/kernel-$hash
 
-# Copies only when the content differs, so a cache hit leaves OUTPUT's
+# Copies only when the content differs, so a cache hit leaves an output's
 # mtime alone and nothing that depends on it rebuilds.
+install_one() {
+	local from=$1 to=$2
+	mkdir -p "$(dirname "$to")"
+	cmp -s "$from" "$to" && return 0
+	cp "$from" "$to.tmp.$$"
+	mv -f "$to.tmp.$$" "$to"
+	echo "build-kernel: $to <- $from ($(cat "$entry/version"))"
+}
 install_output() {
-	mkdir -p "$(dirname "$out")"
-	cmp -s "$entry/vmlinux" "$out" && return 0
-	cp "$entry/vmlinux" "$out.tmp.$$"
-	mv -f "$out.tmp.$$" "$out"
-	echo "build-kernel: $out <- $entry ($(cat "$entry/version"))"
+	install_one "$entry/vmlinux" "$out"
+	[ -z "$bz_out" ] || install_one "$entry/bzImage" "$bz_out"
 }
 
 if [ -f "$entry/vmlinux" ]; then
@@ -130,13 +137,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	die "kernel config ($fragment): ${#missing[@]} option(s) did not take effect"
 fi
 
-echo "build-kernel: make -j$jobs vmlinux (several minutes from scratch, less when incremental; log: $log)"
-KBUILD_BUILD_USER=vmjail KBUILD_BUILD_HOST=vmjail kmake -j"$jobs" vmlinux ||
-	build_failed "make vmlinux"
+echo "build-kernel: make -j$jobs vmlinux bzImage (several minutes from scratch, less when incremental; log: $log)"
+KBUILD_BUILD_USER=vmjail KBUILD_BUILD_HOST=vmjail kmake -j"$jobs" vmlinux bzImage ||
+	build_failed "make vmlinux bzImage"
 
 rm -rf "$entry.tmp"
 mkdir "$entry.tmp"
 cp "$obj/vmlinux" "$entry.tmp/vmlinux"
+cp "$obj/arch/x86/boot/bzImage" "$entry.tmp/bzImage"
 cp "$obj/.config" "$entry.tmp/config"
 inputs >"$entry.tmp/inputs"
 # The banner Linux prints; vmlinux also holds a placeholder without the

@@ -5,6 +5,8 @@
 #include <sys/ioctl.h>
 
 #define CPUID_HYPERVISOR_BIT (1u << 31)   /* leaf 1 ECX */
+#define CPUID_TSC_DEADLINE_BIT (1u << 24) /* leaf 1 ECX */
+#define CPUID_ARAT_BIT (1u << 2)          /* leaf 6 EAX */
 #define CPUID_HTT_BIT (1u << 28)          /* leaf 1 EDX */
 #define CPUID_TOPOEXT_BIT (1u << 22)      /* leaf 0x80000001 ECX */
 #define KVM_SIGNATURE_LEAF 0x40000000u
@@ -16,6 +18,8 @@ int vj_cpuid_supported(int kvm_fd, struct vj_cpuid *out)
 	out->hdr.nent = VJ_CPUID_MAX_ENTRIES;
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &out->hdr) < 0)
 		return -errno;
+	vj_cpuid_add_emulated(out, ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+					 KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	return 0;
 }
 
@@ -25,6 +29,22 @@ static struct kvm_cpuid_entry2 *find(struct vj_cpuid *c, uint32_t fn, uint32_t i
 		if (c->entries[i].function == fn && c->entries[i].index == idx)
 			return &c->entries[i];
 	return NULL;
+}
+
+/*
+ * KVM_GET_SUPPORTED_CPUID leaves out the TSC-deadline timer, which KVM's
+ * in-kernel LAPIC emulates (an hrtimer) when it has the capability: the
+ * VMM is to offer it. Without it Linux calibrates the LAPIC timer against
+ * the PIT for 100 ms of jiffies and verifies it for as long again; in the
+ * nested test host the verification failed and the guest fell back to
+ * the PIT for its timer, each tick an IOAPIC interrupt.
+ */
+void vj_cpuid_add_emulated(struct vj_cpuid *c, bool tsc_deadline)
+{
+	struct kvm_cpuid_entry2 *e = find(c, 1, 0);
+
+	if (e && tsc_deadline)
+		e->ecx |= CPUID_TSC_DEADLINE_BIT;
 }
 
 static struct kvm_cpuid_entry2 *find_or_add(struct vj_cpuid *c, uint32_t fn)
@@ -109,9 +129,13 @@ void vj_cpuid_for_vcpu(const struct vj_cpuid *supported, struct vj_cpuid *out,
 	if ((e = find(out, 1, 0)))
 		e->ecx |= CPUID_HYPERVISOR_BIT;
 	/* No thermal/power management and no PMU: the guest cannot use them
-	 * and they only widen what it can probe. */
-	if ((e = find(out, 6, 0)))
-		e->eax = e->ebx = e->ecx = e->edx = 0;
+	 * and they only widen what it can probe. Leaf 6 keeps ARAT, which is
+	 * KVM's to report (its LAPIC timer runs whatever the vCPU's idle
+	 * state): without it Linux doubts the LAPIC timer in idle. */
+	if ((e = find(out, 6, 0))) {
+		e->eax &= CPUID_ARAT_BIT;
+		e->ebx = e->ecx = e->edx = 0;
+	}
 	if ((e = find(out, 0xa, 0)))
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 

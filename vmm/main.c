@@ -82,6 +82,10 @@ static int open_inputs(struct vj_vm_config *cfg)
 {
 	int r;
 
+	/* A kernel still to open means standalone; under the launcher, which
+	 * read the host's THP mode outside the jail, there is no /sys. */
+	if (cfg->kernel.fd < 0)
+		cfg->host_thp = vj_thp_host_mode();
 	if ((r = open_input(&cfg->kernel, "kernel", O_RDONLY)) < 0 ||
 	    (r = open_input(&cfg->initrd, "initrd", O_RDONLY)) < 0)
 		return r;
@@ -341,7 +345,7 @@ int main(int argc, char **argv)
 	/*
 	 * First, before guest memory exists or the guest runs: a process that
 	 * is not dumpable keeps every process without CAP_SYS_PTRACE out of
-	 * its /proc/PID/fd (the guest-RAM memfd), /proc/PID/mem and ptrace,
+	 * its /proc/PID/fd, /proc/PID/mem (guest RAM) and ptrace,
 	 * even one with its own uid, and is never dumped to a core file.
 	 * Jailed, the exec that follows the jail's change of ids made the VMM
 	 * dumpable again; its seccomp filter allows no prctl() later.

@@ -1,5 +1,5 @@
 /*
- * Guest memory: one memfd, mapped once, split into at most two
+ * Guest memory: one anonymous mapping, split into at most two
  * guest-physical regions around the MMIO gap. Every access the VMM makes
  * on behalf of the guest goes through vj_mem_ptr(), which refuses any
  * range that is not wholly inside one region.
@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct vj_mem_region {
 	uint64_t gpa;
 	uint64_t size;
@@ -17,14 +19,28 @@ struct vj_mem_region {
 };
 
 struct vj_guest_mem {
-	int fd;
 	uint8_t *base;
 	uint64_t size;
+	enum vj_memory_backing backing; /* what guest RAM got */
+	/* Why it got other than what was asked; "" when it got that. */
+	char fallback[160];
 	unsigned nregions;
 	struct vj_mem_region regions[2];
 };
 
-int vj_mem_create(struct vj_guest_mem *mem, uint64_t size);
+/*
+ * Maps size bytes (a multiple of 2 MiB) of guest RAM backed as asked, or
+ * as near as the host allows: hugetlb falls back to THP when the host's
+ * pool cannot reserve it all now, THP to 4 KiB pages when the host's THP
+ * is off (host_thp, read before the jail). Fails only when no anonymous
+ * memory can be mapped at all.
+ */
+int vj_mem_create(struct vj_guest_mem *mem, uint64_t size, enum vj_memory_backing want,
+		  enum vj_thp_mode host_thp);
+
+/* One line for -v: the size, what backs it, what it fell back from. */
+void vj_mem_describe(const struct vj_guest_mem *mem, enum vj_memory_backing want,
+		     enum vj_thp_mode host_thp, char *buf, size_t len);
 void vj_mem_destroy(struct vj_guest_mem *mem);
 
 /* Host pointer for [gpa, gpa + len), or NULL when any byte of it lies

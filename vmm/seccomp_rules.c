@@ -52,6 +52,11 @@
 #define IOCTL(req) ALLOW_IF(ioctl, "ioctl " #req, EQ(1, req))
 /* Writable memory is fine; memory the VMM could execute is not. */
 #define NO_EXEC(call) ALLOW_IF(call, #call " without PROT_EXEC", MASKED_EQ(2, PROT_EXEC, 0))
+/* Memory for malloc and thread stacks: never executable, and never from the
+ * host's hugetlb pool, which the cgroup's memory limit does not cover
+ * (guest RAM took its share of the pool before any filter). */
+#define MMAP ALLOW_IF2(mmap, "mmap without PROT_EXEC or MAP_HUGETLB", \
+		       MASKED_EQ(2, PROT_EXEC, 0), MASKED_EQ(3, MAP_HUGETLB, 0))
 /* The operation, whatever its FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME. */
 #define FUTEX(op) ALLOW_IF(futex, "futex " #op, MASKED_EQ(1, FUTEX_CMD_MASK, op))
 
@@ -122,7 +127,7 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW_IF(tgkill, "tgkill SIGUSR1", EQ(2, SIGUSR1)),
 	ALLOW(getpid),         /* pthread_kill */
 	ALLOW(rt_sigprocmask), /* pthread_kill masks signals around tgkill */
-	NO_EXEC(mmap),         /* malloc */
+	MMAP,                  /* malloc */
 	NO_EXEC(mprotect),     /* malloc growing a heap */
 	ALLOW(munmap),         /* free; teardown of guest memory and kvm_run areas */
 	ALLOW(brk),            /* malloc */
@@ -153,7 +158,7 @@ static const struct vj_seccomp_rule vcpu_rules[] = {
 	ALLOW(getpid),         /* pthread_kill */
 	ALLOW(rt_sigprocmask), /* pthread_kill; thread exit */
 	ALLOW(rt_sigreturn),   /* return from the no-op kick handler */
-	NO_EXEC(mmap),         /* malloc in this thread's arena */
+	MMAP,                  /* malloc in this thread's arena */
 	NO_EXEC(mprotect),     /* the arena growing */
 	ALLOW(munmap),         /* the arena trimmed at thread exit */
 	ALLOW(brk),            /* malloc falling back to the main arena */

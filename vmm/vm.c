@@ -81,6 +81,7 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t identity = VJ_KVM_IDENTITY_MAP_ADDR;
 	uint64_t start_ns = vm->timing.start_ns;
+	char desc[320];
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -88,7 +89,6 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	vm->loop.epfd = vm->loop.dev_epfd = -1;
-	vm->mem.fd = -1;
 	vm->nvcpus = cfg->vcpus;
 	for (unsigned i = 0; i < VJ_VCPUS_MAX; i++)
 		vm->vcpus[i].fd = -1;
@@ -110,11 +110,18 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 		vj_error("KVM_CREATE_VM: %s", strerror(-r));
 		return r;
 	}
-	if ((r = vj_mem_create(&vm->mem, cfg->memory_mib * VJ_MiB)) < 0) {
+	if ((r = vj_mem_create(&vm->mem, cfg->memory_mib * VJ_MiB, cfg->memory_backing,
+			       cfg->host_thp)) < 0) {
 		vj_error("guest memory (%llu MiB): %s", (unsigned long long)cfg->memory_mib,
 			 strerror(-r));
 		return r;
 	}
+	vj_mem_describe(&vm->mem, cfg->memory_backing, cfg->host_thp, desc, sizeof(desc));
+	/* An operator who reserved a pool wants to hear that it was short. */
+	if (cfg->memory_backing == VJ_MEMORY_HUGETLB && vm->mem.backing != VJ_MEMORY_HUGETLB)
+		vj_warn("%s", desc);
+	else
+		vj_info("%s", desc);
 	if ((r = vj_mem_register(&vm->mem, vm->vm_fd)) < 0) {
 		vj_error("KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 		return r;

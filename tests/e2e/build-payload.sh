@@ -5,7 +5,8 @@
 # in two parts:
 #   userland  the Debian programs the scripts use (the packages below,
 #             whole; with --qemu, QEMU and the firmware of its microvm
-#             machine too) and every shared library they need, at the
+#             machine too, and kvmtool's lkvm where it is installed, for
+#             the benchmarks) and every shared library they need, at the
 #             paths this host has them, its symbolic links included (/bin
 #             -> usr/bin and the like). Rebuilt only when those packages
 #             change: finding libraries takes a while.
@@ -50,6 +51,7 @@ command -v cpio >/dev/null || die "cpio is not installed (make deps-kernel)"
 # The userland is what these packages are now, and what this script does.
 stamp() {
 	dpkg-query -W $PKGS $([ $qemu = 1 ] && echo $QEMU_PKGS) 2>&1
+	[ $qemu = 1 ] && command -v lkvm && sha256sum "$(command -v lkvm)"
 	sha256sum "$0"
 }
 if [ $part = userland ]; then
@@ -133,6 +135,7 @@ userland() {
 	for f in $ALTERNATIVES; do add "$f"; done
 	if [ $qemu = 1 ]; then
 		for f in $QEMU_FILES; do add "$f"; done
+		if f=$(command -v lkvm); then add "$f"; fi
 	fi
 	for f in /etc/passwd /etc/group; do add "$f"; done
 	mapfile -d '' files < <(find "$root" -type f -print0)

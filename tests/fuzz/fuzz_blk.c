@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!mem.base) {
 		vj_log_init("fuzz_blk", VJ_LOG_ERROR);
-		if (vj_mem_create(&mem, MEM_SIZE) < 0)
+		if (vj_mem_create(&mem, MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN) < 0)
 			abort();
 		for (int i = 0; i < 2; i++) {
 			cfg[i].file.fd = memfd_create("fuzz-drive", MFD_CLOEXEC);

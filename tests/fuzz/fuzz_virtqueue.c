@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vj_chain c;
 	struct vj_virtq q;
 
-	if (!mem.base && vj_mem_create(&mem, MEM_SIZE) < 0)
+	if (!mem.base && vj_mem_create(&mem, MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN) < 0)
 		abort();
 	if (size < 2)
 		return 0;

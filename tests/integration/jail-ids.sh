@@ -2,8 +2,9 @@
 # Each sandbox runs as host ids of its own, and its guest memory is closed
 # to every other process: while two sandboxes run, a process running as
 # the other sandbox's uid, as nobody, or even as the sandbox's own uid
-# cannot open the VMM's guest-RAM memfd through /proc (the VMM is not
-# dumpable), and no process of another uid can signal it. Two sandboxes
+# cannot read the VMM's guest RAM through /proc/PID/mem nor open its
+# descriptors through /proc/PID/fd (the VMM is not dumpable), and no
+# process of another uid can signal it. Two sandboxes
 # started together have different uids and gids, which are free again
 # once they end, also when a launcher is SIGKILLed; a full range is one
 # error; the ids an operator names are reserved like allocated ones; a
@@ -23,14 +24,31 @@ trap 'echo "$SUID_DUMPABLE" >/proc/sys/fs/suid_dumpable; jail_cleanup_on_exit' E
 # setpriv drops them with the change from uid 0).
 as() { local id=$1; shift; setpriv --reuid "$id" --regid "$id" --clear-groups "$@"; }
 
-# guest_ram PID: the number of PID's descriptor of its guest memory.
+# guest_ram PID: the address of PID's guest memory, its largest anonymous
+# writable mapping (guest RAM is in no file), in decimal; none while PID
+# has no mapping of at least the smallest guest's 16 MiB (still the shell
+# that execs the VMM, say).
 guest_ram() {
-	local fd
-	for fd in /proc/$1/fd/*; do
-		case $(readlink "$fd") in
-		/memfd:vmjail-guest-ram*) echo "${fd##*/}"; return 0 ;;
-		esac
-	done
+	local range perms off dev ino path lo hi best=$(((16 << 20) - 1)) start=""
+	while read -r range perms off dev ino path; do
+		[ -z "$path" ] && [[ $perms == rw* ]] || continue
+		lo=$((16#${range%-*})) hi=$((16#${range#*-}))
+		if [ $((hi - lo)) -gt $best ]; then best=$((hi - lo)) start=$lo; fi
+	done <"/proc/$1/maps"
+	[ -n "$start" ] && echo "$start"
+}
+
+# read_mem PID ADDR: one byte of PID's memory at ADDR, through /proc.
+read_mem() { dd if="/proc/$1/mem" bs=1 count=1 skip="$2" iflag=skip_bytes status=none; }
+
+# cannot_read_mem ID PID ADDR: a process running as ID is refused PID's
+# memory at ADDR.
+cannot_read_mem() {
+	local err
+	err=$(as "$1" dd if="/proc/$2/mem" bs=1 count=1 skip="$3" iflag=skip_bytes status=none \
+		2>&1 >/dev/null) && { WHY="uid $1 read from it"; return 1; }
+	[[ $err == *"Permission denied"* ]] && return 0
+	WHY="not refused for want of permission: $err"
 	return 1
 }
 
@@ -97,19 +115,21 @@ expect "the launchers hold A's and B's uids and gids" \
 	eval 'held $UA uid && held $GA gid && held $UB uid && held $GB gid'
 
 RAM_A=$(guest_ram "$VMM_A")
-expect "the VMM holds its guest memory as /memfd:vmjail-guest-ram" test -n "$RAM_A"
-expect "root reads it through /proc/PID/fd (so the refusals below are the kernel's)" \
-	test "$(head -c 1 "/proc/$VMM_A/fd/$RAM_A" | wc -c)" = 1
-expect "a process running as another live sandbox's uid cannot open A's guest memory" \
-	cannot_read "$UB" "$VMM_A" "$RAM_A"
-expect "a process running as nobody cannot open it" cannot_read $NOBODY "$VMM_A" "$RAM_A"
-expect "a process running as A's own uid cannot open it (the VMM is not dumpable)" \
-	cannot_read "$UA" "$VMM_A" "$RAM_A"
+expect "the VMM's guest memory is an anonymous mapping" test -n "$RAM_A"
+expect "root reads it through /proc/PID/mem (so the refusals below are the kernel's)" \
+	test "$(read_mem "$VMM_A" "${RAM_A:-0}" | wc -c)" = 1
+expect "a process running as another live sandbox's uid cannot read A's guest memory" \
+	cannot_read_mem "$UB" "$VMM_A" "${RAM_A:-0}"
+expect "a process running as nobody cannot read it" cannot_read_mem $NOBODY "$VMM_A" "${RAM_A:-0}"
+expect "a process running as A's own uid cannot read it (the VMM is not dumpable)" \
+	cannot_read_mem "$UA" "$VMM_A" "${RAM_A:-0}"
+expect "a process running as A's own uid cannot open the VMM's descriptors" \
+	cannot_read "$UA" "$VMM_A" 0
 expect "a process running as another live sandbox's uid cannot signal A's VMM (EPERM)" \
 	cannot_signal "$UB" "$VMM_A"
 expect "a process running as nobody cannot signal it (EPERM)" cannot_signal $NOBODY "$VMM_A"
 expect "B's guest memory is as closed to A's uid" \
-	eval 'cannot_read "$UA" "$VMM_B" "$(guest_ram "$VMM_B")"'
+	eval 'cannot_read_mem "$UA" "$VMM_B" "$(guest_ram "$VMM_B")"'
 
 # The launcher's other child: the broker.
 broker=$(ps -o pid= --ppid "$LAUNCHER_A" | awk -v vmm="$VMM_A" '$1 != vmm { print $1; exit }')
@@ -219,8 +239,8 @@ for _ in $(seq 200); do ram=$(guest_ram $solo 2>/dev/null) && break; sleep 0.05;
 if [ -n "${ram:-}" ]; then
 	expect "the VMM alone runs as the id it was started as" \
 		test "$(status_of $solo Uid)" = "$SOLO $SOLO $SOLO $SOLO"
-	expect "a process of the standalone VMM's own uid cannot open its guest memory" \
-		cannot_read $SOLO $solo "$ram"
+	expect "a process of the standalone VMM's own uid cannot read its guest memory" \
+		cannot_read_mem $SOLO $solo "$ram"
 else
 	fail "start the VMM alone as uid $SOLO" "$(cat "$JAIL_TMP/solo.err")"
 fi

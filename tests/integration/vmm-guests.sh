@@ -152,6 +152,44 @@ expect_out "pvh: SMP bring-up after a PVH boot" 'vjtest: smp ok 2 cpus ids 0,1'
 boot "$PVH_GUEST" "vjtest=first" 1 -v
 expect_err "pvh: marker from the first 32-bit instructions logged" 'boot complete'
 
+# --- what backs guest RAM (--memory-backing) --------------------------------
+
+boot "$GUEST" "vjtest=hello" 1 -v --memory-backing 4k
+expect_out "4k: the guest runs on 4 KiB pages" 'vjtest: hello ok .*'
+expect_err "4k: -v says so" 'guest RAM 64 MiB: anonymous memory, 4 KiB pages$'
+
+thp_mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
+boot "$GUEST" "vjtest=hello" 1 -v --memory-backing thp
+expect_out "thp: the guest runs" 'vjtest: hello ok .*'
+case $thp_mode in
+never) expect_err "thp: -v says the host's THP is off and it got 4 KiB pages" \
+	"4 KiB pages; asked for thp, but the host's transparent huge pages are off" ;;
+always | madvise) expect_err "thp: -v says it got transparent huge pages (host: $thp_mode)" \
+	"transparent huge pages where the host has them \\(enabled=$thp_mode\\)$" ;;
+*) skip "thp: -v names the host's THP mode" "no THP on this host" ;;
+esac
+
+# hugetlb: from the pool where it holds the guest, else THP and a warning
+# without -v (an operator who set the pool up wants to hear it was short).
+pool=/proc/sys/vm/nr_hugepages
+if [ -w $pool ] && [ "$(cat $pool)" = 0 ]; then
+	boot "$GUEST" "vjtest=hello" 1 --memory-backing hugetlb
+	expect_out "hugetlb, empty pool: the guest still runs" 'vjtest: hello ok .*'
+	expect_err "hugetlb, empty pool: warns that it fell back, and why" \
+		"asked for hugetlb, but the host's 2 MiB hugetlb pool cannot reserve 32 pages"
+	echo 32 >$pool
+	if [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 32 ]; then
+		boot "$GUEST" "vjtest=hello" 1 -v --memory-backing hugetlb
+		expect_out "hugetlb: the guest runs on the pool's pages" 'vjtest: hello ok .*'
+		expect_err "hugetlb: -v says so" "guest RAM 64 MiB: 2 MiB pages of the host's hugetlb pool$"
+	else
+		skip "hugetlb: the guest runs on the pool's pages" "the host could not fill a pool of 32"
+	fi
+	echo 0 >$pool
+else
+	skip "hugetlb: pool and fallback" "needs root and an empty hugetlb pool to set up"
+fi
+
 # --- stopping a running guest from outside ---------------------------------
 
 # stop_running NAME SCENARIO SIGNAL: the VMM ends with EXIT_STOPPED while

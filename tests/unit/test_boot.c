@@ -17,7 +17,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&img, 0, sizeof(img));
 	err[0] = '\0';
-	return vj_mem_create(&mem, 64 * VJ_MiB);
+	return vj_mem_create(&mem, 64 * VJ_MiB, VJ_MEMORY_4K, VJ_THP_UNKNOWN);
 }
 
 static int teardown(void **state)
@@ -377,7 +377,7 @@ static void e820_for_a_guest_above_4g(void **state)
 	struct vj_guest_mem big;
 	struct boot_e820_entry e[VJ_E820_MAX];
 	(void)state;
-	assert_int_equal(vj_mem_create(&big, 5 * VJ_GiB), 0);
+	assert_int_equal(vj_mem_create(&big, 5 * VJ_GiB, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	assert_int_equal(vj_e820_build(&big, e), 4);
 	assert_true(e[2].addr + e[2].size == VJ_MMIO_GAP_START);
 	assert_true(e[3].addr == VJ_MMIO_GAP_END);

@@ -31,6 +31,8 @@ static void defaults_with_only_a_kernel(void **state)
 	assert_int_equal(cfg.memory_mib, 128);
 	assert_int_equal(cfg.console, VJ_CONSOLE_STDOUT);
 	assert_int_equal(cfg.seccomp, VJ_SECCOMP_ENFORCE);
+	assert_int_equal(cfg.memory_backing, VJ_MEMORY_THP);
+	assert_int_equal(cfg.host_thp, VJ_THP_UNKNOWN);
 }
 
 static void all_boot_flags_are_taken(void **state)
@@ -162,6 +164,51 @@ static void seccomp_modes(void **state)
 	assert_int_equal(PARSE("--kernel", "/k", "--seccomp", "lax"), -EINVAL);
 }
 
+static void memory_backings(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "4k"), 0);
+	assert_int_equal(cfg.memory_backing, VJ_MEMORY_4K);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "hugetlb"), 0);
+	assert_int_equal(cfg.memory_backing, VJ_MEMORY_HUGETLB);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "thp"), 0);
+	assert_int_equal(cfg.memory_backing, VJ_MEMORY_THP);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "memfd"), -EINVAL);
+	assert_non_null(strstr(err, "--memory-backing"));
+	assert_non_null(strstr(err, "memfd"));
+	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "THP"), -EINVAL);
+}
+
+static void memory_backing_names_round_trip(void **state)
+{
+	enum vj_memory_backing b;
+	(void)state;
+	for (int i = VJ_MEMORY_THP; i <= VJ_MEMORY_HUGETLB; i++) {
+		assert_int_equal(vj_memory_backing_parse(vj_memory_backing_name(i), &b), 0);
+		assert_int_equal(b, i);
+	}
+	assert_string_equal(vj_memory_backing_name((enum vj_memory_backing)7), "unknown");
+	assert_int_equal(vj_memory_backing_parse("", &b), -EINVAL);
+}
+
+/* The format of /sys/kernel/mm/transparent_hugepage/enabled: the mode in
+ * force in brackets; anything else is unknown, never a guess. */
+static void thp_mode_is_the_bracketed_word(void **state)
+{
+	(void)state;
+	assert_int_equal(vj_thp_mode_parse("[always] madvise never\n"), VJ_THP_ALWAYS);
+	assert_int_equal(vj_thp_mode_parse("always [madvise] never\n"), VJ_THP_MADVISE);
+	assert_int_equal(vj_thp_mode_parse("always madvise [never]\n"), VJ_THP_NEVER);
+	assert_int_equal(vj_thp_mode_parse("always madvise never\n"), VJ_THP_UNKNOWN);
+	assert_int_equal(vj_thp_mode_parse("always [madvis"), VJ_THP_UNKNOWN);
+	assert_int_equal(vj_thp_mode_parse("[alwaysx] madvise never"), VJ_THP_UNKNOWN);
+	assert_int_equal(vj_thp_mode_parse("[unknown]"), VJ_THP_UNKNOWN);
+	assert_int_equal(vj_thp_mode_parse("[]"), VJ_THP_UNKNOWN);
+	assert_int_equal(vj_thp_mode_parse(""), VJ_THP_UNKNOWN);
+	assert_string_equal(vj_thp_mode_name(VJ_THP_MADVISE), "madvise");
+	assert_string_equal(vj_thp_mode_name((enum vj_thp_mode)9), "unknown");
+}
+
 static void memfd_round_trip(void **state)
 {
 	struct vj_vm_config a, b;
@@ -173,6 +220,8 @@ static void memfd_round_trip(void **state)
 	strcpy(a.kernel.name, "vmlinux");
 	a.kernel.fd = 7;
 	a.vcpus = 3;
+	a.memory_backing = VJ_MEMORY_HUGETLB;
+	a.host_thp = VJ_THP_NEVER;
 	fd = vj_config_to_memfd(&a);
 	assert_true(fd >= 0);
 	/* sealed: the VMM's copy cannot change under it */
@@ -182,6 +231,8 @@ static void memfd_round_trip(void **state)
 	assert_int_equal(PARSE("--config-fd", fdarg), 0);
 	memcpy(&b, &cfg, sizeof(b));
 	assert_int_equal(b.vcpus, 3);
+	assert_int_equal(b.memory_backing, VJ_MEMORY_HUGETLB);
+	assert_int_equal(b.host_thp, VJ_THP_NEVER);
 	assert_int_equal(b.kernel.fd, 7);
 	assert_string_equal(b.kernel.name, "vmlinux");
 }
@@ -238,6 +289,16 @@ static void validate_rejects_tampered_configs(void **state)
 	strcpy(c.kernel.name, "k");
 	c.console = (enum vj_console_kind)9;
 	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	c.memory_backing = (enum vj_memory_backing)3;
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "memory backing"));
+	vj_config_init(&c);
+	strcpy(c.kernel.name, "k");
+	c.host_thp = (enum vj_thp_mode)4;
+	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "THP"));
 }
 
 int main(void)
@@ -256,6 +317,9 @@ int main(void)
 		cmocka_unit_test(net_and_vsock_options),
 		cmocka_unit_test(net_and_vsock_errors),
 		cmocka_unit_test(seccomp_modes),
+		cmocka_unit_test(memory_backings),
+		cmocka_unit_test(memory_backing_names_round_trip),
+		cmocka_unit_test(thp_mode_is_the_bracketed_word),
 		cmocka_unit_test(memfd_round_trip),
 		cmocka_unit_test(config_fd_excludes_other_flags),
 		cmocka_unit_test(config_fd_wrong_size_is_refused),

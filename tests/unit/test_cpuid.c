@@ -33,7 +33,7 @@ static int setup(void **state)
 	add(1, 0, 0x800f12, 0xff0800, 0x7ed8320b, 0x178bfbff);
 	add(4, 0, 0x121, 0, 0, 0);
 	add(4, 3, 0x163, 0, 0, 0);
-	add(6, 0, 4, 0, 0, 0);
+	add(6, 0, 0x7, 0x1, 0x9, 0);
 	add(0xa, 0, 0x7300402, 0, 0, 0x603);
 	add(0xb, 0, 1, 2, 0x100, 0);
 	add(0xb, 1, 4, 16, 0x201, 0);
@@ -87,8 +87,22 @@ static void pmu_power_and_topoext_are_hidden(void **state)
 	(void)state;
 	vj_cpuid_for_vcpu(&host, &out, 0, 2);
 	assert_int_equal(get(0xa, 0)->eax, 0);
-	assert_int_equal(get(6, 0)->eax, 0);
+	assert_int_equal(get(6, 0)->eax, 1u << 2); /* ARAT only */
+	assert_int_equal(get(6, 0)->ebx, 0);
+	assert_int_equal(get(6, 0)->ecx, 0);
 	assert_false(get(0x80000001, 0)->ecx & (1u << 22));
+}
+
+static void tsc_deadline_timer_is_offered_where_kvm_has_it(void **state)
+{
+	(void)state;
+	vj_cpuid_add_emulated(&host, false);
+	vj_cpuid_for_vcpu(&host, &out, 0, 1);
+	assert_false(get(1, 0)->ecx & (1u << 24));
+	vj_cpuid_add_emulated(&host, true);
+	vj_cpuid_for_vcpu(&host, &out, 1, 2);
+	assert_true(get(1, 0)->ecx & (1u << 24));
+	assert_true(get(1, 0)->ecx & (1u << 31)); /* the rest stays */
 }
 
 int main(void)
@@ -98,6 +112,7 @@ int main(void)
 		cmocka_unit_test_setup(apic_id_and_count_per_vcpu, setup),
 		cmocka_unit_test_setup(kvm_leaves_are_present, setup),
 		cmocka_unit_test_setup(pmu_power_and_topoext_are_hidden, setup),
+		cmocka_unit_test_setup(tsc_deadline_timer_is_offered_where_kvm_has_it, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

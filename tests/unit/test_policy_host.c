@@ -58,6 +58,7 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 	assert_true(h.max_rlimits.core == 0);
 	assert_int_equal(h.required_namespaces, VJ_NS_ALL_BUT_USER);
 	assert_false(h.allow_seccomp_log);
+	assert_int_equal(h.memory_backing, VJ_MEMORY_THP);
 	assert_string_equal(h.cgroup_parent, "vmjail");
 	assert_string_equal(h.run_dir, "/run/vmjail");
 }
@@ -359,12 +360,26 @@ static void an_owner_may_control_every_sandbox(void **state)
 			  "host.yaml:2:8: owner: expected an integer, found \"bob\"");
 }
 
+static void memory_backing_is_read(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\nmemory_backing: hugetlb\n", &h, &err), 0);
+	assert_int_equal(h.memory_backing, VJ_MEMORY_HUGETLB);
+	assert_int_equal(load("version: 1\nmemory_backing: 4k\n", &h, &err), 0);
+	assert_int_equal(h.memory_backing, VJ_MEMORY_4K);
+	assert_host_error("version: 1\nmemory_backing: huge\n", "host.yaml:2:17: memory_backing: "
+			  "expected one of thp, 4k, hugetlb, found \"huge\"");
+}
+
 static void unknown_keys_and_versions_are_refused(void **state)
 {
 	(void)state;
 	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
 			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
-			  "seccomp, owner)");
+			  "seccomp, memory_backing, owner)");
 	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
 	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
 }
@@ -413,6 +428,7 @@ int main(void)
 		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),
 		cmocka_unit_test(seccomp_log_permission_is_read),
 		cmocka_unit_test(an_owner_may_control_every_sandbox),
+		cmocka_unit_test(memory_backing_is_read),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),
 		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),
 		cmocka_unit_test(failed_load_leaves_the_host_config_untouched),

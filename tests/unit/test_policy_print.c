@@ -9,6 +9,7 @@
 
 #define RICH "version: 1\nid: req-1\nvm:\n  kernel: vmlinux\n  initrd: initrd.img\n" \
 	"  cmdline: \"console=ttyS0 \\\"quoted\\\"\"\n  vcpus: 2\n  memory: 384Mi\n" \
+	"  memory_backing: 4k\n" \
 	"  drives:\n    - {id: root, path: root.ext4}\n" \
 	"    - {id: data, path: data.ext4, read_only: false, rate_limit: {bandwidth: 1536Ki, " \
 	"bandwidth_burst: 1Mi, ops: 100, ops_burst: 10}}\n" \
@@ -82,6 +83,7 @@ static void yaml_output_of_a_minimal_policy_shows_every_default(void **state)
 		 "  cmdline: \"\"\n"
 		 "  vcpus: 1\n"
 		 "  memory: 128Mi\n"
+		 "  memory_backing: thp\n"
 		 "  drives: []\n"
 		 "  net: []\n"
 		 "  rng: false\n"
@@ -159,7 +161,7 @@ static void json_output_uses_base_units_and_null(void **state)
 	out = print(&p, true);
 	assert_true(out[0] == '{');
 	assert_non_null(strstr(out, "\n  \"version\": 1,\n  \"id\": \"req-1\",\n  \"vm\": {\n"));
-	assert_non_null(strstr(out, "\"memory\": 402653184,"));
+	assert_non_null(strstr(out, "\"memory\": 402653184,\n    \"memory_backing\": \"4k\","));
 	assert_non_null(strstr(out, "\"timeout_ms\": 90000,"));
 	assert_non_null(strstr(out, "\"console_output\": 131072,\n    \"output\": 65536\n"));
 	assert_non_null(strstr(out, "\"swap\": null,"));

@@ -126,7 +126,8 @@ static void unknown_vm_key_lists_the_known_ones(void **state)
 {
 	(void)state;
 	tp_assert_error(HEAD "  kernal: x\n", "p.yaml:4:3: vm.kernal: unknown key (expected one of: "
-			"kernel, initrd, cmdline, vcpus, memory, drives, net, vsock, rng, console)");
+			"kernel, initrd, cmdline, vcpus, memory, memory_backing, drives, net, vsock, rng, "
+			"console)");
 }
 
 static void kernel_and_initrd_resolve_to_canonical_paths(void **state)
@@ -958,6 +959,37 @@ static void seccomp_log_needs_the_host_permission(void **state)
 	tp.host = saved;
 }
 
+/* thp and 4k take the sandbox's own memory, within its cgroup; the
+ * hugetlb pool is the operator's, for policies only where the host
+ * backs guests with it. */
+static void memory_backing_defaults_to_the_host_and_hugetlb_needs_its_pool(void **state)
+{
+	struct vj_host_config saved = tp.host;
+	struct vj_policy p;
+
+	(void)state;
+	load_ok(HEAD, &p);
+	assert_int_equal(p.vm.memory_backing, VJ_MEMORY_THP);
+	vj_policy_free(&p);
+	load_ok("version: 1\nvm:\n  kernel: vmlinux\n  memory_backing: 4k\n", &p);
+	assert_int_equal(p.vm.memory_backing, VJ_MEMORY_4K);
+	vj_policy_free(&p);
+	tp_assert_error("version: 1\nvm:\n  kernel: vmlinux\n  memory_backing: hugetlb\n",
+			"p.yaml:4:19: vm.memory_backing: expected thp or 4k (this host keeps no "
+			"hugetlb pool for sandboxes), found \"hugetlb\"");
+	tp_assert_error("version: 1\nvm:\n  kernel: vmlinux\n  memory_backing: memfd\n",
+			"p.yaml:4:19: vm.memory_backing: expected one of thp, 4k, hugetlb, found "
+			"\"memfd\"");
+	tp.host.memory_backing = VJ_MEMORY_HUGETLB;
+	load_ok(HEAD, &p);
+	assert_int_equal(p.vm.memory_backing, VJ_MEMORY_HUGETLB);
+	vj_policy_free(&p);
+	load_ok("version: 1\nvm:\n  kernel: vmlinux\n  memory_backing: thp\n", &p);
+	assert_int_equal(p.vm.memory_backing, VJ_MEMORY_THP);
+	vj_policy_free(&p);
+	tp.host = saved;
+}
+
 static void seccomp_cannot_be_turned_off(void **state)
 {
 	(void)state;
@@ -1142,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(no_host_maximum_leaves_output_uncapped),
 		cmocka_unit_test(seccomp_log_needs_the_host_permission),
 		cmocka_unit_test(seccomp_cannot_be_turned_off),
+		cmocka_unit_test(memory_backing_defaults_to_the_host_and_hugetlb_needs_its_pool),
 		cmocka_unit_test(workload_argv_and_env_are_read),
 		cmocka_unit_test(workload_program_name_may_not_be_empty),
 		cmocka_unit_test(workload_env_names_and_values_are_checked),

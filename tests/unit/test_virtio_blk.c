@@ -43,7 +43,7 @@ static int start(void **state, bool read_only, const struct vj_rate_limit *rate)
 	f.fd = memfd_create("vj-test-disk", MFD_CLOEXEC);
 	assert_true(f.fd >= 0);
 	assert_int_equal(write(f.fd, data, DISK_SIZE), DISK_SIZE);
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init(&f.ring, &f.mem, 16);
 	f.cfg.file.fd = f.fd;
 	strcpy(f.cfg.file.name, "test.img");

@@ -47,7 +47,7 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init_slot(&f.rings[0], &f.mem, 16, 0);
 	fake_ring_init_slot(&f.rings[1], &f.mem, 16, 1);
 	memcpy(f.dev.config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);

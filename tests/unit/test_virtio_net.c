@@ -79,7 +79,7 @@ static int setup(void **state)
 		in_own_netns = true;
 	}
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init_slot(&f.rx, &f.mem, 16, 0);
 	fake_ring_init_slot(&f.tx, &f.mem, 16, 1);
 	f.cfg.tap.fd = -1;

@@ -18,7 +18,7 @@ static int setup(void **state)
 {
 	static struct fixture f;
 
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init(&f.ring, &f.mem, 8);
 	assert_int_equal(vj_rng_create(&f.rng, &f.mem), 0);
 	fake_driver_init(&f.rng.vdev, 0, &f.ring, 1);

@@ -49,7 +49,7 @@ static int start(void **state, bool with_broker)
 
 	memset(&f, 0, sizeof(f));
 	f.broker = -1;
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init_slot(&f.rx, &f.mem, QSIZE, 0);
 	fake_ring_init_slot(&f.tx, &f.mem, QSIZE, 1);
 	fake_ring_init_slot(&f.ev, &f.mem, 8, 2);

@@ -16,7 +16,7 @@ static int setup(void **state)
 {
 	static struct fixture f;
 
-	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE), 0);
+	assert_int_equal(vj_mem_create(&f.mem, FAKE_MEM_SIZE, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
 	fake_ring_init(&f.ring, &f.mem, 16);
 	fake_queue(&f.ring, &f.q, true);
 	*state = &f;

@@ -108,7 +108,7 @@ static int load_segment(const struct vj_guest_mem *mem, int fd, const char *name
 			 (unsigned long long)(ph->p_paddr + ph->p_memsz));
 		return -ENOSPC;
 	}
-	/* The rest of the segment (bss) is already zero: fresh memfd pages. */
+	/* The rest of the segment (bss) is already zero: fresh anonymous pages. */
 	if (ph->p_filesz && read_exact(fd, dst, ph->p_filesz, ph->p_offset) < 0)
 		return vj_bad_kernel(err, errlen, name, "read error in ELF segment");
 	return 0;
