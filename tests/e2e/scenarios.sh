@@ -412,21 +412,21 @@ scenario_jail_props() {
 	check "the workload runs, the guest agent connected" started_in_guest
 	# Its stderr is vmjail's, for its own messages; stdin and stdout
 	# are /dev/null: the workload's streams go through the agent. Then
-	# the vsock socket (6) and the broker's (7) it was passed, what it
-	# made itself (the VM, its vCPU, the stop eventfd, the event loop's
-	# two epoll sets, the boot marker's eventfd, the vsock device's
-	# eventfds, the signalfd), and the agent's connection (17). Guest
-	# memory is in none.
+	# the vsock socket (6), the broker's (7) and its launcher's control
+	# channel (8) it was passed, what it made itself (the VM, its vCPU,
+	# the stop eventfd, the event loop's two epoll sets, the boot
+	# marker's eventfd, the vsock device's eventfds, the signalfd), and
+	# the agent's connection (18). Guest memory is in none.
 	# What it was passed for setting up (/dev/kvm 3, the kernel 4, the
-	# initrd 5, the configuration 8) is closed once used, and its numbers
+	# initrd 5, the configuration 9) is closed once used, and its numbers
 	# taken by what came later.
-	check "its descriptors: stdio, vsock and broker sockets, the VM, its own, the agent's" \
+	check "its descriptors: stdio, vsock, broker and control sockets, the VM, its own, the agent's" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/tmp/vj.err 3:anon_inode:[signalfd] $(
-		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket $(
-		)8:anon_inode:kvm-vm 9:anon_inode:[eventfd] $(
-		)10:anon_inode:[eventpoll] 11:anon_inode:[eventpoll] 12:anon_inode:[eventfd] $(
-		)13:anon_inode:[eventfd] 14:anon_inode:[eventfd] 15:anon_inode:[eventfd] $(
-		)16:anon_inode:[eventfd] 17:socket "
+		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket 8:socket $(
+		)9:anon_inode:kvm-vm 10:anon_inode:[eventfd] $(
+		)11:anon_inode:[eventpoll] 12:anon_inode:[eventpoll] 13:anon_inode:[eventfd] $(
+		)14:anon_inode:[eventfd] 15:anon_inode:[eventfd] 16:anon_inode:[eventfd] $(
+		)17:anon_inode:[eventfd] 18:socket "
 	# The vsock broker runs outside the jail, but in its cgroup and as
 	# the sandbox's uid, without capabilities. (KVM's own worker, a
 	# kernel thread on older kernels, joins the cgroup too: it has no
