@@ -1,12 +1,15 @@
 # Benchmarks: programs and scripts that print figures (medians), never
 # pass/fail on time. `make bench` runs them.
-BENCH_BINS := $(BUILD)/bench/vmm-boot $(BUILD)/bench/linux-boot
+BENCH_BINS := $(BUILD)/bench/vmm-boot $(BUILD)/bench/linux-boot $(BUILD)/bench/ctl-bench
 BENCH_LINUX_INITRD := $(BUILD)/bench/linux-initramfs.cpio
 
 $(BUILD)/bench/vmm-boot: $(BUILD)/bench/vmm-boot.o $(BUILD)/bench/bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/bench/linux-boot: $(BUILD)/bench/linux-boot.o $(BUILD)/bench/bench.o
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bench/ctl-bench: $(BUILD)/bench/ctl-bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # The same bzImage for every VMM, and an initramfs whose /init only says
@@ -18,7 +21,10 @@ bench-linux-initramfs: deps-kernel
 BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
 	kernel bench-linux-initramfs
 
-.PHONY: bench bench-vmm bench-linux
+.PHONY: bench bench-vmm bench-linux bench-ctl
+bench-ctl: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh ctl
+
 bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm
 
@@ -26,4 +32,4 @@ bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
 
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl

@@ -10,6 +10,8 @@
 #           to exit, vmjail-vmm on THP and on 4 KiB pages
 #   jail    the jail's set-up, sandboxes launched and finished per second
 #   virtio  a virtio request against a bare exit
+#   ctl     pause and resume through a sandbox's control socket, and ps
+#           over 50 sandboxes' entries
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
 # usable), they run one level down, in the nested test host
 # (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
@@ -30,7 +32,9 @@ bench_one() {
 	linux) "$BUILD/bench/linux-boot" -n "${RUNS:-10}" "$BUILD" ;;
 	jail) "$BUILD/bench/jail-bench" -n "${RUNS:-20}" "$BUILD" ;;
 	virtio) "$TOP/bench/virtio-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio)" >&2; return 2 ;;
+	ctl) "$TOP/bench/ctl-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl)" >&2
+		return 2 ;;
 	esac
 }
 

@@ -22,6 +22,8 @@ static inline void vj_freep(void *p)
 
 #define cleanup_fd __attribute__((cleanup(vj_closep)))
 #define cleanup_free __attribute__((cleanup(vj_freep)))
+/* Any other: fn takes a pointer to the variable. */
+#define cleanup_with(fn) __attribute__((cleanup(fn)))
 
 /* Hand ownership out of a cleanup-managed variable. */
 static inline int vj_steal_fd(int *fd)

@@ -610,8 +610,40 @@ void vj_jw_double(struct vj_jw *w, double v)
 	scalar(w, b);
 }
 
+void vj_jw_json(struct vj_jw *w, const char *json, size_t n)
+{
+	separate(w);
+	vj_jw_raw(w, json, n);
+	after_value(w);
+}
+
 void vj_jw_bool(struct vj_jw *w, bool v) { scalar(w, v ? "true" : "false"); }
 void vj_jw_null(struct vj_jw *w) { scalar(w, "null"); }
+
+void vj_jw_tree(struct vj_jw *w, const struct vj_json *v)
+{
+	switch (v->type) {
+	case VJ_JSON_NULL: vj_jw_null(w); return;
+	case VJ_JSON_FALSE: vj_jw_bool(w, false); return;
+	case VJ_JSON_TRUE: vj_jw_bool(w, true); return;
+	case VJ_JSON_NUMBER: scalar(w, v->text); return;
+	case VJ_JSON_STRING: vj_jw_string_n(w, v->text, v->len); return;
+	case VJ_JSON_ARRAY:
+		vj_jw_array_begin(w);
+		for (const struct vj_json *c = v->child; c; c = c->next)
+			vj_jw_tree(w, c);
+		vj_jw_array_end(w);
+		return;
+	case VJ_JSON_OBJECT:
+		vj_jw_object_begin(w);
+		for (const struct vj_json *c = v->child; c; c = c->next) {
+			vj_jw_key(w, c->key);
+			vj_jw_tree(w, c);
+		}
+		vj_jw_object_end(w);
+		return;
+	}
+}
 
 int vj_jw_finish(struct vj_jw *w)
 {

@@ -99,6 +99,11 @@ void vj_jw_bool(struct vj_jw *w, bool v);
 void vj_jw_null(struct vj_jw *w);
 /* Appends raw bytes: text that is already JSON. */
 void vj_jw_raw(struct vj_jw *w, const char *s, size_t n);
+/* A value that is already JSON text (one the caller made or checked),
+ * separated like any other. */
+void vj_jw_json(struct vj_jw *w, const char *json, size_t n);
+/* A value read by vj_json_parse(), written back (compact). */
+void vj_jw_tree(struct vj_jw *w, const struct vj_json *v);
 /* 0 and the NUL-terminated text in w->buf (len bytes), or the error. */
 int vj_jw_finish(struct vj_jw *w);
 

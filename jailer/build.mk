@@ -4,8 +4,9 @@
 JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/resources.c jailer/cgroup.c jailer/cgroup_parent.c jailer/netns.c \
 	jailer/mounts.c jailer/creds.c jailer/rlimits.c jailer/rundir.c jailer/undo.c \
-	jailer/supervise.c jailer/daemon.c jailer/policy_args.c \
-	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c
+	jailer/daemon.c jailer/policy_args.c \
+	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
+	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
@@ -68,13 +69,13 @@ TEST_DEPS += $(JAIL_CGROUP_PARENT)
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
-	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-ids.sh)
+	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile)
+	test_jail_broker test_jail_sockfile test_control)
 SECCOMP_UNIT_TESTS := $(BUILD)/tests/unit/test_seccomp
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(SECCOMP_UNIT_TESTS)
 
@@ -100,3 +101,17 @@ bench-jail: all $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh jail
 
 BENCH_DEPS += $(JAIL_BENCH)
+
+# libFuzzer harness for the control socket's request parser (clang);
+# ctl-fuzz.sh runs it briefly.
+CTL_FUZZER := $(BUILD)/fuzz/fuzz_ctl_request
+CTL_FUZZ_SRCS := tests/fuzz/fuzz_ctl_request.c jailer/control_socket.c common/json.c common/error.c
+
+$(CTL_FUZZER): $(CTL_FUZZ_SRCS) $(wildcard jailer/*.h common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CFLAGS_COMMON) -O1 -iquote $(TOP)/jailer -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(CTL_FUZZ_SRCS)
+
+TEST_DEPS += $(CTL_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/ctl-fuzz.sh

@@ -695,6 +695,34 @@ int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, int *f
 	return 0;
 }
 
+int vj_cgroup_memory_usage(const struct vj_cgroup *cg, uint64_t *bytes)
+{
+	const struct vj_cgroup_host *h = cg->host;
+
+	for (unsigned i = 0; h && i < cg->ngroups; i++) {
+		enum vj_cgroup_version v = h->version[VJ_CG_MEMORY];
+		char path[3 * VJ_PATH_MAX], buf[32];
+		ssize_t n;
+		int fd;
+
+		if (!(cg->groups[i].ctls & (1u << VJ_CG_MEMORY)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", h->mount[VJ_CG_MEMORY], cg->groups[i].name,
+			 v == VJ_CGROUP_V2 ? "memory.current" : "memory.usage_in_bytes");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EIO;
+		buf[n] = '\0';
+		*bytes = strtoull(buf, NULL, 10);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
 {
 	for (unsigned i = 0; i < cg->ngroups; i++) {

@@ -102,6 +102,10 @@ int vj_cgroup_open_v2(const struct vj_cgroup *cg, char *path, size_t len, int *f
 /* Moves pid into every v1 group of cg (v2 groups are entered at clone). */
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e);
 
+/* The memory the sandbox's cgroup uses now (v2 memory.current, v1
+ * memory.usage_in_bytes): 0, or -errno (-ENOENT: no memory group). */
+int vj_cgroup_memory_usage(const struct vj_cgroup *cg, uint64_t *bytes);
+
 /* Whether cg has a group on cgroup v1, which vj_cgroup_attach_v1() joins. */
 bool vj_cgroup_has_v1(const struct vj_cgroup *cg);
 

@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "parse.h"
+#include "launch_opts.h"
 #include "rundir.h"
 #include "scalar.h"
 
@@ -19,8 +20,7 @@
 enum {
 	OPT_ID = 1000, OPT_UID, OPT_GID, OPT_USERNS, OPT_NETNS, OPT_PROC, OPT_CPUS,
 	OPT_MEMORY_MAX, OPT_SWAP_MAX, OPT_PIDS_MAX, OPT_CPUSET, OPT_CPUSET_MEMS, OPT_IO_WEIGHT,
-	OPT_RLIMIT, OPT_TIMEOUT, OPT_DAEMONIZE, OPT_PID_FILE, OPT_RUN_DIR, OPT_CGROUP_PARENT,
-	OPT_VMM, OPT_TEST_EXEC,
+	OPT_RLIMIT, OPT_TIMEOUT, OPT_RUN_DIR, OPT_CGROUP_PARENT,
 	OPT_VM_BASE = 2000, /* + index into vj_config_options() */
 };
 
@@ -40,12 +40,8 @@ static const struct option jail_opts[] = {
 	{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
 	{ "rlimit", required_argument, NULL, OPT_RLIMIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
-	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
-	{ "vmm", required_argument, NULL, OPT_VMM },
-	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -76,14 +72,11 @@ void vj_flags_usage_run(FILE *out)
 		"  --io-weight N           1..10000, relative block I/O weight (where available)\n"
 		"  --rlimit NAME=VALUE     nofile, nproc, fsize, core or memlock (repeatable)\n"
 		"  --timeout DURATION      wall-clock limit: 500ms, 30s, 2m, 1h (bare: seconds)\n"
-		"  --daemonize             detach once the VMM runs; with --pid-file PATH\n"
 		"Operator options:\n"
 		"  --run-dir DIR           lock and state directory (default /run/vmjail)\n"
 		"  --cgroup-parent NAME    cgroup parent; relative: under vmjail's own cgroup\n"
-		"  --vmm PATH              the VMM binary (default: vmjail-vmm beside vmjail)\n"
-		"  --test-exec PATH [-- ARG...]  TEST ONLY: run a static program in place of\n"
-		"                          the VMM, inside the same jail\n"
 		"  -v, --verbose           more messages (passed on to the VMM)\n");
+	vj_launch_options_usage(out);
 }
 
 void vj_launch_init(struct vj_launch *l)
@@ -324,11 +317,6 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 		if (parse_duration_ms(v, &l->policy.limits.timeout_ms) < 0)
 			return vj_fail(e, -EINVAL, "--timeout: \"%s\" is not a duration like 30s", v);
 		return 0;
-	case OPT_DAEMONIZE:
-		l->daemonize = true;
-		return 0;
-	case OPT_PID_FILE:
-		return set_path(l->pid_file, "--pid-file", v, e);
 	case OPT_RUN_DIR:
 		return set_path(l->host.run_dir, "--run-dir", v, e);
 	case OPT_CGROUP_PARENT:
@@ -340,10 +328,6 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 				       "/vmjail ([A-Za-z0-9_.-] separated by /, no . or ..)",
 				       v);
 		return set_path(l->host.cgroup_parent, "--cgroup-parent", v, e);
-	case OPT_VMM:
-		return set_path(l->vmm_path, "--vmm", v, e);
-	case OPT_TEST_EXEC:
-		return set_path(l->test_exec, "--test-exec", v, e);
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -407,8 +391,8 @@ static int check_policy(struct vj_launch *l, const struct id_flags *ids, struct 
 	p->seccomp = p->vm.seccomp;
 	p->limits.console_bytes = p->vm.console_limit;
 	l->timing = p->vm.timing;
-	if (l->pid_file[0] && !l->daemonize)
-		return vj_fail(e, -EINVAL, "--pid-file goes with --daemonize");
+	if ((r = vj_launch_options_check(l, e)) < 0)
+		return r;
 	if (l->ntest_args && !l->test_exec[0])
 		return vj_fail(e, -EINVAL, "arguments after -- are only for --test-exec");
 	return 0;
@@ -416,14 +400,15 @@ static int check_policy(struct vj_launch *l, const struct id_flags *ids, struct 
 
 int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *e)
 {
-	struct option opts[VJ_ARRAY_SIZE(jail_opts) + 64];
+	struct option opts[VJ_ARRAY_SIZE(jail_opts) + 64], own[VJ_ARRAY_SIZE(jail_opts) + 64];
 	char *vm_argv[VM_ARGS_MAX + 2] = { "vmjail run" };
 	struct id_flags ids = { 0 };
 	char names[VM_ARGS_MAX][48];
 	int vm_argc = 1, opt, li, r;
 	char why[512];
 
-	merge_options(opts, VJ_ARRAY_SIZE(opts));
+	merge_options(own, VJ_ARRAY_SIZE(own));
+	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), own);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vh", opts, &li)) != -1) {
@@ -437,6 +422,11 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 			return vj_fail(e, -EINVAL, "%s: missing value", argv[optind - 1]);
 		case '?':
 			return vj_fail(e, -EINVAL, "%s: unknown option", argv[optind - 1]);
+		}
+		if (opt >= VJ_LAUNCH_OPT_BASE) {
+			if ((r = vj_launch_option(l, opt, optarg, e)) < 0)
+				return r;
+			continue;
 		}
 		if (opt < OPT_VM_BASE) {
 			if ((r = parse_jail_opt(l, &ids, opt, optarg, e)) < 0)

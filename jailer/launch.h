@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "policy.h"
 
@@ -24,6 +25,7 @@ enum vj_launch_status {
 struct vj_launch {
 	struct vj_policy policy;
 	struct vj_host_config host;
+	char policy_path[VJ_PATH_MAX]; /* the policy file; "" in the flags form */
 	char vmm_path[VJ_PATH_MAX]; /* "" = vmjail-vmm next to vmjail */
 	/*
 	 * Test-only: run this static program in place of the VMM, with the
@@ -41,7 +43,12 @@ struct vj_launch {
 	 */
 	bool host_ids_given;
 	uint32_t host_uid, host_gid;
-	bool daemonize;
+	/* In the background once the sandbox runs; its record (status, logs)
+	 * stays after it ends until `vmjail rm`, unless rm. */
+	bool detach, rm;
+	/* Who besides root may control it: --owner, else the host file's. */
+	bool owner_given;
+	uid_t owner;
 	char pid_file[VJ_PATH_MAX];
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "daemon.h"
 #include "flags.h"
 #include "launch.h"
@@ -25,6 +26,14 @@ static void usage(FILE *out)
 		     "       vmjail run POLICY [options] [-- ARGV]   run a sandbox from a policy file\n"
 		     "       vmjail run --kernel PATH [options]     ... or from flags alone\n"
 		     "       vmjail check POLICY [--json]           validate, print the effective policy\n"
+		     "       vmjail ps [--json]                     the sandboxes of this host\n"
+		     "       vmjail inspect|pause|resume|wait ID    one sandbox (jailer/CONTROL.md)\n"
+		     "       vmjail stop ID [--timeout T]           ask its guest to shut down\n"
+		     "       vmjail kill ID [SIGNAL] [--vm]         signal its workload, or end its VM\n"
+		     "       vmjail stats ID... [--follow] [--json] CPU, memory, exits, devices\n"
+		     "       vmjail events [ID]                     lifecycle events, as they happen\n"
+		     "       vmjail logs ID [--follow]              a detached workload's output\n"
+		     "       vmjail rm ID... [--force]              forget exited sandboxes\n"
 		     "       vmjail cleanup [--run-dir DIR] [ID...] remove what a killed launcher left\n"
 		     "       vmjail help                            this text; run --help for options\n"
 		     "The host file defaults to " VJ_HOST_CONFIG_DEFAULT " (built-in defaults when\n"
@@ -112,11 +121,13 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 		vj_policy_free(&l.policy);
 		return VJ_LAUNCH_FAILED;
 	}
-	if (l.daemonize) {
+	if (l.detach) {
 		r = vj_daemonize(&report_fd, &status, &e);
 		if (r != 0) {
 			if (r < 0)
 				vj_error("%s", e.msg);
+			else if (status == 0)
+				printf("%s\n", l.policy.id); /* the id to manage it by */
 			vj_policy_free(&l.policy);
 			return r < 0 ? VJ_LAUNCH_FAILED : status;
 		}
@@ -149,6 +160,24 @@ static int cmd_check(const char *host_path, int argc, char **argv)
 		return 1;
 	}
 	return 0;
+}
+
+/* ps, inspect, pause...: the sandboxes under the host file's run
+ * directory, or --run-dir's. */
+static int cmd_manage(const char *host_path, int argc, char **argv)
+{
+	static struct vj_host_config host;
+	const char *run_dir;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--run-dir")) {
+			run_dir = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof(*argv));
+			return vj_cli_main(run_dir, argc - 2, argv);
+		}
+	if (load_host(&host, host_path) < 0)
+		return 1;
+	return vj_cli_main(host.run_dir, argc, argv);
 }
 
 static int cmd_cleanup(int argc, char **argv)
@@ -195,6 +224,8 @@ int main(int argc, char **argv)
 		return cmd_check(host_path, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cleanup"))
 		return cmd_cleanup(argc - 1, argv + 1);
+	if (vj_cli_is_verb(argv[1]))
+		return cmd_manage(host_path, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;

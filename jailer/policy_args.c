@@ -6,11 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "launch_opts.h"
 #include "policy_load.h"
 
 enum {
-	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_OUTPUT, OPT_DAEMONIZE, OPT_PID_FILE,
-	OPT_VMM, OPT_TEST_EXEC, OPT_TIMING, OPT_SECCOMP_LOG, OPT_JSON,
+	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_OUTPUT, OPT_TIMING, OPT_SECCOMP_LOG,
+	OPT_JSON,
 };
 
 static const struct option run_opts[] = {
@@ -19,10 +21,6 @@ static const struct option run_opts[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
-	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
-	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-	{ "vmm", required_argument, NULL, OPT_VMM },
-	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
 	{ "timing", no_argument, NULL, OPT_TIMING },
 	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -40,35 +38,18 @@ void vj_policy_args_usage_run(FILE *out)
 		"  --output SIZE         cap on each of the workload's stdout and stderr\n"
 		"  -- ARGV...            the workload's argv\n"
 		"Operator options:\n"
-		"  --daemonize [--pid-file PATH]  detach once the VMM runs\n"
 		"  --timing              print start-up timestamps (launcher and VMM)\n"
 		"  --seccomp-log         log seccomp violations instead of killing (diagnosis\n"
 		"                        only; the host file must allow it)\n"
-		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
-		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n"
 		"  -v, --verbose         more messages (passed on to the VMM)\n");
-}
-
-static int copy_path(char *dst, const char *flag, const char *v, struct vj_err *e)
-{
-	if (!*v || strlen(v) >= VJ_PATH_MAX)
-		return vj_fail(e, -EINVAL, "%s: empty or longer than %d bytes", flag, VJ_PATH_MAX - 1);
-	strcpy(dst, v);
-	return 0;
+	vj_launch_options_usage(out);
 }
 
 static int launcher_opt(struct vj_launch *l, int opt, const char *v, struct vj_err *e)
 {
+	if (opt >= VJ_LAUNCH_OPT_BASE)
+		return vj_launch_option(l, opt, v, e);
 	switch (opt) {
-	case OPT_DAEMONIZE:
-		l->daemonize = true;
-		return 0;
-	case OPT_PID_FILE:
-		return copy_path(l->pid_file, "--pid-file", v, e);
-	case OPT_VMM:
-		return copy_path(l->vmm_path, "--vmm", v, e);
-	case OPT_TEST_EXEC:
-		return copy_path(l->test_exec, "--test-exec", v, e);
 	case OPT_TIMING:
 		l->timing = true;
 		return 0;
@@ -96,12 +77,16 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 	if (argc < 2)
 		return vj_fail(e, -EINVAL, "run: no policy file");
 	path = argv[1];
+	snprintf(l->policy_path, sizeof(l->policy_path), "%s", path);
 	/* The policy's defaults come first; options only after it loads. */
 	if ((r = vj_policy_load_file(&l->policy, path, &l->host, &perr)) < 0)
 		return vj_fail(e, r, "%s", perr.msg);
+	struct option opts[32];
+
+	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), run_opts);
 	optind = 2;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vh", run_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			return 1;
@@ -151,8 +136,8 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 		return vj_fail(e, r, "%s", perr.msg);
 	if (l->timing)
 		l->policy.vm.timing = true;
-	if (l->pid_file[0] && !l->daemonize)
-		return vj_fail(e, -EINVAL, "--pid-file goes with --daemonize");
+	if ((r = vj_launch_options_check(l, e)) < 0)
+		return r;
 	if (!l->policy.id[0])
 		snprintf(l->policy.id, sizeof(l->policy.id), "sandbox-%d", (int)getpid());
 	return 0;

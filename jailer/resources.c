@@ -177,6 +177,7 @@ static unsigned config_files(struct vj_vm_config *c, struct vj_file **out)
 	out[n++] = &c->vsock.uds;
 	out[n++] = &c->vsock.uds_dir;
 	out[n++] = &c->vsock.broker;
+	out[n++] = &c->control;
 	return n;
 }
 

@@ -18,8 +18,8 @@
 struct vj_rundir;
 
 /* kvm, kernel, initrd, console, drives, taps, vsock socket, directory and
- * broker, and the configuration itself. */
-#define VJ_PASS_MAX (8 + VJ_MAX_DRIVES + VJ_MAX_NETS)
+ * broker, the control channel, and the configuration itself. */
+#define VJ_PASS_MAX (9 + VJ_MAX_DRIVES + VJ_MAX_NETS)
 
 struct vj_resources {
 	/* The policy's VM description with the launcher's descriptors. */

@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
@@ -23,15 +25,18 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "clone.h"
+#include "control_socket.h"
 #include "daemon.h"
 #include "ids.h"
 #include "jail.h"
 #include "log.h"
 #include "netns.h"
+#include "policy_load.h"
 #include "resources.h"
 #include "rlimits.h"
 #include "rundir.h"
-#include "supervise.h"
+#include "status.h"
+#include "supervisor.h"
 #include "undo.h"
 
 struct sandbox {
@@ -52,6 +57,11 @@ struct sandbox {
 	 * the guest runs. */
 	bool out_terminal, err_terminal;
 	int sync[2]; /* [0] the launcher's end, [1] the child's */
+	int vmm_ctl; /* the launcher's end of the VMM's channel (common/vmm_ctl.h) */
+	struct vj_ctl_server ctl; /* the sandbox's control socket (CONTROL.md) */
+	uid_t owner; /* who besides root may control it; (uid_t)-1: nobody */
+	uint64_t created_ms;
+	struct agent_run *agent; /* while a workload's session runs */
 	int pidfd;
 	pid_t pid;
 	bool reaped;
@@ -127,7 +137,7 @@ static void resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out
 		    (uint64_t)st.st_size > in.largest_drive)
 			in.largest_drive = (uint64_t)st.st_size;
 	note_stream(&in, c->console_file.fd);
-	if (!sb->l->daemonize) {
+	if (!sb->l->detach) {
 		note_stream(&in, STDOUT_FILENO);
 		note_stream(&in, STDERR_FILENO);
 	}
@@ -233,8 +243,8 @@ static bool has_workload(const struct vj_launch *l)
 
 /*
  * The agent reaches the launcher over vsock, and the workload's output
- * goes to the launcher's stdout and stderr: so a workload needs a vsock
- * device and a console that is not stdout, and cannot be daemonized.
+ * goes to the launcher's stdout and stderr (a detached sandbox's logs):
+ * so a workload needs a vsock device and a console that is not stdout.
  */
 static int check_workload(const struct vj_launch *l, struct vj_err *e)
 {
@@ -246,9 +256,6 @@ static int check_workload(const struct vj_launch *l, struct vj_err *e)
 	if (l->policy.vm.console == VJ_CONSOLE_STDOUT)
 		return vj_fail(e, -EINVAL, "workload: vm.console is stdout, where the workload's "
 			       "output goes; set console: none");
-	if (l->daemonize)
-		return vj_fail(e, -EINVAL, "workload: --daemonize has no stdout or stderr to "
-			       "stream the workload's output to");
 	return 0;
 }
 
@@ -279,8 +286,8 @@ static uint64_t clone_flags(uint32_t ns)
  * /dev/null; stdout is the launcher's only when the guest console goes
  * there (or a test program in the VMM's place reports there): with a
  * workload, stdout carries the workload's output alone, through the agent.
- * stderr stays the launcher's for the VMM's own messages. A daemon keeps
- * nothing of its caller's.
+ * stderr stays the launcher's for the VMM's own messages. A detached
+ * sandbox keeps nothing of its caller's.
  */
 static void vmm_stdio(const struct sandbox *sb, int stdio[3])
 {
@@ -289,8 +296,8 @@ static void vmm_stdio(const struct sandbox *sb, int stdio[3])
 	const bool console = l->policy.vm.console == VJ_CONSOLE_STDOUT || l->test_exec[0];
 
 	stdio[0] = null;
-	stdio[1] = console && !l->daemonize ? -1 : null;
-	stdio[2] = l->daemonize ? null : -1;
+	stdio[1] = console && !l->detach ? -1 : null;
+	stdio[2] = l->detach ? null : -1;
 }
 
 /* The child: from here on it only builds its jail and execs. */
@@ -404,13 +411,33 @@ static int check_jail(const struct vj_jail_policy *jp, struct vj_err *e)
 	return 0;
 }
 
+/* The control socket in the run directory, and the VMM's private channel:
+ * its end is one of the resources the VMM gets. */
+static int open_control(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	int sv[2], r;
+
+	sb->owner = l->owner_given ? l->owner : l->host.has_owner ? l->host.owner : (uid_t)-1;
+	if ((r = vj_ctl_server_open(&sb->ctl, sb->rd.dirfd, VJ_RUNDIR_CONTROL, sb->owner,
+				    l->policy.id, e)) < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return vj_fail_errno(e, -errno, "the VMM's control channel: socketpair");
+	sb->vmm_ctl = sv[0];
+	sb->res.cfg.control.fd = sv[1];
+	snprintf(sb->res.cfg.control.name, sizeof(sb->res.cfg.control.name), "control channel");
+	return 0;
+}
+
 /*
  * The jail, launcher side, in order:
  *  1. the id's lock and run directory: first, because everything created
  *     after it is recorded there, so that any exit path (or `vmjail
  *     cleanup` after a SIGKILL) can undo it.
  *  2. the sandbox's own host ids: the broker, the agent's socket and the
- *     VMM below are made for them.
+ *     VMM below are made for them. Then its control socket, so that it
+ *     can be watched from its start.
  *  3. the network namespace the VMM will live in, entered by the launcher
  *     itself: taps must be attached there, and the child inherits it.
  *  4. every resource opened: bad input fails here, before anything costly
@@ -440,7 +467,7 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
-	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0)
+	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 || (r = open_control(sb, e)) < 0)
 		return r;
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
@@ -480,8 +507,9 @@ static void kill_and_reap(struct sandbox *sb)
 
 /* The state replayed and the run directory gone, or kept for `vmjail
  * cleanup` when a record could not be undone. */
-static void undo_state(struct sandbox *sb)
+static void undo_state(struct sandbox *sb, int status)
 {
+	const bool keep = sb->l->detach && !sb->l->rm && status >= 0;
 	struct vj_err e;
 	int r;
 
@@ -493,13 +521,19 @@ static void undo_state(struct sandbox *sb)
 		vj_rundir_close(&sb->rd);
 		return;
 	}
-	if ((r = vj_rundir_release(&sb->rd)) < 0)
+	/* A detached sandbox's status and logs outlive it, for `vmjail
+	 * wait` and `logs`, until `vmjail rm`. */
+	if (keep && (r = vj_status_write(sb->rd.dirfd, vj_sandbox_state_name(VJ_SB_EXITED), status,
+					 sb->owner)) < 0)
+		vj_error("write %s/%s: %s", sb->rd.path, VJ_RUNDIR_STATUS, strerror(-r));
+	r = keep ? vj_rundir_retire(&sb->rd) : vj_rundir_release(&sb->rd);
+	if (r < 0)
 		vj_error("remove %s: %s", sb->rd.path, strerror(-r));
 }
 
 /* Every exit path ends here. The VMM is dead by now (or never existed);
  * its pid namespace took any other process with it. */
-static void teardown(struct sandbox *sb)
+static void teardown(struct sandbox *sb, int status)
 {
 	struct vj_err e;
 
@@ -508,12 +542,14 @@ static void teardown(struct sandbox *sb)
 	kill_and_reap(sb);
 	vj_broker_stop(&sb->broker);
 	vj_closep(&sb->agent_listen);
+	vj_closep(&sb->vmm_ctl);
+	vj_ctl_server_stop_listening(&sb->ctl);
 	vj_closep(&sb->cgroup_fd);
 	vj_closep(&sb->pidfd);
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
 	vj_resources_close(&sb->res);
-	undo_state(sb);
+	undo_state(sb, status);
 	/* Last: no process of the sandbox is left, nor a socket it owns. */
 	vj_ids_release(&sb->ids);
 }
@@ -533,6 +569,69 @@ static int stop_signals_fd(struct vj_err *e)
 	return fd < 0 ? vj_fail_errno(e, -errno, "signalfd") : fd;
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What sandbox.json and query-status say that does not change. */
+static void info_fields(const struct sandbox *sb, struct vj_jw *w)
+{
+	const struct vj_launch *l = sb->l;
+	const struct vj_workload *wl = &l->policy.workload;
+
+	vj_jw_key(w, "id");
+	vj_jw_string(w, l->policy.id);
+	vj_jw_key(w, "launcher_pid");
+	vj_jw_i64(w, getpid());
+	vj_jw_key(w, "launcher_start");
+	vj_jw_u64(w, vj_proc_start_time(getpid()));
+	vj_jw_key(w, "vmm_pid");
+	vj_jw_i64(w, sb->pid);
+	vj_jw_key(w, "owner");
+	if (sb->owner == (uid_t)-1)
+		vj_jw_null(w);
+	else
+		vj_jw_u64(w, sb->owner);
+	vj_jw_key(w, "created_ms");
+	vj_jw_u64(w, sb->created_ms);
+	vj_jw_key(w, "vcpus");
+	vj_jw_u64(w, l->policy.vm.vcpus);
+	vj_jw_key(w, "memory");
+	vj_jw_u64(w, l->policy.vm.memory_mib << 20);
+	vj_jw_key(w, "policy");
+	vj_jw_string(w, l->policy_path[0] ? l->policy_path : "(flags)");
+	vj_jw_key(w, "workload");
+	vj_jw_array_begin(w);
+	for (uint32_t i = 0; has_workload(l) && i < wl->argc; i++)
+		vj_jw_string(w, wl->argv[i]);
+	vj_jw_array_end(w);
+	vj_jw_key(w, "detached");
+	vj_jw_bool(w, l->detach);
+}
+
+static int write_info(struct sandbox *sb, struct vj_err *e)
+{
+	struct vj_jw w;
+	int r;
+
+	vj_jw_init(&w, 1u << 20);
+	vj_jw_object_begin(&w);
+	info_fields(sb, &w);
+	vj_jw_object_end(&w);
+	r = vj_jw_finish(&w);
+	if (r == 0)
+		r = vj_info_write(sb->rd.dirfd, &w, sb->owner);
+	vj_jw_free(&w);
+	if (r == 0)
+		r = vj_status_write(sb->rd.dirfd, vj_sandbox_state_name(VJ_SB_RUNNING), -1,
+				    sb->owner);
+	return r < 0 ? vj_fail_errno(e, r, "write %s/%s", sb->rd.path, VJ_RUNDIR_INFO) : 0;
+}
+
 static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
@@ -543,6 +642,8 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 				" exec_ns=%" PRIu64 "\n",
 			l->start_ns, sb->clone_ns, sb->exec_ns);
 	vj_info("sandbox %s: running, VMM pid %d", l->policy.id, (int)sb->pid);
+	if ((r = write_info(sb, e)) < 0)
+		return r;
 	if (*report_fd < 0)
 		return 0;
 	if (l->pid_file[0]) {
@@ -557,10 +658,13 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 
 _Static_assert(VJ_UNLIMITED == VJ_AGENT_UNCAPPED, "an unlimited limits.output is no cap");
 
-/* The agent's side of a run, in a thread beside vj_supervise(). */
+enum agent_phase { AGENT_WAITING, AGENT_CONNECTED, AGENT_DONE };
+
+/* The agent's side of a run, in a thread beside the supervisor. */
 struct agent_run {
 	const struct sandbox *sb;
 	struct vj_agent_io io; /* its cancel_fd: an eventfd, written once the VMM has ended */
+	_Atomic int phase;     /* enum agent_phase */
 	int r;
 	struct vj_agent_result res;
 	struct vj_err e;
@@ -574,9 +678,12 @@ static void *agent_main(void *arg)
 
 	a->r = vj_agent_accept(a->sb->agent_listen, a->io.cancel_fd, a->sb->broker.pid, &conn,
 			       &a->e);
-	if (a->r == 0)
+	if (a->r == 0) {
+		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
 					&a->e);
+	}
+	atomic_store(&a->phase, AGENT_DONE);
 	return NULL;
 }
 
@@ -607,26 +714,149 @@ static int workload_status(const struct agent_run *a, int vmm_status, struct vj_
 	return vj_fail(e, a->r, "guest agent: %s", a->e.msg);
 }
 
+/* ---- what the supervisor asks of the sandbox --------------------------- */
+
+static void op_status(void *ctx, struct vj_jw *w)
+{
+	const struct sandbox *sb = ctx;
+	const uint64_t now = wall_ms();
+
+	info_fields(sb, w);
+	vj_jw_key(w, "uptime_ms");
+	vj_jw_u64(w, now > sb->created_ms ? now - sb->created_ms : 0);
+}
+
+/* The policy as `vmjail check --json` prints it, made one line again: a
+ * reply is one line. */
+static void op_config(void *ctx, struct vj_jw *w)
+{
+	const struct sandbox *sb = ctx;
+	cleanup_free char *text = NULL;
+	struct vj_json_doc doc;
+	size_t len = 0;
+	char why[80];
+	FILE *f = open_memstream(&text, &len);
+	int r = f ? vj_policy_print_json(&sb->l->policy, f) : -ENOMEM;
+
+	if (f && fclose(f) != 0)
+		r = -EIO;
+	if (r == 0 && vj_json_parse(text, len, 1u << 16, &doc, why, sizeof(why)) == 0) {
+		vj_jw_tree(w, doc.root);
+		vj_json_free(&doc);
+	} else {
+		vj_jw_null(w);
+	}
+}
+
+static int op_cgroup_stats(void *ctx, uint64_t *cpu_usec, uint64_t *memory_bytes)
+{
+	const struct sandbox *sb = ctx;
+
+	*cpu_usec = vj_proc_cpu_usec(sb->pid) + (sb->broker.pid ? vj_proc_cpu_usec(sb->broker.pid) : 0);
+	return vj_cgroup_memory_usage(&sb->cg, memory_bytes);
+}
+
+static const char *op_agent_state(void *ctx)
+{
+	static const char *const names[] = { "waiting", "connected", "done" };
+	const struct sandbox *sb = ctx;
+
+	return sb->agent ? names[atomic_load(&sb->agent->phase)] : "none";
+}
+
+static int op_agent_signal(void *ctx, int sig)
+{
+	const struct sandbox *sb = ctx;
+
+	(void)sig;
+	return sb->agent && atomic_load(&sb->agent->phase) == AGENT_CONNECTED ? -ENOTSUP
+									   : -ENOTCONN;
+}
+
+static int op_agent_settime(void *ctx)
+{
+	(void)ctx;
+	return -ENOTSUP;
+}
+
+static void op_state_changed(void *ctx, enum vj_sandbox_state st)
+{
+	struct sandbox *sb = ctx;
+	int r = vj_status_write(sb->rd.dirfd, vj_sandbox_state_name(st), -1, sb->owner);
+
+	if (r < 0)
+		vj_warn("sandbox %s: write %s/%s: %s", sb->l->policy.id, sb->rd.path,
+			VJ_RUNDIR_STATUS, strerror(-r));
+}
+
+static const struct vj_supervisor_ops sandbox_ops = {
+	.status = op_status,
+	.config = op_config,
+	.cgroup_stats = op_cgroup_stats,
+	.agent_state = op_agent_state,
+	.agent_signal = op_agent_signal,
+	.agent_settime = op_agent_settime,
+	.state_changed = op_state_changed,
+};
+
+/* A detached sandbox's workload writes to its logs in the run directory,
+ * the owner's to read. */
+static int open_log(struct sandbox *sb, const char *name, int *fd, struct vj_err *e)
+{
+	*fd = openat(sb->rd.dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return vj_fail_errno(e, -errno, "create %s/%s", sb->rd.path, name);
+	if (sb->owner != (uid_t)-1 && fchown(*fd, sb->owner, (gid_t)-1) < 0)
+		return vj_fail_errno(e, -errno, "give %s/%s to uid %u", sb->rd.path, name,
+				     (unsigned)sb->owner);
+	return 0;
+}
+
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
 	const uint64_t cap = l->policy.limits.output_bytes;
+	struct vj_supervisor s = {
+		.id = l->policy.id,
+		.pidfd = sb->pidfd,
+		.sigfd = sigfd,
+		.vmm_ctl = sb->vmm_ctl,
+		.timeout_ms = l->policy.limits.timeout_ms,
+		.has_agent = sb->agent_listen >= 0,
+		.ctl = &sb->ctl,
+		.ops = &sandbox_ops,
+		.ctx = sb,
+		.vmm_exec_ns = sb->exec_ns,
+	};
 	struct agent_run a = {
 		.sb = sb,
 		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
 			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
 			.err_terminal = sb->err_terminal, .cmd_fd = -1 },
+		.phase = AGENT_WAITING,
 		.r = -ECANCELED,
 	};
 	cleanup_fd int cancel = -1;
+	cleanup_fd int log_out = -1;
+	cleanup_fd int log_err = -1;
 	const uint64_t one = 1;
 	pthread_t t;
 	int status, r;
 
 	if (sb->agent_listen < 0) {
-		status = vj_supervise(sb->pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
+		status = vj_supervise(&s, e);
+		sb->vmm_ctl = s.vmm_ctl;
 		sb->reaped = status >= 0;
 		return status;
+	}
+	if (l->detach) {
+		if ((r = open_log(sb, VJ_RUNDIR_STDOUT, &log_out, e)) < 0 ||
+		    (r = open_log(sb, VJ_RUNDIR_STDERR, &log_err, e)) < 0)
+			return r;
+		a.io.in_fd = -1;
+		a.io.out_fd = log_out;
+		a.io.err_fd = log_err;
+		a.io.out_terminal = a.io.err_terminal = false;
 	}
 	/* A reader of the workload's output that goes away is the workload's
 	 * business (it gets EPIPE's equivalent: its output is discarded). */
@@ -636,13 +866,30 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	a.io.cancel_fd = cancel;
 	if ((r = pthread_create(&t, NULL, agent_main, &a)) != 0)
 		return vj_fail_errno(e, -r, "start the guest agent's thread");
-	status = vj_supervise(sb->pidfd, sigfd, l->policy.limits.timeout_ms, l->policy.id, e);
+	sb->agent = &a;
+	status = vj_supervise(&s, e);
+	sb->vmm_ctl = s.vmm_ctl;
 	sb->reaped = status >= 0;
 	if (write(cancel, &one, sizeof(one)) != sizeof(one))
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
 	pthread_join(t, NULL);
+	sb->agent = NULL;
 	report_dropped(&a);
 	return status < 0 ? status : workload_status(&a, status, e);
+}
+
+/* The last word to whoever watches: how it ended, then that it is all
+ * gone; the socket closes after that. */
+static void farewell(struct sandbox *sb, int status)
+{
+	struct vj_supervisor s = { .id = sb->l->policy.id, .ctl = &sb->ctl };
+
+	if (!sb->ctl.sandbox[0])
+		return; /* it never had one */
+	if (status >= 0)
+		vj_supervisor_event(&s, "exited", "status", status);
+	vj_supervisor_event(&s, "cleanup-done", NULL, 0);
+	vj_ctl_server_finish(&sb->ctl);
 }
 
 int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
@@ -658,6 +905,10 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.out_terminal = isatty(STDOUT_FILENO),
 		.err_terminal = isatty(STDERR_FILENO),
 		.sync = { -1, -1 },
+		.vmm_ctl = -1,
+		.ctl = { .listen_fd = -1 },
+		.owner = (uid_t)-1,
+		.created_ms = wall_ms(),
 		.pidfd = -1,
 	};
 	cleanup_fd int sigfd = -1;
@@ -673,9 +924,9 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	vj_resources_close(&sb.res);
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
-	if (status == 0) {
+	if (status == 0)
 		status = supervise(&sb, sigfd, e);
-	}
-	teardown(&sb);
+	teardown(&sb, status);
+	farewell(&sb, status);
 	return status;
 }

@@ -56,18 +56,31 @@ static bool same_file(int dirfd, const char *name, int fd)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* A detached sandbox that ended: its status stays, lock and state went. */
+static bool retired(int dfd)
+{
+	return faccessat(dfd, VJ_RUNDIR_STATUS, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       faccessat(dfd, "lock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       faccessat(dfd, "state", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
+}
+
 /* 0, -EAGAIN when the directory went away under us (retry), or -errno. */
 static int try_lock(int base, struct vj_rundir *rd, bool *stale, struct vj_err *e)
 {
 	cleanup_fd int dfd = -1;
 	cleanup_fd int lfd = -1;
 
-	if (mkdirat(base, rd->id, 0700) < 0 && errno != EEXIST)
+	/* Searchable by all: the sandbox's owner reaches its control socket
+	 * and files there, each of which says for itself who may use it. */
+	if (mkdirat(base, rd->id, 0711) < 0 && errno != EEXIST)
 		return vj_fail_errno(e, -errno, "create run directory %s", rd->path);
 	dfd = openat(base, rd->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? -EAGAIN
 				       : vj_fail_errno(e, -errno, "open run directory %s", rd->path);
+	if (retired(dfd))
+		return vj_fail(e, -EEXIST, "sandbox id \"%s\": an exited sandbox of that id is kept "
+			       "(vmjail rm %s)", rd->id, rd->id);
 	lfd = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0)
 		return errno == ENOENT ? -EAGAIN
@@ -216,17 +229,73 @@ int vj_rundir_state_foreach(struct vj_rundir *rd,
 	return 0;
 }
 
-int vj_rundir_release(struct vj_rundir *rd)
+/* Everything of a sandbox's directory but its lock. The temporaries are
+ * those of a launcher killed while it replaced a file. */
+static const char *const files[] = {
+	"state", "state.new", VJ_RUNDIR_CONTROL, "." VJ_RUNDIR_CONTROL ".tmp",
+	VJ_RUNDIR_INFO, "." VJ_RUNDIR_INFO ".tmp", VJ_RUNDIR_STATUS, "." VJ_RUNDIR_STATUS ".tmp",
+	VJ_RUNDIR_STDOUT, VJ_RUNDIR_STDERR,
+};
+
+/* What a retired directory keeps. */
+static bool kept(const char *name)
+{
+	return !strcmp(name, VJ_RUNDIR_INFO) || !strcmp(name, VJ_RUNDIR_STATUS) ||
+	       !strcmp(name, VJ_RUNDIR_STDOUT) || !strcmp(name, VJ_RUNDIR_STDERR);
+}
+
+static int remove_files(int dirfd, bool keep)
 {
 	int r = 0;
 
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(files); i++)
+		if (!(keep && kept(files[i])) && unlinkat(dirfd, files[i], 0) < 0 && errno != ENOENT &&
+		    !r)
+			r = -errno;
+	return r;
+}
+
+int vj_rundir_retire(struct vj_rundir *rd)
+{
+	int r;
+
 	if (rd->dirfd < 0)
 		return 0;
-	if (unlinkat(rd->dirfd, "state", 0) < 0 && errno != ENOENT)
+	r = remove_files(rd->dirfd, true);
+	if (unlinkat(rd->dirfd, "lock", 0) < 0 && errno != ENOENT && !r)
 		r = -errno;
-	/* Left by a launcher killed while it withdrew a record. */
-	if (unlinkat(rd->dirfd, "state.new", 0) < 0 && errno != ENOENT && !r)
-		r = -errno;
+	vj_rundir_close(rd);
+	return r;
+}
+
+int vj_rundir_discard(const char *run_dir, const char *id, struct vj_err *e)
+{
+	cleanup_fd int base = -1;
+	cleanup_fd int dfd = -1;
+
+	if (!vj_id_valid(id))
+		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
+	base = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (base < 0)
+		return vj_fail_errno(e, -errno, "open run directory %s", run_dir);
+	dfd = openat(base, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return vj_fail(e, -ENOENT, "sandbox %s: none in %s", id, run_dir);
+	if (!retired(dfd))
+		return vj_fail(e, -EBUSY, "sandbox %s: not an exited detached sandbox", id);
+	(void)remove_files(dfd, false);
+	if (unlinkat(base, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return vj_fail_errno(e, -errno, "remove %s/%s", run_dir, id);
+	return 0;
+}
+
+int vj_rundir_release(struct vj_rundir *rd)
+{
+	int r;
+
+	if (rd->dirfd < 0)
+		return 0;
+	r = remove_files(rd->dirfd, false);
 	/* The lock file goes while it is still held; a launcher that opens
 	 * the directory after this sees it vanish and starts over. */
 	if (unlinkat(rd->dirfd, "lock", 0) < 0 && errno != ENOENT && !r)

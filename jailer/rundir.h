@@ -7,6 +7,12 @@
  *	<run_dir>/<id>/lock    flock()ed by the launcher for its whole life
  *	<run_dir>/<id>/state   one "KIND VALUE" line per created thing
  *
+ * and what the sandbox shows of itself (jailer/CONTROL.md): the control
+ * socket, sandbox.json, status, and a detached workload's logs. A
+ * detached sandbox's directory is retired rather than removed when it
+ * ends: its status, sandbox.json and logs stay, for `vmjail wait` and
+ * `logs`, until `vmjail rm` discards them; the id stays taken meanwhile.
+ *
  * <run_dir> itself also holds what all sandboxes share: the cgroup parent
  * directories vmjail created (cgroup_parent.h).
  */
@@ -19,6 +25,11 @@
 #include "error.h"
 #include "policy.h"
 
+#define VJ_RUNDIR_CONTROL "control.sock"
+#define VJ_RUNDIR_INFO "sandbox.json"
+#define VJ_RUNDIR_STATUS "status"
+#define VJ_RUNDIR_STDOUT "stdout.log"
+#define VJ_RUNDIR_STDERR "stderr.log"
 /* The longest state line: a kind, a path and a few fields. */
 #define VJ_RUNDIR_LINE_MAX (VJ_PATH_MAX + 160)
 
@@ -55,6 +66,14 @@ int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value
 /* Calls fn for every state line; stops at the first negative return. */
 int vj_rundir_state_foreach(struct vj_rundir *rd,
 			    int (*fn)(void *ctx, const char *kind, const char *value), void *ctx);
+
+/* Keeps what a detached sandbox leaves for `vmjail wait` and `logs`
+ * (status, sandbox.json, logs), removes the rest, and drops the lock. */
+int vj_rundir_retire(struct vj_rundir *rd);
+
+/* Removes a retired sandbox's directory: -EBUSY when its sandbox still
+ * runs, -ENOENT when there is none. */
+int vj_rundir_discard(const char *run_dir, const char *id, struct vj_err *e);
 
 /* Removes the directory and everything in it, then drops the lock. */
 int vj_rundir_release(struct vj_rundir *rd);

@@ -447,6 +447,21 @@ static int host_seccomp(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_map(w, n, seccomp_keys, VJ_ARRAY_SIZE(seccomp_keys), obj);
 }
 
+/* A uid that may control every sandbox of this host besides root
+ * (jailer/CONTROL.md): a platform's service user, say. */
+static int host_owner(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_host_config *h = ((struct host_walk *)obj)->h;
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(0, UINT32_MAX - 1), NULL, &v);
+
+	if (r == 0) {
+		h->owner = (uint32_t)v;
+		h->has_owner = true;
+	}
+	return r;
+}
+
 static int host_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	static const char *const names[] = VJ_MEMORY_BACKING_NAMES;
@@ -475,6 +490,7 @@ static const struct vj_key host_keys[] = {
 	{ "run_dir", host_run_dir, false },
 	{ "seccomp", host_seccomp, false },
 	{ "memory_backing", host_memory_backing, false },
+	{ "owner", host_owner, false },
 };
 
 /* How path a stands to path b, for messages; NULL: apart. */

@@ -129,6 +129,8 @@ struct vj_host_config {
 	struct vj_cgroup_limits max_cgroup;
 	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
 	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */
+	bool has_owner;                  /* owner: who may control every sandbox */
+	uint32_t owner;
 	bool allow_seccomp_log;
 	uint32_t required_namespaces; /* enum vj_ns bits no policy may drop */
 	unsigned nnetns;              /* named netns a policy may join */

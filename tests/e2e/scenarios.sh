@@ -468,9 +468,9 @@ scenario_jail_props() {
 	# vsock device's eventfds, the signalfd), and the agent's connection
 	# (18). Guest memory is in none.
 	# What it was passed for setting up (/dev/kvm 3, the kernel 4, the
-	# initrd 5, the configuration 8) is closed once used, and its numbers
+	# initrd 5, the configuration 9) is closed once used, and its numbers
 	# taken by what came later.
-	check "its descriptors: stdio, vsock and broker sockets, the VM, its own, the agent's" \
+	check "its descriptors: stdio, vsock, broker and control sockets, the VM, its own, the agent's" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/tmp/vj.err 3:anon_inode:[signalfd] $(
 		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket $(
 		)8:anon_inode:kvm-vm 9:anon_inode:[eventfd] $(

@@ -15,3 +15,10 @@ $(VMM_CTL_DRIVER): $(BUILD)/tests/integration/vmm-ctl.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 TEST_DEPS += $(VMM_CTL_DRIVER)
 INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-ctl.sh
+
+# A raw client of a sandbox's control socket, for jail-control.sh.
+CTL_CLIENT := $(BUILD)/tests/integration/ctl-client
+$(CTL_CLIENT): $(BUILD)/tests/integration/ctl-client.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+TEST_DEPS += $(CTL_CLIENT)

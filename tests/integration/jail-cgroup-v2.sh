@@ -25,7 +25,7 @@ if has cpu && has memory && has pids; then
 	# A real v2 host: the limits land in the unified files. An absolute
 	# parent: the launcher's own cgroup may hold processes, below which
 	# v2 enables no controllers.
-	out=$(in_v2 bash -c '"$@" --daemonize --pid-file "$0/v2.pid" && sleep 0.3 &&
+	out=$(in_v2 bash -c '"$@" --detach --rm --pid-file "$0/v2.pid" && sleep 0.3 &&
 		vmm=$(sed -n "s/^vmm //p" "$1/cgv2/state") &&
 		d=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/$vmm/cgroup) &&
 		cat "$d/memory.max" "$d/pids.max" "$d/cpu.max" &&

@@ -50,7 +50,7 @@ PROBE_RUN=("$VMJAIL" run "${JAIL[@]}" --kernel "$GUEST" --test-exec "$PROBE")
 # a VMM run); sets LAUNCHER and VMM_PID, or returns 1.
 start_daemon() {
 	local id=$1; shift
-	"$VMJAIL" run "${JAIL[@]}" --id "$id" --kernel "$GUEST" --daemonize \
+	"$VMJAIL" run "${JAIL[@]}" --id "$id" --kernel "$GUEST" --detach --rm \
 		--pid-file "$JAIL_TMP/$id.pid" "$@" >/dev/null 2>"$JAIL_TMP/$id.err" || return 1
 	LAUNCHER=$(cat "$JAIL_TMP/$id.pid")
 	STARTED+=("$LAUNCHER")

@@ -151,7 +151,7 @@ EOF
 TWO=("$VMJAIL" --host-config "$JAIL_TMP/two.yaml" run "${JAIL[@]}" --kernel "$GUEST"
 	--test-exec "$PROBE")
 two_daemon() {
-	"${TWO[@]}" --id "$1" --daemonize --pid-file "$JAIL_TMP/$1.pid" -- wait \
+	"${TWO[@]}" --id "$1" --detach --rm --pid-file "$JAIL_TMP/$1.pid" -- wait \
 		>/dev/null 2>"$JAIL_TMP/$1.err" || { fail "start $1" "$(cat "$JAIL_TMP/$1.err")"; return; }
 	STARTED+=("$(cat "$JAIL_TMP/$1.pid")")
 }

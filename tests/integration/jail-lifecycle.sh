@@ -1,6 +1,6 @@
 #!/bin/bash
 # A sandbox's life: its exit status passes through, SIGINT/SIGTERM and the
-# wall-clock limit stop it, --daemonize detaches, ids are unique while in
+# wall-clock limit stop it, --detach detaches, ids are unique while in
 # use and independent otherwise, a dead VMM or a SIGKILLed launcher is
 # cleaned up (the latter by `vmjail cleanup`), and bad input leaves
 # nothing behind.
@@ -46,17 +46,20 @@ expect "a VMM that ignores SIGTERM is killed after the grace period ($TIMEOUT)" 
 expect "... saying so" eval '[[ $err == *"did not stop"* ]]'
 
 if start_daemon life-daemon --cmdline vjtest=wait; then
-	pass "--daemonize returns once the VMM runs"
+	pass "--detach returns once the VMM runs"
 	expect "the pid file names the launcher" test "$(cat "$JAIL_TMP/life-daemon.pid")" = "$LAUNCHER"
 	expect "the launcher left the caller's session" \
 		test "$(ps -o sid= -p "$LAUNCHER" | tr -d ' ')" = "$LAUNCHER"
 	expect "the VMM runs" test -e /proc/$VMM_PID
+	# Sockets show as socket:[INODE]: the control socket and the VMM's
+	# channel, two of them.
 	held=$(for fd in /proc/$LAUNCHER/fd/*; do [ "${fd##*/}" -gt 2 ] && readlink "$fd"; done |
-		sort | tr '\n' ' ')
+		sed 's/^socket:\[[0-9]*\]$/socket/' | sort | tr '\n' ' ')
 	want=$(printf '%s\n' "anon_inode:[pidfd]" "anon_inode:[signalfd]" "anon_inode:[timerfd]" \
+		"anon_inode:[eventpoll]" socket socket \
 		"$RUN_DIR" "$RUN_DIR/life-daemon" "$RUN_DIR/life-daemon/lock" /run/vmjail.ids |
 		sort | tr '\n' ' ')
-	expect "the launcher holds only the run directory, its own and its lock, the host ids' lock, pidfd, signalfd and timerfd" \
+	expect "the launcher holds only the run directory, its own and its lock, the host ids' lock, pidfd, signalfd, timerfd, its epoll set, its control socket and the VMM's channel" \
 		test "$held" = "$want"
 	[ "$held" = "$want" ] || echo "launcher fds: $held" >&2
 	run_capture out err rc 10 "${GUEST_RUN[@]}" --cmdline vjtest=hello --id life-daemon
@@ -67,7 +70,7 @@ if start_daemon life-daemon --cmdline vjtest=wait; then
 	expect "a VMM killed by SIGKILL ends its launcher, which cleans up" \
 		test ! -e "$RUN_DIR/life-daemon" -a ! -e "$JAIL_TMP/life-daemon.pid"
 else
-	fail "--daemonize returns once the VMM runs" "$(cat "$JAIL_TMP/life-daemon.err")"
+	fail "--detach returns once the VMM runs" "$(cat "$JAIL_TMP/life-daemon.err")"
 fi
 
 # Sandboxes at once, each in its own cgroup.

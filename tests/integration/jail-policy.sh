@@ -25,7 +25,7 @@ expect "run POLICY boots the test guest (status 0)" \
 # The policy's cgroup limits, seen on the running sandbox (the example
 # host file's run dir and cgroup parent: /run/vmjail, vmjail), with the
 # test program waiting in the VMM's place.
-if "${VJ[@]}" run "$POL" --id pol-live-$$ --daemonize --pid-file "$JAIL_TMP/live.pid" \
+if "${VJ[@]}" run "$POL" --id pol-live-$$ --detach --rm --pid-file "$JAIL_TMP/live.pid" \
 	--test-exec "$PROBE" -- wait >/dev/null 2>"$JAIL_TMP/live.err"; then
 	launcher=$(cat "$JAIL_TMP/live.pid")
 	vmm=$(sed -n 's/^vmm //p' "/run/vmjail/pol-live-$$/state")
@@ -39,7 +39,7 @@ if "${VJ[@]}" run "$POL" --id pol-live-$$ --daemonize --pid-file "$JAIL_TMP/live
 	wait_gone "$launcher" 10
 	expect "... and gone with the sandbox" test ! -e "/sys/fs/cgroup/pids$pids"
 else
-	fail "run POLICY --daemonize" "$(cat "$JAIL_TMP/live.err")"
+	fail "run POLICY --detach --rm" "$(cat "$JAIL_TMP/live.err")"
 fi
 
 run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-big-$$ --memory 4Gi

@@ -89,8 +89,9 @@ static void note_fds(void)
 static int act_fds(const char *config_fd)
 {
 	printf("fds:%s\n", fds_at_start);
-	printf("config-fds: kvm=%d kernel=%d initrd=%d console=%d config=%s\n", cfg.kvm.fd,
-	       cfg.kernel.fd, cfg.initrd.fd, cfg.console_file.fd, config_fd);
+	printf("config-fds: kvm=%d kernel=%d initrd=%d console=%d control=%d config=%s\n",
+	       cfg.kvm.fd, cfg.kernel.fd, cfg.initrd.fd, cfg.console_file.fd, cfg.control.fd,
+	       config_fd);
 	return 0;
 }
 

@@ -82,8 +82,8 @@ check_fd_table() {
 	truncate -s 1M "$disk" "$rw"
 	out=$("${PROBE_RUN[@]}" --id props-fds --initrd "$disk" --console "$JAIL_TMP/console.txt" \
 		--drive "path=$disk,ro" --drive "path=$rw" -- fds 2>&1)
-	want=$'fds: 0 1 2 3 4 5 6 7 8 9\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 config=9'
-	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, config" \
+	want=$'fds: 0 1 2 3 4 5 6 7 8 9 10\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 control=9 config=10'
+	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, control channel, config" \
 		test "$out" = "$want"
 	[ "$out" = "$want" ] || echo "$out" >&2
 	out=$("${PROBE_RUN[@]}" --id props-root -- root 2>&1)

@@ -180,12 +180,23 @@ static void arguments_go_only_to_a_test_program(void **state)
 	assert_string_equal(l.test_args[1], "/etc");
 }
 
-static void a_pid_file_needs_daemonize(void **state)
+static void a_pid_file_and_rm_need_detach(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--pid-file", "/run/x.pid"), -EINVAL);
-	assert_int_equal(PARSE("--kernel", "/k", "--daemonize", "--pid-file", "/run/x.pid"), 0);
-	assert_true(l.daemonize);
+	assert_int_equal(PARSE("--kernel", "/k", "--rm"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--detach", "--rm", "--pid-file", "/run/x.pid"), 0);
+	assert_true(l.detach);
+	assert_true(l.rm);
+}
+
+static void an_owner_is_a_uid(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--kernel", "/k", "--owner", "1000"), 0);
+	assert_true(l.owner_given);
+	assert_int_equal(l.owner, 1000);
+	assert_int_equal(PARSE("--kernel", "/k", "--owner", "bob"), -EINVAL);
 }
 
 int main(void)
@@ -204,7 +215,8 @@ int main(void)
 		cmocka_unit_test(a_cgroup_parent_is_a_clean_path_relative_or_absolute),
 		cmocka_unit_test(the_launcher_makes_the_config_fd_itself),
 		cmocka_unit_test(arguments_go_only_to_a_test_program),
-		cmocka_unit_test(a_pid_file_needs_daemonize),
+		cmocka_unit_test(a_pid_file_and_rm_need_detach),
+		cmocka_unit_test(an_owner_is_a_uid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

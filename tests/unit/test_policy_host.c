@@ -345,6 +345,21 @@ static void seccomp_log_permission_is_read(void **state)
 	assert_true(h.allow_seccomp_log);
 }
 
+static void an_owner_may_control_every_sandbox(void **state)
+{
+	struct vj_policy_error err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\n", &h, &err), 0);
+	assert_false(h.has_owner);
+	assert_int_equal(load("version: 1\nowner: 1000\n", &h, &err), 0);
+	assert_true(h.has_owner);
+	assert_int_equal(h.owner, 1000);
+	assert_host_error("version: 1\nowner: bob\n",
+			  "host.yaml:2:8: owner: expected an integer, found \"bob\"");
+}
+
 static void memory_backing_is_read(void **state)
 {
 	struct vj_policy_error err;
@@ -364,7 +379,7 @@ static void unknown_keys_and_versions_are_refused(void **state)
 	(void)state;
 	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
 			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
-			  "seccomp, memory_backing)");
+			  "seccomp, memory_backing, owner)");
 	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
 	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
 }
@@ -412,6 +427,7 @@ int main(void)
 		cmocka_unit_test(socket_root_above_the_run_dir_is_refused),
 		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),
 		cmocka_unit_test(seccomp_log_permission_is_read),
+		cmocka_unit_test(an_owner_may_control_every_sandbox),
 		cmocka_unit_test(memory_backing_is_read),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),
 		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),

@@ -1,0 +1,96 @@
+#include "launch_opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "parse.h"
+
+enum {
+	OPT_DETACH = VJ_LAUNCH_OPT_BASE,
+	OPT_RM,
+	OPT_OWNER,
+	OPT_PID_FILE,
+	OPT_VMM,
+	OPT_TEST_EXEC,
+};
+
+const struct option vj_launch_options[] = {
+	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "owner", required_argument, NULL, OPT_OWNER },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "vmm", required_argument, NULL, OPT_VMM },
+	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
+	{ NULL, 0, NULL, 0 },
+};
+
+void vj_launch_options_join(struct option *out, size_t cap, const struct option *a)
+{
+	size_t n = 0;
+
+	for (; a->name && n + 1 < cap; a++)
+		out[n++] = *a;
+	for (const struct option *b = vj_launch_options; b->name && n + 1 < cap; b++)
+		out[n++] = *b;
+	out[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+void vj_launch_options_usage(FILE *out)
+{
+	fprintf(out,
+		"  --detach              run in the background once the sandbox runs, printing\n"
+		"                        its id; a workload's output goes to its logs (vmjail\n"
+		"                        logs ID), and its record stays until vmjail rm ID\n"
+		"  --rm                  with --detach: remove the record when it exits\n"
+		"  --pid-file PATH       with --detach: the supervising launcher's pid\n"
+		"  --owner UID           who besides root may control the sandbox (default:\n"
+		"                        the host file's owner)\n"
+		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
+		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
+}
+
+static int copy_path(char *dst, const char *flag, const char *v, struct vj_err *e)
+{
+	if (!*v || strlen(v) >= VJ_PATH_MAX)
+		return vj_fail(e, -EINVAL, "%s: empty or longer than %d bytes", flag, VJ_PATH_MAX - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err *e)
+{
+	uint64_t uid;
+
+	switch (opt) {
+	case OPT_DETACH:
+		l->detach = true;
+		return 0;
+	case OPT_RM:
+		l->rm = true;
+		return 0;
+	case OPT_OWNER:
+		if (vj_parse_u64(v, 0, UINT32_MAX - 1, &uid) < 0)
+			return vj_fail(e, -EINVAL, "--owner: \"%s\" is not a uid", v);
+		l->owner = (uid_t)uid;
+		l->owner_given = true;
+		return 0;
+	case OPT_PID_FILE:
+		return copy_path(l->pid_file, "--pid-file", v, e);
+	case OPT_VMM:
+		return copy_path(l->vmm_path, "--vmm", v, e);
+	case OPT_TEST_EXEC:
+		return copy_path(l->test_exec, "--test-exec", v, e);
+	}
+	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
+}
+
+int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
+{
+	if (l->pid_file[0] && !l->detach)
+		return vj_fail(e, -EINVAL, "--pid-file goes with --detach");
+	if (l->rm && !l->detach)
+		return vj_fail(e, -EINVAL, "--rm goes with --detach (a foreground sandbox leaves "
+			       "nothing behind anyway)");
+	return 0;
+}

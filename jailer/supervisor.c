@@ -1,0 +1,603 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "launch.h"
+#include "log.h"
+#include "vmm_ctl.h"
+
+/* A stopped VMM gets this long between SIGTERM and SIGKILL. */
+#define STOP_GRACE_MS 3000
+/* The VMM answers its channel within microseconds; this bounds a stuck one. */
+#define VMM_REPLY_MS 5000
+
+enum source { SRC_PIDFD = 1, SRC_SIGNAL, SRC_TIMER, SRC_VMM, SRC_LISTEN, SRC_CLIENT };
+
+static const char *const state_names[VJ_SB_STATES] = {
+	[VJ_SB_STARTING] = "starting", [VJ_SB_RUNNING] = "running", [VJ_SB_PAUSED] = "paused",
+	[VJ_SB_STOPPING] = "stopping", [VJ_SB_EXITED] = "exited",
+};
+
+const char *vj_sandbox_state_name(enum vj_sandbox_state s)
+{
+	return s < VJ_SB_STATES ? state_names[s] : "?";
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int watch(struct vj_supervisor *s, int op, int fd, uint32_t events, enum source src,
+		 unsigned index)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)src << 32 | index };
+
+	return epoll_ctl(s->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void set_state(struct vj_supervisor *s, enum vj_sandbox_state st)
+{
+	if (s->state == st)
+		return;
+	s->state = st;
+	if (s->ops && s->ops->state_changed)
+		s->ops->state_changed(s->ctx, st);
+}
+
+void vj_supervisor_event(struct vj_supervisor *s, const char *name, const char *data_key,
+			 int64_t data_value)
+{
+	struct vj_jw w;
+
+	if (!s->ctl)
+		return;
+	vj_jw_init(&w, 4096);
+	vj_ctl_write_event(&w, name, s->id, wall_ms());
+	vj_jw_object_begin(&w);
+	if (data_key) {
+		vj_jw_key(&w, data_key);
+		vj_jw_i64(&w, data_value);
+	}
+	vj_jw_object_end(&w);
+	vj_ctl_write_end(&w);
+	if (vj_jw_finish(&w) == 0)
+		vj_ctl_broadcast(s->ctl, &w);
+	vj_jw_free(&w);
+}
+
+static void event_str(struct vj_supervisor *s, const char *name, const char *key, const char *val,
+		      const char *key2, uint64_t val2)
+{
+	struct vj_jw w;
+
+	vj_jw_init(&w, 4096);
+	vj_ctl_write_event(&w, name, s->id, wall_ms());
+	vj_jw_object_begin(&w);
+	vj_jw_key(&w, key);
+	vj_jw_string(&w, val);
+	vj_jw_key(&w, key2);
+	vj_jw_u64(&w, val2);
+	vj_jw_object_end(&w);
+	vj_ctl_write_end(&w);
+	if (vj_jw_finish(&w) == 0)
+		vj_ctl_broadcast(s->ctl, &w);
+	vj_jw_free(&w);
+}
+
+/* The one timer holds the nearest of the wall-clock limit and a stop's
+ * deadline. */
+static int rearm(struct vj_supervisor *s)
+{
+	uint64_t at = s->deadline_ns;
+	struct itimerspec its = { 0 };
+
+	if (s->timeout_at_ns && !s->timed_out && (!at || s->timeout_at_ns < at))
+		at = s->timeout_at_ns;
+	if (at) {
+		its.it_value.tv_sec = (time_t)(at / 1000000000u);
+		its.it_value.tv_nsec = (long)(at % 1000000000u);
+	}
+	return timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void signal_vmm(struct vj_supervisor *s, int sig)
+{
+	/* ESRCH: it is exiting already; the pidfd says so next. */
+	if (pidfd_send_signal(s->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+		vj_error("sandbox %s: signal the VMM: %s", s->id, strerror(errno));
+}
+
+/* Stopping by signal or by the wall-clock limit: SIGTERM now (the VMM
+ * stops its VM and exits 5), SIGKILL after the grace period; at once for
+ * a second one. */
+static void terminate(struct vj_supervisor *s)
+{
+	if (s->killing) {
+		signal_vmm(s, SIGKILL);
+		return;
+	}
+	if (s->state == VJ_SB_STOPPING && s->deadline_ns) {
+		/* A second request while the first waits: no more waiting. */
+		s->killing = true;
+		signal_vmm(s, SIGKILL);
+		return;
+	}
+	set_state(s, VJ_SB_STOPPING);
+	signal_vmm(s, SIGTERM);
+	s->deadline_ns = mono_ns() + STOP_GRACE_MS * 1000000ull;
+	s->killing = true;
+	(void)rearm(s);
+}
+
+static void on_timer(struct vj_supervisor *s)
+{
+	uint64_t ticks, now = mono_ns();
+
+	if (read(s->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (s->deadline_ns && now >= s->deadline_ns) {
+		vj_warn("sandbox %s: the VMM did not stop in time; killing it", s->id);
+		s->deadline_ns = 0;
+		signal_vmm(s, SIGKILL);
+	} else if (s->timeout_at_ns && !s->timed_out && now >= s->timeout_at_ns) {
+		s->timed_out = true;
+		vj_error("sandbox %s: timed out after %" PRIu64 " ms", s->id, s->timeout_ms);
+		vj_supervisor_event(s, "timeout", "timeout_ms", (int64_t)s->timeout_ms);
+		s->killing = false;
+		s->deadline_ns = 0;
+		terminate(s);
+		return;
+	}
+	(void)rearm(s);
+}
+
+static void on_signal(struct vj_supervisor *s)
+{
+	struct signalfd_siginfo ssi;
+
+	if (read(s->sigfd, &ssi, sizeof(ssi)) != sizeof(ssi))
+		return;
+	vj_info("sandbox %s: stopping on signal %u", s->id, ssi.ssi_signo);
+	terminate(s);
+}
+
+/* ---- the VMM's channel -------------------------------------------------- */
+
+static void vmm_event(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *m)
+{
+	if (m->op == VJ_VMM_CTL_EVENT_BOOT_MARKER && m->data.u64 >= s->vmm_exec_ns)
+		vj_supervisor_event(s, "boot-marker", "ms",
+				    (int64_t)((m->data.u64 - s->vmm_exec_ns) / 1000000u));
+}
+
+static void on_vmm(struct vj_supervisor *s)
+{
+	struct vj_vmm_ctl_msg m;
+	ssize_t n;
+
+	while ((n = recv(s->vmm_ctl, &m, sizeof(m), MSG_DONTWAIT)) == (ssize_t)sizeof(m))
+		vmm_event(s, &m);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* The VMM is gone or going; its pidfd says how. */
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->vmm_ctl, NULL);
+		vj_closep(&s->vmm_ctl);
+		s->vmm_ctl = -1;
+	}
+}
+
+/* One request to the VMM and its reply; events that arrive meanwhile are
+ * passed on. 0 and the reply, or -errno. */
+static int vmm_request(struct vj_supervisor *s, uint32_t op, struct vj_vmm_ctl_msg *reply)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = ++s->seq };
+	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
+	uint64_t until = mono_ns() + VMM_REPLY_MS * 1000000ull;
+
+	if (s->vmm_ctl < 0)
+		return -ENOTCONN;
+	if (send(s->vmm_ctl, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(m))
+		return -errno;
+	for (;;) {
+		uint64_t now = mono_ns();
+		ssize_t n;
+		if (now >= until)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)((until - now) / 1000000u) + 1) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(s->vmm_ctl, reply, sizeof(*reply), MSG_DONTWAIT);
+		if (n == 0)
+			return -ENOTCONN;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n != (ssize_t)sizeof(*reply) || reply->version != VJ_VMM_CTL_VERSION)
+			return -EPROTO;
+		if (reply->op == VJ_VMM_CTL_REPLY && reply->seq == m.seq)
+			return reply->status;
+		vmm_event(s, reply);
+	}
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static void reply_ok(struct vj_jw *w, const char *id)
+{
+	vj_ctl_write_return(w, id);
+	vj_jw_object_begin(w);
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+}
+
+static void reply_failed(struct vj_jw *w, const char *id, enum vj_ctl_class class,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_failed(struct vj_jw *w, const char *id, enum vj_ctl_class class,
+			 const char *fmt, ...)
+{
+	char desc[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	vj_ctl_write_error(w, id, class, desc);
+}
+
+static void cmd_pause(struct vj_supervisor *s, const char *id, struct vj_jw *w)
+{
+	struct vj_vmm_ctl_msg r;
+	int rc;
+
+	if (s->state != VJ_SB_RUNNING) {
+		reply_failed(w, id, VJ_CTL_WRONG_STATE, "sandbox %s is %s, not running", s->id,
+			     vj_sandbox_state_name(s->state));
+		return;
+	}
+	if ((rc = vmm_request(s, VJ_VMM_CTL_PAUSE, &r)) < 0) {
+		reply_failed(w, id, VJ_CTL_FAILED, "sandbox %s: pause: %s", s->id, strerror(-rc));
+		return;
+	}
+	set_state(s, VJ_SB_PAUSED);
+	vj_supervisor_event(s, "paused", NULL, 0);
+	reply_ok(w, id);
+}
+
+static int resume(struct vj_supervisor *s)
+{
+	struct vj_vmm_ctl_msg r;
+	int rc = vmm_request(s, VJ_VMM_CTL_RESUME, &r);
+
+	if (rc < 0)
+		return rc;
+	set_state(s, VJ_SB_RUNNING);
+	vj_supervisor_event(s, "resumed", NULL, 0);
+	/* The guest's kvmclock skipped the pause; its wall clock is told. */
+	if (s->has_agent && s->ops->agent_settime)
+		(void)s->ops->agent_settime(s->ctx);
+	return 0;
+}
+
+static void cmd_resume(struct vj_supervisor *s, const char *id, struct vj_jw *w)
+{
+	int rc;
+
+	if (s->state != VJ_SB_PAUSED) {
+		reply_failed(w, id, VJ_CTL_WRONG_STATE, "sandbox %s is %s, not paused", s->id,
+			     vj_sandbox_state_name(s->state));
+		return;
+	}
+	if ((rc = resume(s)) < 0) {
+		reply_failed(w, id, VJ_CTL_FAILED, "sandbox %s: resume: %s", s->id, strerror(-rc));
+		return;
+	}
+	reply_ok(w, id);
+}
+
+/* Asks the guest to shut down: the workload gets SIGTERM from the agent;
+ * without one, Ctrl-Alt-Del reaches the guest kernel through its i8042;
+ * failing both, the VM is killed. Whatever happens, after timeout_ms the
+ * VMM is killed. */
+static void cmd_stop(struct vj_supervisor *s, const struct vj_ctl_request *req, struct vj_jw *w)
+{
+	struct vj_vmm_ctl_msg r;
+	const char *how = "kill";
+
+	if (s->state == VJ_SB_STOPPING) {
+		reply_failed(w, req->id, VJ_CTL_WRONG_STATE, "sandbox %s is stopping already", s->id);
+		return;
+	}
+	/* A held guest could not act on being asked. */
+	if (s->state == VJ_SB_PAUSED && resume(s) < 0)
+		how = "kill";
+	else if (s->has_agent && s->ops->agent_signal(s->ctx, SIGTERM) == 0)
+		how = "agent";
+	else if (vmm_request(s, VJ_VMM_CTL_CTRL_ALT_DEL, &r) == 0)
+		how = "ctrl-alt-del";
+	set_state(s, VJ_SB_STOPPING);
+	event_str(s, "stopping", "how", how, "timeout_ms", req->timeout_ms);
+	if (!strcmp(how, "kill") || req->timeout_ms == 0) {
+		signal_vmm(s, SIGKILL);
+	} else {
+		s->deadline_ns = mono_ns() + req->timeout_ms * 1000000ull;
+		s->killing = true;
+		(void)rearm(s);
+	}
+	reply_ok(w, req->id);
+}
+
+static void cmd_kill(struct vj_supervisor *s, const struct vj_ctl_request *req, struct vj_jw *w)
+{
+	int rc;
+
+	if (!req->vm && s->has_agent) {
+		if ((rc = s->ops->agent_signal(s->ctx, (int)req->signal)) < 0)
+			reply_failed(w, req->id, VJ_CTL_FAILED,
+				     "sandbox %s: signal %u to the workload: %s", s->id, req->signal,
+				     strerror(-rc));
+		else
+			reply_ok(w, req->id);
+		return;
+	}
+	set_state(s, VJ_SB_STOPPING);
+	event_str(s, "stopping", "how", "kill", "timeout_ms", 0);
+	signal_vmm(s, SIGKILL);
+	reply_ok(w, req->id);
+}
+
+static void cmd_stats(struct vj_supervisor *s, const char *id, struct vj_jw *w)
+{
+	uint64_t cpu = 0, mem = 0;
+	struct vj_vmm_ctl_msg r = { 0 };
+	const struct vj_vmm_stats *st = &r.data.stats;
+	int vmm = vmm_request(s, VJ_VMM_CTL_STATS, &r);
+
+	(void)s->ops->cgroup_stats(s->ctx, &cpu, &mem);
+	vj_ctl_write_return(w, id);
+	vj_jw_object_begin(w);
+	vj_jw_key(w, "state");
+	vj_jw_string(w, vj_sandbox_state_name(s->state));
+	vj_jw_key(w, "cpu_usec");
+	vj_jw_u64(w, cpu);
+	vj_jw_key(w, "memory_bytes");
+	vj_jw_u64(w, mem);
+	vj_jw_key(w, "agent");
+	vj_jw_string(w, s->ops->agent_state(s->ctx));
+	if (vmm == 0) {
+		vj_jw_key(w, "paused_ms");
+		vj_jw_u64(w, st->paused_ns / 1000000u);
+		vj_jw_key(w, "exits");
+		vj_jw_object_begin(w);
+		vj_jw_key(w, "io");
+		vj_jw_u64(w, st->exits_io);
+		vj_jw_key(w, "mmio");
+		vj_jw_u64(w, st->exits_mmio);
+		vj_jw_key(w, "hlt");
+		vj_jw_u64(w, st->exits_hlt);
+		vj_jw_key(w, "other");
+		vj_jw_u64(w, st->exits_other);
+		vj_jw_object_end(w);
+		vj_jw_key(w, "devices");
+		vj_jw_array_begin(w);
+		for (unsigned i = 0; i < VJ_VMM_STATS_DEVICES && st->dev[i].name[0]; i++) {
+			const struct vj_vmm_dev_stats *d = &st->dev[i];
+			vj_jw_object_begin(w);
+			vj_jw_key(w, "name");
+			vj_jw_string_n(w, d->name, strnlen(d->name, sizeof(d->name)));
+			vj_jw_key(w, "requests");
+			vj_jw_u64(w, d->requests);
+			vj_jw_key(w, "bytes");
+			vj_jw_u64(w, d->bytes);
+			vj_jw_key(w, "throttled");
+			vj_jw_u64(w, d->throttled);
+			vj_jw_object_end(w);
+		}
+		vj_jw_array_end(w);
+	}
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+}
+
+static void cmd_status(struct vj_supervisor *s, const char *id, struct vj_jw *w, bool config)
+{
+	vj_ctl_write_return(w, id);
+	vj_jw_object_begin(w);
+	if (config) {
+		vj_jw_key(w, "config");
+		s->ops->config(s->ctx, w);
+		vj_jw_key(w, "status");
+		vj_jw_object_begin(w);
+	}
+	vj_jw_key(w, "state");
+	vj_jw_string(w, vj_sandbox_state_name(s->state));
+	s->ops->status(s->ctx, w);
+	if (config)
+		vj_jw_object_end(w);
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+}
+
+static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_request *req,
+		     struct vj_jw *w)
+{
+	struct vj_supervisor *s = ctx;
+
+	switch (req->command) {
+	case VJ_CTL_QUERY_STATUS:
+		cmd_status(s, req->id, w, false);
+		return;
+	case VJ_CTL_INSPECT:
+		cmd_status(s, req->id, w, true);
+		return;
+	case VJ_CTL_PAUSE:
+		cmd_pause(s, req->id, w);
+		return;
+	case VJ_CTL_RESUME:
+		cmd_resume(s, req->id, w);
+		return;
+	case VJ_CTL_STOP:
+		cmd_stop(s, req, w);
+		return;
+	case VJ_CTL_KILL:
+		cmd_kill(s, req, w);
+		return;
+	case VJ_CTL_STATS:
+		cmd_stats(s, req->id, w);
+		return;
+	case VJ_CTL_SUBSCRIBE:
+		c->subscribed = true;
+		reply_ok(w, req->id);
+		return;
+	case VJ_CTL_COMMANDS:
+		break;
+	}
+	vj_ctl_write_error(w, req->id, VJ_CTL_UNKNOWN_COMMAND, "unknown command");
+}
+
+static void client_watch(void *ctx, struct vj_ctl_client *c, bool writable, bool closed)
+{
+	struct vj_supervisor *s = ctx;
+	unsigned i = (unsigned)(c - s->ctl->clients);
+
+	if (closed) {
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		return;
+	}
+	/* ADD the first time, MOD after: EEXIST tells which. */
+	if (watch(s, EPOLL_CTL_ADD, c->fd, EPOLLIN | (writable ? EPOLLOUT : 0), SRC_CLIENT, i) ==
+	    -EEXIST)
+		(void)watch(s, EPOLL_CTL_MOD, c->fd, EPOLLIN | (writable ? EPOLLOUT : 0), SRC_CLIENT,
+			    i);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static int setup(struct vj_supervisor *s, struct vj_err *e)
+{
+	int r;
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->epfd < 0 || s->tfd < 0)
+		return vj_fail_errno(e, -errno, "supervise: epoll/timerfd");
+	if ((r = watch(s, EPOLL_CTL_ADD, s->pidfd, EPOLLIN, SRC_PIDFD, 0)) < 0 ||
+	    (r = watch(s, EPOLL_CTL_ADD, s->sigfd, EPOLLIN, SRC_SIGNAL, 0)) < 0 ||
+	    (r = watch(s, EPOLL_CTL_ADD, s->tfd, EPOLLIN, SRC_TIMER, 0)) < 0 ||
+	    (s->vmm_ctl >= 0 && (r = watch(s, EPOLL_CTL_ADD, s->vmm_ctl, EPOLLIN, SRC_VMM, 0)) < 0))
+		return vj_fail_errno(e, r, "supervise: epoll_ctl");
+	if (s->ctl) {
+		s->ctl->dispatch = dispatch;
+		s->ctl->watch = client_watch;
+		s->ctl->ctx = s;
+		if ((r = watch(s, EPOLL_CTL_ADD, s->ctl->listen_fd, EPOLLIN, SRC_LISTEN, 0)) < 0)
+			return vj_fail_errno(e, r, "supervise: epoll_ctl");
+	}
+	if (s->timeout_ms)
+		s->timeout_at_ns = mono_ns() + s->timeout_ms * 1000000ull;
+	return rearm(s) < 0 ? vj_fail_errno(e, -errno, "arm the sandbox timeout") : 0;
+}
+
+static int status_of(struct vj_supervisor *s, const siginfo_t *si)
+{
+	if (s->timed_out)
+		return VJ_LAUNCH_TIMEOUT;
+	if (si->si_code == CLD_EXITED)
+		return si->si_status;
+	if (si->si_status == SIGSYS)
+		vj_error("sandbox %s: the VMM was killed by SIGSYS: a system call outside its "
+			 "seccomp allowlist",
+			 s->id);
+	else if (!(s->state == VJ_SB_STOPPING && si->si_status == SIGKILL))
+		vj_error("sandbox %s: the VMM was killed by signal %d (%s)", s->id, si->si_status,
+			 strsignal(si->si_status));
+	return VJ_LAUNCH_SIGNALED + si->si_status;
+}
+
+static void handle(struct vj_supervisor *s, uint64_t what, bool *exited)
+{
+	enum source src = (enum source)(what >> 32);
+	unsigned i = (unsigned)what;
+
+	switch (src) {
+	case SRC_PIDFD:
+		*exited = true;
+		break;
+	case SRC_SIGNAL:
+		on_signal(s);
+		break;
+	case SRC_TIMER:
+		on_timer(s);
+		break;
+	case SRC_VMM:
+		on_vmm(s);
+		break;
+	case SRC_LISTEN:
+		vj_ctl_server_accept(s->ctl);
+		break;
+	case SRC_CLIENT:
+		vj_ctl_client_readable(s->ctl, &s->ctl->clients[i]);
+		vj_ctl_client_writable(s->ctl, &s->ctl->clients[i]);
+		break;
+	}
+}
+
+int vj_supervise(struct vj_supervisor *s, struct vj_err *e)
+{
+	siginfo_t si = { 0 };
+	bool exited = false;
+	int r;
+
+	s->epfd = s->tfd = -1;
+	r = setup(s, e);
+	set_state(s, VJ_SB_RUNNING);
+	vj_supervisor_event(s, "started", NULL, 0);
+	while (r == 0 && !exited) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(s->epfd, ev, 16, -1);
+		if (n < 0 && errno != EINTR)
+			r = vj_fail_errno(e, -errno, "supervise: epoll_wait");
+		for (int k = 0; k < n; k++)
+			handle(s, ev[k].data.u64, &exited);
+	}
+	if (r == 0 && waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0)
+		r = vj_fail_errno(e, -errno, "waitid");
+	if (s->ctl) {
+		/* The clients outlive this loop: what remains for them is
+		 * written without it (vj_ctl_server_finish). */
+		s->ctl->watch = NULL;
+		s->ctl->ctx = NULL;
+	}
+	vj_closep(&s->epfd);
+	vj_closep(&s->tfd);
+	if (r < 0)
+		return r;
+	s->status = status_of(s, &si);
+	return s->status;
+}
