@@ -62,6 +62,9 @@ struct sandbox {
 	uid_t owner; /* who besides root may control it; (uid_t)-1: nobody */
 	uint64_t created_ms;
 	struct agent_run *agent; /* while a workload's session runs */
+	/* the launcher's end of the session's commands (struct vj_agent_cmd
+	 * per packet); -1 while no session runs */
+	int agent_cmd;
 	int pidfd;
 	pid_t pid;
 	bool reaped;
@@ -764,19 +767,37 @@ static const char *op_agent_state(void *ctx)
 	return sb->agent ? names[atomic_load(&sb->agent->phase)] : "none";
 }
 
-static int op_agent_signal(void *ctx, int sig)
+static int agent_command(const struct sandbox *sb, const struct vj_agent_cmd *c)
 {
-	const struct sandbox *sb = ctx;
-
-	(void)sig;
-	return sb->agent && atomic_load(&sb->agent->phase) == AGENT_CONNECTED ? -ENOTSUP
-									   : -ENOTCONN;
+	/* Only to a session that runs: before the agent connects, and once
+	 * the session has ended, no one would act on a command. */
+	if (!sb->agent || sb->agent_cmd < 0 || atomic_load(&sb->agent->phase) != AGENT_CONNECTED)
+		return -ENOTCONN;
+	if (send(sb->agent_cmd, c, sizeof(*c), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(*c))
+		return errno == EPIPE || errno == ECONNRESET ? -ENOTCONN : -errno;
+	return 0;
 }
 
+static int op_agent_signal(void *ctx, int sig)
+{
+	const struct vj_agent_cmd c = { .op = VJ_AGENT_CMD_SIGNAL, .arg = (uint32_t)sig };
+
+	if (sig < 1 || (unsigned)sig > VJ_AGENT_SIGNAL_MAX)
+		return -EINVAL;
+	return agent_command(ctx, &c);
+}
+
+/* The guest's wall clock, after a pause: kvmclock hid the paused time
+ * from the guest, so its CLOCK_REALTIME is behind by as much. */
 static int op_agent_settime(void *ctx)
 {
-	(void)ctx;
-	return -ENOTSUP;
+	struct vj_agent_cmd c = { .op = VJ_AGENT_CMD_SETTIME };
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return -errno;
+	c.arg64 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return agent_command(ctx, &c);
 }
 
 static void op_state_changed(void *ctx, enum vj_sandbox_state st)
@@ -812,6 +833,19 @@ static int open_log(struct sandbox *sb, const char *name, int *fd, struct vj_err
 	return 0;
 }
 
+/* The session's command channel: the agent's thread reads one end, the
+ * supervisor writes the other without ever waiting on it. */
+static int open_commands(int *rd, int *wr, struct vj_err *e)
+{
+	int p[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p) < 0)
+		return vj_fail_errno(e, -errno, "socketpair for the guest agent's commands");
+	*rd = p[0];
+	*wr = p[1];
+	return 0;
+}
+
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
@@ -837,6 +871,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.r = -ECANCELED,
 	};
 	cleanup_fd int cancel = -1;
+	cleanup_fd int cmd_read = -1;
+	cleanup_fd int cmd_write = -1;
 	cleanup_fd int log_out = -1;
 	cleanup_fd int log_err = -1;
 	const uint64_t one = 1;
@@ -864,6 +900,10 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if ((cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return vj_fail_errno(e, -errno, "eventfd");
 	a.io.cancel_fd = cancel;
+	if ((r = open_commands(&cmd_read, &cmd_write, e)) < 0)
+		return r;
+	a.io.cmd_fd = cmd_read;
+	sb->agent_cmd = cmd_write;
 	if ((r = pthread_create(&t, NULL, agent_main, &a)) != 0)
 		return vj_fail_errno(e, -r, "start the guest agent's thread");
 	sb->agent = &a;
@@ -874,6 +914,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
 	pthread_join(t, NULL);
 	sb->agent = NULL;
+	sb->agent_cmd = -1;
 	report_dropped(&a);
 	return status < 0 ? status : workload_status(&a, status, e);
 }
@@ -902,6 +943,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.cgroup_fd = -1,
 		.broker = { .pidfd = -1 },
 		.agent_listen = -1,
+		.agent_cmd = -1,
 		.out_terminal = isatty(STDOUT_FILENO),
 		.err_terminal = isatty(STDERR_FILENO),
 		.sync = { -1, -1 },

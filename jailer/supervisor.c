@@ -20,6 +20,7 @@
 #include "launch.h"
 #include "log.h"
 #include "vmm_ctl.h"
+#include "../vmm/exit.h"
 
 /* A stopped VMM gets this long between SIGTERM and SIGKILL. */
 #define STOP_GRACE_MS 3000
@@ -184,6 +185,24 @@ static void on_signal(struct vj_supervisor *s)
 
 	if (read(s->sigfd, &ssi, sizeof(ssi)) != sizeof(ssi))
 		return;
+	/* As with a local process, the first stop signal is the workload's
+	 * to act on; a second one, or one no workload can take, stops the
+	 * sandbox. A SIGTERM or SIGHUP passed on (a request to end, from an
+	 * operator or a session going away) still ends it within the grace
+	 * period; Ctrl-C is only passed on, as a shell would. */
+	if (!s->forwarded && s->state == VJ_SB_RUNNING && s->has_agent &&
+	    s->ops->agent_signal(s->ctx, (int)ssi.ssi_signo) == 0) {
+		s->forwarded = true;
+		vj_info("sandbox %s: signal %u passed to the workload", s->id, ssi.ssi_signo);
+		if (ssi.ssi_signo != SIGINT) {
+			set_state(s, VJ_SB_STOPPING);
+			event_str(s, "stopping", "how", "agent", "timeout_ms", STOP_GRACE_MS);
+			s->deadline_ns = mono_ns() + STOP_GRACE_MS * 1000000ull;
+			s->killing = true;
+			(void)rearm(s);
+		}
+		return;
+	}
 	vj_info("sandbox %s: stopping on signal %u", s->id, ssi.ssi_signo);
 	terminate(s);
 }
@@ -540,6 +559,22 @@ static int status_of(struct vj_supervisor *s, const siginfo_t *si)
 	return VJ_LAUNCH_SIGNALED + si->si_status;
 }
 
+/* What the guest did to end its VM, for watchers: the VMM's own statuses
+ * say (vmm/exit.h). A reset or power-off nobody asked for is news; one
+ * after `stop` is the answer to it. */
+static void guest_event(struct vj_supervisor *s, const siginfo_t *si)
+{
+	if (si->si_code != CLD_EXITED || s->timed_out)
+		return;
+	if (si->si_status == VJ_EXIT_GUEST_PANIC)
+		vj_supervisor_event(s, "guest-panicked", NULL, 0);
+	else if (si->si_status == VJ_EXIT_TRIPLE_FAULT)
+		vj_supervisor_event(s, "guest-crashed", NULL, 0);
+	else if (si->si_status == VJ_EXIT_GUEST_RESET && s->state != VJ_SB_STOPPING &&
+		 !s->has_agent)
+		vj_supervisor_event(s, "guest-reset", NULL, 0);
+}
+
 static void handle(struct vj_supervisor *s, uint64_t what, bool *exited)
 {
 	enum source src = (enum source)(what >> 32);
@@ -588,6 +623,8 @@ int vj_supervise(struct vj_supervisor *s, struct vj_err *e)
 	}
 	if (r == 0 && waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0)
 		r = vj_fail_errno(e, -errno, "waitid");
+	if (r == 0)
+		guest_event(s, &si);
 	if (s->ctl) {
 		/* The clients outlive this loop: what remains for them is
 		 * written without it (vj_ctl_server_finish). */

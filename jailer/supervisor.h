@@ -66,6 +66,7 @@ struct vj_supervisor {
 	enum vj_sandbox_state state;
 	bool timed_out;
 	bool killing;          /* SIGKILL sent, or due at the deadline */
+	bool forwarded;        /* a stop signal was passed to the workload */
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0: none */
 	uint64_t timeout_at_ns;
 	uint32_t seq;

@@ -33,6 +33,7 @@ jail-memory 180
 example-untrusted 240
 example-function 240
 example-ci-job 300
+lifecycle 600
 agent-20-runs 900
 "
 
@@ -462,21 +463,21 @@ scenario_jail_props() {
 	check "the workload runs, the guest agent connected" started_in_guest
 	# Its stderr is vmjail's, for its own messages; stdin and stdout
 	# are /dev/null: the workload's streams go through the agent. Then
-	# the vsock socket (6) and the broker's (7) it was passed, what it
-	# made itself (the VM, its vCPU, the stop eventfd, the event loop's
-	# two epoll sets, the boot marker's eventfd, the i8042's irqfd, the
-	# vsock device's eventfds, the signalfd), and the agent's connection
-	# (18). Guest memory is in none.
+	# the vsock socket (6), the broker's (7) and its launcher's control
+	# channel (8) it was passed, what it made itself (the VM, its vCPU,
+	# the stop eventfd, the event loop's two epoll sets, the boot marker's
+	# eventfd, the i8042's irqfd, the vsock device's eventfds, the
+	# signalfd), and the agent's connection (19). Guest memory is in none.
 	# What it was passed for setting up (/dev/kvm 3, the kernel 4, the
 	# initrd 5, the configuration 9) is closed once used, and its numbers
 	# taken by what came later.
 	check "its descriptors: stdio, vsock, broker and control sockets, the VM, its own, the agent's" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/tmp/vj.err 3:anon_inode:[signalfd] $(
-		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket $(
-		)8:anon_inode:kvm-vm 9:anon_inode:[eventfd] $(
-		)10:anon_inode:[eventpoll] 11:anon_inode:[eventpoll] 12:anon_inode:[eventfd] $(
-		)13:anon_inode:[eventfd] 14:anon_inode:[eventfd] 15:anon_inode:[eventfd] $(
-		)16:anon_inode:[eventfd] 17:anon_inode:[eventfd] 18:socket "
+		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket 8:socket $(
+		)9:anon_inode:kvm-vm 10:anon_inode:[eventfd] $(
+		)11:anon_inode:[eventpoll] 12:anon_inode:[eventpoll] 13:anon_inode:[eventfd] $(
+		)14:anon_inode:[eventfd] 15:anon_inode:[eventfd] 16:anon_inode:[eventfd] $(
+		)17:anon_inode:[eventfd] 18:anon_inode:[eventfd] 19:socket "
 	# The vsock broker runs outside the jail, but in its cgroup and as
 	# the sandbox's uid, without capabilities. (KVM's own worker, a
 	# kernel thread on older kernels, joins the cgroup too: it has no
@@ -600,6 +601,169 @@ not() {
 	fi
 	WHY=
 	return 0
+}
+
+# --- managing running sandboxes (jailer/CONTROL.md) ---------------------
+
+VJ_CTL="vmjail --host-config /e2e/host.yaml"
+
+# ticks: how many ticks the lifecycle workload has logged.
+ticks() { $VJ_CTL logs e2e-life 2>/dev/null | grep -c '^tick '; }
+
+# wait_ticks N: until the workload has logged N ticks (60 s at most).
+wait_ticks() {
+	local i=0
+	while [ $i -lt 600 ] && [ "$(ticks)" -lt "$1" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(ticks)" -ge "$1" ] && return 0
+	WHY="$(ticks) ticks after 60 s, expected $1"
+	return 1
+}
+
+# stat_of KEY: a number from `vmjail stats e2e-life --json`.
+stat_of() {
+	$VJ_CTL stats e2e-life --json | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | head -n 1
+}
+
+# clock_right: the guest's wall clock in the workload's last tick is the
+# test host's, within a second (the tick is at most 0.2 s old).
+clock_right() {
+	local guest host d
+	guest=$($VJ_CTL logs e2e-life | sed -n 's/^tick [0-9]* \([0-9]*\)$/\1/p' | tail -n 1)
+	host=$(date +%s)
+	d=$((host - guest))
+	[ $d -ge -1 ] && [ $d -le 1 ] && return 0
+	WHY="the guest's clock is ${d} s behind the test host's"
+	return 1
+}
+
+# gone ID: nothing of sandbox ID is left: no run directory, no cgroup, no
+# VMM.
+gone() {
+	if [ -e "/run/vmjail/$1" ]; then
+		WHY="/run/vmjail/$1 is left"
+		return 1
+	fi
+	if [ -n "$(find /sys/fs/cgroup -type d -name "$1" 2>/dev/null)" ]; then
+		WHY="its cgroup is left: $(find /sys/fs/cgroup -type d -name "$1")"
+		return 1
+	fi
+	no_vmm_left
+}
+
+# wait_status ID: `vmjail wait ID`, its status in VJ_RC.
+wait_status() {
+	timeout -k 5 120 $VJ_CTL wait "$1" >>"$LOG" 2>&1
+	VJ_RC=$?
+}
+
+# A detached sandbox with a long workload, managed with the verbs a user
+# has: ps, inspect, stats, logs --follow, pause (the output stops), resume
+# (the guest's wall clock is right again), a refused client of another
+# uid, stop (the workload is asked through the guest agent, the guest
+# powers off), wait, rm; then kill of a workload (137 in wait) and a guest
+# panic as an event. Nothing is left after each.
+scenario_lifecycle() {
+	local out rc cpu1 mem1 cpu2 mem2 held follow events
+	out=$($VJ_RUN --timeout 10m --detach --id e2e-life -- sh -c '
+		dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>/dev/null
+		i=0
+		while :; do i=$((i + 1)); echo "tick $i $(date +%s)"; sleep 0.2; done' 2>/tmp/vj.err)
+	rc=$?
+	cat /tmp/vj.err >>"$LOG"
+	check "run --detach returns 0 once the sandbox runs, printing its id" \
+		test "$rc:$out" = "0:e2e-life"
+	cpu1=$(stat_of cpu_usec)
+	mem1=$(stat_of memory_bytes)
+	$VJ_CTL events e2e-life >/tmp/life.events 2>&1 &
+	events=$!
+	$VJ_CTL logs e2e-life --follow >/tmp/life.follow 2>&1 &
+	follow=$!
+	check "the workload runs and logs its ticks" wait_ticks 5
+	$VJ_CTL ps >/tmp/life.ps 2>&1
+	cat /tmp/life.ps >>"$LOG"
+	check "ps lists it running" grep -Eq "^e2e-life +running " /tmp/life.ps
+	$VJ_CTL inspect e2e-life >/tmp/life.inspect 2>&1
+	check "inspect gives its configuration and live state" \
+		grep -q '"config":.*"state":"running"\|"state":"running".*"config":' /tmp/life.inspect
+	cpu2=$(stat_of cpu_usec)
+	mem2=$(stat_of memory_bytes)
+	echo "stats: cpu_usec $cpu1 -> $cpu2, memory_bytes $mem1 -> $mem2" >>"$LOG"
+	check "stats: its CPU time moves" test "${cpu2:-0}" -gt "${cpu1:-0}"
+	check "stats: its memory grows by the 32 MiB its workload wrote" \
+		test "${mem2:-0}" -gt $((${mem1:-0} + 16 * 1024 * 1024))
+	check "logs --follow passes the ticks on as they come" grep -q '^tick 5 ' /tmp/life.follow
+
+	# Another uid may not manage it.
+	grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
+	grep -q '^nogroup:' /etc/group || echo 'nogroup:x:65534:' >>/etc/group
+	su -s /bin/sh nobody -c "$VJ_CTL pause e2e-life" >>"$LOG" 2>&1
+	check "a client of another uid is refused" test $? != 0
+	check "... and the sandbox runs on" wait_ticks $(($(ticks) + 2))
+
+	$VJ_CTL pause e2e-life >>"$LOG" 2>&1
+	check "pause succeeds" test $? = 0
+	sleep 0.5
+	held=$(ticks)
+	sleep 3
+	check "while paused, the workload's output stops (held at $held ticks)" test "$(ticks)" = "$held"
+	$VJ_CTL ps >/tmp/life.ps 2>&1
+	check "ps shows it paused" grep -Eq "^e2e-life +paused " /tmp/life.ps
+	$VJ_CTL resume e2e-life >>"$LOG" 2>&1
+	check "resume succeeds" test $? = 0
+	check "after resume the output goes on" wait_ticks $((held + 3))
+	check "after a 3 s pause the guest's wall clock is right within a second" clock_right
+
+	$VJ_CTL stop e2e-life --timeout 30s >>"$LOG" 2>&1
+	check "stop succeeds" test $? = 0
+	wait_status e2e-life
+	check "the workload ends on the SIGTERM stop had the agent send: 143 in wait" \
+		vj_status_is 143 "128+SIGTERM"
+	# Both followers end with the sandbox.
+	timeout 30 sh -c "while kill -0 $follow 2>/dev/null || kill -0 $events 2>/dev/null; do sleep 0.1; done"
+	check "logs --follow and events end with the sandbox" not kill -0 $follow $events
+	kill $follow $events 2>/dev/null
+	cat /tmp/life.events >>"$LOG"
+	check "events: paused, resumed, stopping (through the agent), exited 143, cleanup-done, in order" \
+		sh -c "grep -o '\"event\":\"[a-z-]*\"\\|\"how\":\"[a-z-]*\"\\|\"status\":[0-9]*' /tmp/life.events |
+			tr -d '\"' | tr '\\n' ' ' | grep -q 'event:paused event:resumed event:stopping how:agent event:exited status:143 event:cleanup-done'"
+	$VJ_CTL rm e2e-life >>"$LOG" 2>&1
+	check "rm succeeds" test $? = 0
+	check "nothing of it is left" gone e2e-life
+
+	# kill: a signal to the workload, through the agent.
+	out=$($VJ_RUN --timeout 10m --detach --id e2e-kill -- sh -c 'echo started; exec sleep 1000' 2>>"$LOG")
+	check "a second sandbox starts" test "$out" = e2e-kill
+	local i=0
+	while [ $i -lt 600 ] && ! $VJ_CTL logs e2e-kill 2>/dev/null | grep -q started; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	$VJ_CTL kill e2e-kill KILL >>"$LOG" 2>&1
+	check "kill succeeds" test $? = 0
+	wait_status e2e-kill
+	check "the killed workload's status is 137 in wait" vj_status_is 137 "128+SIGKILL"
+	$VJ_CTL rm e2e-kill >>"$LOG" 2>&1
+	check "nothing of the killed sandbox is left" gone e2e-kill
+
+	# A guest kernel panic, seen as an event (no agent: the e2e guest's
+	# panic mode).
+	out=$($VJ_CTL run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 128M \
+		--cmdline "$GUEST_CMDLINE e2e_mode=panic" --console none --detach --id e2e-panic \
+		$VJ_VMM 2>>"$LOG")
+	check "a sandbox whose guest will panic starts" test "$out" = e2e-panic
+	timeout -k 5 120 $VJ_CTL events e2e-panic >/tmp/panic.events 2>&1
+	cat /tmp/panic.events >>"$LOG"
+	check "events: guest-panicked, then exited" \
+		sh -c "grep -o '\"event\":\"[a-z-]*\"' /tmp/panic.events | tr -d '\"' | tr '\\n' ' ' |
+			grep -q 'event:guest-panicked event:exited'"
+	wait_status e2e-panic
+	check "wait gives the VMM's guest-panic status, 7" vj_status_is 7 "guest panic"
+	$VJ_CTL rm e2e-panic >>"$LOG" 2>&1
+	check "nothing of the panicked sandbox is left" gone e2e-panic
+	check "no run directory is left" run_dir_empty
 }
 
 scenario_agent_20_runs() {

@@ -58,16 +58,17 @@ check_vmm_sandbox() {
 	# Its whole descriptor table: stdio (a daemon's is /dev/null), then
 	# only what the VMM made itself: the VM, the stop eventfd, the event
 	# loop's two epoll sets, the boot marker's eventfd, the i8042's irqfd,
-	# the vCPUs, the signalfd. Guest memory is in none (anonymous memory:
+	# the vCPUs, the signalfd; and of what the launcher passed, only its
+	# control channel (6). Guest memory is in none (anonymous memory:
 	# nothing to open through /proc/PID/fd). What the launcher passed for
 	# setting up (/dev/kvm 3, the kernel 4, the initrd 5, the
-	# configuration 6) is closed once used, and its numbers taken by what
+	# configuration 7) is closed once used, and its numbers taken by what
 	# came later.
-	expect "its descriptors: stdio, the VM, 2 vCPUs, its event loop's; no guest memory" \
+	expect "its descriptors: stdio, the VM, 2 vCPUs, its event loop's, its launcher's channel; no guest memory" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/dev/null 3:anon_inode:[signalfd] $(
-		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:anon_inode:kvm-vm $(
-		)7:anon_inode:[eventfd] 8:anon_inode:[eventpoll] 9:anon_inode:[eventpoll] $(
-		)10:anon_inode:[eventfd] 11:anon_inode:kvm-vcpu:1 "
+		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:anon_inode:kvm-vm $(
+		)8:anon_inode:[eventfd] 9:anon_inode:[eventpoll] 10:anon_inode:[eventpoll] $(
+		)11:anon_inode:[eventfd] 12:anon_inode:kvm-vcpu:1 "
 	stop_daemon
 	expect "SIGTERM to the launcher stops the sandbox" test ! -e /proc/$VMM_PID
 	expect "the run directory is gone" test ! -e "$RUN_DIR/$id"
