@@ -95,11 +95,17 @@ deps-kernel: deps
 deps-e2e: deps-kernel
 	$(Q)$(TOP)/.ci/ensure-packages $(DEB_PKGS_E2E)
 
+# T=NAME[,NAME...] picks tests by name: a unit binary (test_json) or an
+# integration script (jail-control, or jail-control.sh).
+comma := ,
+picked = $(if $(T),$(or $(filter $(foreach t,$(subst $(comma), ,$(T)),%/$(t) %/$(t).sh),$(1)),\
+	$(error T=$(T): no such test among $(notdir $(1)))),$(1))
+
 unit: all $(UNIT_TESTS)
-	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite unit $(UNIT_TESTS)
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite unit $(call picked,$(UNIT_TESTS))
 
 integration: all $(TEST_DEPS)
-	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(INTEGRATION_TESTS)
+	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(call picked,$(INTEGRATION_TESTS))
 
 test: all $(UNIT_TESTS) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite all $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
