@@ -247,10 +247,11 @@ static void ps_json(const struct vj_ps_entry *p, size_t n)
 static void ps_table(const struct vj_ps_entry *p, size_t n)
 {
 	char state[32], up[24], mem[24], owner[16];
+	const char *policy;
 	uint64_t now = now_ms();
 
-	printf("%-20s %-12s %8s %9s %5s %9s %7s  %s\n", "ID", "STATE", "PID", "UPTIME", "VCPUS",
-	       "MEMORY", "OWNER", "WORKLOAD");
+	printf("%-20s %-12s %8s %9s %5s %9s %7s %-16s  %s\n", "ID", "STATE", "PID", "UPTIME",
+	       "VCPUS", "MEMORY", "OWNER", "POLICY", "WORKLOAD");
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].exit_status >= 0)
 			snprintf(state, sizeof(state), "exited(%d)", p[i].exit_status);
@@ -268,8 +269,12 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 			strcpy(owner, "-");
 		else
 			snprintf(owner, sizeof(owner), "%u", (unsigned)p[i].owner);
-		printf("%-20s %-12s %8d %9s %5u %9s %7s  %s\n", p[i].id, state, (int)p[i].launcher_pid,
-		       up, p[i].vcpus, mem, owner, p[i].workload[0] ? p[i].workload : "-");
+		/* The policy's file name: its directory is in `inspect`. */
+		policy = strrchr(p[i].policy, '/');
+		policy = policy ? policy + 1 : p[i].policy[0] ? p[i].policy : "-";
+		printf("%-20s %-12s %8d %9s %5u %9s %7s %-16s  %s\n", p[i].id, state,
+		       (int)p[i].launcher_pid, up, p[i].vcpus, mem, owner, policy,
+		       p[i].workload[0] ? p[i].workload : "-");
 	}
 }
 

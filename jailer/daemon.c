@@ -37,7 +37,7 @@ int vj_daemonize(int *report_fd, int *status, struct vj_err *e)
 	close(p[0]);
 	/* Away from the caller's terminal and process group, and holding
 	 * nothing of the caller's but stdio: an inherited pipe kept open
-	 * would make `$(vmjail run --daemonize ...)` wait for the sandbox. */
+	 * would make `$(vmjail run --detach ...)` wait for the sandbox. */
 	if (setsid() < 0 || (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0) ||
 	    close_range(4, ~0u, 0) < 0) {
 		int r = -errno;

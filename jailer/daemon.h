@@ -1,5 +1,5 @@
 /*
- * --daemonize: the command returns once the sandbox runs (or failed to
+ * --detach: the command returns once the sandbox runs (or failed to
  * start), with the sandbox's start status; the launcher lives on, detached,
  * supervising the VMM and cleaning up after it.
  */
