@@ -605,20 +605,20 @@ not() {
 
 # --- managing running sandboxes (jailer/CONTROL.md) ---------------------
 
-VJ_CTL="vmjail --host-config /e2e/host.yaml"
+VJ_CTL="timeout -k 2 60 vmjail --host-config /e2e/host.yaml"
 
 # ticks: how many ticks the lifecycle workload has logged.
 ticks() { $VJ_CTL logs e2e-life 2>/dev/null | grep -c '^tick '; }
 
-# wait_ticks N: until the workload has logged N ticks (60 s at most).
+# wait_ticks N: until the workload has logged N ticks (30 s at most).
 wait_ticks() {
 	local i=0
-	while [ $i -lt 600 ] && [ "$(ticks)" -lt "$1" ]; do
+	while [ $i -lt 300 ] && [ "$(ticks)" -lt "$1" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	[ "$(ticks)" -ge "$1" ] && return 0
-	WHY="$(ticks) ticks after 60 s, expected $1"
+	WHY="$(ticks) ticks after 30 s, expected $1"
 	return 1
 }
 
@@ -675,15 +675,22 @@ scenario_lifecycle() {
 	cat /tmp/vj.err >>"$LOG"
 	check "run --detach returns 0 once the sandbox runs, printing its id" \
 		test "$rc:$out" = "0:e2e-life"
-	cpu1=$(stat_of cpu_usec)
-	mem1=$(stat_of memory_bytes)
-	$VJ_CTL events e2e-life >/tmp/life.events 2>&1 &
+	{
+		ls -la /run/vmjail/e2e-life
+		cat /run/vmjail/e2e-life/status
+		$VJ_CTL ps
+		ps | grep '[v]mjail'
+	} >>"$LOG" 2>&1
+	cpu1=$(stat_of cpu_usec 2>>"$LOG")
+	mem1=$(stat_of memory_bytes 2>>"$LOG")
+	vmjail --host-config /e2e/host.yaml events e2e-life >/tmp/life.events 2>&1 &
 	events=$!
-	$VJ_CTL logs e2e-life --follow >/tmp/life.follow 2>&1 &
+	vmjail --host-config /e2e/host.yaml logs e2e-life --follow >/tmp/life.follow 2>&1 &
 	follow=$!
 	check "the workload runs and logs its ticks" wait_ticks 5
 	$VJ_CTL ps >/tmp/life.ps 2>&1
 	cat /tmp/life.ps >>"$LOG"
+	ls -la /run/vmjail/e2e-life >>"$LOG" 2>&1
 	check "ps lists it running" grep -Eq "^e2e-life +running " /tmp/life.ps
 	$VJ_CTL inspect e2e-life >/tmp/life.inspect 2>&1
 	check "inspect gives its configuration and live state" \
@@ -697,8 +704,9 @@ scenario_lifecycle() {
 	check "logs --follow passes the ticks on as they come" grep -q '^tick 5 ' /tmp/life.follow
 
 	# Another uid may not manage it.
-	grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
-	grep -q '^nogroup:' /etc/group || echo 'nogroup:x:65534:' >>/etc/group
+	[ -e /etc/passwd ] || printf '%s\n' 'root:x:0:0:root:/:/bin/sh' \
+		'nobody:x:65534:65534:nobody:/:/bin/sh' >/etc/passwd
+	[ -e /etc/group ] || printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >/etc/group
 	su -s /bin/sh nobody -c "$VJ_CTL pause e2e-life" >>"$LOG" 2>&1
 	check "a client of another uid is refused" test $? != 0
 	check "... and the sandbox runs on" wait_ticks $(($(ticks) + 2))

@@ -201,7 +201,16 @@ run_scenario() {
 	LOG=/tmp/$SC.log
 	: >"$LOG"
 	emit BEGIN "$SC" "$SC_TIMEOUT"
+	# A scenario that overruns is killed with the test host: its log is
+	# sent first, while it still can be, to show where it stalled.
+	(
+		sleep "$SC_TIMEOUT"
+		emit LOG "$SC" "@@ still running after ${SC_TIMEOUT} s; its log so far:"
+		send_log
+	) &
+	local timer=$!
 	"scenario_$(echo "$SC" | tr - _)"
+	kill $timer 2>/dev/null
 	if [ $SC_FAILED = 1 ] || [ "${e2e_verbose:-}" = 1 ] || [ "${e2e_verbose:-}" = "$SC" ]; then
 		send_log
 	fi
