@@ -17,27 +17,29 @@
  *
  * Queues: 0 receive (device to guest), 1 transmit, 2 event (unused: there
  * is no migration, so no transport reset to announce).
+ *
+ * The device is four files: this one (the queues), vsock_packet.c (header
+ * checks), vsock_conn.c (each connection's state and credit) and
+ * vsock_host.c (the host sockets and the broker).
  */
 #ifndef VJ_VIRTIO_VSOCK_H
 #define VJ_VIRTIO_VSOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <linux/virtio_vsock.h>
 
 #include "config.h"
 #include "virtio/mmio.h"
+#include "virtio/vsock_packet.h"
 
 #define VJ_VSOCK_QUEUE_SIZE 256
 #define VJ_VSOCK_RXQ 0
 #define VJ_VSOCK_TXQ 1
 #define VJ_VSOCK_EVQ 2
-#define VJ_VSOCK_HOST_CID 2
 #define VJ_VSOCK_MAX_CONNS 64
-#define VJ_VSOCK_BUF_ALLOC (64u * 1024)  /* per connection, guest to host */
-#define VJ_VSOCK_PKT_MAX (64u * 1024)    /* payload of one packet */
-#define VJ_VSOCK_RST_BACKLOG 32          /* resets owed for unknown connections */
-#define VJ_VSOCK_HDR_LEN sizeof(struct virtio_vsock_hdr)
+#define VJ_VSOCK_RST_BACKLOG 32 /* resets owed for unknown connections */
 
 struct vj_vm;
 struct vj_vsock_conn;
@@ -71,5 +73,9 @@ int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot);
 /* The part of attach that needs no KVM: host sockets on the event loop. */
 int vj_vsock_start(struct vj_vsock *v, struct vj_loop *loop);
 void vj_vsock_destroy(struct vj_vsock *v);
+
+/* Lock held: sends what is owed and what the host sockets have, while
+ * the guest gives receive buffers (vsock_host.c ends its handlers so). */
+void vj_vsock_rx_flush(struct vj_vsock *v);
 
 #endif
