@@ -269,6 +269,34 @@ static void tx_work(struct vj_vsock *v, struct vj_virtq *q)
 	vj_vsock_rx_flush(v);
 }
 
+/* ---- the event queue ------------------------------------------------- */
+
+/* The owed transport reset into the first usable event buffer; buffers
+ * that cannot hold an event go back empty. Nothing owed: the buffers
+ * stay with the device for a later event. */
+static void ev_flush(struct vj_vsock *v)
+{
+	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
+	struct vj_virtq *q = vj_virtio_queue(&v->vdev, VJ_VSOCK_EVQ);
+	const struct vj_chain *c = &v->chain;
+	bool used = false;
+
+	for (unsigned i = 0; q && v->reset_event_owed && i < q->size; i++) {
+		if (vj_virtq_pop(q, v->vdev.mem, &v->chain) <= 0)
+			break;
+		used = true;
+		if (c->err || c->readable || c->writable < sizeof(ev) ||
+		    vj_chain_write(c, 0, &ev, sizeof(ev)) != sizeof(ev)) {
+			vj_virtq_push(q, c->head, 0);
+			continue;
+		}
+		vj_virtq_push(q, c->head, sizeof(ev));
+		v->reset_event_owed = false;
+	}
+	if (used)
+		vj_virtio_notify_used(&v->vdev, VJ_VSOCK_EVQ);
+}
+
 /* ---- the device -------------------------------------------------------- */
 
 static void vsock_queue_work(struct vj_virtio_dev *d, unsigned qi)
@@ -279,7 +307,8 @@ static void vsock_queue_work(struct vj_virtio_dev *d, unsigned qi)
 		tx_work(v, &d->vq[qi]);
 	else if (qi == VJ_VSOCK_RXQ)
 		vj_vsock_rx_flush(v);
-	/* The event queue only holds buffers for events we never send. */
+	else
+		ev_flush(v);
 }
 
 static void drop_connections(struct vj_vsock *v)
@@ -293,7 +322,12 @@ static void drop_connections(struct vj_vsock *v)
 
 static void vsock_reset(struct vj_virtio_dev *d)
 {
-	drop_connections(container_of_vsock(d));
+	struct vj_vsock *v = container_of_vsock(d);
+
+	/* A driver that resets the device starts afresh anyway: it reads
+	 * the CID again and has no sockets on this transport left. */
+	drop_connections(v);
+	v->reset_event_owed = false;
 }
 
 static const struct vj_virtio_ops vsock_ops = { .queue_work = vsock_queue_work,
@@ -342,6 +376,15 @@ int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot)
 	int r = vj_virtio_attach(&v->vdev, vm, slot);
 
 	return r < 0 ? r : vj_vsock_start(v, &vm->loop);
+}
+
+void vj_vsock_transport_reset(struct vj_vsock *v)
+{
+	vj_virtio_lock(&v->vdev);
+	drop_connections(v);
+	v->reset_event_owed = true;
+	ev_flush(v);
+	vj_virtio_unlock(&v->vdev);
 }
 
 void vj_vsock_destroy(struct vj_vsock *v)

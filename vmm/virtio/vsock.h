@@ -15,8 +15,8 @@
  * and asks for credit when it has none. A guest that sends beyond its
  * credit, or speaks out of turn, gets its connection reset (RST).
  *
- * Queues: 0 receive (device to guest), 1 transmit, 2 event (unused: there
- * is no migration, so no transport reset to announce).
+ * Queues: 0 receive (device to guest), 1 transmit, 2 event (a transport
+ * reset after a restore: vj_vsock_transport_reset()).
  *
  * The device is four files: this one (the queues), vsock_packet.c (header
  * checks), vsock_conn.c (each connection's state and credit) and
@@ -58,6 +58,7 @@ struct vj_vsock {
 	uint32_t next_cookie;        /* broker requests */
 	struct { uint32_t src_port, dst_port; } rst[VJ_VSOCK_RST_BACKLOG];
 	unsigned nrst;
+	bool reset_event_owed; /* a transport reset waits for an event buffer */
 	struct vj_chain chain;
 	struct iovec iov[VJ_VSOCK_QUEUE_SIZE];
 };
@@ -73,6 +74,17 @@ int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot);
 /* The part of attach that needs no KVM: host sockets on the event loop. */
 int vj_vsock_start(struct vj_vsock *v, struct vj_loop *loop);
 void vj_vsock_destroy(struct vj_vsock *v);
+
+/*
+ * After a restore: no connection of the saved VM can be carried over (its
+ * host sockets belong to another process, or are gone), so every
+ * connection is dropped, its host socket closed (its peer sees the end),
+ * and the guest is sent VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event
+ * queue (virtio 1.2, 5.10.6.7), on which the driver re-reads its CID and
+ * resets its sockets. A driver that has no event buffer posted yet gets
+ * the event with the first one. Takes the device lock.
+ */
+void vj_vsock_transport_reset(struct vj_vsock *v);
 
 /* Lock held: sends what is owed and what the host sockets have, while
  * the guest gives receive buffers (vsock_host.c ends its handlers so). */
