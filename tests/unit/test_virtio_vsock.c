@@ -17,7 +17,7 @@
 #include "config.h"
 #include "eventloop.h"
 #include "virtio/vsock.h"
-#include "virtio/vsock_broker.h"
+#include "vsock_broker_proto.h"
 
 #define GUEST_CID 3
 #define QSIZE 32

@@ -3,7 +3,7 @@
 VIRTIO_SRCS := vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/chain.c \
 	vmm/virtio/ratelimit.c vmm/virtio/blk.c vmm/virtio/net.c vmm/virtio/rng.c \
 	vmm/virtio/vsock.c vmm/virtio/vsock_packet.c vmm/virtio/vsock_conn.c \
-	vmm/virtio/vsock_host.c vmm/virtio/vsock_broker.c vmm/virtio/devices.c
+	vmm/virtio/vsock_host.c vmm/virtio/devices.c
 VMM_DEVICE_SRCS += $(VIRTIO_SRCS)
 
 # Unit tests: linked against the virtio objects and the few VMM core

@@ -5,7 +5,7 @@
  *    (cfg->uds), writes "CONNECT <port>\n" and, once the guest accepts,
  *    reads "OK <host port>\n"; then the stream is the connection;
  *  - guest to host: a guest connection to CID 2, port P reaches the socket
- *    "<uds path>_P", connected by the broker (vsock_broker.h).
+ *    "<uds path>_P", connected by the broker (common/vsock_broker.h).
  *
  * Flow control is the spec's credit scheme both ways: the device holds up
  * to VJ_VSOCK_BUF_ALLOC bytes per connection that the host socket has not

@@ -13,7 +13,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "parse.h"
-#include "virtio/vsock_broker.h"
+#include "vsock_broker.h"
 #include "virtio/vsock.h"
 #include "virtio/vsock_conn.h"
 
@@ -271,6 +271,7 @@ static int listen_on(struct vj_vsock_config *cfg)
 
 int vj_vsock_open_inputs(struct vj_vsock_config *cfg)
 {
+	pid_t broker;
 	int r;
 
 	/* A socket handed over by the launcher comes with its broker, or
@@ -279,7 +280,7 @@ int vj_vsock_open_inputs(struct vj_vsock_config *cfg)
 		return 0;
 	if ((r = listen_on(cfg)) < 0)
 		return r;
-	if (cfg->broker.fd < 0 && (r = vj_vsock_broker_start(cfg->uds.name, &cfg->broker.fd)) < 0) {
+	if (cfg->broker.fd < 0 && (r = vj_vsock_broker_start(cfg->uds.name, &cfg->broker.fd, &broker)) < 0) {
 		vj_error("vsock connection broker for %s_<port>: %s", cfg->uds.name, strerror(-r));
 		return r;
 	}
