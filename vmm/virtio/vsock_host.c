@@ -6,18 +6,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "cleanup.h"
 #include "log.h"
 #include "parse.h"
+#include "socket_file.h"
 #include "vsock_broker.h"
 #include "virtio/vsock.h"
 #include "virtio/vsock_conn.h"
 
-#define LISTEN_BACKLOG 16
 #define ACCEPT_BATCH 16
 
 ssize_t vj_vsock_host_send(int fd, const struct iovec *iov, int n)
@@ -238,39 +235,9 @@ static void on_broker(void *opaque, uint32_t events)
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static int listen_on(struct vj_vsock_config *cfg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	cleanup_fd int fd = -1;
-	struct stat st;
-
-	if (vj_strlcpy_checked(sa.sun_path, cfg->uds.name, sizeof(sa.sun_path)) < 0) {
-		vj_error("vsock socket (%s): path longer than %zu bytes", cfg->uds.name,
-			 sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	/* A socket left by an earlier run is ours to replace; anything else
-	 * at that path is not. */
-	if (lstat(cfg->uds.name, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			vj_error("vsock socket (%s): exists and is not a socket", cfg->uds.name);
-			return -EEXIST;
-		}
-		unlink(cfg->uds.name);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		int e = errno;
-		vj_error("vsock socket (%s): %s", cfg->uds.name, strerror(e));
-		return -e;
-	}
-	cfg->uds.fd = vj_steal_fd(&fd);
-	return 0;
-}
-
 int vj_vsock_open_inputs(struct vj_vsock_config *cfg)
 {
+	struct vj_err e;
 	pid_t broker;
 	int r;
 
@@ -278,8 +245,10 @@ int vj_vsock_open_inputs(struct vj_vsock_config *cfg)
 	 * with none: the VMM starts one only for a socket it made itself. */
 	if (!cfg->enabled || cfg->uds.fd >= 0)
 		return 0;
-	if ((r = listen_on(cfg)) < 0)
+	if ((r = vj_sockfile_listen_own(cfg->uds.name, &cfg->uds.fd, &e)) < 0) {
+		vj_error("%s", e.msg);
 		return r;
+	}
 	if (cfg->broker.fd < 0 && (r = vj_vsock_broker_start(cfg->uds.name, &cfg->broker.fd, &broker)) < 0) {
 		vj_error("vsock connection broker for %s_<port>: %s", cfg->uds.name, strerror(-r));
 		return r;
