@@ -94,20 +94,26 @@ int vj_open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode h
 	return r;
 }
 
-bool vj_tap_name_valid(const char *name)
+int vj_tap_name_check(const char *name, struct vj_err *e)
 {
+	if (strlen(name) >= IFNAMSIZ)
+		return vj_fail(e, -EINVAL, "tap \"%s\": name longer than %d bytes", name,
+			       IFNAMSIZ - 1);
 	/* '%' and "" would have the kernel choose the name: the tap must be
 	 * the one named. */
-	return name[0] && strlen(name) < IFNAMSIZ && !strpbrk(name, "/:% \t\n\v\f\r");
+	if (!name[0] || strpbrk(name, "/:% \t\n\v\f\r"))
+		return vj_fail(e, -EINVAL, "tap \"%s\": not an interface name", name);
+	return 0;
 }
 
 int vj_open_tap(struct vj_file *f, bool exclusive, struct vj_err *e)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | (exclusive ? IFF_TUN_EXCL : 0) };
 	cleanup_fd int fd = -1;
+	int r;
 
-	if (!vj_tap_name_valid(f->name))
-		return vj_fail(e, -EINVAL, "tap \"%s\": not an interface name", f->name);
+	if ((r = vj_tap_name_check(f->name, e)) < 0)
+		return r;
 	memcpy(ifr.ifr_name, f->name, strlen(f->name));
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)

@@ -54,15 +54,16 @@ int vj_open_file(struct vj_file *f, const char *what, int flags, enum vj_file_ki
 int vj_open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
 		  struct vj_err *e);
 
-/* An interface name, and one the kernel would not complete ('%'). */
-bool vj_tap_name_valid(const char *name);
+/* 0 if name is an interface name, and one the kernel would not complete
+ * ('%'); else -EINVAL with one line naming the tap and why. */
+int vj_tap_name_check(const char *name, struct vj_err *e);
 
 /*
  * Opens tap f->name (IFF_TAP | IFF_NO_PI, without IFF_VNET_HDR: the
  * VMM's virtio-net strips and adds the header itself, so a VMM the guest
  * took over cannot hand the host kernel checksum or GSO metadata),
  * non-blocking, into f->fd, in the calling thread's network namespace.
- * A name vj_tap_name_valid() refuses is refused. exclusive: a new interface only (IFF_TUN_EXCL; -EEXIST when
+ * A name vj_tap_name_check() refuses is refused. exclusive: a new interface only (IFF_TUN_EXCL; -EEXIST when
  * the name is taken), as the launcher creates its taps; otherwise an
  * existing tap of that name is attached to, as a standalone VMM is given
  * one made for it.

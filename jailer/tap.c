@@ -31,9 +31,8 @@ int vj_tap_create(struct vj_file *f, const char *netns, const char *host_ns, str
 {
 	int r;
 
-	if (!vj_tap_name_valid(f->name))
-		return vj_fail(e, -EINVAL, "tap \"%s\": not an interface name", f->name);
-	if ((r = check_not_host(f->name, netns, host_ns, e)) < 0)
+	if ((r = vj_tap_name_check(f->name, e)) < 0 ||
+	    (r = check_not_host(f->name, netns, host_ns, e)) < 0)
 		return r;
 	r = vj_open_tap(f, true, e);
 	if (r == -EEXIST)

@@ -169,12 +169,13 @@ static void a_tap_name_the_kernel_would_complete_is_refused(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(f.name, sizeof(f.name), "%s", bad[i]);
-		assert_false(vj_tap_name_valid(f.name));
+		assert_int_equal(vj_tap_name_check(f.name, &e), -EINVAL);
 		assert_int_equal(vj_open_tap(&f, false, &e), -EINVAL);
 		assert_int_equal(f.fd, -1);
 	}
-	assert_true(vj_tap_name_valid("vj-tap0"));
-	assert_true(vj_tap_name_valid("0123456789abcde"));
+	assert_string_equal(e.msg, "tap \"0123456789abcdef\": name longer than 15 bytes");
+	assert_int_equal(vj_tap_name_check("vj-tap0", &e), 0);
+	assert_int_equal(vj_tap_name_check("0123456789abcde", &e), 0);
 }
 
 int main(void)
