@@ -1,6 +1,7 @@
 /*
  * Wire format between vmjail-vmm's virtio-vsock device and a connection
- * broker (the launcher's, or the VMM's own in standalone mode).
+ * broker (vsock_broker.h; started by the launcher, or by the VMM itself in
+ * standalone mode).
  *
  * A jailed VMM may neither create sockets nor name paths (its seccomp
  * table has no socket/connect, its root is empty), yet a guest connecting
@@ -18,8 +19,8 @@
 #include <sys/socket.h>
 
 /* What vj_vsock_broker_connect() opens the socket file with, and the
- * type of the socket it connects (the launcher's broker allows exactly
- * these in its seccomp filter). */
+ * type of the socket it connects (the broker allows exactly
+ * these in its seccomp filter, vsock_broker.c). */
 #define VJ_VSOCK_BROKER_OPEN_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
 #define VJ_VSOCK_BROKER_CONN_TYPE (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
 
@@ -33,13 +34,12 @@ struct vj_vsock_broker_answer {
 	int32_t error; /* 0 (socket attached) or -errno */
 };
 
-/* Sends one answer; error 0 attaches fd (SCM_RIGHTS). Both brokers (the
- * launcher's and the standalone VMM's) answer through this. */
+/* Sends one answer; error 0 attaches fd (SCM_RIGHTS). */
 void vj_vsock_broker_send_answer(int sock, uint32_t cookie, int error, int fd);
 
 /*
  * Connects a non-blocking stream socket to "<name>_<port>" in the
- * directory dirfd (or AT_FDCWD), as both brokers do: the name is opened
+ * directory dirfd (or AT_FDCWD), as the broker does: the name is opened
  * O_PATH | O_NOFOLLOW, which gives the symbolic link itself rather than
  * what it points to, must be a socket, and is reached through
  * /proc/self/fd/N of that descriptor, which names the opened file itself

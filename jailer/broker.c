@@ -11,100 +11,25 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <seccomp.h>
 
 #include "cleanup.h"
 #include "clone.h"
 #include "creds.h"
 #include "policy.h"
 #include "resources.h"
-#include "vsock_broker_proto.h"
+#include "vsock_broker.h"
 
-#define SOCK_FD 3
-#define DIR_FD 4
+struct ids {
+	uint32_t uid, gid;
+};
 
-/*
- * What the broker may do once it serves: receive a request, open the
- * socket file O_PATH relative to its working directory and look at its
- * type (vj_vsock_broker_connect()), make one AF_UNIX stream socket,
- * connect it, send it back, close both.
- */
-int vj_broker_load_filter(void)
+/* In the broker's process: the sandbox's ids, no capabilities, NoNewPrivs. */
+static int drop_to_sandbox_ids(void *arg)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r;
-
-	if (!ctx)
-		return -ENOMEM;
-	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 0)) < 0 ||
-	    /* dirfd is an int: AT_FDCWD in its low 32 bits, however extended */
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 2,
-				  SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)AT_FDCWD),
-				  SCMP_A2(SCMP_CMP_EQ, VJ_VSOCK_BROKER_OPEN_FLAGS))) < 0 ||
-	    /* fstat() of that descriptor (glibc's is fstatat(fd, "", AT_EMPTY_PATH)) */
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-				  SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH))) < 0 ||
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				  SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-				  SCMP_A1(SCMP_CMP_EQ, VJ_VSOCK_BROKER_CONN_TYPE))) < 0 ||
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0)) < 0 ||
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 0)) < 0 ||
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 0)) < 0 ||
-	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0)
-		goto out;
-	r = seccomp_load(ctx);
-out:
-	seccomp_release(ctx);
-	return r;
-}
-
-static _Noreturn void serve(const char *name)
-{
-	for (;;) {
-		struct vj_vsock_broker_request q;
-		ssize_t n = recv(SOCK_FD, &q, sizeof(q), 0);
-		int fd;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0); /* the VMM is gone */
-		if (n != (ssize_t)sizeof(q))
-			continue;
-		/* Relative to the working directory: the socket directory. */
-		fd = vj_vsock_broker_connect(AT_FDCWD, name, q.port);
-		vj_vsock_broker_send_answer(SOCK_FD, q.cookie, fd < 0 ? fd : 0, fd);
-		if (fd >= 0)
-			close(fd);
-	}
-}
-
-/* In the forked child: from the launcher's privileges down to serving. */
-static _Noreturn void broker_main(int sock, int dirfd, const char *name, uint32_t uid, uint32_t gid,
-				  pid_t parent)
-{
-	int s = fcntl(sock, F_DUPFD_CLOEXEC, 10), d = fcntl(dirfd, F_DUPFD_CLOEXEC, 10);
-	sigset_t none;
+	const struct ids *ids = arg;
 	struct vj_err e;
 
-	if (s < 0 || d < 0 || dup2(s, SOCK_FD) < 0 || dup2(d, DIR_FD) < 0 ||
-	    close_range(DIR_FD + 1, ~0u, 0) < 0)
-		_exit(1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* The directory first: once the ids change it may not be searchable. */
-	if (fchdir(DIR_FD) < 0 || close(DIR_FD) < 0 || vj_creds_drop(uid, gid, &e) < 0)
-		_exit(1);
-	/*
-	 * Both after the id change, which clears the parent-death signal and
-	 * leaves the process dumpable when the host's fs.suid_dumpable says
-	 * so: a dumpable broker would let any process of the sandbox's uid
-	 * into its /proc/PID/fd and ptrace it. The filter allows no prctl().
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || vj_broker_load_filter() < 0)
-		_exit(1);
-	serve(name);
+	return vj_creds_drop(ids->uid, ids->gid, &e);
 }
 
 int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uint32_t gid,
@@ -131,8 +56,11 @@ int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uin
 		b->pidfd = -1;
 		return vj_fail_errno(e, pid, "vsock broker: clone3");
 	}
-	if (pid == 0)
-		broker_main(broker_end, dirfd, basename(base), uid, gid, parent);
+	if (pid == 0) {
+		struct ids ids = { uid, gid };
+		vj_vsock_broker_main(broker_end, dirfd, basename(base), parent, drop_to_sandbox_ids,
+				     &ids);
+	}
 	b->pid = pid;
 	*vmm_end_out = vj_steal_fd(&vmm_end);
 	return 0;

@@ -11,7 +11,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng -lseccomp
+JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy

@@ -4,12 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -17,63 +13,6 @@
 #include "rundir.h"
 #include "sockfile.h"
 #include "tap.h"
-
-enum file_kind { FILE_REGULAR, FILE_DRIVE, FILE_CONSOLE };
-
-/*
- * A path from the policy, opened by root: no symbolic link anywhere in it
- * (the policy library hands over canonical paths, so a link found now was
- * put there after the check), and O_NONBLOCK so that a FIFO planted in
- * place of an image cannot hang the launcher.
- */
-int vj_open_tenant_path(const char *path, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-static int open_file(struct vj_file *f, const char *what, int flags, enum file_kind kind,
-		     struct vj_err *e)
-{
-	cleanup_fd int fd = -1;
-	struct stat st;
-	bool ok;
-
-	fd = vj_open_tenant_path(f->name, flags, 0640);
-	if (fd == -ELOOP)
-		return vj_fail(e, fd, "open %s (%s): the path contains a symbolic link (refused)", what,
-			       f->name);
-	if (fd < 0)
-		return vj_fail_errno(e, fd, "open %s (%s)", what, f->name);
-	if (fstat(fd, &st) < 0)
-		return vj_fail_errno(e, -errno, "stat %s (%s)", what, f->name);
-	ok = S_ISREG(st.st_mode) || (kind == FILE_DRIVE && S_ISBLK(st.st_mode));
-	if (!ok)
-		return vj_fail(e, -EINVAL, "open %s (%s): not a regular file%s", what, f->name,
-			       kind == FILE_DRIVE ? " or block device" : "");
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-		return vj_fail_errno(e, -errno, "fcntl %s (%s)", what, f->name);
-	f->fd = vj_steal_fd(&fd);
-	return 0;
-}
-
-/* A writable image is the VMM's alone; read-only ones may be shared. The
- * lock lives with the descriptor, so it lasts as long as the VMM does. */
-static int lock_drive(const struct vj_drive_config *d, const char *what, struct vj_err *e)
-{
-	if (flock(d->file.fd, (d->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK)
-		return vj_fail(e, -EBUSY, "open %s (%s): in use by another sandbox%s", what,
-			       d->file.name, d->read_only ? " that writes to it" : "");
-	return vj_fail_errno(e, -errno, "lock %s (%s)", what, d->file.name);
-}
 
 /*
  * The guest's vsock host side: a listening socket at the policy's path,
@@ -208,30 +147,25 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e)
 static int open_all_files(struct vj_resources *res, const char *netns, struct vj_err *e)
 {
 	struct vj_vm_config *c = &res->cfg;
-	char what[64];
 	int r;
 
 	c->kvm.fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (c->kvm.fd < 0)
 		return vj_fail_errno(e, -errno, "open /dev/kvm");
-	if ((r = open_file(&c->kernel, "kernel", O_RDONLY, FILE_REGULAR, e)) < 0)
+	if ((r = vj_open_file(&c->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR, VJ_OPEN_TENANT_PATH,
+				e)) < 0)
 		return r;
 	if (c->initrd.name[0] &&
-	    (r = open_file(&c->initrd, "initrd", O_RDONLY, FILE_REGULAR, e)) < 0)
+	    (r = vj_open_file(&c->initrd, "initrd", O_RDONLY, VJ_FILE_REGULAR, VJ_OPEN_TENANT_PATH,
+			      e)) < 0)
 		return r;
 	if (c->console == VJ_CONSOLE_FILE &&
-	    (r = open_file(&c->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC,
-			   FILE_CONSOLE, e)) < 0)
+	    (r = vj_open_file(&c->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC,
+			      VJ_FILE_CONSOLE, VJ_OPEN_TENANT_PATH, e)) < 0)
 		return r;
 	for (uint32_t i = 0; i < c->ndrives; i++) {
 		struct vj_drive_config *d = &c->drives[i];
-		if (d->id[0])
-			snprintf(what, sizeof(what), "drive \"%s\"", d->id);
-		else
-			snprintf(what, sizeof(what), "drive %u", i);
-		if ((r = open_file(&d->file, what, d->read_only ? O_RDONLY : O_RDWR, FILE_DRIVE,
-				   e)) < 0 ||
-		    (r = lock_drive(d, what, e)) < 0)
+		if ((r = vj_open_drive(d, i, VJ_OPEN_TENANT_PATH, e)) < 0)
 			return r;
 	}
 	for (uint32_t i = 0; i < c->nnets; i++)

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "host_open.h"
 #include "launch.h"
 
 struct vj_rundir;
@@ -36,10 +37,6 @@ struct vj_resources {
 	int exec_fd;   /* the program to run in the jail */
 	int devnull;   /* the VMM's stdin, and more of its stdio (run.c) */
 };
-
-/* A path a tenant's policy named, opened by root: no symbolic link
- * anywhere in it, and O_NONBLOCK. Returns the fd or -errno. */
-int vj_open_tenant_path(const char *path, int flags, mode_t mode);
 
 /* Nothing opened yet: every descriptor -1. */
 void vj_resources_init(struct vj_resources *res);

@@ -18,9 +18,6 @@
 #include "parse.h"
 #include "resources.h"
 
-#define BACKLOG 64
-#define TMP_PREFIX ".vmjail-"
-#define TMP_NAME_MAX 32
 
 /*
  * A "socket" record's value is
@@ -48,46 +45,6 @@ static bool same_identity(const struct identity *a, const struct identity *b)
 	return a->dev == b->dev && a->ino == b->ino && a->sec == b->sec && a->nsec == b->nsec;
 }
 
-/* Socket files live in directories a tenant's policy names, and AF_UNIX
- * addresses are paths the kernel resolves itself: every operation on
- * them runs from inside their directory, opened without following
- * symbolic links, on the last component alone. */
-struct sock_dir {
-	int dirfd, saved_cwd;
-	char name[VJ_PATH_MAX];
-};
-
-static int sock_dir_enter(struct sock_dir *d, const char *path)
-{
-	char dir[VJ_PATH_MAX];
-	int r;
-
-	d->dirfd = d->saved_cwd = -1;
-	if (vj_strlcpy_checked(dir, path, sizeof(dir)) < 0)
-		return -ENAMETOOLONG;
-	snprintf(d->name, sizeof(d->name), "%s", basename(dir));
-	snprintf(dir, sizeof(dir), "%s", path);
-	d->dirfd = vj_open_tenant_path(dirname(dir), O_RDONLY | O_DIRECTORY, 0);
-	if (d->dirfd < 0)
-		return d->dirfd;
-	d->saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->saved_cwd < 0 || fchdir(d->dirfd) < 0) {
-		r = -errno;
-		vj_closep(&d->dirfd);
-		vj_closep(&d->saved_cwd);
-		return r;
-	}
-	return 0;
-}
-
-static void sock_dir_leave(struct sock_dir *d)
-{
-	if (d->saved_cwd >= 0)
-		(void)!fchdir(d->saved_cwd);
-	vj_closep(&d->saved_cwd);
-	vj_closep(&d->dirfd);
-}
-
 static const char *kind_of(mode_t m)
 {
 	if (S_ISSOCK(m))
@@ -107,59 +64,10 @@ static int taken(const char *path, const struct stat *st, struct vj_err *e)
 		       path, kind_of(st->st_mode), (unsigned)st->st_uid);
 }
 
-/* Unguessable until the bind shows it: nobody can have made it first. */
-static int temp_name(char out[TMP_NAME_MAX])
-{
-	uint64_t r;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -errno;
-	snprintf(out, TMP_NAME_MAX, TMP_PREFIX "%016llx", (unsigned long long)r);
-	return 0;
-}
-
-/* Bound and listening under tmp, with its mode and owner, before it
- * appears at its name: *sock gets the listening socket, *file an O_PATH
- * descriptor of the socket file. */
-static int make_under(const char *tmp, const char *path, uid_t uid, gid_t gid, int *sock,
-		      int *file_out, struct vj_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	cleanup_fd int fd = -1, file = -1;
-	struct stat st;
-	mode_t mask;
-	int r;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", tmp);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s): socket", path);
-	/* Its mode from the start, whatever the launcher's umask: the kernel
-	 * applies the umask to 0777 at bind(). */
-	mask = umask(0777 & ~VJ_SOCKFILE_MODE);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(mask);
-	if (r < 0 || listen(fd, BACKLOG) < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s): bind %s", path, tmp);
-	/* The owner goes to the file through a descriptor that is checked to
-	 * be a socket: never to whatever someone put at the name meanwhile. */
-	file = openat(AT_FDCWD, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (file < 0 || fstat(file, &st) < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s): open %s", path, tmp);
-	if (!S_ISSOCK(st.st_mode))
-		return vj_fail(e, -EEXIST, "vsock socket (%s): %s was replaced", path, tmp);
-	if (uid != (uid_t)-1 && fchownat(file, "", uid, gid, AT_EMPTY_PATH) < 0)
-		return vj_fail_errno(e, -errno, "vsock socket (%s): give it to %u:%u", path,
-				     (unsigned)uid, (unsigned)gid);
-	*sock = vj_steal_fd(&fd);
-	*file_out = vj_steal_fd(&file);
-	return 0;
-}
-
-static int place(const struct sock_dir *d, const char *path, uid_t uid, gid_t gid,
+static int place(const struct vj_sock_dir *d, const char *path, uid_t uid, gid_t gid,
 		 struct vj_rundir *rd, int *out, struct vj_err *e)
 {
-	char tmp[TMP_NAME_MAX], pending[VJ_RUNDIR_LINE_MAX], placed[VJ_RUNDIR_LINE_MAX];
+	char tmp[VJ_SOCKFILE_TMP_MAX], pending[VJ_RUNDIR_LINE_MAX], placed[VJ_RUNDIR_LINE_MAX];
 	cleanup_fd int fd = -1, file = -1;
 	struct identity id;
 	struct stat st;
@@ -168,13 +76,13 @@ static int place(const struct sock_dir *d, const char *path, uid_t uid, gid_t gi
 	/* For the message; the rename below is what refuses it for certain. */
 	if (fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return taken(path, &st, e);
-	if ((r = temp_name(tmp)) < 0)
+	if ((r = vj_sockfile_temp_name(tmp)) < 0)
 		return vj_fail_errno(e, r, "vsock socket (%s): getrandom", path);
 	if ((size_t)snprintf(pending, sizeof(pending), "- %s %s", tmp, path) >= sizeof(pending))
 		return vj_fail(e, -ENAMETOOLONG, "vsock socket (%s): path too long", path);
 	if ((r = vj_rundir_record(rd, "socket", pending)) < 0)
 		return vj_fail_errno(e, r, "record vsock socket in %s", rd->path);
-	if ((r = make_under(tmp, path, uid, gid, &fd, &file, e)) < 0)
+	if ((r = vj_sockfile_make_under(tmp, path, uid, gid, &fd, &file, e)) < 0)
 		return r;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, d->name, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST && fstatat(AT_FDCWD, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -198,18 +106,18 @@ static int place(const struct sock_dir *d, const char *path, uid_t uid, gid_t gi
 int vj_sockfile_listen(const char *path, uid_t uid, gid_t gid, struct vj_rundir *rd, int *fd,
 		       struct vj_err *e)
 {
-	struct sock_dir d;
+	struct vj_sock_dir d;
 	int r;
 
-	if ((r = sock_dir_enter(&d, path)) < 0)
+	if ((r = vj_sock_dir_enter(&d, path, VJ_OPEN_TENANT_PATH)) < 0)
 		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
 	r = place(&d, path, uid, gid, rd, fd, e);
-	sock_dir_leave(&d);
+	vj_sock_dir_leave(&d);
 	return r;
 }
 
 /* The path, with tmp or id filled in from the record; NULL if malformed. */
-static const char *parse_record(const char *v, char tmp[TMP_NAME_MAX], struct identity *id)
+static const char *parse_record(const char *v, char tmp[VJ_SOCKFILE_TMP_MAX], struct identity *id)
 {
 	const char *sp = strchr(v, ' '), *end;
 	int n = -1;
@@ -219,10 +127,10 @@ static const char *parse_record(const char *v, char tmp[TMP_NAME_MAX], struct id
 		return NULL;
 	if (sp == v + 1 && v[0] == '-') {
 		end = strchr(sp + 1, ' ');
-		if (!end || !end[1] || (size_t)(end - sp - 1) >= TMP_NAME_MAX ||
-		    strncmp(sp + 1, TMP_PREFIX, strlen(TMP_PREFIX)))
+		if (!end || !end[1] || (size_t)(end - sp - 1) >= VJ_SOCKFILE_TMP_MAX ||
+		    strncmp(sp + 1, VJ_SOCKFILE_TMP_PREFIX, strlen(VJ_SOCKFILE_TMP_PREFIX)))
 			return NULL;
-		snprintf(tmp, TMP_NAME_MAX, "%.*s", (int)(end - sp - 1), sp + 1);
+		snprintf(tmp, VJ_SOCKFILE_TMP_MAX, "%.*s", (int)(end - sp - 1), sp + 1);
 		return end + 1;
 	}
 	if (sscanf(v, "%llu:%llu:%lld.%ld%n", &id->dev, &id->ino, &id->sec, &id->nsec, &n) != 4 ||
@@ -236,7 +144,7 @@ static const char *parse_record(const char *v, char tmp[TMP_NAME_MAX], struct id
  * temporary name is its own; once that is gone, whether the rename
  * happened (and the socket at the path is vmjail's) cannot be told.
  */
-static int remove_pending(const struct sock_dir *d, const char *path, const char *tmp,
+static int remove_pending(const struct vj_sock_dir *d, const char *path, const char *tmp,
 			  struct vj_err *e)
 {
 	struct stat st;
@@ -255,7 +163,7 @@ static int remove_pending(const struct sock_dir *d, const char *path, const char
 	return 0;
 }
 
-static int remove_placed(const struct sock_dir *d, const char *path, const struct identity *id,
+static int remove_placed(const struct vj_sock_dir *d, const char *path, const struct identity *id,
 			 struct vj_err *e)
 {
 	struct identity now;
@@ -277,20 +185,20 @@ static int remove_placed(const struct sock_dir *d, const char *path, const struc
 
 int vj_sockfile_remove_recorded(const char *value, struct vj_err *e)
 {
-	char tmp[TMP_NAME_MAX];
+	char tmp[VJ_SOCKFILE_TMP_MAX];
 	struct identity id;
 	const char *path = parse_record(value, tmp, &id);
-	struct sock_dir d;
+	struct vj_sock_dir d;
 	int r;
 
 	if (!path)
 		return vj_fail(e, -EINVAL, "state record \"socket %s\": malformed", value);
-	r = sock_dir_enter(&d, path);
+	r = vj_sock_dir_enter(&d, path, VJ_OPEN_TENANT_PATH);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return vj_fail_errno(e, r, "vsock socket (%s): its directory", path);
 	r = tmp[0] ? remove_pending(&d, path, tmp, e) : remove_placed(&d, path, &id, e);
-	sock_dir_leave(&d);
+	vj_sock_dir_leave(&d);
 	return r;
 }

@@ -3,6 +3,7 @@
  * vm.vsock.uds, or <run_dir>/<id>.vsock) and, with a workload, the
  * agent's "<uds>_1024". They live in directories a tenant's policy names,
  * beside sockets of other users and other sandboxes, so the launcher
+ * (with common/socket_file.h, which a standalone VMM uses too)
  *  - works from inside the directory, opened without following symbolic
  *    links, on the last component alone;
  *  - never takes a path over: one that exists (a live socket, a dead one,
@@ -21,10 +22,7 @@
 
 #include "error.h"
 #include "rundir.h"
-
-/* Every socket file the launcher makes has this mode: connecting needs
- * write permission, so only its owner may connect. */
-#define VJ_SOCKFILE_MODE 0600
+#include "socket_file.h"
 
 /*
  * Listens at path, a socket file of mode VJ_SOCKFILE_MODE owned by

@@ -1,17 +1,9 @@
 #include "tap.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
-#include "cleanup.h"
+#include "host_open.h"
 #include "netns.h"
-#include "parse.h"
 
 /* Checked at the moment of creation, in the thread that creates: a
  * policy without a network namespace of its own, or a named namespace
@@ -37,34 +29,17 @@ static int check_not_host(const char *name, const char *netns, const char *host_
 
 int vj_tap_create(struct vj_file *f, const char *netns, const char *host_ns, struct vj_err *e)
 {
-	/* Without IFF_VNET_HDR: the VMM's virtio-net strips and adds the
-	 * header itself, so a VMM the guest took over cannot hand the host
-	 * kernel checksum or GSO metadata. */
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL };
-	cleanup_fd int fd = -1;
 	int r;
 
-	/* '%' and "" would have the kernel choose the name: the tap must be
-	 * the one the policy names. */
-	if (vj_strlcpy_checked(ifr.ifr_name, f->name, sizeof(ifr.ifr_name)) < 0 || !f->name[0] ||
-	    strpbrk(f->name, "/:% \t\n\v\f\r"))
-		return vj_fail(e, -EINVAL, "tap \"%s\": not an interface name", f->name);
-	if ((r = check_not_host(f->name, netns, host_ns, e)) < 0)
+	if ((r = vj_tap_name_check(f->name, e)) < 0 ||
+	    (r = check_not_host(f->name, netns, host_ns, e)) < 0)
 		return r;
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return vj_fail_errno(e, -errno, "open /dev/net/tun for tap \"%s\"", f->name);
-	if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
-		f->fd = vj_steal_fd(&fd);
-		return 0;
-	}
-	/* IFF_TUN_EXCL: EBUSY whenever the name is taken (EEXIST if it was
-	 * taken between the kernel's look-up and its registration). */
-	if (errno == EBUSY || errno == EEXIST)
-		return vj_fail(e, -EEXIST, "tap \"%s\": an interface of that name already exists in "
+	r = vj_open_tap(f, true, e);
+	if (r == -EEXIST)
+		return vj_fail(e, r, "tap \"%s\": an interface of that name already exists in "
 			       "%s%s%s; the launcher creates its taps and never attaches to an "
 			       "existing interface", f->name,
 			       netns[0] ? "network namespace \"" : "the sandbox's network namespace",
 			       netns, netns[0] ? "\"" : "");
-	return vj_fail_errno(e, -errno, "create tap \"%s\"", f->name);
+	return r;
 }

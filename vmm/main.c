@@ -26,6 +26,7 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "exit.h"
+#include "host_open.h"
 #include "layout.h"
 #include "log.h"
 #include "seccomp.h"
@@ -66,17 +67,18 @@ static enum vj_log_level verbosity(int argc, char **argv)
 	return level > VJ_LOG_DEBUG ? VJ_LOG_DEBUG : (enum vj_log_level)level;
 }
 
-static int open_input(struct vj_file *f, const char *what, int flags)
+/* The launcher's opener and checks (host_open.h), on the user's own paths. */
+static int open_input(struct vj_file *f, const char *what, int flags, enum vj_file_kind kind)
 {
+	struct vj_err e;
+	int r;
+
 	if (f->fd >= 0 || !f->name[0])
 		return 0;
-	f->fd = open(f->name, flags | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
-		int e = errno;
-		vj_error("open %s %s: %s", what, f->name, strerror(e));
-		return -e;
-	}
-	return 0;
+	r = vj_open_file(f, what, flags, kind, VJ_OPEN_OWN_PATH, &e);
+	if (r < 0)
+		vj_error("%s", e.msg);
+	return r;
 }
 
 /* Standalone mode only: from here on the VMM uses descriptors alone. */
@@ -88,11 +90,12 @@ static int open_inputs(struct vj_vm_config *cfg)
 	 * read the host's THP mode outside the jail, there is no /sys. */
 	if (cfg->kernel.fd < 0)
 		cfg->host_thp = vj_thp_host_mode();
-	if ((r = open_input(&cfg->kernel, "kernel", O_RDONLY)) < 0 ||
-	    (r = open_input(&cfg->initrd, "initrd", O_RDONLY)) < 0)
+	if ((r = open_input(&cfg->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR)) < 0 ||
+	    (r = open_input(&cfg->initrd, "initrd", O_RDONLY, VJ_FILE_REGULAR)) < 0)
 		return r;
 	if (cfg->console == VJ_CONSOLE_FILE &&
-	    (r = open_input(&cfg->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC)) < 0)
+	    (r = open_input(&cfg->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC,
+			    VJ_FILE_CONSOLE)) < 0)
 		return r;
 	return vj_virtio_open_inputs(cfg);
 }

@@ -1,6 +1,7 @@
-/* The vsock broker's side of a guest connection: how "<uds>_<port>" is
- * reached (vj_vsock_broker_connect(), shared by both brokers), and the
- * launcher broker's seccomp filter, proved against the kernel both ways. */
+/* The vsock broker (common/vsock_broker.c, started by the launcher or by a
+ * standalone VMM): how "<uds>_<port>" is reached, its seccomp filter,
+ * proved against the kernel both ways, and its confinement seen from
+ * outside in both modes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 
 #include "unit.h"
 #include "broker.h"
+#include "vsock_broker.h"
 #include "vsock_broker_proto.h"
 
 static char dir[64];
@@ -130,7 +133,7 @@ static enum verdict under_filter(const struct call *c)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setrlimit(RLIMIT_CORE, &no_core);
-		if (chdir(dir) < 0 || vj_broker_load_filter() < 0)
+		if (chdir(dir) < 0 || vj_vsock_broker_load_filter() < 0)
 			_exit(99);
 		if (c)
 			syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
@@ -192,12 +195,138 @@ static void the_filter_kills_every_other_open_stat_and_socket(void **state)
 		{ SYS_write, { -1, 0, 0, 0, 0, 0 } },
 		{ SYS_unlinkat, { AT_FDCWD, (long)"none", 0, 0, 0, 0 } },
 		{ SYS_execve, { (long)"/bin/true", 0, 0, 0, 0, 0 } },
+		{ SYS_prctl, { PR_SET_DUMPABLE, 1, 0, 0, 0, 0 } },
+		/* an allowed value in the low half of a 64-bit argument only */
+		{ SYS_socket, { AF_UNIX | (1L << 32), VJ_VSOCK_BROKER_CONN_TYPE, 0, 0, 0, 0 } },
+		{ SYS_socket, { AF_UNIX, VJ_VSOCK_BROKER_CONN_TYPE | (1L << 32), 0, 0, 0, 0 } },
+		{ SYS_openat,
+		  { AT_FDCWD, (long)"none", VJ_VSOCK_BROKER_OPEN_FLAGS | (1L << 40), 0, 0, 0 } },
+		{ SYS_newfstatat, { -1, (long)"", (long)&st, AT_EMPTY_PATH | (1L << 32), 0, 0 } },
+		/* the x32 numbering of an allowed call */
+		{ 0x40000000L | SYS_close, { -1, 0, 0, 0, 0, 0 } },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		if (under_filter(&calls[i]) != KILLED)
 			fail_msg("call %zu (system call %ld) was not killed", i, calls[i].nr);
+}
+
+/* ---- both brokers, confined alike ------------------------------------ */
+
+/* "Key:\tvalue" of /proc/PID/status, or "" */
+static void status_field(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			snprintf(out, len, "%s", line + n + 1 + strspn(line + n + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+			break;
+		}
+	fclose(f);
+}
+
+/* A request for port 5678 through the VMM's end: the broker serves, so
+ * its confinement is complete. */
+static void round_trip(int vmm_end, int lfd)
+{
+	struct vj_vsock_broker_request q = { .cookie = 7, .port = 5678 };
+	struct vj_vsock_broker_answer a;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &a, sizeof(a) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	int fd;
+
+	assert_int_equal(send(vmm_end, &q, sizeof(q), 0), sizeof(q));
+	assert_int_equal(recvmsg(vmm_end, &m, MSG_CMSG_CLOEXEC), sizeof(a));
+	assert_int_equal(a.cookie, 7);
+	assert_int_equal(a.error, 0);
+	assert_non_null(CMSG_FIRSTHDR(&m));
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(fd));
+	assert_true(has_connection(lfd));
+	close(fd);
+}
+
+static void expect_confined(pid_t pid, unsigned uid)
+{
+	char v[128], want[64];
+
+	status_field(pid, "Seccomp", v, sizeof(v));
+	assert_string_equal(v, "2");
+	status_field(pid, "NoNewPrivs", v, sizeof(v));
+	assert_string_equal(v, "1");
+	status_field(pid, "CapEff", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	status_field(pid, "CapPrm", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	status_field(pid, "CapAmb", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	/* Only a process with CAP_SETPCAP can shrink its bounding set. */
+	if (geteuid() == 0) {
+		status_field(pid, "CapBnd", v, sizeof(v));
+		assert_string_equal(v, "0000000000000000");
+	}
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", uid, uid, uid, uid);
+	status_field(pid, "Uid", v, sizeof(v));
+	assert_string_equal(v, want);
+}
+
+static void reaped_once_the_vmm_end_closes(pid_t pid, int vmm_end)
+{
+	int status;
+
+	close(vmm_end);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void the_standalone_broker_is_confined_as_the_invoking_user(void **state)
+{
+	int lfd = listener("v.sock_5678"), vmm_end;
+	char path[128];
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	assert_int_equal(vj_vsock_broker_start(path, &vmm_end, &pid), 0);
+	round_trip(vmm_end, lfd);
+	expect_confined(pid, (unsigned)getuid());
+	reaped_once_the_vmm_end_closes(pid, vmm_end);
+	close(lfd);
+}
+
+static void the_launcher_broker_is_confined_as_the_sandbox(void **state)
+{
+	struct vj_broker b;
+	struct vj_err e;
+	int lfd = listener("v.sock_5678"), vmm_end;
+	char path[128];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* it changes ids */
+	/* The sandbox's ids must reach the socket, as the launcher's
+	 * sockfile.c makes them. */
+	snprintf(path, sizeof(path), "%s/v.sock_5678", dir);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	assert_int_equal(vj_broker_start(&b, path, 65534, 65534, -1, &vmm_end, &e), 0);
+	round_trip(vmm_end, lfd);
+	expect_confined(b.pid, 65534);
+	vj_broker_stop(&b);
+	close(vmm_end);
+	close(lfd);
 }
 
 int main(void)
@@ -214,6 +343,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_filter_allows_each_call_of_a_connection, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(the_filter_kills_every_other_open_stat_and_socket,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			the_standalone_broker_is_confined_as_the_invoking_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_launcher_broker_is_confined_as_the_sandbox,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

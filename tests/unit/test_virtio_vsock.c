@@ -17,7 +17,7 @@
 #include "config.h"
 #include "eventloop.h"
 #include "virtio/vsock.h"
-#include "virtio/vsock_broker.h"
+#include "vsock_broker_proto.h"
 
 #define GUEST_CID 3
 #define QSIZE 32
@@ -457,6 +457,83 @@ static void device_reset_closes_host_connections(void **state)
 	close(fd);
 }
 
+/* ---- the transport reset of a restore ---- */
+
+#define EVBUF(i) (FAKE_BUF + 0x80000 + (uint64_t)(i) * 0x100)
+
+static void post_event_buffer(struct fixture *f, uint16_t i, uint32_t len)
+{
+	memset(gp(&f->mem, EVBUF(i)), 0xee, 16);
+	fake_desc(&f->ev, i, EVBUF(i), len, W, 0);
+	fake_publish(&f->ev, i);
+}
+
+static void expect_reset_event(struct fixture *f, uint16_t used_i, uint16_t buf)
+{
+	struct vring_used_elem e = fake_used(&f->ev, used_i);
+	uint32_t id;
+
+	assert_int_equal(e.id, buf);
+	assert_int_equal(e.len, sizeof(struct virtio_vsock_event));
+	memcpy(&id, gp(&f->mem, EVBUF(buf)), sizeof(id));
+	assert_int_equal(id, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+}
+
+static void transport_reset_closes_host_sockets_and_tells_the_guest(void **state)
+{
+	F;
+	uint32_t port;
+	int fd = established(f, 4096, &port);
+	char c;
+
+	post_event_buffer(f, 0, 4);
+	vj_virtio_process(&f->v.vdev, VJ_VSOCK_EVQ);
+	assert_int_equal(fake_used_idx(&f->ev), 0); /* nothing to say yet */
+	irqs_taken(&f->v.vdev);
+	vj_vsock_transport_reset(&f->v);
+	assert_int_equal(read_within(fd, &c, 1), 0);
+	assert_int_equal(fake_used_idx(&f->ev), 1);
+	expect_reset_event(f, 0, 0);
+	assert_true(irqs_taken(&f->v.vdev) > 0);
+	/* The dropped connection is gone: the guest's packets on it get a
+	 * reset, no packet about it is owed. */
+	expect_no_packet(f);
+	guest_send(f, OP(RW), 1234, port, "x", 1);
+	expect_packet(f, OP(RST));
+	close(fd);
+}
+
+static void transport_reset_waits_for_an_event_buffer(void **state)
+{
+	F;
+
+	vj_vsock_transport_reset(&f->v);
+	assert_int_equal(fake_used_idx(&f->ev), 0);
+	/* Too small for an event: returned empty, the event still owed. */
+	post_event_buffer(f, 0, 2);
+	post_event_buffer(f, 1, 4);
+	post_event_buffer(f, 2, 4);
+	vj_virtio_process(&f->v.vdev, VJ_VSOCK_EVQ);
+	assert_int_equal(fake_used_idx(&f->ev), 2);
+	assert_int_equal(fake_used(&f->ev, 0).id, 0);
+	assert_int_equal(fake_used(&f->ev, 0).len, 0);
+	expect_reset_event(f, 1, 1);
+	/* One reset, one event: the third buffer stays with the device. */
+	vj_virtio_process(&f->v.vdev, VJ_VSOCK_EVQ);
+	assert_int_equal(fake_used_idx(&f->ev), 2);
+}
+
+static void driver_reset_forgets_an_owed_transport_reset(void **state)
+{
+	F;
+
+	vj_vsock_transport_reset(&f->v);
+	fake_driver_init(&f->v.vdev, 0, &f->rx, 3);
+	post_event_buffer(f, 0, 4);
+	vj_virtio_process(&f->v.vdev, VJ_VSOCK_EVQ);
+	assert_int_equal(fake_used_idx(&f->ev), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +552,9 @@ int main(void)
 		T(host_close_is_a_shutdown_both_ways_for_the_guest),
 		T(connect_line_garbage_closes_the_host_connection),
 		T(device_reset_closes_host_connections),
+		T(transport_reset_closes_host_sockets_and_tells_the_guest),
+		T(transport_reset_waits_for_an_event_buffer),
+		T(driver_reset_forgets_an_owed_transport_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 # VMM_DEVICE_SRCS), their unit tests, fuzzers and integration tests.
 VIRTIO_SRCS := vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/chain.c \
 	vmm/virtio/ratelimit.c vmm/virtio/blk.c vmm/virtio/net.c vmm/virtio/rng.c \
-	vmm/virtio/vsock.c vmm/virtio/vsock_broker.c vmm/virtio/devices.c
+	vmm/virtio/vsock.c vmm/virtio/vsock_packet.c vmm/virtio/vsock_conn.c \
+	vmm/virtio/vsock_host.c vmm/virtio/devices.c
 VMM_DEVICE_SRCS += $(VIRTIO_SRCS)
 
 # Unit tests: linked against the virtio objects and the few VMM core
@@ -10,7 +11,7 @@ VMM_DEVICE_SRCS += $(VIRTIO_SRCS)
 VIRTIO_OBJS := $(VIRTIO_SRCS:%.c=$(BUILD)/%.o)
 VIRTIO_CORE_OBJS := $(addprefix $(BUILD)/vmm/,memory.o vm.o eventloop.o bus.o)
 VIRTIO_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_virtqueue test_virtio_mmio test_virtio_blk \
-	test_virtio_rng test_ratelimit test_virtio_vsock test_virtio_net)
+	test_virtio_rng test_ratelimit test_virtio_vsock test_virtio_vsock_parts test_virtio_net)
 UNIT_TESTS += $(VIRTIO_UNIT_TESTS)
 
 $(BUILD)/tests/unit/test_virtio_util.o $(VIRTIO_UNIT_TESTS:%=%.o): CFLAGS += -iquote $(TOP)/vmm

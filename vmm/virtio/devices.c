@@ -1,10 +1,10 @@
 #include "virtio/devices.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_open.h"
 #include "log.h"
 #include "vm.h"
 #include "virtio/blk.h"
@@ -12,20 +12,18 @@
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
+/* Standalone: the launcher's checks (host_open.h), on the user's own paths. */
 static int open_drive(struct vj_drive_config *d, unsigned index)
 {
+	struct vj_err e;
+	int r;
+
 	if (d->file.fd >= 0)
 		return 0;
-	d->file.fd = open(d->file.name, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (d->file.fd < 0) {
-		int e = errno;
-		if (d->id[0])
-			vj_error("open drive \"%s\" (%s): %s", d->id, d->file.name, strerror(e));
-		else
-			vj_error("open drive %u (%s): %s", index, d->file.name, strerror(e));
-		return -e;
-	}
-	return 0;
+	r = vj_open_drive(d, index, VJ_OPEN_OWN_PATH, &e);
+	if (r < 0)
+		vj_error("%s", e.msg);
+	return r;
 }
 
 int vj_virtio_open_inputs(struct vj_vm_config *cfg)

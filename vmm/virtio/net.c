@@ -14,6 +14,7 @@
 #include <linux/virtio_ring.h>
 
 #include "cleanup.h"
+#include "host_open.h"
 #include "log.h"
 #include "vm.h"
 #include "virtio/chain.h"
@@ -35,29 +36,15 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == VJ_NET_HDR_LEN, "virtio-net h
 
 int vj_net_tap_open(struct vj_net_config *cfg)
 {
-	struct ifreq ifr = { .ifr_flags = TAP_FLAGS };
-	cleanup_fd int fd = -1;
+	struct vj_err e;
+	int r;
 
 	if (cfg->tap.fd >= 0)
 		return 0;
-	if (strlen(cfg->tap.name) >= IFNAMSIZ) {
-		vj_error("tap \"%s\": name longer than %d bytes", cfg->tap.name, IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		vj_error("open tap \"%s\" (/dev/net/tun): %s", cfg->tap.name, strerror(e));
-		return -e;
-	}
-	memcpy(ifr.ifr_name, cfg->tap.name, strlen(cfg->tap.name));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int e = errno;
-		vj_error("tap \"%s\": TUNSETIFF: %s", cfg->tap.name, strerror(e));
-		return -e;
-	}
-	cfg->tap.fd = vj_steal_fd(&fd);
-	return 0;
+	r = vj_open_tap(&cfg->tap, false, &e);
+	if (r < 0)
+		vj_error("%s", e.msg);
+	return r;
 }
 
 /* ---- receive: tap -> guest ------------------------------------------ */

@@ -55,8 +55,9 @@ struct vj_net {
 	struct iovec iov[VJ_NET_QUEUE_SIZE];
 };
 
-/* Standalone mode: opens /dev/net/tun and attaches to tap cfg->tap.name
- * (creating it if it does not exist) with IFF_TAP | IFF_NO_PI. */
+/* Standalone mode: attaches to tap cfg->tap.name (creating it if it does
+ * not exist) through vj_open_tap() (host_open.h), as the launcher opens
+ * its own but not exclusively. */
 int vj_net_tap_open(struct vj_net_config *cfg);
 
 /* Takes cfg->tap.fd (a tap opened with IFF_TAP | IFF_NO_PI, without

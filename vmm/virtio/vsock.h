@@ -5,7 +5,7 @@
  *    (cfg->uds), writes "CONNECT <port>\n" and, once the guest accepts,
  *    reads "OK <host port>\n"; then the stream is the connection;
  *  - guest to host: a guest connection to CID 2, port P reaches the socket
- *    "<uds path>_P", connected by the broker (vsock_broker.h).
+ *    "<uds path>_P", connected by the broker (common/vsock_broker.h).
  *
  * Flow control is the spec's credit scheme both ways: the device holds up
  * to VJ_VSOCK_BUF_ALLOC bytes per connection that the host socket has not
@@ -15,29 +15,31 @@
  * and asks for credit when it has none. A guest that sends beyond its
  * credit, or speaks out of turn, gets its connection reset (RST).
  *
- * Queues: 0 receive (device to guest), 1 transmit, 2 event (unused: there
- * is no migration, so no transport reset to announce).
+ * Queues: 0 receive (device to guest), 1 transmit, 2 event (a transport
+ * reset after a restore: vj_vsock_transport_reset()).
+ *
+ * The device is four files: this one (the queues), vsock_packet.c (header
+ * checks), vsock_conn.c (each connection's state and credit) and
+ * vsock_host.c (the host sockets and the broker).
  */
 #ifndef VJ_VIRTIO_VSOCK_H
 #define VJ_VIRTIO_VSOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <linux/virtio_vsock.h>
 
 #include "config.h"
 #include "virtio/mmio.h"
+#include "virtio/vsock_packet.h"
 
 #define VJ_VSOCK_QUEUE_SIZE 256
 #define VJ_VSOCK_RXQ 0
 #define VJ_VSOCK_TXQ 1
 #define VJ_VSOCK_EVQ 2
-#define VJ_VSOCK_HOST_CID 2
 #define VJ_VSOCK_MAX_CONNS 64
-#define VJ_VSOCK_BUF_ALLOC (64u * 1024)  /* per connection, guest to host */
-#define VJ_VSOCK_PKT_MAX (64u * 1024)    /* payload of one packet */
-#define VJ_VSOCK_RST_BACKLOG 32          /* resets owed for unknown connections */
-#define VJ_VSOCK_HDR_LEN sizeof(struct virtio_vsock_hdr)
+#define VJ_VSOCK_RST_BACKLOG 32 /* resets owed for unknown connections */
 
 struct vj_vm;
 struct vj_vsock_conn;
@@ -56,6 +58,7 @@ struct vj_vsock {
 	uint32_t next_cookie;        /* broker requests */
 	struct { uint32_t src_port, dst_port; } rst[VJ_VSOCK_RST_BACKLOG];
 	unsigned nrst;
+	bool reset_event_owed; /* a transport reset waits for an event buffer */
 	struct vj_chain chain;
 	struct iovec iov[VJ_VSOCK_QUEUE_SIZE];
 };
@@ -71,5 +74,20 @@ int vj_vsock_attach(struct vj_vsock *v, struct vj_vm *vm, unsigned slot);
 /* The part of attach that needs no KVM: host sockets on the event loop. */
 int vj_vsock_start(struct vj_vsock *v, struct vj_loop *loop);
 void vj_vsock_destroy(struct vj_vsock *v);
+
+/*
+ * After a restore: no connection of the saved VM can be carried over (its
+ * host sockets belong to another process, or are gone), so every
+ * connection is dropped, its host socket closed (its peer sees the end),
+ * and the guest is sent VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event
+ * queue (virtio 1.2, 5.10.6.7), on which the driver re-reads its CID and
+ * resets its sockets. A driver that has no event buffer posted yet gets
+ * the event with the first one. Takes the device lock.
+ */
+void vj_vsock_transport_reset(struct vj_vsock *v);
+
+/* Lock held: sends what is owed and what the host sockets have, while
+ * the guest gives receive buffers (vsock_host.c ends its handlers so). */
+void vj_vsock_rx_flush(struct vj_vsock *v);
 
 #endif
