@@ -137,12 +137,16 @@ _Noreturn void vj_vsock_broker_main(int sock, int dirfd, const char *name, pid_t
 				    int (*change_ids)(void *arg), void *arg)
 {
 	int s = fcntl(sock, F_DUPFD_CLOEXEC, 10), d = fcntl(dirfd, F_DUPFD_CLOEXEC, 10);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	sigset_t none;
 
 	/* Nothing of the parent's stays with the broker but its socket and
-	 * the directory. */
-	if (s < 0 || d < 0 || dup2(s, SOCK_FD) < 0 || dup2(d, DIR_FD) < 0 ||
-	    close_range(DIR_FD + 1, ~0u, 0) < 0)
+	 * the directory; not even stdio, which it never uses: a caller's pipe
+	 * held open here would make `$(vmjail run --detach ...)` wait for the
+	 * sandbox's end. */
+	if (s < 0 || d < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0 ||
+	    dup2(s, SOCK_FD) < 0 || dup2(d, DIR_FD) < 0 || close_range(DIR_FD + 1, ~0u, 0) < 0)
 		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

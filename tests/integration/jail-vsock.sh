@@ -173,5 +173,19 @@ wait $agent_launcher 2>/dev/null
 expect "both go with the sandbox" test -z "$(ls -A "$JAIL_TMP/roots")"
 [ -z "$(ls -A "$JAIL_TMP/roots")" ] || cat "$JAIL_TMP/agent.err" >&2
 
+# Detached with a broker: `$(vmjail run --detach ...)` returns once the
+# sandbox runs; the broker holds nothing of the caller's stdio (a pipe it
+# kept would hold the command substitution until the sandbox's end).
+out=$(timeout -k 2 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-detach --kernel "$GUEST" \
+	--cmdline vjtest=wait --memory 32 --vsock "cid=43,uds=$JAIL_TMP/d.sock" --detach \
+	2>"$JAIL_TMP/detach.err")
+rc=$?
+expect "\$(vmjail run --detach) with a vsock broker returns once the sandbox runs" \
+	test "$rc:$out" = "0:vsock-detach"
+[ "$rc" = 0 ] || cat "$JAIL_TMP/detach.err" >&2
+"$VMJAIL" kill vsock-detach --vm --run-dir "$RUN_DIR" >/dev/null 2>&1
+timeout 30 "$VMJAIL" wait vsock-detach --run-dir "$RUN_DIR" >/dev/null 2>&1
+"$VMJAIL" rm vsock-detach --run-dir "$RUN_DIR" >/dev/null 2>&1
+
 expect "nothing is left behind (broker included)" test -z "$(leftovers)"
 finish
