@@ -565,6 +565,8 @@ static int recorded_status(int dirfd)
 	return vj_status_read(dirfd, state, sizeof(state), &status) == 0 ? status : -1;
 }
 
+#define SETTLE_MS 10000
+
 static int cmd_wait(const char *run_dir, const char *id, struct vj_err *e)
 {
 	cleanup_fd int dir = open_sandbox_dir(run_dir, id, e);
@@ -578,9 +580,14 @@ static int cmd_wait(const char *run_dir, const char *id, struct vj_err *e)
 	if ((status = recorded_status(dir)) >= 0)
 		return status;
 	if ((r = subscribe(run_dir, id, &c, e)) < 0) {
-		/* It may have ended between the look and the connect. */
-		if ((status = recorded_status(dir)) >= 0)
-			return status;
+		/* It may be ending: its launcher stops listening before its
+		 * teardown records the status (which takes well under a
+		 * second, cgroup removal included). */
+		for (int i = 0; i < SETTLE_MS / 50; i++) {
+			if ((status = recorded_status(dir)) >= 0)
+				return status;
+			nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000 }, NULL);
+		}
 		return r;
 	}
 	while (next_line(&c, -1, &line, &len) == 0) {
