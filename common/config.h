@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "error.h"
+
 #define VJ_CONFIG_MAGIC 0x4a4a4d56u /* "VMJJ" */
 #define VJ_CONFIG_VERSION 2u
 
@@ -137,14 +139,14 @@ struct vj_vm_config {
 
 void vj_config_init(struct vj_vm_config *cfg);
 
-/* Checks every field; on failure writes one line naming the field and the
- * reason into err and returns -EINVAL. */
-int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long errlen);
+/* Checks every field; on failure leaves one line naming the field and the
+ * reason in err and returns -EINVAL. */
+int vj_config_validate(const struct vj_vm_config *cfg, struct vj_err *err);
 
 /* Standalone flags of vmjail-vmm. Returns 0, 1 when --help was printed,
- * or -EINVAL with a one-line reason in err. */
+ * or -errno with a one-line reason in err. */
 int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv,
-			 char *err, unsigned long errlen);
+			 struct vj_err *err);
 void vj_config_usage(const char *prog);
 
 /* The long options vj_config_parse_args() takes (zero-terminated): the
@@ -167,6 +169,6 @@ enum vj_thp_mode vj_thp_host_mode(void);
 
 /* Launcher -> VMM hand-over through a sealed memfd. */
 int vj_config_to_memfd(const struct vj_vm_config *cfg);
-int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen);
+int vj_config_from_fd(int fd, struct vj_vm_config *cfg, struct vj_err *err);
 
 #endif

@@ -405,7 +405,6 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 	struct id_flags ids = { 0 };
 	char names[VM_ARGS_MAX][48];
 	int vm_argc = 1, opt, li, r;
-	char why[512];
 
 	merge_options(own, VJ_ARRAY_SIZE(own));
 	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), own);
@@ -450,8 +449,8 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 		l->test_args[l->ntest_args++] = argv[optind];
 	}
 	vm_argv[vm_argc] = NULL;
-	r = vj_config_parse_args(&l->policy.vm, vm_argc, vm_argv, why, sizeof(why));
+	r = vj_config_parse_args(&l->policy.vm, vm_argc, vm_argv, e);
 	if (r < 0)
-		return vj_fail(e, r, "%s", why);
+		return r;
 	return check_policy(l, &ids, e);
 }

@@ -32,7 +32,8 @@ UNIT_TESTS += $(POLICY_UNIT_BINS)
 # libFuzzer harness: everything rebuilt with clang and its sanitizers.
 FUZZ_SECONDS ?= 20
 POLICY_FUZZER := $(BUILD)/fuzz/fuzz_policy
-POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c
+POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c \
+	common/error.c
 
 $(POLICY_FUZZER): $(POLICY_FUZZ_SRCS) $(wildcard policy/*.h common/*.h) | deps
 	@mkdir -p $(dir $@)

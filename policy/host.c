@@ -63,7 +63,7 @@ struct host_walk {
 /* A path in the host file, made absolute and canonical. */
 static int host_path(struct host_walk *hw, const struct vj_ynode *n, char out[VJ_PATH_MAX])
 {
-	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX], why[2 * VJ_PATH_MAX];
+	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX];
 	int r;
 
 	if ((r = vj_walk_text(&hw->w, n, raw, sizeof(raw))) < 0)
@@ -72,8 +72,8 @@ static int host_path(struct host_walk *hw, const struct vj_ynode *n, char out[VJ
 		return vj_walk_expected(&hw->w, n, "a path");
 	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
 		 raw[0] == '/' ? "" : "/", raw);
-	if (vj_root_canonical(joined, out, why, sizeof(why)) < 0)
-		return vj_walk_fail(&hw->w, n, "%s", why);
+	if (vj_root_canonical(joined, out, hw->w.err) < 0)
+		return vj_walk_wrap(&hw->w, n);
 	return 0;
 }
 
@@ -542,7 +542,7 @@ static int host_roots_apart(struct host_walk *hw)
 }
 
 int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
-			       size_t len, const char *base_dir, struct vj_policy_error *err)
+			       size_t len, const char *base_dir, struct vj_err *err)
 {
 	struct host_walk hw = { .w = { .name = name, .err = err }, .base_dir = base_dir ? base_dir : "." };
 	struct vj_host_config *h = calloc(1, sizeof(*h));
@@ -550,7 +550,7 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 	int r;
 
 	if (!h)
-		return vj_perr(err, -ENOMEM, "%s: out of memory", name);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", name);
 	/* Built in a scratch copy: on failure host is left as it was. */
 	vj_host_config_defaults(h);
 	hw.h = h;
@@ -569,7 +569,7 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 }
 
 int vj_host_config_load_from(struct vj_host_config *host, const char *path,
-			     const char *default_path, struct vj_policy_error *err)
+			     const char *default_path, struct vj_err *err)
 {
 	const char *file = path ? path : default_path;
 	cleanup_free char *buf = NULL, *dir_copy = NULL;
@@ -583,12 +583,12 @@ int vj_host_config_load_from(struct vj_host_config *host, const char *path,
 	if (r < 0)
 		return r;
 	if (!(dir_copy = strdup(file)))
-		return vj_perr(err, -ENOMEM, "%s: out of memory", file);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", file);
 	return vj_host_config_load_buffer(host, file, buf, len, dirname(dir_copy), err);
 }
 
 int vj_host_config_load(struct vj_host_config *host, const char *path,
-			struct vj_policy_error *err)
+			struct vj_err *err)
 {
 	return vj_host_config_load_from(host, path, VJ_HOST_CONFIG_DEFAULT, err);
 }

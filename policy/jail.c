@@ -332,7 +332,7 @@ static int fail_key(struct vj_policy_walk *pw, const struct vj_ynode *n, const c
 
 	snprintf(pw->w.path, sizeof(pw->w.path), "%s", path);
 	va_start(ap, fmt);
-	vj_vperr_at(pw->w.err, pw->w.name, at->line, at->col, pw->w.path, fmt, ap);
+	vj_fail_key_at(pw->w.err, pw->w.name, at->line, at->col, pw->w.path, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

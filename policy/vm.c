@@ -19,7 +19,7 @@ static int walk_path(struct vj_policy_walk *pw, const struct vj_ynode *n, enum v
 {
 	const struct vj_host_config *h = pw->h;
 	struct vj_roots roots;
-	char name[VJ_PATH_MAX], why[3 * VJ_PATH_MAX + VJ_MAX_ROOTS * VJ_PATH_MAX];
+	char name[VJ_PATH_MAX];
 	int r;
 
 	if ((r = vj_walk_text(&pw->w, n, name, sizeof(name))) < 0)
@@ -32,8 +32,8 @@ static int walk_path(struct vj_policy_walk *pw, const struct vj_ynode *n, enum v
 		roots = (struct vj_roots){ "image", kind, h->nimage_roots, h->image_roots };
 	else
 		roots = (struct vj_roots){ "socket", kind, h->nsocket_roots, h->socket_roots };
-	if (vj_roots_resolve(&roots, name, out, why, sizeof(why)) < 0)
-		return vj_walk_fail(&pw->w, n, "%s", why);
+	if (vj_roots_resolve(&roots, name, out, pw->w.err) < 0)
+		return vj_walk_wrap(&pw->w, n);
 	return 0;
 }
 
@@ -60,11 +60,11 @@ static int vm_cmdline(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 }
 
 int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
-		   uint32_t *out, char *why, size_t whylen)
+		   uint32_t *out, struct vj_err *err)
 {
 	uint64_t v;
 	int r = vj_value_parse(VJ_UNIT_INTEGER, text, found, vj_bound_host(1, VJ_VCPUS_MAX, h->max_vcpus),
-			       NULL, &v, why, whylen);
+			       NULL, &v, err);
 
 	if (r == 0)
 		*out = (uint32_t)v;
@@ -72,19 +72,17 @@ int vj_check_vcpus(const char *text, const char *found, const struct vj_host_con
 }
 
 int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *mib, char *why, size_t whylen)
+		    uint64_t *mib, struct vj_err *err)
 {
 	struct vj_bound b = vj_bound_host((uint64_t)VJ_MEMORY_MIB_MIN << 20,
 					  (uint64_t)VJ_MEMORY_MIB_MAX << 20, h->max_memory_mib << 20);
 	uint64_t v;
-	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, why, whylen);
+	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, err);
 
 	if (r < 0)
 		return r;
-	if (v % (1u << 20)) {
-		snprintf(why, whylen, "expected a whole number of Mi, found %s", found);
-		return -EINVAL;
-	}
+	if (v % (1u << 20))
+		return vj_fail(err, -EINVAL, "expected a whole number of Mi, found %s", found);
 	*mib = v >> 20;
 	return 0;
 }
@@ -92,25 +90,24 @@ int vj_check_memory(const char *text, const char *found, const struct vj_host_co
 static int vm_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_INTEGER, NULL, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, why, sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	return r;
 }
 
 static int vm_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, NULL, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, why,
-				      sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	pw->vm_memory = n;
 	return r;
 }

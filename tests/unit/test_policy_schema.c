@@ -11,7 +11,7 @@
 /* Loads HEAD + extra and returns the policy (caller frees). */
 static void load_ok(const char *yaml, struct vj_policy *p)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	int r = tp_load(yaml, p, &err);
 
 	if (r)
@@ -1046,7 +1046,7 @@ static void workload_env_count_is_capped(void **state)
 static void workload_size_is_capped(void **state)
 {
 	char *yaml = malloc(VJ_POLICY_FILE_MAX);
-	struct vj_policy_error err;
+	struct vj_err err;
 	size_t o = (size_t)snprintf(yaml, 128, HEAD "workload:\n  argv:\n");
 
 	(void)state;
@@ -1070,7 +1070,7 @@ static void failure_after_workload_strings_frees_them(void **state)
 
 static void policy_files_are_read_from_disk(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_policy p;
 	FILE *f = fopen(tp_path("p.yaml"), "w");
 
