@@ -176,7 +176,7 @@ int vj_ps_read(int dirfd, const char *id, struct vj_ps_entry *p)
 {
 	static char info[INFO_MAX];
 	struct vj_json_doc doc;
-	char why[128];
+	struct vj_err why;
 	ssize_t n;
 	int r;
 
@@ -191,7 +191,7 @@ int vj_ps_read(int dirfd, const char *id, struct vj_ps_entry *p)
 	n = read_file(dirfd, VJ_INFO_FILE, info, sizeof(info));
 	if (n < 0)
 		return n == -ENOENT ? 0 : (int)n;
-	if (vj_json_parse(info, (size_t)n, 4096, &doc, why, sizeof(why)) < 0)
+	if (vj_json_parse(info, (size_t)n, 4096, &doc, &why) < 0)
 		return -EINVAL;
 	from_info(p, doc.root);
 	if (strcmp(p->state, "exited") && !launcher_alive(doc.root, p->launcher_pid))
