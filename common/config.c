@@ -194,7 +194,8 @@ void vj_config_usage(const char *prog)
 	       "  --initrd PATH         initial ramdisk\n"
 	       "  --cmdline STR         kernel command line\n"
 	       "  --vcpus N             1..%u (default 1)\n"
-	       "  --memory MIB          %u..%u (default 128); suffixes M, G accepted\n"
+	       "  --memory SIZE         %uM..%uM (default 128M); sizes here and below:\n"
+	       "                        bytes, or with K, M, G, T (powers of 1024)\n"
 	       "  --memory-backing thp|4k|hugetlb   guest RAM on transparent huge pages\n"
 	       "                        where the host allows (default), 4 KiB pages, or\n"
 	       "                        the host's 2 MiB hugetlb pool (THP when it is short)\n"
@@ -350,15 +351,12 @@ static int vsock_kv(void *obj, const char *k, const char *v, struct vj_err *err)
 	return vj_fail(err, -EINVAL, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
+/* A size (parse.h: bare is bytes) of whole MiB. */
 static int parse_memory(const char *v, uint64_t *mib)
 {
 	uint64_t bytes;
-	int r;
+	int r = vj_parse_size(v, &bytes);
 
-	/* A bare number means MiB; a suffixed one is a byte size. */
-	if (vj_parse_u64(v, 0, UINT64_MAX, mib) == 0)
-		return 0;
-	r = vj_parse_size(v, &bytes);
 	if (r < 0)
 		return r;
 	if (bytes % (1u << 20))
@@ -392,8 +390,8 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, struct vj_err
 	case OPT_MEMORY:
 		if (parse_memory(arg, &v) < 0 || v < VJ_MEMORY_MIB_MIN || v > VJ_MEMORY_MIB_MAX)
 			return vj_fail(err, -EINVAL,
-				       "--memory: \"%s\" is not a size in %u..%u MiB", arg,
-				       VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
+				       "--memory: \"%s\" is not a size of whole MiB in %uM..%uM",
+				       arg, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 		cfg->memory_mib = v;
 		return 0;
 	case OPT_MEMORY_BACKING:

@@ -55,25 +55,25 @@ int vj_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 int vj_parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "KMGT";
-	const char *end, *u;
-	uint64_t v;
+	const char *u;
+	uint64_t v = 0;
 	unsigned shift = 0;
-	int r;
 
-	if (!s || !*s)
+	/* Decimal only, and no leading zero: "010" is neither 8 nor 10. */
+	if (!s || !isdigit((unsigned char)*s) || (s[0] == '0' && isdigit((unsigned char)s[1])))
 		return -EINVAL;
-	r = parse_digits(s, &end, &v);
-	if (r < 0)
-		return r;
-	if (*end) {
-		u = strchr(units, toupper((unsigned char)*end));
-		if (!u || !*u)
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (*s) {
+		if (!(u = strchr(units, *s)) || !*u)
 			return -EINVAL;
 		shift = 10u * (unsigned)(u - units + 1);
-		end++;
-		if (*end == 'i')
-			end++;
-		if (*end)
+		s += s[1] == 'i' ? 2 : 1;
+		if (*s)
 			return -EINVAL;
 	}
 	if (shift && v > (UINT64_MAX >> shift))

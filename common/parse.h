@@ -9,8 +9,11 @@
  * no whitespace, within [min, max]. Returns 0, -EINVAL or -ERANGE. */
 int vj_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* Size with an optional binary suffix: K, M, G, T (or Ki, Mi, Gi, Ti),
- * meaning powers of 1024. Returns 0, -EINVAL or -ERANGE (overflow). */
+/* vmjail's one size grammar, in files and on command lines alike:
+ * decimal digits (no sign, no leading zero) and an optional binary
+ * suffix K, M, G, T or Ki, Mi, Gi, Ti, both meaning powers of 1024
+ * (512M = 512Mi = 536870912). A bare number is bytes. Returns 0, -EINVAL
+ * or -ERANGE (overflow). */
 int vj_parse_size(const char *s, uint64_t *out);
 
 /* "aa:bb:cc:dd:ee:ff" */

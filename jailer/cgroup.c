@@ -18,6 +18,7 @@
 #include "log.h"
 #include "parse.h"
 #include "rundir.h"
+#include "settings.h"
 
 #define DEFAULT_CPU_PERIOD_US 100000u
 #define RMDIR_WAIT_MS 10000 /* for a group whose processes are still exiting */
@@ -179,9 +180,9 @@ static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
 		return 0;
 	if ((r = plan_need(p, VJ_CG_IO, "io weight", &v)) < 0)
 		return r;
-	if (lim->io_weight < 1 || lim->io_weight > 10000)
-		return vj_fail(p->e, -ERANGE, "io weight: %" PRIu64 " out of range 1..10000",
-			       lim->io_weight);
+	if (lim->io_weight < 1 || lim->io_weight > VJ_WEIGHT_MAX)
+		return vj_fail(p->e, -ERANGE, "io weight: %" PRIu64 " out of range 1..%u",
+			       lim->io_weight, VJ_WEIGHT_MAX);
 	if (v == VJ_CGROUP_V2) {
 		plan_add(p, VJ_CG_IO, "io.weight", "default %" PRIu64, lim->io_weight);
 		return 0;

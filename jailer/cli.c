@@ -90,7 +90,7 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	c->fd = -1;
 	c->len = 0;
 	snprintf(c->id, sizeof(c->id), "%s", id);
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	dir = openat(AT_FDCWD, run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
@@ -540,7 +540,7 @@ static int open_sandbox_dir(const char *run_dir, const char *id, struct vj_err *
 	cleanup_fd int base = -1;
 	int fd;
 
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	base = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base < 0)

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "rundir.h"
+#include "scalar.h"
 
 #define INFO_MAX (64 * 1024)
 
@@ -225,7 +226,7 @@ int vj_ps_list(const char *run_dir, struct vj_ps_entry **out, size_t *count, str
 	}
 	while ((d = readdir(dir))) {
 		cleanup_fd int fd = -1;
-		if (!vj_id_valid(d->d_name))
+		if (!vj_name_is_sandbox_id(d->d_name))
 			continue;
 		fd = openat(base, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)

@@ -2,6 +2,7 @@
 # Users link $(POLICY_LIB) $(COMMON_OBJS) $(POLICY_LDLIBS).
 
 POLICY_SRCS := policy/error.c policy/scalar.c policy/yaml_tree.c policy/schema.c \
+	policy/settings.c \
 	policy/roots.c policy/host.c policy/vm.c policy/jail.c policy/policy.c \
 	policy/override.c policy/print.c
 POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)

@@ -264,9 +264,9 @@ static int check_memory_fits(struct vj_policy_walk *pw)
 		return 0;
 	vj_format_size(p->jail.cgroup.memory_max, limit, sizeof(limit));
 	vj_format_size(p->vm.memory_mib << 20, need, sizeof(need));
-	if (pw->cg_memory) {
+	if (pw->cg_limit[VJ_CGL_memory_max]) {
 		snprintf(pw->w.path, sizeof(pw->w.path), "jail.cgroup.memory");
-		return vj_walk_fail(&pw->w, pw->cg_memory, "expected at least %s (vm.memory), "
+		return vj_walk_fail(&pw->w, pw->cg_limit[VJ_CGL_memory_max], "expected at least %s (vm.memory), "
 				    "found %s", need, limit);
 	}
 	snprintf(pw->w.path, sizeof(pw->w.path), "vm.memory");

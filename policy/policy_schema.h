@@ -5,6 +5,7 @@
 
 #include "policy_load.h"
 #include "schema.h"
+#include "settings.h"
 
 /* Walking one policy file. Nodes are remembered for the checks that span
  * several keys, so that their errors point at the right line too; NULL
@@ -14,7 +15,8 @@ struct vj_policy_walk {
 	struct vj_policy *p;
 	const struct vj_host_config *h;
 	const struct vj_ynode *root, *jail;
-	const struct vj_ynode *vm_memory, *cg_memory, *cg_cpus, *cg_period;
+	const struct vj_ynode *vm_memory, *cg_cpus, *cg_period;
+	const struct vj_ynode *cg_limit[VJ_CGROUP_NLIMITS];
 	const struct vj_ynode *uid, *gid, *userns, *namespaces, *netns;
 	const struct vj_ynode *drive_path[VJ_MAX_DRIVES];
 	uint32_t item; /* drive or net being walked */

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "parse.h"
+#include "policy.h"
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -73,6 +76,7 @@ static int parse_with_unit(const char *s, const struct unit *units, size_t n, bo
 	return -EINVAL;
 }
 
+/* For printing only: parsing is vj_parse_size()'s. */
 static const struct unit size_units[] = {
 	{ "Ti", 1ull << 40 }, { "Gi", 1ull << 30 }, { "Mi", 1ull << 20 }, { "Ki", 1ull << 10 },
 };
@@ -83,8 +87,7 @@ static const struct unit duration_units[] = {
 
 int vj_scalar_size(const char *s, uint64_t *out)
 {
-	return parse_with_unit(s, size_units, sizeof(size_units) / sizeof(size_units[0]), false,
-			       out);
+	return vj_parse_size(s, out);
 }
 
 int vj_scalar_duration_ms(const char *s, uint64_t *out)
@@ -178,7 +181,7 @@ static bool dot_name(const char *s)
 
 bool vj_name_is_sandbox_id(const char *s)
 {
-	return name_chars(s, 1, 64, "-");
+	return name_chars(s, 1, VJ_ID_MAX, "-");
 }
 
 bool vj_name_is_drive_id(const char *s)

@@ -119,7 +119,7 @@ struct vj_bound vj_bound_host(uint64_t min, uint64_t schema_max, uint64_t host_m
 
 static const char *const unit_syntax[] = {
 	[VJ_UNIT_INTEGER] = "an integer",
-	[VJ_UNIT_SIZE] = "a size (an integer with an optional Ki, Mi, Gi or Ti suffix)",
+	[VJ_UNIT_SIZE] = "a size (an integer with an optional K, M, G or T suffix)",
 	[VJ_UNIT_DURATION] = "a duration (an integer with a unit: ms, s, m or h)",
 	[VJ_UNIT_DECIMAL] = "a number with at most 3 decimals",
 };

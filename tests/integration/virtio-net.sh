@@ -32,7 +32,7 @@ net_run() {
 	in_ns "$VHOST" net-peer $TAP "$WORK/ready" ${3:-1} >"$WORK/peer.out" 2>&1 &
 	PEER=$!
 	for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
-	run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64 \
+	run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64M \
 		--cmdline "vjtest=$1 vjpings=${3:-1}" --net "tap=$TAP,mac=$MAC${2:+,$2}" -vv
 	wait $PEER
 	PEER_RC=$?

@@ -87,11 +87,13 @@ static void vcpus_out_of_range(void **state)
 static void memory_out_of_range_or_unaligned(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("--kernel", "/k", "--memory", "8"), -EINVAL);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "8M"), -EINVAL);
 	assert_non_null(strstr(err.msg, "--memory"));
 	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1T"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1000K"), -EINVAL);
-	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16"), 0);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16M"), 0);
+	/* A bare number is bytes, as in every size vmjail reads. */
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16"), -EINVAL);
 }
 
 static void cmdline_too_long(void **state)

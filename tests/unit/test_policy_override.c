@@ -85,11 +85,11 @@ static void scalars_are_bounded_by_the_host(void **state)
 
 static void malformed_scalars_are_refused(void **state)
 {
-	struct vj_policy_overrides o = { .memory = "1G" };
+	struct vj_policy_overrides o = { .memory = "1GB" };
 
 	(void)state;
 	assert_override_error(&o, "command line: vm.memory: expected a size (an integer with an "
-			      "optional Ki, Mi, Gi or Ti suffix), found \"1G\"");
+			      "optional K, M, G or T suffix), found \"1GB\"");
 	o = (struct vj_policy_overrides){ .timeout = "30" };
 	assert_override_error(&o, "command line: limits.timeout: expected a duration (an integer "
 			      "with a unit: ms, s, m or h) or unlimited, found \"30\"");

@@ -275,8 +275,20 @@ static void memory_takes_binary_sizes(void **state)
 static void memory_with_a_decimal_suffix_is_refused(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "  memory: 128M\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
-			"with an optional Ki, Mi, Gi or Ti suffix), found \"128M\"");
+	tp_assert_error(HEAD "  memory: 128MB\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
+			"with an optional K, M, G or T suffix), found \"128MB\"");
+	tp_assert_error(HEAD "  memory: 128m\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
+			"with an optional K, M, G or T suffix), found \"128m\"");
+}
+
+static void memory_with_a_one_letter_suffix_is_binary(void **state)
+{
+	struct vj_policy p;
+
+	(void)state;
+	load_ok(HEAD "  memory: 128M\n", &p);
+	assert_int_equal(p.vm.memory_mib, 128);
+	vj_policy_free(&p);
 }
 
 static void memory_in_plain_bytes_below_the_minimum_is_refused(void **state)
@@ -1113,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(vcpus_of_the_wrong_type_are_refused),
 		cmocka_unit_test(memory_takes_binary_sizes),
 		cmocka_unit_test(memory_with_a_decimal_suffix_is_refused),
+		cmocka_unit_test(memory_with_a_one_letter_suffix_is_binary),
 		cmocka_unit_test(memory_in_plain_bytes_below_the_minimum_is_refused),
 		cmocka_unit_test(memory_that_is_not_whole_mebibytes_is_refused),
 		cmocka_unit_test(memory_above_the_host_maximum_is_refused),
