@@ -170,6 +170,30 @@ static int plan_cpuset(struct plan *p, const struct vj_cgroup_limits *lim)
 	return 0;
 }
 
+static int plan_cpu_weight(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	enum vj_cgroup_version v;
+	uint64_t shares;
+	int r;
+
+	if (!set(lim->cpu_weight))
+		return 0;
+	if ((r = plan_need(p, VJ_CG_CPU, "cpu weight", &v)) < 0)
+		return r;
+	if (lim->cpu_weight < 1 || lim->cpu_weight > VJ_WEIGHT_MAX)
+		return vj_fail(p->e, -ERANGE, "cpu weight: %" PRIu64 " out of range 1..%u",
+			       lim->cpu_weight, VJ_WEIGHT_MAX);
+	if (v == VJ_CGROUP_V2) {
+		plan_add(p, VJ_CG_CPU, "cpu.weight", "%" PRIu64, lim->cpu_weight);
+		return 0;
+	}
+	/* v1 shares default to 1024 where v2 weights do to 100: the scaling
+	 * the kernel's own cgroup v1/v2 conversion and systemd use. */
+	shares = lim->cpu_weight * 1024 / 100;
+	plan_add(p, VJ_CG_CPU, "cpu.shares", "%" PRIu64, shares < 2 ? 2 : shares);
+	return 0;
+}
+
 static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
 {
 	enum vj_cgroup_version v;
@@ -201,8 +225,9 @@ int vj_cgroup_plan(const struct vj_cgroup_host *host, const struct vj_cgroup_lim
 	struct plan p = { .host = host, .out = out, .n = 0, .e = e };
 	int r;
 
-	if ((r = plan_cpu(&p, lim)) < 0 || (r = plan_memory(&p, lim)) < 0 ||
-	    (r = plan_cpuset(&p, lim)) < 0 || (r = plan_io(&p, lim)) < 0)
+	if ((r = plan_cpu(&p, lim)) < 0 || (r = plan_cpu_weight(&p, lim)) < 0 ||
+	    (r = plan_memory(&p, lim)) < 0 || (r = plan_cpuset(&p, lim)) < 0 ||
+	    (r = plan_io(&p, lim)) < 0)
 		return r;
 	if (set(lim->pids_max)) {
 		enum vj_cgroup_version v;
