@@ -170,6 +170,21 @@ static int plan_cpuset(struct plan *p, const struct vj_cgroup_limits *lim)
 	return 0;
 }
 
+/* A v2 weight (1..VJ_WEIGHT_MAX) on ctl's hierarchy: its version, or an
+ * error naming the limit. */
+static int plan_weight(struct plan *p, enum vj_cgroup_ctl ctl, const char *limit, uint64_t w,
+		       enum vj_cgroup_version *v)
+{
+	int r = plan_need(p, ctl, limit, v);
+
+	if (r < 0)
+		return r;
+	if (w < 1 || w > VJ_WEIGHT_MAX)
+		return vj_fail(p->e, -ERANGE, "%s: %" PRIu64 " out of range 1..%u", limit, w,
+			       VJ_WEIGHT_MAX);
+	return 0;
+}
+
 static int plan_cpu_weight(struct plan *p, const struct vj_cgroup_limits *lim)
 {
 	enum vj_cgroup_version v;
@@ -178,11 +193,8 @@ static int plan_cpu_weight(struct plan *p, const struct vj_cgroup_limits *lim)
 
 	if (!set(lim->cpu_weight))
 		return 0;
-	if ((r = plan_need(p, VJ_CG_CPU, "cpu weight", &v)) < 0)
+	if ((r = plan_weight(p, VJ_CG_CPU, "cpu weight", lim->cpu_weight, &v)) < 0)
 		return r;
-	if (lim->cpu_weight < 1 || lim->cpu_weight > VJ_WEIGHT_MAX)
-		return vj_fail(p->e, -ERANGE, "cpu weight: %" PRIu64 " out of range 1..%u",
-			       lim->cpu_weight, VJ_WEIGHT_MAX);
 	if (v == VJ_CGROUP_V2) {
 		plan_add(p, VJ_CG_CPU, "cpu.weight", "%" PRIu64, lim->cpu_weight);
 		return 0;
@@ -202,11 +214,8 @@ static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
 
 	if (!set(lim->io_weight))
 		return 0;
-	if ((r = plan_need(p, VJ_CG_IO, "io weight", &v)) < 0)
+	if ((r = plan_weight(p, VJ_CG_IO, "io weight", lim->io_weight, &v)) < 0)
 		return r;
-	if (lim->io_weight < 1 || lim->io_weight > VJ_WEIGHT_MAX)
-		return vj_fail(p->e, -ERANGE, "io weight: %" PRIu64 " out of range 1..%u",
-			       lim->io_weight, VJ_WEIGHT_MAX);
 	if (v == VJ_CGROUP_V2) {
 		plan_add(p, VJ_CG_IO, "io.weight", "default %" PRIu64, lim->io_weight);
 		return 0;

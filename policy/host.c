@@ -283,13 +283,18 @@ static int max_setting(struct vj_walk *w, const struct vj_ynode *n, const struct
 			      s->word ? VJ_UNLIMITED_WORD : NULL, vj_setting_field(s, family));
 }
 
-#define MAX_CGROUP_KEY(field, ...)                                                            \
-	static int max_cg_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)      \
+/* max_CGL_<field>, max_RL_<field>: a key handler per row of a family. */
+#define MAX_KEY(family, table, member, field, ...)                                             \
+	static int max_##family##_##field(struct vj_walk *w, const struct vj_ynode *n,         \
+					  void *obj)                                           \
 	{                                                                                      \
-		return max_setting(w, n, &vj_cgroup_settings[VJ_CGL_##field],                  \
-				   &((struct host_walk *)obj)->h->max_cgroup);                 \
+		return max_setting(w, n, &table[VJ_##family##_##field],                        \
+				   &((struct host_walk *)obj)->h->member);                     \
 	}
+#define MAX_CGROUP_KEY(...) MAX_KEY(CGL, vj_cgroup_settings, max_cgroup, __VA_ARGS__)
+#define MAX_RLIMIT_KEY(...) MAX_KEY(RL, vj_rlimit_settings, max_rlimits, __VA_ARGS__)
 VJ_CGROUP_LIMITS(MAX_CGROUP_KEY)
+VJ_RLIMITS(MAX_RLIMIT_KEY)
 
 static int cpuset(struct vj_walk *w, const struct vj_ynode *n, char out[VJ_CPUSET_MAX])
 {
@@ -313,7 +318,7 @@ static int max_cg_cpuset_mems(struct vj_walk *w, const struct vj_ynode *n, void 
 	return cpuset(w, n, ((struct host_walk *)obj)->h->max_cgroup.cpuset_mems);
 }
 
-#define KEY_ROW(field, key, ...) { key, max_cg_##field, false },
+#define KEY_ROW(field, key, ...) { key, max_CGL_##field, false },
 static const struct vj_key max_cgroup_keys[] = {
 	{ "cpus", max_cg_cpus, false },
 	{ "cpuset_cpus", max_cg_cpuset_cpus, false },
@@ -327,15 +332,7 @@ static int max_cgroup(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_map(w, n, max_cgroup_keys, VJ_ARRAY_SIZE(max_cgroup_keys), obj);
 }
 
-#define MAX_RLIMIT_KEY(field, ...)                                                            \
-	static int max_rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)      \
-	{                                                                                      \
-		return max_setting(w, n, &vj_rlimit_settings[VJ_RL_##field],                   \
-				   &((struct host_walk *)obj)->h->max_rlimits);                \
-	}
-VJ_RLIMITS(MAX_RLIMIT_KEY)
-
-#define KEY_ROW(field, key, ...) { key, max_rl_##field, false },
+#define KEY_ROW(field, key, ...) { key, max_RL_##field, false },
 static const struct vj_key max_rlimits_keys[] = { VJ_RLIMITS(KEY_ROW) };
 #undef KEY_ROW
 
