@@ -56,8 +56,9 @@ static bool file_ok(const struct vj_file *f)
 static int validate_bucket(const struct vj_bucket_config *b, const char *what,
 			   struct vj_err *err)
 {
-	if (b->size && (b->refill_ms == 0 || b->refill_ms > 3600u * 1000u))
-		return vj_fail(err, -EINVAL, "%s: refill time must be 1..3600000 ms", what);
+	if (b->size && (b->refill_ms == 0 || b->refill_ms > VJ_REFILL_MS_MAX))
+		return vj_fail(err, -EINVAL, "%s: refill time must be 1..%u ms", what,
+			       VJ_REFILL_MS_MAX);
 	return 0;
 }
 
@@ -203,10 +204,10 @@ void vj_config_usage(const char *prog)
 	       "  --console-limit BYTES cap on console output (default 1M, 0 = no cap)\n"
 	       "  --drive path=P[,ro][,id=ID][,LIMITS]  virtio-blk drive backed by file P\n"
 	       "  --net tap=NAME[,mac=MAC][,LIMITS]     virtio-net backed by tap NAME\n"
-	       "      LIMITS (token buckets; net: each direction): bw=BYTES[,bw-burst=BYTES]\n"
-	       "      [,bw-refill=MS] and/or ops=N[,ops-burst=N][,ops-refill=MS]; the bucket\n"
-	       "      refills bw (ops) per bw-refill (ops-refill) ms, default 1000; a burst is\n"
-	       "      spent once, before the bucket\n"
+	       "      LIMITS (token buckets; net: each direction): bw=SIZE[,bw-burst=SIZE]\n"
+	       "      [,bw-refill=DURATION] and/or ops=N[,ops-burst=N][,ops-refill=DURATION];\n"
+	       "      the bucket refills bw (ops) per bw-refill (ops-refill), default 1s, at\n"
+	       "      most 1h; a burst is spent once, before the bucket\n"
 	       "  --vsock cid=N,uds=PATH       virtio-vsock, host side on AF_UNIX PATH\n"
 	       "  --rng                 virtio-rng\n"
 	       "  --seccomp enforce|log|off    seccomp mode (default enforce)\n"
@@ -267,17 +268,21 @@ static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, struct
 	} else {
 		return 1;
 	}
+	/* The grammars of the policy's rate_limit: sizes for bytes, integers
+	 * for operations, durations with their unit (common/parse.h). */
 	if (!strcmp(field, "-refill")) {
-		if (!v || vj_parse_u64(v, 1, 3600000, &n) < 0)
-			return vj_fail(err, -EINVAL, "%s \"%s\" is not a time in 1..3600000 ms", k,
+		if (!v || vj_parse_duration_ms(v, &n) < 0 || n < 1 || n > VJ_REFILL_MS_MAX)
+			return vj_fail(err, -EINVAL,
+				       "%s \"%s\" is not a duration in 1ms..1h (100ms, 2s)", k,
 				       v ? v : "");
 		b->refill_ms = n;
 		return 0;
 	}
 	if (*field && strcmp(field, "-burst"))
 		return 1;
-	if (!v || vj_parse_size(v, &n) < 0)
-		return vj_fail(err, -EINVAL, "%s \"%s\" is not a number", k, v ? v : "");
+	if (!v || (b == &r->bytes ? vj_parse_size(v, &n) : vj_parse_uint(v, &n)) < 0)
+		return vj_fail(err, -EINVAL, "%s \"%s\" is not %s", k, v ? v : "",
+			       b == &r->bytes ? "a size (bytes, or with K, M, G, T)" : "an integer");
 	if (*field)
 		b->one_time_burst = n;
 	else
@@ -381,7 +386,7 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, struct vj_err
 				       VJ_CMDLINE_MAX - 1);
 		return 0;
 	case OPT_VCPUS:
-		if (vj_parse_u64(arg, 1, VJ_VCPUS_MAX, &v) < 0)
+		if (vj_parse_uint(arg, &v) < 0 || v < 1 || v > VJ_VCPUS_MAX)
 			return vj_fail(err, -EINVAL,
 				       "--vcpus: \"%s\" is not a number in 1..%u", arg,
 				       VJ_VCPUS_MAX);

@@ -39,6 +39,8 @@ enum vj_console_kind {
 	VJ_CONSOLE_FILE, /* console.file: append to this file (or fd) */
 };
 
+#define VJ_REFILL_MS_MAX 3600000u /* a bucket refills within an hour */
+
 /* Token bucket: size tokens, refilled over refill_ms; one_time_burst is
  * spent before the bucket. size == 0 disables the bucket. */
 struct vj_bucket_config {

@@ -52,7 +52,7 @@ peer_ok "virtio-net: the guest's 60-byte frame arrives on the tap intact"
 
 # Two frames per 100 ms each way: six pings are held back and still all
 # get through, as does the pong.
-net_run net ops=2,ops-refill=100 6
+net_run net ops=2,ops-refill=100ms 6
 guest_ok "virtio-net: a rate-limited interface still passes its frames" net
 peer_ok "virtio-net: rate-limited transmit reaches the tap, every frame"
 if grep -q "virtio-net0: transmit rate limit reached" <<<"$ERR"; then

@@ -150,7 +150,7 @@ static void limit_flags_fill_the_buckets(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&cfg, &err, "--drive",
-			       "path=d.img,bw=1M,bw-burst=64M,bw-refill=500,ops=100,ops-burst=5000"),
+			       "path=d.img,bw=1M,bw-burst=64M,bw-refill=500ms,ops=100,ops-burst=5000"),
 			 0);
 	assert_true(cfg.drives[0].rate.bytes.size == 1u << 20);
 	assert_true(cfg.drives[0].rate.bytes.one_time_burst == 64u << 20);
@@ -158,7 +158,7 @@ static void limit_flags_fill_the_buckets(void **state)
 	assert_int_equal(cfg.drives[0].rate.ops.size, 100);
 	assert_int_equal(cfg.drives[0].rate.ops.one_time_burst, 5000);
 	assert_int_equal(cfg.drives[0].rate.ops.refill_ms, 1000); /* the default */
-	assert_int_equal(parse(&cfg, &err, "--net", "tap=t0,ops=10,ops-refill=20"), 0);
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t0,ops=10,ops-refill=20ms"), 0);
 	assert_int_equal(cfg.nets[0].rate.ops.size, 10);
 	assert_int_equal(cfg.nets[0].rate.ops.refill_ms, 20);
 	assert_int_equal(cfg.nets[0].rate.bytes.size, 0);
@@ -171,9 +171,19 @@ static void bad_limit_flags_are_named(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=lots"), -EINVAL);
-	assert_string_equal(err.msg, "--drive: bw \"lots\" is not a number");
-	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=0"), -EINVAL);
-	assert_string_equal(err.msg, "--net: ops-refill \"0\" is not a time in 1..3600000 ms");
+	assert_string_equal(err.msg,
+			    "--drive: bw \"lots\" is not a size (bytes, or with K, M, G, T)");
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=0ms"), -EINVAL);
+	assert_string_equal(err.msg,
+			    "--net: ops-refill \"0ms\" is not a duration in 1ms..1h (100ms, 2s)");
+	/* The policy's grammars: a refill needs its unit, operations are no size. */
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=100"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops=1K"), -EINVAL);
+	assert_string_equal(err.msg, "--net: ops \"1K\" is not an integer");
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,ops=0x10"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw-refill=2h"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=1M,bw-refill=1h"), 0);
+	assert_int_equal(cfg.drives[0].rate.bytes.refill_ms, 3600000);
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw-burst"), -EINVAL);
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bwx=1"), -EINVAL);
 	assert_string_equal(err.msg, "--drive: unknown option \"bwx\"");
