@@ -49,7 +49,7 @@
 	X(pids_max, "pids", "pids-max", VJ_UNIT_INTEGER, 1, VJ_PIDS_MAX, VJ_UNLIMITED_WORD, 256, \
 	  "N", "limit on tasks (threads included)")                                             \
 	X(io_weight, "io_weight", "io-weight", VJ_UNIT_INTEGER, 1, VJ_WEIGHT_MAX, NULL,          \
-	  VJ_WEIGHT_MAX, "N", "relative block I/O weight, 1..10000 (100: the default)")         \
+	  VJ_WEIGHT_MAX, "N", "relative block I/O weight, 1..10000, where available (100: default)") \
 	X(cpu_weight, "cpu_weight", "cpu-weight", VJ_UNIT_INTEGER, 1, VJ_WEIGHT_MAX, NULL,       \
 	  VJ_WEIGHT_MAX, "N", "relative CPU weight, 1..10000 (100: the default)")
 
