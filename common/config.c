@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -251,43 +252,63 @@ static int parse_kv_list(const char *arg, const char *flag, void *obj, kv_fn fn,
 	return 0;
 }
 
-/* Rate-limit keys shared by --drive and --net: bw, bw-burst, bw-refill,
- * ops, ops-burst, ops-refill. Returns 1 for a key that is none of them. */
-static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, struct vj_err *err)
-{
-	struct vj_bucket_config *b;
-	const char *field;
-	uint64_t n;
+#define VJ_RATE_ROW(b_, f_, flag_, key_, grammar_)                                       \
+	[VJ_RATE_##b_##_##f_] = {                                                          \
+		.flag = flag_, .key = key_, .grammar = grammar_,                           \
+		.offset = offsetof(struct vj_rate_limit, b_.f_),                           \
+		.bucket = offsetof(struct vj_rate_limit, b_),                              \
+		.size = offsetof(struct vj_bucket_config, f_) ==                           \
+			offsetof(struct vj_bucket_config, size) },
+const struct vj_rate_field vj_rate_fields[VJ_RATE_NFIELDS] = { VJ_RATE_FIELDS(VJ_RATE_ROW) };
+#undef VJ_RATE_ROW
 
-	if (!strncmp(k, "bw", 2)) {
-		b = &r->bytes;
-		field = k + 2;
-	} else if (!strncmp(k, "ops", 3)) {
-		b = &r->ops;
-		field = k + 3;
-	} else {
-		return 1;
-	}
-	/* The grammars of the policy's rate_limit: sizes for bytes, integers
-	 * for operations, durations with their unit (common/parse.h). */
-	if (!strcmp(field, "-refill")) {
-		if (!v || vj_parse_duration_ms(v, &n) < 0 || n < 1 || n > VJ_REFILL_MS_MAX)
-			return vj_fail(err, -EINVAL,
-				       "%s \"%s\" is not a duration in 1ms..1h (100ms, 2s)", k,
-				       v ? v : "");
-		b->refill_ms = n;
+int vj_rate_parse(const struct vj_rate_field *f, const char *text, uint64_t *out)
+{
+	int r;
+
+	/* A bucket's size is at least 1; "unlimited" turns it off (0). */
+	if (f->size && !strcmp(text, "unlimited")) {
+		*out = 0;
 		return 0;
 	}
-	if (*field && strcmp(field, "-burst"))
-		return 1;
-	if (!v || (b == &r->bytes ? vj_parse_size(v, &n) : vj_parse_uint(v, &n)) < 0)
-		return vj_fail(err, -EINVAL, "%s \"%s\" is not %s", k, v ? v : "",
-			       b == &r->bytes ? "a size (bytes, or with K, M, G, T)" : "an integer");
-	if (*field)
-		b->one_time_burst = n;
+	if (f->grammar == VJ_RATE_SIZE)
+		r = vj_parse_size(text, out);
+	else if (f->grammar == VJ_RATE_COUNT)
+		r = vj_parse_uint(text, out);
 	else
-		b->size = n;
-	return 0;
+		r = vj_parse_duration_ms(text, out);
+	if (r < 0)
+		return r;
+	if (f->grammar == VJ_RATE_DURATION && (*out < 1 || *out > VJ_REFILL_MS_MAX))
+		return -ERANGE;
+	return f->size && !*out ? -ERANGE : 0;
+}
+
+/* The LIMITS keys shared by --drive and --net. Returns 1 for a key that is
+ * none of them. */
+static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, struct vj_err *err)
+{
+	static const char *const what[] = {
+		[VJ_RATE_SIZE] = "a size (bytes, or with K, M, G, T)",
+		[VJ_RATE_COUNT] = "an integer",
+		[VJ_RATE_DURATION] = "a duration in 1ms..1h (100ms, 2s)",
+	};
+	static const char *const or_off[] = {
+		[VJ_RATE_SIZE] = " of at least 1, or unlimited",
+		[VJ_RATE_COUNT] = " of at least 1, or unlimited",
+		[VJ_RATE_DURATION] = "",
+	};
+
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++) {
+		const struct vj_rate_field *f = &vj_rate_fields[i];
+		if (strcmp(k, f->flag))
+			continue;
+		if (!v || vj_rate_parse(f, v, vj_rate_field_of(f, r)) < 0)
+			return vj_fail(err, -EINVAL, "%s \"%s\" is not %s%s", k, v ? v : "",
+				       what[f->grammar], f->size ? or_off[f->grammar] : "");
+		return 0;
+	}
+	return 1;
 }
 
 /* A bucket given a size but no refill time refills per second. */

@@ -12,6 +12,7 @@
 #define VJ_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -53,6 +54,44 @@ struct vj_rate_limit {
 	struct vj_bucket_config bytes;
 	struct vj_bucket_config ops;
 };
+
+/*
+ * A device rate limit's settings, defined once:
+ *   X(BUCKET, FIELD, FLAG, KEY, GRAMMAR)
+ * FLAG is the key in vmjail-vmm's --drive/--net LIMITS (bw=1M), KEY the
+ * policy's rate_limit key (NULL: none; a policy's buckets refill every
+ * second), GRAMMAR the value's (common/parse.h), the same in both.
+ */
+enum vj_rate_grammar { VJ_RATE_SIZE, VJ_RATE_COUNT, VJ_RATE_DURATION };
+#define VJ_RATE_FIELDS(X)                                                               \
+	X(bytes, size, "bw", "bandwidth", VJ_RATE_SIZE)                                 \
+	X(bytes, one_time_burst, "bw-burst", "bandwidth_burst", VJ_RATE_SIZE)           \
+	X(bytes, refill_ms, "bw-refill", NULL, VJ_RATE_DURATION)                        \
+	X(ops, size, "ops", "ops", VJ_RATE_COUNT)                                       \
+	X(ops, one_time_burst, "ops-burst", "ops_burst", VJ_RATE_COUNT)                 \
+	X(ops, refill_ms, "ops-refill", NULL, VJ_RATE_DURATION)
+
+struct vj_rate_field {
+	const char *flag, *key;
+	enum vj_rate_grammar grammar;
+	size_t offset; /* of the field in struct vj_rate_limit */
+	size_t bucket; /* of its bucket there */
+	bool size;     /* the bucket's size: 0 turns the bucket off */
+};
+
+#define VJ_RATE_INDEX(bucket, field, ...) VJ_RATE_##bucket##_##field,
+enum { VJ_RATE_FIELDS(VJ_RATE_INDEX) VJ_RATE_NFIELDS };
+#undef VJ_RATE_INDEX
+extern const struct vj_rate_field vj_rate_fields[VJ_RATE_NFIELDS];
+
+static inline uint64_t *vj_rate_field_of(const struct vj_rate_field *f, struct vj_rate_limit *r)
+{
+	return (uint64_t *)((char *)r + f->offset);
+}
+
+/* text in f's grammar: a bucket's size at least 1 or "unlimited" (0,
+ * off), a refill period 1ms..1h. -EINVAL or -ERANGE. */
+int vj_rate_parse(const struct vj_rate_field *f, const char *text, uint64_t *out);
 
 struct vj_drive_config {
 	struct vj_file file;

@@ -192,13 +192,17 @@ static void strings(struct emit *e, const char *k, const char *const *v, uint32_
 	fputc(']', e->f);
 }
 
+/* The rows of VJ_RATE_FIELDS a policy has; a bucket of size 0 is off. */
 static void rate_limit(struct emit *e, const struct vj_rate_limit *rl)
 {
 	map_begin(e, "rate_limit");
-	number(e, "bandwidth", VJ_UNIT_SIZE, rl->bytes.size ? rl->bytes.size : VJ_UNLIMITED);
-	number(e, "bandwidth_burst", VJ_UNIT_SIZE, rl->bytes.one_time_burst);
-	number(e, "ops", VJ_UNIT_INTEGER, rl->ops.size ? rl->ops.size : VJ_UNLIMITED);
-	number(e, "ops_burst", VJ_UNIT_INTEGER, rl->ops.one_time_burst);
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++) {
+		const struct vj_rate_field *f = &vj_rate_fields[i];
+		const enum vj_unit u = f->grammar == VJ_RATE_SIZE ? VJ_UNIT_SIZE : VJ_UNIT_INTEGER;
+		uint64_t v = *vj_rate_field_of(f, (struct vj_rate_limit *)rl);
+		if (f->key)
+			number(e, f->key, u, f->size && !v ? VJ_UNLIMITED : v);
+	}
 	map_end(e);
 }
 

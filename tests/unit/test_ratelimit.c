@@ -171,15 +171,19 @@ static void bad_limit_flags_are_named(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=lots"), -EINVAL);
-	assert_string_equal(err.msg,
-			    "--drive: bw \"lots\" is not a size (bytes, or with K, M, G, T)");
+	assert_string_equal(err.msg, "--drive: bw \"lots\" is not a size (bytes, or with K, M, G, "
+				     "T) of at least 1, or unlimited");
+	/* As in a policy: a bucket is off by default or with "unlimited", not 0. */
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=0"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=unlimited"), 0);
+	assert_int_equal(cfg.drives[0].rate.bytes.size, 0);
 	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=0ms"), -EINVAL);
 	assert_string_equal(err.msg,
 			    "--net: ops-refill \"0ms\" is not a duration in 1ms..1h (100ms, 2s)");
 	/* The policy's grammars: a refill needs its unit, operations are no size. */
 	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=100"), -EINVAL);
 	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops=1K"), -EINVAL);
-	assert_string_equal(err.msg, "--net: ops \"1K\" is not an integer");
+	assert_string_equal(err.msg, "--net: ops \"1K\" is not an integer of at least 1, or unlimited");
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,ops=0x10"), -EINVAL);
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw-refill=2h"), -EINVAL);
 	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=1M,bw-refill=1h"), 0);

@@ -194,6 +194,45 @@ static void memory_takes_the_same_strings_in_every_form(void **state)
 	}
 }
 
+/* Device rate limits: vmjail-vmm's --drive LIMITS (also `vmjail run
+ * --kernel`) and a policy's vm.drives[].rate_limit, row by row of
+ * VJ_RATE_FIELDS; a burst beside a bucket, as both require. */
+static void rate_limits_take_the_same_strings_in_flags_and_policy(void **state)
+{
+	struct vj_policy p;
+
+	(void)state;
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++) {
+		const struct vj_rate_field *f = &vj_rate_fields[i];
+		const char *const *c = f->grammar == VJ_RATE_SIZE ? sizes : integers;
+		size_t n = f->grammar == VJ_RATE_SIZE ? VJ_ARRAY_SIZE(sizes) : VJ_ARRAY_SIZE(integers);
+		const bool bytes = f->bucket == 0;
+
+		if (!f->key)
+			continue; /* refill periods: a policy's buckets refill every second */
+		for (size_t k = 0; k < n; k++) {
+			char drive[128], yaml[512];
+			struct vj_err err;
+			int fr, pr;
+			uint64_t fv;
+
+			snprintf(drive, sizeof(drive), "path=d%s,%s=%s",
+				 f->size ? "" : bytes ? ",bw=1M" : ",ops=9", f->flag, c[k]);
+			fr = parse_flags("--drive", drive);
+			fv = *vj_rate_field_of(f, &l.policy.vm.drives[0].rate);
+			snprintf(yaml, sizeof(yaml),
+				 "version: 1\nvm:\n  kernel: vmlinux\n  drives:\n    - id: a\n"
+				 "      path: root.ext4\n      rate_limit: {%s%s: %s}\n",
+				 f->size ? "" : bytes ? "bandwidth: 1Mi, " : "ops: 9, ", f->key, c[k]);
+			pr = tp_load(yaml, &p, &err);
+			assert_same("--drive", drive, fr, pr, fv,
+				    pr ? 0 : *vj_rate_field_of(f, &p.vm.drives[0].rate));
+			if (pr == 0)
+				vj_policy_free(&p);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +240,7 @@ int main(void)
 		cmocka_unit_test(rlimits_take_the_same_strings_in_flags_and_policy),
 		cmocka_unit_test(timeouts_take_the_same_strings_in_every_form),
 		cmocka_unit_test(memory_takes_the_same_strings_in_every_form),
+		cmocka_unit_test(rate_limits_take_the_same_strings_in_flags_and_policy),
 	};
 
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
