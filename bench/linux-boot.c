@@ -100,7 +100,7 @@ static void set_argv(struct vmm *v, const char *name, bool peer, const char *con
 
 static void add_vmjail(struct vmm *v, const char *name, const char *backing)
 {
-	const char *a[] = { vmjail, "--kernel", kernel, "--initrd", initrd, "--memory", "128",
+	const char *a[] = { vmjail, "--kernel", kernel, "--initrd", initrd, "--memory", "128M",
 			    "--console", "stdout", "--memory-backing", backing,
 			    "--cmdline", CMDLINE " reboot=k", NULL };
 	set_argv(v, name, false, a);

@@ -44,7 +44,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 : >"$work/runs"
 for r in $(seq "$RUNS"); do
-	line=$("${run[@]}" --kernel "$GUEST" --memory 64 --console stdout \
+	line=$("${run[@]}" --kernel "$GUEST" --memory 64M --console stdout \
 		--cmdline "vjtest=bench vjn=$N" --drive "path=$work/disk.img,ro" "${net[@]}" |
 		grep '^vjbench:')
 	[ -n "$line" ] || { echo "virtio-bench: run $r produced no figures" >&2; exit 1; }

@@ -23,7 +23,7 @@
 #include "bench.h"
 
 #define MAX_RUNS 200
-#define GUEST_MIB "128"
+#define GUEST_MIB "128M"
 
 static char vmm[512], guest[512], guest_pvh[512];
 

@@ -87,34 +87,23 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)(v >> 8);
 }
 
-__attribute__((format(printf, 4, 5))) static int bad(int r, char *why, size_t whylen,
-						     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 int vj_agent_decode_header(const uint8_t hdr[VJ_AGENT_HDR_LEN], uint32_t *type, uint32_t *len,
-			   char *why, size_t whylen)
+			   struct vj_err *err)
 {
 	const uint32_t n = get32(hdr), t = get16(hdr + 4), flags = get16(hdr + 6);
 	const struct type_info *ti = type_info(t);
 
 	if (!ti)
-		return bad(-EPROTO, why, whylen, "frame header: unknown type 0x%04x", t);
+		return vj_fail(err, -EPROTO, "frame header: unknown type 0x%04x", t);
 	if (flags)
-		return bad(-EPROTO, why, whylen, "%s frame: reserved flags 0x%04x set", ti->name,
-			   flags);
+		return vj_fail(err, -EPROTO, "%s frame: reserved flags 0x%04x set", ti->name,
+			       flags);
 	if (n > ti->max)
-		return bad(-EMSGSIZE, why, whylen, "%s frame: length %u exceeds %u", ti->name, n,
-			   ti->max);
+		return vj_fail(err, -EMSGSIZE, "%s frame: length %u exceeds %u", ti->name, n,
+			       ti->max);
 	if (n < ti->min)
-		return bad(-EPROTO, why, whylen, "%s frame: length %u is below %u", ti->name, n,
-			   ti->min);
+		return vj_fail(err, -EPROTO, "%s frame: length %u is below %u", ti->name, n,
+			       ti->min);
 	*type = t;
 	*len = n;
 	return 0;
@@ -148,26 +137,26 @@ static bool is_hostname(const uint8_t *p, size_t n)
 	return true;
 }
 
-static int decode_env(const uint8_t *p, uint32_t len, char *why, size_t whylen)
+static int decode_env(const uint8_t *p, uint32_t len, struct vj_err *err)
 {
 	uint32_t i = 0;
 
 	while (i < len && p[i] != '=') {
 		if (!is_env_name_char(p[i], i == 0))
-			return bad(-EPROTO, why, whylen,
-				   "ENV frame: byte %u of the name is not [A-Za-z_][A-Za-z0-9_]*",
-				   i);
+			return vj_fail(err, -EPROTO,
+				       "ENV frame: byte %u of the name is not [A-Za-z_][A-Za-z0-9_]*",
+				       i);
 		i++;
 	}
 	if (i == 0 || i == len)
-		return bad(-EPROTO, why, whylen, "ENV frame: expected NAME=value");
+		return vj_fail(err, -EPROTO, "ENV frame: expected NAME=value");
 	if (has_nul(p, len))
-		return bad(-EPROTO, why, whylen, "ENV frame: contains a NUL byte");
+		return vj_fail(err, -EPROTO, "ENV frame: contains a NUL byte");
 	return 0;
 }
 
-static int decode_net(const uint8_t *p, uint32_t flags, struct vj_agent_net *net, char *why,
-		      size_t whylen)
+static int decode_net(const uint8_t *p, uint32_t flags, struct vj_agent_net *net,
+		      struct vj_err *err)
 {
 	static const uint8_t zero[4];
 
@@ -176,23 +165,23 @@ static int decode_net(const uint8_t *p, uint32_t flags, struct vj_agent_net *net
 	net->prefix = p[4];
 	memcpy(net->gateway, p + 8, 4);
 	if (p[5] || p[6] || p[7])
-		return bad(-EPROTO, why, whylen, "WORKLOAD frame: reserved bytes set");
+		return vj_fail(err, -EPROTO, "WORKLOAD frame: reserved bytes set");
 	if (!net->enabled) {
 		if (memcmp(net->addr, zero, 4) || net->prefix || memcmp(net->gateway, zero, 4))
-			return bad(-EPROTO, why, whylen,
-				   "WORKLOAD frame: network fields set without the network flag");
+			return vj_fail(err, -EPROTO,
+				       "WORKLOAD frame: network fields set without the network flag");
 		return 0;
 	}
 	if (!memcmp(net->addr, zero, 4))
-		return bad(-EPROTO, why, whylen, "WORKLOAD frame: address 0.0.0.0");
+		return vj_fail(err, -EPROTO, "WORKLOAD frame: address 0.0.0.0");
 	if (net->prefix < 1 || net->prefix > 32)
-		return bad(-EPROTO, why, whylen, "WORKLOAD frame: prefix length %u is not 1..32",
-			   net->prefix);
+		return vj_fail(err, -EPROTO, "WORKLOAD frame: prefix length %u is not 1..32",
+			       net->prefix);
 	return 0;
 }
 
-static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec *s, char *why,
-			   size_t whylen)
+static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec *s,
+			   struct vj_err *err)
 {
 	const uint32_t flags = get32(p + 8);
 	const uint32_t cwd_len = get16(p + 24), host_len = get16(p + 26);
@@ -203,95 +192,95 @@ static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec 
 	s->uid = get32(p);
 	s->gid = get32(p + 4);
 	if (flags & ~WORKLOAD_FLAG_NET)
-		return bad(-EPROTO, why, whylen, "WORKLOAD frame: unknown flags 0x%x",
-			   flags & ~WORKLOAD_FLAG_NET);
-	if ((r = decode_net(p + 12, flags, &s->net, why, whylen)) < 0)
+		return vj_fail(err, -EPROTO, "WORKLOAD frame: unknown flags 0x%x",
+			       flags & ~WORKLOAD_FLAG_NET);
+	if ((r = decode_net(p + 12, flags, &s->net, err)) < 0)
 		return r;
 	if (cwd_len > VJ_AGENT_CWD_MAX)
-		return bad(-EMSGSIZE, why, whylen, "WORKLOAD frame: cwd length %u exceeds %u",
-			   cwd_len, VJ_AGENT_CWD_MAX);
+		return vj_fail(err, -EMSGSIZE, "WORKLOAD frame: cwd length %u exceeds %u",
+			       cwd_len, VJ_AGENT_CWD_MAX);
 	if (host_len > VJ_AGENT_HOSTNAME_MAX)
-		return bad(-EMSGSIZE, why, whylen, "WORKLOAD frame: hostname length %u exceeds %u",
-			   host_len, VJ_AGENT_HOSTNAME_MAX);
+		return vj_fail(err, -EMSGSIZE, "WORKLOAD frame: hostname length %u exceeds %u",
+			       host_len, VJ_AGENT_HOSTNAME_MAX);
 	if (WORKLOAD_FIXED_LEN + cwd_len + host_len != len)
-		return bad(-EPROTO, why, whylen,
-			   "WORKLOAD frame: length %u, but its fields add up to %u", len,
-			   WORKLOAD_FIXED_LEN + cwd_len + host_len);
+		return vj_fail(err, -EPROTO,
+			       "WORKLOAD frame: length %u, but its fields add up to %u", len,
+			       WORKLOAD_FIXED_LEN + cwd_len + host_len);
 	if (cwd_len && (cwd[0] != '/' || has_nul(cwd, cwd_len)))
-		return bad(-EPROTO, why, whylen,
-			   "WORKLOAD frame: cwd is not an absolute path without NUL bytes");
+		return vj_fail(err, -EPROTO,
+			       "WORKLOAD frame: cwd is not an absolute path without NUL bytes");
 	if (!is_hostname(host, host_len))
-		return bad(-EPROTO, why, whylen,
-			   "WORKLOAD frame: hostname has a byte outside [A-Za-z0-9.-]");
+		return vj_fail(err, -EPROTO,
+			       "WORKLOAD frame: hostname has a byte outside [A-Za-z0-9.-]");
 	memcpy(s->cwd, cwd, cwd_len);
 	memcpy(s->hostname, host, host_len);
 	return 0;
 }
 
-static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, char *why, size_t whylen)
+static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, struct vj_err *err)
 {
 	const uint32_t kind = get32(p), value = get32(p + 4);
 
 	if (kind == VJ_AGENT_EXITED && value > 255)
-		return bad(-EPROTO, why, whylen, "EXIT frame: exit status %u is not 0..255", value);
+		return vj_fail(err, -EPROTO, "EXIT frame: exit status %u is not 0..255", value);
 	if (kind == VJ_AGENT_SIGNALED && (value < 1 || value > VJ_AGENT_SIGNAL_MAX))
-		return bad(-EPROTO, why, whylen, "EXIT frame: signal %u is not 1..%u", value,
-			   VJ_AGENT_SIGNAL_MAX);
+		return vj_fail(err, -EPROTO, "EXIT frame: signal %u is not 1..%u", value,
+			       VJ_AGENT_SIGNAL_MAX);
 	if (kind != VJ_AGENT_EXITED && kind != VJ_AGENT_SIGNALED)
-		return bad(-EPROTO, why, whylen, "EXIT frame: unknown kind %u", kind);
+		return vj_fail(err, -EPROTO, "EXIT frame: unknown kind %u", kind);
 	m->exit.kind = (enum vj_agent_exit_kind)kind;
 	m->exit.value = value;
 	return 0;
 }
 
 int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struct vj_agent_msg *m,
-			    char *why, size_t whylen)
+			    struct vj_err *err)
 {
 	const struct type_info *ti = type_info(type);
 	int r = 0;
 
 	if (!ti)
-		return bad(-EPROTO, why, whylen, "frame: unknown type 0x%04x", type);
+		return vj_fail(err, -EPROTO, "frame: unknown type 0x%04x", type);
 	if (len > ti->max || len < ti->min)
-		return bad(len > ti->max ? -EMSGSIZE : -EPROTO, why, whylen,
-			   "%s frame: length %u is not %u..%u", ti->name, len, ti->min, ti->max);
+		return vj_fail(err, len > ti->max ? -EMSGSIZE : -EPROTO,
+			       "%s frame: length %u is not %u..%u", ti->name, len, ti->min, ti->max);
 	m->type = (enum vj_agent_type)type;
 	switch (type) {
 	case VJ_AGENT_HELLO:
 		if (get32(p) != VJ_AGENT_MAGIC)
-			return bad(-EPROTO, why, whylen, "HELLO frame: bad magic 0x%08x", get32(p));
+			return vj_fail(err, -EPROTO, "HELLO frame: bad magic 0x%08x", get32(p));
 		m->hello.min = get16(p + 4);
 		m->hello.max = get16(p + 6);
 		if (!m->hello.min || m->hello.min > m->hello.max)
-			return bad(-EPROTO, why, whylen, "HELLO frame: bad version range %u..%u",
-				   m->hello.min, m->hello.max);
+			return vj_fail(err, -EPROTO, "HELLO frame: bad version range %u..%u",
+				       m->hello.min, m->hello.max);
 		break;
 	case VJ_AGENT_WORKLOAD:
-		r = decode_workload(p, len, &m->spec, why, whylen);
+		r = decode_workload(p, len, &m->spec, err);
 		break;
 	case VJ_AGENT_ERROR:
 		if (!is_printable(p, len))
-			return bad(-EPROTO, why, whylen,
-				   "ERROR frame: text has a byte outside printable ASCII");
+			return vj_fail(err, -EPROTO,
+				       "ERROR frame: text has a byte outside printable ASCII");
 		break;
 	case VJ_AGENT_ARG:
 		if (has_nul(p, len))
-			return bad(-EPROTO, why, whylen, "ARG frame: contains a NUL byte");
+			return vj_fail(err, -EPROTO, "ARG frame: contains a NUL byte");
 		break;
 	case VJ_AGENT_ENV:
-		r = decode_env(p, len, why, whylen);
+		r = decode_env(p, len, err);
 		break;
 	case VJ_AGENT_SIGNAL:
 		m->signal = get32(p);
 		if (m->signal < 1 || m->signal > VJ_AGENT_SIGNAL_MAX)
-			return bad(-EPROTO, why, whylen, "SIGNAL frame: signal %u is not 1..%u",
-				   m->signal, VJ_AGENT_SIGNAL_MAX);
+			return vj_fail(err, -EPROTO, "SIGNAL frame: signal %u is not 1..%u",
+				       m->signal, VJ_AGENT_SIGNAL_MAX);
 		break;
 	case VJ_AGENT_SETTIME:
 		m->realtime_ns = get64(p);
 		break;
 	case VJ_AGENT_EXIT:
-		r = decode_exit(p, m, why, whylen);
+		r = decode_exit(p, m, err);
 		break;
 	}
 	if (ti->bytes) {
@@ -370,8 +359,7 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 
 /* Encoding ends by decoding its own output: one definition of what a
  * valid frame is, so neither end can send what the other must refuse. */
-ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, char *why,
-			size_t whylen)
+ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, struct vj_err *err)
 {
 	struct vj_agent_msg check;
 	uint32_t type, len;
@@ -379,32 +367,32 @@ ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, 
 	int r;
 
 	if (cap < VJ_AGENT_FRAME_MAX)
-		return bad(-ENOBUFS, why, whylen, "encode: buffer of %zu bytes is too small", cap);
+		return vj_fail(err, -ENOBUFS, "encode: buffer of %zu bytes is too small", cap);
 	n = encode_payload(m, out + VJ_AGENT_HDR_LEN);
 	if (n < 0)
-		return bad((int)n, why, whylen, "%s frame: %s", vj_agent_type_name(m->type),
-			   n == -EMSGSIZE ? "too long to encode" : "unknown type");
+		return vj_fail(err, (int)n, "%s frame: %s", vj_agent_type_name(m->type),
+			       n == -EMSGSIZE ? "too long to encode" : "unknown type");
 	put32(out, (uint32_t)n);
 	put16(out + 4, (uint16_t)m->type);
 	put16(out + 6, 0);
-	if ((r = vj_agent_decode_header(out, &type, &len, why, whylen)) < 0 ||
-	    (r = vj_agent_decode_payload(type, out + VJ_AGENT_HDR_LEN, len, &check, why, whylen)) <
+	if ((r = vj_agent_decode_header(out, &type, &len, err)) < 0 ||
+	    (r = vj_agent_decode_payload(type, out + VJ_AGENT_HDR_LEN, len, &check, err)) <
 		    0)
 		return r;
 	return (ssize_t)(VJ_AGENT_HDR_LEN + len);
 }
 
-int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, char *why, size_t whylen)
+int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, struct vj_err *err)
 {
 	if (argc > VJ_AGENT_ARGC_MAX)
-		return bad(-E2BIG, why, whylen, "workload: more than %u arguments",
-			   VJ_AGENT_ARGC_MAX);
+		return vj_fail(err, -E2BIG, "workload: more than %u arguments",
+			       VJ_AGENT_ARGC_MAX);
 	if (envc > VJ_AGENT_ENVC_MAX)
-		return bad(-E2BIG, why, whylen, "workload: more than %u environment variables",
-			   VJ_AGENT_ENVC_MAX);
+		return vj_fail(err, -E2BIG, "workload: more than %u environment variables",
+			       VJ_AGENT_ENVC_MAX);
 	if (bytes > VJ_AGENT_STRINGS_MAX)
-		return bad(-E2BIG, why, whylen,
-			   "workload: arguments and environment exceed %u bytes", VJ_AGENT_STRINGS_MAX);
+		return vj_fail(err, -E2BIG,
+			       "workload: arguments and environment exceed %u bytes", VJ_AGENT_STRINGS_MAX);
 	return 0;
 }
 
@@ -435,18 +423,18 @@ ssize_t vj_agent_rx_read(struct vj_agent_rx *rx, int fd)
 	return n;
 }
 
-int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, char *why, size_t whylen)
+int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, struct vj_err *err)
 {
 	uint32_t type, len;
 	int r;
 
 	if (rx->have < VJ_AGENT_HDR_LEN)
 		return 0;
-	if ((r = vj_agent_decode_header(rx->buf, &type, &len, why, whylen)) < 0)
+	if ((r = vj_agent_decode_header(rx->buf, &type, &len, err)) < 0)
 		return r;
 	if (rx->have < VJ_AGENT_HDR_LEN + len)
 		return 0;
-	r = vj_agent_decode_payload(type, rx->buf + VJ_AGENT_HDR_LEN, len, m, why, whylen);
+	r = vj_agent_decode_payload(type, rx->buf + VJ_AGENT_HDR_LEN, len, m, err);
 	if (r < 0)
 		return r;
 	rx->current = VJ_AGENT_HDR_LEN + len;
@@ -460,15 +448,14 @@ void vj_agent_rx_consume(struct vj_agent_rx *rx)
 	rx->current = 0;
 }
 
-int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, char *why,
-		    size_t whylen)
+int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, struct vj_err *err)
 {
 	ssize_t n;
 
 	if (vj_agent_tx_busy(tx))
-		return bad(-EBUSY, why, whylen, "%s frame: the previous frame is not sent yet",
-			   vj_agent_type_name(m->type));
-	n = vj_agent_encode(m, tx->buf, sizeof(tx->buf), why, whylen);
+		return vj_fail(err, -EBUSY, "%s frame: the previous frame is not sent yet",
+			       vj_agent_type_name(m->type));
+	n = vj_agent_encode(m, tx->buf, sizeof(tx->buf), err);
 	if (n < 0)
 		return (int)n;
 	tx->len = (size_t)n;
@@ -492,8 +479,8 @@ int vj_agent_tx_write(struct vj_agent_tx *tx, int fd)
 
 int vj_agent_send(struct vj_agent_tx *tx, int fd, const struct vj_agent_msg *m)
 {
-	char why[128];
-	int r = vj_agent_tx_put(tx, m, why, sizeof(why));
+	struct vj_err err;
+	int r = vj_agent_tx_put(tx, m, &err);
 
 	while (r == 0 && vj_agent_tx_busy(tx)) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
@@ -105,24 +107,23 @@ const char *vj_agent_type_name(uint32_t type);
 
 /*
  * Decoding. On a malformed input each returns -EMSGSIZE (a length over a
- * limit) or -EPROTO (anything else) and writes one line into why, e.g.
+ * limit) or -EPROTO (anything else) and leaves one line in err, e.g.
  * "STDOUT frame: length 70000 exceeds 65536". The header decoder rejects
  * an oversized length or an unknown type before any payload is read.
  */
 int vj_agent_decode_header(const uint8_t hdr[VJ_AGENT_HDR_LEN], uint32_t *type, uint32_t *len,
-			   char *why, size_t whylen);
+			   struct vj_err *err);
 int vj_agent_decode_payload(uint32_t type, const uint8_t *payload, uint32_t len,
-			    struct vj_agent_msg *m, char *why, size_t whylen);
+			    struct vj_agent_msg *m, struct vj_err *err);
 
 /* Encodes m as one frame into out[cap] (at least VJ_AGENT_FRAME_MAX).
- * Refuses (-EMSGSIZE, -EPROTO, with why set) to encode what the decoder
+ * Refuses (-EMSGSIZE, -EPROTO, with err set) to encode what the decoder
  * would reject. Returns the frame length. */
-ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, char *why,
-			size_t whylen);
+ssize_t vj_agent_encode(const struct vj_agent_msg *m, uint8_t *out, size_t cap, struct vj_err *err);
 
 /* The accumulated argv/env size check both ends apply. Returns 0 or
- * -E2BIG with a reason in why. */
-int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, char *why, size_t whylen);
+ * -E2BIG with a reason in err. */
+int vj_agent_check_strings(uint32_t argc, uint32_t envc, size_t bytes, struct vj_err *err);
 
 /* Copies text into out[cap] for an ERROR frame or a message line: bytes
  * outside printable ASCII become '?', and it is cut to fit. */
@@ -142,8 +143,8 @@ ssize_t vj_agent_rx_read(struct vj_agent_rx *rx, int fd);
 
 /* Decodes the frame at the front: 1 with *m filled (valid until
  * vj_agent_rx_consume), 0 when more bytes are needed, or a negative errno
- * with why set. A bad header fails as soon as its 8 bytes are in. */
-int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, char *why, size_t whylen);
+ * with err set. A bad header fails as soon as its 8 bytes are in. */
+int vj_agent_rx_next(struct vj_agent_rx *rx, struct vj_agent_msg *m, struct vj_err *err);
 void vj_agent_rx_consume(struct vj_agent_rx *rx);
 
 /* Frames out: one encoded frame and how much of it was written. */
@@ -157,9 +158,8 @@ static inline bool vj_agent_tx_busy(const struct vj_agent_tx *tx)
 	return tx->off < tx->len;
 }
 
-/* Encodes m into an idle tx (-EBUSY otherwise); why as for encode. */
-int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, char *why,
-		    size_t whylen);
+/* Encodes m into an idle tx (-EBUSY otherwise); err as for encode. */
+int vj_agent_tx_put(struct vj_agent_tx *tx, const struct vj_agent_msg *m, struct vj_err *err);
 /* Writes what the fd takes now (never raises SIGPIPE). Returns 0 (check
  * vj_agent_tx_busy for the rest) or -errno; -EAGAIN is not an error. */
 int vj_agent_tx_write(struct vj_agent_tx *tx, int fd);

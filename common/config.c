@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,17 +44,6 @@ void vj_config_init(struct vj_vm_config *cfg)
 	cfg->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, unsigned long errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static bool terminated(const char *s, size_t cap)
 {
 	return memchr(s, '\0', cap) != NULL;
@@ -66,97 +55,101 @@ static bool file_ok(const struct vj_file *f)
 }
 
 static int validate_bucket(const struct vj_bucket_config *b, const char *what,
-			   char *err, unsigned long errlen)
+			   struct vj_err *err)
 {
-	if (b->size && (b->refill_ms == 0 || b->refill_ms > 3600u * 1000u))
-		return fail(err, errlen, "%s: refill time must be 1..3600000 ms", what);
+	if (b->size && (b->refill_ms == 0 || b->refill_ms > VJ_REFILL_MS_MAX))
+		return vj_fail(err, -EINVAL, "%s: refill time must be 1..%u ms", what,
+			       VJ_REFILL_MS_MAX);
 	return 0;
 }
 
-static int validate_devices(const struct vj_vm_config *cfg, char *err, unsigned long errlen)
+static int validate_devices(const struct vj_vm_config *cfg, struct vj_err *err)
 {
 	char what[64];
 	int r;
 
 	if (cfg->ndrives > VJ_MAX_DRIVES)
-		return fail(err, errlen, "too many drives: %u (max %u)", cfg->ndrives, VJ_MAX_DRIVES);
+		return vj_fail(err, -EINVAL,
+			       "too many drives: %u (max %u)", cfg->ndrives, VJ_MAX_DRIVES);
 	if (cfg->nnets > VJ_MAX_NETS)
-		return fail(err, errlen, "too many network interfaces: %u (max %u)", cfg->nnets,
-			    VJ_MAX_NETS);
+		return vj_fail(err, -EINVAL, "too many network interfaces: %u (max %u)", cfg->nnets,
+			       VJ_MAX_NETS);
 	for (uint32_t i = 0; i < cfg->ndrives; i++) {
 		const struct vj_drive_config *d = &cfg->drives[i];
 		if (!file_ok(&d->file) || !terminated(d->id, sizeof(d->id)))
-			return fail(err, errlen, "drive %u: malformed entry", i);
+			return vj_fail(err, -EINVAL, "drive %u: malformed entry", i);
 		if (!d->file.name[0] && d->file.fd < 0)
-			return fail(err, errlen, "drive %u: no path given", i);
+			return vj_fail(err, -EINVAL, "drive %u: no path given", i);
 		snprintf(what, sizeof(what), "drive %u bandwidth", i);
-		if ((r = validate_bucket(&d->rate.bytes, what, err, errlen)) < 0)
+		if ((r = validate_bucket(&d->rate.bytes, what, err)) < 0)
 			return r;
 		snprintf(what, sizeof(what), "drive %u operations", i);
-		if ((r = validate_bucket(&d->rate.ops, what, err, errlen)) < 0)
+		if ((r = validate_bucket(&d->rate.ops, what, err)) < 0)
 			return r;
 	}
 	for (uint32_t i = 0; i < cfg->nnets; i++) {
 		const struct vj_net_config *n = &cfg->nets[i];
 		if (!file_ok(&n->tap))
-			return fail(err, errlen, "net %u: malformed entry", i);
+			return vj_fail(err, -EINVAL, "net %u: malformed entry", i);
 		if (!n->tap.name[0] && n->tap.fd < 0)
-			return fail(err, errlen, "net %u: no tap device given", i);
+			return vj_fail(err, -EINVAL, "net %u: no tap device given", i);
 		if (n->has_mac && (n->mac[0] & 1))
-			return fail(err, errlen, "net %u: MAC address is multicast", i);
+			return vj_fail(err, -EINVAL, "net %u: MAC address is multicast", i);
 		snprintf(what, sizeof(what), "net %u bandwidth", i);
-		if ((r = validate_bucket(&n->rate.bytes, what, err, errlen)) < 0)
+		if ((r = validate_bucket(&n->rate.bytes, what, err)) < 0)
 			return r;
 		snprintf(what, sizeof(what), "net %u operations", i);
-		if ((r = validate_bucket(&n->rate.ops, what, err, errlen)) < 0)
+		if ((r = validate_bucket(&n->rate.ops, what, err)) < 0)
 			return r;
 	}
 	if (cfg->vsock.enabled) {
 		if (!file_ok(&cfg->vsock.uds) || !file_ok(&cfg->vsock.uds_dir) ||
 		    !file_ok(&cfg->vsock.broker))
-			return fail(err, errlen, "vsock: malformed entry");
+			return vj_fail(err, -EINVAL, "vsock: malformed entry");
 		/* CIDs 0-2 are reserved (hypervisor, loopback, host); -1 is "any". */
 		if (cfg->vsock.guest_cid < 3 || cfg->vsock.guest_cid == UINT32_MAX)
-			return fail(err, errlen, "vsock: guest CID %u is reserved (use 3..%u)",
-				    cfg->vsock.guest_cid, UINT32_MAX - 1);
+			return vj_fail(err, -EINVAL, "vsock: guest CID %u is reserved (use 3..%u)",
+				       cfg->vsock.guest_cid, UINT32_MAX - 1);
 		if (!cfg->vsock.uds.name[0] && cfg->vsock.uds.fd < 0)
-			return fail(err, errlen, "vsock: no host socket path given");
+			return vj_fail(err, -EINVAL, "vsock: no host socket path given");
 	}
 	return 0;
 }
 
-int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long errlen)
+int vj_config_validate(const struct vj_vm_config *cfg, struct vj_err *err)
 {
 	if (cfg->magic != VJ_CONFIG_MAGIC || cfg->size != sizeof(*cfg))
-		return fail(err, errlen, "configuration: not a vmjail VM configuration");
+		return vj_fail(err, -EINVAL, "configuration: not a vmjail VM configuration");
 	if (cfg->version != VJ_CONFIG_VERSION)
-		return fail(err, errlen, "configuration: version %u, expected %u", cfg->version,
-			    VJ_CONFIG_VERSION);
+		return vj_fail(err, -EINVAL, "configuration: version %u, expected %u", cfg->version,
+			       VJ_CONFIG_VERSION);
 	if (cfg->vcpus < 1 || cfg->vcpus > VJ_VCPUS_MAX)
-		return fail(err, errlen, "vcpus: %u out of range 1..%u", cfg->vcpus, VJ_VCPUS_MAX);
+		return vj_fail(err, -EINVAL,
+			       "vcpus: %u out of range 1..%u", cfg->vcpus, VJ_VCPUS_MAX);
 	if (cfg->memory_mib < VJ_MEMORY_MIB_MIN || cfg->memory_mib > VJ_MEMORY_MIB_MAX)
-		return fail(err, errlen, "memory: %llu MiB out of range %u..%u MiB",
-			    (unsigned long long)cfg->memory_mib, VJ_MEMORY_MIB_MIN,
-			    VJ_MEMORY_MIB_MAX);
+		return vj_fail(err, -EINVAL, "memory: %llu MiB out of range %u..%u MiB",
+			       (unsigned long long)cfg->memory_mib, VJ_MEMORY_MIB_MIN,
+			       VJ_MEMORY_MIB_MAX);
 	if (!terminated(cfg->cmdline, sizeof(cfg->cmdline)))
-		return fail(err, errlen, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
+		return vj_fail(err, -EINVAL, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
 	if (!file_ok(&cfg->kvm) || !file_ok(&cfg->kernel) || !file_ok(&cfg->initrd) ||
 	    !file_ok(&cfg->console_file) || !file_ok(&cfg->control))
-		return fail(err, errlen, "configuration: malformed file entry");
+		return vj_fail(err, -EINVAL, "configuration: malformed file entry");
 	if (!cfg->kernel.name[0] && cfg->kernel.fd < 0)
-		return fail(err, errlen, "kernel: no kernel image given (--kernel PATH)");
+		return vj_fail(err, -EINVAL, "kernel: no kernel image given (--kernel PATH)");
 	if (cfg->console > VJ_CONSOLE_FILE)
-		return fail(err, errlen, "console: unknown kind %d", (int)cfg->console);
+		return vj_fail(err, -EINVAL, "console: unknown kind %d", (int)cfg->console);
 	if (cfg->console == VJ_CONSOLE_FILE && !cfg->console_file.name[0] &&
 	    cfg->console_file.fd < 0)
-		return fail(err, errlen, "console: no file given");
+		return vj_fail(err, -EINVAL, "console: no file given");
 	if (cfg->seccomp > VJ_SECCOMP_OFF)
-		return fail(err, errlen, "seccomp: unknown mode %d", (int)cfg->seccomp);
+		return vj_fail(err, -EINVAL, "seccomp: unknown mode %d", (int)cfg->seccomp);
 	if (cfg->memory_backing > VJ_MEMORY_HUGETLB)
-		return fail(err, errlen, "memory backing: unknown kind %d", (int)cfg->memory_backing);
+		return vj_fail(err, -EINVAL,
+			       "memory backing: unknown kind %d", (int)cfg->memory_backing);
 	if (cfg->host_thp > VJ_THP_NEVER)
-		return fail(err, errlen, "host THP mode: unknown value %d", (int)cfg->host_thp);
-	return validate_devices(cfg, err, errlen);
+		return vj_fail(err, -EINVAL, "host THP mode: unknown value %d", (int)cfg->host_thp);
+	return validate_devices(cfg, err);
 }
 
 /* ---- standalone flags ------------------------------------------------ */
@@ -203,7 +196,8 @@ void vj_config_usage(const char *prog)
 	       "  --initrd PATH         initial ramdisk\n"
 	       "  --cmdline STR         kernel command line\n"
 	       "  --vcpus N             1..%u (default 1)\n"
-	       "  --memory MIB          %u..%u (default 128); suffixes M, G accepted\n"
+	       "  --memory SIZE         %uM..%uM (default 128M); sizes here and below:\n"
+	       "                        bytes, or with K, M, G, T (powers of 1024)\n"
 	       "  --memory-backing thp|4k|hugetlb   guest RAM on transparent huge pages\n"
 	       "                        where the host allows (default), 4 KiB pages, or\n"
 	       "                        the host's 2 MiB hugetlb pool (THP when it is short)\n"
@@ -211,10 +205,10 @@ void vj_config_usage(const char *prog)
 	       "  --console-limit BYTES cap on console output (default 1M, 0 = no cap)\n"
 	       "  --drive path=P[,ro][,id=ID][,LIMITS]  virtio-blk drive backed by file P\n"
 	       "  --net tap=NAME[,mac=MAC][,LIMITS]     virtio-net backed by tap NAME\n"
-	       "      LIMITS (token buckets; net: each direction): bw=BYTES[,bw-burst=BYTES]\n"
-	       "      [,bw-refill=MS] and/or ops=N[,ops-burst=N][,ops-refill=MS]; the bucket\n"
-	       "      refills bw (ops) per bw-refill (ops-refill) ms, default 1000; a burst is\n"
-	       "      spent once, before the bucket\n"
+	       "      LIMITS (token buckets; net: each direction): bw=SIZE[,bw-burst=SIZE]\n"
+	       "      [,bw-refill=DURATION] and/or ops=N[,ops-burst=N][,ops-refill=DURATION];\n"
+	       "      the bucket refills bw (ops) per bw-refill (ops-refill), default 1s, at\n"
+	       "      most 1h; a burst is spent once, before the bucket\n"
 	       "  --vsock cid=N,uds=PATH       virtio-vsock, host side on AF_UNIX PATH\n"
 	       "  --rng                 virtio-rng\n"
 	       "  --seccomp enforce|log|off    seccomp mode (default enforce)\n"
@@ -226,77 +220,95 @@ void vj_config_usage(const char *prog)
 	       prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 }
 
-static int set_name(struct vj_file *f, const char *flag, const char *v, char *err,
-		    unsigned long errlen)
+static int set_name(struct vj_file *f, const char *flag, const char *v, struct vj_err *err)
 {
 	if (!*v)
-		return fail(err, errlen, "%s: empty path", flag);
+		return vj_fail(err, -EINVAL, "%s: empty path", flag);
 	if (vj_strlcpy_checked(f->name, v, sizeof(f->name)) < 0)
-		return fail(err, errlen, "%s: path longer than %u bytes", flag, VJ_PATH_MAX - 1);
+		return vj_fail(err, -EINVAL,
+			       "%s: path longer than %u bytes", flag, VJ_PATH_MAX - 1);
 	return 0;
 }
 
 /* Splits "k=v,k2,k3=v3" in place; calls fn for each pair. */
-typedef int (*kv_fn)(void *obj, const char *key, const char *val, char *err,
-		     unsigned long errlen);
+typedef int (*kv_fn)(void *obj, const char *key, const char *val, struct vj_err *err);
 
-static int parse_kv_list(const char *arg, const char *flag, void *obj, kv_fn fn, char *err,
-			 unsigned long errlen)
+static int parse_kv_list(const char *arg, const char *flag, void *obj, kv_fn fn, struct vj_err *err)
 {
 	cleanup_free char *s = strdup(arg);
 	char *save = NULL;
 
 	if (!s)
-		return fail(err, errlen, "%s: out of memory", flag);
+		return vj_fail(err, -EINVAL, "%s: out of memory", flag);
 	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		int r;
 		if (eq)
 			*eq = '\0';
-		r = fn(obj, tok, eq ? eq + 1 : NULL, err, errlen);
-		if (r < 0) {
-			char inner[256];
-			snprintf(inner, sizeof(inner), "%s", err);
-			return fail(err, errlen, "%s: %s", flag, inner);
-		}
+		r = fn(obj, tok, eq ? eq + 1 : NULL, err);
+		if (r < 0)
+			return vj_wrap(err, "%s", flag);
 	}
 	return 0;
 }
 
-/* Rate-limit keys shared by --drive and --net: bw, bw-burst, bw-refill,
- * ops, ops-burst, ops-refill. Returns 1 for a key that is none of them. */
-static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, char *err,
-		   unsigned long errlen)
-{
-	struct vj_bucket_config *b;
-	const char *field;
-	uint64_t n;
+#define VJ_RATE_ROW(b_, f_, flag_, key_, grammar_)                                       \
+	[VJ_RATE_##b_##_##f_] = {                                                          \
+		.flag = flag_, .key = key_, .grammar = grammar_,                           \
+		.offset = offsetof(struct vj_rate_limit, b_.f_),                           \
+		.bucket = offsetof(struct vj_rate_limit, b_),                              \
+		.size = offsetof(struct vj_bucket_config, f_) ==                           \
+			offsetof(struct vj_bucket_config, size) },
+const struct vj_rate_field vj_rate_fields[VJ_RATE_NFIELDS] = { VJ_RATE_FIELDS(VJ_RATE_ROW) };
+#undef VJ_RATE_ROW
 
-	if (!strncmp(k, "bw", 2)) {
-		b = &r->bytes;
-		field = k + 2;
-	} else if (!strncmp(k, "ops", 3)) {
-		b = &r->ops;
-		field = k + 3;
-	} else {
-		return 1;
-	}
-	if (!strcmp(field, "-refill")) {
-		if (!v || vj_parse_u64(v, 1, 3600000, &n) < 0)
-			return fail(err, errlen, "%s \"%s\" is not a time in 1..3600000 ms", k,
-				    v ? v : "");
-		b->refill_ms = n;
+int vj_rate_parse(const struct vj_rate_field *f, const char *text, uint64_t *out)
+{
+	int r;
+
+	/* A bucket's size is at least 1; "unlimited" turns it off (0). */
+	if (f->size && !strcmp(text, "unlimited")) {
+		*out = 0;
 		return 0;
 	}
-	if (*field && strcmp(field, "-burst"))
-		return 1;
-	if (!v || vj_parse_size(v, &n) < 0)
-		return fail(err, errlen, "%s \"%s\" is not a number", k, v ? v : "");
-	if (*field)
-		b->one_time_burst = n;
+	if (f->grammar == VJ_RATE_SIZE)
+		r = vj_parse_size(text, out);
+	else if (f->grammar == VJ_RATE_COUNT)
+		r = vj_parse_uint(text, out);
 	else
-		b->size = n;
-	return 0;
+		r = vj_parse_duration_ms(text, out);
+	if (r < 0)
+		return r;
+	if (f->grammar == VJ_RATE_DURATION && (*out < 1 || *out > VJ_REFILL_MS_MAX))
+		return -ERANGE;
+	return f->size && !*out ? -ERANGE : 0;
+}
+
+/* The LIMITS keys shared by --drive and --net. Returns 1 for a key that is
+ * none of them. */
+static int rate_kv(struct vj_rate_limit *r, const char *k, const char *v, struct vj_err *err)
+{
+	static const char *const what[] = {
+		[VJ_RATE_SIZE] = "a size (bytes, or with K, M, G, T)",
+		[VJ_RATE_COUNT] = "an integer",
+		[VJ_RATE_DURATION] = "a duration in 1ms..1h (100ms, 2s)",
+	};
+	static const char *const or_off[] = {
+		[VJ_RATE_SIZE] = " of at least 1, or unlimited",
+		[VJ_RATE_COUNT] = " of at least 1, or unlimited",
+		[VJ_RATE_DURATION] = "",
+	};
+
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++) {
+		const struct vj_rate_field *f = &vj_rate_fields[i];
+		if (strcmp(k, f->flag))
+			continue;
+		if (!v || vj_rate_parse(f, v, vj_rate_field_of(f, r)) < 0)
+			return vj_fail(err, -EINVAL, "%s \"%s\" is not %s%s", k, v ? v : "",
+				       what[f->grammar], f->size ? or_off[f->grammar] : "");
+		return 0;
+	}
+	return 1;
 }
 
 /* A bucket given a size but no refill time refills per second. */
@@ -308,71 +320,69 @@ static void rate_defaults(struct vj_rate_limit *r)
 		r->ops.refill_ms = 1000;
 }
 
-static int drive_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+static int drive_kv(void *obj, const char *k, const char *v, struct vj_err *err)
 {
 	struct vj_drive_config *d = obj;
 	int r;
 
 	if (!strcmp(k, "path") && v)
-		return set_name(&d->file, "path", v, err, errlen);
+		return set_name(&d->file, "path", v, err);
 	if (!strcmp(k, "ro") && !v) {
 		d->read_only = true;
 		return 0;
 	}
 	if (!strcmp(k, "id") && v) {
 		if (vj_strlcpy_checked(d->id, v, sizeof(d->id)) < 0)
-			return fail(err, errlen, "id \"%s\" longer than %u bytes", v, VJ_DRIVE_ID_MAX);
+			return vj_fail(err, -EINVAL,
+				       "id \"%s\" longer than %u bytes", v, VJ_DRIVE_ID_MAX);
 		return 0;
 	}
-	if ((r = rate_kv(&d->rate, k, v, err, errlen)) <= 0)
+	if ((r = rate_kv(&d->rate, k, v, err)) <= 0)
 		return r;
-	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+	return vj_fail(err, -EINVAL, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
-static int net_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+static int net_kv(void *obj, const char *k, const char *v, struct vj_err *err)
 {
 	struct vj_net_config *n = obj;
 	int r;
 
 	if (!strcmp(k, "tap") && v)
-		return set_name(&n->tap, "tap", v, err, errlen);
+		return set_name(&n->tap, "tap", v, err);
 	if (!strcmp(k, "mac") && v) {
 		if (vj_parse_mac(v, n->mac) < 0)
-			return fail(err, errlen, "mac \"%s\" is not aa:bb:cc:dd:ee:ff", v);
+			return vj_fail(err, -EINVAL, "mac \"%s\" is not aa:bb:cc:dd:ee:ff", v);
 		n->has_mac = true;
 		return 0;
 	}
-	if ((r = rate_kv(&n->rate, k, v, err, errlen)) <= 0)
+	if ((r = rate_kv(&n->rate, k, v, err)) <= 0)
 		return r;
-	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+	return vj_fail(err, -EINVAL, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
-static int vsock_kv(void *obj, const char *k, const char *v, char *err, unsigned long errlen)
+static int vsock_kv(void *obj, const char *k, const char *v, struct vj_err *err)
 {
 	struct vj_vsock_config *vs = obj;
 	uint64_t cid;
 
 	if (!strcmp(k, "cid") && v) {
 		if (vj_parse_u64(v, 3, UINT32_MAX - 1, &cid) < 0)
-			return fail(err, errlen, "cid \"%s\" is not a number in 3..%u", v,
-				    UINT32_MAX - 1);
+			return vj_fail(err, -EINVAL, "cid \"%s\" is not a number in 3..%u", v,
+				       UINT32_MAX - 1);
 		vs->guest_cid = (uint32_t)cid;
 		return 0;
 	}
 	if (!strcmp(k, "uds") && v)
-		return set_name(&vs->uds, "uds", v, err, errlen);
-	return fail(err, errlen, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
+		return set_name(&vs->uds, "uds", v, err);
+	return vj_fail(err, -EINVAL, "unknown option \"%s\"%s", k, v ? "" : " (or missing =value)");
 }
 
+/* A size (parse.h: bare is bytes) of whole MiB. */
 static int parse_memory(const char *v, uint64_t *mib)
 {
 	uint64_t bytes;
-	int r;
+	int r = vj_parse_size(v, &bytes);
 
-	/* A bare number means MiB; a suffixed one is a byte size. */
-	if (vj_parse_u64(v, 0, UINT64_MAX, mib) == 0)
-		return 0;
-	r = vj_parse_size(v, &bytes);
 	if (r < 0)
 		return r;
 	if (bytes % (1u << 20))
@@ -381,37 +391,40 @@ static int parse_memory(const char *v, uint64_t *mib)
 	return 0;
 }
 
-static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
-		     unsigned long errlen)
+static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, struct vj_err *err)
 {
 	uint64_t v;
 
 	switch (opt) {
 	case OPT_KERNEL:
-		return set_name(&cfg->kernel, "--kernel", arg, err, errlen);
+		return set_name(&cfg->kernel, "--kernel", arg, err);
 	case OPT_INITRD:
-		return set_name(&cfg->initrd, "--initrd", arg, err, errlen);
+		return set_name(&cfg->initrd, "--initrd", arg, err);
 	case OPT_CMDLINE:
 		if (vj_strlcpy_checked(cfg->cmdline, arg, sizeof(cfg->cmdline)) < 0)
-			return fail(err, errlen, "--cmdline: %zu bytes, longer than %u", strlen(arg),
-				    VJ_CMDLINE_MAX - 1);
+			return vj_fail(err, -EINVAL,
+				       "--cmdline: %zu bytes, longer than %u", strlen(arg),
+				       VJ_CMDLINE_MAX - 1);
 		return 0;
 	case OPT_VCPUS:
-		if (vj_parse_u64(arg, 1, VJ_VCPUS_MAX, &v) < 0)
-			return fail(err, errlen, "--vcpus: \"%s\" is not a number in 1..%u", arg,
-				    VJ_VCPUS_MAX);
+		if (vj_parse_uint(arg, &v) < 0 || v < 1 || v > VJ_VCPUS_MAX)
+			return vj_fail(err, -EINVAL,
+				       "--vcpus: \"%s\" is not a number in 1..%u", arg,
+				       VJ_VCPUS_MAX);
 		cfg->vcpus = (uint32_t)v;
 		return 0;
 	case OPT_MEMORY:
 		if (parse_memory(arg, &v) < 0 || v < VJ_MEMORY_MIB_MIN || v > VJ_MEMORY_MIB_MAX)
-			return fail(err, errlen, "--memory: \"%s\" is not a size in %u..%u MiB", arg,
-				    VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
+			return vj_fail(err, -EINVAL,
+				       "--memory: \"%s\" is not a size of whole MiB in %uM..%uM",
+				       arg, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 		cfg->memory_mib = v;
 		return 0;
 	case OPT_MEMORY_BACKING:
 		if (vj_memory_backing_parse(arg, &cfg->memory_backing) < 0)
-			return fail(err, errlen, "--memory-backing: \"%s\" is not thp, 4k or hugetlb",
-				    arg);
+			return vj_fail(err, -EINVAL,
+				       "--memory-backing: \"%s\" is not thp, 4k or hugetlb",
+				       arg);
 		return 0;
 	case OPT_CONSOLE:
 		if (!strcmp(arg, "stdout"))
@@ -420,40 +433,39 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 			cfg->console = VJ_CONSOLE_NONE;
 		else {
 			cfg->console = VJ_CONSOLE_FILE;
-			return set_name(&cfg->console_file, "--console", arg, err, errlen);
+			return set_name(&cfg->console_file, "--console", arg, err);
 		}
 		return 0;
 	case OPT_CONSOLE_LIMIT:
 		if (vj_parse_size(arg, &v) < 0)
-			return fail(err, errlen, "--console-limit: \"%s\" is not a size", arg);
+			return vj_fail(err, -EINVAL, "--console-limit: \"%s\" is not a size", arg);
 		cfg->console_limit = v;
 		return 0;
 	case OPT_DRIVE:
 		if (cfg->ndrives >= VJ_MAX_DRIVES)
-			return fail(err, errlen, "--drive: more than %u drives", VJ_MAX_DRIVES);
-		if (parse_kv_list(arg, "--drive", &cfg->drives[cfg->ndrives], drive_kv, err,
-				  errlen) < 0)
+			return vj_fail(err, -EINVAL, "--drive: more than %u drives", VJ_MAX_DRIVES);
+		if (parse_kv_list(arg, "--drive", &cfg->drives[cfg->ndrives], drive_kv, err) < 0)
 			return -EINVAL;
 		if (!cfg->drives[cfg->ndrives].file.name[0])
-			return fail(err, errlen, "--drive: path=FILE is required");
+			return vj_fail(err, -EINVAL, "--drive: path=FILE is required");
 		rate_defaults(&cfg->drives[cfg->ndrives].rate);
 		cfg->ndrives++;
 		return 0;
 	case OPT_NET:
 		if (cfg->nnets >= VJ_MAX_NETS)
-			return fail(err, errlen, "--net: more than %u interfaces", VJ_MAX_NETS);
-		if (parse_kv_list(arg, "--net", &cfg->nets[cfg->nnets], net_kv, err, errlen) < 0)
+			return vj_fail(err, -EINVAL, "--net: more than %u interfaces", VJ_MAX_NETS);
+		if (parse_kv_list(arg, "--net", &cfg->nets[cfg->nnets], net_kv, err) < 0)
 			return -EINVAL;
 		if (!cfg->nets[cfg->nnets].tap.name[0])
-			return fail(err, errlen, "--net: tap=NAME is required");
+			return vj_fail(err, -EINVAL, "--net: tap=NAME is required");
 		rate_defaults(&cfg->nets[cfg->nnets].rate);
 		cfg->nnets++;
 		return 0;
 	case OPT_VSOCK:
-		if (parse_kv_list(arg, "--vsock", &cfg->vsock, vsock_kv, err, errlen) < 0)
+		if (parse_kv_list(arg, "--vsock", &cfg->vsock, vsock_kv, err) < 0)
 			return -EINVAL;
 		if (!cfg->vsock.guest_cid || !cfg->vsock.uds.name[0])
-			return fail(err, errlen, "--vsock: cid=N and uds=PATH are required");
+			return vj_fail(err, -EINVAL, "--vsock: cid=N and uds=PATH are required");
 		cfg->vsock.enabled = true;
 		return 0;
 	case OPT_RNG:
@@ -467,7 +479,8 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 		else if (!strcmp(arg, "off"))
 			cfg->seccomp = VJ_SECCOMP_OFF;
 		else
-			return fail(err, errlen, "--seccomp: \"%s\" is not enforce, log or off", arg);
+			return vj_fail(err, -EINVAL,
+				       "--seccomp: \"%s\" is not enforce, log or off", arg);
 		return 0;
 	case OPT_SECCOMP_LOG:
 		cfg->seccomp = VJ_SECCOMP_LOG;
@@ -477,16 +490,16 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 		return 0;
 	case OPT_CONTROL_FD:
 		if (vj_parse_u64(arg, 0, INT32_MAX, &v) < 0)
-			return fail(err, errlen, "--control-fd: \"%s\" is not a descriptor", arg);
+			return vj_fail(err, -EINVAL,
+				       "--control-fd: \"%s\" is not a descriptor", arg);
 		cfg->control.fd = (int)v;
 		snprintf(cfg->control.name, sizeof(cfg->control.name), "control fd %d", (int)v);
 		return 0;
 	}
-	return fail(err, errlen, "internal: unhandled option %d", opt);
+	return vj_fail(err, -EINVAL, "internal: unhandled option %d", opt);
 }
 
-int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv, char *err,
-			 unsigned long errlen)
+int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv, struct vj_err *err)
 {
 	int opt, r;
 	uint64_t fd;
@@ -501,28 +514,30 @@ int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv, char *
 		case 'v':
 			continue; /* verbosity is the caller's business */
 		case ':':
-			return fail(err, errlen, "%s: missing value", argv[optind - 1]);
+			return vj_fail(err, -EINVAL, "%s: missing value", argv[optind - 1]);
 		case '?':
-			return fail(err, errlen, "%s: unknown option", argv[optind - 1]);
+			return vj_fail(err, -EINVAL, "%s: unknown option", argv[optind - 1]);
 		case OPT_CONFIG_FD:
 			if (vj_parse_u64(optarg, 0, INT32_MAX, &fd) < 0)
-				return fail(err, errlen, "--config-fd: \"%s\" is not a descriptor",
-					    optarg);
-			r = vj_config_from_fd((int)fd, cfg, err, errlen);
+				return vj_fail(err, -EINVAL,
+					       "--config-fd: \"%s\" is not a descriptor",
+					       optarg);
+			r = vj_config_from_fd((int)fd, cfg, err);
 			if (r < 0)
 				return r;
 			from_fd = true;
 			continue;
 		}
 		if (from_fd)
-			return fail(err, errlen, "--config-fd cannot be combined with other options");
-		r = parse_one(cfg, opt, optarg, err, errlen);
+			return vj_fail(err, -EINVAL,
+				       "--config-fd cannot be combined with other options");
+		r = parse_one(cfg, opt, optarg, err);
 		if (r < 0)
 			return r;
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument \"%s\"", argv[optind]);
-	return vj_config_validate(cfg, err, errlen);
+		return vj_fail(err, -EINVAL, "unexpected argument \"%s\"", argv[optind]);
+	return vj_config_validate(cfg, err);
 }
 
 /* ---- guest memory ---------------------------------------------------- */
@@ -607,19 +622,19 @@ int vj_config_to_memfd(const struct vj_vm_config *cfg)
 	return vj_steal_fd(&fd);
 }
 
-int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen)
+int vj_config_from_fd(int fd, struct vj_vm_config *cfg, struct vj_err *err)
 {
 	struct stat st;
 	ssize_t n;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, "--config-fd %d: %s", fd, strerror(errno));
+		return vj_fail_errno(err, -errno, "--config-fd %d", fd);
 	if (st.st_size != (off_t)sizeof(*cfg))
-		return fail(err, errlen, "--config-fd %d: %lld bytes, expected %zu", fd,
-			    (long long)st.st_size, sizeof(*cfg));
+		return vj_fail(err, -EINVAL, "--config-fd %d: %lld bytes, expected %zu", fd,
+			       (long long)st.st_size, sizeof(*cfg));
 	n = pread(fd, cfg, sizeof(*cfg), 0);
 	if (n != (ssize_t)sizeof(*cfg))
-		return fail(err, errlen, "--config-fd %d: short read", fd);
+		return vj_fail(err, -EINVAL, "--config-fd %d: short read", fd);
 	close(fd);
-	return vj_config_validate(cfg, err, errlen);
+	return vj_config_validate(cfg, err);
 }

@@ -12,7 +12,10 @@
 #define VJ_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "error.h"
 
 #define VJ_CONFIG_MAGIC 0x4a4a4d56u /* "VMJJ" */
 #define VJ_CONFIG_VERSION 2u
@@ -37,6 +40,8 @@ enum vj_console_kind {
 	VJ_CONSOLE_FILE, /* console.file: append to this file (or fd) */
 };
 
+#define VJ_REFILL_MS_MAX 3600000u /* a bucket refills within an hour */
+
 /* Token bucket: size tokens, refilled over refill_ms; one_time_burst is
  * spent before the bucket. size == 0 disables the bucket. */
 struct vj_bucket_config {
@@ -49,6 +54,44 @@ struct vj_rate_limit {
 	struct vj_bucket_config bytes;
 	struct vj_bucket_config ops;
 };
+
+/*
+ * A device rate limit's settings, defined once:
+ *   X(BUCKET, FIELD, FLAG, KEY, GRAMMAR)
+ * FLAG is the key in vmjail-vmm's --drive/--net LIMITS (bw=1M), KEY the
+ * policy's rate_limit key (NULL: none; a policy's buckets refill every
+ * second), GRAMMAR the value's (common/parse.h), the same in both.
+ */
+enum vj_rate_grammar { VJ_RATE_SIZE, VJ_RATE_COUNT, VJ_RATE_DURATION };
+#define VJ_RATE_FIELDS(X)                                                               \
+	X(bytes, size, "bw", "bandwidth", VJ_RATE_SIZE)                                 \
+	X(bytes, one_time_burst, "bw-burst", "bandwidth_burst", VJ_RATE_SIZE)           \
+	X(bytes, refill_ms, "bw-refill", NULL, VJ_RATE_DURATION)                        \
+	X(ops, size, "ops", "ops", VJ_RATE_COUNT)                                       \
+	X(ops, one_time_burst, "ops-burst", "ops_burst", VJ_RATE_COUNT)                 \
+	X(ops, refill_ms, "ops-refill", NULL, VJ_RATE_DURATION)
+
+struct vj_rate_field {
+	const char *flag, *key;
+	enum vj_rate_grammar grammar;
+	size_t offset; /* of the field in struct vj_rate_limit */
+	size_t bucket; /* of its bucket there */
+	bool size;     /* the bucket's size: 0 turns the bucket off */
+};
+
+#define VJ_RATE_INDEX(bucket, field, ...) VJ_RATE_##bucket##_##field,
+enum { VJ_RATE_FIELDS(VJ_RATE_INDEX) VJ_RATE_NFIELDS };
+#undef VJ_RATE_INDEX
+extern const struct vj_rate_field vj_rate_fields[VJ_RATE_NFIELDS];
+
+static inline uint64_t *vj_rate_field_of(const struct vj_rate_field *f, struct vj_rate_limit *r)
+{
+	return (uint64_t *)((char *)r + f->offset);
+}
+
+/* text in f's grammar: a bucket's size at least 1 or "unlimited" (0,
+ * off), a refill period 1ms..1h. -EINVAL or -ERANGE. */
+int vj_rate_parse(const struct vj_rate_field *f, const char *text, uint64_t *out);
 
 struct vj_drive_config {
 	struct vj_file file;
@@ -137,14 +180,14 @@ struct vj_vm_config {
 
 void vj_config_init(struct vj_vm_config *cfg);
 
-/* Checks every field; on failure writes one line naming the field and the
- * reason into err and returns -EINVAL. */
-int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long errlen);
+/* Checks every field; on failure leaves one line naming the field and the
+ * reason in err and returns -EINVAL. */
+int vj_config_validate(const struct vj_vm_config *cfg, struct vj_err *err);
 
 /* Standalone flags of vmjail-vmm. Returns 0, 1 when --help was printed,
- * or -EINVAL with a one-line reason in err. */
+ * or -errno with a one-line reason in err. */
 int vj_config_parse_args(struct vj_vm_config *cfg, int argc, char **argv,
-			 char *err, unsigned long errlen);
+			 struct vj_err *err);
 void vj_config_usage(const char *prog);
 
 /* The long options vj_config_parse_args() takes (zero-terminated): the
@@ -167,6 +210,6 @@ enum vj_thp_mode vj_thp_host_mode(void);
 
 /* Launcher -> VMM hand-over through a sealed memfd. */
 int vj_config_to_memfd(const struct vj_vm_config *cfg);
-int vj_config_from_fd(int fd, struct vj_vm_config *cfg, char *err, unsigned long errlen);
+int vj_config_from_fd(int fd, struct vj_vm_config *cfg, struct vj_err *err);
 
 #endif

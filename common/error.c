@@ -39,8 +39,8 @@ int vj_fail_errno(struct vj_err *e, int code, const char *fmt, ...)
 	return code;
 }
 
-int vj_fail_at(struct vj_err *e, const char *file, unsigned line, unsigned col, const char *fmt,
-	       ...)
+int vj_fail_at(struct vj_err *e, int code, const char *file, unsigned line, unsigned col,
+	       const char *fmt, ...)
 {
 	char where[VJ_ERR_MAX];
 	va_list ap;
@@ -50,9 +50,9 @@ int vj_fail_at(struct vj_err *e, const char *file, unsigned line, unsigned col, 
 	else
 		snprintf(where, sizeof(where), "%s:%u: ", file, line);
 	va_start(ap, fmt);
-	set(e, -EINVAL, where, fmt, ap);
+	set(e, code, where, fmt, ap);
 	va_end(ap);
-	return e->code;
+	return code;
 }
 
 int vj_wrap(struct vj_err *e, const char *fmt, ...)

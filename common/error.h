@@ -27,9 +27,10 @@ int vj_fail_errno(struct vj_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* The same, the message prefixed with "FILE:LINE:COL: " (LINE and COL
- * counted from 1; COL 0 leaves it out); returns -EINVAL. */
-int vj_fail_at(struct vj_err *e, const char *file, unsigned line, unsigned col, const char *fmt,
-	       ...) __attribute__((format(printf, 5, 6)));
+ * counted from 1; COL 0 leaves it out): how a mistake in a file the user
+ * wrote is reported. */
+int vj_fail_at(struct vj_err *e, int code, const char *file, unsigned line, unsigned col,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Puts context in front of the message already there ("CONTEXT: old") and
  * returns e->code: `return vj_wrap(e, "sandbox %s", id)`. */

@@ -12,8 +12,7 @@ struct reader {
 	struct vj_json *nodes;
 	size_t nnodes, max_nodes;
 	char *out; /* where the next decoded string goes */
-	char *why;
-	size_t whylen;
+	struct vj_err *err;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -25,8 +24,7 @@ static int bad(struct reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(r->why, r->whylen, "offset %zu: %s", (size_t)(r->p - r->start), msg);
-	return -EINVAL;
+	return vj_fail(r->err, -EINVAL, "offset %zu: %s", (size_t)(r->p - r->start), msg);
 }
 
 static void skip_space(struct reader *r)
@@ -341,9 +339,9 @@ static int value(struct reader *r, struct vj_json **out, unsigned depth)
 }
 
 int vj_json_parse(const char *buf, size_t len, size_t max_values, struct vj_json_doc *doc,
-		  char *why, size_t whylen)
+		  struct vj_err *err)
 {
-	struct reader r = { .p = buf, .end = buf + len, .start = buf, .why = why, .whylen = whylen };
+	struct reader r = { .p = buf, .end = buf + len, .start = buf, .err = err };
 	struct vj_json *root;
 	int e;
 
@@ -358,8 +356,7 @@ int vj_json_parse(const char *buf, size_t len, size_t max_values, struct vj_json
 	doc->text = malloc(len + r.max_nodes + 1);
 	if (!doc->nodes || !doc->text) {
 		vj_json_free(doc);
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
+		return vj_fail(err, -ENOMEM, "out of memory");
 	}
 	r.nodes = doc->nodes;
 	r.out = doc->text;

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 #define VJ_JSON_DEPTH_MAX 32
 
 enum vj_json_type {
@@ -50,11 +52,11 @@ struct vj_json_doc {
 /*
  * Parses the whole of buf[0..len) as one JSON value, at most max_values
  * values in all. Returns 0, or -EINVAL with a reason and the byte offset
- * in why ("offset 12: expected ':' after an object key"), or -ENOMEM.
+ * in err ("offset 12: expected ':' after an object key"), or -ENOMEM.
  * vj_json_free() releases what a successful parse returned.
  */
 int vj_json_parse(const char *buf, size_t len, size_t max_values, struct vj_json_doc *doc,
-		  char *why, size_t whylen);
+		  struct vj_err *err);
 void vj_json_free(struct vj_json_doc *doc);
 
 /* The member named key of an object, or NULL (also when v is not one). */

@@ -216,9 +216,7 @@ struct session {
 
 static int check_workload(const struct vj_workload *w, struct vj_err *e)
 {
-	char why[128];
 	size_t bytes = 0;
-	int r;
 
 	if (w->argc == 0 || !w->argv[0][0])
 		return vj_fail(e, -EINVAL, "workload: no program to run (argv is empty)");
@@ -226,17 +224,14 @@ static int check_workload(const struct vj_workload *w, struct vj_err *e)
 		bytes += strlen(w->argv[i]) + 1;
 	for (uint32_t i = 0; i < w->envc; i++)
 		bytes += strlen(w->env[i]) + 1;
-	if ((r = vj_agent_check_strings(w->argc, w->envc, bytes, why, sizeof(why))) < 0)
-		return vj_fail(e, r, "%s", why);
-	return 0;
+	return vj_agent_check_strings(w->argc, w->envc, bytes, e);
 }
 
 static int queue(struct session *s, const struct vj_agent_msg *m, const char *what)
 {
-	char why[256];
-	int r = vj_agent_tx_put(s->tx, m, why, sizeof(why));
+	int r = vj_agent_tx_put(s->tx, m, s->e);
 
-	return r < 0 ? vj_fail(s->e, r, "%s: %s", what, why) : 0;
+	return r < 0 ? vj_wrap(s->e, "%s", what) : 0;
 }
 
 static int queue_workload_frame(struct session *s)
@@ -411,7 +406,6 @@ static int on_frame(struct session *s, const struct vj_agent_msg *m)
 static ssize_t read_conn(struct session *s)
 {
 	struct vj_agent_msg m;
-	char why[256];
 	ssize_t n = vj_agent_rx_read(s->rx, s->conn);
 	int r;
 
@@ -419,9 +413,9 @@ static ssize_t read_conn(struct session *s)
 		return 0;
 	if (n < 0)
 		return vj_fail_errno(s->e, (int)n, "read from the guest agent");
-	while (!s->exited && (r = vj_agent_rx_next(s->rx, &m, why, sizeof(why))) != 0) {
+	while (!s->exited && (r = vj_agent_rx_next(s->rx, &m, s->e)) != 0) {
 		if (r < 0)
-			return vj_fail(s->e, r, "guest agent: %s", why);
+			return vj_wrap(s->e, "guest agent");
 		if ((r = on_frame(s, &m)) < 0)
 			return r;
 		vj_agent_rx_consume(s->rx);

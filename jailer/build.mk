@@ -75,15 +75,21 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 # against the kernel.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile test_control)
+	test_jail_broker test_jail_sockfile test_control test_settings_forms)
 SECCOMP_UNIT_TESTS := $(BUILD)/tests/unit/test_seccomp
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(SECCOMP_UNIT_TESTS)
 
 $(JAILER_UNIT_TESTS:%=%.o): CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
+# The forms of each setting against each other: policies need the policy
+# tests' scratch tree.
+$(BUILD)/tests/unit/test_settings_forms: $(BUILD)/tests/unit/test_policy_util.o
+
+# Objects before the archive, which extra prerequisites would follow.
 $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(JAILER_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) -lcmocka \
+		$(JAILER_LIBS)
 
 $(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(BUILD)/vmm/seccomp_rules.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "parse.h"
 #include "rundir.h"
+#include "settings.h"
 
 #define DEFAULT_CPU_PERIOD_US 100000u
 #define RMDIR_WAIT_MS 10000 /* for a group whose processes are still exiting */
@@ -169,6 +170,42 @@ static int plan_cpuset(struct plan *p, const struct vj_cgroup_limits *lim)
 	return 0;
 }
 
+/* A v2 weight (1..VJ_WEIGHT_MAX) on ctl's hierarchy: its version, or an
+ * error naming the limit. */
+static int plan_weight(struct plan *p, enum vj_cgroup_ctl ctl, const char *limit, uint64_t w,
+		       enum vj_cgroup_version *v)
+{
+	int r = plan_need(p, ctl, limit, v);
+
+	if (r < 0)
+		return r;
+	if (w < 1 || w > VJ_WEIGHT_MAX)
+		return vj_fail(p->e, -ERANGE, "%s: %" PRIu64 " out of range 1..%u", limit, w,
+			       VJ_WEIGHT_MAX);
+	return 0;
+}
+
+static int plan_cpu_weight(struct plan *p, const struct vj_cgroup_limits *lim)
+{
+	enum vj_cgroup_version v;
+	uint64_t shares;
+	int r;
+
+	if (!set(lim->cpu_weight))
+		return 0;
+	if ((r = plan_weight(p, VJ_CG_CPU, "cpu weight", lim->cpu_weight, &v)) < 0)
+		return r;
+	if (v == VJ_CGROUP_V2) {
+		plan_add(p, VJ_CG_CPU, "cpu.weight", "%" PRIu64, lim->cpu_weight);
+		return 0;
+	}
+	/* v1 shares default to 1024 where v2 weights do to 100: the scaling
+	 * the kernel's own cgroup v1/v2 conversion and systemd use. */
+	shares = lim->cpu_weight * 1024 / 100;
+	plan_add(p, VJ_CG_CPU, "cpu.shares", "%" PRIu64, shares < 2 ? 2 : shares);
+	return 0;
+}
+
 static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
 {
 	enum vj_cgroup_version v;
@@ -177,11 +214,8 @@ static int plan_io(struct plan *p, const struct vj_cgroup_limits *lim)
 
 	if (!set(lim->io_weight))
 		return 0;
-	if ((r = plan_need(p, VJ_CG_IO, "io weight", &v)) < 0)
+	if ((r = plan_weight(p, VJ_CG_IO, "io weight", lim->io_weight, &v)) < 0)
 		return r;
-	if (lim->io_weight < 1 || lim->io_weight > 10000)
-		return vj_fail(p->e, -ERANGE, "io weight: %" PRIu64 " out of range 1..10000",
-			       lim->io_weight);
 	if (v == VJ_CGROUP_V2) {
 		plan_add(p, VJ_CG_IO, "io.weight", "default %" PRIu64, lim->io_weight);
 		return 0;
@@ -200,8 +234,9 @@ int vj_cgroup_plan(const struct vj_cgroup_host *host, const struct vj_cgroup_lim
 	struct plan p = { .host = host, .out = out, .n = 0, .e = e };
 	int r;
 
-	if ((r = plan_cpu(&p, lim)) < 0 || (r = plan_memory(&p, lim)) < 0 ||
-	    (r = plan_cpuset(&p, lim)) < 0 || (r = plan_io(&p, lim)) < 0)
+	if ((r = plan_cpu(&p, lim)) < 0 || (r = plan_cpu_weight(&p, lim)) < 0 ||
+	    (r = plan_memory(&p, lim)) < 0 || (r = plan_cpuset(&p, lim)) < 0 ||
+	    (r = plan_io(&p, lim)) < 0)
 		return r;
 	if (set(lim->pids_max)) {
 		enum vj_cgroup_version v;

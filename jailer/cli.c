@@ -83,14 +83,14 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	cleanup_fd int dir = -1;
 	struct vj_json_doc doc;
-	char why[128], *line;
+	char *line;
 	size_t len;
 	int r;
 
 	c->fd = -1;
 	c->len = 0;
 	snprintf(c->id, sizeof(c->id), "%s", id);
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	dir = openat(AT_FDCWD, run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
@@ -111,9 +111,9 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 		conn_close(c);
 		return vj_fail_errno(e, r, "sandbox %s: no greeting", id);
 	}
-	if (vj_json_parse(line, len, 64, &doc, why, sizeof(why)) < 0) {
+	if (vj_json_parse(line, len, 64, &doc, e) < 0) {
 		conn_close(c);
-		return vj_fail(e, -EPROTO, "sandbox %s: bad greeting: %s", id, why);
+		return vj_wrap(e, "sandbox %s: bad greeting", id);
 	}
 	r = vj_json_get(doc.root, "vmjail") ? 0 : -EPROTO;
 	if (r < 0) {
@@ -133,7 +133,7 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 static int ctl_call(struct conn *c, const char *command, const char *args,
 		    struct vj_json_doc *doc, const struct vj_json **ret, struct vj_err *e)
 {
-	char req[512], why[160], *line;
+	char req[512], *line;
 	const struct vj_json *err, *id;
 	size_t len;
 	int n = snprintf(req, sizeof(req), "{\"id\":1,\"execute\":\"%s\"%s%s}\n", command,
@@ -145,8 +145,8 @@ static int ctl_call(struct conn *c, const char *command, const char *args,
 	for (;;) {
 		if ((r = next_line(c, REPLY_MS, &line, &len)) < 0)
 			return vj_fail_errno(e, r, "sandbox %s: %s: no reply", c->id, command);
-		if (vj_json_parse(line, len, REPLY_VALUES_MAX, doc, why, sizeof(why)) < 0)
-			return vj_fail(e, -EPROTO, "sandbox %s: %s: bad reply: %s", c->id, command, why);
+		if (vj_json_parse(line, len, REPLY_VALUES_MAX, doc, e) < 0)
+			return vj_wrap(e, "sandbox %s: %s: bad reply", c->id, command);
 		id = vj_json_get(doc->root, "id");
 		if (id && id->type == VJ_JSON_NUMBER && !strcmp(id->text, "1"))
 			break;
@@ -545,7 +545,7 @@ static int open_sandbox_dir(const char *run_dir, const char *id, struct vj_err *
 	cleanup_fd int base = -1;
 	int fd;
 
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	base = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (base < 0)
@@ -594,8 +594,8 @@ static int cmd_wait(const char *run_dir, const char *id, struct vj_err *e)
 		struct vj_json_doc doc;
 		const char *ev;
 		uint64_t v;
-		char why[64];
-		if (vj_json_parse(line, len, REPLY_VALUES_MAX, &doc, why, sizeof(why)) < 0)
+		struct vj_err ignored;
+		if (vj_json_parse(line, len, REPLY_VALUES_MAX, &doc, &ignored) < 0)
 			continue;
 		if (vj_json_string(vj_json_get(doc.root, "event"), &ev) == 0 && !strcmp(ev, "exited") &&
 		    vj_json_u64(vj_json_get(vj_json_get(doc.root, "data"), "status"), 255, &v) == 0)

@@ -123,14 +123,13 @@ int vj_ctl_parse_request(const char *line, size_t len, struct vj_ctl_request *re
 	static const char *const top[] = { "id", "execute", "arguments", NULL };
 	cleanup_with(vj_json_free) struct vj_json_doc doc = { 0 };
 	const struct vj_json *exec;
-	char why[160];
 	int r;
 
 	memset(req, 0, sizeof(*req));
 	strcpy(req->id, "null");
 	*class = VJ_CTL_BAD_REQUEST;
-	if (vj_json_parse(line, len, REQUEST_VALUES_MAX, &doc, why, sizeof(why)) < 0)
-		return vj_fail(e, -EINVAL, "not JSON: %s", why);
+	if (vj_json_parse(line, len, REQUEST_VALUES_MAX, &doc, e) < 0)
+		return vj_wrap(e, "not JSON");
 	if (doc.root->type != VJ_JSON_OBJECT)
 		return vj_fail(e, -EINVAL, "expected a JSON object");
 	if ((r = take_id(vj_json_get(doc.root, "id"), req, e)) < 0 ||

@@ -13,16 +13,20 @@
 #include "launch_opts.h"
 #include "rundir.h"
 #include "scalar.h"
+#include "settings.h"
 
 #define CPU_PERIOD_US 100000u
 #define VM_ARGS_MAX 128
 
 enum {
 	OPT_ID = 1000, OPT_UID, OPT_GID, OPT_USERNS, OPT_NETNS, OPT_PROC, OPT_CPUS,
-	OPT_MEMORY_MAX, OPT_SWAP_MAX, OPT_PIDS_MAX, OPT_CPUSET, OPT_CPUSET_MEMS, OPT_IO_WEIGHT,
-	OPT_RLIMIT, OPT_TIMEOUT, OPT_RUN_DIR, OPT_CGROUP_PARENT,
-	OPT_VM_BASE = 2000, /* + index into vj_config_options() */
+	OPT_CPUSET, OPT_CPUSET_MEMS, OPT_RLIMIT, OPT_TIMEOUT, OPT_RUN_DIR, OPT_CGROUP_PARENT,
+	OPT_CGROUP_BASE = 1500, /* + index into vj_cgroup_settings[] */
+	OPT_VM_BASE = 2000,     /* + index into vj_config_options() */
 };
+
+#define CGROUP_FLAG(field, key, flag, ...) \
+	{ flag, required_argument, NULL, OPT_CGROUP_BASE + VJ_CGL_##field },
 
 static const struct option jail_opts[] = {
 	{ "id", required_argument, NULL, OPT_ID },
@@ -32,12 +36,9 @@ static const struct option jail_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "proc", no_argument, NULL, OPT_PROC },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
-	{ "memory-swap-max", required_argument, NULL, OPT_SWAP_MAX },
-	{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
+	VJ_CGROUP_LIMITS(CGROUP_FLAG)
 	{ "cpuset", required_argument, NULL, OPT_CPUSET },
 	{ "cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS },
-	{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
 	{ "rlimit", required_argument, NULL, OPT_RLIMIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
@@ -45,6 +46,15 @@ static const struct option jail_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
+
+static void usage_line(FILE *out, const char *flag, const char *meta, const char *what,
+		       const char *help)
+{
+	char left[40];
+
+	snprintf(left, sizeof(left), "--%s %s", flag, meta);
+	fprintf(out, "  %-22s  %s%s\n", left, what, help);
+}
 
 void vj_flags_usage_run(FILE *out)
 {
@@ -64,14 +74,19 @@ void vj_flags_usage_run(FILE *out)
 		"  --netns NAME            join /run/netns/NAME (default: a new, empty one)\n"
 		"  --proc                  mount /proc inside the jail (default: none)\n"
 		"  --cpus N[.NNN]          CPU time limit in CPUs (cgroup cpu quota)\n"
-		"  --memory-max SIZE       cgroup memory limit (VMM and guest memory together)\n"
-		"  --memory-swap-max SIZE  cgroup swap limit\n"
-		"  --pids-max N            cgroup limit on tasks (threads included)\n"
 		"  --cpuset CPUS           CPUs the sandbox may run on, e.g. 0-1\n"
-		"  --cpuset-mems NODES     memory nodes it may use\n"
-		"  --io-weight N           1..10000, relative block I/O weight (where available)\n"
-		"  --rlimit NAME=VALUE     nofile, nproc, fsize, core or memlock (repeatable)\n"
-		"  --timeout DURATION      wall-clock limit: 500ms, 30s, 2m, 1h (bare: seconds)\n"
+		"  --cpuset-mems NODES     memory nodes it may use\n");
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		usage_line(out, vj_cgroup_settings[i].flag, vj_cgroup_settings[i].meta, "cgroup ",
+			   vj_cgroup_settings[i].help);
+	fprintf(out,
+		"  --rlimit NAME=VALUE     repeatable; NAME one of:\n");
+	for (size_t i = 0; i < VJ_NRLIMITS; i++)
+		fprintf(out, "      %-8s %-4s         %s\n", vj_rlimit_settings[i].flag,
+			vj_rlimit_settings[i].meta, vj_rlimit_settings[i].help);
+	fprintf(out,
+		"  --timeout DURATION      wall-clock limit: 500ms, 30s, 2m, 1h (a unit is needed)\n"
+		"Sizes: bytes, or with K, M, G, T (powers of 1024: 512M); the policy's grammar.\n"
 		"Operator options:\n"
 		"  --run-dir DIR           lock and state directory (default /run/vmjail)\n"
 		"  --cgroup-parent NAME    cgroup parent; relative: under vmjail's own cgroup\n"
@@ -91,68 +106,12 @@ void vj_launch_init(struct vj_launch *l)
 	snprintf(p->id, sizeof(p->id), "sandbox-%d", (int)getpid());
 	vj_config_init(&p->vm);
 	j->namespaces = VJ_NS_ALL_BUT_USER;
-	j->cgroup = (struct vj_cgroup_limits){
-		.cpu_quota_us = VJ_UNLIMITED,
-		.cpu_period_us = VJ_UNLIMITED,
-		.memory_max = VJ_UNLIMITED,
-		.memory_swap_max = VJ_UNLIMITED,
-		.pids_max = VJ_UNLIMITED,
-		.io_weight = VJ_UNLIMITED,
-	};
-	j->rlimits = (struct vj_rlimits){ VJ_UNLIMITED, VJ_UNLIMITED, VJ_UNLIMITED, VJ_UNLIMITED,
-					  VJ_UNLIMITED };
-}
-
-/* "500ms", "30s", "2m", "1h"; a bare number is seconds. */
-static int parse_duration_ms(const char *s, uint64_t *ms)
-{
-	static const struct { const char *unit; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1000 },
-	};
-	size_t digits = strspn(s, "0123456789");
-	char num[24];
-	uint64_t v;
-
-	if (!digits || digits >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, digits);
-	num[digits] = '\0';
-	if (vj_parse_u64(num, 0, UINT64_MAX, &v) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < VJ_ARRAY_SIZE(units); i++) {
-		if (strcmp(s + digits, units[i].unit))
-			continue;
-		if (v > UINT64_MAX / units[i].ms)
-			return -ERANGE;
-		*ms = v * units[i].ms;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-/* "2" or "1.5" (up to three decimals) -> thousandths. */
-static int parse_milli(const char *s, uint64_t *milli)
-{
-	const char *dot = strchr(s, '.');
-	char whole[24];
-	uint64_t w, frac = 0;
-	size_t wl = dot ? (size_t)(dot - s) : strlen(s);
-
-	if (!wl || wl >= sizeof(whole))
-		return -EINVAL;
-	memcpy(whole, s, wl);
-	whole[wl] = '\0';
-	if (vj_parse_u64(whole, 0, 1000000, &w) < 0)
-		return -EINVAL;
-	if (dot) {
-		size_t fl = strlen(dot + 1);
-		if (!fl || fl > 3 || strspn(dot + 1, "0123456789") != fl)
-			return -EINVAL;
-		for (size_t i = 0; i < 3; i++)
-			frac = frac * 10 + (i < fl ? (uint64_t)(dot[1 + i] - '0') : 0);
-	}
-	*milli = w * 1000 + frac;
-	return 0;
+	j->cgroup.cpu_quota_us = VJ_UNLIMITED;
+	j->cgroup.cpu_period_us = VJ_UNLIMITED;
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		*vj_setting_field(&vj_cgroup_settings[i], &j->cgroup) = VJ_UNLIMITED;
+	for (size_t i = 0; i < VJ_NRLIMITS; i++)
+		*vj_setting_field(&vj_rlimit_settings[i], &j->rlimits) = VJ_UNLIMITED;
 }
 
 static int parse_id(const char *flag, const char *v, uint32_t *out, struct vj_err *e)
@@ -202,29 +161,19 @@ bad:
 		       VJ_USERNS_IDS_MAX);
 }
 
+/* NAME=VALUE, VALUE in the grammar of the policy's jail.rlimits.NAME. */
 static int parse_rlimit(struct vj_rlimits *rl, const char *v, struct vj_err *e)
 {
-	static const struct { const char *name; size_t off; bool size; } names[] = {
-		{ "nofile", offsetof(struct vj_rlimits, nofile), false },
-		{ "nproc", offsetof(struct vj_rlimits, nproc), false },
-		{ "fsize", offsetof(struct vj_rlimits, fsize), true },
-		{ "core", offsetof(struct vj_rlimits, core), true },
-		{ "memlock", offsetof(struct vj_rlimits, memlock), true },
-	};
 	const char *eq = strchr(v, '=');
+	char flag[32];
 
-	for (size_t i = 0; eq && i < VJ_ARRAY_SIZE(names); i++) {
-		uint64_t n;
-		if (strlen(names[i].name) != (size_t)(eq - v) ||
-		    strncmp(v, names[i].name, (size_t)(eq - v)))
+	for (size_t i = 0; eq && i < VJ_NRLIMITS; i++) {
+		const struct vj_setting *s = &vj_rlimit_settings[i];
+		if (strlen(s->flag) != (size_t)(eq - v) || strncmp(v, s->flag, (size_t)(eq - v)))
 			continue;
-		if ((names[i].size ? vj_parse_size(eq + 1, &n)
-				   : vj_parse_u64(eq + 1, 0, UINT64_MAX - 1, &n)) < 0 ||
-		    n == VJ_UNLIMITED)
-			return vj_fail(e, -EINVAL, "--rlimit %s: \"%s\" is not a %s", names[i].name,
-				       eq + 1, names[i].size ? "size" : "number");
-		*(uint64_t *)((char *)rl + names[i].off) = n;
-		return 0;
+		snprintf(flag, sizeof(flag), "--rlimit %s", s->flag);
+		return vj_setting_parse_flag(s, flag, eq + 1, VJ_UNLIMITED, vj_setting_field(s, rl),
+					     e);
 	}
 	return vj_fail(e, -EINVAL, "--rlimit: \"%s\" is not nofile|nproc|fsize|core|memlock=VALUE",
 		       v);
@@ -234,13 +183,6 @@ static int set_path(char *dst, const char *flag, const char *v, struct vj_err *e
 {
 	if (!*v || vj_strlcpy_checked(dst, v, VJ_PATH_MAX) < 0)
 		return vj_fail(e, -EINVAL, "%s: empty or longer than %d bytes", flag, VJ_PATH_MAX - 1);
-	return 0;
-}
-
-static int set_size(uint64_t *dst, const char *flag, const char *v, struct vj_err *e)
-{
-	if (vj_parse_size(v, dst) < 0 || *dst == VJ_UNLIMITED)
-		return vj_fail(e, -EINVAL, "%s: \"%s\" is not a size (e.g. 512M, 2G)", flag, v);
 	return 0;
 }
 
@@ -262,11 +204,22 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 			  struct vj_err *e)
 {
 	struct vj_jail_policy *j = &l->policy.jail;
+	char found[128];
 	uint64_t n;
 
+	if (opt >= OPT_CGROUP_BASE && opt < OPT_CGROUP_BASE + VJ_CGROUP_NLIMITS) {
+		const struct vj_setting *s = &vj_cgroup_settings[opt - OPT_CGROUP_BASE];
+		char flag[32];
+
+		snprintf(flag, sizeof(flag), "--%s", s->flag);
+		return vj_setting_parse_flag(s, flag, v, VJ_UNLIMITED,
+					     vj_setting_field(s, &j->cgroup), e);
+	}
+	if (v)
+		vj_quote_short(v, strlen(v), found, sizeof(found));
 	switch (opt) {
 	case OPT_ID:
-		if (!vj_id_valid(v))
+		if (!vj_name_is_sandbox_id(v))
 			return vj_fail(e, -EINVAL, "--id: \"%s\" is not 1 to %d letters, digits or '-'",
 				       v, VJ_ID_MAX);
 		strcpy(l->policy.id, v);
@@ -290,32 +243,24 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 		j->mount_proc = true;
 		return 0;
 	case OPT_CPUS:
-		if (parse_milli(v, &n) < 0 || n == 0)
-			return vj_fail(e, -EINVAL, "--cpus: \"%s\" is not a CPU count like 1 or 0.5", v);
+		if (vj_value_parse(VJ_UNIT_DECIMAL, v, found, vj_range(1, VJ_CPUS_MILLI_MAX), NULL,
+				   &n, e) < 0)
+			return vj_wrap(e, "--cpus");
 		j->cgroup.cpu_period_us = CPU_PERIOD_US;
 		j->cgroup.cpu_quota_us = n * (CPU_PERIOD_US / 1000);
-		return 0;
-	case OPT_MEMORY_MAX:
-		return set_size(&j->cgroup.memory_max, "--memory-max", v, e);
-	case OPT_SWAP_MAX:
-		return set_size(&j->cgroup.memory_swap_max, "--memory-swap-max", v, e);
-	case OPT_PIDS_MAX:
-		if (vj_parse_u64(v, 1, 4194304, &j->cgroup.pids_max) < 0)
-			return vj_fail(e, -EINVAL, "--pids-max: \"%s\" is not a number in 1..4194304", v);
 		return 0;
 	case OPT_CPUSET:
 		return set_cpu_list(j->cgroup.cpuset_cpus, "--cpuset", v, e);
 	case OPT_CPUSET_MEMS:
 		return set_cpu_list(j->cgroup.cpuset_mems, "--cpuset-mems", v, e);
-	case OPT_IO_WEIGHT:
-		if (vj_parse_u64(v, 1, 10000, &j->cgroup.io_weight) < 0)
-			return vj_fail(e, -EINVAL, "--io-weight: \"%s\" is not a number in 1..10000", v);
-		return 0;
 	case OPT_RLIMIT:
 		return parse_rlimit(&j->rlimits, v, e);
 	case OPT_TIMEOUT:
-		if (parse_duration_ms(v, &l->policy.limits.timeout_ms) < 0)
-			return vj_fail(e, -EINVAL, "--timeout: \"%s\" is not a duration like 30s", v);
+		/* The policy's limits.timeout: a unit is required. */
+		if (vj_value_parse(VJ_UNIT_DURATION, v, found, vj_range(1, VJ_UNLIMITED),
+				   VJ_UNLIMITED_WORD, &n, e) < 0)
+			return vj_wrap(e, "--timeout");
+		l->policy.limits.timeout_ms = n == VJ_UNLIMITED ? 0 : n; /* 0: none */
 		return 0;
 	case OPT_RUN_DIR:
 		return set_path(l->host.run_dir, "--run-dir", v, e);
@@ -405,7 +350,6 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 	struct id_flags ids = { 0 };
 	char names[VM_ARGS_MAX][48];
 	int vm_argc = 1, opt, li, r;
-	char why[512];
 
 	merge_options(own, VJ_ARRAY_SIZE(own));
 	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), own);
@@ -450,8 +394,8 @@ int vj_flags_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err
 		l->test_args[l->ntest_args++] = argv[optind];
 	}
 	vm_argv[vm_argc] = NULL;
-	r = vj_config_parse_args(&l->policy.vm, vm_argc, vm_argv, why, sizeof(why));
+	r = vj_config_parse_args(&l->policy.vm, vm_argc, vm_argv, e);
 	if (r < 0)
-		return vj_fail(e, r, "%s", why);
+		return r;
 	return check_policy(l, &ids, e);
 }

@@ -70,7 +70,7 @@ static uint64_t now_ns(void)
 
 static int load_host(struct vj_host_config *host, const char *path)
 {
-	struct vj_policy_error perr;
+	struct vj_err perr;
 
 	if (vj_host_config_load(host, path, &perr) < 0) {
 		vj_error("%s", perr.msg);

@@ -69,7 +69,6 @@ static int launcher_opt(struct vj_launch *l, int opt, const char *v, struct vj_e
 int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *e)
 {
 	struct vj_policy_overrides ov = { 0 };
-	struct vj_policy_error perr;
 	int opt, r, saved[8], nsaved = 0;
 	const char *path;
 	char *values[8];
@@ -79,8 +78,8 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 	path = argv[1];
 	snprintf(l->policy_path, sizeof(l->policy_path), "%s", path);
 	/* The policy's defaults come first; options only after it loads. */
-	if ((r = vj_policy_load_file(&l->policy, path, &l->host, &perr)) < 0)
-		return vj_fail(e, r, "%s", perr.msg);
+	if ((r = vj_policy_load_file(&l->policy, path, &l->host, e)) < 0)
+		return r;
 	struct option opts[32];
 
 	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), run_opts);
@@ -132,8 +131,8 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 		ov.argc = (unsigned)(argc - optind);
 		ov.argv = argv + optind;
 	}
-	if ((r = vj_policy_apply_overrides(&l->policy, &ov, &l->host, &perr)) < 0)
-		return vj_fail(e, r, "%s", perr.msg);
+	if ((r = vj_policy_apply_overrides(&l->policy, &ov, &l->host, e)) < 0)
+		return r;
 	if (l->timing)
 		l->policy.vm.timing = true;
 	if ((r = vj_launch_options_check(l, e)) < 0)
@@ -146,7 +145,6 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 int vj_policy_args_check(const struct vj_host_config *host, int argc, char **argv, FILE *out,
 			 struct vj_err *e)
 {
-	struct vj_policy_error perr;
 	struct vj_policy p;
 	bool json = false;
 	const char *path = NULL;
@@ -164,8 +162,8 @@ int vj_policy_args_check(const struct vj_host_config *host, int argc, char **arg
 	}
 	if (!path)
 		return vj_fail(e, -EINVAL, "check: no policy file (vmjail check POLICY [--json])");
-	if ((r = vj_policy_load_file(&p, path, host, &perr)) < 0)
-		return vj_fail(e, r, "%s", perr.msg);
+	if ((r = vj_policy_load_file(&p, path, host, e)) < 0)
+		return r;
 	r = json ? vj_policy_print_json(&p, out) : vj_policy_print_yaml(&p, out);
 	vj_policy_free(&p);
 	return r < 0 ? vj_fail_errno(e, r, "check: print the policy") : 0;

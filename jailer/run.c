@@ -103,12 +103,8 @@ static int take_id(struct sandbox *sb, struct vj_err *e)
 
 	if ((r = vj_rundir_acquire(&sb->rd, l->host.run_dir, l->policy.id, &stale, e)) < 0)
 		return r;
-	if (stale && (r = vj_undo_records(&sb->rd, e)) < 0) {
-		char why[sizeof(e->msg)];
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return vj_fail(e, r, "sandbox %s: an earlier run's leftovers remain: %s",
-			       l->policy.id, why);
-	}
+	if (stale && (r = vj_undo_records(&sb->rd, e)) < 0)
+		return vj_wrap(e, "sandbox %s: an earlier run's leftovers remain", l->policy.id);
 	if (stale && (r = vj_rundir_release(&sb->rd)) < 0)
 		return vj_fail_errno(e, r, "remove stale %s", sb->rd.path);
 	if (stale)
@@ -737,13 +733,13 @@ static void op_config(void *ctx, struct vj_jw *w)
 	cleanup_free char *text = NULL;
 	struct vj_json_doc doc;
 	size_t len = 0;
-	char why[80];
+	struct vj_err why;
 	FILE *f = open_memstream(&text, &len);
 	int r = f ? vj_policy_print_json(&sb->l->policy, f) : -ENOMEM;
 
 	if (f && fclose(f) != 0)
 		r = -EIO;
-	if (r == 0 && vj_json_parse(text, len, 1u << 16, &doc, why, sizeof(why)) == 0) {
+	if (r == 0 && vj_json_parse(text, len, 1u << 16, &doc, &why) == 0) {
 		vj_jw_tree(w, doc.root);
 		vj_json_free(&doc);
 	} else {

@@ -10,22 +10,9 @@
 
 #include "cleanup.h"
 #include "parse.h"
+#include "scalar.h"
 
 #define STATE_MAX (64 * 1024)
-
-bool vj_id_valid(const char *id)
-{
-	size_t n;
-
-	for (n = 0; id[n]; n++) {
-		char c = id[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-';
-		if (!ok || n >= VJ_ID_MAX)
-			return false;
-	}
-	return n > 0;
-}
 
 /* Creates missing components of an absolute or relative path, 0700. */
 static int mkdir_p(const char *path)
@@ -109,7 +96,7 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 	int r;
 
 	rd->basefd = rd->dirfd = rd->lockfd = -1;
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "sandbox id \"%s\": use 1 to %d letters, digits or '-'",
 			       id, VJ_ID_MAX);
 	strcpy(rd->id, id);
@@ -273,7 +260,7 @@ int vj_rundir_discard(const char *run_dir, const char *id, struct vj_err *e)
 	cleanup_fd int base = -1;
 	cleanup_fd int dfd = -1;
 
-	if (!vj_id_valid(id))
+	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	base = open(run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (base < 0)

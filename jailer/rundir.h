@@ -41,9 +41,6 @@ struct vj_rundir {
 	char id[VJ_ID_MAX + 1];
 };
 
-/* [A-Za-z0-9-]{1,64}: safe as a path component and a cgroup name. */
-bool vj_id_valid(const char *id);
-
 /*
  * Takes the id's lock, creating the directories as needed. -EBUSY when a
  * live launcher holds it. *stale is set when a dead launcher left a state

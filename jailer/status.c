@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "rundir.h"
+#include "scalar.h"
 
 #define INFO_MAX (64 * 1024)
 
@@ -176,7 +177,7 @@ int vj_ps_read(int dirfd, const char *id, struct vj_ps_entry *p)
 {
 	static char info[INFO_MAX];
 	struct vj_json_doc doc;
-	char why[128];
+	struct vj_err why;
 	ssize_t n;
 	int r;
 
@@ -191,7 +192,7 @@ int vj_ps_read(int dirfd, const char *id, struct vj_ps_entry *p)
 	n = read_file(dirfd, VJ_INFO_FILE, info, sizeof(info));
 	if (n < 0)
 		return n == -ENOENT ? 0 : (int)n;
-	if (vj_json_parse(info, (size_t)n, 4096, &doc, why, sizeof(why)) < 0)
+	if (vj_json_parse(info, (size_t)n, 4096, &doc, &why) < 0)
 		return -EINVAL;
 	from_info(p, doc.root);
 	if (strcmp(p->state, "exited") && !launcher_alive(doc.root, p->launcher_pid))
@@ -225,7 +226,7 @@ int vj_ps_list(const char *run_dir, struct vj_ps_entry **out, size_t *count, str
 	}
 	while ((d = readdir(dir))) {
 		cleanup_fd int fd = -1;
-		if (!vj_id_valid(d->d_name))
+		if (!vj_name_is_sandbox_id(d->d_name))
 			continue;
 		fd = openat(base, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)

@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "scalar.h"
 #include "sockfile.h"
 
 #define RECORDS_MAX 64
@@ -124,7 +125,7 @@ int vj_undo_ids(const char *run_dir, char *const *ids, int nids)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !vj_id_valid(de->d_name))
+		if (de->d_name[0] == '.' || !vj_name_is_sandbox_id(de->d_name))
 			continue;
 		if ((r = cleanup_one(run_dir, de->d_name)) < 0 && !first)
 			first = r;

@@ -2,6 +2,7 @@
 # Users link $(POLICY_LIB) $(COMMON_OBJS) $(POLICY_LDLIBS).
 
 POLICY_SRCS := policy/error.c policy/scalar.c policy/yaml_tree.c policy/schema.c \
+	policy/settings.c \
 	policy/roots.c policy/host.c policy/vm.c policy/jail.c policy/policy.c \
 	policy/override.c policy/print.c
 POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
@@ -32,7 +33,8 @@ UNIT_TESTS += $(POLICY_UNIT_BINS)
 # libFuzzer harness: everything rebuilt with clang and its sanitizers.
 FUZZ_SECONDS ?= 20
 POLICY_FUZZER := $(BUILD)/fuzz/fuzz_policy
-POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c
+POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c \
+	common/error.c
 
 $(POLICY_FUZZER): $(POLICY_FUZZ_SRCS) $(wildcard policy/*.h common/*.h) | deps
 	@mkdir -p $(dir $@)

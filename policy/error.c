@@ -8,39 +8,14 @@
 #include "scalar.h"
 #include "yaml_tree.h"
 
-int vj_perr(struct vj_policy_error *err, int rc, const char *fmt, ...)
+int vj_fail_key_at(struct vj_err *err, const char *name, unsigned line, unsigned col,
+		   const char *path, const char *fmt, va_list ap)
 {
-	va_list ap;
+	char what[VJ_ERR_MAX];
 
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int vj_vperr_at(struct vj_policy_error *err, const char *name, unsigned line, unsigned col,
-		const char *path, const char *fmt, va_list ap)
-{
-	size_t o;
-
-	if (path && *path)
-		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s: ", name, line, col, path);
-	else
-		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: ", name, line, col);
-	o = strlen(err->msg);
-	vsnprintf(err->msg + o, sizeof(err->msg) - o, fmt, ap);
-	return -EINVAL;
-}
-
-int vj_perr_at(struct vj_policy_error *err, const char *name, unsigned line, unsigned col,
-	       const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vj_vperr_at(err, name, line, col, path, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
+	vsnprintf(what, sizeof(what), fmt, ap);
+	return vj_fail_at(err, -EINVAL, name, line, col, "%s%s%s", path ? path : "",
+			  path && *path ? ": " : "", what);
 }
 
 static bool plain_key(const char *key, size_t len)

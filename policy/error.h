@@ -1,4 +1,4 @@
-/* Building the one-line messages of struct vj_policy_error. */
+/* Building the one-line messages of struct vj_err. */
 #ifndef VJ_POLICY_ERROR_H
 #define VJ_POLICY_ERROR_H
 
@@ -11,19 +11,11 @@ struct vj_ynode;
 
 #define VJ_KEY_PATH_MAX 256
 
-/* Fills err with "fmt" and returns rc (a negative errno). */
-__attribute__((format(printf, 3, 4)))
-int vj_perr(struct vj_policy_error *err, int rc, const char *fmt, ...);
-
-/* "NAME:LINE:COL: PATH: fmt" (", PATH" left out when path is empty);
- * returns -EINVAL. */
-__attribute__((format(printf, 6, 7)))
-int vj_perr_at(struct vj_policy_error *err, const char *name, unsigned line, unsigned col,
-	       const char *path, const char *fmt, ...);
-
+/* "NAME:LINE:COL: PATH: fmt" (", PATH" left out when path is empty), the
+ * policy's way of writing a struct vj_err; returns -EINVAL. */
 __attribute__((format(printf, 6, 0)))
-int vj_vperr_at(struct vj_policy_error *err, const char *name, unsigned line, unsigned col,
-		const char *path, const char *fmt, va_list ap);
+int vj_fail_key_at(struct vj_err *err, const char *name, unsigned line, unsigned col,
+		   const char *path, const char *fmt, va_list ap);
 
 /* Key paths as users write them: vm.drives[1].path. Keys that are not
  * plain identifiers are quoted. Both truncate rather than overflow. */

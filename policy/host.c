@@ -27,21 +27,14 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->max_timeout_ms = 3600u * 1000u;
 	h->max_console_bytes = 16u << 20;
 	h->max_output_bytes = 1ull << 30;
-	h->max_cgroup = (struct vj_cgroup_limits){
-		.cpu_quota_us = VJ_UNLIMITED,
-		.cpu_period_us = 100000,
-		.memory_max = 5ull << 30,
-		.memory_swap_max = VJ_UNLIMITED,
-		.pids_max = 256,
-		.io_weight = 10000,
-	};
-	h->max_rlimits = (struct vj_rlimits){
-		.nofile = VJ_UNLIMITED,
-		.nproc = VJ_UNLIMITED,
-		.fsize = VJ_UNLIMITED,
-		.core = 0,
-		.memlock = VJ_UNLIMITED,
-	};
+	h->max_cgroup.cpu_quota_us = VJ_UNLIMITED;
+	h->max_cgroup.cpu_period_us = 100000;
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		*vj_setting_field(&vj_cgroup_settings[i], &h->max_cgroup) =
+			vj_cgroup_settings[i].host_max;
+	for (size_t i = 0; i < VJ_NRLIMITS; i++)
+		*vj_setting_field(&vj_rlimit_settings[i], &h->max_rlimits) =
+			vj_rlimit_settings[i].host_max;
 	strcpy(h->cgroup_parent, "vmjail");
 	strcpy(h->run_dir, "/run/vmjail");
 	h->required_namespaces = VJ_NS_ALL_BUT_USER;
@@ -63,7 +56,7 @@ struct host_walk {
 /* A path in the host file, made absolute and canonical. */
 static int host_path(struct host_walk *hw, const struct vj_ynode *n, char out[VJ_PATH_MAX])
 {
-	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX], why[2 * VJ_PATH_MAX];
+	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX];
 	int r;
 
 	if ((r = vj_walk_text(&hw->w, n, raw, sizeof(raw))) < 0)
@@ -72,8 +65,8 @@ static int host_path(struct host_walk *hw, const struct vj_ynode *n, char out[VJ
 		return vj_walk_expected(&hw->w, n, "a path");
 	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
 		 raw[0] == '/' ? "" : "/", raw);
-	if (vj_root_canonical(joined, out, why, sizeof(why)) < 0)
-		return vj_walk_fail(&hw->w, n, "%s", why);
+	if (vj_root_canonical(joined, out, hw->w.err) < 0)
+		return vj_walk_wrap(&hw->w, n);
 	return 0;
 }
 
@@ -281,21 +274,27 @@ static int max_cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return 0;
 }
 
-static int max_cg_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+/* The operator's maximum of a settings row: within the row's own bound,
+ * and "unlimited" for none where the row has a word for unset. */
+static int max_setting(struct vj_walk *w, const struct vj_ynode *n, const struct vj_setting *s,
+		       void *family)
 {
-	return max_u64(w, n, VJ_UNIT_SIZE, 1u << 20,
-		       &((struct host_walk *)obj)->h->max_cgroup.memory_max);
+	return vj_walk_number(w, n, s->unit, vj_range(s->min, s->max),
+			      s->word ? VJ_UNLIMITED_WORD : NULL, vj_setting_field(s, family));
 }
 
-static int max_cg_swap(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return max_u64(w, n, VJ_UNIT_SIZE, 0, &((struct host_walk *)obj)->h->max_cgroup.memory_swap_max);
-}
-
-static int max_cg_pids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return max_u64(w, n, VJ_UNIT_INTEGER, 1, &((struct host_walk *)obj)->h->max_cgroup.pids_max);
-}
+/* max_CGL_<field>, max_RL_<field>: a key handler per row of a family. */
+#define MAX_KEY(family, table, member, field, ...)                                             \
+	static int max_##family##_##field(struct vj_walk *w, const struct vj_ynode *n,         \
+					  void *obj)                                           \
+	{                                                                                      \
+		return max_setting(w, n, &table[VJ_##family##_##field],                        \
+				   &((struct host_walk *)obj)->h->member);                     \
+	}
+#define MAX_CGROUP_KEY(...) MAX_KEY(CGL, vj_cgroup_settings, max_cgroup, __VA_ARGS__)
+#define MAX_RLIMIT_KEY(...) MAX_KEY(RL, vj_rlimit_settings, max_rlimits, __VA_ARGS__)
+VJ_CGROUP_LIMITS(MAX_CGROUP_KEY)
+VJ_RLIMITS(MAX_RLIMIT_KEY)
 
 static int cpuset(struct vj_walk *w, const struct vj_ynode *n, char out[VJ_CPUSET_MAX])
 {
@@ -319,45 +318,23 @@ static int max_cg_cpuset_mems(struct vj_walk *w, const struct vj_ynode *n, void 
 	return cpuset(w, n, ((struct host_walk *)obj)->h->max_cgroup.cpuset_mems);
 }
 
-static int max_cg_io_weight(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, 10000), NULL,
-			      &((struct host_walk *)obj)->h->max_cgroup.io_weight);
-}
-
+#define KEY_ROW(field, key, ...) { key, max_CGL_##field, false },
 static const struct vj_key max_cgroup_keys[] = {
 	{ "cpus", max_cg_cpus, false },
-	{ "memory", max_cg_memory, false },
-	{ "swap", max_cg_swap, false },
-	{ "pids", max_cg_pids, false },
 	{ "cpuset_cpus", max_cg_cpuset_cpus, false },
 	{ "cpuset_mems", max_cg_cpuset_mems, false },
-	{ "io_weight", max_cg_io_weight, false },
+	VJ_CGROUP_LIMITS(KEY_ROW)
 };
+#undef KEY_ROW
 
 static int max_cgroup(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	return vj_walk_map(w, n, max_cgroup_keys, VJ_ARRAY_SIZE(max_cgroup_keys), obj);
 }
 
-#define RLIMIT_KEY(field, unit, min)                                                        \
-	static int max_rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)   \
-	{                                                                                   \
-		return max_u64(w, n, unit, min, &((struct host_walk *)obj)->h->max_rlimits.field); \
-	}
-RLIMIT_KEY(nofile, VJ_UNIT_INTEGER, 1)
-RLIMIT_KEY(nproc, VJ_UNIT_INTEGER, 1)
-RLIMIT_KEY(fsize, VJ_UNIT_SIZE, 0)
-RLIMIT_KEY(core, VJ_UNIT_SIZE, 0)
-RLIMIT_KEY(memlock, VJ_UNIT_SIZE, 0)
-
-static const struct vj_key max_rlimits_keys[] = {
-	{ "nofile", max_rl_nofile, false },
-	{ "nproc", max_rl_nproc, false },
-	{ "fsize", max_rl_fsize, false },
-	{ "core", max_rl_core, false },
-	{ "memlock", max_rl_memlock, false },
-};
+#define KEY_ROW(field, key, ...) { key, max_RL_##field, false },
+static const struct vj_key max_rlimits_keys[] = { VJ_RLIMITS(KEY_ROW) };
+#undef KEY_ROW
 
 static int max_rlimits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
@@ -542,7 +519,7 @@ static int host_roots_apart(struct host_walk *hw)
 }
 
 int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
-			       size_t len, const char *base_dir, struct vj_policy_error *err)
+			       size_t len, const char *base_dir, struct vj_err *err)
 {
 	struct host_walk hw = { .w = { .name = name, .err = err }, .base_dir = base_dir ? base_dir : "." };
 	struct vj_host_config *h = calloc(1, sizeof(*h));
@@ -550,7 +527,7 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 	int r;
 
 	if (!h)
-		return vj_perr(err, -ENOMEM, "%s: out of memory", name);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", name);
 	/* Built in a scratch copy: on failure host is left as it was. */
 	vj_host_config_defaults(h);
 	hw.h = h;
@@ -569,7 +546,7 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 }
 
 int vj_host_config_load_from(struct vj_host_config *host, const char *path,
-			     const char *default_path, struct vj_policy_error *err)
+			     const char *default_path, struct vj_err *err)
 {
 	const char *file = path ? path : default_path;
 	cleanup_free char *buf = NULL, *dir_copy = NULL;
@@ -583,12 +560,12 @@ int vj_host_config_load_from(struct vj_host_config *host, const char *path,
 	if (r < 0)
 		return r;
 	if (!(dir_copy = strdup(file)))
-		return vj_perr(err, -ENOMEM, "%s: out of memory", file);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", file);
 	return vj_host_config_load_buffer(host, file, buf, len, dirname(dir_copy), err);
 }
 
 int vj_host_config_load(struct vj_host_config *host, const char *path,
-			struct vj_policy_error *err)
+			struct vj_err *err)
 {
 	return vj_host_config_load_from(host, path, VJ_HOST_CONFIG_DEFAULT, err);
 }

@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "policy_schema.h"
 #include "scalar.h"
+#include "settings.h"
 
 const char *const vj_ns_names[7] = { "mount", "pid", "ipc", "uts", "net", "cgroup", "user" };
 
@@ -31,14 +32,12 @@ void vj_jail_defaults(struct vj_jail_policy *j, const struct vj_host_config *h)
 
 	memset(j, 0, sizeof(*j));
 	j->namespaces = VJ_NS_ALL_BUT_USER | h->required_namespaces;
-	j->cgroup = (struct vj_cgroup_limits){
-		.cpu_period_us = 100000,
-		.cpu_quota_us = milli == VJ_UNLIMITED ? VJ_UNLIMITED : milli * 100,
-		.memory_max = m->memory_max,
-		.memory_swap_max = m->memory_swap_max,
-		.pids_max = m->pids_max,
-		.io_weight = VJ_UNLIMITED,
-	};
+	j->cgroup.cpu_period_us = 100000;
+	j->cgroup.cpu_quota_us = milli == VJ_UNLIMITED ? VJ_UNLIMITED : milli * 100;
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++) {
+		const struct vj_setting *s = &vj_cgroup_settings[i];
+		*vj_setting_field(s, &j->cgroup) = s->word ? vj_setting_get(s, m) : VJ_UNLIMITED;
+	}
 	strcpy(j->cgroup.cpuset_cpus, m->cpuset_cpus);
 	strcpy(j->cgroup.cpuset_mems, m->cpuset_mems);
 	/* Unset rlimits get the launcher's defaults; with an operator's
@@ -173,7 +172,7 @@ static int cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 
 	pw->cg_cpus = n;
 	return vj_walk_number(w, n, VJ_UNIT_DECIMAL,
-			      vj_bound_host(1, (uint64_t)VJ_CPUSET_NR * 1000, host_cpus_milli(pw->h)),
+			      vj_bound_host(1, VJ_CPUS_MILLI_MAX, host_cpus_milli(pw->h)),
 			      VJ_UNLIMITED_WORD, &pw->cpus_milli);
 }
 
@@ -191,36 +190,23 @@ static int cg_cpu_period(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return r;
 }
 
-/* A limit of unit u bounded by the host's maximum. */
-static int cg_limit(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u, uint64_t min,
-		    uint64_t host_max, uint64_t *out)
+/* A row of a settings table, within the host's maximum of it. */
+static int walk_setting(struct vj_walk *w, const struct vj_ynode *n, const struct vj_setting *s,
+			const void *host_family, void *family)
 {
-	return vj_walk_number(w, n, u, vj_bound_host(min, VJ_UNLIMITED, host_max),
-			      VJ_UNLIMITED_WORD, out);
+	return vj_walk_number(w, n, s->unit, vj_setting_bound(s, vj_setting_get(s, host_family)),
+			      s->word, vj_setting_field(s, family));
 }
 
-static int cg_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-
-	pw->cg_memory = n;
-	return cg_limit(w, n, VJ_UNIT_SIZE, 1u << 20, pw->h->max_cgroup.memory_max,
-			&pw->p->jail.cgroup.memory_max);
-}
-
-static int cg_swap(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	return cg_limit(w, n, VJ_UNIT_SIZE, 0, pw->h->max_cgroup.memory_swap_max,
-			&pw->p->jail.cgroup.memory_swap_max);
-}
-
-static int cg_pids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	return cg_limit(w, n, VJ_UNIT_INTEGER, 1, pw->h->max_cgroup.pids_max,
-			&pw->p->jail.cgroup.pids_max);
-}
+#define CGROUP_KEY(field, ...)                                                                \
+	static int cg_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)          \
+	{                                                                                      \
+		struct vj_policy_walk *pw = pw_of(obj);                                        \
+		pw->cg_limit[VJ_CGL_##field] = n;                                              \
+		return walk_setting(w, n, &vj_cgroup_settings[VJ_CGL_##field],                 \
+				    &pw->h->max_cgroup, &pw->p->jail.cgroup);                  \
+	}
+VJ_CGROUP_LIMITS(CGROUP_KEY)
 
 static int cg_cpuset(struct vj_walk *w, const struct vj_ynode *n, const char *host,
 		     const char *what, char out[VJ_CPUSET_MAX])
@@ -256,51 +242,33 @@ static int cg_cpuset_mems(struct vj_walk *w, const struct vj_ynode *n, void *obj
 			 pw->p->jail.cgroup.cpuset_mems);
 }
 
-static int cg_io_weight(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	return vj_walk_number(w, n, VJ_UNIT_INTEGER,
-			      vj_bound_host(1, 10000, pw->h->max_cgroup.io_weight), NULL,
-			      &pw->p->jail.cgroup.io_weight);
-}
-
+#define KEY_ROW(field, key, ...) { key, cg_##field, false },
 static const struct vj_key cgroup_keys[] = {
 	{ "cpus", cg_cpus, false },
 	{ "cpu_period_us", cg_cpu_period, false },
-	{ "memory", cg_memory, false },
-	{ "swap", cg_swap, false },
-	{ "pids", cg_pids, false },
 	{ "cpuset_cpus", cg_cpuset_cpus, false },
 	{ "cpuset_mems", cg_cpuset_mems, false },
-	{ "io_weight", cg_io_weight, false },
+	VJ_CGROUP_LIMITS(KEY_ROW)
 };
+#undef KEY_ROW
 
 static int jail_cgroup(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	return vj_walk_map(w, n, cgroup_keys, VJ_ARRAY_SIZE(cgroup_keys), obj);
 }
 
-#define RLIMIT_KEY(field, unit, min)                                                       \
-	static int rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)      \
-	{                                                                                  \
-		struct vj_policy_walk *pw = pw_of(obj);                                    \
-		return vj_walk_number(w, n, unit,                                          \
-				      vj_bound_host(min, VJ_UNLIMITED, pw->h->max_rlimits.field), \
-				      VJ_DEFAULT_WORD, &pw->p->jail.rlimits.field);              \
+#define RLIMIT_KEY(field, ...)                                                                \
+	static int rl_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)          \
+	{                                                                                      \
+		struct vj_policy_walk *pw = pw_of(obj);                                        \
+		return walk_setting(w, n, &vj_rlimit_settings[VJ_RL_##field],                  \
+				    &pw->h->max_rlimits, &pw->p->jail.rlimits);                \
 	}
-RLIMIT_KEY(nofile, VJ_UNIT_INTEGER, 1)
-RLIMIT_KEY(nproc, VJ_UNIT_INTEGER, 1)
-RLIMIT_KEY(fsize, VJ_UNIT_SIZE, 0)
-RLIMIT_KEY(core, VJ_UNIT_SIZE, 0)
-RLIMIT_KEY(memlock, VJ_UNIT_SIZE, 0)
+VJ_RLIMITS(RLIMIT_KEY)
 
-static const struct vj_key rlimit_keys[] = {
-	{ "nofile", rl_nofile, false },
-	{ "nproc", rl_nproc, false },
-	{ "fsize", rl_fsize, false },
-	{ "core", rl_core, false },
-	{ "memlock", rl_memlock, false },
-};
+#define KEY_ROW(field, key, ...) { key, rl_##field, false },
+static const struct vj_key rlimit_keys[] = { VJ_RLIMITS(KEY_ROW) };
+#undef KEY_ROW
 
 static int jail_rlimits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
@@ -332,7 +300,7 @@ static int fail_key(struct vj_policy_walk *pw, const struct vj_ynode *n, const c
 
 	snprintf(pw->w.path, sizeof(pw->w.path), "%s", path);
 	va_start(ap, fmt);
-	vj_vperr_at(pw->w.err, pw->w.name, at->line, at->col, pw->w.path, fmt, ap);
+	vj_fail_key_at(pw->w.err, pw->w.name, at->line, at->col, pw->w.path, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

@@ -1,7 +1,6 @@
 /* Per-request overrides (vmjail run --memory ... -- ARGV): the policy
  * file's syntax and bounds, applied all or nothing. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,59 +16,45 @@ static void found_text(const char *s, char *buf, size_t len)
 	vj_quote_short(s, strlen(s), buf, len);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct vj_policy_error *err, const char *key, const char *fmt, ...)
-{
-	size_t o;
-	va_list ap;
-
-	snprintf(err->msg, sizeof(err->msg), SOURCE ": %s: ", key);
-	o = strlen(err->msg);
-	va_start(ap, fmt);
-	vsnprintf(err->msg + o, sizeof(err->msg) - o, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int apply_scalars(struct vj_policy *q, const struct vj_policy_overrides *o,
-			 const struct vj_host_config *h, struct vj_policy_error *err)
+			 const struct vj_host_config *h, struct vj_err *err)
 {
-	char found[128], why[512], limit[32], need[32];
+	char found[128], limit[32], need[32];
 
 	if (o->id && !vj_name_is_sandbox_id(o->id)) {
 		found_text(o->id, found, sizeof(found));
-		return fail(err, "id", "expected a sandbox id ([A-Za-z0-9-], 1 to 64), found %s",
-			    found);
+		return vj_fail(err, -EINVAL,
+			       SOURCE ": id: expected a sandbox id ([A-Za-z0-9-], 1 to 64), found %s",
+			       found);
 	}
 	if (o->id)
 		strcpy(q->id, o->id);
 	if (o->vcpus) {
 		found_text(o->vcpus, found, sizeof(found));
-		if (vj_check_vcpus(o->vcpus, found, h, &q->vm.vcpus, why, sizeof(why)) < 0)
-			return fail(err, "vm.vcpus", "%s", why);
+		if (vj_check_vcpus(o->vcpus, found, h, &q->vm.vcpus, err) < 0)
+			return vj_wrap(err, SOURCE ": vm.vcpus");
 	}
 	if (o->memory) {
 		found_text(o->memory, found, sizeof(found));
-		if (vj_check_memory(o->memory, found, h, &q->vm.memory_mib, why, sizeof(why)) < 0)
-			return fail(err, "vm.memory", "%s", why);
+		if (vj_check_memory(o->memory, found, h, &q->vm.memory_mib, err) < 0)
+			return vj_wrap(err, SOURCE ": vm.memory");
 		if (!vj_memory_fits_cgroup(q)) {
 			vj_format_size(q->jail.cgroup.memory_max, limit, sizeof(limit));
 			vj_format_size(q->vm.memory_mib << 20, need, sizeof(need));
-			return fail(err, "vm.memory", "expected at most %s (jail.cgroup.memory), "
-				    "found %s", limit, need);
+			return vj_fail(err, -EINVAL,
+				       SOURCE ": vm.memory: expected at most %s (jail.cgroup.memory), "
+				       "found %s", limit, need);
 		}
 	}
 	if (o->timeout) {
 		found_text(o->timeout, found, sizeof(found));
-		if (vj_check_timeout(o->timeout, found, h, &q->limits.timeout_ms, why,
-				     sizeof(why)) < 0)
-			return fail(err, "limits.timeout", "%s", why);
+		if (vj_check_timeout(o->timeout, found, h, &q->limits.timeout_ms, err) < 0)
+			return vj_wrap(err, SOURCE ": limits.timeout");
 	}
 	if (o->output) {
 		found_text(o->output, found, sizeof(found));
-		if (vj_check_output(o->output, found, h, &q->limits.output_bytes, why,
-				    sizeof(why)) < 0)
-			return fail(err, "limits.output", "%s", why);
+		if (vj_check_output(o->output, found, h, &q->limits.output_bytes, err) < 0)
+			return vj_wrap(err, SOURCE ": limits.output");
 	}
 	return 0;
 }
@@ -82,17 +67,18 @@ static void workload_free(struct vj_workload *wl)
 	memset(wl, 0, sizeof(*wl));
 }
 
-static int dup_failed(struct vj_policy_error *err, const char *key, int r)
+static int dup_failed(struct vj_err *err, const char *key, int r)
 {
 	if (r == -ENOMEM)
-		return vj_perr(err, r, SOURCE ": out of memory");
-	return fail(err, key, "expected at most %d bytes of arguments and environment in all",
-		    VJ_WORKLOAD_BYTES_MAX);
+		return vj_fail(err, r, SOURCE ": out of memory");
+	return vj_fail(err, -EINVAL,
+		       SOURCE ": %s: expected at most %d bytes of arguments and environment in all",
+		       key, VJ_WORKLOAD_BYTES_MAX);
 }
 
 static int build_argv(struct vj_workload *nw, const struct vj_workload *old,
 		      const struct vj_policy_overrides *o, size_t *bytes,
-		      struct vj_policy_error *err)
+		      struct vj_err *err)
 {
 	char *const *src = o->set_argv ? o->argv : old->argv;
 	const unsigned argc = o->set_argv ? o->argc : old->argc;
@@ -100,14 +86,16 @@ static int build_argv(struct vj_workload *nw, const struct vj_workload *old,
 	int r;
 
 	if (argc > VJ_MAX_ARGS)
-		return fail(err, "workload.argv", "expected at most %d arguments, found %u",
-			    VJ_MAX_ARGS, argc);
+		return vj_fail(err, -EINVAL,
+			       SOURCE ": workload.argv: expected at most %d arguments, found %u",
+			       VJ_MAX_ARGS, argc);
 	if (argc && !src[0][0])
-		return fail(err, "workload.argv[0]", "expected a program name, found \"\"");
+		return vj_fail(err, -EINVAL,
+			       SOURCE ": workload.argv[0]: expected a program name, found \"\"");
 	for (unsigned i = 0; i < argc; i++) {
 		snprintf(key, sizeof(key), "workload.argv[%u]", i);
 		if (!vj_utf8_valid(src[i], strlen(src[i]), NULL))
-			return fail(err, key, "expected UTF-8 text");
+			return vj_fail(err, -EINVAL, SOURCE ": %s: expected UTF-8 text", key);
 		if ((r = vj_workload_dup(&nw->argv[i], src[i], NULL, bytes)) < 0)
 			return dup_failed(err, key, r);
 		nw->argc = i + 1;
@@ -126,7 +114,7 @@ static uint32_t env_find(const struct vj_workload *wl, const char *name, size_t 
 }
 
 static int set_env(struct vj_workload *nw, const char *entry, size_t *bytes,
-		   struct vj_policy_error *err)
+		   struct vj_err *err)
 {
 	const char *eq = strchr(entry, '=');
 	const size_t len = eq ? (size_t)(eq - entry) : 0;
@@ -137,14 +125,16 @@ static int set_env(struct vj_workload *nw, const char *entry, size_t *bytes,
 
 	found_text(entry, found, sizeof(found));
 	if (!eq || !vj_name_is_env(entry, len))
-		return fail(err, "workload.env", "expected NAME=VALUE with NAME of "
-			    "[A-Za-z_][A-Za-z0-9_]*, found %s", found);
+		return vj_fail(err, -EINVAL,
+			       SOURCE ": workload.env: expected NAME=VALUE with NAME of "
+			       "[A-Za-z_][A-Za-z0-9_]*, found %s", found);
 	snprintf(key, sizeof(key), "workload.env.%.*s", (int)len, entry);
 	if (!vj_utf8_valid(entry, strlen(entry), NULL))
-		return fail(err, key, "expected UTF-8 text");
+		return vj_fail(err, -EINVAL, SOURCE ": %s: expected UTF-8 text", key);
 	i = env_find(nw, entry, len);
 	if (i == VJ_MAX_ENV)
-		return fail(err, "workload.env", "expected at most %d variables", VJ_MAX_ENV);
+		return vj_fail(err, -EINVAL, SOURCE ": workload.env: expected at most %d variables",
+			       VJ_MAX_ENV);
 	if ((r = vj_workload_dup(&s, entry, NULL, bytes)) < 0)
 		return dup_failed(err, key, r);
 	if (i < nw->envc) {
@@ -160,7 +150,7 @@ static int set_env(struct vj_workload *nw, const char *entry, size_t *bytes,
 /* The new workload is built whole from copies, so that failing half way
  * leaves the policy's own strings untouched. */
 static int build_workload(struct vj_workload *nw, const struct vj_workload *old,
-			  const struct vj_policy_overrides *o, struct vj_policy_error *err)
+			  const struct vj_policy_overrides *o, struct vj_err *err)
 {
 	size_t bytes = 0;
 	int r;
@@ -180,14 +170,14 @@ static int build_workload(struct vj_workload *nw, const struct vj_workload *old,
 }
 
 int vj_policy_apply_overrides(struct vj_policy *p, const struct vj_policy_overrides *o,
-			      const struct vj_host_config *h, struct vj_policy_error *err)
+			      const struct vj_host_config *h, struct vj_err *err)
 {
 	cleanup_free struct vj_policy *q = malloc(sizeof(*q));
 	struct vj_workload nw = { 0 };
 	int r;
 
 	if (!q)
-		return vj_perr(err, -ENOMEM, SOURCE ": out of memory");
+		return vj_fail(err, -ENOMEM, SOURCE ": out of memory");
 	*q = *p;
 	if ((r = apply_scalars(q, o, h, err)) < 0)
 		return r;

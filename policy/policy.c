@@ -58,7 +58,7 @@ int vj_workload_dup(char **slot, const char *a, const char *b, size_t *bytes)
 static int workload_fail(struct vj_policy_walk *pw, const struct vj_ynode *n, int r)
 {
 	if (r == -ENOMEM)
-		return vj_perr(pw->w.err, r, "%s: out of memory", pw->w.name);
+		return vj_fail(pw->w.err, r, "%s: out of memory", pw->w.name);
 	return vj_walk_fail(&pw->w, n, "expected at most %d bytes of arguments and environment "
 			    "in all", VJ_WORKLOAD_BYTES_MAX);
 }
@@ -125,12 +125,11 @@ static int top_workload(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 }
 
 int vj_check_timeout(const char *text, const char *found, const struct vj_host_config *h,
-		     uint64_t *ms, char *why, size_t whylen)
+		     uint64_t *ms, struct vj_err *err)
 {
 	uint64_t v;
 	int r = vj_value_parse(VJ_UNIT_DURATION, text, found,
-			       vj_bound_host(1, VJ_UNLIMITED, h->max_timeout_ms), VJ_UNLIMITED_WORD, &v, why,
-			       whylen);
+			       vj_bound_host(1, VJ_UNLIMITED, h->max_timeout_ms), VJ_UNLIMITED_WORD, &v, err);
 
 	if (r == 0)
 		*ms = v == VJ_UNLIMITED ? 0 : v;
@@ -140,13 +139,12 @@ int vj_check_timeout(const char *text, const char *found, const struct vj_host_c
 static int limits_timeout(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_DURATION, VJ_UNLIMITED_WORD, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_timeout(text, found, pw->h, &pw->p->limits.timeout_ms, why,
-				       sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_timeout(text, found, pw->h, &pw->p->limits.timeout_ms, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	return r;
 }
 
@@ -166,23 +164,22 @@ static int limits_console_output(struct vj_walk *w, const struct vj_ynode *n, vo
 }
 
 int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *bytes, char *why, size_t whylen)
+		    uint64_t *bytes, struct vj_err *err)
 {
 	return vj_value_parse(VJ_UNIT_SIZE, text, found,
 			      vj_bound_host(1, VJ_UNLIMITED, h->max_output_bytes), VJ_UNLIMITED_WORD,
-			      bytes, why, whylen);
+			      bytes, err);
 }
 
 static int limits_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, VJ_UNLIMITED_WORD, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_output(text, found, pw->h, &pw->p->limits.output_bytes, why,
-				      sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_output(text, found, pw->h, &pw->p->limits.output_bytes, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	return r;
 }
 
@@ -267,9 +264,9 @@ static int check_memory_fits(struct vj_policy_walk *pw)
 		return 0;
 	vj_format_size(p->jail.cgroup.memory_max, limit, sizeof(limit));
 	vj_format_size(p->vm.memory_mib << 20, need, sizeof(need));
-	if (pw->cg_memory) {
+	if (pw->cg_limit[VJ_CGL_memory_max]) {
 		snprintf(pw->w.path, sizeof(pw->w.path), "jail.cgroup.memory");
-		return vj_walk_fail(&pw->w, pw->cg_memory, "expected at least %s (vm.memory), "
+		return vj_walk_fail(&pw->w, pw->cg_limit[VJ_CGL_memory_max], "expected at least %s (vm.memory), "
 				    "found %s", need, limit);
 	}
 	snprintf(pw->w.path, sizeof(pw->w.path), "vm.memory");
@@ -299,7 +296,7 @@ static int walk_policy(struct vj_policy_walk *pw)
 }
 
 int vj_policy_load_buffer(struct vj_policy *p, const char *name, const char *buf, size_t len,
-			  const struct vj_host_config *host, struct vj_policy_error *err)
+			  const struct vj_host_config *host, struct vj_err *err)
 {
 	struct vj_policy_walk pw = {
 		.w = { .name = name, .err = err, .host = host },
@@ -321,7 +318,7 @@ int vj_policy_load_buffer(struct vj_policy *p, const char *name, const char *buf
 }
 
 int vj_policy_load_file(struct vj_policy *p, const char *path,
-			const struct vj_host_config *host, struct vj_policy_error *err)
+			const struct vj_host_config *host, struct vj_err *err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len;

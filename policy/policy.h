@@ -60,6 +60,7 @@ struct vj_cgroup_limits {
 	char cpuset_cpus[VJ_CPUSET_MAX]; /* "" = inherit */
 	char cpuset_mems[VJ_CPUSET_MAX];
 	uint64_t io_weight;      /* 1..10000 (v2 io.weight / v1 blkio.weight scaled) */
+	uint64_t cpu_weight;     /* 1..10000 (v2 cpu.weight / v1 cpu.shares scaled) */
 };
 
 struct vj_rlimits {

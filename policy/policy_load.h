@@ -6,7 +6,7 @@
  *
  *	struct vj_host_config host;
  *	struct vj_policy p;
- *	struct vj_policy_error err;
+ *	struct vj_err err;
  *
  *	if (vj_host_config_load(&host, host_path_or_NULL, &err) < 0 ||
  *	    vj_policy_load_file(&p, "fn.yaml", &host, &err) < 0)
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/error.h"
 #include "policy.h"
 
 #define VJ_HOST_CONFIG_DEFAULT "/etc/vmjail/host.yaml"
@@ -33,10 +34,6 @@
 #define VJ_POLICY_CMDLINE_MAX 1024          /* leaves room for VMM device entries */
 #define VJ_WORKLOAD_BYTES_MAX (64 * 1024)   /* argv + env strings, terminators included */
 #define VJ_VSOCK_UDS_MAX 96 /* sun_path (108) minus the "_<port>" the VMM appends */
-
-struct vj_policy_error {
-	char msg[1024];
-};
 
 /* The built-in operator defaults, documented in policy/README.md. */
 void vj_host_config_defaults(struct vj_host_config *host);
@@ -48,12 +45,12 @@ void vj_host_config_defaults(struct vj_host_config *host);
  * relative to the file's directory.
  */
 int vj_host_config_load(struct vj_host_config *host, const char *path,
-			struct vj_policy_error *err);
+			struct vj_err *err);
 
 /* Same from memory; relative paths are taken relative to base_dir (the
  * current directory when NULL). name labels messages. */
 int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
-			       size_t len, const char *base_dir, struct vj_policy_error *err);
+			       size_t len, const char *base_dir, struct vj_err *err);
 
 /*
  * Loads and validates a tenant policy against host: schema, bounds, and
@@ -63,9 +60,9 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
  * failure there is nothing to release.
  */
 int vj_policy_load_file(struct vj_policy *p, const char *path,
-			const struct vj_host_config *host, struct vj_policy_error *err);
+			const struct vj_host_config *host, struct vj_err *err);
 int vj_policy_load_buffer(struct vj_policy *p, const char *name, const char *buf, size_t len,
-			  const struct vj_host_config *host, struct vj_policy_error *err);
+			  const struct vj_host_config *host, struct vj_err *err);
 
 /* Frees the workload strings; the struct may then be reloaded. Safe on a
  * zeroed policy. */
@@ -92,7 +89,7 @@ struct vj_policy_overrides {
 };
 
 int vj_policy_apply_overrides(struct vj_policy *p, const struct vj_policy_overrides *o,
-			      const struct vj_host_config *host, struct vj_policy_error *err);
+			      const struct vj_host_config *host, struct vj_err *err);
 
 /*
  * The effective policy, every default filled in. The YAML form is itself

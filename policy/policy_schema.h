@@ -5,6 +5,7 @@
 
 #include "policy_load.h"
 #include "schema.h"
+#include "settings.h"
 
 /* Walking one policy file. Nodes are remembered for the checks that span
  * several keys, so that their errors point at the right line too; NULL
@@ -14,7 +15,8 @@ struct vj_policy_walk {
 	struct vj_policy *p;
 	const struct vj_host_config *h;
 	const struct vj_ynode *root, *jail;
-	const struct vj_ynode *vm_memory, *cg_memory, *cg_cpus, *cg_period;
+	const struct vj_ynode *vm_memory, *cg_cpus, *cg_period;
+	const struct vj_ynode *cg_limit[VJ_CGROUP_NLIMITS];
 	const struct vj_ynode *uid, *gid, *userns, *namespaces, *netns;
 	const struct vj_ynode *drive_path[VJ_MAX_DRIVES];
 	uint32_t item; /* drive or net being walked */
@@ -35,15 +37,15 @@ void vj_jail_defaults(struct vj_jail_policy *j, const struct vj_host_config *h);
 extern const char *const vj_ns_names[7];
 int vj_walk_namespaces(struct vj_walk *w, const struct vj_ynode *n, uint32_t *out);
 
-/* Field checks shared with the overrides: "expected ..., found ..." in why. */
+/* Field checks shared with the overrides: "expected ..., found ..." in err. */
 int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
-		   uint32_t *out, char *why, size_t whylen);
+		   uint32_t *out, struct vj_err *err);
 int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *mib, char *why, size_t whylen);
+		    uint64_t *mib, struct vj_err *err);
 int vj_check_timeout(const char *text, const char *found, const struct vj_host_config *h,
-		     uint64_t *ms, char *why, size_t whylen);
+		     uint64_t *ms, struct vj_err *err);
 int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *bytes, char *why, size_t whylen);
+		    uint64_t *bytes, struct vj_err *err);
 /* The guest's memory fits the jail's cgroup memory limit. */
 bool vj_memory_fits_cgroup(const struct vj_policy *p);
 
@@ -53,6 +55,6 @@ int vj_workload_dup(char **slot, const char *a, const char *b, size_t *bytes);
 
 /* Host file loading with the default path as a parameter (for tests). */
 int vj_host_config_load_from(struct vj_host_config *host, const char *path,
-			     const char *default_path, struct vj_policy_error *err);
+			     const char *default_path, struct vj_err *err);
 
 #endif

@@ -192,13 +192,17 @@ static void strings(struct emit *e, const char *k, const char *const *v, uint32_
 	fputc(']', e->f);
 }
 
+/* The rows of VJ_RATE_FIELDS a policy has; a bucket of size 0 is off. */
 static void rate_limit(struct emit *e, const struct vj_rate_limit *rl)
 {
 	map_begin(e, "rate_limit");
-	number(e, "bandwidth", VJ_UNIT_SIZE, rl->bytes.size ? rl->bytes.size : VJ_UNLIMITED);
-	number(e, "bandwidth_burst", VJ_UNIT_SIZE, rl->bytes.one_time_burst);
-	number(e, "ops", VJ_UNIT_INTEGER, rl->ops.size ? rl->ops.size : VJ_UNLIMITED);
-	number(e, "ops_burst", VJ_UNIT_INTEGER, rl->ops.one_time_burst);
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++) {
+		const struct vj_rate_field *f = &vj_rate_fields[i];
+		const enum vj_unit u = f->grammar == VJ_RATE_SIZE ? VJ_UNIT_SIZE : VJ_UNIT_INTEGER;
+		uint64_t v = *vj_rate_field_of(f, (struct vj_rate_limit *)rl);
+		if (f->key)
+			number(e, f->key, u, f->size && !v ? VJ_UNLIMITED : v);
+	}
 	map_end(e);
 }
 
@@ -264,6 +268,18 @@ static void vm_section(struct emit *e, const struct vj_vm_config *vm)
 	map_end(e);
 }
 
+/* A settings row: its word when unset, or, without one, left out (null
+ * in JSON). */
+static void setting(struct emit *e, const struct vj_setting *s, const void *family)
+{
+	const uint64_t v = vj_setting_get(s, family);
+
+	if (v != VJ_UNLIMITED || s->word)
+		number_or(e, s->key, s->unit, v, s->word);
+	else if (e->json)
+		raw(e, s->key, "null");
+}
+
 static void cgroup(struct emit *e, const struct vj_cgroup_limits *c)
 {
 	const uint64_t period_ms = c->cpu_period_us / 1000;
@@ -272,15 +288,10 @@ static void cgroup(struct emit *e, const struct vj_cgroup_limits *c)
 	number(e, "cpus", VJ_UNIT_DECIMAL,
 	       c->cpu_quota_us == VJ_UNLIMITED ? VJ_UNLIMITED : c->cpu_quota_us / period_ms);
 	integer(e, "cpu_period_us", c->cpu_period_us);
-	number(e, "memory", VJ_UNIT_SIZE, c->memory_max);
-	number(e, "swap", VJ_UNIT_SIZE, c->memory_swap_max);
-	number(e, "pids", VJ_UNIT_INTEGER, c->pids_max);
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		setting(e, &vj_cgroup_settings[i], c);
 	str(e, "cpuset_cpus", c->cpuset_cpus);
 	str(e, "cpuset_mems", c->cpuset_mems);
-	if (c->io_weight != VJ_UNLIMITED)
-		integer(e, "io_weight", c->io_weight);
-	else if (e->json)
-		raw(e, "io_weight", "null");
 	map_end(e);
 }
 
@@ -313,11 +324,8 @@ static void jail_section(struct emit *e, const struct vj_jail_policy *j)
 	boolean(e, "mount_proc", j->mount_proc);
 	cgroup(e, &j->cgroup);
 	map_begin(e, "rlimits");
-	number_or(e, "nofile", VJ_UNIT_INTEGER, j->rlimits.nofile, VJ_DEFAULT_WORD);
-	number_or(e, "nproc", VJ_UNIT_INTEGER, j->rlimits.nproc, VJ_DEFAULT_WORD);
-	number_or(e, "fsize", VJ_UNIT_SIZE, j->rlimits.fsize, VJ_DEFAULT_WORD);
-	number_or(e, "core", VJ_UNIT_SIZE, j->rlimits.core, VJ_DEFAULT_WORD);
-	number_or(e, "memlock", VJ_UNIT_SIZE, j->rlimits.memlock, VJ_DEFAULT_WORD);
+	for (size_t i = 0; i < VJ_NRLIMITS; i++)
+		setting(e, &vj_rlimit_settings[i], &j->rlimits);
 	map_end(e);
 	map_end(e);
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "common/error.h"
 
 enum vj_root_kind { VJ_ROOT_KERNEL, VJ_ROOT_IMAGE, VJ_ROOT_SOCKET };
 
@@ -31,10 +32,10 @@ struct vj_roots {
  * block devices). Socket roots: a socket path whose directory exists; the
  * socket itself may exist only as a socket, and the whole path must fit
  * VJ_VSOCK_UDS_MAX. On success out holds the canonical path; on failure
- * why says what is wrong (without the key path) and -errno is returned.
+ * err says what is wrong (without the key path) and its -errno is returned.
  */
 int vj_roots_resolve(const struct vj_roots *roots, const char *name, char out[VJ_PATH_MAX],
-		     char *why, size_t whylen);
+		     struct vj_err *err);
 
 /* Whether canonical path p is root or lies beneath it. */
 bool vj_path_within(const char *p, const char *root);
@@ -42,6 +43,6 @@ bool vj_path_within(const char *p, const char *root);
 /* For the host file: dir made canonical. A root may not exist yet (a
  * build directory, say) as long as its parent does; it then admits
  * nothing until it is created. */
-int vj_root_canonical(const char *dir, char out[VJ_PATH_MAX], char *why, size_t whylen);
+int vj_root_canonical(const char *dir, char out[VJ_PATH_MAX], struct vj_err *err);
 
 #endif

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "parse.h"
+#include "policy.h"
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -13,33 +16,9 @@ static bool is_alnum(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* Leading decimal digits of s; *end points past them. A leading zero is
- * refused (YAML 1.1 reads "010" as octal 8; we never guess). */
-static int parse_digits(const char *s, const char **end, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!is_digit(*s) || (s[0] == '0' && is_digit(s[1])))
-		return -EINVAL;
-	for (; is_digit(*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*end = s;
-	*out = v;
-	return 0;
-}
-
 int vj_scalar_uint(const char *s, uint64_t *out)
 {
-	const char *end;
-	int r = parse_digits(s, &end, out);
-
-	if (r < 0)
-		return r;
-	return *end ? -EINVAL : 0;
+	return vj_parse_uint(s, out);
 }
 
 struct unit {
@@ -47,32 +26,7 @@ struct unit {
 	uint64_t mult;
 };
 
-static int parse_with_unit(const char *s, const struct unit *units, size_t n, bool required,
-			   uint64_t *out)
-{
-	const char *end;
-	uint64_t v;
-	int r = parse_digits(s, &end, &v);
-
-	if (r < 0)
-		return r;
-	if (!*end) {
-		if (required)
-			return -EINVAL;
-		*out = v;
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(end, units[i].suffix))
-			continue;
-		if (v > UINT64_MAX / units[i].mult)
-			return -ERANGE;
-		*out = v * units[i].mult;
-		return 0;
-	}
-	return -EINVAL;
-}
-
+/* For printing only: parsing is vj_parse_size()'s. */
 static const struct unit size_units[] = {
 	{ "Ti", 1ull << 40 }, { "Gi", 1ull << 30 }, { "Mi", 1ull << 20 }, { "Ki", 1ull << 10 },
 };
@@ -83,14 +37,12 @@ static const struct unit duration_units[] = {
 
 int vj_scalar_size(const char *s, uint64_t *out)
 {
-	return parse_with_unit(s, size_units, sizeof(size_units) / sizeof(size_units[0]), false,
-			       out);
+	return vj_parse_size(s, out);
 }
 
 int vj_scalar_duration_ms(const char *s, uint64_t *out)
 {
-	return parse_with_unit(s, duration_units,
-			       sizeof(duration_units) / sizeof(duration_units[0]), true, out);
+	return vj_parse_duration_ms(s, out);
 }
 
 int vj_scalar_milli(const char *s, uint64_t *out)
@@ -98,7 +50,7 @@ int vj_scalar_milli(const char *s, uint64_t *out)
 	const char *end;
 	uint64_t whole, frac = 0;
 	unsigned digits = 0;
-	int r = parse_digits(s, &end, &whole);
+	int r = vj_parse_digits(s, &end, &whole);
 
 	if (r < 0)
 		return r;
@@ -178,7 +130,7 @@ static bool dot_name(const char *s)
 
 bool vj_name_is_sandbox_id(const char *s)
 {
-	return name_chars(s, 1, 64, "-");
+	return name_chars(s, 1, VJ_ID_MAX, "-");
 }
 
 bool vj_name_is_drive_id(const char *s)
@@ -232,7 +184,7 @@ bool vj_name_is_cgroup_parent(const char *s)
 static int cpuset_number(const char **s, uint64_t *v)
 {
 	const char *end;
-	int r = parse_digits(*s, &end, v);
+	int r = vj_parse_digits(*s, &end, v);
 
 	if (r < 0)
 		return r;

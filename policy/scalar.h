@@ -2,8 +2,11 @@
  * Strict parsers and printers for the scalar syntaxes of policy and host
  * files. One syntax per kind, so that a value means the same everywhere:
  *   integer   decimal digits, no sign, no leading zero, no separators
- *   size      integer with an optional binary suffix Ki, Mi, Gi or Ti
- *   duration  integer with a required unit: ms, s, m or h
+ *   size      integer with an optional binary suffix K, M, G, T or Ki, Mi,
+ *             Gi, Ti, all powers of 1024 (common/parse.h: the same grammar
+ *             as every size on a command line); bare: bytes
+ *   duration  integer with a required unit: ms, s, m or h (a bare
+ *             number is refused: 30 could be seconds or milliseconds)
  *   decimal   integer with up to three fractional digits ("1.5")
  * Parsers return 0, -EINVAL (malformed) or -ERANGE (does not fit).
  */
@@ -29,7 +32,10 @@ void vj_format_duration_ms(uint64_t ms, char *buf, size_t len);
 void vj_format_milli(uint64_t v, char *buf, size_t len);
 
 /* Names: each returns true when s is acceptable. */
-bool vj_name_is_sandbox_id(const char *s); /* [A-Za-z0-9-]{1,64} */
+/* [A-Za-z0-9-]{1,64}: the one check of a sandbox id, in a policy, on the
+ * command line and in the run directory; safe as a path component and a
+ * cgroup name. */
+bool vj_name_is_sandbox_id(const char *s);
 bool vj_name_is_drive_id(const char *s);   /* [A-Za-z0-9_-]{1,20} */
 bool vj_name_is_ifname(const char *s);     /* [A-Za-z0-9_.-]{1,15}, not . or .. */
 bool vj_name_is_netns(const char *s);      /* [A-Za-z0-9_.-]{1,64}, not . or .. */

@@ -13,9 +13,16 @@ int vj_walk_fail(struct vj_walk *w, const struct vj_ynode *n, const char *fmt, .
 	va_list ap;
 
 	va_start(ap, fmt);
-	vj_vperr_at(w->err, w->name, n->line, n->col, w->path, fmt, ap);
+	vj_fail_key_at(w->err, w->name, n->line, n->col, w->path, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+int vj_walk_wrap(struct vj_walk *w, const struct vj_ynode *n)
+{
+	if (*w->path)
+		return vj_wrap(w->err, "%s:%u:%u: %s", w->name, n->line, n->col, w->path);
+	return vj_wrap(w->err, "%s:%u:%u", w->name, n->line, n->col);
 }
 
 int vj_walk_expected(struct vj_walk *w, const struct vj_ynode *n, const char *what)
@@ -112,7 +119,7 @@ struct vj_bound vj_bound_host(uint64_t min, uint64_t schema_max, uint64_t host_m
 
 static const char *const unit_syntax[] = {
 	[VJ_UNIT_INTEGER] = "an integer",
-	[VJ_UNIT_SIZE] = "a size (an integer with an optional Ki, Mi, Gi or Ti suffix)",
+	[VJ_UNIT_SIZE] = "a size (an integer with an optional K, M, G or T suffix)",
 	[VJ_UNIT_DURATION] = "a duration (an integer with a unit: ms, s, m or h)",
 	[VJ_UNIT_DECIMAL] = "a number with at most 3 decimals",
 };
@@ -142,7 +149,7 @@ static int parse_unit(enum vj_unit u, const char *text, uint64_t *out)
 }
 
 int vj_value_parse(enum vj_unit u, const char *text, const char *found, struct vj_bound b,
-		   const char *word, uint64_t *out, char *why, size_t whylen)
+		   const char *word, uint64_t *out, struct vj_err *err)
 {
 	char bound[32];
 	uint64_t v;
@@ -155,22 +162,19 @@ int vj_value_parse(enum vj_unit u, const char *text, const char *found, struct v
 		}
 		v = VJ_UNLIMITED;
 	} else if ((r = parse_unit(u, text, &v)) == -EINVAL) {
-		snprintf(why, whylen, "expected %s%s%s, found %s", unit_syntax[u],
+		return vj_fail(err, -EINVAL, "expected %s%s%s, found %s", unit_syntax[u],
 			 word ? " or " : "", word ? word : "", found);
-		return -EINVAL;
 	} else if (r < 0) {
 		v = VJ_UNLIMITED - 1; /* too big for 64 bits: above any bound */
 	}
 	if (v < b.min) {
 		vj_value_format(u, b.min, word, bound, sizeof(bound));
-		snprintf(why, whylen, "expected at least %s, found %s", bound, found);
-		return -EINVAL;
+		return vj_fail(err, -EINVAL, "expected at least %s, found %s", bound, found);
 	}
 	if (v > b.max) {
 		vj_value_format(u, b.max, word, bound, sizeof(bound));
-		snprintf(why, whylen, "expected at most %s%s, found %s", bound,
+		return vj_fail(err, -EINVAL, "expected at most %s%s, found %s", bound,
 			 b.host_max ? " (host maximum)" : "", found);
-		return -EINVAL;
 	}
 	*out = v;
 	return 0;
@@ -195,12 +199,12 @@ int vj_walk_plain(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
 int vj_walk_number(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
 		   struct vj_bound b, const char *word, uint64_t *out)
 {
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, u, word, &text, found, sizeof(found));
 
-	if (r == 0 && vj_value_parse(u, text, found, b, word, out, why, sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_value_parse(u, text, found, b, word, out, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	return r;
 }
 

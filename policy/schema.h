@@ -15,7 +15,7 @@
 
 struct vj_walk {
 	const char *name; /* file name, for messages */
-	struct vj_policy_error *err;
+	struct vj_err *err;
 	char path[VJ_KEY_PATH_MAX];
 	const struct vj_host_config *host;
 };
@@ -46,6 +46,10 @@ int vj_walk_seq(struct vj_walk *w, const struct vj_ynode *n, size_t max, vj_item
 /* "NAME:LINE:COL: PATH: ..." at node n; returns -EINVAL. */
 __attribute__((format(printf, 3, 4)))
 int vj_walk_fail(struct vj_walk *w, const struct vj_ynode *n, const char *fmt, ...);
+
+/* Puts "NAME:LINE:COL: PATH" of node n in front of the message a check
+ * left in w->err; returns its code. */
+int vj_walk_wrap(struct vj_walk *w, const struct vj_ynode *n);
 
 /* "... expected WHAT, found <n described>". */
 int vj_walk_expected(struct vj_walk *w, const struct vj_ynode *n, const char *what);
@@ -80,10 +84,10 @@ struct vj_bound vj_bound_host(uint64_t min, uint64_t schema_max, uint64_t host_m
  * Parses text (a plain scalar or a command-line word) as unit u within b.
  * word (VJ_UNLIMITED_WORD, VJ_DEFAULT_WORD or NULL for none) stands for
  * VJ_UNLIMITED, which is then subject to b like any value. On failure
- * writes "expected ..., found FOUND" into why and returns -EINVAL.
+ * leaves "expected ..., found FOUND" in err and returns -EINVAL.
  */
 int vj_value_parse(enum vj_unit u, const char *text, const char *found, struct vj_bound b,
-		   const char *word, uint64_t *out, char *why, size_t whylen);
+		   const char *word, uint64_t *out, struct vj_err *err);
 
 /* The canonical text of v in unit u; word for VJ_UNLIMITED. */
 void vj_value_format(enum vj_unit u, uint64_t v, const char *word, char *buf, size_t len);

@@ -19,7 +19,7 @@ static int walk_path(struct vj_policy_walk *pw, const struct vj_ynode *n, enum v
 {
 	const struct vj_host_config *h = pw->h;
 	struct vj_roots roots;
-	char name[VJ_PATH_MAX], why[3 * VJ_PATH_MAX + VJ_MAX_ROOTS * VJ_PATH_MAX];
+	char name[VJ_PATH_MAX];
 	int r;
 
 	if ((r = vj_walk_text(&pw->w, n, name, sizeof(name))) < 0)
@@ -32,8 +32,8 @@ static int walk_path(struct vj_policy_walk *pw, const struct vj_ynode *n, enum v
 		roots = (struct vj_roots){ "image", kind, h->nimage_roots, h->image_roots };
 	else
 		roots = (struct vj_roots){ "socket", kind, h->nsocket_roots, h->socket_roots };
-	if (vj_roots_resolve(&roots, name, out, why, sizeof(why)) < 0)
-		return vj_walk_fail(&pw->w, n, "%s", why);
+	if (vj_roots_resolve(&roots, name, out, pw->w.err) < 0)
+		return vj_walk_wrap(&pw->w, n);
 	return 0;
 }
 
@@ -60,11 +60,11 @@ static int vm_cmdline(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 }
 
 int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
-		   uint32_t *out, char *why, size_t whylen)
+		   uint32_t *out, struct vj_err *err)
 {
 	uint64_t v;
 	int r = vj_value_parse(VJ_UNIT_INTEGER, text, found, vj_bound_host(1, VJ_VCPUS_MAX, h->max_vcpus),
-			       NULL, &v, why, whylen);
+			       NULL, &v, err);
 
 	if (r == 0)
 		*out = (uint32_t)v;
@@ -72,19 +72,17 @@ int vj_check_vcpus(const char *text, const char *found, const struct vj_host_con
 }
 
 int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *mib, char *why, size_t whylen)
+		    uint64_t *mib, struct vj_err *err)
 {
 	struct vj_bound b = vj_bound_host((uint64_t)VJ_MEMORY_MIB_MIN << 20,
 					  (uint64_t)VJ_MEMORY_MIB_MAX << 20, h->max_memory_mib << 20);
 	uint64_t v;
-	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, why, whylen);
+	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, err);
 
 	if (r < 0)
 		return r;
-	if (v % (1u << 20)) {
-		snprintf(why, whylen, "expected a whole number of Mi, found %s", found);
-		return -EINVAL;
-	}
+	if (v % (1u << 20))
+		return vj_fail(err, -EINVAL, "expected a whole number of Mi, found %s", found);
 	*mib = v >> 20;
 	return 0;
 }
@@ -92,25 +90,24 @@ int vj_check_memory(const char *text, const char *found, const struct vj_host_co
 static int vm_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_INTEGER, NULL, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, why, sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	return r;
 }
 
 static int vm_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128], why[512];
+	char found[128];
 	const char *text;
 	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, NULL, &text, found, sizeof(found));
 
-	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, why,
-				      sizeof(why)) < 0)
-		return vj_walk_fail(w, n, "%s", why);
+	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, w->err) < 0)
+		return vj_walk_wrap(w, n);
 	pw->vm_memory = n;
 	return r;
 }
@@ -119,76 +116,77 @@ static int vm_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
  * spent first. */
 struct rate_walk {
 	struct vj_rate_limit *rl;
-	const struct vj_ynode *bytes_burst, *ops_burst;
+	const struct vj_ynode *burst[2]; /* of the bytes and the ops bucket */
 };
 
-static int rate_number(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
-		       bool unlimited_ok, uint64_t *out)
+static const enum vj_unit rate_units[] = {
+	[VJ_RATE_SIZE] = VJ_UNIT_SIZE,
+	[VJ_RATE_COUNT] = VJ_UNIT_INTEGER,
+	[VJ_RATE_DURATION] = VJ_UNIT_DURATION,
+};
+
+/* The row of VJ_RATE_FIELDS whose key w is at (the last component of its
+ * path, which vj_walk_map() has just added). */
+static const struct vj_rate_field *rate_field(const struct vj_walk *w)
 {
-	return vj_walk_number(w, n, u, vj_range(unlimited_ok ? 1 : 0, VJ_UNLIMITED),
-			      unlimited_ok ? VJ_UNLIMITED_WORD : NULL, out);
+	const char *dot = strrchr(w->path, '.');
+	const char *key = dot ? dot + 1 : w->path;
+
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++)
+		if (vj_rate_fields[i].key && !strcmp(vj_rate_fields[i].key, key))
+			return &vj_rate_fields[i];
+	return NULL;
 }
 
-static int rate_bucket(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u,
-		       struct vj_bucket_config *b)
+/* A row of VJ_RATE_FIELDS (common/config.h): a bucket's size, at least 1
+ * or unlimited (off), or its burst. */
+static int rate_key(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
+	const struct vj_rate_field *f = rate_field(w);
+	struct rate_walk *rw = obj;
+	struct vj_bucket_config *b;
 	uint64_t v;
-	int r = rate_number(w, n, u, true, &v);
+	int r;
 
-	if (r == 0) {
-		b->size = v == VJ_UNLIMITED ? 0 : v;
-		b->refill_ms = v == VJ_UNLIMITED ? 0 : 1000;
+	if (!f)
+		return vj_walk_fail(w, n, "internal: not a rate limit key");
+	r = vj_walk_number(w, n, rate_units[f->grammar], vj_range(f->size ? 1 : 0, VJ_UNLIMITED),
+			   f->size ? VJ_UNLIMITED_WORD : NULL, &v);
+	if (r < 0)
+		return r;
+	b = (struct vj_bucket_config *)((char *)rw->rl + f->bucket);
+	if (!f->size) {
+		rw->burst[f->bucket != 0] = n;
+		*vj_rate_field_of(f, rw->rl) = v;
+		return 0;
 	}
-	return r;
+	b->size = v == VJ_UNLIMITED ? 0 : v;
+	b->refill_ms = v == VJ_UNLIMITED ? 0 : 1000;
+	return 0;
 }
-
-static int rate_bandwidth(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return rate_bucket(w, n, VJ_UNIT_SIZE, &((struct rate_walk *)obj)->rl->bytes);
-}
-
-static int rate_ops(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return rate_bucket(w, n, VJ_UNIT_INTEGER, &((struct rate_walk *)obj)->rl->ops);
-}
-
-static int rate_bandwidth_burst(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct rate_walk *rw = obj;
-	rw->bytes_burst = n;
-	return rate_number(w, n, VJ_UNIT_SIZE, false, &rw->rl->bytes.one_time_burst);
-}
-
-static int rate_ops_burst(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct rate_walk *rw = obj;
-	rw->ops_burst = n;
-	return rate_number(w, n, VJ_UNIT_INTEGER, false, &rw->rl->ops.one_time_burst);
-}
-
-static const struct vj_key rate_keys[] = {
-	{ "bandwidth", rate_bandwidth, false },
-	{ "bandwidth_burst", rate_bandwidth_burst, false },
-	{ "ops", rate_ops, false },
-	{ "ops_burst", rate_ops_burst, false },
-};
 
 static int walk_rate_limit(struct vj_walk *w, const struct vj_ynode *n, struct vj_rate_limit *rl)
 {
 	struct rate_walk rw = { .rl = rl };
 	const size_t saved = strlen(w->path);
-	int r = vj_walk_map(w, n, rate_keys, VJ_ARRAY_SIZE(rate_keys), &rw);
+	struct vj_key keys[VJ_RATE_NFIELDS];
+	size_t nkeys = 0;
+	int r;
 
-	if (r < 0)
+	for (size_t i = 0; i < VJ_RATE_NFIELDS; i++)
+		if (vj_rate_fields[i].key)
+			keys[nkeys++] = (struct vj_key){ vj_rate_fields[i].key, rate_key, false };
+	if ((r = vj_walk_map(w, n, keys, nkeys, &rw)) < 0)
 		return r;
+
 	/* A burst is spent before the bucket: without a bucket it means
 	 * nothing, and silently ignoring it would mislead. */
-	if (rw.bytes_burst && rl->bytes.one_time_burst && !rl->bytes.size) {
+	if (rw.burst[0] && rl->bytes.one_time_burst && !rl->bytes.size) {
 		vj_path_key(w->path, sizeof(w->path), "bandwidth_burst", 15);
-		r = vj_walk_fail(w, rw.bytes_burst, "needs a bandwidth limit to apply to");
-	} else if (rw.ops_burst && rl->ops.one_time_burst && !rl->ops.size) {
+		r = vj_walk_fail(w, rw.burst[0], "needs a bandwidth limit to apply to");
+	} else if (rw.burst[1] && rl->ops.one_time_burst && !rl->ops.size) {
 		vj_path_key(w->path, sizeof(w->path), "ops_burst", 9);
-		r = vj_walk_fail(w, rw.ops_burst, "needs an ops limit to apply to");
+		r = vj_walk_fail(w, rw.burst[1], "needs an ops limit to apply to");
 	}
 	w->path[saved] = '\0';
 	return r;

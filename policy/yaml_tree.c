@@ -14,7 +14,7 @@
 
 struct builder {
 	struct vj_ydoc *doc;
-	struct vj_policy_error *err;
+	struct vj_err *err;
 	/* Open collections, outermost first. */
 	struct vj_ynode *stack[VJ_POLICY_DEPTH_MAX];
 	unsigned depth;
@@ -85,7 +85,7 @@ static int fail_here(struct builder *b, yaml_mark_t m, const char *fmt, ...)
 
 	new_node_path(b, path, sizeof(path));
 	va_start(ap, fmt);
-	vj_vperr_at(b->err, b->doc->name, line_of(m), col_of(m), path, fmt, ap);
+	vj_fail_key_at(b->err, b->doc->name, line_of(m), col_of(m), path, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -154,7 +154,7 @@ static int attach(struct builder *b, struct vj_ynode *n, yaml_mark_t m)
 		if (vj_ynode_is_null(n))
 			return fail_here(b, m, "expected a key, found null");
 	}
-	return kids_append(top, n) < 0 ? vj_perr(b->err, -ENOMEM, "%s: out of memory",
+	return kids_append(top, n) < 0 ? vj_fail(b->err, -ENOMEM, "%s: out of memory",
 						 b->doc->name) : 0;
 }
 
@@ -173,7 +173,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 		return fail_here(b, ev->start_mark, "NUL characters are not allowed in strings");
 	n = node_new(b, VJ_YSCALAR, ev->start_mark);
 	if (!n || !(n->str = malloc(len + 1)))
-		return vj_perr(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
+		return vj_fail(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
 	memcpy(n->str, value, len);
 	n->str[len] = '\0';
 	n->len = len;
@@ -197,7 +197,7 @@ static int on_collection_start(struct builder *b, const yaml_event_t *ev)
 				 VJ_POLICY_DEPTH_MAX);
 	n = node_new(b, map ? VJ_YMAP : VJ_YSEQ, ev->start_mark);
 	if (!n)
-		return vj_perr(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
+		return vj_fail(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
 	if ((r = attach(b, n, ev->start_mark)) < 0)
 		return r;
 	b->stack[b->depth++] = n;
@@ -229,7 +229,7 @@ static int check_duplicate_keys(struct builder *b, const struct vj_ynode *map)
 	if (nkeys < 2)
 		return 0;
 	if (!(keys = calloc(nkeys, sizeof(*keys))))
-		return vj_perr(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
+		return vj_fail(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
 	for (size_t i = 0; i < nkeys; i++)
 		keys[i] = map->kids[2 * i];
 	qsort(keys, nkeys, sizeof(*keys), key_cmp);
@@ -246,8 +246,9 @@ static int check_duplicate_keys(struct builder *b, const struct vj_ynode *map)
 		return 0;
 	enclosing_path(b, path, sizeof(path));
 	vj_path_key(path, sizeof(path), dup->str, dup->len);
-	return vj_perr_at(b->err, b->doc->name, dup->line, dup->col, path,
-			  "duplicate key (first defined at %u:%u)", first->line, first->col);
+	return vj_fail_at(b->err, -EINVAL, b->doc->name, dup->line, dup->col,
+			  "%s: duplicate key (first defined at %u:%u)", path, first->line,
+			  first->col);
 }
 
 static int on_collection_end(struct builder *b)
@@ -268,15 +269,15 @@ static int on_event(struct builder *b, const yaml_event_t *ev, bool *done)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->seen_document)
-			return vj_perr_at(b->err, b->doc->name, line_of(ev->start_mark),
-					  col_of(ev->start_mark), NULL,
+			return vj_fail_at(b->err, -EINVAL, b->doc->name, line_of(ev->start_mark),
+					  col_of(ev->start_mark),
 					  "expected one YAML document, found a second one");
 		b->seen_document = true;
 		return 0;
 	case YAML_STREAM_END_EVENT:
 		*done = true;
 		if (!b->seen_document)
-			return vj_perr_at(b->err, b->doc->name, 1, 1, NULL,
+			return vj_fail_at(b->err, -EINVAL, b->doc->name, 1, 1,
 					  "expected a mapping, found an empty file");
 		return 0;
 	case YAML_ALIAS_EVENT:
@@ -301,19 +302,20 @@ static int syntax_error(struct builder *b, const yaml_parser_t *p, const char *b
 	unsigned line, col;
 
 	if (p->error == YAML_MEMORY_ERROR)
-		return vj_perr(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
+		return vj_fail(b->err, -ENOMEM, "%s: out of memory", b->doc->name);
 	if (p->error == YAML_READER_ERROR) {
 		vj_offset_position(buf, len, p->problem_offset, &line, &col);
-		return vj_perr_at(b->err, b->doc->name, line, col, NULL, "invalid YAML: %s",
+		return vj_fail_at(b->err, -EINVAL, b->doc->name, line, col, "invalid YAML: %s",
 				  p->problem ? p->problem : "unreadable input");
 	}
 	if (p->context)
-		return vj_perr_at(b->err, b->doc->name, line_of(p->problem_mark),
-				  col_of(p->problem_mark), NULL, "invalid YAML: %s (%s at %u:%u)",
+		return vj_fail_at(b->err, -EINVAL, b->doc->name, line_of(p->problem_mark),
+				  col_of(p->problem_mark), "invalid YAML: %s (%s at %u:%u)",
 				  p->problem ? p->problem : "syntax error", p->context,
 				  line_of(p->context_mark), col_of(p->context_mark));
-	return vj_perr_at(b->err, b->doc->name, line_of(p->problem_mark), col_of(p->problem_mark),
-			  NULL, "invalid YAML: %s", p->problem ? p->problem : "syntax error");
+	return vj_fail_at(b->err, -EINVAL, b->doc->name, line_of(p->problem_mark),
+			  col_of(p->problem_mark), "invalid YAML: %s",
+			  p->problem ? p->problem : "syntax error");
 }
 
 static int check_raw_input(struct builder *b, const char *buf, size_t len)
@@ -322,11 +324,11 @@ static int check_raw_input(struct builder *b, const char *buf, size_t len)
 	size_t bad;
 
 	if (len > VJ_POLICY_FILE_MAX)
-		return vj_perr(b->err, -EFBIG, "%s: file is %zu bytes, larger than the %d-byte limit",
+		return vj_fail(b->err, -EFBIG, "%s: file is %zu bytes, larger than the %d-byte limit",
 			       b->doc->name, len, VJ_POLICY_FILE_MAX);
 	if (!vj_utf8_valid(buf, len, &bad)) {
 		vj_offset_position(buf, len, bad, &line, &col);
-		return vj_perr_at(b->err, b->doc->name, line, col, NULL,
+		return vj_fail_at(b->err, -EINVAL, b->doc->name, line, col,
 				  "expected UTF-8 text, found the byte 0x%02x",
 				  (unsigned char)buf[bad]);
 	}
@@ -353,7 +355,7 @@ static int parse_events(struct builder *b, yaml_parser_t *p, const char *buf, si
 }
 
 int vj_ydoc_parse(struct vj_ydoc *doc, const char *name, const char *buf, size_t len,
-		  struct vj_policy_error *err)
+		  struct vj_err *err)
 {
 	struct builder b = { .doc = doc, .err = err };
 	yaml_parser_t parser;
@@ -364,7 +366,7 @@ int vj_ydoc_parse(struct vj_ydoc *doc, const char *name, const char *buf, size_t
 	if ((r = check_raw_input(&b, buf, len)) < 0)
 		return r;
 	if (!yaml_parser_initialize(&parser))
-		return vj_perr(err, -ENOMEM, "%s: out of memory", name);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", name);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	r = parse_events(&b, &parser, buf, len);
@@ -389,7 +391,7 @@ void vj_ydoc_free(struct vj_ydoc *doc)
 	doc->root = NULL;
 }
 
-int vj_read_small_file(const char *path, char **bufp, size_t *lenp, struct vj_policy_error *err)
+int vj_read_small_file(const char *path, char **bufp, size_t *lenp, struct vj_err *err)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	cleanup_free char *buf = NULL;
@@ -397,29 +399,29 @@ int vj_read_small_file(const char *path, char **bufp, size_t *lenp, struct vj_po
 	struct stat st;
 
 	if (fd < 0)
-		return vj_perr(err, -errno, "%s: %s", path, strerror(errno));
+		return vj_fail_errno(err, -errno, "%s", path);
 	if (fstat(fd, &st) < 0)
-		return vj_perr(err, -errno, "%s: %s", path, strerror(errno));
+		return vj_fail_errno(err, -errno, "%s", path);
 	if (!S_ISREG(st.st_mode))
-		return vj_perr(err, -EINVAL, "%s: not a regular file", path);
+		return vj_fail(err, -EINVAL, "%s: not a regular file", path);
 	if (st.st_size > VJ_POLICY_FILE_MAX)
-		return vj_perr(err, -EFBIG, "%s: file is %lld bytes, larger than the %d-byte limit",
+		return vj_fail(err, -EFBIG, "%s: file is %lld bytes, larger than the %d-byte limit",
 			       path, (long long)st.st_size, VJ_POLICY_FILE_MAX);
 	/* One byte more than the cap, to notice a file that grew meanwhile. */
 	if (!(buf = malloc(VJ_POLICY_FILE_MAX + 2)))
-		return vj_perr(err, -ENOMEM, "%s: out of memory", path);
+		return vj_fail(err, -ENOMEM, "%s: out of memory", path);
 	while (len <= VJ_POLICY_FILE_MAX) {
 		ssize_t n = read(fd, buf + len, VJ_POLICY_FILE_MAX + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return vj_perr(err, -errno, "%s: %s", path, strerror(errno));
+			return vj_fail_errno(err, -errno, "%s", path);
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	if (len > VJ_POLICY_FILE_MAX)
-		return vj_perr(err, -EFBIG, "%s: file is larger than the %d-byte limit", path,
+		return vj_fail(err, -EFBIG, "%s: file is larger than the %d-byte limit", path,
 			       VJ_POLICY_FILE_MAX);
 	buf[len] = '\0';
 	*bufp = steal_ptr(&buf);

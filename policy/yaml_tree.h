@@ -41,13 +41,13 @@ struct vj_ydoc {
 };
 
 int vj_ydoc_parse(struct vj_ydoc *doc, const char *name, const char *buf, size_t len,
-		  struct vj_policy_error *err);
+		  struct vj_err *err);
 void vj_ydoc_free(struct vj_ydoc *doc);
 
 /* A plain "", "~" or "null": YAML's null, never a string here. */
 bool vj_ynode_is_null(const struct vj_ynode *n);
 
 /* Reads a whole regular file of at most VJ_POLICY_FILE_MAX bytes. */
-int vj_read_small_file(const char *path, char **buf, size_t *len, struct vj_policy_error *err);
+int vj_read_small_file(const char *path, char **buf, size_t *len, struct vj_err *err);
 
 #endif

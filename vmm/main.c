@@ -194,14 +194,13 @@ static int load_guest(struct vmm *m)
 {
 	struct vj_vm *vm = &m->vm;
 	struct vj_boot_args args = { 0 };
-	char err[512];
+	struct vj_err err;
 	int r;
 
-	r = vj_kernel_load(&vm->mem, m->cfg.kernel.fd, m->cfg.kernel.name, &m->kernel, err,
-			   sizeof(err));
+	r = vj_kernel_load(&vm->mem, m->cfg.kernel.fd, m->cfg.kernel.name, &m->kernel, &err);
 	drop_fd(&m->cfg.kernel.fd);
 	if (r < 0) {
-		vj_error("%s", err);
+		vj_error("%s", err.msg);
 		return VJ_EXIT_CONFIG;
 	}
 	if ((r = add_legacy_devices(m)) < 0) {
@@ -217,17 +216,17 @@ static int load_guest(struct vmm *m)
 	}
 	if (m->cfg.initrd.fd >= 0) {
 		r = vj_initrd_load(&vm->mem, &m->kernel, m->cfg.initrd.fd, m->cfg.initrd.name,
-				   &args.initrd_addr, &args.initrd_size, err, sizeof(err));
+				   &args.initrd_addr, &args.initrd_size, &err);
 		drop_fd(&m->cfg.initrd.fd);
 		if (r < 0) {
-			vj_error("%s", err);
+			vj_error("%s", err.msg);
 			return VJ_EXIT_CONFIG;
 		}
 	}
 	args.cmdline = vm->cmdline;
 	args.cmdline_len = vm->cmdline_len;
-	if (vj_boot_params_write(&vm->mem, &m->kernel, &args, err, sizeof(err)) < 0) {
-		vj_error("%s", err);
+	if (vj_boot_params_write(&vm->mem, &m->kernel, &args, &err) < 0) {
+		vj_error("%s", err.msg);
 		return VJ_EXIT_CONFIG;
 	}
 	if (vj_mptable_write(&vm->mem, vm->nvcpus) < 0) {
@@ -358,7 +357,7 @@ static int run(struct vmm *m)
 int main(int argc, char **argv)
 {
 	static struct vmm m; /* large: keep it off the stack */
-	char err[512];
+	struct vj_err err;
 	int r, status;
 
 	m.signal_fd = -1;
@@ -383,13 +382,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	vj_config_init(&m.cfg);
-	r = vj_config_parse_args(&m.cfg, argc, argv, err, sizeof(err));
+	r = vj_config_parse_args(&m.cfg, argc, argv, &err);
 	if (r == 1) {
 		vj_config_usage(argv[0]);
 		return 0;
 	}
 	if (r < 0) {
-		vj_error("%s", err);
+		vj_error("%s", err.msg);
 		return VJ_EXIT_CONFIG;
 	}
 	if (open_inputs(&m.cfg) < 0)

@@ -6,7 +6,7 @@
 AGENT_PROTO_OBJ := $(BUILD)/common/agent_proto.o
 VJ_INIT_SRCS := rootfs/init/main.c rootfs/init/session.c rootfs/init/workload.c \
 	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c
-VJ_INIT_COMMON_SRCS := common/agent_proto.c common/log.c common/parse.c
+VJ_INIT_COMMON_SRCS := common/agent_proto.c common/log.c common/parse.c common/error.c
 VJ_INIT := $(BUILD)/vmjail-init
 
 # The guest binary: static, so that any root file system can run it, and
@@ -26,7 +26,8 @@ $(VJ_INIT): $(VJ_INIT_SRCS) $(VJ_INIT_COMMON_SRCS) $(wildcard rootfs/init/*.h co
 # ASan and UBSan under SANITIZE=1): the integration tests run this one.
 VJ_INIT_HOST := $(BUILD)/tests/integration/vmjail-init-host
 VJ_INIT_OBJS := $(VJ_INIT_SRCS:%.c=$(BUILD)/%.o)
-VJ_INIT_HOST_LIBS := $(AGENT_PROTO_OBJ) $(BUILD)/common/log.o $(BUILD)/common/parse.o
+VJ_INIT_HOST_LIBS := $(AGENT_PROTO_OBJ) $(BUILD)/common/log.o $(BUILD)/common/parse.o \
+	$(BUILD)/common/error.o
 
 $(BUILD)/rootfs/init/%.o: CFLAGS += -iquote $(TOP)/rootfs/init
 
@@ -108,7 +109,7 @@ INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-
 # libFuzzer harness for the codec (clang); agent-fuzz.sh runs it briefly,
 # longer by hand: build/fuzz/fuzz_agent_proto -max_total_time=600 DIR
 AGENT_FUZZER := $(BUILD)/fuzz/fuzz_agent_proto
-AGENT_FUZZ_SRCS := tests/fuzz/fuzz_agent_proto.c common/agent_proto.c
+AGENT_FUZZ_SRCS := tests/fuzz/fuzz_agent_proto.c common/agent_proto.c common/error.c
 
 $(AGENT_FUZZER): $(AGENT_FUZZ_SRCS) $(wildcard common/*.h) | deps
 	@mkdir -p $(dir $@)

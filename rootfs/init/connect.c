@@ -14,7 +14,7 @@
 
 #define PORT_KEY "vmjail.port="
 
-int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, char *why, size_t whylen)
+int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, struct vj_err *err)
 {
 	const size_t klen = strlen(PORT_KEY);
 	const char *p = cmdline;
@@ -31,11 +31,10 @@ int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, char *why, si
 				memcpy(value, p + klen, vlen);
 				value[vlen] = '\0';
 			}
-			if (vlen >= sizeof(value) || vj_parse_u64(value, 1, UINT32_MAX - 1, &v) < 0) {
-				snprintf(why, whylen, "kernel command line: \"%.*s\": not a vsock port",
-					 (int)(n > 64 ? 64 : n), p);
-				return -EINVAL;
-			}
+			if (vlen >= sizeof(value) || vj_parse_u64(value, 1, UINT32_MAX - 1, &v) < 0)
+				return vj_fail(err, -EINVAL,
+					       "kernel command line: \"%.*s\": not a vsock port",
+					       (int)(n > 64 ? 64 : n), p);
 		}
 		p += n;
 		p += strspn(p, " \t\n");
@@ -44,34 +43,30 @@ int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, char *why, si
 	return 0;
 }
 
-static int read_cmdline(char *buf, size_t cap, char *why, size_t whylen)
+static int read_cmdline(char *buf, size_t cap, struct vj_err *err)
 {
 	cleanup_fd int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	if (fd < 0 || (n = read(fd, buf, cap - 1)) < 0) {
-		snprintf(why, whylen, "read /proc/cmdline: %s", strerror(errno));
-		return -errno;
-	}
+	if (fd < 0 || (n = read(fd, buf, cap - 1)) < 0)
+		return vj_fail_errno(err, -errno, "read /proc/cmdline");
 	buf[n] = '\0';
 	return 0;
 }
 
-int vj_init_connect_host(char *why, size_t whylen)
+int vj_init_connect_host(struct vj_err *err)
 {
 	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST };
 	char cmdline[4096];
 	cleanup_fd int fd = -1;
 	int r;
 
-	if ((r = read_cmdline(cmdline, sizeof(cmdline), why, whylen)) < 0 ||
-	    (r = vj_init_port_from_cmdline(cmdline, &addr.svm_port, why, whylen)) < 0)
+	if ((r = read_cmdline(cmdline, sizeof(cmdline), err)) < 0 ||
+	    (r = vj_init_port_from_cmdline(cmdline, &addr.svm_port, err)) < 0)
 		return r;
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		snprintf(why, whylen, "connect to the host (vsock CID %u, port %u): %s",
-			 VMADDR_CID_HOST, addr.svm_port, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return vj_fail_errno(err, -errno, "connect to the host (vsock CID %u, port %u)",
+				     VMADDR_CID_HOST, addr.svm_port);
 	return vj_steal_fd(&fd);
 }

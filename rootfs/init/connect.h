@@ -8,14 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* The last vmjail.port=N word of cmdline (1..4294967295; parameters are
  * separated by spaces, tabs or newlines, as in /proc/cmdline), or
- * VJ_AGENT_DEFAULT_PORT when there is none. -EINVAL with why set for a
+ * VJ_AGENT_DEFAULT_PORT when there is none. -EINVAL with err set for a
  * value that is not a port. */
-int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, char *why, size_t whylen);
+int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, struct vj_err *err);
 
 /* Reads /proc/cmdline for the port and connects. Returns the socket
- * (close-on-exec) or -errno with why set. */
-int vj_init_connect_host(char *why, size_t whylen);
+ * (close-on-exec) or -errno with err set. */
+int vj_init_connect_host(struct vj_err *err);
 
 #endif

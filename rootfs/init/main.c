@@ -83,21 +83,19 @@ static int ensure_stdio(void)
 	return 0;
 }
 
-static int system_setup(char *why, size_t whylen)
+static int system_setup(struct vj_err *err)
 {
-	int r = vj_init_mount_all(why, whylen);
+	int r = vj_init_mount_all(err);
 
-	return r < 0 ? r : vj_init_net_up("lo", why, whylen);
+	return r < 0 ? r : vj_init_net_up("lo", err);
 }
 
-static int open_connection(const struct options *o, char *why, size_t whylen)
+static int open_connection(const struct options *o, struct vj_err *err)
 {
 	if (o->fd < 0)
-		return vj_init_connect_host(why, whylen);
-	if (fcntl(o->fd, F_SETFD, FD_CLOEXEC) < 0) {
-		snprintf(why, whylen, "--fd %d: %s", o->fd, strerror(errno));
-		return -errno;
-	}
+		return vj_init_connect_host(err);
+	if (fcntl(o->fd, F_SETFD, FD_CLOEXEC) < 0)
+		return vj_fail_errno(err, -errno, "--fd %d", o->fd);
 	return o->fd;
 }
 
@@ -141,7 +139,7 @@ static int serve(const struct options *o, bool is_init)
 	cleanup_free struct vj_agent_tx *tx = malloc(sizeof(*tx));
 	cleanup_fd int conn = -1;
 	struct vj_init_session s;
-	char why[VJ_AGENT_ERROR_MAX];
+	struct vj_err err;
 	int r;
 
 	if (!rx || !tx) {
@@ -150,17 +148,17 @@ static int serve(const struct options *o, bool is_init)
 	}
 	rx->have = rx->current = 0;
 	tx->len = tx->off = 0;
-	if ((conn = open_connection(o, why, sizeof(why))) < 0) {
-		vj_error("%s", why);
+	if ((conn = open_connection(o, &err)) < 0) {
+		vj_error("%s", err.msg);
 		return conn;
 	}
 	s = (struct vj_init_session){ .conn = conn, .is_init = is_init, .setup = o->setup,
 				      .rx = rx, .tx = tx };
-	r = vj_init_serve(&s, why, sizeof(why));
+	r = vj_init_serve(&s, &err);
 	if (r < 0) {
-		vj_error("%s", why);
+		vj_error("%s", err.msg);
 		if (r != -ECONNRESET && r != -ECONNABORTED)
-			report_error(&s, why);
+			report_error(&s, err.msg);
 	}
 	vj_init_finish(&s);
 	return r;
@@ -170,7 +168,7 @@ int main(int argc, char **argv)
 {
 	const bool is_init = getpid() == 1;
 	struct options o;
-	char why[VJ_AGENT_ERROR_MAX];
+	struct vj_err err;
 	int r;
 
 	vj_log_init("vmjail-init", VJ_LOG_INFO);
@@ -185,8 +183,8 @@ int main(int argc, char **argv)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (o.setup)
 		take_ctrl_alt_del();
-	if (o.setup && (r = system_setup(why, sizeof(why))) < 0)
-		vj_error("%s", why);
+	if (o.setup && (r = system_setup(&err)) < 0)
+		vj_error("%s", err.msg);
 	else
 		r = serve(&o, is_init);
 	if (o.setup) {

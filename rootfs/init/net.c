@@ -19,56 +19,52 @@ static void ipv4(struct sockaddr *sa, const uint8_t a[4])
 	memcpy(sa, &sin, sizeof(sin));
 }
 
-static int fail(const char *ifname, const char *step, char *why, size_t whylen)
+/* After a failed call, while errno is still its. */
+static int fail(const char *ifname, const char *step, struct vj_err *err)
 {
-	int r = -errno;
-
-	snprintf(why, whylen, "network %s: %s: %s", ifname, step, strerror(errno));
-	return r;
+	return vj_fail_errno(err, -errno, "network %s: %s", ifname, step);
 }
 
-static int inet_socket(const char *ifname, char *why, size_t whylen)
+static int inet_socket(const char *ifname, struct vj_err *err)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	return fd < 0 ? fail(ifname, "socket", why, whylen) : fd;
+	return fd < 0 ? fail(ifname, "socket", err) : fd;
 }
 
-static int if_request(struct ifreq *ifr, const char *ifname, char *why, size_t whylen)
+static int if_request(struct ifreq *ifr, const char *ifname, struct vj_err *err)
 {
 	memset(ifr, 0, sizeof(*ifr));
-	if (strlen(ifname) >= sizeof(ifr->ifr_name)) {
-		snprintf(why, whylen, "network %s: interface name too long", ifname);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(ifname) >= sizeof(ifr->ifr_name))
+		return vj_fail(err, -ENAMETOOLONG, "network %s: interface name too long", ifname);
 	strcpy(ifr->ifr_name, ifname);
 	return 0;
 }
 
-static int set_up(int fd, const char *ifname, char *why, size_t whylen)
+static int set_up(int fd, const char *ifname, struct vj_err *err)
 {
 	struct ifreq ifr;
 	int r;
 
-	if ((r = if_request(&ifr, ifname, why, whylen)) < 0)
+	if ((r = if_request(&ifr, ifname, err)) < 0)
 		return r;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return fail(ifname, "get flags", why, whylen);
+		return fail(ifname, "get flags", err);
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return fail(ifname, "set it up", why, whylen);
+		return fail(ifname, "set it up", err);
 	return 0;
 }
 
-int vj_init_net_up(const char *ifname, char *why, size_t whylen)
+int vj_init_net_up(const char *ifname, struct vj_err *err)
 {
-	cleanup_fd int fd = inet_socket(ifname, why, whylen);
+	cleanup_fd int fd = inet_socket(ifname, err);
 
-	return fd < 0 ? fd : set_up(fd, ifname, why, whylen);
+	return fd < 0 ? fd : set_up(fd, ifname, err);
 }
 
-static int set_address(int fd, const char *ifname, const struct vj_agent_net *net, char *why,
-		       size_t whylen)
+static int set_address(int fd, const char *ifname, const struct vj_agent_net *net,
+		       struct vj_err *err)
 {
 	const uint32_t mask = net->prefix ? ~0u << (32 - net->prefix) : 0;
 	const uint8_t m[4] = { (uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8),
@@ -76,19 +72,18 @@ static int set_address(int fd, const char *ifname, const struct vj_agent_net *ne
 	struct ifreq ifr;
 	int r;
 
-	if ((r = if_request(&ifr, ifname, why, whylen)) < 0)
+	if ((r = if_request(&ifr, ifname, err)) < 0)
 		return r;
 	ipv4(&ifr.ifr_addr, net->addr);
 	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0)
-		return fail(ifname, "set address", why, whylen);
+		return fail(ifname, "set address", err);
 	ipv4(&ifr.ifr_netmask, m);
 	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0)
-		return fail(ifname, "set netmask", why, whylen);
+		return fail(ifname, "set netmask", err);
 	return 0;
 }
 
-static int add_default_route(int fd, const char *ifname, const uint8_t gw[4], char *why,
-			     size_t whylen)
+static int add_default_route(int fd, const char *ifname, const uint8_t gw[4], struct vj_err *err)
 {
 	static const uint8_t any[4];
 	char dev[IFNAMSIZ];
@@ -99,24 +94,23 @@ static int add_default_route(int fd, const char *ifname, const uint8_t gw[4], ch
 	ipv4(&rt.rt_genmask, any);
 	ipv4(&rt.rt_gateway, gw);
 	if (ioctl(fd, SIOCADDRT, &rt) < 0)
-		return fail(ifname, "add default route", why, whylen);
+		return fail(ifname, "add default route", err);
 	return 0;
 }
 
-int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, char *why,
-			  size_t whylen)
+int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, struct vj_err *err)
 {
 	static const uint8_t none[4];
-	cleanup_fd int fd = inet_socket(ifname, why, whylen);
+	cleanup_fd int fd = inet_socket(ifname, err);
 	int r;
 
 	if (fd < 0)
 		return fd;
-	if ((r = set_address(fd, ifname, net, why, whylen)) < 0 ||
-	    (r = set_up(fd, ifname, why, whylen)) < 0)
+	if ((r = set_address(fd, ifname, net, err)) < 0 ||
+	    (r = set_up(fd, ifname, err)) < 0)
 		return r;
 	if (memcmp(net->gateway, none, 4) &&
-	    (r = add_default_route(fd, ifname, net->gateway, why, whylen)) < 0)
+	    (r = add_default_route(fd, ifname, net->gateway, err)) < 0)
 		return r;
 	return 0;
 }

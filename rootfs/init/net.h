@@ -8,14 +8,14 @@
 #include <stddef.h>
 
 #include "agent_proto.h"
+#include "error.h"
 
 #define VJ_INIT_NET_IFNAME "eth0"
 
-int vj_init_net_up(const char *ifname, char *why, size_t whylen);
+int vj_init_net_up(const char *ifname, struct vj_err *err);
 
 /* Address and netmask, up, then the default route when net->gateway is
- * not 0.0.0.0. Returns 0 or -errno with why naming the step. */
-int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, char *why,
-			  size_t whylen);
+ * not 0.0.0.0. Returns 0 or -errno with err naming the step. */
+int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, struct vj_err *err);
 
 #endif

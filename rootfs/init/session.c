@@ -19,114 +19,99 @@
 #include "setup.h"
 #include "workload.h"
 
-__attribute__((format(printf, 4, 5))) static int fail(int r, char *why, size_t whylen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* Blocks until a whole frame is in. */
-static int recv_frame(struct vj_init_session *s, struct vj_agent_msg *m, char *why, size_t whylen)
+static int recv_frame(struct vj_init_session *s, struct vj_agent_msg *m, struct vj_err *err)
 {
 	for (;;) {
-		int r = vj_agent_rx_next(s->rx, m, why, whylen);
+		int r = vj_agent_rx_next(s->rx, m, err);
 		ssize_t n;
 
 		if (r != 0)
 			return r;
 		n = vj_agent_rx_read(s->rx, s->conn);
 		if (n == 0)
-			return fail(-ECONNRESET, why, whylen, "the launcher closed the connection");
+			return vj_fail(err, -ECONNRESET, "the launcher closed the connection");
 		if (n < 0)
-			return fail((int)n, why, whylen, "read from the launcher: %s",
-				    strerror((int)-n));
+			return vj_fail_errno(err, (int)n, "read from the launcher");
 	}
 }
 
-static int send_frame(struct vj_init_session *s, const struct vj_agent_msg *m, char *why,
-		      size_t whylen)
+static int send_frame(struct vj_init_session *s, const struct vj_agent_msg *m, struct vj_err *err)
 {
 	int r = vj_agent_send(s->tx, s->conn, m);
 
 	if (r < 0)
-		return fail(r == -EPIPE ? -ECONNRESET : r, why, whylen,
-			    "send %s to the launcher: %s", vj_agent_type_name(m->type),
-			    strerror(-r));
+		return vj_fail_errno(err, r == -EPIPE ? -ECONNRESET : r, "send %s to the launcher",
+				     vj_agent_type_name(m->type));
 	return 0;
 }
 
-static int unexpected(const struct vj_agent_msg *m, const char *when, char *why, size_t whylen)
+static int unexpected(const struct vj_agent_msg *m, const char *when, struct vj_err *err)
 {
 	char text[VJ_AGENT_ERROR_MAX + 1];
 
 	if (m->type != VJ_AGENT_ERROR)
-		return fail(-EPROTO, why, whylen, "unexpected %s frame %s",
-			    vj_agent_type_name(m->type), when);
+		return vj_fail(err, -EPROTO, "unexpected %s frame %s",
+			       vj_agent_type_name(m->type), when);
 	vj_agent_printable(text, sizeof(text), m->bytes.data, m->bytes.len);
-	return fail(-ECONNABORTED, why, whylen, "the launcher reported: %s", text);
+	return vj_fail(err, -ECONNABORTED, "the launcher reported: %s", text);
 }
 
-static int hello(struct vj_init_session *s, char *why, size_t whylen)
+static int hello(struct vj_init_session *s, struct vj_err *err)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO,
 				  .hello = { VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX } };
 	int r;
 
-	if ((r = send_frame(s, &m, why, whylen)) < 0 || (r = recv_frame(s, &m, why, whylen)) < 0)
+	if ((r = send_frame(s, &m, err)) < 0 || (r = recv_frame(s, &m, err)) < 0)
 		return r;
 	if (m.type != VJ_AGENT_HELLO)
-		return unexpected(&m, "before HELLO", why, whylen);
+		return unexpected(&m, "before HELLO", err);
 	if (m.hello.min != m.hello.max || m.hello.min < VJ_AGENT_VERSION_MIN ||
 	    m.hello.min > VJ_AGENT_VERSION_MAX)
-		return fail(-EPROTONOSUPPORT, why, whylen,
-			    "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
-			    m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
+		return vj_fail(err, -EPROTONOSUPPORT,
+			       "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
+			       m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
 	s->version = m.hello.min;
 	vj_agent_rx_consume(s->rx);
 	return 0;
 }
 
-static int receive_workload(struct vj_init_session *s, struct vj_init_workload *w, char *why,
-			    size_t whylen)
+static int receive_workload(struct vj_init_session *s, struct vj_init_workload *w,
+			    struct vj_err *err)
 {
 	struct vj_agent_msg m;
 	bool have_spec = false;
 	int r;
 
 	for (;;) {
-		if ((r = recv_frame(s, &m, why, whylen)) < 0)
+		if ((r = recv_frame(s, &m, err)) < 0)
 			return r;
 		if (m.type == VJ_AGENT_WORKLOAD && !have_spec) {
 			w->spec = m.spec;
 			have_spec = true;
 		} else if ((m.type == VJ_AGENT_ARG || m.type == VJ_AGENT_ENV) && have_spec) {
-			if ((r = vj_init_workload_add(w, &m, why, whylen)) < 0)
+			if ((r = vj_init_workload_add(w, &m, err)) < 0)
 				return r;
 		} else if (m.type == VJ_AGENT_START && have_spec) {
 			vj_agent_rx_consume(s->rx);
-			return vj_init_workload_check(w, why, whylen);
+			return vj_init_workload_check(w, err);
 		} else {
-			return unexpected(&m, have_spec ? "before START" : "before WORKLOAD", why,
-					  whylen);
+			return unexpected(&m, have_spec ? "before START" : "before WORKLOAD", err);
 		}
 		vj_agent_rx_consume(s->rx);
 	}
 }
 
 /* Settings of the guest system that come with the workload. */
-static int apply_system(const struct vj_agent_spec *spec, char *why, size_t whylen)
+static int apply_system(const struct vj_agent_spec *spec, struct vj_err *err)
 {
 	int r;
 
-	if (spec->hostname[0] && (r = vj_init_set_hostname(spec->hostname, why, whylen)) < 0)
+	if (spec->hostname[0] && (r = vj_init_set_hostname(spec->hostname, err)) < 0)
 		return r;
 	if (spec->net.enabled &&
-	    (r = vj_init_net_configure(VJ_INIT_NET_IFNAME, &spec->net, why, whylen)) < 0)
+	    (r = vj_init_net_configure(VJ_INIT_NET_IFNAME, &spec->net, err)) < 0)
 		return r;
 	return 0;
 }
@@ -252,23 +237,23 @@ static void write_stdin(struct relay *rl)
  * it was: not worth ending the workload for. */
 static void set_clock(const struct vj_init_session *s, uint64_t ns)
 {
-	char why[128];
+	struct vj_err err;
 
 	if (!s->setup)
 		vj_info("SETTIME %llu ns: the clock is left alone (no system set-up)",
 			(unsigned long long)ns);
-	else if (vj_init_set_clock(ns, why, sizeof(why)) < 0)
-		vj_warn("%s", why);
+	else if (vj_init_set_clock(ns, &err) < 0)
+		vj_warn("%s", err.msg);
 }
 
 /* One frame from the launcher while the workload runs. Returns 1 when
  * the frame stays at the front of rx (stdin not yet written). */
-static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, size_t whylen)
+static int handle(struct relay *rl, const struct vj_agent_msg *m, struct vj_err *err)
 {
 	switch (m->type) {
 	case VJ_AGENT_STDIN:
 		if (rl->stdin_eof)
-			return fail(-EPROTO, why, whylen, "unexpected STDIN frame after STDIN_EOF");
+			return vj_fail(err, -EPROTO, "unexpected STDIN frame after STDIN_EOF");
 		if (rl->child.stdin_fd < 0)
 			return 0;
 		rl->stdin_data = m->bytes.data;
@@ -277,7 +262,7 @@ static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, siz
 		return rl->stdin_pending;
 	case VJ_AGENT_STDIN_EOF:
 		if (rl->stdin_eof)
-			return fail(-EPROTO, why, whylen, "unexpected second STDIN_EOF frame");
+			return vj_fail(err, -EPROTO, "unexpected second STDIN_EOF frame");
 		rl->stdin_eof = true;
 		vj_closep(&rl->child.stdin_fd);
 		rl->child.stdin_fd = -1;
@@ -288,23 +273,23 @@ static int handle(struct relay *rl, const struct vj_agent_msg *m, char *why, siz
 		return 0;
 	case VJ_AGENT_SETTIME:
 		if (rl->s->version < VJ_AGENT_VERSION_SETTIME)
-			return fail(-EPROTO, why, whylen,
-				    "unexpected SETTIME frame in protocol version %u",
-				    rl->s->version);
+			return vj_fail(err, -EPROTO,
+				       "unexpected SETTIME frame in protocol version %u",
+				       rl->s->version);
 		set_clock(rl->s, m->realtime_ns);
 		return 0;
 	default:
-		return unexpected(m, "while the workload runs", why, whylen);
+		return unexpected(m, "while the workload runs", err);
 	}
 }
 
-static int process_frames(struct relay *rl, char *why, size_t whylen)
+static int process_frames(struct relay *rl, struct vj_err *err)
 {
 	struct vj_agent_msg m;
 	int r = 0;
 
-	while (!rl->stdin_pending && (r = vj_agent_rx_next(rl->s->rx, &m, why, whylen)) == 1) {
-		if ((r = handle(rl, &m, why, whylen)) < 0)
+	while (!rl->stdin_pending && (r = vj_agent_rx_next(rl->s->rx, &m, err)) == 1) {
+		if ((r = handle(rl, &m, err)) < 0)
 			return r;
 		if (r == 0)
 			vj_agent_rx_consume(rl->s->rx);
@@ -312,18 +297,18 @@ static int process_frames(struct relay *rl, char *why, size_t whylen)
 	return r < 0 ? r : 0;
 }
 
-static int read_launcher(struct relay *rl, char *why, size_t whylen)
+static int read_launcher(struct relay *rl, struct vj_err *err)
 {
 	ssize_t n = vj_agent_rx_read(rl->s->rx, rl->s->conn);
 
 	if (n == 0)
-		return fail(-ECONNRESET, why, whylen, "the launcher closed the connection");
+		return vj_fail(err, -ECONNRESET, "the launcher closed the connection");
 	if (n < 0 && n != -EAGAIN)
-		return fail((int)n, why, whylen, "read from the launcher: %s", strerror((int)-n));
-	return process_frames(rl, why, whylen);
+		return vj_fail_errno(err, (int)n, "read from the launcher");
+	return process_frames(rl, err);
 }
 
-static int pump(struct relay *rl, int *fd, enum vj_agent_type type, char *why, size_t whylen)
+static int pump(struct relay *rl, int *fd, enum vj_agent_type type, struct vj_err *err)
 {
 	ssize_t n = read(*fd, rl->buf, VJ_AGENT_PAYLOAD_MAX);
 	struct vj_agent_msg m = { .type = type };
@@ -337,7 +322,7 @@ static int pump(struct relay *rl, int *fd, enum vj_agent_type type, char *why, s
 	}
 	m.bytes.data = rl->buf;
 	m.bytes.len = (size_t)n;
-	return send_frame(rl->s, &m, why, whylen);
+	return send_frame(rl->s, &m, err);
 }
 
 /* SIGCHLD, and SIGINT, the request to stop. */
@@ -353,7 +338,7 @@ static void on_signals(struct relay *rl)
 		stop_workload(rl);
 }
 
-static int relay_step(struct relay *rl, char *why, size_t whylen)
+static int relay_step(struct relay *rl, struct vj_err *err)
 {
 	struct vj_init_child *c = &rl->child;
 	const bool want_conn = !rl->stdin_pending && !rl->done;
@@ -367,22 +352,22 @@ static int relay_step(struct relay *rl, char *why, size_t whylen)
 	int r;
 
 	if (poll(pf, VJ_ARRAY_SIZE(pf), grace_left_ms(rl)) < 0)
-		return errno == EINTR ? 0 : fail(-errno, why, whylen, "poll: %s", strerror(errno));
+		return errno == EINTR ? 0 : vj_fail_errno(err, -errno, "poll");
 	end_grace(rl);
 	if (pf[0].revents)
 		on_signals(rl);
 	if (pf[1].revents && c->stdout_fd >= 0 &&
-	    (r = pump(rl, &c->stdout_fd, VJ_AGENT_STDOUT, why, whylen)) < 0)
+	    (r = pump(rl, &c->stdout_fd, VJ_AGENT_STDOUT, err)) < 0)
 		return r;
 	if (pf[2].revents && c->stderr_fd >= 0 &&
-	    (r = pump(rl, &c->stderr_fd, VJ_AGENT_STDERR, why, whylen)) < 0)
+	    (r = pump(rl, &c->stderr_fd, VJ_AGENT_STDERR, err)) < 0)
 		return r;
 	if (pf[3].revents && rl->stdin_pending) {
 		write_stdin(rl);
-		if (!rl->stdin_pending && (r = process_frames(rl, why, whylen)) < 0)
+		if (!rl->stdin_pending && (r = process_frames(rl, err)) < 0)
 			return r;
 	}
-	if (pf[4].revents && !rl->done && (r = read_launcher(rl, why, whylen)) < 0)
+	if (pf[4].revents && !rl->done && (r = read_launcher(rl, err)) < 0)
 		return r;
 	return 0;
 }
@@ -401,24 +386,24 @@ static void exit_frame(int status, struct vj_agent_msg *m)
 
 /* From spawn to the end of the workload's output: the main process has
  * ended and both pipes are at end of file. */
-static int relay(struct relay *rl, char *why, size_t whylen)
+static int relay(struct relay *rl, struct vj_err *err)
 {
 	struct vj_agent_msg m;
 	int r;
 
-	if ((r = process_frames(rl, why, whylen)) < 0)
+	if ((r = process_frames(rl, err)) < 0)
 		return r;
 	while (!rl->done || rl->child.stdout_fd >= 0 || rl->child.stderr_fd >= 0)
-		if ((r = relay_step(rl, why, whylen)) < 0)
+		if ((r = relay_step(rl, err)) < 0)
 			return r;
 	exit_frame(rl->status, &m);
-	return send_frame(rl->s, &m, why, whylen);
+	return send_frame(rl->s, &m, err);
 }
 
 /* A program that cannot be executed ends like it does in a shell: a line
  * on its stderr and status 127 (not found) or 126 (not executable). */
-static int report_exec_failure(struct vj_init_session *s, int err, const char *what, char *why,
-			       size_t whylen)
+static int report_exec_failure(struct vj_init_session *s, int code, const char *what,
+			       struct vj_err *err)
 {
 	char line[VJ_AGENT_ERROR_MAX + 16];
 	struct vj_agent_msg m = { .type = VJ_AGENT_STDERR };
@@ -427,17 +412,17 @@ static int report_exec_failure(struct vj_init_session *s, int err, const char *w
 	snprintf(line, sizeof(line), "vmjail-init: %.*s\n", (int)VJ_AGENT_ERROR_MAX, what);
 	m.bytes.data = (const uint8_t *)line;
 	m.bytes.len = strlen(line);
-	if ((r = send_frame(s, &m, why, whylen)) < 0)
+	if ((r = send_frame(s, &m, err)) < 0)
 		return r;
 	m.type = VJ_AGENT_EXIT;
 	m.exit.kind = VJ_AGENT_EXITED;
-	m.exit.value = err == -ENOENT ? 127 : 126;
-	return send_frame(s, &m, why, whylen);
+	m.exit.value = code == -ENOENT ? 127 : 126;
+	return send_frame(s, &m, err);
 }
 
 /* From here SIGINT no longer powers off at once (PID 1) or ends the
  * agent: it waits in the signalfd until the workload runs, then stops it. */
-static int start_reaping(struct relay *rl, char *why, size_t whylen)
+static int start_reaping(struct relay *rl, struct vj_err *err)
 {
 	sigset_t set;
 
@@ -446,8 +431,7 @@ static int start_reaping(struct relay *rl, char *why, size_t whylen)
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (rl->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-		return fail(-errno, why, whylen, "signalfd for SIGCHLD and SIGINT: %s",
-			    strerror(errno));
+		return vj_fail_errno(err, -errno, "signalfd for SIGCHLD and SIGINT");
 	return 0;
 }
 
@@ -474,28 +458,29 @@ static void end_run(struct relay *rl)
 	free(rl->buf);
 }
 
-int vj_init_serve(struct vj_init_session *s, char *why, size_t whylen)
+int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 {
 	struct vj_init_workload w = { 0 };
 	struct relay rl = { .s = s, .child = { -1, -1, -1, -1 }, .sigfd = -1 };
 	enum vj_init_spawn_failure failure;
 	int r;
 
-	if ((r = hello(s, why, whylen)) < 0 || (r = receive_workload(s, &w, why, whylen)) < 0 ||
-	    (r = apply_system(&w.spec, why, whylen)) < 0 || (r = start_reaping(&rl, why, whylen)) < 0)
+	if ((r = hello(s, err)) < 0 || (r = receive_workload(s, &w, err)) < 0 ||
+	    (r = apply_system(&w.spec, err)) < 0 || (r = start_reaping(&rl, err)) < 0)
 		goto out;
 	if (!(rl.buf = malloc(VJ_AGENT_PAYLOAD_MAX))) {
-		r = fail(-ENOMEM, why, whylen, "output buffer: out of memory");
+		r = vj_fail(err, -ENOMEM, "output buffer: out of memory");
 		goto out;
 	}
-	r = vj_init_workload_spawn(&w, &rl.child, &failure, why, whylen);
+	r = vj_init_workload_spawn(&w, &rl.child, &failure, err);
 	if (r < 0 && failure == VJ_INIT_SPAWN_EXEC) {
 		char what[VJ_AGENT_ERROR_MAX];
 
-		snprintf(what, sizeof(what), "%s", why);
-		r = report_exec_failure(s, r, what, why, whylen);
+		/* Copied: sending it may overwrite err. */
+		snprintf(what, sizeof(what), "%s", err->msg);
+		r = report_exec_failure(s, r, what, err);
 	} else if (r == 0) {
-		r = relay(&rl, why, whylen);
+		r = relay(&rl, err);
 	}
 out:
 	end_run(&rl);

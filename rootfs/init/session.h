@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "agent_proto.h"
+#include "error.h"
 
 struct vj_init_session {
 	int conn;
@@ -32,12 +33,12 @@ struct vj_init_session {
  * from just before the workload starts: one that arrives while it runs
  * stops it (SIGTERM to its process group, SIGKILL after
  * VJ_INIT_STOP_GRACE_MS), and its end is reported as usual. Returns 0, or
- * -errno with why set: -ECONNRESET/-ECONNABORTED when the launcher closed
+ * -errno with err set: -ECONNRESET/-ECONNABORTED when the launcher closed
  * the connection or sent ERROR (nothing more to tell it), any other code
  * for an error worth an ERROR frame. The workload, and as PID 1 every
  * other process, is dead and reaped when it returns.
  */
-int vj_init_serve(struct vj_init_session *s, char *why, size_t whylen);
+int vj_init_serve(struct vj_init_session *s, struct vj_err *err);
 
 /* After the agent's last frame: shuts its sending side and reads until
  * the launcher closes, so that the launcher has the last frame before the

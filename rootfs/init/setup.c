@@ -35,52 +35,41 @@ static const struct dev_link {
 	{ "/proc/self/fd/2", "/dev/stderr" },
 };
 
-int vj_init_mount_all(char *why, size_t whylen)
+int vj_init_mount_all(struct vj_err *err)
 {
 	for (size_t i = 0; i < VJ_ARRAY_SIZE(mounts); i++) {
 		const struct mount_entry *m = &mounts[i];
 
-		if (mkdir(m->target, 0755) < 0 && errno != EEXIST) {
-			snprintf(why, whylen, "create mount point %s: %s", m->target, strerror(errno));
-			return -errno;
-		}
+		if (mkdir(m->target, 0755) < 0 && errno != EEXIST)
+			return vj_fail_errno(err, -errno, "create mount point %s", m->target);
 		/* EBUSY: the same file system is mounted there already, as
 		 * devtmpfs is on /dev when the kernel mounts it (an ext4 root
 		 * with CONFIG_DEVTMPFS_MOUNT). */
 		if (mount(m->source, m->target, m->type, m->flags, m->options) < 0 &&
-		    errno != EBUSY) {
-			snprintf(why, whylen, "mount %s on %s: %s", m->type, m->target,
-				 strerror(errno));
-			return -errno;
-		}
+		    errno != EBUSY)
+			return vj_fail_errno(err, -errno, "mount %s on %s", m->type, m->target);
 	}
 	for (size_t i = 0; i < VJ_ARRAY_SIZE(dev_links); i++)
-		if (symlink(dev_links[i].target, dev_links[i].path) < 0 && errno != EEXIST) {
-			snprintf(why, whylen, "symlink %s: %s", dev_links[i].path, strerror(errno));
-			return -errno;
-		}
+		if (symlink(dev_links[i].target, dev_links[i].path) < 0 && errno != EEXIST)
+			return vj_fail_errno(err, -errno, "symlink %s", dev_links[i].path);
 	return 0;
 }
 
-int vj_init_set_hostname(const char *name, char *why, size_t whylen)
+int vj_init_set_hostname(const char *name, struct vj_err *err)
 {
-	if (sethostname(name, strlen(name)) < 0) {
-		snprintf(why, whylen, "set hostname \"%s\": %s", name, strerror(errno));
-		return -errno;
-	}
+	if (sethostname(name, strlen(name)) < 0)
+		return vj_fail_errno(err, -errno, "set hostname \"%s\"", name);
 	return 0;
 }
 
-int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen)
+int vj_init_set_clock(uint64_t realtime_ns, struct vj_err *err)
 {
 	const struct timespec t = { .tv_sec = (time_t)(realtime_ns / 1000000000u),
 				    .tv_nsec = (long)(realtime_ns % 1000000000u) };
 
-	if (clock_settime(CLOCK_REALTIME, &t) < 0) {
-		snprintf(why, whylen, "set the clock to %llu ns: %s",
-			 (unsigned long long)realtime_ns, strerror(errno));
-		return -errno;
-	}
+	if (clock_settime(CLOCK_REALTIME, &t) < 0)
+		return vj_fail_errno(err, -errno, "set the clock to %llu ns",
+				     (unsigned long long)realtime_ns);
 	return 0;
 }
 

@@ -8,15 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* /proc, /sys, /dev (devtmpfs, with /dev/pts and /dev/shm), /tmp, /run;
- * a missing mount point is created. Returns 0 or -errno with why set. */
-int vj_init_mount_all(char *why, size_t whylen);
+#include "error.h"
 
-int vj_init_set_hostname(const char *name, char *why, size_t whylen);
+/* /proc, /sys, /dev (devtmpfs, with /dev/pts and /dev/shm), /tmp, /run;
+ * a missing mount point is created. Returns 0 or -errno with err set. */
+int vj_init_mount_all(struct vj_err *err);
+
+int vj_init_set_hostname(const char *name, struct vj_err *err);
 
 /* CLOCK_REALTIME from the launcher (SETTIME). Returns 0 or -errno with
- * why set. */
-int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen);
+ * err set. */
+int vj_init_set_clock(uint64_t realtime_ns, struct vj_err *err);
 
 /*
  * Ctrl-Alt-Del (from the VMM's keyboard, the launcher's way to stop a VM

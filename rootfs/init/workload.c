@@ -15,21 +15,18 @@
 /* execvp's search list when the workload's environment has no PATH. */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-int vj_init_workload_add(struct vj_init_workload *w, const struct vj_agent_msg *m, char *why,
-			 size_t whylen)
+int vj_init_workload_add(struct vj_init_workload *w, const struct vj_agent_msg *m,
+			 struct vj_err *err)
 {
 	const bool arg = m->type == VJ_AGENT_ARG;
 	char *s;
 	int r;
 
-	r = vj_agent_check_strings(w->argc + arg, w->envc + !arg, w->bytes + m->bytes.len + 1, why,
-				   whylen);
+	r = vj_agent_check_strings(w->argc + arg, w->envc + !arg, w->bytes + m->bytes.len + 1, err);
 	if (r < 0)
 		return r;
-	if (!(s = strndup((const char *)m->bytes.data, m->bytes.len))) {
-		snprintf(why, whylen, "workload: out of memory");
-		return -ENOMEM;
-	}
+	if (!(s = strndup((const char *)m->bytes.data, m->bytes.len)))
+		return vj_fail(err, -ENOMEM, "workload: out of memory");
 	if (arg)
 		w->argv[w->argc++] = s;
 	else
@@ -38,12 +35,11 @@ int vj_init_workload_add(struct vj_init_workload *w, const struct vj_agent_msg *
 	return 0;
 }
 
-int vj_init_workload_check(const struct vj_init_workload *w, char *why, size_t whylen)
+int vj_init_workload_check(const struct vj_init_workload *w, struct vj_err *err)
 {
-	if (w->argc == 0 || w->argv[0][0] == '\0') {
-		snprintf(why, whylen, "workload: no program to run (argv is empty or argv[0] is \"\")");
-		return -EINVAL;
-	}
+	if (w->argc == 0 || w->argv[0][0] == '\0')
+		return vj_fail(err, -EINVAL,
+			       "workload: no program to run (argv is empty or argv[0] is \"\")");
 	return 0;
 }
 
@@ -161,27 +157,25 @@ static void close_pipes(struct pipes *p)
 }
 
 static int describe_failure(const struct vj_init_workload *w, const struct child_failure *f,
-			    enum vj_init_spawn_failure *failure, char *why, size_t whylen)
+			    enum vj_init_spawn_failure *failure, struct vj_err *err)
 {
 	char name[128];
 
 	vj_agent_printable(name, sizeof(name), w->argv[0], strlen(w->argv[0]));
 	*failure = f->step == VJ_INIT_SPAWN_EXEC ? VJ_INIT_SPAWN_EXEC : VJ_INIT_SPAWN_SETUP;
 	if (*failure == VJ_INIT_SPAWN_EXEC)
-		snprintf(why, whylen, "exec \"%s\": %s", name, strerror(f->err));
-	else if (!strcmp(f->what, "chdir"))
-		snprintf(why, whylen, "workload \"%s\": chdir %s: %s", name,
-			 w->spec.cwd[0] ? w->spec.cwd : "/", strerror(f->err));
-	else if (!strcmp(f->what, "set uid/gid"))
-		snprintf(why, whylen, "workload \"%s\": set uid %u gid %u: %s", name, w->spec.uid,
-			 w->spec.gid, strerror(f->err));
-	else
-		snprintf(why, whylen, "workload \"%s\": %s: %s", name, f->what, strerror(f->err));
-	return -f->err;
+		return vj_fail_errno(err, -f->err, "exec \"%s\"", name);
+	if (!strcmp(f->what, "chdir"))
+		return vj_fail_errno(err, -f->err, "workload \"%s\": chdir %s", name,
+				     w->spec.cwd[0] ? w->spec.cwd : "/");
+	if (!strcmp(f->what, "set uid/gid"))
+		return vj_fail_errno(err, -f->err, "workload \"%s\": set uid %u gid %u", name,
+				     w->spec.uid, w->spec.gid);
+	return vj_fail_errno(err, -f->err, "workload \"%s\": %s", name, f->what);
 }
 
 int vj_init_workload_spawn(const struct vj_init_workload *w, struct vj_init_child *c,
-			   enum vj_init_spawn_failure *failure, char *why, size_t whylen)
+			   enum vj_init_spawn_failure *failure, struct vj_err *err)
 {
 	struct pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	struct child_failure f;
@@ -195,8 +189,7 @@ int vj_init_workload_spawn(const struct vj_init_workload *w, struct vj_init_chil
 	    fcntl(p.in[1], F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		close_pipes(&p);
-		snprintf(why, whylen, "workload pipes: %s", strerror(-r));
-		return r;
+		return vj_fail_errno(err, r, "workload pipes");
 	}
 	pid = fork();
 	if (pid == 0) {
@@ -207,8 +200,7 @@ int vj_init_workload_spawn(const struct vj_init_workload *w, struct vj_init_chil
 	if (pid < 0) {
 		r = -errno;
 		close_pipes(&p);
-		snprintf(why, whylen, "fork the workload: %s", strerror(-r));
-		return r;
+		return vj_fail_errno(err, r, "fork the workload");
 	}
 	vj_closep(&p.report[1]);
 	do
@@ -222,7 +214,7 @@ int vj_init_workload_spawn(const struct vj_init_workload *w, struct vj_init_chil
 		close_pipes(&p);
 		if (n != (ssize_t)sizeof(f))
 			f = (struct child_failure){ VJ_INIT_SPAWN_SETUP, EIO, "spawn report" };
-		return describe_failure(w, &f, failure, why, whylen);
+		return describe_failure(w, &f, failure, err);
 	}
 	c->pid = pid;
 	c->stdin_fd = vj_steal_fd(&p.in[1]);

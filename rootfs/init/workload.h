@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "agent_proto.h"
+#include "error.h"
 
 struct vj_init_workload {
 	struct vj_agent_spec spec;
@@ -22,11 +23,11 @@ struct vj_init_workload {
 };
 
 /* Appends the string of an ARG or ENV frame, within the protocol's
- * limits. Returns 0, -E2BIG or -ENOMEM with a reason in why. */
-int vj_init_workload_add(struct vj_init_workload *w, const struct vj_agent_msg *m, char *why,
-			 size_t whylen);
+ * limits. Returns 0, -E2BIG or -ENOMEM with a reason in err. */
+int vj_init_workload_add(struct vj_init_workload *w, const struct vj_agent_msg *m,
+			 struct vj_err *err);
 /* At START: the workload must name a program. */
-int vj_init_workload_check(const struct vj_init_workload *w, char *why, size_t whylen);
+int vj_init_workload_check(const struct vj_init_workload *w, struct vj_err *err);
 void vj_init_workload_free(struct vj_init_workload *w);
 
 /* The running workload; the fds are the agent's ends, close-on-exec, and
@@ -46,10 +47,10 @@ enum vj_init_spawn_failure {
 
 /*
  * Forks and execs the workload. Returns 0 once the program runs, or
- * -errno with why set and *failure saying which kind of failure it was;
+ * -errno with err set and *failure saying which kind of failure it was;
  * the failed child is reaped before it returns.
  */
 int vj_init_workload_spawn(const struct vj_init_workload *w, struct vj_init_child *c,
-			   enum vj_init_spawn_failure *failure, char *why, size_t whylen);
+			   enum vj_init_spawn_failure *failure, struct vj_err *err);
 
 #endif

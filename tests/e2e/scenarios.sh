@@ -53,7 +53,7 @@ GUEST_INITRD=/e2e/guest/e2e-initramfs.cpio
 # reboot=k: the reset goes through the i8042, which ends the VMM;
 # panic_warm: a panic's reset is a warm one, which the VMM reports apart.
 GUEST_CMDLINE="console=ttyS0 reboot=k,panic_warm panic=-1 quiet"
-GUEST_MEMORY=128
+GUEST_MEMORY=128M
 
 scenario_testhost_kvm() {
 	local m
@@ -507,7 +507,7 @@ scenario_jail_props() {
 scenario_jail_memory() {
 	dmesg -c >/dev/null
 	timeout -k 5 "$SC_TIMEOUT" vmjail run --id e2e-oom --cgroup-parent vmjail $VJ_VMM \
-		--kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 512 --memory-max 192Mi \
+		--kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 512M --memory-max 192Mi \
 		--cmdline "$GUEST_CMDLINE e2e_mode=fill e2e_fill_mib=400" >"$LOG" 2>&1 </dev/null
 	VJ_RC=$?
 	echo "@@ vmjail exit status $VJ_RC" >>"$LOG"

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vj_agent_msg m;
-	char why[256];
+	struct vj_err why;
 	int r;
 
 	rx.have = rx.current = 0;
@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rx.have += n;
 		data += n;
 		size -= n;
-		while ((r = vj_agent_rx_next(&rx, &m, why, sizeof(why))) == 1) {
-			ssize_t len = vj_agent_encode(&m, again, sizeof(again), why, sizeof(why));
+		while ((r = vj_agent_rx_next(&rx, &m, &why)) == 1) {
+			ssize_t len = vj_agent_encode(&m, again, sizeof(again), &why);
 			if (len != (ssize_t)rx.current || memcmp(again, rx.buf, rx.current))
 				__builtin_trap();
 			vj_agent_rx_consume(&rx);

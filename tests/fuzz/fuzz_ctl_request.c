@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vj_ctl_request req;
 	enum vj_ctl_class class;
 	struct vj_err e;
-	char why[64];
+	struct vj_err why;
 
 	if (size > VJ_CTL_LINE_MAX)
 		return 0;
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req.command >= VJ_CTL_COMMANDS || req.signal < 1 || req.signal > 64 ||
 	    req.timeout_ms > 24u * 3600 * 1000)
 		__builtin_trap();
-	if (vj_json_parse(req.id, strlen(req.id), 8, &doc, why, sizeof(why)) < 0)
+	if (vj_json_parse(req.id, strlen(req.id), 8, &doc, &why) < 0)
 		__builtin_trap();
 	vj_json_free(&doc);
 	return 0;

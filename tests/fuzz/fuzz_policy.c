@@ -66,7 +66,7 @@ static void remove_tree(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)argc;
 	(void)argv;
@@ -105,7 +105,7 @@ static char *print(const struct vj_policy *p, bool json, size_t *len)
 	return buf;
 }
 
-static void check_one_line(const struct vj_policy_error *err)
+static void check_one_line(const struct vj_err *err)
 {
 	if (!err->msg[0] || strchr(err->msg, '\n')) {
 		fprintf(stderr, "not a one-line message: \"%s\"\n", err->msg);
@@ -115,7 +115,7 @@ static void check_one_line(const struct vj_policy_error *err)
 
 static void check_round_trip(const struct vj_policy *p)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_policy again;
 	size_t len, len2;
 	char *yaml = print(p, false, &len), *yaml2;
@@ -141,7 +141,7 @@ static void exercise_overrides(struct vj_policy *p)
 	struct vj_policy_overrides o = { .vcpus = "2", .memory = "64Mi", .timeout = "1s",
 					 .set_argv = true, .argc = 2, .argv = argv,
 					 .envc = 1, .env = env };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	if (vj_policy_apply_overrides(p, &o, &host, &err))
 		check_one_line(&err);
@@ -149,7 +149,7 @@ static void exercise_overrides(struct vj_policy *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 	struct vj_policy p;
 	size_t len;

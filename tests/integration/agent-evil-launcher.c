@@ -47,11 +47,11 @@ static void put_raw(int fd, const void *p, size_t n)
 
 static void put(int fd, const struct vj_agent_msg *m)
 {
-	char why[128];
-	ssize_t n = vj_agent_encode(m, frame, sizeof(frame), why, sizeof(why));
+	struct vj_err why;
+	ssize_t n = vj_agent_encode(m, frame, sizeof(frame), &why);
 
 	if (n < 0) {
-		fprintf(stderr, "agent-evil-launcher: encode: %s\n", why);
+		fprintf(stderr, "agent-evil-launcher: encode: %s\n", why.msg);
 		exit(2);
 	}
 	put_raw(fd, frame, (size_t)n);
@@ -119,18 +119,18 @@ static void print_frame(const struct vj_agent_msg *m)
 static int print_until(int fd, enum vj_agent_type type)
 {
 	struct vj_agent_msg m;
-	char why[256];
+	struct vj_err why;
 	int r;
 
 	for (;;) {
-		while ((r = vj_agent_rx_next(&rx, &m, why, sizeof(why))) == 1) {
+		while ((r = vj_agent_rx_next(&rx, &m, &why)) == 1) {
 			print_frame(&m);
 			vj_agent_rx_consume(&rx);
 			if (m.type == type)
 				return 1;
 		}
 		if (r < 0) {
-			printf("MALFORMED: %s\n", why);
+			printf("MALFORMED: %s\n", why.msg);
 			return 0;
 		}
 		ssize_t n = vj_agent_rx_read(&rx, fd);

@@ -19,6 +19,9 @@
  * OPTION "cpuset CPUS": the sandbox has that cpuset limit, and joins the
  * cpuset hierarchy too.
  *
+ * OPTION "weight KEY=N": the sandbox has the cgroup limit of the policy
+ * key jail.cgroup.KEY (policy/settings.h), N in the policy's grammar.
+ *
  * OPTION "way MOUNT CTL": a group is made in the cgroup2 hierarchy at MOUNT
  * alone, with controller CTL enabled on the way, through the same steps
  * below vj_cgroup_create() (records, vj_cgroup_group_create()): for a
@@ -38,6 +41,7 @@
 
 #include "cgroup.h"
 #include "cgroup_parent.h"
+#include "policy/settings.h"
 #include "log.h"
 #include "rundir.h"
 #include "undo.h"
@@ -46,6 +50,7 @@
 
 static const char *way_mount, *way_ctl; /* "way MOUNT CTL" */
 static const char *cpus = "";           /* "cpuset CPUS" */
+static const char *limit;               /* "weight KEY=N" */
 
 /* A sandbox's group directories, and where each one's parent must be. */
 struct dirs {
@@ -57,11 +62,12 @@ struct dirs {
 
 static struct vj_cgroup_limits no_limits(void)
 {
-	return (struct vj_cgroup_limits){
-		.cpu_quota_us = VJ_UNLIMITED, .cpu_period_us = VJ_UNLIMITED,
-		.memory_max = VJ_UNLIMITED, .memory_swap_max = VJ_UNLIMITED,
-		.pids_max = VJ_UNLIMITED, .io_weight = VJ_UNLIMITED,
-	};
+	struct vj_cgroup_limits l = { .cpu_quota_us = VJ_UNLIMITED,
+				      .cpu_period_us = VJ_UNLIMITED };
+
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		*vj_setting_field(&vj_cgroup_settings[i], &l) = VJ_UNLIMITED;
+	return l;
 }
 
 static const char *skip_slashes(const char *s)
@@ -128,6 +134,22 @@ static int create_way(const char *parent, const char *id, struct vj_rundir *rd, 
 	return r == -EEXIST ? vj_fail(e, r, "cgroup %s exists", name) : r;
 }
 
+/* KEY=N: a row of the cgroup table by its policy key. */
+static int set_limit(struct vj_cgroup_limits *lim, const char *kv, struct vj_err *e)
+{
+	const char *eq = strchr(kv, '=');
+
+	for (size_t i = 0; eq && i < VJ_CGROUP_NLIMITS; i++) {
+		const struct vj_setting *s = &vj_cgroup_settings[i];
+		if (strlen(s->key) != (size_t)(eq - kv) || strncmp(kv, s->key, (size_t)(eq - kv)))
+			continue;
+		if (vj_setting_parse(s, eq + 1, VJ_UNLIMITED, vj_setting_field(s, lim), e) < 0)
+			return vj_wrap(e, "jail.cgroup.%s", s->key);
+		return 0;
+	}
+	return vj_fail(e, -EINVAL, "weight %s: not KEY=N of jail.cgroup", kv);
+}
+
 /* Makes the groups; d gets their directories. */
 static int create(const char *parent, const char *id, struct vj_rundir *rd, struct dirs *d,
 		  struct vj_err *e)
@@ -138,6 +160,8 @@ static int create(const char *parent, const char *id, struct vj_rundir *rd, stru
 	int r;
 
 	snprintf(lim.cpuset_cpus, sizeof(lim.cpuset_cpus), "%s", cpus);
+	if (limit && (r = set_limit(&lim, limit, e)) < 0)
+		return r;
 	if (parent_dirs(parent, d) < 0)
 		return vj_fail(e, -EIO, "probe");
 	if (way_mount) {
@@ -300,6 +324,10 @@ int main(int argc, char **argv)
 		cpus = argv[2];
 		argc -= 2;
 		argv += 2;
+	} else if (argc > 3 && !strcmp(argv[1], "weight")) {
+		limit = argv[2];
+		argc -= 2;
+		argv += 2;
 	}
 	if (argc == 3 && !strcmp(argv[1], "parents"))
 		return cmd_parents(argv[2]);
@@ -308,7 +336,8 @@ int main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "race"))
 		return cmd_race(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
 				argc == 7 && !strcmp(argv[6], "same"));
-	fprintf(stderr, "usage: jail-cgroup-parent [way MOUNT CTL | cpuset CPUS] COMMAND\n"
+	fprintf(stderr, "usage: jail-cgroup-parent [way MOUNT CTL | cpuset CPUS | weight KEY=N] "
+			"COMMAND\n"
 			"  COMMAND: parents PARENT\n"
 			"           sandbox RUN_DIR PARENT ID HOLD_MS\n"
 			"           race RUN_DIR PARENT WORKERS ROUNDS [same]\n");

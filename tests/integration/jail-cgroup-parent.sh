@@ -148,6 +148,34 @@ hold cgp-kill "$P-next" && kill -KILL "$HELD" && wait "$HELD" 2>/dev/null
 sandbox cgp-kill "$P-next"
 expect "the id's next launcher removes what a SIGKILLed one created" gone "$P-next"
 
+# A limit of the settings table (policy/settings.h), here the CPU weight,
+# reaches the sandbox's cpu group in the file this host has: v2 cpu.weight
+# as written, v1 cpu.shares scaled by 1024/100.
+cw_out=$JAIL_TMP/cgp-cw.out
+"$CGP" weight cpu_weight=250 sandbox "$RUN_DIR" "$P-cw" cgp-cw 600000 >"$cw_out" &
+cw=$!
+STARTED+=("$cw")
+for ((i = 0; i < 500; i++)); do
+	grep -q '^ready$' "$cw_out" 2>/dev/null && break
+	sleep 0.01
+done
+cw_dir=$(parent_dirs "$P-cw" | head -n 1)/cgp-cw
+if [ -e "$cw_dir/cpu.weight" ]; then
+	expect "cpu_weight 250 is the sandbox's cpu.weight" test "$(cat "$cw_dir/cpu.weight")" = 250
+elif [ -e "$cw_dir/cpu.shares" ]; then
+	expect "cpu_weight 250 is the sandbox's cpu.shares 2560 (v1)" \
+		test "$(cat "$cw_dir/cpu.shares")" = 2560
+else
+	fail "cpu_weight reaches the sandbox's cpu group" "no cpu.weight or cpu.shares in $cw_dir"
+fi
+kill -TERM "$cw"; wait "$cw"
+expect "the weighted sandbox's groups go with it" gone "$P-cw"
+# A value the policy refuses is refused here too, before any group exists.
+out=$("$CGP" weight cpu_weight=10001 sandbox "$RUN_DIR" "$P-cw" cgp-cw 0 2>&1)
+expect "cpu_weight 10001 is refused with the policy's message" \
+	test "$out" != "${out#*jail.cgroup.cpu_weight: expected at most 10000, found \"10001\"}"
+expect "and leaves nothing behind" gone "$P-cw"
+
 # Races: launchers creating and removing one parent at the same time.
 # Every sandbox must be created, inside the parent; an operator's parent
 # must be the same directory, with its limits, throughout and after.

@@ -239,7 +239,7 @@ static int run(const char *action, const char *arg, const char *config_fd)
 
 int main(int argc, char **argv)
 {
-	char err[256];
+	struct vj_err err;
 	int i;
 
 	if (argc < 4 || strcmp(argv[1], "--config-fd")) {
@@ -248,8 +248,8 @@ int main(int argc, char **argv)
 	}
 	note_fds();
 	vj_config_init(&cfg);
-	if (vj_config_from_fd(atoi(argv[2]), &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "jail-probe: %s\n", err);
+	if (vj_config_from_fd(atoi(argv[2]), &cfg, &err) < 0) {
+		fprintf(stderr, "jail-probe: %s\n", err.msg);
 		return 2;
 	}
 	i = 3;

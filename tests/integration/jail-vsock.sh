@@ -22,7 +22,7 @@ peer=$!
 for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done
 # uid 0 without capabilities: the broker may then use the root-owned
 # socket directory and the peer's root-owned sockets, and nothing else.
-run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id vsock --kernel "$VGUEST" --memory 64 \
+run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id vsock --kernel "$VGUEST" --memory 64M \
 	--cmdline vjtest=vsock --vsock "cid=42,uds=$uds" --uid 0 --gid 0
 wait $peer
 peer_rc=$?
@@ -47,7 +47,7 @@ rm -f "$JAIL_TMP/ready"
 peer=$!
 for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done
 run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-link5679 --kernel "$VGUEST" \
-	--memory 64 --cmdline vjtest=vsock --vsock "cid=42,uds=$uds" --uid 0 --gid 0
+	--memory 64M --cmdline vjtest=vsock --vsock "cid=42,uds=$uds" --uid 0 --gid 0
 wait $peer
 expect "a symbolic link at <uds>_<port> is not followed: the guest's connection is reset" \
 	eval '[ "$rc" = 0 ] && grep -q "^vjtest: vsock ok" <<<"$out"'

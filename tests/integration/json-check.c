@@ -15,7 +15,7 @@ int main(void)
 {
 	static char buf[INPUT_MAX];
 	struct vj_json_doc doc;
-	char why[200];
+	struct vj_err why;
 	size_t len = 0;
 	ssize_t n;
 
@@ -25,8 +25,8 @@ int main(void)
 		fprintf(stderr, "json-check: input larger than %u bytes\n", INPUT_MAX);
 		return 1;
 	}
-	if (vj_json_parse(buf, len, len + 1, &doc, why, sizeof(why)) < 0) {
-		fprintf(stderr, "json-check: %s\n", why);
+	if (vj_json_parse(buf, len, len + 1, &doc, &why) < 0) {
+		fprintf(stderr, "json-check: %s\n", why.msg);
 		return 1;
 	}
 	vj_json_free(&doc);

@@ -65,7 +65,7 @@ kernel_line() {
 boot_early() {
 	local console=$3 i
 	timeout -k 5 $((TIMEOUT + 30)) "$VMM" --kernel "$KERNEL" --initrd "$INITRD" \
-		--cmdline "$2" --memory "$1" --console "$console" \
+		--cmdline "$2" --memory "${1}M" --console "$console" \
 		>"$tmp/vmm.out" 2>"$tmp/vmm.err" </dev/null &
 	vmm_pid=$!
 	vmm_rc=running

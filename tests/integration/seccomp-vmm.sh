@@ -38,9 +38,9 @@ through triple 3 "" --kernel "$GUEST"
 if [ -e "$VGUEST" ] && [ -x "$VHOST" ]; then
 	disk=$JAIL_TMP/disk.img
 	"$VHOST" mkdisk "$disk"
-	through blk 0 "vjtest: blk ok" --kernel "$VGUEST" --memory 64 --drive "path=$disk,id=vjdisk0"
-	through blk-ro 0 "vjtest: blk-ro ok" --kernel "$VGUEST" --memory 64 --drive "path=$disk,ro"
-	through rng 0 "vjtest: rng ok" --kernel "$VGUEST" --memory 64 --rng
+	through blk 0 "vjtest: blk ok" --kernel "$VGUEST" --memory 64M --drive "path=$disk,id=vjdisk0"
+	through blk-ro 0 "vjtest: blk-ro ok" --kernel "$VGUEST" --memory 64M --drive "path=$disk,ro"
+	through rng 0 "vjtest: rng ok" --kernel "$VGUEST" --memory 64M --rng
 	NS=vjsc$$ TAP=vjtap0 MAC=52:54:00:12:34:56
 	if [ -c /dev/net/tun ] && ip netns add $NS; then
 		trap 'ip netns del $NS 2>/dev/null; jail_cleanup_on_exit' EXIT
@@ -51,7 +51,7 @@ if [ -e "$VGUEST" ] && [ -x "$VHOST" ]; then
 		ip netns exec $NS "$VHOST" net-peer $TAP "$JAIL_TMP/ready" 1 >"$JAIL_TMP/peer.out" 2>&1 &
 		peer=$!
 		for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done
-		through net 0 "vjtest: net ok" --kernel "$VGUEST" --memory 64 --netns $NS \
+		through net 0 "vjtest: net ok" --kernel "$VGUEST" --memory 64M --netns $NS \
 			--net "tap=$TAP,mac=$MAC" --cmdline "vjtest=net vjpings=1"
 		wait $peer
 		expect "net: the guest's frame reached the tap through the jailed VMM" test $? = 0

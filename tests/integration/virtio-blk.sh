@@ -43,7 +43,7 @@ guest_ok "virtio-blk: a request completed by interrupt (irqfd, InterruptStatus)"
 
 # Throttled hard (8 operations then 4 per 100 ms) the guest's 32 reads
 # still all complete: the limiter's timer resumes the queue.
-VJARGS="vjreads=32" guest blk-ro --drive "path=$disk,ro,ops=4,ops-refill=100,ops-burst=8" -vv
+VJARGS="vjreads=32" guest blk-ro --drive "path=$disk,ro,ops=4,ops-refill=100ms,ops-burst=8" -vv
 guest_ok "virtio-blk: a rate-limited queue resumes from its timer" blk-ro
 if grep -q "virtio-blk0: rate limit reached" <<<"$ERR"; then
 	pass "virtio-blk: the limiter held the queue back"

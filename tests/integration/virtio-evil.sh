@@ -32,7 +32,7 @@ fi
 # evil DEV CASE: one boot of the hostile guest against device DEV.
 evil() {
 	local dev=$1 case=$2 peer=
-	local args=(--kernel "$VGUEST" --memory 64 -v
+	local args=(--kernel "$VGUEST" --memory 64M -v
 		--cmdline "vjtest=evil vjdev=$dev vjevil=$case")
 	case $dev in
 	blk) args+=(--drive "path=$disk") ;;

@@ -13,7 +13,7 @@ trap 'rm -rf "$WORK"' EXIT
 guest() {
 	local sc=$1
 	shift
-	run_capture OUT ERR RC 60 "$VMM" --kernel "$VGUEST" --memory 64 \
+	run_capture OUT ERR RC 60 "$VMM" --kernel "$VGUEST" --memory 64M \
 		--cmdline "vjtest=$sc${VJARGS:+ $VJARGS}" "$@"
 }
 

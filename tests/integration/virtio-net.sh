@@ -32,7 +32,7 @@ net_run() {
 	in_ns "$VHOST" net-peer $TAP "$WORK/ready" ${3:-1} >"$WORK/peer.out" 2>&1 &
 	PEER=$!
 	for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
-	run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64 \
+	run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64M \
 		--cmdline "vjtest=$1 vjpings=${3:-1}" --net "tap=$TAP,mac=$MAC${2:+,$2}" -vv
 	wait $PEER
 	PEER_RC=$?
@@ -52,7 +52,7 @@ peer_ok "virtio-net: the guest's 60-byte frame arrives on the tap intact"
 
 # Two frames per 100 ms each way: six pings are held back and still all
 # get through, as does the pong.
-net_run net ops=2,ops-refill=100 6
+net_run net ops=2,ops-refill=100ms 6
 guest_ok "virtio-net: a rate-limited interface still passes its frames" net
 peer_ok "virtio-net: rate-limited transmit reaches the tap, every frame"
 if grep -q "virtio-net0: transmit rate limit reached" <<<"$ERR"; then

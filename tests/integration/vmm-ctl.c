@@ -182,7 +182,7 @@ static pid_t start(const char *vmm_path, const char *guest, const char *cmdline)
 		dup2(sv[1], 3);
 		dup2(o[1], 1);
 		execl(vmm_path, vmm_path, "--kernel", guest, "--cmdline", cmdline,
-		      "--memory", "32", "--console", "stdout", "--control-fd", "3", (char *)NULL);
+		      "--memory", "32M", "--console", "stdout", "--control-fd", "3", (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);

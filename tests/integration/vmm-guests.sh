@@ -26,7 +26,7 @@ boot() {
 	local kernel=$1 cmdline=$2 vcpus=$3
 	shift 3
 	run_capture out err rc "$TIMEOUT" "$VMM" --kernel "$kernel" --cmdline "$cmdline" \
-		--vcpus "$vcpus" --memory 64 --console stdout "$@"
+		--vcpus "$vcpus" --memory 64M --console stdout "$@"
 }
 
 # expect_rc NAME WANT: the last VM's exit status.
@@ -93,7 +93,7 @@ boot "$GUEST" "vjtest=flood vjloops=2000" 1
 expect_out "flood: 2000 bytes pass under the default console cap" 'vjtest: flood done 2000 bytes'
 
 timeout -k 5 "$TIMEOUT" "$VMM" --kernel "$GUEST" --cmdline "vjtest=flood vjloops=20000" \
-	--memory 64 --console stdout --console-limit 4096 >"$tmp/flood" 2>"$tmp/flood.err" </dev/null
+	--memory 64M --console stdout --console-limit 4096 >"$tmp/flood" 2>"$tmp/flood.err" </dev/null
 rc=$? err=$(cat "$tmp/flood.err")
 expect_rc "flood: console cap does not stop the VM" $EXIT_RESET
 size=$(stat -c %s "$tmp/flood")
@@ -206,7 +206,7 @@ fi
 stop_running() {
 	local name=$1 scen=$2 sig=$3 pid status i
 	: >"$tmp/out"
-	"$VMM" --kernel "$GUEST" --cmdline "vjtest=$scen" --vcpus 2 --memory 64 \
+	"$VMM" --kernel "$GUEST" --cmdline "vjtest=$scen" --vcpus 2 --memory 64M \
 		--console stdout >"$tmp/out" 2>"$tmp/err" </dev/null &
 	pid=$!
 	for ((i = 0; i < 300; i++)); do
@@ -261,7 +261,7 @@ refuse() {
 
 # refuse_kernel NAME FILE: the guest image FILE is refused.
 refuse_kernel() {
-	refuse "$1" "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64 --console stdout
+	refuse "$1" "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64M --console stdout
 }
 
 # poke FILE OFFSET VALUE BYTES: little-endian VALUE into FILE at OFFSET.
@@ -308,11 +308,11 @@ refuse_kernel "bad kernel: neither ELF nor bzImage" "$tmp/text"
 
 refuse "bad flag: --vcpus 0" --vcpus --kernel "$GUEST" --vcpus 0
 refuse "bad flag: --vcpus 33" --vcpus --kernel "$GUEST" --vcpus 33
-refuse "bad flag: --memory 8 (below the minimum)" --memory --kernel "$GUEST" --memory 8
-refuse "bad flag: --memory above the maximum" --memory --kernel "$GUEST" --memory 300000
+refuse "bad flag: --memory 8M (below the minimum)" --memory --kernel "$GUEST" --memory 8M
+refuse "bad flag: --memory above the maximum" --memory --kernel "$GUEST" --memory 300000M
 refuse "bad flag: --memory not a number" --memory --kernel "$GUEST" --memory lots
 refuse "bad flag: unknown option" --bogus --kernel "$GUEST" --bogus
 refuse "bad flag: command line of 3000 characters" --cmdline --kernel "$GUEST" \
-	--memory 64 --cmdline "vjtest=hello $(printf 'x%.0s' {1..2987})"
+	--memory 64M --cmdline "vjtest=hello $(printf 'x%.0s' {1..2987})"
 
 finish

@@ -7,12 +7,12 @@
 #include "connect.h"
 #include "workload.h"
 
-static char why[256];
+static struct vj_err why;
 
 static int port_of(const char *cmdline, uint32_t *port)
 {
-	why[0] = '\0';
-	return vj_init_port_from_cmdline(cmdline, port, why, sizeof(why));
+	why.msg[0] = '\0';
+	return vj_init_port_from_cmdline(cmdline, port, &why);
 }
 
 static void port_defaults_when_the_command_line_names_none(void **state)
@@ -48,7 +48,7 @@ static void port_rejects_values_that_are_not_ports(void **state)
 	assert_int_equal(port_of("vmjail.port=12ab", &port), -EINVAL);
 	assert_int_equal(port_of("vmjail.port=-1", &port), -EINVAL);
 	assert_int_equal(port_of("vmjail.port=123456789012345678901234567890", &port), -EINVAL);
-	assert_non_null(strstr(why, "not a vsock port"));
+	assert_non_null(strstr(why.msg, "not a vsock port"));
 	assert_int_equal(port, 99);
 }
 
@@ -67,11 +67,11 @@ static void workload_collects_argv_and_env_in_order(void **state)
 	struct vj_agent_msg m;
 	(void)state;
 	m = str_msg(VJ_AGENT_ARG, "sh");
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), 0);
 	m = str_msg(VJ_AGENT_ENV, "A=1");
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), 0);
 	m = str_msg(VJ_AGENT_ARG, "-c");
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), 0);
 	assert_int_equal(w.argc, 2);
 	assert_int_equal(w.envc, 1);
 	assert_string_equal(w.argv[0], "sh");
@@ -80,7 +80,7 @@ static void workload_collects_argv_and_env_in_order(void **state)
 	assert_string_equal(w.env[0], "A=1");
 	assert_null(w.env[1]);
 	assert_int_equal(w.bytes, 3 + 4 + 3);
-	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), 0);
+	assert_int_equal(vj_init_workload_check(&w, &why), 0);
 	vj_init_workload_free(&w);
 }
 
@@ -90,12 +90,12 @@ static void workload_refuses_the_257th_argument_and_129th_variable(void **state)
 	struct vj_agent_msg a = str_msg(VJ_AGENT_ARG, "x"), e = str_msg(VJ_AGENT_ENV, "X=1");
 	(void)state;
 	for (unsigned i = 0; i < VJ_AGENT_ARGC_MAX; i++)
-		assert_int_equal(vj_init_workload_add(&w, &a, why, sizeof(why)), 0);
-	assert_int_equal(vj_init_workload_add(&w, &a, why, sizeof(why)), -E2BIG);
+		assert_int_equal(vj_init_workload_add(&w, &a, &why), 0);
+	assert_int_equal(vj_init_workload_add(&w, &a, &why), -E2BIG);
 	for (unsigned i = 0; i < VJ_AGENT_ENVC_MAX; i++)
-		assert_int_equal(vj_init_workload_add(&w, &e, why, sizeof(why)), 0);
-	assert_int_equal(vj_init_workload_add(&w, &e, why, sizeof(why)), -E2BIG);
-	assert_non_null(strstr(why, "128 environment variables"));
+		assert_int_equal(vj_init_workload_add(&w, &e, &why), 0);
+	assert_int_equal(vj_init_workload_add(&w, &e, &why), -E2BIG);
+	assert_non_null(strstr(why.msg, "128 environment variables"));
 	assert_int_equal(w.argc, VJ_AGENT_ARGC_MAX);
 	assert_int_equal(w.envc, VJ_AGENT_ENVC_MAX);
 	vj_init_workload_free(&w);
@@ -109,9 +109,9 @@ static void workload_refuses_strings_past_64k_in_all(void **state)
 	(void)state;
 	memset(big, 'a', sizeof(big) - 1);
 	m = str_msg(VJ_AGENT_ARG, big);
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), -E2BIG);
-	assert_non_null(strstr(why, "65536 bytes"));
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), 0);
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), -E2BIG);
+	assert_non_null(strstr(why.msg, "65536 bytes"));
 	assert_int_equal(w.argc, 1);
 	vj_init_workload_free(&w);
 }
@@ -121,10 +121,10 @@ static void workload_without_a_program_is_refused_at_start(void **state)
 	struct vj_init_workload w = { 0 };
 	struct vj_agent_msg m = str_msg(VJ_AGENT_ARG, "");
 	(void)state;
-	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), -EINVAL);
-	assert_int_equal(vj_init_workload_add(&w, &m, why, sizeof(why)), 0);
-	assert_int_equal(vj_init_workload_check(&w, why, sizeof(why)), -EINVAL);
-	assert_non_null(strstr(why, "no program"));
+	assert_int_equal(vj_init_workload_check(&w, &why), -EINVAL);
+	assert_int_equal(vj_init_workload_add(&w, &m, &why), 0);
+	assert_int_equal(vj_init_workload_check(&w, &why), -EINVAL);
+	assert_non_null(strstr(why.msg, "no program"));
 	vj_init_workload_free(&w);
 }
 

@@ -13,7 +13,7 @@
 #include "cleanup.h"
 
 static uint8_t frame[VJ_AGENT_FRAME_MAX];
-static char why[256];
+static struct vj_err why;
 
 static void hdr(uint8_t *p, uint32_t len, uint16_t type, uint16_t flags)
 {
@@ -33,35 +33,34 @@ static int decode_header(uint32_t len, uint16_t type, uint16_t flags)
 	uint32_t t, n;
 
 	hdr(h, len, type, flags);
-	why[0] = '\0';
-	return vj_agent_decode_header(h, &t, &n, why, sizeof(why));
+	why.msg[0] = '\0';
+	return vj_agent_decode_header(h, &t, &n, &why);
 }
 
 /* Decodes payload p[len] as type; the reason must mention `expect`. */
 static int decode(uint32_t type, const void *p, uint32_t len, struct vj_agent_msg *m)
 {
-	why[0] = '\0';
-	return vj_agent_decode_payload(type, p, len, m, why, sizeof(why));
+	why.msg[0] = '\0';
+	return vj_agent_decode_payload(type, p, len, m, &why);
 }
 
 static void assert_why(const char *expect)
 {
-	if (!strstr(why, expect))
-		fail_msg("reason \"%s\" does not mention \"%s\"", why, expect);
+	if (!strstr(why.msg, expect))
+		fail_msg("reason \"%s\" does not mention \"%s\"", why.msg, expect);
 }
 
 /* Encodes m, decodes the frame back into out. */
 static void round_trip(const struct vj_agent_msg *m, struct vj_agent_msg *out)
 {
 	uint32_t type, len;
-	ssize_t n = vj_agent_encode(m, frame, sizeof(frame), why, sizeof(why));
+	ssize_t n = vj_agent_encode(m, frame, sizeof(frame), &why);
 
 	assert_true(n >= (ssize_t)VJ_AGENT_HDR_LEN);
-	assert_int_equal(vj_agent_decode_header(frame, &type, &len, why, sizeof(why)), 0);
+	assert_int_equal(vj_agent_decode_header(frame, &type, &len, &why), 0);
 	assert_int_equal(type, m->type);
 	assert_int_equal(n, VJ_AGENT_HDR_LEN + len);
-	assert_int_equal(vj_agent_decode_payload(type, frame + VJ_AGENT_HDR_LEN, len, out, why,
-						 sizeof(why)),
+	assert_int_equal(vj_agent_decode_payload(type, frame + VJ_AGENT_HDR_LEN, len, out, &why),
 			 0);
 }
 
@@ -78,7 +77,7 @@ static void header_is_little_endian_with_type_and_zero_flags(void **state)
 {
 	struct vj_agent_msg m = bytes_msg(VJ_AGENT_STDOUT, "hello", 5);
 	(void)state;
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), 13);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), 13);
 	static const uint8_t expect[] = { 5, 0, 0, 0, 0x30, 0, 0, 0, 'h', 'e', 'l', 'l', 'o' };
 	assert_memory_equal(frame, expect, sizeof(expect));
 }
@@ -147,7 +146,7 @@ static void hello_rejects_bad_magic_and_version_ranges(void **state)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } }, out;
 	(void)state;
-	assert_true(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)) > 0);
+	assert_true(vj_agent_encode(&m, frame, sizeof(frame), &why) > 0);
 	uint8_t *p = frame + VJ_AGENT_HDR_LEN;
 	p[0] ^= 1;
 	assert_int_equal(decode(VJ_AGENT_HELLO, p, 8, &out), -EPROTO);
@@ -202,7 +201,7 @@ static void workload_round_trips_empty_fields_and_no_network(void **state)
 static uint32_t workload_payload(uint8_t *p)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_WORKLOAD, .spec = full_spec() };
-	ssize_t n = vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why));
+	ssize_t n = vj_agent_encode(&m, frame, sizeof(frame), &why);
 
 	assert_true(n > 0);
 	memcpy(p, frame + VJ_AGENT_HDR_LEN, (size_t)n - VJ_AGENT_HDR_LEN);
@@ -271,11 +270,11 @@ static void workload_rejects_relative_cwd_nul_and_bad_hostname(void **state)
 	uint32_t n;
 	(void)state;
 	strcpy(m.spec.cwd, "srv");
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
 	assert_why("absolute");
 	m.spec = full_spec();
 	strcpy(m.spec.hostname, "a b");
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
 	assert_why("hostname");
 	n = workload_payload(p);
 	p[28 + 3] = '\0'; /* inside "/srv/work" */
@@ -336,9 +335,9 @@ static void data_frames_round_trip_up_to_the_limit(void **state)
 	round_trip(&m, &out);
 	assert_int_equal(out.bytes.len, VJ_AGENT_PAYLOAD_MAX);
 	m.bytes.len++;
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), -EMSGSIZE);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EMSGSIZE);
 	m.bytes.len = 0;
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
 	free(big);
 }
 
@@ -349,7 +348,7 @@ static void signal_round_trips_and_rejects_out_of_range(void **state)
 	round_trip(&m, &out);
 	assert_int_equal(out.signal, 64);
 	m.signal = 0;
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
 	assert_int_equal(decode(VJ_AGENT_SIGNAL, "\x41\0\0\0", 4, &out), -EPROTO);
 	assert_why("signal 65 is not 1..64");
 }
@@ -366,7 +365,7 @@ static void settime_round_trips_every_u64_little_endian(void **state)
 		assert_true(out.realtime_ns == values[i]);
 	}
 	m.realtime_ns = 0x0807060504030201ull;
-	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why)), 16);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), 16);
 	static const uint8_t expect[] = { 8, 0, 0, 0, 0x23, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	assert_memory_equal(frame, expect, sizeof(expect));
 }
@@ -438,11 +437,11 @@ static void printable_replaces_and_truncates(void **state)
 static void string_limits_count_arguments_environment_and_bytes(void **state)
 {
 	(void)state;
-	assert_int_equal(vj_agent_check_strings(256, 128, 65536, why, sizeof(why)), 0);
-	assert_int_equal(vj_agent_check_strings(257, 0, 2, why, sizeof(why)), -E2BIG);
+	assert_int_equal(vj_agent_check_strings(256, 128, 65536, &why), 0);
+	assert_int_equal(vj_agent_check_strings(257, 0, 2, &why), -E2BIG);
 	assert_why("256 arguments");
-	assert_int_equal(vj_agent_check_strings(1, 129, 2, why, sizeof(why)), -E2BIG);
-	assert_int_equal(vj_agent_check_strings(1, 0, 65537, why, sizeof(why)), -E2BIG);
+	assert_int_equal(vj_agent_check_strings(1, 129, 2, &why), -E2BIG);
+	assert_int_equal(vj_agent_check_strings(1, 0, 65537, &why), -E2BIG);
 }
 
 static void type_names_are_known(void **state)
@@ -462,18 +461,18 @@ static void rx_assembles_frames_fed_byte_by_byte(void **state)
 	ssize_t n;
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	n = vj_agent_encode(&m, frame, sizeof(frame), why, sizeof(why));
+	n = vj_agent_encode(&m, frame, sizeof(frame), &why);
 	for (ssize_t i = 0; i < n; i++) {
-		assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 0);
+		assert_int_equal(vj_agent_rx_next(rx, &out, &why), 0);
 		assert_int_equal(write(sv[1], frame + i, 1), 1);
 		assert_int_equal(vj_agent_rx_read(rx, sv[0]), 1);
 	}
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 1);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), 1);
 	assert_int_equal(out.type, VJ_AGENT_STDOUT);
 	assert_memory_equal(out.bytes.data, "abc", 3);
 	vj_agent_rx_consume(rx);
 	assert_int_equal(rx->have, 0);
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 0);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), 0);
 	close(sv[1]);
 	assert_int_equal(vj_agent_rx_read(rx, sv[0]), 0);
 	close(sv[0]);
@@ -489,15 +488,15 @@ static void rx_takes_two_frames_from_one_read(void **state)
 	int sv[2];
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	n1 = vj_agent_encode(&a, frame, sizeof(frame), why, sizeof(why));
+	n1 = vj_agent_encode(&a, frame, sizeof(frame), &why);
 	assert_int_equal(write(sv[1], frame, (size_t)n1), n1);
-	n2 = vj_agent_encode(&b, frame, sizeof(frame), why, sizeof(why));
+	n2 = vj_agent_encode(&b, frame, sizeof(frame), &why);
 	assert_int_equal(write(sv[1], frame, (size_t)n2), n2);
 	assert_int_equal(vj_agent_rx_read(rx, sv[0]), n1 + n2);
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 1);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), 1);
 	assert_int_equal(out.type, VJ_AGENT_STDOUT);
 	vj_agent_rx_consume(rx);
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 1);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), 1);
 	assert_int_equal(out.type, VJ_AGENT_EXIT);
 	assert_int_equal(out.exit.value, 3);
 	close(sv[0]);
@@ -512,13 +511,13 @@ static void rx_rejects_a_bad_header_before_its_payload_arrives(void **state)
 	(void)state;
 	hdr(rx->buf, 0x7fffffff, VJ_AGENT_STDOUT, 0);
 	rx->have = VJ_AGENT_HDR_LEN;
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), -EMSGSIZE);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), -EMSGSIZE);
 	hdr(rx->buf, 4, VJ_AGENT_SIGNAL, 0);
 	memset(rx->buf + VJ_AGENT_HDR_LEN, 0, 4); /* signal 0 */
 	rx->have = VJ_AGENT_HDR_LEN + 3;
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), 0);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), 0);
 	rx->have++;
-	assert_int_equal(vj_agent_rx_next(rx, &out, why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_rx_next(rx, &out, &why), -EPROTO);
 	free(rx);
 }
 
@@ -530,14 +529,14 @@ static void tx_refuses_a_second_frame_until_the_first_is_written(void **state)
 	int sv[2];
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(vj_agent_tx_put(tx, &m, why, sizeof(why)), 0);
-	assert_int_equal(vj_agent_tx_put(tx, &m, why, sizeof(why)), -EBUSY);
+	assert_int_equal(vj_agent_tx_put(tx, &m, &why), 0);
+	assert_int_equal(vj_agent_tx_put(tx, &m, &why), -EBUSY);
 	assert_int_equal(vj_agent_tx_write(tx, sv[0]), 0);
 	assert_false(vj_agent_tx_busy(tx));
 	assert_int_equal(read(sv[1], got, sizeof(got)), 9);
 	assert_int_equal(got[8], 'x');
 	m.bytes.len = 0; /* invalid: nothing is queued */
-	assert_int_equal(vj_agent_tx_put(tx, &m, why, sizeof(why)), -EPROTO);
+	assert_int_equal(vj_agent_tx_put(tx, &m, &why), -EPROTO);
 	assert_false(vj_agent_tx_busy(tx));
 	close(sv[1]);
 	m.bytes.len = 1;

@@ -48,8 +48,8 @@ static void put_raw(int fd, const void *p, size_t n)
 
 static void put(int fd, const struct vj_agent_msg *m)
 {
-	char why[128];
-	ssize_t n = vj_agent_encode(m, child_frame, sizeof(child_frame), why, sizeof(why));
+	struct vj_err why;
+	ssize_t n = vj_agent_encode(m, child_frame, sizeof(child_frame), &why);
 
 	EXPECT(n > 0);
 	put_raw(fd, child_frame, (size_t)n);
@@ -83,12 +83,12 @@ static void raw_header(int fd, uint32_t len, uint16_t type, uint16_t flags)
 /* Next frame from the launcher; 0 at end of stream. */
 static int get(int fd, struct vj_agent_msg *m)
 {
-	char why[128];
+	struct vj_err why;
 	int r;
 
 	if (child_rx.current)
 		vj_agent_rx_consume(&child_rx);
-	while ((r = vj_agent_rx_next(&child_rx, m, why, sizeof(why))) == 0) {
+	while ((r = vj_agent_rx_next(&child_rx, m, &why)) == 0) {
 		ssize_t n = vj_agent_rx_read(&child_rx, fd);
 		if (n <= 0)
 			return 0;
@@ -1042,12 +1042,12 @@ static void script_output_before_start(int fd)
 	struct vj_agent_msg hello = { .type = VJ_AGENT_HELLO, .hello = { 1, 1 } };
 	struct vj_agent_msg out = { .type = VJ_AGENT_STDOUT,
 				    .bytes = { (const uint8_t *)"early", 5 } };
-	char why[128];
-	ssize_t a = vj_agent_encode(&hello, child_frame, sizeof(child_frame), why, sizeof(why));
+	struct vj_err why;
+	ssize_t a = vj_agent_encode(&hello, child_frame, sizeof(child_frame), &why);
 
 	EXPECT(a > 0 && (size_t)a <= sizeof(both));
 	memcpy(both, child_frame, (size_t)a);
-	ssize_t b = vj_agent_encode(&out, child_frame, sizeof(child_frame), why, sizeof(why));
+	ssize_t b = vj_agent_encode(&out, child_frame, sizeof(child_frame), &why);
 	EXPECT(b > 0 && (size_t)(a + b) == sizeof(both));
 	memcpy(both + a, child_frame, (size_t)b);
 	put_raw(fd, both, sizeof(both));

@@ -10,13 +10,13 @@
 
 static struct vj_guest_mem mem;
 static struct vj_kernel_image img;
-static char err[512];
+static struct vj_err err;
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&img, 0, sizeof(img));
-	err[0] = '\0';
+	err.msg[0] = '\0';
 	return vj_mem_create(&mem, 64 * VJ_MiB, VJ_MEMORY_4K, VJ_THP_UNKNOWN);
 }
 
@@ -68,7 +68,7 @@ static void elf_init(struct elf_image *e, uint64_t paddr)
 static int load_elf(const struct elf_image *e, size_t len)
 {
 	int fd = memfd_with(e, len);
-	int r = vj_kernel_load(&mem, fd, "k.elf", &img, err, sizeof(err));
+	int r = vj_kernel_load(&mem, fd, "k.elf", &img, &err);
 	close(fd);
 	return r;
 }
@@ -112,8 +112,8 @@ static void elf_truncated_header(void **state)
 	(void)state;
 	elf_init(&e, 0x200000);
 	assert_int_equal(load_elf(&e, 20), -EINVAL);
-	assert_non_null(strstr(err, "k.elf"));
-	assert_non_null(strstr(err, "truncated ELF header"));
+	assert_non_null(strstr(err.msg, "k.elf"));
+	assert_non_null(strstr(err.msg, "truncated ELF header"));
 }
 
 static void elf_32bit_is_refused(void **state)
@@ -123,7 +123,7 @@ static void elf_32bit_is_refused(void **state)
 	elf_init(&e, 0x200000);
 	e.eh.e_ident[EI_CLASS] = ELFCLASS32;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "64-bit"));
+	assert_non_null(strstr(err.msg, "64-bit"));
 }
 
 static void elf_other_machine_is_refused(void **state)
@@ -133,7 +133,7 @@ static void elf_other_machine_is_refused(void **state)
 	elf_init(&e, 0x200000);
 	e.eh.e_machine = EM_AARCH64;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "x86-64"));
+	assert_non_null(strstr(err.msg, "x86-64"));
 }
 
 static void elf_shared_object_is_refused(void **state)
@@ -143,7 +143,7 @@ static void elf_shared_object_is_refused(void **state)
 	elf_init(&e, 0x200000);
 	e.eh.e_type = ET_DYN;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "ET_EXEC"));
+	assert_non_null(strstr(err.msg, "ET_EXEC"));
 }
 
 static void elf_program_headers_past_eof(void **state)
@@ -152,7 +152,7 @@ static void elf_program_headers_past_eof(void **state)
 	(void)state;
 	elf_init(&e, 0x200000);
 	assert_int_equal(load_elf(&e, offsetof(struct elf_image, ph) + 10), -EINVAL);
-	assert_non_null(strstr(err, "program headers past end"));
+	assert_non_null(strstr(err.msg, "program headers past end"));
 }
 
 static void elf_segment_data_past_eof(void **state)
@@ -162,7 +162,7 @@ static void elf_segment_data_past_eof(void **state)
 	elf_init(&e, 0x200000);
 	e.ph[0].p_filesz = 4096;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "segment data past end"));
+	assert_non_null(strstr(err.msg, "segment data past end"));
 }
 
 static void elf_segment_below_1mib(void **state)
@@ -171,7 +171,7 @@ static void elf_segment_below_1mib(void **state)
 	(void)state;
 	elf_init(&e, 0x7000);
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "below 1 MiB"));
+	assert_non_null(strstr(err.msg, "below 1 MiB"));
 }
 
 static void elf_segment_past_guest_memory(void **state)
@@ -181,7 +181,7 @@ static void elf_segment_past_guest_memory(void **state)
 	elf_init(&e, 63 * VJ_MiB);
 	e.ph[0].p_memsz = 2 * VJ_MiB;
 	assert_int_equal(load_elf(&e, sizeof(e)), -ENOSPC);
-	assert_non_null(strstr(err, "memory too small"));
+	assert_non_null(strstr(err.msg, "memory too small"));
 }
 
 static void elf_segment_with_huge_size_does_not_wrap(void **state)
@@ -203,7 +203,7 @@ static void elf_filesz_above_memsz(void **state)
 	elf_init(&e, 0x200000);
 	e.ph[0].p_memsz = 4;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "file size above memory size"));
+	assert_non_null(strstr(err.msg, "file size above memory size"));
 }
 
 static void elf_entry_outside_image(void **state)
@@ -213,7 +213,7 @@ static void elf_entry_outside_image(void **state)
 	elf_init(&e, 0x200000);
 	e.eh.e_entry = 0x300000;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "entry point"));
+	assert_non_null(strstr(err.msg, "entry point"));
 }
 
 static void elf_without_loadable_segment(void **state)
@@ -224,7 +224,7 @@ static void elf_without_loadable_segment(void **state)
 	e.ph[0].p_type = PT_NOTE;
 	e.ph[0].p_filesz = 0;
 	assert_int_equal(load_elf(&e, sizeof(e)), -EINVAL);
-	assert_non_null(strstr(err, "no loadable segment"));
+	assert_non_null(strstr(err.msg, "no loadable segment"));
 }
 
 static void unknown_format_is_named(void **state)
@@ -234,19 +234,19 @@ static void unknown_format_is_named(void **state)
 	(void)state;
 	memset(junk, 0x90, sizeof(junk));
 	fd = memfd_with(junk, sizeof(junk));
-	assert_int_equal(vj_kernel_load(&mem, fd, "junk.bin", &img, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vj_kernel_load(&mem, fd, "junk.bin", &img, &err), -EINVAL);
 	close(fd);
-	assert_non_null(strstr(err, "junk.bin"));
-	assert_non_null(strstr(err, "neither"));
+	assert_non_null(strstr(err.msg, "junk.bin"));
+	assert_non_null(strstr(err.msg, "neither"));
 }
 
 static void empty_kernel_is_named(void **state)
 {
 	int fd = memfd_create("empty", MFD_CLOEXEC);
 	(void)state;
-	assert_int_equal(vj_kernel_load(&mem, fd, "empty", &img, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vj_kernel_load(&mem, fd, "empty", &img, &err), -EINVAL);
 	close(fd);
-	assert_non_null(strstr(err, "too short"));
+	assert_non_null(strstr(err.msg, "too short"));
 }
 
 /* bzImage: 2 setup sectors (boot sector + 1), then the protected-mode part. */
@@ -277,7 +277,7 @@ static struct setup_header *bz_init(void)
 static int load_bz(void)
 {
 	int fd = memfd_with(bz, sizeof(bz));
-	int r = vj_kernel_load(&mem, fd, "bzImage", &img, err, sizeof(err));
+	int r = vj_kernel_load(&mem, fd, "bzImage", &img, &err);
 	close(fd);
 	return r;
 }
@@ -299,7 +299,7 @@ static void bzimage_too_old(void **state)
 	(void)state;
 	bz_init()->version = 0x0209;
 	assert_int_equal(load_bz(), -EINVAL);
-	assert_non_null(strstr(err, "2.09 is too old"));
+	assert_non_null(strstr(err.msg, "2.09 is too old"));
 }
 
 static void bzimage_without_64bit_entry(void **state)
@@ -307,7 +307,7 @@ static void bzimage_without_64bit_entry(void **state)
 	(void)state;
 	bz_init()->xloadflags = 0;
 	assert_int_equal(load_bz(), -EINVAL);
-	assert_non_null(strstr(err, "64-bit entry"));
+	assert_non_null(strstr(err.msg, "64-bit entry"));
 }
 
 static void bzimage_larger_than_memory(void **state)
@@ -315,7 +315,7 @@ static void bzimage_larger_than_memory(void **state)
 	(void)state;
 	bz_init()->init_size = 128 * VJ_MiB;
 	assert_int_equal(load_bz(), -ENOSPC);
-	assert_non_null(strstr(err, "memory too small"));
+	assert_non_null(strstr(err.msg, "memory too small"));
 }
 
 static void bzimage_misaligned_pref_address(void **state)
@@ -323,7 +323,7 @@ static void bzimage_misaligned_pref_address(void **state)
 	(void)state;
 	bz_init()->pref_address = 0x1001000;
 	assert_int_equal(load_bz(), -EINVAL);
-	assert_non_null(strstr(err, "aligned"));
+	assert_non_null(strstr(err.msg, "aligned"));
 }
 
 static void initrd_goes_high_page_aligned_above_kernel(void **state)
@@ -393,7 +393,7 @@ static void boot_params_for_linux64(void **state)
 	(void)state;
 	img.kind = VJ_ENTRY_LINUX64;
 	img.cmdline_max = 2047;
-	assert_int_equal(vj_boot_params_write(&mem, &img, &a, err, sizeof(err)), 0);
+	assert_int_equal(vj_boot_params_write(&mem, &img, &a, &err), 0);
 	assert_int_equal(vj_mem_read(&mem, VJ_ZERO_PAGE_ADDR, &bp, sizeof(bp)), 0);
 	assert_int_equal(bp.hdr.header, 0x53726448);
 	assert_int_equal(bp.hdr.boot_flag, 0xaa55);
@@ -412,7 +412,7 @@ static void boot_params_keep_bzimage_header(void **state)
 	(void)state;
 	bz_init();
 	assert_int_equal(load_bz(), 0);
-	assert_int_equal(vj_boot_params_write(&mem, &img, &a, err, sizeof(err)), 0);
+	assert_int_equal(vj_boot_params_write(&mem, &img, &a, &err), 0);
 	assert_int_equal(vj_mem_read(&mem, VJ_ZERO_PAGE_ADDR, &bp, sizeof(bp)), 0);
 	assert_int_equal(bp.hdr.version, 0x020f);
 	assert_int_equal(bp.hdr.init_size, 0x100000);
@@ -427,9 +427,9 @@ static void command_line_longer_than_kernel_accepts(void **state)
 	memset(cl, 'x', sizeof(cl) - 1);
 	img.kind = VJ_ENTRY_LINUX64;
 	img.cmdline_max = 255;
-	assert_int_equal(vj_boot_params_write(&mem, &img, &a, err, sizeof(err)), -E2BIG);
-	assert_non_null(strstr(err, "command line too long: 299 bytes"));
-	assert_non_null(strstr(err, "255"));
+	assert_int_equal(vj_boot_params_write(&mem, &img, &a, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "command line too long: 299 bytes"));
+	assert_non_null(strstr(err.msg, "255"));
 }
 
 static void pvh_start_info(void **state)
@@ -441,7 +441,7 @@ static void pvh_start_info(void **state)
 	(void)state;
 	img.kind = VJ_ENTRY_PVH;
 	img.cmdline_max = 2047;
-	assert_int_equal(vj_boot_params_write(&mem, &img, &a, err, sizeof(err)), 0);
+	assert_int_equal(vj_boot_params_write(&mem, &img, &a, &err), 0);
 	assert_int_equal(vj_mem_read(&mem, VJ_PVH_START_INFO_ADDR, si, sizeof(si)), 0);
 	assert_int_equal(si[0], 0x336ec578); /* magic */
 	assert_int_equal(si[1], 1);          /* version */

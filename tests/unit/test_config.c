@@ -6,13 +6,13 @@
 #include "config.h"
 
 static struct vj_vm_config cfg;
-static char err[512];
+static struct vj_err err;
 
 static int parse(int argc, const char **argv)
 {
 	vj_config_init(&cfg);
-	err[0] = '\0';
-	return vj_config_parse_args(&cfg, argc, (char **)argv, err, sizeof(err));
+	err.msg[0] = '\0';
+	return vj_config_parse_args(&cfg, argc, (char **)argv, &err);
 }
 
 #define PARSE(...)                                                        \
@@ -56,29 +56,29 @@ static void missing_kernel_is_named(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--vcpus", "2"), -EINVAL);
-	assert_non_null(strstr(err, "kernel"));
+	assert_non_null(strstr(err.msg, "kernel"));
 }
 
 static void unknown_option_is_named(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--frobnicate"), -EINVAL);
-	assert_non_null(strstr(err, "--frobnicate"));
+	assert_non_null(strstr(err.msg, "--frobnicate"));
 }
 
 static void missing_value_is_named(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel"), -EINVAL);
-	assert_non_null(strstr(err, "--kernel"));
-	assert_non_null(strstr(err, "missing"));
+	assert_non_null(strstr(err.msg, "--kernel"));
+	assert_non_null(strstr(err.msg, "missing"));
 }
 
 static void vcpus_out_of_range(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "0"), -EINVAL);
-	assert_non_null(strstr(err, "--vcpus"));
+	assert_non_null(strstr(err.msg, "--vcpus"));
 	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "33"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "2x"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--vcpus", "32"), 0);
@@ -87,11 +87,13 @@ static void vcpus_out_of_range(void **state)
 static void memory_out_of_range_or_unaligned(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("--kernel", "/k", "--memory", "8"), -EINVAL);
-	assert_non_null(strstr(err, "--memory"));
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "8M"), -EINVAL);
+	assert_non_null(strstr(err.msg, "--memory"));
 	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1T"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--memory", "1000K"), -EINVAL);
-	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16"), 0);
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16M"), 0);
+	/* A bare number is bytes, as in every size vmjail reads. */
+	assert_int_equal(PARSE("--kernel", "/k", "--memory", "16"), -EINVAL);
 }
 
 static void cmdline_too_long(void **state)
@@ -100,7 +102,7 @@ static void cmdline_too_long(void **state)
 	(void)state;
 	memset(longline, 'a', sizeof(longline) - 1);
 	assert_int_equal(PARSE("--kernel", "/k", "--cmdline", longline), -EINVAL);
-	assert_non_null(strstr(err, "--cmdline"));
+	assert_non_null(strstr(err.msg, "--cmdline"));
 }
 
 static void drive_options(void **state)
@@ -120,12 +122,12 @@ static void drive_errors(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--drive", "ro"), -EINVAL);
-	assert_non_null(strstr(err, "path="));
+	assert_non_null(strstr(err.msg, "path="));
 	assert_int_equal(PARSE("--kernel", "/k", "--drive", "path=/d,speed=9"), -EINVAL);
-	assert_non_null(strstr(err, "speed"));
+	assert_non_null(strstr(err.msg, "speed"));
 	assert_int_equal(PARSE("--kernel", "/k", "--drive", "path=/d,id=aaaaaaaaaaaaaaaaaaaaa"),
 			 -EINVAL);
-	assert_non_null(strstr(err, "id"));
+	assert_non_null(strstr(err.msg, "id"));
 }
 
 static void net_and_vsock_options(void **state)
@@ -147,10 +149,10 @@ static void net_and_vsock_errors(void **state)
 {
 	(void)state;
 	assert_int_equal(PARSE("--kernel", "/k", "--net", "tap=t,mac=01:00:00:00:00:01"), -EINVAL);
-	assert_non_null(strstr(err, "multicast"));
+	assert_non_null(strstr(err.msg, "multicast"));
 	assert_int_equal(PARSE("--kernel", "/k", "--net", "tap=t,mac=zz"), -EINVAL);
 	assert_int_equal(PARSE("--kernel", "/k", "--vsock", "cid=2,uds=/s"), -EINVAL);
-	assert_non_null(strstr(err, "cid"));
+	assert_non_null(strstr(err.msg, "cid"));
 	assert_int_equal(PARSE("--kernel", "/k", "--vsock", "cid=3"), -EINVAL);
 }
 
@@ -174,8 +176,8 @@ static void memory_backings(void **state)
 	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "thp"), 0);
 	assert_int_equal(cfg.memory_backing, VJ_MEMORY_THP);
 	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "memfd"), -EINVAL);
-	assert_non_null(strstr(err, "--memory-backing"));
-	assert_non_null(strstr(err, "memfd"));
+	assert_non_null(strstr(err.msg, "--memory-backing"));
+	assert_non_null(strstr(err.msg, "memfd"));
 	assert_int_equal(PARSE("--kernel", "/k", "--memory-backing", "THP"), -EINVAL);
 }
 
@@ -249,7 +251,7 @@ static void config_fd_excludes_other_flags(void **state)
 	fd = vj_config_to_memfd(&a);
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
 	assert_int_equal(PARSE("--config-fd", fdarg, "--vcpus", "2"), -EINVAL);
-	assert_non_null(strstr(err, "--config-fd"));
+	assert_non_null(strstr(err.msg, "--config-fd"));
 }
 
 static void config_fd_wrong_size_is_refused(void **state)
@@ -263,7 +265,7 @@ static void config_fd_wrong_size_is_refused(void **state)
 	snprintf(fdarg, sizeof(fdarg), "%d", dup(fileno(f)));
 	fclose(f);
 	assert_int_equal(PARSE("--config-fd", fdarg), -EINVAL);
-	assert_non_null(strstr(err, "expected"));
+	assert_non_null(strstr(err.msg, "expected"));
 }
 
 static void validate_rejects_tampered_configs(void **state)
@@ -273,32 +275,32 @@ static void validate_rejects_tampered_configs(void **state)
 
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(vj_config_validate(&c, &err), 0);
 	c.version = 99;
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "version"));
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "version"));
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
 	memset(c.cmdline, 'x', sizeof(c.cmdline));
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
 	c.ndrives = VJ_MAX_DRIVES + 1;
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
 	c.console = (enum vj_console_kind)9;
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
 	c.memory_backing = (enum vj_memory_backing)3;
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "memory backing"));
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory backing"));
 	vj_config_init(&c);
 	strcpy(c.kernel.name, "k");
 	c.host_thp = (enum vj_thp_mode)4;
-	assert_int_equal(vj_config_validate(&c, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "THP"));
+	assert_int_equal(vj_config_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "THP"));
 }
 
 int main(void)

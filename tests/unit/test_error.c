@@ -27,9 +27,10 @@ static void fail_at_puts_the_position_first(void **state)
 	struct vj_err e;
 
 	(void)state;
-	assert_int_equal(vj_fail_at(&e, "p.yaml", 12, 7, "vm.memory: %s", "too big"), -EINVAL);
+	assert_int_equal(vj_fail_at(&e, -EINVAL, "p.yaml", 12, 7, "vm.memory: %s", "too big"), -EINVAL);
 	assert_string_equal(e.msg, "p.yaml:12:7: vm.memory: too big");
-	vj_fail_at(&e, "p.yaml", 3, 0, "empty");
+	assert_int_equal(vj_fail_at(&e, -EFBIG, "p.yaml", 3, 0, "empty"), -EFBIG);
+	assert_int_equal(e.code, -EFBIG);
 	assert_string_equal(e.msg, "p.yaml:3: empty");
 }
 

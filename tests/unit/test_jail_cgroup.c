@@ -9,6 +9,7 @@
 
 #include "unit.h"
 #include "cgroup.h"
+#include "settings.h"
 
 static struct vj_cgroup_host host_of(enum vj_cgroup_version v)
 {
@@ -22,11 +23,12 @@ static struct vj_cgroup_host host_of(enum vj_cgroup_version v)
 
 static struct vj_cgroup_limits no_limits(void)
 {
-	return (struct vj_cgroup_limits){
-		.cpu_quota_us = VJ_UNLIMITED, .cpu_period_us = VJ_UNLIMITED,
-		.memory_max = VJ_UNLIMITED, .memory_swap_max = VJ_UNLIMITED,
-		.pids_max = VJ_UNLIMITED, .io_weight = VJ_UNLIMITED,
-	};
+	struct vj_cgroup_limits l = { .cpu_quota_us = VJ_UNLIMITED,
+				      .cpu_period_us = VJ_UNLIMITED };
+
+	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
+		*vj_setting_field(&vj_cgroup_settings[i], &l) = VJ_UNLIMITED;
+	return l;
 }
 
 struct plan {
@@ -122,6 +124,32 @@ static void v1_io_weight_is_scaled_and_clamped(void **state)
 	l.io_weight = 10000;
 	assert_int_equal(plan(&h, &l, &p), 0);
 	assert_setting(&p, 0, "blkio.weight", "1000");
+}
+
+static void cpu_weight_is_cpu_weight_on_v2_and_scaled_shares_on_v1(void **state)
+{
+	struct vj_cgroup_host h = host_of(VJ_CGROUP_V2);
+	struct vj_cgroup_limits l = no_limits();
+	struct plan p;
+
+	(void)state;
+	l.cpu_weight = 250;
+	assert_int_equal(plan(&h, &l, &p), 0);
+	assert_int_equal(p.n, 1);
+	assert_setting(&p, 0, "cpu.weight", "250");
+	assert_int_equal(p.s[0].ctl, VJ_CG_CPU);
+	h = host_of(VJ_CGROUP_V1);
+	assert_int_equal(plan(&h, &l, &p), 0);
+	assert_setting(&p, 0, "cpu.shares", "2560");
+	l.cpu_weight = 1;
+	assert_int_equal(plan(&h, &l, &p), 0);
+	assert_setting(&p, 0, "cpu.shares", "10");
+	l.cpu_weight = VJ_WEIGHT_MAX;
+	assert_int_equal(plan(&h, &l, &p), 0);
+	assert_setting(&p, 0, "cpu.shares", "102400");
+	l.cpu_weight = VJ_WEIGHT_MAX + 1;
+	assert_int_equal(plan(&h, &l, &p), -ERANGE);
+	assert_non_null(strstr(p.e.msg, "cpu weight"));
 }
 
 static void a_limit_on_a_missing_controller_is_an_error_naming_it(void **state)
@@ -286,6 +314,7 @@ int main(void)
 		cmocka_unit_test(v2_limits_use_the_unified_files),
 		cmocka_unit_test(v1_limits_use_the_legacy_files_in_a_valid_order),
 		cmocka_unit_test(v1_io_weight_is_scaled_and_clamped),
+		cmocka_unit_test(cpu_weight_is_cpu_weight_on_v2_and_scaled_shares_on_v1),
 		cmocka_unit_test(a_limit_on_a_missing_controller_is_an_error_naming_it),
 		cmocka_unit_test(v1_swap_needs_swap_accounting_and_a_memory_limit),
 		cmocka_unit_test(cpu_values_outside_the_kernels_range_are_refused),

@@ -10,6 +10,7 @@
 
 #include "unit.h"
 #include "rundir.h"
+#include "scalar.h"
 
 static char base[64];
 
@@ -35,21 +36,21 @@ static void ids_are_letters_digits_and_dashes(void **state)
 	char longest[VJ_ID_MAX + 2];
 
 	(void)state;
-	assert_true(vj_id_valid("a"));
-	assert_true(vj_id_valid("job-42-B"));
+	assert_true(vj_name_is_sandbox_id("a"));
+	assert_true(vj_name_is_sandbox_id("job-42-B"));
 	memset(longest, 'x', VJ_ID_MAX);
 	longest[VJ_ID_MAX] = '\0';
-	assert_true(vj_id_valid(longest));
+	assert_true(vj_name_is_sandbox_id(longest));
 	longest[VJ_ID_MAX] = 'x';
 	longest[VJ_ID_MAX + 1] = '\0';
-	assert_false(vj_id_valid(longest));
-	assert_false(vj_id_valid(""));
-	assert_false(vj_id_valid("."));
-	assert_false(vj_id_valid(".."));
-	assert_false(vj_id_valid("a/b"));
-	assert_false(vj_id_valid("a b"));
-	assert_false(vj_id_valid("a_b"));
-	assert_false(vj_id_valid("caf\xc3\xa9"));
+	assert_false(vj_name_is_sandbox_id(longest));
+	assert_false(vj_name_is_sandbox_id(""));
+	assert_false(vj_name_is_sandbox_id("."));
+	assert_false(vj_name_is_sandbox_id(".."));
+	assert_false(vj_name_is_sandbox_id("a/b"));
+	assert_false(vj_name_is_sandbox_id("a b"));
+	assert_false(vj_name_is_sandbox_id("a_b"));
+	assert_false(vj_name_is_sandbox_id("caf\xc3\xa9"));
 }
 
 static void an_id_held_by_a_live_launcher_is_busy(void **state)

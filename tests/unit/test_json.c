@@ -4,11 +4,11 @@
 #include "unit.h"
 #include "json.h"
 
-static char why[200];
+static struct vj_err why;
 
 static int parse(const char *s, struct vj_json_doc *d)
 {
-	return vj_json_parse(s, strlen(s), 1000, d, why, sizeof(why));
+	return vj_json_parse(s, strlen(s), 1000, d, &why);
 }
 
 static void refused(const char *s, const char *reason)
@@ -19,8 +19,8 @@ static void refused(const char *s, const char *reason)
 		vj_json_free(&d);
 		fail_msg("accepted: %s", s);
 	}
-	if (!strstr(why, reason))
-		fail_msg("%s: reason \"%s\", want \"%s\"", s, why, reason);
+	if (!strstr(why.msg, reason))
+		fail_msg("%s: reason \"%s\", want \"%s\"", s, why.msg, reason);
 }
 
 static void objects_arrays_and_scalars_are_read(void **state)
@@ -117,9 +117,9 @@ static void nesting_and_value_count_are_bounded(void **state)
 	memset(deep + n, ']', n);
 	deep[2 * n] = '\0';
 	refused(deep, "nested deeper than");
-	assert_int_equal(vj_json_parse("[1,2,3,4]", 9, 4, &d, why, sizeof(why)), -EINVAL);
-	assert_non_null(strstr(why, "more than 4 values"));
-	assert_int_equal(vj_json_parse("[1,2,3]", 7, 4, &d, why, sizeof(why)), 0);
+	assert_int_equal(vj_json_parse("[1,2,3,4]", 9, 4, &d, &why), -EINVAL);
+	assert_non_null(strstr(why.msg, "more than 4 values"));
+	assert_int_equal(vj_json_parse("[1,2,3]", 7, 4, &d, &why), 0);
 	vj_json_free(&d);
 }
 
@@ -151,7 +151,7 @@ static void writer_output_reads_back(void **state)
 	assert_string_equal(w.buf, "{\"name\":\"q\\\"\\\\\\n\\u0001\\u001b[2J \xc3\xa9\","
 				   "\"list\":[18446744073709551615,-5,false,null,{}],"
 				   "\"bad utf8\":\"\\ufffd\"}");
-	assert_int_equal(vj_json_parse(w.buf, w.len, 100, &d, why, sizeof(why)), 0);
+	assert_int_equal(vj_json_parse(w.buf, w.len, 100, &d, &why), 0);
 	assert_int_equal(vj_json_string(vj_json_get(d.root, "name"), &s), 0);
 	assert_string_equal(s, "q\"\\\n\x01\x1b[2J \xc3\xa9");
 	assert_int_equal(vj_json_u64(vj_json_get(d.root, "list")->child, UINT64_MAX, &u), 0);

@@ -45,10 +45,26 @@ static void size_suffixes_are_binary(void **state)
 	assert_int_equal(v, 128ull << 20);
 	assert_int_equal(vj_parse_size("2G", &v), 0);
 	assert_true(v == 2ull << 30);
-	assert_int_equal(vj_parse_size("1t", &v), 0);
+	assert_int_equal(vj_parse_size("1T", &v), 0);
 	assert_true(v == 1ull << 40);
 	assert_int_equal(vj_parse_size("77", &v), 0);
 	assert_int_equal(v, 77);
+	assert_int_equal(vj_parse_size("0", &v), 0);
+	assert_int_equal(v, 0);
+}
+
+/* The policy's grammar: no hex, no leading zero, no lower-case unit. */
+static void size_is_decimal_and_strict(void **state)
+{
+	uint64_t v;
+	(void)state;
+	assert_int_equal(vj_parse_size("0x10", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("010", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("1t", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("1m", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("-1", &v), -EINVAL);
+	assert_int_equal(vj_parse_size("1 M", &v), -EINVAL);
 }
 
 static void size_rejects_bad_suffix_and_overflow(void **state)
@@ -83,6 +99,7 @@ int main(void)
 		cmocka_unit_test(u64_rejects_out_of_range_and_overflow),
 		cmocka_unit_test(size_suffixes_are_binary),
 		cmocka_unit_test(size_rejects_bad_suffix_and_overflow),
+		cmocka_unit_test(size_is_decimal_and_strict),
 		cmocka_unit_test(mac_parses_and_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,7 @@ static void copy_file(const char *from, const char *to)
 
 static int setup(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	int r = tp_setup(state);
 
 	if (r)
@@ -69,7 +69,7 @@ static void every_example_policy_is_valid(void **state)
 	assert_non_null(d);
 	while ((e = readdir(d))) {
 		char path[1024];
-		struct vj_policy_error err;
+		struct vj_err err;
 		struct vj_policy p;
 		if (!is_policy(e->d_name))
 			continue;
@@ -87,7 +87,7 @@ static void every_example_policy_is_valid(void **state)
 static void load_example(const char *name, struct vj_policy *p)
 {
 	char path[1024];
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	snprintf(path, sizeof(path), EXAMPLES "/%s", name);
 	if (vj_policy_load_file(p, path, &host, &err))
@@ -171,7 +171,7 @@ static void ci_job_example_writes_only_its_scratch_disk(void **state)
 
 static void example_host_file_loads_from_the_checkout_itself(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -186,7 +186,7 @@ static void example_host_file_loads_from_the_checkout_itself(void **state)
  * loads there, holds to the same rules. */
 static void e2e_test_host_s_host_file_loads(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;

@@ -9,7 +9,7 @@
 
 #include "policy/policy_schema.h"
 
-static int load(const char *yaml, struct vj_host_config *h, struct vj_policy_error *err)
+static int load(const char *yaml, struct vj_host_config *h, struct vj_err *err)
 {
 	return vj_host_config_load_buffer(h, "host.yaml", yaml, strlen(yaml), tp.dir, err);
 }
@@ -17,7 +17,7 @@ static int load(const char *yaml, struct vj_host_config *h, struct vj_policy_err
 #define assert_host_error(yaml_, want_)                                                      \
 	do {                                                                                 \
 		struct vj_host_config h_;                                                    \
-		struct vj_policy_error e_;                                                   \
+		struct vj_err e_;                                                   \
 		assert_int_not_equal(load(yaml_, &h_, &e_), 0);                              \
 		assert_string_equal(e_.msg, want_);                                          \
 	} while (0)
@@ -33,7 +33,7 @@ static void write_file(const char *rel, const char *text)
 
 static void built_in_defaults_apply_when_the_default_file_is_absent(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -65,7 +65,7 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 
 static void default_file_is_read_when_present(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -77,7 +77,7 @@ static void default_file_is_read_when_present(void **state)
 
 static void explicit_path_must_exist(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -87,7 +87,7 @@ static void explicit_path_must_exist(void **state)
 
 static void relative_paths_start_at_the_host_file(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -128,7 +128,7 @@ static void more_roots_than_the_limit_are_refused(void **state)
 
 static void empty_root_list_admits_nothing(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -138,7 +138,7 @@ static void empty_root_list_admits_nothing(void **state)
 
 static void id_ranges_are_read_and_checked(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -156,7 +156,7 @@ static void id_ranges_are_read_and_checked(void **state)
 
 static void each_range_holds_at_least_one_block(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -185,7 +185,7 @@ static void a_range_holding_nobody_is_refused(void **state)
 
 static void maxima_are_read_with_their_units(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -230,7 +230,7 @@ static void maxima_are_bounded_by_what_the_vmm_supports(void **state)
 
 static void required_namespaces_and_allowed_netns_are_read(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -246,7 +246,7 @@ static void required_namespaces_and_allowed_netns_are_read(void **state)
 
 static void cgroup_parent_is_a_clean_path_relative_or_absolute(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -337,7 +337,7 @@ static void run_dir_inside_the_built_in_socket_root_is_refused(void **state)
 
 static void seccomp_log_permission_is_read(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -347,7 +347,7 @@ static void seccomp_log_permission_is_read(void **state)
 
 static void an_owner_may_control_every_sandbox(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -362,7 +362,7 @@ static void an_owner_may_control_every_sandbox(void **state)
 
 static void memory_backing_is_read(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;
@@ -393,7 +393,7 @@ static void host_files_obey_the_safe_yaml_subset(void **state)
 
 static void failed_load_leaves_the_host_config_untouched(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_host_config h;
 
 	(void)state;

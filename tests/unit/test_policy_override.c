@@ -12,7 +12,7 @@ static struct vj_policy p;
 
 static int load_policy(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	return tp_load(POLICY, &p, &err);
@@ -25,14 +25,14 @@ static int free_policy(void **state)
 	return 0;
 }
 
-static int apply(const struct vj_policy_overrides *o, struct vj_policy_error *err)
+static int apply(const struct vj_policy_overrides *o, struct vj_err *err)
 {
 	return vj_policy_apply_overrides(&p, o, &tp.host, err);
 }
 
 #define assert_override_error(o_, want_)                                                     \
 	do {                                                                                 \
-		struct vj_policy_error e_;                                                   \
+		struct vj_err e_;                                                   \
 		assert_int_not_equal(apply(o_, &e_), 0);                                     \
 		assert_string_equal(e_.msg, want_);                                          \
 	} while (0)
@@ -40,7 +40,7 @@ static int apply(const struct vj_policy_overrides *o, struct vj_policy_error *er
 static void empty_overrides_change_nothing(void **state)
 {
 	struct vj_policy_overrides o = { 0 };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	assert_int_equal(apply(&o, &err), 0);
@@ -55,7 +55,7 @@ static void scalars_use_the_policy_syntax(void **state)
 {
 	struct vj_policy_overrides o = { .id = "req-7", .vcpus = "2", .memory = "384Mi",
 					 .timeout = "45s", .output = "2Mi" };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	assert_int_equal(apply(&o, &err), 0);
@@ -85,11 +85,11 @@ static void scalars_are_bounded_by_the_host(void **state)
 
 static void malformed_scalars_are_refused(void **state)
 {
-	struct vj_policy_overrides o = { .memory = "1G" };
+	struct vj_policy_overrides o = { .memory = "1GB" };
 
 	(void)state;
 	assert_override_error(&o, "command line: vm.memory: expected a size (an integer with an "
-			      "optional Ki, Mi, Gi or Ti suffix), found \"1G\"");
+			      "optional K, M, G or T suffix), found \"1GB\"");
 	o = (struct vj_policy_overrides){ .timeout = "30" };
 	assert_override_error(&o, "command line: limits.timeout: expected a duration (an integer "
 			      "with a unit: ms, s, m or h) or unlimited, found \"30\"");
@@ -111,7 +111,7 @@ static void argv_replaces_the_workload_argv(void **state)
 {
 	char *argv[] = { "python3", "-c", "print(1)" };
 	struct vj_policy_overrides o = { .set_argv = true, .argc = 3, .argv = argv };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	assert_int_equal(apply(&o, &err), 0);
@@ -125,7 +125,7 @@ static void env_sets_and_replaces_variables(void **state)
 {
 	char *env[] = { "B=two", "C=", "B=three" };
 	struct vj_policy_overrides o = { .envc = 3, .env = env };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	assert_int_equal(apply(&o, &err), 0);
@@ -198,7 +198,7 @@ static void failed_overrides_leave_the_policy_unchanged(void **state)
 	char *env[] = { "A=changed", "bad" };
 	struct vj_policy_overrides o = { .vcpus = "2", .set_argv = true, .argc = 1, .argv = argv,
 					 .envc = 2, .env = env };
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	(void)state;
 	assert_int_not_equal(apply(&o, &err), 0);

@@ -37,7 +37,7 @@ static char *print(const struct vj_policy *p, bool json)
 
 static void load(const char *yaml, struct vj_policy *p)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 
 	if (tp_load(yaml, p, &err))
 		fail_msg("unexpected error: %s", err.msg);

@@ -63,9 +63,26 @@ static void size_accepts_binary_suffixes(void **state)
 	assert_true(v == 1ull << 40);
 }
 
+/* One letter is the same binary unit: 512M is 512Mi, never 512 * 10^6. */
+static void size_one_letter_suffixes_are_binary_too(void **state)
+{
+	static const char *const same[][2] = {
+		{ "2K", "2Ki" }, { "512M", "512Mi" }, { "3G", "3Gi" }, { "1T", "1Ti" },
+	};
+	uint64_t a, b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_int_equal(vj_scalar_size(same[i][0], &a), 0);
+		assert_int_equal(vj_scalar_size(same[i][1], &b), 0);
+		assert_true(a == b);
+	}
+	assert_true(a == 1ull << 40);
+}
+
 static void size_rejects_other_suffixes(void **state)
 {
-	static const char *const bad[] = { "2G", "2GB", "2gi", "2KiB", "2 Mi", "Mi", "1.5Gi", "2M" };
+	static const char *const bad[] = { "2g", "2GB", "2gi", "2KiB", "2 Mi", "Mi", "1.5Gi", "2m" };
 	uint64_t v;
 
 	(void)state;
@@ -292,6 +309,7 @@ int main(void)
 		cmocka_unit_test(uint_rejects_sign_space_hex_and_separators),
 		cmocka_unit_test(uint_reports_overflow),
 		cmocka_unit_test(size_accepts_binary_suffixes),
+		cmocka_unit_test(size_one_letter_suffixes_are_binary_too),
 		cmocka_unit_test(size_rejects_other_suffixes),
 		cmocka_unit_test(size_reports_overflow),
 		cmocka_unit_test(duration_requires_a_unit),

@@ -11,7 +11,7 @@
 /* Loads HEAD + extra and returns the policy (caller frees). */
 static void load_ok(const char *yaml, struct vj_policy *p)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	int r = tp_load(yaml, p, &err);
 
 	if (r)
@@ -275,8 +275,20 @@ static void memory_takes_binary_sizes(void **state)
 static void memory_with_a_decimal_suffix_is_refused(void **state)
 {
 	(void)state;
-	tp_assert_error(HEAD "  memory: 128M\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
-			"with an optional Ki, Mi, Gi or Ti suffix), found \"128M\"");
+	tp_assert_error(HEAD "  memory: 128MB\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
+			"with an optional K, M, G or T suffix), found \"128MB\"");
+	tp_assert_error(HEAD "  memory: 128m\n", "p.yaml:4:11: vm.memory: expected a size (an integer "
+			"with an optional K, M, G or T suffix), found \"128m\"");
+}
+
+static void memory_with_a_one_letter_suffix_is_binary(void **state)
+{
+	struct vj_policy p;
+
+	(void)state;
+	load_ok(HEAD "  memory: 128M\n", &p);
+	assert_int_equal(p.vm.memory_mib, 128);
+	vj_policy_free(&p);
 }
 
 static void memory_in_plain_bytes_below_the_minimum_is_refused(void **state)
@@ -1046,7 +1058,7 @@ static void workload_env_count_is_capped(void **state)
 static void workload_size_is_capped(void **state)
 {
 	char *yaml = malloc(VJ_POLICY_FILE_MAX);
-	struct vj_policy_error err;
+	struct vj_err err;
 	size_t o = (size_t)snprintf(yaml, 128, HEAD "workload:\n  argv:\n");
 
 	(void)state;
@@ -1070,7 +1082,7 @@ static void failure_after_workload_strings_frees_them(void **state)
 
 static void policy_files_are_read_from_disk(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_policy p;
 	FILE *f = fopen(tp_path("p.yaml"), "w");
 
@@ -1113,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(vcpus_of_the_wrong_type_are_refused),
 		cmocka_unit_test(memory_takes_binary_sizes),
 		cmocka_unit_test(memory_with_a_decimal_suffix_is_refused),
+		cmocka_unit_test(memory_with_a_one_letter_suffix_is_binary),
 		cmocka_unit_test(memory_in_plain_bytes_below_the_minimum_is_refused),
 		cmocka_unit_test(memory_that_is_not_whole_mebibytes_is_refused),
 		cmocka_unit_test(memory_above_the_host_maximum_is_refused),

@@ -109,7 +109,7 @@ int tp_teardown(void **state)
 	return 0;
 }
 
-int tp_load(const char *yaml, struct vj_policy *p, struct vj_policy_error *err)
+int tp_load(const char *yaml, struct vj_policy *p, struct vj_err *err)
 {
 	struct vj_policy local;
 	int r = vj_policy_load_buffer(p ? p : &local, "p.yaml", yaml, strlen(yaml), &tp.host, err);

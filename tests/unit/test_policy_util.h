@@ -38,12 +38,12 @@ const char *tp_path(const char *rel);
 
 /* Loads yaml as "p.yaml" against tp.host; the policy is freed again
  * unless p is given. Returns the load's result; err always filled. */
-int tp_load(const char *yaml, struct vj_policy *p, struct vj_policy_error *err);
+int tp_load(const char *yaml, struct vj_policy *p, struct vj_err *err);
 
 /* Asserts that yaml fails to load with exactly msg. */
 #define tp_assert_error(yaml_, want_)                                                           \
 	do {                                                                                 \
-		struct vj_policy_error e_;                                                   \
+		struct vj_err e_;                                                   \
 		assert_int_not_equal(tp_load(yaml_, NULL, &e_), 0);                           \
 		assert_string_equal(e_.msg, want_);                                            \
 	} while (0)

@@ -8,7 +8,7 @@
 
 #include "policy/yaml_tree.h"
 
-static int parse(const char *buf, size_t len, struct vj_policy_error *err)
+static int parse(const char *buf, size_t len, struct vj_err *err)
 {
 	struct vj_ydoc doc;
 	int r = vj_ydoc_parse(&doc, "p.yaml", buf, len, err);
@@ -20,21 +20,21 @@ static int parse(const char *buf, size_t len, struct vj_policy_error *err)
 
 #define assert_refused(text_, want_)                                                            \
 	do {                                                                                 \
-		struct vj_policy_error e_;                                                   \
+		struct vj_err e_;                                                   \
 		assert_int_not_equal(parse(text_, sizeof(text_) - 1, &e_), 0);                 \
 		assert_string_equal(e_.msg, want_);                                            \
 	} while (0)
 
 #define assert_accepted(text_)                                                                \
 	do {                                                                                 \
-		struct vj_policy_error e_;                                                   \
+		struct vj_err e_;                                                   \
 		assert_int_equal(parse(text_, sizeof(text_) - 1, &e_), 0);                     \
 	} while (0)
 
 static void tree_keeps_positions_kinds_and_styles(void **state)
 {
 	static const char text[] = "a:\n  - x\n  - 'y'\nb: {c: 1}\n";
-	struct vj_policy_error err;
+	struct vj_err err;
 	struct vj_ydoc doc;
 	const struct vj_ynode *a, *b;
 
@@ -57,7 +57,7 @@ static void tree_keeps_positions_kinds_and_styles(void **state)
 
 static void file_over_the_size_cap_is_refused(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	char *big = malloc(VJ_POLICY_FILE_MAX + 1);
 
 	(void)state;
@@ -69,7 +69,7 @@ static void file_over_the_size_cap_is_refused(void **state)
 
 static void file_at_the_size_cap_is_read(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	char *big = malloc(VJ_POLICY_FILE_MAX);
 
 	(void)state;
@@ -196,7 +196,7 @@ static void earliest_duplicate_in_the_file_is_reported(void **state)
 
 static void duplicates_in_a_huge_mapping_are_found(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	char *buf = malloc(VJ_POLICY_FILE_MAX);
 	size_t o = 0;
 
@@ -230,7 +230,7 @@ static void nesting_deeper_than_the_limit_is_refused(void **state)
 	memset(text + VJ_POLICY_DEPTH_MAX + 1, ']', VJ_POLICY_DEPTH_MAX + 1);
 	text[2 * (VJ_POLICY_DEPTH_MAX + 1)] = '\0';
 	{
-		struct vj_policy_error e;
+		struct vj_err e;
 		assert_int_not_equal(parse(text, strlen(text), &e), 0);
 		assert_string_equal(e.msg, "p.yaml:1:17: [0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
 					   "[0]: nesting deeper than 16 levels is not allowed");
@@ -240,7 +240,7 @@ static void nesting_deeper_than_the_limit_is_refused(void **state)
 static void nesting_at_the_limit_is_accepted(void **state)
 {
 	char text[64];
-	struct vj_policy_error e;
+	struct vj_err e;
 
 	(void)state;
 	memset(text, '[', VJ_POLICY_DEPTH_MAX);
@@ -271,7 +271,7 @@ static void odd_keys_are_quoted_in_paths(void **state)
 
 static void files_are_read_whole_and_checked(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	char *buf;
 	size_t len;
 
@@ -287,7 +287,7 @@ static void files_are_read_whole_and_checked(void **state)
 
 static void oversized_files_are_refused_before_reading(void **state)
 {
-	struct vj_policy_error err;
+	struct vj_err err;
 	char *buf;
 	size_t len;
 

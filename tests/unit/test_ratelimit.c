@@ -134,22 +134,23 @@ static void limiter_without_buckets_is_free(void **state)
 	vj_rate_limiter_destroy(&rl);
 }
 
-static int parse(struct vj_vm_config *cfg, char *err, const char *flag, const char *value)
+static int parse(struct vj_vm_config *cfg, struct vj_err *err, const char *flag,
+		 const char *value)
 {
 	char *argv[] = { "vmjail-vmm", "--kernel", "k", (char *)flag, (char *)value, NULL };
 
 	vj_config_init(cfg);
-	return vj_config_parse_args(cfg, 5, argv, err, 256);
+	return vj_config_parse_args(cfg, 5, argv, err);
 }
 
 static void limit_flags_fill_the_buckets(void **state)
 {
 	struct vj_vm_config cfg;
-	char err[256];
+	struct vj_err err;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, err, "--drive",
-			       "path=d.img,bw=1M,bw-burst=64M,bw-refill=500,ops=100,ops-burst=5000"),
+	assert_int_equal(parse(&cfg, &err, "--drive",
+			       "path=d.img,bw=1M,bw-burst=64M,bw-refill=500ms,ops=100,ops-burst=5000"),
 			 0);
 	assert_true(cfg.drives[0].rate.bytes.size == 1u << 20);
 	assert_true(cfg.drives[0].rate.bytes.one_time_burst == 64u << 20);
@@ -157,7 +158,7 @@ static void limit_flags_fill_the_buckets(void **state)
 	assert_int_equal(cfg.drives[0].rate.ops.size, 100);
 	assert_int_equal(cfg.drives[0].rate.ops.one_time_burst, 5000);
 	assert_int_equal(cfg.drives[0].rate.ops.refill_ms, 1000); /* the default */
-	assert_int_equal(parse(&cfg, err, "--net", "tap=t0,ops=10,ops-refill=20"), 0);
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t0,ops=10,ops-refill=20ms"), 0);
 	assert_int_equal(cfg.nets[0].rate.ops.size, 10);
 	assert_int_equal(cfg.nets[0].rate.ops.refill_ms, 20);
 	assert_int_equal(cfg.nets[0].rate.bytes.size, 0);
@@ -166,16 +167,30 @@ static void limit_flags_fill_the_buckets(void **state)
 static void bad_limit_flags_are_named(void **state)
 {
 	struct vj_vm_config cfg;
-	char err[256];
+	struct vj_err err;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, err, "--drive", "path=d,bw=lots"), -EINVAL);
-	assert_string_equal(err, "--drive: bw \"lots\" is not a number");
-	assert_int_equal(parse(&cfg, err, "--net", "tap=t,ops-refill=0"), -EINVAL);
-	assert_string_equal(err, "--net: ops-refill \"0\" is not a time in 1..3600000 ms");
-	assert_int_equal(parse(&cfg, err, "--drive", "path=d,bw-burst"), -EINVAL);
-	assert_int_equal(parse(&cfg, err, "--drive", "path=d,bwx=1"), -EINVAL);
-	assert_string_equal(err, "--drive: unknown option \"bwx\"");
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=lots"), -EINVAL);
+	assert_string_equal(err.msg, "--drive: bw \"lots\" is not a size (bytes, or with K, M, G, "
+				     "T) of at least 1, or unlimited");
+	/* As in a policy: a bucket is off by default or with "unlimited", not 0. */
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=0"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=unlimited"), 0);
+	assert_int_equal(cfg.drives[0].rate.bytes.size, 0);
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=0ms"), -EINVAL);
+	assert_string_equal(err.msg,
+			    "--net: ops-refill \"0ms\" is not a duration in 1ms..1h (100ms, 2s)");
+	/* The policy's grammars: a refill needs its unit, operations are no size. */
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops-refill=100"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--net", "tap=t,ops=1K"), -EINVAL);
+	assert_string_equal(err.msg, "--net: ops \"1K\" is not an integer of at least 1, or unlimited");
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,ops=0x10"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw-refill=2h"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw=1M,bw-refill=1h"), 0);
+	assert_int_equal(cfg.drives[0].rate.bytes.refill_ms, 3600000);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bw-burst"), -EINVAL);
+	assert_int_equal(parse(&cfg, &err, "--drive", "path=d,bwx=1"), -EINVAL);
+	assert_string_equal(err.msg, "--drive: unknown option \"bwx\"");
 }
 
 int main(void)

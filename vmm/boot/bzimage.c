@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/bad_kernel.h"
 #include "boot/loader.h"
 #include "config.h"
 #include "layout.h"
@@ -15,8 +14,8 @@
 #define BZ_MIN_VERSION 0x020c
 #define BZ_ENTRY64_OFFSET 0x200
 
-int vj_bzimage_load(const struct vj_guest_mem *mem, int fd, const char *name,
-		    uint64_t file_size, struct vj_kernel_image *img, char *err, size_t errlen)
+int vj_bzimage_load(const struct vj_guest_mem *mem, int fd, uint64_t file_size,
+		    struct vj_kernel_image *img, struct vj_err *err)
 {
 	struct setup_header h;
 	uint64_t setup_bytes, pm_bytes, load, span, done = 0;
@@ -24,38 +23,33 @@ int vj_bzimage_load(const struct vj_guest_mem *mem, int fd, const char *name,
 
 	if (file_size < SETUP_HEADER_OFFSET + sizeof(h) ||
 	    pread(fd, &h, sizeof(h), SETUP_HEADER_OFFSET) != (ssize_t)sizeof(h))
-		return vj_bad_kernel(err, errlen, name, "truncated bzImage setup header");
+		return vj_fail(err, -EINVAL, "truncated bzImage setup header");
 	if (h.version < BZ_MIN_VERSION)
-		return vj_bad_kernel(err, errlen, name,
-				     "bzImage boot protocol %u.%02u is too old (2.12 or later needed)",
-				     h.version >> 8, h.version & 0xff);
+		return vj_fail(err, -EINVAL,
+			       "bzImage boot protocol %u.%02u is too old (2.12 or later needed)",
+			       h.version >> 8, h.version & 0xff);
 	if (!(h.xloadflags & XLF_KERNEL_64))
-		return vj_bad_kernel(err, errlen, name,
-				     "bzImage has no 64-bit entry point (XLF_KERNEL_64)");
+		return vj_fail(err, -EINVAL, "bzImage has no 64-bit entry point (XLF_KERNEL_64)");
 	setup_bytes = ((uint64_t)(h.setup_sects ? h.setup_sects : 4) + 1) * 512;
 	if (file_size <= setup_bytes)
-		return vj_bad_kernel(err, errlen, name,
-				     "truncated bzImage: no protected-mode kernel");
+		return vj_fail(err, -EINVAL, "truncated bzImage: no protected-mode kernel");
 	pm_bytes = file_size - setup_bytes;
 	load = h.pref_address >= VJ_HIMEM_START ? h.pref_address : VJ_BZIMAGE_LOAD_ADDR;
 	if (h.kernel_alignment && (h.kernel_alignment & (h.kernel_alignment - 1)))
-		return vj_bad_kernel(err, errlen, name,
-				     "bzImage kernel_alignment is not a power of two");
+		return vj_fail(err, -EINVAL, "bzImage kernel_alignment is not a power of two");
 	if (h.kernel_alignment && load % h.kernel_alignment)
-		return vj_bad_kernel(err, errlen, name, "bzImage pref_address is not aligned");
+		return vj_fail(err, -EINVAL, "bzImage pref_address is not aligned");
 	span = h.init_size > pm_bytes ? h.init_size : pm_bytes;
 	dst = vj_mem_ptr(mem, load, span);
-	if (!dst) {
-		snprintf(err, errlen,
-			 "kernel %s: bzImage needs [0x%llx, 0x%llx) (memory too small for the kernel)",
-			 name, (unsigned long long)load, (unsigned long long)(load + span));
-		return -ENOSPC;
-	}
+	if (!dst)
+		return vj_fail(err, -ENOSPC,
+			       "bzImage needs [0x%llx, 0x%llx) (memory too small for the kernel)",
+			       (unsigned long long)load, (unsigned long long)(load + span));
 	while (done < pm_bytes) {
 		ssize_t n = pread(fd, dst + done, (size_t)(pm_bytes - done),
 				  (off_t)(setup_bytes + done));
 		if (n <= 0)
-			return vj_bad_kernel(err, errlen, name, "read error in bzImage");
+			return vj_fail(err, -EINVAL, "read error in bzImage");
 		done += (uint64_t)n;
 	}
 	img->kind = VJ_ENTRY_LINUX64;

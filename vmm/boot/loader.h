@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <asm/bootparam.h>
 
+#include "error.h"
 #include "memory.h"
 
 enum vj_entry_kind {
@@ -30,20 +31,21 @@ struct vj_kernel_image {
 	uint64_t initrd_addr_max;
 };
 
-/* Each returns 0 or -errno, with a one-line reason naming `name` in err. */
+/* Each returns 0 or -errno, with a one-line reason in err; vj_kernel_load
+ * puts "kernel NAME" in front of it. */
 int vj_kernel_load(const struct vj_guest_mem *mem, int fd, const char *name,
-		   struct vj_kernel_image *img, char *err, size_t errlen);
-int vj_elf_load(const struct vj_guest_mem *mem, int fd, const char *name, uint64_t file_size,
-		struct vj_kernel_image *img, char *err, size_t errlen);
-int vj_bzimage_load(const struct vj_guest_mem *mem, int fd, const char *name,
-		    uint64_t file_size, struct vj_kernel_image *img, char *err, size_t errlen);
+		   struct vj_kernel_image *img, struct vj_err *err);
+int vj_elf_load(const struct vj_guest_mem *mem, int fd, uint64_t file_size,
+		struct vj_kernel_image *img, struct vj_err *err);
+int vj_bzimage_load(const struct vj_guest_mem *mem, int fd, uint64_t file_size,
+		    struct vj_kernel_image *img, struct vj_err *err);
 
 /* Where an initrd of `size` bytes goes: as high as allowed, page aligned,
  * above the kernel. -ENOSPC when it does not fit. */
 int vj_initrd_place(const struct vj_guest_mem *mem, const struct vj_kernel_image *img,
 		    uint64_t size, uint64_t *addr);
 int vj_initrd_load(const struct vj_guest_mem *mem, const struct vj_kernel_image *img, int fd,
-		   const char *name, uint64_t *addr, uint64_t *size, char *err, size_t errlen);
+		   const char *name, uint64_t *addr, uint64_t *size, struct vj_err *err);
 
 /* The e820 map the guest gets; returns the number of entries. */
 #define VJ_E820_MAX 8
@@ -58,7 +60,7 @@ struct vj_boot_args {
 /* Command line into guest memory plus boot_params (Linux64) or
  * hvm_start_info (PVH). */
 int vj_boot_params_write(const struct vj_guest_mem *mem, const struct vj_kernel_image *img,
-			 const struct vj_boot_args *args, char *err, size_t errlen);
+			 const struct vj_boot_args *args, struct vj_err *err);
 
 /* MP table for nvcpus processors and the IOAPIC. */
 int vj_mptable_write(const struct vj_guest_mem *mem, unsigned nvcpus);

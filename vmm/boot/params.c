@@ -64,18 +64,14 @@ unsigned vj_e820_build(const struct vj_guest_mem *mem, struct boot_e820_entry *o
 }
 
 static int write_cmdline(const struct vj_guest_mem *mem, const struct vj_kernel_image *img,
-			 const struct vj_boot_args *a, char *err, size_t errlen)
+			 const struct vj_boot_args *a, struct vj_err *err)
 {
-	if (a->cmdline_len > img->cmdline_max) {
-		snprintf(err, errlen,
-			 "command line too long: %zu bytes, the kernel accepts at most %u",
-			 a->cmdline_len, img->cmdline_max);
-		return -E2BIG;
-	}
-	if (vj_mem_write(mem, VJ_CMDLINE_ADDR, a->cmdline, a->cmdline_len + 1) < 0) {
-		snprintf(err, errlen, "command line does not fit in guest memory");
-		return -EFAULT;
-	}
+	if (a->cmdline_len > img->cmdline_max)
+		return vj_fail(err, -E2BIG,
+			       "command line too long: %zu bytes, the kernel accepts at most %u",
+			       a->cmdline_len, img->cmdline_max);
+	if (vj_mem_write(mem, VJ_CMDLINE_ADDR, a->cmdline, a->cmdline_len + 1) < 0)
+		return vj_fail(err, -EFAULT, "command line does not fit in guest memory");
 	return 0;
 }
 
@@ -137,14 +133,14 @@ static int write_pvh(const struct vj_guest_mem *mem, const struct vj_boot_args *
 }
 
 int vj_boot_params_write(const struct vj_guest_mem *mem, const struct vj_kernel_image *img,
-			 const struct vj_boot_args *args, char *err, size_t errlen)
+			 const struct vj_boot_args *args, struct vj_err *err)
 {
-	int r = write_cmdline(mem, img, args, err, errlen);
+	int r = write_cmdline(mem, img, args, err);
 
 	if (r < 0)
 		return r;
 	r = img->kind == VJ_ENTRY_PVH ? write_pvh(mem, args) : write_linux64(mem, img, args);
 	if (r < 0)
-		snprintf(err, errlen, "boot parameters do not fit in guest memory");
-	return r;
+		return vj_fail(err, r, "boot parameters do not fit in guest memory");
+	return 0;
 }

@@ -31,7 +31,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(TOP) -I$(
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRCS := vmm/virtio/queue.c vmm/virtio/chain.c vmm/virtio/mmio.c \
 	vmm/virtio/ratelimit.c vmm/virtio/blk.c vmm/memory.c vmm/vm.c vmm/eventloop.c \
-	vmm/bus.c common/log.c common/config.c common/parse.c
+	vmm/bus.c common/log.c common/config.c common/parse.c common/error.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 FUZZERS := $(FUZZ_DIR)/fuzz_virtqueue $(FUZZ_DIR)/fuzz_blk
 
