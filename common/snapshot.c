@@ -25,16 +25,29 @@ static void crc_table_init(void)
 	}
 }
 
-uint32_t vj_crc32(const void *data, size_t len)
+static uint32_t crc_update(uint32_t crc, const void *data, size_t len)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const uint8_t *p = data;
-	uint32_t c = 0xffffffffu;
+	uint32_t c = crc ^ 0xffffffffu;
 
 	pthread_once(&once, crc_table_init);
 	while (len--)
 		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffu;
+}
+
+uint32_t vj_crc32(const void *data, size_t len)
+{
+	return crc_update(0, data, len);
+}
+
+/* A section's CRC covers its header (CRC field zero) and its payload:
+ * a flipped type, index or length is caught like a flipped register. */
+static uint32_t section_crc(struct vj_snapshot_section_header h, const void *data, size_t len)
+{
+	h.crc = 0;
+	return crc_update(crc_update(0, &h, sizeof(h)), data, len);
 }
 
 /* ---- the host CPU ----------------------------------------------------- */
@@ -102,9 +115,9 @@ void vj_snapshot_writer_init(struct vj_snapshot_writer *w, const struct vj_snaps
 void vj_snapshot_add(struct vj_snapshot_writer *w, uint32_t type, uint32_t index,
 		     const void *data, size_t len)
 {
-	struct vj_snapshot_section_header s = {
-		.type = type, .index = index, .length = len, .crc = vj_crc32(data, len),
-	};
+	struct vj_snapshot_section_header s = { .type = type, .index = index, .length = len };
+
+	s.crc = section_crc(s, data, len);
 
 	if (w->nsections == VJ_SNAPSHOT_SECTIONS_MAX && !w->err)
 		w->err = -E2BIG;
@@ -355,16 +368,16 @@ int vj_snapshot_parse(const uint8_t *buf, size_t len, const char *name,
 				       h.nsections);
 		memcpy(&sh, buf + off, sizeof(sh));
 		off += sizeof(sh);
-		if (sh.type == 0 || sh.type >= VJ_SNAP_TYPES_END)
-			return vj_fail(e, -EINVAL, "%s: section %u is of unknown type %u", name, i,
-				       sh.type);
 		if (sh.length > len - off)
 			return vj_fail(e, -EINVAL, "%s: truncated: section %u (%s %u) is %llu bytes, "
 				       "%zu are left", name, i, type_name(sh.type), sh.index,
 				       (unsigned long long)sh.length, len - off);
-		if (sh.crc != vj_crc32(buf + off, sh.length) || sh.reserved)
+		if (sh.crc != section_crc(sh, buf + off, sh.length) || sh.reserved)
 			return vj_fail(e, -EINVAL, "%s: section %u (%s %u): checksum mismatch", name,
 				       i, type_name(sh.type), sh.index);
+		if (sh.type == 0 || sh.type >= VJ_SNAP_TYPES_END)
+			return vj_fail(e, -EINVAL, "%s: section %u is of unknown type %u", name, i,
+				       sh.type);
 		if (sh.length != payload_size[sh.type])
 			return vj_fail(e, -EINVAL, "%s: section %u (%s %u): %llu bytes, expected %zu",
 				       name, i, type_name(sh.type), sh.index,

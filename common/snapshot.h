@@ -70,7 +70,7 @@ struct vj_snapshot_section_header {
 	uint32_t type;   /* enum vj_snapshot_section_type */
 	uint32_t index;  /* vCPU or slot; 0 for the others */
 	uint64_t length; /* payload bytes that follow */
-	uint32_t crc;    /* CRC32 of the payload */
+	uint32_t crc;    /* CRC32 of this header (crc 0) and the payload */
 	uint32_t reserved; /* 0 */
 };
 
