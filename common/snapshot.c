@@ -44,10 +44,18 @@ uint32_t vj_crc32(const void *data, size_t len)
 
 /* A section's CRC covers its header (CRC field zero) and its payload:
  * a flipped type, index or length is caught like a flipped register. */
-static uint32_t section_crc(struct vj_snapshot_section_header h, const void *data, size_t len)
+uint32_t vj_snapshot_section_crc(const struct vj_snapshot_section_header *sh, const void *data,
+				 size_t len)
 {
+	struct vj_snapshot_section_header h = *sh;
+
 	h.crc = 0;
 	return crc_update(crc_update(0, &h, sizeof(h)), data, len);
+}
+
+static uint32_t section_crc(struct vj_snapshot_section_header h, const void *data, size_t len)
+{
+	return vj_snapshot_section_crc(&h, data, len);
 }
 
 /* ---- the host CPU ----------------------------------------------------- */
@@ -232,61 +240,63 @@ static bool power_of_two_or_zero(uint32_t v)
 	return (v & (v - 1)) == 0;
 }
 
-/* A section's own fields, once its length and CRC are right. */
+/* A section's own fields, once its length and CRC are right. Payloads
+ * need not be aligned in the file: each is copied out before it is read. */
 static int check_payload(const struct vj_snapshot_section *s, const struct vj_snap_config *c,
 			 const char *name, struct vj_err *e)
 {
+	static union {
+		struct vj_snap_vcpu vcpu;
+		struct vj_snap_uart uart;
+		struct vj_snap_i8042 kbd;
+		struct vj_snap_boot_marker marker;
+		struct vj_snap_virtio virtio;
+	} u;
+
+	memcpy(&u, s->data, s->length <= sizeof(u) ? s->length : sizeof(u));
 	switch (s->type) {
-	case VJ_SNAP_VCPU: {
-		const struct vj_snap_vcpu *v = (const void *)s->data;
+	case VJ_SNAP_VCPU:
 		if (s->index >= c->vcpus)
 			return vj_fail(e, -EINVAL, "%s: VCPU %u: the snapshot has %u vCPUs", name,
 				       s->index, c->vcpus);
-		if (v->flags & ~VJ_SNAP_VCPU_FLAGS || v->nmsrs > VJ_SNAPSHOT_MSRS_MAX)
+		if (u.vcpu.flags & ~VJ_SNAP_VCPU_FLAGS || u.vcpu.nmsrs > VJ_SNAPSHOT_MSRS_MAX)
 			return vj_fail(e, -EINVAL, "%s: VCPU %u: flags 0x%x or %u MSRs out of range",
-				       name, s->index, v->flags, v->nmsrs);
+				       name, s->index, u.vcpu.flags, u.vcpu.nmsrs);
 		return 0;
-	}
-	case VJ_SNAP_UART: {
-		const struct vj_snap_uart *u = (const void *)s->data;
-		if (u->rx_head >= VJ_SNAP_UART_FIFO || u->rx_count > VJ_SNAP_UART_FIFO)
+	case VJ_SNAP_UART:
+		if (u.uart.rx_head >= VJ_SNAP_UART_FIFO || u.uart.rx_count > VJ_SNAP_UART_FIFO)
 			return vj_fail(e, -EINVAL, "%s: UART: receive FIFO head %u count %u", name,
-				       u->rx_head, u->rx_count);
+				       u.uart.rx_head, u.uart.rx_count);
 		return 0;
-	}
-	case VJ_SNAP_I8042: {
-		const struct vj_snap_i8042 *k = (const void *)s->data;
-		if (k->head >= VJ_SNAP_I8042_BUF || k->count > VJ_SNAP_I8042_BUF)
-			return vj_fail(e, -EINVAL, "%s: I8042: buffer head %u count %u", name, k->head,
-				       k->count);
+	case VJ_SNAP_I8042:
+		if (u.kbd.head >= VJ_SNAP_I8042_BUF || u.kbd.count > VJ_SNAP_I8042_BUF)
+			return vj_fail(e, -EINVAL, "%s: I8042: buffer head %u count %u", name,
+				       u.kbd.head, u.kbd.count);
 		return 0;
-	}
-	case VJ_SNAP_BOOT_MARKER: {
-		const struct vj_snap_boot_marker *m = (const void *)s->data;
-		if (m->fired > 1)
+	case VJ_SNAP_BOOT_MARKER:
+		if (u.marker.fired > 1)
 			return vj_fail(e, -EINVAL, "%s: BOOT_MARKER: %llu", name,
-				       (unsigned long long)m->fired);
+				       (unsigned long long)u.marker.fired);
 		return 0;
-	}
-	case VJ_SNAP_VIRTIO: {
-		const struct vj_snap_virtio *v = (const void *)s->data;
+	case VJ_SNAP_VIRTIO:
 		if (s->index >= c->ndevices)
 			return vj_fail(e, -EINVAL, "%s: VIRTIO %u: the snapshot has %u devices", name,
 				       s->index, c->ndevices);
-		if (v->device_id != virtio_id(c->dev[s->index].kind))
+		if (u.virtio.device_id != virtio_id(c->dev[s->index].kind))
 			return vj_fail(e, -EINVAL, "%s: VIRTIO %u: device ID %u, CONFIG says %s",
-				       name, s->index, v->device_id,
+				       name, s->index, u.virtio.device_id,
 				       vj_snap_device_kind_name(c->dev[s->index].kind));
-		if (v->nqueues < 1 || v->nqueues > VJ_SNAP_VIRTIO_QUEUES)
+		if (u.virtio.nqueues < 1 || u.virtio.nqueues > VJ_SNAP_VIRTIO_QUEUES)
 			return vj_fail(e, -EINVAL, "%s: VIRTIO %u: %u queues", name, s->index,
-				       v->nqueues);
-		for (unsigned q = 0; q < v->nqueues; q++)
-			if (!power_of_two_or_zero(v->q[q].size) || v->q[q].ready > 1 ||
-			    v->q[q].broken > 1 || v->q[q].indirect > 1)
+				       u.virtio.nqueues);
+		for (unsigned q = 0; q < u.virtio.nqueues; q++) {
+			const struct vj_snap_virtq *vq = &u.virtio.q[q];
+			if (!power_of_two_or_zero(vq->size) || vq->ready > 1 || vq->broken > 1 ||
+			    vq->indirect > 1)
 				return vj_fail(e, -EINVAL, "%s: VIRTIO %u: queue %u malformed", name,
 					       s->index, q);
+		}
 		return 0;
-	}
 	}
 	return 0;
 }
@@ -320,6 +330,14 @@ static int check_complete(const struct vj_snapshot *s, const char *name, struct 
 	return 0;
 }
 
+/* A vendor string from a file, fit for a message line. */
+static void printable(const char vendor[12], char out[13])
+{
+	for (int i = 0; i < 12; i++)
+		out[i] = vendor[i] >= 0x20 && vendor[i] < 0x7f ? vendor[i] : '?';
+	out[12] = '\0';
+}
+
 static int parse_header(const uint8_t *buf, size_t len, const char *name,
 			const struct vj_snapshot_cpu *host, struct vj_snapshot_header *h,
 			struct vj_err *e)
@@ -336,11 +354,14 @@ static int parse_header(const uint8_t *buf, size_t len, const char *name,
 	if (h->crc != vj_crc32(h, offsetof(struct vj_snapshot_header, crc)) || h->reserved)
 		return vj_fail(e, -EINVAL, "%s: header checksum mismatch", name);
 	if (host && (memcmp(h->cpu.vendor, host->vendor, sizeof(host->vendor)) ||
-		     h->cpu.family != host->family || h->cpu.model != host->model))
-		return vj_fail(e, -ENOEXEC, "%s: taken on a %.12s CPU family %u model %u, this "
-			       "host has a %.12s CPU family %u model %u", name, h->cpu.vendor,
-			       h->cpu.family, h->cpu.model, host->vendor, host->family,
-			       host->model);
+		     h->cpu.family != host->family || h->cpu.model != host->model)) {
+		char theirs[13], ours[13];
+		printable(h->cpu.vendor, theirs);
+		printable(host->vendor, ours);
+		return vj_fail(e, -ENOEXEC, "%s: taken on a %s CPU family %u model %u, this "
+			       "host has a %s CPU family %u model %u", name, theirs, h->cpu.family,
+			       h->cpu.model, ours, host->family, host->model);
+	}
 	if (h->nsections < 1 || h->nsections > VJ_SNAPSHOT_SECTIONS_MAX)
 		return vj_fail(e, -EINVAL, "%s: %u sections, expected 1..%u", name, h->nsections,
 			       VJ_SNAPSHOT_SECTIONS_MAX);
@@ -453,6 +474,17 @@ const struct vj_snapshot_section *vj_snapshot_find(const struct vj_snapshot *s, 
 		if (s->sections[i].type == type && s->sections[i].index == index)
 			return &s->sections[i];
 	return NULL;
+}
+
+int vj_snapshot_copy(const struct vj_snapshot *s, uint32_t type, uint32_t index, void *out,
+		      size_t len)
+{
+	const struct vj_snapshot_section *x = vj_snapshot_find(s, type, index);
+
+	if (!x || x->length != len)
+		return -ENOENT;
+	memcpy(out, x->data, len);
+	return 0;
 }
 
 int vj_snapshot_read_summary(int state_fd, struct vj_snapshot_summary *out, struct vj_err *e)

@@ -116,13 +116,17 @@ struct vj_snap_vm {
 #define VJ_SNAP_VCPU_DEBUGREGS 4u /* debugregs is valid */
 #define VJ_SNAP_VCPU_FLAGS (VJ_SNAP_VCPU_XSAVE | VJ_SNAP_VCPU_XCRS | VJ_SNAP_VCPU_DEBUGREGS)
 
+_Static_assert(sizeof(struct kvm_xsave) == 4096, "KVM_GET_XSAVE's region is 4 KiB");
+
 struct vj_snap_vcpu {
 	uint32_t flags;
 	uint32_t nmsrs;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
-	struct kvm_xsave xsave;
+	/* struct kvm_xsave's fixed part (KVM_GET_XSAVE, 4 KiB); the kernel's
+	 * type ends in a flexible array, which cannot sit in the middle */
+	uint32_t xsave[1024];
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs debugregs;
 	struct kvm_lapic_state lapic;
@@ -231,9 +235,14 @@ int vj_snapshot_parse(const uint8_t *buf, size_t len, const char *name,
 int vj_snapshot_load(int state_fd, const char *name, struct vj_snapshot *out, struct vj_err *e);
 void vj_snapshot_free(struct vj_snapshot *s);
 
-/* The one section of this type and index; NULL if there is none. */
+/* The one section of this type and index; NULL if there is none. Its
+ * data may be unaligned: read it through vj_snapshot_copy(). */
 const struct vj_snapshot_section *vj_snapshot_find(const struct vj_snapshot *s, uint32_t type,
 						   uint32_t index);
+/* The section's payload into out, which is len bytes: -ENOENT when there
+ * is no such section or it has another length. */
+int vj_snapshot_copy(const struct vj_snapshot *s, uint32_t type, uint32_t index, void *out,
+		     size_t len);
 
 /*
  * For the launcher: validates the whole file (every CRC, the version,
@@ -255,5 +264,9 @@ int vj_snapshot_check_config(const struct vj_snap_config *snap, const struct vj_
 const char *vj_snap_device_kind_name(uint32_t kind);
 
 uint32_t vj_crc32(const void *data, size_t len);
+/* A section's CRC: its header (whatever its crc field holds) with crc 0,
+ * then its payload. */
+uint32_t vj_snapshot_section_crc(const struct vj_snapshot_section_header *sh, const void *data,
+				 size_t len);
 
 #endif

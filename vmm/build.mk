@@ -38,3 +38,18 @@ BINARIES += $(BUILD)/vmjail-vmm
 $(BUILD)/vmjail-vmm: $(VMM_OBJS) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+# libFuzzer harness for the snapshot state file parser (clang);
+# snapshot-fuzz.sh runs it briefly.
+SNAPSHOT_FUZZER := $(BUILD)/fuzz/fuzz_snapshot
+SNAPSHOT_FUZZ_SRCS := tests/fuzz/fuzz_snapshot.c common/snapshot.c common/error.c \
+	common/config.c common/parse.c
+
+$(SNAPSHOT_FUZZER): $(SNAPSHOT_FUZZ_SRCS) $(wildcard common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(SNAPSHOT_FUZZ_SRCS)
+
+TEST_DEPS += $(SNAPSHOT_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/snapshot-fuzz.sh

@@ -157,17 +157,20 @@ int vj_machine_snapshot(const struct vj_machine *m, int state_fd, int mem_fd)
 	return 0;
 }
 
-static const void *section(const struct vj_snapshot *s, uint32_t type, uint32_t index)
-{
-	/* vj_snapshot_parse() saw each one there, with its exact length. */
-	return vj_snapshot_find(s, type, index)->data;
-}
+/* vj_snapshot_parse() saw each section there, with its exact length. */
+#define SECTION(s, type, index, out) vj_snapshot_copy((s), (type), (index), (out), sizeof(*(out)))
 
 static int restore_vcpus(const struct vj_machine *m, const struct vj_snapshot *s)
 {
+	cleanup_free struct vj_snap_vcpu *v = malloc(sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
 	for (unsigned i = 0; i < m->vm->nvcpus; i++) {
 		const char *step = "";
-		int r = vj_vcpu_restore(&m->vm->vcpus[i], section(s, VJ_SNAP_VCPU, i), &step);
+		int r = SECTION(s, VJ_SNAP_VCPU, i, v);
+		if (r == 0)
+			r = vj_vcpu_restore(&m->vm->vcpus[i], v, &step);
 		if (r < 0) {
 			vj_error("restore: vCPU %u: %s: %s", i, step, strerror(-r));
 			return r;
@@ -179,17 +182,25 @@ static int restore_vcpus(const struct vj_machine *m, const struct vj_snapshot *s
 static int restore_devices(const struct vj_machine *m, const struct vj_snapshot *s)
 {
 	struct vj_virtio_dev *dev[VJ_SNAPSHOT_DEVICES_MAX];
-	const struct vj_snap_boot_marker *marker = section(s, VJ_SNAP_BOOT_MARKER, 0);
+	struct vj_snap_boot_marker marker;
+	struct vj_snap_uart uart;
+	struct vj_snap_i8042 kbd;
 	unsigned ndev = transports(m->virtio, dev);
 
-	vj_serial_restore(m->serial, section(s, VJ_SNAP_UART, 0));
-	vj_i8042_restore(m->i8042, section(s, VJ_SNAP_I8042, 0));
+	if (SECTION(s, VJ_SNAP_UART, 0, &uart) < 0 || SECTION(s, VJ_SNAP_I8042, 0, &kbd) < 0 ||
+	    SECTION(s, VJ_SNAP_BOOT_MARKER, 0, &marker) < 0)
+		return -ENOENT;
+	vj_serial_restore(m->serial, &uart);
+	vj_i8042_restore(m->i8042, &kbd);
 	/* The guest wrote the marker before the snapshot, and will not again:
 	 * for this VM it was reached when it resumed. */
-	if (marker->fired)
+	if (marker.fired)
 		atomic_store(m->marker->stamp, vj_now_ns());
 	for (unsigned i = 0; i < ndev; i++) {
-		int r = vj_virtio_restore(dev[i], section(s, VJ_SNAP_VIRTIO, i));
+		struct vj_snap_virtio v;
+		int r = SECTION(s, VJ_SNAP_VIRTIO, i, &v);
+		if (r == 0)
+			r = vj_virtio_restore(dev[i], &v);
 		if (r < 0) {
 			vj_error("restore: %s (slot %u): the snapshot's transport state is not this "
 				 "device's, or its rings are not guest RAM", dev[i]->name, i);
@@ -203,10 +214,12 @@ static int restore_devices(const struct vj_machine *m, const struct vj_snapshot 
 
 int vj_machine_restore(const struct vj_machine *m, const struct vj_snapshot *s)
 {
-	const char *step = "";
+	struct vj_snap_vm vm;
+	const char *step = "VM section";
 	int r;
 
-	if ((r = vj_vm_restore_state(m->vm, section(s, VJ_SNAP_VM, 0), &step)) < 0) {
+	if ((r = SECTION(s, VJ_SNAP_VM, 0, &vm)) < 0 ||
+	    (r = vj_vm_restore_state(m->vm, &vm, &step)) < 0) {
 		vj_error("restore: VM state: %s: %s", step, strerror(-r));
 		return r;
 	}

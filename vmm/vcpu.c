@@ -264,7 +264,7 @@ int vj_vcpu_save(struct vj_vcpu *v, struct vj_snap_vcpu *o)
 	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &o->events) < 0)
 		return -errno;
 	if (vm->has_xsave) {
-		if (ioctl(v->fd, KVM_GET_XSAVE, &o->xsave) < 0)
+		if (ioctl(v->fd, KVM_GET_XSAVE, (struct kvm_xsave *)(void *)o->xsave) < 0)
 			return -errno;
 		o->flags |= VJ_SNAP_VCPU_XSAVE;
 	} else if (ioctl(v->fd, KVM_GET_FPU, &o->fpu) < 0) {
@@ -306,7 +306,9 @@ int vj_vcpu_restore(struct vj_vcpu *v, const struct vj_snap_vcpu *in, const char
 	SET(KVM_SET_REGS, regs)
 	SET(KVM_SET_SREGS, sregs)
 	if (c->flags & VJ_SNAP_VCPU_XSAVE) {
-		SET(KVM_SET_XSAVE, xsave)
+		*step = "KVM_SET_XSAVE";
+		if (r == 0 && ioctl(v->fd, KVM_SET_XSAVE, (struct kvm_xsave *)(void *)c->xsave) < 0)
+			r = -errno;
 	} else {
 		SET(KVM_SET_FPU, fpu)
 	}

@@ -363,9 +363,17 @@ static const char *snap_memory(void)
 	return m && *m ? m : "32";
 }
 
-static double ms_since(long long t0)
+static long long now_us(void)
 {
-	return (double)(now_ms() - t0);
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+static double ms_since(long long t0_us)
+{
+	return (double)(now_us() - t0_us) / 1000.0;
 }
 
 static int open_new(const char *dir, const char *name)
@@ -478,8 +486,10 @@ static void registers_as_saved(const char *vmm_path, const char *dir, const char
 		read_console(50);
 		stop(pid);
 		if (ok && last_count == before && load_state(dir2, &b)) {
-			same = same_registers((const void *)vj_snapshot_find(&a, VJ_SNAP_VCPU, 0)->data,
-					      (const void *)vj_snapshot_find(&b, VJ_SNAP_VCPU, 0)->data);
+			static struct vj_snap_vcpu va, vb;
+			same = vj_snapshot_copy(&a, VJ_SNAP_VCPU, 0, &va, sizeof(va)) == 0 &&
+			       vj_snapshot_copy(&b, VJ_SNAP_VCPU, 0, &vb, sizeof(vb)) == 0 &&
+			       same_registers(&va, &vb);
 			compared = true;
 			vj_snapshot_free(&b);
 		}
@@ -491,6 +501,26 @@ static void registers_as_saved(const char *vmm_path, const char *dir, const char
 	vj_snapshot_free(&a);
 	finding(compared && same, "a restored guest has the registers it was saved with",
 		compared ? "they differ" : "no restore could be paused before its next tick");
+}
+
+/* Bytes of data in a file, holes left out (SEEK_DATA/SEEK_HOLE). */
+static long long data_bytes(const char *dir, const char *name, long long *size)
+{
+	char path[4200];
+	long long total = 0;
+	off_t at = 0, hole;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	*size = lseek(fd, 0, SEEK_END);
+	while ((at = lseek(fd, at, SEEK_DATA)) >= 0 && (hole = lseek(fd, at, SEEK_HOLE)) > at) {
+		total += hole - at;
+		at = hole;
+	}
+	close(fd);
+	return total;
 }
 
 static int snapshot_scenario(const char *vmm_path, const char *guest, const char *dir)
@@ -524,10 +554,17 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 		r.status);
 	read_console(200);
 	held = last_count;
-	t0 = now_ms();
+	t0 = now_us();
 	e = take(dir, 3);
-	printf("info snapshot-ms %.0f\n", ms_since(t0));
+	printf("info snapshot-ms %.1f\n", ms_since(t0));
 	finding(e == 0, "a snapshot of the paused VM is written", "status %d", e);
+	{
+		long long size = 0, data = data_bytes(dir, "memory", &size);
+		printf("info memory-file-data-kib %lld of %lld\n", data / 1024, size / 1024);
+		finding(size == atoll(snap_memory()) << 20 && data > 0 && data < size / 4,
+			"the memory file is as long as guest RAM, its zero pages holes",
+			"%lld bytes of data in %lld", data, size);
+	}
 	finding(request(VJ_VMM_CTL_RESUME, 4, &r) == 0 && r.status == 0 && wait_count(held + 2),
 		"the source counts on after its snapshot", "held at %u, now %u", held, last_count);
 	stop(vmm);
@@ -537,8 +574,13 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 
 	/* One restore: it goes on from where the snapshot was taken. */
 	last_count = held;
-	t0 = now_ms();
+	t0 = now_us();
 	a = restore(vmm_path, dir);
+	/* The control channel answers once the vCPUs run: exec, state file
+	 * read and checked, RAM mapped, state restored. */
+	finding(request(VJ_VMM_CTL_STATS, 30, &r) == 0 && r.status == 0,
+		"a restored VMM answers on its control channel", "status %d", r.status);
+	printf("info restore-to-running-ms %.1f\n", ms_since(t0));
 	finding(wait_count(held + 1), "a restored guest counts on from the snapshot's count",
 		"snapshot at %u, restored guest at %u", held, last_count);
 	printf("info restore-to-next-count-ms %.0f\n", ms_since(t0));

@@ -17,7 +17,7 @@ for f in "$VMM" "$GUEST" "$DRIVER"; do
 	[ -e "$f" ] || { fail "vmm-snapshot: $f exists" "build it first (make)"; finish; exit; }
 done
 work=$(mktemp -d /tmp/vjsnap.XXXXXX)
-trap 'rm -rf "$work" "$work/snap.again"' EXIT
+trap 'rm -rf "$work" "$work/snap.again" "$work/snap256.again"' EXIT
 
 # drive NAME DRIVER-ARGS...: one driver run, its findings as results.
 drive() {
@@ -60,7 +60,7 @@ if [ -s "$work/snap/state" ]; then
 	refused "a corrupted state file" "checksum mismatch" "$work/bad"
 	head -c 1000 "$work/snap/state" >"$work/bad/state"
 	refused "a truncated state file" "truncated" "$work/bad"
-	printf 'not a snapshot at all, just text' >"$work/bad/state"
+	printf 'not a snapshot state file at all, but a long enough line of text\n' >"$work/bad/state"
 	refused "a file that is no snapshot" "bad magic" "$work/bad"
 	refused "a restore with other guest memory" "memory: the snapshot has 32 MiB" \
 		"$work/snap" --memory 64
@@ -70,6 +70,10 @@ if [ -s "$work/snap/state" ]; then
 	cp "$work/snap/state" "$work/bad/state"
 	refused "a memory file of another size" "not a snapshot memory file" "$work/bad"
 fi
+
+# The same with a 256 MiB guest, for its figures.
+mkdir "$work/snap256"
+VMM_CTL_MEMORY=256 drive "vmm-snapshot 256 MiB" --snapshot "$VMM" "$GUEST" "$work/snap256"
 
 truncate -s 1M "$work/drive.img"
 drive "vmm-snapshot writable drive" --snapshot-rw "$VMM" "$GUEST" "$work/drive.img"
