@@ -14,7 +14,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -341,16 +340,6 @@ static void on_signal(void *opaque, uint32_t events)
 	}
 }
 
-/* Unlimited unless the jail set it (jailer/rlimits.c). */
-static uint64_t fsize_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_FSIZE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return UINT64_MAX;
-	return rl.rlim_cur;
-}
-
 static int setup_loop(struct vmm *m, const sigset_t *stop_signals)
 {
 	struct vj_vm *vm = &m->vm;
@@ -476,8 +465,7 @@ int main(int argc, char **argv)
 		return VJ_EXIT_KVM;
 	}
 	m.machine = (struct vj_machine){ .vm = &m.vm, .serial = &m.serial, .i8042 = &m.i8042,
-					 .marker = &m.marker, .virtio = &m.virtio,
-					 .fsize_limit = fsize_limit() };
+					 .marker = &m.marker, .virtio = &m.virtio };
 	if ((r = vj_control_init(&m.control, &m.machine)) < 0) {
 		vj_error("control channel: %s", strerror(-r));
 		vj_vm_destroy(&m.vm);

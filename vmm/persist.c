@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -109,6 +110,18 @@ static int collect(const struct vj_machine *m, struct vj_snapshot_writer *w)
 	return r;
 }
 
+/* The kernel checks a write's end offset against RLIMIT_FSIZE, however
+ * large the file is already: pre-sizing the memory file would not help. */
+static uint64_t fsize_limit(void)
+{
+	struct rlimit rl;
+
+	/* prlimit, not getrlimit: the one call the filter allows (pid 0, no new limit). */
+	if (prlimit(0, RLIMIT_FSIZE, NULL, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return rl.rlim_cur;
+}
+
 /* Whether this VM may be snapshotted at all. */
 static int refuse(const struct vj_machine *m)
 {
@@ -125,10 +138,10 @@ static int refuse(const struct vj_machine *m)
 			return -EROFS;
 		}
 	}
-	if (m->vm->mem.size > m->fsize_limit) {
+	if (m->vm->mem.size > fsize_limit()) {
 		vj_error("snapshot refused: guest RAM (%llu MiB) is larger than the file size limit "
 			 "(RLIMIT_FSIZE %llu bytes)", (unsigned long long)(m->vm->mem.size >> 20),
-			 (unsigned long long)m->fsize_limit);
+			 (unsigned long long)fsize_limit());
 		return -EFBIG;
 	}
 	return 0;

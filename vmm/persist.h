@@ -22,17 +22,14 @@ struct vj_machine {
 	struct vj_i8042 *i8042;
 	struct vj_boot_marker *marker;
 	struct vj_virtio_devices *virtio;
-	/* RLIMIT_FSIZE, read at start (no filter allows asking later): a
-	 * memory file that would pass it is refused before a byte is
-	 * written. */
-	uint64_t fsize_limit;
 };
 
 /*
  * VMM thread. Writes the state file (from offset 0) and the memory file
  * of the paused VM, and fsyncs both. -EBUSY: the VM is not paused;
  * -EROFS: it has a writable drive (clones would share it); -EFBIG: guest
- * RAM is larger than the jail lets the VMM write; other -errno from the
+ * RAM is larger than the VMM's RLIMIT_FSIZE lets it write (asked now:
+ * the launcher may raise it for the snapshot); other -errno from the
  * writes or KVM. Logs one line either way.
  */
 int vj_machine_snapshot(const struct vj_machine *m, int state_fd, int mem_fd);

@@ -117,6 +117,10 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(ftruncate),
 	/* a snapshot: both files on disk before the launcher calls it taken */
 	ALLOW(fsync),
+	/* a snapshot: the VMM's own RLIMIT_FSIZE as it is now (the launcher
+	 * may have raised it for the snapshot), read only: pid 0, no new
+	 * limit */
+	ALLOW_IF2(prlimit64, "prlimit64 reading its own limit", EQ(0, 0), EQ(2, 0)),
 	ALLOW(writev),     /* virtio-net: a frame to the tap */
 	ALLOW(preadv),     /* virtio-blk: reads */
 	ALLOW(pwritev),    /* virtio-blk: writes */

@@ -321,6 +321,15 @@ static void snapshot_calls_belong_to_their_thread(void **state)
 		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), KILLED);
 #endif
 	}
+	{
+		struct call get = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0, 0x1000, 0, 0 } };
+		struct call set = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0x1000, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &get), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &set), KILLED);
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &get), KILLED);
+#endif
+	}
 	/* Restoring is done before any filter: no thread may set state. */
 	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
 		struct call set = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_SET_MSRS, 0, 0, 0, 0 } };
