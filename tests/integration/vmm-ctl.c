@@ -363,6 +363,15 @@ static const char *snap_memory(void)
 	return m && *m ? m : "32";
 }
 
+/* And their vCPUs: VMM_CTL_VCPUS, or 1 (the guest counts on vCPU 0; the
+ * others wait for a start-up IPI that never comes). */
+static const char *snap_vcpus(void)
+{
+	const char *v = getenv("VMM_CTL_VCPUS");
+
+	return v && *v ? v : "1";
+}
+
 static long long now_us(void)
 {
 	struct timespec t;
@@ -404,7 +413,8 @@ static int take(const char *dir, uint32_t seq)
 static pid_t restore(const char *vmm_path, const char *dir)
 {
 	char *argv[] = { (char *)vmm_path, "--restore", (char *)dir, "--memory", (char *)snap_memory(),
-			 "--console", "stdout", "--control-fd", "3", NULL };
+			 "--vcpus", (char *)snap_vcpus(), "--console", "stdout", "--control-fd", "3",
+			 NULL };
 
 	return start_argv(argv);
 }
@@ -536,8 +546,8 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 	mkdir(dir2, 0700);
 	{
 		char *argv[] = { (char *)vmm_path, "--kernel", (char *)guest, "--cmdline",
-				 "vjtest=count", "--memory", (char *)snap_memory(), "--console", "stdout",
-				 "--control-fd", "3", NULL };
+				 "vjtest=count", "--memory", (char *)snap_memory(), "--vcpus",
+				 (char *)snap_vcpus(), "--console", "stdout", "--control-fd", "3", NULL };
 		vmm = start_argv(argv);
 	}
 	finding(wait_count(3), "the guest counts", "count %u", last_count);

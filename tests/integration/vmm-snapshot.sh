@@ -17,7 +17,7 @@ for f in "$VMM" "$GUEST" "$DRIVER"; do
 	[ -e "$f" ] || { fail "vmm-snapshot: $f exists" "build it first (make)"; finish; exit; }
 done
 work=$(mktemp -d /tmp/vjsnap.XXXXXX)
-trap 'rm -rf "$work" "$work/snap.again" "$work/snap256.again"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 # drive NAME DRIVER-ARGS...: one driver run, its findings as results.
 drive() {
@@ -36,7 +36,7 @@ drive() {
 
 mkdir "$work/snap"
 drive vmm-snapshot --snapshot "$VMM" "$GUEST" "$work/snap"
-ls -ls "$work/snap" | sed 's/^/INFO: vmm-snapshot: files: /'
+ls -l "$work/snap" | sed -n 's/^/INFO: vmm-snapshot: files: /p'
 
 # refused NAME WANT DIR [ARGS...]: a restore from DIR fails with exit 1 and
 # one line on stderr that contains WANT.
@@ -71,9 +71,11 @@ if [ -s "$work/snap/state" ]; then
 	refused "a memory file of another size" "not a snapshot memory file" "$work/bad"
 fi
 
-# The same with a 256 MiB guest, for its figures.
-mkdir "$work/snap256"
+# The same with a 256 MiB guest, for its figures, and with 4 vCPUs (the
+# others waiting for a start-up IPI, their state saved and restored too).
+mkdir "$work/snap256" "$work/snap4"
 VMM_CTL_MEMORY=256 drive "vmm-snapshot 256 MiB" --snapshot "$VMM" "$GUEST" "$work/snap256"
+VMM_CTL_VCPUS=4 drive "vmm-snapshot 4 vCPUs" --snapshot "$VMM" "$GUEST" "$work/snap4"
 
 truncate -s 1M "$work/drive.img"
 drive "vmm-snapshot writable drive" --snapshot-rw "$VMM" "$GUEST" "$work/drive.img"
