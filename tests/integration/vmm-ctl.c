@@ -28,8 +28,10 @@
  * With --exec it is a launcher's stand-in for any guest (the e2e test
  * host's Linux): it runs VMM-ARGV with the channel as fd 3 (adding
  * "--control-fd 3"), presses Ctrl-Alt-Del on each SIGUSR1, saying on
- * stderr "vmm-ctl: ctrl-alt-del: status N", and exits with the VMM's
- * status (128 + N for a signal).
+ * stderr "vmm-ctl: ctrl-alt-del: status N", on each SIGUSR2 pauses the
+ * VM, snapshots it into $VMM_CTL_SNAPSHOT_DIR (state and memory, created
+ * there) and resumes it, saying "vmm-ctl: snapshot: status N", and exits
+ * with the VMM's status (128 + N for a signal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -672,6 +674,7 @@ static int exec_vmm(int argc, char **argv)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	if (!args || sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
@@ -698,6 +701,15 @@ static int exec_vmm(int argc, char **argv)
 		if (si.ssi_signo == SIGUSR1) {
 			e = request(VJ_VMM_CTL_CTRL_ALT_DEL, ++seq, &r);
 			fprintf(stderr, "vmm-ctl: ctrl-alt-del: status %d\n", e ? e : r.status);
+		} else if (si.ssi_signo == SIGUSR2) {
+			const char *dir = getenv("VMM_CTL_SNAPSHOT_DIR");
+			e = request(VJ_VMM_CTL_PAUSE, ++seq, &r);
+			e = e ? e : r.status;
+			if (e == 0)
+				e = take(dir ? dir : ".", ++seq);
+			if (request(VJ_VMM_CTL_RESUME, ++seq, &r) == 0 && e == 0)
+				e = r.status;
+			fprintf(stderr, "vmm-ctl: snapshot: status %d\n", e);
 		} else if (waitpid(vmm, &status, WNOHANG) == vmm) {
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
