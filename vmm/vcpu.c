@@ -367,7 +367,7 @@ static void *vcpu_thread(void *arg)
 		vm->timing.first_run_ns = vj_now_ns();
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->pause_req)) {
-			vj_vcpu_park(v);
+			vj_vcpu_park(v, vj_vcpu_save);
 			continue;
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

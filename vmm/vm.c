@@ -15,7 +15,6 @@
 #include "exit.h"
 #include "layout.h"
 #include "log.h"
-#include "vcpu.h"
 
 /* KVM-private addresses in the MMIO gap, below the IOAPIC. */
 #define VJ_KVM_TSS_ADDR 0xfffbd000ULL
@@ -280,7 +279,7 @@ bool vj_vm_paused(const struct vj_vm *vm)
 	return atomic_load(&vm->pause_req);
 }
 
-void vj_vcpu_park(struct vj_vcpu *v)
+void vj_vcpu_park(struct vj_vcpu *v, vj_vcpu_save_fn save)
 {
 	struct vj_vm *vm = v->vm;
 
@@ -295,7 +294,7 @@ void vj_vcpu_park(struct vj_vcpu *v)
 			/* Unlocked: finishing an exit may call a device, which
 			 * may stop the VM, which takes this lock. */
 			pthread_mutex_unlock(&vm->pause_lock);
-			r = vj_vcpu_save(v, out);
+			r = save(v, out);
 			pthread_mutex_lock(&vm->pause_lock);
 			v->save_gen = gen;
 			if (r < 0 && !vm->save_err)

@@ -104,8 +104,10 @@ int vj_vm_resume(struct vj_vm *vm);
 bool vj_vm_paused(const struct vj_vm *vm);
 
 /* vCPU thread, between KVM_RUNs: parks while a pause is asked for, and
- * saves its state when a paused VM's snapshot asks for it. */
-void vj_vcpu_park(struct vj_vcpu *v);
+ * saves its state with save (vj_vcpu_save) when a paused VM's snapshot
+ * asks for it. */
+typedef int (*vj_vcpu_save_fn)(struct vj_vcpu *v, struct vj_snap_vcpu *out);
+void vj_vcpu_park(struct vj_vcpu *v, vj_vcpu_save_fn save);
 
 /* VMM thread, VM paused: every vCPU's state, each saved by its own
  * thread, in *out[0..nvcpus) (the VM's buffer). 0, or the first -errno. */

@@ -350,8 +350,8 @@ count_in() {
 # wait_count FILE N: until FILE's last count reaches N (60 s at most).
 wait_count() {
 	local i=0
-	while [ $i -lt 600 ] && [ "$(count_in "$1" last)" -lt "$2" ]; do
-		sleep 0.1
+	while [ $i -lt 120 ] && [ "$(count_in "$1" last)" -lt "$2" ]; do
+		sleep 0.5
 		i=$((i + 1))
 	done
 	[ "$(count_in "$1" last)" -ge "$2" ] && return 0
