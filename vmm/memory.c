@@ -144,8 +144,6 @@ int vj_mem_map_file(struct vj_guest_mem *mem, uint64_t size, int fd)
 		return -e;
 	}
 	mem->backing = VJ_MEMORY_4K;
-	snprintf(mem->fallback, sizeof(mem->fallback),
-		 "a snapshot's memory file, mapped copy-on-write");
 	(void)madvise(p, size, MADV_DONTDUMP);
 	(void)madvise(p, size, MADV_DONTFORK);
 	set_regions(mem, p, size);

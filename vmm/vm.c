@@ -122,8 +122,11 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 		return r;
 	}
 	vj_mem_describe(&vm->mem, cfg->memory_backing, cfg->host_thp, desc, sizeof(desc));
+	if (vj_config_restoring(cfg))
+		vj_info("guest RAM %llu MiB: %s, mapped copy-on-write",
+			(unsigned long long)cfg->memory_mib, cfg->restore_memory.name);
 	/* An operator who reserved a pool wants to hear that it was short. */
-	if (cfg->memory_backing == VJ_MEMORY_HUGETLB && vm->mem.backing != VJ_MEMORY_HUGETLB)
+	else if (cfg->memory_backing == VJ_MEMORY_HUGETLB && vm->mem.backing != VJ_MEMORY_HUGETLB)
 		vj_warn("%s", desc);
 	else
 		vj_info("%s", desc);
