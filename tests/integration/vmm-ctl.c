@@ -553,6 +553,22 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 		vmm = start_argv(argv);
 	}
 	finding(wait_count(3), "the guest counts", "count %u", last_count);
+	{
+		int one = open_new(dir, "lone");
+		e = one < 0 ? -EIO : request_fds(VJ_VMM_CTL_SNAPSHOT, 90, &one, 1, &r);
+		finding(e == 0 && r.status == -EBADF,
+			"a snapshot request with one descriptor is refused (EBADF)", "status %d/%d",
+			e, r.status);
+		e = request_fds(VJ_VMM_CTL_SNAPSHOT, 91, NULL, 0, &r);
+		finding(e == 0 && r.status == -EBADF,
+			"a snapshot request without descriptors is refused (EBADF)", "status %d/%d",
+			e, r.status);
+		if (one >= 0)
+			close(one);
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/lone", dir);
+		unlink(p);
+	}
 	e = take(dir, 1);
 	finding(e == -EBUSY, "a snapshot of a running VM is refused (EBUSY)", "status %d", e);
 	{
