@@ -475,34 +475,39 @@ static bool same_registers(const struct vj_snap_vcpu *a, const struct vj_snap_vc
 /*
  * The restored guest sleeps in hlt until its next tick: paused and
  * snapshotted again before that tick, it has executed nothing, and its
- * registers must be the saved ones. A tick that came first (the count
- * moved) spoils the comparison, so it is tried a few times.
+ * registers must be the saved ones. Whether it executed nothing is
+ * known from outside: it wrote no byte to its console, and it is halted
+ * again (after a tick it prints before it halts). An attempt where
+ * either is not so (a tick came first) is not compared, and another is
+ * made; a guest restored with other registers would have run elsewhere,
+ * or halted elsewhere, and is caught.
  */
 static void registers_as_saved(const char *vmm_path, const char *dir, const char *dir2,
 			       unsigned held)
 {
+	static struct vj_snap_vcpu va, vb;
 	struct vj_snapshot a = { 0 }, b = { 0 };
 	char path[4200];
 	bool compared = false, same = false;
 
-	if (!load_state(dir, &a)) {
+	if (!load_state(dir, &a) || vj_snapshot_copy(&a, VJ_SNAP_VCPU, 0, &va, sizeof(va)) < 0) {
 		finding(false, "the snapshot's state file reads back", "see stderr");
 		return;
 	}
-	for (int attempt = 0; attempt < 5 && !compared; attempt++) {
+	for (int attempt = 0; attempt < 8 && !compared; attempt++) {
 		struct vj_vmm_ctl_msg r = { 0 };
 		pid_t pid = restore(vmm_path, dir);
-		unsigned before = last_count = held;
 		bool ok = request(VJ_VMM_CTL_PAUSE, 40, &r) == 0 && r.status == 0 &&
 			  take(dir2, 41) == 0;
-		read_console(50);
+		last_count = held;
+		ok = read_console(50) == 0 && acc_len == 0 && ok;
 		stop(pid);
-		if (ok && last_count == before && load_state(dir2, &b)) {
-			static struct vj_snap_vcpu va, vb;
-			same = vj_snapshot_copy(&a, VJ_SNAP_VCPU, 0, &va, sizeof(va)) == 0 &&
-			       vj_snapshot_copy(&b, VJ_SNAP_VCPU, 0, &vb, sizeof(vb)) == 0 &&
-			       same_registers(&va, &vb);
-			compared = true;
+		if (ok && load_state(dir2, &b)) {
+			if (vj_snapshot_copy(&b, VJ_SNAP_VCPU, 0, &vb, sizeof(vb)) == 0 &&
+			    vb.mp_state.mp_state == KVM_MP_STATE_HALTED) {
+				same = same_registers(&va, &vb);
+				compared = true;
+			}
 			vj_snapshot_free(&b);
 		}
 		snprintf(path, sizeof(path), "%s/state", dir2);
