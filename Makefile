@@ -68,7 +68,7 @@ $(BUILD)/%.o: %.c | deps
 
 COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c \
 	common/vsock_broker.c common/host_open.c common/socket_file.c common/json.c \
-	common/termsafe.c common/error.c
+	common/termsafe.c common/error.c common/snapshot.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
 -include vmm/virtio/build.mk

@@ -1,12 +1,16 @@
 # Benchmarks: programs and scripts that print figures (medians), never
 # pass/fail on time. `make bench` runs them.
-BENCH_BINS := $(BUILD)/bench/vmm-boot $(BUILD)/bench/linux-boot $(BUILD)/bench/ctl-bench
+BENCH_BINS := $(BUILD)/bench/vmm-boot $(BUILD)/bench/linux-boot $(BUILD)/bench/ctl-bench \
+	$(BUILD)/bench/snapshot-bench
 BENCH_LINUX_INITRD := $(BUILD)/bench/linux-initramfs.cpio
 
 $(BUILD)/bench/vmm-boot: $(BUILD)/bench/vmm-boot.o $(BUILD)/bench/bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/bench/linux-boot: $(BUILD)/bench/linux-boot.o $(BUILD)/bench/bench.o
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bench/snapshot-bench: $(BUILD)/bench/snapshot-bench.o $(BUILD)/bench/bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/bench/ctl-bench: $(BUILD)/bench/ctl-bench.o
@@ -21,7 +25,10 @@ bench-linux-initramfs: deps-kernel
 BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
 	kernel bench-linux-initramfs
 
-.PHONY: bench bench-vmm bench-linux bench-ctl
+.PHONY: bench bench-vmm bench-linux bench-ctl bench-snapshot
+bench-snapshot: all $(BUILD)/bench/snapshot-bench $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snapshot
+
 bench-ctl: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh ctl
 
@@ -32,4 +39,4 @@ bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
 
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot

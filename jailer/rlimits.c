@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <sys/resource.h>
 
 /*
@@ -66,5 +67,29 @@ int vj_rlimits_apply(const struct vj_rlimit_value lim[VJ_RLIMITS_COUNT], struct 
 			return vj_fail_errno(e, -errno, "setrlimit %s %" PRIu64, lim[i].name,
 					     lim[i].value);
 	}
+	return 0;
+}
+
+int vj_rlimits_fsize_raise(pid_t pid, uint64_t bytes, struct rlimit *saved, struct vj_err *e)
+{
+	struct rlimit want;
+
+	if (prlimit(pid, RLIMIT_FSIZE, NULL, saved) < 0)
+		return vj_fail_errno(e, -errno, "read the fsize limit of process %d", (int)pid);
+	if (saved->rlim_cur == RLIM_INFINITY || saved->rlim_cur >= bytes)
+		return 0;
+	want.rlim_cur = (rlim_t)bytes;
+	want.rlim_max = saved->rlim_max == RLIM_INFINITY || saved->rlim_max >= bytes
+				? saved->rlim_max : (rlim_t)bytes;
+	if (prlimit(pid, RLIMIT_FSIZE, &want, NULL) < 0)
+		return vj_fail_errno(e, -errno, "raise the fsize limit of process %d to %" PRIu64,
+				     (int)pid, bytes);
+	return 0;
+}
+
+int vj_rlimits_fsize_restore(pid_t pid, const struct rlimit *saved, struct vj_err *e)
+{
+	if (prlimit(pid, RLIMIT_FSIZE, saved, NULL) < 0)
+		return vj_fail_errno(e, -errno, "restore the fsize limit of process %d", (int)pid);
 	return 0;
 }

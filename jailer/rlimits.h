@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "policy.h"
@@ -35,5 +37,18 @@ void vj_rlimits_resolve(const struct vj_rlimits *policy, const struct vj_rlimit_
 
 /* Sets every limit on the calling process. */
 int vj_rlimits_apply(const struct vj_rlimit_value lim[VJ_RLIMITS_COUNT], struct vj_err *e);
+
+/*
+ * A snapshot's memory file is as large as guest RAM, which the VMM's
+ * fsize default (its drives and console) does not cover, and the kernel
+ * checks every write's end offset against the limit, however large the
+ * file is already. So for the length of a snapshot (VJ_VMM_CTL_SNAPSHOT)
+ * the launcher raises the running VMM's RLIMIT_FSIZE to at least bytes,
+ * keeping what it was in *saved, and then puts that back: the jail's
+ * bound stays tight while the VMM runs the guest. A limit already large
+ * enough is left alone.
+ */
+int vj_rlimits_fsize_raise(pid_t pid, uint64_t bytes, struct rlimit *saved, struct vj_err *e);
+int vj_rlimits_fsize_restore(pid_t pid, const struct rlimit *saved, struct vj_err *e);
 
 #endif

@@ -1,6 +1,6 @@
 # vmjail-vmm: statically linked so that it runs in an empty jail root.
 VMM_SRCS := vmm/main.c vmm/vm.c vmm/vcpu.c vmm/cpuid.c vmm/memory.c vmm/bus.c \
-	vmm/eventloop.c vmm/control.c vmm/seccomp.c vmm/seccomp_rules.c \
+	vmm/eventloop.c vmm/control.c vmm/persist.c vmm/seccomp.c vmm/seccomp_rules.c \
 	vmm/boot/kernel.c vmm/boot/elf.c vmm/boot/bzimage.c vmm/boot/params.c \
 	vmm/boot/mptable.c vmm/boot/regs.c \
 	vmm/devices/serial.c vmm/devices/i8042.c vmm/devices/boot_marker.c \
@@ -38,3 +38,18 @@ BINARIES += $(BUILD)/vmjail-vmm
 $(BUILD)/vmjail-vmm: $(VMM_OBJS) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+# libFuzzer harness for the snapshot state file parser (clang);
+# snapshot-fuzz.sh runs it briefly.
+SNAPSHOT_FUZZER := $(BUILD)/fuzz/fuzz_snapshot
+SNAPSHOT_FUZZ_SRCS := tests/fuzz/fuzz_snapshot.c common/snapshot.c common/error.c \
+	common/config.c common/parse.c
+
+$(SNAPSHOT_FUZZER): $(SNAPSHOT_FUZZ_SRCS) $(wildcard common/*.h) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(SNAPSHOT_FUZZ_SRCS)
+
+TEST_DEPS += $(SNAPSHOT_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/snapshot-fuzz.sh

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/i8042.h"
 #include "log.h"
+#include "persist.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
 #include "virtio/net.h"
@@ -65,20 +68,71 @@ static void collect(const struct vj_control *c, struct vj_vmm_stats *s)
 		put_dev(s, &n, "rng", &d->rng->vdev);
 }
 
+/* One request and the descriptors that came with it: at most two
+ * (SNAPSHOT's), any more or a truncated set is a malformed request. */
+static ssize_t receive(struct vj_control *c, struct vj_vmm_ctl_msg *m, int fds[2], unsigned *nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} u;
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+
+	*nfds = 0;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (*nfds < 2)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
+		return -2; /* malformed; what did arrive is closed by the caller */
+	return n;
+}
+
+static int32_t snapshot(struct vj_control *c, const int fds[2], unsigned nfds)
+{
+	int32_t r;
+
+	if (nfds != 2) {
+		vj_info("control: snapshot: %u descriptors, expected the state and memory files",
+			nfds);
+		return -EBADF;
+	}
+	r = vj_machine_snapshot(c->machine, fds[0], fds[1]);
+	vj_info("control: snapshot: %s", r ? strerror(-r) : "written");
+	return r;
+}
+
 static void on_request(void *opaque, uint32_t events)
 {
 	struct vj_control *c = opaque;
 	struct vj_vmm_ctl_msg m, reply = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_REPLY };
-	ssize_t n = read(c->fd, &m, sizeof(m));
+	int fds[2] = { -1, -1 };
+	unsigned nfds;
+	ssize_t n = receive(c, &m, fds, &nfds);
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
 		/* The launcher is gone; its death signal ends the VMM. */
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
 		vj_loop_del_own(&c->vm->loop, c->fd);
 		return;
 	}
-	if (n < 0)
+	if (n == -1)
 		return;
-	reply.seq = m.seq;
+	reply.seq = n >= (ssize_t)offsetof(struct vj_vmm_ctl_msg, status) ? m.seq : 0;
 	if (n != (ssize_t)sizeof(m) || m.version != VJ_VMM_CTL_VERSION) {
 		reply.status = -EPROTO;
 	} else if (m.op == VJ_VMM_CTL_PAUSE) {
@@ -93,9 +147,15 @@ static void on_request(void *opaque, uint32_t events)
 		reply.status = vj_i8042_ctrl_alt_del(c->i8042);
 		vj_info("control: Ctrl-Alt-Del: %s",
 			reply.status ? strerror(-reply.status) : "typed");
+	} else if (m.op == VJ_VMM_CTL_SNAPSHOT) {
+		reply.status = snapshot(c, fds, nfds);
 	} else {
 		reply.status = -EOPNOTSUPP;
 	}
+	/* The VMM keeps no descriptor it was sent: a snapshot's files are
+	 * written and done with. */
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
 	send_msg(c, &reply);
 }
 
@@ -113,10 +173,10 @@ static void on_marker(void *opaque, uint32_t events)
 	send_msg(c, &m);
 }
 
-int vj_control_init(struct vj_control *c, struct vj_vm *vm, const struct vj_virtio_devices *devs,
-		    struct vj_i8042 *i8042)
+int vj_control_init(struct vj_control *c, const struct vj_machine *machine)
 {
-	*c = (struct vj_control){ .vm = vm, .devs = devs, .i8042 = i8042, .fd = -1 };
+	*c = (struct vj_control){ .vm = machine->vm, .devs = machine->virtio,
+				  .i8042 = machine->i8042, .machine = machine, .fd = -1 };
 	c->marker_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return c->marker_efd < 0 ? -errno : 0;
 }

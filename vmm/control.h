@@ -1,7 +1,7 @@
 /*
  * The VMM's side of the launcher's control channel (common/vmm_ctl.h):
- * pause, resume, statistics and Ctrl-Alt-Del on request, the boot marker
- * unasked. It
+ * pause, resume, statistics, Ctrl-Alt-Del and snapshots on request, the
+ * boot marker unasked. It
  * runs on the VMM thread among the VMM's own fds, so a paused VM still
  * answers.
  */
@@ -13,19 +13,20 @@
 struct vj_vm;
 struct vj_virtio_devices;
 struct vj_i8042;
+struct vj_machine;
 
 struct vj_control {
 	struct vj_vm *vm;
 	const struct vj_virtio_devices *devs;
 	struct vj_i8042 *i8042; /* Ctrl-Alt-Del */
+	const struct vj_machine *machine; /* snapshots */
 	int fd;         /* the channel; -1 when there is none */
 	int marker_efd; /* the boot marker device writes it (a vCPU thread) */
 	struct vj_loop_handler fd_h, marker_h;
 };
 
 /* Creates marker_efd (always: the boot marker device takes it). */
-int vj_control_init(struct vj_control *c, struct vj_vm *vm, const struct vj_virtio_devices *devs,
-		    struct vj_i8042 *i8042);
+int vj_control_init(struct vj_control *c, const struct vj_machine *machine);
 /* Serves fd (a SOCK_SEQPACKET socket, made non-blocking here), if >= 0.
  * Before the seccomp filter: fcntl is not in it. */
 int vj_control_start(struct vj_control *c, int fd);

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "host_open.h"
 #include "layout.h"
 #include "log.h"
+#include "persist.h"
 #include "seccomp.h"
 #include "vcpu.h"
 #include "virtio/devices.h"
@@ -44,6 +46,8 @@ struct vmm {
 	struct vj_boot_marker marker;
 	struct vj_virtio_devices virtio;
 	struct vj_control control;
+	struct vj_machine machine;
+	struct vj_snapshot *snap; /* the snapshot being resumed, or NULL */
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
@@ -88,9 +92,11 @@ static int open_inputs(struct vj_vm_config *cfg)
 
 	/* A kernel still to open means standalone; under the launcher, which
 	 * read the host's THP mode outside the jail, there is no /sys. */
-	if (cfg->kernel.fd < 0)
+	if (cfg->kernel.fd < 0 && cfg->restore_state.fd < 0)
 		cfg->host_thp = vj_thp_host_mode();
-	if ((r = open_input(&cfg->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR)) < 0 ||
+	if ((r = open_input(&cfg->restore_state, "snapshot state", O_RDONLY, VJ_FILE_REGULAR)) < 0 ||
+	    (r = open_input(&cfg->restore_memory, "snapshot memory", O_RDONLY, VJ_FILE_REGULAR)) < 0 ||
+	    (r = open_input(&cfg->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR)) < 0 ||
 	    (r = open_input(&cfg->initrd, "initrd", O_RDONLY, VJ_FILE_REGULAR)) < 0)
 		return r;
 	if (cfg->console == VJ_CONSOLE_FILE &&
@@ -236,6 +242,57 @@ static int load_guest(struct vmm *m)
 	return 0;
 }
 
+/*
+ * Resuming a snapshot: the state file read and checked whole, and against
+ * this VM's configuration, before guest RAM is mapped from the memory
+ * file; a memory file of another size is refused too. Returns a
+ * VJ_EXIT_* on error.
+ */
+static int read_snapshot(struct vmm *m)
+{
+	struct vj_vm_config *cfg = &m->cfg;
+	struct vj_err e = { 0 };
+	struct stat st;
+	int r;
+
+	m->snap = calloc(1, sizeof(*m->snap));
+	if (!m->snap)
+		return VJ_EXIT_KVM;
+	r = vj_snapshot_load(cfg->restore_state.fd, cfg->restore_state.name, m->snap, &e);
+	drop_fd(&cfg->restore_state.fd);
+	if (r == 0 && (r = vj_snapshot_check_config(&m->snap->summary.config, cfg, &e)) < 0)
+		vj_wrap(&e, "%s does not fit this VM", cfg->restore_state.name);
+	if (r < 0) {
+		vj_error("%s", e.msg);
+		return VJ_EXIT_CONFIG;
+	}
+	if (fstat(cfg->restore_memory.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != cfg->memory_mib * VJ_MiB) {
+		vj_error("%s: %lld bytes, not a snapshot memory file of %llu MiB",
+			 cfg->restore_memory.name, (long long)st.st_size,
+			 (unsigned long long)cfg->memory_mib);
+		return VJ_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+/* Devices as the configuration has them, then their state, the VM's and
+ * the vCPUs' from the snapshot. No kernel: the guest is in its memory. */
+static int restore_guest(struct vmm *m)
+{
+	int r;
+
+	drop_fd(&m->cfg.kernel.fd);
+	drop_fd(&m->cfg.initrd.fd);
+	if ((r = add_legacy_devices(m)) < 0) {
+		vj_error("device setup: %s", strerror(-r));
+		return VJ_EXIT_KVM;
+	}
+	if (vj_virtio_devices_create(&m->virtio, &m->vm) < 0)
+		return VJ_EXIT_DEVICE;
+	return 0;
+}
+
 static int create_vcpus(struct vmm *m)
 {
 	struct vj_vm *vm = &m->vm;
@@ -256,6 +313,10 @@ static int create_vcpus(struct vmm *m)
 			vj_error("vCPU %u setup: %s", i, strerror(-r));
 	}
 	free(supported);
+	if (r == 0 && (r = vj_vm_snapshot_caps(vm)) < 0)
+		vj_error("KVM_GET_MSR_INDEX_LIST: %s", strerror(-r));
+	if (r == 0 && m->snap)
+		return vj_machine_restore(&m->machine, m->snap);
 	if (r == 0 && (r = vj_boot_setup_bsp(&vm->mem, vm->vcpus[0].fd, &m->kernel)) < 0)
 		vj_error("vCPU 0 boot state: %s", strerror(-r));
 	return r;
@@ -393,16 +454,26 @@ int main(int argc, char **argv)
 	}
 	if (open_inputs(&m.cfg) < 0)
 		return VJ_EXIT_CONFIG;
-	if (vj_vm_create(&m.vm, &m.cfg) < 0) {
+	if (vj_config_restoring(&m.cfg) && (status = read_snapshot(&m)) != 0) {
+		free(m.snap);
+		return status;
+	}
+	r = vj_vm_create(&m.vm, &m.cfg);
+	/* Mapped copy-on-write: the mapping holds the file, the VMM no
+	 * descriptor of it. */
+	drop_fd(&m.cfg.restore_memory.fd);
+	if (r < 0) {
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
 	}
-	if ((r = vj_control_init(&m.control, &m.vm, &m.virtio, &m.i8042)) < 0) {
+	m.machine = (struct vj_machine){ .vm = &m.vm, .serial = &m.serial, .i8042 = &m.i8042,
+					 .marker = &m.marker, .virtio = &m.virtio };
+	if ((r = vj_control_init(&m.control, &m.machine)) < 0) {
 		vj_error("control channel: %s", strerror(-r));
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
 	}
-	status = load_guest(&m);
+	status = m.snap ? restore_guest(&m) : load_guest(&m);
 	if (status == 0 && create_vcpus(&m) < 0)
 		status = VJ_EXIT_KVM;
 	/* /dev/kvm answers system-wide questions and makes VMs: with the VM
@@ -422,5 +493,8 @@ int main(int argc, char **argv)
 	vj_virtio_devices_destroy(&m.virtio);
 	vj_control_destroy(&m.control);
 	vj_vm_destroy(&m.vm);
+	if (m.snap)
+		vj_snapshot_free(m.snap);
+	free(m.snap);
 	return status;
 }

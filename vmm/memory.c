@@ -1,8 +1,10 @@
 #include "memory.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
@@ -116,6 +118,93 @@ int vj_mem_create(struct vj_guest_mem *mem, uint64_t size, enum vj_memory_backin
 	(void)madvise(p, size, MADV_DONTFORK);
 	set_regions(mem, p, size);
 	return 0;
+}
+
+/*
+ * Copy-on-write over the snapshot's memory file: what the guest only
+ * reads stays the page cache's, shared with every clone of the same
+ * snapshot; what it writes becomes private to this VM. Aligned like
+ * anonymous guest RAM (map_anonymous), the file mapped over the reserved
+ * range.
+ */
+int vj_mem_map_file(struct vj_guest_mem *mem, uint64_t size, int fd)
+{
+	uint8_t *p, *f;
+
+	memset(mem, 0, sizeof(*mem));
+	if (size == 0 || size % (2 * VJ_MiB))
+		return -EINVAL;
+	p = map_anonymous(size);
+	if (!p)
+		return -errno;
+	f = mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (f == MAP_FAILED) {
+		int e = errno;
+		munmap(p, size);
+		return -e;
+	}
+	mem->backing = VJ_MEMORY_4K;
+	(void)madvise(p, size, MADV_DONTDUMP);
+	(void)madvise(p, size, MADV_DONTFORK);
+	set_regions(mem, p, size);
+	return 0;
+}
+
+/* Pages of this size that are all zero are left out of the memory file. */
+#define SAVE_PAGE 4096u
+
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (unsigned i = 0; i < SAVE_PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static int write_run(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int vj_mem_save(const struct vj_guest_mem *mem, int fd, uint64_t *written)
+{
+	uint64_t off = 0;
+	int r;
+
+	*written = 0;
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		const struct vj_mem_region *g = &mem->regions[i];
+		uint64_t run = 0; /* start of the current run of non-zero pages */
+		bool in_run = false;
+		for (uint64_t at = 0; at <= g->size; at += SAVE_PAGE) {
+			bool data = at < g->size && !page_zero(g->host + at);
+			if (data && !in_run) {
+				run = at;
+				in_run = true;
+			} else if (!data && in_run) {
+				if ((r = write_run(fd, g->host + run, at - run, off + run)) < 0)
+					return r;
+				*written += at - run;
+				in_run = false;
+			}
+		}
+		off += g->size;
+	}
+	/* The zero pages at the end are holes too, but the file is as long
+	 * as guest RAM: a restore maps all of it. */
+	return ftruncate(fd, (off_t)off) < 0 ? -errno : 0;
 }
 
 void vj_mem_describe(const struct vj_guest_mem *mem, enum vj_memory_backing want,

@@ -38,6 +38,15 @@ struct vj_guest_mem {
 int vj_mem_create(struct vj_guest_mem *mem, uint64_t size, enum vj_memory_backing want,
 		  enum vj_thp_mode host_thp);
 
+/* Guest RAM from a snapshot's memory file (size bytes, a multiple of
+ * 2 MiB), mapped MAP_PRIVATE: copy-on-write. The caller closes fd. */
+int vj_mem_map_file(struct vj_guest_mem *mem, uint64_t size, int fd);
+
+/* Writes guest RAM into fd, regions in guest-physical order, each at its
+ * offset in that order; all-zero pages are skipped (holes), and the file
+ * ends up as long as guest RAM. *written: bytes of data written. */
+int vj_mem_save(const struct vj_guest_mem *mem, int fd, uint64_t *written);
+
 /* One line for -v: the size, what backs it, what it fell back from. */
 void vj_mem_describe(const struct vj_guest_mem *mem, enum vj_memory_backing want,
 		     enum vj_thp_mode host_thp, char *buf, size_t len);

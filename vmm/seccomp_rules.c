@@ -103,6 +103,24 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	 * the guest does not see the paused time pass */
 	IOCTL(KVM_GET_CLOCK),
 	IOCTL(KVM_SET_CLOCK),
+	/* a snapshot of the paused VM (VJ_VMM_CTL_SNAPSHOT): the in-kernel
+	 * PICs and IOAPIC, and the PIT; vCPU state is read by the vCPU
+	 * threads themselves */
+	IOCTL(KVM_GET_IRQCHIP),
+	IOCTL(KVM_GET_PIT2),
+	/* a snapshot: the state file and guest RAM into the two descriptors
+	 * the launcher passed, each at its offset (the memory file sparse,
+	 * so by offset, not by stream) */
+	ALLOW(pwrite64),
+	/* a snapshot: the memory file as long as guest RAM where its last
+	 * pages are zero, which were left as holes */
+	ALLOW(ftruncate),
+	/* a snapshot: both files on disk before the launcher calls it taken */
+	ALLOW(fsync),
+	/* a snapshot: the VMM's own RLIMIT_FSIZE as it is now (the launcher
+	 * may have raised it for the snapshot), read only: pid 0, no new
+	 * limit */
+	ALLOW_IF2(prlimit64, "prlimit64 reading its own limit", EQ(0, 0), EQ(2, 0)),
 	ALLOW(writev),     /* virtio-net: a frame to the tap */
 	ALLOW(preadv),     /* virtio-blk: reads */
 	ALLOW(pwritev),    /* virtio-blk: writes */
@@ -147,10 +165,20 @@ static const struct vj_seccomp_rule vmm_rules[] = {
  * (UART registers, i8042 registers, boot marker, virtio-mmio registers).
  */
 static const struct vj_seccomp_rule vcpu_rules[] = {
-	IOCTL(KVM_RUN),       /* the vCPU loop */
+	IOCTL(KVM_RUN),       /* the vCPU loop; a snapshot's completion of the last exit */
 	IOCTL(KVM_IRQ_LINE),  /* the UART raises and lowers IRQ 4 */
 	IOCTL(KVM_GET_REGS),  /* register dump on a fatal exit */
-	IOCTL(KVM_GET_SREGS), /* same */
+	IOCTL(KVM_GET_SREGS), /* same; and a snapshot, as the rows below */
+	/* a snapshot (VJ_VMM_CTL_SNAPSHOT): a parked vCPU thread saves its own
+	 * vCPU's state, as KVM wants vCPU ioctls made on the vCPU's thread */
+	IOCTL(KVM_GET_MP_STATE),
+	IOCTL(KVM_GET_LAPIC),
+	IOCTL(KVM_GET_VCPU_EVENTS),
+	IOCTL(KVM_GET_XSAVE), /* FPU, SSE, AVX state where KVM has XSAVE */
+	IOCTL(KVM_GET_FPU),   /* the same where it has not */
+	IOCTL(KVM_GET_XCRS),
+	IOCTL(KVM_GET_DEBUGREGS),
+	IOCTL(KVM_GET_MSRS),  /* TSC, kvmclock, syscall and MTRR MSRs (vm.c) */
 	ALLOW(write),         /* console output; a virtio device's control or notify
 			       * eventfd; the stop eventfd; the i8042's irqfd */
 	FUTEX(FUTEX_WAIT),    /* device locks */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -203,6 +204,145 @@ static bool handle_exit(struct vj_vcpu *v)
 	}
 }
 
+/*
+ * An exit the vCPU took last may still owe KVM its completion (the value
+ * of a port or MMIO read goes into the guest's register on the next
+ * KVM_RUN): with immediate_exit set, KVM_RUN completes it and returns
+ * without entering the guest. A string instruction may need a few rounds.
+ */
+static int finish_pending_exit(struct vj_vcpu *v)
+{
+	for (int i = 0; i < 64; i++) {
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR)
+				return 0;
+			if (errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (!handle_exit(v))
+			return -ECANCELED;
+	}
+	return -EBUSY;
+}
+
+static int get_msrs(struct vj_vcpu *v, struct vj_snap_vcpu *o)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[VJ_SNAPSHOT_MSRS_MAX];
+	} m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = v->vm->nmsrs;
+	for (unsigned i = 0; i < v->vm->nmsrs; i++)
+		m.e[i].index = v->vm->msrs[i];
+	r = ioctl(v->fd, KVM_GET_MSRS, &m.hdr);
+	if (r < 0)
+		return -errno;
+	if (r != (int)m.hdr.nmsrs)
+		return -EIO;
+	o->nmsrs = m.hdr.nmsrs;
+	memcpy(o->msrs, m.e, sizeof(m.e[0]) * m.hdr.nmsrs);
+	return 0;
+}
+
+int vj_vcpu_save(struct vj_vcpu *v, struct vj_snap_vcpu *o)
+{
+	const struct vj_vm *vm = v->vm;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	if ((r = finish_pending_exit(v)) < 0)
+		return r;
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &o->mp_state) < 0 ||
+	    ioctl(v->fd, KVM_GET_REGS, &o->regs) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &o->sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_LAPIC, &o->lapic) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &o->events) < 0)
+		return -errno;
+	if (vm->has_xsave) {
+		if (ioctl(v->fd, KVM_GET_XSAVE, (struct kvm_xsave *)(void *)o->xsave) < 0)
+			return -errno;
+		o->flags |= VJ_SNAP_VCPU_XSAVE;
+	} else if (ioctl(v->fd, KVM_GET_FPU, &o->fpu) < 0) {
+		return -errno;
+	}
+	if (vm->has_xcrs) {
+		if (ioctl(v->fd, KVM_GET_XCRS, &o->xcrs) < 0)
+			return -errno;
+		o->flags |= VJ_SNAP_VCPU_XCRS;
+	}
+	if (vm->has_debugregs) {
+		if (ioctl(v->fd, KVM_GET_DEBUGREGS, &o->debugregs) < 0)
+			return -errno;
+		o->flags |= VJ_SNAP_VCPU_DEBUGREGS;
+	}
+	return get_msrs(v, o);
+}
+
+/* KVM's own checks stand between a state file and the vCPU: each ioctl
+ * refuses what the CPU would not accept. The order is KVM's: the APIC
+ * base (in sregs) before the LAPIC, the LAPIC before the TSC deadline
+ * (an MSR), pending events last. */
+int vj_vcpu_restore(struct vj_vcpu *v, const struct vj_snap_vcpu *in, const char **step)
+{
+	struct vj_snap_vcpu *c = malloc(sizeof(*c)); /* ioctls take non-const */
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[VJ_SNAPSHOT_MSRS_MAX];
+	} m;
+	int r = 0;
+
+	if (!c)
+		return -ENOMEM;
+	*c = *in;
+#define SET(req, field) \
+	if (r == 0 && (*step = #req, ioctl(v->fd, req, &c->field) < 0)) \
+		r = -errno;
+	SET(KVM_SET_MP_STATE, mp_state)
+	SET(KVM_SET_REGS, regs)
+	SET(KVM_SET_SREGS, sregs)
+	if (c->flags & VJ_SNAP_VCPU_XSAVE) {
+		*step = "KVM_SET_XSAVE";
+		if (r == 0 && ioctl(v->fd, KVM_SET_XSAVE, (struct kvm_xsave *)(void *)c->xsave) < 0)
+			r = -errno;
+	} else {
+		SET(KVM_SET_FPU, fpu)
+	}
+	if (c->flags & VJ_SNAP_VCPU_XCRS) {
+		SET(KVM_SET_XCRS, xcrs)
+	}
+	if (c->flags & VJ_SNAP_VCPU_DEBUGREGS) {
+		SET(KVM_SET_DEBUGREGS, debugregs)
+	}
+	SET(KVM_SET_LAPIC, lapic)
+#undef SET
+	if (r == 0) {
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = c->nmsrs;
+		memcpy(m.e, c->msrs, sizeof(m.e[0]) * c->nmsrs);
+		*step = "KVM_SET_MSRS";
+		r = ioctl(v->fd, KVM_SET_MSRS, &m.hdr);
+		if (r >= 0 && r < (int)c->nmsrs) {
+			vj_error("vCPU %u: KVM refuses MSR 0x%x = 0x%llx", v->index, c->msrs[r].index,
+				 (unsigned long long)c->msrs[r].data);
+			r = -EINVAL;
+		} else {
+			r = r < 0 ? -errno : 0;
+		}
+	}
+	if (r == 0) {
+		*step = "KVM_SET_VCPU_EVENTS";
+		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &c->events) < 0)
+			r = -errno;
+	}
+	free(c);
+	return r;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vj_vcpu *v = arg;
@@ -227,7 +367,7 @@ static void *vcpu_thread(void *arg)
 		vm->timing.first_run_ns = vj_now_ns();
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->pause_req)) {
-			vj_vcpu_park(v);
+			vj_vcpu_park(v, vj_vcpu_save);
 			continue;
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

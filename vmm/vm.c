@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -110,15 +111,22 @@ int vj_vm_create(struct vj_vm *vm, const struct vj_vm_config *cfg)
 		vj_error("KVM_CREATE_VM: %s", strerror(-r));
 		return r;
 	}
-	if ((r = vj_mem_create(&vm->mem, cfg->memory_mib * VJ_MiB, cfg->memory_backing,
-			       cfg->host_thp)) < 0) {
+	if (vj_config_restoring(cfg))
+		r = vj_mem_map_file(&vm->mem, cfg->memory_mib * VJ_MiB, cfg->restore_memory.fd);
+	else
+		r = vj_mem_create(&vm->mem, cfg->memory_mib * VJ_MiB, cfg->memory_backing,
+				  cfg->host_thp);
+	if (r < 0) {
 		vj_error("guest memory (%llu MiB): %s", (unsigned long long)cfg->memory_mib,
 			 strerror(-r));
 		return r;
 	}
 	vj_mem_describe(&vm->mem, cfg->memory_backing, cfg->host_thp, desc, sizeof(desc));
+	if (vj_config_restoring(cfg))
+		vj_info("guest RAM %llu MiB: %s, mapped copy-on-write",
+			(unsigned long long)cfg->memory_mib, cfg->restore_memory.name);
 	/* An operator who reserved a pool wants to hear that it was short. */
-	if (cfg->memory_backing == VJ_MEMORY_HUGETLB && vm->mem.backing != VJ_MEMORY_HUGETLB)
+	else if (cfg->memory_backing == VJ_MEMORY_HUGETLB && vm->mem.backing != VJ_MEMORY_HUGETLB)
 		vj_warn("%s", desc);
 	else
 		vj_info("%s", desc);
@@ -152,6 +160,7 @@ void vj_vm_destroy(struct vj_vm *vm)
 	}
 	vj_loop_destroy(&vm->loop);
 	vj_mem_destroy(&vm->mem);
+	free(vm->save_out);
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
 	if (vm->stop_efd >= 0)
@@ -273,15 +282,32 @@ bool vj_vm_paused(const struct vj_vm *vm)
 	return atomic_load(&vm->pause_req);
 }
 
-void vj_vcpu_park(struct vj_vcpu *v)
+void vj_vcpu_park(struct vj_vcpu *v, vj_vcpu_save_fn save)
 {
 	struct vj_vm *vm = v->vm;
 
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
-	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping)) {
+		if (v->save_gen != vm->save_gen) {
+			unsigned gen = vm->save_gen;
+			struct vj_snap_vcpu *out = &vm->save_out[v->index];
+			int r;
+			/* Unlocked: finishing an exit may call a device, which
+			 * may stop the VM, which takes this lock. */
+			pthread_mutex_unlock(&vm->pause_lock);
+			r = save(v, out);
+			pthread_mutex_lock(&vm->pause_lock);
+			v->save_gen = gen;
+			if (r < 0 && !vm->save_err)
+				vm->save_err = r;
+			vm->saved++;
+			pthread_cond_broadcast(&vm->pause_cond);
+			continue;
+		}
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	}
 	vm->parked--;
 	/* The pause set it to take this vCPU out; it must enter again. A stop
 	 * meanwhile is seen before the next KVM_RUN. */
@@ -326,4 +352,127 @@ int vj_vm_ioeventfd(struct vj_vm *vm, int efd, uint64_t addr, uint32_t len, bool
 	};
 
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int vj_vm_save_vcpus(struct vj_vm *vm, const struct vj_snap_vcpu **out)
+{
+	struct timespec until;
+	int r = 0;
+
+	if (!atomic_load(&vm->pause_req))
+		return -EBUSY;
+	if (running_vcpus(vm) != vm->nvcpus)
+		return -ESRCH;
+	/* The VM's own, never freed before the vCPU threads are gone: a
+	 * thread late to answer writes into it, not into freed memory. */
+	if (!vm->save_out && !(vm->save_out = calloc(vm->nvcpus, sizeof(*vm->save_out))))
+		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PAUSE_WAIT_S;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->saved = 0;
+	vm->save_err = 0;
+	vm->save_gen++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->saved < vm->nvcpus && !atomic_load(&vm->stopping) && r == 0)
+		r = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	if (atomic_load(&vm->stopping))
+		r = ECANCELED;
+	r = r ? -r : vm->save_err;
+	pthread_mutex_unlock(&vm->pause_lock);
+	*out = vm->save_out;
+	return r;
+}
+
+/* The MSRs a Linux guest and the test guests rely on: time (TSC,
+ * kvmclock, TSC deadline), system calls, MTRRs and PAT, the paravirtual
+ * features. TSC first, so that KVM syncs it across vCPUs; the deadline
+ * after it, as it is relative to the TSC. */
+static const uint32_t snapshot_msrs[] = {
+	0x10,       /* IA32_TSC */
+	0x3b,       /* IA32_TSC_ADJUST */
+	0x174, 0x175, 0x176, /* SYSENTER_CS/ESP/EIP */
+	0x1a0,      /* IA32_MISC_ENABLE */
+	0x277,      /* IA32_PAT */
+	0x2ff,      /* MTRR default type */
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207, /* variable MTRRs */
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+	0x250, 0x258, 0x259, /* fixed MTRRs */
+	0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
+	0xc0000102, /* KERNEL_GS_BASE */
+	0xc0000103, /* TSC_AUX */
+	0x48,       /* SPEC_CTRL */
+	0x11, 0x12, /* kvmclock, old numbers */
+	0x4b564d00, 0x4b564d01, /* kvmclock: wall clock, system time */
+	0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d06, /* async PF, steal time, PV EOI,
+							  * async PF interrupt */
+	0x6e0,      /* IA32_TSC_DEADLINE */
+};
+
+_Static_assert(VJ_ARRAY_SIZE(snapshot_msrs) <= VJ_SNAPSHOT_MSRS_MAX, "MSR list fits a snapshot");
+
+int vj_vm_snapshot_caps(struct vj_vm *vm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	cleanup_free struct kvm_msr_list *list = NULL;
+
+	vm->has_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	vm->has_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	vm->has_debugregs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_DEBUGREGS) > 0;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return -errno;
+	list = malloc(sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
+	if (!list)
+		return -ENOMEM;
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
+		return -errno;
+	vm->nmsrs = 0;
+	for (size_t i = 0; i < VJ_ARRAY_SIZE(snapshot_msrs); i++)
+		for (uint32_t j = 0; j < list->nmsrs; j++)
+			if (list->indices[j] == snapshot_msrs[i]) {
+				vm->msrs[vm->nmsrs++] = snapshot_msrs[i];
+				break;
+			}
+	return 0;
+}
+
+int vj_vm_save_state(struct vj_vm *vm, struct vj_snap_vm *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->clock = vm->clock;
+	out->pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	out->pic_slave.chip_id = KVM_IRQCHIP_PIC_SLAVE;
+	out->ioapic.chip_id = KVM_IRQCHIP_IOAPIC;
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &out->pic_master) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &out->pic_slave) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &out->ioapic) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_PIT2, &out->pit) < 0)
+		return -errno;
+	return 0;
+}
+
+int vj_vm_restore_state(struct vj_vm *vm, const struct vj_snap_vm *in, const char **step)
+{
+	struct kvm_irqchip chip[3] = { in->pic_master, in->pic_slave, in->ioapic };
+	static const uint32_t ids[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+					 KVM_IRQCHIP_IOAPIC };
+	struct kvm_pit_state2 pit = in->pit;
+
+	for (int i = 0; i < 3; i++) {
+		*step = "KVM_SET_IRQCHIP";
+		if (chip[i].chip_id != ids[i])
+			return -EINVAL;
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip[i]) < 0)
+			return -errno;
+	}
+	*step = "KVM_SET_PIT2";
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return -errno;
+	/* Only the value, as a resume does: the guest's clock goes on from
+	 * where the snapshot stopped it, not from the wall clock. */
+	vm->clock = (struct kvm_clock_data){ .clock = in->clock.clock };
+	*step = "KVM_SET_CLOCK";
+	return ioctl(vm->vm_fd, KVM_SET_CLOCK, &vm->clock) < 0 ? -errno : 0;
 }

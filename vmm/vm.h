@@ -12,6 +12,7 @@
 #include "config.h"
 #include "eventloop.h"
 #include "memory.h"
+#include "snapshot.h"
 
 struct vj_vm;
 
@@ -26,6 +27,7 @@ struct vj_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	unsigned save_gen; /* the last snapshot request this vCPU answered */
 	_Atomic uint64_t exits[VJ_EXIT_KINDS];
 };
 
@@ -62,6 +64,19 @@ struct vj_vm {
 	struct kvm_clock_data clock; /* the guest's clock when it was paused */
 	uint64_t paused_at_ns, paused_ns;
 
+	/* Snapshot: the VMM thread asks every parked vCPU thread to save its
+	 * own state (KVM's vCPU ioctls belong on the vCPU's thread) into
+	 * save_out[index], under pause_lock. */
+	unsigned save_gen, saved;
+	int save_err;
+	struct vj_snap_vcpu *save_out;
+
+	/* What a vCPU's state includes on this host (vj_vm_snapshot_caps),
+	 * learnt while /dev/kvm was still open. */
+	bool has_xsave, has_xcrs, has_debugregs;
+	unsigned nmsrs;
+	uint32_t msrs[VJ_SNAPSHOT_MSRS_MAX];
+
 	/* The command line given to the guest, device announcements added. */
 	char cmdline[VJ_CMDLINE_MAX];
 	size_t cmdline_len;
@@ -88,8 +103,25 @@ int vj_vm_pause(struct vj_vm *vm);
 int vj_vm_resume(struct vj_vm *vm);
 bool vj_vm_paused(const struct vj_vm *vm);
 
-/* vCPU thread, between KVM_RUNs: parks while a pause is asked for. */
-void vj_vcpu_park(struct vj_vcpu *v);
+/* vCPU thread, between KVM_RUNs: parks while a pause is asked for, and
+ * saves its state with save (vj_vcpu_save) when a paused VM's snapshot
+ * asks for it. */
+typedef int (*vj_vcpu_save_fn)(struct vj_vcpu *v, struct vj_snap_vcpu *out);
+void vj_vcpu_park(struct vj_vcpu *v, vj_vcpu_save_fn save);
+
+/* VMM thread, VM paused: every vCPU's state, each saved by its own
+ * thread, in *out[0..nvcpus) (the VM's buffer). 0, or the first -errno. */
+int vj_vm_save_vcpus(struct vj_vm *vm, const struct vj_snap_vcpu **out);
+
+/* Before any filter: which optional vCPU state this host's KVM has and
+ * which MSRs it can save (the MSRs Linux uses that KVM_GET_MSR_INDEX_LIST
+ * names). */
+int vj_vm_snapshot_caps(struct vj_vm *vm);
+
+/* The in-kernel PICs, IOAPIC and PIT, and the clock saved by the pause
+ * (VMM thread, paused); put back on restore before any vCPU runs. */
+int vj_vm_save_state(struct vj_vm *vm, struct vj_snap_vm *out);
+int vj_vm_restore_state(struct vj_vm *vm, const struct vj_snap_vm *in, const char **step);
 
 /* Appends " text" to the guest command line; -E2BIG when it would not fit. */
 int vj_vm_cmdline_append(struct vj_vm *vm, const char *text);

@@ -5,6 +5,8 @@
 #   e2e_mode=reboot (default)  report, write the boot-complete marker, reboot
 #   e2e_mode=panic             report, then exit: the kernel panics
 #   e2e_mode=fill              fill a tmpfs with e2e_fill_mib MiB, report, reboot
+#   e2e_mode=count             "E2E-GUEST: count N" every 0.2 s, forever (a
+#                              snapshot taken meanwhile is resumed counting on)
 # Report lines start with "E2E-GUEST:" and go to ttyS0 directly, so that
 # they prove user space drives the 8250 through the tty layer, not only
 # through the kernel console.
@@ -108,6 +110,14 @@ virtio-blk | virtio-blk-ro | virtio-rng | virtio-net | virtio-vsock)
 panic)
 	echo "E2E-GUEST: exiting init" >$out
 	exit 1
+	;;
+count)
+	i=1
+	while :; do
+		echo "E2E-GUEST: count $i" >$out
+		i=$((i + 1))
+		sleep 0.2
+	done
 	;;
 *)
 	echo "E2E-GUEST: rebooting" >$out

@@ -27,6 +27,7 @@ agent-stdin 180
 agent-signal 180
 agent-timeout 180
 agent-ctrl-alt-del 180
+vmm-snapshot-linux 300
 agent-cgroup 180
 jail-props 180
 jail-memory 180
@@ -336,6 +337,104 @@ terminated"
 	check "the workload's own handler ends it; its status is reported" \
 		vj_status_is 3 "exit 3 from the TERM trap"
 	check "the guest powers off: the VMM exits 0" grep -q "^agent=exit:0$" /tmp/cad.report
+}
+
+# count_in FILE first|last: the first or last N of the guest's
+# "E2E-GUEST: count N" lines in FILE; 0 when there is none.
+count_in() {
+	local n
+	n=$(sed -n 's/^E2E-GUEST: count \([0-9]*\).*/\1/p' "$1" | tr -d '\r' |
+		if [ "$2" = first ]; then head -n 1; else tail -n 1; fi)
+	echo "${n:-0}"
+}
+
+# wait_count FILE N: until FILE's last count reaches N (60 s at most).
+wait_count() {
+	local i=0
+	while [ $i -lt 120 ] && [ "$(count_in "$1" last)" -lt "$2" ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	[ "$(count_in "$1" last)" -ge "$2" ] && return 0
+	WHY="$1 counts to $(count_in "$1" last), expected $2"
+	return 1
+}
+
+# restored_counts_on FILE LOW HIGH: FILE's guest never booted (no init
+# line), and its first count continues one the snapshot had: LOW < N <= HIGH.
+restored_counts_on() {
+	local first
+	first=$(count_in "$1" first)
+	if grep -q "E2E-GUEST: init" "$1" || [ "$first" -le "$2" ] || [ "$first" -gt "$3" ]; then
+		WHY="first count $first, expected $(($2 + 1))..$3 and no boot"
+		return 1
+	fi
+}
+
+# A Linux guest counting on its console (e2e_mode=count: a line every
+# 0.2 s, through the tty layer and the UART's interrupts) is snapshotted
+# by vmm-ctl, the launcher's stand-in on the VMM's control channel
+# (pause, VJ_VMM_CTL_SNAPSHOT, resume), and goes on; then a fresh
+# vmjail-vmm --restore resumes it from the snapshot's files, and two
+# clones do side by side: each counts on from the snapshot's number, its
+# clock and timers working, none boots again.
+scenario_vmm_snapshot_linux() {
+	local dir=/tmp/linux-snap src at first a b i=0
+	rm -rf $dir /tmp/snap-*.out /tmp/snap-*.err
+	mkdir $dir
+	VMM_CTL_SNAPSHOT_DIR=$dir timeout -k 5 "$SC_TIMEOUT" vmm-ctl --exec vmjail-vmm \
+		--kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory $GUEST_MEMORY \
+		--cmdline "$GUEST_CMDLINE e2e_mode=count" --console stdout \
+		>/tmp/snap-src.out 2>/tmp/snap-src.err &
+	src=$!
+	check "the guest counts" wait_count /tmp/snap-src.out 5
+	kill -USR2 "$(pidof vmm-ctl)"
+	while [ $i -lt 300 ] && ! grep -q "^vmm-ctl: snapshot:" /tmp/snap-src.err; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	at=$(count_in /tmp/snap-src.out last)
+	check "the snapshot is taken (status 0)" grep -q "^vmm-ctl: snapshot: status 0$" \
+		/tmp/snap-src.err
+	check "the source counts on after its snapshot" wait_count /tmp/snap-src.out $((at + 3))
+	kill "$(pidof vmjail-vmm)"
+	wait $src
+	figure "snapshot of a $GUEST_MEMORY MiB Linux guest: memory file" \
+		"$(du -k $dir/memory | cut -f1) KiB of data, state $(wc -c <$dir/state) bytes"
+
+	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout -v --timing \
+		>/tmp/snap-r.out 2>/tmp/snap-r.err &
+	a=$!
+	check "a restored guest counts on" wait_count /tmp/snap-r.out 1
+	check "it goes on from the snapshot's count, without booting" \
+		restored_counts_on /tmp/snap-r.out 4 $((at + 1))
+	first=$(count_in /tmp/snap-r.out first)
+	check "its clock and timers work: it keeps counting" \
+		wait_count /tmp/snap-r.out $((first + 10))
+	kill $a
+	wait $a
+
+	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout \
+		>/tmp/snap-a.out 2>/tmp/snap-a.err &
+	a=$!
+	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout \
+		>/tmp/snap-b.out 2>/tmp/snap-b.err &
+	b=$!
+	check "clone A counts on beside clone B" wait_count /tmp/snap-a.out $((first + 5))
+	check "clone B counts on beside clone A" wait_count /tmp/snap-b.out $((first + 5))
+	check "clone A resumed the snapshot" restored_counts_on /tmp/snap-a.out 4 $((at + 1))
+	check "clone B resumed the snapshot" restored_counts_on /tmp/snap-b.out 4 $((at + 1))
+	figure "private memory of 2 clones of a $GUEST_MEMORY MiB Linux guest:" \
+		"$(sed -n 's/^Private_Dirty: *//p' /proc/$a/smaps_rollup)," \
+		"$(sed -n 's/^Private_Dirty: *//p' /proc/$b/smaps_rollup)"
+	kill $a $b
+	wait $a $b
+	for f in /tmp/snap-src.out /tmp/snap-src.err /tmp/snap-r.out /tmp/snap-r.err \
+		/tmp/snap-a.out /tmp/snap-b.err; do
+		echo "@@ $f:"
+		tail -n 20 "$f"
+	done >>"$LOG"
+	rm -rf $dir
 }
 
 no_vmm_left() {

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "layout.h"
@@ -201,10 +203,49 @@ static void hugetlb_short_and_no_thp_ends_on_4k(void **state)
 	vj_mem_destroy(&m);
 }
 
+/* A snapshot's memory file: pages with data at their guest-physical
+ * offsets (regions concatenated), zero pages as holes, the file as long
+ * as guest RAM; mapped back copy-on-write it reads the same, and what
+ * the copy writes stays out of the file. */
+static void saved_memory_is_sparse_and_maps_back_copy_on_write(void **state)
+{
+	struct vj_guest_mem m, back;
+	char path[] = "/tmp/vj-test-memory.XXXXXX";
+	int fd = mkstemp(path);
+	uint64_t written, gpa_high = 5 * VJ_MiB + 123;
+	uint8_t v = 0;
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(vj_mem_create(&m, 8 * VJ_MiB, VJ_MEMORY_4K, VJ_THP_UNKNOWN), 0);
+	assert_int_equal(vj_mem_write(&m, 4096, "a", 1), 0);
+	assert_int_equal(vj_mem_write(&m, gpa_high, "b", 1), 0);
+	assert_int_equal(vj_mem_save(&m, fd, &written), 0);
+	assert_int_equal(written, 2 * 4096);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 8 * VJ_MiB);
+	/* Only the two pages hold blocks (some file systems round up). */
+	assert_true((uint64_t)st.st_blocks * 512 < 1 * VJ_MiB);
+	assert_int_equal(lseek(fd, 0, SEEK_DATA), 4096);
+	assert_int_equal(vj_mem_map_file(&back, 8 * VJ_MiB, fd), 0);
+	assert_int_equal(vj_mem_read(&back, gpa_high, &v, 1), 0);
+	assert_int_equal(v, 'b');
+	assert_int_equal(vj_mem_write(&back, gpa_high, "c", 1), 0);
+	assert_int_equal(pread(fd, &v, 1, (off_t)gpa_high), 1);
+	assert_int_equal(v, 'b');
+	vj_mem_destroy(&back);
+	assert_int_equal(vj_mem_map_file(&back, 8 * VJ_MiB + 1, fd), -EINVAL);
+	vj_mem_destroy(&m);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(small_guest_has_one_region),
+		cmocka_unit_test(saved_memory_is_sparse_and_maps_back_copy_on_write),
 		cmocka_unit_test(large_guest_continues_above_4g),
 		cmocka_unit_test(ranges_outside_or_wrapping_are_refused),
 		cmocka_unit_test(read_write_round_trip_and_efault),

@@ -289,6 +289,61 @@ static void only_vcpus_set_irq_lines_and_both_write_irqfds(void **state)
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &irqfd), SURVIVES);
 }
 
+/* A snapshot: each parked vCPU thread reads its own vCPU's state, the VMM
+ * thread the VM's and writes the files; neither can do the other's part. */
+static void snapshot_calls_belong_to_their_thread(void **state)
+{
+	static const unsigned long vcpu_reads[] = { KVM_GET_MSRS, KVM_GET_LAPIC, KVM_GET_XSAVE,
+						    KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+						    KVM_GET_FPU, KVM_GET_XCRS, KVM_GET_DEBUGREGS };
+	static const unsigned long vm_reads[] = { KVM_GET_IRQCHIP, KVM_GET_PIT2 };
+	static const long file_calls[] = { SYS_pwrite64, SYS_ftruncate, SYS_fsync };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vcpu_reads) / sizeof(vcpu_reads[0]); i++) {
+		struct call c = { .nr = SYS_ioctl, .a = { NO_ARG, vcpu_reads[i], 0, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), KILLED);
+#endif
+	}
+	for (size_t i = 0; i < sizeof(vm_reads) / sizeof(vm_reads[0]); i++) {
+		struct call c = { .nr = SYS_ioctl, .a = { NO_ARG, vm_reads[i], 0, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), KILLED);
+#endif
+	}
+	for (size_t i = 0; i < sizeof(file_calls) / sizeof(file_calls[0]); i++) {
+		struct call c = { .nr = file_calls[i], .a = { NO_ARG, 0, 0, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), KILLED);
+#endif
+	}
+	{
+		struct call get = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0, 0x1000, 0, 0 } };
+		struct call set = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0x1000, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &get), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &set), KILLED);
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &get), KILLED);
+#endif
+	}
+	/* Restoring is done before any filter: no thread may set state. */
+	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+		struct call set = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_SET_MSRS, 0, 0, 0, 0 } };
+		struct call irq = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_SET_IRQCHIP, 0, 0, 0, 0 } };
+#if defined(__SANITIZE_ADDRESS__)
+		(void)set;
+		(void)irq;
+#else
+		assert_int_equal(run_filtered(kind, VJ_SECCOMP_ENFORCE, &set), KILLED);
+		assert_int_equal(run_filtered(kind, VJ_SECCOMP_ENFORCE, &irq), KILLED);
+#endif
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +355,7 @@ int main(void)
 		cmocka_unit_test(off_mode_installs_nothing),
 		cmocka_unit_test(only_vcpus_run_the_guest_and_only_the_vmm_closes),
 		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
+		cmocka_unit_test(snapshot_calls_belong_to_their_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,3 +296,33 @@ int vj_i8042_ctrl_alt_del(struct vj_i8042 *k)
 }
 
 const struct vj_bus_ops vj_i8042_ops = { .read = i8042_read, .write = i8042_write };
+
+void vj_i8042_save(struct vj_i8042 *k, struct vj_snap_i8042 *o)
+{
+	_Static_assert(VJ_I8042_BUF == VJ_SNAP_I8042_BUF, "the buffer fits its section");
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&k->lock);
+	*o = (struct vj_snap_i8042){
+		.ctr = k->ctr, .outp = k->outp, .last_was_cmd = k->last_was_cmd, .cmd = k->cmd,
+		.kbd_cmd = k->kbd_cmd, .scanning = k->scanning, .kbd_last = k->kbd_last,
+		.head = (uint8_t)k->head, .count = (uint8_t)k->count,
+	};
+	memcpy(o->buf, k->buf, sizeof(o->buf));
+	pthread_mutex_unlock(&k->lock);
+}
+
+void vj_i8042_restore(struct vj_i8042 *k, const struct vj_snap_i8042 *in)
+{
+	pthread_mutex_lock(&k->lock);
+	k->ctr = in->ctr;
+	k->outp = in->outp;
+	k->last_was_cmd = in->last_was_cmd;
+	k->cmd = in->cmd;
+	k->kbd_cmd = in->kbd_cmd;
+	k->scanning = in->scanning;
+	k->kbd_last = in->kbd_last;
+	k->head = in->head % VJ_I8042_BUF;
+	k->count = in->count > VJ_I8042_BUF ? VJ_I8042_BUF : in->count;
+	memcpy(k->buf, in->buf, sizeof(k->buf));
+	pthread_mutex_unlock(&k->lock);
+}

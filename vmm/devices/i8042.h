@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "snapshot.h"
 
 #define VJ_I8042_BUF 16 /* what Linux's i8042_flush() reads at most */
 
@@ -64,5 +65,9 @@ void vj_i8042_destroy(struct vj_i8042 *k);
  * an earlier Ctrl-Alt-Del still waits there).
  */
 int vj_i8042_ctrl_alt_del(struct vj_i8042 *k);
+
+/* Snapshot: the controller and keyboard state and the output buffer. */
+void vj_i8042_save(struct vj_i8042 *k, struct vj_snap_i8042 *out);
+void vj_i8042_restore(struct vj_i8042 *k, const struct vj_snap_i8042 *in);
 
 #endif

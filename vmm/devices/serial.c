@@ -271,3 +271,41 @@ unsigned vj_serial_input(struct vj_serial *s, const uint8_t *buf, unsigned len)
 }
 
 const struct vj_bus_ops vj_serial_ops = { .read = serial_read, .write = serial_write };
+
+void vj_serial_save(struct vj_serial *s, struct vj_snap_uart *o)
+{
+	_Static_assert(VJ_SERIAL_RX_FIFO == VJ_SNAP_UART_FIFO, "the FIFO fits its section");
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&s->lock);
+	flush_locked(s);
+	*o = (struct vj_snap_uart){
+		.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .scr = s->scr, .dll = s->dll,
+		.dlm = s->dlm, .fifo_enabled = s->fifo_enabled, .thr_ipending = s->thr_ipending,
+		.irq_level = s->irq_level, .rx_head = (uint8_t)s->rx_head,
+		.rx_count = (uint8_t)s->rx_count,
+	};
+	memcpy(o->rx, s->rx, sizeof(o->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+void vj_serial_restore(struct vj_serial *s, const struct vj_snap_uart *in)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = in->ier & IER_MASK;
+	s->lcr = in->lcr;
+	s->mcr = in->mcr & MCR_MASK;
+	s->scr = in->scr;
+	s->dll = in->dll;
+	s->dlm = in->dlm;
+	s->fifo_enabled = in->fifo_enabled;
+	s->thr_ipending = in->thr_ipending;
+	s->rx_head = in->rx_head % VJ_SERIAL_RX_FIFO;
+	s->rx_count = in->rx_count > VJ_SERIAL_RX_FIFO ? VJ_SERIAL_RX_FIFO : in->rx_count;
+	memcpy(s->rx, in->rx, sizeof(s->rx));
+	/* The line as the device saw it; the interrupt controllers' own
+	 * state came back with the VM section. */
+	s->irq_level = in->irq_level;
+	if (s->irq_level && s->set_irq)
+		s->set_irq(s->irq_ctx, true);
+	pthread_mutex_unlock(&s->lock);
+}

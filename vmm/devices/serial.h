@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "snapshot.h"
 #include "termsafe.h"
 
 #define VJ_SERIAL_RX_FIFO 16
@@ -51,5 +52,10 @@ void vj_serial_flush(struct vj_serial *s);
 /* Host input for the guest: bytes that do not fit the FIFO are dropped;
  * returns how many were taken. */
 unsigned vj_serial_input(struct vj_serial *s, const uint8_t *buf, unsigned len);
+
+/* Snapshot: the registers and the receive FIFO (output is flushed
+ * first). Restore clamps what the file says into range. */
+void vj_serial_save(struct vj_serial *s, struct vj_snap_uart *out);
+void vj_serial_restore(struct vj_serial *s, const struct vj_snap_uart *in);
 
 #endif

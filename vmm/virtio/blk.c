@@ -349,7 +349,16 @@ static void blk_reset(struct vj_virtio_dev *d)
 	container_of_blk(d)->busy = false;
 }
 
-static const struct vj_virtio_ops blk_ops = { .queue_work = blk_queue_work, .reset = blk_reset };
+/* A request part done: a snapshot's drives are read-only, so doing it
+ * again from the start after a restore is harmless. */
+static unsigned blk_in_flight(struct vj_virtio_dev *d, unsigned q)
+{
+	(void)q;
+	return container_of_blk(d)->busy;
+}
+
+static const struct vj_virtio_ops blk_ops = { .queue_work = blk_queue_work, .reset = blk_reset,
+					      .in_flight = blk_in_flight };
 
 static void on_timer(void *opaque, uint32_t events)
 {

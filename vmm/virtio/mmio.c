@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
+#include "snapshot.h"
 
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
 #define VIRTIO_MMIO_VERSION_MODERN 2
@@ -470,4 +471,76 @@ int vj_virtio_attach(struct vj_virtio_dev *d, struct vj_vm *vm, unsigned slot)
 	snprintf(arg, sizeof(arg), "virtio_mmio.device=4K@0x%llx:%u",
 		 (unsigned long long)d->mmio_base, d->irq);
 	return vj_vm_cmdline_append(vm, arg);
+}
+
+void vj_virtio_save(struct vj_virtio_dev *d, struct vj_snap_virtio *o)
+{
+	memset(o, 0, sizeof(*o));
+	vj_virtio_lock(d);
+	o->device_id = d->device_id;
+	o->nqueues = d->nqueues;
+	o->status = d->status;
+	o->dev_features_sel = d->dev_features_sel;
+	o->drv_features_sel = d->drv_features_sel;
+	o->queue_sel = d->queue_sel;
+	o->isr = d->isr;
+	o->config_generation = 0; /* no device's configuration ever changes */
+	o->device_features = d->features;
+	o->driver_features = d->driver_features;
+	for (unsigned i = 0; i < d->nqueues && i < VJ_SNAP_VIRTIO_QUEUES; i++) {
+		const struct vj_virtq *q = &d->vq[i];
+		/* A chain taken but not answered yet is handed back to the
+		 * ring: the restored device takes it again. */
+		unsigned back = d->ops->in_flight ? d->ops->in_flight(d, i) : 0;
+		o->q[i] = (struct vj_snap_virtq){
+			.num = d->queue_num[i], .size = q->size, .ready = q->ready,
+			.broken = q->broken, .indirect = q->indirect,
+			.last_avail = (uint16_t)(q->last_avail - back), .used_idx = q->used_idx,
+			.desc_gpa = q->desc_gpa, .avail_gpa = q->avail_gpa, .used_gpa = q->used_gpa,
+		};
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int vj_virtio_restore(struct vj_virtio_dev *d, const struct vj_snap_virtio *in)
+{
+	int r = 0;
+
+	if (in->device_id != d->device_id || in->nqueues != d->nqueues ||
+	    in->device_features != d->features)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	d->status = in->status;
+	d->dev_features_sel = in->dev_features_sel;
+	d->drv_features_sel = in->drv_features_sel;
+	d->queue_sel = in->queue_sel;
+	d->isr = in->isr;
+	d->driver_features = in->driver_features & d->features;
+	for (unsigned i = 0; i < d->nqueues && r == 0; i++) {
+		const struct vj_snap_virtq *sq = &in->q[i];
+		struct vj_virtq *q = &d->vq[i];
+		vj_virtq_reset(q);
+		d->queue_num[i] = sq->num;
+		q->size = sq->size;
+		q->desc_gpa = sq->desc_gpa;
+		q->avail_gpa = sq->avail_gpa;
+		q->used_gpa = sq->used_gpa;
+		q->indirect = sq->indirect;
+		if (!sq->ready)
+			continue;
+		/* The same checks as the driver's own QueueReady write. */
+		r = vj_virtq_enable(q, d->mem, d->queue_max);
+		q->last_avail = sq->last_avail;
+		q->used_idx = sq->used_idx;
+		q->broken = sq->broken;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0)
+		return r;
+	/* Whatever the driver made available meanwhile is looked at once the
+	 * event loop runs. */
+	for (unsigned i = 0; i < d->nqueues; i++)
+		if (d->vq[i].ready)
+			efd_signal(d->notify[i].efd);
+	return 0;
 }

@@ -28,6 +28,7 @@
 #include "virtio/queue.h"
 
 struct vj_vm;
+struct vj_snap_virtio;
 
 #define VJ_VIRTIO_MAX_QUEUES 3
 #define VJ_VIRTIO_VENDOR_ID 0x4a56 /* "VJ" */
@@ -41,6 +42,10 @@ struct vj_virtio_ops {
 	/* The driver reset the device: drop host-side state. VMM thread,
 	 * lock held. May be NULL. */
 	void (*reset)(struct vj_virtio_dev *d);
+	/* Chains of queue q taken from the ring and not answered yet, which a
+	 * snapshot hands back to the ring. VMM thread, lock held. May be
+	 * NULL: none ever are. */
+	unsigned (*in_flight)(struct vj_virtio_dev *d, unsigned q);
 };
 
 struct vj_virtio_notify {
@@ -132,5 +137,12 @@ void vj_virtio_needs_reset(struct vj_virtio_dev *d);
 /* Asks the event loop to run queue work for q again (e.g. when a throttle
  * ends), through the queue's notify eventfd. */
 void vj_virtio_kick(struct vj_virtio_dev *d, unsigned q);
+
+/* Snapshot of the transport (VMM thread, devices idle: the VM paused),
+ * and its restore before the guest runs: -EINVAL when the section is not
+ * this device's (ID, queues, offered features) or a ready queue's rings
+ * are not guest RAM. */
+void vj_virtio_save(struct vj_virtio_dev *d, struct vj_snap_virtio *out);
+int vj_virtio_restore(struct vj_virtio_dev *d, const struct vj_snap_virtio *in);
 
 #endif
