@@ -1,8 +1,12 @@
 #include "setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -79,6 +83,35 @@ int vj_init_set_clock(uint64_t realtime_ns, char *why, size_t whylen)
 	if (clock_settime(CLOCK_REALTIME, &t) < 0) {
 		snprintf(why, whylen, "set the clock to %llu ns: %s",
 			 (unsigned long long)realtime_ns, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vj_init_reseed(const uint8_t *bytes, size_t len, char *why, size_t whylen)
+{
+	cleanup_fd int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	cleanup_free struct rand_pool_info *info = NULL;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "open /dev/urandom: %s", strerror(errno));
+		return -errno;
+	}
+	if (len > 4096 || !(info = calloc(1, sizeof(*info) + len + 3))) {
+		snprintf(why, whylen, "reseed: %zu bytes of entropy: out of memory", len);
+		return -ENOMEM;
+	}
+	info->entropy_count = (int)(len * 8);
+	info->buf_size = (int)len;
+	memcpy(info->buf, bytes, len);
+	if (ioctl(fd, RNDADDENTROPY, info) < 0) {
+		snprintf(why, whylen, "add the host's entropy (RNDADDENTROPY): %s", strerror(errno));
+		return -errno;
+	}
+	explicit_bzero(info->buf, len);
+	if (ioctl(fd, RNDRESEEDCRNG) < 0) {
+		snprintf(why, whylen, "reseed the random generator (RNDRESEEDCRNG): %s",
+			 strerror(errno));
 		return -errno;
 	}
 	return 0;
