@@ -67,7 +67,7 @@ $(BUILD)/%.o: %.c | deps
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c \
-	common/json.c common/termsafe.c common/error.c
+	common/json.c common/termsafe.c common/error.c common/snapshot.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
 -include vmm/virtio/build.mk

@@ -41,6 +41,8 @@ void vj_config_init(struct vj_vm_config *cfg)
 	file_init(&cfg->vsock.uds_dir);
 	file_init(&cfg->vsock.broker);
 	file_init(&cfg->control);
+	file_init(&cfg->restore_state);
+	file_init(&cfg->restore_memory);
 	cfg->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -141,9 +143,12 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 	if (!terminated(cfg->cmdline, sizeof(cfg->cmdline)))
 		return fail(err, errlen, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
 	if (!file_ok(&cfg->kvm) || !file_ok(&cfg->kernel) || !file_ok(&cfg->initrd) ||
-	    !file_ok(&cfg->console_file) || !file_ok(&cfg->control))
+	    !file_ok(&cfg->console_file) || !file_ok(&cfg->control) ||
+	    !file_ok(&cfg->restore_state) || !file_ok(&cfg->restore_memory))
 		return fail(err, errlen, "configuration: malformed file entry");
-	if (!cfg->kernel.name[0] && cfg->kernel.fd < 0)
+	if (vj_config_restoring(cfg) != (cfg->restore_memory.name[0] || cfg->restore_memory.fd >= 0))
+		return fail(err, errlen, "restore: a snapshot needs both its state and its memory file");
+	if (!vj_config_restoring(cfg) && !cfg->kernel.name[0] && cfg->kernel.fd < 0)
 		return fail(err, errlen, "kernel: no kernel image given (--kernel PATH)");
 	if (cfg->console > VJ_CONSOLE_FILE)
 		return fail(err, errlen, "console: unknown kind %d", (int)cfg->console);
@@ -159,12 +164,18 @@ int vj_config_validate(const struct vj_vm_config *cfg, char *err, unsigned long 
 	return validate_devices(cfg, err, errlen);
 }
 
+bool vj_config_restoring(const struct vj_vm_config *cfg)
+{
+	return cfg->restore_state.name[0] || cfg->restore_state.fd >= 0;
+}
+
 /* ---- standalone flags ------------------------------------------------ */
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEMORY, OPT_CONSOLE,
 	OPT_CONSOLE_LIMIT, OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_SECCOMP,
 	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONTROL_FD, OPT_CONFIG_FD, OPT_MEMORY_BACKING,
+	OPT_RESTORE,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +196,7 @@ static const struct option long_opts[] = {
 	{ "timing", no_argument, NULL, OPT_TIMING },
 	{ "control-fd", required_argument, NULL, OPT_CONTROL_FD },
 	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -198,6 +210,7 @@ const struct option *vj_config_options(void)
 void vj_config_usage(const char *prog)
 {
 	printf("usage: %s --kernel PATH [options]\n"
+	       "       %s --restore DIR [options]   (resume a snapshot instead of booting)\n"
 	       "       %s --config-fd FD   (used by the vmjail launcher)\n"
 	       "  --kernel PATH         ELF vmlinux or bzImage (boot protocol >= 2.12)\n"
 	       "  --initrd PATH         initial ramdisk\n"
@@ -222,8 +235,10 @@ void vj_config_usage(const char *prog)
 	       "  --timing              print start-up timestamps on stderr\n"
 	       "  --control-fd FD       an inherited SOCK_SEQPACKET socket on which to take\n"
 	       "                        pause, resume and statistics requests (common/vmm_ctl.h)\n"
+	       "  --restore DIR         resume the snapshot in DIR (DIR/state, DIR/memory);\n"
+	       "                        vCPUs, memory and devices as when it was taken\n"
 	       "  -v, --verbose         more messages (repeat for debug)\n",
-	       prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
+	       prog, prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 }
 
 static int set_name(struct vj_file *f, const char *flag, const char *v, char *err,
@@ -480,6 +495,13 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, char *err,
 			return fail(err, errlen, "--control-fd: \"%s\" is not a descriptor", arg);
 		cfg->control.fd = (int)v;
 		snprintf(cfg->control.name, sizeof(cfg->control.name), "control fd %d", (int)v);
+		return 0;
+	case OPT_RESTORE:
+		if (!*arg || (size_t)snprintf(cfg->restore_state.name, sizeof(cfg->restore_state.name),
+					      "%s/state", arg) >= sizeof(cfg->restore_state.name) ||
+		    (size_t)snprintf(cfg->restore_memory.name, sizeof(cfg->restore_memory.name),
+				     "%s/memory", arg) >= sizeof(cfg->restore_memory.name))
+			return fail(err, errlen, "--restore: \"%s\" is not a usable directory path", arg);
 		return 0;
 	}
 	return fail(err, errlen, "internal: unhandled option %d", opt);

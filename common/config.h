@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define VJ_CONFIG_MAGIC 0x4a4a4d56u /* "VMJJ" */
-#define VJ_CONFIG_VERSION 2u
+#define VJ_CONFIG_VERSION 3u
 
 #define VJ_PATH_MAX 512
 #define VJ_CMDLINE_MAX 2048 /* x86 COMMAND_LINE_SIZE, terminator included */
@@ -133,9 +133,16 @@ struct vj_vm_config {
 	/* fd: the launcher's control channel (common/vmm_ctl.h), a
 	 * SOCK_SEQPACKET socket; -1: none (standalone without --control-fd). */
 	struct vj_file control;
+	/* A snapshot to resume instead of booting (vmm/SNAPSHOT.md): its
+	 * state file and its memory file, both read-only. fd -1 (and no
+	 * name): boot the kernel. With them the kernel may be absent. */
+	struct vj_file restore_state, restore_memory;
 };
 
 void vj_config_init(struct vj_vm_config *cfg);
+
+/* Whether the VM resumes a snapshot rather than boots a kernel. */
+bool vj_config_restoring(const struct vj_vm_config *cfg);
 
 /* Checks every field; on failure writes one line naming the field and the
  * reason into err and returns -EINVAL. */

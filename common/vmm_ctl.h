@@ -32,6 +32,15 @@ enum vj_vmm_ctl_op {
 	 * does before its driver is up and while it shuts down; -ENOBUFS
 	 * while an earlier Ctrl-Alt-Del still waits unread. */
 	VJ_VMM_CTL_CTRL_ALT_DEL,
+	/* launcher -> VMM, with two descriptors (SCM_RIGHTS): the snapshot's
+	 * state file and memory file, fresh and empty, opened for writing.
+	 * The VMM writes the paused VM's state and RAM into them
+	 * (vmm/SNAPSHOT.md), fsyncs both, closes its copies and replies 0;
+	 * -EBUSY: the VM is not paused; -EROFS: it has a writable drive;
+	 * -EFBIG: guest RAM exceeds the VMM's RLIMIT_FSIZE; -EBADF: not
+	 * exactly two descriptors came; other -errno: a write or KVM failed
+	 * (the files are then to be thrown away). The VM stays paused. */
+	VJ_VMM_CTL_SNAPSHOT,
 };
 
 /* Exits of all vCPUs by kind, and per device slot what it moved. */
