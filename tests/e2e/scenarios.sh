@@ -628,9 +628,9 @@ SNAPS=/run/vmjail-snapshots
 # workload to print TEXT.
 until_log() {
 	local i=0
-	while [ $i -lt 1200 ]; do
-		$VJ_HOST logs "$1" 2>/dev/null | grep -q "$2" && return 0
-		sleep 0.1
+	while [ $i -lt 240 ]; do
+		grep -q "$2" "/run/vmjail/$1/stdout.log" 2>/dev/null && return 0
+		sleep 0.5
 		i=$((i + 1))
 	done
 	WHY="sandbox $1 never printed \"$2\""
@@ -670,11 +670,16 @@ scenario_snapshot_clones() {
 	VJ_RC=$?
 	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
 	check "the source sandbox runs, detached" vj_status_is 0 "run --detach"
+	[ "$VJ_RC" = 0 ] || return
 	check "its workload prepared its state" until_log snapsrc ready
 	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
 	VJ_RC=$?
 	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
 	check "vmjail snapshot succeeds" vj_status_is 0 "snapshot"
+	if [ "$VJ_RC" != 0 ]; then
+		$VJ_HOST kill snapsrc --vm >>"$LOG" 2>&1
+		return
+	fi
 	check "the snapshot directory is root's alone (0700)" \
 		test "$(stat -c %a:%u $SNAPS/s1)" = 700:0
 	for f in state memory snapshot.json; do
@@ -693,7 +698,7 @@ scenario_snapshot_clones() {
 				cat /proc/sys/kernel/random/uuid >/tmp/uuid
 				head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n" >/tmp/bytes
 				date +%s >/tmp/clock
-				cat /tmp/uuid; echo; cat /tmp/bytes; echo; cat /tmp/clock
+				cat /tmp/uuid /tmp/bytes; echo; cat /tmp/clock
 				exit $1' sh $((10 + i)) >/tmp/clone$i.out 2>/tmp/clone$i.err &
 		pids="$pids $!"
 	done
