@@ -21,9 +21,12 @@ bench-linux-initramfs: deps-kernel
 BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
 	kernel bench-linux-initramfs
 
-.PHONY: bench bench-vmm bench-linux bench-ctl
+.PHONY: bench bench-vmm bench-linux bench-ctl bench-snap
 bench-ctl: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh ctl
+
+bench-snap: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snap
 
 bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm
@@ -32,4 +35,4 @@ bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
 
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snap

@@ -12,6 +12,8 @@
 #   virtio  a virtio request against a bare exit
 #   ctl     pause and resume through a sandbox's control socket, and ps
 #           over 50 sandboxes' entries
+#   snap    snapshots: restore to first byte against boot to first byte,
+#           snapshot time and size, the memory of 10 clones
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
 # usable), they run one level down, in the nested test host
 # (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
@@ -33,7 +35,8 @@ bench_one() {
 	jail) "$BUILD/bench/jail-bench" -n "${RUNS:-20}" "$BUILD" ;;
 	virtio) "$TOP/bench/virtio-bench.sh" ;;
 	ctl) "$TOP/bench/ctl-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl)" >&2
+	snap) "$TOP/bench/snap-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snap)" >&2
 		return 2 ;;
 	esac
 }

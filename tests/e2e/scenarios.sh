@@ -734,10 +734,29 @@ scenario_snapshot_clones() {
 	check "a corrupted snapshot is refused (125)" vj_status_is 125 "refused"
 	check "... with one line naming its state file" \
 		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q '$SNAPS/bad/state' /tmp/vj.err"
-	$VJ_HOST kill snapsrc --vm >>"$LOG" 2>&1
-	$VJ_HOST wait snapsrc >>"$LOG" 2>&1
+	# Refused before the guest is touched: it runs on.
+	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.err >>"$LOG"
+	check "a snapshot over an existing one is refused in one line" \
+		sh -c "test $VJ_RC != 0 && test \$(wc -l </tmp/vj.err) = 1 && grep -q 'exists already' /tmp/vj.err"
+	$VJ_HOST snapshot snapsrc --to /tmp/s-outside >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.err >>"$LOG"
+	check "a snapshot outside roots.snapshots is refused" \
+		sh -c "test $VJ_RC != 0 && grep -q 'outside the snapshot roots' /tmp/vj.err && ! test -e /tmp/s-outside"
+	check "... and the source runs on" \
+		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
+	# --stop: the source ends once its snapshot is whole.
+	$VJ_HOST snapshot snapsrc --to $SNAPS/s2 --stop >>"$LOG" 2>&1
+	VJ_RC=$?
+	check "snapshot --stop succeeds" vj_status_is 0 "snapshot --stop"
+	timeout 120 $VJ_HOST wait snapsrc >>"$LOG" 2>&1
+	check "... and the source sandbox has ended" \
+		sh -c "$VJ_HOST ps | grep snapsrc | grep -q exited"
+	check "... its snapshot is complete" test -s $SNAPS/s2/snapshot.json
 	$VJ_HOST rm snapsrc >>"$LOG" 2>&1
-	rm -rf $SNAPS/s1 $SNAPS/bad
+	rm -rf $SNAPS/s1 $SNAPS/s2 $SNAPS/bad
 	check "no VMM is left" no_vmm_left
 	check "the run directory is empty" run_dir_empty
 }
