@@ -561,6 +561,8 @@ static void cmd_snapshot(struct vj_supervisor *s, const struct vj_ctl_request *r
 			     strerror(-rc));
 		return;
 	}
+	if (was_running)
+		set_state(s, VJ_SB_PAUSED);
 	rc = take_snapshot(s, &sd, &e);
 	vj_snapshot_dir_abort(&sd);
 	if (rc == 0 && req->stop) {
