@@ -51,7 +51,11 @@ if [ "${1:-}" = --here ]; then
 	exit $rc
 fi
 
-if why=$("$TOP/tests/kvm-probe" kvm); then
+# Snapshots are measured with a Linux guest: a /dev/kvm that cannot boot
+# one sends them to the test host.
+probe=kvm
+for b in "$@"; do [ "$b" = snap ] && probe=linux; done
+if why=$("$TOP/tests/kvm-probe" $probe); then
 	exec "$0" --here "$@"
 fi
 echo "bench: $why: measuring in the nested test host (QEMU TCG emulating SVM," \

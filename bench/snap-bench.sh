@@ -94,6 +94,12 @@ for _ in $(seq 600); do
 	grep -q ready "$work/run/snapsrc/stdout.log" 2>/dev/null && break
 	sleep 0.2
 done
+if ! grep -q ready "$work/run/snapsrc/stdout.log" 2>/dev/null; then
+	echo "snap-bench: the source sandbox's workload never started:" >&2
+	"${VJ[@]}" ps >&2
+	cat "$work/run/snapsrc/stderr.log" >&2
+	exit 1
+fi
 for i in $(seq "$RUNS"); do
 	t0=$(now_ns)
 	"${VJ[@]}" snapshot snapsrc --to "$work/snaps/s$i" >/dev/null ||
