@@ -70,7 +70,8 @@ TEST_DEPS += $(JAIL_CGROUP_PARENT)
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
-	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh)
+	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
+	jail-snapshot.sh)
 
 # Unit tests: the jail's pure parts, and the seccomp tables proved
 # against the kernel.
