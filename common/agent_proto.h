@@ -42,8 +42,8 @@
 #define VJ_AGENT_HOSTNAME_MAX 64u
 #define VJ_AGENT_ERROR_MAX 1024u
 #define VJ_AGENT_SIGNAL_MAX 64u /* SIGRTMAX on Linux */
-/* Host entropy a RESTORED frame carries: 512 bits, the size of the
- * kernel's input pool's seed. */
+/* Host entropy a RESTORED frame carries: 512 bits, twice the 256-bit key
+ * the guest kernel's generator is reseeded to. */
 #define VJ_AGENT_ENTROPY_LEN 64u
 
 /* Where the agent connects when the kernel command line names no
