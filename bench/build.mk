@@ -25,12 +25,15 @@ bench-linux-initramfs: deps-kernel
 BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
 	kernel bench-linux-initramfs
 
-.PHONY: bench bench-vmm bench-linux bench-ctl bench-snapshot
+.PHONY: bench bench-vmm bench-linux bench-ctl bench-snapshot bench-snap
 bench-snapshot: all $(BUILD)/bench/snapshot-bench $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snapshot
 
 bench-ctl: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh ctl
+
+bench-snap: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snap
 
 bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm
@@ -39,4 +42,4 @@ bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
 
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot snap

@@ -11,6 +11,8 @@
 #include "cleanup.h"
 
 #define WORKLOAD_FIXED_LEN 28u
+/* RESTORED: entropy, u64 realtime_ns, u16 host_len, u16 reserved. */
+#define RESTORED_FIXED_LEN (VJ_AGENT_ENTROPY_LEN + 12u)
 #define WORKLOAD_FLAG_NET 1u
 
 /* Payload length bounds per type: checked from the header alone, so an
@@ -28,6 +30,8 @@ static const struct type_info {
 	{ VJ_AGENT_ARG, "ARG", 0, VJ_AGENT_STRINGS_MAX - 1, true },
 	{ VJ_AGENT_ENV, "ENV", 2, VJ_AGENT_STRINGS_MAX - 1, true },
 	{ VJ_AGENT_START, "START", 0, 0, false },
+	{ VJ_AGENT_RESTORED, "RESTORED", RESTORED_FIXED_LEN,
+	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX, false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -217,6 +221,29 @@ static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec 
 	return 0;
 }
 
+static int decode_restored(const uint8_t *p, uint32_t len, struct vj_agent_restored *r,
+			   struct vj_err *err)
+{
+	const uint8_t *host = p + RESTORED_FIXED_LEN;
+	const uint32_t host_len = get16(p + VJ_AGENT_ENTROPY_LEN + 8);
+
+	memset(r, 0, sizeof(*r));
+	memcpy(r->entropy, p, VJ_AGENT_ENTROPY_LEN);
+	r->realtime_ns = get64(p + VJ_AGENT_ENTROPY_LEN);
+	if (get16(p + VJ_AGENT_ENTROPY_LEN + 10))
+		return vj_fail(err, -EPROTO, "RESTORED frame: reserved bytes set");
+	if (host_len > VJ_AGENT_HOSTNAME_MAX)
+		return vj_fail(err, -EMSGSIZE, "RESTORED frame: hostname length %u exceeds %u",
+			   host_len, VJ_AGENT_HOSTNAME_MAX);
+	if (RESTORED_FIXED_LEN + host_len != len)
+		return vj_fail(err, -EPROTO, "RESTORED frame: length %u, but its fields add up to %u", len,
+			   RESTORED_FIXED_LEN + host_len);
+	if (!is_hostname(host, host_len))
+		return vj_fail(err, -EPROTO, "RESTORED frame: hostname has a byte outside [A-Za-z0-9.-]");
+	memcpy(r->hostname, host, host_len);
+	return 0;
+}
+
 static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, struct vj_err *err)
 {
 	const uint32_t kind = get32(p), value = get32(p + 4);
@@ -257,6 +284,9 @@ int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struc
 		break;
 	case VJ_AGENT_WORKLOAD:
 		r = decode_workload(p, len, &m->spec, err);
+		break;
+	case VJ_AGENT_RESTORED:
+		r = decode_restored(p, len, &m->restored, err);
 		break;
 	case VJ_AGENT_ERROR:
 		if (!is_printable(p, len))
@@ -329,6 +359,16 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 			return -EMSGSIZE;
 		encode_workload(&m->spec, p, cwd_len, host_len);
 		return (ssize_t)(WORKLOAD_FIXED_LEN + cwd_len + host_len);
+	case VJ_AGENT_RESTORED:
+		host_len = strnlen(m->restored.hostname, sizeof(m->restored.hostname));
+		if (host_len > VJ_AGENT_HOSTNAME_MAX)
+			return -EMSGSIZE;
+		memcpy(p, m->restored.entropy, VJ_AGENT_ENTROPY_LEN);
+		put64(p + VJ_AGENT_ENTROPY_LEN, m->restored.realtime_ns);
+		put16(p + VJ_AGENT_ENTROPY_LEN + 8, (uint16_t)host_len);
+		put16(p + VJ_AGENT_ENTROPY_LEN + 10, 0);
+		memcpy(p + RESTORED_FIXED_LEN, m->restored.hostname, host_len);
+		return (ssize_t)(RESTORED_FIXED_LEN + host_len);
 	case VJ_AGENT_SIGNAL:
 		put32(p, m->signal);
 		return 4;

@@ -25,9 +25,12 @@
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
-#define VJ_AGENT_VERSION_MAX 2u
+#define VJ_AGENT_VERSION_MAX 3u
 /* The first version with SETTIME: a peer of an older one refuses it. */
 #define VJ_AGENT_VERSION_SETTIME 2u
+/* The first version with RESTORED: a sandbox restored from a snapshot
+ * needs an agent of at least this one. */
+#define VJ_AGENT_VERSION_RESTORED 3u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -41,6 +44,9 @@
 #define VJ_AGENT_HOSTNAME_MAX 64u
 #define VJ_AGENT_ERROR_MAX 1024u
 #define VJ_AGENT_SIGNAL_MAX 64u /* SIGRTMAX on Linux */
+/* Host entropy a RESTORED frame carries: 512 bits, twice the 256-bit key
+ * the guest kernel's generator is reseeded to. */
+#define VJ_AGENT_ENTROPY_LEN 64u
 
 /* Where the agent connects when the kernel command line names no
  * vmjail.port=: the host side listens on "<vsock uds>_1024". */
@@ -53,6 +59,7 @@ enum vj_agent_type {
 	VJ_AGENT_ARG = 0x11,       /* launcher: one argv string */
 	VJ_AGENT_ENV = 0x12,       /* launcher: one NAME=value string */
 	VJ_AGENT_START = 0x13,     /* launcher: run it */
+	VJ_AGENT_RESTORED = 0x14,  /* launcher, version 3: this VM is a restored clone */
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
@@ -82,6 +89,14 @@ struct vj_agent_spec {
 	char hostname[VJ_AGENT_HOSTNAME_MAX + 1]; /* "": left as it is */
 };
 
+/* The RESTORED frame: what makes a clone of a snapshot a machine of its
+ * own before its workload runs. */
+struct vj_agent_restored {
+	uint8_t entropy[VJ_AGENT_ENTROPY_LEN]; /* fresh host randomness */
+	uint64_t realtime_ns;                  /* CLOCK_REALTIME, ns since the epoch */
+	char hostname[VJ_AGENT_HOSTNAME_MAX + 1]; /* "": left as it is */
+};
+
 /* One decoded frame. Byte strings point into the frame they came from. */
 struct vj_agent_msg {
 	enum vj_agent_type type;
@@ -90,6 +105,7 @@ struct vj_agent_msg {
 			uint16_t min, max;
 		} hello;
 		struct vj_agent_spec spec; /* WORKLOAD */
+		struct vj_agent_restored restored; /* RESTORED */
 		struct {
 			const uint8_t *data;
 			size_t len;

@@ -162,6 +162,7 @@ bool vj_config_restoring(const struct vj_vm_config *cfg)
 	return cfg->restore_state.name[0] || cfg->restore_state.fd >= 0;
 }
 
+
 /* ---- standalone flags ------------------------------------------------ */
 
 enum {

@@ -207,6 +207,7 @@ struct session {
 	struct stream out, err;
 	enum phase phase;
 	uint32_t next;    /* SENDING: 0 WORKLOAD, then argv, env, START */
+	bool restored_sent; /* SENDING: RESTORED goes before all of them */
 	uint16_t version; /* agreed in the handshake */
 	bool in_done;     /* STDIN_EOF queued */
 	bool cmd_done;    /* cmd_fd ended: no more commands */
@@ -241,6 +242,13 @@ static int queue_workload_frame(struct session *s)
 	const char *str = NULL;
 	char what[32] = "workload";
 
+	if (s->io->restored && !s->restored_sent) {
+		s->next--;
+		s->restored_sent = true;
+		m.type = VJ_AGENT_RESTORED;
+		m.restored = *s->io->restored;
+		return queue(s, &m, "RESTORED");
+	}
 	if (i == 0) {
 		m.type = VJ_AGENT_WORKLOAD;
 		m.spec = *s->spec;
@@ -371,6 +379,12 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_MIN,
 			       VJ_AGENT_VERSION_MAX);
 	s->version = m->hello.max < VJ_AGENT_VERSION_MAX ? m->hello.max : VJ_AGENT_VERSION_MAX;
+	if (s->io->restored && s->version < VJ_AGENT_VERSION_RESTORED)
+		return vj_fail(s->e, -EPROTONOSUPPORT,
+			       "guest agent: speaks protocol versions %u..%u, but a sandbox restored "
+			       "from a snapshot needs version %u (an agent that reconnects and "
+			       "reseeds its random generator); rebuild the snapshot's image",
+			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_RESTORED);
 	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
 	return queue(s, &reply, "HELLO");

@@ -65,6 +65,12 @@ struct vj_agent_io {
 	 * -ECANCELED (after taking what the agent had already sent, without
 	 * writing it). It is never read. */
 	int cancel_fd;
+	/* NULL for a boot. For a sandbox restored from a snapshot: sent as
+	 * RESTORED right after the handshake, before the workload, so that
+	 * the clone reseeds its random generator and sets its clock and
+	 * hostname first. An agent older than protocol version 3 cannot be
+	 * told, and ends the session with an error. */
+	const struct vj_agent_restored *restored;
 };
 
 /* Why some of a stream's output never reached its reader. */

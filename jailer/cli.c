@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 
 struct conn {
 	int fd;
+	int reply_ms; /* how long a reply may take */
 	char id[72];
 	size_t len;
 	char buf[VJ_CTL_LINE_MAX + 1];
@@ -88,6 +90,7 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	int r;
 
 	c->fd = -1;
+	c->reply_ms = REPLY_MS;
 	c->len = 0;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	if (!vj_name_is_sandbox_id(id))
@@ -133,17 +136,19 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 static int ctl_call(struct conn *c, const char *command, const char *args,
 		    struct vj_json_doc *doc, const struct vj_json **ret, struct vj_err *e)
 {
-	char req[512], *line;
+	char req[2048], *line;
 	const struct vj_json *err, *id;
 	size_t len;
 	int n = snprintf(req, sizeof(req), "{\"id\":1,\"execute\":\"%s\"%s%s}\n", command,
 			 args ? ",\"arguments\":" : "", args ? args : "");
 	int r;
 
+	if (n >= (int)sizeof(req))
+		return vj_fail(e, -E2BIG, "sandbox %s: %s: arguments too long", c->id, command);
 	if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		return vj_fail_errno(e, -errno, "sandbox %s: send %s", c->id, command);
 	for (;;) {
-		if ((r = next_line(c, REPLY_MS, &line, &len)) < 0)
+		if ((r = next_line(c, c->reply_ms, &line, &len)) < 0)
 			return vj_fail_errno(e, r, "sandbox %s: %s: no reply", c->id, command);
 		if (vj_json_parse(line, len, REPLY_VALUES_MAX, doc, e) < 0)
 			return vj_wrap(e, "sandbox %s: %s: bad reply", c->id, command);
@@ -281,7 +286,8 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 /* ---- the verbs --------------------------------------------------------------- */
 
 struct verb_opts {
-	bool json, follow, vm, rm_force;
+	bool json, follow, vm, rm_force, stop;
+	const char *to; /* snapshot --to */
 	uint64_t timeout_ms;
 	int signal;
 	bool timeout_set, signal_set;
@@ -347,6 +353,66 @@ static int cmd_kill(const char *run_dir, const char *id, const struct verb_opts 
 	snprintf(args, sizeof(args), "{\"signal\":%d,\"vm\":%s}", o->signal_set ? o->signal : 9,
 		 o->vm ? "true" : "false");
 	return call(run_dir, id, "kill", args, false, e);
+}
+
+/* ---- snapshot ---------------------------------------------------------------- */
+
+/* The launcher resolves nothing for its client: DIR goes to it absolute,
+ * its parent's symlinks resolved here (the launcher refuses any). */
+static int absolute_dir(const char *to, char *out, size_t cap, struct vj_err *e)
+{
+	cleanup_free char *copy = strdup(to), *base_copy = strdup(to), *parent = NULL;
+	const char *base;
+
+	if (!copy || !base_copy)
+		return vj_fail(e, -ENOMEM, "snapshot: out of memory");
+	base = basename(base_copy);
+	if (!*to || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
+		return vj_fail(e, -EINVAL, "snapshot --to \"%s\": expected a new directory's path", to);
+	if (!(parent = realpath(dirname(copy), NULL)))
+		return vj_fail_errno(e, -errno, "snapshot --to %s: its parent directory", to);
+	if ((size_t)snprintf(out, cap, "%s/%s", strcmp(parent, "/") ? parent : "", base) >= cap)
+		return vj_fail(e, -ENAMETOOLONG, "snapshot --to %s: path too long", to);
+	return 0;
+}
+
+static int cmd_snapshot(const char *run_dir, const char *id, const struct verb_opts *o,
+			struct vj_err *e)
+{
+	char dir[VJ_PATH_MAX];
+	struct vj_json_doc doc;
+	const struct vj_json *ret;
+	struct vj_jw w;
+	struct conn c;
+	int r;
+
+	if (!o->to)
+		return vj_fail(e, -EINVAL, "snapshot ID --to DIR: DIR is required");
+	if ((r = absolute_dir(o->to, dir, sizeof(dir), e)) < 0)
+		return r;
+	vj_jw_init(&w, 4096);
+	vj_jw_object_begin(&w);
+	vj_jw_key(&w, "dir");
+	vj_jw_string(&w, dir);
+	vj_jw_key(&w, "stop");
+	vj_jw_bool(&w, o->stop);
+	vj_jw_object_end(&w);
+	if ((r = vj_jw_finish(&w)) < 0) {
+		vj_jw_free(&w);
+		return vj_fail_errno(e, r, "snapshot: arguments");
+	}
+	if ((r = ctl_connect(run_dir, id, &c, e)) == 0) {
+		/* Writing guest RAM takes what it takes. */
+		c.reply_ms = 15 * 60 * 1000;
+		r = ctl_call(&c, "snapshot", w.buf, &doc, &ret, e);
+		conn_close(&c);
+		if (r == 0)
+			vj_json_free(&doc);
+	}
+	vj_jw_free(&w);
+	if (r == 0)
+		printf("%s\n", dir);
+	return r;
 }
 
 /* ---- stats ------------------------------------------------------------------- */
@@ -694,8 +760,9 @@ static int cmd_rm(const char *run_dir, char **ids, int n, const struct verb_opts
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
-static const char *const verbs[] = { "ps",   "inspect", "pause", "resume", "stop", "kill",
-				     "stats", "events", "logs",  "wait",   "rm" };
+static const char *const verbs[] = { "ps",    "inspect", "pause", "resume", "stop",
+				     "kill",  "stats",   "events", "logs",  "wait",
+				     "rm",    "snapshot" };
 
 int vj_cli_is_verb(const char *verb)
 {
@@ -716,7 +783,8 @@ static void usage(FILE *f)
 		   "       vmjail events [ID]\n"
 		   "       vmjail logs ID [--follow]\n"
 		   "       vmjail wait ID\n"
-		   "       vmjail rm ID... [--force]\n");
+		   "       vmjail rm ID... [--force]\n"
+		   "       vmjail snapshot ID --to DIR [--stop]\n");
 }
 
 static int parse_signal(const char *s)
@@ -741,6 +809,7 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		{ "json", no_argument, NULL, 'j' },   { "follow", no_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' }, { "vm", no_argument, NULL, 'V' },
 		{ "force", no_argument, NULL, 'F' },  { "help", no_argument, NULL, 'h' },
+		{ "to", required_argument, NULL, 'T' }, { "stop", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -754,6 +823,8 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		case 'f': o->follow = true; break;
 		case 'V': o->vm = true; break;
 		case 'F': o->rm_force = true; break;
+		case 'T': o->to = optarg; break;
+		case 'S': o->stop = true; break;
 		case 'h': return 1;
 		case 't':
 			if (vj_scalar_duration_ms(optarg, &o->timeout_ms) < 0)
@@ -801,6 +872,8 @@ static int run_verb(const char *run_dir, const char *verb, int nargs, char **arg
 		return call(run_dir, args[0], verb, NULL, false, e);
 	if (!strcmp(verb, "stop"))
 		return cmd_stop(run_dir, args[0], o, e);
+	if (!strcmp(verb, "snapshot"))
+		return cmd_snapshot(run_dir, args[0], o, e);
 	if (!strcmp(verb, "logs"))
 		return cmd_logs(run_dir, args[0], o, e);
 	return cmd_wait(run_dir, args[0], e);

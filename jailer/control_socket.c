@@ -27,6 +27,7 @@ static const char *const command_names[VJ_CTL_COMMANDS] = {
 	[VJ_CTL_KILL] = "kill",
 	[VJ_CTL_STATS] = "stats",
 	[VJ_CTL_SUBSCRIBE] = "subscribe",
+	[VJ_CTL_SNAPSHOT] = "snapshot",
 };
 
 static const char *const class_names[] = {
@@ -84,8 +85,10 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 {
 	static const char *const stop_args[] = { "timeout_ms", NULL };
 	static const char *const kill_args[] = { "signal", "vm", NULL };
+	static const char *const snapshot_args[] = { "dir", "stop", NULL };
 	static const char *const none[] = { NULL };
 	const struct vj_json *v;
+	const char *dir;
 	uint64_t n;
 	int r;
 
@@ -111,6 +114,17 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		}
 		if ((v = vj_json_get(args, "vm")) && vj_json_bool(v, &req->vm) < 0)
 			return vj_fail(e, -EINVAL, "kill: \"vm\": expected true or false");
+		return 0;
+	case VJ_CTL_SNAPSHOT:
+		if ((r = only_members(args, snapshot_args, "snapshot", e)) < 0)
+			return r;
+		if (vj_json_string(vj_json_get(args, "dir"), &dir) < 0 || dir[0] != '/' ||
+		    strlen(dir) >= sizeof(req->dir))
+			return vj_fail(e, -EINVAL, "snapshot: \"dir\": expected an absolute path "
+				       "shorter than %zu bytes", sizeof(req->dir));
+		strcpy(req->dir, dir);
+		if ((v = vj_json_get(args, "stop")) && vj_json_bool(v, &req->stop) < 0)
+			return vj_fail(e, -EINVAL, "snapshot: \"stop\": expected true or false");
 		return 0;
 	default:
 		return only_members(args, none, vj_ctl_command_name(req->command), e);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "error.h"
 #include "json.h"
 
@@ -30,6 +31,7 @@ enum vj_ctl_command {
 	VJ_CTL_KILL,
 	VJ_CTL_STATS,
 	VJ_CTL_SUBSCRIBE,
+	VJ_CTL_SNAPSHOT,
 	VJ_CTL_COMMANDS,
 };
 
@@ -43,6 +45,8 @@ struct vj_ctl_request {
 	uint64_t timeout_ms; /* stop; VJ_CTL_DEFAULT_STOP_MS when not given */
 	uint32_t signal;     /* kill; 9 when not given */
 	bool vm;             /* kill */
+	char dir[VJ_PATH_MAX]; /* snapshot: where, an absolute path */
+	bool stop;           /* snapshot: end the sandbox once it is taken */
 };
 
 #define VJ_CTL_DEFAULT_STOP_MS 10000

@@ -50,6 +50,8 @@ struct vj_launch {
 	bool owner_given;
 	uid_t owner;
 	char pid_file[VJ_PATH_MAX];
+	/* Resume the snapshot in this directory instead of booting; "": boot. */
+	char from_snapshot[VJ_PATH_MAX];
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
 	int verbosity; /* -v count, passed on to the VMM */

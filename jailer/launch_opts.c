@@ -13,6 +13,7 @@ enum {
 	OPT_PID_FILE,
 	OPT_VMM,
 	OPT_TEST_EXEC,
+	OPT_FROM_SNAPSHOT,
 };
 
 const struct option vj_launch_options[] = {
@@ -22,6 +23,7 @@ const struct option vj_launch_options[] = {
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "vmm", required_argument, NULL, OPT_VMM },
 	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
+	{ "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -46,6 +48,10 @@ void vj_launch_options_usage(FILE *out)
 		"  --pid-file PATH       with --detach: the supervising launcher's pid\n"
 		"  --owner UID           who besides root may control the sandbox (default:\n"
 		"                        the host file's owner)\n"
+		"  --from-snapshot DIR   resume the snapshot in DIR (vmjail snapshot) instead\n"
+		"                        of booting: a new sandbox, its own jail, id and host\n"
+		"                        ids; the policy's vCPUs, memory and devices must be\n"
+		"                        the snapshot's; DIR lies under roots.snapshots\n"
 		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
 		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
 }
@@ -81,6 +87,8 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 		return copy_path(l->vmm_path, "--vmm", v, e);
 	case OPT_TEST_EXEC:
 		return copy_path(l->test_exec, "--test-exec", v, e);
+	case OPT_FROM_SNAPSHOT:
+		return copy_path(l->from_snapshot, "--from-snapshot", v, e);
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -92,5 +100,7 @@ int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
 	if (l->rm && !l->detach)
 		return vj_fail(e, -EINVAL, "--rm goes with --detach (a foreground sandbox leaves "
 			       "nothing behind anyway)");
+	if (l->from_snapshot[0] && l->test_exec[0])
+		return vj_fail(e, -EINVAL, "--from-snapshot resumes a VM: --test-exec runs none");
 	return 0;
 }

@@ -34,6 +34,8 @@ static void usage(FILE *out)
 		     "       vmjail events [ID]                     lifecycle events, as they happen\n"
 		     "       vmjail logs ID [--follow]              a detached workload's output\n"
 		     "       vmjail rm ID... [--force]              forget exited sandboxes\n"
+		     "       vmjail snapshot ID --to DIR [--stop]   save it to resume clones from\n"
+		     "       vmjail run POLICY --from-snapshot DIR [-- ARGV]  resume a clone\n"
 		     "       vmjail cleanup [--run-dir DIR] [ID...] remove what a killed launcher left\n"
 		     "       vmjail help                            this text; run --help for options\n"
 		     "The host file defaults to " VJ_HOST_CONFIG_DEFAULT " (built-in defaults when\n"

@@ -117,6 +117,8 @@ static unsigned config_files(struct vj_vm_config *c, struct vj_file **out)
 	out[n++] = &c->vsock.uds_dir;
 	out[n++] = &c->vsock.broker;
 	out[n++] = &c->control;
+	out[n++] = &c->restore_state;
+	out[n++] = &c->restore_memory;
 	return n;
 }
 
@@ -144,7 +146,9 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e)
 	return 0;
 }
 
-static int open_all_files(struct vj_resources *res, const char *netns, struct vj_err *e)
+/* A resumed snapshot needs no kernel: its guest's is in its memory. */
+static int open_all_files(struct vj_resources *res, const char *netns, bool restoring,
+			  struct vj_err *e)
 {
 	struct vj_vm_config *c = &res->cfg;
 	int r;
@@ -152,13 +156,15 @@ static int open_all_files(struct vj_resources *res, const char *netns, struct vj
 	c->kvm.fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (c->kvm.fd < 0)
 		return vj_fail_errno(e, -errno, "open /dev/kvm");
-	if ((r = vj_open_file(&c->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR, VJ_OPEN_TENANT_PATH,
-				e)) < 0)
+	if (restoring) {
+		c->kernel.name[0] = c->initrd.name[0] = '\0';
+	} else if ((r = vj_open_file(&c->kernel, "kernel", O_RDONLY, VJ_FILE_REGULAR,
+				     VJ_OPEN_TENANT_PATH, e)) < 0 ||
+		   (c->initrd.name[0] &&
+		    (r = vj_open_file(&c->initrd, "initrd", O_RDONLY, VJ_FILE_REGULAR,
+				      VJ_OPEN_TENANT_PATH, e)) < 0)) {
 		return r;
-	if (c->initrd.name[0] &&
-	    (r = vj_open_file(&c->initrd, "initrd", O_RDONLY, VJ_FILE_REGULAR, VJ_OPEN_TENANT_PATH,
-			      e)) < 0)
-		return r;
+	}
 	if (c->console == VJ_CONSOLE_FILE &&
 	    (r = vj_open_file(&c->console_file, "console", O_WRONLY | O_CREAT | O_TRUNC,
 			      VJ_FILE_CONSOLE, VJ_OPEN_TENANT_PATH, e)) < 0)
@@ -197,12 +203,32 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 	n = config_files(&res->cfg, f);
 	for (unsigned i = 0; i < n; i++)
 		f[i]->fd = -1;
-	if ((r = open_exec(res, l, e)) < 0 || (r = open_all_files(res, l->policy.jail.netns, e)) < 0)
+	if ((r = open_exec(res, l, e)) < 0 ||
+	    (r = open_all_files(res, l->policy.jail.netns, l->from_snapshot[0] != '\0', e)) < 0)
 		return r;
 	if (res->cfg.vsock.enabled && (r = open_vsock(res, rd, e)) < 0)
 		return r;
 	if ((res->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return vj_fail_errno(e, -errno, "open /dev/null");
+	return 0;
+}
+
+static int dup_into(struct vj_file *f, int fd, const char *dir, const char *file,
+		    struct vj_err *e)
+{
+	snprintf(f->name, sizeof(f->name), "%.400s/%s", dir, file);
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return f->fd < 0 ? vj_fail_errno(e, -errno, "snapshot %s: dup %s", dir, file) : 0;
+}
+
+int vj_resources_restore(struct vj_resources *res, const char *dir, int state_fd, int memory_fd,
+			 struct vj_err *e)
+{
+	int r;
+
+	if ((r = dup_into(&res->cfg.restore_state, state_fd, dir, "state", e)) < 0 ||
+	    (r = dup_into(&res->cfg.restore_memory, memory_fd, dir, "memory", e)) < 0)
+		return r;
 	return 0;
 }
 

@@ -19,8 +19,9 @@
 struct vj_rundir;
 
 /* kvm, kernel, initrd, console, drives, taps, vsock socket, directory and
- * broker, the control channel, and the configuration itself. */
-#define VJ_PASS_MAX (9 + VJ_MAX_DRIVES + VJ_MAX_NETS)
+ * broker, the control channel, a snapshot's state and memory, and the
+ * configuration itself. */
+#define VJ_PASS_MAX (11 + VJ_MAX_DRIVES + VJ_MAX_NETS)
 
 struct vj_resources {
 	/* The policy's VM description with the launcher's descriptors. */
@@ -66,6 +67,15 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e);
  */
 int vj_resources_listen_port(const struct vj_resources *res, uint32_t port, struct vj_rundir *rd,
 			     uid_t uid, gid_t gid, int *fd, struct vj_err *e);
+
+/*
+ * A sandbox that resumes a snapshot: the VMM gets its state and memory
+ * files (copies of state_fd and memory_fd, read-only) in place of a
+ * kernel and initrd, which vj_resources_open() left unopened when
+ * l->from_snapshot was set. Before vj_resources_seal().
+ */
+int vj_resources_restore(struct vj_resources *res, const char *dir, int state_fd, int memory_fd,
+			 struct vj_err *e);
 
 /* Closes whatever was opened. Safe to call twice. */
 void vj_resources_close(struct vj_resources *res);

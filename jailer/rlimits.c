@@ -24,11 +24,14 @@
  * own size, or the console output cap (plus log lines) on top of what a
  * console/stdout/stderr file holds already. Without a console cap there
  * is nothing to derive a bound from. Guest RAM is anonymous memory, no
- * file: the cgroup bounds it, not fsize.
+ * file: the cgroup bounds it, not fsize; but where the host allows
+ * snapshots the VMM writes it into a snapshot's memory file.
  */
 static uint64_t default_fsize(const struct vj_rlimit_inputs *in)
 {
-	uint64_t streams = 0, files = in->largest_drive;
+	uint64_t streams = 0;
+	uint64_t files = in->largest_drive > in->snapshot_bytes ? in->largest_drive
+								 : in->snapshot_bytes;
 
 	if (in->stream_is_file) {
 		if (!in->console_limit)

@@ -29,6 +29,9 @@ struct vj_rlimit_inputs {
 	bool stream_is_file;     /* the console file, stdout or stderr is a regular file */
 	uint64_t largest_stream; /* ... and the largest of them now, bytes */
 	uint64_t console_limit;  /* guest console cap, 0 = none */
+	/* A snapshot's memory file, guest RAM large, where the host allows
+	 * snapshots (roots.snapshots); 0: none can be taken. */
+	uint64_t snapshot_bytes;
 };
 
 /* Pure: the policy's limits with the defaults filled in. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -35,6 +36,7 @@
 #include "resources.h"
 #include "rlimits.h"
 #include "rundir.h"
+#include "snapshot_dir.h"
 #include "status.h"
 #include "supervisor.h"
 #include "undo.h"
@@ -65,6 +67,8 @@ struct sandbox {
 	/* the launcher's end of the session's commands (struct vj_agent_cmd
 	 * per packet); -1 while no session runs */
 	int agent_cmd;
+	/* --from-snapshot: the snapshot, open until the VMM has its copies */
+	struct vj_snapshot_source snap;
 	int pidfd;
 	pid_t pid;
 	bool reaped;
@@ -135,6 +139,10 @@ static void resolve_rlimits(const struct sandbox *sb, struct vj_rlimit_value out
 		if (!c->drives[i].read_only && fstat(c->drives[i].file.fd, &st) == 0 &&
 		    (uint64_t)st.st_size > in.largest_drive)
 			in.largest_drive = (uint64_t)st.st_size;
+	/* The VMM writes guest RAM (and a state file of a few MiB at most)
+	 * into a snapshot, where the host allows them. */
+	if (sb->l->host.nsnapshot_roots)
+		in.snapshot_bytes = (c->memory_mib << 20) + VJ_SNAPSHOT_MAX_BYTES;
 	note_stream(&in, c->console_file.fd);
 	if (!sb->l->detach) {
 		note_stream(&in, STDOUT_FILENO);
@@ -255,6 +263,34 @@ static int check_workload(const struct vj_launch *l, struct vj_err *e)
 	if (l->policy.vm.console == VJ_CONSOLE_STDOUT)
 		return vj_fail(e, -EINVAL, "workload: vm.console is stdout, where the workload's "
 			       "output goes; set console: none");
+	return 0;
+}
+
+/*
+ * --from-snapshot: the snapshot is opened and checked before anything is
+ * made for the sandbox: who may restore it, its files, the policy against
+ * it. A snapshot in which a guest agent ran is one whose agent waits for
+ * a launcher to reconnect to: it needs a workload, and one without an
+ * agent cannot run one.
+ */
+static int open_snapshot(struct sandbox *sb, struct vj_err *e)
+{
+	const struct vj_launch *l = sb->l;
+	const char *dir = l->from_snapshot;
+	int r;
+
+	if ((r = vj_snapshot_open(l->host.snapshot_roots, l->host.nsnapshot_roots, dir, getuid(),
+				  &sb->snap, e)) < 0 ||
+	    (r = vj_snapshot_check_policy(&sb->snap.summary, &l->policy.vm, dir, e)) < 0)
+		return r;
+	if (sb->snap.meta.agent && !has_workload(l))
+		return vj_fail(e, -EINVAL, "snapshot %s: its guest agent waits for a workload to run; "
+			       "give one (-- ARGV, or workload.argv in the policy)", dir);
+	if (!sb->snap.meta.agent && has_workload(l))
+		return vj_fail(e, -EINVAL, "snapshot %s: no guest agent ran in its sandbox, so it "
+			       "cannot run a workload; restore it without one", dir);
+	vj_info("sandbox %s: resumes snapshot %s (of sandbox %s)", l->policy.id, dir,
+		sb->snap.meta.source);
 	return 0;
 }
 
@@ -440,7 +476,8 @@ static int open_control(struct sandbox *sb, struct vj_err *e)
  *  3. the network namespace the VMM will live in, entered by the launcher
  *     itself: taps must be attached there, and the child inherits it.
  *  4. every resource opened: bad input fails here, before anything costly
- *     exists, and the jail never needs a path.
+ *     exists, and the jail never needs a path. (A snapshot to resume is
+ *     opened and checked even before step 1.)
  *  5. the cgroup with its limits: before any process of the sandbox
  *     exists, so that none ever runs unlimited. On v2 its directory is
  *     opened, so that each process is cloned straight into it.
@@ -462,12 +499,18 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	int r;
 
 	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
+	    (l->from_snapshot[0] && (r = open_snapshot(sb, e)) < 0) ||
 	    (r = take_id(sb, e)) < 0 || (r = take_ids(sb, e)) < 0)
 		return r;
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
 	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 || (r = open_control(sb, e)) < 0)
 		return r;
+	if (l->from_snapshot[0] &&
+	    (r = vj_resources_restore(&sb->res, l->from_snapshot, sb->snap.state_fd,
+				      sb->snap.memory_fd, e)) < 0)
+		return r;
+	vj_snapshot_source_close(&sb->snap);
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
 				  &jp->cgroup, &sb->rd, e)) < 0 ||
@@ -547,6 +590,7 @@ static void teardown(struct sandbox *sb, int status)
 	vj_closep(&sb->pidfd);
 	vj_closep(&sb->sync[0]);
 	vj_closep(&sb->sync[1]);
+	vj_snapshot_source_close(&sb->snap);
 	vj_resources_close(&sb->res);
 	undo_state(sb, status);
 	/* Last: no process of the sandbox is left, nor a socket it owns. */
@@ -664,10 +708,31 @@ struct agent_run {
 	const struct sandbox *sb;
 	struct vj_agent_io io; /* its cancel_fd: an eventfd, written once the VMM has ended */
 	_Atomic int phase;     /* enum agent_phase */
+	struct vj_agent_restored restored; /* what a resumed snapshot's agent is told */
 	int r;
 	struct vj_agent_result res;
 	struct vj_err e;
 };
+
+/*
+ * A resumed snapshot's guest shares its random state, clock and name
+ * with every other clone: it gets 64 fresh bytes of the host's entropy,
+ * the host's clock as the session starts, and the sandbox's own id as its
+ * hostname (ids are [A-Za-z0-9-], a valid hostname).
+ */
+static int fill_restored(struct agent_run *a, struct vj_err *e)
+{
+	struct vj_agent_restored *x = &a->restored;
+	struct timespec now;
+
+	if (getrandom(x->entropy, sizeof(x->entropy), 0) != (ssize_t)sizeof(x->entropy))
+		return vj_fail_errno(e, -errno, "getrandom: entropy for the restored guest");
+	clock_gettime(CLOCK_REALTIME, &now);
+	x->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	snprintf(x->hostname, sizeof(x->hostname), "%s", a->sb->l->policy.id);
+	a->io.restored = x;
+	return 0;
+}
 
 static void *agent_main(void *arg)
 {
@@ -677,12 +742,15 @@ static void *agent_main(void *arg)
 
 	a->r = vj_agent_accept(a->sb->agent_listen, a->io.cancel_fd, a->sb->broker.pid, &conn,
 			       &a->e);
+	if (a->r == 0 && a->sb->l->from_snapshot[0])
+		a->r = fill_restored(a, &a->e);
 	if (a->r == 0) {
 		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
 					&a->e);
 	}
 	atomic_store(&a->phase, AGENT_DONE);
+	explicit_bzero(a->restored.entropy, sizeof(a->restored.entropy));
 	return NULL;
 }
 
@@ -842,6 +910,14 @@ static int open_commands(int *rd, int *wr, struct vj_err *e)
 	return 0;
 }
 
+static int first_writable_drive(const struct vj_vm_config *vm)
+{
+	for (uint32_t i = 0; i < vm->ndrives; i++)
+		if (!vm->drives[i].read_only)
+			return (int)i;
+	return -1;
+}
+
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
@@ -853,6 +929,11 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.vmm_ctl = sb->vmm_ctl,
 		.timeout_ms = l->policy.limits.timeout_ms,
 		.has_agent = sb->agent_listen >= 0,
+		.snapshot_roots = (const char (*)[VJ_PATH_MAX])l->host.snapshot_roots,
+		.nsnapshot_roots = l->host.nsnapshot_roots,
+		.writable_drive = first_writable_drive(&l->policy.vm),
+		.owner = sb->owner,
+		.policy_path = l->policy_path[0] ? l->policy_path : "(flags)",
 		.ctl = &sb->ctl,
 		.ops = &sandbox_ops,
 		.ctx = sb,
@@ -948,6 +1029,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 		.owner = (uid_t)-1,
 		.created_ms = wall_ms(),
 		.pidfd = -1,
+		.snap = { .state_fd = -1, .memory_fd = -1 },
 	};
 	cleanup_fd int sigfd = -1;
 	int status;

@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "launch.h"
 #include "log.h"
+#include "snapshot_dir.h"
 #include "vmm_ctl.h"
 #include "../vmm/exit.h"
 
@@ -26,6 +27,8 @@
 #define STOP_GRACE_MS 3000
 /* The VMM answers its channel within microseconds; this bounds a stuck one. */
 #define VMM_REPLY_MS 5000
+/* ... but a snapshot writes all of guest RAM first. */
+#define VMM_SNAPSHOT_MS (10 * 60 * 1000)
 
 enum source { SRC_PIDFD = 1, SRC_SIGNAL, SRC_TIMER, SRC_VMM, SRC_LISTEN, SRC_CLIENT };
 
@@ -231,18 +234,48 @@ static void on_vmm(struct vj_supervisor *s)
 	}
 }
 
-/* One request to the VMM and its reply; events that arrive meanwhile are
- * passed on. 0 and the reply, or -errno. */
-static int vmm_request(struct vj_supervisor *s, uint32_t op, struct vj_vmm_ctl_msg *reply)
+/* Sends one request, with descriptors (SCM_RIGHTS) when nfds > 0. */
+static int vmm_send(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *m, const int *fds,
+		    unsigned nfds)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u = { 0 };
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (nfds > 2)
+		return -EINVAL;
+	if (nfds) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	if (sendmsg(s->vmm_ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(*m))
+		return -errno;
+	return 0;
+}
+
+/* One request to the VMM and its reply, within timeout_ms; events that
+ * arrive meanwhile are passed on. 0 and the reply, or -errno. */
+static int vmm_request_fds(struct vj_supervisor *s, uint32_t op, const int *fds, unsigned nfds,
+			   uint64_t timeout_ms, struct vj_vmm_ctl_msg *reply)
 {
 	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = ++s->seq };
 	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
-	uint64_t until = mono_ns() + VMM_REPLY_MS * 1000000ull;
+	uint64_t until = mono_ns() + timeout_ms * 1000000ull;
+	int r;
 
 	if (s->vmm_ctl < 0)
 		return -ENOTCONN;
-	if (send(s->vmm_ctl, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(m))
-		return -errno;
+	if ((r = vmm_send(s, &m, fds, nfds)) < 0)
+		return r;
 	for (;;) {
 		uint64_t now = mono_ns();
 		ssize_t n;
@@ -264,6 +297,11 @@ static int vmm_request(struct vj_supervisor *s, uint32_t op, struct vj_vmm_ctl_m
 			return reply->status;
 		vmm_event(s, reply);
 	}
+}
+
+static int vmm_request(struct vj_supervisor *s, uint32_t op, struct vj_vmm_ctl_msg *reply)
+{
+	return vmm_request_fds(s, op, NULL, 0, VMM_REPLY_MS, reply);
 }
 
 /* ---- commands ------------------------------------------------------------- */
@@ -463,6 +501,108 @@ static void cmd_status(struct vj_supervisor *s, const char *id, struct vj_jw *w,
 	vj_ctl_write_end(w);
 }
 
+/* What the VMM's refusal of a snapshot means, in one line. */
+static void snapshot_refused(int rc, char *why, size_t len)
+{
+	switch (rc) {
+	case -EROFS:
+		snprintf(why, len, "it has a writable drive, and clones must never write one image");
+		break;
+	case -EFBIG:
+		snprintf(why, len, "guest RAM is larger than the VMM may write (jail.rlimits.fsize)");
+		break;
+	case -EBUSY:
+		snprintf(why, len, "the VM was not paused");
+		break;
+	default:
+		snprintf(why, len, "the VMM could not write it: %s", strerror(-rc));
+	}
+}
+
+/* Writes the snapshot of a paused VM into sd and commits it; the VM
+ * stays paused whatever happens. */
+static int take_snapshot(struct vj_supervisor *s, struct vj_snapshot_dir *sd, struct vj_err *e)
+{
+	struct vj_snapshot_meta m = { .owner = s->owner, .created_ms = wall_ms(),
+				      .agent = s->has_agent };
+	const int fds[2] = { sd->state_fd, sd->memory_fd };
+	struct vj_vmm_ctl_msg r;
+	char why[160];
+	int rc = vmm_request_fds(s, VJ_VMM_CTL_SNAPSHOT, fds, 2, VMM_SNAPSHOT_MS, &r);
+
+	if (rc < 0) {
+		snapshot_refused(rc, why, sizeof(why));
+		return vj_fail(e, rc, "sandbox %s: snapshot %s: %s", s->id, sd->path, why);
+	}
+	snprintf(m.source, sizeof(m.source), "%s", s->id);
+	snprintf(m.policy, sizeof(m.policy), "%s", s->policy_path ? s->policy_path : "(flags)");
+	return vj_snapshot_dir_commit(sd, &m, e);
+}
+
+/*
+ * snapshot: the directory made beside DIR first (bad input fails before
+ * the guest is touched), then pause (unless it is paused already), the
+ * VMM writes state and memory, the launcher snapshot.json, the directory
+ * is renamed into place, and the guest resumes, or stops with `stop`.
+ * On any failure the temporary directory goes and the guest resumes.
+ * The loop serves nothing else meanwhile: writing guest RAM takes what
+ * it takes.
+ */
+static void cmd_snapshot(struct vj_supervisor *s, const struct vj_ctl_request *req,
+			 struct vj_jw *w)
+{
+	const bool was_running = s->state == VJ_SB_RUNNING;
+	const uint64_t t0 = mono_ns();
+	struct vj_snapshot_dir sd;
+	struct vj_vmm_ctl_msg r;
+	struct vj_err e;
+	int rc;
+
+	if (!was_running && s->state != VJ_SB_PAUSED) {
+		reply_failed(w, req->id, VJ_CTL_WRONG_STATE, "sandbox %s is %s, not running or paused",
+			     s->id, vj_sandbox_state_name(s->state));
+		return;
+	}
+	if (s->writable_drive >= 0) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: cannot be snapshotted: its drive "
+			     "vm.drives[%d] is writable, and clones must never write one image",
+			     s->id, s->writable_drive);
+		return;
+	}
+	if ((rc = vj_snapshot_dir_begin(s->snapshot_roots, s->nsnapshot_roots, req->dir, &sd, &e)) <
+	    0) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "%s", e.msg);
+		return;
+	}
+	if (was_running && (rc = vmm_request(s, VJ_VMM_CTL_PAUSE, &r)) < 0) {
+		vj_snapshot_dir_abort(&sd);
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: pause for a snapshot: %s", s->id,
+			     strerror(-rc));
+		return;
+	}
+	if (was_running)
+		set_state(s, VJ_SB_PAUSED);
+	rc = take_snapshot(s, &sd, &e);
+	vj_snapshot_dir_abort(&sd);
+	if (rc == 0 && req->stop) {
+		event_str(s, "snapshot-taken", "dir", req->dir, "ms", (mono_ns() - t0) / 1000000u);
+		event_str(s, "stopping", "how", "snapshot", "timeout_ms", STOP_GRACE_MS);
+		terminate(s);
+		reply_ok(w, req->id);
+		return;
+	}
+	if (was_running && resume(s) < 0)
+		vj_error("sandbox %s: resume after a snapshot failed; it stays paused", s->id);
+	if (rc < 0) {
+		vj_error("%s", e.msg);
+		reply_failed(w, req->id, VJ_CTL_FAILED, "%s", e.msg);
+		return;
+	}
+	vj_info("sandbox %s: snapshot %s taken", s->id, req->dir);
+	event_str(s, "snapshot-taken", "dir", req->dir, "ms", (mono_ns() - t0) / 1000000u);
+	reply_ok(w, req->id);
+}
+
 static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_request *req,
 		     struct vj_jw *w)
 {
@@ -493,6 +633,9 @@ static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_req
 	case VJ_CTL_SUBSCRIBE:
 		c->subscribed = true;
 		reply_ok(w, req->id);
+		return;
+	case VJ_CTL_SNAPSHOT:
+		cmd_snapshot(s, req, w);
 		return;
 	case VJ_CTL_COMMANDS:
 		break;

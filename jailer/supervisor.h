@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "control_socket.h"
 #include "error.h"
 #include "json.h"
@@ -57,6 +58,15 @@ struct vj_supervisor {
 	uint64_t vmm_exec_ns; /* CLOCK_MONOTONIC when the VMM was exec'd */
 	uint64_t timeout_ms; /* the policy's wall-clock limit; 0: none */
 	bool has_agent;     /* a workload runs through the guest agent */
+	/* For `snapshot`: where one may be written (the host file's
+	 * roots.snapshots), and what its snapshot.json says of the source. A
+	 * sandbox with a writable drive is never snapshotted: its clones
+	 * would write one image. */
+	const char (*snapshot_roots)[VJ_PATH_MAX];
+	unsigned nsnapshot_roots;
+	int writable_drive; /* index of the policy's first writable drive; -1: none */
+	uid_t owner;        /* who besides root may restore its snapshots; (uid_t)-1: no one */
+	const char *policy_path;
 	struct vj_ctl_server *ctl; /* the control socket; NULL: none */
 	const struct vj_supervisor_ops *ops;
 	void *ctx;

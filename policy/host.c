@@ -51,6 +51,7 @@ struct host_walk {
 	const struct vj_ynode **root_nodes; /* where each root is written, when kept */
 	const struct vj_ynode *uid_min, *gid_min; /* where a range's errors point */
 	const struct vj_ynode *socket_roots[VJ_MAX_ROOTS], *run_dir;
+	const struct vj_ynode *snapshot_roots[VJ_MAX_ROOTS];
 };
 
 /* A path in the host file, made absolute and canonical. */
@@ -110,10 +111,18 @@ static int roots_sockets(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 			  hw->socket_roots);
 }
 
+static int roots_snapshots(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->snapshot_roots, &hw->h->nsnapshot_roots,
+			  hw->snapshot_roots);
+}
+
 static const struct vj_key roots_keys[] = {
 	{ "kernels", roots_kernels, false },
 	{ "images", roots_images, false },
 	{ "sockets", roots_sockets, false },
+	{ "snapshots", roots_snapshots, false },
 };
 
 static int host_roots(struct vj_walk *w, const struct vj_ynode *n, void *obj)
@@ -518,6 +527,51 @@ static int host_roots_apart(struct host_walk *hw)
 	return 0;
 }
 
+/* One snapshot root against one list of other roots. */
+static int snapshot_root_apart(struct host_walk *hw, unsigned i, const char (*others)[VJ_PATH_MAX],
+			       unsigned n, const char *key)
+{
+	const char *root = hw->h->snapshot_roots[i];
+
+	for (unsigned k = 0; k < n; k++) {
+		const char *how = overlap(root, others[k]);
+		if (!how)
+			continue;
+		snprintf(hw->w.path, sizeof(hw->w.path), "roots.snapshots[%u]", i);
+		return vj_walk_fail(&hw->w, hw->snapshot_roots[i],
+				    "%s %s %s (%s): a snapshot's files (guest memory, the VM's "
+				    "state) must be out of every policy's reach, and out of the "
+				    "launcher's own; keep snapshot roots apart",
+				    root, how, others[k], key);
+	}
+	return 0;
+}
+
+/*
+ * A snapshot holds a guest's memory: a policy that could name it as a
+ * drive or a kernel would read another sandbox's secrets, and one in
+ * run_dir could meet the launcher's own files. Snapshot roots are apart
+ * from all of them. (They come only from the file, so the nodes exist.)
+ */
+static int host_snapshot_roots_apart(struct host_walk *hw)
+{
+	const struct vj_host_config *h = hw->h;
+	const char (*run_dir)[VJ_PATH_MAX] = (const char (*)[VJ_PATH_MAX])h->run_dir;
+	int r = 0;
+
+	for (unsigned i = 0; i < h->nsnapshot_roots && r == 0; i++)
+		if ((r = snapshot_root_apart(hw, i, run_dir, 1, "the run directory, run_dir")) ||
+		    (r = snapshot_root_apart(hw, i, h->kernel_roots, h->nkernel_roots,
+					     "a kernel root, roots.kernels")) ||
+		    (r = snapshot_root_apart(hw, i, h->image_roots, h->nimage_roots,
+					     "an image root, roots.images")))
+			break;
+		else
+			r = snapshot_root_apart(hw, i, h->socket_roots, h->nsocket_roots,
+						"a socket root, roots.sockets");
+	return r;
+}
+
 int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, const char *buf,
 			       size_t len, const char *base_dir, struct vj_err *err)
 {
@@ -535,6 +589,8 @@ int vj_host_config_load_buffer(struct vj_host_config *host, const char *name, co
 		r = vj_walk_map(&hw.w, doc.root, host_keys, VJ_ARRAY_SIZE(host_keys), &hw);
 		if (r == 0)
 			r = host_roots_apart(&hw);
+		if (r == 0)
+			r = host_snapshot_roots_apart(&hw);
 		vj_ydoc_free(&doc);
 	}
 	if (r == 0) {

@@ -117,6 +117,10 @@ struct vj_host_config {
 	char kernel_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	char image_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	char socket_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	/* Where `vmjail snapshot` may write (none by default); apart from
+	 * run_dir and from every other root, which a policy can name. */
+	unsigned nsnapshot_roots;
+	char snapshot_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	/* The host ids the launcher gives sandboxes, id_block consecutive
 	 * uids and gids to each, no two live sandboxes the same. */
 	uint32_t uid_min, uid_max;

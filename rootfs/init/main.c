@@ -132,13 +132,16 @@ static void take_ctrl_alt_del(void)
 		vj_warn("Ctrl-Alt-Del stays an immediate reboot: %s", strerror(-r));
 }
 
-/* Connects and serves the launcher. Returns 0 or -errno (logged). */
+/* Connects and serves the launcher; after a reset of the connection (the
+ * VM was restored from a snapshot) connects again and serves the new
+ * launcher, the earlier workload left running. Returns 0 or -errno
+ * (logged). */
 static int serve(const struct options *o, bool is_init)
 {
 	cleanup_free struct vj_agent_rx *rx = malloc(sizeof(*rx));
 	cleanup_free struct vj_agent_tx *tx = malloc(sizeof(*tx));
-	cleanup_fd int conn = -1;
-	struct vj_init_session s;
+	struct vj_init_session s = { .conn = -1, .is_init = is_init, .setup = o->setup,
+				     .reconnect = o->fd < 0 && is_init, .rx = rx, .tx = tx };
 	struct vj_err err;
 	int r;
 
@@ -146,21 +149,30 @@ static int serve(const struct options *o, bool is_init)
 		vj_error("out of memory");
 		return -ENOMEM;
 	}
-	rx->have = rx->current = 0;
-	tx->len = tx->off = 0;
-	if ((conn = open_connection(o, &err)) < 0) {
-		vj_error("%s", err.msg);
-		return conn;
-	}
-	s = (struct vj_init_session){ .conn = conn, .is_init = is_init, .setup = o->setup,
-				      .rx = rx, .tx = tx };
-	r = vj_init_serve(&s, &err);
-	if (r < 0) {
-		vj_error("%s", err.msg);
-		if (r != -ECONNRESET && r != -ECONNABORTED)
-			report_error(&s, err.msg);
-	}
-	vj_init_finish(&s);
+	do {
+		rx->have = rx->current = 0;
+		tx->len = tx->off = 0;
+		if ((s.conn = open_connection(o, &err)) < 0) {
+			vj_error("%s", err.msg);
+			r = s.conn;
+			break;
+		}
+		r = vj_init_serve(&s, &err);
+		if (r == -ENETRESET) {
+			vj_info("%s: restored from a snapshot? connecting to the new launcher", err.msg);
+			vj_closep(&s.conn);
+			continue;
+		}
+		if (r < 0) {
+			vj_error("%s", err.msg);
+			if (r != -ECONNRESET && r != -ECONNABORTED)
+				report_error(&s, err.msg);
+		}
+		vj_init_finish(&s);
+		vj_closep(&s.conn);
+	} while (r == -ENETRESET);
+	for (unsigned i = 0; i < s.norphans; i++)
+		vj_closep(&s.orphans[i]);
 	return r;
 }
 

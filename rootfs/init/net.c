@@ -93,7 +93,8 @@ static int add_default_route(int fd, const char *ifname, const uint8_t gw[4], st
 	ipv4(&rt.rt_dst, any);
 	ipv4(&rt.rt_genmask, any);
 	ipv4(&rt.rt_gateway, gw);
-	if (ioctl(fd, SIOCADDRT, &rt) < 0)
+	/* EEXIST: a VM restored from a snapshot has its route already. */
+	if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
 		return fail(ifname, "add default route", err);
 	return 0;
 }

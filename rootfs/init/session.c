@@ -19,6 +19,23 @@
 #include "setup.h"
 #include "workload.h"
 
+/*
+ * A connection that ends in a reset rather than an end of stream: the
+ * vsock transport was reset, which the VMM does when it restores a VM
+ * from a snapshot (the launcher at the other end belongs to the sandbox
+ * the snapshot was taken of). vsock reports it as ENOTCONN on read and
+ * send (the socket's error is ECONNRESET); a stream socket elsewhere as
+ * ECONNRESET. A launcher that closes its end gives an end of stream.
+ */
+static int lost_connection(const struct vj_init_session *s, int code, const char *what,
+			   struct vj_err *err)
+{
+	if (code != -ENOTCONN && code != -ECONNRESET)
+		return vj_fail_errno(err, code, "%s", what);
+	return vj_fail(err, s->reconnect ? -ENETRESET : -ECONNRESET,
+		       "%s: the connection was reset (%s)", what, strerror(-code));
+}
+
 /* Blocks until a whole frame is in. */
 static int recv_frame(struct vj_init_session *s, struct vj_agent_msg *m, struct vj_err *err)
 {
@@ -32,18 +49,20 @@ static int recv_frame(struct vj_init_session *s, struct vj_agent_msg *m, struct 
 		if (n == 0)
 			return vj_fail(err, -ECONNRESET, "the launcher closed the connection");
 		if (n < 0)
-			return vj_fail_errno(err, (int)n, "read from the launcher");
+			return lost_connection(s, (int)n, "read from the launcher", err);
 	}
 }
 
 static int send_frame(struct vj_init_session *s, const struct vj_agent_msg *m, struct vj_err *err)
 {
 	int r = vj_agent_send(s->tx, s->conn, m);
+	char what[64];
 
-	if (r < 0)
-		return vj_fail_errno(err, r == -EPIPE ? -ECONNRESET : r, "send %s to the launcher",
-				     vj_agent_type_name(m->type));
-	return 0;
+	if (r == -EPIPE)
+		return vj_fail(err, -ECONNRESET, "send %s to the launcher: %s",
+			       vj_agent_type_name(m->type), strerror(-r));
+	snprintf(what, sizeof(what), "send %s to the launcher", vj_agent_type_name(m->type));
+	return r < 0 ? lost_connection(s, r, what, err) : 0;
 }
 
 static int unexpected(const struct vj_agent_msg *m, const char *when, struct vj_err *err)
@@ -77,17 +96,53 @@ static int hello(struct vj_init_session *s, struct vj_err *err)
 	return 0;
 }
 
+/*
+ * This VM is one of the clones of a snapshot: fresh randomness first, so
+ * that nothing of this clone draws what its siblings draw too; a clone
+ * that cannot be reseeded runs no workload. A clock the kernel refuses is
+ * only logged, as for SETTIME.
+ */
+static int apply_restored(const struct vj_init_session *s, const struct vj_agent_restored *x,
+			  struct vj_err *err)
+{
+	struct vj_err clock_err;
+	int r;
+
+	if (!s->setup) {
+		vj_info("RESTORED: random generator, clock (%llu ns) and hostname \"%s\" left "
+			"alone (no system set-up)",
+			(unsigned long long)x->realtime_ns, x->hostname);
+		return 0;
+	}
+	if ((r = vj_init_reseed(x->entropy, sizeof(x->entropy), err)) < 0)
+		return r;
+	if (vj_init_set_clock(x->realtime_ns, &clock_err) < 0)
+		vj_warn("%s", clock_err.msg);
+	if (x->hostname[0] && (r = vj_init_set_hostname(x->hostname, err)) < 0)
+		return r;
+	vj_info("restored from a snapshot: random generator reseeded, clock and hostname set");
+	return 0;
+}
+
 static int receive_workload(struct vj_init_session *s, struct vj_init_workload *w,
 			    struct vj_err *err)
 {
 	struct vj_agent_msg m;
-	bool have_spec = false;
+	bool have_spec = false, restored = false;
 	int r;
 
 	for (;;) {
 		if ((r = recv_frame(s, &m, err)) < 0)
 			return r;
-		if (m.type == VJ_AGENT_WORKLOAD && !have_spec) {
+		if (m.type == VJ_AGENT_RESTORED && !have_spec && !restored) {
+			if (s->version < VJ_AGENT_VERSION_RESTORED)
+				return vj_fail(err, -EPROTO,
+					       "unexpected RESTORED frame in protocol version %u",
+					       s->version);
+			if ((r = apply_restored(s, &m.restored, err)) < 0)
+				return r;
+			restored = true;
+		} else if (m.type == VJ_AGENT_WORKLOAD && !have_spec) {
 			w->spec = m.spec;
 			have_spec = true;
 		} else if ((m.type == VJ_AGENT_ARG || m.type == VJ_AGENT_ENV) && have_spec) {
@@ -304,7 +359,7 @@ static int read_launcher(struct relay *rl, struct vj_err *err)
 	if (n == 0)
 		return vj_fail(err, -ECONNRESET, "the launcher closed the connection");
 	if (n < 0 && n != -EAGAIN)
-		return vj_fail_errno(err, (int)n, "read from the launcher");
+		return lost_connection(rl->s, (int)n, "read from the launcher", err);
 	return process_frames(rl, err);
 }
 
@@ -338,21 +393,43 @@ static void on_signals(struct relay *rl)
 		stop_workload(rl);
 }
 
+/* What an earlier session's workload writes has no reader any more. */
+static void drain_orphans(struct vj_init_session *s, const struct pollfd *pf, uint8_t *buf)
+{
+	for (unsigned i = s->norphans; i-- > 0;) {
+		ssize_t n;
+
+		if (!pf[i].revents)
+			continue;
+		n = read(s->orphans[i], buf, VJ_AGENT_PAYLOAD_MAX);
+		if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN)))
+			continue;
+		vj_closep(&s->orphans[i]);
+		s->orphans[i] = s->orphans[--s->norphans];
+	}
+}
+
+#define RELAY_FDS 5
+
 static int relay_step(struct relay *rl, struct vj_err *err)
 {
 	struct vj_init_child *c = &rl->child;
+	struct vj_init_session *s = rl->s;
 	const bool want_conn = !rl->stdin_pending && !rl->done;
-	struct pollfd pf[5] = {
+	struct pollfd pf[RELAY_FDS + VJ_INIT_ORPHANS_MAX] = {
 		{ .fd = rl->sigfd, .events = POLLIN },
 		{ .fd = c->stdout_fd, .events = POLLIN },
 		{ .fd = c->stderr_fd, .events = POLLIN },
 		{ .fd = rl->stdin_pending ? c->stdin_fd : -1, .events = POLLOUT },
-		{ .fd = want_conn ? rl->s->conn : -1, .events = POLLIN },
+		{ .fd = want_conn ? s->conn : -1, .events = POLLIN },
 	};
 	int r;
 
-	if (poll(pf, VJ_ARRAY_SIZE(pf), grace_left_ms(rl)) < 0)
+	for (unsigned i = 0; i < s->norphans; i++)
+		pf[RELAY_FDS + i] = (struct pollfd){ .fd = s->orphans[i], .events = POLLIN };
+	if (poll(pf, RELAY_FDS + s->norphans, grace_left_ms(rl)) < 0)
 		return errno == EINTR ? 0 : vj_fail_errno(err, -errno, "poll");
+	drain_orphans(s, pf + RELAY_FDS, rl->buf);
 	end_grace(rl);
 	if (pf[0].revents)
 		on_signals(rl);
@@ -458,6 +535,34 @@ static void end_run(struct relay *rl)
 	free(rl->buf);
 }
 
+static void keep_orphan(struct vj_init_session *s, int *fd)
+{
+	if (*fd >= 0 && s->norphans < VJ_INIT_ORPHANS_MAX) {
+		s->orphans[s->norphans++] = *fd;
+		*fd = -1;
+	}
+	vj_closep(fd);
+	*fd = -1;
+}
+
+/*
+ * The VM was restored from a snapshot while this workload ran: a clone
+ * starts where its snapshot stood, so the workload (and whatever it
+ * started) keeps running, for the clone's own workload to find. Its
+ * launcher is gone: its stdin ends, and its output is read and dropped.
+ */
+static void detach_run(struct relay *rl)
+{
+	vj_info("the workload of the snapshot's sandbox (pid %d) keeps running, unconnected",
+		(int)rl->child.pid);
+	vj_closep(&rl->child.stdin_fd);
+	rl->child.stdin_fd = -1;
+	keep_orphan(rl->s, &rl->child.stdout_fd);
+	keep_orphan(rl->s, &rl->child.stderr_fd);
+	vj_closep(&rl->sigfd);
+	free(rl->buf);
+}
+
 int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 {
 	struct vj_init_workload w = { 0 };
@@ -483,7 +588,10 @@ int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 		r = relay(&rl, err);
 	}
 out:
-	end_run(&rl);
+	if (r == -ENETRESET && rl.child.pid > 0 && !rl.done)
+		detach_run(&rl);
+	else
+		end_run(&rl);
 	vj_init_workload_free(&w);
 	return r;
 }

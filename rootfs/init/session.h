@@ -12,6 +12,11 @@
 #include "agent_proto.h"
 #include "error.h"
 
+/* Output pipes of earlier workloads drained at once (two per workload:
+ * a snapshot of a clone of a snapshot, and so on); past that a pipe is
+ * closed, and its writer gets EPIPE. */
+#define VJ_INIT_ORPHANS_MAX 8
+
 struct vj_init_session {
 	int conn;
 	bool is_init; /* PID 1 (of the VM or of a pid namespace) */
@@ -20,8 +25,17 @@ struct vj_init_session {
 	 * is only logged. */
 	bool setup;
 	uint16_t version; /* agreed in the handshake */
+	/* The connection can be made again (vsock as PID 1): a reset of it
+	 * means the VM was restored from a snapshot, and a new launcher
+	 * waits. Otherwise (an inherited fd) a reset ends the agent. */
+	bool reconnect;
 	struct vj_agent_rx *rx;
 	struct vj_agent_tx *tx;
+	/* The output pipes of workloads that sessions before a restore left
+	 * running: read and dropped while later workloads run, so that they
+	 * never block on a full pipe. Kept across sessions. */
+	unsigned norphans;
+	int orphans[VJ_INIT_ORPHANS_MAX];
 };
 
 /* How long a workload has to end after SIGTERM, when vmjail-init is asked
@@ -34,9 +48,18 @@ struct vj_init_session {
  * stops it (SIGTERM to its process group, SIGKILL after
  * VJ_INIT_STOP_GRACE_MS), and its end is reported as usual. Returns 0, or
  * -errno with err set: -ECONNRESET/-ECONNABORTED when the launcher closed
- * the connection or sent ERROR (nothing more to tell it), any other code
+ * the connection or sent ERROR (nothing more to tell it), -ENETRESET when
+ * the connection was reset and s->reconnect is set (the VM was restored
+ * from a snapshot: connect again and serve a new session), any other code
  * for an error worth an ERROR frame. The workload, and as PID 1 every
- * other process, is dead and reaped when it returns.
+ * other process, is dead and reaped when it returns, but after
+ * -ENETRESET: then a running workload keeps running, its output pipes
+ * kept in s->orphans.
+ *
+ * RESTORED (version 3), between HELLO and WORKLOAD, is applied before the
+ * workload is set up: the random generator reseeded with the launcher's
+ * entropy, the clock and the hostname set (with the system set-up; logged
+ * only without it).
  */
 int vj_init_serve(struct vj_init_session *s, struct vj_err *err);
 

@@ -1,8 +1,12 @@
 #include "setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -71,6 +75,27 @@ int vj_init_set_clock(uint64_t realtime_ns, struct vj_err *err)
 		return vj_fail_errno(err, -errno, "set the clock to %llu ns",
 				     (unsigned long long)realtime_ns);
 	return 0;
+}
+
+int vj_init_reseed(const uint8_t *bytes, size_t len, struct vj_err *err)
+{
+	cleanup_fd int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	cleanup_free struct rand_pool_info *info = NULL;
+	int r = 0;
+
+	if (fd < 0)
+		return vj_fail_errno(err, -errno, "open /dev/urandom");
+	if (len > 4096 || !(info = calloc(1, sizeof(*info) + len + 3)))
+		return vj_fail(err, -ENOMEM, "reseed: %zu bytes of entropy: out of memory", len);
+	info->entropy_count = (int)(len * 8);
+	info->buf_size = (int)len;
+	memcpy(info->buf, bytes, len);
+	if (ioctl(fd, RNDADDENTROPY, info) < 0)
+		r = vj_fail_errno(err, -errno, "add the host's entropy (RNDADDENTROPY)");
+	explicit_bzero(info->buf, len);
+	if (r == 0 && ioctl(fd, RNDRESEEDCRNG) < 0)
+		r = vj_fail_errno(err, -errno, "reseed the random generator (RNDRESEEDCRNG)");
+	return r;
 }
 
 int vj_init_ctrl_alt_del_to_init(void)

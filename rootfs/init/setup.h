@@ -21,6 +21,17 @@ int vj_init_set_hostname(const char *name, struct vj_err *err);
 int vj_init_set_clock(uint64_t realtime_ns, struct vj_err *err);
 
 /*
+ * A VM restored from a snapshot shares its random generator's state with
+ * every other clone of that snapshot: len bytes of host entropy are mixed
+ * into the input pool (RNDADDENTROPY, credited in full: the launcher took
+ * them from getrandom(2)) and the generator is reseeded from it at once
+ * (RNDRESEEDCRNG), so that getrandom(2), /dev/urandom and
+ * /proc/sys/kernel/random/uuid differ between clones from the next read
+ * on. Returns 0 or -errno with why set.
+ */
+int vj_init_reseed(const uint8_t *bytes, size_t len, struct vj_err *err);
+
+/*
  * Ctrl-Alt-Del (from the VMM's keyboard, the launcher's way to stop a VM
  * whose agent it cannot ask) becomes SIGINT to PID 1 instead of an
  * immediate reboot, so that the workload gets to end cleanly. Returns 0

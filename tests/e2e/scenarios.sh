@@ -36,6 +36,7 @@ example-function 240
 example-ci-job 300
 lifecycle 600
 agent-20-runs 900
+snapshot-clones 900
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -888,4 +889,145 @@ scenario_agent_20_runs() {
 		"(test-host uptime clock, nested emulation)"
 	check "no VMM is left" no_vmm_left
 	check "no run directory is left" run_dir_empty
+}
+
+# ---- snapshot and clones (issue 14) -----------------------------------
+VJ_HOST="vmjail --host-config /e2e/host.yaml"
+SNAPS=/run/vmjail-snapshots
+
+# until_log ID TEXT: waits (120 s at most) for a detached sandbox's
+# workload to print TEXT.
+until_log() {
+	local i=0
+	while [ $i -lt 240 ]; do
+		grep -q "$2" "/run/vmjail/$1/stdout.log" 2>/dev/null && return 0
+		sleep 0.5
+		i=$((i + 1))
+	done
+	WHY="sandbox $1 never printed \"$2\""
+	return 1
+}
+
+# distinct FILE...: the first line of each FILE differs from every other's.
+distinct() {
+	local n
+	n=$(for f in "$@"; do head -n 1 "$f"; done | sort -u | grep -c .)
+	[ "$n" = $# ] && return 0
+	WHY="$n distinct values among $#: $(for f in "$@"; do head -n 1 "$f"; done | tr '\n' ' ')"
+	return 1
+}
+
+# clock_within LOW HIGH FILE: FILE's number lies in LOW-2..HIGH+2.
+clock_within() {
+	local t
+	t=$(cat "$3")
+	[ -n "$t" ] && [ "$t" -ge $(($1 - 2)) ] && [ "$t" -le $(($2 + 2)) ] && return 0
+	WHY="guest clock \"$t\", host clock from $1 to $2"
+	return 1
+}
+
+# A detached sandbox prepares state (a file in its tmpfs, a background
+# process) and waits; `vmjail snapshot` saves it while it keeps running;
+# three clones resume it at once, each with its own command: each finds
+# the file and the background process, draws its own random numbers, has
+# the host's wall clock and exits with its own status. A corrupted
+# snapshot is refused; nothing is left behind.
+scenario_snapshot_clones() {
+	local i t0 t1 rc pids=""
+	mkdir -p -m 700 $SNAPS
+	timeout -k 5 120 $VJ_HOST run /e2e/linux.yaml $VJ_VMM --id snapsrc --detach -- sh -c \
+		'echo prepared >/tmp/state; sleep 100000 & echo ready; wait' \
+		>/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
+	check "the source sandbox runs, detached" vj_status_is 0 "run --detach"
+	[ "$VJ_RC" = 0 ] || return
+	check "its workload prepared its state" until_log snapsrc ready
+	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
+	check "vmjail snapshot succeeds" vj_status_is 0 "snapshot"
+	if [ "$VJ_RC" != 0 ]; then
+		$VJ_HOST kill snapsrc --vm >>"$LOG" 2>&1
+		return
+	fi
+	check "the snapshot directory is root's alone (0700)" \
+		test "$(stat -c %a:%u $SNAPS/s1)" = 700:0
+	for f in state memory snapshot.json; do
+		check "its $f is 0600" test "$(stat -c %a:%u $SNAPS/s1/$f)" = 600:0
+	done
+	check "no temporary directory is left beside it" test "$(ls -A $SNAPS)" = s1
+	check "the source keeps running after the snapshot" \
+		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
+	# A clock that was not set would still say the snapshot's time.
+	sleep 3
+	t0=$(date +%s)
+	for i in 1 2 3; do
+		timeout -k 5 300 $VJ_HOST run /e2e/linux.yaml $VJ_VMM --from-snapshot $SNAPS/s1 \
+			--id clone$i -- sh -c 'cat /tmp/state
+				ps | grep -q "[s]leep 100000" && echo background-alive
+				cat /proc/sys/kernel/random/uuid >/tmp/uuid
+				head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n" >/tmp/bytes
+				date +%s >/tmp/clock
+				cat /tmp/uuid /tmp/bytes; echo; cat /tmp/clock
+				exit $1' sh $((10 + i)) >/tmp/clone$i.out 2>/tmp/clone$i.err &
+		pids="$pids $!"
+	done
+	i=0
+	for p in $pids; do
+		i=$((i + 1))
+		wait "$p"
+		echo $? >/tmp/clone$i.rc
+	done
+	t1=$(date +%s)
+	for i in 1 2 3; do
+		{ echo "@@ clone$i (status $(cat /tmp/clone$i.rc)):"; cat /tmp/clone$i.out /tmp/clone$i.err; } >>"$LOG"
+		check "clone $i exits with its own status" test "$(cat /tmp/clone$i.rc)" = $((10 + i))
+		check "clone $i sees the file the source wrote" \
+			sh -c "head -n 1 /tmp/clone$i.out | grep -qx prepared"
+		check "clone $i sees the source's background process" \
+			grep -qx background-alive /tmp/clone$i.out
+		sed -n 3p /tmp/clone$i.out >/tmp/clone$i.uuid
+		sed -n 4p /tmp/clone$i.out >/tmp/clone$i.bytes
+		sed -n 5p /tmp/clone$i.out >/tmp/clone$i.clock
+		check "clone $i has the host's wall clock (within 2 s)" clock_within $t0 $t1 /tmp/clone$i.clock
+	done
+	check "the clones' /proc/sys/kernel/random/uuid all differ" \
+		distinct /tmp/clone1.uuid /tmp/clone2.uuid /tmp/clone3.uuid
+	check "the clones' /dev/urandom bytes all differ" \
+		distinct /tmp/clone1.bytes /tmp/clone2.bytes /tmp/clone3.bytes
+	check "the source still runs after its clones" \
+		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
+	# A corrupted state file: one line naming it, and no sandbox.
+	cp -a $SNAPS/s1 $SNAPS/bad
+	printf 'XXXX' | dd of=$SNAPS/bad/state bs=1 seek=200 conv=notrunc 2>/dev/null
+	vj_run --from-snapshot $SNAPS/bad --id badclone -- true
+	check "a corrupted snapshot is refused (125)" vj_status_is 125 "refused"
+	check "... with one line naming its state file" \
+		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q '$SNAPS/bad/state' /tmp/vj.err"
+	# Refused before the guest is touched: it runs on.
+	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.err >>"$LOG"
+	check "a snapshot over an existing one is refused in one line" \
+		sh -c "test $VJ_RC != 0 && test \$(wc -l </tmp/vj.err) = 1 && grep -q 'exists already' /tmp/vj.err"
+	$VJ_HOST snapshot snapsrc --to /tmp/s-outside >/tmp/vj.out 2>/tmp/vj.err
+	VJ_RC=$?
+	cat /tmp/vj.err >>"$LOG"
+	check "a snapshot outside roots.snapshots is refused" \
+		sh -c "test $VJ_RC != 0 && grep -q 'outside the snapshot roots' /tmp/vj.err && ! test -e /tmp/s-outside"
+	check "... and the source runs on" \
+		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
+	# --stop: the source ends once its snapshot is whole.
+	$VJ_HOST snapshot snapsrc --to $SNAPS/s2 --stop >>"$LOG" 2>&1
+	VJ_RC=$?
+	check "snapshot --stop succeeds" vj_status_is 0 "snapshot --stop"
+	timeout 120 $VJ_HOST wait snapsrc >>"$LOG" 2>&1
+	check "... and the source sandbox has ended" \
+		sh -c "$VJ_HOST ps | grep snapsrc | grep -q exited"
+	check "... its snapshot is complete" test -s $SNAPS/s2/snapshot.json
+	$VJ_HOST rm snapsrc >>"$LOG" 2>&1
+	rm -rf $SNAPS/s1 $SNAPS/s2 $SNAPS/bad
+	check "no VMM is left" no_vmm_left
+	check "the run directory is empty" run_dir_empty
 }

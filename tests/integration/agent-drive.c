@@ -20,6 +20,8 @@
  *                        session's command channel, as the launcher will)
  *   --settime NS         ask the session to set the guest's clock to NS
  *                        (CLOCK_REALTIME, ns) once the workload runs
+ *   --restored HOSTNAME  a restored sandbox's session: RESTORED (entropy from
+ *                        getrandom, the host's clock, HOSTNAME) before the workload
  *   --agent-log FILE     the agent's stderr (default: inherited)
  *   --report FILE        write the result and the agent's end there
  *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
@@ -35,10 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -51,6 +55,7 @@ struct options {
 	struct vj_agent_spec spec;
 	struct vj_workload w;
 	struct vj_agent_io io;
+	struct vj_agent_restored restored;
 	bool forward_signals, settime;
 	const char *agent_log, *report, *listen;
 	uint64_t cancel_after_ms, settime_ns;
@@ -144,6 +149,17 @@ static void parse(int argc, char **argv, struct options *o)
 			o->listen = val;
 		else if (!strcmp(opt, "--cancel-after"))
 			o->cancel_after_ms = number(val, 3600000);
+		else if (!strcmp(opt, "--restored")) {
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			snprintf(o->restored.hostname, sizeof(o->restored.hostname), "%s", val);
+			o->restored.realtime_ns =
+				(uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+			if (getrandom(o->restored.entropy, sizeof(o->restored.entropy), 0) !=
+			    (ssize_t)sizeof(o->restored.entropy))
+				die("%s", "getrandom failed");
+			o->io.restored = &o->restored;
+		}
 		else if (!strcmp(opt, "--settime")) {
 			o->settime = true;
 			o->settime_ns = number(val, UINT64_MAX);

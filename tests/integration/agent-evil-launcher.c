@@ -171,7 +171,7 @@ static int play(const char *name, int fd)
 		header(fd, 8, VJ_AGENT_HELLO, 0);
 		put_raw(fd, "XXXX\1\0\1\0", 8);
 	} else if (!strcmp(name, "bad-version")) {
-		hello(fd, 3, 3);
+		hello(fd, 4, 4);
 	} else if (!strcmp(name, "stall-after-hello")) {
 		hello(fd, 2, 2);
 	} else if (!strcmp(name, "workload-first")) {
@@ -226,6 +226,20 @@ static int play(const char *name, int fd)
 	} else if (!strcmp(name, "settime-in-version-1")) {
 		start_sleeper(fd);
 		m.type = VJ_AGENT_SETTIME;
+		put(fd, &m);
+	} else if (!strcmp(name, "restored-in-version-2")) {
+		hello(fd, 2, 2);
+		m.type = VJ_AGENT_RESTORED;
+		put(fd, &m);
+	} else if (!strcmp(name, "restored-after-workload")) {
+		hello(fd, 3, 3);
+		workload(fd);
+		m.type = VJ_AGENT_RESTORED;
+		put(fd, &m);
+	} else if (!strcmp(name, "restored-twice")) {
+		hello(fd, 3, 3);
+		m.type = VJ_AGENT_RESTORED;
+		put(fd, &m);
 		put(fd, &m);
 	} else if (!strcmp(name, "settime-short")) {
 		start_sleeper(fd);

@@ -26,10 +26,10 @@ evil oversized-stdin "ERROR: STDIN frame: length 65537 exceeds 65536" \
 evil bad-flags "ERROR: HELLO frame: reserved flags 0x0100 set" "reserved header flags are refused"
 evil unknown-type "ERROR: frame header: unknown type 0x7777" "an unknown frame type is refused"
 evil bad-magic "ERROR: HELLO frame: bad magic 0x58585858" "a HELLO with a bad magic is refused"
-evil bad-version "ERROR: the launcher chose protocol version 3..3; this agent speaks 1..2" \
+evil bad-version "ERROR: the launcher chose protocol version 4..4; this agent speaks 1..3" \
 	"an unsupported protocol version is refused"
-expect_that "agent-evil: the agent offers protocol versions 1..2" \
-	grep -qx "HELLO: 1..2" <<<"$(timeout -k 5 30 "$EVIL" bad-version "$INIT" --fd 3 2>/dev/null)"
+expect_that "agent-evil: the agent offers protocol versions 1..3" \
+	grep -qx "HELLO: 1..3" <<<"$(timeout -k 5 30 "$EVIL" bad-version "$INIT" --fd 3 2>/dev/null)"
 evil workload-first "ERROR: unexpected WORKLOAD frame before HELLO" "a workload before HELLO is refused"
 evil start-first "ERROR: unexpected START frame before WORKLOAD" "START before WORKLOAD is refused"
 evil trailing-bytes "ERROR: WORKLOAD frame: length 29, but its fields add up to 28" \
@@ -50,6 +50,12 @@ evil signal-zero "ERROR: SIGNAL frame: signal 0 is not 1..64" \
 	"signal 0 is refused; the workload is killed"
 evil settime-in-version-1 "ERROR: unexpected SETTIME frame in protocol version 1" \
 	"SETTIME in protocol version 1 is refused; the workload is killed"
+evil restored-in-version-2 "ERROR: unexpected RESTORED frame in protocol version 2" \
+	"RESTORED in protocol version 2 is refused"
+evil restored-after-workload "ERROR: unexpected RESTORED frame before START" \
+	"RESTORED after WORKLOAD is refused"
+evil restored-twice "ERROR: unexpected RESTORED frame before WORKLOAD" \
+	"a second RESTORED is refused"
 evil settime-short "ERROR: SETTIME frame: length 7 is below 8" \
 	"a SETTIME frame shorter than 8 bytes is refused"
 evil settime-long "ERROR: SETTIME frame: length 9 exceeds 8" \

@@ -168,6 +168,15 @@ expect_that "agent: not PID 1, the agent leaves the host's clock alone" \
 	grep -q "SETTIME 1700000000123456789 ns: the clock is left alone (no system set-up)" \
 	"$WORK/agent.log"
 
+# RESTORED (protocol version 3) comes before the workload of a sandbox
+# restored from a snapshot; not PID 1, the agent applies none of it and
+# says so, then runs the workload as usual.
+run_drive /dev/null --restored clone-3 -- "$INIT" --fd 3 --workload sh -c 'echo ran; exit 5'
+expect_run "agent: a restored sandbox's session (RESTORED, then the workload) runs it" 5 ran ""
+expect_that "agent: RESTORED arrives before the workload; not PID 1, nothing is changed" \
+	grep -q 'RESTORED: random generator, clock (.* ns) and hostname "clone-3" left alone' \
+	"$WORK/agent.log"
+
 # SIGINT (Ctrl-Alt-Del, for PID 1) stops the workload: SIGTERM to its
 # process group, its end reported as usual. The workload's parent is the
 # agent.

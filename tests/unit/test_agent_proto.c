@@ -394,6 +394,75 @@ static void settime_refuses_every_length_but_8(void **state)
 	assert_int_equal(decode_header(8, VJ_AGENT_SETTIME, 1), -EPROTO);
 }
 
+static struct vj_agent_msg restored_msg(const char *hostname)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_RESTORED };
+
+	for (unsigned i = 0; i < VJ_AGENT_ENTROPY_LEN; i++)
+		m.restored.entropy[i] = (uint8_t)(0xa0 + i);
+	m.restored.realtime_ns = 0x0807060504030201ull;
+	snprintf(m.restored.hostname, sizeof(m.restored.hostname), "%s", hostname);
+	return m;
+}
+
+static void restored_round_trips_entropy_clock_and_hostname(void **state)
+{
+	struct vj_agent_msg m = restored_msg("clone-7.example"), out;
+	(void)state;
+	round_trip(&m, &out);
+	assert_int_equal(out.type, VJ_AGENT_RESTORED);
+	assert_memory_equal(out.restored.entropy, m.restored.entropy, VJ_AGENT_ENTROPY_LEN);
+	assert_true(out.restored.realtime_ns == 0x0807060504030201ull);
+	assert_string_equal(out.restored.hostname, "clone-7.example");
+	m = restored_msg("");
+	round_trip(&m, &out);
+	assert_string_equal(out.restored.hostname, "");
+}
+
+/* entropy (64), realtime_ns (8, little endian), host_len (2), reserved
+ * (2), hostname: what PROTOCOL.md says, byte for byte. */
+static void restored_layout_is_the_documented_one(void **state)
+{
+	struct vj_agent_msg m = restored_msg("ab");
+	(void)state;
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why),
+			 VJ_AGENT_HDR_LEN + 78);
+	assert_int_equal(frame[0], 78);
+	assert_int_equal(frame[4], 0x14);
+	assert_int_equal(frame[8], 0xa0);
+	assert_int_equal(frame[8 + 63], 0xa0 + 63);
+	static const uint8_t tail[] = { 1, 2, 3, 4, 5, 6, 7, 8, 2, 0, 0, 0, 'a', 'b' };
+	assert_memory_equal(frame + 8 + 64, tail, sizeof(tail));
+}
+
+static void restored_refuses_bad_lengths_reserved_bytes_and_hostnames(void **state)
+{
+	struct vj_agent_msg m = restored_msg("ok"), out;
+	uint8_t *p = frame + VJ_AGENT_HDR_LEN;
+	(void)state;
+	assert_int_equal(decode_header(75, VJ_AGENT_RESTORED, 0), -EPROTO);
+	assert_why("RESTORED frame: length 75 is below 76");
+	assert_int_equal(decode_header(76 + 65, VJ_AGENT_RESTORED, 0), -EMSGSIZE);
+	assert_int_equal(decode_header(76 + 64, VJ_AGENT_RESTORED, 0), 0);
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why),
+			 VJ_AGENT_HDR_LEN + 78);
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 77, &out), -EPROTO);
+	assert_why("its fields add up to 78");
+	p[74] = 1;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EPROTO);
+	assert_why("reserved bytes");
+	p[74] = 0;
+	p[76] = '/';
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EPROTO);
+	assert_why("hostname has a byte outside");
+	p[76] = 'o';
+	p[72] = 65;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EMSGSIZE);
+	assert_why("hostname length 65 exceeds 64");
+	m = restored_msg("bad host");
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
+}
+
 static void exit_round_trips_and_rejects_bad_kind_and_values(void **state)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_EXIT, .exit = { VJ_AGENT_EXITED, 255 } }, out;
@@ -449,6 +518,7 @@ static void type_names_are_known(void **state)
 	(void)state;
 	assert_string_equal(vj_agent_type_name(VJ_AGENT_STDIN_EOF), "STDIN_EOF");
 	assert_string_equal(vj_agent_type_name(VJ_AGENT_SETTIME), "SETTIME");
+	assert_string_equal(vj_agent_type_name(VJ_AGENT_RESTORED), "RESTORED");
 	assert_string_equal(vj_agent_type_name(0x4242), "unknown");
 }
 
@@ -570,6 +640,9 @@ int main(void)
 		cmocka_unit_test(signal_round_trips_and_rejects_out_of_range),
 		cmocka_unit_test(settime_round_trips_every_u64_little_endian),
 		cmocka_unit_test(settime_refuses_every_length_but_8),
+		cmocka_unit_test(restored_round_trips_entropy_clock_and_hostname),
+		cmocka_unit_test(restored_layout_is_the_documented_one),
+		cmocka_unit_test(restored_refuses_bad_lengths_reserved_bytes_and_hostnames),
 		cmocka_unit_test(exit_round_trips_and_rejects_bad_kind_and_values),
 		cmocka_unit_test(error_text_must_be_printable_ascii),
 		cmocka_unit_test(printable_replaces_and_truncates),

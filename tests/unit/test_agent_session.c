@@ -434,7 +434,7 @@ static void settime_is_dropped_for_a_version_1_agent(void **state)
 
 static void script_offers_1_to_5(int fd)
 {
-	hello_versions(fd, 1, 5, 2);
+	hello_versions(fd, 1, 5, 3);
 	take_workload(fd);
 	put_exit(fd, VJ_AGENT_EXITED, 0);
 	until_eof(fd);
@@ -1079,9 +1079,84 @@ static void anything_before_hello_ends_the_session(void **state)
 	assert_error(&r, "unexpected EXIT frame before HELLO");
 }
 
+/* ---- a sandbox restored from a snapshot ---- */
+
+static struct vj_agent_restored restored_example(void)
+{
+	struct vj_agent_restored x = { .realtime_ns = 1700000000123456789ull };
+
+	for (unsigned i = 0; i < VJ_AGENT_ENTROPY_LEN; i++)
+		x.entropy[i] = (uint8_t)(i * 7 + 1);
+	strcpy(x.hostname, "clone-2");
+	return x;
+}
+
+static void script_v3_restored_first(int fd)
+{
+	const struct vj_agent_restored want = restored_example();
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 3, 3);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_RESTORED);
+	EXPECT(!memcmp(m.restored.entropy, want.entropy, VJ_AGENT_ENTROPY_LEN) &&
+	       m.restored.realtime_ns == want.realtime_ns &&
+	       !strcmp(m.restored.hostname, "clone-2"));
+	take_workload(fd);
+	put_exit(fd, VJ_AGENT_EXITED, 4);
+	until_eof(fd);
+}
+
+static void a_restored_sandbox_sends_restored_before_the_workload(void **state)
+{
+	static struct run r;
+	const struct vj_agent_restored x = restored_example();
+	(void)state;
+	init_run(&r);
+	r.io.restored = &x;
+	assert_int_equal(session(&r, script_v3_restored_first), 0);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 4);
+}
+
+static void script_v2_only(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 2 } };
+
+	put(fd, &m);
+	until_eof(fd);
+}
+
+static void a_restored_sandbox_refuses_an_agent_older_than_version_3(void **state)
+{
+	static struct run r;
+	const struct vj_agent_restored x = restored_example();
+	(void)state;
+	init_run(&r);
+	r.io.restored = &x;
+	assert_int_equal(session(&r, script_v2_only), -EPROTONOSUPPORT);
+	assert_error(&r, "restored from a snapshot needs version 3");
+}
+
+static void script_v3_boot(int fd)
+{
+	hello_versions(fd, 1, 3, 3);
+	take_workload(fd);
+	put_exit(fd, VJ_AGENT_EXITED, 0);
+	until_eof(fd);
+}
+
+static void a_booted_sandbox_sends_no_restored(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_v3_boot), 0);
+	assert_child_ok(&r);
+}
+
 static void script_future_version(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 3, 5 } };
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 4, 6 } };
 
 	put(fd, &m);
 	until_eof(fd);
@@ -1093,7 +1168,7 @@ static void an_unsupported_version_ends_the_session(void **state)
 	(void)state;
 	init_run(&r);
 	assert_int_equal(session(&r, script_future_version), -EPROTONOSUPPORT);
-	assert_error(&r, "versions 3..5, this launcher 1..2");
+	assert_error(&r, "versions 4..6, this launcher 1..3");
 }
 
 static void script_bad_exit(int fd)
@@ -1367,6 +1442,9 @@ int main(void)
 		cmocka_unit_test(output_before_start_ends_the_session),
 		cmocka_unit_test(anything_before_hello_ends_the_session),
 		cmocka_unit_test(an_unsupported_version_ends_the_session),
+		cmocka_unit_test(a_restored_sandbox_sends_restored_before_the_workload),
+		cmocka_unit_test(a_restored_sandbox_refuses_an_agent_older_than_version_3),
+		cmocka_unit_test(a_booted_sandbox_sends_no_restored),
 		cmocka_unit_test(an_exit_status_out_of_range_ends_the_session),
 		cmocka_unit_test(an_agent_error_is_reported),
 		cmocka_unit_test(terminal_escapes_in_an_error_are_refused),

@@ -29,7 +29,9 @@ static void every_command_is_known_by_its_name(void **state)
 
 	(void)state;
 	for (int c = 0; c < VJ_CTL_COMMANDS; c++) {
-		snprintf(line, sizeof(line), "{\"execute\": \"%s\"}", vj_ctl_command_name(c));
+		/* snapshot is the one command with a required argument */
+		snprintf(line, sizeof(line), "{\"execute\": \"%s\"%s}", vj_ctl_command_name(c),
+			 c == VJ_CTL_SNAPSHOT ? ", \"arguments\": {\"dir\": \"/s/a\"}" : "");
 		assert_int_equal(parse(line, &req, &class, &e), 0);
 		assert_int_equal(req.command, c);
 		assert_string_equal(req.id, "null");
@@ -68,6 +70,39 @@ static void arguments_are_checked_per_command(void **state)
 	assert_int_equal(parse("{\"execute\":\"kill\"}", &req, &class, &e), 0);
 	assert_int_equal(req.signal, 9);
 	assert_false(req.vm);
+	assert_int_equal(parse("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"/snaps/a b\"}}",
+			       &req, &class, &e), 0);
+	assert_string_equal(req.dir, "/snaps/a b");
+	assert_false(req.stop);
+	assert_int_equal(parse("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"/s\",\"stop\":true}}",
+			       &req, &class, &e), 0);
+	assert_true(req.stop);
+}
+
+static void refused(const char *line, enum vj_ctl_class want_class, const char *want_msg,
+		    const char *want_id);
+
+static void snapshot_requests_need_an_absolute_dir(void **state)
+{
+	char line[VJ_PATH_MAX + 128], longest[VJ_PATH_MAX + 1];
+
+	(void)state;
+	refused("{\"id\": 1, \"execute\": \"snapshot\"}", VJ_CTL_BAD_REQUEST,
+		"snapshot: \"dir\": expected an absolute path", "1");
+	refused("{\"id\": 2, \"execute\": \"snapshot\", \"arguments\": {\"dir\": \"rel/a\"}}",
+		VJ_CTL_BAD_REQUEST, "expected an absolute path", "2");
+	refused("{\"id\": 3, \"execute\": \"snapshot\", \"arguments\": {\"dir\": 7}}",
+		VJ_CTL_BAD_REQUEST, "expected an absolute path", "3");
+	refused("{\"id\": 4, \"execute\": \"snapshot\", \"arguments\": {\"dir\": \"/a\", \"stop\": 1}}",
+		VJ_CTL_BAD_REQUEST, "\"stop\": expected true or false", "4");
+	refused("{\"id\": 5, \"execute\": \"snapshot\", \"arguments\": {\"dir\": \"/a\", \"to\": 1}}",
+		VJ_CTL_BAD_REQUEST, "snapshot: unknown member \"to\"", "5");
+	memset(longest, 'a', VJ_PATH_MAX);
+	longest[0] = '/';
+	longest[VJ_PATH_MAX] = '\0';
+	snprintf(line, sizeof(line),
+		 "{\"id\": 6, \"execute\": \"snapshot\", \"arguments\": {\"dir\": \"%s\"}}", longest);
+	refused(line, VJ_CTL_BAD_REQUEST, "shorter than 512 bytes", "6");
 }
 
 static void refused(const char *line, enum vj_ctl_class want_class, const char *want_msg,
@@ -409,6 +444,7 @@ int main(void)
 		cmocka_unit_test(every_command_is_known_by_its_name),
 		cmocka_unit_test(ids_are_echoed_as_sent),
 		cmocka_unit_test(arguments_are_checked_per_command),
+		cmocka_unit_test(snapshot_requests_need_an_absolute_dir),
 		cmocka_unit_test(malformed_requests_are_refused_with_a_class),
 		cmocka_unit_test_setup_teardown(the_socket_is_private_to_its_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_client_is_greeted_then_answered_by_id, setup,

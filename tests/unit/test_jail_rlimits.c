@@ -52,6 +52,20 @@ static void fsize_covers_the_largest_writable_file(void **state)
 	assert_int_equal(value_of(v, RLIMIT_FSIZE), (10u << 20) + (1u << 20) + (1u << 20));
 }
 
+/* Where the host allows snapshots, the VMM writes guest RAM into one. */
+static void fsize_covers_a_snapshot_memory_file(void **state)
+{
+	struct vj_rlimit_inputs in = { .largest_drive = 1u << 20, .snapshot_bytes = 260u << 20 };
+	struct vj_rlimit_value v[VJ_RLIMITS_COUNT];
+
+	(void)state;
+	vj_rlimits_resolve(&unset, &in, v);
+	assert_int_equal(value_of(v, RLIMIT_FSIZE), 260u << 20);
+	in.largest_drive = 1ull << 30;
+	vj_rlimits_resolve(&unset, &in, v);
+	assert_int_equal(value_of(v, RLIMIT_FSIZE), 1ull << 30);
+}
+
 static void an_uncapped_console_file_leaves_fsize_unlimited(void **state)
 {
 	struct vj_rlimit_inputs in = { .stream_is_file = true };
@@ -161,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(unset_limits_get_safe_defaults),
 		cmocka_unit_test(fsize_covers_the_largest_writable_file),
+		cmocka_unit_test(fsize_covers_a_snapshot_memory_file),
 		cmocka_unit_test(an_uncapped_console_file_leaves_fsize_unlimited),
 		cmocka_unit_test(policy_values_win),
 		cmocka_unit_test(fsize_does_not_depend_on_the_guest_memory),

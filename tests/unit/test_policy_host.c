@@ -335,6 +335,67 @@ static void run_dir_inside_the_built_in_socket_root_is_refused(void **state)
 				 h.socket_roots[0], h.socket_roots[0]));
 }
 
+static void snapshot_roots_are_none_by_default(void **state)
+{
+	struct vj_host_config h;
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	assert_int_equal(h.nsnapshot_roots, 0);
+}
+
+static void snapshot_roots_are_read_and_made_canonical(void **state)
+{
+	struct vj_err err;
+	struct vj_host_config h;
+
+	(void)state;
+	tp_touch("snaps/keep");
+	assert_int_equal(load("version: 1\nroots: {snapshots: [snaps, other/]}\n", &h, &err), 0);
+	assert_int_equal(h.nsnapshot_roots, 2);
+	assert_string_equal(h.snapshot_roots[0], tp_path("snaps"));
+	assert_string_equal(h.snapshot_roots[1], tp_path("other"));
+}
+
+/* A policy could name a snapshot's memory file as a drive. */
+static void snapshot_root_inside_an_image_root_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error(tp_fmt("version: 1\nroots: {images: [%s/img], snapshots: [%s/img/snaps]}\n",
+				 tp.dir, tp.dir),
+			  tp_fmt("host.yaml:2:%zu: roots.snapshots[0]: %s/img/snaps lies inside "
+				 "%s/img (an image root, roots.images): a snapshot's files (guest "
+				 "memory, the VM's state) must be out of every policy's reach, and "
+				 "out of the launcher's own; keep snapshot roots apart",
+				 strlen(tp.dir) + 37, tp.dir, tp.dir));
+}
+
+static void snapshot_root_holding_the_run_dir_is_refused(void **state)
+{
+	(void)state;
+	assert_host_error(tp_fmt("version: 1\nrun_dir: %s/run\nroots: {snapshots: [%s]}\n",
+				 tp.dir, tp.dir),
+			  tp_fmt("host.yaml:3:21: roots.snapshots[0]: %s holds %s/run (the run "
+				 "directory, run_dir): a snapshot's files (guest memory, the VM's "
+				 "state) must be out of every policy's reach, and out of the "
+				 "launcher's own; keep snapshot roots apart",
+				 tp.dir, tp.dir));
+}
+
+static void snapshot_root_that_is_a_socket_root_is_refused(void **state)
+{
+	struct vj_host_config h;
+	struct vj_err e;
+
+	(void)state;
+	assert_int_not_equal(load(tp_fmt("version: 1\nroots: {sockets: [%s/s], snapshots: [%s/s]}\n",
+					 tp.dir, tp.dir),
+				  &h, &e),
+			     0);
+	assert_non_null(strstr(e.msg, "roots.snapshots[0]"));
+	assert_non_null(strstr(e.msg, "(a socket root, roots.sockets)"));
+}
+
 static void seccomp_log_permission_is_read(void **state)
 {
 	struct vj_err err;
@@ -425,6 +486,11 @@ int main(void)
 		cmocka_unit_test(socket_root_that_is_the_run_dir_is_refused),
 		cmocka_unit_test(socket_root_inside_the_run_dir_is_refused),
 		cmocka_unit_test(socket_root_above_the_run_dir_is_refused),
+		cmocka_unit_test(snapshot_roots_are_none_by_default),
+		cmocka_unit_test(snapshot_roots_are_read_and_made_canonical),
+		cmocka_unit_test(snapshot_root_inside_an_image_root_is_refused),
+		cmocka_unit_test(snapshot_root_holding_the_run_dir_is_refused),
+		cmocka_unit_test(snapshot_root_that_is_a_socket_root_is_refused),
 		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),
 		cmocka_unit_test(seccomp_log_permission_is_read),
 		cmocka_unit_test(an_owner_may_control_every_sandbox),
