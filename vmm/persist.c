@@ -19,18 +19,6 @@
 #include "virtio/vsock.h"
 #include "vm.h"
 
-/*
- * Until the vsock device's transport reset (vmm/virtio/vsock.c) is in
- * this tree, a restored guest keeps connections whose host ends are gone.
- * The device's own definition replaces this one.
- */
-__attribute__((weak)) void vj_vsock_transport_reset(struct vj_vsock *v)
-{
-	(void)v;
-	vj_warn("virtio-vsock: this build cannot reset the transport; the restored guest's "
-		"connections are stale until it drops them");
-}
-
 /* The transports in slot order, as virtio/devices.c attached them. */
 static unsigned transports(const struct vj_virtio_devices *d,
 			   struct vj_virtio_dev *out[VJ_SNAPSHOT_DEVICES_MAX])
