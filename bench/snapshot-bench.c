@@ -27,7 +27,7 @@
 #define MAX_RUNS 200
 #define RUN_TIMEOUT_MS 60000
 
-static char vmm[512], guest[512], mib[16] = "256";
+static char vmm[512], guest[512], mib[16] = "256", size[20] = "256M";
 
 /* Spawns argv, stdout on *out, a control channel as fd 3 (ctl: the other
  * end) when ctl is not NULL. */
@@ -122,7 +122,7 @@ static void drain(int fd, int ms)
 static int take(const char *dir, double *ms, long long *data_kib)
 {
 	char *argv[] = { vmm, "--kernel", guest, "--cmdline", "vjtest=flood vjloops=1000000000000",
-			 "--memory", mib, "--console", "stdout", "--console-limit", "0",
+			 "--memory", size, "--console", "stdout", "--console-limit", "0",
 			 "--control-fd", "3", NULL };
 	char path[600];
 	int out, ctl, fds[2], r;
@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: snapshot-bench [-n RUNS] [-m MIB] BUILD_DIR\n");
 		return 2;
 	}
+	snprintf(size, sizeof(size), "%sM", mib); /* the VMM's sizes: bytes, or a suffix */
 	snprintf(vmm, sizeof(vmm), "%s/vmjail-vmm", argv[optind]);
 	snprintf(guest, sizeof(guest), "%s/tests/guest/testguest.elf", argv[optind]);
 	if (!mkdtemp(dir) || take(dir, &snap_ms, &kib) < 0) {
@@ -193,9 +194,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		char *boot[] = { vmm, "--kernel", guest, "--cmdline", "vjtest=flood", "--memory", mib,
+		char *boot[] = { vmm, "--kernel", guest, "--cmdline", "vjtest=flood", "--memory", size,
 				 "--console", "stdout", NULL };
-		char *restore[] = { vmm, "--restore", dir, "--memory", mib, "--console", "stdout",
+		char *restore[] = { vmm, "--restore", dir, "--memory", size, "--console", "stdout",
 				    "--console-limit", "0", NULL };
 		for (int i = 0; i < runs; i++) {
 			cold[i] = run_once(boot);

@@ -237,8 +237,11 @@ unshare --mount --propagation private sh -c '
 solo=$!
 for _ in $(seq 200); do ram=$(guest_ram $solo 2>/dev/null) && break; sleep 0.05; done
 if [ -n "${ram:-}" ]; then
+	uids=$(status_of $solo Uid)
 	expect "the VMM alone runs as the id it was started as" \
-		test "$(status_of $solo Uid)" = "$SOLO $SOLO $SOLO $SOLO"
+		test "$uids" = "$SOLO $SOLO $SOLO $SOLO"
+	[ "$uids" = "$SOLO $SOLO $SOLO $SOLO" ] ||
+		echo "pid $solo ($(cat /proc/$solo/comm 2>&1)): Uid $uids" >&2
 	expect "a process of the standalone VMM's own uid cannot read its guest memory" \
 		cannot_read_mem $SOLO $solo "$ram"
 else

@@ -177,7 +177,7 @@ expect "both go with the sandbox" test -z "$(ls -A "$JAIL_TMP/roots")"
 # sandbox runs; the broker holds nothing of the caller's stdio (a pipe it
 # kept would hold the command substitution until the sandbox's end).
 out=$(timeout -k 2 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-detach --kernel "$GUEST" \
-	--cmdline vjtest=wait --memory 32 --vsock "cid=43,uds=$JAIL_TMP/d.sock" --detach \
+	--cmdline vjtest=wait --memory 32M --vsock "cid=43,uds=$JAIL_TMP/d.sock" --detach \
 	2>"$JAIL_TMP/detach.err")
 rc=$?
 expect "\$(vmjail run --detach) with a vsock broker returns once the sandbox runs" \

@@ -362,7 +362,7 @@ static const char *snap_memory(void)
 {
 	const char *m = getenv("VMM_CTL_MEMORY");
 
-	return m && *m ? m : "32";
+	return m && *m ? m : "32M";
 }
 
 /* And their vCPUs: VMM_CTL_VCPUS, or 1 (the guest counts on vCPU 0; the

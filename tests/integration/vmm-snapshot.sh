@@ -43,7 +43,7 @@ ls -l "$work/snap" | sed -n 's/^/INFO: vmm-snapshot: files: /p'
 refused() {
 	local name=$1 want=$2 dir=$3
 	shift 3
-	run_capture out err rc 60 "$VMM" --restore "$dir" --memory 32 --console stdout "$@"
+	run_capture out err rc 60 "$VMM" --restore "$dir" --memory 32M --console stdout "$@"
 	if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == *"$want"* ]]; then
 		pass "vmm-snapshot: $name is refused with one line ($err)"
 	else
@@ -63,7 +63,7 @@ if [ -s "$work/snap/state" ]; then
 	printf 'not a snapshot state file at all, but a long enough line of text\n' >"$work/bad/state"
 	refused "a file that is no snapshot" "bad magic" "$work/bad"
 	refused "a restore with other guest memory" "memory: the snapshot has 32 MiB" \
-		"$work/snap" --memory 64
+		"$work/snap" --memory 64M
 	refused "a restore with other vCPUs" "vCPUs: the snapshot has 1, the configuration 2" \
 		"$work/snap" --vcpus 2
 	truncate -s 16M "$work/bad/memory"
@@ -74,7 +74,7 @@ fi
 # The same with a 256 MiB guest, for its figures, and with 4 vCPUs (the
 # others waiting for a start-up IPI, their state saved and restored too).
 mkdir "$work/snap256" "$work/snap4"
-VMM_CTL_MEMORY=256 drive "vmm-snapshot 256 MiB" --snapshot "$VMM" "$GUEST" "$work/snap256"
+VMM_CTL_MEMORY=256M drive "vmm-snapshot 256 MiB" --snapshot "$VMM" "$GUEST" "$work/snap256"
 VMM_CTL_VCPUS=4 drive "vmm-snapshot 4 vCPUs" --snapshot "$VMM" "$GUEST" "$work/snap4"
 
 truncate -s 1M "$work/drive.img"
