@@ -31,14 +31,12 @@ UNIT_TESTS += $(POLICY_UNIT_BINS)
 
 # libFuzzer harness: everything rebuilt with clang and its sanitizers.
 FUZZ_SECONDS ?= 20
-POLICY_FUZZER := $(BUILD)/fuzz/fuzz_policy
+POLICY_FUZZER := $(FUZZ_DIR)/fuzz_policy
 POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c
 
-$(POLICY_FUZZER): $(POLICY_FUZZ_SRCS) $(wildcard policy/*.h common/*.h) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(POLICY_FUZZ_SRCS) $(POLICY_LDLIBS)
+$(POLICY_FUZZER): $(POLICY_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(POLICY_LDLIBS)
 
 .PHONY: fuzz-policy
 fuzz-policy: $(POLICY_FUZZER)
