@@ -22,7 +22,7 @@ POLICY_TEST_UTIL := $(BUILD)/tests/unit/test_policy_util.o
 # The examples test needs the checkout's location to find policy/examples.
 $(BUILD)/tests/unit/test_policy_examples.o: CFLAGS += -DVJ_SOURCE_DIR='"$(TOP)"'
 
-$(BUILD)/tests/unit/test_policy_%: $(BUILD)/tests/unit/test_policy_%.o $(POLICY_TEST_UTIL) \
+$(POLICY_UNIT_BINS): %: %.o $(POLICY_TEST_UTIL) \
 		$(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) -lcmocka
