@@ -61,28 +61,69 @@ TEST_DEPS :=
 .PHONY: all deps deps-kernel deps-e2e test unit integration demo clean
 all: deps binaries
 
+# Every object is compiled once, by one of the pattern rules below, with
+# a dependency file (-MMD) read at the end of this file: no rule compiles
+# and links in one command, and none lists headers by hand.
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Programs that run inside the jail or a guest are static and never
+# sanitized (sanitizer runtimes neither link statically nor get the files
+# and system calls they want there). Their objects come from $(PLAIN):
+# the ordinary tree, whose flags already are these, or under SANITIZE=1 a
+# tree of its own, so that each object is still compiled once per flags.
+PLAIN_CFLAGS := $(CFLAGS_COMMON) -O2 $(HARDEN_CFLAGS)
+PLAIN_STATIC_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+ifeq ($(SANITIZE),1)
+PLAIN := $(BUILD)/plain
+$(PLAIN)/%: CFLAGS := $(PLAIN_CFLAGS)
+$(PLAIN)/%: LDFLAGS := $(HARDEN_LDFLAGS)
+$(PLAIN)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (plain)")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+else
+PLAIN := $(BUILD)
+endif
+# The build trees a fragment's per-directory flags apply to.
+FLAVOURS := $(sort $(BUILD) $(PLAIN))
+
+# libFuzzer harnesses: clang, their own tree. A fragment links a fuzzer
+# from $(FUZZ_DIR) objects with $(FUZZ_LDFLAGS).
+FUZZ_CC := clang
+FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+FUZZ_DIR := $(BUILD)/fuzz
+
+$(FUZZ_DIR)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (fuzz)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c \
 	common/vsock_broker.c common/host_open.c common/socket_file.c common/json.c \
 	common/termsafe.c common/error.c common/snapshot.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
--include vmm/virtio/build.mk
+# Each directory's build.mk holds the rules of the programs whose main
+# source is in it (a unit test or fuzzer is registered by the component it
+# tests). A fragment may name another's variables in a rule's
+# prerequisites only if that fragment is read first: this order.
+include vmm/virtio/build.mk
 include vmm/build.mk
--include tests/guest/build.mk
--include tests/guest/virtio/build.mk
--include tests/unit/build.mk
+include policy/build.mk
+include jailer/build.mk
+include tests/guest/build.mk
+include tests/guest/virtio/build.mk
+include rootfs/build.mk
+include rootfs/init/build.mk
+include tests/unit/build.mk
 include tests/integration/build.mk
--include rootfs/build.mk
--include tests/e2e/build.mk
--include policy/build.mk
--include jailer/build.mk
--include rootfs/init/build.mk
--include bench/build.mk
+include tests/e2e/build.mk
+include bench/build.mk
 
 .PHONY: binaries
 binaries: $(BINARIES)
@@ -146,4 +187,5 @@ demo-testguest: all $(GUEST_DIR)/testguest.elf
 clean:
 	rm -rf build build-san
 
+# Generated dependency files: absent before the first build.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -16,17 +16,27 @@ $(BUILD)/bench/snapshot-bench: $(BUILD)/bench/snapshot-bench.o $(BUILD)/bench/be
 $(BUILD)/bench/ctl-bench: $(BUILD)/bench/ctl-bench.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
+# The jail's set-up and tear-down.
+JAIL_BENCH := $(BUILD)/bench/jail-bench
+$(JAIL_BENCH): $(BUILD)/bench/jail-bench.o
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 # The same bzImage for every VMM, and an initramfs whose /init only says
 # it got there and resets.
 .PHONY: bench-linux-initramfs
 bench-linux-initramfs: deps-kernel
 	$(Q)$(TOP)/rootfs/build-initramfs.sh --init $(TOP)/bench/linux-init.sh $(BENCH_LINUX_INITRD)
 
-BENCH_DEPS += all $(BENCH_BINS) $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf \
-	kernel bench-linux-initramfs
+# Everything `make bench` runs, built and not run: `make bench-build`
+# (CI checks that it builds on its own from a clean clone).
+BENCH_DEPS += all $(BENCH_BINS) $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf \
+	$(GUEST_DIR)/testguest-pvh.elf $(VGUEST) $(VHOST) kernel bench-linux-initramfs
 
-.PHONY: bench bench-vmm bench-linux bench-ctl bench-snapshot bench-snap
-bench-snapshot: all $(BUILD)/bench/snapshot-bench $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
+.PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-virtio
+bench-build: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
+
+.PHONY: bench-snapshot bench-snap
+bench-snapshot: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snapshot
 
 bench-ctl: $(BENCH_DEPS) $(NESTED_IMAGE)
@@ -40,6 +50,13 @@ bench-vmm: $(BENCH_DEPS) $(NESTED_IMAGE)
 
 bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh linux
+
+bench-jail: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh jail
+
+# Host-side cost of virtio requests against a bare exit.
+bench-virtio: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh virtio
 
 bench: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot snap

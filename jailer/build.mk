@@ -29,59 +29,20 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(JAILER_LIBS) 2>$@.ld; s=$$?; \
 		grep -v $(JAILER_LD_NOISE) $@.ld >&2; rm -f $@.ld; exit $$s
 
-# The test-only stand-in started by `vmjail run --test-exec`: static, and
-# never sanitized (the jail has no loader, and a sanitizer runtime would
-# need files and system calls the jail denies).
-JAIL_PROBE := $(BUILD)/tests/integration/jail-probe
-JAIL_PROBE_SRCS := tests/integration/jail-probe.c vmm/seccomp.c vmm/seccomp_rules.c $(COMMON_SRCS)
-$(JAIL_PROBE): $(JAIL_PROBE_SRCS) $(wildcard common/*.h) vmm/seccomp.h $(SECCOMP_BPF_PLAIN) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -iquote $(TOP)/vmm -iquote $(dir $(SECCOMP_BPF_PLAIN)) \
-		-static -o $@ $(JAIL_PROBE_SRCS)
-TEST_DEPS += $(JAIL_PROBE)
-
-# The jail runs only static programs, and sanitizer runtimes cannot be
-# linked statically: a sanitizer build's jail tests put the sanitized
-# launcher around this static, unsanitized build of the VMM (the VMM's
-# own sanitizer coverage comes from its standalone tests).
-ifeq ($(SANITIZE),1)
-JAIL_VMM := $(BUILD)/tests/integration/vmjail-vmm-static
-$(JAIL_VMM): $(VMM_SRCS) $(COMMON_SRCS) $(wildcard vmm/*.h vmm/*/*.h common/*.h) \
-		$(SECCOMP_BPF_PLAIN) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -fPIE -iquote $(TOP)/vmm \
-		-iquote $(dir $(SECCOMP_BPF_PLAIN)) -static-pie -o $@ \
-		$(VMM_SRCS) $(COMMON_SRCS) $(VMM_LIBS)
-TEST_DEPS += $(JAIL_VMM)
-# and the e2e test host's `vmjail run` (tests/e2e/build.mk).
-e2e-image: $(JAIL_VMM)
-endif
-
-# jail-cgroup-parent.sh's program: the launcher's cgroup steps, against
-# the host's real cgroup filesystem, without a VMM (or /dev/kvm).
-JAIL_CGROUP_PARENT := $(BUILD)/tests/integration/jail-cgroup-parent
-$(JAIL_CGROUP_PARENT).o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
-$(JAIL_CGROUP_PARENT): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JAILER_LIBS)
-TEST_DEPS += $(JAIL_CGROUP_PARENT)
-
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
 	jail-snapshot.sh)
 
-# Unit tests: the jail's pure parts, and the seccomp tables proved
-# against the kernel.
+# Unit tests: the jail's pure parts, and the launcher's side of the agent
+# session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
 	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot)
-SECCOMP_UNIT_TESTS := $(BUILD)/tests/unit/test_seccomp
-UNIT_TESTS += $(JAILER_UNIT_TESTS) $(SECCOMP_UNIT_TESTS)
+UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
-$(JAILER_UNIT_TESTS:%=%.o): CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
+$(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
+	CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
 # The forms of each setting against each other: policies need the policy
 # tests' scratch tree.
@@ -93,33 +54,21 @@ $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) -lcmocka \
 		$(JAILER_LIBS)
 
-$(SECCOMP_UNIT_TESTS): %: %.o $(BUILD)/vmm/seccomp.o $(BUILD)/vmm/seccomp_rules.o $(COMMON_OBJS)
+$(BUILD)/tests/unit/test_agent_session: %: %.o $(BUILD)/jailer/agent.o \
+		$(BUILD)/common/agent_proto.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
-
-# Benchmark (`make bench`, or `make bench-jail`): prints medians only.
-JAIL_BENCH := $(BUILD)/bench/jail-bench
-
-$(JAIL_BENCH): $(BUILD)/bench/jail-bench.o
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-
-.PHONY: bench-jail
-bench-jail: all $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh jail
-
-BENCH_DEPS += $(JAIL_BENCH)
 
 # libFuzzer harness for the control socket's request parser (clang);
 # ctl-fuzz.sh runs it briefly.
 CTL_FUZZER := $(BUILD)/fuzz/fuzz_ctl_request
 CTL_FUZZ_SRCS := tests/fuzz/fuzz_ctl_request.c jailer/control_socket.c common/json.c common/error.c
+$(addprefix $(FUZZ_DIR)/,tests/fuzz/fuzz_ctl_request.o jailer/control_socket.o): \
+	FUZZ_CFLAGS += -iquote $(TOP)/jailer
 
-$(CTL_FUZZER): $(CTL_FUZZ_SRCS) $(wildcard jailer/*.h common/*.h) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(CFLAGS_COMMON) -O1 -iquote $(TOP)/jailer -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(CTL_FUZZ_SRCS)
+$(CTL_FUZZER): $(CTL_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^
 
 TEST_DEPS += $(CTL_FUZZER)
 INTEGRATION_TESTS += $(TOP)/tests/integration/ctl-fuzz.sh

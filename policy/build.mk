@@ -23,7 +23,7 @@ POLICY_TEST_UTIL := $(BUILD)/tests/unit/test_policy_util.o
 # The examples test needs the checkout's location to find policy/examples.
 $(BUILD)/tests/unit/test_policy_examples.o: CFLAGS += -DVJ_SOURCE_DIR='"$(TOP)"'
 
-$(BUILD)/tests/unit/test_policy_%: $(BUILD)/tests/unit/test_policy_%.o $(POLICY_TEST_UTIL) \
+$(POLICY_UNIT_BINS): %: %.o $(POLICY_TEST_UTIL) \
 		$(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LDLIBS) -lcmocka
@@ -32,15 +32,13 @@ UNIT_TESTS += $(POLICY_UNIT_BINS)
 
 # libFuzzer harness: everything rebuilt with clang and its sanitizers.
 FUZZ_SECONDS ?= 20
-POLICY_FUZZER := $(BUILD)/fuzz/fuzz_policy
+POLICY_FUZZER := $(FUZZ_DIR)/fuzz_policy
 POLICY_FUZZ_SRCS := tests/fuzz/fuzz_policy.c $(POLICY_SRCS) common/parse.c common/config.c \
 	common/error.c
 
-$(POLICY_FUZZER): $(POLICY_FUZZ_SRCS) $(wildcard policy/*.h common/*.h) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(POLICY_FUZZ_SRCS) $(POLICY_LDLIBS)
+$(POLICY_FUZZER): $(POLICY_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(POLICY_LDLIBS)
 
 .PHONY: fuzz-policy
 fuzz-policy: $(POLICY_FUZZER)

@@ -93,7 +93,7 @@ struct vj_limits {
 	uint64_t output_bytes;  /* cap on each of the workload's stdout and stderr */
 };
 
-/* What runs inside the guest (per request; issue: workloads). */
+/* What runs inside the guest (per request). */
 struct vj_workload {
 	uint32_t argc;
 	char *argv[VJ_MAX_ARGS + 1];

@@ -1,37 +1,28 @@
-# vmjail-init (the guest agent and PID 1), the protocol it shares with the
-# launcher (common/agent_proto.c), the tests of the launcher's side of it
-# (jailer/agent.c, which vmjail links: jailer/build.mk), the guest images
-# that carry vmjail-init, and their tests.
+# vmjail-init (the guest agent and PID 1) with the protocol it shares
+# with the launcher (common/agent_proto.c), the guest images that carry
+# it, and their tests.
 
-AGENT_PROTO_OBJ := $(BUILD)/common/agent_proto.o
 VJ_INIT_SRCS := rootfs/init/main.c rootfs/init/session.c rootfs/init/workload.c \
-	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c
-VJ_INIT_COMMON_SRCS := common/agent_proto.c common/log.c common/parse.c common/error.c
+	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c \
+	common/agent_proto.c common/log.c common/parse.c common/error.c
 VJ_INIT := $(BUILD)/vmjail-init
 
-# The guest binary: static, so that any root file system can run it, and
-# never sanitized (sanitizer runtimes do not link statically): built with
-# the hardening flags, as a static PIE, in every build.
-VJ_INIT_CFLAGS := $(CFLAGS_COMMON) -O2 $(HARDEN_CFLAGS) -iquote $(TOP)/rootfs/init
-VJ_INIT_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+$(addsuffix /rootfs/init/%.o,$(FLAVOURS)): CFLAGS += -iquote $(TOP)/rootfs/init
 
+# The guest binary: static, so that any root file system can run it, and
+# never sanitized: built from the plain objects (Makefile), with the
+# hardening flags, as a static PIE, in every build.
 BINARIES += $(VJ_INIT)
 
-$(VJ_INIT): $(VJ_INIT_SRCS) $(VJ_INIT_COMMON_SRCS) $(wildcard rootfs/init/*.h common/*.h) | deps
-	@mkdir -p $(dir $@)
+$(VJ_INIT): $(VJ_INIT_SRCS:%.c=$(PLAIN)/%.o)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)$(CC) $(VJ_INIT_CFLAGS) $(VJ_INIT_LDFLAGS) -o $@ $(VJ_INIT_SRCS) $(VJ_INIT_COMMON_SRCS)
+	$(Q)$(CC) $(PLAIN_STATIC_LDFLAGS) -o $@ $^
 
 # The same code built as a host program like everything else (so with
 # ASan and UBSan under SANITIZE=1): the integration tests run this one.
 VJ_INIT_HOST := $(BUILD)/tests/integration/vmjail-init-host
-VJ_INIT_OBJS := $(VJ_INIT_SRCS:%.c=$(BUILD)/%.o)
-VJ_INIT_HOST_LIBS := $(AGENT_PROTO_OBJ) $(BUILD)/common/log.o $(BUILD)/common/parse.o \
-	$(BUILD)/common/error.o
 
-$(BUILD)/rootfs/init/%.o: CFLAGS += -iquote $(TOP)/rootfs/init
-
-$(VJ_INIT_HOST): $(VJ_INIT_OBJS) $(VJ_INIT_HOST_LIBS)
+$(VJ_INIT_HOST): $(VJ_INIT_SRCS:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
@@ -62,60 +53,34 @@ scratch-ext4: deps-kernel
 # Everything the bundled examples (policy/examples/) name.
 examples: kernel initramfs rootfs-ext4 scratch-ext4 $(GUEST_DIR)/testguest.elf
 
-# Unit tests: the codec, the agent's parsers, and the launcher's side
-# against scripted hostile agents.
-AGENT_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_agent_proto test_agent_init \
-	test_agent_session)
+# Unit tests: the codec and the agent's parsers (the launcher's side of
+# the session: jailer/build.mk).
+AGENT_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_agent_proto test_agent_init)
 UNIT_TESTS += $(AGENT_UNIT_TESTS)
-AGENT_CLIENT_OBJS := $(BUILD)/jailer/agent.o
 
 $(BUILD)/tests/unit/test_agent_init.o: CFLAGS += -iquote $(TOP)/rootfs/init
-$(BUILD)/tests/unit/test_agent_session.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
-$(BUILD)/jailer/agent.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
-$(BUILD)/tests/unit/test_agent_proto: %: %.o $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
+$(BUILD)/tests/unit/test_agent_proto: %: %.o $(BUILD)/common/agent_proto.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/unit/test_agent_init: %: %.o $(BUILD)/rootfs/init/workload.o \
-		$(BUILD)/rootfs/init/connect.o $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
+		$(BUILD)/rootfs/init/connect.o $(BUILD)/common/agent_proto.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/unit/test_agent_session: %: %.o $(AGENT_CLIENT_OBJS) $(AGENT_PROTO_OBJ) \
-		$(COMMON_OBJS)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
-
-# Integration: the real agent (vmjail-init-host) driven by the launcher's
-# side (agent-drive) and by a hostile launcher (agent-evil-launcher).
-AGENT_DRIVE := $(BUILD)/tests/integration/agent-drive
-AGENT_EVIL := $(BUILD)/tests/integration/agent-evil-launcher
-
-$(BUILD)/tests/integration/agent-drive.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
-
-$(AGENT_DRIVE): %: %.o $(AGENT_CLIENT_OBJS) $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-
-$(AGENT_EVIL): %: %.o $(AGENT_PROTO_OBJ) $(COMMON_OBJS)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-
-TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) $(AGENT_DRIVE) $(AGENT_EVIL) examples
+TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) examples
 INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-init.sh \
 	tests/integration/agent-evil.sh tests/integration/agent-images.sh
 
 # libFuzzer harness for the codec (clang); agent-fuzz.sh runs it briefly,
 # longer by hand: build/fuzz/fuzz_agent_proto -max_total_time=600 DIR
-AGENT_FUZZER := $(BUILD)/fuzz/fuzz_agent_proto
+AGENT_FUZZER := $(FUZZ_DIR)/fuzz_agent_proto
 AGENT_FUZZ_SRCS := tests/fuzz/fuzz_agent_proto.c common/agent_proto.c common/error.c
 
-$(AGENT_FUZZER): $(AGENT_FUZZ_SRCS) $(wildcard common/*.h) | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(AGENT_FUZZ_SRCS)
+$(AGENT_FUZZER): $(AGENT_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^
 
 TEST_DEPS += $(AGENT_FUZZER)
 INTEGRATION_TESTS += tests/integration/agent-fuzz.sh

@@ -13,7 +13,7 @@ E2E_SCRATCH_EXT4 := $(E2E_DIR)/scratch.ext4
 # vmjail's programs (not its libraries) go into the test host. Expanded in
 # the recipe: fragments included after this one add to BINARIES too.
 # A sanitizer build's VMM is not static, which the jail requires: `vmjail
-# run` there uses the static build of the VMM (JAIL_VMM, jailer/build.mk).
+# run` there uses the static build of the VMM (JAIL_VMM, vmm/build.mk).
 E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM)
 
 .PHONY: e2e e2e-image e2e-guest-initramfs e2e-ext4
@@ -32,10 +32,11 @@ e2e-ext4: deps-kernel initramfs
 
 # The launcher's two sides as test drivers, for a guest under a bare VMM:
 # agent-drive (the agent's session) and vmm-ctl (the VMM's control
-# channel). Named by path: their fragments are read after this one.
-E2E_DRIVERS := $(BUILD)/tests/integration/agent-drive $(BUILD)/tests/integration/vmm-ctl
+# channel), from tests/integration/build.mk.
+E2E_DRIVERS := $(AGENT_DRIVE) $(VMM_CTL_DRIVER)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(VHOST) $(E2E_DRIVERS)
+e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(JAIL_VMM) \
+		$(VHOST) $(E2E_DRIVERS)
 	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
 		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4) $(E2E_SCRATCH_EXT4) \
 		$(E2E_PROGRAMS) $(VHOST) $(E2E_DRIVERS)

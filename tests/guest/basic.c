@@ -111,8 +111,8 @@ void scenario_wait(void)
 }
 
 /* int3: a software interrupt in ring 0. A Linux boot needs it (the int3
- * self-test of early boot); a KVM that emulates guest ring 0, like the
- * development machines' (tests/README.md), cannot run it and the VMM stops
+ * self-test of early boot); a KVM that emulates guest ring 0 (a paravirtual
+ * nested hypervisor, tests/README.md) cannot run it and the VMM stops
  * with an emulation failure (status 4). With hardware virtualization the
  * breakpoint handler runs and the guest reports ok. `make demo` asks this
  * guest where a Linux guest can boot. */

@@ -12,7 +12,7 @@ CG_PARENT=vmjail-test-$$
 JAIL_TMP=$(mktemp -d /tmp/vmjail-test.XXXXXX)
 JAIL=(--run-dir "$RUN_DIR" --cgroup-parent "$CG_PARENT")
 # A sanitizer build's VMM is dynamically linked and cannot run in the
-# jail; its build has a static one for the jail tests (jailer/build.mk).
+# jail; its build has a static one for the jail tests (vmm/build.mk).
 JAIL_VMM=$BUILD/tests/integration/vmjail-vmm-static
 VMM_OPT=()
 if [ -x "$JAIL_VMM" ]; then

@@ -24,25 +24,18 @@ $(VIRTIO_UNIT_TESTS): %: %.o $(BUILD)/tests/unit/test_virtio_util.o $(VIRTIO_OBJ
 # libFuzzer harnesses (clang): the walker and the blk request path over a
 # fake guest memory. tests/integration/virtio-fuzz.sh runs each briefly;
 # longer runs by hand: build/fuzz/fuzz_blk -max_total_time=600 DIR
-FUZZ_CC := clang
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$(TOP) -I$(TOP)/common \
-	-iquote $(TOP)/vmm -fsanitize=fuzzer-no-link,address,undefined \
-	-fno-sanitize-recover=all
-FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRCS := vmm/virtio/queue.c vmm/virtio/chain.c vmm/virtio/mmio.c \
 	vmm/virtio/ratelimit.c vmm/virtio/blk.c vmm/memory.c vmm/vm.c vmm/eventloop.c \
 	vmm/bus.c common/log.c common/config.c common/parse.c common/error.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 FUZZERS := $(FUZZ_DIR)/fuzz_virtqueue $(FUZZ_DIR)/fuzz_blk
+VIRTIO_FUZZ_OBJS := $(FUZZERS:$(FUZZ_DIR)/%=$(FUZZ_DIR)/tests/fuzz/%.o)
 
-$(FUZZ_DIR)/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $< (fuzz)")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+$(filter $(FUZZ_DIR)/vmm/%,$(FUZZ_LIB_OBJS)) $(VIRTIO_FUZZ_OBJS): FUZZ_CFLAGS += -iquote $(TOP)/vmm
 
 $(FUZZERS): $(FUZZ_DIR)/%: $(FUZZ_DIR)/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ -lpthread
 
 TEST_DEPS += $(FUZZERS)
 INTEGRATION_TESTS += tests/integration/virtio-fuzz.sh
