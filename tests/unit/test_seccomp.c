@@ -325,7 +325,9 @@ static void snapshot_calls_belong_to_their_thread(void **state)
 		struct call get = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0, 0x1000, 0, 0 } };
 		struct call set = { .nr = SYS_prlimit64, .a = { 0, RLIMIT_FSIZE, 0x1000, 0, 0, 0 } };
 		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &get), SURVIVES);
-#if !defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)
+		(void)set;
+#else
 		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &set), KILLED);
 		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &get), KILLED);
 #endif
