@@ -135,10 +135,13 @@ SC_TIMEOUT=
 LOG=
 SC_FAILED=0
 
-# check WHAT COMMAND...: one result line for one expectation.
-check() {
+# expect WHAT COMMAND...: one result line for one expectation, as in
+# tests/lib.sh (same name, same calling convention, same WHY), sent over
+# the serial port with emit instead of printed.
+expect() {
 	local what=$1
 	shift
+	WHY=
 	if "$@"; then
 		emit PASS "$SC" "$what"
 	else

@@ -5,6 +5,7 @@
 # own printout checks boot_params as Linux reads it. Each boot is stopped
 # once those lines are out.
 # needs: root kvm
+# builds: kernel initramfs-min
 . "$(dirname "$0")/../lib.sh"
 
 KERNEL=$BUILD/guest/vmlinux

@@ -2,6 +2,7 @@
 # virtio-blk and virtio-rng against the test guest's polling drivers (one
 # request by interrupt), with the drive files checked on the host.
 # needs: kvm
+# builds: $(VGUEST) $(VHOST)
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-blk || { finish; exit; }
@@ -10,7 +11,7 @@ disk=$WORK/disk.img
 "$VHOST" mkdisk "$disk" || { fail "virtio-blk: make drive"; finish; exit; }
 blocks_before=$(stat -c %b "$disk")
 guest blk --drive "path=$disk,id=vjdisk0"
-guest_ok "virtio-blk: read, write, flush, write zeroes, discard, GET_ID from the guest" blk
+expect "virtio-blk: read, write, flush, write zeroes, discard, GET_ID from the guest" guest_ok blk
 if grep -q "id=vjdisk0 *$" <<<"$OUT"; then
 	pass "virtio-blk: GET_ID returns the configured id"
 else
@@ -31,7 +32,7 @@ fi
 
 "$VHOST" mkdisk "$disk"
 guest blk-ro --drive "path=$disk,ro"
-guest_ok "virtio-blk: read-only drive offers VIRTIO_BLK_F_RO and refuses writes" blk-ro
+expect "virtio-blk: read-only drive offers VIRTIO_BLK_F_RO and refuses writes" guest_ok blk-ro
 if why=$("$VHOST" checkdisk-ro "$disk"); then
 	pass "virtio-blk: read-only drive file unchanged"
 else
@@ -39,12 +40,12 @@ else
 fi
 
 guest blk-irq --drive "path=$disk,ro"
-guest_ok "virtio-blk: a request completed by interrupt (irqfd, InterruptStatus)" blk-irq
+expect "virtio-blk: a request completed by interrupt (irqfd, InterruptStatus)" guest_ok blk-irq
 
 # Throttled hard (8 operations then 4 per 100 ms) the guest's 32 reads
 # still all complete: the limiter's timer resumes the queue.
 VJARGS="vjreads=32" guest blk-ro --drive "path=$disk,ro,ops=4,ops-refill=100,ops-burst=8" -vv
-guest_ok "virtio-blk: a rate-limited queue resumes from its timer" blk-ro
+expect "virtio-blk: a rate-limited queue resumes from its timer" guest_ok blk-ro
 if grep -q "virtio-blk0: rate limit reached" <<<"$ERR"; then
 	pass "virtio-blk: the limiter held the queue back"
 else
@@ -59,5 +60,5 @@ else
 fi
 
 guest rng --rng
-guest_ok "virtio-rng: two reads, filled and different" rng
+expect "virtio-rng: two reads, filled and different" guest_ok rng
 finish

@@ -13,19 +13,16 @@ trap 'rm -rf "$WORK"' EXIT
 guest() {
 	local sc=$1
 	shift
-	run_capture OUT ERR RC 60 "$VMM" --kernel "$VGUEST" --memory 64 \
+	run_capture 60 "$VMM" --kernel "$VGUEST" --memory 64 \
 		--cmdline "vjtest=$sc${VJARGS:+ $VJARGS}" "$@"
 }
 
-# guest_ok NAME SCENARIO: the guest reported `ok` and the VMM exited 0
-# (guest reset). Prints PASS/FAIL with the evidence.
+# guest_ok SCENARIO: the guest reported `ok` and the VMM exited 0 (guest
+# reset); a predicate for expect (tests/lib.sh), the evidence in WHY.
 guest_ok() {
-	local name=$1 sc=$2
-	if [ "$RC" = 0 ] && grep -q "^vjtest: $sc ok" <<<"$OUT"; then
-		pass "$name"
-	else
-		fail "$name" "exit $RC; guest: $(tail -n 3 <<<"$OUT" | tr '\n' '|'); vmm: $(tail -n 3 <<<"$ERR" | tr '\n' '|')"
-	fi
+	[ "$RC" = 0 ] && grep -q "^vjtest: $1 ok" <<<"$OUT" && return 0
+	WHY="exit $RC; guest: $(tail -n 3 <<<"$OUT" | tr '\n' '|'); vmm: $(tail -n 3 <<<"$ERR" | tr '\n' '|')"
+	return 1
 }
 
 need_guest() {

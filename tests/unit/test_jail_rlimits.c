@@ -95,5 +95,6 @@ int main(void)
 		cmocka_unit_test(policy_values_win),
 		cmocka_unit_test(fsize_does_not_depend_on_the_guest_memory),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

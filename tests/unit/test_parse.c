@@ -85,5 +85,6 @@ int main(void)
 		cmocka_unit_test(size_rejects_bad_suffix_and_overflow),
 		cmocka_unit_test(mac_parses_and_rejects),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

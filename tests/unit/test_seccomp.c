@@ -301,5 +301,6 @@ int main(void)
 		cmocka_unit_test(only_vcpus_run_the_guest_and_only_the_vmm_closes),
 		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
