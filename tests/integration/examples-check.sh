@@ -4,7 +4,7 @@
 # examples`, which `make demo` and `make test` run): no file the README's
 # commands leave unbuilt.
 # needs: none
-# builds: none
+# builds: examples
 . "$(dirname "$0")/../lib.sh"
 
 HOST=$TOP/policy/examples/host.yaml

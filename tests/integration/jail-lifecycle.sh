@@ -40,7 +40,7 @@ stop_with INT
 
 run_capture 30 "${GUEST_RUN[@]}" --cmdline vjtest=wait --id life-timeout --timeout 500ms
 expect "the wall-clock limit stops it with status $TIMEOUT" test "$RC" = $TIMEOUT
-expect "... saying so" eval '[[ $ERR == *"timed OUT after 500 ms"* ]]'
+expect "... saying so" eval '[[ $ERR == *"timed out after 500 ms"* ]]'
 run_capture 30 "${PROBE_RUN[@]}" --id life-stubborn --timeout 200ms -- ignore-term
 expect "a VMM that ignores SIGTERM is killed after the grace period ($TIMEOUT)" \
 	test "$RC" = $TIMEOUT
