@@ -39,7 +39,7 @@ expect "hello: guest reads its command line through boot_params" out_line \
 
 boot "$GUEST" "vjtest=reset" 1
 expect "reset: immediate i8042 reset exits 0" rc_is $EXIT_RESET
-if [ -z "$OUT" ]; then pass "reset: no console output"; else fail "reset: no console output" "$OUT"; fi
+expect "reset: no console output" eval '[ -z "$OUT" ] || { WHY=$OUT; false; }'
 
 boot "$GUEST" "vjtest=marker" 1 -v
 expect "marker: exits 0" rc_is $EXIT_RESET
@@ -47,11 +47,8 @@ expect "marker: guest wrote the marker" out_line 'vjtest: marker ok'
 expect "marker: VMM logs boot complete" err_has 'boot complete'
 
 boot "$GUEST" "vjtest=hello" 1 -v
-if grep -q 'boot complete' <<<"$ERR"; then
-	fail "hello: no boot-complete log without the marker" "$ERR"
-else
-	pass "hello: no boot-complete log without the marker"
-fi
+expect "hello: no boot-complete log without the marker" \
+	eval '! grep -q "boot complete" <<<"$ERR" || { WHY=$ERR; false; }'
 
 boot "$GUEST" "vjtest=first" 1 -v
 expect "first: marker written by the first guest instructions" out_line 'vjtest: first ok'
@@ -83,16 +80,10 @@ timeout -k 5 "$TIMEOUT" "$VMM" --kernel "$GUEST" --cmdline "vjtest=flood vjloops
 RC=$? ERR=$(cat "$tmp/flood.err")
 expect "flood: console cap does not stop the VM" rc_is $EXIT_RESET
 size=$(stat -c %s "$tmp/flood")
-if [ "$size" -gt 0 ] && [ "$size" -le 4096 ]; then
-	pass "flood: --console-limit 4096 caps 20000 bytes of output"
-else
-	fail "flood: --console-limit 4096 caps 20000 bytes of output" "$size bytes written"
-fi
-if [ "$(grep -c 'console output limit' <<<"$ERR")" = 1 ]; then
-	pass "flood: reaching the cap is reported once"
-else
-	fail "flood: reaching the cap is reported once" "stderr: ${ERR:0:300}"
-fi
+expect "flood: --console-limit 4096 caps 20000 bytes of output" \
+	eval '[ "$size" -gt 0 ] && [ "$size" -le 4096 ] || { WHY="$size bytes written"; false; }'
+expect "flood: reaching the cap is reported once" \
+	eval '[ "$(grep -c "console output limit" <<<"$ERR")" = 1 ] || { WHY="stderr: ${ERR:0:300}"; false; }'
 
 boot "$GUEST" "vjtest=uart" 1
 for check in ier scratch loopback-msr loopback-data fifo lsr-idle iir-idle thri divisor; do
@@ -125,11 +116,8 @@ for n in 1 2 4; do
 	expect "smp $n vCPUs: MP table lists $n, all reach long mode" out_line \
 		"vjtest: smp ok $n cpus ids $(seq -s, 0 $((n - 1)))"
 	ups=$(grep -Ec '^vjtest: smp cpu [0-9]+ up$' <<<"$OUT")
-	if [ "$ups" = $((n - 1)) ]; then
-		pass "smp $n vCPUs: each AP reports once, lines intact"
-	else
-		fail "smp $n vCPUs: each AP reports once, lines intact" "$ups lines: ${OUT:0:400}"
-	fi
+	expect "smp $n vCPUs: each AP reports once, lines intact" \
+		eval '[ "$ups" = $((n - 1)) ] || { WHY="$ups lines: ${OUT:0:400}"; false; }'
 	expect "smp $n vCPUs: exits 0 with APs halted" rc_is $EXIT_RESET
 done
 
@@ -216,11 +204,8 @@ stop_running() {
 		return
 	fi
 	wait "$pid"; status=$?
-	if [ "$status" = $EXIT_STOPPED ]; then
-		pass "$name"
-	else
-		fail "$name" "exit status $status, want $EXIT_STOPPED; $(head -c 300 "$tmp/err")"
-	fi
+	expect "$name" eval '[ "$status" = $EXIT_STOPPED ] ||
+		{ WHY="exit status $status, want $EXIT_STOPPED; $(head -c 300 "$tmp/err")"; false; }'
 }
 
 stop_running "spin: SIGTERM stops a guest looping in ring 0 (status 5)" spin TERM
@@ -228,26 +213,27 @@ stop_running "wait: SIGINT stops a guest halted with interrupts on (status 5)" w
 
 # --- refusal of bad input: status 1 and one line naming the culprit -------
 
-# refuse NAME NEEDLE VMM-ARGS...: exit 1 and exactly one stderr line that
+# refused NEEDLE VMM-ARGS...: exit 1 and exactly one stderr line that
 # contains NEEDLE (the file or flag at fault).
-refuse() {
-	local name=$1 needle=$2
-	shift 2
+refused() {
+	local needle=$1
+	shift
 	run_capture "$TIMEOUT" "$VMM" "$@"
 	if [ "$RC" != $EXIT_CONFIG ]; then
-		fail "$name" "exit status $RC, want $EXIT_CONFIG; stderr: ${ERR:0:300}"
+		WHY="exit status $RC, want $EXIT_CONFIG; stderr: ${ERR:0:300}"
 	elif [ -z "$ERR" ] || [ "$(printf '%s\n' "$ERR" | wc -l)" != 1 ]; then
-		fail "$name" "want exactly one stderr line, got: ${ERR:0:400}"
+		WHY="want exactly one stderr line, got: ${ERR:0:400}"
 	elif ! grep -qF -- "$needle" <<<"$ERR"; then
-		fail "$name" "stderr does not name $needle: $ERR"
+		WHY="stderr does not name $needle: $ERR"
 	else
-		pass "$name"
+		return 0
 	fi
+	return 1
 }
 
 # refuse_kernel NAME FILE: the guest image FILE is refused.
 refuse_kernel() {
-	refuse "$1" "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64 --console stdout
+	expect "$1" refused "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64 --console stdout
 }
 
 # poke FILE OFFSET VALUE BYTES: little-endian VALUE into FILE at OFFSET.
@@ -292,13 +278,13 @@ refuse_kernel "bad kernel: entry point outside the image" "$(crafted entry 24 0x
 printf 'not a kernel\n' >"$tmp/text"
 refuse_kernel "bad kernel: neither ELF nor bzImage" "$tmp/text"
 
-refuse "bad flag: --vcpus 0" --vcpus --kernel "$GUEST" --vcpus 0
-refuse "bad flag: --vcpus 33" --vcpus --kernel "$GUEST" --vcpus 33
-refuse "bad flag: --memory 8 (below the minimum)" --memory --kernel "$GUEST" --memory 8
-refuse "bad flag: --memory above the maximum" --memory --kernel "$GUEST" --memory 300000
-refuse "bad flag: --memory not a number" --memory --kernel "$GUEST" --memory lots
-refuse "bad flag: unknown option" --bogus --kernel "$GUEST" --bogus
-refuse "bad flag: command line of 3000 characters" --cmdline --kernel "$GUEST" \
+expect "bad flag: --vcpus 0" refused --vcpus --kernel "$GUEST" --vcpus 0
+expect "bad flag: --vcpus 33" refused --vcpus --kernel "$GUEST" --vcpus 33
+expect "bad flag: --memory 8 (below the minimum)" refused --memory --kernel "$GUEST" --memory 8
+expect "bad flag: --memory above the maximum" refused --memory --kernel "$GUEST" --memory 300000
+expect "bad flag: --memory not a number" refused --memory --kernel "$GUEST" --memory lots
+expect "bad flag: unknown option" refused --bogus --kernel "$GUEST" --bogus
+expect "bad flag: command line of 3000 characters" refused --cmdline --kernel "$GUEST" \
 	--memory 64 --cmdline "vjtest=hello $(printf 'x%.0s' {1..2987})"
 
 finish
