@@ -2,8 +2,9 @@
 # Source it; end the script with `finish`. tests/run-suite reads the lines
 # "PASS: what", "FAIL: what: why" and "SKIP: what: why".
 #
-# The one idiom, for every script (and, through the serial port, for the
-# e2e scenarios: tests/e2e/testhost-init.sh has the same names):
+# The one idiom, for every script. The e2e scenarios (busybox sh in the
+# test host) use the same `expect` and WHY, sending the lines over the
+# serial port (tests/e2e/testhost-init.sh), and RC for vmjail's status.
 #
 #   run_capture SECONDS CMD...   runs CMD (stdin /dev/null) with a timeout;
 #                                sets OUT, ERR (its stdout and stderr, minus
