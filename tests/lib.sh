@@ -1,6 +1,9 @@
 # Shared helpers for integration test scripts (tests/integration/*.sh).
 # Source it; end the script with `finish`. tests/run-suite reads the lines
-# "PASS: what", "FAIL: what: why" and "SKIP: what: why".
+# "PASS: what", "FAIL: what: why" and "SKIP: what: why". A script's header
+# says what it needs to run (`# needs: root kvm`, tests/run-suite) and
+# what make builds for it (`# builds: $(JAIL_PROBE) kernel`, or none:
+# `make integration T=SCRIPT`).
 #
 # The one idiom, for every script. The e2e scenarios (busybox sh in the
 # test host) use the same `expect` and WHY, sending the lines over the
