@@ -25,6 +25,14 @@ guest_ok() {
 	return 1
 }
 
+# config_error TEXT: the VMM refused its configuration (status 1) with a
+# message containing TEXT.
+config_error() {
+	[ "$RC" = 1 ] && grep -qF -- "$1" <<<"$ERR" && return 0
+	WHY="exit $RC: $ERR"
+	return 1
+}
+
 need_guest() {
 	need_kvm "$1" || return 1
 	[ -x "$VMM" ] && [ -r "$VGUEST" ] && [ -x "$VHOST" ] && return 0
