@@ -52,13 +52,13 @@ skip() { echo "SKIP: $1: $2"; }
 # expect WHAT CMD...: see above. WHY is cleared before and after, so that
 # a reason never leaks from one expectation into the next.
 expect() {
-	local what=$1
+	local __what=$1
 	shift
 	WHY=
 	if "$@"; then
-		pass "$what"
+		pass "$__what"
 	else
-		fail "$what" "${WHY:-$* failed}"
+		fail "$__what" "${WHY:-$* failed}"
 	fi
 	WHY=
 }

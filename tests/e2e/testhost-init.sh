@@ -139,13 +139,13 @@ SC_FAILED=0
 # tests/lib.sh (same name, same calling convention, same WHY), sent over
 # the serial port with emit instead of printed.
 expect() {
-	local what=$1
+	local __what=$1
 	shift
 	WHY=
 	if "$@"; then
-		emit PASS "$SC" "$what"
+		emit PASS "$SC" "$__what"
 	else
-		emit FAIL "$SC" "$what: ${WHY:-$* failed}"
+		emit FAIL "$SC" "$__what: ${WHY:-$* failed}"
 		SC_FAILED=1
 	fi
 	WHY=
