@@ -39,23 +39,22 @@ net_run() {
 	PEER_RC=$?
 }
 
+# peer_ok: the tap's peer (virtio-host) exited 0; a predicate for expect.
 peer_ok() {
-	if [ "$PEER_RC" = 0 ]; then
-		pass "$1"
-	else
-		fail "$1" "peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
-	fi
+	[ "$PEER_RC" = 0 ] && return 0
+	WHY="peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
+	return 1
 }
 
 net_run net
 expect "virtio-net: guest receives a 1514-byte frame from the tap, header zeroed, num_buffers 1" guest_ok net
-peer_ok "virtio-net: the guest's 60-byte frame arrives on the tap intact"
+expect "virtio-net: the guest's 60-byte frame arrives on the tap intact" peer_ok
 
 # Two frames per 100 ms each way: six pings are held back and still all
 # get through, as does the pong.
 net_run net ops=2,ops-refill=100 6
 expect "virtio-net: a rate-limited interface still passes its frames" guest_ok net
-peer_ok "virtio-net: rate-limited transmit reaches the tap, every frame"
+expect "virtio-net: rate-limited transmit reaches the tap, every frame" peer_ok
 expect "virtio-net: the limiter held the transmit queue back" \
 	err_has "virtio-net0: transmit rate limit reached"
 

@@ -23,17 +23,13 @@ vsock_run() {
 
 vsock_run
 expect "virtio-vsock: guest CID from the configuration, streams both ways, refused connect resets" guest_ok vsock
-if [ "$PEER_RC" = 0 ] && grep -q "^connected: OK [0-9]*$" "$WORK/peer.out" &&
-	grep -q "echo ok, end of stream ok" "$WORK/peer.out"; then
-	pass "virtio-vsock: host CONNECT <port> gets OK <port>, 300 kB echoed intact, end of stream"
-else
-	fail "virtio-vsock: host CONNECT, stream and echo" "peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
-fi
-if grep -q "guest connection to port 5678 ok" "$WORK/peer.out"; then
-	pass "virtio-vsock: guest-initiated connection reaches <uds>_5678 through the broker"
-else
-	fail "virtio-vsock: guest-initiated connection reaches <uds>_5678" "$(tr '\n' '|' <"$WORK/peer.out")"
-fi
+expect "virtio-vsock: host CONNECT <port> gets OK <port>, 300 kB echoed intact, end of stream" eval \
+	'[ "$PEER_RC" = 0 ] && grep -q "^connected: OK [0-9]*$" "$WORK/peer.out" &&
+	grep -q "echo ok, end of stream ok" "$WORK/peer.out" ||
+	{ WHY="peer exit $PEER_RC: $(tr "\n" "|" <"$WORK/peer.out")"; false; }'
+expect "virtio-vsock: guest-initiated connection reaches <uds>_5678 through the broker" eval \
+	'grep -q "guest connection to port 5678 ok" "$WORK/peer.out" ||
+	{ WHY=$(tr "\n" "|" <"$WORK/peer.out"); false; }'
 
 # The socket the last run left behind is stale: a new VMM replaces it.
 vsock_run
