@@ -14,6 +14,21 @@ need_jail "jail escapes" || exit 0
 SIGSYS_STATUS=159
 n=0
 
+# answered WANT: the last probe run exited 0 printing exactly WANT.
+answered() {
+	[ "$RC" = 0 ] && [ "$OUT" = "$1" ] && return 0
+	WHY="status $RC, got '$OUT', want '$1' ${ERR:+($ERR)}"
+	return 1
+}
+
+# killed_by_seccomp: the last probe run, under the VMM's filter, was killed.
+killed_by_seccomp() {
+	[ "$RC" = "$SIGSYS_STATUS" ] && [ "$OUT" = "seccomp: on" ] &&
+		[[ $ERR == *"killed by SIGSYS"* ]] && return 0
+	WHY="status $RC, '$OUT' ${ERR:+($ERR)}"
+	return 1
+}
+
 # attempt WHAT EXPECTED ACTION [ARG]: the jail alone answers EXPECTED (the
 # probe's output, one or more lines); the jail plus seccomp kills.
 attempt() {
@@ -22,19 +37,10 @@ attempt() {
 	n=$((n + 1))
 	run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n" --kernel "$GUEST" \
 		--test-exec "$PROBE" -- "$@"
-	if [ "$RC" = 0 ] && [ "$OUT" = "$want" ]; then
-		pass "jail: $what"
-	else
-		fail "jail: $what" "status $RC, got '$OUT', want '$want' ${ERR:+($ERR)}"
-	fi
+	expect "jail: $what" answered "$want"
 	run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n-f" --kernel "$GUEST" \
 		--test-exec "$PROBE" -- --seccomp vmm "$@"
-	if [ "$RC" = $SIGSYS_STATUS ] && [ "$OUT" = "seccomp: on" ] &&
-		[[ $ERR == *"killed by SIGSYS"* ]]; then
-		pass "jail + seccomp: $what kills the process"
-	else
-		fail "jail + seccomp: $what kills the process" "status $RC, '$OUT' ${ERR:+($ERR)}"
-	fi
+	expect "jail + seccomp: $what kills the process" killed_by_seccomp
 }
 
 attempt "open a host path (/etc/passwd): no such file, the root is empty" \
