@@ -143,10 +143,32 @@ comma := ,
 picked = $(if $(T),$(or $(filter $(foreach t,$(subst $(comma), ,$(T)),%/$(t) %/$(t).sh),$(1)),\
 	$(error T=$(T): no such test among $(notdir $(1)))),$(1))
 
-unit: all $(UNIT_TESTS)
-	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite unit $(call picked,$(UNIT_TESTS))
+# The same pick without the error, for prerequisites (expanded whatever the
+# goal; the recipe reports a T that names nothing).
+picked_quiet = $(if $(T),$(filter $(foreach t,$(subst $(comma), ,$(T)),%/$(t) %/$(t).sh),$(1)),$(1))
 
-integration: all $(TEST_DEPS)
+# What `make integration T=SCRIPT` builds besides `all`: the make
+# expressions on the script's "# builds:" line (none: nothing), all of
+# TEST_DEPS for a script without one, and the nested test host's image
+# when the script will run there (tests/run-suite: it needs kvm or linux
+# and this host is not root or has no usable /dev/kvm, or VJ_NESTED=all;
+# a Linux guest always, as whether this KVM boots one is known only by
+# booting).
+script_header = $(shell sed -n 's/^# $(2): *//p' $(1) | head -n 1)
+script_nested = $(if $(filter-out off,$(or $(VJ_NESTED),auto)),$(if $(filter linux,$(2)),e2e-image,$(if \
+	$(filter kvm,$(2)),$(if $(filter all,$(VJ_NESTED))$(filter-out 0,$(shell id -u))$(shell \
+	$(TOP)/tests/kvm-probe kvm >/dev/null 2>&1 || echo no),e2e-image))))
+script_builds = $(eval _vj_builds := $(call script_header,$(1),builds))$(if \
+	$(shell grep -q '^# builds:' $(1) && echo y),$(filter-out none,$(_vj_builds)),$(TEST_DEPS)) \
+	$(call script_nested,$(1),$(call script_header,$(1),needs))
+
+# CASE=PATTERN runs only the unit test cases whose name matches (cmocka's
+# filter: * and ?), in the binaries T picks (tests/unit/unit.h).
+unit: all $(call picked_quiet,$(UNIT_TESTS))
+	$(Q)BUILD=$(BUILD) VJ_TEST_CASE='$(CASE)' $(TOP)/tests/run-suite unit $(call picked,$(UNIT_TESTS))
+
+integration: all $(if $(T),$(sort $(foreach s,$(call picked_quiet,$(INTEGRATION_TESTS)),\
+		$(call script_builds,$(s)))),$(TEST_DEPS))
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(call picked,$(INTEGRATION_TESTS))
 
 test: all $(UNIT_TESTS) $(TEST_DEPS)

@@ -1,6 +1,40 @@
-# Shared helpers for integration test scripts. Source it, call `check NAME
-# COMMAND...` or pass/fail/skip yourself; end with `finish`.
-# Output lines are read by tests/run-suite: "PASS: …", "FAIL: …", "SKIP: …".
+# Shared helpers for integration test scripts (tests/integration/*.sh).
+# Source it; end the script with `finish`. tests/run-suite reads the lines
+# "PASS: what", "FAIL: what: why" and "SKIP: what: why". A script's header
+# says what it needs to run (`# needs: root kvm`, tests/run-suite) and
+# what make builds for it (`# builds: $(JAIL_PROBE) kernel`, or none:
+# `make integration T=SCRIPT`).
+#
+# The one idiom, for every script. The e2e scenarios (busybox sh in the
+# test host) use the same `expect` and WHY, sending the lines over the
+# serial port (tests/e2e/testhost-init.sh), and RC for vmjail's status.
+#
+#   run_capture SECONDS CMD...   runs CMD (stdin /dev/null) with a timeout;
+#                                sets OUT, ERR (its stdout and stderr, minus
+#                                trailing newlines) and RC (its exit status,
+#                                124 when it timed out).
+#   expect "what" CMD...         one PASS or FAIL line for one expectation:
+#                                PASS when CMD succeeds; FAIL with the reason
+#                                CMD left in WHY, else "CMD... failed".
+#
+# CMD is any command or function; the predicates below (and the
+# script-specific ones in the *-lib.sh and jail-common.sh files) set WHY
+# when they fail, so that a FAIL line says what was seen:
+#
+#   rc_is N        RC is N
+#   out_line ERE   a whole line of OUT matches ERE
+#   out_has ERE    some line of OUT has a match for ERE
+#   err_has ERE    some line of ERR has a match for ERE
+#
+#   run_capture 30 "$VMM" --kernel "$GUEST" --cmdline vjtest=hello
+#   expect "hello: exits 0" rc_is 0
+#   expect "hello: says ok" out_line 'vjtest: hello ok.*'
+#   expect "no leftovers" test ! -e "$dir"
+#   expect "refused with one line" eval '[[ $RC == 1 && $ERR == *"bad"* ]]'
+#
+# pass/fail/skip WHAT [WHY] print a line directly, for a result that is
+# not a command's (a prerequisite missing, a loop's outcome); need_root and
+# need_kvm print SKIP for what this host lacks.
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BUILD=${BUILD:-build}
@@ -8,10 +42,63 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 VMM=$BUILD/vmjail-vmm
 GUEST=$BUILD/tests/guest/testguest.elf
 _t_failed=0
+WHY=
+OUT='' ERR='' RC=''
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1${2:+: $2}"; _t_failed=1; }
 skip() { echo "SKIP: $1: $2"; }
+
+# expect WHAT CMD...: see above. WHY is cleared before and after, so that
+# a reason never leaks from one expectation into the next.
+expect() {
+	local __what=$1
+	shift
+	WHY=
+	if "$@"; then
+		pass "$__what"
+	else
+		fail "$__what" "${WHY:-$* failed}"
+	fi
+	WHY=
+}
+
+# run_capture SECONDS CMD...: see above.
+run_capture() {
+	local __t=$1 __of __ef
+	shift
+	__of=$(mktemp)
+	__ef=$(mktemp)
+	timeout -k 5 "$__t" "$@" >"$__of" 2>"$__ef" </dev/null
+	RC=$?
+	OUT=$(cat "$__of")
+	ERR=$(cat "$__ef")
+	rm -f "$__of" "$__ef"
+}
+
+rc_is() {
+	[ "$RC" = "$1" ] && return 0
+	WHY="exit status $RC, want $1; stderr: ${ERR:0:300}"
+	return 1
+}
+
+out_line() {
+	grep -Eqx -- "$1" <<<"$OUT" && return 0
+	WHY="no line /$1/ in: ${OUT:0:400}"
+	return 1
+}
+
+out_has() {
+	grep -Eq -- "$1" <<<"$OUT" && return 0
+	WHY="no /$1/ in stdout: ${OUT:0:400}"
+	return 1
+}
+
+err_has() {
+	grep -Eq -- "$1" <<<"$ERR" && return 0
+	WHY="no /$1/ in stderr: ${ERR:0:400}"
+	return 1
+}
 
 # need_root NAME / need_kvm NAME: print SKIP (loudly) and return 1 if absent.
 need_root() {
@@ -21,20 +108,6 @@ need_root() {
 need_kvm() {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] && return 0
 	skip "$1" "needs /dev/kvm"; echo "WARNING: $1 skipped: no usable /dev/kvm" >&2; return 1
-}
-
-# run_capture OUTVAR ERRVAR RCVAR TIMEOUT CMD...: runs CMD with a timeout,
-# capturing stdout, stderr and the exit status.
-run_capture() {
-	local __o=$1 __e=$2 __r=$3 __t=$4; shift 4
-	# Locals are prefixed so that they cannot shadow the caller's names.
-	local __of __ef __rc
-	__of=$(mktemp); __ef=$(mktemp)
-	timeout -k 5 "$__t" "$@" >"$__of" 2>"$__ef" </dev/null; __rc=$?
-	printf -v "$__o" '%s' "$(cat "$__of")"
-	printf -v "$__e" '%s' "$(cat "$__ef")"
-	printf -v "$__r" '%s' "$__rc"
-	rm -f "$__of" "$__ef"
 }
 
 finish() { return $_t_failed; }

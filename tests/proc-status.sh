@@ -25,22 +25,22 @@ ns_differs() {
 	return 1
 }
 
-# jailed_status_checks CHECK PID UID GID: what the jail promises of every
+# jailed_status_checks PID UID GID: what the jail promises of every
 # thread of PID (the VMM): no capabilities in any set, no_new_privs, one
 # seccomp filter of its own, the sandbox's ids, no supplementary groups.
-# Each expectation goes to CHECK NAME COMMAND... (the caller's reporter).
+# Each is one `expect` (tests/lib.sh, or the e2e test host's over serial).
 jailed_status_checks() {
-	local check=$1 pid=$2 f
+	local pid=$1 f
 	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
-		$check "$f is empty in every thread" every_task "$pid" $f 0000000000000000
+		expect "$f is empty in every thread" every_task "$pid" $f 0000000000000000
 	done
-	$check "NoNewPrivs is set in every thread" every_task "$pid" NoNewPrivs 1
-	$check "every thread is under a seccomp filter (Seccomp 2)" every_task "$pid" Seccomp 2
+	expect "NoNewPrivs is set in every thread" every_task "$pid" NoNewPrivs 1
+	expect "every thread is under a seccomp filter (Seccomp 2)" every_task "$pid" Seccomp 2
 	# Its own table, not one stacked on another thread's.
-	$check "every thread has exactly one filter" every_task "$pid" Seccomp_filters 1
-	$check "runs as uid $3 (real, effective, saved, fs)" every_task "$pid" Uid "$3 $3 $3 $3"
-	$check "runs as gid $4" every_task "$pid" Gid "$4 $4 $4 $4"
-	$check "has no supplementary groups" every_task "$pid" Groups ""
+	expect "every thread has exactly one filter" every_task "$pid" Seccomp_filters 1
+	expect "runs as uid $2 (real, effective, saved, fs)" every_task "$pid" Uid "$2 $2 $2 $2"
+	expect "runs as gid $3" every_task "$pid" Gid "$3 $3 $3 $3"
+	expect "has no supplementary groups" every_task "$pid" Groups ""
 }
 
 # fd_table PID: PID's descriptor table on one line, "N:TARGET" in the

@@ -10,6 +10,7 @@
 # env: BUILD (default build), E2E_VERBOSE=1 sends every scenario's log
 # back, not only failing ones (E2E_VERBOSE=NAME: that scenario's), E2E_ONLY=NAME[,NAME...] runs only those
 # scenarios. Logs of the last run: $BUILD/tests/e2e/run/.
+# builds: e2e-image
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 . "$TOP/tests/e2e/testhost.sh"

@@ -4,7 +4,7 @@
 #
 # Adding one: a line "name timeout-seconds" below and a function
 # scenario_<name with - as _> that states its expectations with
-#   check "what is expected" COMMAND...
+#   expect "what is expected" COMMAND...
 # Helpers (testhost-init.sh): vmm_run VMM-ARGS..., log_has ERE,
 # vmm_status_is N MEANING, figure TEXT.
 # A scenario that never ends its checks is killed by run.sh after its
@@ -60,11 +60,11 @@ GUEST_MEMORY=128M
 scenario_testhost_kvm() {
 	local m
 	for m in irqbypass kvm kvm-amd; do
-		check "insmod $m.ko" insmod /lib/modules/$m.ko
+		expect "insmod $m.ko" insmod /lib/modules/$m.ko
 	done
 	dmesg >"$LOG"
-	check "kvm_amd has nested paging" log_has "SVM: kvm: Nested Paging enabled"
-	check "/dev/kvm is a character device" test -c /dev/kvm
+	expect "kvm_amd has nested paging" log_has "SVM: kvm: Nested Paging enabled"
+	expect "/dev/kvm is a character device" test -c /dev/kvm
 }
 
 # guest_boot VCPUS: the guest boots to /init, reports its CPUs, writes the
@@ -74,12 +74,12 @@ guest_boot() {
 	[ "$1" -gt 1 ] && online=0-$(($1 - 1))
 	vmm_run --vcpus "$1" --memory $GUEST_MEMORY --cmdline "$GUEST_CMDLINE" \
 		-v --timing
-	check "guest /init prints on ttyS0" log_has "E2E-GUEST: init "
-	check "$1 CPU(s) online in the guest" \
+	expect "guest /init prints on ttyS0" log_has "E2E-GUEST: init "
+	expect "$1 CPU(s) online in the guest" \
 		log_has "E2E-GUEST: cpus online=$online nproc=$1\$"
-	check "VMM logs the boot-complete marker written by guest user space" \
+	expect "VMM logs the boot-complete marker written by guest user space" \
 		log_has "vmjail-vmm: guest boot complete: [0-9]+ us"
-	check "guest reboot (reboot=k) ends the VMM with status 0" \
+	expect "guest reboot (reboot=k) ends the VMM with status 0" \
 		vmm_status_is 0 "guest reset"
 	guest_boot_figures
 }
@@ -111,9 +111,9 @@ scenario_boot_2vcpu() { guest_boot 2; }
 scenario_guest_panic() {
 	vmm_run --vcpus 1 --memory $GUEST_MEMORY \
 		--cmdline "$GUEST_CMDLINE e2e_mode=panic"
-	check "guest /init runs" log_has "E2E-GUEST: exiting init"
-	check "guest kernel panics" log_has "Kernel panic - not syncing"
-	check "guest panic ends the VMM with status 7 (guest panic)" \
+	expect "guest /init runs" log_has "E2E-GUEST: exiting init"
+	expect "guest kernel panics" log_has "Kernel panic - not syncing"
+	expect "guest panic ends the VMM with status 7 (guest panic)" \
 		vmm_status_is 7 "guest panic"
 }
 
@@ -124,7 +124,7 @@ virtio_guest() {
 	local mode=$1
 	shift
 	vmm_run --memory $GUEST_MEMORY --cmdline "$GUEST_CMDLINE e2e_mode=$mode e2e_token=$$" "$@"
-	check "guest ran e2e_mode=$mode and rebooted: VMM status 0" vmm_status_is 0 "guest reset"
+	expect "guest ran e2e_mode=$mode and rebooted: VMM status 0" vmm_status_is 0 "guest reset"
 }
 
 # The ext4 driver mounts the ext2 layout busybox's mke2fs writes. The
@@ -135,13 +135,13 @@ scenario_virtio_blk() {
 	mke2fs -F -b 4096 $img >/dev/null
 	before=$(stat -c %b $img)
 	virtio_guest virtio-blk --drive path=$img,id=data
-	check "guest mounts the virtio-blk drive read-write and unmounts it clean" \
+	expect "guest mounts the virtio-blk drive read-write and unmounts it clean" \
 		log_has "E2E-GUEST: virtio-blk done"
-	check "the file the guest wrote and synced is in the image" \
+	expect "the file the guest wrote and synced is in the image" \
 		grep -q "VJE2E-MARK-$$ line 63" $img
 	after=$(stat -c %b $img)
 	figure "image blocks (512 B): $before after mke2fs, $after after the guest's fstrim"
-	check "fstrim in the guest gave the deleted 8 MiB back (discard punched holes)" \
+	expect "fstrim in the guest gave the deleted 8 MiB back (discard punched holes)" \
 		test "$after" -lt $((before + 8192))
 	cp $img /tmp/virtio-ro.img
 }
@@ -151,28 +151,28 @@ scenario_virtio_blk_ro() {
 	local img=/tmp/virtio-ro.img sum
 	sum=$(sha256sum $img)
 	virtio_guest virtio-blk-ro --drive path=$img,ro
-	check "the guest sees a read-only disk" log_has "E2E-GUEST: vda ro=1"
-	check "a raw write to the read-only disk fails in the guest" \
+	expect "the guest sees a read-only disk" log_has "E2E-GUEST: vda ro=1"
+	expect "a raw write to the read-only disk fails in the guest" \
 		log_has "E2E-GUEST: write to vda refused"
-	check "the read-only filesystem is readable" log_has "E2E-GUEST: marks on the ro drive 64"
-	check "the image is unchanged" test "$(sha256sum $img)" = "$sum"
+	expect "the read-only filesystem is readable" log_has "E2E-GUEST: marks on the ro drive 64"
+	expect "the image is unchanged" test "$(sha256sum $img)" = "$sum"
 }
 
 scenario_virtio_rng() {
 	local a b
 	virtio_guest virtio-rng --rng
-	check "/dev/hwrng is virtio-rng" log_has "E2E-GUEST: hwrng current=virtio_rng"
+	expect "/dev/hwrng is virtio-rng" log_has "E2E-GUEST: hwrng current=virtio_rng"
 	a=$(sed -n 's/.*E2E-GUEST: hwrng bytes=\([0-9a-f]*\).*/\1/p' "$LOG" | sed -n 1p)
 	b=$(sed -n 's/.*E2E-GUEST: hwrng bytes=\([0-9a-f]*\).*/\1/p' "$LOG" | sed -n 2p)
-	check "two reads of /dev/hwrng give 32 bytes each" test ${#a} = 64 -a ${#b} = 64
-	check "and they differ" test "$a" != "$b"
+	expect "two reads of /dev/hwrng give 32 bytes each" test ${#a} = 64 -a ${#b} = 64
+	expect "and they differ" test "$a" != "$b"
 }
 
 # A tap in the test host, 10.0.2.1/24; the guest is 10.0.2.2 and fetches
 # 4 MiB of random data over TCP from busybox httpd.
 scenario_virtio_net() {
 	local sum pid
-	check "insmod tun.ko" insmod /lib/modules/tun.ko
+	expect "insmod tun.ko" insmod /lib/modules/tun.ko
 	tunctl -t vjtap0 >/dev/null
 	ip link set vjtap0 up
 	ip addr add 10.0.2.1/24 dev vjtap0
@@ -183,10 +183,10 @@ scenario_virtio_net() {
 	pid=$!
 	virtio_guest virtio-net --net tap=vjtap0,mac=52:54:00:12:34:56
 	kill $pid
-	check "the guest's eth0 has the configured MAC" \
+	expect "the guest's eth0 has the configured MAC" \
 		log_has "E2E-GUEST: eth0 mac=52:54:00:12:34:56"
-	check "the guest pings the test host through the tap" log_has "E2E-GUEST: ping 10.0.2.1 ok"
-	check "4 MiB over TCP arrive intact (sha256)" log_has "E2E-GUEST: tcp blob sha256=$sum"
+	expect "the guest pings the test host through the tap" log_has "E2E-GUEST: ping 10.0.2.1 ok"
+	expect "4 MiB over TCP arrive intact (sha256)" log_has "E2E-GUEST: tcp blob sha256=$sum"
 	tunctl -d vjtap0 >/dev/null
 }
 
@@ -205,12 +205,12 @@ scenario_virtio_vsock() {
 	virtio_guest virtio-vsock --vsock cid=42,uds=/tmp/v.sock
 	wait $pid
 	cat /tmp/vsock-peer.log >>"$LOG"
-	check "host to guest: CONNECT 1234 answered OK, 300 kB echoed intact, end of stream" \
+	expect "host to guest: CONNECT 1234 answered OK, 300 kB echoed intact, end of stream" \
 		grep -q "echo ok, end of stream ok" /tmp/vsock-peer.log
-	check "the guest echoed all of it" log_has "vsock-guest: echoed 300000 bytes"
-	check "guest to host: port 5678 reaches /tmp/v.sock_5678" \
+	expect "the guest echoed all of it" log_has "vsock-guest: echoed 300000 bytes"
+	expect "guest to host: port 5678 reaches /tmp/v.sock_5678" \
 		grep -q "guest connection to port 5678 ok" /tmp/vsock-peer.log
-	check "the guest reads the host's answer" log_has "vsock-guest: the host said host says hi"
+	expect "the guest reads the host's answer" log_has "vsock-guest: the host said host says hi"
 }
 
 # `vmjail run POLICY -- CMD` with the example Linux policy: the launcher,
@@ -222,7 +222,7 @@ VJ_VMM=
 VJ_RUN="vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml $VJ_VMM"
 
 # vj_run [OPTIONS] -- CMD...: stdout to /tmp/vj.out, stderr to /tmp/vj.err,
-# the status in VJ_RC; all three go to the scenario's log.
+# the status in RC; all three go to the scenario's log.
 vj_run() { vj_run_policy linux.yaml "$@"; }
 
 # vj_run_policy POLICY [OPTIONS] [-- CMD...]: vj_run with /e2e/POLICY.
@@ -231,13 +231,13 @@ vj_run_policy() {
 	shift
 	timeout -k 5 "$SC_TIMEOUT" vmjail --host-config /e2e/host.yaml run "/e2e/$policy" \
 		$VJ_VMM "$@" >/tmp/vj.out 2>/tmp/vj.err
-	VJ_RC=$?
+	RC=$?
 	{
 		echo "@@ stdout:"
 		cat /tmp/vj.out
 		echo "@@ stderr:"
 		cat /tmp/vj.err
-		echo "@@ vmjail exit status $VJ_RC"
+		echo "@@ vmjail exit status $RC"
 	} >>"$LOG"
 }
 
@@ -249,23 +249,23 @@ file_is() {
 }
 
 vj_status_is() {
-	[ "$VJ_RC" = "$1" ] && return 0
-	WHY="exit status $VJ_RC, expected $1 ($2)"
+	[ "$RC" = "$1" ] && return 0
+	WHY="exit status $RC, expected $1 ($2)"
 	return 1
 }
 
 # The example policy's own workload, uname -a, from the real kernel.
 scenario_agent_example() {
 	vj_run
-	check "uname -a prints the guest kernel's name" log_has "^Linux "
-	check "and exits 0" vj_status_is 0 "uname succeeded"
+	expect "uname -a prints the guest kernel's name" log_has "^Linux "
+	expect "and exits 0" vj_status_is 0 "uname succeeded"
 }
 
 scenario_agent_streams() {
 	vj_run -- sh -c 'echo out; echo err >&2; exit 3'
-	check "the workload's stdout is vmjail's stdout" file_is /tmp/vj.out out
-	check "the workload's stderr is vmjail's stderr, and nothing else" file_is /tmp/vj.err err
-	check "vmjail exits with the workload's status" vj_status_is 3 "exit 3"
+	expect "the workload's stdout is vmjail's stdout" file_is /tmp/vj.out out
+	expect "the workload's stderr is vmjail's stderr, and nothing else" file_is /tmp/vj.err err
+	expect "vmjail exits with the workload's status" vj_status_is 3 "exit 3"
 }
 
 scenario_agent_stdin() {
@@ -273,22 +273,22 @@ scenario_agent_stdin() {
 	# back through a file.
 	printf abc | {
 		vj_run -- cat
-		echo "$VJ_RC" >/tmp/vj.rc
+		echo "$RC" >/tmp/vj.rc
 	}
-	VJ_RC=$(cat /tmp/vj.rc)
-	check "stdin reaches the workload" file_is /tmp/vj.out abc
-	check "cat's status" vj_status_is 0 "cat succeeded"
+	RC=$(cat /tmp/vj.rc)
+	expect "stdin reaches the workload" file_is /tmp/vj.out abc
+	expect "cat's status" vj_status_is 0 "cat succeeded"
 }
 
 scenario_agent_signal() {
 	vj_run -- sh -c 'kill -KILL $$'
-	check "a workload killed by SIGKILL gives 128+9" vj_status_is 137 "SIGKILL"
+	expect "a workload killed by SIGKILL gives 128+9" vj_status_is 137 "SIGKILL"
 }
 
 scenario_agent_timeout() {
 	vj_run --timeout 5s -- sleep 1000
-	check "the policy timeout ends the sandbox with status 124" vj_status_is 124 "timeout"
-	check "no VMM is left" no_vmm_left
+	expect "the policy timeout ends the sandbox with status 124" vj_status_is 124 "timeout"
+	expect "no VMM is left" no_vmm_left
 }
 
 # Ctrl-Alt-Del from the launcher's side, with its two halves as test
@@ -319,25 +319,25 @@ scenario_agent_ctrl_alt_del() {
 	ctl=$(pidof vmm-ctl)
 	[ -n "$ctl" ] && kill -USR1 $ctl
 	wait $drive
-	VJ_RC=$?
+	RC=$?
 	{
 		cat /tmp/cad.log
 		echo "@@ stdout:"
 		cat /tmp/vj.out
 		echo "@@ stderr:"
 		cat /tmp/vj.err
-		echo "@@ agent-drive exit status $VJ_RC"
+		echo "@@ agent-drive exit status $RC"
 		cat /tmp/cad.report
 	} >>"$LOG"
-	check "the workload sees the clock the launcher set (SETTIME)" file_is /tmp/vj.out \
+	expect "the workload sees the clock the launcher set (SETTIME)" file_is /tmp/vj.out \
 		"clock 2100
 terminated"
-	check "the VMM takes Ctrl-Alt-Del (status 0)" log_has "^vmm-ctl: ctrl-alt-del: status 0$"
-	check "the guest's init is asked to stop and passes it on" \
+	expect "the VMM takes Ctrl-Alt-Del (status 0)" log_has "^vmm-ctl: ctrl-alt-del: status 0$"
+	expect "the guest's init is asked to stop and passes it on" \
 		log_has "vmjail-init: asked to stop \(SIGINT\): SIGTERM to the workload"
-	check "the workload's own handler ends it; its status is reported" \
+	expect "the workload's own handler ends it; its status is reported" \
 		vj_status_is 3 "exit 3 from the TERM trap"
-	check "the guest powers off: the VMM exits 0" grep -q "^agent=exit:0$" /tmp/cad.report
+	expect "the guest powers off: the VMM exits 0" grep -q "^agent=exit:0$" /tmp/cad.report
 }
 
 # count_in FILE first|last: the first or last N of the guest's
@@ -388,16 +388,16 @@ scenario_vmm_snapshot_linux() {
 		--cmdline "$GUEST_CMDLINE e2e_mode=count" --console stdout \
 		>/tmp/snap-src.out 2>/tmp/snap-src.err &
 	src=$!
-	check "the guest counts" wait_count /tmp/snap-src.out 5
+	expect "the guest counts" wait_count /tmp/snap-src.out 5
 	kill -USR2 "$(pidof vmm-ctl)"
 	while [ $i -lt 300 ] && ! grep -q "^vmm-ctl: snapshot:" /tmp/snap-src.err; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	at=$(count_in /tmp/snap-src.out last)
-	check "the snapshot is taken (status 0)" grep -q "^vmm-ctl: snapshot: status 0$" \
+	expect "the snapshot is taken (status 0)" grep -q "^vmm-ctl: snapshot: status 0$" \
 		/tmp/snap-src.err
-	check "the source counts on after its snapshot" wait_count /tmp/snap-src.out $((at + 3))
+	expect "the source counts on after its snapshot" wait_count /tmp/snap-src.out $((at + 3))
 	kill "$(pidof vmjail-vmm)"
 	wait $src
 	figure "snapshot of a $GUEST_MEMORY MiB Linux guest: memory file" \
@@ -406,11 +406,11 @@ scenario_vmm_snapshot_linux() {
 	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout -v --timing \
 		>/tmp/snap-r.out 2>/tmp/snap-r.err &
 	a=$!
-	check "a restored guest counts on" wait_count /tmp/snap-r.out 1
-	check "it goes on from the snapshot's count, without booting" \
+	expect "a restored guest counts on" wait_count /tmp/snap-r.out 1
+	expect "it goes on from the snapshot's count, without booting" \
 		restored_counts_on /tmp/snap-r.out 4 $((at + 1))
 	first=$(count_in /tmp/snap-r.out first)
-	check "its clock and timers work: it keeps counting" \
+	expect "its clock and timers work: it keeps counting" \
 		wait_count /tmp/snap-r.out $((first + 10))
 	kill $a
 	wait $a
@@ -421,10 +421,10 @@ scenario_vmm_snapshot_linux() {
 	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout \
 		>/tmp/snap-b.out 2>/tmp/snap-b.err &
 	b=$!
-	check "clone A counts on beside clone B" wait_count /tmp/snap-a.out $((first + 5))
-	check "clone B counts on beside clone A" wait_count /tmp/snap-b.out $((first + 5))
-	check "clone A resumed the snapshot" restored_counts_on /tmp/snap-a.out 4 $((at + 1))
-	check "clone B resumed the snapshot" restored_counts_on /tmp/snap-b.out 4 $((at + 1))
+	expect "clone A counts on beside clone B" wait_count /tmp/snap-a.out $((first + 5))
+	expect "clone B counts on beside clone A" wait_count /tmp/snap-b.out $((first + 5))
+	expect "clone A resumed the snapshot" restored_counts_on /tmp/snap-a.out 4 $((at + 1))
+	expect "clone B resumed the snapshot" restored_counts_on /tmp/snap-b.out 4 $((at + 1))
 	figure "private memory of 2 clones of a $GUEST_MEMORY MiB Linux guest:" \
 		"$(sed -n 's/^Private_Dirty: *//p' /proc/$a/smaps_rollup)," \
 		"$(sed -n 's/^Private_Dirty: *//p' /proc/$b/smaps_rollup)"
@@ -481,17 +481,17 @@ wait_vmm() {
 # (CLONE_INTO_CGROUP), which vmjail -v says.
 scenario_agent_cgroup() {
 	$VJ_RUN -v --id e2e-cg -- sleep 30 >/tmp/vj.out 2>/tmp/vj.err &
-	check "the VMM runs in a cgroup of its own" wait_vmm e2e-cg
-	check "memory.max is 256Mi" file_is "$CG_DIR/memory.max" 268435456
-	check "pids.max is 32" file_is "$CG_DIR/pids.max" 32
-	check "cpu.max is one CPU" file_is "$CG_DIR/cpu.max" "100000 100000"
+	expect "the VMM runs in a cgroup of its own" wait_vmm e2e-cg
+	expect "memory.max is 256Mi" file_is "$CG_DIR/memory.max" 268435456
+	expect "pids.max is 32" file_is "$CG_DIR/pids.max" 32
+	expect "cpu.max is one CPU" file_is "$CG_DIR/cpu.max" "100000 100000"
 	kill -TERM $!
 	wait $!
 	cat /tmp/vj.err >>"$LOG"
-	check "the VMM was cloned straight into it" \
+	expect "the VMM was cloned straight into it" \
 		log_has "^vmjail: sandbox e2e-cg: VMM cloned into cgroup /sys/fs/cgroup/vmjail/e2e-cg$"
 	# testhost-init.sh made the parent, as an operator would.
-	check "the operator's parent outlives the sandbox, with its own pids.max" \
+	expect "the operator's parent outlives the sandbox, with its own pids.max" \
 		file_is /sys/fs/cgroup/vmjail/pids.max 1000
 }
 
@@ -524,7 +524,7 @@ started_in_guest() {
 scenario_jail_props() {
 	local t broker= uid gid
 	$VJ_RUN --id e2e-props -- sh -c 'echo started; exec sleep 60' >/tmp/vj.out 2>/tmp/vj.err &
-	check "the VMM runs in a cgroup of its own" wait_vmm e2e-props
+	expect "the VMM runs in a cgroup of its own" wait_vmm e2e-props
 	if [ -z "$VMM_PID" ]; then
 		kill -TERM $!
 		wait $!
@@ -544,23 +544,23 @@ scenario_jail_props() {
 	gid=$(sed -n 's/^gid //p' /run/vmjail/e2e-props/state)
 	echo "sandbox ids: uid $uid gid $gid" >>"$LOG"
 	# /e2e/host.yaml's range: 1879048192..1881145343.
-	check "its state names host ids from the host file's range" \
+	expect "its state names host ids from the host file's range" \
 		eval '[ "${uid:-0}" -ge 1879048192 ] && [ "$uid" -le 1881145343 ] &&
 			[ "${gid:-0}" -ge 1879048192 ] && [ "$gid" -le 1881145343 ]'
-	jailed_status_checks check $VMM_PID "$uid" "$gid"
+	jailed_status_checks $VMM_PID "$uid" "$gid"
 	for t in mnt pid ipc uts net cgroup; do
-		check "$t namespace differs from the test host's" ns_differs $VMM_PID $t
+		expect "$t namespace differs from the test host's" ns_differs $VMM_PID $t
 	done
-	check "user namespace is the test host's (none configured)" \
+	expect "user namespace is the test host's (none configured)" \
 		test "$(readlink /proc/$VMM_PID/ns/user)" = "$(readlink /proc/self/ns/user)"
-	check "its cgroup (v2) is vmjail/e2e-props" \
+	expect "its cgroup (v2) is vmjail/e2e-props" \
 		file_is /proc/$VMM_PID/cgroup "0::/vmjail/e2e-props"
-	check "its root directory is empty" test -z "$(ls -A /proc/$VMM_PID/root/)"
-	check "its root is the only mount it sees, read-only" \
+	expect "its root directory is empty" test -z "$(ls -A /proc/$VMM_PID/root/)"
+	expect "its root is the only mount it sees, read-only" \
 		eval "[ \$(wc -l </proc/$VMM_PID/mountinfo) -eq 1 ] &&
 			grep -q ' / ro,' /proc/$VMM_PID/mountinfo"
-	check "its environment is empty" test ! -s /proc/$VMM_PID/environ
-	check "the workload runs, the guest agent connected" started_in_guest
+	expect "its environment is empty" test ! -s /proc/$VMM_PID/environ
+	expect "the workload runs, the guest agent connected" started_in_guest
 	# Its stderr is vmjail's, for its own messages; stdin and stdout
 	# are /dev/null: the workload's streams go through the agent. Then
 	# the vsock socket (6), the broker's (7) and its launcher's control
@@ -571,7 +571,7 @@ scenario_jail_props() {
 	# What it was passed for setting up (/dev/kvm 3, the kernel 4, the
 	# initrd 5, the configuration 9) is closed once used, and its numbers
 	# taken by what came later.
-	check "its descriptors: stdio, vsock, broker and control sockets, the VM, its own, the agent's" \
+	expect "its descriptors: stdio, vsock, broker and control sockets, the VM, its own, the agent's" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/tmp/vj.err 3:anon_inode:[signalfd] $(
 		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:socket 8:socket $(
 		)9:anon_inode:kvm-vm 10:anon_inode:[eventfd] $(
@@ -586,18 +586,18 @@ scenario_jail_props() {
 		echo "in the cgroup: $t $(cat /proc/$t/comm)" >>"$LOG"
 		[ "$t" != "$VMM_PID" ] && readlink /proc/$t/exe >/dev/null && broker="$broker$t "
 	done
-	check "the cgroup holds one user process besides the VMM (the vsock broker)" \
+	expect "the cgroup holds one user process besides the VMM (the vsock broker)" \
 		test "$(echo $broker | wc -w)" = 1
 	broker=$(echo $broker)
-	check "the broker runs as the sandbox's uid" every_task "$broker" Uid "$uid $uid $uid $uid"
-	check "the broker has no capabilities" every_task "$broker" CapEff 0000000000000000
-	check "the broker has no_new_privs" every_task "$broker" NoNewPrivs 1
-	check "the broker is under a seccomp filter" every_task "$broker" Seccomp 2
+	expect "the broker runs as the sandbox's uid" every_task "$broker" Uid "$uid $uid $uid $uid"
+	expect "the broker has no capabilities" every_task "$broker" CapEff 0000000000000000
+	expect "the broker has no_new_privs" every_task "$broker" NoNewPrivs 1
+	expect "the broker is under a seccomp filter" every_task "$broker" Seccomp 2
 	kill -TERM $!
 	wait $!
-	check "SIGTERM to vmjail stops the sandbox" test ! -e /proc/$VMM_PID
-	check "its cgroup is gone" test ! -e "$CG_DIR"
-	check "no run directory is left" run_dir_empty
+	expect "SIGTERM to vmjail stops the sandbox" test ! -e /proc/$VMM_PID
+	expect "its cgroup is gone" test ! -e "$CG_DIR"
+	expect "no run directory is left" run_dir_empty
 }
 
 # A guest that uses more memory than its sandbox's cgroup allows (the
@@ -609,18 +609,18 @@ scenario_jail_memory() {
 	timeout -k 5 "$SC_TIMEOUT" vmjail run --id e2e-oom --cgroup-parent vmjail $VJ_VMM \
 		--kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 512M --memory-max 192Mi \
 		--cmdline "$GUEST_CMDLINE e2e_mode=fill e2e_fill_mib=400" >"$LOG" 2>&1 </dev/null
-	VJ_RC=$?
-	echo "@@ vmjail exit status $VJ_RC" >>"$LOG"
+	RC=$?
+	echo "@@ vmjail exit status $RC" >>"$LOG"
 	dmesg | grep -iE "oom|out of memory|killed process" >>"$LOG"
-	check "the guest starts to fill 400 MiB" log_has "E2E-GUEST: filling 400 MiB"
-	check "and never finishes" not log_has "E2E-GUEST: filled"
-	check "the test host's kernel kills the VMM for its cgroup's limit" \
+	expect "the guest starts to fill 400 MiB" log_has "E2E-GUEST: filling 400 MiB"
+	expect "and never finishes" not log_has "E2E-GUEST: filled"
+	expect "the test host's kernel kills the VMM for its cgroup's limit" \
 		log_has "constraint=CONSTRAINT_MEMCG.*oom_memcg=/vmjail/e2e-oom.*task=vmjail-vmm"
-	check "vmjail reports the kill: 128+9" vj_status_is 137 "SIGKILL"
-	check "no VMM is left" no_vmm_left
-	check "its cgroup is gone" test ! -e /sys/fs/cgroup/vmjail/e2e-oom
-	check "no run directory is left" run_dir_empty
-	check "the test host has its memory back (MemAvailable over 1 GiB)" \
+	expect "vmjail reports the kill: 128+9" vj_status_is 137 "SIGKILL"
+	expect "no VMM is left" no_vmm_left
+	expect "its cgroup is gone" test ! -e /sys/fs/cgroup/vmjail/e2e-oom
+	expect "no run directory is left" run_dir_empty
+	expect "the test host has its memory back (MemAvailable over 1 GiB)" \
 		awk '$1 == "MemAvailable:" { exit !($2 > 1048576) }' /proc/meminfo
 }
 
@@ -640,18 +640,18 @@ out_has() {
 # the policy's VM: virtio-rng, no network, no disk.
 scenario_example_untrusted() {
 	vj_run_policy untrusted.yaml $EXAMPLE_TIMEOUT
-	check "the policy's workload runs" out_has "^hello from the sandbox$"
-	check "in the guest's Linux" out_has "^Linux "
-	check "and exits 0" vj_status_is 0 "workload succeeded"
+	expect "the policy's workload runs" out_has "^hello from the sandbox$"
+	expect "in the guest's Linux" out_has "^Linux "
+	expect "and exits 0" vj_status_is 0 "workload succeeded"
 	vj_run_policy untrusted.yaml $EXAMPLE_TIMEOUT -- sh -c \
 		'echo "rng $(cat /sys/class/misc/hw_random/rng_current)"
 		echo "net $(ls /sys/class/net | tr "\n" " ")"
 		echo "disks $(ls /sys/block | grep -c "^vd")"'
-	check "a per-request command replaces the policy's" not out_has "hello from the sandbox"
-	check "the guest's hwrng is virtio-rng" out_has "^rng virtio_rng"
-	check "it has no network interface but lo" out_has "^net lo $"
-	check "and no disk" out_has "^disks 0$"
-	check "exits 0" vj_status_is 0 "workload succeeded"
+	expect "a per-request command replaces the policy's" not out_has "hello from the sandbox"
+	expect "the guest's hwrng is virtio-rng" out_has "^rng virtio_rng"
+	expect "it has no network interface but lo" out_has "^net lo $"
+	expect "and no disk" out_has "^disks 0$"
+	expect "exits 0" vj_status_is 0 "workload succeeded"
 }
 
 # function.yaml: the request on stdin, the answer on stdout, the function
@@ -659,16 +659,16 @@ scenario_example_untrusted() {
 scenario_example_function() {
 	echo world | {
 		vj_run_policy function.yaml $EXAMPLE_TIMEOUT
-		echo "$VJ_RC" >/tmp/vj.rc
+		echo "$RC" >/tmp/vj.rc
 	}
-	VJ_RC=$(cat /tmp/vj.rc)
-	check "the function answers its request" file_is /tmp/vj.out "hello, world"
-	check "and exits 0" vj_status_is 0 "function succeeded"
+	RC=$(cat /tmp/vj.rc)
+	expect "the function answers its request" file_is /tmp/vj.out "hello, world"
+	expect "and exits 0" vj_status_is 0 "function succeeded"
 	vj_run_policy function.yaml $EXAMPLE_TIMEOUT -- sh -c \
 		'awk "\$2 == \"/\" { print \"root\", \$1, \$3, substr(\$4, 1, 2) }" /proc/mounts
 		touch /new 2>/dev/null || echo "root refuses writes"'
-	check "its root is the ext4 image, mounted read-only" out_has "^root /dev/root ext4 ro$"
-	check "a write to it fails" out_has "^root refuses writes$"
+	expect "its root is the ext4 image, mounted read-only" out_has "^root /dev/root ext4 ro$"
+	expect "a write to it fails" out_has "^root refuses writes$"
 }
 
 # ci-job.yaml: two vCPUs, the read-only root image, the scratch disk with
@@ -678,19 +678,19 @@ scenario_example_function() {
 scenario_example_ci_job() {
 	[ -d /sys/module/tun ] || insmod /lib/modules/tun.ko
 	vj_run_policy ci-job.yaml $EXAMPLE_TIMEOUT
-	check "the job sees 2 vCPUs" out_has "^ci: cpus 2$"
-	check "eth0 has the policy's MAC" out_has "^ci: eth0 02:00:00:00:00:01$"
-	check "and comes up" out_has "^ci: eth0 up$"
-	check "the root image is read-only" out_has "^ci: root read-only$"
-	check "first run" out_has "^ci: run 1$"
-	check "exits 0" vj_status_is 0 "ci.sh succeeded"
+	expect "the job sees 2 vCPUs" out_has "^ci: cpus 2$"
+	expect "eth0 has the policy's MAC" out_has "^ci: eth0 02:00:00:00:00:01$"
+	expect "and comes up" out_has "^ci: eth0 up$"
+	expect "the root image is read-only" out_has "^ci: root read-only$"
+	expect "first run" out_has "^ci: run 1$"
+	expect "exits 0" vj_status_is 0 "ci.sh succeeded"
 	vj_run_policy ci-job.yaml $EXAMPLE_TIMEOUT
-	check "the second run finds the first one's mark on the scratch disk" out_has "^ci: run 2$"
-	check "exits 0 again" vj_status_is 0 "ci.sh succeeded"
-	check "the tap never appears in the test host's network namespace" \
+	expect "the second run finds the first one's mark on the scratch disk" out_has "^ci: run 2$"
+	expect "exits 0 again" vj_status_is 0 "ci.sh succeeded"
+	expect "the tap never appears in the test host's network namespace" \
 		not test -e /sys/class/net/vmjail0
-	check "no VMM is left" no_vmm_left
-	check "no run directory is left" run_dir_empty
+	expect "no VMM is left" no_vmm_left
+	expect "no run directory is left" run_dir_empty
 }
 
 # not COMMAND...: COMMAND fails (its WHY is dropped).
@@ -753,10 +753,10 @@ gone() {
 	no_vmm_left
 }
 
-# wait_status ID: `vmjail wait ID`, its status in VJ_RC.
+# wait_status ID: `vmjail wait ID`, its status in RC.
 wait_status() {
 	timeout -k 5 120 $VJ_CTL wait "$1" >>"$LOG" 2>&1
-	VJ_RC=$?
+	RC=$?
 }
 
 # A detached sandbox with a long workload, managed with the verbs a user
@@ -766,15 +766,15 @@ wait_status() {
 # powers off), wait, rm; then kill of a workload (137 in wait) and a guest
 # panic as an event. Nothing is left after each.
 scenario_lifecycle() {
-	local out rc cpu1 mem1 cpu2 mem2 held follow events
-	out=$($VJ_RUN --timeout 10m --detach --id e2e-life -- sh -c '
+	local OUT RC cpu1 mem1 cpu2 mem2 held follow events
+	OUT=$($VJ_RUN --timeout 10m --detach --id e2e-life -- sh -c '
 		dd if=/dev/zero of=/tmp/fill bs=1M count=32 2>/dev/null
 		i=0
 		while :; do i=$((i + 1)); echo "tick $i $(date +%s)"; sleep 0.2; done' 2>/tmp/vj.err)
-	rc=$?
+	RC=$?
 	cat /tmp/vj.err >>"$LOG"
-	check "run --detach returns 0 once the sandbox runs, printing its id" \
-		test "$rc:$out" = "0:e2e-life"
+	expect "run --detach returns 0 once the sandbox runs, printing its id" \
+		test "$RC:$OUT" = "0:e2e-life"
 	{
 		ls -la /run/vmjail/e2e-life
 		cat /run/vmjail/e2e-life/status
@@ -787,91 +787,91 @@ scenario_lifecycle() {
 	events=$!
 	vmjail --host-config /e2e/host.yaml logs e2e-life --follow >/tmp/life.follow 2>&1 &
 	follow=$!
-	check "the workload runs and logs its ticks" wait_ticks 5
+	expect "the workload runs and logs its ticks" wait_ticks 5
 	$VJ_CTL ps >/tmp/life.ps 2>&1
 	cat /tmp/life.ps >>"$LOG"
 	ls -la /run/vmjail/e2e-life >>"$LOG" 2>&1
-	check "ps lists it running" grep -Eq "^e2e-life +running " /tmp/life.ps
+	expect "ps lists it running" grep -Eq "^e2e-life +running " /tmp/life.ps
 	$VJ_CTL inspect e2e-life >/tmp/life.inspect 2>&1
-	check "inspect gives its configuration and live state" \
+	expect "inspect gives its configuration and live state" \
 		grep -q '"config":.*"state":"running"\|"state":"running".*"config":' /tmp/life.inspect
 	cpu2=$(stat_of cpu_usec)
 	mem2=$(stat_of memory_bytes)
 	echo "stats: cpu_usec $cpu1 -> $cpu2, memory_bytes $mem1 -> $mem2" >>"$LOG"
-	check "stats: its CPU time moves" test "${cpu2:-0}" -gt "${cpu1:-0}"
-	check "stats: its memory grows by the 32 MiB its workload wrote" \
+	expect "stats: its CPU time moves" test "${cpu2:-0}" -gt "${cpu1:-0}"
+	expect "stats: its memory grows by the 32 MiB its workload wrote" \
 		test "${mem2:-0}" -gt $((${mem1:-0} + 16 * 1024 * 1024))
-	check "logs --follow passes the ticks on as they come" grep -q '^tick 5 ' /tmp/life.follow
+	expect "logs --follow passes the ticks on as they come" grep -q '^tick 5 ' /tmp/life.follow
 
 	# Another uid may not manage it.
 	[ -e /etc/passwd ] || printf '%s\n' 'root:x:0:0:root:/:/bin/sh' \
 		'nobody:x:65534:65534:nobody:/:/bin/sh' >/etc/passwd
 	[ -e /etc/group ] || printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >/etc/group
 	su -s /bin/sh nobody -c "$VJ_CTL pause e2e-life" >>"$LOG" 2>&1
-	check "a client of another uid is refused" test $? != 0
-	check "... and the sandbox runs on" wait_ticks $(($(ticks) + 2))
+	expect "a client of another uid is refused" test $? != 0
+	expect "... and the sandbox runs on" wait_ticks $(($(ticks) + 2))
 
 	$VJ_CTL pause e2e-life >>"$LOG" 2>&1
-	check "pause succeeds" test $? = 0
+	expect "pause succeeds" test $? = 0
 	sleep 0.5
 	held=$(ticks)
 	sleep 3
-	check "while paused, the workload's output stops (held at $held ticks)" test "$(ticks)" = "$held"
+	expect "while paused, the workload's output stops (held at $held ticks)" test "$(ticks)" = "$held"
 	$VJ_CTL ps >/tmp/life.ps 2>&1
-	check "ps shows it paused" grep -Eq "^e2e-life +paused " /tmp/life.ps
+	expect "ps shows it paused" grep -Eq "^e2e-life +paused " /tmp/life.ps
 	$VJ_CTL resume e2e-life >>"$LOG" 2>&1
-	check "resume succeeds" test $? = 0
-	check "after resume the output goes on" wait_ticks $((held + 3))
-	check "after a 3 s pause the guest's wall clock is right within a second" clock_right
+	expect "resume succeeds" test $? = 0
+	expect "after resume the output goes on" wait_ticks $((held + 3))
+	expect "after a 3 s pause the guest's wall clock is right within a second" clock_right
 
 	$VJ_CTL stop e2e-life --timeout 30s >>"$LOG" 2>&1
-	check "stop succeeds" test $? = 0
+	expect "stop succeeds" test $? = 0
 	wait_status e2e-life
-	check "the workload ends on the SIGTERM stop had the agent send: 143 in wait" \
+	expect "the workload ends on the SIGTERM stop had the agent send: 143 in wait" \
 		vj_status_is 143 "128+SIGTERM"
 	# Both followers end with the sandbox.
 	timeout 30 sh -c "while kill -0 $follow 2>/dev/null || kill -0 $events 2>/dev/null; do sleep 0.1; done"
-	check "logs --follow and events end with the sandbox" not kill -0 $follow $events
+	expect "logs --follow and events end with the sandbox" not kill -0 $follow $events
 	kill $follow $events 2>/dev/null
 	cat /tmp/life.events >>"$LOG"
-	check "events: paused, resumed, stopping (through the agent), exited 143, cleanup-done, in order" \
+	expect "events: paused, resumed, stopping (through the agent), exited 143, cleanup-done, in order" \
 		sh -c "grep -o '\"event\":\"[a-z-]*\"\\|\"how\":\"[a-z-]*\"\\|\"status\":[0-9]*' /tmp/life.events |
 			tr -d '\"' | tr '\\n' ' ' | grep -q 'event:paused event:resumed event:stopping how:agent event:exited status:143 event:cleanup-done'"
 	$VJ_CTL rm e2e-life >>"$LOG" 2>&1
-	check "rm succeeds" test $? = 0
-	check "nothing of it is left" gone e2e-life
+	expect "rm succeeds" test $? = 0
+	expect "nothing of it is left" gone e2e-life
 
 	# kill: a signal to the workload, through the agent.
-	out=$($VJ_RUN --timeout 10m --detach --id e2e-kill -- sh -c 'echo started; exec sleep 1000' 2>>"$LOG")
-	check "a second sandbox starts" test "$out" = e2e-kill
+	OUT=$($VJ_RUN --timeout 10m --detach --id e2e-kill -- sh -c 'echo started; exec sleep 1000' 2>>"$LOG")
+	expect "a second sandbox starts" test "$OUT" = e2e-kill
 	local i=0
 	while [ $i -lt 600 ] && ! $VJ_CTL logs e2e-kill 2>/dev/null | grep -q started; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	$VJ_CTL kill e2e-kill KILL >>"$LOG" 2>&1
-	check "kill succeeds" test $? = 0
+	expect "kill succeeds" test $? = 0
 	wait_status e2e-kill
-	check "the killed workload's status is 137 in wait" vj_status_is 137 "128+SIGKILL"
+	expect "the killed workload's status is 137 in wait" vj_status_is 137 "128+SIGKILL"
 	$VJ_CTL rm e2e-kill >>"$LOG" 2>&1
-	check "nothing of the killed sandbox is left" gone e2e-kill
+	expect "nothing of the killed sandbox is left" gone e2e-kill
 
 	# A guest kernel panic, seen as an event (no agent: the e2e guest's
 	# panic mode).
-	out=$($VJ_CTL run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 128M \
+	OUT=$($VJ_CTL run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --memory 128M \
 		--cmdline "$GUEST_CMDLINE e2e_mode=panic" --console none --detach --id e2e-panic \
 		$VJ_VMM 2>>"$LOG")
-	check "a sandbox whose guest will panic starts" test "$out" = e2e-panic
+	expect "a sandbox whose guest will panic starts" test "$OUT" = e2e-panic
 	timeout -k 5 120 $VJ_CTL events e2e-panic >/tmp/panic.events 2>&1
 	cat /tmp/panic.events >>"$LOG"
-	check "events: guest-panicked, then exited" \
+	expect "events: guest-panicked, then exited" \
 		sh -c "grep -o '\"event\":\"[a-z-]*\"' /tmp/panic.events | tr -d '\"' | tr '\\n' ' ' |
 			grep -q 'event:guest-panicked event:exited'"
 	wait_status e2e-panic
-	check "wait gives the VMM's guest-panic status, 7" vj_status_is 7 "guest panic"
+	expect "wait gives the VMM's guest-panic status, 7" vj_status_is 7 "guest panic"
 	$VJ_CTL rm e2e-panic >>"$LOG" 2>&1
-	check "nothing of the panicked sandbox is left" gone e2e-panic
-	check "no run directory is left" run_dir_empty
+	expect "nothing of the panicked sandbox is left" gone e2e-panic
+	expect "no run directory is left" run_dir_empty
 }
 
 scenario_agent_20_runs() {
@@ -879,16 +879,16 @@ scenario_agent_20_runs() {
 	read -r start _ </proc/uptime
 	while [ $i -lt 20 ]; do
 		vj_run -- true
-		[ "$VJ_RC" = 0 ] && ok=$((ok + 1))
+		[ "$RC" = 0 ] && ok=$((ok + 1))
 		i=$((i + 1))
 	done
 	read -r end _ </proc/uptime
-	check "20 runs in a row all exit 0" test $ok = 20
+	expect "20 runs in a row all exit 0" test $ok = 20
 	figure "vmjail run -- true, launch to exit, mean of 20:" \
 		"$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", (b - a) / 20 }') s" \
 		"(test-host uptime clock, nested emulation)"
-	check "no VMM is left" no_vmm_left
-	check "no run directory is left" run_dir_empty
+	expect "no VMM is left" no_vmm_left
+	expect "no run directory is left" run_dir_empty
 }
 
 # ---- snapshot and clones (issue 14) -----------------------------------
@@ -938,26 +938,26 @@ scenario_snapshot_clones() {
 	timeout -k 5 120 $VJ_HOST run /e2e/linux.yaml $VJ_VMM --id snapsrc --detach -- sh -c \
 		'echo prepared >/tmp/state; sleep 100000 & echo ready; wait' \
 		>/tmp/vj.out 2>/tmp/vj.err
-	VJ_RC=$?
+	RC=$?
 	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
-	check "the source sandbox runs, detached" vj_status_is 0 "run --detach"
-	[ "$VJ_RC" = 0 ] || return
-	check "its workload prepared its state" until_log snapsrc ready
+	expect "the source sandbox runs, detached" vj_status_is 0 "run --detach"
+	[ "$RC" = 0 ] || return
+	expect "its workload prepared its state" until_log snapsrc ready
 	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
-	VJ_RC=$?
+	RC=$?
 	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
-	check "vmjail snapshot succeeds" vj_status_is 0 "snapshot"
-	if [ "$VJ_RC" != 0 ]; then
+	expect "vmjail snapshot succeeds" vj_status_is 0 "snapshot"
+	if [ "$RC" != 0 ]; then
 		$VJ_HOST kill snapsrc --vm >>"$LOG" 2>&1
 		return
 	fi
-	check "the snapshot directory is root's alone (0700)" \
+	expect "the snapshot directory is root's alone (0700)" \
 		test "$(stat -c %a:%u $SNAPS/s1)" = 700:0
 	for f in state memory snapshot.json; do
-		check "its $f is 0600" test "$(stat -c %a:%u $SNAPS/s1/$f)" = 600:0
+		expect "its $f is 0600" test "$(stat -c %a:%u $SNAPS/s1/$f)" = 600:0
 	done
-	check "no temporary directory is left beside it" test "$(ls -A $SNAPS)" = s1
-	check "the source keeps running after the snapshot" \
+	expect "no temporary directory is left beside it" test "$(ls -A $SNAPS)" = s1
+	expect "the source keeps running after the snapshot" \
 		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
 	# A clock that was not set would still say the snapshot's time.
 	sleep 3
@@ -982,52 +982,52 @@ scenario_snapshot_clones() {
 	t1=$(date +%s)
 	for i in 1 2 3; do
 		{ echo "@@ clone$i (status $(cat /tmp/clone$i.rc)):"; cat /tmp/clone$i.out /tmp/clone$i.err; } >>"$LOG"
-		check "clone $i exits with its own status" test "$(cat /tmp/clone$i.rc)" = $((10 + i))
-		check "clone $i sees the file the source wrote" \
+		expect "clone $i exits with its own status" test "$(cat /tmp/clone$i.rc)" = $((10 + i))
+		expect "clone $i sees the file the source wrote" \
 			sh -c "head -n 1 /tmp/clone$i.out | grep -qx prepared"
-		check "clone $i sees the source's background process" \
+		expect "clone $i sees the source's background process" \
 			grep -qx background-alive /tmp/clone$i.out
 		sed -n 3p /tmp/clone$i.out >/tmp/clone$i.uuid
 		sed -n 4p /tmp/clone$i.out >/tmp/clone$i.bytes
 		sed -n 5p /tmp/clone$i.out >/tmp/clone$i.clock
-		check "clone $i has the host's wall clock (within 2 s)" clock_within $t0 $t1 /tmp/clone$i.clock
+		expect "clone $i has the host's wall clock (within 2 s)" clock_within $t0 $t1 /tmp/clone$i.clock
 	done
-	check "the clones' /proc/sys/kernel/random/uuid all differ" \
+	expect "the clones' /proc/sys/kernel/random/uuid all differ" \
 		distinct /tmp/clone1.uuid /tmp/clone2.uuid /tmp/clone3.uuid
-	check "the clones' /dev/urandom bytes all differ" \
+	expect "the clones' /dev/urandom bytes all differ" \
 		distinct /tmp/clone1.bytes /tmp/clone2.bytes /tmp/clone3.bytes
-	check "the source still runs after its clones" \
+	expect "the source still runs after its clones" \
 		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
 	# A corrupted state file: one line naming it, and no sandbox.
 	cp -a $SNAPS/s1 $SNAPS/bad
 	printf 'XXXX' | dd of=$SNAPS/bad/state bs=1 seek=200 conv=notrunc 2>/dev/null
 	vj_run --from-snapshot $SNAPS/bad --id badclone -- true
-	check "a corrupted snapshot is refused (125)" vj_status_is 125 "refused"
-	check "... with one line naming its state file" \
+	expect "a corrupted snapshot is refused (125)" vj_status_is 125 "refused"
+	expect "... with one line naming its state file" \
 		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q '$SNAPS/bad/state' /tmp/vj.err"
 	# Refused before the guest is touched: it runs on.
 	$VJ_HOST snapshot snapsrc --to $SNAPS/s1 >/tmp/vj.out 2>/tmp/vj.err
-	VJ_RC=$?
+	RC=$?
 	cat /tmp/vj.err >>"$LOG"
-	check "a snapshot over an existing one is refused in one line" \
-		sh -c "test $VJ_RC != 0 && test \$(wc -l </tmp/vj.err) = 1 && grep -q 'exists already' /tmp/vj.err"
+	expect "a snapshot over an existing one is refused in one line" \
+		sh -c "test $RC != 0 && test \$(wc -l </tmp/vj.err) = 1 && grep -q 'exists already' /tmp/vj.err"
 	$VJ_HOST snapshot snapsrc --to /tmp/s-outside >/tmp/vj.out 2>/tmp/vj.err
-	VJ_RC=$?
+	RC=$?
 	cat /tmp/vj.err >>"$LOG"
-	check "a snapshot outside roots.snapshots is refused" \
-		sh -c "test $VJ_RC != 0 && grep -q 'outside the snapshot roots' /tmp/vj.err && ! test -e /tmp/s-outside"
-	check "... and the source runs on" \
+	expect "a snapshot outside roots.snapshots is refused" \
+		sh -c "test $RC != 0 && grep -q 'outside the snapshot roots' /tmp/vj.err && ! test -e /tmp/s-outside"
+	expect "... and the source runs on" \
 		sh -c "$VJ_HOST inspect snapsrc | grep -q '\"state\":\"running\"'"
 	# --stop: the source ends once its snapshot is whole.
 	$VJ_HOST snapshot snapsrc --to $SNAPS/s2 --stop >>"$LOG" 2>&1
-	VJ_RC=$?
-	check "snapshot --stop succeeds" vj_status_is 0 "snapshot --stop"
+	RC=$?
+	expect "snapshot --stop succeeds" vj_status_is 0 "snapshot --stop"
 	timeout 120 $VJ_HOST wait snapsrc >>"$LOG" 2>&1
-	check "... and the source sandbox has ended" \
+	expect "... and the source sandbox has ended" \
 		sh -c "$VJ_HOST ps | grep snapsrc | grep -q exited"
-	check "... its snapshot is complete" test -s $SNAPS/s2/snapshot.json
+	expect "... its snapshot is complete" test -s $SNAPS/s2/snapshot.json
 	$VJ_HOST rm snapsrc >>"$LOG" 2>&1
 	rm -rf $SNAPS/s1 $SNAPS/s2 $SNAPS/bad
-	check "no VMM is left" no_vmm_left
-	check "the run directory is empty" run_dir_empty
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
 }

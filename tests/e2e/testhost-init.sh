@@ -135,14 +135,17 @@ SC_TIMEOUT=
 LOG=
 SC_FAILED=0
 
-# check WHAT COMMAND...: one result line for one expectation.
-check() {
-	local what=$1
+# expect WHAT COMMAND...: one result line for one expectation, as in
+# tests/lib.sh (same name, same calling convention, same WHY), sent over
+# the serial port with emit instead of printed.
+expect() {
+	local __what=$1
 	shift
+	WHY=
 	if "$@"; then
-		emit PASS "$SC" "$what"
+		emit PASS "$SC" "$__what"
 	else
-		emit FAIL "$SC" "$what: ${WHY:-$* failed}"
+		emit FAIL "$SC" "$__what: ${WHY:-$* failed}"
 		SC_FAILED=1
 	fi
 	WHY=

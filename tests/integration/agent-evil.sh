@@ -4,18 +4,19 @@
 # the problem (or, when the launcher is gone, a log line), a clean exit
 # with status 2, no sanitizer report, and no workload left running.
 # needs: none
+# builds: $(AGENT_DRIVE) $(AGENT_EVIL) $(VJ_INIT_HOST) $(VJ_INIT)
 . "$(cd "$(dirname "$0")" && pwd)/agent-lib.sh"
 
 # evil SCENARIO EXPECTED-LINE DESCRIPTION
 evil() {
-	local out rc
-	out=$(timeout -k 5 30 "$EVIL" "$1" "$INIT" --fd 3 2>"$WORK/agent.log")
-	rc=$?
-	if [ $rc = 0 ] && grep -qxF -- "$2" <<<"$out" && grep -qx "agent: exit 2" <<<"$out" &&
-		! grep -q MALFORMED <<<"$out" && sanitizer_clean && no_process 'sleep 8765432'; then
+	local OUT RC
+	OUT=$(timeout -k 5 30 "$EVIL" "$1" "$INIT" --fd 3 2>"$WORK/agent.log")
+	RC=$?
+	if [ $RC = 0 ] && grep -qxF -- "$2" <<<"$OUT" && grep -qx "agent: exit 2" <<<"$OUT" &&
+		! grep -q MALFORMED <<<"$OUT" && sanitizer_clean && no_process 'sleep 8765432'; then
 		pass "agent-evil: $3"
 	else
-		fail "agent-evil: $3" "exit $rc: $(tr '\n' '|' <<<"$out") log: $(tr '\n' '|' <"$WORK/agent.log")"
+		fail "agent-evil: $3" "exit $RC: $(tr '\n' '|' <<<"$OUT") log: $(tr '\n' '|' <"$WORK/agent.log")"
 	fi
 }
 
@@ -28,7 +29,7 @@ evil unknown-type "ERROR: frame header: unknown type 0x7777" "an unknown frame t
 evil bad-magic "ERROR: HELLO frame: bad magic 0x58585858" "a HELLO with a bad magic is refused"
 evil bad-version "ERROR: the launcher chose protocol version 4..4; this agent speaks 1..3" \
 	"an unsupported protocol version is refused"
-expect_that "agent-evil: the agent offers protocol versions 1..3" \
+expect "agent-evil: the agent offers protocol versions 1..3" clean \
 	grep -qx "HELLO: 1..3" <<<"$(timeout -k 5 30 "$EVIL" bad-version "$INIT" --fd 3 2>/dev/null)"
 evil workload-first "ERROR: unexpected WORKLOAD frame before HELLO" "a workload before HELLO is refused"
 evil start-first "ERROR: unexpected START frame before WORKLOAD" "START before WORKLOAD is refused"
@@ -61,10 +62,10 @@ evil settime-short "ERROR: SETTIME frame: length 7 is below 8" \
 evil settime-long "ERROR: SETTIME frame: length 9 exceeds 8" \
 	"a SETTIME frame longer than 8 bytes is refused from its header"
 evil error-from-launcher "EOF" "an ERROR from the launcher ends the run without a reply"
-expect_that "agent-evil: the launcher's error is logged" \
+expect "agent-evil: the launcher's error is logged" clean \
 	grep -q "the launcher reported: go away" "$WORK/agent.log"
 evil close-early "agent: exit 2" "a launcher that hangs up mid-run gets the workload killed"
-expect_that "agent-evil: the hang-up is logged" \
+expect "agent-evil: the hang-up is logged" clean \
 	grep -q "the launcher closed the connection" "$WORK/agent.log"
 evil truncated "EOF" "half a header, then end of stream: a clean error"
 finish

@@ -4,6 +4,7 @@
 # report, slow input, or accepted frame that does not re-encode to the
 # same bytes fails; the input that did it is kept in $BUILD/fuzz/.
 # needs: none
+# builds: $(AGENT_FUZZER)
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 
 FUZZER=$BUILD/fuzz/fuzz_agent_proto
@@ -27,9 +28,9 @@ printf '\x08\0\0\0\x01\0\0\0VJAG\x01\0\x03\0' >"$work/seeds/hello-v3"
 "$FUZZER" -max_total_time="$SECS" -timeout=2 -rss_limit_mb=1024 -max_len=140000 \
 	-artifact_prefix="$BUILD/fuzz/agent-proto-" -print_final_stats=1 \
 	"$work/corpus" "$work/seeds" >"$work/log" 2>&1
-rc=$?
+RC=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-if [ $rc = 0 ]; then
+if [ $RC = 0 ]; then
 	pass "agent-fuzz: ${runs:-?} inputs in ${SECS}s: no crash, and every accepted frame is canonical"
 else
 	fail "agent-fuzz" "$(grep -m3 -E "ERROR|SUMMARY|deadly|crash-" "$work/log" | tr '\n' '|')"

@@ -32,24 +32,22 @@ sanitizer_clean() {
 	! grep -qE 'Sanitizer|runtime error:' "$WORK/agent.log" 2>/dev/null
 }
 
-# expect_run NAME RC STDOUT STDERR: the last run_drive gave exactly these.
-expect_run() {
-	if [ "$RC" = "$2" ] && [ "$OUT" = "$3" ] && [ "$ERR" = "$4" ] && sanitizer_clean; then
-		pass "$1"
-	else
-		fail "$1" "exit $RC (want $2), stdout \"$OUT\" (want \"$3\"), stderr \"$ERR\" (want \"$4\"), agent log: $(tr '\n' '|' <"$WORK/agent.log")"
-	fi
+# Predicates for expect (tests/lib.sh), which leave the last run's
+# evidence in WHY when they fail. A sanitizer report in the agent's log
+# fails any of them.
+
+# gave RC STDOUT STDERR: the last run_drive gave exactly these.
+gave() {
+	[ "$RC" = "$1" ] && [ "$OUT" = "$2" ] && [ "$ERR" = "$3" ] && sanitizer_clean && return 0
+	WHY="exit $RC (want $1), stdout \"$OUT\" (want \"$2\"), stderr \"$ERR\" (want \"$3\"), agent log: $(tr '\n' '|' <"$WORK/agent.log")"
+	return 1
 }
 
-# expect_that NAME COMMAND...: COMMAND succeeds; the last run is shown if not.
-expect_that() {
-	local name=$1
-	shift
-	if "$@" && sanitizer_clean; then
-		pass "$name"
-	else
-		fail "$name" "exit $RC, stdout \"$OUT\", stderr \"$ERR\", report \"$(tr '\n' ' ' <<<"$REPORT")\", agent log: $(tr '\n' '|' <"$WORK/agent.log")"
-	fi
+# clean COMMAND...: COMMAND succeeds; the last run is shown if not.
+clean() {
+	"$@" && sanitizer_clean && return 0
+	WHY="exit $RC, stdout \"$OUT\", stderr \"$ERR\", report \"$(tr '\n' ' ' <<<"$REPORT")\", agent log: $(tr '\n' '|' <"$WORK/agent.log")"
+	return 1
 }
 
 # no_process PATTERN: nothing runs with PATTERN in its command line.

@@ -5,6 +5,7 @@
 # harness (one-line errors, printed policies that load back the same)
 # fails the test; the input that did it is kept under $BUILD/fuzz/.
 # needs: none
+# builds: $(POLICY_FUZZER)
 . "$(dirname "$0")/../lib.sh"
 
 FUZZER=$BUILD/fuzz/fuzz_policy
@@ -25,9 +26,9 @@ TMPDIR=$work "$FUZZER" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -m
 	-artifact_prefix="$work/" -print_final_stats=1 \
 	"$work/corpus" "$TOP/tests/fuzz/corpus/policy" "$TOP/policy/examples" \
 	>"$work/log" 2>&1
-rc=$?
+RC=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-if [ "$rc" -eq 0 ]; then
+if [ "$RC" -eq 0 ]; then
 	pass "fuzz-policy: ${runs:-?} inputs in ${SECS}s, no crash, leak or timeout"
 else
 	for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
@@ -35,6 +36,6 @@ else
 	done
 	grep -E -m5 'ERROR|SUMMARY|not a one-line|printed policy' "$work/log"
 	tail -n 40 "$work/log"
-	fail "fuzz-policy" "libFuzzer exited $rc (reproduce: $FUZZER $BUILD/fuzz/<artifact>)"
+	fail "fuzz-policy" "libFuzzer exited $RC (reproduce: $FUZZER $BUILD/fuzz/<artifact>)"
 fi
 finish

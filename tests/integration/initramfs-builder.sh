@@ -3,6 +3,7 @@
 # one GNU cpio reads back entry for entry, with the ownership, modes, device
 # nodes and contents the kernel will unpack; bad requests are refused.
 # needs: none
+# builds: none
 . "$(dirname "$0")/../lib.sh"
 
 BUILDER=$TOP/rootfs/build-initramfs.sh
@@ -37,40 +38,33 @@ fi
 
 # "MODE OWNER GROUP NAME" for each entry; `-tv` prints symlinks as "a -> b".
 cpio -itv --quiet --numeric-uid-gid <"$out" >"$tmp/list" 2>"$tmp/cpio.err"
-if [ $? -eq 0 ] && [ ! -s "$tmp/cpio.err" ]; then
-	pass "GNU cpio reads the whole archive without complaint"
-else
-	fail "GNU cpio reads the whole archive without complaint" "$(head -c 300 "$tmp/cpio.err")"
-fi
+cpio_rc=$?
+expect "GNU cpio reads the whole archive without complaint" \
+	eval '[ $cpio_rc -eq 0 ] && [ ! -s "$tmp/cpio.err" ] || { WHY=$(head -c 300 "$tmp/cpio.err"); false; }'
 
 # entry REGEX: one line of the verbose listing matches.
 entry() {
-	grep -Eq -- "$1" "$tmp/list"
+	grep -Eq -- "$1" "$tmp/list" && return 0
+	WHY="no entry /$1/ in: $(head -c 300 "$tmp/list")"
+	return 1
 }
 
-check_entry() {
-	if entry "$2"; then pass "$1"; else fail "$1" "no entry /$2/ in: $(head -c 300 "$tmp/list")"; fi
-}
-
-check_entry "/init is the given script, executable" '^-rwxr-xr-x +1 0 +0 .* init$'
-check_entry "/dev/console is char device 5:1" '^crw------- +1 0 +0 +5, +1 .* dev/console$'
-check_entry "/dev/null is char device 1:3" '^crw-rw-rw- +1 0 +0 +1, +3 .* dev/null$'
-check_entry "busybox is in /bin, executable" '^-rwxr-xr-x +1 0 +0 .* bin/busybox$'
-check_entry "--file keeps the requested permission" '^-rw------- .* etc/deep/er/payload$'
-check_entry "--file creates missing parents" '^drwxr-xr-x .* etc/deep/er$'
-check_entry "--dir adds a directory" '^drwxr-xr-x .* mnt/work$'
-check_entry "--symlink adds a symlink" '^lrwxrwxrwx .* etc/link -> \.\./payload$'
+expect "/init is the given script, executable" entry '^-rwxr-xr-x +1 0 +0 .* init$'
+expect "/dev/console is char device 5:1" entry '^crw------- +1 0 +0 +5, +1 .* dev/console$'
+expect "/dev/null is char device 1:3" entry '^crw-rw-rw- +1 0 +0 +1, +3 .* dev/null$'
+expect "busybox is in /bin, executable" entry '^-rwxr-xr-x +1 0 +0 .* bin/busybox$'
+expect "--file keeps the requested permission" entry '^-rw------- .* etc/deep/er/payload$'
+expect "--file creates missing parents" entry '^drwxr-xr-x .* etc/deep/er$'
+expect "--dir adds a directory" entry '^drwxr-xr-x .* mnt/work$'
+expect "--symlink adds a symlink" entry '^lrwxrwxrwx .* etc/link -> \.\./payload$'
 
 missing=0
 while read -r applet; do
 	[ "$applet" = bin/busybox ] && continue
 	grep -qF -- " $applet -> /bin/busybox" "$tmp/list" || missing=$((missing + 1))
 done < <("$BUSYBOX" --list-full)
-if [ $missing -eq 0 ]; then
-	pass "every busybox applet is a symlink to /bin/busybox"
-else
-	fail "every busybox applet is a symlink to /bin/busybox" "$missing missing"
-fi
+expect "every busybox applet is a symlink to /bin/busybox" \
+	eval '[ $missing -eq 0 ] || { WHY="$missing missing"; false; }'
 
 # Parents must come before their children: the kernel does not create them.
 order_ok=1
@@ -79,31 +73,21 @@ while read -r name; do
 	case $name in */*) [ -n "${seen[${name%/*}]:-}" ] || order_ok=0 ;; esac
 	seen[$name]=1
 done < <(cpio -it --quiet <"$out")
-if [ $order_ok -eq 1 ]; then
-	pass "every directory precedes its entries"
-else
-	fail "every directory precedes its entries"
-fi
+expect "every directory precedes its entries" test $order_ok -eq 1
 
 mkdir "$tmp/x"
 (cd "$tmp/x" && cpio -id --quiet --no-absolute-filenames \
 	'init' 'bin/busybox' 'etc/deep/er/payload' 'opt/name-ü' <"$out") 2>"$tmp/x.err"
-if cmp -s "$tmp/x/init" "$tmp/custom-init" && cmp -s "$tmp/x/bin/busybox" "$BUSYBOX" &&
-	cmp -s "$tmp/x/etc/deep/er/payload" "$tmp/payload" && cmp -s "$tmp/x/opt/name-ü" "$tmp/name-ü"; then
-	pass "file contents come back byte for byte (also after a non-ASCII name)"
-else
-	fail "file contents come back byte for byte (also after a non-ASCII name)" "$(cat "$tmp/x.err")"
-fi
+expect "file contents come back byte for byte (also after a non-ASCII name)" eval \
+	'cmp -s "$tmp/x/init" "$tmp/custom-init" && cmp -s "$tmp/x/bin/busybox" "$BUSYBOX" &&
+	cmp -s "$tmp/x/etc/deep/er/payload" "$tmp/payload" && cmp -s "$tmp/x/opt/name-ü" "$tmp/name-ü" ||
+	{ WHY=$(cat "$tmp/x.err"); false; }'
 
 "$BUILDER" --init "$tmp/custom-init" \
 	--file "$tmp/payload:/etc/deep/er/payload:600" \
 	--file "$tmp/name-ü:/opt/name-ü" \
 	--dir /mnt/work --symlink ../payload:/etc/link "$tmp/again.cpio" >/dev/null
-if cmp -s "$out" "$tmp/again.cpio"; then
-	pass "the same inputs give the same bytes"
-else
-	fail "the same inputs give the same bytes"
-fi
+expect "the same inputs give the same bytes" cmp -s "$out" "$tmp/again.cpio"
 
 touch -d @1 "$tmp/again.cpio"
 before=$(stat -c %i:%Y "$tmp/again.cpio")
@@ -111,37 +95,30 @@ before=$(stat -c %i:%Y "$tmp/again.cpio")
 	--file "$tmp/payload:/etc/deep/er/payload:600" \
 	--file "$tmp/name-ü:/opt/name-ü" \
 	--dir /mnt/work --symlink ../payload:/etc/link "$tmp/again.cpio" >/dev/null
-if [ "$(stat -c %i:%Y "$tmp/again.cpio")" = "$before" ]; then
-	pass "an unchanged archive is left untouched"
-else
-	fail "an unchanged archive is left untouched"
-fi
+expect "an unchanged archive is left untouched" test "$(stat -c %i:%Y "$tmp/again.cpio")" = "$before"
 
-# refuse NAME REGEX ARGS...: the builder fails, says REGEX, writes nothing.
-refuse() {
-	local name=$1 want=$2 err rc
-	shift 2
+# refused REGEX ARGS...: the builder fails, says REGEX, writes nothing.
+refused() {
+	local want=$1
+	shift
 	rm -f "$tmp/refused.cpio"
-	err=$("$BUILDER" "$@" "$tmp/refused.cpio" 2>&1 >/dev/null)
-	rc=$?
-	if [ $rc -ne 0 ] && grep -Eq -- "$want" <<<"$err" && [ ! -e "$tmp/refused.cpio" ]; then
-		pass "$name"
-	else
-		fail "$name" "exit $rc, message: $err"
-	fi
+	run_capture 60 "$BUILDER" "$@" "$tmp/refused.cpio"
+	[ "$RC" -ne 0 ] && grep -Eq -- "$want" <<<"$ERR" && [ ! -e "$tmp/refused.cpio" ] && return 0
+	WHY="exit $RC, message: $ERR"
+	return 1
 }
 
-refuse "refuses a relative destination" '"etc/x": destination must be an absolute path' \
+expect "refuses a relative destination" refused '"etc/x": destination must be an absolute path' \
 	--file "$tmp/payload:etc/x"
-refuse "refuses .. in a destination" '"/etc/\.\./x": destination must be a plain path' \
+expect "refuses .. in a destination" refused '"/etc/\.\./x": destination must be a plain path' \
 	--file "$tmp/payload:/etc/../x"
-refuse "refuses replacing the root" '"/": destination must be a plain path' --dir /
-refuse "refuses a path added twice" '"/init": added twice' --file "$tmp/payload:/init"
-refuse "refuses a file under a file" '"/bin/busybox/x": parent /bin/busybox is a file' \
+expect "refuses replacing the root" refused '"/": destination must be a plain path' --dir /
+expect "refuses a path added twice" refused '"/init": added twice' --file "$tmp/payload:/init"
+expect "refuses a file under a file" refused '"/bin/busybox/x": parent /bin/busybox is a file' \
 	--file "$tmp/payload:/bin/busybox/x"
-refuse "refuses a missing source file" "$tmp/nonexistent is not a regular file" \
+expect "refuses a missing source file" refused "$tmp/nonexistent is not a regular file" \
 	--file "$tmp/nonexistent:/x"
-refuse "refuses a permission that is not octal" 'PERM "9z" is not octal' \
+expect "refuses a permission that is not octal" refused 'PERM "9z" is not octal' \
 	--file "$tmp/payload:/x:9z"
-refuse "refuses an unknown option" 'unknown option "--bogus"' --bogus x
+expect "refuses an unknown option" refused 'unknown option "--bogus"' --bogus x
 finish

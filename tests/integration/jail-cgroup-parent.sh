@@ -8,6 +8,7 @@
 # limits; launchers racing to create and remove one parent neither fail
 # nor place a sandbox outside it.
 # needs: root
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf $(JAIL_CGROUP_PARENT)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_root "jail cgroup parent" || exit 0
@@ -90,13 +91,13 @@ sandbox() { "$CGP" sandbox "$RUN_DIR" "$2" "$1" "${3:-0}" >/dev/null; }
 # hold ID PARENT: a sandbox whose groups stay until SIGTERM (or SIGKILL);
 # sets HELD to its pid once its groups exist.
 hold() {
-	local out=$JAIL_TMP/$1.out i
-	rm -f "$out" # an earlier hold's "ready" must not be taken for this one's
-	"$CGP" sandbox "$RUN_DIR" "$2" "$1" 600000 >"$out" &
+	local log=$JAIL_TMP/$1.out i
+	rm -f "$log" # an earlier hold's "ready" must not be taken for this one's
+	"$CGP" sandbox "$RUN_DIR" "$2" "$1" 600000 >"$log" &
 	HELD=$!
 	STARTED+=("$HELD")
 	for ((i = 0; i < 500; i++)); do
-		grep -q '^ready$' "$out" 2>/dev/null && return 0
+		grep -q '^ready$' "$log" 2>/dev/null && return 0
 		sleep 0.01
 	done
 	return 1
@@ -199,9 +200,9 @@ if [ -e /sys/fs/cgroup/cpuset/cpuset.cpus ]; then
 	expect "v1 cpuset: a sandbox gets a parent vmjail makes, removed with it" gone "$P-cs"
 	opcs=$(cs parents "$P-csop" | grep /cpuset/)
 	mkdir "$opcs"
-	out=$(cs_sandbox "$P-csop" 2>&1)
+	OUT=$(cs_sandbox "$P-csop" 2>&1)
 	expect "v1 cpuset: below an operator's parent without CPUs, the error names it" \
-		eval '[[ $out == *"cgroup $opcs: cpuset.cpus is empty"* ]]'
+		eval '[[ $OUT == *"cgroup $opcs: cpuset.cpus is empty"* ]]'
 	expect "v1 cpuset: and its CPUs are left empty" \
 		eval '[ -d "$opcs" ] && [ -z "$(cat "$opcs/cpuset.cpus")" ]'
 	echo 0 >"$opcs/cpuset.cpus"

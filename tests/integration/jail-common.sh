@@ -22,13 +22,6 @@ fi
 JAIL+=("${VMM_OPT[@]}")
 STARTED=() # launchers this script started in the background
 
-# expect NAME COMMAND...: PASS when COMMAND succeeds, FAIL otherwise.
-expect() {
-	local name=$1; shift
-	WHY=
-	if "$@"; then pass "$name"; else fail "$name" "$WHY"; fi
-}
-
 # need_jail NAME: root, /dev/kvm and the built programs, or SKIP loudly.
 need_jail() {
 	need_root "$1" && need_kvm "$1" || return 1

@@ -6,6 +6,7 @@
 # where the first forbidden call must kill the process (SIGSYS, status
 # 159) before the kernel even looks at the jail.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail escapes" || exit 0
@@ -13,27 +14,33 @@ need_jail "jail escapes" || exit 0
 SIGSYS_STATUS=159
 n=0
 
+# answered WANT: the last probe run exited 0 printing exactly WANT.
+answered() {
+	[ "$RC" = 0 ] && [ "$OUT" = "$1" ] && return 0
+	WHY="status $RC, got '$OUT', want '$1' ${ERR:+($ERR)}"
+	return 1
+}
+
+# killed_by_seccomp: the last probe run, under the VMM's filter, was killed.
+killed_by_seccomp() {
+	[ "$RC" = "$SIGSYS_STATUS" ] && [ "$OUT" = "seccomp: on" ] &&
+		[[ $ERR == *"killed by SIGSYS"* ]] && return 0
+	WHY="status $RC, '$OUT' ${ERR:+($ERR)}"
+	return 1
+}
+
 # attempt WHAT EXPECTED ACTION [ARG]: the jail alone answers EXPECTED (the
 # probe's output, one or more lines); the jail plus seccomp kills.
 attempt() {
-	local what=$1 want=$2 out err rc
+	local what=$1 want=$2 OUT ERR RC
 	shift 2
 	n=$((n + 1))
-	run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n" --kernel "$GUEST" \
+	run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n" --kernel "$GUEST" \
 		--test-exec "$PROBE" -- "$@"
-	if [ "$rc" = 0 ] && [ "$out" = "$want" ]; then
-		pass "jail: $what"
-	else
-		fail "jail: $what" "status $rc, got '$out', want '$want' ${err:+($err)}"
-	fi
-	run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n-f" --kernel "$GUEST" \
+	expect "jail: $what" answered "$want"
+	run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id "esc-$n-f" --kernel "$GUEST" \
 		--test-exec "$PROBE" -- --seccomp vmm "$@"
-	if [ "$rc" = $SIGSYS_STATUS ] && [ "$out" = "seccomp: on" ] &&
-		[[ $err == *"killed by SIGSYS"* ]]; then
-		pass "jail + seccomp: $what kills the process"
-	else
-		fail "jail + seccomp: $what kills the process" "status $rc, '$out' ${err:+($err)}"
-	fi
+	expect "jail + seccomp: $what kills the process" killed_by_seccomp
 }
 
 attempt "open a host path (/etc/passwd): no such file, the root is empty" \
@@ -52,22 +59,22 @@ attempt "raise a capability, an ambient one, or become uid 0" \
 	$'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM' cap-raise
 
 # Limits: the cgroup stops what seccomp would otherwise have to.
-run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids --kernel "$GUEST" \
+run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids --kernel "$GUEST" \
 	--pids-max 8 --test-exec "$PROBE" -- pids
 expect "jail: fork stops at pids.max (8 tasks: itself + 7)" \
-	test "$out" = "pids: forked 7, then EAGAIN"
-run_capture out err rc 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids-f --kernel "$GUEST" \
+	test "$OUT" = "pids: forked 7, then EAGAIN"
+run_capture 30 "$VMJAIL" run "${JAIL[@]}" --id esc-pids-f --kernel "$GUEST" \
 	--pids-max 8 --test-exec "$PROBE" -- --seccomp vmm pids
-expect "jail + seccomp: fork kills the process" test "$rc" = $SIGSYS_STATUS
+expect "jail + seccomp: fork kills the process" test "$RC" = $SIGSYS_STATUS
 
-run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem --kernel "$GUEST" \
+run_capture 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem --kernel "$GUEST" \
 	--memory-max 32M --memory-swap-max 0 --test-exec "$PROBE" -- memory 256
 expect "jail: touching 256 MiB under a 32 MiB memory limit is OOM-killed (SIGKILL, 137)" \
-	test "$rc" = 137 -a -z "$out"
-run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem-ok --kernel "$GUEST" \
+	test "$RC" = 137 -a -z "$OUT"
+run_capture 60 "$VMJAIL" run "${JAIL[@]}" --id esc-mem-ok --kernel "$GUEST" \
 	--memory-max 64M --memory-swap-max 0 --test-exec "$PROBE" -- memory 16
 expect "jail: 16 MiB under the same kind of limit is fine" \
-	test "$rc" = 0 -a "$out" = "memory: touched 16 MiB"
+	test "$RC" = 0 -a "$OUT" = "memory: touched 16 MiB"
 
 expect "nothing is left behind" test -z "$(leftovers)"
 finish

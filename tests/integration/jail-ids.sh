@@ -10,6 +10,7 @@
 # error; the ids an operator names are reserved like allocated ones; a
 # policy cannot name host ids; the VMM alone is not dumpable either.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail ids" || exit 0
@@ -44,30 +45,30 @@ read_mem() { dd if="/proc/$1/mem" bs=1 count=1 skip="$2" iflag=skip_bytes status
 # cannot_read_mem ID PID ADDR: a process running as ID is refused PID's
 # memory at ADDR.
 cannot_read_mem() {
-	local err
-	err=$(as "$1" dd if="/proc/$2/mem" bs=1 count=1 skip="$3" iflag=skip_bytes status=none \
+	local ERR
+	ERR=$(as "$1" dd if="/proc/$2/mem" bs=1 count=1 skip="$3" iflag=skip_bytes status=none \
 		2>&1 >/dev/null) && { WHY="uid $1 read from it"; return 1; }
-	[[ $err == *"Permission denied"* ]] && return 0
-	WHY="not refused for want of permission: $err"
+	[[ $ERR == *"Permission denied"* ]] && return 0
+	WHY="not refused for want of permission: $ERR"
 	return 1
 }
 
 # cannot_read ID PID FD: a process running as ID is refused PID's FD.
 cannot_read() {
-	local err
-	err=$(as "$1" head -c 1 "/proc/$2/fd/$3" 2>&1 >/dev/null) && {
+	local ERR
+	ERR=$(as "$1" head -c 1 "/proc/$2/fd/$3" 2>&1 >/dev/null) && {
 		WHY="uid $1 read from it"; return 1; }
-	[[ $err == *"Permission denied"* ]] && return 0
-	WHY="not refused for want of permission: $err"
+	[[ $ERR == *"Permission denied"* ]] && return 0
+	WHY="not refused for want of permission: $ERR"
 	return 1
 }
 
 # cannot_signal ID PID: kill -0 from a process running as ID gets EPERM.
 cannot_signal() {
-	local err
-	err=$(as "$1" kill -0 "$2" 2>&1) && { WHY="uid $1 may signal it"; return 1; }
-	[[ $err == *"Operation not permitted"* ]] && return 0
-	WHY="not refused for want of permission: $err"
+	local ERR
+	ERR=$(as "$1" kill -0 "$2" 2>&1) && { WHY="uid $1 may signal it"; return 1; }
+	[[ $ERR == *"Operation not permitted"* ]] && return 0
+	WHY="not refused for want of permission: $ERR"
 	return 1
 }
 
@@ -160,9 +161,9 @@ two_daemon two-2
 expect "two sandboxes take the range's two ids" test "$(sed -n 's/^uid //p' \
 	"$RUN_DIR/two-1/state" "$RUN_DIR/two-2/state" | sort | tr '\n' ' ')" = \
 	"$BASE $((BASE + 1)) "
-run_capture out err rc 30 "${TWO[@]}" --id two-3 -- exit 0
+run_capture 30 "${TWO[@]}" --id two-3 -- exit 0
 expect "a third is refused with one line naming the full range (125)" eval \
-	'[ "$rc" = 125 ] && [ "$err" = "vmjail: host ids: all 2 blocks of 1 ids (uids $BASE..$((BASE + 1)), gids $BASE..$((BASE + 1)): ids in $JAIL_TMP/two.yaml) are held by live sandboxes" ]'
+	'[ "$RC" = 125 ] && [ "$ERR" = "vmjail: host ids: all 2 blocks of 1 ids (uids $BASE..$((BASE + 1)), gids $BASE..$((BASE + 1)): ids in $JAIL_TMP/two.yaml) are held by live sandboxes" ]'
 expect "... and leaves nothing behind" eval \
 	'[ ! -e "$RUN_DIR/two-3" ] && [ -z "$(find /sys/fs/cgroup -name two-3 2>/dev/null)" ]'
 
@@ -191,9 +192,9 @@ OP=$((BASE + 10))
 if start_daemon op-1 --test-exec "$PROBE" --uid $OP --gid $OP -- wait; then
 	expect "the operator's --uid/--gid are the ids the sandbox runs as" \
 		test "$(status_of "$VMM_PID" Uid)" = "$OP $OP $OP $OP"
-	run_capture out err rc 30 "${PROBE_RUN[@]}" --id op-2 --uid $OP --gid $((OP + 1)) -- exit 0
+	run_capture 30 "${PROBE_RUN[@]}" --id op-2 --uid $OP --gid $((OP + 1)) -- exit 0
 	expect "a second sandbox naming a uid a live one holds is refused (125)" eval \
-		'[[ $rc == 125 && $err == *"host ids: uid $OP and gid $((OP + 1)): a live sandbox holds some of them"* ]]'
+		'[[ $RC == 125 && $ERR == *"host ids: uid $OP and gid $((OP + 1)): a live sandbox holds some of them"* ]]'
 	stop_daemon
 else
 	fail "start a sandbox with --uid/--gid" "$(cat "$JAIL_TMP/op-1.err")"
@@ -205,18 +206,18 @@ printf 'version: 1\nroots: {kernels: ["%s"]}\nrun_dir: "%s"\n' "$(dirname "$GUES
 printf 'version: 1\nvm:\n  kernel: testguest.elf\njail:\n  uid: %s\n' $BASE >"$JAIL_TMP/uid.yaml"
 printf 'version: 1\nvm:\n  kernel: testguest.elf\njail:\n  uid: 0\n  gid: 0\n  user_namespace: {host_uid: %s, host_gid: %s, count: 1}\n' \
 	$BASE $BASE >"$JAIL_TMP/userns.yaml"
-run_capture out err rc 30 "$VMJAIL" --host-config "$HOST" check "$JAIL_TMP/uid.yaml"
+run_capture 30 "$VMJAIL" --host-config "$HOST" check "$JAIL_TMP/uid.yaml"
 expect "vmjail check refuses a policy's jail.uid: the launcher gives host ids" eval \
-	'[ "$rc" = 1 ] && [ "$err" = "vmjail: $JAIL_TMP/uid.yaml:5:8: jail.uid: host ids are not a policy'"'"'s to choose: the launcher gives each sandbox its own from the host'"'"'s range; a policy names ids only inside jail.user_namespace" ]'
-run_capture out err rc 30 "$VMJAIL" --host-config "$HOST" run "$JAIL_TMP/uid.yaml" \
+	'[ "$RC" = 1 ] && [ "$ERR" = "vmjail: $JAIL_TMP/uid.yaml:5:8: jail.uid: host ids are not a policy'"'"'s to choose: the launcher gives each sandbox its own from the host'"'"'s range; a policy names ids only inside jail.user_namespace" ]'
+run_capture 30 "$VMJAIL" --host-config "$HOST" run "$JAIL_TMP/uid.yaml" \
 	"${VMM_OPT[@]}" --id ids-policy
 expect "vmjail run refuses it with the same line (125), starting nothing" eval \
-	'[ "$rc" = 125 ] && [[ $err == *"uid.yaml:5:8: jail.uid: host ids are not a policy"* ]] &&
+	'[ "$RC" = 125 ] && [[ $ERR == *"uid.yaml:5:8: jail.uid: host ids are not a policy"* ]] &&
 	 [ ! -e "$RUN_DIR/ids-policy" ]'
-run_capture out err rc 30 "$VMJAIL" --host-config "$HOST" run "$JAIL_TMP/userns.yaml" \
+run_capture 30 "$VMJAIL" --host-config "$HOST" run "$JAIL_TMP/userns.yaml" \
 	"${VMM_OPT[@]}" --id ids-policy
 expect "... and a policy's jail.user_namespace.host_uid" eval \
-	'[ "$rc" = 125 ] && [[ $err == *"userns.yaml:7:30: jail.user_namespace.host_uid: host ids are not a policy"* ]]'
+	'[ "$RC" = 125 ] && [[ $ERR == *"userns.yaml:7:30: jail.user_namespace.host_uid: host ids are not a policy"* ]]'
 
 # --- the VMM alone ----------------------------------------------------------
 # Run as an unprivileged id, with a /dev/kvm of its own (a node of that
@@ -235,7 +236,13 @@ unshare --mount --propagation private sh -c '
 	sh "$KVMDIR" "$GUEST" $((0x$maj)) $((0x$min)) $SOLO "$VMM" --cmdline vjtest=wait \
 	>/dev/null 2>"$JAIL_TMP/solo.err" &
 solo=$!
-for _ in $(seq 200); do ram=$(guest_ram $solo 2>/dev/null) && break; sleep 0.05; done
+# Until the exec chain (unshare, sh, setpriv) has become the VMM, whose
+# guest RAM is then mapped.
+for _ in $(seq 200); do
+	[ "$(cat /proc/$solo/comm 2>/dev/null)" = vmjail-vmm ] &&
+		ram=$(guest_ram $solo 2>/dev/null) && break
+	sleep 0.05
+done
 if [ -n "${ram:-}" ]; then
 	uids=$(status_of $solo Uid)
 	expect "the VMM alone runs as the id it was started as" \

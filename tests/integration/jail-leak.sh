@@ -7,6 +7,7 @@
 # directories, mounts, taps, network namespaces, processes, or file
 # descriptors of the caller.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 # timeout: 1800
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"

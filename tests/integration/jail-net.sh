@@ -6,6 +6,7 @@
 # status 125 and one line naming the tap and the reason; nothing is left
 # behind, and an existing interface stays exactly as it was.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail net" || exit 0
@@ -40,25 +41,25 @@ fi
 # Someone else's persistent tap in the sandbox's namespace: never attached.
 ip -n $NETNS tuntap add dev vjpre0 mode tap user 65534
 before=$(tun_details $NETNS vjpre0)
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id net-pre --netns $NETNS --net tap=vjpre0 -- exit 0
+run_capture 30 "${PROBE_RUN[@]}" --id net-pre --netns $NETNS --net tap=vjpre0 -- exit 0
 expect "an existing tap is refused with status 125, naming it" \
-	eval '[[ $rc == 125 && $err == *"tap \"vjpre0\": an interface of that name already exists in network namespace \"$NETNS\""* ]]'
-[ "$rc" = 125 ] || echo "vmjail: $err" >&2
+	eval '[[ $RC == 125 && $ERR == *"tap \"vjpre0\": an interface of that name already exists in network namespace \"$NETNS\""* ]]'
+[ "$RC" = 125 ] || echo "vmjail: $ERR" >&2
 expect "... and left as it was ($before)" \
 	eval '[ -n "$before" ] && [ "$(tun_details $NETNS vjpre0)" = "$before" ]'
 ip -n $NETNS tuntap del dev vjpre0 mode tap
 
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id net-lo --net tap=lo -- exit 0
+run_capture 30 "${PROBE_RUN[@]}" --id net-lo --net tap=lo -- exit 0
 expect "an interface of another kind (lo) is refused too" \
-	eval '[[ $rc == 125 && $err == *"tap \"lo\": an interface of that name already exists"* ]]'
+	eval '[[ $RC == 125 && $ERR == *"tap \"lo\": an interface of that name already exists"* ]]'
 
 # A named namespace that is the host's own (PID 1's).
 if ip netns attach $HOSTNS 1; then
-	run_capture out err rc 30 "${PROBE_RUN[@]}" --id net-host --netns $HOSTNS --net tap=vjhost0 \
+	run_capture 30 "${PROBE_RUN[@]}" --id net-host --netns $HOSTNS --net tap=vjhost0 \
 		-- exit 0
 	expect "a named network namespace that is the host's is refused with status 125" \
-		eval '[[ $rc == 125 && $err == *"tap \"vjhost0\": network namespace \"$HOSTNS\" is the host'"'"'s own"* ]]'
-	[ "$rc" = 125 ] || echo "vmjail: $err" >&2
+		eval '[[ $RC == 125 && $ERR == *"tap \"vjhost0\": network namespace \"$HOSTNS\" is the host'"'"'s own"* ]]'
+	[ "$RC" = 125 ] || echo "vmjail: $ERR" >&2
 	expect "... and leaves no tap on the host" \
 		eval '! ip -n $HOSTNS link show vjhost0 >/dev/null 2>&1'
 	ip netns delete $HOSTNS
@@ -88,14 +89,14 @@ jail:
   namespaces: [mount, pid, ipc, uts, cgroup]
 EOF
 VJ=("$VMJAIL" --host-config "$JAIL_TMP/host.yaml")
-run_capture out err rc 30 "${VJ[@]}" check "$JAIL_TMP/no-netns.yaml"
+run_capture 30 "${VJ[@]}" check "$JAIL_TMP/no-netns.yaml"
 expect "check refuses vm.net without a network namespace of the sandbox's own" \
-	eval '[[ $rc != 0 && $err == *"jail.namespaces: vm.net needs \"net\""* ]]'
-run_capture out err rc 30 "${VJ[@]}" run "$JAIL_TMP/no-netns.yaml" --id net-nons \
+	eval '[[ $RC != 0 && $ERR == *"jail.namespaces: vm.net needs \"net\""* ]]'
+run_capture 30 "${VJ[@]}" run "$JAIL_TMP/no-netns.yaml" --id net-nons \
 	"${VMM_OPT[@]}" --test-exec "$PROBE" -- exit 0
 expect "run refuses it with status 125" \
-	eval '[[ $rc == 125 && $err == *"jail.namespaces: vm.net needs \"net\""* ]]'
-[ "$rc" = 125 ] || echo "vmjail: $err" >&2
+	eval '[[ $RC == 125 && $ERR == *"jail.namespaces: vm.net needs \"net\""* ]]'
+[ "$RC" = 125 ] || echo "vmjail: $ERR" >&2
 expect "... and leaves no tap on the host" eval '! ip link show vjnons0 >/dev/null 2>&1'
 
 expect "nothing is left behind" test -z "$(leftovers)"

@@ -4,6 +4,7 @@
 # sandbox, overrides are checked against the host's bounds, and a policy
 # the host does not allow never starts anything.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf $(JSON_CHECK)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail policy" || exit 0
@@ -11,16 +12,16 @@ HOST=$TOP/policy/examples/host.yaml
 POL=$TOP/policy/examples/testguest.yaml
 VJ=("$VMJAIL" --host-config "$HOST")
 
-run_capture out err rc 30 "${VJ[@]}" check "$POL"
+run_capture 30 "${VJ[@]}" check "$POL"
 expect "check prints the effective policy" \
-	eval '[ "$rc" = 0 ] && grep -q "^  memory: 32Mi$" <<<"$out"'
-run_capture out err rc 30 "${VJ[@]}" check "$POL" --json
-expect "check --json prints JSON" eval '"$BUILD/tests/integration/json-check" <<<"$out"'
+	eval '[ "$RC" = 0 ] && grep -q "^  memory: 32Mi$" <<<"$OUT"'
+run_capture 30 "${VJ[@]}" check "$POL" --json
+expect "check --json prints JSON" eval '"$BUILD/tests/integration/json-check" <<<"$OUT"'
 
-run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --id pol-hello-$$
+run_capture 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --id pol-hello-$$
 expect "run POLICY boots the test guest (status 0)" \
-	eval '[ "$rc" = 0 ] && grep -q "vjtest: hello ok" <<<"$out"'
-[ "$rc" = 0 ] || echo "$err" >&2
+	eval '[ "$RC" = 0 ] && grep -q "vjtest: hello ok" <<<"$OUT"'
+[ "$RC" = 0 ] || echo "$ERR" >&2
 
 # The policy's cgroup limits, seen on the running sandbox (the example
 # host file's run dir and cgroup parent: /run/vmjail, vmjail), with the
@@ -42,13 +43,13 @@ else
 	fail "run POLICY --detach --rm" "$(cat "$JAIL_TMP/live.err")"
 fi
 
-run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-big-$$ --memory 4Gi
+run_capture 30 "${VJ[@]}" run "$POL" --id pol-big-$$ --memory 4Gi
 expect "an override beyond the host's maximum is refused before anything starts" \
-	eval '[[ $rc == 125 && $err == *"vm.memory"*"host maximum"* ]]'
+	eval '[[ $RC == 125 && $ERR == *"vm.memory"*"host maximum"* ]]'
 expect "... leaving no run directory" test ! -e "/run/vmjail/pol-big-$$"
-run_capture out err rc 30 "${VJ[@]}" run "$POL" --id pol-out-$$ --output unlimited
+run_capture 30 "${VJ[@]}" run "$POL" --id pol-out-$$ --output unlimited
 expect "an --output beyond the host's maximum is refused before anything starts" \
-	eval '[[ $rc == 125 && $err == *"limits.output"*"host maximum"* ]]'
-run_capture out err rc 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --seccomp-log --id pol-log-$$
-expect "--seccomp-log where the host file allows it" test "$rc" = 0
+	eval '[[ $RC == 125 && $ERR == *"limits.output"*"host maximum"* ]]'
+run_capture 30 "${VJ[@]}" run "$POL" "${VMM_OPT[@]}" --seccomp-log --id pol-log-$$
+expect "--seccomp-log where the host file allows it" test "$RC" = 0
 finish

@@ -6,6 +6,7 @@
 # (none of the files it was passed for setting up); then, through the test
 # program, the exact fd table the jail starts a program with.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail properties" || exit 0
@@ -31,7 +32,7 @@ check_vmm_sandbox() {
 	expect "its state names host ids from the built-in range" eval \
 		'[ "${uid:-0}" -ge 1879048192 ] && [ "${gid:-0}" -ge 1879048192 ] &&
 		 [ "$uid" -le 2147352575 ] && [ "$gid" -le 2147352575 ]'
-	jailed_status_checks expect $VMM_PID "$uid" "$gid"
+	jailed_status_checks $VMM_PID "$uid" "$gid"
 
 	for t in mnt pid ipc uts net cgroup; do
 		expect "$t namespace differs from the launcher's" ns_differs $VMM_PID $t
@@ -79,23 +80,23 @@ check_vmm_sandbox() {
 # The program in the jail sees 0, 1, 2, then exactly the resources in the
 # configuration's order, the configuration memfd last.
 check_fd_table() {
-	local out disk=$JAIL_TMP/disk.img rw=$JAIL_TMP/rw.img want
+	local OUT disk=$JAIL_TMP/disk.img rw=$JAIL_TMP/rw.img want
 	truncate -s 1M "$disk" "$rw"
-	out=$("${PROBE_RUN[@]}" --id props-fds --initrd "$disk" --console "$JAIL_TMP/console.txt" \
+	OUT=$("${PROBE_RUN[@]}" --id props-fds --initrd "$disk" --console "$JAIL_TMP/console.txt" \
 		--drive "path=$disk,ro" --drive "path=$rw" -- fds 2>&1)
 	want=$'fds: 0 1 2 3 4 5 6 7 8 9 10\nconfig-fds: kvm=3 kernel=4 initrd=5 console=6 control=9 config=10'
 	expect "fd table is exactly stdio + kvm, kernel, initrd, console, 2 drives, control channel, config" \
-		test "$out" = "$want"
-	[ "$out" = "$want" ] || echo "$out" >&2
-	out=$("${PROBE_RUN[@]}" --id props-root -- root 2>&1)
-	expect "the jail's root is empty from inside" test "$out" = "root: (empty)"
-	out=$("${PROBE_RUN[@]}" --id props-proc --proc -- root 2>&1)
-	expect "--proc puts a /proc (and nothing else) in the root" test "$out" = "root: proc"
-	out=$("${PROBE_RUN[@]}" --id props-kvm -- kvm 2>&1)
-	expect "the passed /dev/kvm creates a VM inside the jail" test "$out" = "kvm: api=12 vm=created"
-	run_capture out err rc 30 "${PROBE_RUN[@]}" -v --id props-ids -- ids
+		test "$OUT" = "$want"
+	[ "$OUT" = "$want" ] || echo "$OUT" >&2
+	OUT=$("${PROBE_RUN[@]}" --id props-root -- root 2>&1)
+	expect "the jail's root is empty from inside" test "$OUT" = "root: (empty)"
+	OUT=$("${PROBE_RUN[@]}" --id props-proc --proc -- root 2>&1)
+	expect "--proc puts a /proc (and nothing else) in the root" test "$OUT" = "root: proc"
+	OUT=$("${PROBE_RUN[@]}" --id props-kvm -- kvm 2>&1)
+	expect "the passed /dev/kvm creates a VM inside the jail" test "$OUT" = "kvm: api=12 vm=created"
+	run_capture 30 "${PROBE_RUN[@]}" -v --id props-ids -- ids
 	expect "inside, the host ids vmjail -v says it gave the sandbox, no groups" test \
-		"$out" = "$(sed -n 's/^vmjail: sandbox props-ids: runs as host uid \([0-9]*\), gid \([0-9]*\)$/ids: uid=\1 gid=\2 groups=0/p' <<<"$err")"
+		"$OUT" = "$(sed -n 's/^vmjail: sandbox props-ids: runs as host uid \([0-9]*\), gid \([0-9]*\)$/ids: uid=\1 gid=\2 groups=0/p' <<<"$ERR")"
 }
 
 check_vmm_sandbox

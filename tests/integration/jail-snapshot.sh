@@ -27,15 +27,15 @@ wait_count_in() { # wait_count_in FILE N: until FILE's count reached N (20 s at 
 }
 
 src=$JAIL_TMP/src.console
-run_capture out err rc 30 "${VJ[@]}" run "${JAIL[@]}" --id snap1 --kernel "$GUEST" \
+run_capture 30 "${VJ[@]}" run "${JAIL[@]}" --id snap1 --kernel "$GUEST" \
 	--cmdline vjtest=count --console "$src" --detach
-expect "the source runs, detached" test "$rc" = 0
+expect "the source runs, detached" test "$RC" = 0
 expect "the source counts" wait_count_in "$src" 5
 
-run_capture out err rc 60 "${VJ[@]}" snapshot snap1 --to "$SNAPS/s1" --run-dir "$RUN_DIR"
+run_capture 60 "${VJ[@]}" snapshot snap1 --to "$SNAPS/s1" --run-dir "$RUN_DIR"
 at=$(count_in "$src")
 expect "vmjail snapshot succeeds and prints where" \
-	eval '[ "$rc" = 0 ] && [ "$out" = "$SNAPS/s1" ]'
+	eval '[ "$RC" = 0 ] && [ "$OUT" = "$SNAPS/s1" ]'
 expect "... state, memory and snapshot.json, root's and private" \
 	eval '[ "$(stat -c %a "$SNAPS/s1")" = 700 ] &&
 		[ "$(stat -c %a "$SNAPS/s1/state" "$SNAPS/s1/memory" "$SNAPS/s1/snapshot.json" | sort -u)" = 600 ]'
@@ -43,10 +43,10 @@ expect "... recording that no agent ran" grep -q '"agent":false' "$SNAPS/s1/snap
 expect "the source counts on after its snapshot" wait_count_in "$src" $((at + 5))
 
 for c in 1 2; do
-	run_capture out err rc 30 "${VJ[@]}" run "${JAIL[@]}" --id clone$c --kernel "$GUEST" \
+	run_capture 30 "${VJ[@]}" run "${JAIL[@]}" --id clone$c --kernel "$GUEST" \
 		--cmdline vjtest=count --console "$JAIL_TMP/clone$c.console" --detach \
 		--from-snapshot "$SNAPS/s1"
-	expect "clone $c starts from the snapshot" test "$rc" = 0
+	expect "clone $c starts from the snapshot" test "$RC" = 0
 done
 for c in 1 2; do
 	expect "clone $c counts" wait_count_in "$JAIL_TMP/clone$c.console" 3
@@ -57,16 +57,16 @@ done
 expect "the clones run as host uids of their own" eval \
 	'[ "$(sed -n "s/^uid //p" "$RUN_DIR/clone1/state")" != "$(sed -n "s/^uid //p" "$RUN_DIR/clone2/state")" ]'
 
-run_capture out err rc 30 "${VJ[@]}" run "${JAIL[@]}" --id bad1 --kernel "$GUEST" --vcpus 2 \
+run_capture 30 "${VJ[@]}" run "${JAIL[@]}" --id bad1 --kernel "$GUEST" --vcpus 2 \
 	--console none --from-snapshot "$SNAPS/s1"
 expect "another vCPU count is refused in one line naming both" \
-	eval '[ "$rc" = 125 ] && [[ $err == *"vm.vcpus: the policy says 2, the snapshot"*"with 1"* ]]'
-run_capture out err rc 30 "${VJ[@]}" run "${JAIL[@]}" --id bad2 --kernel "$GUEST" \
+	eval '[ "$RC" = 125 ] && [[ $ERR == *"vm.vcpus: the policy says 2, the snapshot"*"with 1"* ]]'
+run_capture 30 "${VJ[@]}" run "${JAIL[@]}" --id bad2 --kernel "$GUEST" \
 	--console none --from-snapshot "$SNAPS/none"
-expect "a missing snapshot is refused, named" eval '[ "$rc" = 125 ] && [[ $err == *"$SNAPS/none"* ]]'
-run_capture out err rc 60 "${VJ[@]}" snapshot snap1 --to "$SNAPS/s1" --run-dir "$RUN_DIR"
+expect "a missing snapshot is refused, named" eval '[ "$RC" = 125 ] && [[ $ERR == *"$SNAPS/none"* ]]'
+run_capture 60 "${VJ[@]}" snapshot snap1 --to "$SNAPS/s1" --run-dir "$RUN_DIR"
 expect "a snapshot over an existing one is refused" \
-	eval '[ "$rc" != 0 ] && [[ $err == *"exists already"* ]]'
+	eval '[ "$RC" != 0 ] && [[ $ERR == *"exists already"* ]]'
 expect "... leaving nothing beside it" test "$(ls -A "$SNAPS")" = s1
 
 for id in snap1 clone1 clone2; do

@@ -4,6 +4,7 @@
 # ordinary user on the host; and a named network namespace with a tap the
 # launcher attaches there.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail user namespace" || exit 0
@@ -35,26 +36,26 @@ fi
 
 # setuid(0) by uid 0 changes nothing and is allowed; the capabilities are
 # what would make uid 0 privileged, and they are gone.
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc --userns 65536 --uid 0 --gid 0 \
+run_capture 30 "${PROBE_RUN[@]}" --id userns-esc --userns 65536 --uid 0 --gid 0 \
 	-- cap-raise
 expect "uid 0 in the user namespace cannot raise a capability" \
-	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: ALLOWED'
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-esc2 --userns 65536 \
+	test "$OUT" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: ALLOWED'
+run_capture 30 "${PROBE_RUN[@]}" --id userns-esc2 --userns 65536 \
 	--uid 1000 --gid 1000 -- cap-raise
 expect "uid 1000 in the user namespace cannot become uid 0" \
-	test "$out" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM'
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-mnt --userns 65536 \
+	test "$OUT" = $'capset: EPERM\nambient-raise: EPERM\nsetuid-0: EPERM'
+run_capture 30 "${PROBE_RUN[@]}" --id userns-mnt --userns 65536 \
 	--uid 0 --gid 0 -- mount
-expect "... nor mount" test "$out" = "mount: EPERM"
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id userns-bad --userns 1000 \
+expect "... nor mount" test "$OUT" = "mount: EPERM"
+run_capture 30 "${PROBE_RUN[@]}" --id userns-bad --userns 1000 \
 	--uid 65534 --gid 0 -- exit 0
 expect "a uid outside the mapped range is refused" \
-	eval '[[ $rc == 125 && $err == *"do not exist in a user namespace"* ]]'
+	eval '[[ $RC == 125 && $ERR == *"do not exist in a user namespace"* ]]'
 printf 'version: 1\nids: {block: 10}\n' >"$JAIL_TMP/block10.yaml"
-run_capture out err rc 30 "$VMJAIL" --host-config "$JAIL_TMP/block10.yaml" run "${JAIL[@]}" \
+run_capture 30 "$VMJAIL" --host-config "$JAIL_TMP/block10.yaml" run "${JAIL[@]}" \
 	--id userns-big --kernel "$GUEST" --test-exec "$PROBE" --userns 11 -- exit 0
 expect "a user namespace larger than the host's block of ids is refused" \
-	eval '[[ $rc == 125 && $err == *"a user namespace of 11 ids is more than the 10"*"ids.block"* ]]'
+	eval '[[ $RC == 125 && $ERR == *"a user namespace of 11 ids is more than the 10"*"ids.block"* ]]'
 
 # A named network namespace: the launcher creates the tap there, the
 # sandbox lives there, the tap goes with the sandbox.
@@ -73,9 +74,9 @@ if ip netns add $NETNS; then
 	else
 		fail "start a sandbox in a named network namespace" "$(cat "$JAIL_TMP/netns.err")"
 	fi
-	run_capture out err rc 30 "${PROBE_RUN[@]}" --id netns-missing --netns vj-no-such-ns -- exit 0
+	run_capture 30 "${PROBE_RUN[@]}" --id netns-missing --netns vj-no-such-ns -- exit 0
 	expect "a network namespace that does not exist is an error naming it" \
-		eval '[[ $rc == 125 && $err == *"network namespace \"vj-no-such-ns\""* ]]'
+		eval '[[ $RC == 125 && $ERR == *"network namespace \"vj-no-such-ns\""* ]]'
 fi
 expect "nothing is left behind" test -z "$(leftovers)"
 finish

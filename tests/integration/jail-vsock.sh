@@ -7,6 +7,7 @@
 # over, made whole before they appear, removed only while they are the
 # launcher's own; and <uds>_<port> never reached through a symbolic link.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf $(VGUEST) $(VHOST)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "jail vsock" || exit 0
@@ -22,13 +23,13 @@ peer=$!
 for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done
 # uid 0 without capabilities: the broker may then use the root-owned
 # socket directory and the peer's root-owned sockets, and nothing else.
-run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id vsock --kernel "$VGUEST" --memory 64M \
+run_capture 60 "$VMJAIL" run "${JAIL[@]}" --id vsock --kernel "$VGUEST" --memory 64M \
 	--cmdline vjtest=vsock --vsock "cid=42,uds=$uds" --uid 0 --gid 0
 wait $peer
 peer_rc=$?
 expect "the jailed VMM's vsock works: guest ok, VMM exit 0" \
-	eval '[ "$rc" = 0 ] && grep -q "^vjtest: vsock ok" <<<"$out"'
-[ "$rc" = 0 ] || echo "vmjail: $err" >&2
+	eval '[ "$RC" = 0 ] && grep -q "^vjtest: vsock ok" <<<"$OUT"'
+[ "$RC" = 0 ] || echo "vmjail: $ERR" >&2
 expect "a host program connects through the launcher's socket and streams both ways" \
 	eval '[ "$peer_rc" = 0 ] && grep -q "echo ok, end of stream ok" "$JAIL_TMP/peer.out"'
 expect "a guest-initiated connection reaches <uds>_5678 through the broker" \
@@ -46,39 +47,39 @@ rm -f "$JAIL_TMP/ready"
 "$VHOST" vsock-peer "$uds" "$JAIL_TMP/ready" >"$JAIL_TMP/peer.out" 2>&1 &
 peer=$!
 for _ in $(seq 100); do [ -e "$JAIL_TMP/ready" ] && break; sleep 0.05; done
-run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-link5679 --kernel "$VGUEST" \
+run_capture 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-link5679 --kernel "$VGUEST" \
 	--memory 64M --cmdline vjtest=vsock --vsock "cid=42,uds=$uds" --uid 0 --gid 0
 wait $peer
 expect "a symbolic link at <uds>_<port> is not followed: the guest's connection is reset" \
-	eval '[ "$rc" = 0 ] && grep -q "^vjtest: vsock ok" <<<"$out"'
-[ "$rc" = 0 ] || echo "vmjail: $err; guest: $out" >&2
+	eval '[ "$RC" = 0 ] && grep -q "^vjtest: vsock ok" <<<"$OUT"'
+[ "$RC" = 0 ] || echo "vmjail: $ERR; guest: $OUT" >&2
 kill $elsewhere
 wait $elsewhere 2>/dev/null
 rm -f "${uds}_5679" "$JAIL_TMP/elsewhere"
 
 # The socket path is a tenant's: no symbolic link is followed to it.
 ln -s "$JAIL_TMP" "$JAIL_TMP/link"
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-link --vsock "cid=42,uds=$JAIL_TMP/link/v.sock" \
+run_capture 30 "${PROBE_RUN[@]}" --id vsock-link --vsock "cid=42,uds=$JAIL_TMP/link/v.sock" \
 	-- exit 0
 expect "a socket path through a symbolic link is refused" \
-	eval '[[ $rc == 125 && $err == *"symbolic links"* ]] && [ ! -e "$JAIL_TMP/v.sock" ]'
+	eval '[[ $RC == 125 && $ERR == *"symbolic links"* ]] && [ ! -e "$JAIL_TMP/v.sock" ]'
 
 # A path that exists is not the sandbox's, whoever made it and whether or
 # not anyone listens there: refused, named, and left as it was.
 "$VHOST" unix-socket "$uds" dead
 chown 4321:4321 "$uds"
 inode=$(stat -c %i "$uds")
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-dead --vsock "cid=42,uds=$uds" -- exit 0
+run_capture 30 "${PROBE_RUN[@]}" --id vsock-dead --vsock "cid=42,uds=$uds" -- exit 0
 expect "a dead socket someone else left at the path is refused, naming it, and kept" \
-	eval '[[ $rc == 125 && $err == *"$uds"*"exists (a socket of uid 4321)"* ]] &&
+	eval '[[ $RC == 125 && $ERR == *"$uds"*"exists (a socket of uid 4321)"* ]] &&
 		[ "$(stat -c %i "$uds" 2>/dev/null)" = "$inode" ]'
 rm -f "$uds"
 "$VHOST" unix-socket "$uds" listen 30 &
 holder=$!
 for _ in $(seq 100); do [ -S "$uds" ] && break; sleep 0.05; done
-run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-live --vsock "cid=42,uds=$uds" -- exit 0
+run_capture 30 "${PROBE_RUN[@]}" --id vsock-live --vsock "cid=42,uds=$uds" -- exit 0
 expect "a socket someone listens on is refused and left alone" \
-	eval '[[ $rc == 125 && $err == *"$uds"*"exists (a socket of uid 0)"* ]] && [ -S "$uds" ]'
+	eval '[[ $RC == 125 && $ERR == *"$uds"*"exists (a socket of uid 0)"* ]] && [ -S "$uds" ]'
 kill $holder
 wait $holder 2>/dev/null
 rm -f "$uds"
@@ -125,9 +126,9 @@ else
 	fail "a sandbox whose launcher is SIGKILLed" "$(cat "$JAIL_TMP/vsock-killed.err")"
 fi
 if killed_launcher vsock-again; then
-	run_capture out err rc 30 "${PROBE_RUN[@]}" --id vsock-again --vsock "cid=42,uds=$uds" -- exit 0
+	run_capture 30 "${PROBE_RUN[@]}" --id vsock-again --vsock "cid=42,uds=$uds" -- exit 0
 	expect "the id's next launcher replaces its killed launcher's socket" \
-		eval '[ "$rc" = 0 ] && [ ! -e "$uds" ]'
+		eval '[ "$RC" = 0 ] && [ ! -e "$uds" ]'
 else
 	fail "a sandbox whose launcher is SIGKILLed" "$(cat "$JAIL_TMP/vsock-again.err")"
 fi
@@ -176,13 +177,13 @@ expect "both go with the sandbox" test -z "$(ls -A "$JAIL_TMP/roots")"
 # Detached with a broker: `$(vmjail run --detach ...)` returns once the
 # sandbox runs; the broker holds nothing of the caller's stdio (a pipe it
 # kept would hold the command substitution until the sandbox's end).
-out=$(timeout -k 2 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-detach --kernel "$GUEST" \
+OUT=$(timeout -k 2 60 "$VMJAIL" run "${JAIL[@]}" --id vsock-detach --kernel "$GUEST" \
 	--cmdline vjtest=wait --memory 32M --vsock "cid=43,uds=$JAIL_TMP/d.sock" --detach \
 	2>"$JAIL_TMP/detach.err")
-rc=$?
+RC=$?
 expect "\$(vmjail run --detach) with a vsock broker returns once the sandbox runs" \
-	test "$rc:$out" = "0:vsock-detach"
-[ "$rc" = 0 ] || cat "$JAIL_TMP/detach.err" >&2
+	test "$RC:$OUT" = "0:vsock-detach"
+[ "$RC" = 0 ] || cat "$JAIL_TMP/detach.err" >&2
 "$VMJAIL" kill vsock-detach --vm --run-dir "$RUN_DIR" >/dev/null 2>&1
 timeout 30 "$VMJAIL" wait vsock-detach --run-dir "$RUN_DIR" >/dev/null 2>&1
 "$VMJAIL" rm vsock-detach --run-dir "$RUN_DIR" >/dev/null 2>&1

@@ -5,6 +5,7 @@
 # own printout checks boot_params as Linux reads it. Each boot is stopped
 # once those lines are out.
 # needs: root kvm
+# builds: kernel initramfs-min
 . "$(dirname "$0")/../lib.sh"
 
 KERNEL=$BUILD/guest/vmlinux
@@ -103,60 +104,49 @@ check_boot() {
 	# vmlinux also holds a placeholder banner without the build number.
 	want=$(grep -aoE 'Linux version [[:print:]]* #[0-9]+ [[:print:]]*' "$KERNEL" | head -n 1)
 	got=$(kernel_line "$console" 'Linux version ')
-	if [ -n "$want" ] && [ "$got" = "$want" ]; then
-		pass "$name: the banner is the one built into vmlinux"
-	else
-		fail "$name: the banner is the one built into vmlinux" "got \"$got\", want \"$want\"; $(context)"
-	fi
+	expect "$name: the banner is the one built into vmlinux" eval '[ -n "$want" ] && [ "$got" = "$want" ] ||
+		{ WHY="got \"$got\", want \"$want\"; $(context)"; false; }'
 
 	got=$(kernel_line "$console" 'Command line: ')
-	if [ "$got" = "Command line: $cmdline" ]; then
-		pass "$name: the command line is echoed exactly"
-	else
-		fail "$name: the command line is echoed exactly" "got \"$got\"; $(context)"
-	fi
+	expect "$name: the command line is echoed exactly" eval '[ "$got" = "Command line: $cmdline" ] ||
+		{ WHY="got \"$got\"; $(context)"; false; }'
 
 	want=$(expected_e820 "$mib")
 	got=$(kernel_e820 "$console")
-	if [ "$got" = "$want" ]; then
-		pass "$name: the kernel's e820 map is the VMM's"
-	else
-		fail "$name: the kernel's e820 map is the VMM's" \
-			"got [$(tr '\n' ',' <<<"$got")], want [$(tr '\n' ',' <<<"$want")]; $(context)"
-	fi
+	expect "$name: the kernel's e820 map is the VMM's" eval '[ "$got" = "$want" ] ||
+		{ WHY="got [$(tr "\n" , <<<"$got")], want [$(tr "\n" , <<<"$want")]; $(context)"; false; }'
 
-	check_ramdisk "$name" "$(kernel_line "$console" 'RAMDISK: ')" "$want"
+	expect "$name: the initrd is where the kernel says, whole, in RAM" \
+		ramdisk_ok "$(kernel_line "$console" 'RAMDISK: ')" "$want"
 
-	if [ "$(kernel_line "$console" 'Hypervisor detected: ')" = "Hypervisor detected: KVM" ]; then
-		pass "$name: the guest detects KVM"
-	else
-		fail "$name: the guest detects KVM" "$(context)"
-	fi
+	expect "$name: the guest detects KVM" eval \
+		'[ "$(kernel_line "$console" "Hypervisor detected: ")" = "Hypervisor detected: KVM" ] ||
+		{ WHY=$(context); false; }'
 }
 
-# check_ramdisk NAME LINE E820: "RAMDISK: [mem A-B]" starts on a page and
-# ends where the initrd's size, rounded up to a page as Linux reserves it,
-# ends; and it lies inside one usable range of the map.
-check_ramdisk() {
-	local name="$1: the initrd is where the kernel says, whole, in RAM" line=$2
-	local size start end s e t inside=0
+# ramdisk_ok LINE E820: "RAMDISK: [mem A-B]" starts on a page and ends
+# where the initrd's size, rounded up to a page as Linux reserves it, ends;
+# and it lies inside one usable range of the map.
+ramdisk_ok() {
+	local line=$1 size start end s e t inside=0
 	size=$(stat -c %s "$INITRD")
 	if ! [[ $line =~ ^RAMDISK:\ \[mem\ (0x[0-9a-f]+)-(0x[0-9a-f]+)\]$ ]]; then
-		fail "$name" "no RAMDISK line (got \"$line\"); $(context)"
-		return
+		WHY="no RAMDISK line (got \"$line\"); $(context)"
+		return 1
 	fi
 	start=$((BASH_REMATCH[1])) end=$((BASH_REMATCH[2]))
 	while read -r s e t; do
 		[ "$t" = usable ] && [ "$start" -ge $((s)) ] && [ "$end" -le $((e)) ] && inside=1
-	done <<<"$3"
+	done <<<"$2"
 	if [ $((start & 0xfff)) -ne 0 ] ||
 		[ $((end + 1)) -ne $(((start + size + 0xfff) & ~0xfff)) ]; then
-		fail "$name" "$line does not match an initrd of $size bytes"
+		WHY="$line does not match an initrd of $size bytes"
 	elif [ $inside -ne 1 ]; then
-		fail "$name" "$line is not inside a usable e820 range"
+		WHY="$line is not inside a usable e820 range"
 	else
-		pass "$name"
+		return 0
 	fi
+	return 1
 }
 
 check_boot "256 MiB" 256

@@ -5,6 +5,7 @@
 # SIGSYS, status 159, which these checks would show). Then --seccomp-log:
 # the filters are installed but only log.
 # needs: root kvm
+# builds: $(JAIL_PROBE) $(JAIL_VMM) $(GUEST_DIR)/testguest.elf $(VGUEST) $(VHOST)
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/jail-common.sh"
 need_jail "seccomp-vmm" || exit 0
@@ -15,12 +16,12 @@ VHOST=$BUILD/tests/integration/virtio-host
 through() {
 	local sc=$1 want=$2 line=$3
 	shift 3
-	run_capture out err rc 60 "$VMJAIL" run "${JAIL[@]}" --id "sc-$sc" --cmdline "vjtest=$sc" \
+	run_capture 60 "$VMJAIL" run "${JAIL[@]}" --id "sc-$sc" --cmdline "vjtest=$sc" \
 		"$@"
-	if [ "$rc" = "$want" ] && { [ -z "$line" ] || grep -q -- "$line" <<<"$out"; }; then
+	if [ "$RC" = "$want" ] && { [ -z "$line" ] || grep -q -- "$line" <<<"$OUT"; }; then
 		pass "$sc under the enforcing filters: status $want${line:+, '$line'}"
 	else
-		fail "$sc under the enforcing filters" "status $rc (want $want): ${err:0:300}"
+		fail "$sc under the enforcing filters" "status $RC (want $want): ${ERR:0:300}"
 	fi
 }
 

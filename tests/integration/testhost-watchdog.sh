@@ -4,6 +4,7 @@
 # its console, and the run ends, instead of hanging the suite or passing.
 # A stopped QEMU stands in for a frozen test host.
 # needs: none
+# builds: e2e-image
 # timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/e2e/testhost.sh"

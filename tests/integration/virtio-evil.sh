@@ -6,6 +6,7 @@
 # VMM exiting normally when the guest resets. The net cases run with the
 # host peer on the tap, which also checks that no malformed frame reached it.
 # needs: kvm
+# builds: $(VGUEST) $(VHOST)
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-evil || { finish; exit; }
@@ -47,24 +48,18 @@ evil() {
 		;;
 	esac
 	if [ "$dev" = net ]; then
-		run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" "${args[@]}"
+		run_capture 60 ip netns exec $NS "$VMM" "${args[@]}"
 	else
-		run_capture OUT ERR RC 60 "$VMM" "${args[@]}"
+		run_capture 60 "$VMM" "${args[@]}"
 	fi
-	guest_ok "virtio-evil: $dev $case: documented outcome, device still serves" evil
+	expect "virtio-evil: $dev $case: documented outcome, device still serves" guest_ok evil
 	if [ -n "$peer" ]; then
-		if wait $peer; then
-			pass "virtio-evil: $dev $case: only the good frame reached the tap"
-		else
-			fail "virtio-evil: $dev $case: tap" "$(tr '\n' '|' <"$WORK/peer.out")"
-		fi
+		expect "virtio-evil: $dev $case: only the good frame reached the tap" eval \
+			'wait $peer || { WHY=$(tr "\n" "|" <"$WORK/peer.out"); false; }'
 	fi
 	if [[ " $NEEDS_RESET " == *" $case "* ]]; then
-		if grep -q "the driver broke the device; it needs a reset" <<<"$ERR"; then
-			pass "virtio-evil: $dev $case: the VMM reports DEVICE_NEEDS_RESET"
-		else
-			fail "virtio-evil: $dev $case: the VMM reports DEVICE_NEEDS_RESET" "$ERR"
-		fi
+		expect "virtio-evil: $dev $case: the VMM reports DEVICE_NEEDS_RESET" \
+			err_has "the driver broke the device; it needs a reset"
 	fi
 }
 
@@ -73,9 +68,5 @@ for dev in blk rng vsock ${NS:+net}; do
 		evil $dev "$c"
 	done
 done
-if "$VHOST" checkdisk-ro "$disk" >/dev/null; then
-	pass "virtio-evil: the drive is unchanged by every attack"
-else
-	fail "virtio-evil: the drive is unchanged by every attack" "$("$VHOST" checkdisk-ro "$disk")"
-fi
+expect "virtio-evil: the drive is unchanged by every attack" eval 'WHY=$("$VHOST" checkdisk-ro "$disk")'
 finish

@@ -4,6 +4,7 @@
 # corpus. Any sanitizer report or broken invariant fails. Longer runs are
 # by hand: $BUILD/fuzz/fuzz_blk -max_total_time=600 CORPUS_DIR
 # needs: none
+# builds: $(FUZZERS)
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 
 SECONDS_EACH=${VJ_FUZZ_SECONDS:-15}

@@ -13,19 +13,24 @@ trap 'rm -rf "$WORK"' EXIT
 guest() {
 	local sc=$1
 	shift
-	run_capture OUT ERR RC 60 "$VMM" --kernel "$VGUEST" --memory 64M \
+	run_capture 60 "$VMM" --kernel "$VGUEST" --memory 64M \
 		--cmdline "vjtest=$sc${VJARGS:+ $VJARGS}" "$@"
 }
 
-# guest_ok NAME SCENARIO: the guest reported `ok` and the VMM exited 0
-# (guest reset). Prints PASS/FAIL with the evidence.
+# guest_ok SCENARIO: the guest reported `ok` and the VMM exited 0 (guest
+# reset); a predicate for expect (tests/lib.sh), the evidence in WHY.
 guest_ok() {
-	local name=$1 sc=$2
-	if [ "$RC" = 0 ] && grep -q "^vjtest: $sc ok" <<<"$OUT"; then
-		pass "$name"
-	else
-		fail "$name" "exit $RC; guest: $(tail -n 3 <<<"$OUT" | tr '\n' '|'); vmm: $(tail -n 3 <<<"$ERR" | tr '\n' '|')"
-	fi
+	[ "$RC" = 0 ] && grep -q "^vjtest: $1 ok" <<<"$OUT" && return 0
+	WHY="exit $RC; guest: $(tail -n 3 <<<"$OUT" | tr '\n' '|'); vmm: $(tail -n 3 <<<"$ERR" | tr '\n' '|')"
+	return 1
+}
+
+# config_error TEXT: the VMM refused its configuration (status 1) with a
+# message containing TEXT.
+config_error() {
+	[ "$RC" = 1 ] && grep -qF -- "$1" <<<"$ERR" && return 0
+	WHY="exit $RC: $ERR"
+	return 1
 }
 
 need_guest() {

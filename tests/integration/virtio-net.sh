@@ -3,6 +3,7 @@
 # test guest sends a frame, the host peer (virtio-host net-peer) checks it
 # on the tap and answers, the guest checks the answer.
 # needs: root kvm
+# builds: $(VGUEST) $(VHOST)
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-net || { finish; exit; }
@@ -32,39 +33,32 @@ net_run() {
 	in_ns "$VHOST" net-peer $TAP "$WORK/ready" ${3:-1} >"$WORK/peer.out" 2>&1 &
 	PEER=$!
 	for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
-	run_capture OUT ERR RC 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64M \
+	run_capture 60 ip netns exec $NS "$VMM" --kernel "$VGUEST" --memory 64M \
 		--cmdline "vjtest=$1 vjpings=${3:-1}" --net "tap=$TAP,mac=$MAC${2:+,$2}" -vv
 	wait $PEER
 	PEER_RC=$?
 }
 
+# peer_ok: the tap's peer (virtio-host) exited 0; a predicate for expect.
 peer_ok() {
-	if [ "$PEER_RC" = 0 ]; then
-		pass "$1"
-	else
-		fail "$1" "peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
-	fi
+	[ "$PEER_RC" = 0 ] && return 0
+	WHY="peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
+	return 1
 }
 
 net_run net
-guest_ok "virtio-net: guest receives a 1514-byte frame from the tap, header zeroed, num_buffers 1" net
-peer_ok "virtio-net: the guest's 60-byte frame arrives on the tap intact"
+expect "virtio-net: guest receives a 1514-byte frame from the tap, header zeroed, num_buffers 1" guest_ok net
+expect "virtio-net: the guest's 60-byte frame arrives on the tap intact" peer_ok
 
 # Two frames per 100 ms each way: six pings are held back and still all
 # get through, as does the pong.
 net_run net ops=2,ops-refill=100ms 6
-guest_ok "virtio-net: a rate-limited interface still passes its frames" net
-peer_ok "virtio-net: rate-limited transmit reaches the tap, every frame"
-if grep -q "virtio-net0: transmit rate limit reached" <<<"$ERR"; then
-	pass "virtio-net: the limiter held the transmit queue back"
-else
-	fail "virtio-net: the limiter held the transmit queue back" "no 'rate limit reached' in the VMM log"
-fi
+expect "virtio-net: a rate-limited interface still passes its frames" guest_ok net
+expect "virtio-net: rate-limited transmit reaches the tap, every frame" peer_ok
+expect "virtio-net: the limiter held the transmit queue back" \
+	err_has "virtio-net0: transmit rate limit reached"
 
 guest net --net tap=vjname-too-long-for-linux
-if [ "$RC" = 1 ] && grep -q 'tap "vjname-too-long-for-linux": name longer than 15 bytes' <<<"$ERR"; then
-	pass "virtio-net: a bad tap name is a configuration error naming it"
-else
-	fail "virtio-net: a bad tap name is a configuration error naming it" "exit $RC: $ERR"
-fi
+expect "virtio-net: a bad tap name is a configuration error naming it" \
+	config_error 'tap "vjname-too-long-for-linux": name longer than 15 bytes'
 finish

@@ -5,6 +5,7 @@
 # connects to host port 5678 (the peer's <uds>_5678, through the broker)
 # and to port 5679, where nobody listens (or only a symbolic link is).
 # needs: kvm
+# builds: $(VGUEST) $(VHOST)
 . "$(cd "$(dirname "$0")" && pwd)/virtio-lib.sh"
 
 need_guest virtio-vsock || { finish; exit; }
@@ -21,22 +22,18 @@ vsock_run() {
 }
 
 vsock_run
-guest_ok "virtio-vsock: guest CID from the configuration, streams both ways, refused connect resets" vsock
-if [ "$PEER_RC" = 0 ] && grep -q "^connected: OK [0-9]*$" "$WORK/peer.out" &&
-	grep -q "echo ok, end of stream ok" "$WORK/peer.out"; then
-	pass "virtio-vsock: host CONNECT <port> gets OK <port>, 300 kB echoed intact, end of stream"
-else
-	fail "virtio-vsock: host CONNECT, stream and echo" "peer exit $PEER_RC: $(tr '\n' '|' <"$WORK/peer.out")"
-fi
-if grep -q "guest connection to port 5678 ok" "$WORK/peer.out"; then
-	pass "virtio-vsock: guest-initiated connection reaches <uds>_5678 through the broker"
-else
-	fail "virtio-vsock: guest-initiated connection reaches <uds>_5678" "$(tr '\n' '|' <"$WORK/peer.out")"
-fi
+expect "virtio-vsock: guest CID from the configuration, streams both ways, refused connect resets" guest_ok vsock
+expect "virtio-vsock: host CONNECT <port> gets OK <port>, 300 kB echoed intact, end of stream" eval \
+	'[ "$PEER_RC" = 0 ] && grep -q "^connected: OK [0-9]*$" "$WORK/peer.out" &&
+	grep -q "echo ok, end of stream ok" "$WORK/peer.out" ||
+	{ WHY="peer exit $PEER_RC: $(tr "\n" "|" <"$WORK/peer.out")"; false; }'
+expect "virtio-vsock: guest-initiated connection reaches <uds>_5678 through the broker" eval \
+	'grep -q "guest connection to port 5678 ok" "$WORK/peer.out" ||
+	{ WHY=$(tr "\n" "|" <"$WORK/peer.out"); false; }'
 
 # The socket the last run left behind is stale: a new VMM replaces it.
 vsock_run
-guest_ok "virtio-vsock: a stale socket at the path is replaced" vsock
+expect "virtio-vsock: a stale socket at the path is replaced" guest_ok vsock
 
 # A symbolic link at <uds>_5679, to a socket someone listens on: the VMM's
 # own broker, like the launcher's, opens the name without following it,
@@ -45,7 +42,7 @@ guest_ok "virtio-vsock: a stale socket at the path is replaced" vsock
 elsewhere=$!
 ln -s "$WORK/elsewhere" "${uds}_5679"
 vsock_run
-guest_ok "virtio-vsock: a symbolic link at <uds>_<port> is not followed (the guest's connection is reset)" vsock
+expect "virtio-vsock: a symbolic link at <uds>_<port> is not followed (the guest's connection is reset)" guest_ok vsock
 kill $elsewhere
 wait $elsewhere 2>/dev/null
 rm -f "${uds}_5679" "$WORK/elsewhere"
@@ -53,9 +50,6 @@ rm -f "${uds}_5679" "$WORK/elsewhere"
 rm -f "$uds"
 echo "not a socket" >"$uds"
 guest vsock --vsock "cid=42,uds=$uds"
-if [ "$RC" = 1 ] && grep -q "vsock socket ($uds): exists and is not a socket" <<<"$ERR"; then
-	pass "virtio-vsock: a non-socket at the path is a configuration error naming it"
-else
-	fail "virtio-vsock: a non-socket at the path is a configuration error" "exit $RC: $ERR"
-fi
+expect "virtio-vsock: a non-socket at the path is a configuration error naming it" \
+	config_error "vsock socket ($uds): exists and is not a socket"
 finish

@@ -6,6 +6,7 @@
 # guest runs on. Ctrl-Alt-Del, with the test guest's kbd scenario as the
 # keyboard driver.
 # needs: kvm
+# builds: $(VMM_CTL_DRIVER) $(GUEST_DIR)/testguest.elf
 . "$(dirname "$0")/../lib.sh"
 
 DRIVER=$BUILD/tests/integration/vmm-ctl
@@ -18,14 +19,14 @@ done
 drive() {
 	local name=$1 line
 	shift
-	run_capture out err rc 120 "$DRIVER" "$@"
+	run_capture 120 "$DRIVER" "$@"
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) pass "$name: ${line#ok }" ;;
 		"FAIL "*) fail "$name: ${line#FAIL }" ;;
 		esac
-	done <<<"$out"
-	[ -n "$out" ] || fail "$name: the driver reported" "exit $rc: $err"
+	done <<<"$OUT"
+	[ -n "$OUT" ] || fail "$name: the driver reported" "exit $RC: $ERR"
 }
 
 drive vmm-ctl "$VMM" "$GUEST"

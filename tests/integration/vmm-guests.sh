@@ -3,6 +3,7 @@
 # paths, devices, SMP, interrupts, exit statuses, and refusal of bad
 # kernels and flags. Each behaviour is one PASS/FAIL line.
 # needs: kvm
+# builds: $(GUEST_DIR)/testguest.elf $(GUEST_DIR)/testguest-pvh.elf
 . "$(dirname "$0")/../lib.sh"
 
 PVH_GUEST=$BUILD/tests/guest/testguest-pvh.elf
@@ -21,158 +22,131 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# boot KERNEL CMDLINE VCPUS [VMM FLAGS...]: runs one VM, sets out/err/rc.
+# boot KERNEL CMDLINE VCPUS [VMM FLAGS...]: runs one VM, sets OUT/ERR/RC.
 boot() {
 	local kernel=$1 cmdline=$2 vcpus=$3
 	shift 3
-	run_capture out err rc "$TIMEOUT" "$VMM" --kernel "$kernel" --cmdline "$cmdline" \
+	run_capture "$TIMEOUT" "$VMM" --kernel "$kernel" --cmdline "$cmdline" \
 		--vcpus "$vcpus" --memory 64M --console stdout "$@"
-}
-
-# expect_rc NAME WANT: the last VM's exit status.
-expect_rc() {
-	if [ "$rc" = "$2" ]; then pass "$1"; else fail "$1" "exit status $rc, want $2; stderr: ${err:0:300}"; fi
-}
-
-# expect_out NAME REGEX: a whole line of the guest's output matches.
-expect_out() {
-	if grep -Eqx -- "$2" <<<"$out"; then pass "$1"; else fail "$1" "no line /$2/ in: ${out:0:400}"; fi
-}
-
-# expect_err NAME REGEX: some line of the VMM's stderr matches.
-expect_err() {
-	if grep -Eq -- "$2" <<<"$err"; then pass "$1"; else fail "$1" "no /$2/ in stderr: ${err:0:400}"; fi
 }
 
 # --- single-CPU scenarios, 64-bit Linux boot protocol ---------------------
 
 boot "$GUEST" "vjtest=hello vjextra=a,b" 1
-expect_rc "hello: guest reset ends the VMM with status 0" $EXIT_RESET
-expect_out "hello: guest reads its command line through boot_params" \
+expect "hello: guest reset ends the VMM with status 0" rc_is $EXIT_RESET
+expect "hello: guest reads its command line through boot_params" out_line \
 	'vjtest: hello ok boot=linux64 memmap=[1-9][0-9]* cmdline="vjtest=hello vjextra=a,b( .*)?"'
 
 boot "$GUEST" "vjtest=reset" 1
-expect_rc "reset: immediate i8042 reset exits 0" $EXIT_RESET
-if [ -z "$out" ]; then pass "reset: no console output"; else fail "reset: no console output" "$out"; fi
+expect "reset: immediate i8042 reset exits 0" rc_is $EXIT_RESET
+expect "reset: no console output" eval '[ -z "$OUT" ] || { WHY=$OUT; false; }'
 
 boot "$GUEST" "vjtest=marker" 1 -v
-expect_rc "marker: exits 0" $EXIT_RESET
-expect_out "marker: guest wrote the marker" 'vjtest: marker ok'
-expect_err "marker: VMM logs boot complete" 'boot complete'
+expect "marker: exits 0" rc_is $EXIT_RESET
+expect "marker: guest wrote the marker" out_line 'vjtest: marker ok'
+expect "marker: VMM logs boot complete" err_has 'boot complete'
 
 boot "$GUEST" "vjtest=hello" 1 -v
-if grep -q 'boot complete' <<<"$err"; then
-	fail "hello: no boot-complete log without the marker" "$err"
-else
-	pass "hello: no boot-complete log without the marker"
-fi
+expect "hello: no boot-complete log without the marker" \
+	eval '! grep -q "boot complete" <<<"$ERR" || { WHY=$ERR; false; }'
 
 boot "$GUEST" "vjtest=first" 1 -v
-expect_out "first: marker written by the first guest instructions" 'vjtest: first ok'
-expect_err "first: VMM logs boot complete" 'boot complete'
+expect "first: marker written by the first guest instructions" out_line 'vjtest: first ok'
+expect "first: VMM logs boot complete" err_has 'boot complete'
 
 boot "$GUEST" "vjtest=triple" 1
-expect_out "triple: guest reached the fault" 'vjtest: triple faulting now'
-expect_rc "triple: triple fault exits 3" $EXIT_TRIPLE_FAULT
-expect_err "triple: register dump with RIP on stderr" 'RIP=[0-9a-fA-F]+'
+expect "triple: guest reached the fault" out_line 'vjtest: triple faulting now'
+expect "triple: triple fault exits 3" rc_is $EXIT_TRIPLE_FAULT
+expect "triple: register dump with RIP on stderr" err_has 'RIP=[0-9a-fA-F]+'
 
 boot "$GUEST" "vjtest=mmio" 1
-expect_rc "mmio: unmapped MMIO does not stop the VM" $EXIT_RESET
+expect "mmio: unmapped MMIO does not stop the VM" rc_is $EXIT_RESET
 for probe in gap gap-end above-ram; do
-	expect_out "mmio: $probe reads all-ones, writes dropped" "vjtest: mmio $probe ok"
+	expect "mmio: $probe reads all-ones, writes dropped" out_line "vjtest: mmio $probe ok"
 done
 
 boot "$GUEST" "vjtest=pio" 1
-expect_rc "pio: unclaimed ports do not stop the VM" $EXIT_RESET
+expect "pio: unclaimed ports do not stop the VM" rc_is $EXIT_RESET
 for probe in unclaimed com2 pci-config top; do
-	expect_out "pio: $probe port reads all-ones at widths 1, 2, 4" "vjtest: pio $probe ok"
+	expect "pio: $probe port reads all-ones at widths 1, 2, 4" out_line "vjtest: pio $probe ok"
 done
-expect_out "pio: rep insb from an unclaimed port reads all-ones" 'vjtest: pio string ok'
+expect "pio: rep insb from an unclaimed port reads all-ones" out_line 'vjtest: pio string ok'
 
 boot "$GUEST" "vjtest=flood vjloops=2000" 1
-expect_out "flood: 2000 bytes pass under the default console cap" 'vjtest: flood done 2000 bytes'
+expect "flood: 2000 bytes pass under the default console cap" out_line 'vjtest: flood done 2000 bytes'
 
 timeout -k 5 "$TIMEOUT" "$VMM" --kernel "$GUEST" --cmdline "vjtest=flood vjloops=20000" \
 	--memory 64M --console stdout --console-limit 4096 >"$tmp/flood" 2>"$tmp/flood.err" </dev/null
-rc=$? err=$(cat "$tmp/flood.err")
-expect_rc "flood: console cap does not stop the VM" $EXIT_RESET
+RC=$? ERR=$(cat "$tmp/flood.err")
+expect "flood: console cap does not stop the VM" rc_is $EXIT_RESET
 size=$(stat -c %s "$tmp/flood")
-if [ "$size" -gt 0 ] && [ "$size" -le 4096 ]; then
-	pass "flood: --console-limit 4096 caps 20000 bytes of output"
-else
-	fail "flood: --console-limit 4096 caps 20000 bytes of output" "$size bytes written"
-fi
-if [ "$(grep -c 'console output limit' <<<"$err")" = 1 ]; then
-	pass "flood: reaching the cap is reported once"
-else
-	fail "flood: reaching the cap is reported once" "stderr: ${err:0:300}"
-fi
+expect "flood: --console-limit 4096 caps 20000 bytes of output" \
+	eval '[ "$size" -gt 0 ] && [ "$size" -le 4096 ] || { WHY="$size bytes written"; false; }'
+expect "flood: reaching the cap is reported once" \
+	eval '[ "$(grep -c "console output limit" <<<"$ERR")" = 1 ] || { WHY="stderr: ${ERR:0:300}"; false; }'
 
 boot "$GUEST" "vjtest=uart" 1
 for check in ier scratch loopback-msr loopback-data fifo lsr-idle iir-idle thri divisor; do
-	expect_out "uart: 8250 probe check $check" "vjtest: uart $check ok"
+	expect "uart: 8250 probe check $check" out_line "vjtest: uart $check ok"
 done
 
 # The i8042 as Linux's i8042 and atkbd drivers probe it (vmm-ctl.sh
 # presses Ctrl-Alt-Del on the same scenario).
 boot "$GUEST" "vjtest=kbd vjkeys=0" 1
 for check in self-test interface-test config reset id leds leds-value scan-enable no-aux; do
-	expect_out "kbd: i8042 probe check $check" "vjtest: kbd $check ok"
+	expect "kbd: i8042 probe check $check" out_line "vjtest: kbd $check ok"
 done
-expect_rc "kbd: the probe ends in a reset" $EXIT_RESET
+expect "kbd: the probe ends in a reset" rc_is $EXIT_RESET
 
 boot "$GUEST" "vjtest=irq" 1
-expect_out "irq: UART THRE interrupts via IOAPIC drive transmission" \
+expect "irq: UART THRE interrupts via IOAPIC drive transmission" out_line \
 	'vjtest: irq line sent by THRE interrupts'
-expect_out "irq: every THRE interrupt and LAPIC self-IPI handled" \
+expect "irq: every THRE interrupt and LAPIC self-IPI handled" out_line \
 	'vjtest: irq ok uart=[0-9]+ ipi=3 spurious=[0-9]+'
 
 boot "$GUEST" "vjtest=ring3-pio vjloops=1000" 1 -v
-expect_rc "ring3-pio: exits 0" $EXIT_RESET
-expect_out "ring3-pio: 1000 port writes from ring 3" 'vjtest: ring3-pio ok 1000 exits'
-expect_err "ring3-pio: marker from ring 3 logged" 'boot complete'
+expect "ring3-pio: exits 0" rc_is $EXIT_RESET
+expect "ring3-pio: 1000 port writes from ring 3" out_line 'vjtest: ring3-pio ok 1000 exits'
+expect "ring3-pio: marker from ring 3 logged" err_has 'boot complete'
 
 # --- SMP: INIT-SIPI-SIPI for every processor in the MP table --------------
 
 for n in 1 2 4; do
 	boot "$GUEST" "vjtest=smp" "$n"
-	expect_out "smp $n vCPUs: MP table lists $n, all reach long mode" \
+	expect "smp $n vCPUs: MP table lists $n, all reach long mode" out_line \
 		"vjtest: smp ok $n cpus ids $(seq -s, 0 $((n - 1)))"
-	ups=$(grep -Ec '^vjtest: smp cpu [0-9]+ up$' <<<"$out")
-	if [ "$ups" = $((n - 1)) ]; then
-		pass "smp $n vCPUs: each AP reports once, lines intact"
-	else
-		fail "smp $n vCPUs: each AP reports once, lines intact" "$ups lines: ${out:0:400}"
-	fi
-	expect_rc "smp $n vCPUs: exits 0 with APs halted" $EXIT_RESET
+	ups=$(grep -Ec '^vjtest: smp cpu [0-9]+ up$' <<<"$OUT")
+	expect "smp $n vCPUs: each AP reports once, lines intact" \
+		eval '[ "$ups" = $((n - 1)) ] || { WHY="$ups lines: ${OUT:0:400}"; false; }'
+	expect "smp $n vCPUs: exits 0 with APs halted" rc_is $EXIT_RESET
 done
 
 # --- PVH entry -------------------------------------------------------------
 
 boot "$PVH_GUEST" "vjtest=hello vjextra=pvh" 1
-expect_rc "pvh: exits 0" $EXIT_RESET
-expect_out "pvh: 32-bit entry, command line and memory map via hvm_start_info" \
+expect "pvh: exits 0" rc_is $EXIT_RESET
+expect "pvh: 32-bit entry, command line and memory map via hvm_start_info" out_line \
 	'vjtest: hello ok boot=pvh memmap=[1-9][0-9]* cmdline="vjtest=hello vjextra=pvh( .*)?"'
 
 boot "$PVH_GUEST" "vjtest=smp" 2
-expect_out "pvh: SMP bring-up after a PVH boot" 'vjtest: smp ok 2 cpus ids 0,1'
+expect "pvh: SMP bring-up after a PVH boot" out_line 'vjtest: smp ok 2 cpus ids 0,1'
 
 boot "$PVH_GUEST" "vjtest=first" 1 -v
-expect_err "pvh: marker from the first 32-bit instructions logged" 'boot complete'
+expect "pvh: marker from the first 32-bit instructions logged" err_has 'boot complete'
 
 # --- what backs guest RAM (--memory-backing) --------------------------------
 
 boot "$GUEST" "vjtest=hello" 1 -v --memory-backing 4k
-expect_out "4k: the guest runs on 4 KiB pages" 'vjtest: hello ok .*'
-expect_err "4k: -v says so" 'guest RAM 64 MiB: anonymous memory, 4 KiB pages$'
+expect "4k: the guest runs on 4 KiB pages" out_line 'vjtest: hello ok .*'
+expect "4k: -v says so" err_has 'guest RAM 64 MiB: anonymous memory, 4 KiB pages$'
 
 thp_mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
 boot "$GUEST" "vjtest=hello" 1 -v --memory-backing thp
-expect_out "thp: the guest runs" 'vjtest: hello ok .*'
+expect "thp: the guest runs" out_line 'vjtest: hello ok .*'
 case $thp_mode in
-never) expect_err "thp: -v says the host's THP is off and it got 4 KiB pages" \
+never) expect "thp: -v says the host's THP is off and it got 4 KiB pages" err_has \
 	"4 KiB pages; asked for thp, but the host's transparent huge pages are off" ;;
-always | madvise) expect_err "thp: -v says it got transparent huge pages (host: $thp_mode)" \
+always | madvise) expect "thp: -v says it got transparent huge pages (host: $thp_mode)" err_has \
 	"transparent huge pages where the host has them \\(enabled=$thp_mode\\)$" ;;
 *) skip "thp: -v names the host's THP mode" "no THP on this host" ;;
 esac
@@ -182,14 +156,14 @@ esac
 pool=/proc/sys/vm/nr_hugepages
 if [ -w $pool ] && [ "$(cat $pool)" = 0 ]; then
 	boot "$GUEST" "vjtest=hello" 1 --memory-backing hugetlb
-	expect_out "hugetlb, empty pool: the guest still runs" 'vjtest: hello ok .*'
-	expect_err "hugetlb, empty pool: warns that it fell back, and why" \
+	expect "hugetlb, empty pool: the guest still runs" out_line 'vjtest: hello ok .*'
+	expect "hugetlb, empty pool: warns that it fell back, and why" err_has \
 		"asked for hugetlb, but the host's 2 MiB hugetlb pool cannot reserve 32 pages"
 	echo 32 >$pool
 	if [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 32 ]; then
 		boot "$GUEST" "vjtest=hello" 1 -v --memory-backing hugetlb
-		expect_out "hugetlb: the guest runs on the pool's pages" 'vjtest: hello ok .*'
-		expect_err "hugetlb: -v says so" "guest RAM 64 MiB: 2 MiB pages of the host's hugetlb pool$"
+		expect "hugetlb: the guest runs on the pool's pages" out_line 'vjtest: hello ok .*'
+		expect "hugetlb: -v says so" err_has "guest RAM 64 MiB: 2 MiB pages of the host's hugetlb pool$"
 	else
 		skip "hugetlb: the guest runs on the pool's pages" "the host could not fill a pool of 32"
 	fi
@@ -230,11 +204,8 @@ stop_running() {
 		return
 	fi
 	wait "$pid"; status=$?
-	if [ "$status" = $EXIT_STOPPED ]; then
-		pass "$name"
-	else
-		fail "$name" "exit status $status, want $EXIT_STOPPED; $(head -c 300 "$tmp/err")"
-	fi
+	expect "$name" eval '[ "$status" = $EXIT_STOPPED ] ||
+		{ WHY="exit status $status, want $EXIT_STOPPED; $(head -c 300 "$tmp/err")"; false; }'
 }
 
 stop_running "spin: SIGTERM stops a guest looping in ring 0 (status 5)" spin TERM
@@ -242,26 +213,27 @@ stop_running "wait: SIGINT stops a guest halted with interrupts on (status 5)" w
 
 # --- refusal of bad input: status 1 and one line naming the culprit -------
 
-# refuse NAME NEEDLE VMM-ARGS...: exit 1 and exactly one stderr line that
+# refused NEEDLE VMM-ARGS...: exit 1 and exactly one stderr line that
 # contains NEEDLE (the file or flag at fault).
-refuse() {
-	local name=$1 needle=$2
-	shift 2
-	run_capture out err rc "$TIMEOUT" "$VMM" "$@"
-	if [ "$rc" != $EXIT_CONFIG ]; then
-		fail "$name" "exit status $rc, want $EXIT_CONFIG; stderr: ${err:0:300}"
-	elif [ -z "$err" ] || [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-		fail "$name" "want exactly one stderr line, got: ${err:0:400}"
-	elif ! grep -qF -- "$needle" <<<"$err"; then
-		fail "$name" "stderr does not name $needle: $err"
+refused() {
+	local needle=$1
+	shift
+	run_capture "$TIMEOUT" "$VMM" "$@"
+	if [ "$RC" != $EXIT_CONFIG ]; then
+		WHY="exit status $RC, want $EXIT_CONFIG; stderr: ${ERR:0:300}"
+	elif [ -z "$ERR" ] || [ "$(printf '%s\n' "$ERR" | wc -l)" != 1 ]; then
+		WHY="want exactly one stderr line, got: ${ERR:0:400}"
+	elif ! grep -qF -- "$needle" <<<"$ERR"; then
+		WHY="stderr does not name $needle: $ERR"
 	else
-		pass "$name"
+		return 0
 	fi
+	return 1
 }
 
 # refuse_kernel NAME FILE: the guest image FILE is refused.
 refuse_kernel() {
-	refuse "$1" "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64M --console stdout
+	expect "$1" refused "$2" --kernel "$2" --cmdline "vjtest=hello" --memory 64M --console stdout
 }
 
 # poke FILE OFFSET VALUE BYTES: little-endian VALUE into FILE at OFFSET.
@@ -306,13 +278,13 @@ refuse_kernel "bad kernel: entry point outside the image" "$(crafted entry 24 0x
 printf 'not a kernel\n' >"$tmp/text"
 refuse_kernel "bad kernel: neither ELF nor bzImage" "$tmp/text"
 
-refuse "bad flag: --vcpus 0" --vcpus --kernel "$GUEST" --vcpus 0
-refuse "bad flag: --vcpus 33" --vcpus --kernel "$GUEST" --vcpus 33
-refuse "bad flag: --memory 8M (below the minimum)" --memory --kernel "$GUEST" --memory 8M
-refuse "bad flag: --memory above the maximum" --memory --kernel "$GUEST" --memory 300000M
-refuse "bad flag: --memory not a number" --memory --kernel "$GUEST" --memory lots
-refuse "bad flag: unknown option" --bogus --kernel "$GUEST" --bogus
-refuse "bad flag: command line of 3000 characters" --cmdline --kernel "$GUEST" \
+expect "bad flag: --vcpus 0" refused --vcpus --kernel "$GUEST" --vcpus 0
+expect "bad flag: --vcpus 33" refused --vcpus --kernel "$GUEST" --vcpus 33
+expect "bad flag: --memory 8M (below the minimum)" refused --memory --kernel "$GUEST" --memory 8M
+expect "bad flag: --memory above the maximum" refused --memory --kernel "$GUEST" --memory 300000M
+expect "bad flag: --memory not a number" refused --memory --kernel "$GUEST" --memory lots
+expect "bad flag: unknown option" refused --bogus --kernel "$GUEST" --bogus
+expect "bad flag: command line of 3000 characters" refused --cmdline --kernel "$GUEST" \
 	--memory 64M --cmdline "vjtest=hello $(printf 'x%.0s' {1..2987})"
 
 finish

@@ -23,15 +23,15 @@ trap 'rm -rf "$work"' EXIT
 drive() {
 	local name=$1 line
 	shift
-	run_capture out err rc 300 "$DRIVER" "$@"
+	run_capture 300 "$DRIVER" "$@"
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) pass "$name: ${line#ok }" ;;
 		"FAIL "*) fail "$name: ${line#FAIL }" ;;
 		"info "*) echo "INFO: $name: ${line#info }" ;;
 		esac
-	done <<<"$out"
-	[ -n "$out" ] || fail "$name: the driver reported" "exit $rc: $err"
+	done <<<"$OUT"
+	[ -n "$OUT" ] || fail "$name: the driver reported" "exit $RC: $ERR"
 }
 
 mkdir "$work/snap"
@@ -43,11 +43,11 @@ ls -l "$work/snap" | sed -n 's/^/INFO: vmm-snapshot: files: /p'
 refused() {
 	local name=$1 want=$2 dir=$3
 	shift 3
-	run_capture out err rc 60 "$VMM" --restore "$dir" --memory 32M --console stdout "$@"
-	if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == *"$want"* ]]; then
-		pass "vmm-snapshot: $name is refused with one line ($err)"
+	run_capture 60 "$VMM" --restore "$dir" --memory 32M --console stdout "$@"
+	if [ "$RC" = 1 ] && [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] && [[ $ERR == *"$want"* ]]; then
+		pass "vmm-snapshot: $name is refused with one line ($ERR)"
 	else
-		fail "vmm-snapshot: $name is refused with one line naming it" "exit $rc: $err"
+		fail "vmm-snapshot: $name is refused with one line naming it" "exit $RC: $ERR"
 	fi
 }
 

@@ -139,5 +139,6 @@ int main(void)
 		cmocka_unit_test(workload_refuses_strings_past_64k_in_all),
 		cmocka_unit_test(workload_without_a_program_is_refused_at_start),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

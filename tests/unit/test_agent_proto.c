@@ -653,5 +653,6 @@ int main(void)
 		cmocka_unit_test(rx_rejects_a_bad_header_before_its_payload_arrives),
 		cmocka_unit_test(tx_refuses_a_second_frame_until_the_first_is_written),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

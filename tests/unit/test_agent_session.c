@@ -1458,5 +1458,6 @@ int main(void)
 		cmocka_unit_test(accept_closes_connections_from_other_processes),
 		cmocka_unit_test(accept_is_cancelled_when_nobody_connects),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,5 +97,6 @@ int main(void)
 		cmocka_unit_test(overlaps_and_bad_ranges_are_refused),
 		cmocka_unit_test(bus_has_a_capacity),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

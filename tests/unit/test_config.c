@@ -327,5 +327,6 @@ int main(void)
 		cmocka_unit_test(config_fd_wrong_size_is_refused),
 		cmocka_unit_test(validate_rejects_tampered_configs),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -459,5 +459,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_uid_past_the_mode_is_refused_by_its_credentials,
 						setup, teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

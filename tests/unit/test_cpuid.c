@@ -114,5 +114,6 @@ int main(void)
 		cmocka_unit_test_setup(pmu_power_and_topoext_are_hidden, setup),
 		cmocka_unit_test_setup(tsc_deadline_timer_is_offered_where_kvm_has_it, setup),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,5 +69,6 @@ int main(void)
 		cmocka_unit_test(wrap_adds_context_and_keeps_the_code),
 		cmocka_unit_test(a_long_message_is_cut_not_overrun),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

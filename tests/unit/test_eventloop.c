@@ -110,5 +110,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pausing_twice_or_resuming_twice_is_harmless, setup,
 						teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

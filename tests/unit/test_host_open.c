@@ -190,5 +190,6 @@ int main(void)
 		T(a_writable_drive_is_one_vmms_alone_in_either_mode),
 		T(a_tap_name_the_kernel_would_complete_is_refused),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

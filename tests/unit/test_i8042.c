@@ -463,5 +463,6 @@ int main(void)
 		T(the_ports_between_data_and_command_are_inert),
 	};
 #undef T
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

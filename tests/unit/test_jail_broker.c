@@ -349,5 +349,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_launcher_broker_is_confined_as_the_sandbox,
 						setup, teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,5 +324,6 @@ int main(void)
 		cmocka_unit_test(own_path_refuses_what_does_not_fit_or_is_not_absolute),
 		cmocka_unit_test(v2_group_opens_for_the_clone_and_a_vanished_one_is_an_error),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

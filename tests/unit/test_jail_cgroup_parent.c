@@ -373,5 +373,6 @@ int main(void)
 		T(v1_a_made_cpuset_group_gets_its_parents_cpus_and_nodes),
 		T(v1_below_an_empty_cpuset_the_error_names_it),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

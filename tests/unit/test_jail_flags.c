@@ -218,5 +218,6 @@ int main(void)
 		cmocka_unit_test(a_pid_file_and_rm_need_detach),
 		cmocka_unit_test(an_owner_is_a_uid),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,5 +213,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_lock_file_others_may_open_is_refused, setup,
 						teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,5 +181,6 @@ int main(void)
 		cmocka_unit_test(fsize_does_not_depend_on_the_guest_memory),
 		cmocka_unit_test(fsize_is_raised_for_a_snapshot_and_put_back),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

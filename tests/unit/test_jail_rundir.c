@@ -186,5 +186,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_bad_id_is_refused_before_touching_the_disk, setup,
 						teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -348,5 +348,6 @@ int main(void)
 		T(a_path_through_a_symbolic_link_is_refused),
 	};
 #undef T
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

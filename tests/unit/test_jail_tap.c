@@ -204,5 +204,6 @@ int main(void)
 		cmocka_unit_test(host_namespace_that_cannot_be_looked_at_fails_closed),
 		cmocka_unit_test(names_the_kernel_would_choose_are_refused),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

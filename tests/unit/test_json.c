@@ -182,5 +182,6 @@ int main(void)
 		cmocka_unit_test(writer_output_reads_back),
 		cmocka_unit_test(writer_stops_at_its_cap),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,5 +256,6 @@ int main(void)
 		cmocka_unit_test(hugetlb_takes_the_pool_or_falls_back_to_thp),
 		cmocka_unit_test(hugetlb_short_and_no_thp_ends_on_4k),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

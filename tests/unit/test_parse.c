@@ -102,5 +102,6 @@ int main(void)
 		cmocka_unit_test(size_is_decimal_and_strict),
 		cmocka_unit_test(mac_parses_and_rejects),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

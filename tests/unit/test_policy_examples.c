@@ -208,5 +208,6 @@ int main(void)
 		cmocka_unit_test(e2e_test_host_s_host_file_loads),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, setup, tp_teardown);
 }

@@ -500,5 +500,6 @@ int main(void)
 		cmocka_unit_test(failed_load_leaves_the_host_config_untouched),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

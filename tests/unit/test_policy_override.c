@@ -226,5 +226,6 @@ int main(void)
 		WITH_POLICY(failed_overrides_leave_the_policy_unchanged),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

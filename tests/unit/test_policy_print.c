@@ -226,5 +226,6 @@ int main(void)
 		cmocka_unit_test(printing_reports_write_errors),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

@@ -291,5 +291,6 @@ int main(void)
 		cmocka_unit_test(canonical_root_must_be_a_directory),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

@@ -328,5 +328,6 @@ int main(void)
 		cmocka_unit_test(fquote_escapes_what_yaml_would_not_read_back),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1197,5 +1197,6 @@ int main(void)
 		cmocka_unit_test(policy_files_are_read_from_disk),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

@@ -3,11 +3,7 @@
 #ifndef VJ_TEST_POLICY_UTIL_H
 #define VJ_TEST_POLICY_UTIL_H
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include "policy/policy_load.h"
 

@@ -335,5 +335,6 @@ int main(void)
 		cmocka_unit_test(oversized_files_are_refused_before_reading),
 	};
 
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, tp_setup, tp_teardown);
 }

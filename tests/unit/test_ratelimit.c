@@ -207,5 +207,6 @@ int main(void)
 		cmocka_unit_test(limit_flags_fill_the_buckets),
 		cmocka_unit_test(bad_limit_flags_are_named),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -359,5 +359,6 @@ int main(void)
 		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
 		cmocka_unit_test(snapshot_calls_belong_to_their_thread),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

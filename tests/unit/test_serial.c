@@ -299,5 +299,6 @@ int main(void)
 		cmocka_unit_test(an_unfinished_character_is_shown_when_the_console_closes),
 		T(multi_byte_access_touches_each_register),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,5 +154,6 @@ int main(void)
 		T(anything_but_a_socket_is_refused_and_kept),
 		T(a_missing_directory_is_named),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,5 +192,6 @@ int main(void)
 		cmocka_unit_test(an_unfinished_sequence_is_shown_as_bytes_at_the_end),
 		cmocka_unit_test(random_bytes_in_random_writes_never_yield_a_control),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

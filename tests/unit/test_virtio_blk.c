@@ -591,5 +591,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(every_range_of_a_request_is_charged, setup_limited,
 						teardown),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

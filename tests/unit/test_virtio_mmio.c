@@ -436,5 +436,6 @@ int main(void)
 		T(broken_ring_needs_reset_with_a_config_interrupt),
 		T(reset_clears_state_and_cleans_up_on_the_vmm_thread),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,5 +309,6 @@ int main(void)
 		T(standalone_tap_is_opened_without_a_virtio_net_header),
 		T(tap_with_a_virtio_net_header_is_refused),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,5 +103,6 @@ int main(void)
 		T(readable_buffer_fails_the_request),
 		T(buffer_outside_ram_fails_the_request),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -556,5 +556,6 @@ int main(void)
 		T(transport_reset_waits_for_an_event_buffer),
 		T(driver_reset_forgets_an_owed_transport_reset),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -330,5 +330,6 @@ int main(void)
 		cmocka_unit_test(the_table_holds_at_most_its_size),
 		cmocka_unit_test(host_ports_skip_those_in_use_and_wrap),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

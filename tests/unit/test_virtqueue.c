@@ -455,5 +455,6 @@ int main(void)
 		T(chain_streams_ignore_descriptor_boundaries),
 		T(chain_io_vector_refuses_unmapped_segments),
 	};
+	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
