@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "snapshot.h"
 #include "vmm_ctl.h"
 
@@ -687,7 +688,7 @@ static int snapshot_rw_scenario(const char *vmm_path, const char *guest, const c
 
 static int exec_vmm(int argc, char **argv)
 {
-	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	cleanup_free char **args = calloc((size_t)argc + 3, sizeof(*args));
 	struct signalfd_siginfo si;
 	int sv[2], sigfd, status;
 	uint32_t seq = 0;
