@@ -22,7 +22,7 @@
 TESTHOST_QEMU=qemu-system-x86_64
 TESTHOST_MACHINE=(-accel tcg -cpu "qemu64,+svm,+npt" -smp 1 -m 3072)
 # The test host writes "@@E2E ALIVE" every TESTHOST_HEARTBEAT seconds; one
-# that writes nothing at all for TESTHOST_FROZEN seconds has frozen (seen:
+# that writes nothing at all for TESTHOST_FROZEN seconds once up has frozen (seen:
 # test hosts that stopped making progress after 20-40 minutes of running
 # VMMs, their own watchdogs silent too).
 TESTHOST_HEARTBEAT=5
@@ -75,9 +75,8 @@ testhost_now() { TESTHOST_NOW=$((${EPOCHREALTIME/./} / 1000)); }
 # epoch) to bound the step it expects next. Returns when QEMU has ended,
 # with TESTHOST_ENDED set to "stopped", "was killed: <reason>".
 testhost_watch() {
-	local handler=$1 line partial="" tag word rest last
+	local handler=$1 line partial="" tag word rest last=""
 	testhost_now
-	last=$TESTHOST_NOW
 	TESTHOST_DEADLINE=$((TESTHOST_NOW + TESTHOST_BOOT_TIMEOUT * 1000))
 	TESTHOST_ENDED=""
 	exec {fd}<"$TESTHOST_RUN/control.log"
@@ -98,7 +97,9 @@ testhost_watch() {
 		partial+=$line
 		kill -0 "$TESTHOST_PID" 2>/dev/null || { TESTHOST_ENDED=stopped; break; }
 		testhost_now
-		if [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
+		# Silence counts once the test host has spoken: before its first
+		# line it is booting, which TESTHOST_BOOT_TIMEOUT bounds.
+		if [ -n "$last" ] && [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
 			TESTHOST_ENDED="was killed: frozen, nothing from it (not even its heartbeat) for ${TESTHOST_FROZEN} s"
 		elif [ "$TESTHOST_NOW" -ge "$TESTHOST_DEADLINE" ]; then
 			TESTHOST_ENDED="was killed: ${TESTHOST_LATE:-it overran its time}"
