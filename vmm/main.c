@@ -248,6 +248,14 @@ static int load_guest(struct vmm *m)
  * file; a memory file of another size is refused too. Returns a
  * VJ_EXIT_* on error.
  */
+static void free_snapshot(struct vmm *m)
+{
+	if (m->snap)
+		vj_snapshot_free(m->snap);
+	free(m->snap);
+	m->snap = NULL;
+}
+
 static int read_snapshot(struct vmm *m)
 {
 	struct vj_vm_config *cfg = &m->cfg;
@@ -455,7 +463,7 @@ int main(int argc, char **argv)
 	if (open_inputs(&m.cfg) < 0)
 		return VJ_EXIT_CONFIG;
 	if (vj_config_restoring(&m.cfg) && (status = read_snapshot(&m)) != 0) {
-		free(m.snap);
+		free_snapshot(&m);
 		return status;
 	}
 	r = vj_vm_create(&m.vm, &m.cfg);
@@ -464,6 +472,7 @@ int main(int argc, char **argv)
 	drop_fd(&m.cfg.restore_memory.fd);
 	if (r < 0) {
 		vj_vm_destroy(&m.vm);
+		free_snapshot(&m);
 		return VJ_EXIT_KVM;
 	}
 	m.machine = (struct vj_machine){ .vm = &m.vm, .serial = &m.serial, .i8042 = &m.i8042,
@@ -493,8 +502,6 @@ int main(int argc, char **argv)
 	vj_virtio_devices_destroy(&m.virtio);
 	vj_control_destroy(&m.control);
 	vj_vm_destroy(&m.vm);
-	if (m.snap)
-		vj_snapshot_free(m.snap);
-	free(m.snap);
+	free_snapshot(&m);
 	return status;
 }
