@@ -242,12 +242,6 @@ static int load_guest(struct vmm *m)
 	return 0;
 }
 
-/*
- * Resuming a snapshot: the state file read and checked whole, and against
- * this VM's configuration, before guest RAM is mapped from the memory
- * file; a memory file of another size is refused too. Returns a
- * VJ_EXIT_* on error.
- */
 static void free_snapshot(struct vmm *m)
 {
 	if (m->snap)
@@ -256,6 +250,12 @@ static void free_snapshot(struct vmm *m)
 	m->snap = NULL;
 }
 
+/*
+ * Resuming a snapshot: the state file read and checked whole, and against
+ * this VM's configuration, before guest RAM is mapped from the memory
+ * file; a memory file of another size is refused too. Returns a
+ * VJ_EXIT_* on error.
+ */
 static int read_snapshot(struct vmm *m)
 {
 	struct vj_vm_config *cfg = &m->cfg;
