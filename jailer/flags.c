@@ -256,11 +256,11 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 	case OPT_RLIMIT:
 		return parse_rlimit(&j->rlimits, v, e);
 	case OPT_TIMEOUT:
-		/* The policy's limits.timeout: a unit is required. */
-		if (vj_value_parse(VJ_UNIT_DURATION, v, found, vj_range(1, VJ_UNLIMITED),
-				   VJ_UNLIMITED_WORD, &n, e) < 0)
-			return vj_wrap(e, "--timeout");
-		l->policy.limits.timeout_ms = n == VJ_UNLIMITED ? 0 : n; /* 0: none */
+		/* The policy's limits.timeout, without an operator's maximum. */
+		if (vj_setting_parse_flag(&vj_vm_settings[VJ_VM_timeout], "--timeout", v,
+					  VJ_UNLIMITED, &n, e) < 0)
+			return -EINVAL;
+		vj_vm_resource_set(&l->policy, VJ_VM_timeout, n);
 		return 0;
 	case OPT_RUN_DIR:
 		return set_path(l->host.run_dir, "--run-dir", v, e);

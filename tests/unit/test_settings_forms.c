@@ -46,8 +46,8 @@ static void host_without_maxima(void)
 	}
 	for (size_t i = 0; i < VJ_NRLIMITS; i++)
 		*vj_setting_field(&vj_rlimit_settings[i], &tp.host.max_rlimits) = VJ_UNLIMITED;
-	tp.host.max_timeout_ms = VJ_UNLIMITED;
-	tp.host.max_memory_mib = VJ_MEMORY_MIB_MAX;
+	tp.host.max_vm.timeout = VJ_UNLIMITED;
+	tp.host.max_vm.memory = (uint64_t)VJ_MEMORY_MIB_MAX << 20;
 }
 
 /* section: "limits", or "jail.cgroup" and the like one level down. */
