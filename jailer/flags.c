@@ -84,8 +84,9 @@ void vj_flags_usage_run(FILE *out)
 	for (size_t i = 0; i < VJ_NRLIMITS; i++)
 		fprintf(out, "      %-8s %-4s         %s\n", vj_rlimit_settings[i].flag,
 			vj_rlimit_settings[i].meta, vj_rlimit_settings[i].help);
+	usage_line(out, vj_vm_settings[VJ_VM_timeout].flag, vj_vm_settings[VJ_VM_timeout].meta, "",
+		   vj_vm_settings[VJ_VM_timeout].help);
 	fprintf(out,
-		"  --timeout DURATION      wall-clock limit: 500ms, 30s, 2m, 1h (a unit is needed)\n"
 		"Sizes: bytes, or with K, M, G, T (powers of 1024: 512M); the policy's grammar.\n"
 		"Operator options:\n"
 		"  --run-dir DIR           lock and state directory (default /run/vmjail)\n"
