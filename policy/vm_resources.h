@@ -9,14 +9,14 @@
 
 /*
  * The VM's resources: vm.vcpus, vm.memory and limits.* in a policy,
- * max.KEY in the host file (struct vj_vm_resources), a row of five more
- * columns:
+ * max.KEY in the host file (struct vj_vm_resources). A row has the
+ * columns of settings.h's families and two more, SECTION and WHOLE_MI:
  *
  *   X(FIELD, SECTION, KEY, FLAG, UNIT, MIN, MAX, WORD, WHOLE_MI, HOST_MAX, META, HELP)
  *
  * SECTION is the policy section of KEY, a bare word so that each
- * section's key table can take its own rows (VJ_VM_KEYS_IN); FLAG the override of `vmjail run
- * POLICY --FLAG VALUE`, NULL for none; WHOLE_MI a size that must be a
+ * section's key table can take its own rows (VJ_VM_IN_*); FLAG the
+ * override of `vmjail run POLICY --FLAG VALUE`, NULL for none; WHOLE_MI a size that must be a
  * whole number of Mi (the VMM maps guest memory in MiB). A policy's value
  * is stored where the VMM and the supervisor read it (vm.c,
  * vj_vm_resource_set()); its default is the policy's (policy.c).
