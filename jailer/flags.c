@@ -84,8 +84,9 @@ void vj_flags_usage_run(FILE *out)
 	for (size_t i = 0; i < VJ_NRLIMITS; i++)
 		fprintf(out, "      %-8s %-4s         %s\n", vj_rlimit_settings[i].flag,
 			vj_rlimit_settings[i].meta, vj_rlimit_settings[i].help);
+	usage_line(out, vj_vm_settings[VJ_VM_timeout].flag, vj_vm_settings[VJ_VM_timeout].meta, "",
+		   vj_vm_settings[VJ_VM_timeout].help);
 	fprintf(out,
-		"  --timeout DURATION      wall-clock limit: 500ms, 30s, 2m, 1h (a unit is needed)\n"
 		"Sizes: bytes, or with K, M, G, T (powers of 1024: 512M); the policy's grammar.\n"
 		"Operator options:\n"
 		"  --run-dir DIR           lock and state directory (default /run/vmjail)\n"
@@ -256,11 +257,11 @@ static int parse_jail_opt(struct vj_launch *l, struct id_flags *ids, int opt, co
 	case OPT_RLIMIT:
 		return parse_rlimit(&j->rlimits, v, e);
 	case OPT_TIMEOUT:
-		/* The policy's limits.timeout: a unit is required. */
-		if (vj_value_parse(VJ_UNIT_DURATION, v, found, vj_range(1, VJ_UNLIMITED),
-				   VJ_UNLIMITED_WORD, &n, e) < 0)
-			return vj_wrap(e, "--timeout");
-		l->policy.limits.timeout_ms = n == VJ_UNLIMITED ? 0 : n; /* 0: none */
+		/* The policy's limits.timeout, without an operator's maximum. */
+		if (vj_setting_parse_flag(&vj_vm_settings[VJ_VM_timeout], "--timeout", v,
+					  VJ_UNLIMITED, &n, e) < 0)
+			return -EINVAL;
+		vj_vm_resource_set(&l->policy, VJ_VM_timeout, n);
 		return 0;
 	case OPT_RUN_DIR:
 		return set_path(l->host.run_dir, "--run-dir", v, e);

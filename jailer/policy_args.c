@@ -9,18 +9,15 @@
 #include "cleanup.h"
 #include "launch_opts.h"
 #include "policy_load.h"
+#include "settings.h"
 
 enum {
-	OPT_ID = 1000, OPT_VCPUS, OPT_MEMORY, OPT_TIMEOUT, OPT_OUTPUT, OPT_TIMING, OPT_SECCOMP_LOG,
-	OPT_JSON,
+	OPT_ID = 1000, OPT_TIMING, OPT_SECCOMP_LOG, OPT_JSON,
+	OPT_VM_BASE, /* + the row of VJ_VM_RESOURCES: --vcpus, --memory, ... */
 };
 
 static const struct option run_opts[] = {
 	{ "id", required_argument, NULL, OPT_ID },
-	{ "vcpus", required_argument, NULL, OPT_VCPUS },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "timing", no_argument, NULL, OPT_TIMING },
 	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -80,9 +77,17 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 	/* The policy's defaults come first; options only after it loads. */
 	if ((r = vj_policy_load_file(&l->policy, path, &l->host, e)) < 0)
 		return r;
-	struct option opts[32];
+	struct option mine[VJ_ARRAY_SIZE(run_opts) + VJ_VM_NRESOURCES], opts[40];
+	const char *vm[VJ_VM_NRESOURCES] = { NULL };
+	size_t n = 0;
 
-	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), run_opts);
+	/* The rows with a flag, then ours (which end with the terminator). */
+	for (size_t i = 0; i < VJ_VM_NRESOURCES; i++)
+		if (vj_vm_settings[i].flag)
+			mine[n++] = (struct option){ vj_vm_settings[i].flag, required_argument, NULL,
+						     OPT_VM_BASE + (int)i };
+	memcpy(mine + n, run_opts, sizeof(run_opts));
+	vj_launch_options_join(opts, VJ_ARRAY_SIZE(opts), mine);
 	optind = 2;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
@@ -97,17 +102,9 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 		case OPT_ID:
 			ov.id = optarg;
 			continue;
-		case OPT_VCPUS:
-			ov.vcpus = optarg;
-			continue;
-		case OPT_MEMORY:
-			ov.memory = optarg;
-			continue;
-		case OPT_TIMEOUT:
-			ov.timeout = optarg;
-			continue;
-		case OPT_OUTPUT:
-			ov.output = optarg;
+		}
+		if (opt >= OPT_VM_BASE && opt < OPT_VM_BASE + VJ_VM_NRESOURCES) {
+			vm[opt - OPT_VM_BASE] = optarg;
 			continue;
 		}
 		/* After the overrides: --seccomp-log must win over the file. */
@@ -131,6 +128,9 @@ int vj_policy_args_parse_run(struct vj_launch *l, int argc, char **argv, struct 
 		ov.argc = (unsigned)(argc - optind);
 		ov.argv = argv + optind;
 	}
+#define OVERRIDE(field, ...) ov.field = vm[VJ_VM_##field];
+	VJ_VM_RESOURCES(OVERRIDE)
+#undef OVERRIDE
 	if ((r = vj_policy_apply_overrides(&l->policy, &ov, &l->host, e)) < 0)
 		return r;
 	if (l->timing)

@@ -22,11 +22,8 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->uid_min = h->gid_min = VJ_IDS_DEFAULT_MIN;
 	h->uid_max = h->gid_max = VJ_IDS_DEFAULT_MAX;
 	h->id_block = VJ_IDS_DEFAULT_BLOCK;
-	h->max_vcpus = 4;
-	h->max_memory_mib = 4096;
-	h->max_timeout_ms = 3600u * 1000u;
-	h->max_console_bytes = 16u << 20;
-	h->max_output_bytes = 1ull << 30;
+	for (size_t i = 0; i < VJ_VM_NRESOURCES; i++)
+		*vj_setting_field(&vj_vm_settings[i], &h->max_vm) = vj_vm_settings[i].host_max;
 	h->max_cgroup.cpu_quota_us = VJ_UNLIMITED;
 	h->max_cgroup.cpu_period_us = 100000;
 	for (size_t i = 0; i < VJ_CGROUP_NLIMITS; i++)
@@ -218,55 +215,6 @@ static int host_ids(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 			      h->id_block);
 }
 
-static int max_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	uint64_t v;
-	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, VJ_VCPUS_MAX), NULL,
-			       &v);
-
-	if (r == 0)
-		((struct host_walk *)obj)->h->max_vcpus = (uint32_t)v;
-	return r;
-}
-
-static int max_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	uint64_t v;
-	int r = vj_walk_number(w, n, VJ_UNIT_SIZE,
-			       vj_range((uint64_t)VJ_MEMORY_MIB_MIN << 20,
-						  (uint64_t)VJ_MEMORY_MIB_MAX << 20),
-			       false, &v);
-
-	if (r < 0)
-		return r;
-	if (v % (1u << 20))
-		return vj_walk_expected(w, n, "a whole number of Mi");
-	((struct host_walk *)obj)->h->max_memory_mib = v >> 20;
-	return 0;
-}
-
-/* A 64-bit maximum: any value of its unit, or unlimited. */
-static int max_u64(struct vj_walk *w, const struct vj_ynode *n, enum vj_unit u, uint64_t min,
-		   uint64_t *out)
-{
-	return vj_walk_number(w, n, u, vj_range(min, VJ_UNLIMITED), VJ_UNLIMITED_WORD, out);
-}
-
-static int max_timeout(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return max_u64(w, n, VJ_UNIT_DURATION, 1, &((struct host_walk *)obj)->h->max_timeout_ms);
-}
-
-static int max_console(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return max_u64(w, n, VJ_UNIT_SIZE, 1, &((struct host_walk *)obj)->h->max_console_bytes);
-}
-
-static int max_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	return max_u64(w, n, VJ_UNIT_SIZE, 1, &((struct host_walk *)obj)->h->max_output_bytes);
-}
-
 static int max_cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct vj_cgroup_limits *c = &((struct host_walk *)obj)->h->max_cgroup;
@@ -288,11 +236,17 @@ static int max_cg_cpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 static int max_setting(struct vj_walk *w, const struct vj_ynode *n, const struct vj_setting *s,
 		       void *family)
 {
-	return vj_walk_number(w, n, s->unit, vj_range(s->min, s->max),
-			      s->word ? VJ_UNLIMITED_WORD : NULL, vj_setting_field(s, family));
+	uint64_t *v = vj_setting_field(s, family);
+	int r = vj_walk_number(w, n, s->unit, vj_range(s->min, s->max),
+			       s->word ? VJ_UNLIMITED_WORD : NULL, v);
+
+	if (r == 0 && s->whole_mi && *v != VJ_UNLIMITED && *v % (1u << 20))
+		return vj_walk_expected(w, n, "a whole number of Mi");
+	return r;
 }
 
-/* max_CGL_<field>, max_RL_<field>: a key handler per row of a family. */
+/* max_CGL_<field>, max_RL_<field>, max_VM_<field>: a key handler per row
+ * of a family. */
 #define MAX_KEY(family, table, member, field, ...)                                             \
 	static int max_##family##_##field(struct vj_walk *w, const struct vj_ynode *n,         \
 					  void *obj)                                           \
@@ -302,8 +256,10 @@ static int max_setting(struct vj_walk *w, const struct vj_ynode *n, const struct
 	}
 #define MAX_CGROUP_KEY(...) MAX_KEY(CGL, vj_cgroup_settings, max_cgroup, __VA_ARGS__)
 #define MAX_RLIMIT_KEY(...) MAX_KEY(RL, vj_rlimit_settings, max_rlimits, __VA_ARGS__)
+#define MAX_VM_KEY(field, ...) MAX_KEY(VM, vj_vm_settings, max_vm, field)
 VJ_CGROUP_LIMITS(MAX_CGROUP_KEY)
 VJ_RLIMITS(MAX_RLIMIT_KEY)
+VJ_VM_RESOURCES(MAX_VM_KEY)
 
 static int cpuset(struct vj_walk *w, const struct vj_ynode *n, char out[VJ_CPUSET_MAX])
 {
@@ -350,15 +306,14 @@ static int max_rlimits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_map(w, n, max_rlimits_keys, VJ_ARRAY_SIZE(max_rlimits_keys), obj);
 }
 
+#define KEY_ROW(field, section, key, ...) { key, max_VM_##field, false },
 static const struct vj_key max_keys[] = {
-	{ "vcpus", max_vcpus, false },
-	{ "memory", max_memory, false },
-	{ "timeout", max_timeout, false },
-	{ "console_output", max_console, false },
-	{ "output", max_output, false },
+	VJ_VM_RESOURCES(KEY_ROW)
 	{ "cgroup", max_cgroup, false },
 	{ "rlimits", max_rlimits, false },
 };
+
+#undef KEY_ROW
 
 static int host_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {

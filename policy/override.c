@@ -29,32 +29,28 @@ static int apply_scalars(struct vj_policy *q, const struct vj_policy_overrides *
 	}
 	if (o->id)
 		strcpy(q->id, o->id);
-	if (o->vcpus) {
-		found_text(o->vcpus, found, sizeof(found));
-		if (vj_check_vcpus(o->vcpus, found, h, &q->vm.vcpus, err) < 0)
-			return vj_wrap(err, SOURCE ": vm.vcpus");
-	}
-	if (o->memory) {
-		found_text(o->memory, found, sizeof(found));
-		if (vj_check_memory(o->memory, found, h, &q->vm.memory_mib, err) < 0)
-			return vj_wrap(err, SOURCE ": vm.memory");
-		if (!vj_memory_fits_cgroup(q)) {
+#define OVERRIDE_TEXT(field, ...) [VJ_VM_##field] = o->field,
+	const char *const text[VJ_VM_NRESOURCES] = { VJ_VM_RESOURCES(OVERRIDE_TEXT) };
+#undef OVERRIDE_TEXT
+
+	for (size_t i = 0; i < VJ_VM_NRESOURCES; i++) {
+		const struct vj_setting *s = &vj_vm_settings[i];
+		uint64_t v;
+
+		if (!text[i])
+			continue;
+		found_text(text[i], found, sizeof(found));
+		if (vj_setting_parse_found(s, text[i], found, vj_setting_get(s, &h->max_vm), &v,
+					   err) < 0)
+			return vj_wrap(err, SOURCE ": %s.%s", s->section, s->key);
+		vj_vm_resource_set(q, (enum vj_vm_resource)i, v);
+		if (i == VJ_VM_memory && !vj_memory_fits_cgroup(q)) {
 			vj_format_size(q->jail.cgroup.memory_max, limit, sizeof(limit));
 			vj_format_size(q->vm.memory_mib << 20, need, sizeof(need));
 			return vj_fail(err, -EINVAL,
 				       SOURCE ": vm.memory: expected at most %s (jail.cgroup.memory), "
 				       "found %s", limit, need);
 		}
-	}
-	if (o->timeout) {
-		found_text(o->timeout, found, sizeof(found));
-		if (vj_check_timeout(o->timeout, found, h, &q->limits.timeout_ms, err) < 0)
-			return vj_wrap(err, SOURCE ": limits.timeout");
-	}
-	if (o->output) {
-		found_text(o->output, found, sizeof(found));
-		if (vj_check_output(o->output, found, h, &q->limits.output_bytes, err) < 0)
-			return vj_wrap(err, SOURCE ": limits.output");
 	}
 	return 0;
 }

@@ -20,20 +20,20 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static void policy_defaults(struct vj_policy *p, const struct vj_host_config *h)
 {
-	const uint64_t console = min_u64(1u << 20, h->max_console_bytes);
+	const uint64_t console = min_u64(1u << 20, h->max_vm.console_output);
 
 	memset(p, 0, sizeof(*p));
 	p->version = VJ_POLICY_VERSION;
 	vj_config_init(&p->vm);
-	p->vm.memory_mib = min_u64(p->vm.memory_mib, h->max_memory_mib);
+	p->vm.memory_mib = min_u64(p->vm.memory_mib, h->max_vm.memory >> 20);
 	p->vm.console_limit = console;
 	p->vm.memory_backing = h->memory_backing;
 	vj_jail_defaults(&p->jail, h);
-	p->limits.timeout_ms = h->max_timeout_ms == VJ_UNLIMITED ? 0 : h->max_timeout_ms;
+	vj_vm_resource_set(p, VJ_VM_timeout, h->max_vm.timeout);
 	p->limits.console_bytes = console;
 	/* `vmjail run -- CMD` should behave like CMD: as much output as the
 	 * operator allows. */
-	p->limits.output_bytes = h->max_output_bytes;
+	p->limits.output_bytes = h->max_vm.output;
 	p->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -124,70 +124,15 @@ static int top_workload(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_map(w, n, workload_keys, VJ_ARRAY_SIZE(workload_keys), obj);
 }
 
-int vj_check_timeout(const char *text, const char *found, const struct vj_host_config *h,
-		     uint64_t *ms, struct vj_err *err)
-{
-	uint64_t v;
-	int r = vj_value_parse(VJ_UNIT_DURATION, text, found,
-			       vj_bound_host(1, VJ_UNLIMITED, h->max_timeout_ms), VJ_UNLIMITED_WORD, &v, err);
+#define LIMITS_ROW(field, section, key, ...)                                                \
+	VJ_VM_IN_##section##_limits(VJ_VM_RESOURCE_HANDLER, field, key)
+VJ_VM_RESOURCES(LIMITS_ROW)
+#undef LIMITS_ROW
 
-	if (r == 0)
-		*ms = v == VJ_UNLIMITED ? 0 : v;
-	return r;
-}
-
-static int limits_timeout(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128];
-	const char *text;
-	int r = vj_walk_plain(w, n, VJ_UNIT_DURATION, VJ_UNLIMITED_WORD, &text, found, sizeof(found));
-
-	if (r == 0 && vj_check_timeout(text, found, pw->h, &pw->p->limits.timeout_ms, w->err) < 0)
-		return vj_walk_wrap(w, n);
-	return r;
-}
-
-static int limits_console_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	uint64_t v;
-	int r = vj_walk_number(w, n, VJ_UNIT_SIZE,
-			       vj_bound_host(1, VJ_UNLIMITED, pw->h->max_console_bytes),
-			       VJ_UNLIMITED_WORD, &v);
-
-	if (r == 0) {
-		pw->p->limits.console_bytes = v;
-		pw->p->vm.console_limit = v == VJ_UNLIMITED ? 0 : v;
-	}
-	return r;
-}
-
-int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *bytes, struct vj_err *err)
-{
-	return vj_value_parse(VJ_UNIT_SIZE, text, found,
-			      vj_bound_host(1, VJ_UNLIMITED, h->max_output_bytes), VJ_UNLIMITED_WORD,
-			      bytes, err);
-}
-
-static int limits_output(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128];
-	const char *text;
-	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, VJ_UNLIMITED_WORD, &text, found, sizeof(found));
-
-	if (r == 0 && vj_check_output(text, found, pw->h, &pw->p->limits.output_bytes, w->err) < 0)
-		return vj_walk_wrap(w, n);
-	return r;
-}
-
-static const struct vj_key limits_keys[] = {
-	{ "timeout", limits_timeout, false },
-	{ "console_output", limits_console_output, false },
-	{ "output", limits_output, false },
-};
+#define LIMITS_ROW(field, section, key, ...)                                                \
+	VJ_VM_IN_##section##_limits(VJ_VM_RESOURCE_KEY, field, key)
+static const struct vj_key limits_keys[] = { VJ_VM_RESOURCES(LIMITS_ROW) };
+#undef LIMITS_ROW
 
 static int top_limits(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
@@ -270,7 +215,7 @@ static int check_memory_fits(struct vj_policy_walk *pw)
 				    "found %s", need, limit);
 	}
 	snprintf(pw->w.path, sizeof(pw->w.path), "vm.memory");
-	return vj_walk_fail(&pw->w, pw->vm_memory ? pw->vm_memory : pw->root,
+	return vj_walk_fail(&pw->w, pw->vm_res[VJ_VM_memory] ? pw->vm_res[VJ_VM_memory] : pw->root,
 			    "expected at most %s (the host's maximum for jail.cgroup.memory), "
 			    "found %s", limit, need);
 }

@@ -63,6 +63,16 @@ struct vj_cgroup_limits {
 	uint64_t cpu_weight;     /* 1..10000 (v2 cpu.weight / v1 cpu.shares scaled) */
 };
 
+/* The VM's resources in the units of their rows (policy/settings.h):
+ * memory in bytes, timeout in ms; VJ_UNLIMITED for none. */
+struct vj_vm_resources {
+	uint64_t vcpus;
+	uint64_t memory;
+	uint64_t timeout;
+	uint64_t console_output;
+	uint64_t output;
+};
+
 struct vj_rlimits {
 	uint64_t nofile;
 	uint64_t nproc;
@@ -126,11 +136,9 @@ struct vj_host_config {
 	uint32_t uid_min, uid_max;
 	uint32_t gid_min, gid_max;
 	uint32_t id_block;
-	uint32_t max_vcpus;
-	uint64_t max_memory_mib;
-	uint64_t max_timeout_ms;
-	uint64_t max_console_bytes;
-	uint64_t max_output_bytes; /* also the default of limits.output */
+	/* max.vcpus, max.memory, ...; max_vm.output is also the default of
+	 * limits.output. */
+	struct vj_vm_resources max_vm;
 	struct vj_cgroup_limits max_cgroup;
 	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
 	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */

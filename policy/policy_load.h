@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "policy.h"
+#include "vm_resources.h"
 
 #define VJ_HOST_CONFIG_DEFAULT "/etc/vmjail/host.yaml"
 #define VJ_POLICY_FILE_MAX (64 * 1024)      /* bytes, policy and host files */
@@ -77,10 +78,9 @@ void vj_policy_free(struct vj_policy *p);
  */
 struct vj_policy_overrides {
 	const char *id;
-	const char *vcpus;
-	const char *memory;
-	const char *timeout;
-	const char *output;
+#define VJ_OVERRIDE_FIELD(field, ...) const char *field;
+	VJ_VM_RESOURCES(VJ_OVERRIDE_FIELD) /* vcpus, memory, timeout, ... */
+#undef VJ_OVERRIDE_FIELD
 	bool set_argv;
 	unsigned argc;
 	char *const *argv;

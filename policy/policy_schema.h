@@ -15,7 +15,8 @@ struct vj_policy_walk {
 	struct vj_policy *p;
 	const struct vj_host_config *h;
 	const struct vj_ynode *root, *jail;
-	const struct vj_ynode *vm_memory, *cg_cpus, *cg_period;
+	const struct vj_ynode *cg_cpus, *cg_period;
+	const struct vj_ynode *vm_res[VJ_VM_NRESOURCES];
 	const struct vj_ynode *cg_limit[VJ_CGROUP_NLIMITS];
 	const struct vj_ynode *uid, *gid, *userns, *namespaces, *netns;
 	const struct vj_ynode *drive_path[VJ_MAX_DRIVES];
@@ -37,15 +38,17 @@ void vj_jail_defaults(struct vj_jail_policy *j, const struct vj_host_config *h);
 extern const char *const vj_ns_names[7];
 int vj_walk_namespaces(struct vj_walk *w, const struct vj_ynode *n, uint32_t *out);
 
-/* Field checks shared with the overrides: "expected ..., found ..." in err. */
-int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
-		   uint32_t *out, struct vj_err *err);
-int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *mib, struct vj_err *err);
-int vj_check_timeout(const char *text, const char *found, const struct vj_host_config *h,
-		     uint64_t *ms, struct vj_err *err);
-int vj_check_output(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *bytes, struct vj_err *err);
+/* A row of VJ_VM_RESOURCES (vm.vcpus, limits.timeout, ...) into the
+ * policy, within the host's maximum of it. */
+int vj_walk_vm_resource(struct vj_walk *w, const struct vj_ynode *n, void *obj,
+			enum vj_vm_resource i);
+/* vj_walk_vm_resource() as a key handler, one per row of a section. */
+#define VJ_VM_RESOURCE_HANDLER(field, key)                                                     \
+	static int res_##field(struct vj_walk *w, const struct vj_ynode *n, void *obj)         \
+	{                                                                                      \
+		return vj_walk_vm_resource(w, n, obj, VJ_VM_##field);                          \
+	}
+#define VJ_VM_RESOURCE_KEY(field, key) { key, res_##field, false },
 /* The guest's memory fits the jail's cgroup memory limit. */
 bool vj_memory_fits_cgroup(const struct vj_policy *p);
 

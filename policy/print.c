@@ -243,14 +243,31 @@ static void nets(struct emit *e, const struct vj_vm_config *vm)
 	list_end(e);
 }
 
-static void vm_section(struct emit *e, const struct vj_vm_config *vm)
+/* A row of VJ_VM_RESOURCES. In JSON a duration's key names its unit
+ * (timeout_ms), as its value is a plain number. */
+static void vm_resource(struct emit *e, const struct vj_policy *p, enum vj_vm_resource i)
 {
+	const struct vj_setting *s = &vj_vm_settings[i];
+	const bool ms = e->json && s->unit == VJ_UNIT_DURATION;
+	char k[48];
+
+	snprintf(k, sizeof(k), "%s%s", s->key, ms ? "_ms" : "");
+	number_or(e, k, s->unit, vj_vm_resource_get(p, i), s->word ? s->word : VJ_UNLIMITED_WORD);
+}
+
+#define PRINT_ROW(field, key) vm_resource(e, p, VJ_VM_##field);
+#define VM_ROW(field, section, key, ...) VJ_VM_IN_##section##_vm(PRINT_ROW, field, key)
+#define LIMITS_ROW(field, section, key, ...) VJ_VM_IN_##section##_limits(PRINT_ROW, field, key)
+
+static void vm_section(struct emit *e, const struct vj_policy *p)
+{
+	const struct vj_vm_config *vm = &p->vm;
+
 	map_begin(e, "vm");
 	str(e, "kernel", vm->kernel.name);
 	opt_str(e, "initrd", vm->initrd.name);
 	str(e, "cmdline", vm->cmdline);
-	integer(e, "vcpus", vm->vcpus);
-	number(e, "memory", VJ_UNIT_SIZE, vm->memory_mib << 20);
+	VJ_VM_RESOURCES(VM_ROW)
 	if (e->json)
 		str(e, "memory_backing", vj_memory_backing_name(vm->memory_backing));
 	else
@@ -353,6 +370,13 @@ static void workload_section(struct emit *e, const struct vj_workload *wl)
 	map_end(e);
 }
 
+static void limits_section(struct emit *e, const struct vj_policy *p)
+{
+	map_begin(e, "limits");
+	VJ_VM_RESOURCES(LIMITS_ROW)
+	map_end(e);
+}
+
 static int print(const struct vj_policy *p, FILE *out, bool json)
 {
 	struct emit e = { .f = out, .json = json, .first = true };
@@ -360,14 +384,9 @@ static int print(const struct vj_policy *p, FILE *out, bool json)
 	map_begin(&e, NULL);
 	integer(&e, "version", p->version);
 	opt_str(&e, "id", p->id);
-	vm_section(&e, &p->vm);
+	vm_section(&e, p);
 	jail_section(&e, &p->jail);
-	map_begin(&e, "limits");
-	number(&e, json ? "timeout_ms" : "timeout", VJ_UNIT_DURATION,
-	       p->limits.timeout_ms ? p->limits.timeout_ms : VJ_UNLIMITED);
-	number(&e, "console_output", VJ_UNIT_SIZE, p->limits.console_bytes);
-	number(&e, "output", VJ_UNIT_SIZE, p->limits.output_bytes);
-	map_end(&e);
+	limits_section(&e, p);
 	map_begin(&e, "seccomp");
 	raw(&e, "mode", p->seccomp == VJ_SECCOMP_LOG ? (json ? "\"log\"" : "log")
 						      : (json ? "\"enforce\"" : "enforce"));

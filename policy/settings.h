@@ -25,6 +25,7 @@
 #ifndef VJ_POLICY_SETTINGS_H
 #define VJ_POLICY_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@
 #include "policy.h"
 #include "scalar.h"
 #include "schema.h"
+#include "vm_resources.h"
 
 #define VJ_PIDS_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 #define VJ_WEIGHT_MAX 10000 /* cgroup v2 weights are 1..10000, 100 the default */
@@ -53,6 +55,9 @@
 	X(cpu_weight, "cpu_weight", "cpu-weight", VJ_UNIT_INTEGER, 1, VJ_WEIGHT_MAX, NULL,       \
 	  VJ_WEIGHT_MAX, "N", "relative CPU weight, 1..10000 (100: the default)")
 
+/* The VM's resources: vm_resources.h (VJ_VM_RESOURCES), apart for the
+ * overrides' struct (policy_load.h). */
+
 /* jail.rlimits: struct vj_rlimits. VJ_UNLIMITED is "the launcher's
  * default", so it is no value a policy can write. */
 #define VJ_RLIMITS(X)                                                                           \
@@ -73,7 +78,9 @@ struct vj_setting {
 	enum vj_unit unit;
 	uint64_t min, max;
 	const char *word;
+	bool whole_mi; /* a size in whole Mi (VJ_VM_RESOURCES) */
 	uint64_t host_max;
+	const char *section; /* of the policy key: "vm", "limits" (VJ_VM_RESOURCES) */
 	const char *meta, *help;
 	size_t offset; /* of the field in the family's struct */
 };
@@ -84,9 +91,13 @@ enum vj_cgroup_limit { VJ_CGROUP_LIMITS(VJ_SETTING_INDEX) VJ_CGROUP_NLIMITS };
 #define VJ_SETTING_INDEX(field, ...) VJ_RL_##field,
 enum vj_rlimit { VJ_RLIMITS(VJ_SETTING_INDEX) VJ_NRLIMITS };
 #undef VJ_SETTING_INDEX
+#define VJ_SETTING_INDEX(field, ...) VJ_VM_##field,
+enum vj_vm_resource { VJ_VM_RESOURCES(VJ_SETTING_INDEX) VJ_VM_NRESOURCES };
+#undef VJ_SETTING_INDEX
 
 extern const struct vj_setting vj_cgroup_settings[VJ_CGROUP_NLIMITS];
 extern const struct vj_setting vj_rlimit_settings[VJ_NRLIMITS];
+extern const struct vj_setting vj_vm_settings[VJ_VM_NRESOURCES];
 
 /* The row's field in a struct of its family. */
 static inline uint64_t *vj_setting_field(const struct vj_setting *s, void *family)
@@ -109,6 +120,16 @@ struct vj_bound vj_setting_bound(const struct vj_setting *s, uint64_t host_max);
  */
 int vj_setting_parse(const struct vj_setting *s, const char *text, uint64_t host_max,
 		     uint64_t *out, struct vj_err *err);
+
+/* The same, with found the description of text for "found ..." (the
+ * policy walker's, which knows the node). */
+int vj_setting_parse_found(const struct vj_setting *s, const char *text, const char *found,
+			   uint64_t host_max, uint64_t *out, struct vj_err *err);
+
+/* A VM resource into the policy, where the VMM and the supervisor read
+ * it, from the row's unit (VJ_UNLIMITED: none); and back. */
+void vj_vm_resource_set(struct vj_policy *p, enum vj_vm_resource i, uint64_t v);
+uint64_t vj_vm_resource_get(const struct vj_policy *p, enum vj_vm_resource i);
 
 /* "--FLAG: expected ..., found ...": the same check for a flag. */
 int vj_setting_parse_flag(const struct vj_setting *s, const char *flag, const char *text,

@@ -59,58 +59,29 @@ static int vm_cmdline(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return r;
 }
 
-int vj_check_vcpus(const char *text, const char *found, const struct vj_host_config *h,
-		   uint32_t *out, struct vj_err *err)
+int vj_walk_vm_resource(struct vj_walk *w, const struct vj_ynode *n, void *obj,
+			enum vj_vm_resource i)
 {
+	struct vj_policy_walk *pw = pw_of(obj);
+	const struct vj_setting *s = &vj_vm_settings[i];
+	char found[128];
+	const char *text;
 	uint64_t v;
-	int r = vj_value_parse(VJ_UNIT_INTEGER, text, found, vj_bound_host(1, VJ_VCPUS_MAX, h->max_vcpus),
-			       NULL, &v, err);
-
-	if (r == 0)
-		*out = (uint32_t)v;
-	return r;
-}
-
-int vj_check_memory(const char *text, const char *found, const struct vj_host_config *h,
-		    uint64_t *mib, struct vj_err *err)
-{
-	struct vj_bound b = vj_bound_host((uint64_t)VJ_MEMORY_MIB_MIN << 20,
-					  (uint64_t)VJ_MEMORY_MIB_MAX << 20, h->max_memory_mib << 20);
-	uint64_t v;
-	int r = vj_value_parse(VJ_UNIT_SIZE, text, found, b, NULL, &v, err);
+	int r = vj_walk_plain(w, n, s->unit, s->word, &text, found, sizeof(found));
 
 	if (r < 0)
 		return r;
-	if (v % (1u << 20))
-		return vj_fail(err, -EINVAL, "expected a whole number of Mi, found %s", found);
-	*mib = v >> 20;
+	if (vj_setting_parse_found(s, text, found, vj_setting_get(s, &pw->h->max_vm), &v,
+				   w->err) < 0)
+		return vj_walk_wrap(w, n);
+	vj_vm_resource_set(pw->p, i, v);
+	pw->vm_res[i] = n;
 	return 0;
 }
 
-static int vm_vcpus(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128];
-	const char *text;
-	int r = vj_walk_plain(w, n, VJ_UNIT_INTEGER, NULL, &text, found, sizeof(found));
-
-	if (r == 0 && vj_check_vcpus(text, found, pw->h, &pw->p->vm.vcpus, w->err) < 0)
-		return vj_walk_wrap(w, n);
-	return r;
-}
-
-static int vm_memory(struct vj_walk *w, const struct vj_ynode *n, void *obj)
-{
-	struct vj_policy_walk *pw = pw_of(obj);
-	char found[128];
-	const char *text;
-	int r = vj_walk_plain(w, n, VJ_UNIT_SIZE, NULL, &text, found, sizeof(found));
-
-	if (r == 0 && vj_check_memory(text, found, pw->h, &pw->p->vm.memory_mib, w->err) < 0)
-		return vj_walk_wrap(w, n);
-	pw->vm_memory = n;
-	return r;
-}
+#define VM_ROW(field, section, key, ...) VJ_VM_IN_##section##_vm(VJ_VM_RESOURCE_HANDLER, field, key)
+VJ_VM_RESOURCES(VM_ROW)
+#undef VM_ROW
 
 /* Token buckets refilled every second: a rate, plus an optional burst
  * spent first. */
@@ -412,8 +383,9 @@ static const struct vj_key vm_keys[] = {
 	{ "kernel", vm_kernel, true },
 	{ "initrd", vm_initrd, false },
 	{ "cmdline", vm_cmdline, false },
-	{ "vcpus", vm_vcpus, false },
-	{ "memory", vm_memory, false },
+#define VM_ROW(field, section, key, ...) VJ_VM_IN_##section##_vm(VJ_VM_RESOURCE_KEY, field, key)
+	VJ_VM_RESOURCES(VM_ROW)
+#undef VM_ROW
 	{ "memory_backing", vm_memory_backing, false },
 	{ "drives", vm_drives, false },
 	{ "net", vm_net, false },

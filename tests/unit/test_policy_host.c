@@ -48,11 +48,11 @@ static void built_in_defaults_apply_when_the_default_file_is_absent(void **state
 	assert_int_equal(h.gid_min, 1879048192);
 	assert_int_equal(h.gid_max, 2147352575);
 	assert_int_equal(h.id_block, 65536);
-	assert_int_equal(h.max_vcpus, 4);
-	assert_int_equal(h.max_memory_mib, 4096);
-	assert_true(h.max_timeout_ms == 3600000);
-	assert_true(h.max_console_bytes == 16u << 20);
-	assert_true(h.max_output_bytes == 1ull << 30);
+	assert_int_equal(h.max_vm.vcpus, 4);
+	assert_true(h.max_vm.memory == 4096ull << 20);
+	assert_true(h.max_vm.timeout == 3600000);
+	assert_true(h.max_vm.console_output == 16u << 20);
+	assert_true(h.max_vm.output == 1ull << 30);
 	assert_true(h.max_cgroup.memory_max == 5ull << 30);
 	assert_true(h.max_cgroup.cpu_quota_us == VJ_UNLIMITED);
 	assert_true(h.max_rlimits.core == 0);
@@ -71,7 +71,7 @@ static void default_file_is_read_when_present(void **state)
 	(void)state;
 	write_file("default-host.yaml", "version: 1\nmax: {vcpus: 2}\n");
 	assert_int_equal(vj_host_config_load_from(&h, NULL, tp_path("default-host.yaml"), &err), 0);
-	assert_int_equal(h.max_vcpus, 2);
+	assert_int_equal(h.max_vm.vcpus, 2);
 	assert_string_equal(h.source, tp_path("default-host.yaml"));
 }
 
@@ -193,11 +193,11 @@ static void maxima_are_read_with_their_units(void **state)
 			      "  console_output: 1Mi\n  output: 2Gi\n  cgroup: {cpus: 1.5, memory: unlimited, swap: 0, "
 			      "pids: 64, cpuset_cpus: 0-3, cpuset_mems: \"0\", io_weight: 500}\n"
 			      "  rlimits: {nofile: 4096, core: unlimited}\n", &h, &err), 0);
-	assert_int_equal(h.max_vcpus, 8);
-	assert_int_equal(h.max_memory_mib, 8192);
-	assert_true(h.max_timeout_ms == VJ_UNLIMITED);
-	assert_true(h.max_console_bytes == 1u << 20);
-	assert_true(h.max_output_bytes == 2ull << 30);
+	assert_int_equal(h.max_vm.vcpus, 8);
+	assert_true(h.max_vm.memory == 8192ull << 20);
+	assert_true(h.max_vm.timeout == VJ_UNLIMITED);
+	assert_true(h.max_vm.console_output == 1u << 20);
+	assert_true(h.max_vm.output == 2ull << 30);
 	assert_true(h.max_cgroup.cpu_quota_us == 150000);
 	assert_true(h.max_cgroup.cpu_period_us == 100000);
 	assert_true(h.max_cgroup.memory_max == VJ_UNLIMITED);
@@ -459,9 +459,9 @@ static void failed_load_leaves_the_host_config_untouched(void **state)
 
 	(void)state;
 	vj_host_config_defaults(&h);
-	h.max_vcpus = 3;
+	h.max_vm.vcpus = 3;
 	assert_int_not_equal(load("version: 1\nmax: {vcpus: 2, memory: lots}\n", &h, &err), 0);
-	assert_int_equal(h.max_vcpus, 3);
+	assert_int_equal(h.max_vm.vcpus, 3);
 }
 
 int main(void)

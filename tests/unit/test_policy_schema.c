@@ -899,7 +899,7 @@ static void no_host_maximum_allows_no_timeout(void **state)
 	struct vj_policy p;
 
 	(void)state;
-	tp.host.max_timeout_ms = VJ_UNLIMITED;
+	tp.host.max_vm.timeout = VJ_UNLIMITED;
 	load_ok(HEAD, &p);
 	assert_true(p.limits.timeout_ms == 0);
 	vj_policy_free(&p);
@@ -945,7 +945,7 @@ static void no_host_maximum_leaves_output_uncapped(void **state)
 	struct vj_policy p;
 
 	(void)state;
-	tp.host.max_output_bytes = VJ_UNLIMITED;
+	tp.host.max_vm.output = VJ_UNLIMITED;
 	load_ok(HEAD, &p);
 	assert_true(p.limits.output_bytes == VJ_UNLIMITED);
 	vj_policy_free(&p);

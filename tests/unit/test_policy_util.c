@@ -89,11 +89,11 @@ int tp_setup(void **state)
 	h->uid_min = h->gid_min = 1000;
 	h->uid_max = h->gid_max = 1999;
 	h->id_block = 100;
-	h->max_vcpus = 4;
-	h->max_memory_mib = 1024;
-	h->max_timeout_ms = 600000;
-	h->max_console_bytes = 4u << 20;
-	h->max_output_bytes = 512u << 20;
+	h->max_vm.vcpus = 4;
+	h->max_vm.memory = 1024ull << 20;
+	h->max_vm.timeout = 600000;
+	h->max_vm.console_output = 4u << 20;
+	h->max_vm.output = 512u << 20;
 	h->max_cgroup.memory_max = 2ull << 30;
 	h->max_cgroup.pids_max = 128;
 	h->max_cgroup.cpu_quota_us = 200000;

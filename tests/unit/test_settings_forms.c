@@ -46,8 +46,10 @@ static void host_without_maxima(void)
 	}
 	for (size_t i = 0; i < VJ_NRLIMITS; i++)
 		*vj_setting_field(&vj_rlimit_settings[i], &tp.host.max_rlimits) = VJ_UNLIMITED;
-	tp.host.max_timeout_ms = VJ_UNLIMITED;
-	tp.host.max_memory_mib = VJ_MEMORY_MIB_MAX;
+	for (size_t i = 0; i < VJ_VM_NRESOURCES; i++) {
+		const struct vj_setting *s = &vj_vm_settings[i];
+		*vj_setting_field(s, &tp.host.max_vm) = s->word ? VJ_UNLIMITED : s->max;
+	}
 }
 
 /* section: "limits", or "jail.cgroup" and the like one level down. */
@@ -194,6 +196,93 @@ static void memory_takes_the_same_strings_in_every_form(void **state)
 	}
 }
 
+/* Sizes that are no whole number of Mi, and the bounds of guest memory. */
+static const char *const memory_sizes[] = {
+	"128M", "128Mi", "1G", "134217728", "128", "128MB", "128m", "0x8000000",
+	"8M", "300000M", "1000K", "16M", "16Mi", "256Gi", "257Gi", "16385K",
+};
+
+/* Where `vmjail run --kernel` has the row's flag: vmjail-vmm's --vcpus and
+ * --memory, the launcher's --timeout. The output caps are a policy's. */
+static const bool in_flags_form[VJ_VM_NRESOURCES] = {
+	[VJ_VM_vcpus] = true, [VJ_VM_memory] = true, [VJ_VM_timeout] = true,
+};
+
+/* A policy with key in its section; the cgroup's memory unlimited so that
+ * any guest memory fits it. */
+static int load_vm_resource(const struct vj_setting *s, const char *value, struct vj_policy *p)
+{
+	char yaml[512];
+	struct vj_err err;
+
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\nvm:\n  kernel: vmlinux\n%s%s%s: %s\n"
+		 "jail:\n  cgroup:\n    memory: unlimited\n",
+		 strcmp(s->section, "vm") ? "limits:\n" : "", "  ", s->key, value);
+	return tp_load(yaml, p, &err);
+}
+
+/*
+ * Every row of VJ_VM_RESOURCES takes the same strings in each of its
+ * forms: the policy (vm.KEY, limits.KEY), the policy form's overrides
+ * (vmjail run POLICY --FLAG), the host file's max.KEY, and the flags form
+ * where it has the row. No form here has an operator's maximum below the
+ * row's own bound.
+ */
+static void vm_resources_take_the_same_strings_in_every_form(void **state)
+{
+	(void)state;
+	host_without_maxima();
+	for (size_t i = 0; i < VJ_VM_NRESOURCES; i++) {
+		const struct vj_setting *s = &vj_vm_settings[i];
+		const char *const *c = s->whole_mi ? memory_sizes
+				       : s->unit == VJ_UNIT_SIZE ? sizes
+				       : s->unit == VJ_UNIT_DURATION ? durations : integers;
+		size_t n = s->whole_mi ? VJ_ARRAY_SIZE(memory_sizes)
+			   : s->unit == VJ_UNIT_SIZE ? VJ_ARRAY_SIZE(sizes)
+			   : s->unit == VJ_UNIT_DURATION ? VJ_ARRAY_SIZE(durations)
+							 : VJ_ARRAY_SIZE(integers);
+		const char *base = s->unit == VJ_UNIT_SIZE ? "16Mi"
+				   : s->unit == VJ_UNIT_DURATION ? "1s" : "1";
+
+		for (size_t k = 0; k < n; k++) {
+			struct vj_policy_overrides o = { 0 };
+			struct vj_host_config h;
+			struct vj_policy p;
+			struct vj_err err;
+			char flag[40], what[64], host[128];
+			int pr, orr, hr, fr;
+			uint64_t pv;
+
+			pr = load_vm_resource(s, c[k], &p);
+			pv = pr ? 0 : vj_vm_resource_get(&p, (enum vj_vm_resource)i);
+			if (pr == 0)
+				vj_policy_free(&p);
+
+#define OVERRIDE(field, ...) if (i == VJ_VM_##field) o.field = c[k];
+			VJ_VM_RESOURCES(OVERRIDE)
+#undef OVERRIDE
+			assert_int_equal(load_vm_resource(s, base, &p), 0);
+			orr = vj_policy_apply_overrides(&p, &o, &tp.host, &err);
+			snprintf(what, sizeof(what), "override of %s.%s", s->section, s->key);
+			assert_same(what, c[k], orr, pr, orr ? 0 : vj_vm_resource_get(&p, i), pv);
+			vj_policy_free(&p);
+
+			snprintf(host, sizeof(host), "version: 1\nmax:\n  %s: %s\n", s->key, c[k]);
+			hr = vj_host_config_load_buffer(&h, "host.yaml", host, strlen(host), tp.dir,
+							&err);
+			snprintf(what, sizeof(what), "max.%s", s->key);
+			assert_same(what, c[k], hr, pr, hr ? 0 : vj_setting_get(s, &h.max_vm), pv);
+
+			if (!in_flags_form[i])
+				continue;
+			snprintf(flag, sizeof(flag), "--%s", s->flag);
+			fr = parse_flags(flag, c[k]);
+			assert_same(flag, c[k], fr, pr, vj_vm_resource_get(&l.policy, i), pv);
+		}
+	}
+}
+
 /* Device rate limits: vmjail-vmm's --drive LIMITS (also `vmjail run
  * --kernel`) and a policy's vm.drives[].rate_limit, row by row of
  * VJ_RATE_FIELDS; a burst beside a bucket, as both require. */
@@ -240,6 +329,7 @@ int main(void)
 		cmocka_unit_test(rlimits_take_the_same_strings_in_flags_and_policy),
 		cmocka_unit_test(timeouts_take_the_same_strings_in_every_form),
 		cmocka_unit_test(memory_takes_the_same_strings_in_every_form),
+		cmocka_unit_test(vm_resources_take_the_same_strings_in_every_form),
 		cmocka_unit_test(rate_limits_take_the_same_strings_in_flags_and_policy),
 	};
 
