@@ -720,7 +720,7 @@ struct agent_run {
  * with every other clone: it gets 64 fresh bytes of the host's entropy,
  * the host's clock as the session starts, the sandbox's own id as its
  * hostname (ids are [A-Za-z0-9-], a valid hostname), and the MAC of each
- * interface its policy names one for (vm.nets[i] is the guest's eth<i>).
+ * interface its policy names one for (vm.net[i] is the guest's eth<i>).
  */
 static int fill_restored(struct agent_run *a, struct vj_err *e)
 {

@@ -174,7 +174,14 @@ expect_that "agent: not PID 1, the agent leaves the host's clock alone" \
 run_drive /dev/null --restored clone-3 -- "$INIT" --fd 3 --workload sh -c 'echo ran; exit 5'
 expect_run "agent: a restored sandbox's session (RESTORED, then the workload) runs it" 5 ran ""
 expect_that "agent: RESTORED arrives before the workload; not PID 1, nothing is changed" \
-	grep -q 'RESTORED: random generator, clock (.* ns) and hostname "clone-3" left alone' \
+	grep -q 'RESTORED: random generator, clock (.* ns), hostname "clone-3" and 0 MAC(s) left alone' \
+	"$WORK/agent.log"
+# A clone that names its own MACs: they travel in RESTORED to the agent.
+run_drive /dev/null --restored clone-4 --restored-mac 02:00:00:00:00:0a \
+	--restored-mac 02:00:00:00:00:0b -- "$INIT" --fd 3 --workload sh -c 'echo ran; exit 6'
+expect_run "agent: a restored sandbox's session with the clone's MACs runs it" 6 ran ""
+expect_that "agent: RESTORED carries the clone's two MACs; not PID 1, none is set" \
+	grep -q 'RESTORED: random generator, clock (.* ns), hostname "clone-4" and 2 MAC(s) left alone' \
 	"$WORK/agent.log"
 
 # SIGINT (Ctrl-Alt-Del, for PID 1) stops the workload: SIGTERM to its
