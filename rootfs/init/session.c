@@ -121,7 +121,7 @@ static int apply_restored(const struct vj_init_session *s, const struct vj_agent
 	if (x->hostname[0] && (r = vj_init_set_hostname(x->hostname, err)) < 0)
 		return r;
 	/* Entry i names the clone's MAC for eth<index>: the guest's virtio-net
-	 * interfaces in the order of the policy's vm.nets. */
+	 * interfaces in the order of the policy's vm.net. */
 	for (unsigned i = 0; i < x->nmacs; i++) {
 		char ifname[16];
 		snprintf(ifname, sizeof(ifname), "eth%u", x->macs[i].index);
