@@ -1081,8 +1081,8 @@ scenario_snapshot_clone_mac() {
 		out_has "^mac 02:00:00:00:00:a0$"
 	vj_run --from-snapshot $SNAPS/net --id macnonet -- true
 	check "a clone without the network interface is refused (125)" vj_status_is 125 "refused"
-	check "... in one line naming the device counts" \
-		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q 'devices: the policy has' /tmp/vj.err"
+	check "... in one line naming the mismatched device" \
+		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q 'the snapshot $SNAPS/net a net device' /tmp/vj.err"
 	rm -rf $SNAPS/net /e2e/snapnet-*.yaml
 	check "no VMM is left" no_vmm_left
 	check "the run directory is empty" run_dir_empty
