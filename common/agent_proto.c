@@ -11,8 +11,10 @@
 #include "cleanup.h"
 
 #define WORKLOAD_FIXED_LEN 28u
-/* RESTORED: entropy, u64 realtime_ns, u16 host_len, u16 reserved. */
+/* RESTORED: entropy, u64 realtime_ns, u16 host_len, u8 mac count, u8
+ * reserved; then the hostname, then per MAC u8 index, u8 reserved, 6 bytes. */
 #define RESTORED_FIXED_LEN (VJ_AGENT_ENTROPY_LEN + 12u)
+#define RESTORED_MAC_LEN 8u
 #define WORKLOAD_FLAG_NET 1u
 
 /* Payload length bounds per type: checked from the header alone, so an
@@ -31,7 +33,7 @@ static const struct type_info {
 	{ VJ_AGENT_ENV, "ENV", 2, VJ_AGENT_STRINGS_MAX - 1, true },
 	{ VJ_AGENT_START, "START", 0, 0, false },
 	{ VJ_AGENT_RESTORED, "RESTORED", RESTORED_FIXED_LEN,
-	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX, false },
+	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX + VJ_AGENT_NETS_MAX * RESTORED_MAC_LEN, false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -221,27 +223,59 @@ static int decode_workload(const uint8_t *p, uint32_t len, struct vj_agent_spec 
 	return 0;
 }
 
+/* A MAC the guest kernel would take for an interface's own: not a
+ * multicast address, not all zero. */
+static bool is_unicast_mac(const uint8_t m[6])
+{
+	static const uint8_t zero[6];
+
+	return !(m[0] & 1) && memcmp(m, zero, 6) != 0;
+}
+
+static int decode_macs(const uint8_t *p, struct vj_agent_restored *r, struct vj_err *err)
+{
+	for (unsigned i = 0; i < r->nmacs; i++, p += RESTORED_MAC_LEN) {
+		struct vj_agent_mac *m = &r->macs[i];
+		m->index = p[0];
+		memcpy(m->mac, p + 2, 6);
+		if (p[1])
+			return vj_fail(err, -EPROTO, "RESTORED frame: MAC %u: reserved byte set", i);
+		if (m->index >= VJ_AGENT_NETS_MAX || (i && m->index <= r->macs[i - 1].index))
+			return vj_fail(err, -EPROTO, "RESTORED frame: MAC %u: interface %u is out of "
+				       "order or not below %u", i, m->index, VJ_AGENT_NETS_MAX);
+		if (!is_unicast_mac(m->mac))
+			return vj_fail(err, -EPROTO, "RESTORED frame: MAC %u: not a unicast address",
+				       i);
+	}
+	return 0;
+}
+
 static int decode_restored(const uint8_t *p, uint32_t len, struct vj_agent_restored *r,
 			   struct vj_err *err)
 {
 	const uint8_t *host = p + RESTORED_FIXED_LEN;
 	const uint32_t host_len = get16(p + VJ_AGENT_ENTROPY_LEN + 8);
+	const uint32_t nmacs = p[VJ_AGENT_ENTROPY_LEN + 10];
 
 	memset(r, 0, sizeof(*r));
 	memcpy(r->entropy, p, VJ_AGENT_ENTROPY_LEN);
 	r->realtime_ns = get64(p + VJ_AGENT_ENTROPY_LEN);
-	if (get16(p + VJ_AGENT_ENTROPY_LEN + 10))
-		return vj_fail(err, -EPROTO, "RESTORED frame: reserved bytes set");
+	if (p[VJ_AGENT_ENTROPY_LEN + 11])
+		return vj_fail(err, -EPROTO, "RESTORED frame: reserved byte set");
 	if (host_len > VJ_AGENT_HOSTNAME_MAX)
 		return vj_fail(err, -EMSGSIZE, "RESTORED frame: hostname length %u exceeds %u",
 			   host_len, VJ_AGENT_HOSTNAME_MAX);
-	if (RESTORED_FIXED_LEN + host_len != len)
+	if (nmacs > VJ_AGENT_NETS_MAX)
+		return vj_fail(err, -EMSGSIZE, "RESTORED frame: %u MACs exceed %u", nmacs,
+			       VJ_AGENT_NETS_MAX);
+	if (RESTORED_FIXED_LEN + host_len + nmacs * RESTORED_MAC_LEN != len)
 		return vj_fail(err, -EPROTO, "RESTORED frame: length %u, but its fields add up to %u", len,
-			   RESTORED_FIXED_LEN + host_len);
+			   RESTORED_FIXED_LEN + host_len + nmacs * RESTORED_MAC_LEN);
 	if (!is_hostname(host, host_len))
 		return vj_fail(err, -EPROTO, "RESTORED frame: hostname has a byte outside [A-Za-z0-9.-]");
 	memcpy(r->hostname, host, host_len);
-	return 0;
+	r->nmacs = (uint8_t)nmacs;
+	return decode_macs(host + host_len, r, err);
 }
 
 static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, struct vj_err *err)
@@ -342,6 +376,24 @@ static void encode_workload(const struct vj_agent_spec *s, uint8_t *p, size_t cw
 
 /* Writes the payload of m at p (room for VJ_AGENT_PAYLOAD_MAX bytes) and
  * returns its length, or -errno for what cannot be encoded at all. */
+static ssize_t encode_restored(const struct vj_agent_restored *r, uint8_t *p, size_t host_len)
+{
+	uint8_t *mac = p + RESTORED_FIXED_LEN + host_len;
+
+	memcpy(p, r->entropy, VJ_AGENT_ENTROPY_LEN);
+	put64(p + VJ_AGENT_ENTROPY_LEN, r->realtime_ns);
+	put16(p + VJ_AGENT_ENTROPY_LEN + 8, (uint16_t)host_len);
+	p[VJ_AGENT_ENTROPY_LEN + 10] = r->nmacs;
+	p[VJ_AGENT_ENTROPY_LEN + 11] = 0;
+	memcpy(p + RESTORED_FIXED_LEN, r->hostname, host_len);
+	for (unsigned i = 0; i < r->nmacs; i++, mac += RESTORED_MAC_LEN) {
+		mac[0] = r->macs[i].index;
+		mac[1] = 0;
+		memcpy(mac + 2, r->macs[i].mac, 6);
+	}
+	return (ssize_t)(RESTORED_FIXED_LEN + host_len + r->nmacs * RESTORED_MAC_LEN);
+}
+
 static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 {
 	size_t cwd_len, host_len;
@@ -361,14 +413,9 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 		return (ssize_t)(WORKLOAD_FIXED_LEN + cwd_len + host_len);
 	case VJ_AGENT_RESTORED:
 		host_len = strnlen(m->restored.hostname, sizeof(m->restored.hostname));
-		if (host_len > VJ_AGENT_HOSTNAME_MAX)
+		if (host_len > VJ_AGENT_HOSTNAME_MAX || m->restored.nmacs > VJ_AGENT_NETS_MAX)
 			return -EMSGSIZE;
-		memcpy(p, m->restored.entropy, VJ_AGENT_ENTROPY_LEN);
-		put64(p + VJ_AGENT_ENTROPY_LEN, m->restored.realtime_ns);
-		put16(p + VJ_AGENT_ENTROPY_LEN + 8, (uint16_t)host_len);
-		put16(p + VJ_AGENT_ENTROPY_LEN + 10, 0);
-		memcpy(p + RESTORED_FIXED_LEN, m->restored.hostname, host_len);
-		return (ssize_t)(RESTORED_FIXED_LEN + host_len);
+		return encode_restored(&m->restored, p, host_len);
 	case VJ_AGENT_SIGNAL:
 		put32(p, m->signal);
 		return 4;

@@ -47,6 +47,8 @@
 /* Host entropy a RESTORED frame carries: 512 bits, twice the 256-bit key
  * the guest kernel's generator is reseeded to. */
 #define VJ_AGENT_ENTROPY_LEN 64u
+/* Network interfaces a RESTORED frame may name a MAC for (eth0..eth3). */
+#define VJ_AGENT_NETS_MAX 4u
 
 /* Where the agent connects when the kernel command line names no
  * vmjail.port=: the host side listens on "<vsock uds>_1024". */
@@ -89,12 +91,20 @@ struct vj_agent_spec {
 	char hostname[VJ_AGENT_HOSTNAME_MAX + 1]; /* "": left as it is */
 };
 
+/* The clone's own MAC for the guest's interface eth<index>. */
+struct vj_agent_mac {
+	uint8_t index; /* 0..VJ_AGENT_NETS_MAX-1, increasing within a frame */
+	uint8_t mac[6]; /* unicast, not all zero */
+};
+
 /* The RESTORED frame: what makes a clone of a snapshot a machine of its
  * own before its workload runs. */
 struct vj_agent_restored {
 	uint8_t entropy[VJ_AGENT_ENTROPY_LEN]; /* fresh host randomness */
 	uint64_t realtime_ns;                  /* CLOCK_REALTIME, ns since the epoch */
 	char hostname[VJ_AGENT_HOSTNAME_MAX + 1]; /* "": left as it is */
+	uint8_t nmacs; /* 0..VJ_AGENT_NETS_MAX; an interface not named keeps its MAC */
+	struct vj_agent_mac macs[VJ_AGENT_NETS_MAX];
 };
 
 /* One decoded frame. Byte strings point into the frame they came from. */

@@ -510,20 +510,9 @@ int vj_snapshot_read_summary(int state_fd, struct vj_snapshot_summary *out, stru
 	return 0;
 }
 
-static void mac_str(const uint8_t *m, bool has, char *out, size_t len)
-{
-	if (has)
-		snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-			 m[5]);
-	else
-		snprintf(out, len, "none");
-}
-
 static int check_device(const struct vj_snap_device *s, const struct vj_snap_device *c,
 			unsigned slot, struct vj_err *e)
 {
-	char a[24], b[24];
-
 	if (s->kind != c->kind)
 		return vj_fail(e, -EINVAL, "device slot %u: the snapshot has %s, the configuration %s",
 			       slot, vj_snap_device_kind_name(s->kind),
@@ -535,13 +524,8 @@ static int check_device(const struct vj_snap_device *s, const struct vj_snap_dev
 	if (s->kind == VJ_SNAP_DEV_VSOCK && s->guest_cid != c->guest_cid)
 		return vj_fail(e, -EINVAL, "vsock guest CID: the snapshot has %u, the configuration "
 			       "%u", s->guest_cid, c->guest_cid);
-	if (s->kind == VJ_SNAP_DEV_NET &&
-	    (s->has_mac != c->has_mac || (s->has_mac && memcmp(s->mac, c->mac, 6)))) {
-		mac_str(s->mac, s->has_mac, a, sizeof(a));
-		mac_str(c->mac, c->has_mac, b, sizeof(b));
-		return vj_fail(e, -EINVAL, "MAC of the interface in slot %u: the snapshot has %s, the "
-			       "configuration %s", slot, a, b);
-	}
+	/* A net interface's MAC may differ: a clone is a new machine, and
+	 * the restore gives the device the clone's own (vj_net_restore_mac). */
 	return 0;
 }
 

@@ -699,6 +699,7 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 	return 0;
 }
 
+_Static_assert(VJ_MAX_NETS <= VJ_AGENT_NETS_MAX, "RESTORED can name every interface's MAC");
 _Static_assert(VJ_UNLIMITED == VJ_AGENT_UNCAPPED, "an unlimited limits.output is no cap");
 
 enum agent_phase { AGENT_WAITING, AGENT_CONNECTED, AGENT_DONE };
@@ -717,12 +718,14 @@ struct agent_run {
 /*
  * A resumed snapshot's guest shares its random state, clock and name
  * with every other clone: it gets 64 fresh bytes of the host's entropy,
- * the host's clock as the session starts, and the sandbox's own id as its
- * hostname (ids are [A-Za-z0-9-], a valid hostname).
+ * the host's clock as the session starts, the sandbox's own id as its
+ * hostname (ids are [A-Za-z0-9-], a valid hostname), and the MAC of each
+ * interface its policy names one for (vm.net[i] is the guest's eth<i>).
  */
 static int fill_restored(struct agent_run *a, struct vj_err *e)
 {
 	struct vj_agent_restored *x = &a->restored;
+	const struct vj_vm_config *vm = &a->sb->l->policy.vm;
 	struct timespec now;
 
 	if (getrandom(x->entropy, sizeof(x->entropy), 0) != (ssize_t)sizeof(x->entropy))
@@ -730,6 +733,13 @@ static int fill_restored(struct agent_run *a, struct vj_err *e)
 	clock_gettime(CLOCK_REALTIME, &now);
 	x->realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	snprintf(x->hostname, sizeof(x->hostname), "%s", a->sb->l->policy.id);
+	x->nmacs = 0;
+	for (uint32_t i = 0; i < vm->nnets; i++) {
+		if (!vm->nets[i].has_mac)
+			continue;
+		x->macs[x->nmacs].index = (uint8_t)i;
+		memcpy(x->macs[x->nmacs++].mac, vm->nets[i].mac, 6);
+	}
 	a->io.restored = x;
 	return 0;
 }

@@ -197,6 +197,11 @@ static int restore_devices(const struct vj_machine *m, const struct vj_snapshot 
 	 * for this VM it was reached when it resumed. */
 	if (marker.fired)
 		atomic_store(m->marker->stamp, vj_now_ns());
+	/* Nets follow the drives in slot order (transports()). */
+	for (unsigned i = 0; i < m->virtio->nnet; i++) {
+		const struct vj_snap_device *d = &s->summary.config.dev[m->virtio->nblk + i];
+		vj_net_restore_mac(m->virtio->net[i], d->has_mac, d->mac);
+	}
 	for (unsigned i = 0; i < ndev; i++) {
 		struct vj_snap_virtio v;
 		int r = SECTION(s, VJ_SNAP_VIRTIO, i, &v);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ static int if_request(struct ifreq *ifr, const char *ifname, struct vj_err *err)
 	return 0;
 }
 
-static int set_up(int fd, const char *ifname, struct vj_err *err)
+static int set_flag_up(int fd, const char *ifname, bool up, struct vj_err *err)
 {
 	struct ifreq ifr;
 	int r;
@@ -50,10 +51,18 @@ static int set_up(int fd, const char *ifname, struct vj_err *err)
 		return r;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
 		return fail(ifname, "get flags", err);
-	ifr.ifr_flags |= IFF_UP;
+	if (up)
+		ifr.ifr_flags |= IFF_UP;
+	else
+		ifr.ifr_flags &= ~IFF_UP;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return fail(ifname, "set it up", err);
+		return fail(ifname, up ? "set it up" : "set it down", err);
 	return 0;
+}
+
+static int set_up(int fd, const char *ifname, struct vj_err *err)
+{
+	return set_flag_up(fd, ifname, true, err);
 }
 
 int vj_init_net_up(const char *ifname, struct vj_err *err)
@@ -114,4 +123,32 @@ int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, st
 	    (r = add_default_route(fd, ifname, net->gateway, err)) < 0)
 		return r;
 	return 0;
+}
+
+int vj_init_net_set_mac(const char *ifname, const uint8_t mac[6], struct vj_err *err)
+{
+	cleanup_fd int fd = inet_socket(ifname, err);
+	struct ifreq ifr;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	if ((r = if_request(&ifr, ifname, err)) < 0)
+		return r;
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr) == 0)
+		return 0;
+	/* virtio-net changes a live address; a driver that cannot answers
+	 * EBUSY while the interface is up. */
+	if (errno != EBUSY)
+		return fail(ifname, "set MAC", err);
+	if ((r = set_flag_up(fd, ifname, false, err)) < 0)
+		return r;
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr) < 0) {
+		r = fail(ifname, "set MAC", err);
+		set_flag_up(fd, ifname, true, &(struct vj_err){ 0 });
+		return r;
+	}
+	return set_up(fd, ifname, err);
 }

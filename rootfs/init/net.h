@@ -18,4 +18,9 @@ int vj_init_net_up(const char *ifname, struct vj_err *err);
  * not 0.0.0.0. Returns 0 or -errno with err naming the step. */
 int vj_init_net_configure(const char *ifname, const struct vj_agent_net *net, struct vj_err *err);
 
+/* Gives ifname the hardware address mac (SIOCSIFHWADDR); an interface
+ * whose driver refuses while it is up is taken down around the change.
+ * Returns 0 or -errno with err naming the interface and the step. */
+int vj_init_net_set_mac(const char *ifname, const uint8_t mac[6], struct vj_err *err);
+
 #endif

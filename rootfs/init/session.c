@@ -109,9 +109,9 @@ static int apply_restored(const struct vj_init_session *s, const struct vj_agent
 	int r;
 
 	if (!s->setup) {
-		vj_info("RESTORED: random generator, clock (%llu ns) and hostname \"%s\" left "
-			"alone (no system set-up)",
-			(unsigned long long)x->realtime_ns, x->hostname);
+		vj_info("RESTORED: random generator, clock (%llu ns), hostname \"%s\" and %u MAC(s) "
+			"left alone (no system set-up)",
+			(unsigned long long)x->realtime_ns, x->hostname, x->nmacs);
 		return 0;
 	}
 	if ((r = vj_init_reseed(x->entropy, sizeof(x->entropy), err)) < 0)
@@ -120,7 +120,16 @@ static int apply_restored(const struct vj_init_session *s, const struct vj_agent
 		vj_warn("%s", clock_err.msg);
 	if (x->hostname[0] && (r = vj_init_set_hostname(x->hostname, err)) < 0)
 		return r;
-	vj_info("restored from a snapshot: random generator reseeded, clock and hostname set");
+	/* Entry i names the clone's MAC for eth<index>: the guest's virtio-net
+	 * interfaces in the order of the policy's vm.net. */
+	for (unsigned i = 0; i < x->nmacs; i++) {
+		char ifname[16];
+		snprintf(ifname, sizeof(ifname), "eth%u", x->macs[i].index);
+		if ((r = vj_init_net_set_mac(ifname, x->macs[i].mac, err)) < 0)
+			return r;
+	}
+	vj_info("restored from a snapshot: random generator reseeded, clock, hostname and %u "
+		"MAC(s) set", x->nmacs);
 	return 0;
 }
 

@@ -37,6 +37,7 @@ example-ci-job 300
 lifecycle 600
 agent-20-runs 900
 snapshot-clones 900
+snapshot-clone-mac 600
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -1028,6 +1029,61 @@ scenario_snapshot_clones() {
 	expect "... its snapshot is complete" test -s $SNAPS/s2/snapshot.json
 	$VJ_HOST rm snapsrc >>"$LOG" 2>&1
 	rm -rf $SNAPS/s1 $SNAPS/s2 $SNAPS/bad
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
+}
+
+# snapnet_policy NAME [MAC]: /e2e/NAME.yaml, linux.yaml with one network
+# interface (a tap the launcher makes in the sandbox's namespace), with
+# MAC if given.
+snapnet_policy() {
+	awk -v mac="${2:-}" '{ print }
+		/^  console: none$/ { print "  net:"; print "    - tap: vjsnap0"
+			if (mac != "") print "      mac: \"" mac "\"" }' /e2e/linux.yaml >"/e2e/$1.yaml"
+}
+
+# A clone is a new machine down to its MAC: a snapshot of a guest with a
+# network interface, then clones whose policy names another MAC (eth0
+# has it), none (eth0 keeps the snapshot's), or no interface (refused).
+scenario_snapshot_clone_mac() {
+	local i
+	[ -d /sys/module/tun ] || insmod /lib/modules/tun.ko
+	mkdir -p -m 700 $SNAPS
+	snapnet_policy snapnet-src 02:00:00:00:00:a0
+	snapnet_policy snapnet-c1 02:00:00:00:00:a1
+	snapnet_policy snapnet-c2 02:00:00:00:00:a2
+	snapnet_policy snapnet-none
+	timeout -k 5 120 $VJ_HOST run /e2e/snapnet-src.yaml $VJ_VMM --id macsrc --detach -- sh -c \
+		'echo "mac $(cat /sys/class/net/eth0/address)"; sleep 100000 & echo ready; wait' \
+		>/tmp/vj.out 2>/tmp/vj.err
+	RC=$?
+	cat /tmp/vj.out /tmp/vj.err >>"$LOG"
+	expect "the source sandbox with a network interface runs, detached" vj_status_is 0 "run"
+	[ "$RC" = 0 ] || return
+	expect "its eth0 has the source's MAC" until_log macsrc "mac 02:00:00:00:00:a0"
+	expect "it is ready" until_log macsrc ready
+	$VJ_HOST snapshot macsrc --to $SNAPS/net --stop >>"$LOG" 2>&1
+	RC=$?
+	expect "vmjail snapshot --stop succeeds" vj_status_is 0 "snapshot"
+	timeout 120 $VJ_HOST wait macsrc >>"$LOG" 2>&1
+	$VJ_HOST rm macsrc >>"$LOG" 2>&1
+	[ "$RC" = 0 ] || return
+	for i in c1 c2; do
+		vj_run_policy snapnet-$i.yaml --from-snapshot $SNAPS/net --id mac$i -- \
+			sh -c 'echo "mac $(cat /sys/class/net/eth0/address)"'
+		expect "clone $i runs" vj_status_is 0 "clone"
+		expect "clone $i's eth0 has its own policy's MAC" out_has "^mac 02:00:00:00:00:a${i#c}$"
+	done
+	vj_run_policy snapnet-none.yaml --from-snapshot $SNAPS/net --id macnone -- \
+		sh -c 'echo "mac $(cat /sys/class/net/eth0/address)"'
+	expect "a clone naming no MAC runs" vj_status_is 0 "clone"
+	expect "... and keeps the snapshot's (shared with its siblings)" \
+		out_has "^mac 02:00:00:00:00:a0$"
+	vj_run --from-snapshot $SNAPS/net --id macnonet -- true
+	expect "a clone without the network interface is refused (125)" vj_status_is 125 "refused"
+	expect "... in one line naming the mismatched device" \
+		sh -c "test \$(wc -l </tmp/vj.err) = 1 && grep -q 'the snapshot $SNAPS/net a net device' /tmp/vj.err"
+	rm -rf $SNAPS/net /e2e/snapnet-*.yaml
 	expect "no VMM is left" no_vmm_left
 	expect "the run directory is empty" run_dir_empty
 }

@@ -22,6 +22,7 @@
  *                        (CLOCK_REALTIME, ns) once the workload runs
  *   --restored HOSTNAME  a restored sandbox's session: RESTORED (entropy from
  *                        getrandom, the host's clock, HOSTNAME) before the workload
+ *   --restored-mac MAC   with --restored: the next interface's MAC (eth0 first)
  *   --agent-log FILE     the agent's stderr (default: inherited)
  *   --report FILE        write the result and the agent's end there
  *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
@@ -159,6 +160,14 @@ static void parse(int argc, char **argv, struct options *o)
 			    (ssize_t)sizeof(o->restored.entropy))
 				die("%s", "getrandom failed");
 			o->io.restored = &o->restored;
+		}
+		else if (!strcmp(opt, "--restored-mac")) {
+			struct vj_agent_mac *m = &o->restored.macs[o->restored.nmacs];
+			if (o->restored.nmacs >= VJ_AGENT_NETS_MAX ||
+			    sscanf(val, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m->mac[0], &m->mac[1],
+				   &m->mac[2], &m->mac[3], &m->mac[4], &m->mac[5]) != 6)
+				die("--restored-mac %s: not a MAC, or too many", val);
+			m->index = o->restored.nmacs++;
 		}
 		else if (!strcmp(opt, "--settime")) {
 			o->settime = true;

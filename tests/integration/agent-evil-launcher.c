@@ -241,6 +241,15 @@ static int play(const char *name, int fd)
 		m.type = VJ_AGENT_RESTORED;
 		put(fd, &m);
 		put(fd, &m);
+	} else if (!strcmp(name, "restored-multicast-mac") ||
+		   !strcmp(name, "restored-too-many-macs")) {
+		/* entropy, clock, no hostname, one MAC entry for eth0 */
+		uint8_t p[84] = { 0 };
+		p[74] = strcmp(name, "restored-multicast-mac") ? VJ_AGENT_NETS_MAX + 1 : 1;
+		memcpy(p + 78, "\x03\x00\x00\x00\x00\x01", 6);
+		hello(fd, 3, 3);
+		header(fd, sizeof(p), VJ_AGENT_RESTORED, 0);
+		put_raw(fd, p, sizeof(p));
 	} else if (!strcmp(name, "settime-short")) {
 		start_sleeper(fd);
 		header(fd, 7, VJ_AGENT_SETTIME, 0);

@@ -57,6 +57,10 @@ evil restored-after-workload "ERROR: unexpected RESTORED frame before START" \
 	"RESTORED after WORKLOAD is refused"
 evil restored-twice "ERROR: unexpected RESTORED frame before WORKLOAD" \
 	"a second RESTORED is refused"
+evil restored-multicast-mac "ERROR: RESTORED frame: MAC 0: not a unicast address" \
+	"a RESTORED MAC that is no interface's address is refused"
+evil restored-too-many-macs "ERROR: RESTORED frame: 5 MACs exceed 4" \
+	"a RESTORED frame naming more MACs than interfaces is refused"
 evil settime-short "ERROR: SETTIME frame: length 7 is below 8" \
 	"a SETTIME frame shorter than 8 bytes is refused"
 evil settime-long "ERROR: SETTIME frame: length 9 exceeds 8" \

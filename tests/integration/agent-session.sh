@@ -175,7 +175,14 @@ expect "agent: not PID 1, the agent leaves the host's clock alone" clean \
 run_drive /dev/null --restored clone-3 -- "$INIT" --fd 3 --workload sh -c 'echo ran; exit 5'
 expect "agent: a restored sandbox's session (RESTORED, then the workload) runs it" gave 5 ran ""
 expect "agent: RESTORED arrives before the workload; not PID 1, nothing is changed" clean \
-	grep -q 'RESTORED: random generator, clock (.* ns) and hostname "clone-3" left alone' \
+	grep -q 'RESTORED: random generator, clock (.* ns), hostname "clone-3" and 0 MAC(s) left alone' \
+	"$WORK/agent.log"
+# A clone that names its own MACs: they travel in RESTORED to the agent.
+run_drive /dev/null --restored clone-4 --restored-mac 02:00:00:00:00:0a \
+	--restored-mac 02:00:00:00:00:0b -- "$INIT" --fd 3 --workload sh -c 'echo ran; exit 6'
+expect "agent: a restored sandbox's session with the clone's MACs runs it" gave 6 ran ""
+expect "agent: RESTORED carries the clone's two MACs; not PID 1, none is set" clean \
+	grep -q 'RESTORED: random generator, clock (.* ns), hostname "clone-4" and 2 MAC(s) left alone' \
 	"$WORK/agent.log"
 
 # SIGINT (Ctrl-Alt-Del, for PID 1) stops the workload: SIGTERM to its

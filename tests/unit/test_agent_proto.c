@@ -414,13 +414,96 @@ static void restored_round_trips_entropy_clock_and_hostname(void **state)
 	assert_memory_equal(out.restored.entropy, m.restored.entropy, VJ_AGENT_ENTROPY_LEN);
 	assert_true(out.restored.realtime_ns == 0x0807060504030201ull);
 	assert_string_equal(out.restored.hostname, "clone-7.example");
+	assert_int_equal(out.restored.nmacs, 0);
 	m = restored_msg("");
 	round_trip(&m, &out);
 	assert_string_equal(out.restored.hostname, "");
 }
 
-/* entropy (64), realtime_ns (8, little endian), host_len (2), reserved
- * (2), hostname: what PROTOCOL.md says, byte for byte. */
+static void restored_round_trips_macs(void **state)
+{
+	struct vj_agent_msg m = restored_msg("c1"), out;
+	(void)state;
+	m.restored.nmacs = 2;
+	m.restored.macs[0] = (struct vj_agent_mac){ 1, { 0x02, 0, 0, 0, 0, 0x11 } };
+	m.restored.macs[1] = (struct vj_agent_mac){ 3, { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why),
+			 VJ_AGENT_HDR_LEN + 76 + 2 + 16);
+	/* After the hostname: index, reserved, the six bytes. */
+	static const uint8_t macs[] = { 1, 0, 0x02, 0, 0, 0, 0, 0x11,
+					3, 0, 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+	assert_int_equal(frame[VJ_AGENT_HDR_LEN + 74], 2);
+	assert_memory_equal(frame + VJ_AGENT_HDR_LEN + 78, macs, sizeof(macs));
+	round_trip(&m, &out);
+	assert_string_equal(out.restored.hostname, "c1");
+	assert_int_equal(out.restored.nmacs, 2);
+	assert_int_equal(out.restored.macs[0].index, 1);
+	assert_memory_equal(out.restored.macs[0].mac, m.restored.macs[0].mac, 6);
+	assert_int_equal(out.restored.macs[1].index, 3);
+	assert_memory_equal(out.restored.macs[1].mac, m.restored.macs[1].mac, 6);
+	m.restored.nmacs = VJ_AGENT_NETS_MAX;
+	for (unsigned i = 0; i < VJ_AGENT_NETS_MAX; i++)
+		m.restored.macs[i] = (struct vj_agent_mac){ (uint8_t)i, { 0x02, 1, 2, 3, 4, 5 } };
+	round_trip(&m, &out);
+	assert_int_equal(out.restored.nmacs, VJ_AGENT_NETS_MAX);
+}
+
+static void restored_refuses_bad_mac_counts_indexes_and_addresses(void **state)
+{
+	struct vj_agent_msg m = restored_msg(""), out;
+	uint8_t *p = frame + VJ_AGENT_HDR_LEN;
+	(void)state;
+	m.restored.nmacs = 1;
+	m.restored.macs[0] = (struct vj_agent_mac){ 0, { 0x02, 0, 0, 0, 0, 1 } };
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), VJ_AGENT_HDR_LEN + 84);
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), 0);
+	/* The header bound: fixed part, the longest hostname, every MAC. */
+	assert_int_equal(decode_header(76 + 64 + 8 * VJ_AGENT_NETS_MAX, VJ_AGENT_RESTORED, 0), 0);
+	assert_int_equal(decode_header(76 + 64 + 8 * VJ_AGENT_NETS_MAX + 1, VJ_AGENT_RESTORED, 0),
+			 -EMSGSIZE);
+	/* Count and length must agree exactly, both ways. */
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 83, &out), -EPROTO);
+	assert_why("its fields add up to 84");
+	p[74] = 2;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("its fields add up to 92");
+	p[74] = VJ_AGENT_NETS_MAX + 1;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EMSGSIZE);
+	assert_why("5 MACs exceed 4");
+	p[74] = 255;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EMSGSIZE);
+	p[74] = 1;
+	p[75] = 1;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("RESTORED frame: reserved byte set");
+	p[75] = 0;
+	p[77] = 1;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("MAC 0: reserved byte set");
+	p[77] = 0;
+	p[76] = VJ_AGENT_NETS_MAX;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("MAC 0: interface 4 is out of order");
+	p[76] = 0;
+	p[78] = 0x03; /* multicast */
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("MAC 0: not a unicast address");
+	memset(p + 78, 0, 6);
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 84, &out), -EPROTO);
+	assert_why("MAC 0: not a unicast address");
+	/* Two entries for one interface, or out of order. */
+	m.restored.nmacs = 2;
+	m.restored.macs[1] = (struct vj_agent_mac){ 0, { 0x02, 0, 0, 0, 0, 2 } };
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
+	assert_why("MAC 1: interface 0 is out of order");
+	m.restored.macs[0].index = 2;
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EPROTO);
+	m.restored.nmacs = VJ_AGENT_NETS_MAX + 1;
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), -EMSGSIZE);
+}
+
+/* entropy (64), realtime_ns (8, little endian), host_len (2), MAC count
+ * (1), reserved (1), hostname: what PROTOCOL.md says, byte for byte. */
 static void restored_layout_is_the_documented_one(void **state)
 {
 	struct vj_agent_msg m = restored_msg("ab");
@@ -442,7 +525,6 @@ static void restored_refuses_bad_lengths_reserved_bytes_and_hostnames(void **sta
 	(void)state;
 	assert_int_equal(decode_header(75, VJ_AGENT_RESTORED, 0), -EPROTO);
 	assert_why("RESTORED frame: length 75 is below 76");
-	assert_int_equal(decode_header(76 + 65, VJ_AGENT_RESTORED, 0), -EMSGSIZE);
 	assert_int_equal(decode_header(76 + 64, VJ_AGENT_RESTORED, 0), 0);
 	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why),
 			 VJ_AGENT_HDR_LEN + 78);
@@ -450,8 +532,12 @@ static void restored_refuses_bad_lengths_reserved_bytes_and_hostnames(void **sta
 	assert_why("its fields add up to 78");
 	p[74] = 1;
 	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EPROTO);
-	assert_why("reserved bytes");
+	assert_why("its fields add up to 86");
 	p[74] = 0;
+	p[75] = 1;
+	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EPROTO);
+	assert_why("reserved byte set");
+	p[75] = 0;
 	p[76] = '/';
 	assert_int_equal(decode(VJ_AGENT_RESTORED, p, 78, &out), -EPROTO);
 	assert_why("hostname has a byte outside");
@@ -641,6 +727,8 @@ int main(void)
 		cmocka_unit_test(settime_round_trips_every_u64_little_endian),
 		cmocka_unit_test(settime_refuses_every_length_but_8),
 		cmocka_unit_test(restored_round_trips_entropy_clock_and_hostname),
+		cmocka_unit_test(restored_round_trips_macs),
+		cmocka_unit_test(restored_refuses_bad_mac_counts_indexes_and_addresses),
 		cmocka_unit_test(restored_layout_is_the_documented_one),
 		cmocka_unit_test(restored_refuses_bad_lengths_reserved_bytes_and_hostnames),
 		cmocka_unit_test(exit_round_trips_and_rejects_bad_kind_and_values),

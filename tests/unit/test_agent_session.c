@@ -1088,6 +1088,8 @@ static struct vj_agent_restored restored_example(void)
 	for (unsigned i = 0; i < VJ_AGENT_ENTROPY_LEN; i++)
 		x.entropy[i] = (uint8_t)(i * 7 + 1);
 	strcpy(x.hostname, "clone-2");
+	x.nmacs = 1;
+	x.macs[0] = (struct vj_agent_mac){ 1, { 0x02, 0, 0, 0, 0, 0x09 } };
 	return x;
 }
 
@@ -1101,6 +1103,8 @@ static void script_v3_restored_first(int fd)
 	EXPECT(!memcmp(m.restored.entropy, want.entropy, VJ_AGENT_ENTROPY_LEN) &&
 	       m.restored.realtime_ns == want.realtime_ns &&
 	       !strcmp(m.restored.hostname, "clone-2"));
+	EXPECT(m.restored.nmacs == 1 && m.restored.macs[0].index == 1 &&
+	       !memcmp(m.restored.macs[0].mac, want.macs[0].mac, 6));
 	take_workload(fd);
 	put_exit(fd, VJ_AGENT_EXITED, 4);
 	until_eof(fd);

@@ -16,10 +16,12 @@
 #include <unistd.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_mmio.h>
 
 #include "unit.h"
 #include "test_virtio_util.h"
 #include "config.h"
+#include "snapshot.h"
 #include "virtio/net.h"
 
 #define ETHERTYPE 0x88b5
@@ -296,6 +298,50 @@ static void tap_with_a_virtio_net_header_is_refused(void **state)
 	close(cfg.tap.fd);
 }
 
+/* The MAC the driver reads from config space, through the MMIO window. */
+static void config_mac(struct vj_virtio_dev *d, uint8_t mac[6])
+{
+	const uint32_t lo = reg_read(d, VIRTIO_MMIO_CONFIG);
+	const uint32_t hi = reg_read(d, VIRTIO_MMIO_CONFIG + 4);
+
+	memcpy(mac, &lo, 4);
+	memcpy(mac + 4, &hi, 2);
+}
+
+/* A clone restored from a snapshot: the configured MAC goes into config
+ * space, else the snapshot's stays; the MAC feature follows the snapshot
+ * (the driver negotiated against it), or the transport state won't fit. */
+static void restore_gives_the_clone_its_own_mac(void **state)
+{
+	static const uint8_t snap_mac[6] = { 0x02, 0, 0, 0, 0, 7 };
+	const uint64_t f_mac = 1ull << VIRTIO_NET_F_MAC;
+	struct vj_snap_virtio v;
+	uint8_t mac[6];
+	F;
+
+	vj_virtio_save(&f->net.vdev, &v);
+	assert_true(v.device_features & f_mac);
+	vj_net_restore_mac(&f->net, true, snap_mac);
+	config_mac(&f->net.vdev, mac);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), 0);
+
+	f->cfg.has_mac = false; /* the clone names none: it keeps the snapshot's */
+	vj_net_restore_mac(&f->net, true, snap_mac);
+	config_mac(&f->net.vdev, mac);
+	assert_memory_equal(mac, snap_mac, 6);
+	assert_true(f->net.vdev.features & f_mac);
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), 0);
+
+	/* A snapshot without the MAC feature: the device offers none either. */
+	f->cfg.has_mac = true;
+	vj_net_restore_mac(&f->net, false, snap_mac);
+	assert_false(f->net.vdev.features & f_mac);
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), -EINVAL);
+	v.device_features &= ~f_mac;
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +354,7 @@ int main(void)
 		T(frame_waits_for_a_buffer),
 		T(standalone_tap_is_opened_without_a_virtio_net_header),
 		T(tap_with_a_virtio_net_header_is_refused),
+		T(restore_gives_the_clone_its_own_mac),
 	};
 	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -339,6 +339,20 @@ int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot)
 	return r;
 }
 
+void vj_net_restore_mac(struct vj_net *n, bool snap_has_mac, const uint8_t snap_mac[6])
+{
+	const uint64_t bit = 1ull << VIRTIO_NET_F_MAC;
+
+	if (snap_has_mac)
+		n->vdev.features |= bit;
+	else
+		n->vdev.features &= ~bit;
+	if (n->cfg->has_mac)
+		memcpy(n->config.mac, n->cfg->mac, sizeof(n->config.mac));
+	else if (snap_has_mac)
+		memcpy(n->config.mac, snap_mac, sizeof(n->config.mac));
+}
+
 void vj_net_destroy(struct vj_net *n)
 {
 	vj_rate_limiter_destroy(&n->rx_rl);

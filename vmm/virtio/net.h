@@ -66,6 +66,13 @@ int vj_net_tap_open(struct vj_net_config *cfg);
 int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
 		  const struct vj_guest_mem *mem);
 int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot);
+/*
+ * Before its transport state is restored from a snapshot: the device
+ * offers the MAC feature exactly when the snapshot's did (the driver
+ * negotiated against those features), and its config space holds the
+ * clone's own MAC where its configuration names one, else the snapshot's.
+ */
+void vj_net_restore_mac(struct vj_net *n, bool snap_has_mac, const uint8_t snap_mac[6]);
 void vj_net_destroy(struct vj_net *n);
 
 #endif
