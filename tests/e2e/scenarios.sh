@@ -27,7 +27,6 @@ agent-stdin 180
 agent-signal 180
 agent-timeout 180
 agent-ctrl-alt-del 180
-vmm-snapshot-linux 300
 agent-cgroup 180
 jail-props 180
 jail-memory 180
@@ -36,6 +35,7 @@ example-function 240
 example-ci-job 300
 lifecycle 600
 agent-20-runs 900
+vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
 "
