@@ -401,7 +401,7 @@ scenario_vmm_snapshot_linux() {
 	expect "the source counts on after its snapshot" wait_count /tmp/snap-src.out $((at + 3))
 	kill "$(pidof vmjail-vmm)"
 	wait $src
-	figure "snapshot of a $GUEST_MEMORY MiB Linux guest: memory file" \
+	figure "snapshot of a $GUEST_MEMORY Linux guest: memory file" \
 		"$(du -k $dir/memory | cut -f1) KiB of data, state $(wc -c <$dir/state) bytes"
 
 	vmjail-vmm --restore $dir --memory $GUEST_MEMORY --console stdout -v --timing \
@@ -426,7 +426,7 @@ scenario_vmm_snapshot_linux() {
 	expect "clone B counts on beside clone A" wait_count /tmp/snap-b.out $((first + 5))
 	expect "clone A resumed the snapshot" restored_counts_on /tmp/snap-a.out 4 $((at + 1))
 	expect "clone B resumed the snapshot" restored_counts_on /tmp/snap-b.out 4 $((at + 1))
-	figure "private memory of 2 clones of a $GUEST_MEMORY MiB Linux guest:" \
+	figure "private memory of 2 clones of a $GUEST_MEMORY Linux guest:" \
 		"$(sed -n 's/^Private_Dirty: *//p' /proc/$a/smaps_rollup)," \
 		"$(sed -n 's/^Private_Dirty: *//p' /proc/$b/smaps_rollup)"
 	kill $a $b
