@@ -239,8 +239,11 @@ solo=$!
 # Until the exec chain (unshare, sh, setpriv) has become the VMM, whose
 # guest RAM is then mapped.
 for _ in $(seq 200); do
-	[ "$(cat /proc/$solo/comm 2>/dev/null)" = vmjail-vmm ] &&
-		ram=$(guest_ram $solo 2>/dev/null) && break
+	# vmjail-vmm, or the sanitizer build's vmjail-vmm-static (comm keeps
+	# 15 characters)
+	case $(cat /proc/$solo/comm 2>/dev/null) in
+	vmjail-vmm*) ram=$(guest_ram $solo 2>/dev/null) && break ;;
+	esac
 	sleep 0.05
 done
 if [ -n "${ram:-}" ]; then
