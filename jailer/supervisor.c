@@ -75,6 +75,24 @@ static void set_state(struct vj_supervisor *s, enum vj_sandbox_state st)
 		s->ops->state_changed(s->ctx, st);
 }
 
+/* An event's line up to its data object, which the caller fills. */
+static void event_begin(const struct vj_supervisor *s, struct vj_jw *w, const char *name)
+{
+	vj_jw_init(w, 4096);
+	vj_ctl_write_event(w, name, s->id, wall_ms());
+	vj_jw_object_begin(w);
+}
+
+/* Closes the data object and sends the line to every subscriber. */
+static void event_send(const struct vj_supervisor *s, struct vj_jw *w)
+{
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+	if (vj_jw_finish(w) == 0)
+		vj_ctl_broadcast(s->ctl, w);
+	vj_jw_free(w);
+}
+
 void vj_supervisor_event(struct vj_supervisor *s, const char *name, const char *data_key,
 			 int64_t data_value)
 {
@@ -82,18 +100,12 @@ void vj_supervisor_event(struct vj_supervisor *s, const char *name, const char *
 
 	if (!s->ctl)
 		return;
-	vj_jw_init(&w, 4096);
-	vj_ctl_write_event(&w, name, s->id, wall_ms());
-	vj_jw_object_begin(&w);
+	event_begin(s, &w, name);
 	if (data_key) {
 		vj_jw_key(&w, data_key);
 		vj_jw_i64(&w, data_value);
 	}
-	vj_jw_object_end(&w);
-	vj_ctl_write_end(&w);
-	if (vj_jw_finish(&w) == 0)
-		vj_ctl_broadcast(s->ctl, &w);
-	vj_jw_free(&w);
+	event_send(s, &w);
 }
 
 static void event_str(struct vj_supervisor *s, const char *name, const char *key, const char *val,
@@ -101,18 +113,14 @@ static void event_str(struct vj_supervisor *s, const char *name, const char *key
 {
 	struct vj_jw w;
 
-	vj_jw_init(&w, 4096);
-	vj_ctl_write_event(&w, name, s->id, wall_ms());
-	vj_jw_object_begin(&w);
+	if (!s->ctl)
+		return;
+	event_begin(s, &w, name);
 	vj_jw_key(&w, key);
 	vj_jw_string(&w, val);
 	vj_jw_key(&w, key2);
 	vj_jw_u64(&w, val2);
-	vj_jw_object_end(&w);
-	vj_ctl_write_end(&w);
-	if (vj_jw_finish(&w) == 0)
-		vj_ctl_broadcast(s->ctl, &w);
-	vj_jw_free(&w);
+	event_send(s, &w);
 }
 
 /* The one timer holds the nearest of the wall-clock limit and a stop's
