@@ -29,6 +29,7 @@
 #include "control_socket.h"
 #include "daemon.h"
 #include "ids.h"
+#include "image_launch.h"
 #include "jail.h"
 #include "log.h"
 #include "netns.h"
@@ -754,6 +755,8 @@ static void *agent_main(void *arg)
 			       &a->e);
 	if (a->r == 0 && a->sb->l->from_snapshot[0])
 		a->r = fill_restored(a, &a->e);
+	if (a->sb->l->root_image && a->sb->l->root_image->config.working_dir)
+		snprintf(spec.cwd, sizeof(spec.cwd), "%s", a->sb->l->root_image->config.working_dir);
 	if (a->r == 0) {
 		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
@@ -957,6 +960,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.phase = AGENT_WAITING,
 		.r = -ECANCELED,
 	};
+	struct vj_agent_root root;
 	cleanup_fd int cancel = -1;
 	cleanup_fd int cmd_read = -1;
 	cleanup_fd int cmd_write = -1;
@@ -987,6 +991,10 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if ((cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return vj_fail_errno(e, -errno, "eventfd");
 	a.io.cancel_fd = cancel;
+	if (l->root_image) {
+		vj_launch_root_frame(l, &root);
+		a.io.root = &root;
+	}
 	if ((r = open_commands(&cmd_read, &cmd_write, e)) < 0)
 		return r;
 	a.io.cmd_fd = cmd_read;
