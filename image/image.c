@@ -52,6 +52,15 @@ static int ensure_cache(const struct vj_host_config *h, struct vj_err *err)
 {
 	if (!h->image_cache[0])
 		return vj_fail(err, -EINVAL, "the host file sets no images.cache");
+	char parent[VJ_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", h->image_cache);
+	/* Its parents as an operator's mkdir -p would make them. */
+	for (char *s = parent + 1; (s = strchr(s, '/')); *s++ = '/') {
+		*s = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return vj_fail_errno(err, -errno, "image cache %s: create %s", h->image_cache,
+					     parent);
+	}
 	if (mkdir(h->image_cache, 0700) < 0 && errno != EEXIST)
 		return vj_fail_errno(err, -errno, "image cache %s", h->image_cache);
 	struct stat st;

@@ -44,6 +44,11 @@ files=(--file "$here/scenarios.sh:/e2e/scenarios.sh"
 for p in linux untrusted function ci-job; do
 	files+=(--file "$top/policy/examples/$p.yaml:/e2e/$p.yaml:644")
 done
+files+=(--file "$here/image.yaml:/e2e/image.yaml:644")
+# Container image archives the build made (make-image.sh), for --image.
+for f in "${E2E_IMAGES:-/nonexistent}"/*.tar; do
+	[ -f "$f" ] && files+=(--file "$f:/e2e/images/${f##*/}:644")
+done
 
 # Debian 12 ships plain .ko files; later releases compress them, and
 # busybox insmod takes only plain ones.

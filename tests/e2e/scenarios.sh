@@ -38,6 +38,11 @@ agent-20-runs 900
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
+image-oci 300
+image-docker 240
+image-config 240
+image-overlay 240
+image-hostile 300
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -1086,4 +1091,85 @@ scenario_snapshot_clone_mac() {
 	rm -rf $SNAPS/net /e2e/snapnet-*.yaml
 	expect "no VMM is left" no_vmm_left
 	expect "the run directory is empty" run_dir_empty
+}
+
+# ---- container images (vmjail run --image) -----------------------------
+# The archives are make-image.sh's, built with the test host
+# (tests/e2e/build.mk, e2e-images): busybox, no download.
+IMAGE_CACHE=/var/cache/vmjail/images
+
+# vj_image IMAGE [OPTIONS] [-- ARGV]: vj_run_policy image.yaml --image.
+vj_image() {
+	local img=$1
+	shift
+	vj_run_policy image.yaml --image "/e2e/images/$img" "$@"
+}
+
+# cache_entries: the names in the image cache, one per line.
+cache_entries() { ls -A "$IMAGE_CACHE" 2>/dev/null | sort; }
+
+scenario_image_oci() {
+	vj_image vmjail-test.oci.tar -v
+	expect "the image's Cmd runs and prints" file_is /tmp/vj.out "hello from the image"
+	expect "and its status is vmjail's" vj_status_is 0 "echo succeeded"
+	expect "the first run converts the image" grep -q "converted$" /tmp/vj.err
+	local img ino1 ino2
+	img=$(ls "$IMAGE_CACHE"/*.erofs 2>/dev/null | head -1)
+	ino1=$(stat -c %i "$img" 2>/dev/null)
+	vj_image vmjail-test.oci.tar -v
+	ino2=$(stat -c %i "$img" 2>/dev/null)
+	expect "the second run prints the same" file_is /tmp/vj.out "hello from the image"
+	expect "and converts nothing" grep -q "cached, nothing converted$" /tmp/vj.err
+	expect "the cached root image is the same file" test -n "$ino1" -a "$ino1" = "$ino2"
+	vj_image vmjail-test.oci.tar -- sh -c 'echo replaced; exit 5'
+	expect "argv after -- replaces Cmd" file_is /tmp/vj.out replaced
+	expect "and its status comes back" vj_status_is 5 "exit 5"
+}
+
+scenario_image_docker() {
+	vj_image vmjail-docker.docker.tar
+	expect "a docker save archive runs its Cmd" file_is /tmp/vj.out "hello from docker"
+	expect "with its status" vj_status_is 7 "exit 7"
+}
+
+scenario_image_config() {
+	vj_image vmjail-config.oci.tar
+	expect "Entrypoint + Cmd, Env, WorkingDir and User (a name from the image's /etc/passwd)" \
+		file_is /tmp/vj.out "hi from /home/app as 1000:1000"
+	vj_image vmjail-config.oci.tar -- 'echo args after the entrypoint'
+	expect "argv after -- follows the Entrypoint" file_is /tmp/vj.out \
+		"args after the entrypoint"
+}
+
+scenario_image_overlay() {
+	vj_image vmjail-test.oci.tar -- sh -c '
+		echo written >/etc/new && cat /etc/new
+		[ "$(cat /sys/block/vda/ro)" = 1 ] && echo lower-ro
+		grep -q "^overlay / overlay" /proc/mounts && echo overlay
+		cat /layers/2 /layers/3
+		[ -e /etc/motd ] || echo motd-whited-out
+		ls /opt/old'
+	expect "the root is writable through the overlay, read-only underneath, layers applied with whiteouts and opaque dirs" \
+		file_is /tmp/vj.out "written
+lower-ro
+overlay
+layer 2
+layer 3
+motd-whited-out
+new"
+}
+
+scenario_image_hostile() {
+	local k before after
+	before=$(cache_entries)
+	for k in dotdot absolute symlink device; do
+		vj_image hostile-$k.oci.tar
+		expect "a hostile image ($k) is refused" vj_status_is 125 "launcher failure"
+		expect "with one line" test "$(grep -c . /tmp/vj.err)" = 1
+	done
+	vj_image hostile-digest.docker.tar
+	expect "a layer whose bytes do not match its digest is refused" vj_status_is 125 "launcher failure"
+	expect "saying so" grep -q "diff_id" /tmp/vj.err
+	after=$(cache_entries)
+	expect "nothing is left in the cache" test "$before" = "$after"
 }
