@@ -17,3 +17,13 @@ $(IMAGE_LIB): $(IMAGE_OBJS)
 	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@
 
 BINARIES += $(IMAGE_LIB)
+
+# Unit tests: the tar reader, layer application, configs, manifests.
+IMAGE_UNIT_TESTS := $(BUILD)/tests/unit/test_image
+UNIT_TESTS += $(IMAGE_UNIT_TESTS)
+
+$(BUILD)/tests/unit/test_image.o: CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+
+$(IMAGE_UNIT_TESTS): %: %.o $(IMAGE_LIB) $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(IMAGE_LDLIBS)
