@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -692,8 +694,15 @@ static void blob(const char *dir, const void *data, size_t len, char out[VJ_IMAG
 	write_at(dir, name, data, len);
 }
 
-/* An OCI layout of one plain layer; media type of the layer given. */
-static void make_layout(struct layout *l, const char *layer_type, bool corrupt_config)
+static void hello_layer(struct buf *b, const char *tag)
+{
+	file(b, "hello", tag);
+}
+
+/* An OCI layout of one plain layer (its entries from fill, tagged), media
+ * type of the layer given. */
+static void make_layout_of(struct layout *l, const char *layer_type, bool corrupt_config,
+			   void (*fill)(struct buf *, const char *), const char *tag)
 {
 	char path[128], layer_d[VJ_IMAGE_DIGEST_MAX], config_d[VJ_IMAGE_DIGEST_MAX],
 		manifest_d[VJ_IMAGE_DIGEST_MAX], config[512], manifest[1024], index[512];
@@ -703,13 +712,13 @@ static void make_layout(struct layout *l, const char *layer_type, bool corrupt_c
 	mkdir(path, 0755);
 	strcat(path, "/sha256");
 	mkdir(path, 0755);
-	file(&b, "hello", "world");
+	fill(&b, tag);
 	end(&b);
 	blob(l->dir, b.p, b.len, layer_d);
 	snprintf(config, sizeof(config),
-		 "{\"config\":{\"Cmd\":[\"cat\",\"/hello\"]},\"rootfs\":{\"type\":\"layers\","
-		 "\"diff_ids\":[\"%s\"]}}",
-		 layer_d);
+		 "{\"config\":{\"Cmd\":[\"cat\",\"/hello\"],\"Env\":[\"TAG=%s\"]},"
+		 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+		 tag, layer_d);
 	blob(l->dir, config, strlen(config), config_d);
 	if (corrupt_config) {
 		snprintf(path, sizeof(path), "blobs/sha256/%s", config_d + 7);
@@ -727,6 +736,11 @@ static void make_layout(struct layout *l, const char *layer_type, bool corrupt_c
 		 manifest_d, strlen(manifest));
 	write_at(l->dir, "index.json", index, strlen(index));
 	free(b.p);
+}
+
+static void make_layout(struct layout *l, const char *layer_type, bool corrupt_config)
+{
+	make_layout_of(l, layer_type, corrupt_config, hello_layer, "world");
 }
 
 static void test_layout_finds_config_and_layers(void **state)
@@ -842,6 +856,200 @@ static void test_docker_layers_are_checked_against_diff_ids(void **state)
 	vj_image_parts_close(&p);
 }
 
+/* ---- the cache (runs mkfs.erofs: root, and erofs-utils, needed) -------- */
+
+struct cache {
+	struct layout a, b;
+	char dir[64];
+	struct vj_host_config host;
+};
+
+static int cache_setup(void **state)
+{
+	if (geteuid() != 0 || access("/usr/bin/mkfs.erofs", X_OK) != 0) {
+		*state = NULL;
+		return 0;
+	}
+	struct cache *c = calloc(1, sizeof(*c));
+	strcpy(c->a.dir, "/tmp/test_image_a.XXXXXX");
+	strcpy(c->b.dir, "/tmp/test_image_b.XXXXXX");
+	strcpy(c->dir, "/tmp/test_image_cache.XXXXXX");
+	assert_non_null(mkdtemp(c->a.dir));
+	assert_non_null(mkdtemp(c->b.dir));
+	assert_non_null(mkdtemp(c->dir));
+	snprintf(c->host.image_cache, sizeof(c->host.image_cache), "%s/cache", c->dir);
+	c->host.image_cache_max = 1ull << 30;
+	c->host.image_max_files = 1000;
+	c->host.image_max_bytes = 16 << 20;
+	make_layout_of(&c->a, "application/vnd.oci.image.layer.v1.tar", false, hello_layer, "a");
+	make_layout_of(&c->b, "application/vnd.oci.image.layer.v1.tar", false, hello_layer, "b");
+	*state = c;
+	return 0;
+}
+
+static int cache_teardown(void **state)
+{
+	struct cache *c = *state;
+	if (!c)
+		return 0;
+	vj_remove_tree(AT_FDCWD, c->a.dir);
+	vj_remove_tree(AT_FDCWD, c->b.dir);
+	vj_remove_tree(AT_FDCWD, c->dir);
+	free(c);
+	return 0;
+}
+
+#define NEED_CACHE(c)                                                        \
+	do {                                                                 \
+		if (!(c)) {                                                  \
+			print_message("skipped: needs root and mkfs.erofs\n"); \
+			skip();                                              \
+		}                                                            \
+	} while (0)
+
+/* The cache's names, sorted, one line each. */
+static void listing(const char *dir, char *out, size_t len)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "ls -A %s 2>/dev/null | sort", dir);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	pclose(f);
+}
+
+static void test_cache_second_open_converts_nothing(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+	struct stat st1, st2;
+
+	NEED_CACHE(c);
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), 0);
+	assert_true(img.converted);
+	assert_false(img.remove_after);
+	assert_string_equal(img.fstype, "erofs");
+	assert_string_equal(img.config.env[0], "TAG=a");
+	assert_int_equal(stat(img.path, &st1), 0);
+	assert_int_equal(st1.st_uid, 0);
+	assert_int_equal(st1.st_mode & 0777, 0400);
+	vj_root_image_release(&img);
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), 0);
+	assert_false(img.converted);
+	assert_int_equal(stat(img.path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_string_equal(img.config.cmd[1], "/hello");
+	vj_root_image_release(&img);
+}
+
+static void test_cache_two_runs_at_once_convert_once(void **state)
+{
+	struct cache *c = *state;
+	int fds[2];
+	pid_t pids[2];
+	char results[2] = { 0 };
+
+	NEED_CACHE(c);
+	assert_int_equal(pipe(fds), 0);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct vj_root_image img;
+			struct vj_err err;
+			char r = vj_image_open(&c->host, c->a.dir, &img, &err) < 0 ? 'E' :
+				 img.converted ? 'C' : 'H';
+			(void)!write(fds[1], &r, 1);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &results[0], 1), 1);
+	assert_int_equal(read(fds[0], &results[1], 1), 1);
+	close(fds[0]);
+	for (int i = 0; i < 2; i++)
+		waitpid(pids[i], NULL, 0);
+	/* One converted, the other found it done. */
+	assert_true((results[0] == 'C' && results[1] == 'H') ||
+		    (results[0] == 'H' && results[1] == 'C'));
+}
+
+static void test_cache_evicts_the_least_recently_used(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image a, b;
+	struct vj_err err;
+
+	NEED_CACHE(c);
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &a, &err), 0);
+	c->host.image_cache_max = 1; /* room for the newest alone */
+	assert_int_equal(vj_image_open(&c->host, c->b.dir, &b, &err), 0);
+	assert_int_equal(access(a.path, F_OK), -1);
+	assert_int_equal(access(b.path, F_OK), 0);
+	vj_root_image_release(&a);
+	vj_root_image_release(&b);
+}
+
+static void dotdot_layer(struct buf *b, const char *tag)
+{
+	file(b, "fine", tag);
+	file(b, "../escaped", tag);
+}
+
+static void test_cache_a_refused_image_leaves_nothing(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+	char before[4096], after[4096];
+
+	NEED_CACHE(c);
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), 0);
+	vj_root_image_release(&img);
+	listing(c->host.image_cache, before, sizeof(before));
+	vj_remove_tree(AT_FDCWD, c->b.dir);
+	assert_int_equal(mkdir(c->b.dir, 0700), 0);
+	make_layout_of(&c->b, "application/vnd.oci.image.layer.v1.tar", false, dotdot_layer, "x");
+	assert_int_equal(vj_image_open(&c->host, c->b.dir, &img, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "entry \"../escaped\": a \"..\" component"));
+	assert_non_null(strstr(err.msg, c->b.dir));
+	listing(c->host.image_cache, after, sizeof(after));
+	assert_string_equal(before, after);
+}
+
+static void test_cache_rootfs_directory_is_a_per_sandbox_image(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+	char path[PATH_MAX];
+
+	NEED_CACHE(c);
+	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &img, &err), 0);
+	assert_true(img.remove_after);
+	assert_null(img.config.cmd);
+	snprintf(path, sizeof(path), "%s", img.path);
+	assert_int_equal(access(path, R_OK), 0);
+	vj_root_image_release(&img);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(vj_image_from_rootfs(&c->host, "/nonexistent", &img, &err), -ENOENT);
+}
+
+static void test_cache_refuses_a_cache_others_can_read(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+
+	NEED_CACHE(c);
+	assert_int_equal(mkdir(c->host.image_cache, 0755), 0);
+	assert_int_equal(chmod(c->host.image_cache, 0755), 0);
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "mode 0700"));
+}
+
 static void test_sha256_known_answers(void **state)
 {
 	char d[VJ_IMAGE_DIGEST_MAX];
@@ -857,6 +1065,7 @@ static void test_sha256_known_answers(void **state)
 
 #define STAGED(t) cmocka_unit_test_setup_teardown(t, stage_setup, stage_teardown)
 #define LAYOUT(t) cmocka_unit_test_setup_teardown(t, layout_setup, layout_teardown)
+#define CACHED(t) cmocka_unit_test_setup_teardown(t, cache_setup, cache_teardown)
 
 int main(void)
 {
@@ -896,6 +1105,12 @@ int main(void)
 		LAYOUT(test_docker_manifest_of_two_images_is_refused),
 		LAYOUT(test_docker_config_path_may_not_escape),
 		LAYOUT(test_docker_layers_are_checked_against_diff_ids),
+		CACHED(test_cache_second_open_converts_nothing),
+		CACHED(test_cache_two_runs_at_once_convert_once),
+		CACHED(test_cache_evicts_the_least_recently_used),
+		CACHED(test_cache_a_refused_image_leaves_nothing),
+		CACHED(test_cache_rootfs_directory_is_a_per_sandbox_image),
+		CACHED(test_cache_refuses_a_cache_others_can_read),
 	};
 
 	vj_unit_filter();
