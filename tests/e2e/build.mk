@@ -45,6 +45,8 @@ e2e-images: deps-kernel
 		--entrypoint '["sh","-c"]' \
 		--cmd '["echo \"$$GREETING from $$(pwd) as $$(id -u):$$(id -g)\""]' \
 		--env '["PATH=/bin","GREETING=hi"]' --workdir /home/app --user app >/dev/null
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --name vmjail-workdir --cmd '["pwd"]' \
+		--workdir /made/by/the/agent >/dev/null
 	$(Q)for k in dotdot absolute symlink device; do \
 		$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --name hostile-$$k --hostile $$k \
 			--cmd "[\"echo\",\"$$k\"]" >/dev/null || exit 1; done

@@ -1139,6 +1139,8 @@ scenario_image_config() {
 	vj_image vmjail-config.oci.tar -- 'echo args after the entrypoint'
 	expect "argv after -- follows the Entrypoint" file_is /tmp/vj.out \
 		"args after the entrypoint"
+	vj_image vmjail-workdir.oci.tar
+	expect "a WorkingDir the image lacks is made" file_is /tmp/vj.out /made/by/the/agent
 }
 
 scenario_image_overlay() {

@@ -191,6 +191,30 @@ static void image_user_is_looked_up_in_the_image(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void image_workdir_is_made_inside_the_root(void **state)
+{
+	char dir[64], path[160], cmd[128];
+	int fd = image_root(dir, sizeof(dir));
+	struct vj_err err;
+	struct stat st;
+	(void)state;
+
+	/* A symbolic link to / in the image: the directory is made under the
+	 * image root, never at the agent's own /srv. */
+	snprintf(path, sizeof(path), "%s/up", dir);
+	assert_int_equal(symlink("/", path), 0);
+	assert_int_equal(vj_init_image_workdir(fd, "/up/srv/test-agent-workdir/x", &err), 0);
+	snprintf(path, sizeof(path), "%s/srv/test-agent-workdir/x", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(access("/srv/test-agent-workdir", F_OK), -1);
+	assert_int_equal(vj_init_image_workdir(fd, "/etc", &err), 0);
+	assert_int_equal(vj_init_image_workdir(fd, "/etc/passwd/x", &err), -ENOTDIR);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* The image's /etc/passwd is read inside its root: a symbolic link to the
  * agent's own file resolves within the image, where there is none. */
 static void image_user_files_stay_in_the_image(void **state)
@@ -215,6 +239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(image_user_is_looked_up_in_the_image),
 		cmocka_unit_test(image_user_files_stay_in_the_image),
+		cmocka_unit_test(image_workdir_is_made_inside_the_root),
 		cmocka_unit_test(port_defaults_when_the_command_line_names_none),
 		cmocka_unit_test(port_is_read_from_vmjail_port_and_the_last_one_wins),
 		cmocka_unit_test(port_rejects_values_that_are_not_ports),
