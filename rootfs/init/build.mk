@@ -71,7 +71,8 @@ $(BUILD)/tests/unit/test_agent_init: %: %.o $(BUILD)/rootfs/init/workload.o \
 
 TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) examples
 INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-init.sh \
-	tests/integration/agent-evil.sh tests/integration/agent-images.sh
+	tests/integration/agent-evil.sh tests/integration/agent-images.sh \
+	tests/integration/agent-exec.sh
 
 # libFuzzer harness for the codec (clang); agent-fuzz.sh runs it briefly,
 # longer by hand: build/fuzz/fuzz_agent_proto -max_total_time=600 DIR
