@@ -266,14 +266,17 @@ static void describe_end(struct vj_exec_slot *sl, struct vj_exec_end *end)
 	static const enum vj_agent_type streams[] = { VJ_AGENT_STDOUT, VJ_AGENT_STDERR };
 
 	*end = (struct vj_exec_end){ .id = sl->id, .client = sl->client, .status = -1 };
-	if (sl->r == 0)
-		end->status = sl->res.status;
-	else
-		snprintf(end->why, sizeof(end->why), "%s", sl->e.msg);
 	/* The guest's processes all end with the workload (its agent, as
 	 * PID 1, kills them): the exec's connection closes, or the VM is
 	 * gone first. */
 	end->sandbox_ended = sl->r == -ECANCELED || sl->r == -ECONNRESET;
+	if (sl->r == 0)
+		end->status = sl->res.status;
+	else if (end->sandbox_ended)
+		snprintf(end->why, sizeof(end->why), "the sandbox's workload ended while exec %u ran, "
+			 "and every process of the guest with it", sl->id);
+	else
+		snprintf(end->why, sizeof(end->why), "%s", sl->e.msg);
 	for (int i = 0; i < 2; i++)
 		if (!vj_agent_drop_line(&sl->io, &sl->res, streams[i], "limits.output",
 					end->dropped[i], sizeof(end->dropped[i])))
