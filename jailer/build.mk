@@ -38,7 +38,8 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot)
+	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
+	test_exec)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
