@@ -65,7 +65,7 @@ $(BUILD)/tests/unit/test_agent_session: %: %.o $(BUILD)/jailer/agent.o \
 CTL_FUZZER := $(BUILD)/fuzz/fuzz_ctl_request
 CTL_FUZZ_SRCS := tests/fuzz/fuzz_ctl_request.c jailer/control_socket.c common/json.c common/error.c
 $(addprefix $(FUZZ_DIR)/,tests/fuzz/fuzz_ctl_request.o jailer/control_socket.o): \
-	FUZZ_CFLAGS += -iquote $(TOP)/jailer
+	FUZZ_CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
 $(CTL_FUZZER): $(CTL_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@$(if $(Q),echo "  LD      $@")
