@@ -42,13 +42,14 @@ void vj_execs_init(struct vj_execs *x)
 	}
 }
 
-int vj_execs_listen(struct vj_execs *x, int (*listen)(void *ctx, uint32_t port, int *fd,
-						      struct vj_err *e),
-		    void *ctx, struct vj_err *e)
+int vj_execs_listen(struct vj_execs *x, unsigned max,
+		    int (*listen)(void *ctx, uint32_t port, int *fd, struct vj_err *e), void *ctx,
+		    struct vj_err *e)
 {
 	int r;
 
-	for (unsigned i = 0; i < VJ_EXEC_MAX; i++)
+	x->max = max < VJ_EXEC_MAX ? max : VJ_EXEC_MAX;
+	for (unsigned i = 0; i < x->max; i++)
 		if ((r = listen(ctx, VJ_EXEC_PORT_BASE + i, &x->slot[i].listen_fd, e)) < 0)
 			return r;
 	return 0;
@@ -201,9 +202,13 @@ int vj_execs_start(struct vj_execs *x, const struct vj_ctl_exec *rq, int fds[3],
 
 	if ((r = check_agent(x, e)) < 0 || (r = check_fds(fds, e)) < 0)
 		goto refused;
+	if (!x->max) {
+		r = vj_fail(e, -EPERM, "this host allows no exec (exec_max: 0 in its host file)");
+		goto refused;
+	}
 	if (!(sl = free_slot(x))) {
-		r = vj_fail(e, -EAGAIN, "%u execs run already, the most one sandbox may",
-			    VJ_EXEC_MAX);
+		r = vj_fail(e, -EAGAIN, "%u execs run already, the most this host allows "
+			    "(exec_max in its host file)", x->max);
 		goto refused;
 	}
 	sl->busy = true;

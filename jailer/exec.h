@@ -23,8 +23,9 @@
 #include "control_socket.h"
 #include "error.h"
 
-/* Execs that run at once in one sandbox; the next is refused. */
-#define VJ_EXEC_MAX 8
+/* Execs that may run at once in one sandbox: the host file's exec_max
+ * says how many of these slots a sandbox has. */
+#define VJ_EXEC_MAX VJ_EXEC_SLOTS
 /* Slot k's vsock port: the ports after the workload's (1024). */
 #define VJ_EXEC_PORT_BASE (VJ_AGENT_DEFAULT_PORT + 1)
 /* How long the agent has to connect for an exec once asked. */
@@ -64,6 +65,7 @@ struct vj_exec_agent {
 
 struct vj_execs {
 	struct vj_exec_slot slot[VJ_EXEC_MAX];
+	unsigned max;      /* slots listened on: the host's exec_max */
 	uint32_t next_id;
 	int done_fd;       /* eventfd: a thread's session ended (reap) */
 	int cancel_fd;     /* readable once the sandbox has ended */
@@ -86,10 +88,11 @@ struct vj_exec_end {
 void vj_execs_init(struct vj_execs *x);
 
 /* Listens on slot k's port, through listen(port, &fd) (the launcher's
- * socket files: run.c), for every slot. Before the VM runs. */
-int vj_execs_listen(struct vj_execs *x, int (*listen)(void *ctx, uint32_t port, int *fd,
-						      struct vj_err *e),
-		    void *ctx, struct vj_err *e);
+ * socket files: run.c), for the first max (<= VJ_EXEC_MAX) slots. Before
+ * the VM runs. */
+int vj_execs_listen(struct vj_execs *x, unsigned max,
+		    int (*listen)(void *ctx, uint32_t port, int *fd, struct vj_err *e), void *ctx,
+		    struct vj_err *e);
 
 /*
  * Starts an exec: takes fds (the caller's stdin, stdout, stderr: closed

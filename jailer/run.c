@@ -312,7 +312,7 @@ static int listen_agent(struct sandbox *sb, struct vj_err *e)
 {
 	int r = listen_port(sb, VJ_AGENT_DEFAULT_PORT, &sb->agent_listen, e);
 
-	return r < 0 ? r : vj_execs_listen(&sb->execs, listen_port, sb, e);
+	return r < 0 ? r : vj_execs_listen(&sb->execs, sb->l->host.exec_max, listen_port, sb, e);
 }
 
 static uint64_t clone_flags(uint32_t ns)

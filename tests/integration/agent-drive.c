@@ -351,7 +351,7 @@ static void drive_execs_start(struct options *o, struct drive_execs *d, int send
 	d->x.agent = (struct vj_exec_agent){ .version = drive_version, .command = drive_command,
 					     .ctx = d };
 	if (d->x.done_fd < 0 || pipe2(hold, O_CLOEXEC) < 0 ||
-	    vj_execs_listen(&d->x, drive_listen, d, &e) < 0)
+	    vj_execs_listen(&d->x, VJ_EXEC_MAX, drive_listen, d, &e) < 0)
 		die("%s", "exec set-up failed");
 	o->io.in_fd = hold[0];
 	d->hold = hold[1];

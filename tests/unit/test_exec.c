@@ -46,7 +46,7 @@ static int listen_any(void *ctx, uint32_t port, int *fd, struct vj_err *e)
 	return 0;
 }
 
-static void setup_execs(struct vj_execs *x, unsigned version)
+static void setup_max(struct vj_execs *x, unsigned version, unsigned max)
 {
 	struct vj_err e;
 
@@ -57,7 +57,12 @@ static void setup_execs(struct vj_execs *x, unsigned version)
 	x->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	x->out_cap = VJ_AGENT_UNCAPPED;
 	x->agent = (struct vj_exec_agent){ .version = fake_version, .command = fake_command };
-	assert_int_equal(vj_execs_listen(x, listen_any, NULL, &e), 0);
+	assert_int_equal(vj_execs_listen(x, max, listen_any, NULL, &e), 0);
+}
+
+static void setup_execs(struct vj_execs *x, unsigned version)
+{
+	setup_max(x, version, VJ_EXEC_MAX);
 }
 
 static void teardown_execs(struct vj_execs *x)
@@ -202,10 +207,38 @@ static void the_ninth_exec_at_once_is_refused(void **state)
 	}
 	std_fds(fds);
 	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EAGAIN);
-	assert_non_null(strstr(e.msg, "8 execs run already"));
+	assert_non_null(strstr(e.msg, "8 execs run already, the most this host allows"));
 	assert_int_equal(write(x.cancel_fd, &one, sizeof(one)), sizeof(one));
 	for (int n = 0; n < VJ_EXEC_MAX;)
 		n += vj_execs_reap(&x, &end);
+	teardown_execs(&x);
+}
+
+static void the_host_files_exec_max_bounds_them(void **state)
+{
+	static struct vj_execs x;
+	const struct vj_ctl_exec rq = request();
+	struct vj_exec_end end;
+	const uint64_t one = 1;
+	struct vj_err e;
+	int fds[3];
+	(void)state;
+	setup_max(&x, 5, 2);
+	for (int i = 1; i <= 2; i++) {
+		std_fds(fds);
+		assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), i);
+	}
+	std_fds(fds);
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EAGAIN);
+	assert_non_null(strstr(e.msg, "2 execs run already"));
+	assert_int_equal(write(x.cancel_fd, &one, sizeof(one)), sizeof(one));
+	for (int n = 0; n < 2;)
+		n += vj_execs_reap(&x, &end);
+	teardown_execs(&x);
+	setup_max(&x, 5, 0);
+	std_fds(fds);
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "exec_max: 0"));
 	teardown_execs(&x);
 }
 
@@ -217,6 +250,7 @@ int main(void)
 		cmocka_unit_test(descriptors_must_be_open_in_their_direction),
 		cmocka_unit_test(an_exec_asks_the_agent_and_ends_with_the_sandbox),
 		cmocka_unit_test(the_ninth_exec_at_once_is_refused),
+		cmocka_unit_test(the_host_files_exec_max_bounds_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
