@@ -625,6 +625,9 @@ static void cmd_exec(struct vj_supervisor *s, struct vj_ctl_client *c,
 	int id;
 
 	if (c->nfds != 3) {
+		for (int i = 0; i < c->nfds; i++)
+			vj_closep(&c->fds[i]);
+		c->nfds = 0;
 		reply_failed(w, req->id, VJ_CTL_BAD_REQUEST, "exec: the request must come with "
 			     "exactly 3 descriptors (SCM_RIGHTS): stdin, stdout and stderr");
 		return;
