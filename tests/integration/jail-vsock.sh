@@ -147,7 +147,7 @@ else
 fi
 
 # With a workload the launcher listens on <uds>_1024 for the guest agent,
-# reached through the broker alone: mode 0600, the sandbox's host ids
+# and on the exec ports after it, reached through the broker alone: mode 0600, the sandbox's host ids
 # (the block its state names). The test guest waits in place of Linux; no
 # agent comes, and SIGTERM ends the sandbox.
 mkdir "$JAIL_TMP/roots"
@@ -169,6 +169,10 @@ expect "under umask 000 the agent's <uds>_1024 is mode 0600, the sandbox's host 
 	test "$(stat -c '%a %u:%g' "$JAIL_TMP/roots/w.sock_1024" 2>&1)" = "600 $ids"
 expect "and the vsock socket beside it mode 0600, the launcher's" \
 	test "$(stat -c '%a %u:%g' "$JAIL_TMP/roots/w.sock" 2>&1)" = "600 0:0"
+# vmjail exec's ports, one per exec slot (host file exec_max, 8 by default).
+expect "so are the exec ports <uds>_1025..<uds>_1032, and no more" \
+	test "$(cd "$JAIL_TMP/roots" && stat -c '%n %a %u:%g' w.sock_102[5-9] w.sock_103* 2>&1 | tr '\n' ' ')" = \
+	"$(for p in 1025 1026 1027 1028 1029 1030 1031 1032; do printf 'w.sock_%s 600 %s ' $p "$ids"; done)"
 kill -TERM $agent_launcher
 wait $agent_launcher 2>/dev/null
 expect "both go with the sandbox" test -z "$(ls -A "$JAIL_TMP/roots")"
