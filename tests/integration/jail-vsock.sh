@@ -163,7 +163,7 @@ umask 000
 agent_launcher=$!
 umask "$umask_was"
 STARTED+=("$agent_launcher")
-for _ in $(seq 200); do [ -S "$JAIL_TMP/roots/w.sock_1024" ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ -S "$JAIL_TMP/roots/w.sock_1032" ] && break; sleep 0.05; done
 ids=$(sed -n 's/^uid //p' "$RUN_DIR/vsock-agent/state"):$(sed -n 's/^gid //p' "$RUN_DIR/vsock-agent/state")
 expect "under umask 000 the agent's <uds>_1024 is mode 0600, the sandbox's host ids" \
 	test "$(stat -c '%a %u:%g' "$JAIL_TMP/roots/w.sock_1024" 2>&1)" = "600 $ids"
