@@ -85,6 +85,8 @@ static int connect_sandbox(const char *run_dir, const char *id, struct link *l, 
 	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);
 	dir = openat(AT_FDCWD, run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 && errno == ENOENT)
+		return vj_fail(e, -ESRCH, "sandbox %s: not running (no run directory %s)", id, run_dir);
 	if (dir < 0)
 		return vj_fail_errno(e, -errno, "run directory %s", run_dir);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s/%s", dir, id, VJ_CTL_SOCKET);
@@ -413,8 +415,7 @@ int vj_exec_cli_main(const char *run_dir, int argc, char **argv)
 		return 0;
 	}
 	if (r < 0) {
-		vj_error("exec: %s", e.msg);
-		usage(stderr);
+		vj_error("exec: %s (vmjail exec --help)", e.msg);
 		return VJ_EXEC_FAILED;
 	}
 	/* A detached process must not read the terminal the shell reads. */
