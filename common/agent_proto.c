@@ -19,6 +19,11 @@
 /* ROOT: u8 drive, u8 fstype, u16 reserved, u32 user_len, u64 upper_size;
  * then User. */
 #define ROOT_FIXED_LEN 16u
+#define EXEC_LEN (8u + VJ_AGENT_TOKEN_LEN)
+#define ATTACH_LEN (4u + VJ_AGENT_TOKEN_LEN)
+/* EXEC_SPEC: u32 flags, u32 uid, u32 gid, u16 cwd_len, u16 reserved; cwd */
+#define XSPEC_FIXED_LEN 16u
+#define XSPEC_FLAGS (VJ_AGENT_XSPEC_IDS | VJ_AGENT_XSPEC_CWD)
 
 /* Payload length bounds per type: checked from the header alone, so an
  * impossible length is refused before a byte of payload is read. */
@@ -38,6 +43,9 @@ static const struct type_info {
 	{ VJ_AGENT_RESTORED, "RESTORED", RESTORED_FIXED_LEN,
 	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX + VJ_AGENT_NETS_MAX * RESTORED_MAC_LEN, false },
 	{ VJ_AGENT_ROOT, "ROOT", ROOT_FIXED_LEN, ROOT_FIXED_LEN + VJ_AGENT_USER_MAX, false },
+	{ VJ_AGENT_EXEC, "EXEC", EXEC_LEN, EXEC_LEN, false },
+	{ VJ_AGENT_EXEC_SPEC, "EXEC_SPEC", XSPEC_FIXED_LEN, XSPEC_FIXED_LEN + VJ_AGENT_CWD_MAX,
+	  false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -45,6 +53,7 @@ static const struct type_info {
 	{ VJ_AGENT_STDOUT, "STDOUT", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDERR, "STDERR", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_EXIT, "EXIT", 8, 8, false },
+	{ VJ_AGENT_ATTACH, "ATTACH", ATTACH_LEN, ATTACH_LEN, false },
 };
 
 static const struct type_info *type_info(uint32_t type)
@@ -282,6 +291,58 @@ static int decode_restored(const uint8_t *p, uint32_t len, struct vj_agent_resto
 	return decode_macs(host + host_len, r, err);
 }
 
+static int decode_exec(const uint8_t *p, struct vj_agent_exec *x, struct vj_err *err)
+{
+	x->id = get32(p);
+	x->port = get32(p + 4);
+	memcpy(x->token, p + 8, VJ_AGENT_TOKEN_LEN);
+	if (!x->id)
+		return vj_fail(err, -EPROTO, "EXEC frame: exec id 0");
+	if (x->port == 0 || x->port == UINT32_MAX)
+		return vj_fail(err, -EPROTO, "EXEC frame: port %u is not 1..4294967294", x->port);
+	return 0;
+}
+
+static int decode_attach(const uint8_t *p, struct vj_agent_attach *a, struct vj_err *err)
+{
+	a->id = get32(p);
+	memcpy(a->token, p + 4, VJ_AGENT_TOKEN_LEN);
+	return a->id ? 0 : vj_fail(err, -EPROTO, "ATTACH frame: exec id 0");
+}
+
+static int decode_xspec(const uint8_t *p, uint32_t len, struct vj_agent_exec_spec *x,
+			struct vj_err *err)
+{
+	const uint32_t cwd_len = get16(p + 12);
+	const uint8_t *cwd = p + XSPEC_FIXED_LEN;
+
+	memset(x, 0, sizeof(*x));
+	x->flags = get32(p);
+	x->uid = get32(p + 4);
+	x->gid = get32(p + 8);
+	if (x->flags & ~XSPEC_FLAGS)
+		return vj_fail(err, -EPROTO, "EXEC_SPEC frame: unknown flags 0x%x",
+			       x->flags & ~XSPEC_FLAGS);
+	if (get16(p + 14))
+		return vj_fail(err, -EPROTO, "EXEC_SPEC frame: reserved bytes set");
+	if (!(x->flags & VJ_AGENT_XSPEC_IDS) && (x->uid || x->gid))
+		return vj_fail(err, -EPROTO, "EXEC_SPEC frame: uid or gid set without the ids flag");
+	if (cwd_len > VJ_AGENT_CWD_MAX)
+		return vj_fail(err, -EMSGSIZE, "EXEC_SPEC frame: cwd length %u exceeds %u", cwd_len,
+			       VJ_AGENT_CWD_MAX);
+	if (XSPEC_FIXED_LEN + cwd_len != len)
+		return vj_fail(err, -EPROTO, "EXEC_SPEC frame: length %u, but its fields add up to %u",
+			       len, XSPEC_FIXED_LEN + cwd_len);
+	if (!(x->flags & VJ_AGENT_XSPEC_CWD) != !cwd_len)
+		return vj_fail(err, -EPROTO, "EXEC_SPEC frame: a cwd needs the cwd flag, and the flag "
+			       "a cwd");
+	if (cwd_len && (cwd[0] != '/' || has_nul(cwd, cwd_len)))
+		return vj_fail(err, -EPROTO,
+			       "EXEC_SPEC frame: cwd is not an absolute path without NUL bytes");
+	memcpy(x->cwd, cwd, cwd_len);
+	return 0;
+}
+
 static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, struct vj_err *err)
 {
 	const uint32_t kind = get32(p), value = get32(p + 4);
@@ -395,6 +456,15 @@ int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struc
 	case VJ_AGENT_EXIT:
 		r = decode_exit(p, m, err);
 		break;
+	case VJ_AGENT_EXEC:
+		r = decode_exec(p, &m->exec, err);
+		break;
+	case VJ_AGENT_ATTACH:
+		r = decode_attach(p, &m->attach, err);
+		break;
+	case VJ_AGENT_EXEC_SPEC:
+		r = decode_xspec(p, len, &m->xspec, err);
+		break;
 	}
 	if (ti->bytes) {
 		m->bytes.data = p;
@@ -443,11 +513,37 @@ static ssize_t encode_restored(const struct vj_agent_restored *r, uint8_t *p, si
 	return (ssize_t)(RESTORED_FIXED_LEN + host_len + r->nmacs * RESTORED_MAC_LEN);
 }
 
+static ssize_t encode_xspec(const struct vj_agent_exec_spec *x, uint8_t *p)
+{
+	const size_t cwd_len = strnlen(x->cwd, sizeof(x->cwd));
+
+	if (cwd_len > VJ_AGENT_CWD_MAX)
+		return -EMSGSIZE;
+	put32(p, x->flags);
+	put32(p + 4, x->uid);
+	put32(p + 8, x->gid);
+	put16(p + 12, (uint16_t)cwd_len);
+	put16(p + 14, 0);
+	memcpy(p + XSPEC_FIXED_LEN, x->cwd, cwd_len);
+	return (ssize_t)(XSPEC_FIXED_LEN + cwd_len);
+}
+
 static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 {
 	size_t cwd_len, host_len;
 
 	switch (m->type) {
+	case VJ_AGENT_EXEC:
+		put32(p, m->exec.id);
+		put32(p + 4, m->exec.port);
+		memcpy(p + 8, m->exec.token, VJ_AGENT_TOKEN_LEN);
+		return EXEC_LEN;
+	case VJ_AGENT_ATTACH:
+		put32(p, m->attach.id);
+		memcpy(p + 4, m->attach.token, VJ_AGENT_TOKEN_LEN);
+		return ATTACH_LEN;
+	case VJ_AGENT_EXEC_SPEC:
+		return encode_xspec(&m->xspec, p);
 	case VJ_AGENT_HELLO:
 		put32(p, VJ_AGENT_MAGIC);
 		put16(p + 4, m->hello.min);

@@ -25,7 +25,7 @@
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
-#define VJ_AGENT_VERSION_MAX 4u
+#define VJ_AGENT_VERSION_MAX 5u
 /* The first version with SETTIME: a peer of an older one refuses it. */
 #define VJ_AGENT_VERSION_SETTIME 2u
 /* The first version with RESTORED: a sandbox restored from a snapshot
@@ -33,6 +33,9 @@
 #define VJ_AGENT_VERSION_RESTORED 3u
 /* The first version with ROOT: a container image's root needs it. */
 #define VJ_AGENT_VERSION_ROOT 4u
+/* The first version with EXEC, EXEC_SPEC and ATTACH: a second process
+ * beside the workload, on a connection of its own. */
+#define VJ_AGENT_VERSION_EXEC 5u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -56,6 +59,10 @@
 #define VJ_AGENT_ROOT_DRIVES 26u
 #define VJ_AGENT_USER_MAX 255u
 
+/* An exec's connection proves itself with the token its EXEC frame
+ * carried: 128 bits from the host's getrandom(2). */
+#define VJ_AGENT_TOKEN_LEN 16u
+
 /* Where the agent connects when the kernel command line names no
  * vmjail.port=: the host side listens on "<vsock uds>_1024". */
 #define VJ_AGENT_DEFAULT_PORT 1024u
@@ -69,6 +76,8 @@ enum vj_agent_type {
 	VJ_AGENT_START = 0x13,     /* launcher: run it */
 	VJ_AGENT_RESTORED = 0x14,  /* launcher, version 3: this VM is a restored clone */
 	VJ_AGENT_ROOT = 0x15,      /* launcher, version 4: run the workload in an image root */
+	VJ_AGENT_EXEC = 0x16,      /* launcher, version 5: start an exec, connect to a port */
+	VJ_AGENT_EXEC_SPEC = 0x17, /* launcher, version 5, exec connection: ids, cwd */
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
@@ -76,6 +85,7 @@ enum vj_agent_type {
 	VJ_AGENT_STDOUT = 0x30,    /* agent: the workload's stdout bytes */
 	VJ_AGENT_STDERR = 0x31,    /* agent: the workload's stderr bytes */
 	VJ_AGENT_EXIT = 0x32,      /* agent: how the workload ended */
+	VJ_AGENT_ATTACH = 0x33,    /* agent, version 5: first frame of an exec connection */
 };
 
 enum vj_agent_exit_kind {
@@ -126,6 +136,28 @@ struct vj_agent_root {
 	uint8_t fstype;    /* enum vj_agent_root_fs */
 	uint64_t upper_size; /* bytes of the overlay's tmpfs; 0: the kernel's default */
 	char user[VJ_AGENT_USER_MAX + 1]; /* "uid[:gid]", "name[:group]"; "": WORKLOAD's ids */
+/* EXEC: the agent connects to the host's vsock port `port` and sends
+ * ATTACH with the same id and token on that connection. */
+struct vj_agent_exec {
+	uint32_t id; /* 1.. */
+	uint32_t port; /* 1..4294967294 */
+	uint8_t token[VJ_AGENT_TOKEN_LEN];
+};
+
+/* ATTACH: the first frame the agent sends on an exec's connection. */
+struct vj_agent_attach {
+	uint32_t id;
+	uint8_t token[VJ_AGENT_TOKEN_LEN];
+};
+
+#define VJ_AGENT_XSPEC_IDS 1u /* uid and gid given; otherwise the workload's */
+#define VJ_AGENT_XSPEC_CWD 2u /* cwd given; otherwise the workload's */
+
+/* EXEC_SPEC: what of the exec differs from the workload it runs beside. */
+struct vj_agent_exec_spec {
+	uint32_t flags; /* VJ_AGENT_XSPEC_* */
+	uint32_t uid, gid; /* 0 without VJ_AGENT_XSPEC_IDS */
+	char cwd[VJ_AGENT_CWD_MAX + 1]; /* absolute with VJ_AGENT_XSPEC_CWD; "" without */
 };
 
 /* One decoded frame. Byte strings point into the frame they came from. */
@@ -138,6 +170,9 @@ struct vj_agent_msg {
 		struct vj_agent_spec spec; /* WORKLOAD */
 		struct vj_agent_restored restored; /* RESTORED */
 		struct vj_agent_root root; /* ROOT */
+		struct vj_agent_exec exec; /* EXEC */
+		struct vj_agent_attach attach; /* ATTACH */
+		struct vj_agent_exec_spec xspec; /* EXEC_SPEC */
 		struct {
 			const uint8_t *data;
 			size_t len;

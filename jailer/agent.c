@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +189,7 @@ struct stream {
 #define SHOWN_PIECE 4096u
 
 enum phase {
-	WAIT_HELLO, /* the agent speaks first */
+	WAIT_HELLO, /* the agent speaks first: HELLO, or an exec's ATTACH */
 	SENDING,    /* the workload's frames go out, up to START */
 	RUNNING,    /* stdin and signals in, output out, until EXIT */
 };
@@ -262,7 +263,10 @@ static int queue_workload_frame(struct session *s)
 	}
 	if (s->io->root && !s->root_sent)
 		return queue_root(s);
-	if (i == 0) {
+	if (i == 0 && s->io->exec) {
+		m.type = VJ_AGENT_EXEC_SPEC;
+		m.xspec = *s->io->xspec;
+	} else if (i == 0) {
 		m.type = VJ_AGENT_WORKLOAD;
 		m.spec = *s->spec;
 	} else if (i <= argc) {
@@ -369,7 +373,7 @@ static int forward(struct session *s, const struct vj_agent_msg *m)
 
 static int unexpected(struct session *s, const struct vj_agent_msg *m)
 {
-	static const char *const when[] = { "before HELLO", "before START",
+	static const char *const when[] = { "before HELLO or ATTACH", "before START",
 					    "while the workload runs" };
 	char text[VJ_AGENT_ERROR_MAX + 1];
 
@@ -405,11 +409,32 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_ROOT);
 	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
+	if (s->io->version)
+		atomic_store(s->io->version, s->version);
 	return queue(s, &reply, "HELLO");
+}
+
+/* An exec's connection: the agent proves it answers this exec's EXEC,
+ * which only the agent's own connection carried. Compared in full
+ * whatever differs first. */
+static int on_attach(struct session *s, const struct vj_agent_msg *m)
+{
+	uint8_t diff = 0;
+
+	for (unsigned i = 0; i < VJ_AGENT_TOKEN_LEN; i++)
+		diff |= m->attach.token[i] ^ s->io->exec->token[i];
+	if (m->attach.id != s->io->exec->id || diff)
+		return vj_fail(s->e, -EPERM, "guest agent: a connection for exec %u did not carry "
+			       "its id and token", s->io->exec->id);
+	s->version = VJ_AGENT_VERSION_EXEC;
+	s->phase = SENDING;
+	return 0;
 }
 
 static int on_frame(struct session *s, const struct vj_agent_msg *m)
 {
+	if (s->phase == WAIT_HELLO && s->io->exec)
+		return m->type == VJ_AGENT_ATTACH ? on_attach(s, m) : unexpected(s, m);
 	if (s->phase == WAIT_HELLO)
 		return m->type == VJ_AGENT_HELLO ? on_hello(s, m) : unexpected(s, m);
 	if (s->phase != RUNNING || s->exited)
@@ -498,6 +523,14 @@ static int on_cmd(struct session *s, const struct vj_agent_cmd *c)
 		m.type = VJ_AGENT_SETTIME;
 		m.realtime_ns = c->arg64;
 		return queue(s, &m, "set the guest's clock");
+	case VJ_AGENT_CMD_EXEC:
+		if (s->version < VJ_AGENT_VERSION_EXEC || c->arg64 > UINT32_MAX)
+			break;
+		m.type = VJ_AGENT_EXEC;
+		m.exec.id = c->arg;
+		m.exec.port = (uint32_t)c->arg64;
+		memcpy(m.exec.token, c->token, sizeof(m.exec.token));
+		return queue(s, &m, "exec");
 	}
 	vj_warn("agent session: command %u (argument %u) ignored: unknown or out of range",
 		c->op, c->arg);

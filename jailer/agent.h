@@ -30,6 +30,11 @@ enum vj_agent_cmd_op {
 	 * resume or a restore); sent as SETTIME to an agent of protocol
 	 * version 2 or later, dropped for an older one */
 	VJ_AGENT_CMD_SETTIME = 2,
+	/* arg: an exec id, arg64: the port its connection is to reach,
+	 * token: its proof; sent as EXEC to an agent of protocol version 5
+	 * or later, dropped with a warning for an older one (the caller asks
+	 * for the version first: vj_agent_io.version) */
+	VJ_AGENT_CMD_EXEC = 3,
 };
 
 /* One command: exactly one packet of this size. A packet of another
@@ -40,6 +45,7 @@ struct vj_agent_cmd {
 	uint32_t op; /* enum vj_agent_cmd_op */
 	uint32_t arg;
 	uint64_t arg64;
+	uint8_t token[VJ_AGENT_TOKEN_LEN]; /* VJ_AGENT_CMD_EXEC */
 };
 
 struct vj_agent_io {
@@ -76,6 +82,16 @@ struct vj_agent_io {
 	 * container image's drive under a writable overlay. Needs protocol
 	 * version 4. */
 	const struct vj_agent_root *root;
+	/* NULL for the workload's session. For an exec's (PROTOCOL.md,
+	 * version 5), on the connection the agent made for it: the agent's
+	 * first frame must be ATTACH with exec's id and token (anything else
+	 * ends the session), and xspec goes out in WORKLOAD's place; the
+	 * vj_workload is the exec's argv and its own environment. */
+	const struct vj_agent_exec *exec;
+	const struct vj_agent_exec_spec *xspec;
+	/* NULL, or set to the protocol version once the handshake agreed
+	 * one; other threads read it. */
+	_Atomic unsigned *version;
 };
 
 /* Why some of a stream's output never reached its reader. */

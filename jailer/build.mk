@@ -7,7 +7,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/daemon.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
 	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c \
-	jailer/snapshot_dir.c jailer/image_launch.c
+	jailer/snapshot_dir.c jailer/image_launch.c jailer/exec.c jailer/exec_client.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
@@ -38,7 +38,8 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot)
+	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
+	test_exec)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
@@ -64,7 +65,7 @@ $(BUILD)/tests/unit/test_agent_session: %: %.o $(BUILD)/jailer/agent.o \
 CTL_FUZZER := $(BUILD)/fuzz/fuzz_ctl_request
 CTL_FUZZ_SRCS := tests/fuzz/fuzz_ctl_request.c jailer/control_socket.c common/json.c common/error.c
 $(addprefix $(FUZZ_DIR)/,tests/fuzz/fuzz_ctl_request.o jailer/control_socket.o): \
-	FUZZ_CFLAGS += -iquote $(TOP)/jailer
+	FUZZ_CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
 $(CTL_FUZZER): $(CTL_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@$(if $(Q),echo "  LD      $@")

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "control_socket.h"
 #include "error.h"
+#include "exec_client.h"
 #include "json.h"
 #include "launch.h"
 #include "log.h"
@@ -762,7 +763,7 @@ static int cmd_rm(const char *run_dir, char **ids, int n, const struct verb_opts
 
 static const char *const verbs[] = { "ps",    "inspect", "pause", "resume", "stop",
 				     "kill",  "stats",   "events", "logs",  "wait",
-				     "rm",    "snapshot" };
+				     "rm",    "snapshot", "exec" };
 
 int vj_cli_is_verb(const char *verb)
 {
@@ -784,7 +785,9 @@ static void usage(FILE *f)
 		   "       vmjail logs ID [--follow]\n"
 		   "       vmjail wait ID\n"
 		   "       vmjail rm ID... [--force]\n"
-		   "       vmjail snapshot ID --to DIR [--stop]\n");
+		   "       vmjail snapshot ID --to DIR [--stop]\n"
+		   "       vmjail exec ID [--env NAME=VALUE]... [--cwd DIR] [--user UID[:GID]] "
+		   "[--detach] -- COMMAND [ARG]...\n");
 }
 
 static int parse_signal(const char *s)
@@ -885,6 +888,9 @@ int vj_cli_main(const char *run_dir, int argc, char **argv)
 	struct vj_err e;
 	int r;
 
+	/* Options after its `--` are the command's. */
+	if (!strcmp(argv[0], "exec"))
+		return vj_exec_cli_main(run_dir, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	r = parse_opts(argc, argv, &o, &e);
 	if (r == 1) {

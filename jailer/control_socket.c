@@ -14,8 +14,9 @@
 
 #include "cleanup.h"
 
-/* Values one request may hold: an object of a handful of members. */
-#define REQUEST_VALUES_MAX 64
+/* Values one request may hold: an object of a handful of members, or
+ * exec's argv and env arrays. */
+#define REQUEST_VALUES_MAX (16 + VJ_MAX_ARGS + VJ_MAX_ENV)
 #define ID_TEXT_MAX 64
 
 static const char *const command_names[VJ_CTL_COMMANDS] = {
@@ -28,6 +29,8 @@ static const char *const command_names[VJ_CTL_COMMANDS] = {
 	[VJ_CTL_STATS] = "stats",
 	[VJ_CTL_SUBSCRIBE] = "subscribe",
 	[VJ_CTL_SNAPSHOT] = "snapshot",
+	[VJ_CTL_EXEC] = "exec",
+	[VJ_CTL_EXEC_KILL] = "exec-kill",
 };
 
 static const char *const class_names[] = {
@@ -80,9 +83,111 @@ static int only_members(const struct vj_json *obj, const char *const *allowed, c
 	return 0;
 }
 
+static bool is_env(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+			   (i && s[i] >= '0' && s[i] <= '9')))
+		i++;
+	return i > 0 && i < len && s[i] == '=';
+}
+
+/* Copies the strings of an array into x->strings (room counted by the
+ * caller); each a whole string, an env entry NAME=value. */
+static int take_strings(const struct vj_json *arr, const char *what, bool env, char **slots,
+			uint32_t max, uint32_t *count, char **at, struct vj_err *e)
+{
+	*count = 0;
+	if (!arr)
+		return 0;
+	if (arr->type != VJ_JSON_ARRAY)
+		return vj_fail(e, -EINVAL, "exec: \"%s\": expected an array of strings", what);
+	if (arr->count > max)
+		return vj_fail(e, -EINVAL, "exec: \"%s\": more than %u strings", what, max);
+	for (const struct vj_json *v = arr->child; v; v = v->next) {
+		if (v->type != VJ_JSON_STRING || strlen(v->text) != v->len)
+			return vj_fail(e, -EINVAL, "exec: \"%s\"[%u]: expected a string without NUL",
+				       what, *count);
+		if (env && !is_env(v->text, v->len))
+			return vj_fail(e, -EINVAL, "exec: \"env\"[%u]: expected NAME=value, NAME "
+				       "[A-Za-z_][A-Za-z0-9_]*", *count);
+		memcpy(*at, v->text, v->len + 1);
+		slots[(*count)++] = *at;
+		*at += v->len + 1;
+	}
+	return 0;
+}
+
+static size_t strings_size(const struct vj_json *arr)
+{
+	size_t n = 0;
+
+	for (const struct vj_json *v = arr && arr->type == VJ_JSON_ARRAY ? arr->child : NULL; v;
+	     v = v->next)
+		n += v->type == VJ_JSON_STRING ? v->len + 1 : 0;
+	return n;
+}
+
+static int exec_ids(const struct vj_json *args, struct vj_ctl_exec *x, struct vj_err *e)
+{
+	const struct vj_json *uid = vj_json_get(args, "uid"), *gid = vj_json_get(args, "gid");
+	uint64_t n;
+
+	if (!uid && !gid)
+		return 0;
+	if (!uid || !gid)
+		return vj_fail(e, -EINVAL, "exec: \"uid\" and \"gid\" go together");
+	if (vj_json_u64(uid, UINT32_MAX - 1, &n) < 0)
+		return vj_fail(e, -EINVAL, "exec: \"uid\": expected 0..4294967294");
+	x->uid = (uint32_t)n;
+	if (vj_json_u64(gid, UINT32_MAX - 1, &n) < 0)
+		return vj_fail(e, -EINVAL, "exec: \"gid\": expected 0..4294967294");
+	x->gid = (uint32_t)n;
+	x->has_ids = true;
+	return 0;
+}
+
+static int exec_arguments(const struct vj_json *args, struct vj_ctl_request *req,
+			  struct vj_err *e)
+{
+	static const char *const allowed[] = { "argv", "env", "cwd", "uid", "gid", NULL };
+	const struct vj_json *argv = vj_json_get(args, "argv"), *env = vj_json_get(args, "env");
+	const size_t size = strings_size(argv) + strings_size(env);
+	struct vj_ctl_exec *x;
+	const char *cwd;
+	char *at;
+	int r;
+
+	if ((r = only_members(args, allowed, "exec", e)) < 0)
+		return r;
+	if (!argv)
+		return vj_fail(e, -EINVAL, "exec: \"argv\": required");
+	if (size > VJ_AGENT_STRINGS_MAX)
+		return vj_fail(e, -EINVAL, "exec: argv and env exceed %u bytes", VJ_AGENT_STRINGS_MAX);
+	if (!(x = req->exec = calloc(1, sizeof(*x))) || !(x->strings = at = malloc(size + 1)))
+		return vj_fail(e, -ENOMEM, "exec: out of memory");
+	if ((r = take_strings(argv, "argv", false, x->w.argv, VJ_MAX_ARGS, &x->w.argc, &at, e)) < 0 ||
+	    (r = take_strings(env, "env", true, x->w.env, VJ_MAX_ENV, &x->w.envc, &at, e)) < 0)
+		return r;
+	if (x->w.argc == 0 || !x->w.argv[0][0])
+		return vj_fail(e, -EINVAL, "exec: \"argv\": expected a program to run first");
+	if ((r = exec_ids(args, x, e)) < 0)
+		return r;
+	if (vj_json_get(args, "cwd")) {
+		if (vj_json_string(vj_json_get(args, "cwd"), &cwd) < 0 || cwd[0] != '/' ||
+		    strlen(cwd) > VJ_AGENT_CWD_MAX || strlen(cwd) != vj_json_get(args, "cwd")->len)
+			return vj_fail(e, -EINVAL, "exec: \"cwd\": expected an absolute path of at "
+				       "most %u bytes", VJ_AGENT_CWD_MAX);
+		strcpy(x->cwd, cwd);
+	}
+	return 0;
+}
+
 static int command_arguments(const struct vj_json *args, struct vj_ctl_request *req,
 			     struct vj_err *e)
 {
+	static const char *const exec_kill_args[] = { "exec", "signal", NULL };
 	static const char *const stop_args[] = { "timeout_ms", NULL };
 	static const char *const kill_args[] = { "signal", "vm", NULL };
 	static const char *const snapshot_args[] = { "dir", "stop", NULL };
@@ -114,6 +219,20 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		}
 		if ((v = vj_json_get(args, "vm")) && vj_json_bool(v, &req->vm) < 0)
 			return vj_fail(e, -EINVAL, "kill: \"vm\": expected true or false");
+		return 0;
+	case VJ_CTL_EXEC:
+		return exec_arguments(args, req, e);
+	case VJ_CTL_EXEC_KILL:
+		if ((r = only_members(args, exec_kill_args, "exec-kill", e)) < 0)
+			return r;
+		if (vj_json_u64(vj_json_get(args, "exec"), UINT32_MAX, &n) < 0 || n < 1)
+			return vj_fail(e, -EINVAL, "exec-kill: \"exec\": expected an exec number");
+		req->exec_id = (uint32_t)n;
+		if ((v = vj_json_get(args, "signal"))) {
+			if (vj_json_u64(v, 64, &n) < 0 || n < 1)
+				return vj_fail(e, -EINVAL, "exec-kill: \"signal\": expected 1..64");
+			req->signal = (uint32_t)n;
+		}
 		return 0;
 	case VJ_CTL_SNAPSHOT:
 		if ((r = only_members(args, snapshot_args, "snapshot", e)) < 0)
@@ -159,7 +278,19 @@ int vj_ctl_parse_request(const char *line, size_t len, struct vj_ctl_request *re
 		*class = VJ_CTL_UNKNOWN_COMMAND;
 		return vj_fail(e, -EINVAL, "no command \"%.64s\"", exec->text);
 	}
-	return command_arguments(vj_json_get(doc.root, "arguments"), req, e);
+	r = command_arguments(vj_json_get(doc.root, "arguments"), req, e);
+	if (r < 0)
+		vj_ctl_request_free(req);
+	return r;
+}
+
+void vj_ctl_request_free(struct vj_ctl_request *req)
+{
+	if (!req->exec)
+		return;
+	free(req->exec->strings);
+	free(req->exec);
+	req->exec = NULL;
 }
 
 /* ---- replies and events -------------------------------------------------- */
@@ -242,10 +373,18 @@ int vj_ctl_server_open(struct vj_ctl_server *s, int dirfd, const char *name, uid
 	return 0;
 }
 
+static void drop_fds(struct vj_ctl_client *c)
+{
+	for (int i = 0; i < c->nfds; i++)
+		vj_closep(&c->fds[i]);
+	c->nfds = 0;
+}
+
 static void drop(struct vj_ctl_server *s, struct vj_ctl_client *c)
 {
 	if (c->fd < 0)
 		return;
+	drop_fds(c);
 	if (s->watch)
 		s->watch(s->ctx, c, false, true);
 	close(c->fd);
@@ -424,6 +563,8 @@ void vj_ctl_server_accept(struct vj_ctl_server *s)
 		}
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->serial = ++s->serials;
+		c->nfds = 0;
 		if (s->watch)
 			s->watch(s->ctx, c, false, false);
 		greet(s, c);
@@ -442,6 +583,7 @@ static void answer(struct vj_ctl_server *s, struct vj_ctl_client *c, const char 
 		vj_ctl_write_error(&w, req.id, class, e.msg);
 	else
 		s->dispatch(s->ctx, c, &req, &w);
+	vj_ctl_request_free(&req);
 	if (c->fd >= 0)
 		send_jw(s, c, &w);
 	vj_jw_free(&w);
@@ -479,6 +621,43 @@ static void take_lines(struct vj_ctl_server *s, struct vj_ctl_client *c)
 	}
 }
 
+/* Descriptors arrive with the first byte of the request that is to take
+ * them (the client sends both in one sendmsg); they wait on the client
+ * for it. A message with more than VJ_CTL_FDS loses them all (the kernel
+ * closes what did not fit), and the next exec is refused for it. */
+static void take_fds(struct vj_ctl_client *c, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		drop_fds(c);
+		memcpy(c->fds, CMSG_DATA(cm), n * sizeof(int));
+		c->nfds = (int)n;
+	}
+	if (mh->msg_flags & MSG_CTRUNC) {
+		drop_fds(c);
+		c->nfds = -1;
+	}
+}
+
+static ssize_t receive(struct vj_ctl_client *c)
+{
+	union {
+		char buf[CMSG_SPACE(VJ_CTL_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = c->in + c->in_len, .iov_len = VJ_CTL_LINE_MAX - c->in_len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n >= 0)
+		take_fds(c, &mh);
+	return n;
+}
+
 void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 {
 	for (;;) {
@@ -486,7 +665,7 @@ void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 
 		if (c->fd < 0)
 			return;
-		n = recv(c->fd, c->in + c->in_len, VJ_CTL_LINE_MAX - c->in_len, MSG_DONTWAIT);
+		n = receive(c);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent_proto.h"
 #include "config.h"
 #include "error.h"
 #include "json.h"
+#include "policy.h"
 
 #define VJ_CTL_VERSION 1
 #define VJ_CTL_LINE_MAX 65536         /* bytes of one request line */
@@ -32,11 +34,23 @@ enum vj_ctl_command {
 	VJ_CTL_STATS,
 	VJ_CTL_SUBSCRIBE,
 	VJ_CTL_SNAPSHOT,
+	VJ_CTL_EXEC,
+	VJ_CTL_EXEC_KILL,
 	VJ_CTL_COMMANDS,
 };
 
 /* Error classes of a reply (CONTROL.md). */
 enum vj_ctl_class { VJ_CTL_BAD_REQUEST, VJ_CTL_UNKNOWN_COMMAND, VJ_CTL_WRONG_STATE, VJ_CTL_FAILED };
+
+/* exec's arguments: a process to run beside the workload. What is not
+ * given is the workload's (its ids, directory, environment). */
+struct vj_ctl_exec {
+	struct vj_workload w; /* argv, and env added to the workload's */
+	bool has_ids;
+	uint32_t uid, gid;
+	char cwd[VJ_AGENT_CWD_MAX + 1]; /* "": the workload's */
+	char *strings;        /* w's strings, one allocation */
+};
 
 struct vj_ctl_request {
 	enum vj_ctl_command command;
@@ -47,6 +61,8 @@ struct vj_ctl_request {
 	bool vm;             /* kill */
 	char dir[VJ_PATH_MAX]; /* snapshot: where, an absolute path */
 	bool stop;           /* snapshot: end the sandbox once it is taken */
+	struct vj_ctl_exec *exec; /* exec; vj_ctl_request_free() releases it */
+	uint32_t exec_id;    /* exec-kill */
 };
 
 #define VJ_CTL_DEFAULT_STOP_MS 10000
@@ -56,6 +72,8 @@ struct vj_ctl_request {
  * that the error reply can carry it. */
 int vj_ctl_parse_request(const char *line, size_t len, struct vj_ctl_request *req,
 			 enum vj_ctl_class *class, struct vj_err *e);
+
+void vj_ctl_request_free(struct vj_ctl_request *req);
 
 const char *vj_ctl_command_name(enum vj_ctl_command c);
 
@@ -69,9 +87,19 @@ void vj_ctl_write_return(struct vj_jw *w, const char *id);
 void vj_ctl_write_event(struct vj_jw *w, const char *name, const char *sandbox, uint64_t time_ms);
 void vj_ctl_write_end(struct vj_jw *w);
 
+/* Descriptors a client may pass with a request (SCM_RIGHTS): exec's
+ * stdin, stdout and stderr. */
+#define VJ_CTL_FDS 3
+
 struct vj_ctl_client {
 	int fd;        /* -1: a free slot */
 	uid_t uid;
+	uint64_t serial; /* tells this connection from a later one in the slot */
+	/* What came with the client's last SCM_RIGHTS message, for its next
+	 * exec request to take; closed when a new set arrives or the client
+	 * goes. nfds = -1: the last message carried more than VJ_CTL_FDS. */
+	int nfds;
+	int fds[VJ_CTL_FDS];
 	bool subscribed;
 	bool discarding; /* the rest of an over-long line is skipped */
 	size_t in_len;
@@ -97,6 +125,7 @@ struct vj_ctl_server {
 	vj_ctl_dispatch_fn dispatch;
 	vj_ctl_watch_fn watch; /* NULL: nobody watches (after the loop) */
 	void *ctx;
+	uint64_t serials;
 	struct vj_ctl_client clients[VJ_CTL_CLIENTS_MAX];
 };
 

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		     "       vmjail stats ID... [--follow] [--json] CPU, memory, exits, devices\n"
 		     "       vmjail events [ID]                     lifecycle events, as they happen\n"
 		     "       vmjail logs ID [--follow]              a detached workload's output\n"
+		     "       vmjail exec ID [options] -- CMD [ARG]...  a process beside its workload\n"
 		     "       vmjail rm ID... [--force]              forget exited sandboxes\n"
 		     "       vmjail snapshot ID --to DIR [--stop]   save it to resume clones from\n"
 		     "       vmjail run POLICY --from-snapshot DIR [-- ARGV]  resume a clone\n"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "exec.h"
 #include "broker.h"
 #include "cgroup.h"
 #include "cleanup.h"
@@ -68,6 +69,8 @@ struct sandbox {
 	/* the launcher's end of the session's commands (struct vj_agent_cmd
 	 * per packet); -1 while no session runs */
 	int agent_cmd;
+	/* `exec`: a port and a thread per process beside the workload */
+	struct vj_execs execs;
 	/* --from-snapshot: the snapshot, open until the VMM has its copies */
 	struct vj_snapshot_source snap;
 	int pidfd;
@@ -295,13 +298,22 @@ static int open_snapshot(struct sandbox *sb, struct vj_err *e)
 	return 0;
 }
 
-static int listen_agent(struct sandbox *sb, struct vj_err *e)
+static int listen_port(void *ctx, uint32_t port, int *fd, struct vj_err *e)
 {
+	struct sandbox *sb = ctx;
 	uint32_t uid, gid;
 
 	host_ids(sb, &uid, &gid);
-	return vj_resources_listen_port(&sb->res, VJ_AGENT_DEFAULT_PORT, &sb->rd, uid, gid,
-					&sb->agent_listen, e);
+	return vj_resources_listen_port(&sb->res, port, &sb->rd, uid, gid, fd, e);
+}
+
+/* The workload's port, and every exec slot's: made now, while the
+ * launcher is one thread (socket files are made through the umask). */
+static int listen_agent(struct sandbox *sb, struct vj_err *e)
+{
+	int r = listen_port(sb, VJ_AGENT_DEFAULT_PORT, &sb->agent_listen, e);
+
+	return r < 0 ? r : vj_execs_listen(&sb->execs, sb->l->host.exec_max, listen_port, sb, e);
 }
 
 static uint64_t clone_flags(uint32_t ns)
@@ -585,6 +597,7 @@ static void teardown(struct sandbox *sb, int status)
 	kill_and_reap(sb);
 	vj_broker_stop(&sb->broker);
 	vj_closep(&sb->agent_listen);
+	vj_execs_close(&sb->execs);
 	vj_closep(&sb->vmm_ctl);
 	vj_ctl_server_stop_listening(&sb->ctl);
 	vj_closep(&sb->cgroup_fd);
@@ -710,6 +723,7 @@ struct agent_run {
 	const struct sandbox *sb;
 	struct vj_agent_io io; /* its cancel_fd: an eventfd, written once the VMM has ended */
 	_Atomic int phase;     /* enum agent_phase */
+	_Atomic unsigned version; /* the protocol version agreed; 0 before */
 	struct vj_agent_restored restored; /* what a resumed snapshot's agent is told */
 	int r;
 	struct vj_agent_result res;
@@ -855,6 +869,20 @@ static int agent_command(const struct sandbox *sb, const struct vj_agent_cmd *c)
 	return 0;
 }
 
+static int exec_agent_command(void *ctx, const struct vj_agent_cmd *c)
+{
+	return agent_command(ctx, c);
+}
+
+static unsigned exec_agent_version(void *ctx)
+{
+	const struct sandbox *sb = ctx;
+
+	if (!sb->agent || atomic_load(&sb->agent->phase) != AGENT_CONNECTED)
+		return 0;
+	return atomic_load(&sb->agent->version);
+}
+
 static int op_agent_signal(void *ctx, int sig)
 {
 	const struct vj_agent_cmd c = { .op = VJ_AGENT_CMD_SIGNAL, .arg = (uint32_t)sig };
@@ -966,6 +994,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	cleanup_fd int cmd_write = -1;
 	cleanup_fd int log_out = -1;
 	cleanup_fd int log_err = -1;
+	cleanup_fd int exec_done = -1;
 	const uint64_t one = 1;
 	pthread_t t;
 	int status, r;
@@ -998,7 +1027,17 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if ((r = open_commands(&cmd_read, &cmd_write, e)) < 0)
 		return r;
 	a.io.cmd_fd = cmd_read;
+	a.io.version = &a.version;
 	sb->agent_cmd = cmd_write;
+	if ((exec_done = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return vj_fail_errno(e, -errno, "eventfd");
+	sb->execs.done_fd = exec_done;
+	sb->execs.cancel_fd = cancel;
+	sb->execs.broker_pid = sb->broker.pid;
+	sb->execs.out_cap = cap;
+	sb->execs.agent = (struct vj_exec_agent){ .version = exec_agent_version,
+						  .command = exec_agent_command, .ctx = sb };
+	s.execs = &sb->execs;
 	if ((r = pthread_create(&t, NULL, agent_main, &a)) != 0)
 		return vj_fail_errno(e, -r, "start the guest agent's thread");
 	sb->agent = &a;
@@ -1008,6 +1047,9 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if (write(cancel, &one, sizeof(one)) != sizeof(one))
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
 	pthread_join(t, NULL);
+	/* The execs' threads saw the same cancellation. */
+	vj_execs_close(&sb->execs);
+	sb->execs.done_fd = sb->execs.cancel_fd = -1;
 	sb->agent = NULL;
 	sb->agent_cmd = -1;
 	report_dropped(&a);
@@ -1053,6 +1095,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	int status;
 
 	vj_resources_init(&sb.res);
+	vj_execs_init(&sb.execs);
 	sigfd = stop_signals_fd(e);
 	if (sigfd < 0)
 		return sigfd;

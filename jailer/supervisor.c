@@ -30,7 +30,7 @@
 /* ... but a snapshot writes all of guest RAM first. */
 #define VMM_SNAPSHOT_MS (10 * 60 * 1000)
 
-enum source { SRC_PIDFD = 1, SRC_SIGNAL, SRC_TIMER, SRC_VMM, SRC_LISTEN, SRC_CLIENT };
+enum source { SRC_PIDFD = 1, SRC_SIGNAL, SRC_TIMER, SRC_VMM, SRC_LISTEN, SRC_CLIENT, SRC_EXEC };
 
 static const char *const state_names[VJ_SB_STATES] = {
 	[VJ_SB_STARTING] = "starting", [VJ_SB_RUNNING] = "running", [VJ_SB_PAUSED] = "paused",
@@ -611,6 +611,122 @@ static void cmd_snapshot(struct vj_supervisor *s, const struct vj_ctl_request *r
 	reply_ok(w, req->id);
 }
 
+/*
+ * exec: a process beside the workload, with the caller's descriptors.
+ * Only in a running sandbox: a paused guest could not start it, and the
+ * caller would wait without knowing why; it is refused, to be asked again
+ * after `resume`.
+ */
+static void cmd_exec(struct vj_supervisor *s, struct vj_ctl_client *c,
+		     const struct vj_ctl_request *req, struct vj_jw *w)
+{
+	int fds[3] = { -1, -1, -1 };
+	struct vj_err e;
+	int id;
+
+	if (c->nfds != 3) {
+		for (int i = 0; i < c->nfds; i++)
+			vj_closep(&c->fds[i]);
+		c->nfds = 0;
+		reply_failed(w, req->id, VJ_CTL_BAD_REQUEST, "exec: the request must come with "
+			     "exactly 3 descriptors (SCM_RIGHTS): stdin, stdout and stderr");
+		return;
+	}
+	memcpy(fds, c->fds, sizeof(fds));
+	c->nfds = 0;
+	if (s->state != VJ_SB_RUNNING || !s->execs) {
+		for (int i = 0; i < 3; i++)
+			vj_closep(&fds[i]);
+		if (!s->execs)
+			reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s runs no workload, so no "
+				     "guest agent to start a process", s->id);
+		else
+			reply_failed(w, req->id, VJ_CTL_WRONG_STATE, "sandbox %s is %s, not running%s",
+				     s->id, vj_sandbox_state_name(s->state),
+				     s->state == VJ_SB_PAUSED ? " (resume it first)" : "");
+		return;
+	}
+	if ((id = vj_execs_start(s->execs, req->exec, fds, c->serial, &e)) < 0) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: %s", s->id, e.msg);
+		return;
+	}
+	vj_ctl_write_return(w, req->id);
+	vj_jw_object_begin(w);
+	vj_jw_key(w, "exec");
+	vj_jw_u64(w, (uint64_t)id);
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+}
+
+static void cmd_exec_kill(struct vj_supervisor *s, const struct vj_ctl_request *req,
+			  struct vj_jw *w)
+{
+	int rc = s->execs ? vj_execs_signal(s->execs, req->exec_id, (int)req->signal) : -ESRCH;
+
+	if (rc == -ESRCH)
+		reply_failed(w, req->id, VJ_CTL_WRONG_STATE, "sandbox %s: no exec %u runs", s->id,
+			     req->exec_id);
+	else if (rc < 0)
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: signal %u to exec %u: %s", s->id,
+			     req->signal, req->exec_id, strerror(-rc));
+	else
+		reply_ok(w, req->id);
+}
+
+/* How an exec ended: to the connection that started it (gone, for a
+ * detached one: then to nobody), and to every subscriber. */
+static void exec_ended(struct vj_supervisor *s, const struct vj_exec_end *end)
+{
+	struct vj_ctl_client *origin = NULL;
+	struct vj_jw w;
+
+	if (end->status >= 0)
+		vj_info("sandbox %s: exec %u exited with status %d", s->id, end->id, end->status);
+	else
+		vj_info("sandbox %s: exec %u ended without a status: %s", s->id, end->id, end->why);
+	if (!s->ctl)
+		return;
+	event_begin(s, &w, "exec-exited");
+	vj_jw_key(&w, "exec");
+	vj_jw_u64(&w, end->id);
+	vj_jw_key(&w, "status");
+	if (end->status >= 0)
+		vj_jw_i64(&w, end->status);
+	else
+		vj_jw_null(&w);
+	if (end->status < 0) {
+		vj_jw_key(&w, "sandbox_ended");
+		vj_jw_bool(&w, end->sandbox_ended);
+		vj_jw_key(&w, "error");
+		vj_jw_string(&w, end->why);
+	}
+	vj_jw_key(&w, "dropped");
+	vj_jw_array_begin(&w);
+	for (int i = 0; i < 2; i++)
+		if (end->dropped[i][0])
+			vj_jw_string(&w, end->dropped[i]);
+	vj_jw_array_end(&w);
+	vj_jw_object_end(&w);
+	vj_ctl_write_end(&w);
+	if (vj_jw_finish(&w) == 0) {
+		for (unsigned i = 0; i < VJ_CTL_CLIENTS_MAX; i++)
+			if (s->ctl->clients[i].fd >= 0 && s->ctl->clients[i].serial == end->client)
+				origin = &s->ctl->clients[i];
+		if (origin && !origin->subscribed)
+			vj_ctl_send(s->ctl, origin, w.buf, w.len);
+		vj_ctl_broadcast(s->ctl, &w);
+	}
+	vj_jw_free(&w);
+}
+
+static void on_exec(struct vj_supervisor *s)
+{
+	struct vj_exec_end end;
+
+	while (vj_execs_reap(s->execs, &end))
+		exec_ended(s, &end);
+}
+
 static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_request *req,
 		     struct vj_jw *w)
 {
@@ -644,6 +760,12 @@ static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_req
 		return;
 	case VJ_CTL_SNAPSHOT:
 		cmd_snapshot(s, req, w);
+		return;
+	case VJ_CTL_EXEC:
+		cmd_exec(s, c, req, w);
+		return;
+	case VJ_CTL_EXEC_KILL:
+		cmd_exec_kill(s, req, w);
 		return;
 	case VJ_CTL_COMMANDS:
 		break;
@@ -680,7 +802,8 @@ static int setup(struct vj_supervisor *s, struct vj_err *e)
 	if ((r = watch(s, EPOLL_CTL_ADD, s->pidfd, EPOLLIN, SRC_PIDFD, 0)) < 0 ||
 	    (r = watch(s, EPOLL_CTL_ADD, s->sigfd, EPOLLIN, SRC_SIGNAL, 0)) < 0 ||
 	    (r = watch(s, EPOLL_CTL_ADD, s->tfd, EPOLLIN, SRC_TIMER, 0)) < 0 ||
-	    (s->vmm_ctl >= 0 && (r = watch(s, EPOLL_CTL_ADD, s->vmm_ctl, EPOLLIN, SRC_VMM, 0)) < 0))
+	    (s->vmm_ctl >= 0 && (r = watch(s, EPOLL_CTL_ADD, s->vmm_ctl, EPOLLIN, SRC_VMM, 0)) < 0) ||
+	    (s->execs && (r = watch(s, EPOLL_CTL_ADD, s->execs->done_fd, EPOLLIN, SRC_EXEC, 0)) < 0))
 		return vj_fail_errno(e, r, "supervise: epoll_ctl");
 	if (s->ctl) {
 		s->ctl->dispatch = dispatch;
@@ -750,6 +873,9 @@ static void handle(struct vj_supervisor *s, uint64_t what, bool *exited)
 	case SRC_CLIENT:
 		vj_ctl_client_readable(s->ctl, &s->ctl->clients[i]);
 		vj_ctl_client_writable(s->ctl, &s->ctl->clients[i]);
+		break;
+	case SRC_EXEC:
+		on_exec(s);
 		break;
 	}
 }

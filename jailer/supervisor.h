@@ -16,6 +16,7 @@
 #include "config.h"
 #include "control_socket.h"
 #include "error.h"
+#include "exec.h"
 #include "json.h"
 
 enum vj_sandbox_state {
@@ -68,6 +69,7 @@ struct vj_supervisor {
 	uid_t owner;        /* who besides root may restore its snapshots; (uid_t)-1: no one */
 	const char *policy_path;
 	struct vj_ctl_server *ctl; /* the control socket; NULL: none */
+	struct vj_execs *execs;    /* `exec` (exec.h); NULL: no workload, so none */
 	const struct vj_supervisor_ops *ops;
 	void *ctx;
 

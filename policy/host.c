@@ -40,6 +40,7 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->image_cache_max = 4ull << 30;
 	h->image_max_files = 200000;
 	h->image_max_bytes = 2ull << 30;
+	h->exec_max = VJ_EXEC_SLOTS;
 	strcpy(h->source, "built-in defaults");
 }
 
@@ -407,6 +408,19 @@ static int host_owner(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return r;
 }
 
+/* How many `vmjail exec`s may run at once in one sandbox; 0 turns exec
+ * off. */
+static int host_exec_max(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct vj_host_config *h = ((struct host_walk *)obj)->h;
+	uint64_t v;
+	int r = vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(0, VJ_EXEC_SLOTS), NULL, &v);
+
+	if (r == 0)
+		h->exec_max = (uint32_t)v;
+	return r;
+}
+
 static int host_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	static const char *const names[] = VJ_MEMORY_BACKING_NAMES;
@@ -477,6 +491,7 @@ static const struct vj_key host_keys[] = {
 	{ "memory_backing", host_memory_backing, false },
 	{ "owner", host_owner, false },
 	{ "images", host_images, false },
+	{ "exec_max", host_exec_max, false },
 };
 
 /* How path a stands to path b, for messages; NULL: apart. */

@@ -19,6 +19,9 @@
 #define VJ_MAX_ROOTS 8
 #define VJ_MAX_ARGS 256
 #define VJ_MAX_ENV 128
+/* `vmjail exec`s one sandbox may run at once at most (the host file's
+ * exec_max; each has a vsock port of its own). */
+#define VJ_EXEC_SLOTS 8
 
 /* Namespaces the jail creates (bitmask). */
 enum vj_ns {
@@ -143,6 +146,7 @@ struct vj_host_config {
 	char cgroup_parent[VJ_PATH_MAX]; /* e.g. "vmjail" under each hierarchy */
 	char run_dir[VJ_PATH_MAX];       /* jail dirs, pid files: /run/vmjail */
 	bool has_owner;                  /* owner: who may control every sandbox */
+	uint32_t exec_max;               /* `vmjail exec`s at once per sandbox, 0..VJ_EXEC_SLOTS */
 	uint32_t owner;
 	bool allow_seccomp_log;
 	uint32_t required_namespaces; /* enum vj_ns bits no policy may drop */

@@ -4,6 +4,7 @@
 
 VJ_INIT_SRCS := rootfs/init/main.c rootfs/init/session.c rootfs/init/workload.c \
 	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c rootfs/init/image_root.c \
+	rootfs/init/exec.c \
 	common/agent_proto.c common/log.c common/parse.c common/error.c
 VJ_INIT := $(BUILD)/vmjail-init
 
@@ -71,7 +72,8 @@ $(BUILD)/tests/unit/test_agent_init: %: %.o $(BUILD)/rootfs/init/workload.o \
 
 TEST_DEPS += $(VJ_INIT) $(VJ_INIT_HOST) examples
 INTEGRATION_TESTS += tests/integration/agent-session.sh tests/integration/agent-init.sh \
-	tests/integration/agent-evil.sh tests/integration/agent-images.sh
+	tests/integration/agent-evil.sh tests/integration/agent-images.sh \
+	tests/integration/agent-exec.sh
 
 # libFuzzer harness for the codec (clang); agent-fuzz.sh runs it briefly,
 # longer by hand: build/fuzz/fuzz_agent_proto -max_total_time=600 DIR

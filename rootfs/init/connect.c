@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent_proto.h"
@@ -68,5 +69,28 @@ int vj_init_connect_host(struct vj_err *err)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return vj_fail_errno(err, -errno, "connect to the host (vsock CID %u, port %u)",
 				     VMADDR_CID_HOST, addr.svm_port);
+	return vj_steal_fd(&fd);
+}
+
+int vj_init_connect_port(const char *unix_prefix, uint32_t port, struct vj_err *err)
+{
+	struct sockaddr_vm vm = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
+				  .svm_port = port };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	const struct sockaddr *addr = (const struct sockaddr *)&vm;
+	socklen_t len = sizeof(vm);
+	cleanup_fd int fd = -1;
+
+	if (unix_prefix) {
+		if ((size_t)snprintf(un.sun_path, sizeof(un.sun_path), "%s_%u", unix_prefix, port) >=
+		    sizeof(un.sun_path))
+			return vj_fail(err, -ENAMETOOLONG, "exec socket %s_%u: path too long",
+				       unix_prefix, port);
+		addr = (const struct sockaddr *)&un;
+		len = sizeof(un);
+	}
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, addr, len) < 0)
+		return vj_fail_errno(err, -errno, "connect to the host for an exec (port %u)", port);
 	return vj_steal_fd(&fd);
 }

@@ -20,4 +20,11 @@ int vj_init_port_from_cmdline(const char *cmdline, uint32_t *port, struct vj_err
  * (close-on-exec) or -errno with err set. */
 int vj_init_connect_host(struct vj_err *err);
 
+/* Connects an exec's own stream (PROTOCOL.md, EXEC): to the host's vsock
+ * port `port`, or, with unix_prefix (the tests, which run the agent over
+ * a socketpair), to the AF_UNIX socket "<unix_prefix>_<port>", the name
+ * the host side of vsock gives that port. Returns the socket
+ * (close-on-exec) or -errno with err set. */
+int vj_init_connect_port(const char *unix_prefix, uint32_t port, struct vj_err *err);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * vmjail-init: the guest's PID 1 and the launcher's agent.
  *
- *   vmjail-init [--fd N] [--no-setup]
+ *   vmjail-init [--fd N] [--exec-socket PREFIX] [--no-setup]
  *
  * As PID 1 it mounts the kernel file systems and brings up lo, connects
  * to the host over vsock (CID 2, port vmjail.port= from the kernel command
@@ -10,7 +10,8 @@
  * at once when none runs. --fd N serves an inherited connected stream socket
  * instead of connecting; --no-setup skips the system set-up and the
  * power-off (both are also skipped when it is not PID 1), which is how
- * the tests run it on the host.
+ * the tests run it on the host; --exec-socket PREFIX has execs (EXEC)
+ * connect to the AF_UNIX socket PREFIX_<port> rather than over vsock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 
 struct options {
 	int fd; /* -1: connect over vsock */
+	const char *exec_socket; /* NULL: execs connect over vsock */
 	bool setup;
 };
 
@@ -43,6 +45,7 @@ static int parse_options(int argc, char **argv, bool is_init, struct options *o)
 	uint64_t v;
 
 	o->fd = -1;
+	o->exec_socket = NULL;
 	o->setup = is_init;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--no-setup")) {
@@ -54,12 +57,15 @@ static int parse_options(int argc, char **argv, bool is_init, struct options *o)
 				return -EINVAL;
 			}
 			o->fd = (int)v;
+		} else if (!strcmp(argv[i], "--exec-socket") && i + 1 < argc) {
+			o->exec_socket = argv[++i];
 		} else if (is_init) {
 			/* The kernel hands PID 1 the command-line words it does not
 			 * know: no reason to refuse to boot. */
 			vj_warn("ignoring argument \"%s\"", argv[i]);
 		} else {
-			vj_error("unknown argument \"%s\" (usage: vmjail-init [--fd N] [--no-setup])",
+			vj_error("unknown argument \"%s\" (usage: vmjail-init [--fd N] "
+				 "[--exec-socket PREFIX] [--no-setup])",
 				 argv[i]);
 			return -EINVAL;
 		}
@@ -141,7 +147,8 @@ static int serve(const struct options *o, bool is_init)
 	cleanup_free struct vj_agent_rx *rx = malloc(sizeof(*rx));
 	cleanup_free struct vj_agent_tx *tx = malloc(sizeof(*tx));
 	struct vj_init_session s = { .conn = -1, .is_init = is_init, .setup = o->setup,
-				     .reconnect = o->fd < 0 && is_init, .rx = rx, .tx = tx };
+				     .reconnect = o->fd < 0 && is_init, .rx = rx, .tx = tx,
+				     .exec_prefix = o->exec_socket };
 	struct vj_err err;
 	int r;
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "exec.h"
 #include "log.h"
 #include "image_root.h"
 #include "net.h"
@@ -98,6 +99,18 @@ static int hello(struct vj_init_session *s, struct vj_err *err)
 	return 0;
 }
 
+/* An exec's connection begins with the proof that the agent made it:
+ * the id and token of the EXEC frame it answers. Its version is the one
+ * the workload's session agreed. */
+static int attach(struct vj_init_session *s, struct vj_err *err)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_ATTACH };
+
+	m.attach.id = s->exec->id;
+	memcpy(m.attach.token, s->exec->token, sizeof(m.attach.token));
+	return send_frame(s, &m, err);
+}
+
 /*
  * This VM is one of the clones of a snapshot: fresh randomness first, so
  * that nothing of this clone draws what its siblings draw too; a clone
@@ -139,13 +152,20 @@ static int receive_workload(struct vj_init_session *s, struct vj_init_workload *
 			    struct vj_err *err)
 {
 	struct vj_agent_msg m;
+	struct vj_agent_exec_spec xspec;
 	bool have_spec = false, restored = false;
 	int r;
 
 	for (;;) {
 		if ((r = recv_frame(s, &m, err)) < 0)
 			return r;
-		if (m.type == VJ_AGENT_RESTORED && !have_spec && !restored) {
+		if (s->exec && m.type == VJ_AGENT_EXEC_SPEC && !have_spec) {
+			xspec = m.xspec;
+			have_spec = true;
+		} else if (s->exec && (m.type == VJ_AGENT_WORKLOAD || m.type == VJ_AGENT_RESTORED ||
+				       m.type == VJ_AGENT_ROOT)) {
+			return unexpected(&m, "on an exec's connection", err);
+		} else if (m.type == VJ_AGENT_RESTORED && !have_spec && !restored) {
 			if (s->version < VJ_AGENT_VERSION_RESTORED)
 				return vj_fail(err, -EPROTO,
 					       "unexpected RESTORED frame in protocol version %u",
@@ -168,9 +188,12 @@ static int receive_workload(struct vj_init_session *s, struct vj_init_workload *
 				return r;
 		} else if (m.type == VJ_AGENT_START && have_spec) {
 			vj_agent_rx_consume(s->rx);
+			if (s->exec && (r = vj_init_exec_prepare(w, s->workload, &xspec, err)) < 0)
+				return r;
 			return vj_init_workload_check(w, err);
 		} else {
-			return unexpected(&m, have_spec ? "before START" : "before WORKLOAD", err);
+			return unexpected(&m, have_spec ? "before START"
+						  : s->exec ? "before EXEC_SPEC" : "before WORKLOAD", err);
 		}
 		vj_agent_rx_consume(s->rx);
 	}
@@ -216,6 +239,7 @@ static int apply_root(struct vj_init_session *s, struct vj_init_workload *w, str
 
 struct relay {
 	struct vj_init_session *s;
+	const struct vj_init_workload *w; /* what execs run beside */
 	struct vj_init_child child;
 	int sigfd;
 	bool stdin_eof;       /* STDIN_EOF arrived */
@@ -297,8 +321,10 @@ static void reap(struct relay *rl)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid != rl->child.pid || rl->done)
+		if (pid != rl->child.pid || rl->done) {
+			vj_init_exec_reaped(rl->s, pid);
 			continue;
+		}
 		rl->done = true;
 		rl->status = st;
 		kill_rest(rl);
@@ -376,6 +402,8 @@ static int handle(struct relay *rl, const struct vj_agent_msg *m, struct vj_err 
 				       rl->s->version);
 		set_clock(rl->s, m->realtime_ns);
 		return 0;
+	case VJ_AGENT_EXEC:
+		return vj_init_exec_start(rl->s, rl->w, &m->exec, err);
 	default:
 		return unexpected(m, "while the workload runs", err);
 	}
@@ -565,6 +593,7 @@ static void end_run(struct relay *rl)
 		while (waitpid(rl->child.pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	vj_init_exec_end_all(rl->s);
 	if (rl->s->is_init)
 		while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 			;
@@ -609,12 +638,14 @@ static void detach_run(struct relay *rl)
 int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 {
 	struct vj_init_workload w = { 0 };
-	struct relay rl = { .s = s, .child = { -1, -1, -1, -1 }, .sigfd = -1 };
+	struct relay rl = { .s = s, .w = &w, .child = { -1, -1, -1, -1 }, .sigfd = -1 };
 	enum vj_init_spawn_failure failure;
 	int r;
 
-	if ((r = hello(s, err)) < 0 || (r = receive_workload(s, &w, err)) < 0 ||
-	    (r = apply_system(&w.spec, err)) < 0 || (r = apply_root(s, &w, err)) < 0 ||
+	if ((r = s->exec ? attach(s, err) : hello(s, err)) < 0 ||
+	    (r = receive_workload(s, &w, err)) < 0 ||
+	    (r = s->exec ? 0 : apply_system(&w.spec, err)) < 0 ||
+	    (r = s->exec ? 0 : apply_root(s, &w, err)) < 0 ||
 	    (r = start_reaping(&rl, err)) < 0)
 		goto out;
 	if (!(rl.buf = malloc(VJ_AGENT_PAYLOAD_MAX))) {

@@ -16,6 +16,12 @@
  * a snapshot of a clone of a snapshot, and so on); past that a pipe is
  * closed, and its writer gets EPIPE. */
 #define VJ_INIT_ORPHANS_MAX 8
+/* Exec servers (exec.h) running at once. The launcher runs fewer execs
+ * than this at a time (jailer/CONTROL.md); an EXEC past it is logged and
+ * not started, and the launcher's wait for its connection times out. */
+#define VJ_INIT_EXECS_MAX 32
+
+struct vj_init_workload;
 
 struct vj_init_session {
 	int conn;
@@ -36,6 +42,16 @@ struct vj_init_session {
 	 * never block on a full pipe. Kept across sessions. */
 	unsigned norphans;
 	int orphans[VJ_INIT_ORPHANS_MAX];
+	/* Where exec servers connect: NULL, the host over vsock; otherwise
+	 * (the tests) the AF_UNIX socket "<exec_prefix>_<port>". */
+	const char *exec_prefix;
+	/* An exec server's session (exec.h): ATTACH instead of HELLO and
+	 * EXEC_SPEC instead of WORKLOAD, the rest taken from `workload`. */
+	const struct vj_agent_exec *exec;
+	const struct vj_init_workload *workload;
+	/* The exec servers this agent started that are not reaped yet. */
+	unsigned nexecs;
+	pid_t execs[VJ_INIT_EXECS_MAX];
 };
 
 /* How long a workload has to end after SIGTERM, when vmjail-init is asked

@@ -34,6 +34,7 @@ example-untrusted 240
 example-function 240
 example-ci-job 300
 lifecycle 600
+exec 600
 agent-20-runs 900
 vmm-snapshot-linux 300
 snapshot-clones 900
@@ -878,6 +879,131 @@ scenario_lifecycle() {
 	$VJ_CTL rm e2e-panic >>"$LOG" 2>&1
 	expect "nothing of the panicked sandbox is left" gone e2e-panic
 	expect "no run directory is left" run_dir_empty
+}
+
+# --- vmjail exec: a second process beside the workload ------------------
+
+# xrun OUT ERR ARGS...: `vmjail exec ARGS...`, its status in RC.
+xrun() {
+	local out=$1 err=$2
+	shift 2
+	$VJ_CTL exec "$@" >"$out" 2>"$err"
+	RC=$?
+	{
+		echo "@@ vmjail exec $*: status $RC"
+		cat "$out" "$err"
+	} >>"$LOG"
+}
+
+# wait_file FILE TEXT: FILE has a line TEXT within 30 s.
+wait_file() {
+	local i=0
+	while [ $i -lt 300 ] && ! grep -qx "$2" "$1" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -qx "$2" "$1" 2>/dev/null && return 0
+	WHY="$1 has no line \"$2\" after 30 s: $(head -c 200 "$1" 2>/dev/null)"
+	return 1
+}
+
+# A detached workload, and processes run beside it with `vmjail exec`:
+# status and streams, stdin, two at once, the workload's files, a signal
+# to `vmjail exec` passed on, a paused sandbox and another uid refused,
+# an exec that the workload's end ends, and an exec after the sandbox
+# ended refused. Nothing is left.
+scenario_exec() {
+	local OUT RC pid p1 p2
+	OUT=$($VJ_RUN --timeout 10m --detach --id e2e-exec -- sh -c '
+		echo from-the-workload >/tmp/workload.file; echo ready; exec sleep 1000' 2>>"$LOG")
+	expect "a detached workload runs" test "$OUT" = e2e-exec
+	$VJ_CTL logs e2e-exec >/tmp/exec.logs 2>&1
+	local i=0
+	while [ $i -lt 600 ] && ! grep -q ready /tmp/exec.logs; do
+		sleep 0.1
+		i=$((i + 1))
+		$VJ_CTL logs e2e-exec >/tmp/exec.logs 2>&1
+	done
+
+	xrun /tmp/x.out /tmp/x.err e2e-exec -- sh -c 'echo hi; echo oops >&2; exit 3'
+	expect "exec: the process's stdout is vmjail's stdout" file_is /tmp/x.out hi
+	expect "exec: its stderr is vmjail's stderr" file_is /tmp/x.err oops
+	expect "exec: vmjail exits with its status" vj_status_is 3 "exit 3"
+
+	echo x | {
+		xrun /tmp/x.out /tmp/x.err e2e-exec -- cat
+		echo "$RC" >/tmp/x.rc
+	}
+	RC=$(cat /tmp/x.rc)
+	expect "exec: stdin is forwarded" file_is /tmp/x.out x
+	expect "exec: cat's status" vj_status_is 0 "cat succeeded"
+
+	xrun /tmp/x.out /tmp/x.err e2e-exec -- cat /tmp/workload.file
+	expect "exec: the process sees the workload's files" file_is /tmp/x.out from-the-workload
+
+	xrun /tmp/x.out /tmp/x.err e2e-exec --env A=1 --cwd /tmp --user 65534:65534 -- \
+		sh -c 'echo "$A $(pwd) $(id -u)"'
+	expect "exec: --env, --cwd and --user" file_is /tmp/x.out "1 /tmp 65534"
+
+	# Each waits for the other's file: both end only if they run at once.
+	$VJ_CTL exec e2e-exec -- sh -c 'touch /tmp/both.1; n=0
+		while [ ! -e /tmp/both.2 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+		ls /tmp/both.* | wc -l' >/tmp/c1.out 2>>"$LOG" &
+	p1=$!
+	$VJ_CTL exec e2e-exec -- sh -c 'touch /tmp/both.2; n=0
+		while [ ! -e /tmp/both.1 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+		ls /tmp/both.* | wc -l' >/tmp/c2.out 2>>"$LOG" &
+	p2=$!
+	wait $p1
+	RC=$?
+	wait $p2
+	expect "exec: two at once, each with its own output and status" \
+		test "$RC:$?:$(cat /tmp/c1.out):$(cat /tmp/c2.out)" = "0:0:2:2"
+
+	$VJ_CTL exec e2e-exec -- sh -c 'trap "echo got-term; exit 7" TERM; echo up
+		while :; do sleep 0.1; done' >/tmp/k.out 2>>"$LOG" &
+	pid=$!
+	expect "exec: a long process runs" wait_file /tmp/k.out up
+	kill -TERM $pid
+	wait $pid
+	RC=$?
+	cat /tmp/k.out >>"$LOG"
+	expect "exec: SIGTERM to vmjail exec reaches the process" file_is /tmp/k.out "up
+got-term"
+	expect "exec: ... and vmjail exec exits with its status" vj_status_is 7 "the trap's exit 7"
+
+	$VJ_CTL pause e2e-exec >>"$LOG" 2>&1
+	xrun /tmp/x.out /tmp/x.err e2e-exec -- true
+	expect "exec: a paused sandbox refuses it, in one line" \
+		sh -c "test $RC = 125 && test \$(wc -l </tmp/x.err) = 1 && grep -q 'is paused' /tmp/x.err"
+	$VJ_CTL resume e2e-exec >>"$LOG" 2>&1
+
+	[ -e /etc/passwd ] || printf '%s\n' 'root:x:0:0:root:/:/bin/sh' \
+		'nobody:x:65534:65534:nobody:/:/bin/sh' >/etc/passwd
+	[ -e /etc/group ] || printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >/etc/group
+	su -s /bin/sh nobody -c "$VJ_CTL exec e2e-exec -- true" >/tmp/x.out 2>/tmp/x.err
+	RC=$?
+	cat /tmp/x.err >>"$LOG"
+	expect "exec: another uid is refused, in one line" \
+		sh -c "test $RC = 125 && test \$(wc -l </tmp/x.err) = 1"
+
+	# The workload's end ends every process of the guest, execs too.
+	$VJ_CTL exec e2e-exec -- sh -c 'echo up; exec sleep 1000' >/tmp/k.out 2>/tmp/k.err &
+	pid=$!
+	expect "exec: a long process runs" wait_file /tmp/k.out up
+	$VJ_CTL kill e2e-exec KILL >>"$LOG" 2>&1
+	wait $pid
+	RC=$?
+	cat /tmp/k.err >>"$LOG"
+	expect "exec: the workload's end ends it: 137 and one line" \
+		sh -c "test $RC = 137 && test \$(wc -l </tmp/k.err) = 1 && grep -q ended /tmp/k.err"
+	wait_status e2e-exec
+	expect "the workload's status is 137 in wait" vj_status_is 137 "128+SIGKILL"
+	xrun /tmp/x.out /tmp/x.err e2e-exec -- true
+	expect "exec: after the sandbox ended it is refused, in one line" \
+		sh -c "test $RC = 125 && test \$(wc -l </tmp/x.err) = 1"
+	$VJ_CTL rm e2e-exec >>"$LOG" 2>&1
+	expect "nothing of it is left" gone e2e-exec
 }
 
 scenario_agent_20_runs() {

@@ -26,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req.command >= VJ_CTL_COMMANDS || req.signal < 1 || req.signal > 64 ||
 	    req.timeout_ms > 24u * 3600 * 1000)
 		__builtin_trap();
+	if (req.command == VJ_CTL_EXEC && (!req.exec || !req.exec->w.argc))
+		__builtin_trap();
+	vj_ctl_request_free(&req);
 	if (vj_json_parse(req.id, strlen(req.id), 8, &doc, &why) < 0)
 		__builtin_trap();
 	vj_json_free(&doc);

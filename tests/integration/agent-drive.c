@@ -28,16 +28,30 @@
  *   --listen PATH        accept the agent on an AF_UNIX socket at PATH
  *   --cancel-after MS    cancel the session after MS milliseconds, as the
  *                        VM's end does in the launcher (not with --listen)
+ * Execs (jailer/exec.c, as `vmjail exec`), once the session runs:
+ *   --exec-socket PREFIX their ports listen at PREFIX_<port> (give the agent
+ *                        --exec-socket PREFIX too)
+ *   --exec ARG           the exec's argv, one option per argument
+ *   --exec-env NAME=VALUE   --exec-cwd DIR   --exec-user UID:GID
+ *   --exec-count N       N such execs at once (default 1)
+ *   --exec-in FILE       their stdin (default /dev/null)
+ *   --exec-out FILE      exec k's stdout goes to FILE.k, its stderr to FILE.k.err
+ * With execs the workload's stdin is a pipe that ends once every exec has
+ * ended; each exec's end is a line "exec K: status S" (or "exec K: no
+ * status: WHY") in the report.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -48,6 +62,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "exec.h"
 #include "parse.h"
 
 #define SESSION_FAILED 125
@@ -58,6 +73,10 @@ struct options {
 	struct vj_agent_io io;
 	struct vj_agent_restored restored;
 	bool forward_signals, settime;
+	/* execs */
+	const char *exec_socket, *exec_in, *exec_out;
+	struct vj_ctl_exec exec;
+	unsigned exec_count;
 	const char *agent_log, *report, *listen;
 	uint64_t cancel_after_ms, settime_ns;
 	char **agent_argv;
@@ -126,7 +145,25 @@ static void parse(int argc, char **argv, struct options *o)
 		if (!val)
 			die("%s: missing value", opt);
 		i++;
-		if (!strcmp(opt, "--env") && o->w.envc < VJ_MAX_ENV)
+		if (!strcmp(opt, "--exec") && o->exec.w.argc < VJ_MAX_ARGS)
+			o->exec.w.argv[o->exec.w.argc++] = (char *)val;
+		else if (!strcmp(opt, "--exec-env") && o->exec.w.envc < VJ_MAX_ENV)
+			o->exec.w.env[o->exec.w.envc++] = (char *)val;
+		else if (!strcmp(opt, "--exec-cwd"))
+			snprintf(o->exec.cwd, sizeof(o->exec.cwd), "%s", val);
+		else if (!strcmp(opt, "--exec-user")) {
+			if (sscanf(val, "%u:%u", &o->exec.uid, &o->exec.gid) != 2)
+				die("--exec-user %s: expected UID:GID", val);
+			o->exec.has_ids = true;
+		} else if (!strcmp(opt, "--exec-count"))
+			o->exec_count = (unsigned)number(val, VJ_EXEC_MAX);
+		else if (!strcmp(opt, "--exec-socket"))
+			o->exec_socket = val;
+		else if (!strcmp(opt, "--exec-in"))
+			o->exec_in = val;
+		else if (!strcmp(opt, "--exec-out"))
+			o->exec_out = val;
+		else if (!strcmp(opt, "--env") && o->w.envc < VJ_MAX_ENV)
 			o->w.env[o->w.envc++] = (char *)val;
 		else if (!strcmp(opt, "--cwd"))
 			snprintf(o->spec.cwd, sizeof(o->spec.cwd), "%s", val);
@@ -188,6 +225,139 @@ static void parse(int argc, char **argv, struct options *o)
 	argv[i++] = NULL;
 	for (; i < argc && o->w.argc < VJ_MAX_ARGS; i++)
 		o->w.argv[o->w.argc++] = argv[i];
+}
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("--listen %s: path too long", path);
+	strcpy(sa.sun_path, path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+		die("--listen: %s", strerror(errno));
+	return fd;
+}
+
+/* ---- execs ---------------------------------------------------------------- */
+
+struct drive_execs {
+	struct options *o;
+	struct vj_execs x;
+	_Atomic unsigned version;
+	int sender;     /* the session's command channel */
+	int hold;       /* the writing end of the workload's stdin */
+	char report[4096];
+	size_t report_len;
+};
+
+static unsigned drive_version(void *ctx)
+{
+	struct drive_execs *d = ctx;
+
+	return atomic_load(&d->version);
+}
+
+static int drive_command(void *ctx, const struct vj_agent_cmd *c)
+{
+	struct drive_execs *d = ctx;
+
+	return send(d->sender, c, sizeof(*c), MSG_NOSIGNAL) == (ssize_t)sizeof(*c) ? 0 : -errno;
+}
+
+static int drive_listen(void *ctx, uint32_t port, int *fd, struct vj_err *e)
+{
+	struct drive_execs *d = ctx;
+	char path[256];
+
+	(void)e;
+	snprintf(path, sizeof(path), "%s_%u", d->o->exec_socket, port);
+	*fd = listen_at(path);
+	return fcntl(*fd, F_SETFL, O_NONBLOCK);
+}
+
+static void note(struct drive_execs *d, const char *fmt, unsigned k, const char *detail, int n)
+{
+	char line[512];
+	int len = snprintf(line, sizeof(line), fmt, k, detail, n);
+
+	if (len > 0 && d->report_len + (size_t)len < sizeof(d->report)) {
+		memcpy(d->report + d->report_len, line, (size_t)len);
+		d->report_len += (size_t)len;
+	}
+}
+
+static int open_or_die(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die("%s: cannot open", path);
+	return fd;
+}
+
+/* Starts the execs once the session runs, waits for their ends, then
+ * ends the workload's stdin. */
+static void *drive_execs_main(void *arg)
+{
+	struct drive_execs *d = arg;
+	struct options *o = d->o;
+	unsigned started = 0, ended = 0;
+	struct vj_exec_end end;
+	struct vj_err e;
+	char path[512];
+
+	for (int i = 0; i < 3000 && !atomic_load(&d->version); i++)
+		usleep(10000);
+	for (unsigned k = 1; k <= o->exec_count; k++) {
+		int fds[3];
+		fds[0] = open_or_die(o->exec_in ? o->exec_in : "/dev/null", O_RDONLY);
+		snprintf(path, sizeof(path), "%s.%u", o->exec_out, k);
+		fds[1] = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
+		snprintf(path, sizeof(path), "%s.%u.err", o->exec_out, k);
+		fds[2] = open_or_die(path, O_WRONLY | O_CREAT | O_TRUNC);
+		if (vj_execs_start(&d->x, &o->exec, fds, k, &e) < 0)
+			note(d, "exec %u: refused: %s%d\n", k, e.msg, 0);
+		else
+			started++;
+	}
+	while (ended < started) {
+		struct pollfd p = { .fd = d->x.done_fd, .events = POLLIN };
+		poll(&p, 1, -1);
+		while (vj_execs_reap(&d->x, &end)) {
+			ended++;
+			if (end.status >= 0)
+				note(d, "exec %u: status %s%d\n", (unsigned)end.client, "", end.status);
+			else
+				note(d, "exec %u: no status: %s%d\n", (unsigned)end.client, end.why, 0);
+		}
+	}
+	close(d->hold);
+	return NULL;
+}
+
+static void drive_execs_start(struct options *o, struct drive_execs *d, int sender, pthread_t *t)
+{
+	int hold[2];
+	struct vj_err e;
+
+	d->o = o;
+	d->sender = sender;
+	vj_execs_init(&d->x);
+	d->x.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->x.cancel_fd = o->io.cancel_fd;
+	d->x.out_cap = VJ_AGENT_UNCAPPED;
+	d->x.agent = (struct vj_exec_agent){ .version = drive_version, .command = drive_command,
+					     .ctx = d };
+	if (d->x.done_fd < 0 || pipe2(hold, O_CLOEXEC) < 0 ||
+	    vj_execs_listen(&d->x, VJ_EXEC_MAX, drive_listen, d, &e) < 0)
+		die("%s", "exec set-up failed");
+	o->io.in_fd = hold[0];
+	d->hold = hold[1];
+	o->io.version = &d->version;
+	if (pthread_create(t, NULL, drive_execs_main, d) != 0)
+		die("%s", "exec thread: cannot create it");
 }
 
 /* fd >= 0: the agent's end of the connection, as its fd 3. */
@@ -294,19 +464,6 @@ static int cancel_timer(uint64_t ms)
 	return fd;
 }
 
-static int listen_at(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		die("--listen %s: path too long", path);
-	strcpy(sa.sun_path, path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
-		die("--listen: %s", strerror(errno));
-	return fd;
-}
-
 /* The agent (or the VM it runs in) connected: returns the connection. */
 static int connect_agent(struct options *o, pid_t *pid, int *pidfd, struct vj_err *e)
 {
@@ -343,16 +500,24 @@ int main(int argc, char **argv)
 	char line[256];
 	cleanup_fd int cmd = -1, sender = -1, pidfd = -1, timer = -1;
 	int conn, st = 0, r = -ECONNREFUSED;
+	static struct drive_execs d;
+	pthread_t exec_thread;
 	pid_t pid;
 
 	parse(argc, argv, &o);
+	if (o.exec.w.argc && (!o.exec_socket || !o.exec_out))
+		die("%s", "--exec needs --exec-socket and --exec-out");
+	if (o.exec.w.argc && !o.exec_count)
+		o.exec_count = 1;
 	o.io.out_terminal = isatty(o.io.out_fd);
 	o.io.err_terminal = isatty(o.io.err_fd);
 	signal(SIGPIPE, SIG_IGN);
-	if (o.forward_signals || o.settime)
+	if (o.forward_signals || o.settime || o.exec.w.argc)
 		cmd = o.io.cmd_fd = command_channel(&o, &sender);
 	if (o.cancel_after_ms)
 		timer = o.io.cancel_fd = cancel_timer(o.cancel_after_ms);
+	if (o.exec.w.argc)
+		drive_execs_start(&o, &d, sender, &exec_thread);
 	conn = connect_agent(&o, &pid, &pidfd, &e);
 	if (conn >= 0) {
 		r = vj_agent_session(conn, &o.spec, &o.w, &o.io, &res, &e);
@@ -360,8 +525,19 @@ int main(int argc, char **argv)
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (o.exec.w.argc) {
+		pthread_join(exec_thread, NULL);
+		vj_execs_close(&d.x);
+	}
 	if (o.report)
 		report(o.report, r, &res, st);
+	if (o.report && d.report_len) {
+		FILE *f = fopen(o.report, "a");
+		if (f) {
+			fwrite(d.report, 1, d.report_len, f);
+			fclose(f);
+		}
+	}
 	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDOUT, "--out-cap", line, sizeof(line)))
 		fprintf(stderr, "agent-drive: %s\n", line);
 	if (vj_agent_drop_line(&o.io, &res, VJ_AGENT_STDERR, "--err-cap", line, sizeof(line)))

@@ -56,7 +56,8 @@ AGENT_EVIL := $(INTEG_DIR)/agent-evil-launcher
 
 $(AGENT_DRIVE).o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 
-$(AGENT_DRIVE): %: %.o $(BUILD)/jailer/agent.o $(BUILD)/common/agent_proto.o $(COMMON_OBJS)
+$(AGENT_DRIVE): %: %.o $(BUILD)/jailer/agent.o $(BUILD)/jailer/exec.o $(BUILD)/common/agent_proto.o \
+		$(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 

@@ -147,7 +147,7 @@ else
 fi
 
 # With a workload the launcher listens on <uds>_1024 for the guest agent,
-# reached through the broker alone: mode 0600, the sandbox's host ids
+# and on the exec ports after it, reached through the broker alone: mode 0600, the sandbox's host ids
 # (the block its state names). The test guest waits in place of Linux; no
 # agent comes, and SIGTERM ends the sandbox.
 mkdir "$JAIL_TMP/roots"
@@ -163,12 +163,16 @@ umask 000
 agent_launcher=$!
 umask "$umask_was"
 STARTED+=("$agent_launcher")
-for _ in $(seq 200); do [ -S "$JAIL_TMP/roots/w.sock_1024" ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ -S "$JAIL_TMP/roots/w.sock_1032" ] && break; sleep 0.05; done
 ids=$(sed -n 's/^uid //p' "$RUN_DIR/vsock-agent/state"):$(sed -n 's/^gid //p' "$RUN_DIR/vsock-agent/state")
 expect "under umask 000 the agent's <uds>_1024 is mode 0600, the sandbox's host ids" \
 	test "$(stat -c '%a %u:%g' "$JAIL_TMP/roots/w.sock_1024" 2>&1)" = "600 $ids"
 expect "and the vsock socket beside it mode 0600, the launcher's" \
 	test "$(stat -c '%a %u:%g' "$JAIL_TMP/roots/w.sock" 2>&1)" = "600 0:0"
+# vmjail exec's ports, one per exec slot (host file exec_max, 8 by default).
+expect "so are the exec ports <uds>_1025..<uds>_1032, and no more" \
+	test "$(cd "$JAIL_TMP/roots" && stat -c '%n %a %u:%g' w.sock_102[5-9] w.sock_103* 2>&1 | tr '\n' ' ')" = \
+	"$(for p in 1025 1026 1027 1028 1029 1030 1031 1032; do printf 'w.sock_%s 600 %s ' $p "$ids"; done)"
 kill -TERM $agent_launcher
 wait $agent_launcher 2>/dev/null
 expect "both go with the sandbox" test -z "$(ls -A "$JAIL_TMP/roots")"

@@ -747,6 +747,121 @@ static void tx_refuses_a_second_frame_until_the_first_is_written(void **state)
 	free(tx);
 }
 
+
+/* ---- version 5: EXEC, ATTACH, EXEC_SPEC ---------------------------------- */
+
+static void exec_round_trips_id_port_and_token(void **state)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_EXEC }, out;
+	(void)state;
+	m.exec.id = 0x01020304;
+	m.exec.port = UINT32_MAX - 1;
+	for (unsigned i = 0; i < VJ_AGENT_TOKEN_LEN; i++)
+		m.exec.token[i] = (uint8_t)(0xa0 + i);
+	round_trip(&m, &out);
+	assert_int_equal(out.exec.id, 0x01020304);
+	assert_int_equal(out.exec.port, UINT32_MAX - 1);
+	assert_memory_equal(out.exec.token, m.exec.token, VJ_AGENT_TOKEN_LEN);
+	/* id, port, token, little endian, nothing else */
+	assert_int_equal(frame[VJ_AGENT_HDR_LEN], 0x04);
+	assert_int_equal(frame[VJ_AGENT_HDR_LEN + 8], 0xa0);
+	assert_int_equal(frame[0], 8 + VJ_AGENT_TOKEN_LEN);
+}
+
+static void exec_refuses_id_0_port_0_port_max_and_other_lengths(void **state)
+{
+	uint8_t p[8 + VJ_AGENT_TOKEN_LEN] = { 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct vj_agent_msg m;
+	(void)state;
+	assert_int_equal(decode(VJ_AGENT_EXEC, p, sizeof(p), &m), -EPROTO);
+	assert_why("exec id 0");
+	p[0] = 1;
+	memset(p + 4, 0, 4);
+	assert_int_equal(decode(VJ_AGENT_EXEC, p, sizeof(p), &m), -EPROTO);
+	assert_why("port 0");
+	memset(p + 4, 0xff, 4);
+	assert_int_equal(decode(VJ_AGENT_EXEC, p, sizeof(p), &m), -EPROTO);
+	assert_why("port 4294967295");
+	assert_int_equal(decode_header(sizeof(p) + 1, VJ_AGENT_EXEC, 0), -EMSGSIZE);
+	assert_int_equal(decode_header(sizeof(p) - 1, VJ_AGENT_EXEC, 0), -EPROTO);
+}
+
+static void attach_round_trips_and_refuses_id_0_and_other_lengths(void **state)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_ATTACH }, out;
+	uint8_t p[4 + VJ_AGENT_TOKEN_LEN] = { 0 };
+	(void)state;
+	m.attach.id = UINT32_MAX;
+	memset(m.attach.token, 0x5a, VJ_AGENT_TOKEN_LEN);
+	round_trip(&m, &out);
+	assert_int_equal(out.attach.id, UINT32_MAX);
+	assert_memory_equal(out.attach.token, m.attach.token, VJ_AGENT_TOKEN_LEN);
+	assert_int_equal(decode(VJ_AGENT_ATTACH, p, sizeof(p), &m), -EPROTO);
+	assert_why("exec id 0");
+	assert_int_equal(decode_header(sizeof(p) + 1, VJ_AGENT_ATTACH, 0), -EMSGSIZE);
+	assert_int_equal(decode_header(sizeof(p) - 1, VJ_AGENT_ATTACH, 0), -EPROTO);
+}
+
+static void exec_spec_round_trips_with_and_without_ids_and_cwd(void **state)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_EXEC_SPEC }, out;
+	(void)state;
+	round_trip(&m, &out);
+	assert_int_equal(out.xspec.flags, 0);
+	assert_string_equal(out.xspec.cwd, "");
+	m.xspec.flags = VJ_AGENT_XSPEC_IDS | VJ_AGENT_XSPEC_CWD;
+	m.xspec.uid = 1000;
+	m.xspec.gid = UINT32_MAX;
+	memset(m.xspec.cwd, 'a', VJ_AGENT_CWD_MAX);
+	m.xspec.cwd[0] = '/';
+	round_trip(&m, &out);
+	assert_int_equal(out.xspec.uid, 1000);
+	assert_int_equal(out.xspec.gid, UINT32_MAX);
+	assert_int_equal(strlen(out.xspec.cwd), VJ_AGENT_CWD_MAX);
+}
+
+static void exec_spec_refuses_flags_reserved_ids_cwd_and_lengths(void **state)
+{
+	uint8_t p[16 + 8] = { 0 };
+	struct vj_agent_msg m;
+	(void)state;
+	p[0] = 4; /* an unknown flag */
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 16, &m), -EPROTO);
+	assert_why("unknown flags 0x4");
+	p[0] = 0;
+	p[15] = 1;
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 16, &m), -EPROTO);
+	assert_why("reserved");
+	p[15] = 0;
+	p[4] = 1; /* a uid without the ids flag */
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 16, &m), -EPROTO);
+	assert_why("without the ids flag");
+	p[4] = 0;
+	p[12] = 4; /* a cwd without the cwd flag */
+	memcpy(p + 16, "/tmp", 4);
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 20, &m), -EPROTO);
+	assert_why("cwd flag");
+	p[0] = VJ_AGENT_XSPEC_CWD;
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 20, &m), 0);
+	assert_string_equal(m.xspec.cwd, "/tmp");
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 21, &m), -EPROTO);
+	assert_why("add up to 20");
+	p[12] = 0; /* the flag without a cwd */
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 16, &m), -EPROTO);
+	assert_why("cwd flag");
+	p[12] = 4;
+	p[16] = 't'; /* relative */
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 20, &m), -EPROTO);
+	assert_why("absolute");
+	p[16] = '/';
+	p[18] = '\0';
+	assert_int_equal(decode(VJ_AGENT_EXEC_SPEC, p, 20, &m), -EPROTO);
+	assert_why("NUL");
+	assert_int_equal(decode_header(16 + VJ_AGENT_CWD_MAX + 1, VJ_AGENT_EXEC_SPEC, 0),
+			 -EMSGSIZE);
+	assert_int_equal(decode_header(15, VJ_AGENT_EXEC_SPEC, 0), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +895,11 @@ int main(void)
 		cmocka_unit_test(restored_layout_is_the_documented_one),
 		cmocka_unit_test(restored_refuses_bad_lengths_reserved_bytes_and_hostnames),
 		cmocka_unit_test(exit_round_trips_and_rejects_bad_kind_and_values),
+		cmocka_unit_test(exec_round_trips_id_port_and_token),
+		cmocka_unit_test(exec_refuses_id_0_port_0_port_max_and_other_lengths),
+		cmocka_unit_test(attach_round_trips_and_refuses_id_0_and_other_lengths),
+		cmocka_unit_test(exec_spec_round_trips_with_and_without_ids_and_cwd),
+		cmocka_unit_test(exec_spec_refuses_flags_reserved_ids_cwd_and_lengths),
 		cmocka_unit_test(error_text_must_be_printable_ascii),
 		cmocka_unit_test(printable_replaces_and_truncates),
 		cmocka_unit_test(string_limits_count_arguments_environment_and_bytes),

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -432,9 +433,9 @@ static void settime_is_dropped_for_a_version_1_agent(void **state)
 	assert_int_equal(r.res.status, 128 + SIGTERM);
 }
 
-static void script_offers_1_to_5(int fd)
+static void script_offers_1_to_7(int fd)
 {
-	hello_versions(fd, 1, 5, 3);
+	hello_versions(fd, 1, 7, VJ_AGENT_VERSION_MAX);
 	take_workload(fd);
 	put_exit(fd, VJ_AGENT_EXITED, 0);
 	until_eof(fd);
@@ -445,7 +446,7 @@ static void the_newest_common_version_is_agreed(void **state)
 	static struct run r;
 	(void)state;
 	init_run(&r);
-	assert_int_equal(session(&r, script_offers_1_to_5), 0);
+	assert_int_equal(session(&r, script_offers_1_to_7), 0);
 	assert_child_ok(&r);
 }
 
@@ -1160,7 +1161,7 @@ static void a_booted_sandbox_sends_no_restored(void **state)
 
 static void script_future_version(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 4, 6 } };
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 6, 8 } };
 
 	put(fd, &m);
 	until_eof(fd);
@@ -1172,7 +1173,7 @@ static void an_unsupported_version_ends_the_session(void **state)
 	(void)state;
 	init_run(&r);
 	assert_int_equal(session(&r, script_future_version), -EPROTONOSUPPORT);
-	assert_error(&r, "versions 4..6, this launcher 1..3");
+	assert_error(&r, "versions 6..8, this launcher 1..5");
 }
 
 static void script_bad_exit(int fd)
@@ -1408,6 +1409,190 @@ static void accept_is_cancelled_when_nobody_connects(void **state)
 	close(efd);
 }
 
+
+/* ---- version 5: execs -------------------------------------------------------- */
+
+static const struct vj_agent_exec exec_example = {
+	.id = 7, .port = 1026,
+	.token = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
+};
+
+static void script_v5_exec_sent(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 5, 5);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_EXEC && m.exec.id == 7 && m.exec.port == 1026 &&
+	       !memcmp(m.exec.token, exec_example.token, VJ_AGENT_TOKEN_LEN));
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SIGNAL && m.signal == SIGTERM);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGTERM);
+	until_eof(fd);
+}
+
+static void send_exec_cmd(int sender)
+{
+	struct vj_agent_cmd c = { .op = VJ_AGENT_CMD_EXEC, .arg = exec_example.id,
+				  .arg64 = exec_example.port };
+
+	memcpy(c.token, exec_example.token, sizeof(c.token));
+	assert_int_equal(send(sender, &c, sizeof(c), 0), sizeof(c));
+}
+
+static void an_exec_command_becomes_an_exec_frame_for_a_version_5_agent(void **state)
+{
+	static struct run r;
+	_Atomic unsigned version = 0;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	r.io.version = &version;
+	send_exec_cmd(sender);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGTERM, 0);
+	assert_int_equal(session(&r, script_v5_exec_sent), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(atomic_load(&version), 5);
+}
+
+static void script_v3_no_exec(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 3, 3);
+	take_workload(fd);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_SIGNAL && m.signal == SIGTERM);
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGTERM);
+	until_eof(fd);
+}
+
+/* An older agent would refuse EXEC as an unknown type. */
+static void an_exec_command_is_dropped_for_an_older_agent(void **state)
+{
+	static struct run r;
+	_Atomic unsigned version = 0;
+	int sender;
+	(void)state;
+	init_run(&r);
+	r.io.cmd_fd = cmd_channel(&sender);
+	r.io.version = &version;
+	send_exec_cmd(sender);
+	send_cmd(sender, VJ_AGENT_CMD_SIGNAL, SIGTERM, 0);
+	assert_int_equal(session(&r, script_v3_no_exec), 0);
+	close(sender);
+	close(r.io.cmd_fd);
+	assert_child_ok(&r);
+	assert_int_equal(atomic_load(&version), 3);
+}
+
+static void put_attach(int fd, uint32_t id, uint8_t first)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_ATTACH };
+
+	m.attach.id = id;
+	memcpy(m.attach.token, exec_example.token, VJ_AGENT_TOKEN_LEN);
+	m.attach.token[0] = first;
+	put(fd, &m);
+}
+
+static void script_exec_session(int fd)
+{
+	static const char *const argv[] = { "sh", "-c", "echo out" };
+	struct vj_agent_msg m;
+
+	put_attach(fd, 7, 1);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_EXEC_SPEC);
+	EXPECT(m.xspec.flags == (VJ_AGENT_XSPEC_IDS | VJ_AGENT_XSPEC_CWD) && m.xspec.uid == 5 &&
+	       m.xspec.gid == 6 && !strcmp(m.xspec.cwd, "/tmp"));
+	for (int i = 0; i < 3; i++) {
+		EXPECT(get(fd, &m) && m.type == VJ_AGENT_ARG);
+		EXPECT(m.bytes.len == strlen(argv[i]) && !memcmp(m.bytes.data, argv[i], m.bytes.len));
+	}
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_ENV);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_START);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	put_bytes(fd, VJ_AGENT_STDOUT, "hi\n");
+	put_exit(fd, VJ_AGENT_EXITED, 3);
+	until_eof(fd);
+}
+
+static void exec_run(struct run *r, struct vj_agent_exec_spec *x)
+{
+	init_run(r);
+	*x = (struct vj_agent_exec_spec){ .flags = VJ_AGENT_XSPEC_IDS | VJ_AGENT_XSPEC_CWD,
+					  .uid = 5, .gid = 6 };
+	strcpy(x->cwd, "/tmp");
+	r->io.exec = &exec_example;
+	r->io.xspec = x;
+}
+
+static void an_exec_session_attaches_then_sends_its_spec_instead_of_a_workload(void **state)
+{
+	static struct run r;
+	struct vj_agent_exec_spec x;
+	(void)state;
+	exec_run(&r, &x);
+	assert_int_equal(session(&r, script_exec_session), 0);
+	assert_child_ok(&r);
+	assert_int_equal(r.res.status, 3);
+	assert_string_equal(r.out, "hi\n");
+}
+
+static void script_exec_wrong_token(int fd)
+{
+	put_attach(fd, 7, 99);
+	until_eof(fd);
+}
+
+static void script_exec_wrong_id(int fd)
+{
+	put_attach(fd, 8, 1);
+	until_eof(fd);
+}
+
+static void script_exec_hello(int fd)
+{
+	hello_versions(fd, 1, 5, 5);
+	until_eof(fd);
+}
+
+/* Whatever else reaches an exec's port is not its agent's connection:
+ * it learns nothing of the exec. */
+static void an_exec_session_refuses_a_wrong_token_id_or_a_hello(void **state)
+{
+	static struct run r;
+	struct vj_agent_exec_spec x;
+	(void)state;
+	exec_run(&r, &x);
+	assert_int_equal(session(&r, script_exec_wrong_token), -EPERM);
+	assert_error(&r, "did not carry its id and token");
+	exec_run(&r, &x);
+	assert_int_equal(session(&r, script_exec_wrong_id), -EPERM);
+	assert_error(&r, "did not carry its id and token");
+	exec_run(&r, &x);
+	assert_int_equal(session(&r, script_exec_hello), -EPROTO);
+	assert_error(&r, "unexpected HELLO frame before HELLO or ATTACH");
+}
+
+static void script_workload_attach(int fd)
+{
+	put_attach(fd, 7, 1);
+	until_eof(fd);
+}
+
+static void a_workload_session_refuses_attach(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session(&r, script_workload_attach), -EPROTO);
+	assert_error(&r, "unexpected ATTACH frame");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1446,6 +1631,11 @@ int main(void)
 		cmocka_unit_test(output_before_start_ends_the_session),
 		cmocka_unit_test(anything_before_hello_ends_the_session),
 		cmocka_unit_test(an_unsupported_version_ends_the_session),
+		cmocka_unit_test(an_exec_command_becomes_an_exec_frame_for_a_version_5_agent),
+		cmocka_unit_test(an_exec_command_is_dropped_for_an_older_agent),
+		cmocka_unit_test(an_exec_session_attaches_then_sends_its_spec_instead_of_a_workload),
+		cmocka_unit_test(an_exec_session_refuses_a_wrong_token_id_or_a_hello),
+		cmocka_unit_test(a_workload_session_refuses_attach),
 		cmocka_unit_test(a_restored_sandbox_sends_restored_before_the_workload),
 		cmocka_unit_test(a_restored_sandbox_refuses_an_agent_older_than_version_3),
 		cmocka_unit_test(a_booted_sandbox_sends_no_restored),

@@ -29,12 +29,16 @@ static void every_command_is_known_by_its_name(void **state)
 
 	(void)state;
 	for (int c = 0; c < VJ_CTL_COMMANDS; c++) {
-		/* snapshot is the one command with a required argument */
+		/* the commands with a required argument */
 		snprintf(line, sizeof(line), "{\"execute\": \"%s\"%s}", vj_ctl_command_name(c),
-			 c == VJ_CTL_SNAPSHOT ? ", \"arguments\": {\"dir\": \"/s/a\"}" : "");
+			 c == VJ_CTL_SNAPSHOT    ? ", \"arguments\": {\"dir\": \"/s/a\"}"
+			 : c == VJ_CTL_EXEC      ? ", \"arguments\": {\"argv\": [\"true\"]}"
+			 : c == VJ_CTL_EXEC_KILL ? ", \"arguments\": {\"exec\": 1}"
+						 : "");
 		assert_int_equal(parse(line, &req, &class, &e), 0);
 		assert_int_equal(req.command, c);
 		assert_string_equal(req.id, "null");
+		vj_ctl_request_free(&req);
 	}
 }
 
@@ -438,10 +442,82 @@ static void a_uid_past_the_mode_is_refused_by_its_credentials(void **state)
 		assert_int_equal(f->s.clients[i].fd, -1);
 }
 
+
+static void exec_takes_argv_env_cwd_and_ids(void **state)
+{
+	struct vj_ctl_request req;
+	enum vj_ctl_class class;
+	struct vj_err e;
+	(void)state;
+	assert_int_equal(parse("{\"id\":1,\"execute\":\"exec\",\"arguments\":{\"argv\":[\"sh\",\"-c\","
+			       "\"echo \\\"hi\\\"\"],\"env\":[\"A=1\",\"B=\"],\"cwd\":\"/tmp\","
+			       "\"uid\":1000,\"gid\":0}}", &req, &class, &e), 0);
+	assert_int_equal(req.exec->w.argc, 3);
+	assert_string_equal(req.exec->w.argv[2], "echo \"hi\"");
+	assert_null(req.exec->w.argv[3]);
+	assert_int_equal(req.exec->w.envc, 2);
+	assert_string_equal(req.exec->w.env[1], "B=");
+	assert_string_equal(req.exec->cwd, "/tmp");
+	assert_true(req.exec->has_ids);
+	assert_int_equal(req.exec->uid, 1000);
+	vj_ctl_request_free(&req);
+	assert_null(req.exec);
+}
+
+static void exec_refuses_bad_arguments(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{}", "\"argv\": required" },
+		{ "{\"argv\":[]}", "a program to run" },
+		{ "{\"argv\":[\"\"]}", "a program to run" },
+		{ "{\"argv\":\"sh\"}", "expected an array" },
+		{ "{\"argv\":[1]}", "without NUL" },
+		{ "{\"argv\":[\"a\\u0000b\"]}", "NUL" },
+		{ "{\"argv\":[\"sh\"],\"env\":[\"1A=b\"]}", "NAME=value" },
+		{ "{\"argv\":[\"sh\"],\"env\":[\"A\"]}", "NAME=value" },
+		{ "{\"argv\":[\"sh\"],\"cwd\":\"tmp\"}", "absolute path" },
+		{ "{\"argv\":[\"sh\"],\"uid\":1}", "go together" },
+		{ "{\"argv\":[\"sh\"],\"uid\":4294967295,\"gid\":0}", "0..4294967294" },
+		{ "{\"argv\":[\"sh\"],\"tty\":true}", "unknown member \"tty\"" },
+	};
+	struct vj_ctl_request req;
+	enum vj_ctl_class class;
+	struct vj_err e;
+	char line[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "{\"execute\":\"exec\",\"arguments\":%s}", bad[i][0]);
+		assert_int_equal(parse(line, &req, &class, &e), -EINVAL);
+		assert_int_equal(class, VJ_CTL_BAD_REQUEST);
+		if (!strstr(e.msg, bad[i][1]))
+			fail_msg("%s: \"%s\" does not mention \"%s\"", bad[i][0], e.msg, bad[i][1]);
+		assert_null(req.exec);
+	}
+}
+
+static void exec_kill_takes_an_exec_and_a_signal(void **state)
+{
+	struct vj_ctl_request req;
+	enum vj_ctl_class class;
+	struct vj_err e;
+	(void)state;
+	assert_int_equal(parse("{\"execute\":\"exec-kill\",\"arguments\":{\"exec\":3,\"signal\":2}}",
+			       &req, &class, &e), 0);
+	assert_int_equal(req.exec_id, 3);
+	assert_int_equal(req.signal, 2);
+	assert_int_equal(parse("{\"execute\":\"exec-kill\",\"arguments\":{\"exec\":0}}", &req,
+			       &class, &e), -EINVAL);
+	assert_int_equal(parse("{\"execute\":\"exec-kill\",\"arguments\":{\"exec\":1,\"signal\":65}}",
+			       &req, &class, &e), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_command_is_known_by_its_name),
+		cmocka_unit_test(exec_takes_argv_env_cwd_and_ids),
+		cmocka_unit_test(exec_refuses_bad_arguments),
+		cmocka_unit_test(exec_kill_takes_an_exec_and_a_signal),
 		cmocka_unit_test(ids_are_echoed_as_sent),
 		cmocka_unit_test(arguments_are_checked_per_command),
 		cmocka_unit_test(snapshot_requests_need_an_absolute_dir),

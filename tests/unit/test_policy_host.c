@@ -421,6 +421,22 @@ static void an_owner_may_control_every_sandbox(void **state)
 			  "host.yaml:2:8: owner: expected an integer, found \"bob\"");
 }
 
+static void exec_max_bounds_execs_per_sandbox(void **state)
+{
+	struct vj_err err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\n", &h, &err), 0);
+	assert_int_equal(h.exec_max, VJ_EXEC_SLOTS);
+	assert_int_equal(load("version: 1\nexec_max: 0\n", &h, &err), 0);
+	assert_int_equal(h.exec_max, 0);
+	assert_int_equal(load("version: 1\nexec_max: 3\n", &h, &err), 0);
+	assert_int_equal(h.exec_max, 3);
+	assert_int_equal(load("version: 1\nexec_max: 9\n", &h, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "exec_max"));
+}
+
 static void memory_backing_is_read(void **state)
 {
 	struct vj_err err;
@@ -440,7 +456,7 @@ static void unknown_keys_and_versions_are_refused(void **state)
 	(void)state;
 	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
 			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
-			  "seccomp, memory_backing, owner)");
+			  "seccomp, memory_backing, owner, exec_max)");
 	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
 	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
 }
@@ -494,6 +510,7 @@ int main(void)
 		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),
 		cmocka_unit_test(seccomp_log_permission_is_read),
 		cmocka_unit_test(an_owner_may_control_every_sandbox),
+		cmocka_unit_test(exec_max_bounds_execs_per_sandbox),
 		cmocka_unit_test(memory_backing_is_read),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),
 		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),
