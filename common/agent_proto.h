@@ -136,6 +136,8 @@ struct vj_agent_root {
 	uint8_t fstype;    /* enum vj_agent_root_fs */
 	uint64_t upper_size; /* bytes of the overlay's tmpfs; 0: the kernel's default */
 	char user[VJ_AGENT_USER_MAX + 1]; /* "uid[:gid]", "name[:group]"; "": WORKLOAD's ids */
+};
+
 /* EXEC: the agent connects to the host's vsock port `port` and sends
  * ATTACH with the same id and token on that connection. */
 struct vj_agent_exec {
