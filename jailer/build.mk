@@ -7,7 +7,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/daemon.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
 	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c \
-	jailer/snapshot_dir.c jailer/oci_spec.c
+	jailer/snapshot_dir.c jailer/oci_spec.c jailer/oci.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
@@ -28,6 +28,13 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(JAILER_LIBS) 2>$@.ld; s=$$?; \
 		grep -v $(JAILER_LD_NOISE) $@.ld >&2; rm -f $@.ld; exit $$s
+
+# vmjail answers the runc command line when started as vmjail-runc
+# (jailer/OCI.md): a link beside it, which containerd's runc shim is
+# pointed at (BinaryName).
+BINARIES += $(BUILD)/vmjail-runc
+$(BUILD)/vmjail-runc: $(BUILD)/vmjail
+	$(Q)ln -sf vmjail $@
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
