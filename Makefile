@@ -17,7 +17,7 @@ endif
 # missing ones (idempotent); every top-level target depends on it.
 DEB_PKGS := gcc make libc6-dev pkg-config libseccomp-dev libcap-ng-dev \
 	libcgroup-dev libyaml-dev libcmocka-dev iproute2 clang \
-	libclang-rt-14-dev
+	libclang-rt-14-dev zlib1g-dev erofs-utils
 DEB_PKGS_KERNEL := linux-source-6.1 bc flex bison libelf-dev libssl-dev \
 	busybox-static e2fsprogs cpio xz-utils
 DEB_PKGS_E2E := qemu-system-x86 linux-image-cloud-amd64
@@ -115,6 +115,7 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 include vmm/virtio/build.mk
 include vmm/build.mk
 include policy/build.mk
+include image/build.mk
 include jailer/build.mk
 include tests/guest/build.mk
 include tests/guest/virtio/build.mk

@@ -13,6 +13,8 @@
 #include "agent_proto.h"
 #include "policy.h"
 
+struct vj_root_image;
+
 /* Exit statuses of `vmjail run` besides the VMM's own (vmm/exit.h), which
  * pass through unchanged. Documented in jailer/README.md. */
 enum vj_launch_status {
@@ -71,6 +73,14 @@ struct vj_launch {
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
 	int verbosity; /* -v count, passed on to the VMM */
+	/*
+	 * A container image's root (image/image.h), from --image or from code
+	 * (the OCI runtime's bundle): attached as a read-only drive after the
+	 * policy's, mounted by vmjail-init under a writable overlay, its config
+	 * honoured (policy argv, if any, replaces Cmd; policy env goes on top
+	 * of the image's). NULL: the policy's own root. Not owned.
+	 */
+	const struct vj_root_image *root_image;
 };
 
 #endif

@@ -158,6 +158,13 @@ struct vj_host_config {
 	char oci_policy[VJ_PATH_MAX];
 	unsigned noci_policy_roots;
 	char oci_policy_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	/* Container images (image/image.h), host file `images:`: where their
+	 * root images are cached, the cache's size, and the bounds on what
+	 * one image may hold. */
+	char image_cache[VJ_PATH_MAX];
+	uint64_t image_cache_max;  /* bytes of the whole cache (LRU eviction) */
+	uint64_t image_max_files;  /* entries of one image, its layers together */
+	uint64_t image_max_bytes;  /* bytes of one image's files */
 	char source[VJ_PATH_MAX];     /* the host file, or "built-in defaults" */
 };
 
