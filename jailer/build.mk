@@ -45,7 +45,7 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot)
+	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot test_oci_spec)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
@@ -53,7 +53,8 @@ $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
 
 # The forms of each setting against each other: policies need the policy
 # tests' scratch tree.
-$(BUILD)/tests/unit/test_settings_forms: $(BUILD)/tests/unit/test_policy_util.o
+$(BUILD)/tests/unit/test_settings_forms $(BUILD)/tests/unit/test_oci_spec: \
+	$(BUILD)/tests/unit/test_policy_util.o
 
 # Objects before the archive, which extra prerequisites would follow.
 $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)

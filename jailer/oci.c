@@ -381,8 +381,8 @@ static int prepare(struct vj_launch *l, struct vj_oci_spec *spec, const struct c
 	if (o->preserve_fds && strcmp(o->preserve_fds, "0"))
 		return vj_fail(e, -EINVAL, "--preserve-fds %s: passing extra fds into a VM is not "
 				"supported", o->preserve_fds);
-	if (!realpath(o->bundle ? o->bundle : ".", bundle))
-		return vj_fail_errno(e, -errno, "--bundle %s", o->bundle ? o->bundle : ".");
+	if ((r = vj_oci_canonical(o->bundle ? o->bundle : ".", bundle)) < 0)
+		return vj_fail_errno(e, r, "--bundle %s", o->bundle ? o->bundle : ".");
 	if ((r = host_load(&l->host, e)) < 0)
 		return r;
 	vj_launch_init(l);

@@ -19,6 +19,18 @@
 #define MOUNTS_MAX 256
 #define HOOKS_MAX 64
 
+int vj_oci_canonical(const char *path, char out[VJ_PATH_MAX])
+{
+	cleanup_free char *full = realpath(path, NULL);
+
+	if (!full)
+		return -errno;
+	if (strlen(full) >= VJ_PATH_MAX)
+		return -ENAMETOOLONG;
+	strcpy(out, full);
+	return 0;
+}
+
 /* "config.json: PATH: reason", the one line every refusal gives. */
 __attribute__((format(printf, 3, 4))) static int bad(struct vj_err *e, const char *path,
 						     const char *fmt, ...)
@@ -224,8 +236,8 @@ static int parse_root(struct vj_oci_spec *s, const struct vj_json *root, const c
 		return bad(e, "root.path", "expected a directory, found \"\"");
 	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : bundle,
 		 raw[0] == '/' ? "" : "/", raw);
-	if (!realpath(joined, s->root_path))
-		return vj_fail_errno(e, -errno, CFG ": root.path: %s", joined);
+	if ((r = vj_oci_canonical(joined, s->root_path)) < 0)
+		return vj_fail_errno(e, r, CFG ": root.path: %s", joined);
 	if (stat(s->root_path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return bad(e, "root.path", "%s is not a directory", s->root_path);
 	if ((v = member(root, "readonly")) && vj_json_bool(v, &s->root_readonly) < 0)
@@ -629,8 +641,10 @@ int vj_oci_spec_policy(const struct vj_oci_spec *s, const struct vj_host_config 
 		snprintf(out, VJ_PATH_MAX, "%s", h->oci_policy);
 		return 0;
 	}
-	if (!realpath(s->policy, out))
-		return vj_fail_errno(e, -errno, CFG ": annotations." VJ_OCI_POLICY_ANNOTATION ": %s",
+	int r = vj_oci_canonical(s->policy, out);
+
+	if (r < 0)
+		return vj_fail_errno(e, r, CFG ": annotations." VJ_OCI_POLICY_ANNOTATION ": %s",
 				     s->policy);
 	for (unsigned i = 0; i < h->noci_policy_roots; i++)
 		if (vj_path_within(out, h->oci_policy_roots[i]))

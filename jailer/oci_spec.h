@@ -59,6 +59,10 @@ struct vj_oci_spec {
 	struct vj_json_doc doc;
 };
 
+/* realpath() into a VJ_PATH_MAX buffer: 0, or -errno (-ENAMETOOLONG
+ * for a result that does not fit). */
+int vj_oci_canonical(const char *path, char out[VJ_PATH_MAX]);
+
 /* Reads and checks buf (config.json's text). bundle is the bundle's
  * absolute directory, against which root.path is resolved. On failure
  * there is nothing to free. */

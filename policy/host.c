@@ -420,6 +420,7 @@ static int oci_policy(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
 	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX];
+	cleanup_free char *full = NULL;
 	struct stat st;
 	int r;
 
@@ -429,9 +430,11 @@ static int oci_policy(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 		return vj_walk_expected(w, n, "a policy file");
 	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
 		 raw[0] == '/' ? "" : "/", raw);
-	if (!realpath(joined, hw->h->oci_policy) || stat(hw->h->oci_policy, &st) < 0 ||
+	full = realpath(joined, NULL);
+	if (!full || strlen(full) >= sizeof(hw->h->oci_policy) || stat(full, &st) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return vj_walk_expected(w, n, "an existing policy file");
+	strcpy(hw->h->oci_policy, full);
 	return 0;
 }
 
