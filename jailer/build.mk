@@ -12,7 +12,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng
+JAILER_LIBS := $(POLICY_LDLIBS) $(IMAGE_LDLIBS) -lcgroup -lcap-ng
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
@@ -24,7 +24,7 @@ BINARIES += $(BUILD)/vmjail
 # never calls: those warnings alone are dropped from the link's output.
 JAILER_LD_NOISE := -e 'requires at runtime the shared libraries' -e ': in function `'
 
-$(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
+$(BUILD)/vmjail: $(JAILER_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(JAILER_LIBS) 2>$@.ld; s=$$?; \
 		grep -v $(JAILER_LD_NOISE) $@.ld >&2; rm -f $@.ld; exit $$s
@@ -57,7 +57,7 @@ $(BUILD)/tests/unit/test_settings_forms $(BUILD)/tests/unit/test_oci_spec: \
 	$(BUILD)/tests/unit/test_policy_util.o
 
 # Objects before the archive, which extra prerequisites would follow.
-$(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
+$(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) -lcmocka \
 		$(JAILER_LIBS)

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "flags.h"
+#include "image/image.h"
 #include "json.h"
 #include "launch.h"
 #include "log.h"
@@ -370,7 +371,7 @@ static int absolute(const char *path, char *out, size_t cap, struct vj_err *e)
 /* config.json and the policy it names, onto l: everything checked before
  * anything is created. */
 static int prepare(struct vj_launch *l, struct vj_oci_spec *spec, const struct create_opts *o,
-		   char *bundle, struct vj_err *e)
+		   char *bundle, struct vj_root_image *root, struct vj_err *e)
 {
 	char policy[VJ_PATH_MAX];
 	int r;
@@ -399,6 +400,12 @@ static int prepare(struct vj_launch *l, struct vj_oci_spec *spec, const struct c
 	l->oci = true;
 	if (o->pid_file && (r = absolute(o->pid_file, l->pid_file, sizeof(l->pid_file), e)) < 0)
 		return r;
+	/* The bundle's root directory becomes the guest's read-only root
+	 * image, the writable layer being the guest's own (in memory); made
+	 * for this container alone and removed when it ends. */
+	if ((r = vj_image_from_rootfs(&l->host, spec->root_path, root, e)) < 0)
+		return vj_wrap(e, "config.json: root.path");
+	l->root_image = root;
 	return 0;
 }
 
@@ -461,6 +468,7 @@ static int oci_create(struct globals *g, int argc, char **argv, struct vj_err *e
 	static struct vj_launch l; /* large: off the stack */
 	static struct vj_oci_spec spec;
 	static struct vj_oci_state st;
+	static struct vj_root_image root;
 	struct create_opts o = { 0 };
 	char dir[VJ_PATH_MAX], bundle[VJ_PATH_MAX];
 	struct timespec now;
@@ -486,7 +494,7 @@ static int oci_create(struct globals *g, int argc, char **argv, struct vj_err *e
 		return r;
 	if (geteuid() != 0)
 		return vj_fail(e, -EPERM, "create: needs root (namespaces, cgroups, changing ids)");
-	r = prepare(&l, &spec, &o, bundle, e);
+	r = prepare(&l, &spec, &o, bundle, &root, e);
 	if (r == 0 && (r = make_state_dir(g, dir, o.id, e)) == 0) {
 		memset(&st, 0, sizeof(st));
 		snprintf(st.id, sizeof(st.id), "%s", o.id);
@@ -501,16 +509,24 @@ static int oci_create(struct globals *g, int argc, char **argv, struct vj_err *e
 	}
 	vj_oci_spec_free(&spec);
 	if (r < 0) {
+		vj_root_image_release(&root);
 		vj_policy_free(&l.policy);
 		return r;
 	}
 	r = vj_daemonize(&report_fd, &status, e);
 	if (r == 0) {
-		/* The daemon: from here on the container's init. */
+		/* The daemon: from here on the container's init, and the owner
+		 * of the root image, which it removes at the end. */
 		g->daemon_status = launcher(&l, &st, dir, &report_fd);
+		vj_root_image_release(&root);
 		vj_policy_free(&l.policy);
 		return 1;
 	}
+	/* After a fork the daemon owns the file (and removed it if it
+	 * failed); this process frees its copy of the names only. */
+	if (r > 0)
+		root.remove_after = false;
+	vj_root_image_release(&root);
 	vj_policy_free(&l.policy);
 	if (r < 0 || status != 0) {
 		remove_state(dir);
