@@ -145,11 +145,18 @@ static int parse_user(struct vj_oci_spec *s, const struct vj_json *u, struct vj_
 	    (r = u32_field(u, "uid", "process.user.uid", &s->uid, e)) < 0 ||
 	    (r = u32_field(u, "gid", "process.user.gid", &s->gid, e)) < 0)
 		return r;
+	/* Orchestrators list the primary group there too (containerd's CRI
+	 * does): that one the workload has anyway. */
 	v = member(u, "additionalGids");
-	if (v && (v->type != VJ_JSON_ARRAY || v->count > 0))
-		return bad(e, "process.user.additionalGids",
-			   "supplementary groups are not supported yet (found %zu)",
-			   v->type == VJ_JSON_ARRAY ? v->count : (size_t)1);
+	if (v && v->type != VJ_JSON_ARRAY)
+		return bad(e, "process.user.additionalGids", "expected an array of group ids");
+	for (const struct vj_json *g = v ? v->child : NULL; g; g = g->next) {
+		uint64_t gid;
+		if (vj_json_u64(g, UINT32_MAX, &gid) < 0 || gid != s->gid)
+			return bad(e, "process.user.additionalGids",
+				   "supplementary groups are not supported yet (found %s)",
+				   g->type == VJ_JSON_NUMBER ? g->text : "a non-number");
+	}
 	if (member(u, "umask"))
 		ignore(s, "process.user.umask");
 	return 0;
@@ -294,13 +301,14 @@ static bool guest_filesystem(const char *type)
 	return false;
 }
 
-/* Files an orchestrator binds into every container for name resolution
- * and termination messages: the guest has its own network configuration,
- * and nothing written inside the guest reaches a host file. */
+/* What an orchestrator binds into every container for name resolution,
+ * termination messages and a pod's shared memory: the guest has its own
+ * network configuration and /dev/shm, and nothing written inside the
+ * guest reaches a host file. */
 static bool orchestrator_file(const char *dest)
 {
 	static const char *const files[] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-					     "/dev/termination-log" };
+					     "/dev/termination-log", "/dev/shm" };
 
 	for (size_t i = 0; i < VJ_ARRAY_SIZE(files); i++)
 		if (!strcmp(dest, files[i]))
@@ -332,7 +340,7 @@ static int parse_mount(struct vj_oci_spec *s, const struct vj_json *m, unsigned 
 	if (!strcmp(type, "bind") || has_option(m, "bind") || has_option(m, "rbind")) {
 		if (orchestrator_file(dest)) {
 			ignore(s, "mounts (the orchestrator's /etc/hosts, /etc/hostname, "
-				  "/etc/resolv.conf, /dev/termination-log)");
+				  "/etc/resolv.conf, /dev/termination-log, /dev/shm)");
 			return 0;
 		}
 		return vj_fail(e, -EINVAL,

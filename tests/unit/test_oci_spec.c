@@ -96,6 +96,19 @@ static void root_path_is_resolved_against_the_bundle(void **state)
 	vj_oci_spec_free(&s);
 }
 
+static void the_primary_group_among_additional_gids_is_accepted(void **state)
+{
+	static struct vj_oci_spec s;
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(parse(config_process("{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{"
+					      "\"uid\":1,\"gid\":7,\"additionalGids\":[7]}}"),
+			       &s, &e), 0);
+	assert_int_equal(s.gid, 7);
+	vj_oci_spec_free(&s);
+}
+
 static void resources_are_read(void **state)
 {
 	static struct vj_oci_spec s;
@@ -207,9 +220,12 @@ static void malformed_process_fields_are_refused(void **state)
 	assert_refused(config_process("{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{\"uid\":0}}"),
 		       "config.json: process.user.gid: is required");
 	assert_refused(config_process("{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{\"uid\":0,"
-				      "\"gid\":0,\"additionalGids\":[10,11]}}"),
+				      "\"gid\":0,\"additionalGids\":[0,11]}}"),
 		       "config.json: process.user.additionalGids: supplementary groups are not "
-		       "supported yet (found 2)");
+		       "supported yet (found 11)");
+	assert_refused(config_process("{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{\"uid\":0,"
+				      "\"gid\":0,\"additionalGids\":5}}"),
+		       "config.json: process.user.additionalGids: expected an array of group ids");
 	assert_refused(config_process("{\"terminal\":\"yes\",\"args\":[\"a\"],\"cwd\":\"/\"}"),
 		       "config.json: process.terminal: expected true or false");
 }
@@ -536,6 +552,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_process_becomes_the_workload),
 		cmocka_unit_test(root_path_is_resolved_against_the_bundle),
+		cmocka_unit_test(the_primary_group_among_additional_gids_is_accepted),
 		cmocka_unit_test(resources_are_read),
 		cmocka_unit_test(unlimited_resources_stay_unset),
 		cmocka_unit_test(guest_business_is_ignored_and_listed),
