@@ -16,6 +16,9 @@
 #define RESTORED_FIXED_LEN (VJ_AGENT_ENTROPY_LEN + 12u)
 #define RESTORED_MAC_LEN 8u
 #define WORKLOAD_FLAG_NET 1u
+/* ROOT: u8 drive, u8 fstype, u16 reserved, u32 user_len, u64 upper_size;
+ * then User. */
+#define ROOT_FIXED_LEN 16u
 
 /* Payload length bounds per type: checked from the header alone, so an
  * impossible length is refused before a byte of payload is read. */
@@ -34,6 +37,7 @@ static const struct type_info {
 	{ VJ_AGENT_START, "START", 0, 0, false },
 	{ VJ_AGENT_RESTORED, "RESTORED", RESTORED_FIXED_LEN,
 	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX + VJ_AGENT_NETS_MAX * RESTORED_MAC_LEN, false },
+	{ VJ_AGENT_ROOT, "ROOT", ROOT_FIXED_LEN, ROOT_FIXED_LEN + VJ_AGENT_USER_MAX, false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -294,6 +298,48 @@ static int decode_exit(const uint8_t *p, struct vj_agent_msg *m, struct vj_err *
 	return 0;
 }
 
+static int decode_root(const uint8_t *p, uint32_t len, struct vj_agent_root *r,
+		       struct vj_err *err)
+{
+	const uint32_t user_len = get32(p + 4);
+
+	r->drive = p[0];
+	r->fstype = p[1];
+	if (get16(p + 2))
+		return vj_fail(err, -EPROTO, "ROOT frame: reserved bytes set");
+	if (r->drive >= VJ_AGENT_ROOT_DRIVES)
+		return vj_fail(err, -EPROTO, "ROOT frame: drive %u is not 0..%u", r->drive,
+			       VJ_AGENT_ROOT_DRIVES - 1);
+	if (r->fstype != VJ_AGENT_ROOT_EROFS && r->fstype != VJ_AGENT_ROOT_EXT4)
+		return vj_fail(err, -EPROTO, "ROOT frame: unknown file system type %u", r->fstype);
+	if (user_len > VJ_AGENT_USER_MAX || ROOT_FIXED_LEN + user_len != len)
+		return vj_fail(err, -EPROTO, "ROOT frame: length %u, but its fields add up to %u",
+			       len, ROOT_FIXED_LEN + user_len);
+	r->upper_size = get64(p + 8);
+	if (!is_printable(p + ROOT_FIXED_LEN, user_len))
+		return vj_fail(err, -EPROTO, "ROOT frame: User has a byte outside printable ASCII");
+	memcpy(r->user, p + ROOT_FIXED_LEN, user_len);
+	r->user[user_len] = '\0';
+	return 0;
+}
+
+static ssize_t encode_root(const struct vj_agent_root *r, uint8_t *p)
+{
+	const size_t user_len = strnlen(r->user, sizeof(r->user));
+
+	if (user_len > VJ_AGENT_USER_MAX || r->drive >= VJ_AGENT_ROOT_DRIVES ||
+	    (r->fstype != VJ_AGENT_ROOT_EROFS && r->fstype != VJ_AGENT_ROOT_EXT4) ||
+	    !is_printable((const uint8_t *)r->user, user_len))
+		return -EPROTO;
+	p[0] = r->drive;
+	p[1] = r->fstype;
+	put16(p + 2, 0);
+	put32(p + 4, (uint32_t)user_len);
+	put64(p + 8, r->upper_size);
+	memcpy(p + ROOT_FIXED_LEN, r->user, user_len);
+	return (ssize_t)(ROOT_FIXED_LEN + user_len);
+}
+
 int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struct vj_agent_msg *m,
 			    struct vj_err *err)
 {
@@ -321,6 +367,9 @@ int vj_agent_decode_payload(uint32_t type, const uint8_t *p, uint32_t len, struc
 		break;
 	case VJ_AGENT_RESTORED:
 		r = decode_restored(p, len, &m->restored, err);
+		break;
+	case VJ_AGENT_ROOT:
+		r = decode_root(p, len, &m->root, err);
 		break;
 	case VJ_AGENT_ERROR:
 		if (!is_printable(p, len))
@@ -416,6 +465,8 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 		if (host_len > VJ_AGENT_HOSTNAME_MAX || m->restored.nmacs > VJ_AGENT_NETS_MAX)
 			return -EMSGSIZE;
 		return encode_restored(&m->restored, p, host_len);
+	case VJ_AGENT_ROOT:
+		return encode_root(&m->root, p);
 	case VJ_AGENT_SIGNAL:
 		put32(p, m->signal);
 		return 4;

@@ -25,12 +25,14 @@
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
-#define VJ_AGENT_VERSION_MAX 3u
+#define VJ_AGENT_VERSION_MAX 4u
 /* The first version with SETTIME: a peer of an older one refuses it. */
 #define VJ_AGENT_VERSION_SETTIME 2u
 /* The first version with RESTORED: a sandbox restored from a snapshot
  * needs an agent of at least this one. */
 #define VJ_AGENT_VERSION_RESTORED 3u
+/* The first version with ROOT: a container image's root needs it. */
+#define VJ_AGENT_VERSION_ROOT 4u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -49,6 +51,10 @@
 #define VJ_AGENT_ENTROPY_LEN 64u
 /* Network interfaces a RESTORED frame may name a MAC for (eth0..eth3). */
 #define VJ_AGENT_NETS_MAX 4u
+/* A ROOT frame: the image's drive is one of /dev/vda..vdz, its User at
+ * most this long. */
+#define VJ_AGENT_ROOT_DRIVES 26u
+#define VJ_AGENT_USER_MAX 255u
 
 /* Where the agent connects when the kernel command line names no
  * vmjail.port=: the host side listens on "<vsock uds>_1024". */
@@ -62,6 +68,7 @@ enum vj_agent_type {
 	VJ_AGENT_ENV = 0x12,       /* launcher: one NAME=value string */
 	VJ_AGENT_START = 0x13,     /* launcher: run it */
 	VJ_AGENT_RESTORED = 0x14,  /* launcher, version 3: this VM is a restored clone */
+	VJ_AGENT_ROOT = 0x15,      /* launcher, version 4: run the workload in an image root */
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
@@ -107,6 +114,20 @@ struct vj_agent_restored {
 	struct vj_agent_mac macs[VJ_AGENT_NETS_MAX];
 };
 
+enum vj_agent_root_fs {
+	VJ_AGENT_ROOT_EROFS = 1,
+	VJ_AGENT_ROOT_EXT4 = 2,
+};
+
+/* The ROOT frame: the workload's root is a read-only drive under a
+ * writable overlay, and User is resolved in it. */
+struct vj_agent_root {
+	uint8_t drive;     /* 0..VJ_AGENT_ROOT_DRIVES-1: /dev/vda + drive */
+	uint8_t fstype;    /* enum vj_agent_root_fs */
+	uint64_t upper_size; /* bytes of the overlay's tmpfs; 0: the kernel's default */
+	char user[VJ_AGENT_USER_MAX + 1]; /* "uid[:gid]", "name[:group]"; "": WORKLOAD's ids */
+};
+
 /* One decoded frame. Byte strings point into the frame they came from. */
 struct vj_agent_msg {
 	enum vj_agent_type type;
@@ -116,6 +137,7 @@ struct vj_agent_msg {
 		} hello;
 		struct vj_agent_spec spec; /* WORKLOAD */
 		struct vj_agent_restored restored; /* RESTORED */
+		struct vj_agent_root root; /* ROOT */
 		struct {
 			const uint8_t *data;
 			size_t len;

@@ -208,6 +208,7 @@ struct session {
 	enum phase phase;
 	uint32_t next;    /* SENDING: 0 WORKLOAD, then argv, env, START */
 	bool restored_sent; /* SENDING: RESTORED goes before all of them */
+	bool root_sent;   /* SENDING: then ROOT */
 	uint16_t version; /* agreed in the handshake */
 	bool in_done;     /* STDIN_EOF queued */
 	bool cmd_done;    /* cmd_fd ended: no more commands */
@@ -235,6 +236,16 @@ static int queue(struct session *s, const struct vj_agent_msg *m, const char *wh
 	return r < 0 ? vj_wrap(s->e, "%s", what) : 0;
 }
 
+static int queue_root(struct session *s)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_ROOT };
+
+	s->next--;
+	s->root_sent = true;
+	m.root = *s->io->root;
+	return queue(s, &m, "ROOT");
+}
+
 static int queue_workload_frame(struct session *s)
 {
 	const uint32_t i = s->next++, argc = s->w->argc, envc = s->w->envc;
@@ -249,6 +260,8 @@ static int queue_workload_frame(struct session *s)
 		m.restored = *s->io->restored;
 		return queue(s, &m, "RESTORED");
 	}
+	if (s->io->root && !s->root_sent)
+		return queue_root(s);
 	if (i == 0) {
 		m.type = VJ_AGENT_WORKLOAD;
 		m.spec = *s->spec;
@@ -385,6 +398,11 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 			       "from a snapshot needs version %u (an agent that reconnects and "
 			       "reseeds its random generator); rebuild the snapshot's image",
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_RESTORED);
+	if (s->io->root && s->version < VJ_AGENT_VERSION_ROOT)
+		return vj_fail(s->e, -EPROTONOSUPPORT,
+			       "guest agent: speaks protocol versions %u..%u, but a container image "
+			       "needs version %u; boot a newer vmjail-init",
+			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_ROOT);
 	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
 	return queue(s, &reply, "HELLO");

@@ -71,6 +71,11 @@ struct vj_agent_io {
 	 * hostname first. An agent older than protocol version 3 cannot be
 	 * told, and ends the session with an error. */
 	const struct vj_agent_restored *restored;
+	/* NULL: the workload runs in the guest's own root. Otherwise sent as
+	 * ROOT before the workload (after RESTORED): the workload's root is a
+	 * container image's drive under a writable overlay. Needs protocol
+	 * version 4. */
+	const struct vj_agent_root *root;
 };
 
 /* Why some of a stream's output never reached its reader. */

@@ -81,6 +81,7 @@ struct vj_launch {
 	 * of the image's). NULL: the policy's own root. Not owned.
 	 */
 	const struct vj_root_image *root_image;
+	char image[VJ_PATH_MAX]; /* --image: "" for none */
 };
 
 #endif

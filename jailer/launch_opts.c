@@ -14,6 +14,7 @@ enum {
 	OPT_VMM,
 	OPT_TEST_EXEC,
 	OPT_FROM_SNAPSHOT,
+	OPT_IMAGE,
 };
 
 const struct option vj_launch_options[] = {
@@ -24,6 +25,7 @@ const struct option vj_launch_options[] = {
 	{ "vmm", required_argument, NULL, OPT_VMM },
 	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
 	{ "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
+	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -52,6 +54,9 @@ void vj_launch_options_usage(FILE *out)
 		"                        of booting: a new sandbox, its own jail, id and host\n"
 		"                        ids; the policy's vCPUs, memory and devices must be\n"
 		"                        the snapshot's; DIR lies under roots.snapshots\n"
+		"  --image IMAGE         run the workload in a container image: an OCI layout\n"
+		"                        directory, an OCI archive or a docker save archive\n"
+		"                        under roots.images; -- ARGV replaces its Cmd\n"
 		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
 		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
 }
@@ -89,6 +94,8 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 		return copy_path(l->test_exec, "--test-exec", v, e);
 	case OPT_FROM_SNAPSHOT:
 		return copy_path(l->from_snapshot, "--from-snapshot", v, e);
+	case OPT_IMAGE:
+		return copy_path(l->image, "--image", v, e);
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -100,6 +107,9 @@ int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
 	if (l->rm && !l->detach)
 		return vj_fail(e, -EINVAL, "--rm goes with --detach (a foreground sandbox leaves "
 			       "nothing behind anyway)");
+	if (l->image[0] && (l->from_snapshot[0] || l->test_exec[0]))
+		return vj_fail(e, -EINVAL, "--image boots a workload: not with --from-snapshot or "
+			       "--test-exec");
 	if (l->from_snapshot[0] && l->test_exec[0])
 		return vj_fail(e, -EINVAL, "--from-snapshot resumes a VM: --test-exec runs none");
 	return 0;

@@ -10,9 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "daemon.h"
 #include "flags.h"
+#include "image_launch.h"
 #include "launch.h"
 #include "log.h"
 #include "oci.h"
@@ -105,6 +107,7 @@ static int parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *
 static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_ns)
 {
 	static struct vj_launch l; /* large: keep it off the stack */
+	cleanup_with(vj_root_image_release) struct vj_root_image image = { 0 };
 	int report_fd = -1, status, r;
 	struct vj_err e;
 
@@ -121,6 +124,12 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 	vj_log_set_level(l.verbosity >= 2 ? VJ_LOG_DEBUG : l.verbosity ? VJ_LOG_INFO : VJ_LOG_WARN);
 	if (geteuid() != 0) {
 		vj_error("run: needs root (namespaces, cgroups, changing ids)");
+		vj_policy_free(&l.policy);
+		return VJ_LAUNCH_FAILED;
+	}
+	if (l.image[0] && (r = vj_launch_open_image(&l, &image, &e)) < 0) {
+		vj_error("%s", e.msg);
+		vj_root_image_release(&image);
 		vj_policy_free(&l.policy);
 		return VJ_LAUNCH_FAILED;
 	}

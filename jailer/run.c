@@ -30,6 +30,7 @@
 #include "control_socket.h"
 #include "daemon.h"
 #include "ids.h"
+#include "image_launch.h"
 #include "jail.h"
 #include "log.h"
 #include "netns.h"
@@ -783,6 +784,8 @@ static void *agent_main(void *arg)
 			       &a->e);
 	if (a->r == 0 && l->from_snapshot[0])
 		a->r = fill_restored(a, &a->e);
+	if (l->root_image && l->root_image->config.working_dir)
+		snprintf(spec.cwd, sizeof(spec.cwd), "%s", l->root_image->config.working_dir);
 	if (a->r == 0 && l->start_fd >= 0)
 		a->r = wait_start(l->start_fd, a->io.cancel_fd, &a->e);
 	if (a->r == 0) {
@@ -988,6 +991,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.phase = AGENT_WAITING,
 		.r = -ECANCELED,
 	};
+	struct vj_agent_root root;
 	cleanup_fd int cancel = -1;
 	cleanup_fd int cmd_read = -1;
 	cleanup_fd int cmd_write = -1;
@@ -1018,6 +1022,10 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	if ((cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return vj_fail_errno(e, -errno, "eventfd");
 	a.io.cancel_fd = cancel;
+	if (l->root_image) {
+		vj_launch_root_frame(l, &root);
+		a.io.root = &root;
+	}
 	if ((r = open_commands(&cmd_read, &cmd_write, e)) < 0)
 		return r;
 	a.io.cmd_fd = cmd_read;

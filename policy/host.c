@@ -37,6 +37,10 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	strcpy(h->run_dir, "/run/vmjail");
 	h->required_namespaces = VJ_NS_ALL_BUT_USER;
 	h->memory_backing = VJ_MEMORY_THP;
+	strcpy(h->image_cache, "/var/cache/vmjail/images");
+	h->image_cache_max = 4ull << 30;
+	h->image_max_files = 200000;
+	h->image_max_bytes = 2ull << 30;
 	strcpy(h->source, "built-in defaults");
 }
 
@@ -455,6 +459,46 @@ static int host_oci(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_map(w, n, oci_keys, VJ_ARRAY_SIZE(oci_keys), obj);
 }
 
+/* images: where container images' root images are cached (image/), and
+ * the bounds on the cache and on each image. */
+static int images_cache(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+
+	(void)w;
+	return host_path(hw, n, hw->h->image_cache);
+}
+
+static int images_max_size(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_number(w, n, VJ_UNIT_SIZE, vj_range(1u << 20, VJ_UNLIMITED - 1), NULL,
+			      &((struct host_walk *)obj)->h->image_cache_max);
+}
+
+static int images_max_files(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_number(w, n, VJ_UNIT_INTEGER, vj_range(1, 100000000), NULL,
+			      &((struct host_walk *)obj)->h->image_max_files);
+}
+
+static int images_max_bytes(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_number(w, n, VJ_UNIT_SIZE, vj_range(1u << 20, 1ull << 44), NULL,
+			      &((struct host_walk *)obj)->h->image_max_bytes);
+}
+
+static const struct vj_key images_keys[] = {
+	{ "cache", images_cache, false },
+	{ "max_size", images_max_size, false },
+	{ "max_files", images_max_files, false },
+	{ "max_bytes", images_max_bytes, false },
+};
+
+static int host_images(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, images_keys, VJ_ARRAY_SIZE(images_keys), obj);
+}
+
 static int host_version(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	(void)obj;
@@ -474,6 +518,7 @@ static const struct vj_key host_keys[] = {
 	{ "memory_backing", host_memory_backing, false },
 	{ "owner", host_owner, false },
 	{ "oci", host_oci, false },
+	{ "images", host_images, false },
 };
 
 /* How path a stands to path b, for messages; NULL: apart. */

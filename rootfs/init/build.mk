@@ -3,7 +3,7 @@
 # it, and their tests.
 
 VJ_INIT_SRCS := rootfs/init/main.c rootfs/init/session.c rootfs/init/workload.c \
-	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c \
+	rootfs/init/setup.c rootfs/init/net.c rootfs/init/connect.c rootfs/init/image_root.c \
 	common/agent_proto.c common/log.c common/parse.c common/error.c
 VJ_INIT := $(BUILD)/vmjail-init
 

@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "image_root.h"
 #include "net.h"
 #include "setup.h"
 #include "workload.h"
@@ -151,6 +153,13 @@ static int receive_workload(struct vj_init_session *s, struct vj_init_workload *
 			if ((r = apply_restored(s, &m.restored, err)) < 0)
 				return r;
 			restored = true;
+		} else if (m.type == VJ_AGENT_ROOT && !have_spec && !w->has_root) {
+			if (s->version < VJ_AGENT_VERSION_ROOT)
+				return vj_fail(err, -EPROTO,
+					       "unexpected ROOT frame in protocol version %u",
+					       s->version);
+			w->root = m.root;
+			w->has_root = true;
 		} else if (m.type == VJ_AGENT_WORKLOAD && !have_spec) {
 			w->spec = m.spec;
 			have_spec = true;
@@ -178,6 +187,29 @@ static int apply_system(const struct vj_agent_spec *spec, struct vj_err *err)
 	    (r = vj_init_net_configure(VJ_INIT_NET_IFNAME, &spec->net, err)) < 0)
 		return r;
 	return 0;
+}
+
+/* The image root ROOT asked for, and the ids of its User. Only PID 1 with
+ * its set-up mounts; a test on the host runs in its own root. */
+static int apply_root(struct vj_init_session *s, struct vj_init_workload *w, struct vj_err *err)
+{
+	int r;
+
+	if (!w->has_root)
+		return 0;
+	if (!s->setup) {
+		vj_info("ROOT: drive %u left unmounted (no system set-up)", w->root.drive);
+		return 0;
+	}
+	if ((r = vj_init_image_root_mount(&w->root, err)) < 0)
+		return r;
+	w->root_dir = VJ_INIT_IMAGE_ROOT;
+	if (!w->root.user[0])
+		return 0;
+	cleanup_fd int rootfd = open(VJ_INIT_IMAGE_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return vj_fail_errno(err, -errno, "image root: open %s", VJ_INIT_IMAGE_ROOT);
+	return vj_init_image_user(rootfd, w->root.user, &w->spec.uid, &w->spec.gid, err);
 }
 
 struct relay {
@@ -580,7 +612,8 @@ int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 	int r;
 
 	if ((r = hello(s, err)) < 0 || (r = receive_workload(s, &w, err)) < 0 ||
-	    (r = apply_system(&w.spec, err)) < 0 || (r = start_reaping(&rl, err)) < 0)
+	    (r = apply_system(&w.spec, err)) < 0 || (r = apply_root(s, &w, err)) < 0 ||
+	    (r = start_reaping(&rl, err)) < 0)
 		goto out;
 	if (!(rl.buf = malloc(VJ_AGENT_PAYLOAD_MAX))) {
 		r = vj_fail(err, -ENOMEM, "output buffer: out of memory");

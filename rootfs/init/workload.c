@@ -117,8 +117,8 @@ static __attribute__((noreturn)) void child_fail(int fd, int step, int err, cons
 }
 
 /* In the child: the signal state the agent changed goes back to the
- * defaults (an ignored SIGPIPE would survive exec), then ids, directory,
- * stdio and the program. The ids change before chdir so that the
+ * defaults (an ignored SIGPIPE would survive exec), then the image root,
+ * ids, directory, stdio and the program. The ids change before chdir so that the
  * directory is entered with the workload's own permissions. */
 static __attribute__((noreturn)) void child(const struct vj_init_workload *w, int fds[3],
 					    int report)
@@ -136,6 +136,8 @@ static __attribute__((noreturn)) void child(const struct vj_init_workload *w, in
 	for (int i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			child_fail(report, VJ_INIT_SPAWN_SETUP, errno, "dup2");
+	if (w->root_dir && (chdir(w->root_dir) < 0 || chroot(".") < 0))
+		child_fail(report, VJ_INIT_SPAWN_SETUP, errno, "chroot");
 	if ((r = set_ids(w->spec.uid, w->spec.gid)) < 0)
 		child_fail(report, VJ_INIT_SPAWN_SETUP, -r, "set uid/gid");
 	if (chdir(cwd) < 0)
@@ -168,6 +170,9 @@ static int describe_failure(const struct vj_init_workload *w, const struct child
 	if (!strcmp(f->what, "chdir"))
 		return vj_fail_errno(err, -f->err, "workload \"%s\": chdir %s", name,
 				     w->spec.cwd[0] ? w->spec.cwd : "/");
+	if (!strcmp(f->what, "chroot"))
+		return vj_fail_errno(err, -f->err, "workload \"%s\": chroot %s", name,
+				     w->root_dir);
 	if (!strcmp(f->what, "set uid/gid"))
 		return vj_fail_errno(err, -f->err, "workload \"%s\": set uid %u gid %u", name,
 				     w->spec.uid, w->spec.gid);

@@ -7,6 +7,7 @@
 #ifndef VJ_INIT_WORKLOAD_H
 #define VJ_INIT_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -16,6 +17,11 @@
 
 struct vj_init_workload {
 	struct vj_agent_spec spec;
+	/* ROOT (version 4): the workload runs chrooted in root_dir, once
+	 * vj_init_image_root_mount() made it. */
+	bool has_root;
+	struct vj_agent_root root;
+	const char *root_dir;
 	uint32_t argc, envc;
 	size_t bytes; /* argv + env, a NUL per string */
 	char *argv[VJ_AGENT_ARGC_MAX + 1];
