@@ -507,6 +507,27 @@ static void the_policy_comes_from_the_annotation_or_the_host(void **state)
 	vj_oci_spec_free(&s);
 }
 
+static void the_host_file_names_the_oci_policy_and_its_roots(void **state)
+{
+	static struct vj_host_config h;
+	static const char ok[] = "version: 1\noci:\n  policy: default.yaml\n"
+				 "  policy_roots: [policies]\n";
+	static const char missing[] = "version: 1\noci:\n  policy: nothere.yaml\n";
+	struct vj_err e;
+
+	(void)state;
+	tp_touch("default.yaml");
+	tp_touch("policies/a.yaml");
+	assert_int_equal(vj_host_config_load_buffer(&h, "host.yaml", ok, sizeof(ok) - 1, tp.dir, &e),
+			 0);
+	assert_string_equal(h.oci_policy, tp_path("default.yaml"));
+	assert_int_equal(h.noci_policy_roots, 1);
+	assert_string_equal(h.oci_policy_roots[0], tp_path("policies"));
+	assert_int_equal(vj_host_config_load_buffer(&h, "host.yaml", missing, sizeof(missing) - 1,
+						    tp.dir, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "host.yaml:3:11: oci.policy: expected an existing policy file"));
+}
+
 /* ---- state JSON ---------------------------------------------------------------------- */
 
 static void state_json_follows_the_runtime_spec(void **state)
@@ -574,6 +595,7 @@ int main(void)
 		cmocka_unit_test(cpu_over_the_host_maximum_is_refused),
 		cmocka_unit_test(pids_limit_is_bounded_by_the_host),
 		cmocka_unit_test(the_policy_comes_from_the_annotation_or_the_host),
+		cmocka_unit_test(the_host_file_names_the_oci_policy_and_its_roots),
 		cmocka_unit_test(state_json_follows_the_runtime_spec),
 		cmocka_unit_test(state_file_round_trips),
 	};
