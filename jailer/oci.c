@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "flags.h"
 #include "image/image.h"
+#include "image_launch.h"
 #include "json.h"
 #include "launch.h"
 #include "log.h"
@@ -405,8 +406,7 @@ static int prepare(struct vj_launch *l, struct vj_oci_spec *spec, const struct c
 	 * for this container alone and removed when it ends. */
 	if ((r = vj_image_from_rootfs(&l->host, spec->root_path, root, e)) < 0)
 		return vj_wrap(e, "config.json: root.path");
-	l->root_image = root;
-	return 0;
+	return vj_launch_attach_root(l, root, e);
 }
 
 static int make_state_dir(const struct globals *g, const char *dir, const char *id,
