@@ -629,6 +629,40 @@ int vj_oci_spec_load(struct vj_oci_spec *s, const char *bundle, struct vj_err *e
 	return vj_oci_spec_parse(s, buf, len, bundle, e);
 }
 
+/* The process part's messages, named after the file they came from:
+ * "config.json: process.args: ..." -> "process.json: args: ...". */
+static int process_file_error(struct vj_err *e)
+{
+	static const char from[] = CFG ": process";
+	const char *p = e->msg + sizeof(from) - 1;
+	char rest[VJ_ERR_MAX];
+
+	if (strncmp(e->msg, from, sizeof(from) - 1))
+		return e->code;
+	p += *p == '.' ? 1 : *p == ':' ? 2 : 0;
+	snprintf(rest, sizeof(rest), "%s", p);
+	snprintf(e->msg, sizeof(e->msg), "process.json: %.*s", VJ_ERR_MAX - 16, rest);
+	return e->code;
+}
+
+int vj_oci_process_parse(struct vj_oci_spec *s, const char *buf, size_t len, struct vj_err *e)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->memory_limit = s->cpu_quota_us = s->cpu_period_us = s->pids_limit = VJ_UNLIMITED;
+	if (len > VJ_OCI_CONFIG_MAX)
+		return vj_fail(e, -EFBIG, "process.json: expected at most %d bytes, found %zu",
+			       VJ_OCI_CONFIG_MAX, len);
+	if ((r = vj_json_parse(buf, len, VJ_OCI_VALUES_MAX, &s->doc, e)) < 0)
+		return vj_wrap(e, "process.json");
+	if ((r = parse_process(s, s->doc.root, e)) < 0) {
+		vj_oci_spec_free(s);
+		return process_file_error(e);
+	}
+	return 0;
+}
+
 void vj_oci_spec_free(struct vj_oci_spec *s)
 {
 	vj_json_free(&s->doc);

@@ -72,6 +72,11 @@ int vj_oci_spec_parse(struct vj_oci_spec *s, const char *buf, size_t len, const 
 /* The same from <bundle>/config.json. */
 int vj_oci_spec_load(struct vj_oci_spec *s, const char *bundle, struct vj_err *e);
 
+/* `runc exec --process FILE`: FILE's text, one runtime-spec process
+ * object under the same rules as config.json's; only the process fields
+ * of s are filled. Messages name process.json. */
+int vj_oci_process_parse(struct vj_oci_spec *s, const char *buf, size_t len, struct vj_err *e);
+
 void vj_oci_spec_free(struct vj_oci_spec *s);
 
 /*

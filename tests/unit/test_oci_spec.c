@@ -471,6 +471,32 @@ static void pids_limit_is_bounded_by_the_host(void **state)
 	vj_policy_free(&l.policy);
 }
 
+static void an_exec_process_is_read_like_config_jsons(void **state)
+{
+	static const char ok[] = "{\"args\":[\"ls\",\"-l\"],\"env\":[\"A=b\"],\"cwd\":\"/tmp\","
+				 "\"user\":{\"uid\":3,\"gid\":4}}";
+	static const char tty[] = "{\"terminal\":true,\"args\":[\"sh\"],\"cwd\":\"/\"}";
+	static const char noargs[] = "{\"cwd\":\"/\"}";
+	static struct vj_oci_spec s;
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(vj_oci_process_parse(&s, ok, sizeof(ok) - 1, &e), 0);
+	assert_int_equal(s.argc, 2);
+	assert_string_equal(s.argv[1], "-l");
+	assert_string_equal(s.env[0], "A=b");
+	assert_string_equal(s.cwd, "/tmp");
+	assert_int_equal(s.uid, 3);
+	assert_int_equal(s.gid, 4);
+	vj_oci_spec_free(&s);
+	assert_int_equal(vj_oci_process_parse(&s, tty, sizeof(tty) - 1, &e), -EINVAL);
+	assert_string_equal(e.msg, "process.json: terminal: true is not supported yet");
+	assert_int_equal(vj_oci_process_parse(&s, noargs, sizeof(noargs) - 1, &e), -EINVAL);
+	assert_string_equal(e.msg, "process.json: args: is required");
+	assert_int_equal(vj_oci_process_parse(&s, "[1]", 3, &e), -EINVAL);
+	assert_string_equal(e.msg, "process.json: expected an object");
+}
+
 /* ---- which policy ------------------------------------------------------------------ */
 
 static void the_policy_comes_from_the_annotation_or_the_host(void **state)
@@ -594,6 +620,7 @@ int main(void)
 		cmocka_unit_test(cpu_quota_becomes_vcpus_and_cpu_max),
 		cmocka_unit_test(cpu_over_the_host_maximum_is_refused),
 		cmocka_unit_test(pids_limit_is_bounded_by_the_host),
+		cmocka_unit_test(an_exec_process_is_read_like_config_jsons),
 		cmocka_unit_test(the_policy_comes_from_the_annotation_or_the_host),
 		cmocka_unit_test(the_host_file_names_the_oci_policy_and_its_roots),
 		cmocka_unit_test(state_json_follows_the_runtime_spec),
