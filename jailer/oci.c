@@ -41,7 +41,7 @@
 
 /* The runc global options (before the verb). */
 struct globals {
-	int daemon_status; /* create's daemon: what the process exits with */
+	int daemon_status; /* create: what the process exits with, its message printed */
 	const char *root;
 	const char *log;
 	bool log_json;
@@ -409,19 +409,41 @@ static int prepare(struct vj_launch *l, struct vj_oci_spec *spec, const struct c
 	return vj_launch_attach_root(l, root, e);
 }
 
+static int mkdir_parents(const char *path)
+{
+	char buf[VJ_PATH_MAX];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0711) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0711) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 static int make_state_dir(const struct globals *g, const char *dir, const char *id,
 			  struct vj_err *e)
 {
 	char fifo[2 * VJ_PATH_MAX];
 
-	if (mkdir(g->root, 0711) < 0 && errno != EEXIST)
-		return vj_fail_errno(e, -errno, "--root %s", g->root);
+	int r;
+
+	/* Callers name a root per namespace (the shim's --runc-root/NS),
+	 * whose parent need not exist yet. */
+	if ((r = mkdir_parents(g->root)) < 0)
+		return vj_fail_errno(e, r, "--root %s", g->root);
 	if (mkdir(dir, 0700) < 0)
 		return errno == EEXIST ? vj_fail(e, -EEXIST, "container %s exists already", id)
 				       : vj_fail_errno(e, -errno, "state directory %s", dir);
 	snprintf(fifo, sizeof(fifo), "%s/" START_FIFO, dir);
 	if (mkfifo(fifo, 0600) < 0) {
-		int r = -errno;
+		r = -errno;
 		remove_state(dir);
 		return vj_fail_errno(e, r, "%s", fifo);
 	}
@@ -528,13 +550,14 @@ static int oci_create(struct globals *g, int argc, char **argv, struct vj_err *e
 		root.remove_after = false;
 	vj_root_image_release(&root);
 	vj_policy_free(&l.policy);
-	if (r < 0 || status != 0) {
+	if (r < 0 || status != 0)
 		remove_state(dir);
-		/* The daemon printed why. */
-		return r < 0 ? r : vj_fail(e, -ECANCELED, "create %s: the sandbox did not start",
-					   o.id);
-	}
-	return 0;
+	if (r < 0)
+		return r;
+	/* A failed daemon printed why: its line is the last in the log, which
+	 * is the one the shim reports. */
+	g->daemon_status = status;
+	return 1;
 }
 
 static int oci_start(const struct globals *g, int nargs, char **args, struct vj_err *e)

@@ -38,7 +38,7 @@ agent-20-runs 900
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
-oci-containerd 1200
+oci-containerd 600
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -1165,7 +1165,7 @@ task_status() { $CTR task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }
 
 task_is() {
 	local i=0
-	while [ $i -lt 300 ]; do
+	while [ $i -lt 150 ]; do
 		[ "$(task_status "$1")" = "$2" ] && return 0
 		sleep 0.2
 		i=$((i + 1))
@@ -1205,7 +1205,7 @@ scenario_oci_containerd() {
 	local IMG RC before after total cgmax
 	expect "containerd starts" ctrd_start
 	$CTR version >/dev/null 2>&1 || { ctrd_stop; return; }
-	$CTR image import /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
+	$CTR image import --snapshotter native /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
 	IMG=$($CTR image ls -q 2>>"$LOG" | head -n 1)
 	echo "image: $IMG" >>"$LOG"
 	expect "ctr image import takes the test's OCI archive" test -n "$IMG"
