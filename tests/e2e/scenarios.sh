@@ -1152,7 +1152,11 @@ ctr_run() {
 	} >>"$LOG"
 }
 
-ctr_out_is() { file_is /tmp/ctr.out "$1"; }
+ctr_out_is() {
+	file_is /tmp/ctr.out "$1" && return 0
+	WHY="$WHY; ctr's stderr: $(head -c 300 /tmp/ctr.err)"
+	return 1
+}
 
 ctr_err_has() {
 	grep -q -- "$1" /tmp/ctr.err && return 0
