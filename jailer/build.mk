@@ -39,7 +39,7 @@ $(BUILD)/vmjail-runc: $(BUILD)/vmjail
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
-	jail-snapshot.sh)
+	jail-snapshot.sh oci-cli.sh)
 
 # Unit tests: the jail's pure parts, and the launcher's side of the agent
 # session (jailer/agent.c) against scripted hostile agents.
