@@ -20,7 +20,8 @@ DEB_PKGS := gcc make libc6-dev pkg-config libseccomp-dev libcap-ng-dev \
 	libclang-rt-14-dev zlib1g-dev erofs-utils
 DEB_PKGS_KERNEL := linux-source-6.1 bc flex bison libelf-dev libssl-dev \
 	busybox-static e2fsprogs cpio xz-utils
-DEB_PKGS_E2E := qemu-system-x86 linux-image-cloud-amd64
+# containerd: ctr and the runc v2 shim drive vmjail-runc in the test host.
+DEB_PKGS_E2E := qemu-system-x86 linux-image-cloud-amd64 containerd
 
 CFLAGS_COMMON := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -g -I$(TOP) -I$(TOP)/common

@@ -7,12 +7,13 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/daemon.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
 	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c \
-	jailer/snapshot_dir.c jailer/image_launch.c jailer/exec.c jailer/exec_client.c
+	jailer/snapshot_dir.c jailer/image_launch.c jailer/exec.c jailer/exec_client.c \
+	jailer/oci_spec.c jailer/oci.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := $(POLICY_LDLIBS) -lcgroup -lcap-ng -lz
+JAILER_LIBS := $(POLICY_LDLIBS) $(IMAGE_LDLIBS) -lcgroup -lcap-ng
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
@@ -29,17 +30,24 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(JAILER_LIBS) 2>$@.ld; s=$$?; \
 		grep -v $(JAILER_LD_NOISE) $@.ld >&2; rm -f $@.ld; exit $$s
 
+# vmjail answers the runc command line when started as vmjail-runc
+# (jailer/OCI.md): a link beside it, which containerd's runc shim is
+# pointed at (BinaryName).
+BINARIES += $(BUILD)/vmjail-runc
+$(BUILD)/vmjail-runc: $(BUILD)/vmjail
+	$(Q)ln -sf vmjail $@
+
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
-	jail-snapshot.sh)
+	jail-snapshot.sh oci-cli.sh)
 
 # Unit tests: the jail's pure parts, and the launcher's side of the agent
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
 	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
-	test_exec)
+	test_exec test_oci_spec)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
@@ -47,7 +55,8 @@ $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
 
 # The forms of each setting against each other: policies need the policy
 # tests' scratch tree.
-$(BUILD)/tests/unit/test_settings_forms: $(BUILD)/tests/unit/test_policy_util.o
+$(BUILD)/tests/unit/test_settings_forms $(BUILD)/tests/unit/test_oci_spec: \
+	$(BUILD)/tests/unit/test_policy_util.o
 
 # Objects before the archive, which extra prerequisites would follow.
 $(JAILER_UNIT_TESTS): %: %.o $(JAILER_LIB_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)

@@ -310,19 +310,27 @@ static int cmd_ps(const char *run_dir, const struct verb_opts *o, struct vj_err 
 }
 
 /* One command; its return value printed as JSON when print is set. */
-static int call(const char *run_dir, const char *id, const char *command, const char *args,
-		bool print, struct vj_err *e)
+int vj_cli_request(const char *run_dir, const char *id, const char *command, const char *args,
+		   struct vj_json_doc *doc, const struct vj_json **ret, struct vj_err *e)
 {
 	struct conn c;
-	struct vj_json_doc doc;
-	const struct vj_json *ret;
 	int r;
 
 	if ((r = ctl_connect(run_dir, id, &c, e)) < 0)
 		return r;
-	r = ctl_call(&c, command, args, &doc, &ret, e);
+	r = ctl_call(&c, command, args, doc, ret, e);
 	conn_close(&c);
-	if (r < 0)
+	return r;
+}
+
+static int call(const char *run_dir, const char *id, const char *command, const char *args,
+		bool print, struct vj_err *e)
+{
+	struct vj_json_doc doc;
+	const struct vj_json *ret;
+	int r;
+
+	if ((r = vj_cli_request(run_dir, id, command, args, &doc, &ret, e)) < 0)
 		return r;
 	if (print && ret) {
 		struct vj_jw w;

@@ -64,6 +64,17 @@ void vj_daemon_report(int *report_fd, int status)
 		dup2(null, k);
 }
 
+void vj_daemon_report_keep_stdio(int *report_fd)
+{
+	const int status = 0;
+
+	if (*report_fd < 0)
+		return;
+	(void)!write(*report_fd, &status, sizeof(status));
+	close(*report_fd);
+	*report_fd = -1;
+}
+
 int vj_pidfile_write(const char *path, int pid, struct vj_err *e)
 {
 	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);

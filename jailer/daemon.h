@@ -19,6 +19,10 @@ int vj_daemonize(int *report_fd, int *status, struct vj_err *e);
  * daemon's stdio is detached to /dev/null. */
 void vj_daemon_report(int *report_fd, int status);
 
+/* The same for success, keeping stdio: an OCI container's streams are
+ * the daemon's own (jailer/OCI.md). */
+void vj_daemon_report_keep_stdio(int *report_fd);
+
 /* Writes "<pid>\n" to path (created or truncated; never through a
  * symbolic link). */
 int vj_pidfile_write(const char *path, int pid, struct vj_err *e);

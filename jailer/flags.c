@@ -103,6 +103,7 @@ void vj_launch_init(struct vj_launch *l)
 
 	memset(l, 0, sizeof(*l));
 	l->host = host;
+	l->start_fd = -1;
 	p->version = VJ_POLICY_VERSION;
 	snprintf(p->id, sizeof(p->id), "sandbox-%d", (int)getpid());
 	vj_config_init(&p->vm);

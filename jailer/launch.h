@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent_proto.h"
 #include "policy.h"
 
 struct vj_root_image;
@@ -54,6 +55,21 @@ struct vj_launch {
 	char pid_file[VJ_PATH_MAX];
 	/* Resume the snapshot in this directory instead of booting; "": boot. */
 	char from_snapshot[VJ_PATH_MAX];
+	/*
+	 * The workload's ids, working directory and hostname inside the
+	 * guest (the agent's WORKLOAD frame); zero: root in /, the guest's
+	 * own name. Set from an OCI config.json (oci_spec.h).
+	 */
+	struct vj_agent_spec workload_spec;
+	/*
+	 * vmjail-runc's create (jailer/OCI.md): run in the background like
+	 * detach, but the workload's streams stay the caller's stdio (the
+	 * container's), and it starts only once a byte arrives on start_fd
+	 * (the state directory's FIFO, opened read-write so that it never
+	 * reports end of file); -1: at once.
+	 */
+	bool oci;
+	int start_fd;
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
 	int verbosity; /* -v count, passed on to the VMM */

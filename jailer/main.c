@@ -17,6 +17,7 @@
 #include "image_launch.h"
 #include "launch.h"
 #include "log.h"
+#include "oci.h"
 #include "policy_args.h"
 #include "policy_load.h"
 #include "run.h"
@@ -221,6 +222,9 @@ int main(int argc, char **argv)
 	vj_log_init("vmjail", VJ_LOG_WARN);
 	if (ensure_stdio() < 0)
 		return VJ_LAUNCH_FAILED;
+	/* Installed (or linked) as vmjail-runc: the runc command line. */
+	if (vj_oci_invoked(argv[0]))
+		return vj_oci_main(argc, argv);
 	if (argc > 2 && !strcmp(argv[1], "--host-config")) {
 		host_path = argv[2];
 		argc -= 2;

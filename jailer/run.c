@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -709,7 +710,10 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 		if ((r = vj_pidfile_write(l->pid_file, (int)getpid(), e)) < 0)
 			return r;
 	}
-	vj_daemon_report(report_fd, 0);
+	if (l->oci)
+		vj_daemon_report_keep_stdio(report_fd);
+	else
+		vj_daemon_report(report_fd, 0);
 	return 0;
 }
 
@@ -759,18 +763,45 @@ static int fill_restored(struct agent_run *a, struct vj_err *e)
 	return 0;
 }
 
+/*
+ * vmjail-runc's create/start split: the guest has booted and its agent is
+ * connected, and the workload waits for `start`'s byte on the FIFO (or
+ * for the end of the VM: `kill` or `delete` of a created container).
+ */
+static int wait_start(int start_fd, int cancel_fd, struct vj_err *e)
+{
+	struct pollfd p[2] = { { .fd = start_fd, .events = POLLIN },
+			       { .fd = cancel_fd, .events = POLLIN } };
+	char byte;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return vj_fail_errno(e, -errno, "wait for start");
+		}
+		if (p[1].revents)
+			return vj_fail(e, -ECANCELED, "the VM ended before start");
+		if (p[0].revents && read(start_fd, &byte, 1) == 1)
+			return 0;
+	}
+}
+
 static void *agent_main(void *arg)
 {
 	struct agent_run *a = arg;
-	struct vj_agent_spec spec = { 0 };
+	const struct vj_launch *l = a->sb->l;
+	struct vj_agent_spec spec = l->workload_spec;
 	cleanup_fd int conn = -1;
 
 	a->r = vj_agent_accept(a->sb->agent_listen, a->io.cancel_fd, a->sb->broker.pid, &conn,
 			       &a->e);
-	if (a->r == 0 && a->sb->l->from_snapshot[0])
+	if (a->r == 0 && l->from_snapshot[0])
 		a->r = fill_restored(a, &a->e);
-	if (a->sb->l->root_image && a->sb->l->root_image->config.working_dir)
-		snprintf(spec.cwd, sizeof(spec.cwd), "%s", a->sb->l->root_image->config.working_dir);
+	if (l->root_image && l->root_image->config.working_dir)
+		snprintf(spec.cwd, sizeof(spec.cwd), "%s", l->root_image->config.working_dir);
+	if (a->r == 0 && l->start_fd >= 0)
+		a->r = wait_start(l->start_fd, a->io.cancel_fd, &a->e);
 	if (a->r == 0) {
 		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,

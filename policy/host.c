@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "policy_schema.h"
@@ -432,6 +433,46 @@ static int host_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void
 	return r;
 }
 
+/* A file, unlike the roots: it must exist when the host file is read. */
+static int oci_policy(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	char raw[VJ_PATH_MAX], joined[2 * VJ_PATH_MAX];
+	cleanup_free char *full = NULL;
+	struct stat st;
+	int r;
+
+	if ((r = vj_walk_text(w, n, raw, sizeof(raw))) < 0)
+		return r;
+	if (!raw[0])
+		return vj_walk_expected(w, n, "a policy file");
+	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
+		 raw[0] == '/' ? "" : "/", raw);
+	full = realpath(joined, NULL);
+	if (!full || strlen(full) >= sizeof(hw->h->oci_policy) || stat(full, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return vj_walk_expected(w, n, "an existing policy file");
+	strcpy(hw->h->oci_policy, full);
+	return 0;
+}
+
+static int oci_policy_roots(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->oci_policy_roots, &hw->h->noci_policy_roots, NULL);
+}
+
+static const struct vj_key oci_keys[] = {
+	{ "policy", oci_policy, false },
+	{ "policy_roots", oci_policy_roots, false },
+};
+
+/* vmjail-runc's defaults: jailer/OCI.md. */
+static int host_oci(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	return vj_walk_map(w, n, oci_keys, VJ_ARRAY_SIZE(oci_keys), obj);
+}
+
 /* images: where container images' root images are cached (image/), and
  * the bounds on the cache and on each image. */
 static int images_cache(struct vj_walk *w, const struct vj_ynode *n, void *obj)
@@ -490,6 +531,7 @@ static const struct vj_key host_keys[] = {
 	{ "seccomp", host_seccomp, false },
 	{ "memory_backing", host_memory_backing, false },
 	{ "owner", host_owner, false },
+	{ "oci", host_oci, false },
 	{ "images", host_images, false },
 	{ "exec_max", host_exec_max, false },
 };

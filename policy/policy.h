@@ -156,6 +156,12 @@ struct vj_host_config {
 	/* What backs guest RAM where a policy does not choose; only where it
 	 * is hugetlb may a policy ask for hugetlb (the pool is the operator's). */
 	enum vj_memory_backing memory_backing;
+	/* vmjail-runc (jailer/OCI.md): the policy of a container whose
+	 * config.json names none ("": such containers are refused), and where
+	 * the policies it may name (io.vmjail.policy) must lie. */
+	char oci_policy[VJ_PATH_MAX];
+	unsigned noci_policy_roots;
+	char oci_policy_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	/* Container images (image/image.h), host file `images:`: where their
 	 * root images are cached, the cache's size, and the bounds on what
 	 * one image may hold. */

@@ -44,6 +44,7 @@ image-docker 240
 image-config 240
 image-overlay 240
 image-hostile 300
+oci-containerd 600
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -1300,4 +1301,180 @@ scenario_image_hostile() {
 	expect "saying so" grep -q "diff_id" /tmp/vj.err
 	after=$(cache_entries)
 	expect "nothing is left in the cache" test "$before" = "$after"
+# ---- vmjail-runc under containerd (jailer/OCI.md) ----------------------
+
+# Debian's containerd with a minimal configuration of its own (state
+# under /tmp/ctrd), the stock runc v2 shim pointed at vmjail-runc with
+# --runc-binary, and the native snapshotter (a plain directory as the
+# bundle's rootfs, no overlay mount on the test host).
+CTRD=/tmp/ctrd
+CTR="ctr --address $CTRD/containerd.sock --namespace vj"
+RUNC_ROOT=/run/vmjail-runc/vj
+CTR_RUN="$CTR run --snapshotter native --runc-binary /usr/bin/vmjail-runc --runc-root $RUNC_ROOT"
+
+ctrd_start() {
+	mkdir -p $CTRD /etc/vmjail
+	mkdir -m 700 -p /var/cache/vmjail/images
+	# The shim's runc calls read the host file from here (containerd's
+	# environment carries VMJAIL_HOST_CONFIG as well).
+	ln -sf /e2e/host.yaml /etc/vmjail/host.yaml
+	cat >$CTRD/config.toml <<-EOF
+	version = 2
+	root = "$CTRD/root"
+	state = "$CTRD/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
+	  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
+	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs"]
+	[grpc]
+	  address = "$CTRD/containerd.sock"
+	EOF
+	VMJAIL_HOST_CONFIG=/e2e/host.yaml containerd --config $CTRD/config.toml \
+		>$CTRD/containerd.log 2>&1 &
+	CTRD_PID=$!
+	local i=0
+	while [ $i -lt 600 ] && ! $CTR version >/dev/null 2>&1; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	$CTR version >/dev/null 2>&1 && return 0
+	WHY="containerd did not answer within 60 s: $(tail -n 5 $CTRD/containerd.log)"
+	return 1
+}
+
+ctrd_stop() {
+	kill "$CTRD_PID" 2>/dev/null
+	wait "$CTRD_PID" 2>/dev/null
+	{
+		echo "@@ containerd's log (last lines):"
+		tail -n 40 $CTRD/containerd.log
+	} >>"$LOG"
+}
+
+# ctr_run ARGS...: ctr run ... with the scenario's timeout; stdout to
+# /tmp/ctr.out, stderr to /tmp/ctr.err, the status in RC, all in the log.
+ctr_run() {
+	timeout -k 5 300 $CTR_RUN "$@" >/tmp/ctr.out 2>/tmp/ctr.err </dev/null
+	RC=$?
+	{
+		echo "@@ ctr run $*"
+		cat /tmp/ctr.out
+		echo "@@ stderr:"
+		cat /tmp/ctr.err
+		echo "@@ exit status $RC"
+	} >>"$LOG"
+}
+
+ctr_out_is() {
+	file_is /tmp/ctr.out "$1" && return 0
+	WHY="$WHY; ctr's stderr: $(head -c 300 /tmp/ctr.err)"
+	return 1
+}
+
+ctr_err_has() {
+	grep -q -- "$1" /tmp/ctr.err && return 0
+	WHY="ctr's stderr lacks \"$1\": $(head -c 400 /tmp/ctr.err)"
+	return 1
+}
+
+# task_status ID: the task's status in `ctr task ls` (RUNNING, PAUSED, ...).
+task_status() { $CTR task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
+
+task_is() {
+	local i=0
+	while [ $i -lt 150 ]; do
+		[ "$(task_status "$1")" = "$2" ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	WHY="task $1 is \"$(task_status "$1")\", expected $2"
+	return 1
+}
+
+# Nothing of container ID left: no sandbox (run directory, cgroup, VMM),
+# no runc state directory, no launcher.
+container_gone() {
+	gone "$1" || return 1
+	if [ -e "$RUNC_ROOT/$1" ]; then
+		WHY="$RUNC_ROOT/$1 is left: $(ls -A "$RUNC_ROOT/$1" | tr '\n' ' ')"
+		return 1
+	fi
+	if ls -A /var/cache/vmjail/images 2>/dev/null | grep -q '^\.rootfs\.'; then
+		WHY="a bundle's root image is left: $(ls -A /var/cache/vmjail/images | tr '\n' ' ')"
+		return 1
+	fi
+	return 0
+}
+
+# The launchers of vmjail-runc containers are named after the program.
+no_launcher_left() {
+	local p
+	for p in /proc/[0-9]*; do
+		if [ "$(cat "$p/comm" 2>/dev/null)" = vmjail-runc ]; then
+			WHY="$p is a vmjail-runc"
+			return 1
+		fi
+	done
+	return 0
+}
+
+scenario_oci_containerd() {
+	local IMG RC before after total cgmax
+	expect "containerd starts" ctrd_start
+	$CTR version >/dev/null 2>&1 || { ctrd_stop; return; }
+	$CTR image import --snapshotter native /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
+	IMG=$($CTR image ls -q 2>>"$LOG" | head -n 1)
+	echo "image: $IMG" >>"$LOG"
+	expect "ctr image import takes the test's OCI archive" test -n "$IMG"
+	[ -n "$IMG" ] || { ctrd_stop; return; }
+
+	ctr_run --rm "$IMG" oci-run sh -c 'echo "hello from $(hostname)"; id -u; exit 3'
+	expect "ctr run prints the command's output from the guest" \
+		ctr_out_is "$(printf 'hello from oci-run\n0')"
+	expect "... and returns its status" vj_status_is 3 "the command's exit 3"
+	expect "nothing of it is left after --rm" container_gone oci-run
+
+	ctr_run --rm --memory-limit 201326592 "$IMG" oci-mem sh -c '
+		grep MemTotal /proc/meminfo; sleep 20' &
+	local bg=$!
+	expect "a memory-limited container's VMM runs" wait_vmm oci-mem
+	cgmax=$(cat "$CG_DIR/memory.max" 2>/dev/null)
+	echo "memory.max of $CG_DIR: $cgmax" >>"$LOG"
+	expect "--memory-limit 192Mi gives the cgroup 192Mi + 64Mi for the VMM" \
+		test "$cgmax" = $(((192 + 64) * 1024 * 1024))
+	wait $bg
+	total=$(awk '/MemTotal/ { print $2 }' /tmp/ctr.out)
+	expect "... and the guest 192Mi of RAM (MemTotal $total kB: 150..192 MiB)" \
+		test "${total:-0}" -gt 153600 -a "${total:-0}" -le 196608
+	expect "nothing of it is left" container_gone oci-mem
+
+	ctr_run --rm --memory-limit 4294967296 "$IMG" oci-big true
+	expect "a limit over the host's maximum is refused" not vj_status_is 0 "refused"
+	expect "... with the JSON path and the bound in ctr's error" \
+		ctr_err_has "linux.resources.memory.limit: expected at most 1Gi"
+	expect "nothing of it is left" container_gone oci-big
+
+	ctr_run --rm --mount type=bind,src=/tmp,dst=/host,options=rbind:ro "$IMG" oci-bind true
+	expect "a bind mount of a host directory is refused" not vj_status_is 0 "refused"
+	expect "... with a clear line in ctr's error" \
+		ctr_err_has "bind mounts of host paths are not supported yet"
+	expect "nothing of it is left" container_gone oci-bind
+
+	ctr_run -d "$IMG" oci-life sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/n; sleep 0.2; done'
+	expect "ctr run -d starts a long container" vj_status_is 0 "started"
+	expect "... its task runs" task_is oci-life RUNNING
+	$CTR task pause oci-life >>"$LOG" 2>&1
+	expect "ctr task pause: the task is PAUSED" task_is oci-life PAUSED
+	expect "... and so is the sandbox" sh -c 'grep -q "^paused" /run/vmjail/oci-life/status'
+	$CTR task resume oci-life >>"$LOG" 2>&1
+	expect "ctr task resume: it runs again" task_is oci-life RUNNING
+	expect "... and so does the sandbox" sh -c 'grep -q "^running" /run/vmjail/oci-life/status'
+	$CTR task kill -s SIGKILL oci-life >>"$LOG" 2>&1
+	expect "ctr task kill: the task stops" task_is oci-life STOPPED
+	$CTR task delete oci-life >>"$LOG" 2>&1
+	$CTR container delete oci-life >>"$LOG" 2>&1
+	expect "after ctr task delete nothing of it is left" container_gone oci-life
+	expect "no container is left in containerd" test -z "$($CTR container ls -q 2>/dev/null)"
+	ctrd_stop
+	expect "no vmjail-runc launcher is left" no_launcher_left
+	expect "the run directory is empty" run_dir_empty
 }
