@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -118,6 +119,42 @@ static void drain(int listen_fd)
 			close(fd);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The connection's first frame, ATTACH, is in whole before `until`: a
+ * guest process that reaches the port and says nothing must not hold the
+ * exec (and its caller) for as long as the sandbox lives. */
+static int wait_attach(struct vj_exec_slot *sl, int conn, uint64_t until)
+{
+	uint8_t first[VJ_AGENT_HDR_LEN + 4 + VJ_AGENT_TOKEN_LEN];
+	struct pollfd pf[2] = { { .fd = conn, .events = POLLIN },
+				{ .fd = sl->owner->cancel_fd, .events = POLLIN } };
+
+	for (;;) {
+		const uint64_t now = mono_ms();
+		ssize_t n = recv(conn, first, sizeof(first), MSG_PEEK | MSG_DONTWAIT);
+
+		/* Whole, or the stream ended or failed: the session says how. */
+		if (n == (ssize_t)sizeof(first) || n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (now >= until)
+			return vj_fail(&sl->e, -ETIMEDOUT, "the guest's connection for exec %u sent no "
+				       "ATTACH within %u ms", sl->id, VJ_EXEC_ATTACH_MS);
+		if (poll(pf, 2, (int)(until - now)) > 0 && pf[1].revents)
+			return vj_fail(&sl->e, -ECANCELED, "the sandbox ended before exec %u ran",
+				       sl->id);
+		/* Readable but not whole yet: a short wait for the rest. */
+		if (pf[0].revents)
+			usleep(1000);
+	}
+}
+
 static void *exec_main(void *arg)
 {
 	struct vj_exec_slot *sl = arg;
@@ -126,7 +163,7 @@ static void *exec_main(void *arg)
 	struct pollfd pf[2] = { { .fd = sl->listen_fd, .events = POLLIN },
 				{ .fd = x->cancel_fd, .events = POLLIN } };
 	cleanup_fd int conn = -1;
-	const uint64_t one = 1;
+	const uint64_t one = 1, until = mono_ms() + VJ_EXEC_ATTACH_MS;
 	int n;
 
 	do
@@ -137,6 +174,8 @@ static void *exec_main(void *arg)
 				"within %u ms", sl->id, VJ_EXEC_ATTACH_MS);
 	else
 		sl->r = vj_agent_accept(sl->listen_fd, x->cancel_fd, x->broker_pid, &conn, &sl->e);
+	if (sl->r == 0)
+		sl->r = wait_attach(sl, conn, until);
 	if (sl->r == 0)
 		sl->r = vj_agent_session(conn, &unused, &sl->w, &sl->io, &sl->res, &sl->e);
 	atomic_store(&sl->ended, true);

@@ -209,16 +209,22 @@ static int started(struct link *l, uint32_t *exec_id, struct vj_err *e)
 	}
 }
 
-static void pass_signal(struct link *l, int sigfd, uint32_t exec_id)
+/* As with `vmjail run`'s workload: the first stop signal is the
+ * process's to act on; a second one ends it (SIGKILL), for a process that
+ * ignores them must not hold its caller. */
+static void pass_signal(struct link *l, int sigfd, uint32_t exec_id, unsigned *stops)
 {
 	struct signalfd_siginfo si;
 	char req[160];
 	int n;
 
 	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		uint32_t sig = si.ssi_signo;
+		if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP) && ++*stops > 1)
+			sig = SIGKILL;
 		n = snprintf(req, sizeof(req),
 			     "{\"id\":2,\"execute\":\"exec-kill\",\"arguments\":{\"exec\":%u,"
-			     "\"signal\":%u}}\n", exec_id, si.ssi_signo);
+			     "\"signal\":%u}}\n", exec_id, sig);
 		if (send(l->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 			return;
 	}
@@ -246,6 +252,8 @@ static int ended(const struct vj_json *data, struct vj_err *e)
 
 static int wait_end(struct link *l, int sigfd, uint32_t exec_id, struct vj_err *e)
 {
+	unsigned stops = 0;
+
 	for (;;) {
 		cleanup_with(vj_json_free) struct vj_json_doc doc = { 0 };
 		struct vj_err skipped;
@@ -256,7 +264,7 @@ static int wait_end(struct link *l, int sigfd, uint32_t exec_id, struct vj_err *
 		int r = next_line(l, sigfd, -1, &line);
 
 		if (r == -EINTR) {
-			pass_signal(l, sigfd, exec_id);
+			pass_signal(l, sigfd, exec_id, &stops);
 			continue;
 		}
 		if (r < 0) {

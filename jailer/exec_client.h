@@ -36,7 +36,8 @@ struct vj_exec_params {
  * status (0..255, 128 + N for signal N), or VJ_EXEC_NOT_SET_UP /
  * VJ_EXEC_SANDBOX_ENDED with e set to say why; SIGINT, SIGTERM, SIGHUP,
  * SIGQUIT, SIGUSR1 and SIGUSR2 to this process meanwhile go to the
- * process in the guest (they are blocked here for that). With detach:
+ * process in the guest (they are blocked here for that), but for the
+ * second of SIGINT, SIGTERM and SIGHUP, which becomes SIGKILL. With detach:
  * returns 0 once it runs, *exec_id naming it. -errno with e set when it
  * could not be started.
  */

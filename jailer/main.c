@@ -176,13 +176,13 @@ static int cmd_check(const char *host_path, int argc, char **argv)
 }
 
 /* ps, inspect, pause...: the sandboxes under the host file's run
- * directory, or --run-dir's. */
+ * directory, or --run-dir's (before a `--`: exec's command is its own). */
 static int cmd_manage(const char *host_path, int argc, char **argv)
 {
 	static struct vj_host_config host;
 	const char *run_dir;
 
-	for (int i = 1; i + 1 < argc; i++)
+	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--run-dir")) {
 			run_dir = argv[i + 1];
 			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof(*argv));

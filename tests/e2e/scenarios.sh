@@ -910,7 +910,8 @@ wait_file() {
 
 # A detached workload, and processes run beside it with `vmjail exec`:
 # status and streams, stdin, two at once, the workload's files, a signal
-# to `vmjail exec` passed on, a paused sandbox and another uid refused,
+# to `vmjail exec` passed on (a second one kills), a paused sandbox and
+# another uid refused,
 # an exec that the workload's end ends, and an exec after the sandbox
 # ended refused. Nothing is left.
 scenario_exec() {
@@ -972,6 +973,17 @@ scenario_exec() {
 	expect "exec: SIGTERM to vmjail exec reaches the process" file_is /tmp/k.out "up
 got-term"
 	expect "exec: ... and vmjail exec exits with its status" vj_status_is 7 "the trap's exit 7"
+
+	$VJ_CTL exec e2e-exec -- sh -c 'trap "" TERM INT; echo up
+		while :; do sleep 0.1; done' >/tmp/k.out 2>>"$LOG" &
+	pid=$!
+	expect "exec: a process that ignores SIGTERM runs" wait_file /tmp/k.out up
+	kill -TERM $pid
+	sleep 1
+	kill -TERM $pid
+	wait $pid
+	RC=$?
+	expect "exec: a second SIGTERM to vmjail exec kills it: 137" vj_status_is 137 "SIGKILL"
 
 	$VJ_CTL pause e2e-exec >>"$LOG" 2>&1
 	xrun /tmp/x.out /tmp/x.err e2e-exec -- true

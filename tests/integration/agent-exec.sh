@@ -24,14 +24,15 @@ exec_drive() {
 		-- "$INIT" --fd 3 --exec-socket "$WORK/x" --workload "$@"
 }
 
-# exec_gave K STATUS STDOUT STDERR: exec K ended so, and the workload's
-# session ended cleanly.
+# exec_gave K STATUS STDOUT STDERR: exec K ended so, the workload's
+# session ended cleanly, and agent-drive (the launcher's side) had nothing
+# to say (a sanitizer's report included).
 exec_gave() {
 	local out err
 	out=$(cat "$WORK/eo.$1" 2>/dev/null) err=$(cat "$WORK/eo.$1.err" 2>/dev/null)
 	grep -qx "exec $1: status $2" <<<"$REPORT" && [ "$out" = "$3" ] && [ "$err" = "$4" ] &&
-		grep -q '^session=0 ' <<<"$REPORT" && sanitizer_clean && return 0
-	WHY="report \"$(tr '\n' '|' <<<"$REPORT")\", exec stdout \"$out\" (want \"$3\"), stderr \"$err\" (want \"$4\"), agent log: $(tr '\n' '|' <"$WORK/agent.log")"
+		grep -q '^session=0 ' <<<"$REPORT" && [ -z "$ERR" ] && sanitizer_clean && return 0
+	WHY="report \"$(tr '\n' '|' <<<"$REPORT")\", exec stdout \"$out\" (want \"$3\"), stderr \"$err\" (want \"$4\"), agent-drive's stderr \"$ERR\", agent log: $(tr '\n' '|' <"$WORK/agent.log")"
 	return 1
 }
 

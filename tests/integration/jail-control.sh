@@ -79,6 +79,16 @@ expect "a flood of malformed requests gets one error each" \
 	test "$(grep -c '"error":' "$JAIL_TMP/flood")" = 600
 expect "... and the guest counts on" wait_count $((before + 3))
 
+# exec needs a guest agent (a workload), and the caller's descriptors.
+run_capture 30 "$VMJAIL" exec ctl1 --run-dir "$RUN_DIR" -- true --run-dir x
+expect "exec in a sandbox without a workload is refused in one line" eval \
+	'[ "$RC" = 125 ] && [[ $ERR == *"ctl1 runs no workload"* ]] && [ "$(wc -l <<<"$ERR")" = 1 ]'
+printf '{"id":1,"execute":"exec","arguments":{"argv":["true"]}}\n' |
+	"$CLIENT" "$RUN_DIR/ctl1/control.sock" >"$JAIL_TMP/exec-nofds" 2>&1
+expect "an exec request without descriptors is a BadRequest" \
+	grep -q '"class":"BadRequest".*exactly 3 descriptors' "$JAIL_TMP/exec-nofds"
+expect "... and the guest counts on" wait_count $(($(last_count) + 2))
+
 run_capture 30 "$VMJAIL" stop ctl1 --timeout 1s --run-dir "$RUN_DIR"
 expect "stop is accepted" test "$RC" = 0
 run_capture 30 "$VMJAIL" wait ctl1 --run-dir "$RUN_DIR"

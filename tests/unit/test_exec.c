@@ -191,6 +191,33 @@ static void an_exec_asks_the_agent_and_ends_with_the_sandbox(void **state)
 	teardown_execs(&x);
 }
 
+/* A guest process that takes the exec's port and says nothing holds it
+ * for VJ_EXEC_ATTACH_MS, not for as long as the sandbox lives. */
+static void a_silent_connection_on_the_port_fails_the_exec_in_time(void **state)
+{
+	static struct vj_execs x;
+	const struct vj_ctl_exec rq = request();
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	struct vj_exec_end end;
+	struct vj_err e;
+	int fds[3], c;
+	(void)state;
+	setup_execs(&x, 5);
+	std_fds(fds);
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), 1);
+	assert_int_equal(getsockname(x.slot[0].listen_fd, (struct sockaddr *)&sa, &len), 0);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, len), 0);
+	while (!vj_execs_reap(&x, &end))
+		usleep(10000);
+	assert_int_equal(end.status, -1);
+	assert_false(end.sandbox_ended);
+	assert_non_null(strstr(end.why, "sent no ATTACH within"));
+	close(c);
+	teardown_execs(&x);
+}
+
 static void the_ninth_exec_at_once_is_refused(void **state)
 {
 	static struct vj_execs x;
@@ -249,6 +276,7 @@ int main(void)
 		cmocka_unit_test(an_agent_older_than_version_5_does_not_support_exec),
 		cmocka_unit_test(descriptors_must_be_open_in_their_direction),
 		cmocka_unit_test(an_exec_asks_the_agent_and_ends_with_the_sandbox),
+		cmocka_unit_test(a_silent_connection_on_the_port_fails_the_exec_in_time),
 		cmocka_unit_test(the_ninth_exec_at_once_is_refused),
 		cmocka_unit_test(the_host_files_exec_max_bounds_them),
 	};
