@@ -1,6 +1,6 @@
 # vmjail-vmm: statically linked so that it runs in an empty jail root.
 VMM_SRCS := vmm/main.c vmm/vm.c vmm/vcpu.c vmm/cpuid.c vmm/memory.c vmm/bus.c \
-	vmm/eventloop.c vmm/control.c vmm/persist.c vmm/seccomp.c vmm/seccomp_rules.c \
+	vmm/eventloop.c vmm/control.c vmm/persist.c vmm/migrate.c vmm/seccomp.c vmm/seccomp_rules.c \
 	vmm/boot/kernel.c vmm/boot/elf.c vmm/boot/bzimage.c vmm/boot/params.c \
 	vmm/boot/mptable.c vmm/boot/regs.c \
 	vmm/devices/serial.c vmm/devices/i8042.c vmm/devices/boot_marker.c \
