@@ -62,7 +62,8 @@ enum vj_vmm_ctl_op {
 #define VJ_VMM_MIGRATE_ROUNDS_MAX 32
 struct vj_vmm_migrate {
 	uint64_t max_downtime_ns; /* the pause the guest may see; 1 ms..60 s */
-	uint32_t max_rounds;      /* pre-copy rounds at most, round 0 included; 1..30 */
+	uint32_t max_rounds;      /* memory rounds at most, round 0 and the paused one
+				   * included; 2..30 */
 	uint32_t flags;           /* VJ_VMM_MIGRATE_* */
 };
 

@@ -493,7 +493,7 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 		return -EOPNOTSUPP;
 	if (phase != VJ_MIG_IDLE)
 		return -EALREADY;
-	if (p->max_rounds < 1 || p->max_rounds > VJ_VMM_MIGRATE_ROUNDS_MAX - 2 ||
+	if (p->max_rounds < 2 || p->max_rounds > VJ_VMM_MIGRATE_ROUNDS_MAX - 2 ||
 	    p->max_downtime_ns < 1000000 || p->max_downtime_ns > 60000000000ull ||
 	    p->flags & ~VJ_VMM_MIGRATE_SHARED_DRIVES)
 		return -EINVAL;

@@ -8,7 +8,11 @@
  * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
  * VALUE" per figure, for vmm-migrate.sh.
  *
- *   vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS [DOWNTIME_MS [MEMORY]]]
+ *   vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
+ *
+ * With KIB_S the stream goes through a relay here that carries at most
+ * that many KiB a second from the source: a link slower than the guest
+ * dirties its memory.
  *
  * count, dirty: the guest migrates; the source ends with status 8, the
  * destination counts on from the source's number, one by one, and (dirty)
@@ -172,6 +176,45 @@ static int send_migrate(struct proc *p, int stream, const struct vj_vmm_migrate 
 	return -ETIMEDOUT;
 }
 
+/* A link of kib_s KiB/s from a to b (and unpaced back), in a child
+ * process that ends when either side does. */
+static pid_t relay(int a, int b, int other, long kib_s)
+{
+	pid_t pid = fork();
+	char buf[16384];
+	long long t0, sent = 0;
+
+	if (pid != 0)
+		return pid;
+	close(other); /* the source's end: its close must reach us */
+	t0 = now_ms();
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			_exit(1);
+		for (int i = 0; i < 2; i++) {
+			ssize_t n, w;
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(p[i].fd, buf, i == 0 ? sizeof(buf) : sizeof(buf));
+			if (n <= 0)
+				_exit(0);
+			for (ssize_t off = 0; off < n; off += w) {
+				w = write(p[1 - i].fd, buf + off, (size_t)(n - off));
+				if (w <= 0)
+					_exit(0);
+			}
+			if (i == 0) {
+				long long due;
+				sent += n;
+				due = t0 + sent / kib_s; /* KiB/s is bytes per ms, near enough */
+				if (due > now_ms())
+					usleep((useconds_t)(due - now_ms()) * 1000);
+			}
+		}
+	}
+}
+
 /* VJ_VMM_CTL_EVENT_MIGRATED within ms, the source's console read meanwhile. */
 static bool wait_migrated(struct proc *p, int ms, struct vj_vmm_ctl_msg *ev)
 {
@@ -226,11 +269,13 @@ int main(int argc, char **argv)
 	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
 	bool dirty, kill_dst, refuse;
 	int sp[2], st, e;
+	long kib_s = 0;
+	pid_t link = 0;
 	unsigned at;
 
-	if (argc < 4 || argc > 7) {
+	if (argc < 4 || argc > 8) {
 		fprintf(stderr, "usage: vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS "
-				"[DOWNTIME_MS [MEMORY]]]\n");
+				"[DOWNTIME_MS [MEMORY [KIB_S]]]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -242,6 +287,7 @@ int main(int argc, char **argv)
 	if (argc > 5)
 		params.max_downtime_ns = (uint64_t)atoi(argv[5]) * 1000000ull;
 	memory = argc > 6 ? argv[6] : "32M";
+	kib_s = argc > 7 ? atol(argv[7]) : 0;
 	dirty = strcmp(mode, "count") != 0 && strcmp(mode, "refuse") != 0;
 	kill_dst = !strcmp(mode, "kill");
 	refuse = !strcmp(mode, "refuse");
@@ -270,6 +316,18 @@ int main(int argc, char **argv)
 		}
 	}
 	close(sp[1]);
+	if (kib_s > 0) {
+		int lp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lp) < 0) {
+			perror("vmm-migrate: socketpair");
+			return 2;
+		}
+		link = relay(lp[1], sp[0], lp[0], kib_s);
+		close(lp[1]);
+		close(sp[0]);
+		sp[0] = lp[0];
+		printf("info link-kib-s %ld\n", kib_s);
+	}
 	e = send_migrate(&src, sp[0], &params, &reply);
 	close(sp[0]);
 	finding(e == 0 && reply.status == 0, "the source starts the migration", "%d/%d", e,
@@ -302,6 +360,8 @@ int main(int argc, char **argv)
 			"the destination ends (killed, or refusing with status 9)", "status %d", st);
 		kill(src.pid, SIGKILL);
 		waitpid(src.pid, &st, 0);
+		if (link > 0)
+			waitpid(link, &st, 0);
 		return failed;
 	}
 	finding(ev.status == 0, "the migration succeeds", "status %d: %s", ev.status,
@@ -321,5 +381,7 @@ int main(int argc, char **argv)
 			ev.data.migration.round_limit);
 	kill(dst.pid, SIGKILL);
 	waitpid(dst.pid, &st, 0);
+	if (link > 0)
+		waitpid(link, &st, 0);
 	return failed;
 }
