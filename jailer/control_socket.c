@@ -28,6 +28,7 @@ static const char *const command_names[VJ_CTL_COMMANDS] = {
 	[VJ_CTL_STATS] = "stats",
 	[VJ_CTL_SUBSCRIBE] = "subscribe",
 	[VJ_CTL_SNAPSHOT] = "snapshot",
+	[VJ_CTL_MIGRATE] = "migrate",
 };
 
 static const char *const class_names[] = {
@@ -86,6 +87,8 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 	static const char *const stop_args[] = { "timeout_ms", NULL };
 	static const char *const kill_args[] = { "signal", "vm", NULL };
 	static const char *const snapshot_args[] = { "dir", "stop", NULL };
+	static const char *const migrate_args[] = { "max_downtime_ms", "max_rounds",
+						    "shared_drives", NULL };
 	static const char *const none[] = { NULL };
 	const struct vj_json *v;
 	const char *dir;
@@ -96,6 +99,8 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		return vj_fail(e, -EINVAL, "\"arguments\": expected an object");
 	req->timeout_ms = VJ_CTL_DEFAULT_STOP_MS;
 	req->signal = 9;
+	req->max_downtime_ms = 300;
+	req->max_rounds = 30;
 	switch (req->command) {
 	case VJ_CTL_STOP:
 		if ((r = only_members(args, stop_args, "stop", e)) < 0)
@@ -125,6 +130,20 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		strcpy(req->dir, dir);
 		if ((v = vj_json_get(args, "stop")) && vj_json_bool(v, &req->stop) < 0)
 			return vj_fail(e, -EINVAL, "snapshot: \"stop\": expected true or false");
+		return 0;
+	case VJ_CTL_MIGRATE:
+		if ((r = only_members(args, migrate_args, "migrate", e)) < 0)
+			return r;
+		if ((v = vj_json_get(args, "max_downtime_ms")) &&
+		    (vj_json_u64(v, 60000, &req->max_downtime_ms) < 0 || req->max_downtime_ms < 1))
+			return vj_fail(e, -EINVAL, "migrate: \"max_downtime_ms\": expected 1..60000");
+		if ((v = vj_json_get(args, "max_rounds"))) {
+			if (vj_json_u64(v, 30, &n) < 0 || n < 2)
+				return vj_fail(e, -EINVAL, "migrate: \"max_rounds\": expected 2..30");
+			req->max_rounds = (uint32_t)n;
+		}
+		if ((v = vj_json_get(args, "shared_drives")) && vj_json_bool(v, &req->shared_drives) < 0)
+			return vj_fail(e, -EINVAL, "migrate: \"shared_drives\": expected true or false");
 		return 0;
 	default:
 		return only_members(args, none, vj_ctl_command_name(req->command), e);
@@ -218,7 +237,7 @@ int vj_ctl_server_open(struct vj_ctl_server *s, int dirfd, const char *name, uid
 	s->owner = owner;
 	snprintf(s->sandbox, sizeof(s->sandbox), "%s", sandbox);
 	for (unsigned i = 0; i < VJ_CTL_CLIENTS_MAX; i++)
-		s->clients[i].fd = -1;
+		s->clients[i].fd = s->clients[i].passed_fd = -1;
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	/* The directory by its fd: the path of the run directory is never
 	 * resolved again. */
@@ -249,9 +268,12 @@ static void drop(struct vj_ctl_server *s, struct vj_ctl_client *c)
 	if (s->watch)
 		s->watch(s->ctx, c, false, true);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->passed_fd = -1;
 }
 
 void vj_ctl_server_close(struct vj_ctl_server *s)
@@ -423,6 +445,7 @@ void vj_ctl_server_accept(struct vj_ctl_server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->passed_fd = -1;
 		c->uid = cred.uid;
 		if (s->watch)
 			s->watch(s->ctx, c, false, false);
@@ -479,6 +502,35 @@ static void take_lines(struct vj_ctl_server *s, struct vj_ctl_client *c)
 	}
 }
 
+/* recv(), keeping the last descriptor that came with the bytes (a
+ * client's migrate sends its stream so); any others are closed. */
+static ssize_t recv_fd(struct vj_ctl_client *c, char *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (c->passed_fd >= 0)
+				close(c->passed_fd);
+			c->passed_fd = fd;
+		}
+	}
+	return n;
+}
+
 void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 {
 	for (;;) {
@@ -486,7 +538,7 @@ void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 
 		if (c->fd < 0)
 			return;
-		n = recv(c->fd, c->in + c->in_len, VJ_CTL_LINE_MAX - c->in_len, MSG_DONTWAIT);
+		n = recv_fd(c, c->in + c->in_len, VJ_CTL_LINE_MAX - c->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

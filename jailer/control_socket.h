@@ -32,6 +32,7 @@ enum vj_ctl_command {
 	VJ_CTL_STATS,
 	VJ_CTL_SUBSCRIBE,
 	VJ_CTL_SNAPSHOT,
+	VJ_CTL_MIGRATE,
 	VJ_CTL_COMMANDS,
 };
 
@@ -47,6 +48,9 @@ struct vj_ctl_request {
 	bool vm;             /* kill */
 	char dir[VJ_PATH_MAX]; /* snapshot: where, an absolute path */
 	bool stop;           /* snapshot: end the sandbox once it is taken */
+	uint64_t max_downtime_ms; /* migrate; 300 when not given */
+	uint32_t max_rounds;      /* migrate; 30 when not given */
+	bool shared_drives;       /* migrate: the writable drives are shared storage */
 };
 
 #define VJ_CTL_DEFAULT_STOP_MS 10000
@@ -74,6 +78,9 @@ struct vj_ctl_client {
 	uid_t uid;
 	bool subscribed;
 	bool discarding; /* the rest of an over-long line is skipped */
+	/* The last descriptor the client sent along (SCM_RIGHTS), for the
+	 * request that takes one (migrate's stream); -1: none. */
+	int passed_fd;
 	size_t in_len;
 	char in[VJ_CTL_LINE_MAX + 1];
 	char *out;       /* queued for the client, written as it reads */

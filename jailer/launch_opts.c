@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "migrate.h"
 #include "parse.h"
 
 enum {
@@ -14,6 +15,8 @@ enum {
 	OPT_VMM,
 	OPT_TEST_EXEC,
 	OPT_FROM_SNAPSHOT,
+	OPT_MIGRATE_FROM,
+	OPT_INSECURE,
 };
 
 const struct option vj_launch_options[] = {
@@ -24,6 +27,8 @@ const struct option vj_launch_options[] = {
 	{ "vmm", required_argument, NULL, OPT_VMM },
 	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
 	{ "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
+	{ "migrate-from", required_argument, NULL, OPT_MIGRATE_FROM },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -52,6 +57,12 @@ void vj_launch_options_usage(FILE *out)
 		"                        of booting: a new sandbox, its own jail, id and host\n"
 		"                        ids; the policy's vCPUs, memory and devices must be\n"
 		"                        the snapshot's; DIR lies under roots.snapshots\n"
+		"  --migrate-from SRC    (vmjail receive --from SRC) receive a live migration\n"
+		"                        instead of booting: SRC is unix:PATH or tcp:HOST:PORT\n"
+		"                        (listened on for one source) or stdio; the policy's\n"
+		"                        vCPUs, memory and devices must be the source's\n"
+		"  --insecure            with tcp: a non-loopback address (no encryption, no\n"
+		"                        authentication: prefer ssh and stdio)\n"
 		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
 		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
 }
@@ -89,6 +100,14 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 		return copy_path(l->test_exec, "--test-exec", v, e);
 	case OPT_FROM_SNAPSHOT:
 		return copy_path(l->from_snapshot, "--from-snapshot", v, e);
+	case OPT_MIGRATE_FROM:
+		if (!vj_migrate_endpoint_ok(v, true))
+			return vj_fail(e, -EINVAL, "--from \"%s\": expected unix:PATH, tcp:HOST:PORT or "
+				       "stdio", v);
+		return copy_path(l->migrate_from, "--from", v, e);
+	case OPT_INSECURE:
+		l->insecure = true;
+		return 0;
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -102,5 +121,8 @@ int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
 			       "nothing behind anyway)");
 	if (l->from_snapshot[0] && l->test_exec[0])
 		return vj_fail(e, -EINVAL, "--from-snapshot resumes a VM: --test-exec runs none");
+	if (l->migrate_from[0] && (l->from_snapshot[0] || l->test_exec[0]))
+		return vj_fail(e, -EINVAL, "--from receives a VM: not with --from-snapshot or "
+			       "--test-exec");
 	return 0;
 }

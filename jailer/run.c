@@ -498,6 +498,9 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	const struct vj_jail_policy *jp = &l->policy.jail;
 	int r;
 
+	if (l->migrate_from[0] && has_workload(l))
+		return vj_fail(e, -EINVAL, "receive: the received guest runs its own workload; the "
+			       "policy may name none (workload.argv)");
 	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
 	    (l->from_snapshot[0] && (r = open_snapshot(sb, e)) < 0) ||
 	    (r = take_id(sb, e)) < 0 || (r = take_ids(sb, e)) < 0)
@@ -510,6 +513,14 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	    (r = vj_resources_restore(&sb->res, l->from_snapshot, sb->snap.state_fd,
 				      sb->snap.memory_fd, e)) < 0)
 		return r;
+	/* The VMM's copy of the stream only: a destination that dies must
+	 * look dead to its source. */
+	if (l->migrate_from[0]) {
+		struct vj_file *f = &sb->res.cfg.migrate_from;
+		snprintf(f->name, sizeof(f->name), "migration stream (%.200s)", l->migrate_from);
+		f->fd = l->migrate_fd;
+		((struct vj_launch *)l)->migrate_fd = -1;
+	}
 	vj_snapshot_source_close(&sb->snap);
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,

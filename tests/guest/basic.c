@@ -207,8 +207,8 @@ void scenario_dirty(void)
 		for (unsigned i = 0; i < DIRTY_PAGES && failures < 3; i++) {
 			uint64_t want = i < cursor ? gen : gen - 1;
 			if (dirty_page(i)[0] != want || dirty_page(i)[1] != dirty_mix(want)) {
-				print("vjtest: dirty FAIL page %u has %llu, expected %llu\n", i,
-				      (unsigned long long)dirty_page(i)[0], (unsigned long long)want);
+				print("vjtest: dirty FAIL page %u has %u, expected %u\n", i,
+				      (unsigned)dirty_page(i)[0], (unsigned)want);
 				failures++;
 			}
 		}
