@@ -32,7 +32,7 @@ $(BUILD)/vmjail: $(JAILER_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
-	jail-snapshot.sh)
+	jail-snapshot.sh jail-migrate.sh)
 
 # Unit tests: the jail's pure parts, and the launcher's side of the agent
 # session (jailer/agent.c) against scripted hostile agents.
