@@ -16,6 +16,8 @@
 #           its first output; the snapshot's time and size
 #   snap    Linux clones: restore to first byte against boot to first byte,
 #           snapshot time and size, the memory of 10 clones
+#   migrate live migration of a 256 MiB test guest, idle and dirtying
+#           memory at a fixed rate: total time and downtime
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
 # usable), they run one level down, in the nested test host
 # (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
@@ -39,7 +41,8 @@ bench_one() {
 	ctl) "$TOP/bench/ctl-bench.sh" ;;
 	snapshot) "$BUILD/bench/snapshot-bench" -n "${RUNS:-10}" "$BUILD" ;;
 	snap) "$TOP/bench/snap-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap)" >&2
+	migrate) "$TOP/bench/migrate-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap, migrate)" >&2
 		return 2 ;;
 	esac
 }

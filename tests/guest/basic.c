@@ -167,7 +167,9 @@ void scenario_count(void)
  * the whole area: the pages below the sweep's cursor hold g, those above
  * g - 1 (the initial zeroes are generation 0). A page a migration failed
  * to send again after the guest wrote it breaks that, and is named:
- * "vjtest: dirty FAIL page P has G, expected E".
+ * "vjtest: dirty FAIL page P has G, expected E". With vjdirty=N on the
+ * command line it writes N pages per tick instead (N * 40 KiB/s), then
+ * waits for the tick: a guest that dirties memory at a fixed rate.
  */
 #define DIRTY_BASE 0x800000ul
 #define DIRTY_PAGES 4096u
@@ -182,9 +184,21 @@ static uint64_t dirty_mix(uint64_t g)
 	return g * 0x9e3779b97f4a7c15ull;
 }
 
+static unsigned dirty_rate(void)
+{
+	char word[16];
+	unsigned n = 0;
+
+	if (!cmdline_word("vjdirty", word, sizeof(word)))
+		return 0;
+	for (const char *c = word; *c >= '0' && *c <= '9'; c++)
+		n = n * 10 + (unsigned)(*c - '0');
+	return n;
+}
+
 void scenario_dirty(void)
 {
-	unsigned cursor = 0, failures = 0;
+	unsigned cursor = 0, failures = 0, rate = dirty_rate();
 	uint64_t gen = 1;
 
 	lapic_enable();
@@ -193,7 +207,12 @@ void scenario_dirty(void)
 		unsigned before = ticks;
 		watchdog_start(100 * 1000);
 		__asm__ volatile("sti" ::: "memory");
-		while (ticks == before) {
+		for (unsigned done = 0; ticks == before; done += 64) {
+			if (rate && done >= rate) {
+				while (ticks == before)
+					irq_enable_and_halt();
+				break;
+			}
 			for (unsigned k = 0; k < 64; k++) {
 				dirty_page(cursor)[0] = gen;
 				dirty_page(cursor)[1] = dirty_mix(gen);

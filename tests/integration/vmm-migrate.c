@@ -10,6 +10,9 @@
  *
  *   vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
  *
+ * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
+ * write N pages per 100 ms tick (a fixed rate) instead of all it can.
+ *
  * With KIB_S the stream goes through a relay here that carries at most
  * that many KiB a second from the source: a link slower than the guest
  * dirties its memory.
@@ -291,7 +294,11 @@ int main(int argc, char **argv)
 	dirty = strcmp(mode, "count") != 0 && strcmp(mode, "refuse") != 0;
 	kill_dst = !strcmp(mode, "kill");
 	refuse = !strcmp(mode, "refuse");
-	snprintf(cmdline, sizeof(cmdline), "vjtest=%s", dirty ? "dirty" : "count");
+	{
+		const char *rate = getenv("VMM_MIGRATE_DIRTY_RATE");
+		snprintf(cmdline, sizeof(cmdline), "vjtest=%s%s%.12s", dirty ? "dirty" : "count",
+			 rate && *rate ? " vjdirty=" : "", rate && *rate ? rate : "");
+	}
 	{
 		char *sargv[] = { (char *)vmm, "--kernel", (char *)guest, "--cmdline", cmdline,
 				  "--memory", (char *)memory, "--console", "stdout", "--control-fd",
