@@ -55,6 +55,10 @@ enum vj_vmm_ctl_op {
 	 * otherwise the guest runs on here as before (data.migration says
 	 * why). */
 	VJ_VMM_CTL_EVENT_MIGRATED,
+	/* VMM -> launcher: a VMM started with a migration stream
+	 * (--migrate-from-fd) received the guest, runs it and told the source
+	 * so. A VMM that cannot receive it exits instead (status 9). */
+	VJ_VMM_CTL_EVENT_RECEIVED,
 };
 
 /* VJ_VMM_CTL_MIGRATE_SEND's parameters. */

@@ -136,6 +136,14 @@ static int32_t migrate_send(struct vj_control *c, const struct vj_vmm_ctl_msg *m
 	return r;
 }
 
+void vj_control_event(struct vj_control *c, uint32_t op)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op };
+
+	if (c->fd >= 0)
+		send_msg(c, &m);
+}
+
 void vj_control_migrated(void *ctx, int status, const struct vj_vmm_migration *out)
 {
 	struct vj_control *c = ctx;

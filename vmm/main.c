@@ -554,6 +554,8 @@ static int run(struct vmm *m)
 		if (e < 0) {
 			vj_error("migration: telling the source the guest runs: %s", strerror(-e));
 			vj_vm_stop(vm, VJ_EXIT_MIGRATION);
+		} else {
+			vj_control_event(&m->control, VJ_VMM_CTL_EVENT_RECEIVED);
 		}
 	}
 	if (r == 0 && (r = vj_loop_run(&vm->loop)) < 0) {
