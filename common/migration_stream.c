@@ -276,7 +276,7 @@ int vj_mig_check_hello(const struct vj_mig_hello *h, const struct vj_snapshot_cp
 	if (c.ndevices > VJ_SNAPSHOT_DEVICES_MAX)
 		return vj_fail(e, -EINVAL, "the source has %u devices, at most %u", c.ndevices,
 			       VJ_SNAPSHOT_DEVICES_MAX);
-	if ((r = vj_snapshot_check_config(&c, cfg, e)) < 0)
+	if ((r = vj_snapshot_check_config_of(&c, cfg, "the source", e)) < 0)
 		return vj_wrap(e, "the source's VM does not fit this one");
 	return 0;
 }

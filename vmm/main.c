@@ -361,8 +361,8 @@ static int receive_guest(struct vmm *m)
 			r = vj_snapshot_parse(f.state, f.length, "the source's state", &host, m->snap,
 					      &e);
 			m->snap->buf = f.state; /* vj_snapshot_free() frees it */
-			if (r == 0 && (r = vj_snapshot_check_config(&m->snap->summary.config, &m->cfg,
-								  &e)) < 0)
+			if (r == 0 && (r = vj_snapshot_check_config_of(&m->snap->summary.config,
+									     &m->cfg, "the source", &e)) < 0)
 				vj_wrap(&e, "the source's state does not fit this VM");
 			if (r == 0)
 				vj_info("migration: %llu pages and %llu bytes of state received",

@@ -271,16 +271,16 @@ static void a_hello_that_does_not_fit_is_refused_with_both_values(void **state)
 	other = cfg;
 	other.memory_mib = 32;
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &other, &e), -EINVAL);
-	assert_string_equal(e.msg, "the source's VM does not fit this one: memory: the snapshot "
+	assert_string_equal(e.msg, "the source's VM does not fit this one: memory: the source "
 			    "has 64 MiB, the configuration 32 MiB");
 	other = cfg;
 	other.vcpus = 1;
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &other, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "vCPUs: the snapshot has 2, the configuration 1"));
+	assert_non_null(strstr(e.msg, "vCPUs: the source has 2, the configuration 1"));
 	other = cfg;
 	other.rng = false;
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &other, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "devices: the snapshot has 2, the configuration 1"));
+	assert_non_null(strstr(e.msg, "devices: the source has 2, the configuration 1"));
 	assert_int_equal(vj_mig_check_hello(&h, &amd, &cfg, &e), -ENOEXEC);
 	assert_string_equal(e.msg, "the source runs on a GenuineIntel CPU family 6 model 85, this "
 			    "host has a AuthenticAMD CPU family 25 model 1");
