@@ -7,7 +7,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/daemon.c jailer/policy_args.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
 	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c \
-	jailer/snapshot_dir.c jailer/migrate.c
+	jailer/snapshot_dir.c jailer/migrate_transport.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
@@ -38,7 +38,8 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
-	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot)
+	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
+	test_jail_migrate)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \

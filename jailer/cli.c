@@ -24,7 +24,7 @@
 #include "json.h"
 #include "launch.h"
 #include "log.h"
-#include "migrate.h"
+#include "migrate_transport.h"
 #include "parse.h"
 #include "rundir.h"
 #include "scalar.h"

@@ -53,7 +53,7 @@ struct vj_launch {
 	/* Resume the snapshot in this directory instead of booting; "": boot. */
 	char from_snapshot[VJ_PATH_MAX];
 	/* Receive a live migration from this endpoint instead of booting
-	 * (`vmjail receive`, jailer/migrate.h); "": boot. migrate_fd is the
+	 * (`vmjail receive`, jailer/migrate_transport.h); "": boot. migrate_fd is the
 	 * stream once a source connected; insecure allows plain TCP on a
 	 * non-loopback address. */
 	char migrate_from[VJ_PATH_MAX];

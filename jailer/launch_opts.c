@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "migrate.h"
+#include "migrate_transport.h"
 #include "parse.h"
 
 enum {

@@ -15,7 +15,7 @@
 #include "flags.h"
 #include "launch.h"
 #include "log.h"
-#include "migrate.h"
+#include "migrate_transport.h"
 #include "policy_args.h"
 #include "policy_load.h"
 #include "run.h"

@@ -1,4 +1,4 @@
-#include "migrate.h"
+#include "migrate_transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -11,8 +11,8 @@
  *                  the stream: `exec:ssh host vmjail receive POLICY --from stdio`
  *   stdio          (receive) this process's stdin and stdout are the stream
  */
-#ifndef VJ_JAILER_MIGRATE_H
-#define VJ_JAILER_MIGRATE_H
+#ifndef VJ_JAILER_MIGRATE_TRANSPORT_H
+#define VJ_JAILER_MIGRATE_TRANSPORT_H
 
 #include <stdbool.h>
 #include <sys/types.h>
