@@ -15,7 +15,11 @@ set -u
 
 need_jail "jail migrate" || exit 0
 
-count_in() { sed -n 's/^vjtest: count \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
+# A console's complete lines: the guest writes a line a character at a
+# time, and a migration may pause it mid-line (the rest of that line then
+# comes out of the destination).
+complete() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+count_in() { complete "$1" | sed -n 's/^vjtest: count \([0-9]*\).*/\1/p' | tail -n 1; }
 first_count_in() { sed -n 's/^vjtest: count \([0-9]*\).*/\1/p' "$1" | head -n 1; }
 wait_count_in() { # wait_count_in FILE N: until FILE's count reached N (20 s at most)
 	for _ in $(seq 400); do [ "$(count_in "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.05; done
