@@ -250,6 +250,37 @@ static int wait_exit(pid_t pid, int ms)
 	return -1;
 }
 
+/* Where each thread of pid waits, for a run that hangs. */
+static void print_threads(const char *who, pid_t pid)
+{
+	char path[96], line[256];
+	FILE *f;
+
+	for (int tid = pid; tid < pid + 64; tid++) {
+		char comm[64] = "", wchan[64] = "", sys[128] = "";
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(line, sizeof(line), f))
+			sscanf(line, "%63s", comm);
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(line, sizeof(line), f))
+				sscanf(line, "%63s", wchan);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(line, sizeof(line), f))
+				sscanf(line, "%127[^\n]", sys);
+			fclose(f);
+		}
+		printf("info %s thread %d %s waits in %s (syscall %s)\n", who, tid, comm, wchan, sys);
+	}
+	fflush(stdout);
+}
+
 static void print_figures(const struct vj_vmm_migration *o)
 {
 	printf("info total-ms %.1f\n", (double)o->total_ns / 1e6);
@@ -347,6 +378,9 @@ int main(int argc, char **argv)
 	}
 	if (!wait_migrated(&src, 240000, &ev)) {
 		finding(false, "the source reports the migration's end", "no event");
+		print_threads("source", src.pid);
+		if (link > 0)
+			print_threads("relay", link);
 		kill(src.pid, SIGKILL);
 		kill(dst.pid, SIGKILL);
 		return 1;
