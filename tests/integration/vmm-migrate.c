@@ -8,7 +8,7 @@
  * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
  * VALUE" per figure, for vmm-migrate.sh.
  *
- *   vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
+ *   vmm-migrate VMM GUEST count|dirty|kill|refuse|rw|ro [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
  *
  * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
  * write N pages per 100 ms tick (a fixed rate) instead of all it can.
@@ -23,6 +23,9 @@
  * rounds go on: the source reports the failure and counts on. refuse:
  * the destination has other memory and refuses before any memory: the
  * source counts on, the destination ends with status 9 and one line.
+ * rw: the source has the writable drive $VMM_MIGRATE_DRIVE, and its
+ * migration is refused (EROFS) before any stream is used. ro: both VMMs
+ * have it read-only, which migrates as count does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -301,7 +304,8 @@ int main(int argc, char **argv)
 	char cmdline[64];
 	struct vj_vmm_migrate params = { .max_downtime_ns = 300000000ull, .max_rounds = 30 };
 	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
-	bool dirty, kill_dst, refuse;
+	bool dirty, kill_dst, refuse, rw, ro;
+	char drive_arg[4200] = "";
 	int sp[2], st, e;
 	long kib_s = 0;
 	pid_t link = 0;
@@ -322,9 +326,19 @@ int main(int argc, char **argv)
 		params.max_downtime_ns = (uint64_t)atoi(argv[5]) * 1000000ull;
 	memory = argc > 6 ? argv[6] : "32M";
 	kib_s = argc > 7 ? atol(argv[7]) : 0;
-	dirty = strcmp(mode, "count") != 0 && strcmp(mode, "refuse") != 0;
+	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill");
 	kill_dst = !strcmp(mode, "kill");
 	refuse = !strcmp(mode, "refuse");
+	rw = !strcmp(mode, "rw");
+	ro = !strcmp(mode, "ro");
+	if (rw || ro) {
+		const char *d = getenv("VMM_MIGRATE_DRIVE");
+		if (!d || !*d) {
+			fprintf(stderr, "vmm-migrate: %s needs VMM_MIGRATE_DRIVE\n", mode);
+			return 2;
+		}
+		snprintf(drive_arg, sizeof(drive_arg), "path=%s%s", d, ro ? ",ro" : "");
+	}
 	{
 		const char *rate = getenv("VMM_MIGRATE_DIRTY_RATE");
 		snprintf(cmdline, sizeof(cmdline), "vjtest=%s%s%.12s", dirty ? "dirty" : "count",
@@ -333,13 +347,29 @@ int main(int argc, char **argv)
 	{
 		char *sargv[] = { (char *)vmm, "--kernel", (char *)guest, "--cmdline", cmdline,
 				  "--memory", (char *)memory, "--console", "stdout", "--control-fd",
-				  "3", NULL };
+				  "3", rw || ro ? "--drive" : NULL, drive_arg, NULL };
 		if (start(&src, sargv, -1) < 0) {
 			perror("vmm-migrate: source");
 			return 2;
 		}
 	}
 	finding(wait_count(&src, 3), "the source counts", "at %u", last_count);
+	if (rw) {
+		int dummy[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dummy) < 0)
+			return 2;
+		e = send_migrate(&src, dummy[0], &params, &reply);
+		finding(e == 0 && reply.status == -EROFS,
+			"a VM with a writable local drive is not migrated (EROFS)", "%d/%d", e,
+			reply.status);
+		close(dummy[1]);
+		at = last_count;
+		finding(wait_count(&src, at + 3), "the source counts on", "%u -> %u", at,
+			last_count);
+		kill(src.pid, SIGKILL);
+		waitpid(src.pid, &st, 0);
+		return failed;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		perror("vmm-migrate: socketpair");
 		return 2;
@@ -347,7 +377,7 @@ int main(int argc, char **argv)
 	{
 		char *dargv[] = { (char *)vmm, "--migrate-from-fd", "4", "--memory",
 				  refuse ? "64M" : (char *)memory, "--console", "stdout",
-				  "--control-fd", "3", NULL };
+				  "--control-fd", "3", ro ? "--drive" : NULL, drive_arg, NULL };
 		if (start(&dst, dargv, sp[1]) < 0) {
 			perror("vmm-migrate: destination");
 			return 2;

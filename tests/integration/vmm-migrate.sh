@@ -5,7 +5,8 @@
 # destination with no reset; a guest that dirties 16 MiB as fast as it can
 # converges through the round limit, and no page it wrote is stale on the
 # destination; a destination killed mid-stream, or refusing another
-# configuration, leaves the source counting on. The figures (total time,
+# configuration, leaves the source counting on; a writable local drive is
+# refused, a read-only image migrates. The figures (total time,
 # downtime, bytes, rounds, pages per round) are printed as INFO lines.
 # needs: kvm
 # builds: $(VMM_MIGRATE_DRIVER) $(GUEST_DIR)/testguest.elf
@@ -42,4 +43,10 @@ drive "vmm-migrate dirty" "$VMM" "$GUEST" dirty 4 1 32M 4096
 # The same link, killed 300 ms into the rounds.
 drive "vmm-migrate killed destination" "$VMM" "$GUEST" kill 28 1 32M 4096
 drive "vmm-migrate refused" "$VMM" "$GUEST" refuse
+# A writable local drive is refused; a read-only image migrates.
+work=$(mktemp -d /tmp/vjmig.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+truncate -s 1M "$work/drive.img"
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate writable drive" "$VMM" "$GUEST" rw
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate read-only drive" "$VMM" "$GUEST" ro
 finish
