@@ -106,7 +106,7 @@ $(FUZZ_DIR)/%.o: %.c | deps
 
 COMMON_SRCS := common/log.c common/parse.c common/config.c common/vsock_broker_proto.c \
 	common/vsock_broker.c common/host_open.c common/socket_file.c common/json.c \
-	common/termsafe.c common/error.c common/snapshot.c
+	common/termsafe.c common/error.c common/snapshot.c common/migration_stream.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 
 # Each directory's build.mk holds the rules of the programs whose main

@@ -30,7 +30,8 @@ bench-linux-initramfs: deps-kernel
 # Everything `make bench` runs, built and not run: `make bench-build`
 # (CI checks that it builds on its own from a clean clone).
 BENCH_DEPS += all $(BENCH_BINS) $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf \
-	$(GUEST_DIR)/testguest-pvh.elf $(VGUEST) $(VHOST) kernel bench-linux-initramfs
+	$(GUEST_DIR)/testguest-pvh.elf $(VGUEST) $(VHOST) kernel bench-linux-initramfs \
+	$(BUILD)/tests/integration/vmm-migrate
 
 .PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-virtio
 bench-build: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
@@ -50,7 +51,10 @@ bench-image-archives: deps-kernel
 bench-image: $(BENCH_DEPS) initramfs bench-image-archives $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh image
 
-.PHONY: bench-snapshot bench-snap
+.PHONY: bench-snapshot bench-snap bench-migrate
+bench-migrate: $(BENCH_DEPS) $(BUILD)/tests/integration/vmm-migrate $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh migrate
+
 bench-snapshot: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snapshot
 

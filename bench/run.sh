@@ -19,6 +19,8 @@
 #   image   container images: first run (conversion included) and cached
 #           run to the workload's first byte, small and ~50 MiB images,
 #           beside the bundled initramfs
+#   migrate live migration of a 256 MiB test guest, idle and dirtying
+#           memory at a fixed rate: total time and downtime
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
 # usable), they run one level down, in the nested test host
 # (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
@@ -43,7 +45,8 @@ bench_one() {
 	snapshot) "$BUILD/bench/snapshot-bench" -n "${RUNS:-10}" "$BUILD" ;;
 	snap) "$TOP/bench/snap-bench.sh" ;;
 	image) "$TOP/bench/image-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap, image)" >&2
+	migrate) "$TOP/bench/migrate-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap, image, migrate)" >&2
 		return 2 ;;
 	esac
 }

@@ -43,6 +43,7 @@ void vj_config_init(struct vj_vm_config *cfg)
 	file_init(&cfg->control);
 	file_init(&cfg->restore_state);
 	file_init(&cfg->restore_memory);
+	file_init(&cfg->migrate_from);
 	cfg->seccomp = VJ_SECCOMP_ENFORCE;
 }
 
@@ -136,11 +137,16 @@ int vj_config_validate(const struct vj_vm_config *cfg, struct vj_err *err)
 		return vj_fail(err, -EINVAL, "cmdline: longer than %u bytes", VJ_CMDLINE_MAX - 1);
 	if (!file_ok(&cfg->kvm) || !file_ok(&cfg->kernel) || !file_ok(&cfg->initrd) ||
 	    !file_ok(&cfg->console_file) || !file_ok(&cfg->control) ||
-	    !file_ok(&cfg->restore_state) || !file_ok(&cfg->restore_memory))
+	    !file_ok(&cfg->restore_state) || !file_ok(&cfg->restore_memory) ||
+	    !file_ok(&cfg->migrate_from))
 		return vj_fail(err, -EINVAL, "configuration: malformed file entry");
 	if (vj_config_restoring(cfg) != (cfg->restore_memory.name[0] || cfg->restore_memory.fd >= 0))
 		return vj_fail(err, -EINVAL, "restore: a snapshot needs both its state and its memory file");
-	if (!vj_config_restoring(cfg) && !cfg->kernel.name[0] && cfg->kernel.fd < 0)
+	if (vj_config_restoring(cfg) && vj_config_migrating(cfg))
+		return vj_fail(err, -EINVAL, "--restore and --migrate-from-fd: a VM comes from one or "
+			       "the other");
+	if (!vj_config_restoring(cfg) && !vj_config_migrating(cfg) && !cfg->kernel.name[0] &&
+	    cfg->kernel.fd < 0)
 		return vj_fail(err, -EINVAL, "kernel: no kernel image given (--kernel PATH)");
 	if (cfg->console > VJ_CONSOLE_FILE)
 		return vj_fail(err, -EINVAL, "console: unknown kind %d", (int)cfg->console);
@@ -162,6 +168,11 @@ bool vj_config_restoring(const struct vj_vm_config *cfg)
 	return cfg->restore_state.name[0] || cfg->restore_state.fd >= 0;
 }
 
+bool vj_config_migrating(const struct vj_vm_config *cfg)
+{
+	return cfg->migrate_from.fd >= 0;
+}
+
 
 /* ---- standalone flags ------------------------------------------------ */
 
@@ -169,7 +180,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEMORY, OPT_CONSOLE,
 	OPT_CONSOLE_LIMIT, OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_SECCOMP,
 	OPT_SECCOMP_LOG, OPT_TIMING, OPT_CONTROL_FD, OPT_CONFIG_FD, OPT_MEMORY_BACKING,
-	OPT_RESTORE,
+	OPT_RESTORE, OPT_MIGRATE_FROM_FD,
 };
 
 static const struct option long_opts[] = {
@@ -191,6 +202,7 @@ static const struct option long_opts[] = {
 	{ "control-fd", required_argument, NULL, OPT_CONTROL_FD },
 	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "migrate-from-fd", required_argument, NULL, OPT_MIGRATE_FROM_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -232,6 +244,9 @@ void vj_config_usage(const char *prog)
 	       "                        pause, resume and statistics requests (common/vmm_ctl.h)\n"
 	       "  --restore DIR         resume the snapshot in DIR (DIR/state, DIR/memory);\n"
 	       "                        vCPUs, memory and devices as when it was taken\n"
+	       "  --migrate-from-fd FD  receive a live migration on the inherited stream FD\n"
+	       "                        instead of booting (vCPUs, memory and devices as the\n"
+	       "                        source's)\n"
 	       "  -v, --verbose         more messages (repeat for debug)\n",
 	       prog, prog, prog, VJ_VCPUS_MAX, VJ_MEMORY_MIB_MIN, VJ_MEMORY_MIB_MAX);
 }
@@ -510,6 +525,14 @@ static int parse_one(struct vj_vm_config *cfg, int opt, char *arg, struct vj_err
 				       "--control-fd: \"%s\" is not a descriptor", arg);
 		cfg->control.fd = (int)v;
 		snprintf(cfg->control.name, sizeof(cfg->control.name), "control fd %d", (int)v);
+		return 0;
+	case OPT_MIGRATE_FROM_FD:
+		if (vj_parse_u64(arg, 0, INT32_MAX, &v) < 0)
+			return vj_fail(err, -EINVAL,
+				       "--migrate-from-fd: \"%s\" is not a descriptor", arg);
+		cfg->migrate_from.fd = (int)v;
+		snprintf(cfg->migrate_from.name, sizeof(cfg->migrate_from.name),
+			 "migration stream fd %d", (int)v);
 		return 0;
 	case OPT_RESTORE:
 		if (!*arg || (size_t)snprintf(cfg->restore_state.name, sizeof(cfg->restore_state.name),

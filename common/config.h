@@ -180,12 +180,18 @@ struct vj_vm_config {
 	 * state file and its memory file, both read-only. fd -1 (and no
 	 * name): boot the kernel. With them the kernel may be absent. */
 	struct vj_file restore_state, restore_memory;
+	/* A live migration to receive instead of booting (vmm/MIGRATION.md):
+	 * the stream from the source VMM, read and answered on this fd. fd
+	 * -1: none. With it the kernel may be absent. */
+	struct vj_file migrate_from;
 };
 
 void vj_config_init(struct vj_vm_config *cfg);
 
 /* Whether the VM resumes a snapshot rather than boots a kernel. */
 bool vj_config_restoring(const struct vj_vm_config *cfg);
+/* Whether the VM is received from a migration stream. */
+bool vj_config_migrating(const struct vj_vm_config *cfg);
 
 /* Checks every field; on failure leaves one line naming the field and the
  * reason in err and returns -EINVAL. */

@@ -511,43 +511,49 @@ int vj_snapshot_read_summary(int state_fd, struct vj_snapshot_summary *out, stru
 }
 
 static int check_device(const struct vj_snap_device *s, const struct vj_snap_device *c,
-			unsigned slot, struct vj_err *e)
+			unsigned slot, const char *who, struct vj_err *e)
 {
 	if (s->kind != c->kind)
-		return vj_fail(e, -EINVAL, "device slot %u: the snapshot has %s, the configuration %s",
-			       slot, vj_snap_device_kind_name(s->kind),
+		return vj_fail(e, -EINVAL, "device slot %u: %s has %s, the configuration %s",
+			       slot, who, vj_snap_device_kind_name(s->kind),
 			       vj_snap_device_kind_name(c->kind));
 	if (s->kind == VJ_SNAP_DEV_BLK && s->read_only != c->read_only)
-		return vj_fail(e, -EINVAL, "drive in slot %u: the snapshot has it %s, the "
-			       "configuration %s", slot, s->read_only ? "read-only" : "writable",
+		return vj_fail(e, -EINVAL, "drive in slot %u: %s has it %s, the "
+			       "configuration %s", slot, who, s->read_only ? "read-only" : "writable",
 			       c->read_only ? "read-only" : "writable");
 	if (s->kind == VJ_SNAP_DEV_VSOCK && s->guest_cid != c->guest_cid)
-		return vj_fail(e, -EINVAL, "vsock guest CID: the snapshot has %u, the configuration "
-			       "%u", s->guest_cid, c->guest_cid);
+		return vj_fail(e, -EINVAL, "vsock guest CID: %s has %u, the configuration "
+			       "%u", who, s->guest_cid, c->guest_cid);
 	/* A net interface's MAC may differ: a clone is a new machine, and
 	 * the restore gives the device the clone's own (vj_net_restore_mac). */
 	return 0;
 }
 
-int vj_snapshot_check_config(const struct vj_snap_config *snap, const struct vj_vm_config *cfg,
-			     struct vj_err *e)
+int vj_snapshot_check_config_of(const struct vj_snap_config *snap, const struct vj_vm_config *cfg,
+				const char *who, struct vj_err *e)
 {
 	struct vj_snap_config c;
 	int r;
 
 	vj_snapshot_config_from(cfg, &c);
 	if (snap->vcpus != c.vcpus)
-		return vj_fail(e, -EINVAL, "vCPUs: the snapshot has %u, the configuration %u",
-			       snap->vcpus, c.vcpus);
+		return vj_fail(e, -EINVAL, "vCPUs: %s has %u, the configuration %u",
+			       who, snap->vcpus, c.vcpus);
 	if (snap->memory_mib != c.memory_mib)
-		return vj_fail(e, -EINVAL, "memory: the snapshot has %llu MiB, the configuration "
-			       "%llu MiB", (unsigned long long)snap->memory_mib,
+		return vj_fail(e, -EINVAL, "memory: %s has %llu MiB, the configuration "
+			       "%llu MiB", who, (unsigned long long)snap->memory_mib,
 			       (unsigned long long)c.memory_mib);
 	for (unsigned i = 0; i < snap->ndevices && i < c.ndevices; i++)
-		if ((r = check_device(&snap->dev[i], &c.dev[i], i, e)) < 0)
+		if ((r = check_device(&snap->dev[i], &c.dev[i], i, who, e)) < 0)
 			return r;
 	if (snap->ndevices != c.ndevices)
-		return vj_fail(e, -EINVAL, "devices: the snapshot has %u, the configuration %u",
-			       snap->ndevices, c.ndevices);
+		return vj_fail(e, -EINVAL, "devices: %s has %u, the configuration %u",
+			       who, snap->ndevices, c.ndevices);
 	return 0;
+}
+
+int vj_snapshot_check_config(const struct vj_snap_config *snap, const struct vj_vm_config *cfg,
+			     struct vj_err *e)
+{
+	return vj_snapshot_check_config_of(snap, cfg, "the snapshot", e);
 }

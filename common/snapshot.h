@@ -260,6 +260,11 @@ int vj_snapshot_read_summary(int state_fd, struct vj_snapshot_summary *out, stru
 int vj_snapshot_check_config(const struct vj_snap_config *snap, const struct vj_vm_config *cfg,
 			     struct vj_err *e);
 
+/* The same, naming the other side who ("the source") instead of "the
+ * snapshot". */
+int vj_snapshot_check_config_of(const struct vj_snap_config *snap, const struct vj_vm_config *cfg,
+				const char *who, struct vj_err *e);
+
 /* "blk", "net", "vsock", "rng"; "unknown" otherwise. */
 const char *vj_snap_device_kind_name(uint32_t kind);
 

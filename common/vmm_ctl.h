@@ -41,6 +41,45 @@ enum vj_vmm_ctl_op {
 	 * exactly two descriptors came; other -errno: a write or KVM failed
 	 * (the files are then to be thrown away). The VM stays paused. */
 	VJ_VMM_CTL_SNAPSHOT,
+	/* launcher -> VMM, with one descriptor (SCM_RIGHTS): a connected
+	 * stream to the destination VMM, and data.migrate. The VMM starts a
+	 * live migration (vmm/MIGRATION.md) on a thread of its own and
+	 * replies 0 at once, the guest still running; -EALREADY: one is under
+	 * way; -EBUSY: the VM is paused; -EROFS: it has a writable drive and
+	 * VJ_VMM_MIGRATE_SHARED_DRIVES is not set; -EBADF: not exactly one
+	 * descriptor; -EINVAL: parameters out of range. The outcome comes
+	 * later as VJ_VMM_CTL_EVENT_MIGRATED. */
+	VJ_VMM_CTL_MIGRATE_SEND,
+	/* VMM -> launcher: a migration ended. status 0: the destination runs
+	 * the guest, and this VMM ends with VJ_EXIT_MIGRATED right after;
+	 * otherwise the guest runs on here as before (data.migration says
+	 * why). */
+	VJ_VMM_CTL_EVENT_MIGRATED,
+	/* VMM -> launcher: a VMM started with a migration stream
+	 * (--migrate-from-fd) received the guest, runs it and told the source
+	 * so. A VMM that cannot receive it exits instead (status 9). */
+	VJ_VMM_CTL_EVENT_RECEIVED,
+};
+
+/* VJ_VMM_CTL_MIGRATE_SEND's parameters. */
+#define VJ_VMM_MIGRATE_SHARED_DRIVES 1u /* the writable drives are shared storage */
+#define VJ_VMM_MIGRATE_ROUNDS_MAX 32
+struct vj_vmm_migrate {
+	uint64_t max_downtime_ns; /* the pause the guest may see; 1 ms..60 s */
+	uint32_t max_rounds;      /* memory rounds at most, round 0 and the paused one
+				   * included; 2..30 */
+	uint32_t flags;           /* VJ_VMM_MIGRATE_* */
+};
+
+/* What a migration did, for VJ_VMM_CTL_EVENT_MIGRATED. */
+struct vj_vmm_migration {
+	uint64_t total_ns;    /* request to the end */
+	uint64_t downtime_ns; /* pause to the destination's RUNNING */
+	uint64_t bytes;       /* sent down the stream */
+	uint32_t rounds;      /* memory rounds sent, the last (paused) one included */
+	uint32_t round_limit; /* 1: it stopped at the round limit, not by converging */
+	uint64_t pages[VJ_VMM_MIGRATE_ROUNDS_MAX]; /* pages sent per round */
+	char reason[160];     /* status != 0: why, one line */
 };
 
 /* Exits of all vCPUs by kind, and per device slot what it moved. */
@@ -67,6 +106,8 @@ struct vj_vmm_ctl_msg {
 	union {
 		uint64_t u64;
 		struct vj_vmm_stats stats;
+		struct vj_vmm_migrate migrate;
+		struct vj_vmm_migration migration;
 	} data;
 };
 

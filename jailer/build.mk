@@ -8,7 +8,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 	jailer/broker.c jailer/agent.c jailer/clone.c jailer/tap.c jailer/ids.c jailer/sockfile.c \
 	jailer/control_socket.c jailer/supervisor.c jailer/status.c jailer/cli.c jailer/launch_opts.c \
 	jailer/snapshot_dir.c jailer/image_launch.c jailer/exec.c jailer/exec_client.c \
-	jailer/oci_spec.c jailer/oci.c
+	jailer/oci_spec.c jailer/oci.c jailer/migrate_transport.c
 # The agent protocol's codec, shared with vmjail-init (rootfs/init/).
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
@@ -41,6 +41,7 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
 	jail-snapshot.sh oci-cli.sh)
+	jail-snapshot.sh jail-migrate.sh)
 
 # Unit tests: the jail's pure parts, and the launcher's side of the agent
 # session (jailer/agent.c) against scripted hostile agents.
@@ -48,6 +49,7 @@ JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
 	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
 	test_exec test_oci_spec)
+	test_jail_migrate)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \

@@ -14,6 +14,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "json.h"
 #include "launch.h"
 #include "log.h"
+#include "migrate_transport.h"
 #include "parse.h"
 #include "rundir.h"
 #include "scalar.h"
@@ -37,6 +39,7 @@
 
 struct conn {
 	int fd;
+	int pass_fd;  /* sent along with the next request; -1: none */
 	int reply_ms; /* how long a reply may take */
 	char id[72];
 	size_t len;
@@ -91,6 +94,7 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	int r;
 
 	c->fd = -1;
+	c->pass_fd = -1;
 	c->reply_ms = REPLY_MS;
 	c->len = 0;
 	snprintf(c->id, sizeof(c->id), "%s", id);
@@ -132,6 +136,30 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	return r < 0 ? e->code : 0;
 }
 
+/* send(), with fd alongside (SCM_RIGHTS) when it is >= 0. */
+static ssize_t send_with_fd(int sock, const char *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *h;
+
+	if (fd < 0)
+		return send(sock, buf, len, MSG_NOSIGNAL);
+	memset(&u, 0, sizeof(u));
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	h = CMSG_FIRSTHDR(&mh);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
 /* Sends one request and returns its reply's "return" in doc (the caller
  * frees it), skipping events; an error reply becomes e. */
 static int ctl_call(struct conn *c, const char *command, const char *args,
@@ -146,7 +174,7 @@ static int ctl_call(struct conn *c, const char *command, const char *args,
 
 	if (n >= (int)sizeof(req))
 		return vj_fail(e, -E2BIG, "sandbox %s: %s: arguments too long", c->id, command);
-	if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+	if (send_with_fd(c->fd, req, (size_t)n, c->pass_fd) != n)
 		return vj_fail_errno(e, -errno, "sandbox %s: send %s", c->id, command);
 	for (;;) {
 		if ((r = next_line(c, c->reply_ms, &line, &len)) < 0)
@@ -288,7 +316,9 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 
 struct verb_opts {
 	bool json, follow, vm, rm_force, stop;
-	const char *to; /* snapshot --to */
+	bool insecure, shared_drives; /* migrate */
+	const char *to; /* snapshot --to, migrate --to */
+	uint64_t max_downtime_ms, max_rounds; /* migrate; 0: the default */
 	uint64_t timeout_ms;
 	int signal;
 	bool timeout_set, signal_set;
@@ -422,6 +452,84 @@ static int cmd_snapshot(const char *run_dir, const char *id, const struct verb_o
 	if (r == 0)
 		printf("%s\n", dir);
 	return r;
+}
+
+/* ---- migrate ----------------------------------------------------------------- */
+
+static void print_migration(const struct vj_json *ret)
+{
+	uint64_t total = 0, down = 0, bytes = 0, rounds = 0;
+	bool limit = false;
+	const struct vj_json *pages = vj_json_get(ret, "pages");
+	char size[24];
+
+	(void)vj_json_u64(vj_json_get(ret, "total_ms"), UINT64_MAX, &total);
+	(void)vj_json_u64(vj_json_get(ret, "downtime_ms"), UINT64_MAX, &down);
+	(void)vj_json_u64(vj_json_get(ret, "bytes"), UINT64_MAX, &bytes);
+	(void)vj_json_u64(vj_json_get(ret, "rounds"), UINT64_MAX, &rounds);
+	(void)vj_json_bool(vj_json_get(ret, "round_limit"), &limit);
+	print_size(bytes, size, sizeof(size));
+	printf("migrated: total %" PRIu64 " ms, downtime %" PRIu64 " ms, %s sent, %" PRIu64
+	       " rounds%s\npages per round:", total, down, size, rounds,
+	       limit ? " (the round limit: the guest dirtied memory faster than the link)" : "");
+	for (const struct vj_json *p = pages ? pages->child : NULL; p; p = p->next)
+		printf(" %.*s", (int)p->len, p->text);
+	putchar('\n');
+}
+
+/*
+ * The stream to DEST is opened here, with the caller's rights, and goes
+ * to the launcher with the request: the launcher connects nowhere on
+ * anyone's behalf. exec:'s command is reaped once the launcher answers.
+ */
+static int cmd_migrate(const char *run_dir, const char *id, const struct verb_opts *o,
+		       struct vj_err *e)
+{
+	char args[160];
+	struct vj_json_doc doc;
+	const struct vj_json *ret;
+	struct conn c;
+	pid_t child = 0;
+	int stream, r;
+
+	if (!o->to)
+		return vj_fail(e, -EINVAL, "migrate ID --to DEST: DEST is required (unix:PATH, "
+			       "tcp:HOST:PORT or exec:COMMAND)");
+	if (!vj_migrate_endpoint_ok(o->to, false))
+		return vj_fail(e, -EINVAL, "migrate --to \"%s\": expected unix:PATH, tcp:HOST:PORT "
+			       "or exec:COMMAND", o->to);
+	snprintf(args, sizeof(args), "{\"max_downtime_ms\":%" PRIu64 ",\"max_rounds\":%" PRIu64
+		 ",\"shared_drives\":%s}", o->max_downtime_ms ? o->max_downtime_ms : 300,
+		 o->max_rounds ? o->max_rounds : 30, o->shared_drives ? "true" : "false");
+	/* The sandbox first: a wrong id opens no stream. */
+	if ((r = ctl_connect(run_dir, id, &c, e)) < 0)
+		return r;
+	stream = vj_migrate_connect(o->to, o->insecure, &child, e);
+	if (stream < 0) {
+		conn_close(&c);
+		return stream;
+	}
+	c.pass_fd = stream;
+	c.reply_ms = 30 * 60 * 1000;
+	r = ctl_call(&c, "migrate", args, &doc, &ret, e);
+	close(stream);
+	conn_close(&c);
+	if (child > 0)
+		(void)waitpid(child, NULL, 0);
+	if (r < 0)
+		return r;
+	if (o->json && ret) {
+		struct vj_jw w;
+		vj_jw_init(&w, 1u << 20);
+		vj_jw_tree(&w, ret);
+		if (vj_jw_finish(&w) == 0)
+			puts(w.buf);
+		vj_jw_free(&w);
+	} else if (ret) {
+		print_migration(ret);
+	}
+	vj_json_free(&doc);
+	return 0;
 }
 
 /* ---- stats ------------------------------------------------------------------- */
@@ -771,7 +879,7 @@ static int cmd_rm(const char *run_dir, char **ids, int n, const struct verb_opts
 
 static const char *const verbs[] = { "ps",    "inspect", "pause", "resume", "stop",
 				     "kill",  "stats",   "events", "logs",  "wait",
-				     "rm",    "snapshot", "exec" };
+				     "rm",    "snapshot", "exec",  "migrate" };
 
 int vj_cli_is_verb(const char *verb)
 {
@@ -795,7 +903,10 @@ static void usage(FILE *f)
 		   "       vmjail rm ID... [--force]\n"
 		   "       vmjail snapshot ID --to DIR [--stop]\n"
 		   "       vmjail exec ID [--env NAME=VALUE]... [--cwd DIR] [--user UID[:GID]] "
-		   "[--detach] -- COMMAND [ARG]...\n");
+		   "[--detach] -- COMMAND [ARG]...\n"
+		   "       vmjail migrate ID --to unix:PATH|tcp:HOST:PORT|exec:COMMAND\n"
+		   "              [--max-downtime DURATION] [--max-rounds N] [--shared-drives]\n"
+		   "              [--insecure] [--json]\n");
 }
 
 static int parse_signal(const char *s)
@@ -821,6 +932,10 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		{ "timeout", required_argument, NULL, 't' }, { "vm", no_argument, NULL, 'V' },
 		{ "force", no_argument, NULL, 'F' },  { "help", no_argument, NULL, 'h' },
 		{ "to", required_argument, NULL, 'T' }, { "stop", no_argument, NULL, 'S' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "shared-drives", no_argument, NULL, 'D' },
+		{ "max-downtime", required_argument, NULL, 'M' },
+		{ "max-rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -836,6 +951,19 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		case 'F': o->rm_force = true; break;
 		case 'T': o->to = optarg; break;
 		case 'S': o->stop = true; break;
+		case 'I': o->insecure = true; break;
+		case 'D': o->shared_drives = true; break;
+		case 'M':
+			if (vj_scalar_duration_ms(optarg, &o->max_downtime_ms) < 0 ||
+			    o->max_downtime_ms < 1 || o->max_downtime_ms > 60000)
+				return vj_fail(e, -EINVAL, "--max-downtime: \"%s\" is not a duration "
+					       "of 1ms..60s", optarg);
+			break;
+		case 'R':
+			if (vj_parse_u64(optarg, 2, 30, &o->max_rounds) < 0)
+				return vj_fail(e, -EINVAL, "--max-rounds: \"%s\" is not a number "
+					       "of 2..30", optarg);
+			break;
 		case 'h': return 1;
 		case 't':
 			if (vj_scalar_duration_ms(optarg, &o->timeout_ms) < 0)
@@ -885,6 +1013,8 @@ static int run_verb(const char *run_dir, const char *verb, int nargs, char **arg
 		return cmd_stop(run_dir, args[0], o, e);
 	if (!strcmp(verb, "snapshot"))
 		return cmd_snapshot(run_dir, args[0], o, e);
+	if (!strcmp(verb, "migrate"))
+		return cmd_migrate(run_dir, args[0], o, e);
 	if (!strcmp(verb, "logs"))
 		return cmd_logs(run_dir, args[0], o, e);
 	return cmd_wait(run_dir, args[0], e);

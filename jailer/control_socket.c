@@ -31,6 +31,7 @@ static const char *const command_names[VJ_CTL_COMMANDS] = {
 	[VJ_CTL_SNAPSHOT] = "snapshot",
 	[VJ_CTL_EXEC] = "exec",
 	[VJ_CTL_EXEC_KILL] = "exec-kill",
+	[VJ_CTL_MIGRATE] = "migrate",
 };
 
 static const char *const class_names[] = {
@@ -191,6 +192,8 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 	static const char *const stop_args[] = { "timeout_ms", NULL };
 	static const char *const kill_args[] = { "signal", "vm", NULL };
 	static const char *const snapshot_args[] = { "dir", "stop", NULL };
+	static const char *const migrate_args[] = { "max_downtime_ms", "max_rounds",
+						    "shared_drives", NULL };
 	static const char *const none[] = { NULL };
 	const struct vj_json *v;
 	const char *dir;
@@ -201,6 +204,8 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		return vj_fail(e, -EINVAL, "\"arguments\": expected an object");
 	req->timeout_ms = VJ_CTL_DEFAULT_STOP_MS;
 	req->signal = 9;
+	req->max_downtime_ms = 300;
+	req->max_rounds = 30;
 	switch (req->command) {
 	case VJ_CTL_STOP:
 		if ((r = only_members(args, stop_args, "stop", e)) < 0)
@@ -244,6 +249,20 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 		strcpy(req->dir, dir);
 		if ((v = vj_json_get(args, "stop")) && vj_json_bool(v, &req->stop) < 0)
 			return vj_fail(e, -EINVAL, "snapshot: \"stop\": expected true or false");
+		return 0;
+	case VJ_CTL_MIGRATE:
+		if ((r = only_members(args, migrate_args, "migrate", e)) < 0)
+			return r;
+		if ((v = vj_json_get(args, "max_downtime_ms")) &&
+		    (vj_json_u64(v, 60000, &req->max_downtime_ms) < 0 || req->max_downtime_ms < 1))
+			return vj_fail(e, -EINVAL, "migrate: \"max_downtime_ms\": expected 1..60000");
+		if ((v = vj_json_get(args, "max_rounds"))) {
+			if (vj_json_u64(v, 30, &n) < 0 || n < 2)
+				return vj_fail(e, -EINVAL, "migrate: \"max_rounds\": expected 2..30");
+			req->max_rounds = (uint32_t)n;
+		}
+		if ((v = vj_json_get(args, "shared_drives")) && vj_json_bool(v, &req->shared_drives) < 0)
+			return vj_fail(e, -EINVAL, "migrate: \"shared_drives\": expected true or false");
 		return 0;
 	default:
 		return only_members(args, none, vj_ctl_command_name(req->command), e);
@@ -624,7 +643,8 @@ static void take_lines(struct vj_ctl_server *s, struct vj_ctl_client *c)
 /* Descriptors arrive with the first byte of the request that is to take
  * them (the client sends both in one sendmsg); they wait on the client
  * for it. A message with more than VJ_CTL_FDS loses them all (the kernel
- * closes what did not fit), and the next exec is refused for it. */
+ * closes what did not fit), and the next request that takes descriptors
+ * (exec, migrate) is refused for it. */
 static void take_fds(struct vj_ctl_client *c, struct msghdr *mh)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
@@ -655,9 +675,6 @@ static ssize_t receive(struct vj_ctl_client *c)
 
 	if (n >= 0)
 		take_fds(c, &mh);
-	return n;
-}
-
 void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 {
 	for (;;) {

@@ -36,6 +36,7 @@ enum vj_ctl_command {
 	VJ_CTL_SNAPSHOT,
 	VJ_CTL_EXEC,
 	VJ_CTL_EXEC_KILL,
+	VJ_CTL_MIGRATE,
 	VJ_CTL_COMMANDS,
 };
 
@@ -63,6 +64,9 @@ struct vj_ctl_request {
 	bool stop;           /* snapshot: end the sandbox once it is taken */
 	struct vj_ctl_exec *exec; /* exec; vj_ctl_request_free() releases it */
 	uint32_t exec_id;    /* exec-kill */
+	uint64_t max_downtime_ms; /* migrate; 300 when not given */
+	uint32_t max_rounds;      /* migrate; 30 when not given */
+	bool shared_drives;       /* migrate: the writable drives are shared storage */
 };
 
 #define VJ_CTL_DEFAULT_STOP_MS 10000
@@ -96,7 +100,7 @@ struct vj_ctl_client {
 	uid_t uid;
 	uint64_t serial; /* tells this connection from a later one in the slot */
 	/* What came with the client's last SCM_RIGHTS message, for its next
-	 * exec request to take; closed when a new set arrives or the client
+	 * exec or migrate request to take; closed when a new set arrives or the client
 	 * goes. nfds = -1: the last message carried more than VJ_CTL_FDS. */
 	int nfds;
 	int fds[VJ_CTL_FDS];

@@ -70,6 +70,13 @@ struct vj_launch {
 	 */
 	bool oci;
 	int start_fd;
+	/* Receive a live migration from this endpoint instead of booting
+	 * (`vmjail receive`, jailer/migrate_transport.h); "": boot. migrate_fd is the
+	 * stream once a source connected; insecure allows plain TCP on a
+	 * non-loopback address. */
+	char migrate_from[VJ_PATH_MAX];
+	bool insecure;
+	int migrate_fd;
 	bool timing;   /* print the launcher's timestamps; the VMM prints its own */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
 	int verbosity; /* -v count, passed on to the VMM */

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "migrate_transport.h"
 #include "parse.h"
 
 enum {
@@ -15,6 +16,8 @@ enum {
 	OPT_TEST_EXEC,
 	OPT_FROM_SNAPSHOT,
 	OPT_IMAGE,
+	OPT_MIGRATE_FROM,
+	OPT_INSECURE,
 };
 
 const struct option vj_launch_options[] = {
@@ -26,6 +29,8 @@ const struct option vj_launch_options[] = {
 	{ "test-exec", required_argument, NULL, OPT_TEST_EXEC },
 	{ "from-snapshot", required_argument, NULL, OPT_FROM_SNAPSHOT },
 	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "migrate-from", required_argument, NULL, OPT_MIGRATE_FROM },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -57,6 +62,12 @@ void vj_launch_options_usage(FILE *out)
 		"  --image IMAGE         run the workload in a container image: an OCI layout\n"
 		"                        directory, an OCI archive or a docker save archive\n"
 		"                        under roots.images; -- ARGV replaces its Cmd\n"
+		"  --migrate-from SRC    (vmjail receive --from SRC) receive a live migration\n"
+		"                        instead of booting: SRC is unix:PATH or tcp:HOST:PORT\n"
+		"                        (listened on for one source) or stdio; the policy's\n"
+		"                        vCPUs, memory and devices must be the source's\n"
+		"  --insecure            with tcp: a non-loopback address (no encryption, no\n"
+		"                        authentication: prefer ssh and stdio)\n"
 		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
 		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
 }
@@ -96,6 +107,14 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 		return copy_path(l->from_snapshot, "--from-snapshot", v, e);
 	case OPT_IMAGE:
 		return copy_path(l->image, "--image", v, e);
+	case OPT_MIGRATE_FROM:
+		if (!vj_migrate_endpoint_ok(v, true))
+			return vj_fail(e, -EINVAL, "--from \"%s\": expected unix:PATH, tcp:HOST:PORT or "
+				       "stdio", v);
+		return copy_path(l->migrate_from, "--from", v, e);
+	case OPT_INSECURE:
+		l->insecure = true;
+		return 0;
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -107,10 +126,13 @@ int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
 	if (l->rm && !l->detach)
 		return vj_fail(e, -EINVAL, "--rm goes with --detach (a foreground sandbox leaves "
 			       "nothing behind anyway)");
-	if (l->image[0] && (l->from_snapshot[0] || l->test_exec[0]))
-		return vj_fail(e, -EINVAL, "--image boots a workload: not with --from-snapshot or "
-			       "--test-exec");
+	if (l->image[0] && (l->from_snapshot[0] || l->migrate_from[0] || l->test_exec[0]))
+		return vj_fail(e, -EINVAL, "--image boots a workload: not with --from-snapshot, "
+			       "--from or --test-exec");
 	if (l->from_snapshot[0] && l->test_exec[0])
 		return vj_fail(e, -EINVAL, "--from-snapshot resumes a VM: --test-exec runs none");
+	if (l->migrate_from[0] && (l->from_snapshot[0] || l->test_exec[0]))
+		return vj_fail(e, -EINVAL, "--from receives a VM: not with --from-snapshot or "
+			       "--test-exec");
 	return 0;
 }

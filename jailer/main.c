@@ -17,6 +17,7 @@
 #include "image_launch.h"
 #include "launch.h"
 #include "log.h"
+#include "migrate_transport.h"
 #include "oci.h"
 #include "policy_args.h"
 #include "policy_load.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 		     "       vmjail rm ID... [--force]              forget exited sandboxes\n"
 		     "       vmjail snapshot ID --to DIR [--stop]   save it to resume clones from\n"
 		     "       vmjail run POLICY --from-snapshot DIR [-- ARGV]  resume a clone\n"
+		     "       vmjail receive POLICY --from SRC [--id ID] [--detach]  receive a live\n"
+		     "                              migration (SRC: unix:PATH, tcp:HOST:PORT, stdio)\n"
 		     "       vmjail cleanup [--run-dir DIR] [ID...] remove what a killed launcher left\n"
 		     "       vmjail help                            this text; run --help for options\n"
 		     "The host file defaults to " VJ_HOST_CONFIG_DEFAULT " (built-in defaults when\n"
@@ -105,11 +108,15 @@ static int parse_run(struct vj_launch *l, int argc, char **argv, struct vj_err *
 	return r;
 }
 
+/* How long `vmjail receive` waits for its source to connect. */
+#define RECEIVE_WAIT_MS (10 * 60 * 1000)
+
 static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_ns)
 {
 	static struct vj_launch l; /* large: keep it off the stack */
 	cleanup_with(vj_root_image_release) struct vj_root_image image = { 0 };
 	int report_fd = -1, status, r;
+	pid_t relay = 0;
 	struct vj_err e;
 
 	if (load_host(&l.host, host_path) < 0)
@@ -140,10 +147,22 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 			if (r < 0)
 				vj_error("%s", e.msg);
 			else if (status == 0)
-				printf("%s\n", l.policy.id); /* the id to manage it by */
+				/* the id to manage it by; with --from stdio, stdout
+				 * is the migration stream */
+				fprintf(strcmp(l.migrate_from, "stdio") ? stdout : stderr, "%s\n",
+					l.policy.id);
 			vj_policy_free(&l.policy);
 			return r < 0 ? VJ_LAUNCH_FAILED : status;
 		}
+	}
+	/* The daemon's own: it keeps no descriptor of its caller's. */
+	if (l.migrate_from[0] &&
+	    (l.migrate_fd = vj_migrate_accept(l.migrate_from, l.insecure, RECEIVE_WAIT_MS,
+					      &relay, &e)) < 0) {
+		vj_error("receive: %s", e.msg);
+		vj_daemon_report(&report_fd, VJ_LAUNCH_FAILED);
+		vj_policy_free(&l.policy);
+		return VJ_LAUNCH_FAILED;
 	}
 	status = vj_run(&l, &report_fd, &e);
 	if (status < 0) {
@@ -153,6 +172,35 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 	vj_daemon_report(&report_fd, VJ_LAUNCH_FAILED);
 	vj_policy_free(&l.policy);
 	return status;
+}
+
+/* `vmjail receive POLICY --from SRC [run options]`: `run` that receives
+ * a live migration instead of booting (--from is run's --migrate-from);
+ * the sandbox has no workload of its own: the guest's runs on. */
+static int cmd_receive(const char *host_path, int argc, char **argv, uint64_t start_ns)
+{
+	bool from = false;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--from")) {
+			argv[i] = "--migrate-from";
+			from = true;
+		} else if (!strncmp(argv[i], "--from=", 7)) {
+			vj_error("receive: write --from SRC");
+			return VJ_LAUNCH_FAILED;
+		}
+	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			vj_error("receive: the received guest runs its own workload: no -- ARGV");
+			return VJ_LAUNCH_FAILED;
+		}
+	if (!from) {
+		vj_error("receive POLICY --from SRC: SRC is required (unix:PATH, tcp:HOST:PORT or "
+			 "stdio)");
+		return VJ_LAUNCH_FAILED;
+	}
+	return cmd_run(host_path, argc, argv, start_ns);
 }
 
 static int cmd_check(const char *host_path, int argc, char **argv)
@@ -236,6 +284,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(host_path, argc - 1, argv + 1, start_ns);
+	if (!strcmp(argv[1], "receive"))
+		return cmd_receive(host_path, argc - 1, argv + 1, start_ns);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(host_path, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cleanup"))

@@ -119,6 +119,7 @@ static unsigned config_files(struct vj_vm_config *c, struct vj_file **out)
 	out[n++] = &c->control;
 	out[n++] = &c->restore_state;
 	out[n++] = &c->restore_memory;
+	out[n++] = &c->migrate_from;
 	return n;
 }
 

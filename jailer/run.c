@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@
 #include "status.h"
 #include "supervisor.h"
 #include "undo.h"
+#include "vmm_ctl.h"
 
 struct sandbox {
 	const struct vj_launch *l;
@@ -512,6 +514,9 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	const struct vj_jail_policy *jp = &l->policy.jail;
 	int r;
 
+	if (l->migrate_from[0] && has_workload(l))
+		return vj_fail(e, -EINVAL, "receive: the received guest runs its own workload; the "
+			       "policy may name none (workload.argv)");
 	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
 	    (l->from_snapshot[0] && (r = open_snapshot(sb, e)) < 0) ||
 	    (r = take_id(sb, e)) < 0 || (r = take_ids(sb, e)) < 0)
@@ -524,6 +529,14 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	    (r = vj_resources_restore(&sb->res, l->from_snapshot, sb->snap.state_fd,
 				      sb->snap.memory_fd, e)) < 0)
 		return r;
+	/* The VMM's copy of the stream only: a destination that dies must
+	 * look dead to its source. */
+	if (l->migrate_from[0]) {
+		struct vj_file *f = &sb->res.cfg.migrate_from;
+		snprintf(f->name, sizeof(f->name), "migration stream (%.200s)", l->migrate_from);
+		f->fd = l->migrate_fd;
+		((struct vj_launch *)l)->migrate_fd = -1;
+	}
 	vj_snapshot_source_close(&sb->snap);
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
@@ -690,11 +703,41 @@ static int write_info(struct sandbox *sb, struct vj_err *e)
 	return r < 0 ? vj_fail_errno(e, r, "write %s/%s", sb->rd.path, VJ_RUNDIR_INFO) : 0;
 }
 
+/* How long a received guest may take to arrive, all of its memory. */
+#define RECEIVE_MS (30 * 60 * 1000)
+
+/*
+ * `vmjail receive`: the sandbox runs once its VMM received the guest
+ * (VJ_VMM_CTL_EVENT_RECEIVED); a VMM that refused it or lost its source
+ * has said why on stderr and exits, which closes its channel.
+ */
+static int await_received(struct sandbox *sb, struct vj_err *e)
+{
+	struct pollfd p = { .fd = sb->vmm_ctl, .events = POLLIN };
+	struct vj_vmm_ctl_msg m;
+
+	for (int waited = 0; waited < RECEIVE_MS; waited += 1000) {
+		ssize_t n;
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = recv(sb->vmm_ctl, &m, sizeof(m), 0);
+		if (n <= 0)
+			return vj_fail(e, -EPROTO, "sandbox %s: the migration was not received (the "
+				       "VMM's message above says why)", sb->l->policy.id);
+		if (n == (ssize_t)sizeof(m) && m.op == VJ_VMM_CTL_EVENT_RECEIVED)
+			return 0;
+	}
+	return vj_fail(e, -ETIMEDOUT, "sandbox %s: no migration received within %d minutes",
+		       sb->l->policy.id, RECEIVE_MS / 60000);
+}
+
 static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
 	int r;
 
+	if (l->migrate_from[0] && (r = await_received(sb, e)) < 0)
+		return r;
 	if (l->timing)
 		fprintf(stderr, "vmjail: timing start_ns=%" PRIu64 " clone_ns=%" PRIu64
 				" exec_ns=%" PRIu64 "\n",

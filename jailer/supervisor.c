@@ -29,6 +29,8 @@
 #define VMM_REPLY_MS 5000
 /* ... but a snapshot writes all of guest RAM first. */
 #define VMM_SNAPSHOT_MS (10 * 60 * 1000)
+/* ... and a migration all of it, and again what the guest dirtied. */
+#define VMM_MIGRATE_MS (30 * 60 * 1000)
 
 enum source { SRC_PIDFD = 1, SRC_SIGNAL, SRC_TIMER, SRC_VMM, SRC_LISTEN, SRC_CLIENT, SRC_EXEC };
 
@@ -272,10 +274,11 @@ static int vmm_send(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *m, con
 
 /* One request to the VMM and its reply, within timeout_ms; events that
  * arrive meanwhile are passed on. 0 and the reply, or -errno. */
-static int vmm_request_fds(struct vj_supervisor *s, uint32_t op, const int *fds, unsigned nfds,
-			   uint64_t timeout_ms, struct vj_vmm_ctl_msg *reply)
+static int vmm_send_request(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *req,
+			    const int *fds, unsigned nfds, uint64_t timeout_ms,
+			    struct vj_vmm_ctl_msg *reply)
 {
-	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = ++s->seq };
+	const struct vj_vmm_ctl_msg m = *req;
 	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
 	uint64_t until = mono_ns() + timeout_ms * 1000000ull;
 	int r;
@@ -305,6 +308,14 @@ static int vmm_request_fds(struct vj_supervisor *s, uint32_t op, const int *fds,
 			return reply->status;
 		vmm_event(s, reply);
 	}
+}
+
+static int vmm_request_fds(struct vj_supervisor *s, uint32_t op, const int *fds, unsigned nfds,
+			   uint64_t timeout_ms, struct vj_vmm_ctl_msg *reply)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = ++s->seq };
+
+	return vmm_send_request(s, &m, fds, nfds, timeout_ms, reply);
 }
 
 static int vmm_request(struct vj_supervisor *s, uint32_t op, struct vj_vmm_ctl_msg *reply)
@@ -654,6 +665,139 @@ static void cmd_exec(struct vj_supervisor *s, struct vj_ctl_client *c,
 	vj_jw_object_begin(w);
 	vj_jw_key(w, "exec");
 	vj_jw_u64(w, (uint64_t)id);
+/* ---- migrate ------------------------------------------------------------------ */
+
+/* The migration's figures, as `vmjail migrate` prints them. */
+static void migration_figures(struct vj_jw *w, const struct vj_vmm_migration *o)
+{
+	vj_jw_key(w, "total_ms");
+	vj_jw_u64(w, o->total_ns / 1000000u);
+	vj_jw_key(w, "downtime_ms");
+	vj_jw_u64(w, o->downtime_ns / 1000000u);
+	vj_jw_key(w, "bytes");
+	vj_jw_u64(w, o->bytes);
+	vj_jw_key(w, "rounds");
+	vj_jw_u64(w, o->rounds);
+	vj_jw_key(w, "round_limit");
+	vj_jw_bool(w, o->round_limit != 0);
+	vj_jw_key(w, "pages");
+	vj_jw_array_begin(w);
+	for (unsigned i = 0; i < o->rounds && i < VJ_VMM_MIGRATE_ROUNDS_MAX; i++)
+		vj_jw_u64(w, o->pages[i]);
+	vj_jw_array_end(w);
+}
+
+/* The VMM's VJ_VMM_CTL_EVENT_MIGRATED, the other events passed on. */
+static int wait_migrated(struct vj_supervisor *s, uint64_t timeout_ms, struct vj_vmm_ctl_msg *m)
+{
+	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
+	uint64_t until = mono_ns() + timeout_ms * 1000000ull;
+
+	for (;;) {
+		uint64_t now = mono_ns();
+		ssize_t n;
+		if (now >= until)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)((until - now) / 1000000u) + 1) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(s->vmm_ctl, m, sizeof(*m), MSG_DONTWAIT);
+		if (n == 0)
+			return -ENOTCONN;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n != (ssize_t)sizeof(*m) || m->version != VJ_VMM_CTL_VERSION)
+			return -EPROTO;
+		if (m->op == VJ_VMM_CTL_EVENT_MIGRATED)
+			return 0;
+		vmm_event(s, m);
+	}
+}
+
+/*
+ * migrate: the stream to the destination came with the request (the
+ * client opened it with its own rights: the launcher connects nowhere on
+ * anyone's behalf). The VMM runs the migration; the loop serves nothing
+ * else meanwhile, as for a snapshot. On success the VMM ends with
+ * VJ_EXIT_MIGRATED and the sandbox ends here; on failure the guest runs
+ * on.
+ */
+static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
+			const struct vj_ctl_request *req, struct vj_jw *w)
+{
+	struct vj_vmm_ctl_msg r = { 0 }, ev = { 0 };
+	cleanup_fd int stream = c->nfds == 1 ? c->fds[0] : -1;
+	int rc;
+
+	if (c->nfds != 1) {
+		for (int i = 0; i < c->nfds; i++)
+			vj_closep(&c->fds[i]);
+		c->nfds = 0;
+		reply_failed(w, req->id, VJ_CTL_BAD_REQUEST, "migrate: the request must come with "
+			     "exactly one descriptor (SCM_RIGHTS): the stream to the destination");
+		return;
+	}
+	c->nfds = 0;
+	if (s->state != VJ_SB_RUNNING) {
+		reply_failed(w, req->id, VJ_CTL_WRONG_STATE, "sandbox %s is %s, not running", s->id,
+			     vj_sandbox_state_name(s->state));
+		return;
+	}
+	if (s->writable_drive >= 0 && !req->shared_drives) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: cannot migrate: its drive "
+			     "vm.drives[%d] is writable and local (say it is shared storage, reachable "
+			     "under the same path on the destination, to migrate it)", s->id,
+			     s->writable_drive);
+		return;
+	}
+	if (s->has_agent) {
+		/* The guest agent's session cannot follow the guest yet. */
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: cannot migrate: it has a guest "
+			     "agent session, which does not follow the guest to another host yet",
+			     s->id);
+		return;
+	}
+	{
+		struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION,
+					    .op = VJ_VMM_CTL_MIGRATE_SEND, .seq = ++s->seq };
+		m.data.migrate = (struct vj_vmm_migrate){
+			.max_downtime_ns = req->max_downtime_ms * 1000000ull,
+			.max_rounds = req->max_rounds,
+			.flags = req->shared_drives ? VJ_VMM_MIGRATE_SHARED_DRIVES : 0 };
+		rc = vmm_send_request(s, &m, &stream, 1, VMM_REPLY_MS, &r);
+	}
+	if (rc < 0) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: migrate: %s", s->id,
+			     rc == -EROFS ? "a writable drive" : strerror(-rc));
+		return;
+	}
+	vj_supervisor_event(s, "migrating", NULL, 0);
+	if ((rc = wait_migrated(s, VMM_MIGRATE_MS, &ev)) < 0) {
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: migrate: no outcome from the "
+			     "VMM: %s", s->id, strerror(-rc));
+		return;
+	}
+	ev.data.migration.reason[sizeof(ev.data.migration.reason) - 1] = '\0';
+	if (ev.status < 0) {
+		vj_error("sandbox %s: migration failed, it runs on here: %s", s->id,
+			 ev.data.migration.reason);
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: migration failed, it runs on "
+			     "here: %s", s->id, ev.data.migration.reason);
+		return;
+	}
+	vj_info("sandbox %s: migrated in %llu ms, downtime %llu ms", s->id,
+		(unsigned long long)(ev.data.migration.total_ns / 1000000u),
+		(unsigned long long)(ev.data.migration.downtime_ns / 1000000u));
+	vj_supervisor_event(s, "migrated", "downtime_ms",
+			    (int64_t)(ev.data.migration.downtime_ns / 1000000u));
+	/* The VMM ends by itself (VJ_EXIT_MIGRATED); its exit ends the
+	 * sandbox here as any exit does. */
+	set_state(s, VJ_SB_STOPPING);
+	vj_ctl_write_return(w, req->id);
+	vj_jw_object_begin(w);
+	migration_figures(w, &ev.data.migration);
 	vj_jw_object_end(w);
 	vj_ctl_write_end(w);
 }
@@ -766,6 +910,9 @@ static void dispatch(void *ctx, struct vj_ctl_client *c, const struct vj_ctl_req
 		return;
 	case VJ_CTL_EXEC_KILL:
 		cmd_exec_kill(s, req, w);
+		return;
+	case VJ_CTL_MIGRATE:
+		cmd_migrate(s, c, req, w);
 		return;
 	case VJ_CTL_COMMANDS:
 		break;

@@ -1,6 +1,6 @@
 # vmjail-vmm: statically linked so that it runs in an empty jail root.
 VMM_SRCS := vmm/main.c vmm/vm.c vmm/vcpu.c vmm/cpuid.c vmm/memory.c vmm/bus.c \
-	vmm/eventloop.c vmm/control.c vmm/persist.c vmm/seccomp.c vmm/seccomp_rules.c \
+	vmm/eventloop.c vmm/control.c vmm/persist.c vmm/migrate.c vmm/seccomp.c vmm/seccomp_rules.c \
 	vmm/boot/kernel.c vmm/boot/elf.c vmm/boot/bzimage.c vmm/boot/params.c \
 	vmm/boot/mptable.c vmm/boot/regs.c \
 	vmm/devices/serial.c vmm/devices/i8042.c vmm/devices/boot_marker.c \
@@ -68,3 +68,16 @@ $(SNAPSHOT_FUZZER): $(SNAPSHOT_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
 
 TEST_DEPS += $(SNAPSHOT_FUZZER)
 INTEGRATION_TESTS += $(TOP)/tests/integration/snapshot-fuzz.sh
+
+# libFuzzer harness for the live migration stream reader (clang);
+# migration-fuzz.sh runs it briefly.
+MIGRATION_FUZZER := $(FUZZ_DIR)/fuzz_migration_stream
+MIGRATION_FUZZ_SRCS := tests/fuzz/fuzz_migration_stream.c common/migration_stream.c \
+	common/snapshot.c common/error.c common/config.c common/parse.c
+
+$(MIGRATION_FUZZER): $(MIGRATION_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^
+
+TEST_DEPS += $(MIGRATION_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/migration-fuzz.sh

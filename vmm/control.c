@@ -12,6 +12,7 @@
 
 #include "devices/i8042.h"
 #include "log.h"
+#include "migrate.h"
 #include "persist.h"
 #include "virtio/blk.h"
 #include "virtio/devices.h"
@@ -115,12 +116,53 @@ static int32_t snapshot(struct vj_control *c, const int fds[2], unsigned nfds)
 	return r;
 }
 
+/* Returns the status; *taken when the migration kept the descriptor. */
+static int32_t migrate_send(struct vj_control *c, const struct vj_vmm_ctl_msg *m, const int fds[2],
+			    unsigned nfds, bool *taken)
+{
+	int32_t r;
+
+	*taken = false;
+	if (nfds != 1) {
+		vj_info("control: migrate: %u descriptors, expected the stream to the destination",
+			nfds);
+		return -EBADF;
+	}
+	if (!c->migration)
+		return -EOPNOTSUPP;
+	r = vj_migration_start(c->migration, fds[0], &m->data.migrate);
+	*taken = r == 0;
+	vj_info("control: migrate: %s", r ? strerror(-r) : "started");
+	return r;
+}
+
+void vj_control_event(struct vj_control *c, uint32_t op)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op };
+
+	if (c->fd >= 0)
+		send_msg(c, &m);
+}
+
+void vj_control_migrated(void *ctx, int status, const struct vj_vmm_migration *out)
+{
+	struct vj_control *c = ctx;
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_EVENT_MIGRATED,
+				    .status = status };
+
+	if (c->fd < 0)
+		return;
+	m.data.migration = *out;
+	send_msg(c, &m);
+}
+
 static void on_request(void *opaque, uint32_t events)
 {
 	struct vj_control *c = opaque;
 	struct vj_vmm_ctl_msg m, reply = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_REPLY };
 	int fds[2] = { -1, -1 };
 	unsigned nfds;
+	bool taken = false;
 	ssize_t n = receive(c, &m, fds, &nfds);
 
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
@@ -139,7 +181,11 @@ static void on_request(void *opaque, uint32_t events)
 		reply.status = vj_vm_pause(c->vm);
 		vj_info("control: pause: %s", reply.status ? strerror(-reply.status) : "paused");
 	} else if (m.op == VJ_VMM_CTL_RESUME) {
-		reply.status = vj_vm_resume(c->vm);
+		/* A migration's own pause ends with the migration: resumed if
+		 * it fails, the VM gone if it succeeds. */
+		reply.status = c->migration && vj_migration_holds_pause(c->migration)
+				       ? -EBUSY
+				       : vj_vm_resume(c->vm);
 		vj_info("control: resume: %s", reply.status ? strerror(-reply.status) : "running");
 	} else if (m.op == VJ_VMM_CTL_STATS) {
 		collect(c, &reply.data.stats);
@@ -149,12 +195,15 @@ static void on_request(void *opaque, uint32_t events)
 			reply.status ? strerror(-reply.status) : "typed");
 	} else if (m.op == VJ_VMM_CTL_SNAPSHOT) {
 		reply.status = snapshot(c, fds, nfds);
+	} else if (m.op == VJ_VMM_CTL_MIGRATE_SEND) {
+		reply.status = migrate_send(c, &m, fds, nfds, &taken);
 	} else {
 		reply.status = -EOPNOTSUPP;
 	}
-	/* The VMM keeps no descriptor it was sent: a snapshot's files are
-	 * written and done with. */
-	for (unsigned i = 0; i < nfds; i++)
+	/* The VMM keeps no descriptor it was sent but a migration's stream,
+	 * which the migration closes: a snapshot's files are written and
+	 * done with. */
+	for (unsigned i = taken ? 1 : 0; i < nfds; i++)
 		close(fds[i]);
 	send_msg(c, &reply);
 }

@@ -12,6 +12,11 @@ enum vj_exit_status {
 	VJ_EXIT_DEVICE = 6,        /* a device failed on the host side */
 	VJ_EXIT_GUEST_PANIC = 7,   /* the guest reset with the warm-reboot flag: a Linux
 				    * panic with reboot=panic_warm */
+	VJ_EXIT_MIGRATED = 8,      /* the guest was migrated live and runs elsewhere */
+	VJ_EXIT_MIGRATION = 9,     /* a migration could not be received: refused,
+				    * cut off or malformed; or the source never
+				    * confirmed, and the guest stopped so that it
+				    * never runs twice */
 };
 
 #endif

@@ -30,6 +30,8 @@
 #include "host_open.h"
 #include "layout.h"
 #include "log.h"
+#include "migrate.h"
+#include "migration_stream.h"
 #include "persist.h"
 #include "seccomp.h"
 #include "vcpu.h"
@@ -48,6 +50,8 @@ struct vmm {
 	struct vj_control control;
 	struct vj_machine machine;
 	struct vj_snapshot *snap; /* the snapshot being resumed, or NULL */
+	struct vj_migration migration; /* this VM sent elsewhere */
+	struct vj_loop_handler migrate_in_h; /* a received VM: the source's END */
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
@@ -284,6 +288,130 @@ static int read_snapshot(struct vmm *m)
 	return 0;
 }
 
+/* ---- receiving a live migration (vmm/MIGRATION.md) ---- */
+
+/* Before the VM exists: the source's HELLO against this configuration,
+ * answered ACCEPT or REFUSE with the reason. Returns a VJ_EXIT_*. */
+static int receive_hello(struct vmm *m)
+{
+	int fd = m->cfg.migrate_from.fd;
+	struct vj_snapshot_cpu host;
+	struct vj_mig_frame f;
+	struct vj_err e = { 0 };
+	int r;
+
+	vj_snapshot_cpu_host(&host);
+	r = vj_mig_read_frame(fd, "the source", &f, &e);
+	if (r == 0 && f.type != VJ_MIG_HELLO)
+		r = vj_fail(&e, -EPROTO, "the source: %s frame where HELLO comes",
+			    vj_mig_frame_name(f.type));
+	vj_mig_frame_free(&f);
+	if (r == 0)
+		r = vj_mig_check_hello(&f.u.hello, &host, &m->cfg, &e);
+	if (r < 0) {
+		(void)vj_mig_send_reason(fd, VJ_MIG_REFUSE, e.msg);
+		vj_error("migration refused: %s", e.msg);
+		return VJ_EXIT_MIGRATION;
+	}
+	if ((r = vj_mig_send(fd, VJ_MIG_ACCEPT, NULL, 0)) < 0) {
+		vj_error("migration: answering the source: %s", strerror(-r));
+		return VJ_EXIT_MIGRATION;
+	}
+	return 0;
+}
+
+/* Guest RAM as the source sends it, then its state, checked like a
+ * snapshot's state file (every section, and against this configuration).
+ * Returns a VJ_EXIT_*. */
+static int receive_guest(struct vmm *m)
+{
+	const struct vj_guest_mem *mem = &m->vm.mem;
+	int fd = m->cfg.migrate_from.fd;
+	uint64_t pages = mem->size / VJ_MIG_PAGE, received = 0;
+	struct vj_snapshot_cpu host;
+	struct vj_err e = { 0 };
+	int r;
+
+	vj_snapshot_cpu_host(&host);
+	for (;;) {
+		struct vj_mig_frame f;
+		if ((r = vj_mig_read_frame(fd, "the source", &f, &e)) < 0)
+			break;
+		if (f.type == VJ_MIG_MEMORY) {
+			uint8_t *at;
+			if ((r = vj_mig_check_run(&f.u.run, pages, &e)) < 0)
+				break;
+			at = mem->base + f.u.run.first_page * VJ_MIG_PAGE;
+			if (f.u.run.flags & VJ_MIG_RUN_ZERO)
+				memset(at, 0, (size_t)f.u.run.npages * VJ_MIG_PAGE);
+			else if ((r = vj_mig_read_full(fd, at, f.data_len)) < 0) {
+				vj_fail_errno(&e, r == -EPIPE ? -EIO : r, "the source: MEMORY data");
+				break;
+			}
+			received += f.u.run.npages;
+			continue;
+		}
+		if (f.type == VJ_MIG_STATE) {
+			m->snap = calloc(1, sizeof(*m->snap));
+			if (!m->snap) {
+				vj_mig_frame_free(&f);
+				r = vj_fail(&e, -ENOMEM, "the source's state: out of memory");
+				break;
+			}
+			r = vj_snapshot_parse(f.state, f.length, "the source's state", &host, m->snap,
+					      &e);
+			m->snap->buf = f.state; /* vj_snapshot_free() frees it */
+			if (r == 0 && (r = vj_snapshot_check_config_of(&m->snap->summary.config,
+									     &m->cfg, "the source", &e)) < 0)
+				vj_wrap(&e, "the source's state does not fit this VM");
+			if (r == 0)
+				vj_info("migration: %llu pages and %llu bytes of state received",
+					(unsigned long long)received, (unsigned long long)f.length);
+			break;
+		}
+		vj_mig_frame_free(&f);
+		if (f.type == VJ_MIG_ABORT)
+			r = vj_fail(&e, -ECANCELED, "the source gave the migration up: %s",
+				    f.u.refuse.reason);
+		else
+			r = vj_fail(&e, -EPROTO, "the source: %s frame among the memory",
+				    vj_mig_frame_name(f.type));
+		break;
+	}
+	if (r < 0) {
+		vj_error("migration: %s", e.msg);
+		return VJ_EXIT_MIGRATION;
+	}
+	return 0;
+}
+
+/* The VMM thread, guest running: the source's END makes this VM the one;
+ * a stream that ends without it means the source may have resumed the
+ * guest, which must never run in two places. */
+static void on_source(void *opaque, uint32_t events)
+{
+	struct vmm *m = opaque;
+	int fd = m->cfg.migrate_from.fd;
+	struct vj_mig_frame f;
+	struct vj_err e = { 0 };
+	int r;
+
+	(void)events;
+	r = vj_mig_read_frame(fd, "the source", &f, &e);
+	vj_mig_frame_free(&f);
+	vj_loop_del_own(&m->vm.loop, fd);
+	drop_fd(&m->cfg.migrate_from.fd);
+	if (r == 0 && f.type == VJ_MIG_END) {
+		vj_info("migration: received; the source has ended");
+		return;
+	}
+	if (r == 0)
+		vj_fail(&e, -EPROTO, "%s frame where END comes", vj_mig_frame_name(f.type));
+	vj_error("migration: the source did not confirm (%s); the guest stops here so that it "
+		 "never runs twice", e.msg);
+	vj_vm_stop(&m->vm, VJ_EXIT_MIGRATION);
+}
+
 /* Devices as the configuration has them, then their state, the VM's and
  * the vCPUs' from the snapshot. No kernel: the guest is in its memory. */
 static int restore_guest(struct vmm *m)
@@ -407,16 +535,35 @@ static int run(struct vmm *m)
 	r = vj_vcpus_start(vm);
 	if (r < 0)
 		vj_error("starting vCPU threads: %s", strerror(-r));
-	else if ((r = vj_seccomp_apply(VJ_THREAD_VMM, m->cfg.seccomp)) < 0) {
+	/* Only a VMM with a launcher (a control channel) is ever asked to
+	 * migrate: no idle thread for the others. */
+	else if (m->cfg.control.fd >= 0 && (r = vj_migration_thread_start(&m->migration)) < 0)
+		vj_error("starting the migration thread: %s", strerror(-r));
+	if (r == 0 && (r = vj_seccomp_apply(VJ_THREAD_VMM, m->cfg.seccomp)) < 0) {
 		vj_error("installing seccomp filter: %s", strerror(-r));
 		vj_vm_stop(vm, VJ_EXIT_KVM);
 	}
 	vj_vcpus_release(vm);
+	if (r == 0 && vj_config_migrating(&m->cfg)) {
+		/* The vCPUs run: the source may end. */
+		int e = vj_mig_send(m->cfg.migrate_from.fd, VJ_MIG_RUNNING, NULL, 0);
+		m->migrate_in_h = (struct vj_loop_handler){ on_source, m };
+		if (e == 0)
+			e = vj_loop_add_own(&vm->loop, m->cfg.migrate_from.fd, EPOLLIN,
+					    &m->migrate_in_h);
+		if (e < 0) {
+			vj_error("migration: telling the source the guest runs: %s", strerror(-e));
+			vj_vm_stop(vm, VJ_EXIT_MIGRATION);
+		} else {
+			vj_control_event(&m->control, VJ_VMM_CTL_EVENT_RECEIVED);
+		}
+	}
 	if (r == 0 && (r = vj_loop_run(&vm->loop)) < 0) {
 		vj_error("event loop: %s", strerror(-r));
 		vj_vm_stop(vm, VJ_EXIT_KVM);
 	}
 	vj_vcpus_join(vm);
+	vj_migration_destroy(&m->migration);
 	vj_serial_flush(&m->serial);
 	if (m->cfg.timing)
 		print_timing(vm);
@@ -466,6 +613,9 @@ int main(int argc, char **argv)
 		free_snapshot(&m);
 		return status;
 	}
+	/* Nothing of the source's is taken before its VM is found to fit. */
+	if (vj_config_migrating(&m.cfg) && (status = receive_hello(&m)) != 0)
+		return status;
 	r = vj_vm_create(&m.vm, &m.cfg);
 	/* Mapped copy-on-write: the mapping holds the file, the VMM no
 	 * descriptor of it. */
@@ -477,10 +627,19 @@ int main(int argc, char **argv)
 	}
 	m.machine = (struct vj_machine){ .vm = &m.vm, .serial = &m.serial, .i8042 = &m.i8042,
 					 .marker = &m.marker, .virtio = &m.virtio };
-	if ((r = vj_control_init(&m.control, &m.machine)) < 0) {
+	if ((r = vj_control_init(&m.control, &m.machine)) < 0 ||
+	    (r = vj_migration_init(&m.migration, &m.machine, vj_control_migrated, &m.control)) < 0) {
 		vj_error("control channel: %s", strerror(-r));
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
+	}
+	m.control.migration = &m.migration;
+	if (vj_config_migrating(&m.cfg) && (status = receive_guest(&m)) != 0) {
+		vj_migration_destroy(&m.migration);
+		vj_control_destroy(&m.control);
+		vj_vm_destroy(&m.vm);
+		free_snapshot(&m);
+		return status;
 	}
 	status = m.snap ? restore_guest(&m) : load_guest(&m);
 	if (status == 0 && create_vcpus(&m) < 0)

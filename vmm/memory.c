@@ -268,6 +268,20 @@ int vj_mem_read(const struct vj_guest_mem *mem, uint64_t gpa, void *dst, uint64_
 	return 0;
 }
 
+void vj_mem_mark_dirty(const struct vj_guest_mem *mem, const void *host, uint64_t len)
+{
+	uint64_t *bm = atomic_load(&((struct vj_guest_mem *)mem)->dev_dirty);
+	uintptr_t p = (uintptr_t)host, base = (uintptr_t)mem->base;
+	uint64_t first, last;
+
+	if (!bm || len == 0 || p < base || p - base >= mem->size || len > mem->size - (p - base))
+		return;
+	first = (p - base) / 4096;
+	last = (p - base + len - 1) / 4096;
+	for (uint64_t i = first; i <= last; i++)
+		__atomic_fetch_or(&bm[i / 64], 1ull << (i % 64), __ATOMIC_SEQ_CST);
+}
+
 uint64_t vj_mem_low_end(const struct vj_guest_mem *mem)
 {
 	return mem->regions[0].size;

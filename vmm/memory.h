@@ -7,6 +7,7 @@
 #ifndef VJ_MEMORY_H
 #define VJ_MEMORY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ struct vj_guest_mem {
 	char fallback[160];
 	unsigned nregions;
 	struct vj_mem_region regions[2];
+	/* While a live migration tracks dirty pages (vmm/MIGRATION.md): one
+	 * bit per 4 KiB page of guest RAM, numbered from base, for the pages
+	 * the VMM itself wrote for the guest (KVM logs only the guest's own
+	 * writes). NULL otherwise. Set and cleared by the VMM thread. */
+	_Atomic(uint64_t *) dev_dirty;
 };
 
 /*
@@ -59,6 +65,14 @@ void *vj_mem_ptr(const struct vj_guest_mem *mem, uint64_t gpa, uint64_t len);
 /* -EFAULT when the range is not guest RAM. */
 int vj_mem_write(const struct vj_guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
 int vj_mem_read(const struct vj_guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
+
+/*
+ * The VMM wrote [host, host + len) of guest RAM for the guest: marks its
+ * pages in dev_dirty while a migration tracks them. Called after the
+ * write, so that a migration that takes the bit sends the page with the
+ * write in it. A range outside guest RAM is ignored.
+ */
+void vj_mem_mark_dirty(const struct vj_guest_mem *mem, const void *host, uint64_t len);
 
 /* End of the RAM region below the MMIO gap. */
 uint64_t vj_mem_low_end(const struct vj_guest_mem *mem);

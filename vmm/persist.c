@@ -98,6 +98,13 @@ static int collect(const struct vj_machine *m, struct vj_snapshot_writer *w)
 	return r;
 }
 
+int vj_machine_save_state(const struct vj_machine *m, struct vj_snapshot_writer *w)
+{
+	if (!vj_vm_paused(m->vm))
+		return -EBUSY;
+	return collect(m, w);
+}
+
 /* The kernel checks a write's end offset against RLIMIT_FSIZE, however
  * large the file is already: pre-sizing the memory file would not help. */
 static uint64_t fsize_limit(void)

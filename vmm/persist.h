@@ -35,6 +35,13 @@ struct vj_machine {
 int vj_machine_snapshot(const struct vj_machine *m, int state_fd, int mem_fd);
 
 /*
+ * VMM thread, VM paused: the state file's bytes of this machine into w
+ * (as vj_machine_snapshot writes them), for a live migration's STATE
+ * frame. -EBUSY: not paused; other -errno, with one line logged.
+ */
+int vj_machine_save_state(const struct vj_machine *m, struct vj_snapshot_writer *w);
+
+/*
  * Main thread, before the vCPU threads start and before any filter: puts
  * the snapshot's VM, vCPU and device state into the freshly created
  * machine (its guest RAM already the snapshot's memory file), then resets

@@ -26,6 +26,9 @@ int vj_seccomp_apply(enum vj_thread_kind kind, enum vj_seccomp_mode mode)
 	if (kind == VJ_THREAD_VCPU)
 		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_vcpu_log)
 					      : (struct sock_fprog)PROG(bpf_vcpu_kill);
+	else if (kind == VJ_THREAD_MIGRATE)
+		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_migrate_log)
+					      : (struct sock_fprog)PROG(bpf_migrate_kill);
 	else
 		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_vmm_log)
 					      : (struct sock_fprog)PROG(bpf_vmm_kill);

@@ -10,6 +10,8 @@
 enum vj_thread_kind {
 	VJ_THREAD_VMM,  /* main thread: event loop, devices' queue work */
 	VJ_THREAD_VCPU, /* one per vCPU: KVM_RUN and exit handling */
+	VJ_THREAD_MIGRATE, /* live migration: dirty logs, guest RAM down a stream */
+	VJ_THREAD_KINDS
 };
 
 /* Installs the allowlist for this thread. VJ_SECCOMP_OFF is a no-op. */

@@ -200,8 +200,43 @@ static const struct vj_seccomp_rule vcpu_rules[] = {
 	SANITIZER_ROWS
 };
 
+/*
+ * The live migration thread (vmm/migrate.c): turns the guest's dirty
+ * logging on and off, reads the dirty logs, and sends guest RAM and the
+ * state down the stream the launcher passed; the VMM thread pauses and
+ * resumes the VM for it. It opens nothing and makes no thread.
+ */
+static const struct vj_seccomp_rule migrate_rules[] = {
+	/* dirty-page logging on the guest RAM slots on (KVM_MEM_LOG_DIRTY_PAGES)
+	 * for a migration and off after it; the same slots, the same host
+	 * addresses (its argument is a pointer: no finer check is possible) */
+	IOCTL(KVM_SET_USER_MEMORY_REGION),
+	IOCTL(KVM_GET_DIRTY_LOG), /* the pages the guest wrote since the last call */
+	ALLOW(writev),     /* frames down the stream */
+	ALLOW(read),       /* the destination's replies */
+	/* waiting for a reply on the one stream, bounded */
+	ALLOW_IF(poll, "poll one fd", EQ(1, 1)),
+	ALLOW(write),      /* waking the VMM thread (eventfd) */
+	FUTEX(FUTEX_WAIT), /* its lock and condition variable shared with the VMM thread */
+	FUTEX(FUTEX_WAKE),
+	FUTEX(FUTEX_WAIT_BITSET),
+	MMAP,              /* malloc */
+	NO_EXEC(mprotect),
+	ALLOW(munmap),
+	ALLOW(brk),
+	ALLOW_IF(madvise, "madvise MADV_DONTNEED", EQ(2, MADV_DONTNEED)), /* free; thread exit */
+	ALLOW(clock_gettime), /* round and downtime timing; only where the clock has no vDSO */
+	ALLOW(rt_sigprocmask), /* thread exit */
+	ALLOW(exit),           /* thread exit */
+	SANITIZER_ROWS
+};
+
 const struct vj_seccomp_rule *vj_seccomp_rules(enum vj_thread_kind kind, unsigned *n)
 {
+	if (kind == VJ_THREAD_MIGRATE) {
+		*n = VJ_ARRAY_SIZE(migrate_rules);
+		return migrate_rules;
+	}
 	if (kind == VJ_THREAD_VCPU) {
 		*n = VJ_ARRAY_SIZE(vcpu_rules);
 		return vcpu_rules;

@@ -5,8 +5,9 @@
 #   e2e_mode=reboot (default)  report, write the boot-complete marker, reboot
 #   e2e_mode=panic             report, then exit: the kernel panics
 #   e2e_mode=fill              fill a tmpfs with e2e_fill_mib MiB, report, reboot
-#   e2e_mode=count             "E2E-GUEST: count N" every 0.2 s, forever (a
-#                              snapshot taken meanwhile is resumed counting on)
+#   e2e_mode=count             "E2E-GUEST: count N up=UPTIME mark=HEX" every 0.2
+#                              s, forever (a snapshot taken meanwhile is resumed
+#                              counting on); HEX is random, kept in a tmpfs
 # Report lines start with "E2E-GUEST:" and go to ttyS0 directly, so that
 # they prove user space drives the 8250 through the tty layer, not only
 # through the kernel console.
@@ -112,9 +113,13 @@ panic)
 	exit 1
 	;;
 count)
+	# A mark in a tmpfs and the uptime on every line: a guest resumed
+	# elsewhere (snapshot, migration) shows both carried over.
+	mkdir -p /run/e2e-mark && mount -t tmpfs tmpfs /run/e2e-mark
+	head -c 8 /dev/urandom | hexdump -v -e '/1 "%02x"' >/run/e2e-mark/mark
 	i=1
 	while :; do
-		echo "E2E-GUEST: count $i" >$out
+		echo "E2E-GUEST: count $i up=$(cut -d' ' -f1 /proc/uptime) mark=$(cat /run/e2e-mark/mark)" >$out
 		i=$((i + 1))
 		sleep 0.2
 	done

@@ -36,15 +36,16 @@ example-ci-job 300
 lifecycle 600
 exec 600
 agent-20-runs 900
-vmm-snapshot-linux 300
-snapshot-clones 900
-snapshot-clone-mac 600
 image-oci 300
 image-docker 240
 image-config 240
 image-overlay 240
 image-hostile 300
 oci-containerd 600
+migrate-linux 900
+vmm-snapshot-linux 300
+snapshot-clones 900
+snapshot-clone-mac 600
 "
 
 # e2e_selected [NAME,NAME...]: the lines of E2E_SCENARIOS to run: all, or
@@ -444,6 +445,82 @@ scenario_vmm_snapshot_linux() {
 		tail -n 20 "$f"
 	done >>"$LOG"
 	rm -rf $dir
+}
+
+# A detached Linux sandbox counting on its console (e2e_mode=count: the
+# count, the uptime and a random mark kept in a tmpfs, every 0.2 s)
+# migrates with `vmjail migrate` to a `vmjail receive` over a Unix socket,
+# then over loopback TCP, then over an exec: command (receive --from
+# stdio): each time the count goes on in the destination's console from
+# the source's number, with the same mark and an uptime that did not go
+# back, and the source ends with status 8; `wait` on the last one reports
+# its status; nothing is left.
+MIG_VJ="vmjail --host-config /e2e/host.yaml"
+MIG_VM="--kernel $GUEST_KERNEL --initrd $GUEST_INITRD --memory $GUEST_MEMORY"
+
+# A console's complete lines: the guest writes a line a character at a
+# time, and a migration may pause it mid-line (the rest of that line then
+# comes out of the destination).
+mig_complete() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+mig_last() { mig_complete "$1" | tr -d '\r' | sed -n 's/^E2E-GUEST: count \([0-9]*\) up=.* mark=[0-9a-f]*$/\1/p' | tail -n 1; }
+mig_up() { mig_complete "$1" | sed -n 's/^E2E-GUEST: count .* up=\([0-9.]*\) .*/\1/p' | tr -d '\r' | sed -n "${2}p"; }
+mig_marks() { sed -n 's/^E2E-GUEST: count .* mark=\([0-9a-f]*\).*/\1/p' "$1" | tr -d '\r' | sort -u; }
+
+# mig_hop FROM TO DEST [SRC]
+mig_hop() {
+	local from=$1 to=$2 dest=$3 src=${4:-} rpid=0 at first up_a up_b i=0
+	if [ -n "$src" ]; then
+		$MIG_VJ receive $VJ_VMM $MIG_VM --console /tmp/mig-$to.out --id "$to" --detach \
+			--from "$src" >/tmp/mig-$to.id 2>>"$LOG" &
+		rpid=$!
+		case $src in
+		unix:*) while [ $i -lt 100 ] && [ ! -S "${src#unix:}" ]; do sleep 0.1; i=$((i + 1)); done ;;
+		tcp:*) sleep 2 ;;
+		esac
+	fi
+	OUT=$(timeout -k 5 300 $MIG_VJ migrate "$from" --to "$dest" 2>>"$LOG")
+	RC=$?
+	echo "@@ migrate $from -> $to: $RC: $OUT" >>"$LOG"
+	at=$(mig_last /tmp/mig-$from.out)
+	up_a=$(mig_up /tmp/mig-$from.out '$')
+	expect "$from -> $to over ${dest%%:*}: vmjail migrate succeeds" test "$RC" = 0
+	figure "migration of a $GUEST_MEMORY Linux guest over ${dest%%:*}" "$(echo "$OUT" | head -n 1)"
+	[ "$rpid" = 0 ] || { [ "$RC" = 0 ] || kill $rpid 2>/dev/null; wait $rpid; }
+	expect "... the destination counts on" wait_count /tmp/mig-$to.out $((at + 3))
+	first=$(count_in /tmp/mig-$to.out first)
+	# at + 2: a line the pause cut comes out whole on neither side.
+	expect "... from the source's count $at (first $first), without booting" \
+		restored_counts_on /tmp/mig-$to.out $at $((at + 2))
+	up_b=$(mig_up /tmp/mig-$to.out 1)
+	expect "... its uptime goes on ($up_a then $up_b)" \
+		awk -v a="$up_a" -v b="$up_b" 'BEGIN { exit !(b + 0 >= a + 0 && a + 0 > 0) }'
+	expect "... its tmpfs mark is the source's" \
+		test "$(mig_marks /tmp/mig-$to.out)" = "$(mig_marks /tmp/mig-$from.out)"
+	$MIG_VJ wait "$from" >/dev/null 2>&1
+	expect "... the source ended with status 8 (migrated)" test $? = 8
+}
+
+scenario_migrate_linux() {
+	rm -f /tmp/mig-*.out /tmp/mig-*.sock
+	$MIG_VJ run $VJ_VMM $MIG_VM --cmdline "$GUEST_CMDLINE e2e_mode=count" \
+		--console /tmp/mig-lm0.out --id lm0 --detach >/dev/null 2>>"$LOG"
+	expect "the source runs, detached, and counts" wait_count /tmp/mig-lm0.out 10
+	expect "... with one mark" test "$(mig_marks /tmp/mig-lm0.out | wc -l)" = 1
+	mig_hop lm0 lm1 unix:/tmp/mig-1.sock unix:/tmp/mig-1.sock
+	ip link set lo up 2>/dev/null
+	mig_hop lm1 lm2 tcp:127.0.0.1:24801 tcp:127.0.0.1:24801
+	mig_hop lm2 lm3 "exec:$MIG_VJ receive $VJ_VMM $MIG_VM --console /tmp/mig-lm3.out --id lm3 --detach --from stdio"
+	$MIG_VJ kill lm3 --vm >/dev/null 2>&1
+	$MIG_VJ wait lm3 >/dev/null 2>&1
+	RC=$?
+	expect "wait on the last destination reports its status (killed: 137)" test "$RC" = 137
+	for id in lm0 lm1 lm2 lm3; do $MIG_VJ rm $id >/dev/null 2>&1; done
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
+	for f in /tmp/mig-lm0.out /tmp/mig-lm3.out; do
+		echo "@@ $f:"
+		tail -n 5 "$f"
+	done >>"$LOG"
 }
 
 no_vmm_left() {

@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vj_virtq_unpop(&q);
 			continue;
 		}
-		vj_virtq_push(&q, c.head, (uint32_t)c.writable);
+		vj_virtq_push(&q, &c, (uint32_t)c.writable);
 	}
 	vj_virtq_wants_interrupt(&q);
 	return 0;

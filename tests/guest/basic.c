@@ -158,3 +158,79 @@ void scenario_count(void)
 		print("vjtest: count %u\n", n);
 	}
 }
+
+/*
+ * dirty: count as `count` does, and between ticks sweep 16 MiB of RAM
+ * from 8 MiB up (a 32 MiB guest at least), writing generation g into
+ * two words of each 4 KiB page in turn, as fast as it can: a guest that
+ * dirties memory faster than a migration's link. At every tick it checks
+ * the whole area: the pages below the sweep's cursor hold g, those above
+ * g - 1 (the initial zeroes are generation 0). A page a migration failed
+ * to send again after the guest wrote it breaks that, and is named:
+ * "vjtest: dirty FAIL page P has G, expected E". With vjdirty=N on the
+ * command line it writes N pages per tick instead (N * 40 KiB/s), then
+ * waits for the tick: a guest that dirties memory at a fixed rate.
+ */
+#define DIRTY_BASE 0x800000ul
+#define DIRTY_PAGES 4096u
+
+static volatile uint64_t *dirty_page(unsigned i)
+{
+	return (volatile uint64_t *)(DIRTY_BASE + (unsigned long)i * 4096);
+}
+
+static uint64_t dirty_mix(uint64_t g)
+{
+	return g * 0x9e3779b97f4a7c15ull;
+}
+
+static unsigned dirty_rate(void)
+{
+	char word[16];
+	unsigned n = 0;
+
+	if (!cmdline_word("vjdirty", word, sizeof(word)))
+		return 0;
+	for (const char *c = word; *c >= '0' && *c <= '9'; c++)
+		n = n * 10 + (unsigned)(*c - '0');
+	return n;
+}
+
+void scenario_dirty(void)
+{
+	unsigned cursor = 0, failures = 0, rate = dirty_rate();
+	uint64_t gen = 1;
+
+	lapic_enable();
+	irq_set_handler(VEC_TIMER, on_tick);
+	for (unsigned n = 1;; n++) {
+		unsigned before = ticks;
+		watchdog_start(100 * 1000);
+		__asm__ volatile("sti" ::: "memory");
+		for (unsigned done = 0; ticks == before; done += 64) {
+			if (rate && done >= rate) {
+				while (ticks == before)
+					irq_enable_and_halt();
+				break;
+			}
+			for (unsigned k = 0; k < 64; k++) {
+				dirty_page(cursor)[0] = gen;
+				dirty_page(cursor)[1] = dirty_mix(gen);
+				if (++cursor == DIRTY_PAGES) {
+					cursor = 0;
+					gen++;
+				}
+			}
+		}
+		__asm__ volatile("cli" ::: "memory");
+		for (unsigned i = 0; i < DIRTY_PAGES && failures < 3; i++) {
+			uint64_t want = i < cursor ? gen : gen - 1;
+			if (dirty_page(i)[0] != want || dirty_page(i)[1] != dirty_mix(want)) {
+				print("vjtest: dirty FAIL page %u has %u, expected %u\n", i,
+				      (unsigned)dirty_page(i)[0], (unsigned)want);
+				failures++;
+			}
+		}
+		print("vjtest: count %u\n", n);
+	}
+}

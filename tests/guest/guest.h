@@ -169,6 +169,7 @@ void scenario_uart(void);
 void scenario_ring3_pio(void);
 void scenario_int3(void);
 void scenario_count(void);
+void scenario_dirty(void);
 void scenario_kbd(void);
 
 /* Called in 64-bit mode by the AP trampoline on its own stack. */

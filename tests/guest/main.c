@@ -32,6 +32,7 @@ static const struct scenario scenarios[] = {
 	{ "ring3-pio", scenario_ring3_pio, true },
 	{ "int3", scenario_int3, true },
 	{ "count", scenario_count, true },
+	{ "dirty", scenario_dirty, true },
 	{ "kbd", scenario_kbd, true },
 };
 

@@ -21,6 +21,14 @@ TEST_DEPS += $(VMM_CTL_DRIVER)
 INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-ctl.sh
 INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-snapshot.sh
 
+# vmm-migrate.sh's driver: both launchers' sides of a live migration.
+VMM_MIGRATE_DRIVER := $(INTEG_DIR)/vmm-migrate
+$(VMM_MIGRATE_DRIVER): $(INTEG_DIR)/vmm-migrate.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+TEST_DEPS += $(VMM_MIGRATE_DRIVER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-migrate.sh
+
 # A raw client of a sandbox's control socket, for jail-control.sh.
 CTL_CLIENT := $(INTEG_DIR)/ctl-client
 $(CTL_CLIENT): $(INTEG_DIR)/ctl-client.o

@@ -86,6 +86,33 @@ static void arguments_are_checked_per_command(void **state)
 static void refused(const char *line, enum vj_ctl_class want_class, const char *want_msg,
 		    const char *want_id);
 
+static void migrate_arguments_have_defaults_and_bounds(void **state)
+{
+	struct vj_ctl_request req;
+	enum vj_ctl_class class;
+	struct vj_err e;
+
+	(void)state;
+	assert_int_equal(parse("{\"execute\":\"migrate\"}", &req, &class, &e), 0);
+	assert_int_equal(req.command, VJ_CTL_MIGRATE);
+	assert_int_equal(req.max_downtime_ms, 300);
+	assert_int_equal(req.max_rounds, 30);
+	assert_false(req.shared_drives);
+	assert_int_equal(parse("{\"execute\":\"migrate\",\"arguments\":{\"max_downtime_ms\":5,"
+			       "\"max_rounds\":2,\"shared_drives\":true}}", &req, &class, &e), 0);
+	assert_int_equal(req.max_downtime_ms, 5);
+	assert_int_equal(req.max_rounds, 2);
+	assert_true(req.shared_drives);
+	refused("{\"id\": 1, \"execute\": \"migrate\", \"arguments\": {\"max_downtime_ms\": 0}}",
+		VJ_CTL_BAD_REQUEST, "migrate: \"max_downtime_ms\": expected 1..60000", "1");
+	refused("{\"id\": 2, \"execute\": \"migrate\", \"arguments\": {\"max_downtime_ms\": 60001}}",
+		VJ_CTL_BAD_REQUEST, "expected 1..60000", "2");
+	refused("{\"id\": 3, \"execute\": \"migrate\", \"arguments\": {\"max_rounds\": 1}}",
+		VJ_CTL_BAD_REQUEST, "migrate: \"max_rounds\": expected 2..30", "3");
+	refused("{\"id\": 4, \"execute\": \"migrate\", \"arguments\": {\"to\": \"tcp:a:1\"}}",
+		VJ_CTL_BAD_REQUEST, "migrate: unknown member \"to\"", "4");
+}
+
 static void snapshot_requests_need_an_absolute_dir(void **state)
 {
 	char line[VJ_PATH_MAX + 128], longest[VJ_PATH_MAX + 1];
@@ -242,6 +269,70 @@ static void read_line(int fd, char *buf, size_t cap)
 static void say(int fd, const char *s)
 {
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* A descriptor sent with a request's bytes is the client's passed_fd
+ * until a command takes it; a later one replaces it, and the server
+ * closes what is left when the client goes. */
+static void a_descriptor_sent_with_a_request_is_kept_for_it(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f), p[2], q[2];
+	char line[512];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	const char *req = "{\"id\": 1, \"execute\": \"pause\"}\n";
+	struct iovec iov = { (void *)req, strlen(req) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	struct vj_ctl_client *c = NULL;
+	struct stat a, b;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	serve(f);
+	read_line(fd, line, sizeof(line)); /* greeting */
+	for (unsigned i = 0; i < VJ_CTL_CLIENTS_MAX; i++)
+		if (f->s.clients[i].fd >= 0)
+			c = &f->s.clients[i];
+	assert_non_null(c);
+	assert_int_equal(c->passed_fd, -1);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &p[1], sizeof(int));
+	assert_int_equal(sendmsg(fd, &mh, 0), (ssize_t)strlen(req));
+	serve(f);
+	read_line(fd, line, sizeof(line));
+	assert_true(c->passed_fd >= 0);
+	assert_int_equal(fstat(c->passed_fd, &a), 0);
+	assert_int_equal(fstat(p[1], &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	memcpy(CMSG_DATA(h), &q[1], sizeof(int));
+	assert_int_equal(sendmsg(fd, &mh, 0), (ssize_t)strlen(req));
+	serve(f);
+	read_line(fd, line, sizeof(line));
+	assert_int_equal(fstat(c->passed_fd, &a), 0);
+	assert_int_equal(fstat(q[1], &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	/* The first one was closed: its pipe has no writer left but ours. */
+	close(p[1]);
+	{
+		char x;
+		assert_int_equal(read(p[0], &x, 1), 0);
+	}
+	close(fd);
+	serve(f); /* the server sees the end and drops the client */
+	close(q[1]);
+	{
+		char x;
+		assert_int_equal(read(q[0], &x, 1), 0);
+	}
+	close(p[0]);
+	close(q[0]);
 }
 
 static void the_socket_is_private_to_its_owner(void **state)
@@ -521,8 +612,11 @@ int main(void)
 		cmocka_unit_test(ids_are_echoed_as_sent),
 		cmocka_unit_test(arguments_are_checked_per_command),
 		cmocka_unit_test(snapshot_requests_need_an_absolute_dir),
+		cmocka_unit_test(migrate_arguments_have_defaults_and_bounds),
 		cmocka_unit_test(malformed_requests_are_refused_with_a_class),
 		cmocka_unit_test_setup_teardown(the_socket_is_private_to_its_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_descriptor_sent_with_a_request_is_kept_for_it, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_client_is_greeted_then_answered_by_id, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_bad_line_gets_an_error_and_the_connection_stays,

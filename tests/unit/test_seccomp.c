@@ -32,13 +32,13 @@ struct call {
  * then returns), or kill the process. */
 enum verdict { SURVIVES, KILLED };
 
-static const char *const kind_names[] = { "vmm", "vcpu" };
+static const char *const kind_names[] = { "vmm", "vcpu", "migrate" };
 
-/* The helper's way out must itself be allowed: vCPU threads exit with
- * exit(2), the VMM thread with exit_group(2). */
+/* The helper's way out must itself be allowed: vCPU and migration
+ * threads exit with exit(2), the VMM thread with exit_group(2). */
 static void helper_exit(enum vj_thread_kind kind)
 {
-	syscall(kind == VJ_THREAD_VCPU ? SYS_exit : SYS_exit_group, 0);
+	syscall(kind == VJ_THREAD_VMM ? SYS_exit_group : SYS_exit, 0);
 }
 
 static enum verdict run_filtered(enum vj_thread_kind kind, enum vj_seccomp_mode mode,
@@ -131,7 +131,7 @@ static bool named_unconditionally(const struct vj_seccomp_rule *rules, unsigned 
 static void rows_are_well_formed(void **state)
 {
 	(void)state;
-	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+	for (int kind = VJ_THREAD_VMM; kind < VJ_THREAD_KINDS; kind++) {
 		unsigned n;
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		assert_true(n > 0);
@@ -153,7 +153,7 @@ static void rows_are_well_formed(void **state)
 static void every_row_allows_its_call(void **state)
 {
 	(void)state;
-	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+	for (int kind = VJ_THREAD_VMM; kind < VJ_THREAD_KINDS; kind++) {
 		unsigned n;
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		for (unsigned i = 0; i < n; i++) {
@@ -169,7 +169,7 @@ static void every_argument_check_kills_what_it_excludes(void **state)
 	unsigned tested = 0;
 
 	(void)state;
-	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+	for (int kind = VJ_THREAD_VMM; kind < VJ_THREAD_KINDS; kind++) {
 		unsigned n;
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		for (unsigned i = 0; i < n; i++) {
@@ -221,7 +221,7 @@ static const struct { long nr; const char *name; } forbidden[] = {
 static void forbidden_calls_are_in_no_table_and_kill(void **state)
 {
 	(void)state;
-	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+	for (int kind = VJ_THREAD_VMM; kind < VJ_THREAD_KINDS; kind++) {
 		unsigned n;
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		for (size_t f = 0; f < sizeof(forbidden) / sizeof(forbidden[0]); f++) {
@@ -289,6 +289,32 @@ static void only_vcpus_set_irq_lines_and_both_write_irqfds(void **state)
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &irqfd), SURVIVES);
 }
 
+/* A live migration: only its own thread turns dirty logging on and reads
+ * the logs, and it cannot run the guest or write files. */
+static void migration_calls_belong_to_their_thread(void **state)
+{
+	static const unsigned long mig[] = { KVM_SET_USER_MEMORY_REGION, KVM_GET_DIRTY_LOG };
+	struct call run = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_RUN, 0, 0, 0, 0 } };
+	struct call pwr = { .nr = SYS_pwrite64, .a = { NO_ARG, 0, 0, 0, 0, 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(mig) / sizeof(mig[0]); i++) {
+		struct call c = { .nr = SYS_ioctl, .a = { NO_ARG, mig[i], 0, 0, 0, 0 } };
+		assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), KILLED);
+		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), KILLED);
+#endif
+	}
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &run), KILLED);
+	assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &pwr), KILLED);
+#else
+	(void)run;
+	(void)pwr;
+#endif
+}
+
 /* A snapshot: each parked vCPU thread reads its own vCPU's state, the VMM
  * thread the VM's and writes the files; neither can do the other's part. */
 static void snapshot_calls_belong_to_their_thread(void **state)
@@ -333,7 +359,7 @@ static void snapshot_calls_belong_to_their_thread(void **state)
 #endif
 	}
 	/* Restoring is done before any filter: no thread may set state. */
-	for (int kind = VJ_THREAD_VMM; kind <= VJ_THREAD_VCPU; kind++) {
+	for (int kind = VJ_THREAD_VMM; kind < VJ_THREAD_KINDS; kind++) {
 		struct call set = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_SET_MSRS, 0, 0, 0, 0 } };
 		struct call irq = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_SET_IRQCHIP, 0, 0, 0, 0 } };
 #if defined(__SANITIZE_ADDRESS__)
@@ -358,6 +384,7 @@ int main(void)
 		cmocka_unit_test(only_vcpus_run_the_guest_and_only_the_vmm_closes),
 		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
 		cmocka_unit_test(snapshot_calls_belong_to_their_thread),
+		cmocka_unit_test(migration_calls_belong_to_their_thread),
 	};
 	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);

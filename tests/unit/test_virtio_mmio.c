@@ -34,7 +34,7 @@ static void dummy_work(struct vj_virtio_dev *d, unsigned q)
 	x->work[q]++;
 	if (x->pop)
 		while (vj_virtq_pop(&d->vq[q], d->mem, &c) > 0)
-			vj_virtq_push(&d->vq[q], c.head, 0);
+			vj_virtq_push(&d->vq[q], &c, 0);
 }
 
 static void dummy_reset(struct vj_virtio_dev *d)
@@ -370,7 +370,7 @@ static void transport_state_survives_a_snapshot(void **state)
 	fake_publish(&f->rings[0], 1);
 	/* The device took both chains and answered the first only. */
 	assert_int_equal(vj_virtq_pop(&d->vq[0], &f->mem, &c), 1);
-	vj_virtq_push(&d->vq[0], c.head, 0);
+	vj_virtq_push(&d->vq[0], &c, 0);
 	assert_int_equal(vj_virtq_pop(&d->vq[0], &f->mem, &c), 1);
 	dummy_held = 1;
 	reg_write(d, VIRTIO_MMIO_QUEUE_SEL, 1);

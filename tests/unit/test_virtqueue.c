@@ -322,7 +322,7 @@ static void push_fills_the_used_ring_across_index_wrap(void **state)
 		fake_publish(R, i);
 		assert_int_equal(vj_virtq_pop(&f->q, &f->mem, &f->c), 1);
 		assert_int_equal(f->c.head, i);
-		vj_virtq_push(&f->q, f->c.head, 100u + i);
+		vj_virtq_push(&f->q, &f->c, 100u + i);
 	}
 	assert_int_equal(fake_used_idx(R), 2);
 	assert_int_equal(fake_used(R, 0xfffe).id, 0);
@@ -418,6 +418,51 @@ static void chain_io_vector_refuses_unmapped_segments(void **state)
 	assert_int_equal(vj_chain_read(&f->c, 0, b, 8), 4);
 }
 
+static bool page_marked(const uint64_t *bm, uint64_t gpa)
+{
+	uint64_t page = gpa / 4096;
+
+	return bm[page / 64] >> (page % 64) & 1;
+}
+
+/* While a migration tracks dirty pages, a push marks what the device
+ * wrote (KVM does not see it): the chain's device-writable buffers, all
+ * their pages, and the used ring; not the buffers it only read. */
+static void push_marks_the_devices_writes_dirty_while_tracked(void **state)
+{
+	F;
+	static uint64_t bm[FAKE_MEM_SIZE / 4096 / 64];
+
+	fake_desc(R, 0, FAKE_BUF, 16, N, 1);                 /* read: the request */
+	fake_desc(R, 1, FAKE_BUF + 0x3ff0, 0x20, N | W, 2);  /* written, across a page */
+	fake_desc(R, 2, FAKE_BUF + 0x8000, 1, W, 0);
+	fake_publish(R, 0);
+	assert_int_equal(vj_virtq_pop(&f->q, &f->mem, &f->c), 1);
+	/* Not tracking: nothing to mark, and no bitmap to mark it in. */
+	vj_virtq_push(&f->q, &f->c, 1);
+	fake_publish(R, 0);
+	assert_int_equal(vj_virtq_pop(&f->q, &f->mem, &f->c), 1);
+	memset(bm, 0, sizeof(bm));
+	atomic_store(&f->mem.dev_dirty, bm);
+	vj_virtq_push(&f->q, &f->c, 0x21);
+	atomic_store(&f->mem.dev_dirty, NULL);
+	assert_false(page_marked(bm, FAKE_BUF));
+	assert_true(page_marked(bm, FAKE_BUF + 0x3000));
+	assert_true(page_marked(bm, FAKE_BUF + 0x4000));
+	assert_false(page_marked(bm, FAKE_BUF + 0x5000));
+	assert_true(page_marked(bm, FAKE_BUF + 0x8000));
+	assert_true(page_marked(bm, FAKE_USED));
+	assert_false(page_marked(bm, FAKE_DESC));
+	assert_false(page_marked(bm, FAKE_AVAIL));
+	/* The used ring's page, the two written buffers' three pages. */
+	{
+		unsigned n = 0;
+		for (size_t i = 0; i < sizeof(bm) / 8; i++)
+			n += (unsigned)__builtin_popcountll(bm[i]);
+		assert_int_equal(n, 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +494,7 @@ int main(void)
 		T(avail_index_jump_of_exactly_queue_size_is_fine),
 		T(head_index_past_the_ring_breaks_the_queue),
 		T(push_fills_the_used_ring_across_index_wrap),
+		T(push_marks_the_devices_writes_dirty_while_tracked),
 		T(unpop_hands_the_same_chain_out_again),
 		T(no_interrupt_flag_is_honoured),
 		T(enable_checks_size_alignment_and_placement),

@@ -328,7 +328,7 @@ static void blk_queue_work(struct vj_virtio_dev *d, unsigned qi)
 		done = request_step(b, &budget);
 		if (done) {
 			vj_virtio_count(d, request_cost(b));
-			vj_virtq_push(q, b->chain.head, request_answer(b));
+			vj_virtq_push(q, &b->chain, request_answer(b));
 			b->busy = false;
 			used = true;
 		}

@@ -100,7 +100,7 @@ static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
 	if (vj_virtq_pop(q, n->vdev.mem, &n->chain) <= 0)
 		return false;
 	if (n->chain.err || n->chain.readable) {
-		vj_virtq_push(q, n->chain.head, 0);
+		vj_virtq_push(q, &n->chain, 0);
 		*used = true;
 		return true;
 	}
@@ -115,7 +115,7 @@ static bool rx_one(struct vj_net *n, struct vj_virtq *q, bool *used)
 	memcpy(n->frame, &hdr, sizeof(hdr));
 	vj_chain_write(&n->chain, 0, n->frame, n->frame_len);
 	vj_virtio_count(&n->vdev, n->frame_len - VJ_NET_HDR_LEN);
-	vj_virtq_push(q, n->chain.head, (uint32_t)n->frame_len);
+	vj_virtq_push(q, &n->chain, (uint32_t)n->frame_len);
 	n->frame_len = 0;
 	*used = true;
 	return true;
@@ -203,7 +203,7 @@ static void tx_work(struct vj_net *n, struct vj_virtq *q)
 			vj_virtio_count(&n->vdev, c->readable - VJ_NET_HDR_LEN);
 			tx_one(n);
 		}
-		vj_virtq_push(q, c->head, 0);
+		vj_virtq_push(q, c, 0);
 		used = true;
 	}
 	if (i == q->size)

@@ -1,6 +1,7 @@
 #include "virtio/queue.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Guest memory changes under us: a descriptor is copied once, and the
@@ -44,6 +45,7 @@ int vj_virtq_enable(struct vj_virtq *q, const struct vj_guest_mem *mem, uint16_t
 	q->used_idx = 0;
 	q->broken = false;
 	q->ready = true;
+	q->mem = mem;
 	return 0;
 }
 
@@ -178,16 +180,32 @@ void vj_virtq_unpop(struct vj_virtq *q)
 	q->last_avail--;
 }
 
-void vj_virtq_push(struct vj_virtq *q, uint16_t head, uint32_t written)
+/* After the writes (a migration takes a page's bit, then reads it): every
+ * device-writable buffer of the chain, written or not (the written count
+ * does not say which), and the used ring's element and index. */
+static void mark_dirty(const struct vj_virtq *q, const struct vj_chain *c,
+		       const struct vring_used_elem *e)
+{
+	if (!q->mem || !atomic_load(&((struct vj_guest_mem *)q->mem)->dev_dirty))
+		return;
+	for (unsigned i = 0; i < c->nsegs && i < VJ_VIRTQ_MAX_SIZE; i++)
+		if (c->seg[i].write && c->seg[i].host)
+			vj_mem_mark_dirty(q->mem, c->seg[i].host, c->seg[i].len);
+	vj_mem_mark_dirty(q->mem, e, sizeof(*e));
+	vj_mem_mark_dirty(q->mem, &q->used->idx, sizeof(q->used->idx));
+}
+
+void vj_virtq_push(struct vj_virtq *q, const struct vj_chain *c, uint32_t written)
 {
 	struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->size - 1)];
 
-	__atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->id, c->head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, written, __ATOMIC_RELAXED);
 	q->used_idx++;
 	/* Release: the element (and the data written into the buffers) is
 	 * visible before the driver sees the new index. */
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+	mark_dirty(q, c, e);
 }
 
 bool vj_virtq_wants_interrupt(const struct vj_virtq *q)

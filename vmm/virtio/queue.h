@@ -49,6 +49,8 @@ struct vj_virtq {
 	struct vring_used *used;
 	uint16_t last_avail; /* next avail ring slot to take */
 	uint16_t used_idx;   /* next used ring slot to fill */
+	/* Guest RAM of the rings, for marking what a push wrote dirty. */
+	const struct vj_guest_mem *mem;
 };
 
 struct vj_seg {
@@ -84,8 +86,11 @@ int vj_virtq_pop(struct vj_virtq *q, const struct vj_guest_mem *mem, struct vj_c
  * or a receive buffer too small for the frame at hand). */
 void vj_virtq_unpop(struct vj_virtq *q);
 
-/* Hands a chain back with the number of bytes the device wrote into it. */
-void vj_virtq_push(struct vj_virtq *q, uint16_t head, uint32_t written);
+/* Hands a chain back with the number of bytes the device wrote into it.
+ * While a migration tracks dirty pages, the chain's device-writable
+ * buffers and the used ring are marked dirty (vj_mem_mark_dirty) once
+ * written: the device's writes, which KVM does not see. */
+void vj_virtq_push(struct vj_virtq *q, const struct vj_chain *c, uint32_t written);
 
 /* After pushes: false when the driver asked for no interrupt
  * (VRING_AVAIL_F_NO_INTERRUPT). */

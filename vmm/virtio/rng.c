@@ -47,7 +47,7 @@ static void rng_queue_work(struct vj_virtio_dev *d, unsigned qi)
 			break;
 		uint32_t written = vj_rng_handle(&r->chain);
 		vj_virtio_count(d, written);
-		vj_virtq_push(q, r->chain.head, written);
+		vj_virtq_push(q, &r->chain, written);
 		used = true;
 	}
 	if (n == q->size)

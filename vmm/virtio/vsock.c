@@ -36,7 +36,7 @@ static bool rx_buffer(struct vj_vsock *v, struct vj_virtq *q, bool *used)
 			return false;
 		if (!c->err && !c->readable && c->writable >= VJ_VSOCK_HDR_LEN)
 			return true;
-		vj_virtq_push(q, c->head, 0);
+		vj_virtq_push(q, c, 0);
 		*used = true;
 	}
 	return false;
@@ -46,7 +46,7 @@ static void rx_put(struct vj_vsock *v, struct vj_virtq *q, struct virtio_vsock_h
 {
 	vj_chain_write(&v->chain, 0, h, sizeof(*h));
 	vj_virtio_count(&v->vdev, h->len);
-	vj_virtq_push(q, v->chain.head, (uint32_t)(sizeof(*h) + h->len));
+	vj_virtq_push(q, &v->chain, (uint32_t)(sizeof(*h) + h->len));
 }
 
 static void rx_control(struct vj_vsock *v, struct vj_virtq *q, struct vj_vsock_conn *c)
@@ -116,7 +116,7 @@ static void rx_data(struct vj_vsock *v, struct vj_virtq *q, struct vj_vsock_conn
 		want = VJ_VSOCK_PKT_MAX;
 	k = vj_chain_iov(&v->chain, true, VJ_VSOCK_HDR_LEN, want, v->iov, VJ_VSOCK_QUEUE_SIZE);
 	if (k <= 0) {
-		vj_virtq_push(q, v->chain.head, 0);
+		vj_virtq_push(q, &v->chain, 0);
 		return;
 	}
 	m.msg_iovlen = (size_t)k;
@@ -259,7 +259,7 @@ static void tx_work(struct vj_vsock *v, struct vj_virtq *q)
 		if (vj_virtq_pop(q, v->vdev.mem, &v->chain) <= 0)
 			break;
 		tx_packet(v);
-		vj_virtq_push(q, v->chain.head, 0);
+		vj_virtq_push(q, &v->chain, 0);
 		used = true;
 	}
 	if (i == q->size)
@@ -287,10 +287,10 @@ static void ev_flush(struct vj_vsock *v)
 		used = true;
 		if (c->err || c->readable || c->writable < sizeof(ev) ||
 		    vj_chain_write(c, 0, &ev, sizeof(ev)) != sizeof(ev)) {
-			vj_virtq_push(q, c->head, 0);
+			vj_virtq_push(q, c, 0);
 			continue;
 		}
-		vj_virtq_push(q, c->head, sizeof(ev));
+		vj_virtq_push(q, c, sizeof(ev));
 		v->reset_event_owed = false;
 	}
 	if (used)

@@ -1,0 +1,458 @@
+/*
+ * vmm-migrate: live migration (vmm/MIGRATION.md) between two vmjail-vmm
+ * processes on this machine, over a Unix socket pair, this program in
+ * both launchers' places. The source runs the test guest's `count`
+ * scenario ("vjtest: count N" every 100 ms, counted in guest memory) or
+ * its `dirty` one (the same count while it sweeps 16 MiB of RAM as fast
+ * as it can, checking at each tick that every page holds what it last
+ * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
+ * VALUE" per figure, for vmm-migrate.sh.
+ *
+ *   vmm-migrate VMM GUEST count|dirty|kill|refuse|rw|ro [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
+ *
+ * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
+ * write N pages per 100 ms tick (a fixed rate) instead of all it can.
+ *
+ * With KIB_S the stream goes through a relay here that carries at most
+ * that many KiB a second from the source: a link slower than the guest
+ * dirties its memory.
+ *
+ * count, dirty: the guest migrates; the source ends with status 8, the
+ * destination counts on from the source's number, one by one, and (dirty)
+ * no page is found stale. kill: the destination is killed while the
+ * rounds go on: the source reports the failure and counts on. refuse:
+ * the destination has other memory and refuses before any memory: the
+ * source counts on, the destination ends with status 9 and one line.
+ * rw: the source has the writable drive $VMM_MIGRATE_DRIVE, and its
+ * migration is refused (EROFS) before any stream is used. ro: both VMMs
+ * have it read-only, which migrates as count does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm_ctl.h"
+
+#define LINE_MS 20000
+
+struct proc {
+	const char *name;
+	pid_t pid;
+	int ctl, out;
+	char acc[1 << 16];
+	size_t len;
+};
+
+static int failed;
+static unsigned last_count;
+static bool stale_page;
+
+__attribute__((format(printf, 3, 4))) static void finding(bool ok, const char *name,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s", ok ? "ok" : "FAIL", name);
+	if (!ok) {
+		printf(": ");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	putchar('\n');
+	fflush(stdout);
+	failed |= !ok;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* The console of p for up to ms (0: what is there); counts must go one by
+ * one across both VMMs. Returns false at the console's end. */
+static bool read_console(struct proc *p, int ms)
+{
+	struct pollfd pf = { .fd = p->out, .events = POLLIN };
+
+	while (poll(&pf, 1, ms) == 1) {
+		ssize_t n = read(p->out, p->acc + p->len, sizeof(p->acc) - 1 - p->len);
+		char *nl;
+		if (n <= 0)
+			return false;
+		p->len += (size_t)n;
+		p->acc[p->len] = '\0';
+		while ((nl = strchr(p->acc, '\n'))) {
+			unsigned c;
+			*nl = '\0';
+			if (sscanf(p->acc, "vjtest: count %u", &c) == 1) {
+				if (c != last_count + 1)
+					finding(false, "the guest counts one by one", "%s: %u after %u",
+						p->name, c, last_count);
+				last_count = c;
+			} else if (!strncmp(p->acc, "vjtest: dirty FAIL", 18)) {
+				if (!stale_page)
+					finding(false, "no page of the guest is stale", "%s: %s", p->name,
+						p->acc);
+				stale_page = true;
+			}
+			p->len -= (size_t)(nl + 1 - p->acc);
+			memmove(p->acc, nl + 1, p->len + 1);
+		}
+		ms = 0;
+	}
+	return true;
+}
+
+static bool wait_count(struct proc *p, unsigned want)
+{
+	const long long end = now_ms() + LINE_MS;
+
+	while (last_count < want && now_ms() < end)
+		if (!read_console(p, 100))
+			break;
+	return last_count >= want;
+}
+
+static int start(struct proc *p, char *const argv[], int stream)
+{
+	int sv[2], o[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(o, O_CLOEXEC) < 0)
+		return -1;
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(sv[1], 3);
+		dup2(o[1], 1);
+		if (stream >= 0)
+			dup2(stream, 4);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(o[1]);
+	p->ctl = sv[0];
+	p->out = o[0];
+	p->len = 0;
+	return p->pid > 0 ? 0 : -1;
+}
+
+/* The reply to op, or an event of that op when it comes first. */
+static int send_migrate(struct proc *p, int stream, const struct vj_vmm_migrate *params,
+			struct vj_vmm_ctl_msg *reply)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_MIGRATE_SEND,
+				    .seq = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	struct pollfd pf = { .fd = p->ctl, .events = POLLIN };
+
+	m.data.migrate = *params;
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &stream, sizeof(int));
+	if (sendmsg(p->ctl, &mh, 0) != (ssize_t)sizeof(m))
+		return -errno;
+	while (poll(&pf, 1, 5000) == 1) {
+		if (read(p->ctl, reply, sizeof(*reply)) != (ssize_t)sizeof(*reply))
+			return -EPROTO;
+		if (reply->op == VJ_VMM_CTL_REPLY && reply->seq == 1)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/* A link of kib_s KiB/s from a to b (and unpaced back), in a child
+ * process that ends when either side does. */
+static pid_t relay(int a, int b, int other, long kib_s)
+{
+	pid_t pid = fork();
+	char buf[16384];
+	long long t0, sent = 0;
+
+	if (pid != 0)
+		return pid;
+	close(other); /* the source's end: its close must reach us */
+	t0 = now_ms();
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			_exit(1);
+		for (int i = 0; i < 2; i++) {
+			ssize_t n, w;
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(p[i].fd, buf, i == 0 ? sizeof(buf) : sizeof(buf));
+			if (n <= 0)
+				_exit(0);
+			for (ssize_t off = 0; off < n; off += w) {
+				w = write(p[1 - i].fd, buf + off, (size_t)(n - off));
+				if (w <= 0)
+					_exit(0);
+			}
+			if (i == 0) {
+				long long due;
+				sent += n;
+				due = t0 + sent / kib_s; /* KiB/s is bytes per ms, near enough */
+				if (due > now_ms())
+					usleep((useconds_t)(due - now_ms()) * 1000);
+			}
+		}
+	}
+}
+
+/* VJ_VMM_CTL_EVENT_MIGRATED within ms, the source's console read meanwhile. */
+static bool wait_migrated(struct proc *p, int ms, struct vj_vmm_ctl_msg *ev)
+{
+	struct pollfd pf = { .fd = p->ctl, .events = POLLIN };
+	const long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		read_console(p, 0);
+		if (poll(&pf, 1, 50) == 1) {
+			if (read(p->ctl, ev, sizeof(*ev)) != (ssize_t)sizeof(*ev))
+				return false;
+			if (ev->op == VJ_VMM_CTL_EVENT_MIGRATED)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int wait_exit(pid_t pid, int ms)
+{
+	int status;
+
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* Where each thread of pid waits, for a run that hangs. */
+static void print_threads(const char *who, pid_t pid)
+{
+	char path[96], line[256];
+	FILE *f;
+
+	for (int tid = pid; tid < pid + 64; tid++) {
+		char comm[64] = "", wchan[64] = "", sys[128] = "";
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(line, sizeof(line), f))
+			sscanf(line, "%63s", comm);
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(line, sizeof(line), f))
+				sscanf(line, "%63s", wchan);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(line, sizeof(line), f))
+				sscanf(line, "%127[^\n]", sys);
+			fclose(f);
+		}
+		printf("info %s thread %d %s waits in %s (syscall %s)\n", who, tid, comm, wchan, sys);
+	}
+	fflush(stdout);
+}
+
+static void print_figures(const struct vj_vmm_migration *o)
+{
+	printf("info total-ms %.1f\n", (double)o->total_ns / 1e6);
+	printf("info downtime-ms %.1f\n", (double)o->downtime_ns / 1e6);
+	printf("info bytes %llu\n", (unsigned long long)o->bytes);
+	printf("info rounds %u%s\n", o->rounds, o->round_limit ? " (round limit)" : "");
+	printf("info pages-per-round");
+	for (unsigned i = 0; i < o->rounds && i < VJ_VMM_MIGRATE_ROUNDS_MAX; i++)
+		printf(" %llu", (unsigned long long)o->pages[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static struct proc src = { .name = "source" }, dst = { .name = "destination" };
+	const char *vmm, *guest, *mode, *memory;
+	char cmdline[64];
+	struct vj_vmm_migrate params = { .max_downtime_ns = 300000000ull, .max_rounds = 30 };
+	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
+	bool dirty, kill_dst, refuse, rw, ro;
+	char drive_arg[4200] = "";
+	int sp[2], st, e;
+	long kib_s = 0;
+	pid_t link = 0;
+	unsigned at;
+
+	if (argc < 4 || argc > 8) {
+		fprintf(stderr, "usage: vmm-migrate VMM GUEST count|dirty|kill|refuse [ROUNDS "
+				"[DOWNTIME_MS [MEMORY [KIB_S]]]]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	vmm = argv[1];
+	guest = argv[2];
+	mode = argv[3];
+	if (argc > 4)
+		params.max_rounds = (uint32_t)atoi(argv[4]);
+	if (argc > 5)
+		params.max_downtime_ns = (uint64_t)atoi(argv[5]) * 1000000ull;
+	memory = argc > 6 ? argv[6] : "32M";
+	kib_s = argc > 7 ? atol(argv[7]) : 0;
+	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill");
+	kill_dst = !strcmp(mode, "kill");
+	refuse = !strcmp(mode, "refuse");
+	rw = !strcmp(mode, "rw");
+	ro = !strcmp(mode, "ro");
+	if (rw || ro) {
+		const char *d = getenv("VMM_MIGRATE_DRIVE");
+		if (!d || !*d) {
+			fprintf(stderr, "vmm-migrate: %s needs VMM_MIGRATE_DRIVE\n", mode);
+			return 2;
+		}
+		snprintf(drive_arg, sizeof(drive_arg), "path=%s%s", d, ro ? ",ro" : "");
+	}
+	{
+		const char *rate = getenv("VMM_MIGRATE_DIRTY_RATE");
+		snprintf(cmdline, sizeof(cmdline), "vjtest=%s%s%.12s", dirty ? "dirty" : "count",
+			 rate && *rate ? " vjdirty=" : "", rate && *rate ? rate : "");
+	}
+	{
+		char *sargv[] = { (char *)vmm, "--kernel", (char *)guest, "--cmdline", cmdline,
+				  "--memory", (char *)memory, "--console", "stdout", "--control-fd",
+				  "3", rw || ro ? "--drive" : NULL, drive_arg, NULL };
+		if (start(&src, sargv, -1) < 0) {
+			perror("vmm-migrate: source");
+			return 2;
+		}
+	}
+	finding(wait_count(&src, 3), "the source counts", "at %u", last_count);
+	if (rw) {
+		int dummy[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dummy) < 0)
+			return 2;
+		e = send_migrate(&src, dummy[0], &params, &reply);
+		finding(e == 0 && reply.status == -EROFS,
+			"a VM with a writable local drive is not migrated (EROFS)", "%d/%d", e,
+			reply.status);
+		close(dummy[1]);
+		at = last_count;
+		finding(wait_count(&src, at + 3), "the source counts on", "%u -> %u", at,
+			last_count);
+		kill(src.pid, SIGKILL);
+		waitpid(src.pid, &st, 0);
+		return failed;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		perror("vmm-migrate: socketpair");
+		return 2;
+	}
+	{
+		char *dargv[] = { (char *)vmm, "--migrate-from-fd", "4", "--memory",
+				  refuse ? "64M" : (char *)memory, "--console", "stdout",
+				  "--control-fd", "3", ro ? "--drive" : NULL, drive_arg, NULL };
+		if (start(&dst, dargv, sp[1]) < 0) {
+			perror("vmm-migrate: destination");
+			return 2;
+		}
+	}
+	close(sp[1]);
+	if (kib_s > 0) {
+		int lp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lp) < 0) {
+			perror("vmm-migrate: socketpair");
+			return 2;
+		}
+		link = relay(lp[1], sp[0], lp[0], kib_s);
+		close(lp[1]);
+		close(sp[0]);
+		sp[0] = lp[0];
+		printf("info link-kib-s %ld\n", kib_s);
+	}
+	e = send_migrate(&src, sp[0], &params, &reply);
+	close(sp[0]);
+	finding(e == 0 && reply.status == 0, "the source starts the migration", "%d/%d", e,
+		reply.status);
+	if (kill_dst) {
+		/* Mid-stream: the rounds of a guest that dirties 16 MiB at
+		 * every turn go on far longer than this. */
+		usleep(300000);
+		kill(dst.pid, SIGKILL);
+	}
+	if (!wait_migrated(&src, 240000, &ev)) {
+		finding(false, "the source reports the migration's end", "no event");
+		print_threads("source", src.pid);
+		if (link > 0)
+			print_threads("relay", link);
+		kill(src.pid, SIGKILL);
+		kill(dst.pid, SIGKILL);
+		return 1;
+	}
+	print_figures(&ev.data.migration);
+	if (kill_dst || refuse) {
+		finding(ev.status < 0, "the migration fails", "status %d", ev.status);
+		printf("info reason %s\n", ev.data.migration.reason);
+		if (refuse)
+			finding(strstr(ev.data.migration.reason, "memory") != NULL,
+				"the source is told why the destination refused", "\"%s\"",
+				ev.data.migration.reason);
+		at = last_count;
+		finding(wait_count(&src, at + 3), "the source counts on after the failed migration",
+			"%u -> %u", at, last_count);
+		st = wait_exit(dst.pid, 10000);
+		finding(kill_dst ? st == 128 + SIGKILL : st == 9,
+			"the destination ends (killed, or refusing with status 9)", "status %d", st);
+		kill(src.pid, SIGKILL);
+		waitpid(src.pid, &st, 0);
+		if (link > 0)
+			waitpid(link, &st, 0);
+		return failed;
+	}
+	finding(ev.status == 0, "the migration succeeds", "status %d: %s", ev.status,
+		ev.data.migration.reason);
+	st = wait_exit(src.pid, 10000);
+	while (read_console(&src, 100))
+		;
+	finding(st == 8, "the source VMM ends with status 8 (migrated)", "status %d", st);
+	at = last_count;
+	finding(wait_count(&dst, at + 5), "the destination counts on from the source's number",
+		"source reached %u, destination at %u", at, last_count);
+	finding(!stale_page, "no page is stale on the destination", "see above");
+	if (params.max_rounds < 30)
+		finding(ev.data.migration.round_limit == 1 && ev.data.migration.rounds ==
+			params.max_rounds, "a guest dirtying faster than the link ends at the round limit",
+			"%u rounds, limit flag %u", ev.data.migration.rounds,
+			ev.data.migration.round_limit);
+	kill(dst.pid, SIGKILL);
+	waitpid(dst.pid, &st, 0);
+	if (link > 0)
+		waitpid(link, &st, 0);
+	return failed;
+}

@@ -1,0 +1,83 @@
+/*
+ * Live migration, the source side (vmm/MIGRATION.md): pre-copy rounds of
+ * guest RAM down a stream while the guest runs, on a thread of its own
+ * with its own seccomp table; then the VM paused, the last dirty pages
+ * and the state; the source ends only once the destination says it runs,
+ * and resumes the guest as if nothing happened on any failure before.
+ *
+ * Threads: the VMM thread starts a migration (vj_migration_start, from
+ * the control channel) and does what only it may do, woken by an eventfd
+ * in its loop: pause the VM and gather its state when the migration
+ * thread asks, and at the end resume or stop the VM, tell the launcher,
+ * and free what the migration used.
+ */
+#ifndef VJ_MIGRATE_H
+#define VJ_MIGRATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eventloop.h"
+#include "vmm_ctl.h"
+
+struct vj_machine;
+
+enum vj_migration_phase {
+	VJ_MIG_IDLE,       /* no migration */
+	VJ_MIG_PRECOPY,    /* the thread sends rounds, the guest runs */
+	VJ_MIG_WANT_PAUSE, /* the thread waits for the VMM thread to pause */
+	VJ_MIG_PAUSED,     /* paused (or pause_err), state gathered */
+	VJ_MIG_DONE,       /* the thread finished; the VMM thread wraps up */
+};
+
+/* Called on the VMM thread when a migration ended, before the VM stops
+ * (status 0) or runs on (status < 0). */
+typedef void (*vj_migration_done_fn)(void *ctx, int status, const struct vj_vmm_migration *out);
+
+struct vj_migration {
+	const struct vj_machine *machine;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vj_migration_phase phase; /* under lock */
+	bool quit;                     /* under lock: the VMM is ending */
+	int efd;                       /* migration thread -> VMM thread */
+	struct vj_loop_handler efd_h;
+	vj_migration_done_fn done;
+	void *done_ctx;
+
+	/* One migration's, set by vj_migration_start. */
+	int fd;
+	struct vj_vmm_migrate params;
+	uint64_t t0_ns, pause_ns;
+	uint64_t npages;
+	uint64_t *dirty;   /* pages to send in the next round */
+	uint64_t *slot_bm; /* KVM_GET_DIRTY_LOG's buffer, one slot at a time */
+	uint64_t *dev_all; /* every page a device wrote since the start */
+	uint64_t *dev_bm;  /* guest RAM's dev_dirty while tracking */
+	bool we_paused;    /* the pause is the migration's, not the launcher's */
+	int pause_err;
+	uint8_t *state;
+	size_t state_len;
+	int result;
+	struct vj_vmm_migration out;
+};
+
+/* Before the loop runs: the eventfd and its handler. */
+int vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
+		      vj_migration_done_fn done, void *ctx);
+/* With the vCPU threads, before the VMM thread's filter: the migration
+ * thread, idle until a migration starts; it loads its own filter. */
+int vj_migration_thread_start(struct vj_migration *m);
+/* VMM thread: starts one, taking fd on success (see VJ_VMM_CTL_MIGRATE_SEND
+ * for the statuses). */
+int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migrate *p);
+/* Whether a migration holds the VM paused (a resume must wait). */
+bool vj_migration_holds_pause(struct vj_migration *m);
+/* Teardown, VMM thread, vCPUs joined: ends the thread (a migration
+ * under way is cut off) and frees everything. */
+void vj_migration_destroy(struct vj_migration *m);
+
+#endif
