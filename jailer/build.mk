@@ -40,16 +40,14 @@ $(BUILD)/vmjail-runc: $(BUILD)/vmjail
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
 	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
-	jail-snapshot.sh oci-cli.sh)
-	jail-snapshot.sh jail-migrate.sh)
+	jail-snapshot.sh oci-cli.sh jail-migrate.sh)
 
 # Unit tests: the jail's pure parts, and the launcher's side of the agent
 # session (jailer/agent.c) against scripted hostile agents.
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
 	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
-	test_exec test_oci_spec)
-	test_jail_migrate)
+	test_exec test_oci_spec test_jail_migrate)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \

@@ -675,6 +675,9 @@ static ssize_t receive(struct vj_ctl_client *c)
 
 	if (n >= 0)
 		take_fds(c, &mh);
+	return n;
+}
+
 void vj_ctl_client_readable(struct vj_ctl_server *s, struct vj_ctl_client *c)
 {
 	for (;;) {

@@ -665,6 +665,10 @@ static void cmd_exec(struct vj_supervisor *s, struct vj_ctl_client *c,
 	vj_jw_object_begin(w);
 	vj_jw_key(w, "exec");
 	vj_jw_u64(w, (uint64_t)id);
+	vj_jw_object_end(w);
+	vj_ctl_write_end(w);
+}
+
 /* ---- migrate ------------------------------------------------------------------ */
 
 /* The migration's figures, as `vmjail migrate` prints them. */

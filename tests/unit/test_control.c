@@ -271,8 +271,8 @@ static void say(int fd, const char *s)
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
 }
 
-/* A descriptor sent with a request's bytes is the client's passed_fd
- * until a command takes it; a later one replaces it, and the server
+/* A descriptor sent with a request's bytes is kept on the client (fds,
+ * nfds) until a command takes it; a later one replaces it, and the server
  * closes what is left when the client goes. */
 static void a_descriptor_sent_with_a_request_is_kept_for_it(void **state)
 {
@@ -299,7 +299,7 @@ static void a_descriptor_sent_with_a_request_is_kept_for_it(void **state)
 		if (f->s.clients[i].fd >= 0)
 			c = &f->s.clients[i];
 	assert_non_null(c);
-	assert_int_equal(c->passed_fd, -1);
+	assert_int_equal(c->nfds, 0);
 	h->cmsg_level = SOL_SOCKET;
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
@@ -307,15 +307,16 @@ static void a_descriptor_sent_with_a_request_is_kept_for_it(void **state)
 	assert_int_equal(sendmsg(fd, &mh, 0), (ssize_t)strlen(req));
 	serve(f);
 	read_line(fd, line, sizeof(line));
-	assert_true(c->passed_fd >= 0);
-	assert_int_equal(fstat(c->passed_fd, &a), 0);
+	assert_int_equal(c->nfds, 1);
+	assert_int_equal(fstat(c->fds[0], &a), 0);
 	assert_int_equal(fstat(p[1], &b), 0);
 	assert_true(a.st_ino == b.st_ino);
 	memcpy(CMSG_DATA(h), &q[1], sizeof(int));
 	assert_int_equal(sendmsg(fd, &mh, 0), (ssize_t)strlen(req));
 	serve(f);
 	read_line(fd, line, sizeof(line));
-	assert_int_equal(fstat(c->passed_fd, &a), 0);
+	assert_int_equal(c->nfds, 1);
+	assert_int_equal(fstat(c->fds[0], &a), 0);
 	assert_int_equal(fstat(q[1], &b), 0);
 	assert_true(a.st_ino == b.st_ino);
 	/* The first one was closed: its pipe has no writer left but ours. */
