@@ -116,7 +116,7 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 include vmm/virtio/build.mk
 include vmm/build.mk
 include policy/build.mk
-include image/build.mk
+include jailer/image/build.mk
 include jailer/build.mk
 include tests/guest/build.mk
 include tests/guest/virtio/build.mk

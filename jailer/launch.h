@@ -81,7 +81,7 @@ struct vj_launch {
 	uint64_t start_ns; /* CLOCK_MONOTONIC at main(), for --timing */
 	int verbosity; /* -v count, passed on to the VMM */
 	/*
-	 * A container image's root (image/image.h), from --image or from code
+	 * A container image's root (jailer/image/image.h), from --image or from code
 	 * (the OCI runtime's bundle): attached as a read-only drive after the
 	 * policy's, mounted by vmjail-init under a writable overlay, its config
 	 * honoured (policy argv, if any, replaces Cmd; policy env goes on top

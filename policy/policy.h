@@ -162,7 +162,7 @@ struct vj_host_config {
 	char oci_policy[VJ_PATH_MAX];
 	unsigned noci_policy_roots;
 	char oci_policy_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
-	/* Container images (image/image.h), host file `images:`: where their
+	/* Container images (jailer/image/image.h), host file `images:`: where their
 	 * root images are cached, the cache's size, and the bounds on what
 	 * one image may hold. */
 	char image_cache[VJ_PATH_MAX];

@@ -14,7 +14,7 @@ E2E_SCRATCH_EXT4 := $(E2E_DIR)/scratch.ext4
 # the recipe: fragments included after this one add to BINARIES too.
 # A sanitizer build's VMM is not static, which the jail requires: `vmjail
 # run` there uses the static build of the VMM (JAIL_VMM, vmm/build.mk).
-# mkfs.erofs converts container images (image/), in the test host too.
+# mkfs.erofs converts container images (jailer/image/), in the test host too.
 E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM) /usr/bin/mkfs.erofs
 # Container image archives for `vmjail run --image`, made by the test
 # itself from this host's busybox-static (make-image.sh), deterministic:

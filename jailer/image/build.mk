@@ -2,15 +2,15 @@
 # and root file system directories -> read-only root images (image.h).
 # Users link $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS) $(IMAGE_LDLIBS).
 
-IMAGE_SRCS := image/sha256.c image/tar.c image/blob.c image/manifest.c image/config.c \
-	image/apply.c image/image.c
+IMAGE_SRCS := $(addprefix jailer/image/,sha256.c tar.c blob.c manifest.c config.c apply.c \
+	image.c)
 IMAGE_OBJS := $(IMAGE_SRCS:%.c=$(BUILD)/%.o)
 IMAGE_LIB := $(BUILD)/libvmjail-image.a
 # zlib for gzip layers (README.md, "Dependencies"); libcap-ng to run
 # mkfs.erofs with one capability.
 IMAGE_LDLIBS := -lz -lcap-ng
 
-$(BUILD)/image/%.o: CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+$(BUILD)/jailer/image/%.o: CFLAGS += -iquote $(TOP)/jailer/image -I$(TOP)/policy
 
 $(IMAGE_LIB): $(IMAGE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -22,7 +22,7 @@ BINARIES += $(IMAGE_LIB)
 IMAGE_UNIT_TESTS := $(BUILD)/tests/unit/test_image
 UNIT_TESTS += $(IMAGE_UNIT_TESTS)
 
-$(BUILD)/tests/unit/test_image.o: CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+$(BUILD)/tests/unit/test_image.o: CFLAGS += -iquote $(TOP)/jailer/image -I$(TOP)/policy
 
 $(IMAGE_UNIT_TESTS): %: %.o $(IMAGE_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
@@ -31,10 +31,10 @@ $(IMAGE_UNIT_TESTS): %: %.o $(IMAGE_LIB) $(COMMON_OBJS)
 # libFuzzer harness for the tar reader and the config parser (clang);
 # image-fuzz.sh runs it briefly.
 IMAGE_FUZZER := $(FUZZ_DIR)/fuzz_image
-IMAGE_FUZZ_SRCS := tests/fuzz/fuzz_image.c image/tar.c image/config.c image/blob.c \
-	image/sha256.c common/json.c common/error.c
+IMAGE_FUZZ_SRCS := tests/fuzz/fuzz_image.c \
+	$(addprefix jailer/image/,tar.c config.c blob.c sha256.c) common/json.c common/error.c
 $(addprefix $(FUZZ_DIR)/,tests/fuzz/fuzz_image.o $(IMAGE_SRCS:.c=.o)): \
-	FUZZ_CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+	FUZZ_CFLAGS += -iquote $(TOP)/jailer/image -I$(TOP)/policy
 
 $(IMAGE_FUZZER): $(IMAGE_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@$(if $(Q),echo "  LD      $@")
