@@ -41,6 +41,32 @@
 #include "supervisor.h"
 #include "undo.h"
 
+/*
+ * The launcher's phases, in the order they end, for --timing: where a
+ * sandbox's start-up and tear-down time goes (bench/startup.md).
+ */
+enum phase {
+	PHASE_ID,	 /* run directory, id lock, state file */
+	PHASE_IDS,	 /* host uid/gid block */
+	PHASE_NETNS,	 /* network namespace created and entered */
+	PHASE_RESOURCES, /* files opened, control socket */
+	PHASE_CGROUP,	 /* cgroup probed, made, limits written, opened */
+	PHASE_BROKER,	 /* vsock broker, agent socket, configuration sealed */
+	PHASE_CLONE,	 /* clone3 into the namespaces (and the v2 cgroup) */
+	PHASE_PLACED,	 /* netns left, v1 moves, id maps */
+	PHASE_EXEC,	 /* the jail built in the child and the VMM exec'd */
+	PHASE_REAPED,	 /* the VMM's exit seen (its VM torn down by then) */
+	PHASE_PROCS,	 /* broker stopped, descriptors closed */
+	PHASE_UNDONE,	 /* state replayed: cgroup, sockets, run directory gone */
+	PHASE_DONE,	 /* host ids released, watchers told */
+	PHASE_COUNT
+};
+
+static const char *const phase_names[PHASE_COUNT] = {
+	"id", "ids", "netns", "resources", "cgroup", "broker", "clone",
+	"placed", "exec", "reaped", "procs", "undone", "done",
+};
+
 struct sandbox {
 	const struct vj_launch *l;
 	struct vj_rundir rd;
@@ -76,6 +102,9 @@ struct sandbox {
 	char config_fd_arg[16];
 	char name[VJ_PATH_MAX];
 	uint64_t clone_ns, exec_ns;
+	/* --timing: CLOCK_MONOTONIC at the end of each phase (enum phase);
+	 * 0 for a phase never reached. Stamped only with --timing. */
+	uint64_t phase_ns[PHASE_COUNT];
 };
 
 static uint64_t now_ns(void)
@@ -84,6 +113,28 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stamp(struct sandbox *sb, enum phase p)
+{
+	if (sb->l->timing)
+		sb->phase_ns[p] = now_ns();
+}
+
+/* One line: each phase's duration from the end of the one before it
+ * (from main() for the first), in ms; phases never reached left out. */
+static void print_phases(const struct sandbox *sb)
+{
+	uint64_t prev = sb->l->start_ns;
+
+	fprintf(stderr, "vmjail: timing phases");
+	for (int p = 0; p < PHASE_COUNT; p++) {
+		if (!sb->phase_ns[p])
+			continue;
+		fprintf(stderr, " %s=%.3f", phase_names[p], (double)(sb->phase_ns[p] - prev) / 1e6);
+		prev = sb->phase_ns[p];
+	}
+	fprintf(stderr, " total=%.3f ms\n", (double)(prev - sb->l->start_ns) / 1e6);
 }
 
 static int record_number(struct vj_rundir *rd, const char *kind, long v, struct vj_err *e)
@@ -499,11 +550,15 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	int r;
 
 	if ((r = check_jail(jp, e)) < 0 || (r = check_workload(l, e)) < 0 ||
-	    (l->from_snapshot[0] && (r = open_snapshot(sb, e)) < 0) ||
-	    (r = take_id(sb, e)) < 0 || (r = take_ids(sb, e)) < 0)
+	    (l->from_snapshot[0] && (r = open_snapshot(sb, e)) < 0) || (r = take_id(sb, e)) < 0)
 		return r;
+	stamp(sb, PHASE_ID);
+	if ((r = take_ids(sb, e)) < 0)
+		return r;
+	stamp(sb, PHASE_IDS);
 	if ((jp->namespaces & VJ_NS_NET) && (r = vj_netns_enter(&sb->netns, jp->netns, e)) < 0)
 		return r;
+	stamp(sb, PHASE_NETNS);
 	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 || (r = open_control(sb, e)) < 0)
 		return r;
 	if (l->from_snapshot[0] &&
@@ -511,25 +566,34 @@ static int start(struct sandbox *sb, struct vj_err *e)
 				      sb->snap.memory_fd, e)) < 0)
 		return r;
 	vj_snapshot_source_close(&sb->snap);
+	stamp(sb, PHASE_RESOURCES);
 	if ((r = vj_cgroup_host_probe(&sb->cghost, e)) < 0 ||
 	    (r = vj_cgroup_create(&sb->cg, &sb->cghost, l->host.cgroup_parent, l->policy.id,
 				  &jp->cgroup, &sb->rd, e)) < 0 ||
 	    (r = vj_cgroup_open_v2(&sb->cg, sb->cgroup_path, sizeof(sb->cgroup_path),
 				   &sb->cgroup_fd, e)) < 0)
 		return r;
+	stamp(sb, PHASE_CGROUP);
 	if ((l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
 	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
 	    (r = vj_resources_seal(&sb->res, e)) < 0)
 		return r;
+	stamp(sb, PHASE_BROKER);
 	r = clone_child(sb, e);
 	vj_closep(&sb->cgroup_fd);
 	sb->cgroup_fd = -1;
-	if (r < 0 || (r = vj_netns_leave(&sb->netns, e)) < 0 || (r = place_child(sb, e)) < 0)
+	if (r < 0)
 		return r;
+	stamp(sb, PHASE_CLONE);
+	if ((r = vj_netns_leave(&sb->netns, e)) < 0 || (r = place_child(sb, e)) < 0)
+		return r;
+	stamp(sb, PHASE_PLACED);
 	if ((r = vj_jail_send_go(sb->sync[0])) < 0)
 		return vj_fail_errno(e, r, "start the jail");
 	r = vj_jail_wait_exec(sb->sync[0], e);
 	sb->exec_ns = now_ns();
+	if (r == 0)
+		stamp(sb, PHASE_EXEC);
 	vj_closep(&sb->sync[0]);
 	sb->sync[0] = -1;
 	return r;
@@ -582,6 +646,8 @@ static void teardown(struct sandbox *sb, int status)
 	if (vj_netns_leave(&sb->netns, &e) < 0)
 		vj_error("%s", e.msg);
 	kill_and_reap(sb);
+	if (!sb->phase_ns[PHASE_REAPED] && sb->pid > 0)
+		stamp(sb, PHASE_REAPED);
 	vj_broker_stop(&sb->broker);
 	vj_closep(&sb->agent_listen);
 	vj_closep(&sb->vmm_ctl);
@@ -592,7 +658,9 @@ static void teardown(struct sandbox *sb, int status)
 	vj_closep(&sb->sync[1]);
 	vj_snapshot_source_close(&sb->snap);
 	vj_resources_close(&sb->res);
+	stamp(sb, PHASE_PROCS);
 	undo_state(sb, status);
+	stamp(sb, PHASE_UNDONE);
 	/* Last: no process of the sandbox is left, nor a socket it owns. */
 	vj_ids_release(&sb->ids);
 }
@@ -1054,9 +1122,14 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	vj_resources_close(&sb.res);
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
-	if (status == 0)
+	if (status == 0) {
 		status = supervise(&sb, sigfd, e);
+		stamp(&sb, PHASE_REAPED);
+	}
 	teardown(&sb, status);
 	farewell(&sb, status);
+	stamp(&sb, PHASE_DONE);
+	if (l->timing)
+		print_phases(&sb);
 	return status;
 }
