@@ -8,14 +8,15 @@
 # beside BUILD's, turn about, so that both see the same machine.
 # Figures only: nothing here passes or fails on time.
 #
-# usage: bench/startup-profile.sh        (root and /dev/kvm; env: BUILD, RUNS, BEFORE, STRACE)
+# usage: bench/startup-profile.sh        (root and /dev/kvm; env: BUILD, RUNS, BEFORE, STRACE,
+#                                            CGROUP_PARENT: an existing parent, the operator's)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 RUNS=${RUNS:-15}
 GUEST=$BUILD/tests/guest/testguest.elf
 RUN_DIR=/run/vmjail-profile-$$
-CG=vmjail-profile-$$
+CG=${CGROUP_PARENT:-vmjail-profile-$$}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$RUN_DIR"' EXIT
 
