@@ -440,19 +440,29 @@ int vj_cgroup_find_mount(const char *mountinfo, const char *ctl_name,
 	return -ENOENT;
 }
 
-/* The root of a cgroup2 mount offers ctl_name (its cgroup.controllers). */
+/*
+ * The root of a cgroup2 mount offers ctl_name (its cgroup.controllers).
+ * Read once per mount and kept, like the mount table: what the root
+ * offers changes only when a v1 hierarchy is mounted or unmounted.
+ */
 static bool root_offers(const char *mount, const char *ctl_name, void *ctx)
 {
-	char path[VJ_PATH_MAX + 32], text[512];
+	static char seen[VJ_PATH_MAX], text[512];
+	char path[VJ_PATH_MAX + 32];
 	cleanup_fd int fd = -1;
 	ssize_t n;
 
 	(void)ctx;
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", mount);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    (n = read(fd, text, sizeof(text) - 1)) < 0)
-		return false;
-	text[n] = '\0';
+	if (strcmp(seen, mount)) {
+		text[0] = '\0';
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", mount);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (n = read(fd, text, sizeof(text) - 1)) < 0)
+			return false;
+		text[n] = '\0';
+		if (vj_strlcpy_checked(seen, mount, sizeof(seen)) < 0)
+			seen[0] = '\0';
+	}
 	return has_word(text, ctl_name, " \n");
 }
 
