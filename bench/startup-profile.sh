@@ -66,6 +66,8 @@ for i in $(seq 0 "$RUNS"); do
 		# "vmjail: timing phases id=0.1 ids=0.2 ... total=5.0 ms"
 		grep -o 'timing phases .*' "$OUT/j.err" | tr ' ' '\n' | grep = |
 			while IFS== read -r k v; do echo "$v" >>"$OUT/$tag.jp_$k"; done
+		grep -o 'timing faults .*' "$OUT/j.err" | tr ' ' '\n' | grep = |
+			while IFS== read -r k v; do echo "$v" >>"$OUT/$tag.jf_$k"; done
 		for f in j a; do
 			grep -o 'main->first KVM_RUN [0-9.]*' "$OUT/$f.err" | awk '{ print $3 }' >>"$OUT/$tag.$f.run"
 			grep -o '>first exit [0-9.]*' "$OUT/$f.err" | awk '{ print $3 }' >>"$OUT/$tag.$f.exit"
@@ -83,6 +85,11 @@ for b in "${builds[@]}"; do
 	printf '  launcher phases:'
 	for k in id ids netns resources cgroup broker clone placed exec reaped procs undone done total; do
 		[ -s "$OUT/$tag.jp_$k" ] && printf ' %s %s' "$k" "$(median "$OUT/$tag.jp_$k")"
+	done
+	echo
+	printf '  launcher page faults by phase:'
+	for k in id ids netns resources cgroup broker clone placed exec reaped procs undone done total; do
+		[ -s "$OUT/$tag.jf_$k" ] && printf ' %s %s' "$k" "$(median "$OUT/$tag.jf_$k" | sed 's/\.000$//')"
 	done
 	echo
 	for f in j a; do

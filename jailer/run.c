@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -105,6 +106,7 @@ struct sandbox {
 	/* --timing: CLOCK_MONOTONIC at the end of each phase (enum phase);
 	 * 0 for a phase never reached. Stamped only with --timing. */
 	uint64_t phase_ns[PHASE_COUNT];
+	long phase_faults[PHASE_COUNT]; /* the launcher's page faults by then */
 };
 
 static uint64_t now_ns(void)
@@ -115,10 +117,19 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static long page_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) < 0 ? 0 : ru.ru_minflt + ru.ru_majflt;
+}
+
 static void stamp(struct sandbox *sb, enum phase p)
 {
-	if (sb->l->timing)
-		sb->phase_ns[p] = now_ns();
+	if (!sb->l->timing)
+		return;
+	sb->phase_ns[p] = now_ns();
+	sb->phase_faults[p] = page_faults();
 }
 
 /* One line: each phase's duration from the end of the one before it
@@ -126,6 +137,7 @@ static void stamp(struct sandbox *sb, enum phase p)
 static void print_phases(const struct sandbox *sb)
 {
 	uint64_t prev = sb->l->start_ns;
+	long before = 0;
 
 	fprintf(stderr, "vmjail: timing phases");
 	for (int p = 0; p < PHASE_COUNT; p++) {
@@ -135,6 +147,17 @@ static void print_phases(const struct sandbox *sb)
 		prev = sb->phase_ns[p];
 	}
 	fprintf(stderr, " total=%.3f ms\n", (double)(prev - sb->l->start_ns) / 1e6);
+	/* The same phases in page faults, which do not depend on how fast
+	 * the machine is: the launcher's own (the child's and the VMM's are
+	 * theirs). */
+	fprintf(stderr, "vmjail: timing faults");
+	for (int p = 0; p < PHASE_COUNT; p++) {
+		if (!sb->phase_ns[p])
+			continue;
+		fprintf(stderr, " %s=%ld", phase_names[p], sb->phase_faults[p] - before);
+		before = sb->phase_faults[p];
+	}
+	fprintf(stderr, " total=%ld\n", before);
 }
 
 static int record_number(struct vj_rundir *rd, const char *kind, long v, struct vj_err *e)
