@@ -101,7 +101,7 @@ for b in "${builds[@]}"; do
 done
 
 STRACE=${STRACE:-$(command -v strace)}
-if [ -z "$STRACE" ]; then
+if [ -z "$STRACE" ] || [ ! -x "$STRACE" ]; then
 	echo "(no strace: no system call counts)"
 	exit 0
 fi
