@@ -11,7 +11,6 @@
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <libcgroup.h>
 
 #include "cgroup_parent.h"
 #include "cleanup.h"
@@ -289,20 +288,6 @@ int vj_cgroup_own_path(const char *proc_cgroup, enum vj_cgroup_version v, const 
 	return -ENOENT;
 }
 
-static int libcgroup_errno(int code)
-{
-	if (code == ECGOTHER && cgroup_get_last_errno())
-		return -cgroup_get_last_errno();
-	return code == ECGROUPNOTEXIST ? -ENOENT : -EIO;
-}
-
-static const char *libcgroup_msg(int code)
-{
-	if (code == ECGOTHER && cgroup_get_last_errno())
-		return strerror(cgroup_get_last_errno());
-	return cgroup_strerror(code);
-}
-
 static int read_text(const char *path, char *buf, size_t len)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -501,9 +486,10 @@ static const char *mountinfo(void)
 }
 
 /*
- * Where ctl_name is mounted, found without libcgroup: its set-up
- * (cgroup_init(), below) zeroes tables that cost about 220 page faults,
- * more than making the sandbox's groups, and a v2 host needs none of it.
+ * Where ctl_name is mounted. Found here rather than through libcgroup,
+ * which vmjail used before: its set-up alone (cgroup_init()) zeroed about
+ * a MiB of tables, some 220 page faults per launch, more than making the
+ * sandbox's groups.
  */
 static int mount_of(const char *ctl_name, char *out, size_t len, enum vj_cgroup_version *v)
 {
@@ -512,24 +498,6 @@ static int mount_of(const char *ctl_name, char *out, size_t len, enum vj_cgroup_
 	if (!mi)
 		return -EIO;
 	return vj_cgroup_find_mount(mi, ctl_name, root_offers, NULL, out, len, v);
-}
-
-/*
- * libcgroup is used for v1 hierarchies only (writing their control
- * files, moving a process in), and set up the first time one needs it:
- * cgroup_init() zeroes about a MiB of tables (about 1 ms when first
- * touched), which a sandbox on cgroup v2 never pays.
- */
-static int lcg_init(void)
-{
-	static bool done;
-	int r;
-
-	if (done)
-		return 0;
-	r = cgroup_init();
-	done = r == 0;
-	return r;
 }
 
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
@@ -606,28 +574,10 @@ static int ctl_list(const struct vj_cgroup_host *host, unsigned ctls, char *out,
 	return 0;
 }
 
-/* A libcgroup group of name with the controllers in ctls (by name). */
-static struct cgroup *lcg_new(const char *name, const char *ctls)
-{
-	struct cgroup *g = cgroup_new_cgroup(name);
-	char buf[128], *save = NULL;
-
-	if (!g || vj_strlcpy_checked(buf, ctls, sizeof(buf)) < 0)
-		goto fail;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (!cgroup_add_controller(g, t))
-			goto fail;
-	return g;
-fail:
-	if (g)
-		cgroup_free(&g);
-	return NULL;
-}
-
-/* A v2 control file, written directly: one write(), whose error is the
- * kernel's verdict on the value. */
-static int write_v2(const char *mount, const char *name, const char *file, const char *value,
-		    struct vj_err *e)
+/* A control file of the group, written directly (either version): one
+ * write(), whose error is the kernel's verdict on the value. */
+static int write_file(const char *mount, const char *name, const char *file, const char *value,
+		      struct vj_err *e)
 {
 	char path[3 * VJ_PATH_MAX];
 	cleanup_fd int fd = -1;
@@ -642,28 +592,7 @@ static int write_v2(const char *mount, const char *name, const char *file, const
 static int write_value(const struct vj_cgroup_host *host, enum vj_cgroup_ctl which,
 		       const char *name, const char *file, const char *value, struct vj_err *e)
 {
-	const char *ctl = vj_cgroup_ctl_name(host->version[which], which);
-	struct cgroup *g;
-	struct cgroup_controller *c;
-	int r;
-
-	if (host->version[which] == VJ_CGROUP_V2)
-		return write_v2(host->mount[which], name, file, value, e);
-	if ((r = lcg_init()) != 0)
-		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
-	g = cgroup_new_cgroup(name);
-	c = g ? cgroup_add_controller(g, ctl) : NULL;
-	r = -ENOMEM;
-	if (c && (r = cgroup_add_value_string(c, file, value)) == 0)
-		r = cgroup_modify_cgroup(g);
-	if (r > 0)
-		r = vj_fail(e, libcgroup_errno(r), "cgroup %s/%s = %s: %s", name, file, value,
-			    libcgroup_msg(r));
-	else if (r < 0)
-		r = vj_fail_errno(e, r, "cgroup %s/%s", name, file);
-	if (g)
-		cgroup_free(&g);
-	return r;
+	return write_file(host->mount[which], name, file, value, e);
 }
 
 /* Which controllers the sandbox joins: the accounting ones whenever the
@@ -690,7 +619,7 @@ static int group_of(const struct vj_cgroup *cg, enum vj_cgroup_ctl c)
 	return -1;
 }
 
-/* Groups the joined controllers by path, one libcgroup group per path. */
+/* Groups the joined controllers by path, one group per path. */
 static int layout_groups(struct vj_cgroup *cg, unsigned ctls, const char *parent, const char *id,
 			 struct vj_err *e)
 {
@@ -799,9 +728,8 @@ static int group_not_ours(const struct vj_cgroup *cg, unsigned i, unsigned done,
 
 /*
  * Group i in each of its hierarchies. Recorded first (the parent, for its
- * removal once empty, then the group), created with mkdir() rather than
- * libcgroup's, which makes any missing parent on the way and succeeds on
- * a group that exists: vmjail must know what it made.
+ * removal once empty, then the group), created with mkdir(), which fails
+ * on a group that exists: vmjail must know what it made.
  */
 static int create_group(struct vj_cgroup *cg, unsigned i, const char *parent, struct vj_rundir *rd,
 			struct vj_err *e)
@@ -941,25 +869,26 @@ int vj_cgroup_memory_usage(const struct vj_cgroup *cg, uint64_t *bytes)
 
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
 {
+	char value[16];
+	int len = snprintf(value, sizeof(value), "%d", (int)pid);
+
 	for (unsigned i = 0; i < cg->ngroups; i++) {
 		unsigned v1 = ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V1);
-		char ctls[128];
-		struct cgroup *g;
-		int r;
 
-		if (!v1)
-			continue;
-		if ((r = lcg_init()) != 0)
-			return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s",
-				       libcgroup_msg(r));
-		if (ctl_list(cg->host, v1, ctls, sizeof(ctls)) < 0 ||
-		    !(g = lcg_new(cg->groups[i].name, ctls)))
-			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", cg->groups[i].name);
-		r = cgroup_attach_task_pid(g, pid);
-		cgroup_free(&g);
-		if (r)
-			return vj_fail(e, libcgroup_errno(r), "move pid %d into cgroup %s: %s", (int)pid,
-				       cg->groups[i].name, libcgroup_msg(r));
+		/* Each hierarchy once: controllers mounted together share it. */
+		while (v1) {
+			unsigned these = same_mount(cg->host, v1);
+			char path[3 * VJ_PATH_MAX];
+			cleanup_fd int fd = -1;
+
+			snprintf(path, sizeof(path), "%s/%s/cgroup.procs",
+				 cg->host->mount[__builtin_ctz(these)], cg->groups[i].name);
+			if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+			    write(fd, value, (size_t)len) != len)
+				return vj_fail_errno(e, -errno, "move pid %d into cgroup %s", (int)pid,
+						     path);
+			v1 &= ~these;
+		}
 	}
 	return 0;
 }
@@ -1020,9 +949,8 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Whether the group's directory still exists in any of its hierarchies:
- * libcgroup reports a busy group as removed (CGFLAG_DELETE_EMPTY_ONLY
- * turns EBUSY into success), so success is checked here. */
+/* Whether the group's directory still exists in any of its hierarchies
+ * (once rmdir_group() has said none was busy: checked, not assumed). */
 static bool group_exists(const char *ctls, const char *name)
 {
 	char buf[128], *save = NULL;

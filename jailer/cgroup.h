@@ -1,5 +1,5 @@
 /*
- * The sandbox's cgroup, through libcgroup: <parent>/<id> in each hierarchy
+ * The sandbox's cgroup: <parent>/<id> in each hierarchy
  * that has a controller the sandbox uses, the limits written, the child
  * moved in, the group removed when the sandbox ends.
  *
@@ -86,8 +86,8 @@ int vj_cgroup_find_mount(const char *mountinfo, const char *ctl_name,
 			 bool (*v2_offers)(const char *mount, const char *ctl_name, void *ctx),
 			 void *ctx, char *out, size_t outlen, enum vj_cgroup_version *v);
 
-/* Initializes libcgroup and finds the controllers, versions and the
- * launcher's own cgroups. */
+/* Finds the controllers, versions and the launcher's own cgroups (the
+ * mount table is read once per process). */
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e);
 
 /*
