@@ -11,7 +11,6 @@
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <libcgroup.h>
 
 #include "cgroup_parent.h"
 #include "cleanup.h"
@@ -289,20 +288,6 @@ int vj_cgroup_own_path(const char *proc_cgroup, enum vj_cgroup_version v, const 
 	return -ENOENT;
 }
 
-static int libcgroup_errno(int code)
-{
-	if (code == ECGOTHER && cgroup_get_last_errno())
-		return -cgroup_get_last_errno();
-	return code == ECGROUPNOTEXIST ? -ENOENT : -EIO;
-}
-
-static const char *libcgroup_msg(int code)
-{
-	if (code == ECGOTHER && cgroup_get_last_errno())
-		return strerror(cgroup_get_last_errno());
-	return cgroup_strerror(code);
-}
-
 static int read_text(const char *path, char *buf, size_t len)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -347,23 +332,172 @@ static int no_controllers(struct vj_err *e)
 		       "cgroups: none of the cpu, memory, pids controllers is mounted");
 }
 
-/*
- * libcgroup's tables are built once per process: cgroup_init() zeroes
- * about a MiB of them each time (about 1 ms here when first touched), and
- * a sandbox's teardown removes up to one group and one parent per
- * hierarchy, each needing it. The mounts it records are the ones the
- * sandbox's groups were created in.
- */
-static int lcg_init(void)
+/* Whether the list, separated by any of seps, has word. */
+static bool has_word(const char *list, const char *word, const char *seps)
 {
-	static bool done;
-	int r;
+	size_t n = strlen(word);
 
-	if (done)
-		return 0;
-	r = cgroup_init();
-	done = r == 0;
-	return r;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, seps);
+		if (len == n && !strncmp(p, word, n))
+			return true;
+		p += len;
+		p += strspn(p, seps);
+	}
+	return false;
+}
+
+/* A mountinfo path field in place, its octal escapes (\040 for a space)
+ * undone. */
+static void unescape(char *f)
+{
+	char *o = f;
+
+	for (char *p = f; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * One mountinfo line ("ID PARENT MAJ:MIN ROOT DIR OPTS [OPTIONAL...] -
+ * TYPE SOURCE SUPEROPTS"), split in place: its mount directory, file
+ * system type and super options. False for a line that is not one.
+ */
+static bool split_mount(char *line, char **dir, char **type, char **opts)
+{
+	char *sep = strstr(line, " - "), *save = NULL, *f;
+	int i = 0;
+
+	if (!sep)
+		return false;
+	*sep = '\0';
+	for (f = strtok_r(line, " ", &save); f && i < 4; f = strtok_r(NULL, " ", &save))
+		i++;
+	if (!f)
+		return false;
+	*dir = f;
+	save = NULL;
+	*type = strtok_r(sep + 3, " ", &save);
+	if (!*type || !strtok_r(NULL, " ", &save) || !(*opts = strtok_r(NULL, " ", &save)))
+		return false;
+	unescape(*dir);
+	return true;
+}
+
+int vj_cgroup_find_mount(const char *mountinfo, const char *ctl_name,
+			 bool (*v2_offers)(const char *mount, const char *ctl_name, void *ctx),
+			 void *ctx, char *out, size_t outlen, enum vj_cgroup_version *v)
+{
+	/* v1 first: a controller bound to a v1 hierarchy is in no cgroup2
+	 * mount's cgroup.controllers, and one that is not can be mounted
+	 * only by cgroup2. */
+	for (int pass = VJ_CGROUP_V1; pass <= VJ_CGROUP_V2; pass++) {
+		for (const char *p = mountinfo; p && *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			char line[4096], *dir, *type, *opts;
+
+			if (len >= sizeof(line)) {
+				p = nl ? nl + 1 : NULL;
+				continue;
+			}
+			memcpy(line, p, len);
+			line[len] = '\0';
+			p = nl ? nl + 1 : NULL;
+			if (!split_mount(line, &dir, &type, &opts))
+				continue;
+			if (pass == VJ_CGROUP_V1 ? strcmp(type, "cgroup") || !has_word(opts, ctl_name, ",")
+						 : strcmp(type, "cgroup2") || !v2_offers(dir, ctl_name, ctx))
+				continue;
+			if (vj_strlcpy_checked(out, dir, outlen) < 0)
+				return -ENAMETOOLONG;
+			*v = (enum vj_cgroup_version)pass;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * The root of a cgroup2 mount offers ctl_name (its cgroup.controllers).
+ * Read once per mount and kept, like the mount table: what the root
+ * offers changes only when a v1 hierarchy is mounted or unmounted.
+ */
+static bool root_offers(const char *mount, const char *ctl_name, void *ctx)
+{
+	static char seen[VJ_PATH_MAX], text[512];
+	char path[VJ_PATH_MAX + 32];
+	cleanup_fd int fd = -1;
+	ssize_t n;
+
+	(void)ctx;
+	if (strcmp(seen, mount)) {
+		text[0] = '\0';
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", mount);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (n = read(fd, text, sizeof(text) - 1)) < 0)
+			return false;
+		text[n] = '\0';
+		if (vj_strlcpy_checked(seen, mount, sizeof(seen)) < 0)
+			seen[0] = '\0';
+	}
+	return has_word(text, ctl_name, " \n");
+}
+
+/*
+ * This process's mount table, read once: the removal at its end looks in
+ * the hierarchies its groups were made in. NULL when it cannot be read.
+ */
+static const char *mountinfo(void)
+{
+	static char *text;
+	size_t cap = 65536, n = 0;
+	cleanup_fd int fd = -1;
+	ssize_t r;
+
+	if (text)
+		return text;
+	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0 || !(text = malloc(cap)))
+		return NULL;
+	while ((r = read(fd, text + n, cap - n - 1)) > 0) {
+		char *bigger;
+		n += (size_t)r;
+		if (n + 1 < cap)
+			continue;
+		if (cap >= (64u << 20) || !(bigger = realloc(text, cap * 2)))
+			break;
+		text = bigger;
+		cap *= 2;
+	}
+	if (r < 0) {
+		free(text);
+		text = NULL;
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+/*
+ * Where ctl_name is mounted. Found here rather than through libcgroup,
+ * which vmjail used before: its set-up alone (cgroup_init()) zeroed about
+ * a MiB of tables, some 220 page faults per launch, more than making the
+ * sandbox's groups.
+ */
+static int mount_of(const char *ctl_name, char *out, size_t len, enum vj_cgroup_version *v)
+{
+	const char *mi = mountinfo();
+
+	if (!mi)
+		return -EIO;
+	return vj_cgroup_find_mount(mi, ctl_name, root_offers, NULL, out, len, v);
 }
 
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
@@ -372,27 +506,20 @@ int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e)
 	int r;
 
 	memset(host, 0, sizeof(*host));
-	r = lcg_init();
-	if (r == ECGROUPNOTMOUNTED)
+	if (!mountinfo())
+		return vj_fail_errno(e, -errno, "read /proc/self/mountinfo");
+	if (!strstr(mountinfo(), " - cgroup ") && !strstr(mountinfo(), " - cgroup2 "))
 		return vj_fail(e, -ENOENT, "cgroups: no cgroup hierarchy is mounted");
-	if (r)
-		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
 	if ((r = read_text("/proc/self/cgroup", self, sizeof(self))) < 0)
 		return vj_fail_errno(e, r, "read /proc/self/cgroup");
 	for (int c = 0; c < VJ_CG_COUNT; c++) {
 		for (int v = VJ_CGROUP_V1; v <= VJ_CGROUP_V2; v++) {
 			const char *name = vj_cgroup_ctl_name((enum vj_cgroup_version)v,
 							      (enum vj_cgroup_ctl)c);
-			cleanup_free char *mp = NULL;
-			char probe[VJ_PATH_MAX + 32];
+			char mp[VJ_PATH_MAX];
 			enum vj_cgroup_version found;
 
-			if (cgroup_get_subsys_mount_point(name, &mp) || !mp)
-				continue;
-			/* Only a cgroup2 root has cgroup.controllers. */
-			snprintf(probe, sizeof(probe), "%s/cgroup.controllers", mp);
-			found = access(probe, F_OK) == 0 ? VJ_CGROUP_V2 : VJ_CGROUP_V1;
-			if ((int)found != v)
+			if (mount_of(name, mp, sizeof(mp), &found) < 0 || (int)found != v)
 				continue;
 			if (vj_strlcpy_checked(host->mount[c], mp, sizeof(host->mount[c])) < 0 ||
 			    vj_cgroup_own_path(self, found, name, host->own[c],
@@ -447,41 +574,25 @@ static int ctl_list(const struct vj_cgroup_host *host, unsigned ctls, char *out,
 	return 0;
 }
 
-/* A libcgroup group of name with the controllers in ctls (by name). */
-static struct cgroup *lcg_new(const char *name, const char *ctls)
+/* A control file of the group, written directly (either version): one
+ * write(), whose error is the kernel's verdict on the value. */
+static int write_file(const char *mount, const char *name, const char *file, const char *value,
+		      struct vj_err *e)
 {
-	struct cgroup *g = cgroup_new_cgroup(name);
-	char buf[128], *save = NULL;
+	char path[3 * VJ_PATH_MAX];
+	cleanup_fd int fd = -1;
+	size_t len = strlen(value);
 
-	if (!g || vj_strlcpy_checked(buf, ctls, sizeof(buf)) < 0)
-		goto fail;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (!cgroup_add_controller(g, t))
-			goto fail;
-	return g;
-fail:
-	if (g)
-		cgroup_free(&g);
-	return NULL;
+	snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || write(fd, value, len) != (ssize_t)len)
+		return vj_fail_errno(e, -errno, "cgroup %s/%s = %s", name, file, value);
+	return 0;
 }
 
-static int write_value(const char *name, const char *ctl, const char *file, const char *value,
-		       struct vj_err *e)
+static int write_value(const struct vj_cgroup_host *host, enum vj_cgroup_ctl which,
+		       const char *name, const char *file, const char *value, struct vj_err *e)
 {
-	struct cgroup *g = cgroup_new_cgroup(name);
-	struct cgroup_controller *c = g ? cgroup_add_controller(g, ctl) : NULL;
-	int r = -ENOMEM;
-
-	if (c && (r = cgroup_add_value_string(c, file, value)) == 0)
-		r = cgroup_modify_cgroup(g);
-	if (r > 0)
-		r = vj_fail(e, libcgroup_errno(r), "cgroup %s/%s = %s: %s", name, file, value,
-			    libcgroup_msg(r));
-	else if (r < 0)
-		r = vj_fail_errno(e, r, "cgroup %s/%s", name, file);
-	if (g)
-		cgroup_free(&g);
-	return r;
+	return write_file(host->mount[which], name, file, value, e);
 }
 
 /* Which controllers the sandbox joins: the accounting ones whenever the
@@ -508,7 +619,7 @@ static int group_of(const struct vj_cgroup *cg, enum vj_cgroup_ctl c)
 	return -1;
 }
 
-/* Groups the joined controllers by path, one libcgroup group per path. */
+/* Groups the joined controllers by path, one group per path. */
 static int layout_groups(struct vj_cgroup *cg, unsigned ctls, const char *parent, const char *id,
 			 struct vj_err *e)
 {
@@ -617,9 +728,8 @@ static int group_not_ours(const struct vj_cgroup *cg, unsigned i, unsigned done,
 
 /*
  * Group i in each of its hierarchies. Recorded first (the parent, for its
- * removal once empty, then the group), created with mkdir() rather than
- * libcgroup's, which makes any missing parent on the way and succeeds on
- * a group that exists: vmjail must know what it made.
+ * removal once empty, then the group), created with mkdir(), which fails
+ * on a group that exists: vmjail must know what it made.
  */
 static int create_group(struct vj_cgroup *cg, unsigned i, const char *parent, struct vj_rundir *rd,
 			struct vj_err *e)
@@ -679,7 +789,6 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 			return r;
 	for (size_t i = 0; i < n; i++) {
 		const struct vj_cgroup_setting *s = &settings[i];
-		const char *ctl = vj_cgroup_ctl_name(host->version[s->ctl], s->ctl);
 		const char *name = cg->groups[group_of(cg, s->ctl)].name;
 		char path[2 * VJ_PATH_MAX + 64];
 
@@ -690,7 +799,7 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 			vj_warn("io weight: not available on this host (no %s); not applied", s->file);
 			continue;
 		}
-		if ((r = write_value(name, ctl, s->file, s->value, e)) < 0)
+		if ((r = write_value(host, s->ctl, name, s->file, s->value, e)) < 0)
 			return r;
 	}
 	return 0;
@@ -760,22 +869,26 @@ int vj_cgroup_memory_usage(const struct vj_cgroup *cg, uint64_t *bytes)
 
 int vj_cgroup_attach_v1(const struct vj_cgroup *cg, pid_t pid, struct vj_err *e)
 {
+	char value[16];
+	int len = snprintf(value, sizeof(value), "%d", (int)pid);
+
 	for (unsigned i = 0; i < cg->ngroups; i++) {
 		unsigned v1 = ctls_of_version(cg->host, cg->groups[i].ctls, VJ_CGROUP_V1);
-		char ctls[128];
-		struct cgroup *g;
-		int r;
 
-		if (!v1)
-			continue;
-		if (ctl_list(cg->host, v1, ctls, sizeof(ctls)) < 0 ||
-		    !(g = lcg_new(cg->groups[i].name, ctls)))
-			return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", cg->groups[i].name);
-		r = cgroup_attach_task_pid(g, pid);
-		cgroup_free(&g);
-		if (r)
-			return vj_fail(e, libcgroup_errno(r), "move pid %d into cgroup %s: %s", (int)pid,
-				       cg->groups[i].name, libcgroup_msg(r));
+		/* Each hierarchy once: controllers mounted together share it. */
+		while (v1) {
+			unsigned these = same_mount(cg->host, v1);
+			char path[3 * VJ_PATH_MAX];
+			cleanup_fd int fd = -1;
+
+			snprintf(path, sizeof(path), "%s/%s/cgroup.procs",
+				 cg->host->mount[__builtin_ctz(these)], cg->groups[i].name);
+			if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+			    write(fd, value, (size_t)len) != len)
+				return vj_fail_errno(e, -errno, "move pid %d into cgroup %s", (int)pid,
+						     path);
+			v1 &= ~these;
+		}
 	}
 	return 0;
 }
@@ -794,14 +907,11 @@ bool vj_cgroup_has_v1(const struct vj_cgroup *cg)
  * through a pidfd, so that a recycled pid is never signalled. */
 static bool still_member(pid_t pid, const char *ctl, const char *name)
 {
-	char path[VJ_PATH_MAX + 32], text[4096], own[VJ_PATH_MAX];
-	cleanup_free char *mp = NULL;
+	char path[VJ_PATH_MAX + 32], text[4096], own[VJ_PATH_MAX], mp[VJ_PATH_MAX];
 	enum vj_cgroup_version v;
 
-	if (cgroup_get_subsys_mount_point(ctl, &mp) || !mp)
+	if (mount_of(ctl, mp, sizeof(mp), &v) < 0)
 		return false;
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", mp);
-	v = access(path, F_OK) == 0 ? VJ_CGROUP_V2 : VJ_CGROUP_V1;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	if (read_text(path, text, sizeof(text)) < 0 ||
 	    vj_cgroup_own_path(text, v, ctl, own, sizeof(own)) < 0)
@@ -812,17 +922,24 @@ static bool still_member(pid_t pid, const char *ctl, const char *name)
 /* SIGKILLs whatever is still in the group; returns how many were left. */
 static int kill_members(const char *name, const char *ctl)
 {
-	pid_t *pids = NULL;
+	char mp[VJ_PATH_MAX], path[2 * VJ_PATH_MAX + 16], line[32];
+	enum vj_cgroup_version v;
+	FILE *f;
 	int n = 0;
 
-	if (cgroup_get_procs((char *)name, (char *)ctl, &pids, &n))
+	if (mount_of(ctl, mp, sizeof(mp), &v) < 0)
 		return 0;
-	for (int i = 0; i < n; i++) {
-		cleanup_fd int pidfd = pidfd_open(pids[i], 0);
-		if (pidfd >= 0 && still_member(pids[i], ctl, name))
+	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", mp, name);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		pid_t pid = (pid_t)strtol(line, NULL, 10);
+		cleanup_fd int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
+		n++;
+		if (pidfd >= 0 && still_member(pid, ctl, name))
 			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 	}
-	free(pids);
+	fclose(f);
 	return n;
 }
 
@@ -832,18 +949,17 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Whether the group's directory still exists in any of its hierarchies:
- * libcgroup reports a busy group as removed (CGFLAG_DELETE_EMPTY_ONLY
- * turns EBUSY into success), so success is checked here. */
+/* Whether the group's directory still exists in any of its hierarchies
+ * (once rmdir_group() has said none was busy: checked, not assumed). */
 static bool group_exists(const char *ctls, const char *name)
 {
 	char buf[128], *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", ctls);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		cleanup_free char *mp = NULL;
-		char path[2 * VJ_PATH_MAX];
-		if (cgroup_get_subsys_mount_point(t, &mp) || !mp)
+		char path[2 * VJ_PATH_MAX], mp[VJ_PATH_MAX];
+		enum vj_cgroup_version v;
+		if (mount_of(t, mp, sizeof(mp), &v) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", mp, name);
 		if (access(path, F_OK) == 0)
@@ -852,23 +968,44 @@ static bool group_exists(const char *ctls, const char *name)
 	return false;
 }
 
+/*
+ * rmdir() of the group in each hierarchy of ctls: 0 when each is gone or
+ * was never there, 1 when one still has processes (EBUSY), else -errno
+ * with the hierarchy named in e.
+ */
+static int rmdir_group(const char *ctls, const char *name, struct vj_err *e)
+{
+	char buf[128], *save = NULL;
+	int busy = 0;
+
+	snprintf(buf, sizeof(buf), "%s", ctls);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char path[2 * VJ_PATH_MAX], mp[VJ_PATH_MAX];
+		enum vj_cgroup_version v;
+		if (mount_of(t, mp, sizeof(mp), &v) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", mp, name);
+		if (rmdir(path) == 0 || errno == ENOENT)
+			continue;
+		if (errno == EBUSY) {
+			busy = 1;
+			continue;
+		}
+		return vj_fail_errno(e, -errno, "remove cgroup %s (%s)", name, ctls);
+	}
+	return busy;
+}
+
 static int remove_group(const char *ctls, const char *name, struct vj_err *e)
 {
-	struct cgroup *g = lcg_new(name, ctls);
 	char first[32];
 	int r = 0;
 
-	if (!g)
-		return vj_fail(e, -ENOMEM, "cgroup %s: out of memory", name);
 	snprintf(first, sizeof(first), "%.*s", (int)strcspn(ctls, ","), ctls);
 	for (int waited = 0;; waited += 10) {
 		int left = kill_members(name, first);
-		r = cgroup_delete_cgroup_ext(g, CGFLAG_DELETE_EMPTY_ONLY);
-		if (r && r != ECGNONEMPTY) {
-			r = vj_fail(e, libcgroup_errno(r), "remove cgroup %s (%s): %s", name, ctls,
-				    libcgroup_msg(r));
+		if ((r = rmdir_group(ctls, name, e)) < 0)
 			break;
-		}
 		r = 0;
 		if (!group_exists(ctls, name))
 			break;
@@ -882,7 +1019,6 @@ static int remove_group(const char *ctls, const char *name, struct vj_err *e)
 		}
 		sleep_ms(10);
 	}
-	cgroup_free(&g);
 	return r;
 }
 
@@ -896,12 +1032,13 @@ static int remove_parent(const char *ctls, const char *name, int run_dir_fd, str
 	snprintf(buf, sizeof(buf), "%s", ctls);
 	for (char *t = strtok_r(buf, ",", &save); t && n < VJ_CG_COUNT;
 	     t = strtok_r(NULL, ",", &save)) {
-		cleanup_free char *mp = NULL;
+		char mp[VJ_PATH_MAX];
+		enum vj_cgroup_version v;
 		struct vj_err one;
 		unsigned j;
 		int r;
 
-		if (cgroup_get_subsys_mount_point(t, &mp) || !mp)
+		if (mount_of(t, mp, sizeof(mp), &v) < 0)
 			continue;
 		for (j = 0; j < n && strcmp(mounts[j], mp); j++)
 			;
@@ -921,14 +1058,11 @@ int vj_cgroup_remove_recorded(const char *kind, const char *value, int run_dir_f
 {
 	char ctls[128];
 	const char *sp = strchr(value, ' ');
-	int r;
 
 	if (!sp || (size_t)(sp - value) >= sizeof(ctls) || !sp[1])
 		return vj_fail(e, -EINVAL, "state record \"%s %s\": malformed", kind, value);
 	memcpy(ctls, value, (size_t)(sp - value));
 	ctls[sp - value] = '\0';
-	if ((r = lcg_init()) != 0)
-		return vj_fail(e, libcgroup_errno(r), "cgroups: libcgroup: %s", libcgroup_msg(r));
 	if (!strcmp(kind, "cgroup"))
 		return remove_group(ctls, sp + 1, e);
 	return remove_parent(ctls, sp + 1, run_dir_fd, e);

@@ -1,5 +1,5 @@
 /*
- * The sandbox's cgroup, through libcgroup: <parent>/<id> in each hierarchy
+ * The sandbox's cgroup: <parent>/<id> in each hierarchy
  * that has a controller the sandbox uses, the limits written, the child
  * moved in, the group removed when the sandbox ends.
  *
@@ -74,8 +74,20 @@ int vj_cgroup_plan(const struct vj_cgroup_host *host, const struct vj_cgroup_lim
 int vj_cgroup_own_path(const char *proc_cgroup, enum vj_cgroup_version v, const char *ctl_name,
 		       char *out, size_t outlen);
 
-/* Initializes libcgroup and finds the controllers, versions and the
- * launcher's own cgroups. */
+/*
+ * The hierarchy a controller is mounted in, from the text of
+ * /proc/self/mountinfo: the first v1 mount ("cgroup") whose options name
+ * ctl_name, else the first cgroup2 mount for which v2_offers(mount,
+ * ctl_name, ctx) says its root offers the controller. Escapes in the
+ * mount path (\040 and the like) are undone. 0 with out and *v filled,
+ * -ENOENT when none has it, -ENAMETOOLONG.
+ */
+int vj_cgroup_find_mount(const char *mountinfo, const char *ctl_name,
+			 bool (*v2_offers)(const char *mount, const char *ctl_name, void *ctx),
+			 void *ctx, char *out, size_t outlen, enum vj_cgroup_version *v);
+
+/* Finds the controllers, versions and the launcher's own cgroups (the
+ * mount table is read once per process). */
 int vj_cgroup_host_probe(struct vj_cgroup_host *host, struct vj_err *e);
 
 /*

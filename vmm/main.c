@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -511,7 +512,23 @@ static void print_timing(const struct vj_vm *vm)
 		exit_ns ? (double)(exit_ns - t->start_ns) / 1e6 : 0.0);
 	if (marker)
 		fprintf(stderr, ", ->boot marker %.3f ms", (double)(marker - t->start_ns) / 1e6);
-	fputc('\n', stderr);
+	fprintf(stderr, ", page faults before the guest ran %ld\n", t->faults_before_run);
+}
+
+/* After the VM is gone: how long KVM took to tear it down (the last
+ * close of its descriptors runs kvm_destroy_vm in this thread). */
+static void print_teardown_timing(const struct vj_vm *vm, uint64_t destroyed_ns)
+{
+	fprintf(stderr, "vmjail-vmm: timing stopped_ns=%llu destroyed_ns=%llu (VM teardown %.3f ms)\n",
+		(unsigned long long)vm->timing.stopped_ns, (unsigned long long)destroyed_ns,
+		(double)(destroyed_ns - vm->timing.stopped_ns) / 1e6);
+}
+
+static long page_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) < 0 ? -1 : ru.ru_minflt + ru.ru_majflt;
 }
 
 static int run(struct vmm *m)
@@ -533,6 +550,9 @@ static int run(struct vmm *m)
 		return VJ_EXIT_KVM;
 	}
 	r = vj_vcpus_start(vm);
+	/* Before the filter, which has no getrusage. */
+	if (m->cfg.timing)
+		vm->timing.faults_before_run = page_faults();
 	if (r < 0)
 		vj_error("starting vCPU threads: %s", strerror(-r));
 	/* Only a VMM with a launcher (a control channel) is ever asked to
@@ -563,6 +583,7 @@ static int run(struct vmm *m)
 		vj_vm_stop(vm, VJ_EXIT_KVM);
 	}
 	vj_vcpus_join(vm);
+	vm->timing.stopped_ns = vj_now_ns();
 	vj_migration_destroy(&m->migration);
 	vj_serial_flush(&m->serial);
 	if (m->cfg.timing)
@@ -661,6 +682,8 @@ int main(int argc, char **argv)
 	vj_virtio_devices_destroy(&m.virtio);
 	vj_control_destroy(&m.control);
 	vj_vm_destroy(&m.vm);
+	if (m.cfg.timing && m.vm.timing.stopped_ns)
+		print_teardown_timing(&m.vm, vj_now_ns());
 	free_snapshot(&m);
 	return status;
 }

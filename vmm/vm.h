@@ -36,6 +36,9 @@ struct vj_timing {
 	uint64_t first_run_ns; /* first KVM_RUN issued on vCPU 0 */
 	_Atomic uint64_t first_exit_ns;
 	_Atomic uint64_t marker_ns;
+	/* the VMM's page faults (minor + major) up to the vCPUs' release */
+	long faults_before_run;
+	uint64_t stopped_ns; /* every vCPU thread joined */
 };
 
 struct vj_vm {

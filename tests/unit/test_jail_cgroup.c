@@ -307,6 +307,55 @@ static void v2_group_opens_for_the_clone_and_a_vanished_one_is_an_error(void **s
 	assert_int_equal(rmdir(root), 0);
 }
 
+/* The test's cgroup2 roots: "/sys/fs/cgroup" offers cpu, memory, pids;
+ * any other offers nothing. */
+static bool offers(const char *mount, const char *ctl, void *ctx)
+{
+	(void)ctx;
+	return !strcmp(mount, "/sys/fs/cgroup") &&
+	       (!strcmp(ctl, "cpu") || !strcmp(ctl, "memory") || !strcmp(ctl, "pids"));
+}
+
+static void find_mount_takes_v1_first_then_a_cgroup2_root_that_offers_it(void **state)
+{
+	const char *mixed =
+		"22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+		"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"31 30 0:28 / /sys/fs/cgroup/unified rw shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+		"32 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+		"33 30 0:30 / /sys/fs/cgroup/my\\040pids rw - cgroup cgroup rw,pids\n"
+		"34 30 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n";
+	const char *v2 = "40 1 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n"
+			 "41 1 0:41 / /mnt/other rw - cgroup2 cgroup2 rw\n";
+	char out[256];
+	enum vj_cgroup_version v;
+
+	(void)state;
+	assert_int_equal(vj_cgroup_find_mount(mixed, "cpu", offers, NULL, out, sizeof(out), &v), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/cpu,cpuacct");
+	assert_int_equal(v, VJ_CGROUP_V1);
+	/* the mount path's escape undone; "cpuacct" is not "cpu", nor
+	 * "name=systemd" a controller */
+	assert_int_equal(vj_cgroup_find_mount(mixed, "pids", offers, NULL, out, sizeof(out), &v), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/my pids");
+	assert_int_equal(vj_cgroup_find_mount(mixed, "cpuacc", offers, NULL, out, sizeof(out), &v),
+			 -ENOENT);
+	assert_int_equal(vj_cgroup_find_mount(mixed, "systemd", offers, NULL, out, sizeof(out), &v),
+			 -ENOENT);
+	/* the unified mount offers nothing here */
+	assert_int_equal(vj_cgroup_find_mount(mixed, "memory", offers, NULL, out, sizeof(out), &v),
+			 -ENOENT);
+	assert_int_equal(vj_cgroup_find_mount(v2, "memory", offers, NULL, out, sizeof(out), &v), 0);
+	assert_string_equal(out, "/sys/fs/cgroup");
+	assert_int_equal(v, VJ_CGROUP_V2);
+	assert_int_equal(vj_cgroup_find_mount(v2, "io", offers, NULL, out, sizeof(out), &v), -ENOENT);
+	assert_int_equal(vj_cgroup_find_mount(v2, "memory", offers, NULL, out, 8, &v), -ENAMETOOLONG);
+	assert_int_equal(vj_cgroup_find_mount("", "cpu", offers, NULL, out, sizeof(out), &v), -ENOENT);
+	assert_int_equal(vj_cgroup_find_mount("garbage\nno separator here\n", "cpu", offers, NULL, out,
+					      sizeof(out), &v),
+			 -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +372,7 @@ int main(void)
 		cmocka_unit_test(own_path_takes_the_unified_line_for_v2),
 		cmocka_unit_test(own_path_refuses_what_does_not_fit_or_is_not_absolute),
 		cmocka_unit_test(v2_group_opens_for_the_clone_and_a_vanished_one_is_an_error),
+		cmocka_unit_test(find_mount_takes_v1_first_then_a_cgroup2_root_that_offers_it),
 	};
 	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
