@@ -16,7 +16,7 @@ endif
 # Debian packages the build and the tests need. `make deps` installs the
 # missing ones (idempotent); every top-level target depends on it.
 DEB_PKGS := gcc make libc6-dev pkg-config libseccomp-dev libcap-ng-dev \
-	libcgroup-dev libyaml-dev libcmocka-dev iproute2 clang \
+	libyaml-dev libcmocka-dev iproute2 clang \
 	libclang-rt-14-dev zlib1g-dev erofs-utils
 DEB_PKGS_KERNEL := linux-source-6.1 bc flex bison libelf-dev libssl-dev \
 	busybox-static e2fsprogs cpio xz-utils

@@ -13,7 +13,7 @@ JAILER_SRCS := jailer/main.c jailer/flags.c jailer/run.c jailer/jail.c \
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/common/agent_proto.o
 # Everything but main(): linked into the unit tests as well.
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
-JAILER_LIBS := $(POLICY_LDLIBS) $(IMAGE_LDLIBS) -lcgroup -lcap-ng
+JAILER_LIBS := $(POLICY_LDLIBS) $(IMAGE_LDLIBS) -lcap-ng
 
 # -iquote: jailer headers before common ones of the same name.
 $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
@@ -21,8 +21,7 @@ $(BUILD)/jailer/%.o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
 BINARIES += $(BUILD)/vmjail
 
 # A static glibc warns about the NSS lookups (getpwnam, initgroups, ...)
-# in libcgroup's rules and config parsers and in libcap-ng, which vmjail
-# never calls: those warnings alone are dropped from the link's output.
+# in libcap-ng, which vmjail never calls: those warnings alone are dropped from the link's output.
 JAILER_LD_NOISE := -e 'requires at runtime the shared libraries' -e ': in function `'
 
 $(BUILD)/vmjail: $(JAILER_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)
