@@ -440,7 +440,7 @@ static void unknown_keys_and_versions_are_refused(void **state)
 	(void)state;
 	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
 			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
-			  "seccomp, memory_backing, owner)");
+			  "seccomp, memory_backing, owner, images)");
 	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
 	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
 }
