@@ -304,7 +304,8 @@ static void evict(const struct vj_host_config *h, const char *keep)
 		list[n].used = st.st_mtim;
 		list[n++].size = (uint64_t)st.st_blocks * 512;
 	}
-	qsort(list, n, sizeof(*list), by_use);
+	if (n)
+		qsort(list, n, sizeof(*list), by_use);
 	for (size_t i = 0; i < n && total > h->image_cache_max; i++) {
 		char lock[96], json[96];
 		snprintf(lock, sizeof(lock), "%.64s.lock", list[i].name);
