@@ -797,6 +797,20 @@ static void test_layout_refuses_a_blob_that_is_a_symlink(void **state)
 	vj_image_parts_close(&p);
 }
 
+static void test_a_fifo_is_refused_without_waiting(void **state)
+{
+	struct layout *l = *state;
+	struct vj_image_parts p;
+	struct vj_err err;
+	char fifo[128];
+
+	snprintf(fifo, sizeof(fifo), "%s/image.tar", l->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(vj_image_parts_open(fifo, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "neither an image archive nor an OCI layout directory"));
+	vj_image_parts_close(&p);
+}
+
 static void test_docker_manifest_of_two_images_is_refused(void **state)
 {
 	struct layout *l = *state;
@@ -1102,6 +1116,7 @@ int main(void)
 		LAYOUT(test_layout_refuses_a_config_that_does_not_match_its_digest),
 		LAYOUT(test_layout_refuses_zstd_layers),
 		LAYOUT(test_layout_refuses_a_blob_that_is_a_symlink),
+		LAYOUT(test_a_fifo_is_refused_without_waiting),
 		LAYOUT(test_docker_manifest_of_two_images_is_refused),
 		LAYOUT(test_docker_config_path_may_not_escape),
 		LAYOUT(test_docker_layers_are_checked_against_diff_ids),
