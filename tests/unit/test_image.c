@@ -958,6 +958,27 @@ static void test_cache_second_open_converts_nothing(void **state)
 	vj_root_image_release(&img);
 }
 
+static void test_cache_ext4_when_the_host_file_says_so(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+	unsigned char magic[2];
+
+	NEED_CACHE(c);
+	c->host.image_ext4 = true;
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), 0);
+	assert_string_equal(img.fstype, "ext4");
+	assert_non_null(strstr(img.path, ".ext4"));
+	int fd = open(img.path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, magic, 2, 1080), 2); /* the superblock's s_magic */
+	close(fd);
+	assert_int_equal(magic[0], 0x53);
+	assert_int_equal(magic[1], 0xef);
+	vj_root_image_release(&img);
+}
+
 static void test_cache_two_runs_at_once_convert_once(void **state)
 {
 	struct cache *c = *state;
@@ -1121,6 +1142,7 @@ int main(void)
 		LAYOUT(test_docker_config_path_may_not_escape),
 		LAYOUT(test_docker_layers_are_checked_against_diff_ids),
 		CACHED(test_cache_second_open_converts_nothing),
+		CACHED(test_cache_ext4_when_the_host_file_says_so),
 		CACHED(test_cache_two_runs_at_once_convert_once),
 		CACHED(test_cache_evicts_the_least_recently_used),
 		CACHED(test_cache_a_refused_image_leaves_nothing),
