@@ -501,7 +501,19 @@ static int images_max_bytes(struct vj_walk *w, const struct vj_ynode *n, void *o
 			      &((struct host_walk *)obj)->h->image_max_bytes);
 }
 
+static int images_format(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const char *const names[] = { "erofs", "ext4" };
+	unsigned i;
+	int r = vj_walk_enum(w, n, names, VJ_ARRAY_SIZE(names), &i);
+
+	if (r == 0)
+		((struct host_walk *)obj)->h->image_ext4 = i == 1;
+	return r;
+}
+
 static const struct vj_key images_keys[] = {
+	{ "format", images_format, false },
 	{ "cache", images_cache, false },
 	{ "max_size", images_max_size, false },
 	{ "max_files", images_max_files, false },

@@ -169,6 +169,7 @@ struct vj_host_config {
 	uint64_t image_cache_max;  /* bytes of the whole cache (LRU eviction) */
 	uint64_t image_max_files;  /* entries of one image, its layers together */
 	uint64_t image_max_bytes;  /* bytes of one image's files */
+	bool image_ext4;           /* images.format: ext4 root images, not erofs */
 	char source[VJ_PATH_MAX];     /* the host file, or "built-in defaults" */
 };
 

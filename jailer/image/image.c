@@ -3,7 +3,8 @@
  *
  * The cache directory (host file images.cache, mode 0700, root's) holds
  * per image, named by the hex of its config digest:
- *   HEX.erofs   the root image: present means complete (published last,
+ *   HEX.erofs   the root image (HEX.ext4 with images.format: ext4):
+ *               present means complete (published last,
  *               by rename), its mtime the last use (for LRU eviction)
  *   HEX.json    the image config, as verified
  *   HEX.lock    flock'd while the image is converted, so that a second
@@ -36,6 +37,7 @@
 #include "tar.h"
 
 #define MKFS_EROFS "/usr/bin/mkfs.erofs"
+#define MKE2FS "/sbin/mke2fs"
 /* The id mkfs.erofs runs as: nobody, with CAP_DAC_READ_SEARCH alone so it
  * can read the image's files whatever their owners and modes. */
 #define CONVERT_ID 65534u
@@ -79,10 +81,25 @@ static char *cache_path(const struct vj_host_config *h, const char *name)
 	return asprintf(&p, "%s/%s", h->image_cache, name) < 0 ? NULL : p;
 }
 
-/* Runs mkfs.erofs on dir into out (a file of CONVERT_ID's), as nobody with
- * CAP_DAC_READ_SEARCH only, no new privileges, bounded output. */
-static int run_mkfs(const char *dir, const char *out, uint64_t max_out, struct vj_err *err)
+/* The root image's file system: erofs, or ext4 where the host file's
+ * images.format says so (rootfs directories are always erofs). */
+static const char *fs_name(bool ext4)
 {
+	return ext4 ? "ext4" : "erofs";
+}
+
+/*
+ * Builds the file system on dir into out (a file of CONVERT_ID's, of
+ * size bytes for ext4, which needs one), as nobody with
+ * CAP_DAC_READ_SEARCH only, no new privileges, bounded output.
+ */
+static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, uint64_t max_out,
+		    struct vj_err *err)
+{
+	const char *tool = ext4 ? MKE2FS : MKFS_EROFS;
+	char blocks[32];
+
+	snprintf(blocks, sizeof(blocks), "%lluk", (unsigned long long)(size >> 10));
 	pid_t pid = fork();
 	if (pid < 0)
 		return vj_fail_errno(err, -errno, "fork");
@@ -102,9 +119,12 @@ static int run_mkfs(const char *dir, const char *out, uint64_t max_out, struct v
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0) < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
-		char *const argv[] = { "mkfs.erofs", "-T0", "--quiet", (char *)out, (char *)dir, NULL };
+		/* ext4 without a journal: nothing ever writes it. */
+		char *const erofs[] = { "mkfs.erofs", "-T0", "--quiet", (char *)out, (char *)dir, NULL };
+		char *const e2[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
+				     "-d", (char *)dir, (char *)out, blocks, NULL };
 		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-		execve(MKFS_EROFS, argv, envp);
+		execve(tool, ext4 ? e2 : erofs, envp);
 		_exit(127);
 	}
 	int status;
@@ -114,18 +134,20 @@ static int run_mkfs(const char *dir, const char *out, uint64_t max_out, struct v
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return vj_fail(err, -ENOENT, "%s: cannot run it (erofs-utils)", MKFS_EROFS);
+		return vj_fail(err, -ENOENT, "%s: cannot run it (%s)", tool,
+			       ext4 ? "e2fsprogs" : "erofs-utils");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-		return vj_fail(err, -EPERM, "mkfs.erofs: cannot drop to uid %u", CONVERT_ID);
-	return vj_fail(err, -EIO, "mkfs.erofs failed (%s %d)",
+		return vj_fail(err, -EPERM, "%s: cannot drop to uid %u", tool, CONVERT_ID);
+	return vj_fail(err, -EIO, "%s failed (%s %d)", tool,
 		       WIFEXITED(status) ? "status" : "signal",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-/* An empty file for mkfs.erofs to write, of CONVERT_ID's. */
-static int make_output(char *tmpl, struct vj_err *err)
+/* An empty file for the file system builder to write, of CONVERT_ID's;
+ * tmpl ends in suffix_len bytes after its XXXXXX. */
+static int make_output(char *tmpl, int suffix_len, struct vj_err *err)
 {
-	cleanup_fd int fd = mkostemps(tmpl, 6, O_CLOEXEC);
+	cleanup_fd int fd = mkostemps(tmpl, suffix_len, O_CLOEXEC);
 	if (fd < 0)
 		return vj_fail_errno(err, -errno, "%s", tmpl);
 	if (fchown(fd, CONVERT_ID, CONVERT_ID) < 0 || fchmod(fd, 0600) < 0) {
@@ -145,7 +167,7 @@ static int seal_output(const char *path, struct vj_err *err)
 }
 
 static int apply_layers(struct vj_image_parts *p, int root, const struct vj_host_config *h,
-			struct vj_err *err)
+			uint64_t *files, uint64_t *bytes, struct vj_err *err)
 {
 	struct vj_apply a;
 	uint64_t plain_max = h->image_max_bytes + h->image_max_files * TAR_OVERHEAD;
@@ -174,6 +196,8 @@ static int apply_layers(struct vj_image_parts *p, int root, const struct vj_host
 		if (r < 0)
 			vj_wrap(err, "layer %u of %u", i + 1, p->nlayers);
 	}
+	*files = a.files;
+	*bytes = a.bytes;
 	vj_apply_fini(&a);
 	return r;
 }
@@ -231,9 +255,11 @@ static int convert(const struct vj_host_config *h, struct vj_image_parts *p, con
 	if (cachefd < 0)
 		return vj_fail_errno(err, -errno, "image cache %s", h->image_cache);
 	remove_leftovers(h, cachefd, hex);
+	const char *fs = fs_name(h->image_ext4);
+	uint64_t files = 0, bytes = 0;
 	if (asprintf(&stage, "%s/.stage.%s.XXXXXX", h->image_cache, hex) < 0 ||
-	    asprintf(&out, "%s/.tmp.%s.XXXXXX.erofs", h->image_cache, hex) < 0 ||
-	    asprintf(&final, "%s/%s.erofs", h->image_cache, hex) < 0)
+	    asprintf(&out, "%s/.tmp.%s.XXXXXX.%s", h->image_cache, hex, fs) < 0 ||
+	    asprintf(&final, "%s/%s.%s", h->image_cache, hex, fs) < 0)
 		return vj_fail(err, -ENOMEM, "out of memory");
 	if (!mkdtemp(stage))
 		return vj_fail_errno(err, -errno, "%s", stage);
@@ -241,9 +267,13 @@ static int convert(const struct vj_host_config *h, struct vj_image_parts *p, con
 	if (root < 0)
 		r = vj_fail_errno(err, -errno, "%s", stage);
 	else
-		r = apply_layers(p, root, h, err);
-	if (r == 0 && (r = make_output(out, err)) == 0) {
-		r = run_mkfs(stage, out, 2 * h->image_max_bytes + h->image_max_files * 4096 + (64u << 20), err);
+		r = apply_layers(p, root, h, &files, &bytes, err);
+	/* ext4's size is fixed when it is made: the files, a block and an
+	 * inode each, and a quarter more for the file system's own. */
+	uint64_t size = (bytes + files * (4096 + 256) + (16u << 20)) / 4 * 5;
+	if (r == 0 && (r = make_output(out, (int)strlen(fs) + 1, err)) == 0) {
+		r = run_mkfs(h->image_ext4, stage, out, size,
+			     2 * h->image_max_bytes + h->image_max_files * 4096 + (64u << 20), err);
 		if (r == 0)
 			r = seal_output(out, err);
 		snprintf(json_name, sizeof(json_name), "%s.json", hex);
@@ -288,7 +318,7 @@ static void evict(const struct vj_host_config *h, const char *keep)
 
 	while (d && (e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if (len != 64 + 6 || strcmp(e->d_name + 64, ".erofs") ||
+		if (len < 64 || (strcmp(e->d_name + 64, ".erofs") && strcmp(e->d_name + 64, ".ext4")) ||
 		    fstatat(cachefd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		total += (uint64_t)st.st_blocks * 512;
@@ -304,7 +334,8 @@ static void evict(const struct vj_host_config *h, const char *keep)
 		list[n].used = st.st_mtim;
 		list[n++].size = (uint64_t)st.st_blocks * 512;
 	}
-	qsort(list, n, sizeof(*list), by_use);
+	if (n)
+		qsort(list, n, sizeof(*list), by_use);
 	for (size_t i = 0; i < n && total > h->image_cache_max; i++) {
 		char lock[96], json[96];
 		snprintf(lock, sizeof(lock), "%.64s.lock", list[i].name);
@@ -356,7 +387,7 @@ static int open_locked(const struct vj_host_config *h, struct vj_image_parts *p,
 
 	snprintf(name, sizeof(name), "%s.lock", hex);
 	cleanup_free char *lock = cache_path(h, name);
-	snprintf(name, sizeof(name), "%s.erofs", hex);
+	snprintf(name, sizeof(name), "%s.%s", hex, fs_name(h->image_ext4));
 	if (!lock || !(out->path = cache_path(h, name)))
 		return vj_fail(err, -ENOMEM, "out of memory");
 	cleanup_fd int lfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -389,7 +420,7 @@ int vj_image_open(const struct vj_host_config *h, const char *image, struct vj_r
 		return r;
 	if ((r = vj_image_parts_open(image, &p, err)) < 0)
 		return vj_wrap(err, "image %s", image);
-	if (!(out->fstype = strdup("erofs")))
+	if (!(out->fstype = strdup(fs_name(h->image_ext4))))
 		return vj_fail(err, -ENOMEM, "out of memory");
 	snprintf(out->digest, sizeof(out->digest), "%s", p.config_digest);
 	if ((r = open_locked(h, &p, out, err)) < 0) {
@@ -420,14 +451,14 @@ int vj_image_from_rootfs(const struct vj_host_config *h, const char *dir,
 		vj_root_image_release(out);
 		return vj_fail(err, -ENOMEM, "out of memory");
 	}
-	if ((r = make_output(out->path, err)) < 0) {
+	if ((r = make_output(out->path, 6, err)) < 0) {
 		vj_root_image_release(out);
 		return r;
 	}
 	out->remove_after = true;
 	out->converted = true;
 	/* Bounded like one image's conversion: the operator's per-image limits. */
-	if ((r = run_mkfs(dir, out->path,
+	if ((r = run_mkfs(false, dir, out->path, 0,
 			  2 * h->image_max_bytes + h->image_max_files * 4096 + (64u << 20), err)) < 0 ||
 	    (r = seal_output(out->path, err)) < 0) {
 		vj_root_image_release(out);

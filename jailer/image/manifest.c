@@ -381,7 +381,9 @@ int vj_image_parts_open(const char *path, struct vj_image_parts *p, struct vj_er
 	int r;
 
 	memset(p, 0, offsetof(struct vj_image_parts, layers));
-	p->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO put where the image should be must not hang the
+	 * launcher; it is refused below like any other non-file. */
+	p->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (p->fd < 0)
 		return vj_fail_errno(err, -errno, "open");
 	if (fstat(p->fd, &st) < 0)

@@ -797,6 +797,20 @@ static void test_layout_refuses_a_blob_that_is_a_symlink(void **state)
 	vj_image_parts_close(&p);
 }
 
+static void test_a_fifo_is_refused_without_waiting(void **state)
+{
+	struct layout *l = *state;
+	struct vj_image_parts p;
+	struct vj_err err;
+	char fifo[128];
+
+	snprintf(fifo, sizeof(fifo), "%s/image.tar", l->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(vj_image_parts_open(fifo, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "neither an image archive nor an OCI layout directory"));
+	vj_image_parts_close(&p);
+}
+
 static void test_docker_manifest_of_two_images_is_refused(void **state)
 {
 	struct layout *l = *state;
@@ -941,6 +955,27 @@ static void test_cache_second_open_converts_nothing(void **state)
 	assert_int_equal(stat(img.path, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
 	assert_string_equal(img.config.cmd[1], "/hello");
+	vj_root_image_release(&img);
+}
+
+static void test_cache_ext4_when_the_host_file_says_so(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image img;
+	struct vj_err err;
+	unsigned char magic[2];
+
+	NEED_CACHE(c);
+	c->host.image_ext4 = true;
+	assert_int_equal(vj_image_open(&c->host, c->a.dir, &img, &err), 0);
+	assert_string_equal(img.fstype, "ext4");
+	assert_non_null(strstr(img.path, ".ext4"));
+	int fd = open(img.path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, magic, 2, 1080), 2); /* the superblock's s_magic */
+	close(fd);
+	assert_int_equal(magic[0], 0x53);
+	assert_int_equal(magic[1], 0xef);
 	vj_root_image_release(&img);
 }
 
@@ -1102,10 +1137,12 @@ int main(void)
 		LAYOUT(test_layout_refuses_a_config_that_does_not_match_its_digest),
 		LAYOUT(test_layout_refuses_zstd_layers),
 		LAYOUT(test_layout_refuses_a_blob_that_is_a_symlink),
+		LAYOUT(test_a_fifo_is_refused_without_waiting),
 		LAYOUT(test_docker_manifest_of_two_images_is_refused),
 		LAYOUT(test_docker_config_path_may_not_escape),
 		LAYOUT(test_docker_layers_are_checked_against_diff_ids),
 		CACHED(test_cache_second_open_converts_nothing),
+		CACHED(test_cache_ext4_when_the_host_file_says_so),
 		CACHED(test_cache_two_runs_at_once_convert_once),
 		CACHED(test_cache_evicts_the_least_recently_used),
 		CACHED(test_cache_a_refused_image_leaves_nothing),
