@@ -1206,7 +1206,7 @@ no_launcher_left() {
 }
 
 scenario_oci_containerd() {
-	local IMG RC before after total cgmax
+	local IMG RC total cgmax cpumax
 	expect "containerd starts" ctrd_start
 	$CTR version >/dev/null 2>&1 || { ctrd_stop; return; }
 	$CTR image import --snapshotter native /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
@@ -1223,18 +1223,22 @@ scenario_oci_containerd() {
 	# What follows needs containers that run.
 	[ "$RC" = 3 ] || { ctrd_stop; return; }
 
-	ctr_run --rm --memory-limit 201326592 "$IMG" oci-mem sh -c '
-		grep MemTotal /proc/meminfo; sleep 20' &
+	ctr_run --rm --memory-limit 201326592 --cpus 1.5 "$IMG" oci-mem sh -c '
+		grep MemTotal /proc/meminfo; echo "cpus $(grep -c ^processor /proc/cpuinfo)"
+		sleep 20' &
 	local bg=$!
 	expect "a memory-limited container's VMM runs" wait_vmm oci-mem
 	cgmax=$(cat "$CG_DIR/memory.max" 2>/dev/null)
-	echo "memory.max of $CG_DIR: $cgmax" >>"$LOG"
+	cpumax=$(cat "$CG_DIR/cpu.max" 2>/dev/null)
+	echo "memory.max of $CG_DIR: $cgmax, cpu.max: $cpumax" >>"$LOG"
 	expect "--memory-limit 192Mi gives the cgroup 192Mi + 64Mi for the VMM" \
 		test "$cgmax" = $(((192 + 64) * 1024 * 1024))
+	expect "--cpus 1.5 gives the cgroup cpu.max 150000 100000" test "$cpumax" = "150000 100000"
 	wait $bg
 	total=$(awk '/MemTotal/ { print $2 }' /tmp/ctr.out)
 	expect "... and the guest 192Mi of RAM (MemTotal $total kB: 150..192 MiB)" \
 		test "${total:-0}" -gt 153600 -a "${total:-0}" -le 196608
+	expect "... and 2 vCPUs (ceil 1.5)" grep -qx "cpus 2" /tmp/ctr.out
 	expect "nothing of it is left" container_gone oci-mem
 
 	ctr_run --rm --memory-limit 4294967296 "$IMG" oci-big true
@@ -1252,6 +1256,10 @@ scenario_oci_containerd() {
 	ctr_run -d "$IMG" oci-life sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/n; sleep 0.2; done'
 	expect "ctr run -d starts a long container" vj_status_is 0 "started"
 	expect "... its task runs" task_is oci-life RUNNING
+	$CTR task ps oci-life >/tmp/ctr.ps 2>>"$LOG"
+	cat /tmp/ctr.ps >>"$LOG"
+	expect "ctr task ps lists its launcher" sh -c \
+		'p=$(awk "NR == 2 { print \$1 }" /tmp/ctr.ps); [ "$(cat /proc/$p/comm)" = vmjail-runc ]'
 	$CTR task pause oci-life >>"$LOG" 2>&1
 	expect "ctr task pause: the task is PAUSED" task_is oci-life PAUSED
 	expect "... and so is the sandbox" sh -c 'grep -q "^paused" /run/vmjail/oci-life/status'
