@@ -652,6 +652,7 @@ static int kill_container(const struct vj_oci_state *st, const char *status, int
 	 * means the end. */
 	if (sig != SIGKILL)
 		return e->code;
+	vj_warn("kill %s: signal 9 to the workload: %s; ending its VM", st->id, e->msg);
 	return request(st, "kill", "{\"signal\":9,\"vm\":true}", e);
 }
 
