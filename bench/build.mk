@@ -35,6 +35,21 @@ BENCH_DEPS += all $(BENCH_BINS) $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf \
 .PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-virtio
 bench-build: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
 
+# Container image archives for bench-image (tests/e2e/make-image.sh):
+# busybox, and busybox with 50 MiB of random bytes. Made once: the big
+# one's bytes are random, and a new one would be converted anew anyway.
+BENCH_IMAGES := $(BUILD)/bench/images
+.PHONY: bench-image-archives bench-image
+bench-image-archives: deps-kernel
+	$(Q)mkdir -p $(BENCH_IMAGES)
+	$(Q)[ -f $(BENCH_IMAGES)/small.oci.tar ] || \
+		$(TOP)/tests/e2e/make-image.sh $(BENCH_IMAGES) --format oci --name small >/dev/null
+	$(Q)[ -f $(BENCH_IMAGES)/big.oci.tar ] || \
+		$(TOP)/tests/e2e/make-image.sh $(BENCH_IMAGES) --format oci --name big --big 50M >/dev/null
+
+bench-image: $(BENCH_DEPS) initramfs bench-image-archives $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh image
+
 .PHONY: bench-snapshot bench-snap
 bench-snapshot: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh snapshot
@@ -58,5 +73,5 @@ bench-jail: $(BENCH_DEPS) $(NESTED_IMAGE)
 bench-virtio: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh virtio
 
-bench: $(BENCH_DEPS) $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot snap
+bench: $(BENCH_DEPS) initramfs bench-image-archives $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot snap image

@@ -16,6 +16,9 @@
 #           its first output; the snapshot's time and size
 #   snap    Linux clones: restore to first byte against boot to first byte,
 #           snapshot time and size, the memory of 10 clones
+#   image   container images: first run (conversion included) and cached
+#           run to the workload's first byte, small and ~50 MiB images,
+#           beside the bundled initramfs
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
 # usable), they run one level down, in the nested test host
 # (tests/e2e/nested.sh), all in one boot, with QEMU carried in: then every
@@ -39,7 +42,8 @@ bench_one() {
 	ctl) "$TOP/bench/ctl-bench.sh" ;;
 	snapshot) "$BUILD/bench/snapshot-bench" -n "${RUNS:-10}" "$BUILD" ;;
 	snap) "$TOP/bench/snap-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap)" >&2
+	image) "$TOP/bench/image-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap, image)" >&2
 		return 2 ;;
 	esac
 }
@@ -57,7 +61,7 @@ fi
 # Snapshots are measured with a Linux guest: a /dev/kvm that cannot boot
 # one sends them to the test host.
 probe=kvm
-for b in "$@"; do [ "$b" = snap ] && probe=linux; done
+for b in "$@"; do [ "$b" = snap ] || [ "$b" = image ] && probe=linux; done
 if why=$("$TOP/tests/kvm-probe" $probe); then
 	exec "$0" --here "$@"
 fi

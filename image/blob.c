@@ -140,8 +140,8 @@ int vj_blob_reader_verify(struct vj_blob_reader *r, const char *digest, const ch
 		memcpy(plain, raw, sizeof(plain));
 	if (strcmp(plain, diff_id + 7))
 		return vj_fail(err, -EBADMSG,
-			       "layer %.19s...: its content does not match the config's diff_id %.19s...",
-			       digest ? digest : "", diff_id);
+			       "its content hashes to sha256:%.12s..., not to the config's diff_id %.19s...",
+			       plain, diff_id);
 	return 0;
 }
 

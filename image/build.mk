@@ -17,3 +17,28 @@ $(IMAGE_LIB): $(IMAGE_OBJS)
 	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@
 
 BINARIES += $(IMAGE_LIB)
+
+# Unit tests: the tar reader, layer application, configs, manifests.
+IMAGE_UNIT_TESTS := $(BUILD)/tests/unit/test_image
+UNIT_TESTS += $(IMAGE_UNIT_TESTS)
+
+$(BUILD)/tests/unit/test_image.o: CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+
+$(IMAGE_UNIT_TESTS): %: %.o $(IMAGE_LIB) $(COMMON_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(IMAGE_LDLIBS)
+
+# libFuzzer harness for the tar reader and the config parser (clang);
+# image-fuzz.sh runs it briefly.
+IMAGE_FUZZER := $(FUZZ_DIR)/fuzz_image
+IMAGE_FUZZ_SRCS := tests/fuzz/fuzz_image.c image/tar.c image/config.c image/blob.c \
+	image/sha256.c common/json.c common/error.c
+$(addprefix $(FUZZ_DIR)/,tests/fuzz/fuzz_image.o $(IMAGE_SRCS:.c=.o)): \
+	FUZZ_CFLAGS += -iquote $(TOP)/image -I$(TOP)/policy
+
+$(IMAGE_FUZZER): $(IMAGE_FUZZ_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ -lz
+
+TEST_DEPS += $(IMAGE_FUZZER)
+INTEGRATION_TESTS += $(TOP)/tests/integration/image-fuzz.sh

@@ -52,6 +52,15 @@ static int ensure_cache(const struct vj_host_config *h, struct vj_err *err)
 {
 	if (!h->image_cache[0])
 		return vj_fail(err, -EINVAL, "the host file sets no images.cache");
+	char parent[VJ_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", h->image_cache);
+	/* Its parents as an operator's mkdir -p would make them. */
+	for (char *s = parent + 1; (s = strchr(s, '/')); *s++ = '/') {
+		*s = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return vj_fail_errno(err, -errno, "image cache %s: create %s", h->image_cache,
+					     parent);
+	}
 	if (mkdir(h->image_cache, 0700) < 0 && errno != EEXIST)
 		return vj_fail_errno(err, -errno, "image cache %s", h->image_cache);
 	struct stat st;
@@ -295,7 +304,8 @@ static void evict(const struct vj_host_config *h, const char *keep)
 		list[n].used = st.st_mtim;
 		list[n++].size = (uint64_t)st.st_blocks * 512;
 	}
-	qsort(list, n, sizeof(*list), by_use);
+	if (n)
+		qsort(list, n, sizeof(*list), by_use);
 	for (size_t i = 0; i < n && total > h->image_cache_max; i++) {
 		char lock[96], json[96];
 		snprintf(lock, sizeof(lock), "%.64s.lock", list[i].name);

@@ -65,7 +65,7 @@ $(BUILD)/tests/unit/test_agent_proto: %: %.o $(BUILD)/common/agent_proto.o $(COM
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/unit/test_agent_init: %: %.o $(BUILD)/rootfs/init/workload.o \
-		$(BUILD)/rootfs/init/connect.o $(BUILD)/common/agent_proto.o $(COMMON_OBJS)
+		$(BUILD)/rootfs/init/connect.o $(BUILD)/rootfs/init/image_root.o $(BUILD)/common/agent_proto.o $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 

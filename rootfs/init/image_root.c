@@ -84,6 +84,39 @@ int vj_init_image_root_mount(const struct vj_agent_root *r, struct vj_err *err)
 	return 0;
 }
 
+static long open_in_root(int rootfd, const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+int vj_init_image_workdir(int rootfd, const char *cwd, struct vj_err *err)
+{
+	char path[VJ_AGENT_CWD_MAX + 1];
+	size_t len = strlen(cwd);
+
+	if (len > VJ_AGENT_CWD_MAX)
+		return vj_fail(err, -ENAMETOOLONG, "image WorkingDir: too long");
+	for (size_t i = 1; i <= len; i++) {
+		if (i < len && cwd[i] != '/')
+			continue;
+		memcpy(path, cwd, i);
+		path[i] = '\0';
+		cleanup_fd int fd = (int)open_in_root(rootfd, path);
+		if (fd >= 0)
+			continue;
+		if (errno != ENOENT)
+			return vj_fail_errno(err, -errno, "image WorkingDir %s: %s", cwd, path);
+		char *slash = strrchr(path, '/');
+		*slash = '\0';
+		cleanup_fd int parent = (int)open_in_root(rootfd, path[0] ? path : "/");
+		if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
+			return vj_fail_errno(err, -errno, "image WorkingDir %s: create it", cwd);
+	}
+	return 0;
+}
+
 static bool parse_id(const char *s, size_t n, uint32_t *out)
 {
 	uint64_t v = 0;

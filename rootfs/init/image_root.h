@@ -19,6 +19,11 @@
 /* Mounts the root that r describes at VJ_INIT_IMAGE_ROOT. */
 int vj_init_image_root_mount(const struct vj_agent_root *r, struct vj_err *err);
 
+/* cwd (absolute) inside the image root, made (0755, root's) where the
+ * image lacks it, as docker makes a WorkingDir; resolved within the root,
+ * so the image's symbolic links stay in it. */
+int vj_init_image_workdir(int rootfd, const char *cwd, struct vj_err *err);
+
 /*
  * The ids of user ("uid[:gid]" or "name[:group]", names looked up in the
  * root's own /etc/passwd and /etc/group, read beneath rootfd): a numeric

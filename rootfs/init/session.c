@@ -204,11 +204,13 @@ static int apply_root(struct vj_init_session *s, struct vj_init_workload *w, str
 	if ((r = vj_init_image_root_mount(&w->root, err)) < 0)
 		return r;
 	w->root_dir = VJ_INIT_IMAGE_ROOT;
-	if (!w->root.user[0])
-		return 0;
 	cleanup_fd int rootfd = open(VJ_INIT_IMAGE_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return vj_fail_errno(err, -errno, "image root: open %s", VJ_INIT_IMAGE_ROOT);
+	if (w->spec.cwd[0] == '/' && (r = vj_init_image_workdir(rootfd, w->spec.cwd, err)) < 0)
+		return r;
+	if (!w->root.user[0])
+		return 0;
 	return vj_init_image_user(rootfd, w->root.user, &w->spec.uid, &w->spec.gid, err);
 }
 

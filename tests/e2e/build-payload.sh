@@ -26,7 +26,7 @@ die() { echo "build-payload: $*" >&2; exit 1; }
 # Programs of these packages go in whole: a script that grows a new
 # command finds it there.
 PKGS="bash dash coreutils debianutils grep sed mawk findutils procps iproute2
-	util-linux mount diffutils hostname kmod psmisc"
+	util-linux mount diffutils hostname kmod psmisc erofs-utils"
 # Names the packages leave to update-alternatives.
 ALTERNATIVES="/usr/bin/awk /usr/bin/nawk"
 QEMU_PKGS="qemu-system-x86"

@@ -14,9 +14,14 @@ E2E_SCRATCH_EXT4 := $(E2E_DIR)/scratch.ext4
 # the recipe: fragments included after this one add to BINARIES too.
 # A sanitizer build's VMM is not static, which the jail requires: `vmjail
 # run` there uses the static build of the VMM (JAIL_VMM, vmm/build.mk).
-E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM)
+# mkfs.erofs converts container images (image/), in the test host too.
+E2E_PROGRAMS = $(filter-out %.a,$(BINARIES)) $(JAIL_VMM) /usr/bin/mkfs.erofs
+# Container image archives for `vmjail run --image`, made by the test
+# itself from this host's busybox-static (make-image.sh), deterministic:
+# the test host is rebuilt only when they change.
+E2E_IMAGES := $(E2E_DIR)/images
 
-.PHONY: e2e e2e-image e2e-guest-initramfs e2e-ext4
+.PHONY: e2e e2e-image e2e-guest-initramfs e2e-ext4 e2e-images
 
 # Both scripts run on every call and take about a second: they rewrite an
 # output only when its content changes, and build-testhost.sh also follows
@@ -30,14 +35,32 @@ e2e-ext4: deps-kernel initramfs
 	$(Q)$(TOP)/rootfs/init/build-ext4.sh --size 8 $(TOP)/policy/examples/ci-checkout \
 		$(E2E_SCRATCH_EXT4)
 
+MAKE_IMAGE := $(TOP)/tests/e2e/make-image.sh
+e2e-images: deps-kernel
+	$(Q)mkdir -p $(E2E_IMAGES)
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --layers 3 >/dev/null
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format docker --name vmjail-docker \
+		--cmd '["sh","-c","echo hello from docker; exit 7"]' >/dev/null
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --name vmjail-config \
+		--entrypoint '["sh","-c"]' \
+		--cmd '["echo \"$$GREETING from $$(pwd) as $$(id -u):$$(id -g)\""]' \
+		--env '["PATH=/bin","GREETING=hi"]' --workdir /home/app --user app >/dev/null
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --name vmjail-workdir --cmd '["pwd"]' \
+		--workdir /made/by/the/agent >/dev/null
+	$(Q)for k in dotdot absolute symlink device; do \
+		$(MAKE_IMAGE) $(E2E_IMAGES) --format oci --name hostile-$$k --hostile $$k \
+			--cmd "[\"echo\",\"$$k\"]" >/dev/null || exit 1; done
+	$(Q)$(MAKE_IMAGE) $(E2E_IMAGES) --format docker --name hostile-digest --hostile digest \
+		--cmd '["echo","digest"]' >/dev/null
+
 # The launcher's two sides as test drivers, for a guest under a bare VMM:
 # agent-drive (the agent's session) and vmm-ctl (the VMM's control
 # channel), from tests/integration/build.mk.
 E2E_DRIVERS := $(AGENT_DRIVE) $(VMM_CTL_DRIVER)
 
-e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 binaries $(JAIL_VMM) \
-		$(VHOST) $(E2E_DRIVERS)
-	$(Q)$(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
+e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 e2e-images binaries \
+		$(JAIL_VMM) $(VHOST) $(E2E_DRIVERS)
+	$(Q)E2E_IMAGES=$(E2E_IMAGES) $(TOP)/tests/e2e/build-testhost.sh $(E2E_DIR) $(GUEST_KERNEL) \
 		$(E2E_GUEST_INITRD) $(GUEST_INITRAMFS) $(E2E_ROOT_EXT4) $(E2E_SCRATCH_EXT4) \
 		$(E2E_PROGRAMS) $(VHOST) $(E2E_DRIVERS)
 

@@ -21,6 +21,11 @@
 #   --cmd, --entrypoint, --env: JSON arrays of strings for the config
 #                (default Cmd ["sh","-c","echo hello from the image"])
 #   --workdir, --user: the config's WorkingDir and User
+#   --hostile KIND  a last layer (or a change) that vmjail must refuse:
+#                dotdot (an entry ../escaped), absolute (/escaped),
+#                symlink (a symlink to /tmp, then a file written through
+#                it), device (a character device node), digest (docker
+#                format: a layer's bytes changed after its digest was taken)
 # The users in /etc/passwd: root (0) and app (1000, group app 1000).
 set -euo pipefail
 export LC_ALL=C
@@ -32,7 +37,7 @@ outdir=$1
 shift
 format="" layers=2 big="" name=vmjail-test
 cmd='["sh","-c","echo hello from the image"]' entrypoint="" env='["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]'
-workdir="" user=""
+workdir="" user="" hostile=""
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1: needs a value"
 	case $1 in
@@ -45,11 +50,14 @@ while [ $# -gt 0 ]; do
 	--env) env=$2 ;;
 	--workdir) workdir=$2 ;;
 	--user) user=$2 ;;
+	--hostile) hostile=$2 ;;
 	*) die "$1: unknown option" ;;
 	esac
 	shift 2
 done
 case $format in oci|docker|layout) ;; *) die "--format: expected oci, docker or layout, found '$format'" ;; esac
+case $hostile in ""|dotdot|absolute|symlink|device|digest) ;; *) die "--hostile: unknown kind '$hostile'" ;; esac
+[ "$hostile" != digest ] || [ "$format" = docker ] || die "--hostile digest: with --format docker"
 case $layers in [1-9]|[1-9][0-9]) ;; *) die "--layers: expected 1..99, found '$layers'" ;; esac
 busybox=/bin/busybox
 [ -x $busybox ] || die "no $busybox (busybox-static)"
@@ -117,6 +125,39 @@ if [ -n "$big" ]; then
 	add_layer $l posix
 fi
 
+# GNU tar keeps a leading "../" or "/" only with -P: the layer then says
+# what a hostile image would.
+hostile_layer() {
+	local l=$work/hostile tarf
+	mkdir -p $l
+	tarf=$work/layer$((${#layer_tars[@]} + 1)).tar
+	case $hostile in
+	dotdot | absolute)
+		echo escaped >$l/escaped
+		local to=../escaped
+		[ $hostile = absolute ] && to=/tmp/escaped
+		tar -C $l -P --transform="s,^escaped,$to," --format=posix -cf "$tarf" escaped ;;
+	symlink)
+		ln -s /tmp $l/link
+		echo through >$l/through
+		tar -C $l -P --transform='s,^through,link/through,' --format=posix -cf "$tarf" link through ;;
+	device)
+		mknod $l/null c 1 3
+		tar -C $l --format=posix -cf "$tarf" null ;;
+	esac
+	diff_ids+=("sha256:$(sha "$tarf")")
+	layer_tars+=("$tarf")
+	gzip -n -c "$tarf" >"$work/gz"
+	local d
+	d=$(sha "$work/gz")
+	mv "$work/gz" "$blobs/$d"
+	layer_blobs+=("$d")
+	layer_sizes+=("$(stat -c %s "$blobs/$d")")
+}
+case $hostile in
+dotdot | absolute | symlink | device) hostile_layer ;;
+esac
+
 json_list() { local IFS=,; echo "$*"; }
 for_ids=()
 for d in "${diff_ids[@]}"; do for_ids+=("\"$d\""); done
@@ -162,6 +203,11 @@ docker)
 		h=${diff_ids[$i]#sha256:}
 		mkdir -p "$d/$h"
 		mv "${layer_tars[$i]}" "$d/$h/layer.tar"
+		# A byte of /etc/passwd's data, after the digest was taken.
+		if [ "$hostile" = digest ] && [ "$i" = 0 ]; then
+			off=$(grep -abo 'root:x:0:0' "$d/$h/layer.tar" | head -1 | cut -d: -f1)
+			printf 'R' | dd of="$d/$h/layer.tar" bs=1 seek="$off" conv=notrunc status=none
+		fi
 		paths+=("\"$h/layer.tar\"")
 	done
 	printf '[{"Config":"%s.json","RepoTags":["%s:latest"],"Layers":[%s]}]' \

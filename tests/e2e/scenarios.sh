@@ -38,6 +38,11 @@ agent-20-runs 900
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
+image-oci 300
+image-docker 240
+image-config 240
+image-overlay 240
+image-hostile 300
 oci-containerd 600
 "
 
@@ -1089,6 +1094,88 @@ scenario_snapshot_clone_mac() {
 	expect "the run directory is empty" run_dir_empty
 }
 
+# ---- container images (vmjail run --image) -----------------------------
+# The archives are make-image.sh's, built with the test host
+# (tests/e2e/build.mk, e2e-images): busybox, no download.
+IMAGE_CACHE=/var/cache/vmjail/images
+
+# vj_image IMAGE [OPTIONS] [-- ARGV]: vj_run_policy image.yaml --image.
+vj_image() {
+	local img=$1
+	shift
+	vj_run_policy image.yaml --image "/e2e/images/$img" "$@"
+}
+
+# cache_entries: the names in the image cache, one per line.
+cache_entries() { ls -A "$IMAGE_CACHE" 2>/dev/null | sort; }
+
+scenario_image_oci() {
+	vj_image vmjail-test.oci.tar -v
+	expect "the image's Cmd runs and prints" file_is /tmp/vj.out "hello from the image"
+	expect "and its status is vmjail's" vj_status_is 0 "echo succeeded"
+	expect "the first run converts the image" grep -q "converted$" /tmp/vj.err
+	local img ino1 ino2
+	img=$(ls "$IMAGE_CACHE"/*.erofs 2>/dev/null | head -1)
+	ino1=$(stat -c %i "$img" 2>/dev/null)
+	vj_image vmjail-test.oci.tar -v
+	ino2=$(stat -c %i "$img" 2>/dev/null)
+	expect "the second run prints the same" file_is /tmp/vj.out "hello from the image"
+	expect "and converts nothing" grep -q "cached, nothing converted$" /tmp/vj.err
+	expect "the cached root image is the same file" test -n "$ino1" -a "$ino1" = "$ino2"
+	vj_image vmjail-test.oci.tar -- sh -c 'echo replaced; exit 5'
+	expect "argv after -- replaces Cmd" file_is /tmp/vj.out replaced
+	expect "and its status comes back" vj_status_is 5 "exit 5"
+}
+
+scenario_image_docker() {
+	vj_image vmjail-docker.docker.tar
+	expect "a docker save archive runs its Cmd" file_is /tmp/vj.out "hello from docker"
+	expect "with its status" vj_status_is 7 "exit 7"
+}
+
+scenario_image_config() {
+	vj_image vmjail-config.oci.tar
+	expect "Entrypoint + Cmd, Env, WorkingDir and User (a name from the image's /etc/passwd)" \
+		file_is /tmp/vj.out "hi from /home/app as 1000:1000"
+	vj_image vmjail-config.oci.tar -- 'echo args after the entrypoint'
+	expect "argv after -- follows the Entrypoint" file_is /tmp/vj.out \
+		"args after the entrypoint"
+	vj_image vmjail-workdir.oci.tar
+	expect "a WorkingDir the image lacks is made" file_is /tmp/vj.out /made/by/the/agent
+}
+
+scenario_image_overlay() {
+	vj_image vmjail-test.oci.tar -- sh -c '
+		echo written >/etc/new && cat /etc/new
+		[ "$(cat /sys/block/vda/ro)" = 1 ] && echo lower-ro
+		grep -q "^overlay / overlay" /proc/mounts && echo overlay
+		cat /layers/2 /layers/3
+		[ -e /etc/motd ] || echo motd-whited-out
+		ls /opt/old'
+	expect "the root is writable through the overlay, read-only underneath, layers applied with whiteouts and opaque dirs" \
+		file_is /tmp/vj.out "written
+lower-ro
+overlay
+layer 2
+layer 3
+motd-whited-out
+new"
+}
+
+scenario_image_hostile() {
+	local k before after
+	before=$(cache_entries)
+	for k in dotdot absolute symlink device; do
+		vj_image hostile-$k.oci.tar
+		expect "a hostile image ($k) is refused" vj_status_is 125 "launcher failure"
+		expect "with one line" test "$(grep -c . /tmp/vj.err)" = 1
+	done
+	vj_image hostile-digest.docker.tar
+	expect "a layer whose bytes do not match its digest is refused" vj_status_is 125 "launcher failure"
+	expect "saying so" grep -q "diff_id" /tmp/vj.err
+	after=$(cache_entries)
+	expect "nothing is left in the cache" test "$before" = "$after"
+
 # ---- vmjail-runc under containerd (jailer/OCI.md) ----------------------
 
 # Debian's containerd with a minimal configuration of its own (state
@@ -1102,7 +1189,6 @@ CTR_RUN="$CTR run --snapshotter native --runc-binary /usr/bin/vmjail-runc --runc
 
 ctrd_start() {
 	mkdir -p $CTRD /etc/vmjail
-	mkdir -m 700 -p /var/cache/vmjail-images
 	# The shim's runc calls read the host file from here (containerd's
 	# environment carries VMJAIL_HOST_CONFIG as well).
 	ln -sf /e2e/host.yaml /etc/vmjail/host.yaml
@@ -1186,8 +1272,10 @@ container_gone() {
 		WHY="$RUNC_ROOT/$1 is left: $(ls -A "$RUNC_ROOT/$1" | tr '\n' ' ')"
 		return 1
 	fi
-	if [ -n "$(ls -A /var/cache/vmjail-images 2>/dev/null)" ]; then
-		WHY="a root image is left: $(ls -A /var/cache/vmjail-images | tr '\n' ' ')"
+	# A bundle's root image is the container's alone (.rootfs.*), unlike
+	# the cached images of `vmjail run --image`.
+	if ls -A /var/cache/vmjail/images 2>/dev/null | grep -q '^\.rootfs\.'; then
+		WHY="a root image is left: $(ls -A /var/cache/vmjail/images | tr '\n' ' ')"
 		return 1
 	fi
 	return 0
@@ -1209,7 +1297,7 @@ scenario_oci_containerd() {
 	local IMG RC total cgmax cpumax
 	expect "containerd starts" ctrd_start
 	$CTR version >/dev/null 2>&1 || { ctrd_stop; return; }
-	$CTR image import --snapshotter native /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
+	$CTR image import --snapshotter native /e2e/images/vmjail-test.oci.tar >>"$LOG" 2>&1
 	IMG=$($CTR image ls -q 2>>"$LOG" | head -n 1)
 	echo "image: $IMG" >>"$LOG"
 	expect "ctr image import takes the test's OCI archive" test -n "$IMG"

@@ -171,7 +171,7 @@ static int play(const char *name, int fd)
 		header(fd, 8, VJ_AGENT_HELLO, 0);
 		put_raw(fd, "XXXX\1\0\1\0", 8);
 	} else if (!strcmp(name, "bad-version")) {
-		hello(fd, 4, 4);
+		hello(fd, VJ_AGENT_VERSION_MAX + 1, VJ_AGENT_VERSION_MAX + 1);
 	} else if (!strcmp(name, "stall-after-hello")) {
 		hello(fd, 2, 2);
 	} else if (!strcmp(name, "workload-first")) {

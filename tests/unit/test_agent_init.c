@@ -1,10 +1,15 @@
 /* vmjail-init's parsers: the port on the kernel command line, and the
  * workload assembled from ARG and ENV frames within the protocol limits. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "connect.h"
+#include "image_root.h"
 #include "workload.h"
 
 static struct vj_err why;
@@ -128,9 +133,113 @@ static void workload_without_a_program_is_refused_at_start(void **state)
 	vj_init_workload_free(&w);
 }
 
+/* An image root with its own /etc/passwd and /etc/group. */
+static int image_root(char *dir, size_t len)
+{
+	static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+				     "app:x:1000:1001:app:/home/app:/bin/sh\n"
+				     "broken:x:notanumber:1:::\n";
+	static const char group[] = "root:x:0:\nstaff:x:50:app\napp:x:1001:\n";
+	char path[128];
+	FILE *f;
+
+	snprintf(dir, len, "/tmp/test_agent_root.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/etc", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/passwd", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(passwd, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/etc/group", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(group, f);
+	fclose(f);
+	int fd = open(dir, O_PATH | O_DIRECTORY);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void image_user_is_looked_up_in_the_image(void **state)
+{
+	char dir[64], cmd[128];
+	int fd = image_root(dir, sizeof(dir));
+	uint32_t uid = 7, gid = 7;
+	struct vj_err err;
+	(void)state;
+
+	assert_int_equal(vj_init_image_user(fd, "app", &uid, &gid, &err), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 1001);
+	assert_int_equal(vj_init_image_user(fd, "app:staff", &uid, &gid, &err), 0);
+	assert_int_equal(gid, 50);
+	assert_int_equal(vj_init_image_user(fd, "1000", &uid, &gid, &err), 0);
+	assert_int_equal(gid, 1001); /* a number takes its passwd entry's group */
+	assert_int_equal(vj_init_image_user(fd, "4242", &uid, &gid, &err), 0);
+	assert_int_equal(uid, 4242);
+	assert_int_equal(gid, 0); /* and without one, 0, as docker does */
+	assert_int_equal(vj_init_image_user(fd, "4242:77", &uid, &gid, &err), 0);
+	assert_int_equal(gid, 77);
+	assert_int_equal(vj_init_image_user(fd, "nobody", &uid, &gid, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no user nobody in the image's /etc/passwd"));
+	assert_int_equal(vj_init_image_user(fd, "broken", &uid, &gid, &err), -EINVAL);
+	assert_int_equal(vj_init_image_user(fd, "app:wheel", &uid, &gid, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no group wheel"));
+	assert_int_equal(vj_init_image_user(fd, "4294967295", &uid, &gid, &err), -EINVAL);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void image_workdir_is_made_inside_the_root(void **state)
+{
+	char dir[64], path[160], cmd[128];
+	int fd = image_root(dir, sizeof(dir));
+	struct vj_err err;
+	struct stat st;
+	(void)state;
+
+	/* A symbolic link to / in the image: the directory is made under the
+	 * image root, never at the agent's own /srv. */
+	snprintf(path, sizeof(path), "%s/up", dir);
+	assert_int_equal(symlink("/", path), 0);
+	assert_int_equal(vj_init_image_workdir(fd, "/up/srv/test-agent-workdir/x", &err), 0);
+	snprintf(path, sizeof(path), "%s/srv/test-agent-workdir/x", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(access("/srv/test-agent-workdir", F_OK), -1);
+	assert_int_equal(vj_init_image_workdir(fd, "/etc", &err), 0);
+	assert_int_equal(vj_init_image_workdir(fd, "/etc/passwd/x", &err), -ENOTDIR);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The image's /etc/passwd is read inside its root: a symbolic link to the
+ * agent's own file resolves within the image, where there is none. */
+static void image_user_files_stay_in_the_image(void **state)
+{
+	char dir[64], path[128], cmd[128];
+	int fd = image_root(dir, sizeof(dir));
+	uint32_t uid, gid;
+	struct vj_err err;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/etc/passwd", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(vj_init_image_user(fd, "root", &uid, &gid, &err), -EINVAL);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(image_user_is_looked_up_in_the_image),
+		cmocka_unit_test(image_user_files_stay_in_the_image),
+		cmocka_unit_test(image_workdir_is_made_inside_the_root),
 		cmocka_unit_test(port_defaults_when_the_command_line_names_none),
 		cmocka_unit_test(port_is_read_from_vmjail_port_and_the_last_one_wins),
 		cmocka_unit_test(port_rejects_values_that_are_not_ports),

@@ -394,6 +394,52 @@ static void settime_refuses_every_length_but_8(void **state)
 	assert_int_equal(decode_header(8, VJ_AGENT_SETTIME, 1), -EPROTO);
 }
 
+static void root_round_trips_drive_fs_size_and_user(void **state)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_ROOT }, out;
+	(void)state;
+	m.root.drive = 2;
+	m.root.fstype = VJ_AGENT_ROOT_EROFS;
+	m.root.upper_size = 64ull << 20;
+	snprintf(m.root.user, sizeof(m.root.user), "app:staff");
+	round_trip(&m, &out);
+	assert_int_equal(out.type, VJ_AGENT_ROOT);
+	assert_int_equal(out.root.drive, 2);
+	assert_int_equal(out.root.fstype, VJ_AGENT_ROOT_EROFS);
+	assert_true(out.root.upper_size == 64ull << 20);
+	assert_string_equal(out.root.user, "app:staff");
+	m.root.user[0] = '\0';
+	round_trip(&m, &out);
+	assert_string_equal(out.root.user, "");
+}
+
+static void root_refuses_bad_fields(void **state)
+{
+	uint8_t p[16 + 4] = { 0, VJ_AGENT_ROOT_EROFS };
+	struct vj_agent_msg out;
+	(void)state;
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 16, &out), 0);
+	p[0] = 26;
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 16, &out), -EPROTO);
+	assert_why("ROOT frame: drive 26 is not 0..25");
+	p[0] = 0;
+	p[1] = 9;
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 16, &out), -EPROTO);
+	assert_why("ROOT frame: unknown file system type 9");
+	p[1] = VJ_AGENT_ROOT_EXT4;
+	p[2] = 1;
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 16, &out), -EPROTO);
+	assert_why("ROOT frame: reserved bytes set");
+	p[2] = 0;
+	p[4] = 4; /* User of 4 bytes in a 16-byte frame */
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 16, &out), -EPROTO);
+	assert_why("ROOT frame: length 16, but its fields add up to 20");
+	memcpy(p + 16, "ap\np", 4);
+	assert_int_equal(decode(VJ_AGENT_ROOT, p, 20, &out), -EPROTO);
+	assert_why("User has a byte outside printable ASCII");
+	assert_int_equal(decode_header(16 + VJ_AGENT_USER_MAX + 1, VJ_AGENT_ROOT, 0), -EMSGSIZE);
+}
+
 static struct vj_agent_msg restored_msg(const char *hostname)
 {
 	struct vj_agent_msg m = { .type = VJ_AGENT_RESTORED };
@@ -727,6 +773,8 @@ int main(void)
 		cmocka_unit_test(settime_round_trips_every_u64_little_endian),
 		cmocka_unit_test(settime_refuses_every_length_but_8),
 		cmocka_unit_test(restored_round_trips_entropy_clock_and_hostname),
+		cmocka_unit_test(root_round_trips_drive_fs_size_and_user),
+		cmocka_unit_test(root_refuses_bad_fields),
 		cmocka_unit_test(restored_round_trips_macs),
 		cmocka_unit_test(restored_refuses_bad_mac_counts_indexes_and_addresses),
 		cmocka_unit_test(restored_layout_is_the_documented_one),

@@ -432,9 +432,10 @@ static void settime_is_dropped_for_a_version_1_agent(void **state)
 	assert_int_equal(r.res.status, 128 + SIGTERM);
 }
 
-static void script_offers_1_to_5(int fd)
+/* One version past the launcher's newest: the launcher's newest is agreed. */
+static void script_offers_one_past_the_newest(int fd)
 {
-	hello_versions(fd, 1, 5, 3);
+	hello_versions(fd, 1, VJ_AGENT_VERSION_MAX + 1, VJ_AGENT_VERSION_MAX);
 	take_workload(fd);
 	put_exit(fd, VJ_AGENT_EXITED, 0);
 	until_eof(fd);
@@ -445,7 +446,7 @@ static void the_newest_common_version_is_agreed(void **state)
 	static struct run r;
 	(void)state;
 	init_run(&r);
-	assert_int_equal(session(&r, script_offers_1_to_5), 0);
+	assert_int_equal(session(&r, script_offers_one_past_the_newest), 0);
 	assert_child_ok(&r);
 }
 
@@ -1160,7 +1161,8 @@ static void a_booted_sandbox_sends_no_restored(void **state)
 
 static void script_future_version(int fd)
 {
-	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 4, 6 } };
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO,
+				  .hello = { VJ_AGENT_VERSION_MAX + 1, VJ_AGENT_VERSION_MAX + 3 } };
 
 	put(fd, &m);
 	until_eof(fd);
@@ -1169,10 +1171,13 @@ static void script_future_version(int fd)
 static void an_unsupported_version_ends_the_session(void **state)
 {
 	static struct run r;
+	char why[64];
 	(void)state;
 	init_run(&r);
 	assert_int_equal(session(&r, script_future_version), -EPROTONOSUPPORT);
-	assert_error(&r, "versions 4..6, this launcher 1..3");
+	snprintf(why, sizeof(why), "versions %u..%u, this launcher 1..%u", VJ_AGENT_VERSION_MAX + 1,
+		 VJ_AGENT_VERSION_MAX + 3, VJ_AGENT_VERSION_MAX);
+	assert_error(&r, why);
 }
 
 static void script_bad_exit(int fd)
