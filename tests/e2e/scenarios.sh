@@ -1175,6 +1175,7 @@ scenario_image_hostile() {
 	expect "saying so" grep -q "diff_id" /tmp/vj.err
 	after=$(cache_entries)
 	expect "nothing is left in the cache" test "$before" = "$after"
+}
 
 # ---- vmjail-runc under containerd (jailer/OCI.md) ----------------------
 
