@@ -1349,6 +1349,10 @@ scenario_oci_containerd() {
 	cat /tmp/ctr.ps >>"$LOG"
 	expect "ctr task ps lists its launcher" sh -c \
 		'p=$(awk "NR == 2 { print \$1 }" /tmp/ctr.ps); [ "$(cat /proc/$p/comm)" = vmjail-runc ]'
+	vmjail-runc --root $RUNC_ROOT events --stats oci-life >/tmp/ctr.stats 2>>"$LOG"
+	cat /tmp/ctr.stats >>"$LOG"
+	expect "vmjail-runc events --stats: a runc stats event with the sandbox's memory in use" \
+		grep -qE '^\{"type":"stats","id":"oci-life","data":\{"cpu":\{"usage":\{"total":[1-9][0-9]*\}\},"memory":\{"usage":\{"usage":[1-9][0-9]*\}\}\}\}$' /tmp/ctr.stats
 	$CTR task pause oci-life >>"$LOG" 2>&1
 	expect "ctr task pause: the task is PAUSED" task_is oci-life PAUSED
 	expect "... and so is the sandbox" sh -c 'grep -q "^paused" /run/vmjail/oci-life/status'
@@ -1360,6 +1364,12 @@ scenario_oci_containerd() {
 	$CTR task delete oci-life >>"$LOG" 2>&1
 	$CTR container delete oci-life >>"$LOG" 2>&1
 	expect "after ctr task delete nothing of it is left" container_gone oci-life
+
+	ctr_run -d "$IMG" oci-force sleep 600
+	expect "another long container starts" task_is oci-force RUNNING
+	$CTR task delete --force oci-force >>"$LOG" 2>&1
+	$CTR container delete oci-force >>"$LOG" 2>&1
+	expect "ctr task delete --force of a running one leaves nothing" container_gone oci-force
 	expect "no container is left in containerd" test -z "$($CTR container ls -q 2>/dev/null)"
 	ctrd_stop
 	expect "no vmjail-runc launcher is left" no_launcher_left
