@@ -1185,7 +1185,9 @@ scenario_image_hostile() {
 # bundle's rootfs, no overlay mount on the test host).
 CTRD=/tmp/ctrd
 CTR="ctr --address $CTRD/containerd.sock --namespace vj"
-RUNC_ROOT=/run/vmjail-runc/vj
+RUNC_ROOT=/run/vmjail-runc
+# The shim gives vmjail-runc --root <runc root>/<namespace>.
+RUNC_STATE=$RUNC_ROOT/vj
 CTR_RUN="$CTR run --snapshotter native --runc-binary /usr/bin/vmjail-runc --runc-root $RUNC_ROOT"
 
 ctrd_start() {
@@ -1269,8 +1271,12 @@ task_is() {
 # no runc state directory, no launcher.
 container_gone() {
 	gone "$1" || return 1
-	if [ -e "$RUNC_ROOT/$1" ]; then
-		WHY="$RUNC_ROOT/$1 is left: $(ls -A "$RUNC_ROOT/$1" | tr '\n' ' ')"
+	if [ ! -d "$RUNC_STATE" ]; then
+		WHY="$RUNC_STATE, vmjail-runc's state directory, does not exist"
+		return 1
+	fi
+	if [ -e "$RUNC_STATE/$1" ]; then
+		WHY="$RUNC_STATE/$1 is left: $(ls -A "$RUNC_STATE/$1" | tr '\n' ' ')"
 		return 1
 	fi
 	# A bundle's root image is the container's alone (.rootfs.*), unlike
@@ -1349,7 +1355,8 @@ scenario_oci_containerd() {
 	cat /tmp/ctr.ps >>"$LOG"
 	expect "ctr task ps lists its launcher" sh -c \
 		'p=$(awk "NR == 2 { print \$1 }" /tmp/ctr.ps); [ "$(cat /proc/$p/comm)" = vmjail-runc ]'
-	vmjail-runc --root $RUNC_ROOT events --stats oci-life >/tmp/ctr.stats 2>>"$LOG"
+	expect "its state is in vmjail-runc's state directory" test -f $RUNC_STATE/oci-life/state.json
+	vmjail-runc --root $RUNC_STATE events --stats oci-life >/tmp/ctr.stats 2>>"$LOG"
 	cat /tmp/ctr.stats >>"$LOG"
 	expect "vmjail-runc events --stats: a runc stats event with the sandbox's memory in use" \
 		grep -qE '^\{"type":"stats","id":"oci-life","data":\{"cpu":\{"usage":\{"total":[1-9][0-9]*\}\},"memory":\{"usage":\{"usage":[1-9][0-9]*\}\}\}\}$' /tmp/ctr.stats
