@@ -43,6 +43,7 @@ struct conn {
 	int reply_ms; /* how long a reply may take */
 	char id[72];
 	size_t len;
+	size_t consumed; /* bytes of buf the last line took, dropped on the next call */
 	char buf[VJ_CTL_LINE_MAX + 1];
 };
 
@@ -57,13 +58,12 @@ static void conn_close(struct conn *c)
  * -ECONNRESET when it hung up. */
 static int next_line(struct conn *c, int timeout_ms, char **line, size_t *len)
 {
-	static size_t consumed;
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	char *nl;
 
-	memmove(c->buf, c->buf + consumed, c->len - consumed);
-	c->len -= consumed;
-	consumed = 0;
+	memmove(c->buf, c->buf + c->consumed, c->len - c->consumed);
+	c->len -= c->consumed;
+	c->consumed = 0;
 	while (!(nl = memchr(c->buf, '\n', c->len))) {
 		ssize_t n;
 		if (c->len == sizeof(c->buf) - 1)
@@ -80,7 +80,7 @@ static int next_line(struct conn *c, int timeout_ms, char **line, size_t *len)
 	*nl = '\0';
 	*line = c->buf;
 	*len = (size_t)(nl - c->buf);
-	consumed = *len + 1;
+	c->consumed = *len + 1;
 	return 0;
 }
 
@@ -97,6 +97,7 @@ static int ctl_connect(const char *run_dir, const char *id, struct conn *c, stru
 	c->pass_fd = -1;
 	c->reply_ms = REPLY_MS;
 	c->len = 0;
+	c->consumed = 0;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "\"%s\" is not a sandbox id", id);

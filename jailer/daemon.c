@@ -75,11 +75,11 @@ void vj_daemon_report_keep_stdio(int *report_fd)
 	*report_fd = -1;
 }
 
-int vj_pidfile_write(const char *path, int pid, struct vj_err *e)
+int vj_pidfile_write(const char *path, int pid, bool newline, struct vj_err *e)
 {
 	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%d\n", pid);
+	int n = snprintf(buf, sizeof(buf), newline ? "%d\n" : "%d", pid);
 
 	if (fd < 0)
 		return vj_fail_errno(e, -errno, "pid file %s", path);

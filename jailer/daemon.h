@@ -6,6 +6,8 @@
 #ifndef VJ_DAEMON_H
 #define VJ_DAEMON_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 /*
@@ -24,7 +26,8 @@ void vj_daemon_report(int *report_fd, int status);
 void vj_daemon_report_keep_stdio(int *report_fd);
 
 /* Writes "<pid>\n" to path (created or truncated; never through a
- * symbolic link). */
-int vj_pidfile_write(const char *path, int pid, struct vj_err *e);
+ * symbolic link); without the newline for runc's callers, which parse
+ * the whole file as a number. */
+int vj_pidfile_write(const char *path, int pid, bool newline, struct vj_err *e);
 
 #endif

@@ -635,13 +635,15 @@ static int request(const struct vj_oci_state *st, const char *command, const cha
 }
 
 /* A created container's workload has not begun: the signal ends its VM,
- * as a signal to a process that never ran would end it. */
+ * as a signal to a process that never ran would end it. A paused guest
+ * could not act on SIGKILL until resumed, as a frozen process can: that
+ * too ends the VM at once. */
 static int kill_container(const struct vj_oci_state *st, const char *status, int sig,
 			  struct vj_err *e)
 {
 	char args[64];
 
-	if (!strcmp(status, "created")) {
+	if (!strcmp(status, "created") || (sig == SIGKILL && !strcmp(status, "paused"))) {
 		snprintf(args, sizeof(args), "{\"signal\":9,\"vm\":true}");
 		return request(st, "kill", args, e);
 	}
@@ -652,6 +654,7 @@ static int kill_container(const struct vj_oci_state *st, const char *status, int
 	 * means the end. */
 	if (sig != SIGKILL)
 		return e->code;
+	vj_warn("kill %s: signal 9 to the workload: %s; ending its VM", st->id, e->msg);
 	return request(st, "kill", "{\"signal\":9,\"vm\":true}", e);
 }
 

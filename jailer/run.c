@@ -841,7 +841,7 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 	if (l->pid_file[0]) {
 		if ((r = vj_rundir_record(&sb->rd, "pidfile", l->pid_file)) < 0)
 			return vj_fail_errno(e, r, "record pid file in %s", sb->rd.path);
-		if ((r = vj_pidfile_write(l->pid_file, (int)getpid(), e)) < 0)
+		if ((r = vj_pidfile_write(l->pid_file, (int)getpid(), !l->oci, e)) < 0)
 			return r;
 	}
 	if (l->oci)

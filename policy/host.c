@@ -433,7 +433,10 @@ static int host_memory_backing(struct vj_walk *w, const struct vj_ynode *n, void
 	return r;
 }
 
-/* A file, unlike the roots: it must exist when the host file is read. */
+/* A file. Like a root it may not exist yet (a host file is often read
+ * where its policies are not, as by `vmjail check`): vmjail-runc then
+ * says so when it loads it. One that exists is taken canonical and must
+ * be a regular file. */
 static int oci_policy(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 {
 	struct host_walk *hw = obj;
@@ -449,10 +452,11 @@ static int oci_policy(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	snprintf(joined, sizeof(joined), "%s%s%s", raw[0] == '/' ? "" : hw->base_dir,
 		 raw[0] == '/' ? "" : "/", raw);
 	full = realpath(joined, NULL);
-	if (!full || strlen(full) >= sizeof(hw->h->oci_policy) || stat(full, &st) < 0 ||
-	    !S_ISREG(st.st_mode))
-		return vj_walk_expected(w, n, "an existing policy file");
-	strcpy(hw->h->oci_policy, full);
+	if (full && (stat(full, &st) < 0 || !S_ISREG(st.st_mode)))
+		return vj_walk_expected(w, n, "a policy file");
+	if (strlen(full ? full : joined) >= sizeof(hw->h->oci_policy))
+		return vj_walk_expected(w, n, "a shorter path");
+	strcpy(hw->h->oci_policy, full ? full : joined);
 	return 0;
 }
 

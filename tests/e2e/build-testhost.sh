@@ -49,15 +49,11 @@ files+=(--file "$here/image.yaml:/e2e/image.yaml:644")
 for f in "${E2E_IMAGES:-/nonexistent}"/*.tar; do
 	[ -f "$f" ] && files+=(--file "$f:/e2e/images/${f##*/}:644")
 done
-# vmjail-runc under Debian's containerd (scenario oci-containerd): its
-# policy, an OCI archive of busybox for `ctr image import`, and the
-# programs: containerd, ctr and the runc v2 shim; mkfs.erofs, which turns
-# a bundle's root directory into the guest's root image. Their libraries
-# follow below, with vmjail's.
+# vmjail-runc under Debian's containerd (scenario oci-containerd, which
+# imports the OCI archive above): its policy, and containerd, ctr and the
+# runc v2 shim, whose libraries follow below with vmjail's.
 files+=(--file "$here/oci-policy.yaml:/e2e/oci.yaml:644")
-oci_archive=$("$here/make-image.sh" "$out/images" --format oci --name vmjail-oci)
-files+=(--file "$oci_archive:/e2e/images/vmjail-oci.oci.tar:644")
-set -- "$@" /usr/bin/containerd /usr/bin/ctr /usr/bin/containerd-shim-runc-v2 /usr/bin/mkfs.erofs
+set -- "$@" /usr/bin/containerd /usr/bin/ctr /usr/bin/containerd-shim-runc-v2
 
 # Debian 12 ships plain .ko files; later releases compress them, and
 # busybox insmod takes only plain ones.

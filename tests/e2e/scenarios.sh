@@ -1400,12 +1400,13 @@ scenario_image_hostile() {
 # bundle's rootfs, no overlay mount on the test host).
 CTRD=/tmp/ctrd
 CTR="ctr --address $CTRD/containerd.sock --namespace vj"
-RUNC_ROOT=/run/vmjail-runc/vj
+RUNC_ROOT=/run/vmjail-runc
+# The shim gives vmjail-runc --root <runc root>/<namespace>.
+RUNC_STATE=$RUNC_ROOT/vj
 CTR_RUN="$CTR run --snapshotter native --runc-binary /usr/bin/vmjail-runc --runc-root $RUNC_ROOT"
 
 ctrd_start() {
 	mkdir -p $CTRD /etc/vmjail
-	mkdir -m 700 -p /var/cache/vmjail/images
 	# The shim's runc calls read the host file from here (containerd's
 	# environment carries VMJAIL_HOST_CONFIG as well).
 	ln -sf /e2e/host.yaml /etc/vmjail/host.yaml
@@ -1485,12 +1486,18 @@ task_is() {
 # no runc state directory, no launcher.
 container_gone() {
 	gone "$1" || return 1
-	if [ -e "$RUNC_ROOT/$1" ]; then
-		WHY="$RUNC_ROOT/$1 is left: $(ls -A "$RUNC_ROOT/$1" | tr '\n' ' ')"
+	if [ ! -d "$RUNC_STATE" ]; then
+		WHY="$RUNC_STATE, vmjail-runc's state directory, does not exist"
 		return 1
 	fi
+	if [ -e "$RUNC_STATE/$1" ]; then
+		WHY="$RUNC_STATE/$1 is left: $(ls -A "$RUNC_STATE/$1" | tr '\n' ' ')"
+		return 1
+	fi
+	# A bundle's root image is the container's alone (.rootfs.*), unlike
+	# the cached images of `vmjail run --image`.
 	if ls -A /var/cache/vmjail/images 2>/dev/null | grep -q '^\.rootfs\.'; then
-		WHY="a bundle's root image is left: $(ls -A /var/cache/vmjail/images | tr '\n' ' ')"
+		WHY="a root image is left: $(ls -A /var/cache/vmjail/images | tr '\n' ' ')"
 		return 1
 	fi
 	return 0
@@ -1509,10 +1516,10 @@ no_launcher_left() {
 }
 
 scenario_oci_containerd() {
-	local IMG RC before after total cgmax
+	local IMG RC total cgmax cpumax
 	expect "containerd starts" ctrd_start
 	$CTR version >/dev/null 2>&1 || { ctrd_stop; return; }
-	$CTR image import --snapshotter native /e2e/images/vmjail-oci.oci.tar >>"$LOG" 2>&1
+	$CTR image import --snapshotter native /e2e/images/vmjail-test.oci.tar >>"$LOG" 2>&1
 	IMG=$($CTR image ls -q 2>>"$LOG" | head -n 1)
 	echo "image: $IMG" >>"$LOG"
 	expect "ctr image import takes the test's OCI archive" test -n "$IMG"
@@ -1523,19 +1530,25 @@ scenario_oci_containerd() {
 		ctr_out_is "$(printf 'hello from oci-run\n0')"
 	expect "... and returns its status" vj_status_is 3 "the command's exit 3"
 	expect "nothing of it is left after --rm" container_gone oci-run
+	# What follows needs containers that run.
+	[ "$RC" = 3 ] || { ctrd_stop; return; }
 
-	ctr_run --rm --memory-limit 201326592 "$IMG" oci-mem sh -c '
-		grep MemTotal /proc/meminfo; sleep 20' &
+	ctr_run --rm --memory-limit 201326592 --cpus 1.5 "$IMG" oci-mem sh -c '
+		grep MemTotal /proc/meminfo; echo "cpus $(grep -c ^processor /proc/cpuinfo)"
+		sleep 20' &
 	local bg=$!
 	expect "a memory-limited container's VMM runs" wait_vmm oci-mem
 	cgmax=$(cat "$CG_DIR/memory.max" 2>/dev/null)
-	echo "memory.max of $CG_DIR: $cgmax" >>"$LOG"
+	cpumax=$(cat "$CG_DIR/cpu.max" 2>/dev/null)
+	echo "memory.max of $CG_DIR: $cgmax, cpu.max: $cpumax" >>"$LOG"
 	expect "--memory-limit 192Mi gives the cgroup 192Mi + 64Mi for the VMM" \
 		test "$cgmax" = $(((192 + 64) * 1024 * 1024))
+	expect "--cpus 1.5 gives the cgroup cpu.max 150000 100000" test "$cpumax" = "150000 100000"
 	wait $bg
 	total=$(awk '/MemTotal/ { print $2 }' /tmp/ctr.out)
 	expect "... and the guest 192Mi of RAM (MemTotal $total kB: 150..192 MiB)" \
 		test "${total:-0}" -gt 153600 -a "${total:-0}" -le 196608
+	expect "... and 2 vCPUs (ceil 1.5)" grep -qx "cpus 2" /tmp/ctr.out
 	expect "nothing of it is left" container_gone oci-mem
 
 	ctr_run --rm --memory-limit 4294967296 "$IMG" oci-big true
@@ -1553,6 +1566,15 @@ scenario_oci_containerd() {
 	ctr_run -d "$IMG" oci-life sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/n; sleep 0.2; done'
 	expect "ctr run -d starts a long container" vj_status_is 0 "started"
 	expect "... its task runs" task_is oci-life RUNNING
+	$CTR task ps oci-life >/tmp/ctr.ps 2>>"$LOG"
+	cat /tmp/ctr.ps >>"$LOG"
+	expect "ctr task ps lists its launcher" sh -c \
+		'p=$(awk "NR == 2 { print \$1 }" /tmp/ctr.ps); [ "$(cat /proc/$p/comm)" = vmjail-runc ]'
+	expect "its state is in vmjail-runc's state directory" test -f $RUNC_STATE/oci-life/state.json
+	vmjail-runc --root $RUNC_STATE events --stats oci-life >/tmp/ctr.stats 2>>"$LOG"
+	cat /tmp/ctr.stats >>"$LOG"
+	expect "vmjail-runc events --stats: a runc stats event with the sandbox's memory in use" \
+		grep -qE '^\{"type":"stats","id":"oci-life","data":\{"cpu":\{"usage":\{"total":[1-9][0-9]*\}\},"memory":\{"usage":\{"usage":[1-9][0-9]*\}\}\}\}$' /tmp/ctr.stats
 	$CTR task pause oci-life >>"$LOG" 2>&1
 	expect "ctr task pause: the task is PAUSED" task_is oci-life PAUSED
 	expect "... and so is the sandbox" sh -c 'grep -q "^paused" /run/vmjail/oci-life/status'
@@ -1564,6 +1586,12 @@ scenario_oci_containerd() {
 	$CTR task delete oci-life >>"$LOG" 2>&1
 	$CTR container delete oci-life >>"$LOG" 2>&1
 	expect "after ctr task delete nothing of it is left" container_gone oci-life
+
+	ctr_run -d "$IMG" oci-force sleep 600
+	expect "another long container starts" task_is oci-force RUNNING
+	$CTR task delete --force oci-force >>"$LOG" 2>&1
+	$CTR container delete oci-force >>"$LOG" 2>&1
+	expect "ctr task delete --force of a running one leaves nothing" container_gone oci-force
 	expect "no container is left in containerd" test -z "$($CTR container ls -q 2>/dev/null)"
 	ctrd_stop
 	expect "no vmjail-runc launcher is left" no_launcher_left
