@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "daemon.h"
+#include "exec_client.h"
 #include "flags.h"
 #include "image/image.h"
 #include "image_launch.h"
@@ -854,6 +855,138 @@ static int oci_events(const struct globals *g, int argc, char **argv, struct vj_
 	}
 }
 
+/* ---- exec ------------------------------------------------------------------------------ */
+
+struct exec_opts {
+	const char *process, *pid_file, *console_socket;
+	bool detach;
+	const char *id;
+};
+
+static int read_process(const char *path, struct vj_oci_spec *s, struct vj_err *e)
+{
+	cleanup_free char *buf = malloc(VJ_OCI_CONFIG_MAX + 1);
+	cleanup_fd int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	if (!buf)
+		return vj_fail(e, -ENOMEM, "--process %s: out of memory", path);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return vj_fail_errno(e, -errno, "--process %s", path);
+	while ((n = read(fd, buf + len, VJ_OCI_CONFIG_MAX + 1 - len)) > 0 &&
+	       len + (size_t)n <= VJ_OCI_CONFIG_MAX)
+		len += (size_t)n;
+	if (n < 0)
+		return vj_fail_errno(e, -errno, "--process %s: read", path);
+	if (n > 0)
+		return vj_fail(e, -EFBIG, "--process %s: larger than %u bytes", path,
+			       (unsigned)VJ_OCI_CONFIG_MAX);
+	return vj_oci_process_parse(s, buf, len, e);
+}
+
+/*
+ * The exec'd process as its caller sees it: this process (or, with
+ * --detach, a daemon of it that becomes the caller's subreaper's child),
+ * holding the caller's stdio, which vmjail exec hands to the launcher, and
+ * exiting with the process's status.
+ */
+static int exec_wait(const struct vj_oci_state *st, const struct vj_oci_spec *s, struct vj_err *e)
+{
+	struct vj_exec_params p = {
+		.argv = (char *const *)s->argv,
+		.argc = s->argc,
+		.env = (char *const *)s->env,
+		.envc = s->envc,
+		.cwd = s->cwd,
+		.has_user = true,
+		.uid = s->uid,
+		.gid = s->gid,
+		.stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
+	};
+	uint32_t exec_id;
+	int status;
+
+	e->msg[0] = '\0';
+	status = vj_exec_client(st->run_dir, st->id, &p, &exec_id, e);
+
+	if (status < 0) {
+		vj_error("exec %s: %s", st->id, e->msg);
+		return VJ_EXEC_FAILED;
+	}
+	if (e->msg[0])
+		vj_error("exec %s: %s", st->id, e->msg);
+	return status;
+}
+
+static int oci_exec(struct globals *g, int argc, char **argv, struct vj_err *e)
+{
+	static struct vj_oci_state st;
+	static struct vj_oci_spec spec;
+	struct exec_opts o = { 0 };
+	char dir[VJ_PATH_MAX], pid_file[VJ_PATH_MAX];
+	int report_fd = -1, status, r, nargs = 0;
+	const char *ignored;
+	char *args[1];
+
+	for (int i = 1; i < argc; i++) {
+		if (opt_value(argc, argv, &i, "process", &o.process) ||
+		    opt_value(argc, argv, &i, "p", &o.process) ||
+		    opt_value(argc, argv, &i, "pid-file", &o.pid_file) ||
+		    opt_value(argc, argv, &i, "console-socket", &o.console_socket) ||
+		    opt_value(argc, argv, &i, "preserve-fds", &ignored))
+			continue;
+		if (opt_flag(argv[i], "detach") || opt_flag(argv[i], "d")) {
+			o.detach = true;
+			continue;
+		}
+		if (argv[i][0] == '-' || nargs == 1)
+			return vj_fail(e, -EINVAL, "exec: unexpected %s (--process FILE is the one "
+					"form supported)", argv[i]);
+		args[nargs++] = argv[i];
+	}
+	if (o.console_socket)
+		return vj_fail(e, -EINVAL, "exec --console-socket: a terminal is not supported yet");
+	if (!o.process)
+		return vj_fail(e, -EINVAL, "exec: --process FILE is required");
+	if ((r = one_id(nargs, args, "exec", &o.id, e)) < 0 ||
+	    (r = read_state(g, o.id, &st, dir, sizeof(dir), e)) < 0 ||
+	    (r = read_process(o.process, &spec, e)) < 0)
+		return r;
+	if (strcmp(status_of(&st, dir), "running")) {
+		vj_oci_spec_free(&spec);
+		return vj_fail(e, -EINVAL, "cannot exec in a container that is %s (%s)",
+			       status_of(&st, dir), o.id);
+	}
+	if (o.pid_file && (r = absolute(o.pid_file, pid_file, sizeof(pid_file), e)) < 0) {
+		vj_oci_spec_free(&spec);
+		return r;
+	}
+	if (!o.detach) {
+		g->daemon_status = exec_wait(&st, &spec, e);
+		vj_oci_spec_free(&spec);
+		return 1;
+	}
+	if ((r = vj_daemonize(&report_fd, &status, e)) == 0) {
+		/* The daemon: its pid is the exec's for the caller. */
+		if (o.pid_file && vj_pidfile_write(pid_file, (int)getpid(), false, e) < 0) {
+			vj_error("exec %s: %s", o.id, e->msg);
+			vj_daemon_report(&report_fd, VJ_EXEC_FAILED);
+			g->daemon_status = VJ_EXEC_FAILED;
+		} else {
+			vj_daemon_report_keep_stdio(&report_fd);
+			g->daemon_status = exec_wait(&st, &spec, e);
+		}
+		vj_oci_spec_free(&spec);
+		return 1;
+	}
+	vj_oci_spec_free(&spec);
+	if (r < 0)
+		return r;
+	g->daemon_status = status;
+	return 1;
+}
+
 /* ---- features ------------------------------------------------------------------------ */
 
 /* What this runtime does with config.json (runtime-spec features.md):
@@ -947,8 +1080,7 @@ static int run_verb(struct globals *g, int argc, char **argv, struct vj_err *e)
 	if (!strcmp(verb, "features"))
 		return oci_features();
 	if (!strcmp(verb, "exec"))
-		return vj_fail(e, -ENOTSUP, "exec: a second process in a running sandbox is not "
-				"supported yet");
+		return oci_exec(g, argc, argv, e);
 	if (!strcmp(verb, "run") || !strcmp(verb, "checkpoint") || !strcmp(verb, "restore") ||
 	    !strcmp(verb, "update") || !strcmp(verb, "spec") || !strcmp(verb, "list"))
 		return vj_fail(e, -ENOTSUP, "%s: not supported by " VJ_OCI_PROG, verb);
