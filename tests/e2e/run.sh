@@ -14,8 +14,21 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 . "$TOP/tests/e2e/testhost.sh"
+# A scenarios file that does not parse would select nothing and pass.
+if ! WHY=$(bash -n "$TOP/tests/e2e/scenarios.sh" 2>&1); then
+	fail "e2e" "tests/e2e/scenarios.sh does not parse: $WHY"
+	exit 1
+fi
 . "$TOP/tests/e2e/scenarios.sh"
 E2E_SCENARIOS=$(e2e_selected "${E2E_ONLY:-}")
+for name in ${E2E_ONLY//,/ }; do
+	grep -q "^$name " <<<"$E2E_SCENARIOS" ||
+		{ fail "e2e" "E2E_ONLY: there is no scenario \"$name\""; exit 1; }
+done
+if [ -z "${E2E_SCENARIOS//[[:space:]]/}" ]; then
+	fail "e2e" "no scenario selected${E2E_ONLY:+ by E2E_ONLY=$E2E_ONLY}"
+	exit 1
+fi
 
 E2E=$BUILD/tests/e2e
 RUN=$E2E/run
@@ -88,6 +101,12 @@ if [ $done = 0 ]; then
 	done <<<"$E2E_SCENARIOS"
 elif [ "${TESTHOST_ENDED#was killed}" != "$TESTHOST_ENDED" ]; then
 	echo "WARNING: e2e test host did not power off; killed" >&2
+fi
+if [ $done = 1 ]; then
+	while read -r name timeout; do
+		[ -n "$name" ] && [ -z "${begun[$name]:-}" ] &&
+			fail "e2e $name" "selected but never begun in the test host"
+	done <<<"$E2E_SCENARIOS"
 fi
 
 [ $_t_failed = 1 ] && testhost_console_tail 40
