@@ -40,6 +40,7 @@ static const char *const class_names[] = {
 	[VJ_CTL_UNKNOWN_COMMAND] = "UnknownCommand",
 	[VJ_CTL_WRONG_STATE] = "WrongState",
 	[VJ_CTL_FAILED] = "Failed",
+	[VJ_CTL_NOT_READY] = "NotReady",
 };
 
 const char *vj_ctl_command_name(enum vj_ctl_command c)

@@ -41,7 +41,13 @@ enum vj_ctl_command {
 };
 
 /* Error classes of a reply (CONTROL.md). */
-enum vj_ctl_class { VJ_CTL_BAD_REQUEST, VJ_CTL_UNKNOWN_COMMAND, VJ_CTL_WRONG_STATE, VJ_CTL_FAILED };
+enum vj_ctl_class {
+	VJ_CTL_BAD_REQUEST,
+	VJ_CTL_UNKNOWN_COMMAND,
+	VJ_CTL_WRONG_STATE,
+	VJ_CTL_FAILED,
+	VJ_CTL_NOT_READY, /* not yet: the same request may succeed a moment later */
+};
 
 /* exec's arguments: a process to run beside the workload. What is not
  * given is the workload's (its ids, directory, environment). */

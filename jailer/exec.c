@@ -196,8 +196,11 @@ static int check_agent(struct vj_execs *x, struct vj_err *e)
 {
 	const unsigned v = x->agent.version ? x->agent.version(x->agent.ctx) : 0;
 
+	/* A sandbox with a workload has a session, or is about to: the guest
+	 * is still booting. */
 	if (v == 0)
-		return vj_fail(e, -ENOTCONN, "the guest agent is not connected (no workload runs)");
+		return vj_fail(e, -EAGAIN, "the guest agent has not connected yet (the guest is "
+			       "starting)");
 	if (v < VJ_AGENT_VERSION_EXEC)
 		return vj_fail(e, -EPROTONOSUPPORT, "this guest's agent does not support exec (it "
 			       "speaks agent protocol version %u; exec needs %u): build the guest "
@@ -246,7 +249,7 @@ int vj_execs_start(struct vj_execs *x, const struct vj_ctl_exec *rq, int fds[3],
 		goto refused;
 	}
 	if (!(sl = free_slot(x))) {
-		r = vj_fail(e, -EAGAIN, "%u execs run already, the most this host allows "
+		r = vj_fail(e, -EBUSY, "%u execs run already, the most this host allows "
 			    "(exec_max in its host file)", x->max);
 		goto refused;
 	}

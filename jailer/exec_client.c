@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_proto.h"
@@ -23,6 +24,9 @@
 #include "scalar.h"
 
 #define REPLY_MS 30000
+/* A sandbox whose guest is still booting answers NotReady: asked again
+ * every 100 ms, for at most a minute. */
+#define NOT_READY_TRIES 600
 #define LINE_VALUES_MAX 64
 
 /* The signals a shell's user sends a command, passed on to the process. */
@@ -197,8 +201,10 @@ static int started(struct link *l, uint32_t *exec_id, struct vj_err *e)
 		if (!id || id->type != VJ_JSON_NUMBER || strcmp(id->text, "1"))
 			continue;
 		if ((err = vj_json_get(doc.root, "error"))) {
+			const char *class = "";
 			(void)vj_json_string(vj_json_get(err, "desc"), &desc);
-			return vj_fail(e, -EIO, "%s", desc);
+			(void)vj_json_string(vj_json_get(err, "class"), &class);
+			return vj_fail(e, strcmp(class, "NotReady") ? -EIO : -EAGAIN, "%s", desc);
 		}
 		if (vj_json_u64(vj_json_get(vj_json_get(doc.root, "return"), "exec"), UINT32_MAX,
 				&n) < 0 || n == 0)
@@ -312,9 +318,17 @@ int vj_exec_client(const char *run_dir, const char *id, const struct vj_exec_par
 	l->fd = -1;
 	if (!p->detach && (sigfd = block_signals(&old, e)) < 0)
 		return sigfd;
-	if ((r = connect_sandbox(run_dir, id, l, e)) == 0 && (r = send_request(l, p, e)) == 0 &&
-	    (r = started(l, exec_id, e)) == 0 && !p->detach)
-		r = wait_end(l, sigfd, *exec_id, e);
+	if ((r = connect_sandbox(run_dir, id, l, e)) == 0) {
+		const struct timespec pause = { .tv_nsec = 100 * 1000000 };
+		for (int tries = 1;; tries++) {
+			if ((r = send_request(l, p, e)) < 0 || (r = started(l, exec_id, e)) != -EAGAIN ||
+			    tries == NOT_READY_TRIES)
+				break;
+			nanosleep(&pause, NULL);
+		}
+		if (r == 0 && !p->detach)
+			r = wait_end(l, sigfd, *exec_id, e);
+	}
 	vj_closep(&l->fd);
 	if (sigfd >= 0)
 		sigprocmask(SIG_SETMASK, &old, NULL);

@@ -1017,6 +1017,7 @@ static void usage(FILE *f)
 		   "  kill [--all] ID [SIGNAL]                 signal the workload (created: end the VM)\n"
 		   "  delete [--force] ID                      forget a stopped container\n"
 		   "  pause ID | resume ID | ps [--format json] ID | events [--stats] ID\n"
+		   "  exec --process FILE [--detach] [--pid-file F] ID   a second process\n"
 		   "  features                                 what config.json may say\n"
 		   "The container's bundle config.json, its policy and the host file's bounds:\n"
 		   "jailer/OCI.md.\n");

@@ -658,7 +658,8 @@ static void cmd_exec(struct vj_supervisor *s, struct vj_ctl_client *c,
 		return;
 	}
 	if ((id = vj_execs_start(s->execs, req->exec, fds, c->serial, &e)) < 0) {
-		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: %s", s->id, e.msg);
+		reply_failed(w, req->id, id == -EAGAIN ? VJ_CTL_NOT_READY : VJ_CTL_FAILED,
+			     "sandbox %s: %s", s->id, e.msg);
 		return;
 	}
 	vj_ctl_write_return(w, req->id);

@@ -133,7 +133,14 @@ expect "delete of a container that does not exist: 1" rc_is 1
 run_capture 10 "${R[@]}" delete --force c9
 expect "delete --force of a container that does not exist: 0, as runc" rc_is 0
 run_capture 10 "${R[@]}" exec --process /dev/null c9
-expect "exec is refused for now" eval '[ "$RC" = 1 ] && [[ $ERR == *"not supported yet"* ]]'
+expect "exec in a container that does not exist: 1, said so" \
+	eval '[ "$RC" = 1 ] && [ "$ERR" = "vmjail-runc: container c9 does not exist" ]'
+run_capture 10 "${R[@]}" exec c9
+expect "exec without --process: 1, said so" \
+	eval '[ "$RC" = 1 ] && [[ $ERR == *"exec: --process FILE is required"* ]]'
+run_capture 10 "${R[@]}" exec --console-socket /tmp/x --process /dev/null c9
+expect "exec with a terminal: refused, said so" \
+	eval '[ "$RC" = 1 ] && [[ $ERR == *"a terminal is not supported yet"* ]]'
 
 # A container whose launcher is gone (a stale record): stopped, pid 0,
 # and delete removes it.

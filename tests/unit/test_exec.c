@@ -98,7 +98,7 @@ static void assert_closed(const int fds[3])
 		assert_int_equal(fcntl(fds[i], F_GETFD), -1);
 }
 
-static void an_exec_without_a_connected_agent_is_refused(void **state)
+static void an_exec_before_the_agent_connected_is_asked_again_later(void **state)
 {
 	static struct vj_execs x;
 	const struct vj_ctl_exec rq = request();
@@ -108,8 +108,8 @@ static void an_exec_without_a_connected_agent_is_refused(void **state)
 	setup_execs(&x, 0);
 	std_fds(fds);
 	memcpy(keep, fds, sizeof(keep));
-	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -ENOTCONN);
-	assert_non_null(strstr(e.msg, "not connected"));
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EAGAIN);
+	assert_non_null(strstr(e.msg, "has not connected yet"));
 	assert_closed(keep);
 	assert_int_equal(nsent, 0);
 	teardown_execs(&x);
@@ -233,7 +233,7 @@ static void the_ninth_exec_at_once_is_refused(void **state)
 		assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), i);
 	}
 	std_fds(fds);
-	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EAGAIN);
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "8 execs run already, the most this host allows"));
 	assert_int_equal(write(x.cancel_fd, &one, sizeof(one)), sizeof(one));
 	for (int n = 0; n < VJ_EXEC_MAX;)
@@ -256,7 +256,7 @@ static void the_host_files_exec_max_bounds_them(void **state)
 		assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), i);
 	}
 	std_fds(fds);
-	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EAGAIN);
+	assert_int_equal(vj_execs_start(&x, &rq, fds, 1, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "2 execs run already"));
 	assert_int_equal(write(x.cancel_fd, &one, sizeof(one)), sizeof(one));
 	for (int n = 0; n < 2;)
@@ -272,7 +272,7 @@ static void the_host_files_exec_max_bounds_them(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(an_exec_without_a_connected_agent_is_refused),
+		cmocka_unit_test(an_exec_before_the_agent_connected_is_asked_again_later),
 		cmocka_unit_test(an_agent_older_than_version_5_does_not_support_exec),
 		cmocka_unit_test(descriptors_must_be_open_in_their_direction),
 		cmocka_unit_test(an_exec_asks_the_agent_and_ends_with_the_sandbox),
