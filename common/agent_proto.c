@@ -34,6 +34,7 @@ static const struct type_info {
 	{ VJ_AGENT_START, "START", 0, 0, false },
 	{ VJ_AGENT_RESTORED, "RESTORED", RESTORED_FIXED_LEN,
 	  RESTORED_FIXED_LEN + VJ_AGENT_HOSTNAME_MAX + VJ_AGENT_NETS_MAX * RESTORED_MAC_LEN, false },
+	{ VJ_AGENT_CONTINUE, "CONTINUE", 0, 0, false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -427,6 +428,7 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 		put32(p + 4, m->exit.value);
 		return 8;
 	case VJ_AGENT_START:
+	case VJ_AGENT_CONTINUE:
 	case VJ_AGENT_STDIN_EOF:
 		return 0;
 	case VJ_AGENT_ERROR:

@@ -25,12 +25,16 @@
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
-#define VJ_AGENT_VERSION_MAX 3u
+#define VJ_AGENT_VERSION_MAX 6u
 /* The first version with SETTIME: a peer of an older one refuses it. */
 #define VJ_AGENT_VERSION_SETTIME 2u
 /* The first version with RESTORED: a sandbox restored from a snapshot
  * needs an agent of at least this one. */
 #define VJ_AGENT_VERSION_RESTORED 3u
+/* The first version with CONTINUE: a sandbox migrated to another host
+ * needs an agent of at least this one. (Versions 4 and 5 are taken by
+ * frames of other work; an agent of this one speaks 1..3 and 6.) */
+#define VJ_AGENT_VERSION_CONTINUE 6u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -62,6 +66,7 @@ enum vj_agent_type {
 	VJ_AGENT_ENV = 0x12,       /* launcher: one NAME=value string */
 	VJ_AGENT_START = 0x13,     /* launcher: run it */
 	VJ_AGENT_RESTORED = 0x14,  /* launcher, version 3: this VM is a restored clone */
+	VJ_AGENT_CONTINUE = 0x18,  /* launcher, version 6: relay the workload that runs */
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */

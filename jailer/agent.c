@@ -242,6 +242,11 @@ static int queue_workload_frame(struct session *s)
 	const char *str = NULL;
 	char what[32] = "workload";
 
+	if (s->io->continue_run) {
+		m.type = VJ_AGENT_CONTINUE;
+		s->phase = RUNNING;
+		return queue(s, &m, "CONTINUE");
+	}
 	if (s->io->restored && !s->restored_sent) {
 		s->next--;
 		s->restored_sent = true;
@@ -385,6 +390,11 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 			       "from a snapshot needs version %u (an agent that reconnects and "
 			       "reseeds its random generator); rebuild the snapshot's image",
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_RESTORED);
+	if (s->io->continue_run && s->version < VJ_AGENT_VERSION_CONTINUE)
+		return vj_fail(s->e, -EPROTONOSUPPORT,
+			       "guest agent: speaks protocol versions %u..%u, but a migrated sandbox "
+			       "needs version %u (an agent that continues its workload for a new "
+			       "launcher)", m->hello.min, m->hello.max, VJ_AGENT_VERSION_CONTINUE);
 	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
 	return queue(s, &reply, "HELLO");
@@ -589,12 +599,12 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 			 .dropped = &res->err_dropped, .why = &res->err_why,
 			 .terminal = io->err_terminal },
 	};
-	int flags, r;
+	int flags, r = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!rx || !tx || !inbuf || !shown)
 		return vj_fail(e, -ENOMEM, "agent session: out of memory");
-	if ((r = check_workload(w, e)) < 0)
+	if (!io->continue_run && (r = check_workload(w, e)) < 0)
 		return r;
 	flags = fcntl(conn_fd, F_GETFL);
 	if (flags < 0 || fcntl(conn_fd, F_SETFL, flags | O_NONBLOCK) < 0)
