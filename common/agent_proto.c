@@ -52,6 +52,20 @@ static const struct type_info *type_info(uint32_t type)
 	return NULL;
 }
 
+bool vj_agent_version_spoken(uint32_t v)
+{
+	return (v >= VJ_AGENT_VERSION_MIN && v <= VJ_AGENT_VERSION_RESTORED) ||
+	       v == VJ_AGENT_VERSION_CONTINUE;
+}
+
+uint16_t vj_agent_version_pick(uint16_t min, uint16_t max)
+{
+	for (uint32_t v = max; v >= min && v > 0; v--)
+		if (vj_agent_version_spoken(v))
+			return (uint16_t)v;
+	return 0;
+}
+
 const char *vj_agent_type_name(uint32_t type)
 {
 	const struct type_info *t = type_info(type);

@@ -136,6 +136,12 @@ struct vj_agent_msg {
 
 const char *vj_agent_type_name(uint32_t type);
 
+/* The versions this codec speaks: 1..3 and 6 (not 4 and 5, which are
+ * other work's). */
+bool vj_agent_version_spoken(uint32_t v);
+/* The newest version spoken within min..max, or 0 when there is none. */
+uint16_t vj_agent_version_pick(uint16_t min, uint16_t max);
+
 /*
  * Decoding. On a malformed input each returns -EMSGSIZE (a length over a
  * limit) or -EPROTO (anything else) and leaves one line in err, e.g.

@@ -378,12 +378,12 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 {
 	struct vj_agent_msg reply = { .type = VJ_AGENT_HELLO };
 
-	if (m->hello.min > VJ_AGENT_VERSION_MAX || m->hello.max < VJ_AGENT_VERSION_MIN)
+	s->version = vj_agent_version_pick(m->hello.min, m->hello.max);
+	if (!s->version)
 		return vj_fail(s->e, -EPROTONOSUPPORT,
-			       "guest agent: speaks protocol versions %u..%u, this launcher %u..%u",
-			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_MIN,
-			       VJ_AGENT_VERSION_MAX);
-	s->version = m->hello.max < VJ_AGENT_VERSION_MAX ? m->hello.max : VJ_AGENT_VERSION_MAX;
+			       "guest agent: speaks protocol versions %u..%u, this launcher %u..%u "
+			       "and %u", m->hello.min, m->hello.max, VJ_AGENT_VERSION_MIN,
+			       VJ_AGENT_VERSION_RESTORED, VJ_AGENT_VERSION_CONTINUE);
 	if (s->io->restored && s->version < VJ_AGENT_VERSION_RESTORED)
 		return vj_fail(s->e, -EPROTONOSUPPORT,
 			       "guest agent: speaks protocol versions %u..%u, but a sandbox restored "

@@ -56,6 +56,9 @@ struct sandbox {
 	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
 	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
+	/* `vmjail receive`: the source had a guest agent's session, which
+	 * this launcher continues (VJ_VMM_MIGRATE_AGENT in RECEIVED) */
+	bool received_agent;
 	/* stdout and stderr are terminals, so that the workload's output
 	 * must be made harmless there (termsafe.h): decided once, before
 	 * the guest runs. */
@@ -296,6 +299,14 @@ static int open_snapshot(struct sandbox *sb, struct vj_err *e)
 	return 0;
 }
 
+/* A received guest may have a guest agent whose workload runs on: whether
+ * it does, only the stream says, once the VMM has received it; the
+ * launcher listens for it from the start, as for a workload of its own. */
+static bool may_receive_agent(const struct vj_launch *l)
+{
+	return l->migrate_from[0] && l->policy.vm.vsock.enabled;
+}
+
 static int listen_agent(struct sandbox *sb, struct vj_err *e)
 {
 	uint32_t uid, gid;
@@ -531,7 +542,7 @@ static int start(struct sandbox *sb, struct vj_err *e)
 				   &sb->cgroup_fd, e)) < 0)
 		return r;
 	if ((l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
-	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
+	    ((has_workload(l) || may_receive_agent(l)) && (r = listen_agent(sb, e)) < 0) ||
 	    (r = vj_resources_seal(&sb->res, e)) < 0)
 		return r;
 	r = clone_child(sb, e);
@@ -709,8 +720,10 @@ static int await_received(struct sandbox *sb, struct vj_err *e)
 		if (n <= 0)
 			return vj_fail(e, -EPROTO, "sandbox %s: the migration was not received (the "
 				       "VMM's message above says why)", sb->l->policy.id);
-		if (n == (ssize_t)sizeof(m) && m.op == VJ_VMM_CTL_EVENT_RECEIVED)
+		if (n == (ssize_t)sizeof(m) && m.op == VJ_VMM_CTL_EVENT_RECEIVED) {
+			sb->received_agent = m.data.u64 & VJ_VMM_MIGRATE_AGENT;
 			return 0;
+		}
 	}
 	return vj_fail(e, -ETIMEDOUT, "sandbox %s: no migration received within %d minutes",
 		       sb->l->policy.id, RECEIVE_MS / 60000);
@@ -723,6 +736,14 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 
 	if (l->migrate_from[0] && (r = await_received(sb, e)) < 0)
 		return r;
+	/* No session came with the guest: nothing will connect. */
+	if (l->migrate_from[0] && !sb->received_agent) {
+		vj_closep(&sb->agent_listen);
+		sb->agent_listen = -1;
+	}
+	if (sb->received_agent && sb->agent_listen < 0)
+		return vj_fail(e, -EINVAL, "sandbox %s: the received guest's agent runs a workload, "
+			       "but the policy has no vm.vsock to reach it", l->policy.id);
 	if (l->timing)
 		fprintf(stderr, "vmjail: timing start_ns=%" PRIu64 " clone_ns=%" PRIu64
 				" exec_ns=%" PRIu64 "\n",
@@ -801,6 +822,7 @@ static void *agent_main(void *arg)
 		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
 					&a->e);
+
 	}
 	atomic_store(&a->phase, AGENT_DONE);
 	explicit_bzero(a->restored.entropy, sizeof(a->restored.entropy));
@@ -996,7 +1018,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.sb = sb,
 		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
 			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
-			.err_terminal = sb->err_terminal, .cmd_fd = -1 },
+			.err_terminal = sb->err_terminal, .cmd_fd = -1,
+			.continue_run = sb->received_agent },
 		.phase = AGENT_WAITING,
 		.r = -ECANCELED,
 	};

@@ -86,8 +86,7 @@ static int hello(struct vj_init_session *s, struct vj_err *err)
 		return r;
 	if (m.type != VJ_AGENT_HELLO)
 		return unexpected(&m, "before HELLO", err);
-	if (m.hello.min != m.hello.max || m.hello.min < VJ_AGENT_VERSION_MIN ||
-	    m.hello.min > VJ_AGENT_VERSION_MAX)
+	if (m.hello.min != m.hello.max || !vj_agent_version_spoken(m.hello.min))
 		return vj_fail(err, -EPROTONOSUPPORT,
 			       "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
 			       m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
