@@ -242,11 +242,6 @@ static int queue_workload_frame(struct session *s)
 	const char *str = NULL;
 	char what[32] = "workload";
 
-	if (s->io->continue_run) {
-		m.type = VJ_AGENT_CONTINUE;
-		s->phase = RUNNING;
-		return queue(s, &m, "CONTINUE");
-	}
 	if (s->io->restored && !s->restored_sent) {
 		s->next--;
 		s->restored_sent = true;
@@ -284,6 +279,12 @@ static int fill_tx(struct session *s)
 
 	if (vj_agent_tx_busy(s->tx))
 		return 0;
+	if (s->phase == SENDING && s->io->continue_run) {
+		/* In place of the workload, which runs already. */
+		struct vj_agent_msg cont = { .type = VJ_AGENT_CONTINUE };
+		s->phase = RUNNING;
+		return queue(s, &cont, "CONTINUE");
+	}
 	if (s->phase == SENDING)
 		return queue_workload_frame(s);
 	if (s->phase == RUNNING && s->io->in_fd < 0 && !s->in_done) {
