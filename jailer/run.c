@@ -1038,6 +1038,9 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		sb->reaped = status >= 0;
 		return status;
 	}
+	/* A received workload's stdin ended with the source's session. */
+	if (sb->received_agent)
+		a.io.in_fd = -1;
 	if (l->detach) {
 		if ((r = open_log(sb, VJ_RUNDIR_STDOUT, &log_out, e)) < 0 ||
 		    (r = open_log(sb, VJ_RUNDIR_STDERR, &log_err, e)) < 0)
