@@ -88,8 +88,9 @@ static int hello(struct vj_init_session *s, struct vj_err *err)
 		return unexpected(&m, "before HELLO", err);
 	if (m.hello.min != m.hello.max || !vj_agent_version_spoken(m.hello.min))
 		return vj_fail(err, -EPROTONOSUPPORT,
-			       "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
-			       m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
+			       "the launcher chose protocol version %u..%u; this agent speaks %u..%u "
+			       "and %u", m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN,
+			       VJ_AGENT_VERSION_RESTORED, VJ_AGENT_VERSION_CONTINUE);
 	s->version = m.hello.min;
 	vj_agent_rx_consume(s->rx);
 	return 0;
