@@ -55,7 +55,7 @@ struct sandbox {
 			* -1 on v1, where both are moved after their clone */
 	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
-	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
+	int agent_listen; /* "<vsock uds>_1024": -1 without a workload or a received one */
 	/* `vmjail receive`: the source had a guest agent's session, which
 	 * this launcher continues (VJ_VMM_MIGRATE_AGENT in RECEIVED) */
 	bool received_agent;
@@ -822,7 +822,6 @@ static void *agent_main(void *arg)
 		atomic_store(&a->phase, AGENT_CONNECTED);
 		a->r = vj_agent_session(conn, &spec, &a->sb->l->policy.workload, &a->io, &a->res,
 					&a->e);
-
 	}
 	atomic_store(&a->phase, AGENT_DONE);
 	explicit_bzero(a->restored.entropy, sizeof(a->restored.entropy));
