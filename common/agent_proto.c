@@ -46,6 +46,7 @@ static const struct type_info {
 	{ VJ_AGENT_EXEC, "EXEC", EXEC_LEN, EXEC_LEN, false },
 	{ VJ_AGENT_EXEC_SPEC, "EXEC_SPEC", XSPEC_FIXED_LEN, XSPEC_FIXED_LEN + VJ_AGENT_CWD_MAX,
 	  false },
+	{ VJ_AGENT_CONTINUE, "CONTINUE", 0, 0, false },
 	{ VJ_AGENT_STDIN, "STDIN", 1, VJ_AGENT_PAYLOAD_MAX, true },
 	{ VJ_AGENT_STDIN_EOF, "STDIN_EOF", 0, 0, false },
 	{ VJ_AGENT_SIGNAL, "SIGNAL", 4, 4, false },
@@ -62,6 +63,19 @@ static const struct type_info *type_info(uint32_t type)
 		if (types[i].type == type)
 			return &types[i];
 	return NULL;
+}
+
+bool vj_agent_version_spoken(uint32_t v)
+{
+	return v >= VJ_AGENT_VERSION_MIN && v <= VJ_AGENT_VERSION_MAX;
+}
+
+uint16_t vj_agent_version_pick(uint16_t min, uint16_t max)
+{
+	for (uint32_t v = max; v >= min && v > 0; v--)
+		if (vj_agent_version_spoken(v))
+			return (uint16_t)v;
+	return 0;
 }
 
 const char *vj_agent_type_name(uint32_t type)
@@ -574,6 +588,7 @@ static ssize_t encode_payload(const struct vj_agent_msg *m, uint8_t *p)
 		put32(p + 4, m->exit.value);
 		return 8;
 	case VJ_AGENT_START:
+	case VJ_AGENT_CONTINUE:
 	case VJ_AGENT_STDIN_EOF:
 		return 0;
 	case VJ_AGENT_ERROR:

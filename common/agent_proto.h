@@ -25,7 +25,7 @@
 #define VJ_AGENT_MAGIC 0x47414a56u /* "VJAG" as little-endian bytes */
 /* Protocol versions both ends speak; HELLO agrees on one of them. */
 #define VJ_AGENT_VERSION_MIN 1u
-#define VJ_AGENT_VERSION_MAX 5u
+#define VJ_AGENT_VERSION_MAX 6u
 /* The first version with SETTIME: a peer of an older one refuses it. */
 #define VJ_AGENT_VERSION_SETTIME 2u
 /* The first version with RESTORED: a sandbox restored from a snapshot
@@ -36,6 +36,9 @@
 /* The first version with EXEC, EXEC_SPEC and ATTACH: a second process
  * beside the workload, on a connection of its own. */
 #define VJ_AGENT_VERSION_EXEC 5u
+/* The first version with CONTINUE: a sandbox migrated to another host
+ * needs an agent of at least this one. */
+#define VJ_AGENT_VERSION_CONTINUE 6u
 
 #define VJ_AGENT_HDR_LEN 8u
 #define VJ_AGENT_PAYLOAD_MAX (64u * 1024)
@@ -78,6 +81,7 @@ enum vj_agent_type {
 	VJ_AGENT_ROOT = 0x15,      /* launcher, version 4: run the workload in an image root */
 	VJ_AGENT_EXEC = 0x16,      /* launcher, version 5: start an exec, connect to a port */
 	VJ_AGENT_EXEC_SPEC = 0x17, /* launcher, version 5, exec connection: ids, cwd */
+	VJ_AGENT_CONTINUE = 0x18,  /* launcher, version 6: relay the workload that runs */
 	VJ_AGENT_STDIN = 0x20,     /* launcher: bytes for the workload's stdin */
 	VJ_AGENT_STDIN_EOF = 0x21, /* launcher: close the workload's stdin */
 	VJ_AGENT_SIGNAL = 0x22,    /* launcher: signal the workload */
@@ -189,6 +193,11 @@ struct vj_agent_msg {
 };
 
 const char *vj_agent_type_name(uint32_t type);
+
+/* Whether this codec speaks version v (VJ_AGENT_VERSION_MIN..MAX). */
+bool vj_agent_version_spoken(uint32_t v);
+/* The newest version spoken within min..max, or 0 when there is none. */
+uint16_t vj_agent_version_pick(uint16_t min, uint16_t max);
 
 /*
  * Decoding. On a malformed input each returns -EMSGSIZE (a length over a

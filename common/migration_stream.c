@@ -260,9 +260,12 @@ int vj_mig_check_hello(const struct vj_mig_hello *h, const struct vj_snapshot_cp
 	if (h->version != VJ_MIG_VERSION)
 		return vj_fail(e, -EPROTO, "migration stream version %u, this vmjail speaks version "
 			       "%u", h->version, VJ_MIG_VERSION);
-	if (h->page_size != VJ_MIG_PAGE || h->reserved)
+	if (h->page_size != VJ_MIG_PAGE)
 		return vj_fail(e, -EPROTO, "migration stream of %u-byte pages, this vmjail has %u",
 			       h->page_size, VJ_MIG_PAGE);
+	if (h->flags & ~VJ_MIG_HELLO_AGENT)
+		return vj_fail(e, -EPROTO, "migration stream HELLO: unknown flags 0x%x",
+			       h->flags & ~VJ_MIG_HELLO_AGENT);
 	if (host && (memcmp(h->cpu.vendor, host->vendor, sizeof(host->vendor)) ||
 		     h->cpu.family != host->family || h->cpu.model != host->model)) {
 		char theirs[13], ours[13];

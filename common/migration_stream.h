@@ -61,13 +61,17 @@ struct vj_mig_frame_header {
 	uint32_t reserved; /* 0 */
 };
 
+/* A guest agent in the guest runs the sandbox's workload, for the
+ * destination's launcher to continue (rootfs/PROTOCOL.md, CONTINUE). */
+#define VJ_MIG_HELLO_AGENT 1u
+
 /* What the destination must match before it accepts a byte of memory. */
 struct vj_mig_hello {
 	char magic[8]; /* VJ_MIG_MAGIC */
 	uint32_t version;
 	uint32_t page_size; /* VJ_MIG_PAGE */
 	struct vj_snapshot_cpu cpu;
-	uint32_t reserved; /* 0 */
+	uint32_t flags; /* VJ_MIG_HELLO_*; other bits 0 */
 	struct vj_snap_config config;
 };
 

@@ -57,12 +57,17 @@ enum vj_vmm_ctl_op {
 	VJ_VMM_CTL_EVENT_MIGRATED,
 	/* VMM -> launcher: a VMM started with a migration stream
 	 * (--migrate-from-fd) received the guest, runs it and told the source
-	 * so. A VMM that cannot receive it exits instead (status 9). */
+	 * so; u64: VJ_VMM_MIGRATE_AGENT when the source had a guest agent's
+	 * session. A VMM that cannot receive it exits instead (status 9). */
 	VJ_VMM_CTL_EVENT_RECEIVED,
 };
 
 /* VJ_VMM_CTL_MIGRATE_SEND's parameters. */
 #define VJ_VMM_MIGRATE_SHARED_DRIVES 1u /* the writable drives are shared storage */
+/* A guest agent runs the sandbox's workload: the stream says so, and the
+ * destination's VMM passes it on in VJ_VMM_CTL_EVENT_RECEIVED's u64, so
+ * that its launcher continues the agent's session. */
+#define VJ_VMM_MIGRATE_AGENT 2u
 #define VJ_VMM_MIGRATE_ROUNDS_MAX 32
 struct vj_vmm_migrate {
 	uint64_t max_downtime_ns; /* the pause the guest may see; 1 ms..60 s */

@@ -296,6 +296,12 @@ static int fill_tx(struct session *s)
 
 	if (vj_agent_tx_busy(s->tx))
 		return 0;
+	if (s->phase == SENDING && s->io->continue_run) {
+		/* In place of the workload, which runs already. */
+		struct vj_agent_msg cont = { .type = VJ_AGENT_CONTINUE };
+		s->phase = RUNNING;
+		return queue(s, &cont, "CONTINUE");
+	}
 	if (s->phase == SENDING)
 		return queue_workload_frame(s);
 	if (s->phase == RUNNING && s->io->in_fd < 0 && !s->in_done) {
@@ -390,12 +396,12 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 {
 	struct vj_agent_msg reply = { .type = VJ_AGENT_HELLO };
 
-	if (m->hello.min > VJ_AGENT_VERSION_MAX || m->hello.max < VJ_AGENT_VERSION_MIN)
+	s->version = vj_agent_version_pick(m->hello.min, m->hello.max);
+	if (!s->version)
 		return vj_fail(s->e, -EPROTONOSUPPORT,
 			       "guest agent: speaks protocol versions %u..%u, this launcher %u..%u",
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_MIN,
 			       VJ_AGENT_VERSION_MAX);
-	s->version = m->hello.max < VJ_AGENT_VERSION_MAX ? m->hello.max : VJ_AGENT_VERSION_MAX;
 	if (s->io->restored && s->version < VJ_AGENT_VERSION_RESTORED)
 		return vj_fail(s->e, -EPROTONOSUPPORT,
 			       "guest agent: speaks protocol versions %u..%u, but a sandbox restored "
@@ -407,6 +413,11 @@ static int on_hello(struct session *s, const struct vj_agent_msg *m)
 			       "guest agent: speaks protocol versions %u..%u, but a container image "
 			       "needs version %u; boot a newer vmjail-init",
 			       m->hello.min, m->hello.max, VJ_AGENT_VERSION_ROOT);
+	if (s->io->continue_run && s->version < VJ_AGENT_VERSION_CONTINUE)
+		return vj_fail(s->e, -EPROTONOSUPPORT,
+			       "guest agent: speaks protocol versions %u..%u, but a migrated sandbox "
+			       "needs version %u (an agent that continues its workload for a new "
+			       "launcher)", m->hello.min, m->hello.max, VJ_AGENT_VERSION_CONTINUE);
 	reply.hello.min = reply.hello.max = s->version;
 	s->phase = SENDING;
 	if (s->io->version)
@@ -640,12 +651,12 @@ int vj_agent_session(int conn_fd, const struct vj_agent_spec *spec, const struct
 			 .dropped = &res->err_dropped, .why = &res->err_why,
 			 .terminal = io->err_terminal },
 	};
-	int flags, r;
+	int flags, r = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!rx || !tx || !inbuf || !shown)
 		return vj_fail(e, -ENOMEM, "agent session: out of memory");
-	if ((r = check_workload(w, e)) < 0)
+	if (!io->continue_run && (r = check_workload(w, e)) < 0)
 		return r;
 	flags = fcntl(conn_fd, F_GETFL);
 	if (flags < 0 || fcntl(conn_fd, F_SETFL, flags | O_NONBLOCK) < 0)

@@ -92,6 +92,13 @@ struct vj_agent_io {
 	/* NULL, or set to the protocol version once the handshake agreed
 	 * one; other threads read it. */
 	_Atomic unsigned *version;
+	/* A sandbox received from another host (`vmjail receive`): the agent
+	 * runs its workload already, so the session sends CONTINUE after the
+	 * handshake instead of a workload (w may be NULL), and relays the
+	 * rest of that workload's output and its end. An agent older than
+	 * protocol version 6 cannot be told, and ends the session with an
+	 * error; so does one with no workload running. */
+	bool continue_run;
 };
 
 /* Why some of a stream's output never reached its reader. */
@@ -125,7 +132,8 @@ int vj_agent_accept(int listen_fd, int cancel_fd, pid_t expect_pid, int *conn_fd
 
 /*
  * One session on a connected stream socket (made non-blocking here):
- * handshake, spec + w's argv and env, then streams until the agent
+ * handshake, spec + w's argv and env (or CONTINUE: io->continue_run, when
+ * spec and w are not used), then streams until the agent
  * reports the workload's end. Returns 0 with *res filled, or -errno with
  * e set: the agent broke the protocol or reported an error, the
  * connection ended early, cancel_fd fired, or a local write failed.

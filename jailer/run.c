@@ -85,7 +85,10 @@ struct sandbox {
 			* -1 on v1, where both are moved after their clone */
 	char cgroup_path[2 * VJ_PATH_MAX]; /* its path; empty without one */
 	struct vj_broker broker;
-	int agent_listen; /* "<vsock uds>_1024": -1 without a workload */
+	int agent_listen; /* "<vsock uds>_1024": -1 without a workload or a received one */
+	/* `vmjail receive`: the source had a guest agent's session, which
+	 * this launcher continues (VJ_VMM_MIGRATE_AGENT in RECEIVED) */
+	bool received_agent;
 	/* stdout and stderr are terminals, so that the workload's output
 	 * must be made harmless there (termsafe.h): decided once, before
 	 * the guest runs. */
@@ -375,6 +378,14 @@ static int open_snapshot(struct sandbox *sb, struct vj_err *e)
 	return 0;
 }
 
+/* A received guest may have a guest agent whose workload runs on: whether
+ * it does, only the stream says, once the VMM has received it; the
+ * launcher listens for it from the start, as for a workload of its own. */
+static bool may_receive_agent(const struct vj_launch *l)
+{
+	return l->migrate_from[0] && l->policy.vm.vsock.enabled;
+}
+
 static int listen_port(void *ctx, uint32_t port, int *fd, struct vj_err *e)
 {
 	struct sandbox *sb = ctx;
@@ -625,7 +636,7 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		return r;
 	stamp(sb, PHASE_CGROUP);
 	if ((l->policy.vm.vsock.enabled && (r = start_broker(sb, e)) < 0) ||
-	    (has_workload(l) && (r = listen_agent(sb, e)) < 0) ||
+	    ((has_workload(l) || may_receive_agent(l)) && (r = listen_agent(sb, e)) < 0) ||
 	    (r = vj_resources_seal(&sb->res, e)) < 0)
 		return r;
 	stamp(sb, PHASE_BROKER);
@@ -815,8 +826,10 @@ static int await_received(struct sandbox *sb, struct vj_err *e)
 		if (n <= 0)
 			return vj_fail(e, -EPROTO, "sandbox %s: the migration was not received (the "
 				       "VMM's message above says why)", sb->l->policy.id);
-		if (n == (ssize_t)sizeof(m) && m.op == VJ_VMM_CTL_EVENT_RECEIVED)
+		if (n == (ssize_t)sizeof(m) && m.op == VJ_VMM_CTL_EVENT_RECEIVED) {
+			sb->received_agent = m.data.u64 & VJ_VMM_MIGRATE_AGENT;
 			return 0;
+		}
 	}
 	return vj_fail(e, -ETIMEDOUT, "sandbox %s: no migration received within %d minutes",
 		       sb->l->policy.id, RECEIVE_MS / 60000);
@@ -829,6 +842,14 @@ static int announce(struct sandbox *sb, int *report_fd, struct vj_err *e)
 
 	if (l->migrate_from[0] && (r = await_received(sb, e)) < 0)
 		return r;
+	/* No session came with the guest: nothing will connect. */
+	if (l->migrate_from[0] && !sb->received_agent) {
+		vj_closep(&sb->agent_listen);
+		sb->agent_listen = -1;
+	}
+	if (sb->received_agent && sb->agent_listen < 0)
+		return vj_fail(e, -EINVAL, "sandbox %s: the received guest's agent runs a workload, "
+			       "but the policy has no vm.vsock to reach it", l->policy.id);
 	if (l->timing)
 		fprintf(stderr, "vmjail: timing start_ns=%" PRIu64 " clone_ns=%" PRIu64
 				" exec_ns=%" PRIu64 "\n",
@@ -1149,7 +1170,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.sb = sb,
 		.io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO,
 			.out_cap = cap, .err_cap = cap, .out_terminal = sb->out_terminal,
-			.err_terminal = sb->err_terminal, .cmd_fd = -1 },
+			.err_terminal = sb->err_terminal, .cmd_fd = -1,
+			.continue_run = sb->received_agent },
 		.phase = AGENT_WAITING,
 		.r = -ECANCELED,
 	};
@@ -1170,6 +1192,9 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		sb->reaped = status >= 0;
 		return status;
 	}
+	/* A received workload's stdin ended with the source's session. */
+	if (sb->received_agent)
+		a.io.in_fd = -1;
 	if (l->detach) {
 		if ((r = open_log(sb, VJ_RUNDIR_STDOUT, &log_out, e)) < 0 ||
 		    (r = open_log(sb, VJ_RUNDIR_STDERR, &log_err, e)) < 0)

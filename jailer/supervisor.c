@@ -757,20 +757,16 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 			     s->writable_drive);
 		return;
 	}
-	if (s->has_agent) {
-		/* The guest agent's session cannot follow the guest yet. */
-		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: cannot migrate: it has a guest "
-			     "agent session, which does not follow the guest to another host yet",
-			     s->id);
-		return;
-	}
 	{
 		struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION,
 					    .op = VJ_VMM_CTL_MIGRATE_SEND, .seq = ++s->seq };
 		m.data.migrate = (struct vj_vmm_migrate){
 			.max_downtime_ns = req->max_downtime_ms * 1000000ull,
 			.max_rounds = req->max_rounds,
-			.flags = req->shared_drives ? VJ_VMM_MIGRATE_SHARED_DRIVES : 0 };
+			/* The destination's launcher continues the agent's
+			 * session: the stream tells it there is one. */
+			.flags = (req->shared_drives ? VJ_VMM_MIGRATE_SHARED_DRIVES : 0) |
+				 (s->has_agent ? VJ_VMM_MIGRATE_AGENT : 0) };
 		rc = vmm_send_request(s, &m, &stream, 1, VMM_REPLY_MS, &r);
 	}
 	if (rc < 0) {

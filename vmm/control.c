@@ -136,9 +136,9 @@ static int32_t migrate_send(struct vj_control *c, const struct vj_vmm_ctl_msg *m
 	return r;
 }
 
-void vj_control_event(struct vj_control *c, uint32_t op)
+void vj_control_event(struct vj_control *c, uint32_t op, uint64_t u64)
 {
-	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op };
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .data.u64 = u64 };
 
 	if (c->fd >= 0)
 		send_msg(c, &m);

@@ -35,7 +35,7 @@ int vj_control_init(struct vj_control *c, const struct vj_machine *machine);
 int vj_control_start(struct vj_control *c, int fd);
 void vj_control_destroy(struct vj_control *c);
 /* An event with no data for the launcher (VJ_VMM_CTL_EVENT_RECEIVED). */
-void vj_control_event(struct vj_control *c, uint32_t op);
+void vj_control_event(struct vj_control *c, uint32_t op, uint64_t u64);
 /* A migration's end, for the launcher (vj_migration_done_fn). */
 void vj_control_migrated(void *ctx, int status, const struct vj_vmm_migration *out);
 

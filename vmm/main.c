@@ -53,6 +53,7 @@ struct vmm {
 	struct vj_snapshot *snap; /* the snapshot being resumed, or NULL */
 	struct vj_migration migration; /* this VM sent elsewhere */
 	struct vj_loop_handler migrate_in_h; /* a received VM: the source's END */
+	uint32_t migrate_in_flags; /* a received VM: its HELLO's VJ_MIG_HELLO_* */
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
@@ -309,6 +310,8 @@ static int receive_hello(struct vmm *m)
 	vj_mig_frame_free(&f);
 	if (r == 0)
 		r = vj_mig_check_hello(&f.u.hello, &host, &m->cfg, &e);
+	if (r == 0)
+		m->migrate_in_flags = f.u.hello.flags;
 	if (r < 0) {
 		(void)vj_mig_send_reason(fd, VJ_MIG_REFUSE, e.msg);
 		vj_error("migration refused: %s", e.msg);
@@ -575,7 +578,9 @@ static int run(struct vmm *m)
 			vj_error("migration: telling the source the guest runs: %s", strerror(-e));
 			vj_vm_stop(vm, VJ_EXIT_MIGRATION);
 		} else {
-			vj_control_event(&m->control, VJ_VMM_CTL_EVENT_RECEIVED);
+			vj_control_event(&m->control, VJ_VMM_CTL_EVENT_RECEIVED,
+					 m->migrate_in_flags & VJ_MIG_HELLO_AGENT ?
+						 VJ_VMM_MIGRATE_AGENT : 0);
 		}
 	}
 	if (r == 0 && (r = vj_loop_run(&vm->loop)) < 0) {

@@ -230,6 +230,8 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 	vj_snapshot_cpu_host(&cpu);
 	vj_snapshot_config_from(vm->cfg, &config);
 	vj_mig_hello_init(&hello, &cpu, &config);
+	if (m->params.flags & VJ_VMM_MIGRATE_AGENT)
+		hello.flags |= VJ_MIG_HELLO_AGENT;
 	if ((r = vj_mig_send(m->fd, VJ_MIG_HELLO, &hello, sizeof(hello))) < 0) {
 		fail(m, "sending to the destination: %s", strerror(-r));
 		return r;
@@ -495,7 +497,7 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 		return -EALREADY;
 	if (p->max_rounds < 2 || p->max_rounds > VJ_VMM_MIGRATE_ROUNDS_MAX - 2 ||
 	    p->max_downtime_ns < 1000000 || p->max_downtime_ns > 60000000000ull ||
-	    p->flags & ~VJ_VMM_MIGRATE_SHARED_DRIVES)
+	    p->flags & ~(VJ_VMM_MIGRATE_SHARED_DRIVES | VJ_VMM_MIGRATE_AGENT))
 		return -EINVAL;
 	if (vj_vm_paused(vm)) {
 		vj_info("migration refused: the VM is paused (resume it first)");

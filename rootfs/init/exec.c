@@ -106,6 +106,7 @@ static __attribute__((noreturn)) void serve_exec(const struct vj_init_session *p
 						 const struct vj_agent_exec *x)
 {
 	struct vj_init_session s = { .conn = -1, .version = VJ_AGENT_VERSION_EXEC, .exec = x,
+				     .kept = { .child = { -1, -1, -1, -1 } },
 				     .workload = w };
 	struct vj_err err;
 	int r;

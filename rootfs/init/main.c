@@ -139,8 +139,9 @@ static void take_ctrl_alt_del(void)
 }
 
 /* Connects and serves the launcher; after a reset of the connection (the
- * VM was restored from a snapshot) connects again and serves the new
- * launcher, the earlier workload left running. Returns 0 or -errno
+ * VM was restored from a snapshot, or migrated) connects again and serves
+ * the new launcher, the earlier workload left running for it to continue
+ * or not. Returns 0 or -errno
  * (logged). */
 static int serve(const struct options *o, bool is_init)
 {
@@ -148,7 +149,8 @@ static int serve(const struct options *o, bool is_init)
 	cleanup_free struct vj_agent_tx *tx = malloc(sizeof(*tx));
 	struct vj_init_session s = { .conn = -1, .is_init = is_init, .setup = o->setup,
 				     .reconnect = o->fd < 0 && is_init, .rx = rx, .tx = tx,
-				     .exec_prefix = o->exec_socket };
+				     .exec_prefix = o->exec_socket,
+				     .kept = { .child = { -1, -1, -1, -1 } } };
 	struct vj_err err;
 	int r;
 
@@ -180,6 +182,7 @@ static int serve(const struct options *o, bool is_init)
 	} while (r == -ENETRESET);
 	for (unsigned i = 0; i < s.norphans; i++)
 		vj_closep(&s.orphans[i]);
+	vj_init_drop_kept(&s);
 	return r;
 }
 

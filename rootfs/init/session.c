@@ -89,8 +89,7 @@ static int hello(struct vj_init_session *s, struct vj_err *err)
 		return r;
 	if (m.type != VJ_AGENT_HELLO)
 		return unexpected(&m, "before HELLO", err);
-	if (m.hello.min != m.hello.max || m.hello.min < VJ_AGENT_VERSION_MIN ||
-	    m.hello.min > VJ_AGENT_VERSION_MAX)
+	if (m.hello.min != m.hello.max || !vj_agent_version_spoken(m.hello.min))
 		return vj_fail(err, -EPROTONOSUPPORT,
 			       "the launcher chose protocol version %u..%u; this agent speaks %u..%u",
 			       m.hello.min, m.hello.max, VJ_AGENT_VERSION_MIN, VJ_AGENT_VERSION_MAX);
@@ -148,6 +147,8 @@ static int apply_restored(const struct vj_init_session *s, const struct vj_agent
 	return 0;
 }
 
+/* Returns 0 once START came, 1 for CONTINUE (as the first frame), or
+ * -errno. */
 static int receive_workload(struct vj_init_session *s, struct vj_init_workload *w,
 			    struct vj_err *err)
 {
@@ -163,8 +164,15 @@ static int receive_workload(struct vj_init_session *s, struct vj_init_workload *
 			xspec = m.xspec;
 			have_spec = true;
 		} else if (s->exec && (m.type == VJ_AGENT_WORKLOAD || m.type == VJ_AGENT_RESTORED ||
-				       m.type == VJ_AGENT_ROOT)) {
+				       m.type == VJ_AGENT_ROOT || m.type == VJ_AGENT_CONTINUE)) {
 			return unexpected(&m, "on an exec's connection", err);
+		} else if (m.type == VJ_AGENT_CONTINUE && !have_spec && !restored && !w->has_root) {
+			if (s->version < VJ_AGENT_VERSION_CONTINUE)
+				return vj_fail(err, -EPROTO,
+					       "unexpected CONTINUE frame in protocol version %u",
+					       s->version);
+			vj_agent_rx_consume(s->rx);
+			return 1;
 		} else if (m.type == VJ_AGENT_RESTORED && !have_spec && !restored) {
 			if (s->version < VJ_AGENT_VERSION_RESTORED)
 				return vj_fail(err, -EPROTO,
@@ -251,6 +259,8 @@ struct relay {
 	bool stopping;        /* SIGINT came: SIGTERM sent, SIGKILL at kill_at_ms */
 	uint64_t kill_at_ms;  /* CLOCK_MONOTONIC */
 	uint8_t *buf;         /* VJ_AGENT_PAYLOAD_MAX bytes of output */
+	size_t unsent;        /* buf holds output whose frame a reset cut short */
+	enum vj_agent_type unsent_type;
 };
 
 /* When the main process ends the run is over: what it left behind is
@@ -438,6 +448,7 @@ static int pump(struct relay *rl, int *fd, enum vj_agent_type type, struct vj_er
 {
 	ssize_t n = read(*fd, rl->buf, VJ_AGENT_PAYLOAD_MAX);
 	struct vj_agent_msg m = { .type = type };
+	int r;
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
@@ -448,7 +459,14 @@ static int pump(struct relay *rl, int *fd, enum vj_agent_type type, struct vj_er
 	}
 	m.bytes.data = rl->buf;
 	m.bytes.len = (size_t)n;
-	return send_frame(rl->s, &m, err);
+	r = send_frame(rl->s, &m, err);
+	/* The old launcher never takes a frame it did not get whole: a
+	 * launcher that continues gets all of it. */
+	if (r == -ENETRESET) {
+		rl->unsent = (size_t)n;
+		rl->unsent_type = type;
+	}
+	return r;
 }
 
 /* SIGCHLD, and SIGINT, the request to stop. */
@@ -618,21 +636,96 @@ static void keep_orphan(struct vj_init_session *s, int *fd)
 }
 
 /*
- * The VM was restored from a snapshot while this workload ran: a clone
- * starts where its snapshot stood, so the workload (and whatever it
- * started) keeps running, for the clone's own workload to find. Its
- * launcher is gone: its stdin ends, and its output is read and dropped.
+ * The connection was reset while this workload ran: the VM was restored
+ * from a snapshot (a clone starts where its snapshot stood) or migrated
+ * to another host. The workload (and whatever it started) keeps running,
+ * and its output waits in its pipes, for the next launcher: one that
+ * CONTINUEs it gets the rest; a clone's own workload makes it an orphan.
+ * Its stdin ends here either way (what the old launcher had sent for it
+ * and was not written yet is gone with the connection).
  */
-static void detach_run(struct relay *rl)
+static void keep_run(struct relay *rl)
 {
-	vj_info("the workload of the snapshot's sandbox (pid %d) keeps running, unconnected",
-		(int)rl->child.pid);
+	struct vj_init_session *s = rl->s;
+
+	vj_info("the workload (pid %d) keeps running, unconnected", (int)rl->child.pid);
 	vj_closep(&rl->child.stdin_fd);
 	rl->child.stdin_fd = -1;
-	keep_orphan(rl->s, &rl->child.stdout_fd);
-	keep_orphan(rl->s, &rl->child.stderr_fd);
 	vj_closep(&rl->sigfd);
-	free(rl->buf);
+	s->kept.child = rl->child;
+	s->kept.done = rl->done;
+	s->kept.status = rl->status;
+	s->kept.buf = rl->buf;
+	s->kept.unsent = rl->unsent;
+	s->kept.unsent_type = rl->unsent_type;
+}
+
+/* A clone runs a workload of its own: the snapshot's is read and dropped
+ * from now on. */
+static void free_kept_workload(struct vj_init_session *s)
+{
+	if (!s->kept.w)
+		return;
+	vj_init_workload_free(s->kept.w);
+	free(s->kept.w);
+	s->kept.w = NULL;
+}
+
+static void orphan_kept(struct vj_init_session *s)
+{
+	free_kept_workload(s);
+	if (s->kept.child.pid <= 0)
+		return;
+	vj_info("the workload of the snapshot's sandbox (pid %d) runs on, its output dropped",
+		(int)s->kept.child.pid);
+	keep_orphan(s, &s->kept.child.stdout_fd);
+	keep_orphan(s, &s->kept.child.stderr_fd);
+	free(s->kept.buf);
+	s->kept.buf = NULL;
+	s->kept.child.pid = -1;
+}
+
+void vj_init_drop_kept(struct vj_init_session *s)
+{
+	vj_closep(&s->kept.child.stdout_fd);
+	vj_closep(&s->kept.child.stderr_fd);
+	s->kept.child.stdout_fd = s->kept.child.stderr_fd = -1;
+	free(s->kept.buf);
+	s->kept.buf = NULL;
+	s->kept.child.pid = -1;
+	free_kept_workload(s);
+}
+
+/* CONTINUE: the relay takes over the kept workload where the reset left
+ * it, the output of a frame that did not get out first. */
+static int adopt_kept(struct relay *rl, struct vj_err *err)
+{
+	struct vj_init_session *s = rl->s;
+	struct vj_agent_msg m = { .type = s->kept.unsent_type };
+	int r;
+
+	if (s->kept.child.pid <= 0)
+		return vj_fail(err, -ESRCH, "CONTINUE frame: no workload runs here to continue");
+	rl->child = s->kept.child;
+	rl->done = s->kept.done;
+	rl->status = s->kept.status;
+	rl->buf = s->kept.buf;
+	s->kept.buf = NULL;
+	if (s->kept.w)
+		rl->w = s->kept.w;
+	s->kept.child = (struct vj_init_child){ -1, -1, -1, -1 };
+	vj_info("continuing the workload (pid %d) for a new launcher", (int)rl->child.pid);
+	if ((r = start_reaping(rl, err)) < 0 || !s->kept.unsent)
+		return r;
+	m.bytes.data = rl->buf;
+	m.bytes.len = s->kept.unsent;
+	s->kept.unsent = 0;
+	r = send_frame(s, &m, err);
+	if (r == -ENETRESET) {
+		rl->unsent = m.bytes.len;
+		rl->unsent_type = m.type;
+	}
+	return r;
 }
 
 int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
@@ -643,10 +736,17 @@ int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 	int r;
 
 	if ((r = s->exec ? attach(s, err) : hello(s, err)) < 0 ||
-	    (r = receive_workload(s, &w, err)) < 0 ||
-	    (r = s->exec ? 0 : apply_system(&w.spec, err)) < 0 ||
-	    (r = s->exec ? 0 : apply_root(s, &w, err)) < 0 ||
-	    (r = start_reaping(&rl, err)) < 0)
+	    (r = receive_workload(s, &w, err)) < 0)
+		goto out;
+	if (r == 1) {
+		if ((r = adopt_kept(&rl, err)) == 0)
+			r = relay(&rl, err);
+		goto out;
+	}
+	if (!s->exec)
+		orphan_kept(s);
+	if ((r = s->exec ? 0 : apply_system(&w.spec, err)) < 0 ||
+	    (r = s->exec ? 0 : apply_root(s, &w, err)) < 0 || (r = start_reaping(&rl, err)) < 0)
 		goto out;
 	if (!(rl.buf = malloc(VJ_AGENT_PAYLOAD_MAX))) {
 		r = vj_fail(err, -ENOMEM, "output buffer: out of memory");
@@ -663,10 +763,19 @@ int vj_init_serve(struct vj_init_session *s, struct vj_err *err)
 		r = relay(&rl, err);
 	}
 out:
-	if (r == -ENETRESET && rl.child.pid > 0 && !rl.done)
-		detach_run(&rl);
-	else
+	if (r == -ENETRESET && rl.child.pid > 0) {
+		keep_run(&rl);
+		/* What execs beside it need, kept with it (a continued
+		 * workload's is kept already). */
+		if (!s->kept.w && (s->kept.w = malloc(sizeof(w)))) {
+			memcpy(s->kept.w, &w, sizeof(w));
+			memset(&w, 0, sizeof(w));
+		}
+	} else {
 		end_run(&rl);
+		if (rl.w == s->kept.w)
+			free_kept_workload(s);
+	}
 	vj_init_workload_free(&w);
 	return r;
 }

@@ -11,6 +11,7 @@
 
 #include "agent_proto.h"
 #include "error.h"
+#include "workload.h"
 
 /* Output pipes of earlier workloads drained at once (two per workload:
  * a snapshot of a clone of a snapshot, and so on); past that a pipe is
@@ -52,6 +53,23 @@ struct vj_init_session {
 	/* The exec servers this agent started that are not reaped yet. */
 	unsigned nexecs;
 	pid_t execs[VJ_INIT_EXECS_MAX];
+	/* The workload a session left running when its connection was reset
+	 * (kept.pid > 0), as it stood: the next launcher either CONTINUEs it
+	 * (the VM migrated to another host) or runs a workload of its own
+	 * (a clone of a snapshot), which makes its pipes orphans. */
+	struct {
+		struct vj_init_child child; /* stdin_fd is always -1: closed at the reset */
+		bool done;                  /* its main process ended; status is its wait status */
+		int status;
+		/* Output read from a pipe whose frame did not reach the old
+		 * launcher whole: sent first to the next one that continues. */
+		uint8_t *buf; /* VJ_AGENT_PAYLOAD_MAX bytes, or NULL */
+		size_t unsent;
+		enum vj_agent_type unsent_type;
+		/* What it was started as, for the execs that run beside it
+		 * once it is continued (their ids, root, environment). */
+		struct vj_init_workload *w;
+	} kept;
 };
 
 /* How long a workload has to end after SIGTERM, when vmjail-init is asked
@@ -69,8 +87,12 @@ struct vj_init_session {
  * from a snapshot: connect again and serve a new session), any other code
  * for an error worth an ERROR frame. The workload, and as PID 1 every
  * other process, is dead and reaped when it returns, but after
- * -ENETRESET: then a running workload keeps running, its output pipes
- * kept in s->orphans.
+ * -ENETRESET: then a running workload keeps running, in s->kept.
+ *
+ * CONTINUE (version 6) in place of RESTORED and WORKLOAD: the launcher of
+ * a VM that migrated to another host takes over the workload in s->kept,
+ * its output from where the old connection stopped, then its EXIT. With
+ * nothing kept it is an error.
  *
  * RESTORED (version 3), between HELLO and WORKLOAD, is applied before the
  * workload is set up: the random generator reseeded with the launcher's
@@ -78,6 +100,10 @@ struct vj_init_session {
  * only without it).
  */
 int vj_init_serve(struct vj_init_session *s, struct vj_err *err);
+
+/* Ends the hold on a kept workload (closes its pipes) when no launcher
+ * will come for it any more. */
+void vj_init_drop_kept(struct vj_init_session *s);
 
 /* After the agent's last frame: shuts its sending side and reads until
  * the launcher closes, so that the launcher has the last frame before the

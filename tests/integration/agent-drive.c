@@ -16,6 +16,8 @@
  *   --net A.B.C.D/P[,GW] configure the guest's eth0
  *   --out-cap N          --err-cap N   (bytes; default: no cap)
  *   --no-stdin           the workload's stdin is empty
+ *   --continue           a migrated sandbox's session: CONTINUE in place of
+ *                        the workload (which is then not sent)
  *   --forward-signals    forward SIGINT, SIGTERM, SIGHUP, SIGUSR1 (through the
  *                        session's command channel, as the launcher will)
  *   --settime NS         ask the session to set the guest's clock to NS
@@ -136,6 +138,10 @@ static void parse(int argc, char **argv, struct options *o)
 
 		if (!strcmp(opt, "--no-stdin")) {
 			o->io.in_fd = -1;
+			continue;
+		}
+		if (!strcmp(opt, "--continue")) {
+			o->io.continue_run = true;
 			continue;
 		}
 		if (!strcmp(opt, "--forward-signals")) {

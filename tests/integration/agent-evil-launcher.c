@@ -172,6 +172,15 @@ static int play(const char *name, int fd)
 		put_raw(fd, "XXXX\1\0\1\0", 8);
 	} else if (!strcmp(name, "bad-version")) {
 		hello(fd, VJ_AGENT_VERSION_MAX + 1, VJ_AGENT_VERSION_MAX + 1);
+	} else if (!strcmp(name, "continue-v3")) {
+		hello(fd, 3, 3);
+		m.type = VJ_AGENT_CONTINUE;
+		put(fd, &m);
+	} else if (!strcmp(name, "continue-after-workload")) {
+		hello(fd, 6, 6);
+		workload(fd);
+		m.type = VJ_AGENT_CONTINUE;
+		put(fd, &m);
 	} else if (!strcmp(name, "stall-after-hello")) {
 		hello(fd, 2, 2);
 	} else if (!strcmp(name, "workload-first")) {

@@ -27,10 +27,14 @@ evil oversized-stdin "ERROR: STDIN frame: length 65537 exceeds 65536" \
 evil bad-flags "ERROR: HELLO frame: reserved flags 0x0100 set" "reserved header flags are refused"
 evil unknown-type "ERROR: frame header: unknown type 0x7777" "an unknown frame type is refused"
 evil bad-magic "ERROR: HELLO frame: bad magic 0x58585858" "a HELLO with a bad magic is refused"
-evil bad-version "ERROR: the launcher chose protocol version 6..6; this agent speaks 1..5" \
+evil bad-version "ERROR: the launcher chose protocol version 7..7; this agent speaks 1..6" \
 	"an unsupported protocol version is refused"
-expect "agent-evil: the agent offers protocol versions 1..5" clean \
-	grep -qx "HELLO: 1..5" <<<"$(timeout -k 5 30 "$EVIL" bad-version "$INIT" --fd 3 2>/dev/null)"
+expect "agent-evil: the agent offers protocol versions 1..6" clean \
+	grep -qx "HELLO: 1..6" <<<"$(timeout -k 5 30 "$EVIL" bad-version "$INIT" --fd 3 2>/dev/null)"
+evil continue-v3 "ERROR: unexpected CONTINUE frame in protocol version 3" \
+	"CONTINUE in a version below 6 is refused"
+evil continue-after-workload "ERROR: unexpected CONTINUE frame before START" \
+	"CONTINUE after a workload is refused"
 evil workload-first "ERROR: unexpected WORKLOAD frame before HELLO" "a workload before HELLO is refused"
 evil start-first "ERROR: unexpected START frame before WORKLOAD" "START before WORKLOAD is refused"
 evil trailing-bytes "ERROR: WORKLOAD frame: length 29, but its fields add up to 28" \

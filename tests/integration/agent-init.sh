@@ -89,7 +89,7 @@ child_of() { [ -n "$1" ] && pgrep -P "$1" | head -n 1; }
 agent=
 for _ in $(seq 200); do
 	# timeout -> the launcher -> unshare -> the agent, PID 1 of its namespace
-	grep -q "^HELLO: 1..5$" "$WORK/evil.out" &&
+	grep -q "^HELLO: 1..6$" "$WORK/evil.out" &&
 		agent=$(child_of "$(child_of "$(child_of $evil)")") && [ -n "$agent" ] && break
 	sleep 0.05
 done

@@ -74,6 +74,12 @@ run_drive /dev/null "${A[@]}" "$WORK/not-executable"
 expect "agent: a file that is not executable gives 126" gave 126 "" \
 	"vmjail-init: exec \"$WORK/not-executable\": Permission denied"
 
+# CONTINUE takes over a workload a reset connection left running (only
+# over vsock as PID 1: the e2e migrate-linux); an agent with none refuses.
+run_drive /dev/null --continue -- "$INIT" --fd 3 --workload true
+expect "agent: CONTINUE with no workload running is a session error naming it" gave 125 "" \
+	'agent-drive: guest agent: CONTINUE frame: no workload runs here to continue'
+
 run_drive /dev/null --cwd /nonexistent-vj -- "$INIT" --fd 3 --workload true
 expect "agent: a missing directory is a session error naming it" gave 125 "" \
 	'agent-drive: guest agent: workload "true": chdir /nonexistent-vj: No such file or directory'

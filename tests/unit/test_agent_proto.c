@@ -159,6 +159,43 @@ static void hello_rejects_bad_magic_and_version_ranges(void **state)
 	assert_int_equal(decode(VJ_AGENT_HELLO, p, 8, &out), -EPROTO);
 }
 
+/* CONTINUE (version 6) is empty: any payload is refused from the header. */
+static void continue_is_empty_and_bounded_from_the_header(void **state)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_CONTINUE }, out;
+	(void)state;
+	assert_int_equal(vj_agent_encode(&m, frame, sizeof(frame), &why), VJ_AGENT_HDR_LEN);
+	assert_int_equal(frame[4], 0x18);
+	round_trip(&m, &out);
+	assert_int_equal(out.type, VJ_AGENT_CONTINUE);
+	assert_int_equal(decode_header(0, VJ_AGENT_CONTINUE, 0), 0);
+	assert_int_equal(decode_header(1, VJ_AGENT_CONTINUE, 0), -EMSGSIZE);
+	assert_why("CONTINUE frame: length 1 exceeds 0");
+	assert_int_equal(decode_header(0, VJ_AGENT_CONTINUE, 1), -EPROTO);
+	assert_int_equal(decode(VJ_AGENT_CONTINUE, frame, 1, &out), -EMSGSIZE);
+	assert_string_equal(vj_agent_type_name(VJ_AGENT_CONTINUE), "CONTINUE");
+}
+
+/* The newest version both speak is agreed. */
+static void the_version_picked_is_the_newest_one_spoken(void **state)
+{
+	(void)state;
+	assert_int_equal(vj_agent_version_pick(1, 6), 6);
+	assert_int_equal(vj_agent_version_pick(1, 5), 5);
+	assert_int_equal(vj_agent_version_pick(1, 9), 6);
+	assert_int_equal(vj_agent_version_pick(6, 6), 6);
+	assert_int_equal(vj_agent_version_pick(1, 1), 1);
+	assert_int_equal(vj_agent_version_pick(4, 5), 5);
+	assert_int_equal(vj_agent_version_pick(7, 9), 0);
+	assert_int_equal(vj_agent_version_pick(0, 0), 0);
+	assert_true(vj_agent_version_spoken(4));
+	assert_true(vj_agent_version_spoken(5));
+	assert_false(vj_agent_version_spoken(0));
+	assert_false(vj_agent_version_spoken(7));
+	assert_true(vj_agent_version_spoken(3));
+	assert_true(vj_agent_version_spoken(6));
+}
+
 static struct vj_agent_spec full_spec(void)
 {
 	struct vj_agent_spec s = {
@@ -873,6 +910,8 @@ int main(void)
 		cmocka_unit_test(payload_decoder_checks_lengths_itself),
 		cmocka_unit_test(hello_round_trips),
 		cmocka_unit_test(hello_rejects_bad_magic_and_version_ranges),
+		cmocka_unit_test(continue_is_empty_and_bounded_from_the_header),
+		cmocka_unit_test(the_version_picked_is_the_newest_one_spoken),
 		cmocka_unit_test(workload_round_trips),
 		cmocka_unit_test(workload_round_trips_empty_fields_and_no_network),
 		cmocka_unit_test(workload_rejects_bad_flags_and_reserved_bytes),

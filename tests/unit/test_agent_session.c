@@ -1169,6 +1169,83 @@ static void script_future_version(int fd)
 	until_eof(fd);
 }
 
+/* ---- continuing a migrated sandbox's workload (version 6) ---- */
+
+static int session_continue(struct run *r, script_fn script)
+{
+	r->io.continue_run = true;
+	return session_with(r, script, NULL, NULL);
+}
+
+/* The agent runs the workload already: CONTINUE in place of it, then the
+ * rest of its output and its end. */
+static void script_continue(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 6, 6);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_CONTINUE);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_STDIN_EOF);
+	put_bytes(fd, VJ_AGENT_STDOUT, "41\n42\n");
+	put_bytes(fd, VJ_AGENT_STDERR, "late\n");
+	put_exit(fd, VJ_AGENT_SIGNALED, SIGTERM);
+	until_eof(fd);
+}
+
+static void a_migrated_workload_is_continued_not_started(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session_continue(&r, script_continue), 0);
+	assert_child_ok(&r);
+	assert_string_equal(r.out, "41\n42\n");
+	assert_string_equal(r.err, "late\n");
+	assert_int_equal(r.res.status, 128 + SIGTERM);
+	assert_int_equal(r.res.signal, SIGTERM);
+}
+
+/* An agent that cannot continue (older than version 6) is told nothing. */
+static void script_v3_only(int fd)
+{
+	struct vj_agent_msg m = { .type = VJ_AGENT_HELLO, .hello = { 1, 3 } };
+
+	put(fd, &m);
+	until_eof(fd);
+}
+
+static void continuing_needs_an_agent_of_version_6(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session_continue(&r, script_v3_only), -EPROTONOSUPPORT);
+	assert_child_ok(&r);
+	assert_error(&r, "versions 1..3, but a migrated sandbox needs version 6");
+}
+
+/* An agent with nothing running answers CONTINUE with ERROR. */
+static void script_nothing_to_continue(int fd)
+{
+	struct vj_agent_msg m;
+
+	hello_versions(fd, 1, 6, 6);
+	EXPECT(get(fd, &m) && m.type == VJ_AGENT_CONTINUE);
+	put_bytes(fd, VJ_AGENT_ERROR, "CONTINUE frame: no workload runs here to continue");
+	until_eof(fd);
+}
+
+static void an_agent_with_nothing_to_continue_ends_the_session(void **state)
+{
+	static struct run r;
+	(void)state;
+	init_run(&r);
+	assert_int_equal(session_continue(&r, script_nothing_to_continue), -ECONNABORTED);
+	assert_child_ok(&r);
+	assert_error(&r, "guest agent: CONTINUE frame: no workload runs here to continue");
+	assert_int_equal(r.out_len, 0);
+}
+
 static void an_unsupported_version_ends_the_session(void **state)
 {
 	static struct run r;
@@ -1641,6 +1718,9 @@ int main(void)
 		cmocka_unit_test(an_exec_session_attaches_then_sends_its_spec_instead_of_a_workload),
 		cmocka_unit_test(an_exec_session_refuses_a_wrong_token_id_or_a_hello),
 		cmocka_unit_test(a_workload_session_refuses_attach),
+		cmocka_unit_test(a_migrated_workload_is_continued_not_started),
+		cmocka_unit_test(continuing_needs_an_agent_of_version_6),
+		cmocka_unit_test(an_agent_with_nothing_to_continue_ends_the_session),
 		cmocka_unit_test(a_restored_sandbox_sends_restored_before_the_workload),
 		cmocka_unit_test(a_restored_sandbox_refuses_an_agent_older_than_version_3),
 		cmocka_unit_test(a_booted_sandbox_sends_no_restored),

@@ -294,6 +294,13 @@ static void a_hello_that_does_not_fit_is_refused_with_both_values(void **state)
 	hello_for(&cfg, &h);
 	h.magic[0] = 'x';
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &cfg, &e), -EPROTO);
+	/* The agent flag is known; any other bit is not. */
+	hello_for(&cfg, &h);
+	h.flags = VJ_MIG_HELLO_AGENT;
+	assert_int_equal(vj_mig_check_hello(&h, &cpu, &cfg, &e), 0);
+	h.flags = VJ_MIG_HELLO_AGENT | 4u;
+	assert_int_equal(vj_mig_check_hello(&h, &cpu, &cfg, &e), -EPROTO);
+	assert_string_equal(e.msg, "migration stream HELLO: unknown flags 0x4");
 }
 
 /* A reason a peer sends is text for one line: control bytes and an
