@@ -52,7 +52,7 @@ TEST_DEPS += $(JAIL_PROBE)
 # the host's real cgroup filesystem, without a VMM (or /dev/kvm).
 JAIL_CGROUP_PARENT := $(INTEG_DIR)/jail-cgroup-parent
 $(JAIL_CGROUP_PARENT).o: CFLAGS += -iquote $(TOP)/jailer -I$(TOP)/policy
-$(JAIL_CGROUP_PARENT): %: %.o $(JAILER_LIB_OBJS) $(POLICY_LIB) $(COMMON_OBJS)
+$(JAIL_CGROUP_PARENT): %: %.o $(JAILER_LIB_OBJS) $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JAILER_LIBS)
 TEST_DEPS += $(JAIL_CGROUP_PARENT)
