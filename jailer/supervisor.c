@@ -274,19 +274,17 @@ static int vmm_send(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *m, con
 
 /* One request to the VMM and its reply, within timeout_ms; events that
  * arrive meanwhile are passed on. 0 and the reply, or -errno. */
-static int vmm_send_request(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *req,
-			    const int *fds, unsigned nfds, uint64_t timeout_ms,
-			    struct vj_vmm_ctl_msg *reply)
+/*
+ * Waits for the VMM's message op (with seq, for a reply) for up to
+ * timeout_ms, into *m; the events that come meanwhile are handled as
+ * they come. 0, or -errno.
+ */
+static int vmm_wait(struct vj_supervisor *s, uint32_t op, uint64_t seq, uint64_t timeout_ms,
+		    struct vj_vmm_ctl_msg *m)
 {
-	const struct vj_vmm_ctl_msg m = *req;
 	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
 	uint64_t until = mono_ns() + timeout_ms * 1000000ull;
-	int r;
 
-	if (s->vmm_ctl < 0)
-		return -ENOTCONN;
-	if ((r = vmm_send(s, &m, fds, nfds)) < 0)
-		return r;
 	for (;;) {
 		uint64_t now = mono_ns();
 		ssize_t n;
@@ -294,7 +292,7 @@ static int vmm_send_request(struct vj_supervisor *s, const struct vj_vmm_ctl_msg
 			return -ETIMEDOUT;
 		if (poll(&p, 1, (int)((until - now) / 1000000u) + 1) < 0 && errno != EINTR)
 			return -errno;
-		n = recv(s->vmm_ctl, reply, sizeof(*reply), MSG_DONTWAIT);
+		n = recv(s->vmm_ctl, m, sizeof(*m), MSG_DONTWAIT);
 		if (n == 0)
 			return -ENOTCONN;
 		if (n < 0) {
@@ -302,12 +300,26 @@ static int vmm_send_request(struct vj_supervisor *s, const struct vj_vmm_ctl_msg
 				continue;
 			return -errno;
 		}
-		if (n != (ssize_t)sizeof(*reply) || reply->version != VJ_VMM_CTL_VERSION)
+		if (n != (ssize_t)sizeof(*m) || m->version != VJ_VMM_CTL_VERSION)
 			return -EPROTO;
-		if (reply->op == VJ_VMM_CTL_REPLY && reply->seq == m.seq)
-			return reply->status;
-		vmm_event(s, reply);
+		if (m->op == op && (op != VJ_VMM_CTL_REPLY || m->seq == seq))
+			return 0;
+		vmm_event(s, m);
 	}
+}
+
+static int vmm_send_request(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *req,
+			    const int *fds, unsigned nfds, uint64_t timeout_ms,
+			    struct vj_vmm_ctl_msg *reply)
+{
+	int r;
+
+	if (s->vmm_ctl < 0)
+		return -ENOTCONN;
+	if ((r = vmm_send(s, req, fds, nfds)) < 0 ||
+	    (r = vmm_wait(s, VJ_VMM_CTL_REPLY, req->seq, timeout_ms, reply)) < 0)
+		return r;
+	return reply->status;
 }
 
 static int vmm_request_fds(struct vj_supervisor *s, uint32_t op, const int *fds, unsigned nfds,
@@ -692,34 +704,6 @@ static void migration_figures(struct vj_jw *w, const struct vj_vmm_migration *o)
 	vj_jw_array_end(w);
 }
 
-/* The VMM's VJ_VMM_CTL_EVENT_MIGRATED, the other events passed on. */
-static int wait_migrated(struct vj_supervisor *s, uint64_t timeout_ms, struct vj_vmm_ctl_msg *m)
-{
-	struct pollfd p = { .fd = s->vmm_ctl, .events = POLLIN };
-	uint64_t until = mono_ns() + timeout_ms * 1000000ull;
-
-	for (;;) {
-		uint64_t now = mono_ns();
-		ssize_t n;
-		if (now >= until)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)((until - now) / 1000000u) + 1) < 0 && errno != EINTR)
-			return -errno;
-		n = recv(s->vmm_ctl, m, sizeof(*m), MSG_DONTWAIT);
-		if (n == 0)
-			return -ENOTCONN;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n != (ssize_t)sizeof(*m) || m->version != VJ_VMM_CTL_VERSION)
-			return -EPROTO;
-		if (m->op == VJ_VMM_CTL_EVENT_MIGRATED)
-			return 0;
-		vmm_event(s, m);
-	}
-}
 
 /*
  * migrate: the stream to the destination came with the request (the
@@ -775,7 +759,7 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 		return;
 	}
 	vj_supervisor_event(s, "migrating", NULL, 0);
-	if ((rc = wait_migrated(s, VMM_MIGRATE_MS, &ev)) < 0) {
+	if ((rc = vmm_wait(s, VJ_VMM_CTL_EVENT_MIGRATED, 0, VMM_MIGRATE_MS, &ev)) < 0) {
 		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: migrate: no outcome from the "
 			     "VMM: %s", s->id, strerror(-rc));
 		return;
