@@ -21,7 +21,8 @@ if ! WHY=$(bash -n "$TOP/tests/e2e/scenarios.sh" 2>&1); then
 fi
 . "$TOP/tests/e2e/scenarios.sh"
 E2E_SCENARIOS=$(e2e_selected "${E2E_ONLY:-}")
-for name in ${E2E_ONLY//,/ }; do
+only=${E2E_ONLY:-}
+for name in ${only//,/ }; do
 	grep -q "^$name " <<<"$E2E_SCENARIOS" ||
 		{ fail "e2e" "E2E_ONLY: there is no scenario \"$name\""; exit 1; }
 done
