@@ -62,11 +62,11 @@ check_vmm_sandbox() {
 	# only what the VMM made itself: the VM, the stop eventfd, the event
 	# loop's two epoll sets, the boot marker's eventfd, the i8042's irqfd,
 	# the vCPUs, the signalfd, the migration thread's eventfd; and of what
-	# the launcher passed, only its control channel (6). Guest memory is in none (anonymous memory:
-	# nothing to open through /proc/PID/fd). What the launcher passed for
-	# setting up (/dev/kvm 3, the kernel 4, the initrd 5, the
-	# configuration 7) is closed once used, and its numbers taken by what
-	# came later.
+	# the launcher passed, only its control channel (6). Guest memory is in
+	# none (anonymous memory: nothing to open through /proc/PID/fd). What
+	# the launcher passed for setting up (/dev/kvm 3, the kernel 4, the
+	# initrd 5, the configuration 7) is closed once used, and its numbers
+	# taken by what came later.
 	expect "its descriptors: stdio, the VM, 2 vCPUs, its event loop's, its launcher's channel; no guest memory" \
 		fds_are $VMM_PID "0:/dev/null 1:/dev/null 2:/dev/null 3:anon_inode:[signalfd] $(
 		)4:anon_inode:[eventfd] 5:anon_inode:kvm-vcpu:0 6:socket 7:anon_inode:kvm-vm $(
