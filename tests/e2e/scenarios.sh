@@ -1670,16 +1670,21 @@ scenario_oci_containerd() {
 	cat /tmp/ctr.stats >>"$LOG"
 	expect "vmjail-runc events --stats: a runc stats event with the sandbox's memory in use" \
 		grep -qE '^\{"type":"stats","id":"oci-life","data":\{"cpu":\{"usage":\{"total":[1-9][0-9]*\}\},"memory":\{"usage":\{"usage":[1-9][0-9]*\}\}\}\}$' /tmp/ctr.stats
-	timeout -k 5 120 $CTR task exec --exec-id x1 oci-life \
-		sh -c 'test -s /tmp/n && echo "exec sees $(id -u) /tmp/n"; exit 4' \
-		>/tmp/ctr.exec 2>>"$LOG" </dev/null
+	# The workload may not have written its first count yet when the exec
+	# starts (the agent has just connected): the exec waits for it.
+	timeout -k 5 120 $CTR task exec --exec-id x1 oci-life sh -c '
+		i=0
+		while [ ! -s /tmp/n ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		[ -s /tmp/n ] && seen=yes || seen=no
+		echo "exec as $(id -u) sees /tmp/n: $seen"
+		exit 4' >/tmp/ctr.exec 2>>"$LOG" </dev/null
 	RC=$?
 	{
 		echo "@@ ctr task exec: status $RC"
 		cat /tmp/ctr.exec
 	} >>"$LOG"
 	expect "ctr task exec runs a second command in the same sandbox, beside the workload's files" \
-		grep -qx "exec sees 0 /tmp/n" /tmp/ctr.exec
+		grep -qx "exec as 0 sees /tmp/n: yes" /tmp/ctr.exec
 	expect "... and returns its status" test "$RC" = 4
 	$CTR task pause oci-life >>"$LOG" 2>&1
 	expect "ctr task pause: the task is PAUSED" task_is oci-life PAUSED
