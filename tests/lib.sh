@@ -110,4 +110,30 @@ need_kvm() {
 	skip "$1" "needs /dev/kvm"; echo "WARNING: $1 skipped: no usable /dev/kvm" >&2; return 1
 }
 
+# A bounded libFuzzer run: fuzz_check NAME FUZZER WHAT MAX_LEN [SEED_DIR...].
+# Runs FUZZER for $VJ_FUZZ_SECONDS (15) from an empty corpus and the seed
+# directories; any sanitizer report, slow input or harness abort fails, and
+# the input that did it is kept in $BUILD/fuzz/NAME-*. WHAT is what the PASS
+# line claims after the count ("no crash, and every accepted frame is whole").
+fuzz_check() {
+	local name=$1 fuzzer=$2 what=$3 max_len=$4 secs=${VJ_FUZZ_SECONDS:-15} work rc runs
+	shift 4
+	if [ ! -x "$fuzzer" ]; then
+		fail "$name" "$fuzzer missing (make builds it with clang)"
+		return
+	fi
+	work=$(mktemp -d) || { fail "$name" "mktemp"; return; }
+	"$fuzzer" -max_total_time="$secs" -timeout=2 -rss_limit_mb=1024 -max_len="$max_len" \
+		-artifact_prefix="$BUILD/fuzz/$name-" -print_final_stats=1 \
+		"$work" "$@" >"$work.log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log")
+	if [ $rc = 0 ]; then
+		pass "$name: ${runs:-?} inputs in ${secs}s: $what"
+	else
+		fail "$name" "$(grep -m3 -E "ERROR|SUMMARY|deadly|crash-" "$work.log" | tr '\n' '|')"
+	fi
+	rm -rf "$work" "$work.log"
+}
+
 finish() { return $_t_failed; }

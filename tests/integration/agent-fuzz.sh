@@ -8,12 +8,10 @@
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 
 FUZZER=$BUILD/fuzz/fuzz_agent_proto
-SECS=${VJ_FUZZ_SECONDS:-15}
-[ -x "$FUZZER" ] || { fail "agent-fuzz" "$FUZZER missing (make builds it with clang)"; finish; exit; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/corpus" "$work/seeds"
+mkdir "$work/seeds"
 # Seeds: a HELLO of each version range; a WORKLOAD with every field, then
 # START; an EXIT; a SETTIME; a RESTORED with a hostname, and one with a MAC too.
 printf '\x08\0\0\0\x01\0\0\0VJAG\x01\0\x01\0' >"$work/seeds/hello"
@@ -28,14 +26,5 @@ printf '\x08\0\0\0\x01\0\0\0VJAG\x01\0\x03\0' >"$work/seeds/hello-v3"
 { printf '\x56\0\0\0\x14\0\0\0'; head -c 64 /dev/urandom
   printf '\x15\x81\xe9\x7d\xf4\x10\x22\x11\x02\0\x01\0c1\x01\0\x02\0\0\0\0\x0b'; } \
 	>"$work/seeds/restored-mac"
-"$FUZZER" -max_total_time="$SECS" -timeout=2 -rss_limit_mb=1024 -max_len=140000 \
-	-artifact_prefix="$BUILD/fuzz/agent-proto-" -print_final_stats=1 \
-	"$work/corpus" "$work/seeds" >"$work/log" 2>&1
-RC=$?
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-if [ $RC = 0 ]; then
-	pass "agent-fuzz: ${runs:-?} inputs in ${SECS}s: no crash, and every accepted frame is canonical"
-else
-	fail "agent-fuzz" "$(grep -m3 -E "ERROR|SUMMARY|deadly|crash-" "$work/log" | tr '\n' '|')"
-fi
+fuzz_check agent-fuzz "$FUZZER" "no crash, and every accepted frame is canonical" 140000 "$work/seeds"
 finish
