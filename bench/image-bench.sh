@@ -13,6 +13,7 @@
 # nested test host where this host has none).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 RUNS=${RUNS:-5}
@@ -58,40 +59,19 @@ limits:
 POLICY
 VJ=("$VMJAIL" --host-config "$work/host-erofs.yaml")
 
-now_ns() { date +%s%N; }
-
-# first_byte_ms ARGS...: ms from `vmjail run ARGS` to the workload's first
-# byte on its stdout.
-first_byte_ms() {
-	local t0 t1
-	t0=$(now_ns)
-	"${VJ[@]}" run "$work/fn.yaml" "$@" 2>"$work/err" | {
-		head -c 1 >/dev/null
-		now_ns >"$work/t1"
-		cat >/dev/null
-	}
-	if [ "${PIPESTATUS[0]}" != 0 ]; then
-		echo "image-bench: vmjail run $* failed: $(cat "$work/err")" >&2
-		exit 1
-	fi
-	t1=$(cat "$work/t1")
-	echo $(((t1 - t0) / 1000000))
-}
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
 
 # A first run warms the test host's caches for all that follow; the
 # initramfs runs are spread among the image runs so that no figure gets
 # the quiet (or the busy) part of the bench alone.
-first_byte_ms -- echo first-byte >/dev/null
+first_byte_ms "$work/fn.yaml" -- echo first-byte >/dev/null
 for fs in erofs ext4; do
 	VJ=("$VMJAIL" --host-config "$work/host-$fs.yaml")
 	for img in small big; do
 		for i in $(seq "$RUNS"); do
 			rm -rf "${work:?}/cache"
-			first_byte_ms --image "$IMAGES/$img.oci.tar" -- echo first-byte >>"$work/$fs.$img.first.ms"
-			first_byte_ms --image "$IMAGES/$img.oci.tar" -- echo first-byte >>"$work/$fs.$img.cached.ms"
-			first_byte_ms -- echo first-byte >>"$work/initramfs.ms"
+			first_byte_ms "$work/fn.yaml" --image "$IMAGES/$img.oci.tar" -- echo first-byte >>"$work/$fs.$img.first.ms"
+			first_byte_ms "$work/fn.yaml" --image "$IMAGES/$img.oci.tar" -- echo first-byte >>"$work/$fs.$img.cached.ms"
+			first_byte_ms "$work/fn.yaml" -- echo first-byte >>"$work/initramfs.ms"
 		done
 		first=$(median <"$work/$fs.$img.first.ms")
 		cached=$(median <"$work/$fs.$img.cached.ms")

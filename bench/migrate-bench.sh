@@ -11,6 +11,7 @@
 # runs it in the nested test host where this host has none).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 RUNS=${RUNS:-5}
@@ -19,7 +20,6 @@ DRIVER=$BUILD/tests/integration/vmm-migrate
 VMM=$BUILD/vmjail-vmm
 GUEST=$BUILD/tests/guest/testguest.elf
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 
 # measure LABEL MODE: RUNS migrations, their figures' medians.
 measure() {

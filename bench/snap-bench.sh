@@ -13,6 +13,7 @@
 # this host has none).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 RUNS=${RUNS:-5}
@@ -69,23 +70,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ns() { date +%s%N; }
-
-# first_byte_ms ARGS...: ms from `vmjail run ARGS` to the workload's first
-# byte on its stdout.
-first_byte_ms() {
-	local t0 t1
-	t0=$(now_ns)
-	"${VJ[@]}" run "$work/fn.yaml" "$@" | {
-		head -c 1 >/dev/null
-		now_ns >"$work/t1"
-		cat >/dev/null
-	}
-	t1=$(cat "$work/t1")
-	echo $(((t1 - t0) / 1000000))
-}
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
 
 # The source: booted, its agent's workload waiting; snapshot it.
 "${VJ[@]}" run "$work/fn.yaml" --id snapsrc --detach -- sh -c 'echo ready; exec sleep 100000' \
@@ -117,8 +101,8 @@ rm -rf "$work"/snaps/s[2-9]*
 "${VJ[@]}" rm snapsrc >/dev/null 2>&1
 
 for i in $(seq "$RUNS"); do
-	first_byte_ms --id boot$i -- echo first-byte >>"$work/boot.ms"
-	first_byte_ms --id restore$i --from-snapshot "$snap" -- echo first-byte >>"$work/restore.ms"
+	first_byte_ms "$work/fn.yaml" --id boot$i -- echo first-byte >>"$work/boot.ms"
+	first_byte_ms "$work/fn.yaml" --id restore$i --from-snapshot "$snap" -- echo first-byte >>"$work/restore.ms"
 done
 boot=$(median <"$work/boot.ms")
 restore=$(median <"$work/restore.ms")

@@ -10,6 +10,7 @@
 # Needs /dev/kvm; the net part needs root (a tap in a namespace of its own).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 VMM=$BUILD/vmjail-vmm
@@ -40,7 +41,6 @@ else
 	echo "virtio-bench: not root: no net figures" >&2
 fi
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 : >"$work/runs"
 for r in $(seq "$RUNS"); do
