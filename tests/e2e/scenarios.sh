@@ -1502,6 +1502,16 @@ CTR_RUN="$CTR run --snapshotter native --runc-binary /usr/bin/vmjail-runc --runc
 
 ctrd_start() {
 	mkdir -p $CTRD /etc/vmjail
+	# vmjail-runc runs the vmjail-vmm beside it; a sanitizer build's is
+	# not static, so the jail needs the static one (tests/e2e/build.mk):
+	# copies of both side by side (/proc/self/exe names the copy, where
+	# it would name a link's target).
+	if [ -x /usr/bin/vmjail-vmm-static ]; then
+		mkdir -p $CTRD/bin
+		cp /usr/bin/vmjail $CTRD/bin/vmjail-runc
+		cp /usr/bin/vmjail-vmm-static $CTRD/bin/vmjail-vmm
+		CTR_RUN=${CTR_RUN/\/usr\/bin\/vmjail-runc/$CTRD/bin/vmjail-runc}
+	fi
 	# The shim's runc calls read the host file from here (containerd's
 	# environment carries VMJAIL_HOST_CONFIG as well).
 	ln -sf /e2e/host.yaml /etc/vmjail/host.yaml
