@@ -707,6 +707,7 @@ scenario_jail_props() {
 	if [ -z "$VMM_PID" ]; then
 		kill -TERM $!
 		wait $!
+		sed 's/^/vmjail: /' /tmp/vj.err >>"$LOG"
 		return
 	fi
 	# The vCPU thread loads its filter before the guest's first
