@@ -33,7 +33,7 @@ BENCH_DEPS += all $(BENCH_BINS) $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf \
 	$(GUEST_DIR)/testguest-pvh.elf $(VGUEST) $(VHOST) kernel bench-linux-initramfs \
 	$(BUILD)/tests/integration/vmm-migrate
 
-.PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-virtio
+.PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-peers bench-virtio
 bench-build: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
 
 # Container image archives for bench-image (tests/e2e/make-image.sh):
@@ -73,9 +73,14 @@ bench-linux: $(BENCH_DEPS) $(NESTED_IMAGE)
 bench-jail: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh jail
 
+# kvmtool where lkvm is on PATH or in $(BUILD)/bench/lkvm (built by hand:
+# Debian 12 has no package), QEMU where it is installed.
+bench-peers: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh peers
+
 # Host-side cost of virtio requests against a bare exit.
 bench-virtio: $(BENCH_DEPS) $(NESTED_IMAGE)
 	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh virtio
 
 bench: $(BENCH_DEPS) initramfs bench-image-archives $(NESTED_IMAGE)
-	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail virtio ctl snapshot snap image
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh vmm linux jail peers virtio ctl snapshot snap image

@@ -9,6 +9,9 @@
 #           microvm, kvmtool where lkvm is installed): exec to /init, exec
 #           to exit, vmjail-vmm on THP and on 4 KiB pages
 #   jail    the jail's set-up, sandboxes launched and finished per second
+#   peers   exec to the first KVM_RUN (the kernel's tracepoints) of
+#           vmjail-vmm, a jailed sandbox, kvmtool and QEMU's microvm, and
+#           each run serially: runs per second, busy CPU per run
 #   virtio  a virtio request against a bare exit
 #   ctl     pause and resume through a sandbox's control socket, and ps
 #           over 50 sandboxes' entries
@@ -40,13 +43,14 @@ bench_one() {
 	vmm) "$BUILD/bench/vmm-boot" -n "${RUNS:-20}" "$BUILD" ;;
 	linux) "$BUILD/bench/linux-boot" -n "${RUNS:-10}" "$BUILD" ;;
 	jail) "$BUILD/bench/jail-bench" -n "${RUNS:-20}" "$BUILD" ;;
+	peers) RUNS=${RUNS:-10} "$TOP/bench/peers-bench.sh" ;;
 	virtio) "$TOP/bench/virtio-bench.sh" ;;
 	ctl) "$TOP/bench/ctl-bench.sh" ;;
 	snapshot) "$BUILD/bench/snapshot-bench" -n "${RUNS:-10}" "$BUILD" ;;
 	snap) "$TOP/bench/snap-bench.sh" ;;
 	image) "$TOP/bench/image-bench.sh" ;;
 	migrate) "$TOP/bench/migrate-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, virtio, ctl, snapshot, snap, image, migrate)" >&2
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, peers, virtio, ctl, snapshot, snap, image, migrate)" >&2
 		return 2 ;;
 	esac
 }

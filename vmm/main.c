@@ -558,10 +558,6 @@ static int run(struct vmm *m)
 		vm->timing.faults_before_run = page_faults();
 	if (r < 0)
 		vj_error("starting vCPU threads: %s", strerror(-r));
-	/* Only a VMM with a launcher (a control channel) is ever asked to
-	 * migrate: no idle thread for the others. */
-	else if (m->cfg.control.fd >= 0 && (r = vj_migration_thread_start(&m->migration)) < 0)
-		vj_error("starting the migration thread: %s", strerror(-r));
 	if (r == 0 && (r = vj_seccomp_apply(VJ_THREAD_VMM, m->cfg.seccomp)) < 0) {
 		vj_error("installing seccomp filter: %s", strerror(-r));
 		vj_vm_stop(vm, VJ_EXIT_KVM);
@@ -653,12 +649,12 @@ int main(int argc, char **argv)
 	}
 	m.machine = (struct vj_machine){ .vm = &m.vm, .serial = &m.serial, .i8042 = &m.i8042,
 					 .marker = &m.marker, .virtio = &m.virtio };
-	if ((r = vj_control_init(&m.control, &m.machine)) < 0 ||
-	    (r = vj_migration_init(&m.migration, &m.machine, vj_control_migrated, &m.control)) < 0) {
+	if ((r = vj_control_init(&m.control, &m.machine)) < 0) {
 		vj_error("control channel: %s", strerror(-r));
 		vj_vm_destroy(&m.vm);
 		return VJ_EXIT_KVM;
 	}
+	vj_migration_init(&m.migration, &m.machine, vj_control_migrated, &m.control);
 	m.control.migration = &m.migration;
 	if (vj_config_migrating(&m.cfg) && (status = receive_guest(&m)) != 0) {
 		vj_migration_destroy(&m.migration);

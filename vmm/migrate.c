@@ -458,24 +458,36 @@ static void on_efd(void *opaque, uint32_t events)
 		do_done(m);
 }
 
-int vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
-		      vj_migration_done_fn done, void *ctx)
+void vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
+		       vj_migration_done_fn done, void *ctx)
 {
-	*m = (struct vj_migration){ .machine = machine, .done = done, .done_ctx = ctx, .fd = -1 };
+	*m = (struct vj_migration){ .machine = machine, .done = done, .done_ctx = ctx, .fd = -1,
+				    .efd = -1 };
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
-	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->efd < 0)
-		return -errno;
-	m->efd_h = (struct vj_loop_handler){ on_efd, m };
-	return vj_loop_add_own(&machine->vm->loop, m->efd, EPOLLIN, &m->efd_h);
 }
 
-int vj_migration_thread_start(struct vj_migration *m)
+/*
+ * The first migration's: the eventfd and the thread. Most VMMs are never
+ * asked to migrate, so none pays for them at start-up; the thread is made
+ * under this thread's seccomp filter and narrows it with its own.
+ */
+static int start_thread(struct vj_migration *m)
 {
-	int r = pthread_create(&m->thread, NULL, thread_main, m);
+	int r;
 
-	if (r)
+	if (m->efd < 0) {
+		m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (m->efd < 0)
+			return -errno;
+		m->efd_h = (struct vj_loop_handler){ on_efd, m };
+		if ((r = vj_loop_add_own(&m->machine->vm->loop, m->efd, EPOLLIN, &m->efd_h)) < 0) {
+			close(m->efd);
+			m->efd = -1;
+			return r;
+		}
+	}
+	if ((r = pthread_create(&m->thread, NULL, thread_main, m)) != 0)
 		return -r;
 	m->started = true;
 	return 0;
@@ -488,11 +500,11 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 	uint64_t n = vm->mem.size / VJ_MIG_PAGE, bytes = words(n) * 8;
 	enum vj_migration_phase phase;
 
+	int r;
+
 	pthread_mutex_lock(&m->lock);
 	phase = m->phase;
 	pthread_mutex_unlock(&m->lock);
-	if (!m->started)
-		return -EOPNOTSUPP;
 	if (phase != VJ_MIG_IDLE)
 		return -EALREADY;
 	if (p->max_rounds < 2 || p->max_rounds > VJ_VMM_MIGRATE_ROUNDS_MAX - 2 ||
@@ -509,6 +521,10 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 				cfg->drives[i].file.name);
 			return -EROFS;
 		}
+	}
+	if (!m->started && (r = start_thread(m)) < 0) {
+		vj_error("migration: starting its thread: %s", strerror(-r));
+		return r;
 	}
 	m->npages = n;
 	m->dirty = calloc(1, bytes);

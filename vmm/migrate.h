@@ -38,12 +38,12 @@ typedef void (*vj_migration_done_fn)(void *ctx, int status, const struct vj_vmm_
 struct vj_migration {
 	const struct vj_machine *machine;
 	pthread_t thread;
-	bool started;
+	bool started;                  /* the thread, made by the first migration */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	enum vj_migration_phase phase; /* under lock */
 	bool quit;                     /* under lock: the VMM is ending */
-	int efd;                       /* migration thread -> VMM thread */
+	int efd;                       /* migration thread -> VMM thread; -1 until then */
 	struct vj_loop_handler efd_h;
 	vj_migration_done_fn done;
 	void *done_ctx;
@@ -65,14 +65,12 @@ struct vj_migration {
 	struct vj_vmm_migration out;
 };
 
-/* Before the loop runs: the eventfd and its handler. */
-int vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
-		      vj_migration_done_fn done, void *ctx);
-/* With the vCPU threads, before the VMM thread's filter: the migration
- * thread, idle until a migration starts; it loads its own filter. */
-int vj_migration_thread_start(struct vj_migration *m);
+/* Before the loop runs; nothing is made until the first migration. */
+void vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
+		       vj_migration_done_fn done, void *ctx);
 /* VMM thread: starts one, taking fd on success (see VJ_VMM_CTL_MIGRATE_SEND
- * for the statuses). */
+ * for the statuses). The first makes the migration thread, which loads
+ * its own filter on top of the VMM thread's, and its eventfd. */
 int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migrate *p);
 /* Whether a migration holds the VM paused (a resume must wait). */
 bool vj_migration_holds_pause(struct vj_migration *m);

@@ -32,10 +32,13 @@ int vj_seccomp_apply(enum vj_thread_kind kind, enum vj_seccomp_mode mode)
 	else
 		prog = mode == VJ_SECCOMP_LOG ? (struct sock_fprog)PROG(bpf_vmm_log)
 					      : (struct sock_fprog)PROG(bpf_vmm_kill);
-	/* Required for an unprivileged filter; the jail has set it already. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	/* Required for an unprivileged filter; the jail has set it already.
+	 * A migration thread inherited it from the VMM thread, whose filter
+	 * allows no prctl. */
+	if (kind != VJ_THREAD_MIGRATE && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
-	/* Per thread on purpose: no TSYNC, every thread loads its own table. */
+	/* Per thread on purpose: no TSYNC, every thread loads its own table
+	 * (the migration thread on top of the VMM thread's, see seccomp.h). */
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		return -errno;
 	return 0;

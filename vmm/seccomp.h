@@ -14,7 +14,12 @@ enum vj_thread_kind {
 	VJ_THREAD_KINDS
 };
 
-/* Installs the allowlist for this thread. VJ_SECCOMP_OFF is a no-op. */
+/*
+ * Installs the allowlist for this thread. VJ_SECCOMP_OFF is a no-op. A
+ * migration thread is made by the VMM thread under its filter, which it
+ * keeps: its own table goes on top, so that only the calls in both run,
+ * and the VMM thread's table holds all of the migration thread's.
+ */
 int vj_seccomp_apply(enum vj_thread_kind kind, enum vj_seccomp_mode mode);
 
 /*
@@ -39,6 +44,10 @@ struct vj_seccomp_rule {
 	const char *what; /* "ioctl KVM_RUN", for messages */
 	unsigned nchecks;
 	struct vj_seccomp_check checks[VJ_SECCOMP_CHECKS_MAX];
+	/* Not 0: the call does not run but fails with this errno (a call
+	 * the C library tries first and falls back from), instead of being
+	 * allowed. */
+	int refuse_errno;
 };
 
 const struct vj_seccomp_rule *vj_seccomp_rules(enum vj_thread_kind kind, unsigned *n);

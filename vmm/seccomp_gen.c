@@ -29,7 +29,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct vj_seccomp_rule *rule)
 		else
 			cmp[i] = (struct scmp_arg_cmp){ c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value };
 	}
-	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rule->nr, rule->nchecks, cmp);
+	return seccomp_rule_add_array(ctx,
+				      rule->refuse_errno ? SCMP_ACT_ERRNO(rule->refuse_errno)
+							 : SCMP_ACT_ALLOW,
+				      rule->nr, rule->nchecks, cmp);
 }
 
 /* Prints one program as `static const struct sock_filter NAME[]`. */

@@ -7,12 +7,21 @@
  *
  * Each thread loads its own table before the guest runs: the vCPU threads
  * when they start (before the start barrier), the VMM thread right after
- * it started them, so no thread inherits another's filter.
+ * it started them, so no vCPU thread inherits another's filter. The
+ * migration thread is the exception: most VMMs never migrate, so the VMM
+ * thread makes it on the first migration request, under its own filter,
+ * which the new thread keeps and narrows with its table (seccomp.h). So
+ * the VMM thread's table holds every row of the migration thread's, and
+ * what pthread_create() needs: clone with exactly a thread's flags (clone3
+ * passes its flags in memory, which a filter cannot read: it fails with
+ * ENOSYS, and the C library falls back to clone), the new thread's rseq
+ * and robust list, and seccomp() to load its table.
  *
  * Never in any table: open, openat, openat2, creat, execve, execveat,
  * socket, connect, bind, ptrace, mount, umount2, pivot_root, chroot,
- * unshare, setns, clone, clone3, fork, kill, process_vm_*, bpf, keyctl,
- * capset, setuid and friends. tests/unit/test_seccomp.c checks that.
+ * unshare, setns, fork, kill, process_vm_*, bpf, keyctl, capset, setuid
+ * and friends, prctl; clone only as above, clone3 never runs, seccomp()
+ * only to add a filter. tests/unit/test_seccomp.c checks that.
  *
  * To allow a new system call (a new device, a new backend):
  *  1. find what the thread really calls: `strace -f -o trace vmjail-vmm
@@ -31,8 +40,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -46,10 +57,16 @@
 #define EQ(a, v) { (a), VJ_SECCOMP_EQ, 0, (v) }
 #define MASKED_EQ(a, m, v) { (a), VJ_SECCOMP_MASKED_EQ, (m), (v) }
 
-#define ALLOW(call) { SCMP_SYS(call), #call, 0, { { 0, VJ_SECCOMP_EQ, 0, 0 } } }
-#define ALLOW_IF(call, what, check) { SCMP_SYS(call), what, 1, { check } }
-#define ALLOW_IF2(call, what, c1, c2) { SCMP_SYS(call), what, 2, { c1, c2 } }
+#define ALLOW(call) { SCMP_SYS(call), #call, 0, { { 0, VJ_SECCOMP_EQ, 0, 0 } }, 0 }
+#define REFUSE(call, err) { SCMP_SYS(call), #call " fails with " #err, 0, \
+			    { { 0, VJ_SECCOMP_EQ, 0, 0 } }, (err) }
+#define ALLOW_IF(call, what, check) { SCMP_SYS(call), what, 1, { check }, 0 }
+#define ALLOW_IF2(call, what, c1, c2) { SCMP_SYS(call), what, 2, { c1, c2 }, 0 }
 #define IOCTL(req) ALLOW_IF(ioctl, "ioctl " #req, EQ(1, req))
+/* What glibc's pthread_create() passes to clone (x86-64: flags first). */
+#define THREAD_CLONE_FLAGS                                                             \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | \
+	 CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
 /* Writable memory is fine; memory the VMM could execute is not. */
 #define NO_EXEC(call) ALLOW_IF(call, #call " without PROT_EXEC", MASKED_EQ(2, PROT_EXEC, 0))
 /* Memory for malloc and thread stacks: never executable, and never from the
@@ -136,9 +153,9 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(accept4), /* virtio-vsock: host programs connecting to its socket */
 	ALLOW(sendmsg), /* virtio-vsock: guest data to host sockets, broker requests */
 	ALLOW(recvmsg), /* virtio-vsock: host data, broker answers (SCM_RIGHTS) */
-	/* virtio-vsock: at end of stream, whether the host also hung up; one
-	 * socket, never a wait */
-	ALLOW_IF2(poll, "poll one fd, no wait", EQ(1, 1), EQ(2, 0)),
+	/* virtio-vsock: at end of stream, whether the host also hung up (one
+	 * socket, no wait); the migration thread: a reply on its stream */
+	ALLOW_IF(poll, "poll one fd", EQ(1, 1)),
 	/* virtio-vsock: the guest shut down its sending side */
 	ALLOW_IF(shutdown, "shutdown SHUT_WR", EQ(1, SHUT_WR)),
 	FUTEX(FUTEX_WAIT),      /* device locks shared with the vCPU threads */
@@ -157,6 +174,21 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(clock_gettime), /* timing; only where the clock has no vDSO */
 	ALLOW(close),         /* teardown */
 	ALLOW(exit_group),
+	/*
+	 * The first migration request (vmm/migrate.c) makes the migration
+	 * thread and the eventfd it wakes this thread with; the thread runs
+	 * under this table as well as its own, so its two KVM ioctls are
+	 * here too, though this thread never makes them.
+	 */
+	ALLOW_IF(eventfd2, "eventfd2 EFD_CLOEXEC|EFD_NONBLOCK", EQ(1, EFD_CLOEXEC | EFD_NONBLOCK)),
+	ALLOW_IF(clone, "clone a thread", EQ(0, THREAD_CLONE_FLAGS)),
+	REFUSE(clone3, ENOSYS),
+	ALLOW_IF(rseq, "rseq registering", EQ(2, 0)), /* the new thread, in glibc */
+	ALLOW(set_robust_list),                       /* the same */
+	ALLOW(exit),                                  /* its end (the migration thread's) */
+	ALLOW_IF2(seccomp, "seccomp adding a filter", EQ(0, SECCOMP_SET_MODE_FILTER), EQ(1, 0)),
+	IOCTL(KVM_SET_USER_MEMORY_REGION),
+	IOCTL(KVM_GET_DIRTY_LOG),
 	SANITIZER_ROWS
 };
 
@@ -204,7 +236,9 @@ static const struct vj_seccomp_rule vcpu_rules[] = {
  * The live migration thread (vmm/migrate.c): turns the guest's dirty
  * logging on and off, reads the dirty logs, and sends guest RAM and the
  * state down the stream the launcher passed; the VMM thread pauses and
- * resumes the VM for it. It opens nothing and makes no thread.
+ * resumes the VM for it. It opens nothing and makes no thread. Loaded on
+ * top of the VMM thread's filter, which it inherits: every row here must
+ * be allowed there too (test_seccomp proves the two stacked).
  */
 static const struct vj_seccomp_rule migrate_rules[] = {
 	/* dirty-page logging on the guest RAM slots on (KVM_MEM_LOG_DIRTY_PAGES)

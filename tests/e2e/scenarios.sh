@@ -707,6 +707,7 @@ scenario_jail_props() {
 	if [ -z "$VMM_PID" ]; then
 		kill -TERM $!
 		wait $!
+		sed 's/^/vmjail: /' /tmp/vj.err >>"$LOG"
 		return
 	fi
 	# The vCPU thread loads its filter before the guest's first
@@ -746,8 +747,8 @@ scenario_jail_props() {
 	# channel (8) it was passed, what it made itself (the VM, its vCPU,
 	# the stop eventfd, the event loop's two epoll sets, the boot marker's
 	# eventfd, the i8042's irqfd, the vsock device's eventfds, the
-	# signalfd, the migration thread's eventfd), and the agent's
-	# connection (20). Guest memory is in none.
+	# signalfd; a migration's eventfd comes with the first migration),
+	# and the agent's connection (19). Guest memory is in none.
 	# What it was passed for setting up (/dev/kvm 3, the kernel 4, the
 	# initrd 5, the configuration 9) is closed once used, and its numbers
 	# taken by what came later.
@@ -757,7 +758,7 @@ scenario_jail_props() {
 		)9:anon_inode:kvm-vm 10:anon_inode:[eventfd] $(
 		)11:anon_inode:[eventpoll] 12:anon_inode:[eventpoll] 13:anon_inode:[eventfd] $(
 		)14:anon_inode:[eventfd] 15:anon_inode:[eventfd] 16:anon_inode:[eventfd] $(
-		)17:anon_inode:[eventfd] 18:anon_inode:[eventfd] 19:anon_inode:[eventfd] 20:socket "
+		)17:anon_inode:[eventfd] 18:anon_inode:[eventfd] 19:socket "
 	# The vsock broker runs outside the jail, but in its cgroup and as
 	# the sandbox's uid, without capabilities. (KVM's own worker, a
 	# kernel thread on older kernels, joins the cgroup too: it has no

@@ -27,6 +27,7 @@
  * migration is refused (EROFS) before any stream is used. ro: both VMMs
  * have it read-only, which migrates as count does.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -253,6 +254,40 @@ static int wait_exit(pid_t pid, int ms)
 	return -1;
 }
 
+/* The threads of pid that run its executable (KVM's workers may join
+ * the process under another name). */
+static int vmm_threads(pid_t pid)
+{
+	char path[64], comm[32], own[32] = "";
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (!(f = fopen(path, "r")) || !fgets(own, sizeof(own), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", pid, de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, own))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 /* Where each thread of pid waits, for a run that hangs. */
 static void print_threads(const char *who, pid_t pid)
 {
@@ -354,6 +389,10 @@ int main(int argc, char **argv)
 		}
 	}
 	finding(wait_count(&src, 3), "the source counts", "at %u", last_count);
+	/* The migration thread is made by the first request, not at start. */
+	st = vmm_threads(src.pid);
+	finding(st == 2, "before any request the source runs its VMM and vCPU threads only",
+		"%d threads", st);
 	if (rw) {
 		int dummy[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dummy) < 0)
@@ -426,6 +465,9 @@ int main(int argc, char **argv)
 		at = last_count;
 		finding(wait_count(&src, at + 3), "the source counts on after the failed migration",
 			"%u -> %u", at, last_count);
+		st = vmm_threads(src.pid);
+		finding(st == 3, "the migration thread the request made waits for the next one",
+			"%d threads", st);
 		st = wait_exit(dst.pid, 10000);
 		finding(kill_dst ? st == 128 + SIGKILL : st == 9,
 			"the destination ends (killed, or refusing with status 9)", "status %d", st);

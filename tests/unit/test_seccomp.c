@@ -5,17 +5,23 @@
  * allowed arguments (it must survive; the call itself fails harmlessly on
  * fd -1 and the like), then once per argument check with that argument
  * changed to a value no row allows (it must die of SIGSYS). Calls that no
- * row names must die too, and --seccomp-log must only log.
+ * row names must die too, and --seccomp-log must only log. The migration
+ * thread is made under the VMM thread's filter and adds its own: its
+ * helper loads both, as the thread ends up with them.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -29,16 +35,29 @@ struct call {
 };
 
 /* What the kernel must do with a call: let it through (whatever the call
- * then returns), or kill the process. */
-enum verdict { SURVIVES, KILLED };
+ * then returns), fail it with ENOSYS without running it, or kill the
+ * process. */
+enum verdict { SURVIVES, REFUSED, KILLED };
+
+#define HELPER_SAW_ENOSYS 3
 
 static const char *const kind_names[] = { "vmm", "vcpu", "migrate" };
 
 /* The helper's way out must itself be allowed: vCPU and migration
  * threads exit with exit(2), the VMM thread with exit_group(2). */
-static void helper_exit(enum vj_thread_kind kind)
+static void helper_exit(enum vj_thread_kind kind, int status)
 {
-	syscall(kind == VJ_THREAD_VMM ? SYS_exit_group : SYS_exit, 0);
+	syscall(kind == VJ_THREAD_VMM ? SYS_exit_group : SYS_exit, status);
+}
+
+/* This thread's filters as a thread of that kind has them. */
+static int apply_as(enum vj_thread_kind kind, enum vj_seccomp_mode mode)
+{
+	int r = 0;
+
+	if (kind == VJ_THREAD_MIGRATE)
+		r = vj_seccomp_apply(VJ_THREAD_VMM, mode);
+	return r < 0 ? r : vj_seccomp_apply(kind, mode);
 }
 
 static enum verdict run_filtered(enum vj_thread_kind kind, enum vj_seccomp_mode mode,
@@ -57,14 +76,16 @@ static enum verdict run_filtered(enum vj_thread_kind kind, enum vj_seccomp_mode 
 		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 			signal(fatal[i], SIG_DFL);
 		setrlimit(RLIMIT_CORE, &no_core);
-		if (vj_seccomp_apply(kind, mode) < 0)
+		if (apply_as(kind, mode) < 0)
 			_exit(99);
-		syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
-		helper_exit(kind);
+		long r = syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+		helper_exit(kind, r < 0 && errno == ENOSYS ? HELPER_SAW_ENOSYS : 0);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 99);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == HELPER_SAW_ENOSYS)
+		return REFUSED;
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ? KILLED : SURVIVES;
 }
 
@@ -77,7 +98,7 @@ static bool check_holds(const struct vj_seccomp_check *k, unsigned long long v)
 static bool table_allows(const struct vj_seccomp_rule *rules, unsigned n, const struct call *c)
 {
 	for (unsigned i = 0; i < n; i++) {
-		bool all = rules[i].nr == c->nr;
+		bool all = rules[i].nr == c->nr && !rules[i].refuse_errno;
 		for (unsigned j = 0; all && j < rules[i].nchecks; j++)
 			all = check_holds(&rules[i].checks[j], c->a[rules[i].checks[j].arg]);
 		if (all)
@@ -123,7 +144,15 @@ static bool denied_variant(const struct vj_seccomp_rule *rules, unsigned n,
 static bool named_unconditionally(const struct vj_seccomp_rule *rules, unsigned n, long nr)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (rules[i].nr == nr && rules[i].nchecks == 0)
+		if (rules[i].nr == nr && rules[i].nchecks == 0 && !rules[i].refuse_errno)
+			return true;
+	return false;
+}
+
+static bool table_refuses(const struct vj_seccomp_rule *rules, unsigned n, long nr)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rules[i].nr == nr && rules[i].refuse_errno)
 			return true;
 	return false;
 }
@@ -139,6 +168,8 @@ static void rows_are_well_formed(void **state)
 			assert_true(rules[i].nr >= 0);
 			assert_non_null(rules[i].what);
 			assert_true(rules[i].nchecks <= VJ_SECCOMP_CHECKS_MAX);
+			/* ENOSYS is the one refusal a C library falls back from */
+			assert_true(rules[i].refuse_errno == 0 || rules[i].refuse_errno == ENOSYS);
 			for (unsigned j = 0; j < rules[i].nchecks; j++) {
 				const struct vj_seccomp_check *k = &rules[i].checks[j];
 				assert_true(k->arg < 6);
@@ -158,8 +189,12 @@ static void every_row_allows_its_call(void **state)
 		const struct vj_seccomp_rule *rules = vj_seccomp_rules(kind, &n);
 		for (unsigned i = 0; i < n; i++) {
 			struct call c = allowed_call(&rules[i]);
-			if (run_filtered(kind, VJ_SECCOMP_ENFORCE, &c) != SURVIVES)
-				fail_msg("%s: \"%s\" was killed", kind_names[kind], rules[i].what);
+			enum verdict v = run_filtered(kind, VJ_SECCOMP_ENFORCE, &c);
+			/* An allowed call may fail with ENOSYS itself (futex with
+			 * no valid operation): only a refusing row must. */
+			if (rules[i].refuse_errno ? v != REFUSED : v == KILLED)
+				fail_msg("%s: \"%s\" was %s", kind_names[kind], rules[i].what,
+					 rules[i].refuse_errno ? "not refused" : "killed");
 		}
 	}
 }
@@ -234,7 +269,9 @@ static void forbidden_calls_are_in_no_table_and_kill(void **state)
 				c.a[i] = NO_ARG;
 			if (table_allows(rules, n, &c) || named_unconditionally(rules, n, c.nr))
 				fail_msg("%s: %s is in the table", kind_names[kind], forbidden[f].name);
-			if (run_filtered(kind, VJ_SECCOMP_ENFORCE, &c) != KILLED)
+			/* clone3 in the VMM thread's: refused, never run */
+			if (run_filtered(kind, VJ_SECCOMP_ENFORCE, &c) !=
+			    (table_refuses(rules, n, c.nr) ? REFUSED : KILLED))
 				fail_msg("%s: %s was not killed", kind_names[kind], forbidden[f].name);
 		}
 	}
@@ -289,29 +326,134 @@ static void only_vcpus_set_irq_lines_and_both_write_irqfds(void **state)
 	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &irqfd), SURVIVES);
 }
 
-/* A live migration: only its own thread turns dirty logging on and reads
- * the logs, and it cannot run the guest or write files. */
+/* A live migration: the VMM thread makes its thread under its own filter,
+ * which the thread keeps, so it holds the migration thread's calls too;
+ * the migration thread itself cannot run the guest, write files, make
+ * threads or load filters; a vCPU thread cannot touch dirty logging. */
 static void migration_calls_belong_to_their_thread(void **state)
 {
 	static const unsigned long mig[] = { KVM_SET_USER_MEMORY_REGION, KVM_GET_DIRTY_LOG };
-	struct call run = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_RUN, 0, 0, 0, 0 } };
-	struct call pwr = { .nr = SYS_pwrite64, .a = { NO_ARG, 0, 0, 0, 0, 0 } };
+	static const struct call vmm_only[] = {
+		{ SYS_ioctl, { NO_ARG, KVM_RUN, 0, 0, 0, 0 } },
+		{ SYS_ioctl, { NO_ARG, KVM_GET_CLOCK, 0, 0, 0, 0 } },
+		{ SYS_pwrite64, { NO_ARG, 0, 0, 0, 0, 0 } },
+		{ SYS_eventfd2, { 0, EFD_CLOEXEC | EFD_NONBLOCK, 0, 0, 0, 0 } },
+		{ SYS_seccomp, { SECCOMP_SET_MODE_FILTER, 0, NO_ARG, 0, 0, 0 } },
+	};
+	unsigned nvmm, nmig;
+	const struct vj_seccomp_rule *vmm = vj_seccomp_rules(VJ_THREAD_VMM, &nvmm);
+	const struct vj_seccomp_rule *own = vj_seccomp_rules(VJ_THREAD_MIGRATE, &nmig);
 
 	(void)state;
+	for (unsigned i = 0; i < nmig; i++) {
+		struct call c = allowed_call(&own[i]);
+		if (!table_allows(vmm, nvmm, &c))
+			fail_msg("migrate: \"%s\" is not in the VMM thread's table, which the "
+				 "migration thread runs under too", own[i].what);
+	}
 	for (size_t i = 0; i < sizeof(mig) / sizeof(mig[0]); i++) {
 		struct call c = { .nr = SYS_ioctl, .a = { NO_ARG, mig[i], 0, 0, 0, 0 } };
 		assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
+		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), SURVIVES);
 #if !defined(__SANITIZE_ADDRESS__)
-		assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &c), KILLED);
 		assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &c), KILLED);
 #endif
 	}
+	for (size_t i = 0; i < sizeof(vmm_only) / sizeof(vmm_only[0]); i++) {
 #if !defined(__SANITIZE_ADDRESS__)
-	assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &run), KILLED);
-	assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &pwr), KILLED);
+		assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &vmm_only[i]),
+				 KILLED);
+#endif
+		if (vmm_only[i].a[1] != KVM_RUN)
+			assert_int_not_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE,
+							  &vmm_only[i]), KILLED);
+	}
+}
+
+/* The VMM thread's table lets pthread_create() make a thread (clone3
+ * refused, clone with a thread's flags) and nothing else of the kind. */
+static void the_vmm_thread_clones_threads_only(void **state)
+{
+	struct call clone3 = { .nr = SYS_clone3, .a = { NO_ARG, NO_ARG, 0, 0, 0, 0 } };
+	struct call fork_like = { .nr = SYS_clone, .a = { SIGCHLD, 0, 0, 0, 0, 0 } };
+	struct call newns = { .nr = SYS_clone,
+			      .a = { CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0, 0 } };
+
+	(void)state;
+	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &clone3), REFUSED);
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &fork_like), KILLED);
+	assert_int_equal(run_filtered(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE, &newns), KILLED);
+	assert_int_equal(run_filtered(VJ_THREAD_VCPU, VJ_SECCOMP_ENFORCE, &clone3), KILLED);
+	assert_int_equal(run_filtered(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE, &clone3), KILLED);
 #else
-	(void)run;
+	(void)fork_like;
+	(void)newns;
+#endif
+}
+
+static struct call thread_call;
+
+static void *idle_thread(void *arg)
+{
+	return arg;
+}
+
+/* As vmm/migrate.c's thread: its own table on top, then one call, then
+ * the thread's return (glibc's exit path) under both filters. */
+static void *migration_thread(void *arg)
+{
+	(void)arg;
+	if (vj_seccomp_apply(VJ_THREAD_MIGRATE, VJ_SECCOMP_ENFORCE) < 0)
+		_exit(99);
+	syscall(thread_call.nr, thread_call.a[0], thread_call.a[1], thread_call.a[2],
+		thread_call.a[3], thread_call.a[4], thread_call.a[5]);
+	return NULL;
+}
+
+/* The real thing: a thread made with pthread_create() by a thread under
+ * the VMM filter, as the first migration request makes it. */
+static enum verdict run_in_migration_thread(const struct call *c)
+{
+	int status;
+	pid_t pid;
+
+	thread_call = *c;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+		signal(SIGABRT, SIG_DFL);
+		/* The VMM made its vCPU threads before its filter: glibc's
+		 * once-per-process set-up for threads (a signal handler) is done. */
+		if (pthread_create(&t, NULL, idle_thread, NULL) != 0 || pthread_join(t, NULL) != 0)
+			_exit(98);
+		if (vj_seccomp_apply(VJ_THREAD_VMM, VJ_SECCOMP_ENFORCE) < 0)
+			_exit(99);
+		if (pthread_create(&t, NULL, migration_thread, NULL) != 0)
+			_exit(98);
+		pthread_join(t, NULL);
+		helper_exit(VJ_THREAD_VMM, 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_false(WIFEXITED(status) && WEXITSTATUS(status) >= 98);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ? KILLED : SURVIVES;
+}
+
+static void a_migration_thread_made_late_has_its_own_table(void **state)
+{
+	struct call dirty = { .nr = SYS_ioctl, .a = { NO_ARG, KVM_GET_DIRTY_LOG, 0, 0, 0, 0 } };
+	struct call pwr = { .nr = SYS_pwrite64, .a = { NO_ARG, 0, 0, 0, 0, 0 } };
+	struct call filter = { .nr = SYS_seccomp, .a = { SECCOMP_SET_MODE_FILTER, 0, NO_ARG } };
+
+	(void)state;
+	assert_int_equal(run_in_migration_thread(&dirty), SURVIVES);
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_int_equal(run_in_migration_thread(&pwr), KILLED);
+	assert_int_equal(run_in_migration_thread(&filter), KILLED);
+#else
 	(void)pwr;
+	(void)filter;
 #endif
 }
 
@@ -385,6 +527,8 @@ int main(void)
 		cmocka_unit_test(only_vcpus_set_irq_lines_and_both_write_irqfds),
 		cmocka_unit_test(snapshot_calls_belong_to_their_thread),
 		cmocka_unit_test(migration_calls_belong_to_their_thread),
+		cmocka_unit_test(the_vmm_thread_clones_threads_only),
+		cmocka_unit_test(a_migration_thread_made_late_has_its_own_table),
 	};
 	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);
