@@ -43,6 +43,7 @@ image-overlay 240
 image-hostile 300
 oci-containerd 600
 migrate-linux 1500
+migrate-net 600
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
@@ -615,6 +616,95 @@ scenario_migrate_agent() {
 		tail -n 5 "$f"
 	done >>"$LOG"
 	rm -f /e2e/mig-agent.yaml
+}
+
+# A sandbox with a network interface migrates over a Unix socket, and
+# once it runs on the destination its guest announces itself on the
+# destination's tap: a gratuitous ARP from its MAC for its address, which
+# Linux sends when its virtio-net device sets VIRTIO_NET_S_ANNOUNCE
+# (vmm/MIGRATION.md). The taps are in two named network namespaces the
+# host file allows (vjmig0, vjmig1), so that the test host watches the
+# destination's from before the launcher creates it there. The guest's
+# interface goes on working: the test host pings it over each tap.
+MN_VJ="vmjail --host-config /e2e/host-mignet.yaml"
+MN_MAC=02:00:00:00:00:b0
+MN_CMD='ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 &&
+echo "net up $(cat /sys/class/net/eth0/address)"; i=0
+while :; do echo "NET $i"; i=$((i + 1)); sleep 0.5; done'
+
+# mn_in NETNS CMD...: CMD in the named network namespace.
+mn_in() {
+	local ns=$1
+	shift
+	nsenter -n/run/netns/"$ns" "$@"
+}
+
+# mn_ping NETNS: the test host's side of that namespace's tap gets
+# 10.0.2.1 and pings the guest (10.0.2.2) through it.
+mn_ping() {
+	mn_in "$1" ip link set vjmig up
+	mn_in "$1" ip addr add 10.0.2.1/24 dev vjmig 2>/dev/null
+	mn_in "$1" ping -c 3 -W 5 10.0.2.2 >/tmp/mn-ping.out 2>&1 && return 0
+	WHY="ping in $1: $(tail -n 2 /tmp/mn-ping.out | tr '\n' ' ')"
+	return 1
+}
+
+scenario_migrate_net() {
+	local ns w rpid i=0
+	[ -d /sys/module/tun ] || insmod /lib/modules/tun.ko
+	rm -f /tmp/mn.* /tmp/mn-*
+	mkdir -p /run/netns
+	for ns in vjmig0 vjmig1; do
+		touch /run/netns/$ns
+		unshare --net=/run/netns/$ns true
+	done
+	{ cat /e2e/host.yaml; printf 'netns_allowed:\n  - vjmig0\n  - vjmig1\n'; } \
+		>/e2e/host-mignet.yaml
+	# /e2e/mignet-NETNS.yaml: linux.yaml without its workload, in NETNS,
+	# with the tap.
+	for ns in vjmig0 vjmig1; do
+		sed '/^workload:/,$d' /e2e/linux.yaml | awk -v mac="$MN_MAC" -v ns=$ns '{ print }
+			/^  console: none$/ { print "  net:"; print "    - tap: vjmig"
+				print "      mac: \"" mac "\"" }
+			/^jail:$/ { print "  netns: " ns }' >/e2e/mignet-$ns.yaml
+	done
+	$MN_VJ run /e2e/mignet-vjmig0.yaml $VJ_VMM --timeout 10m --id mn0 --detach \
+		-- sh -c "$MN_CMD" >/dev/null 2>>"$LOG"
+	expect "the source with a network interface runs, detached" until_log mn0 "net up $MN_MAC"
+	expect "the test host pings its guest over the source's tap" mn_ping vjmig0
+	mn_in vjmig1 virtio-host announce-watch vjmig $MN_MAC /tmp/mn.ready 180 >/tmp/mn.watch \
+		2>&1 &
+	w=$!
+	while [ $i -lt 100 ] && [ ! -e /tmp/mn.ready ]; do sleep 0.1; i=$((i + 1)); done
+	$MN_VJ receive /e2e/mignet-vjmig1.yaml $VJ_VMM --timeout 10m --id mn1 --detach \
+		--from unix:/tmp/mn.sock >/dev/null 2>>"$LOG" &
+	rpid=$!
+	i=0
+	while [ $i -lt 100 ] && [ ! -S /tmp/mn.sock ]; do sleep 0.1; i=$((i + 1)); done
+	OUT=$(timeout -k 5 300 $MN_VJ migrate mn0 --to unix:/tmp/mn.sock 2>>"$LOG")
+	RC=$?
+	echo "@@ migrate mn0 -> mn1: $RC: $OUT" >>"$LOG"
+	expect "mn0 -> mn1 over unix: vmjail migrate succeeds" test "$RC" = 0
+	[ "$RC" = 0 ] || kill $rpid 2>/dev/null
+	wait $rpid
+	wait $w
+	echo "@@ announce-watch: $(cat /tmp/mn.watch)" >>"$LOG"
+	expect "the guest announces itself on the destination's tap (gratuitous ARP from its MAC)" \
+		grep -q "^gratuitous ARP from $MN_MAC for 10.0.2.2 on vjmig" /tmp/mn.watch
+	expect "... its workload goes on there" until_log mn1 "^NET [0-9]"
+	expect "... and the test host pings it over the destination's tap" mn_ping vjmig1
+	$MN_VJ wait mn0 >/dev/null 2>&1
+	expect "... the source ended with status 8 (migrated)" test $? = 8
+	$MN_VJ kill mn1 --vm >/dev/null 2>&1
+	$MN_VJ wait mn1 >/dev/null 2>&1
+	for id in mn0 mn1; do $MN_VJ rm $id >/dev/null 2>&1; done
+	for ns in vjmig0 vjmig1; do
+		umount /run/netns/$ns
+		rm -f /run/netns/$ns
+	done
+	rm -f /e2e/host-mignet.yaml /e2e/mignet-*.yaml /tmp/mn.sock
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
 }
 
 no_vmm_left() {
