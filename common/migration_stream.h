@@ -34,7 +34,10 @@
 
 #define VJ_MIG_MAGIC "VJMIGRAT" /* HELLO's, 8 bytes, no terminator */
 #define VJ_MIG_FRAME_MAGIC 0x474d4a56u /* "VJMG" little-endian, each frame */
-#define VJ_MIG_VERSION 1u
+/* Moves with VJ_SNAPSHOT_VERSION: STATE is a state file, and a
+ * destination that would refuse it must refuse at HELLO, before any
+ * memory. 2: state file version 2. */
+#define VJ_MIG_VERSION 2u
 #define VJ_MIG_PAGE 4096u
 /* Pages in one MEMORY frame: 1 MiB of data at most, so that a frame's
  * length is bounded and a receiver never buffers more. */

@@ -32,7 +32,10 @@
 #include "error.h"
 
 #define VJ_SNAPSHOT_MAGIC "VJSNAPST" /* 8 bytes, no terminator in the file */
-#define VJ_SNAPSHOT_VERSION 1u
+/* Read exactly: another version is refused in one line (-EPROTO). 2:
+ * virtio-net has a third queue (control) and VIRTIO sections carry the
+ * configuration generation. */
+#define VJ_SNAPSHOT_VERSION 2u
 /* A state file is a few hundred KiB at most (32 vCPUs of ~7 KiB each): a
  * larger one is refused before it is read. */
 #define VJ_SNAPSHOT_MAX_BYTES (4u << 20)

@@ -37,6 +37,7 @@
 #include "seccomp.h"
 #include "vcpu.h"
 #include "virtio/devices.h"
+#include "virtio/net.h"
 #include "vm.h"
 
 struct vmm {
@@ -534,6 +535,25 @@ static long page_faults(void)
 	return getrusage(RUSAGE_SELF, &ru) < 0 ? -1 : ru.ru_minflt + ru.ru_majflt;
 }
 
+/*
+ * The guest runs at a new place: each network interface asks its driver
+ * to announce it, so that the switches learn its new port at once, not
+ * from its next frame. After a migration every one does (the guest
+ * carries its MAC along); after a restore only those whose MAC the
+ * guest keeps: a clone given a MAC of its own still holds the
+ * snapshot's until its agent changes it, and announcing that one from
+ * the clone's port would take the traffic of the original, which may
+ * still run (vmm/SNAPSHOT.md).
+ */
+static void announce_nets(struct vmm *m, bool migrated)
+{
+	for (unsigned i = 0; i < m->virtio.nnet; i++) {
+		struct vj_net *n = m->virtio.net[i];
+		if ((migrated || n->mac_kept) && vj_net_announce(n))
+			vj_info("%s: the guest is asked to announce itself", n->vdev.name);
+	}
+}
+
 static int run(struct vmm *m)
 {
 	struct vj_vm *vm = &m->vm;
@@ -577,7 +597,10 @@ static int run(struct vmm *m)
 			vj_control_event(&m->control, VJ_VMM_CTL_EVENT_RECEIVED,
 					 m->migrate_in_flags & VJ_MIG_HELLO_AGENT ?
 						 VJ_VMM_MIGRATE_AGENT : 0);
+			announce_nets(m, true);
 		}
+	} else if (r == 0 && m->snap) {
+		announce_nets(m, false);
 	}
 	if (r == 0 && (r = vj_loop_run(&vm->loop)) < 0) {
 		vj_error("event loop: %s", strerror(-r));

@@ -43,6 +43,7 @@ image-overlay 240
 image-hostile 300
 oci-containerd 600
 migrate-linux 1500
+migrate-net 600
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
@@ -615,6 +616,145 @@ scenario_migrate_agent() {
 		tail -n 5 "$f"
 	done >>"$LOG"
 	rm -f /e2e/mig-agent.yaml
+}
+
+# A sandbox with a network interface migrates over a Unix socket, and
+# once it runs on the destination its guest announces itself on the
+# destination's tap: a gratuitous ARP from its MAC for its address, which
+# Linux sends when its virtio-net device sets VIRTIO_NET_S_ANNOUNCE
+# (vmm/MIGRATION.md). The taps are in two named network namespaces the
+# host file allows (vjmig0, vjmig1), so that the test host watches the
+# destination's from before the launcher creates it there. The guest's
+# interface goes on working: the test host pings it over each tap. Then
+# clones of a snapshot of it: one that keeps its MAC announces itself,
+# one given another MAC does not announce the snapshot's (mn_restores).
+MN_VJ="vmjail --host-config /e2e/host-mignet.yaml"
+MN_MAC=02:00:00:00:00:b0
+MN_CMD='ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 &&
+echo "net up $(cat /sys/class/net/eth0/address)"; i=0
+while :; do echo "NET $i"; i=$((i + 1)); sleep 0.5; done'
+
+# mn_in NETNS CMD...: CMD in the named network namespace.
+mn_in() {
+	local ns=$1
+	shift
+	nsenter -n/run/netns/"$ns" "$@"
+}
+
+# mn_ping NETNS: the test host's side of that namespace's tap gets
+# 10.0.2.1 and pings the guest (10.0.2.2) through it.
+mn_ping() {
+	mn_in "$1" ip link set vjmig up
+	mn_in "$1" ip addr add 10.0.2.1/24 dev vjmig 2>/dev/null
+	mn_in "$1" ping -c 3 -W 5 10.0.2.2 >/tmp/mn-ping.out 2>&1 && return 0
+	WHY="ping in $1: $(tail -n 2 /tmp/mn-ping.out | tr '\n' ' ')"
+	return 1
+}
+
+# mn_clone ID POLICY WATCH-SECONDS: a clone of $SNAPS/mn, detached, with
+# the destination's tap in POLICY's namespace watched for the snapshot's
+# guest's gratuitous ARP meanwhile; the watcher's line in /tmp/mn.watch.
+mn_clone() {
+	local ns i=0 w
+	ns=$(sed -n 's/^  netns: //p' "$2")
+	rm -f /tmp/mn.ready
+	mn_in "$ns" virtio-host announce-watch vjmig $MN_MAC /tmp/mn.ready "$3" >/tmp/mn.watch \
+		2>&1 &
+	w=$!
+	while [ $i -lt 100 ] && [ ! -e /tmp/mn.ready ]; do sleep 0.1; i=$((i + 1)); done
+	timeout -k 5 300 $MN_VJ run "$2" $VJ_VMM --from-snapshot $SNAPS/mn --id "$1" --detach \
+		-- sh -c 'echo "clone $(cat /sys/class/net/eth0/address)"; sleep 100000' \
+		>/dev/null 2>>"$LOG"
+	RC=$?
+	wait $w
+	echo "@@ $1: run $RC, announce-watch: $(cat /tmp/mn.watch)" >>"$LOG"
+}
+
+# A snapshot of the migrated sandbox: a clone that keeps its MAC is the
+# same machine on a new tap and announces itself as it resumes; a clone
+# given a MAC of its own does not announce the snapshot's (which would
+# draw the original's traffic to it) (vmm/SNAPSHOT.md).
+mn_restores() {
+	mkdir -p -m 700 $SNAPS
+	$MN_VJ snapshot mn1 --to $SNAPS/mn --stop >>"$LOG" 2>&1
+	RC=$?
+	expect "the destination is snapshotted and stopped" vj_status_is 0 "snapshot"
+	timeout 120 $MN_VJ wait mn1 >/dev/null 2>&1
+	$MN_VJ rm mn1 >/dev/null 2>&1
+	[ "$RC" = 0 ] || return
+	mn_clone mn2 /e2e/mignet-vjmig0.yaml 120
+	expect "a clone with the snapshot's MAC runs" vj_status_is 0 "clone"
+	expect "... and announces itself on its tap as it resumes" \
+		grep -q "^gratuitous ARP from $MN_MAC for 10.0.2.2 on vjmig" /tmp/mn.watch
+	$MN_VJ kill mn2 --vm >/dev/null 2>&1
+	$MN_VJ wait mn2 >/dev/null 2>&1
+	sed 's/^      mac: .*/      mac: "02:00:00:00:00:b1"/' /e2e/mignet-vjmig1.yaml >/e2e/mignet-new.yaml
+	mn_clone mn3 /e2e/mignet-new.yaml 20
+	expect "a clone given a MAC of its own runs" vj_status_is 0 "clone"
+	expect "... its eth0 has that MAC" until_log mn3 "clone 02:00:00:00:00:b1"
+	expect "... and sends no gratuitous ARP for the snapshot's MAC" \
+		grep -q "^no gratuitous ARP from $MN_MAC on vjmig in 20 s" /tmp/mn.watch
+	$MN_VJ kill mn3 --vm >/dev/null 2>&1
+	$MN_VJ wait mn3 >/dev/null 2>&1
+	rm -rf $SNAPS/mn
+}
+
+scenario_migrate_net() {
+	local ns w rpid i=0
+	[ -d /sys/module/tun ] || insmod /lib/modules/tun.ko
+	rm -f /tmp/mn.* /tmp/mn-*
+	mkdir -p /run/netns
+	for ns in vjmig0 vjmig1; do
+		touch /run/netns/$ns
+		unshare --net=/run/netns/$ns true
+	done
+	{ cat /e2e/host.yaml; printf 'netns_allowed:\n  - vjmig0\n  - vjmig1\n'; } \
+		>/e2e/host-mignet.yaml
+	# /e2e/mignet-NETNS.yaml: linux.yaml without its workload, in NETNS,
+	# with the tap.
+	for ns in vjmig0 vjmig1; do
+		sed '/^workload:/,$d' /e2e/linux.yaml | awk -v mac="$MN_MAC" -v ns=$ns '{ print }
+			/^  console: none$/ { print "  net:"; print "    - tap: vjmig"
+				print "      mac: \"" mac "\"" }
+			/^jail:$/ { print "  netns: " ns }' >/e2e/mignet-$ns.yaml
+	done
+	$MN_VJ run /e2e/mignet-vjmig0.yaml $VJ_VMM --timeout 10m --id mn0 --detach \
+		-- sh -c "$MN_CMD" >/dev/null 2>>"$LOG"
+	expect "the source with a network interface runs, detached" until_log mn0 "net up $MN_MAC"
+	expect "the test host pings its guest over the source's tap" mn_ping vjmig0
+	mn_in vjmig1 virtio-host announce-watch vjmig $MN_MAC /tmp/mn.ready 180 >/tmp/mn.watch \
+		2>&1 &
+	w=$!
+	while [ $i -lt 100 ] && [ ! -e /tmp/mn.ready ]; do sleep 0.1; i=$((i + 1)); done
+	$MN_VJ receive /e2e/mignet-vjmig1.yaml $VJ_VMM --timeout 10m --id mn1 --detach \
+		--from unix:/tmp/mn.sock >/dev/null 2>>"$LOG" &
+	rpid=$!
+	i=0
+	while [ $i -lt 100 ] && [ ! -S /tmp/mn.sock ]; do sleep 0.1; i=$((i + 1)); done
+	OUT=$(timeout -k 5 300 $MN_VJ migrate mn0 --to unix:/tmp/mn.sock 2>>"$LOG")
+	RC=$?
+	echo "@@ migrate mn0 -> mn1: $RC: $OUT" >>"$LOG"
+	expect "mn0 -> mn1 over unix: vmjail migrate succeeds" test "$RC" = 0
+	[ "$RC" = 0 ] || kill $rpid 2>/dev/null
+	wait $rpid
+	wait $w
+	echo "@@ announce-watch: $(cat /tmp/mn.watch)" >>"$LOG"
+	expect "the guest announces itself on the destination's tap (gratuitous ARP from its MAC)" \
+		grep -q "^gratuitous ARP from $MN_MAC for 10.0.2.2 on vjmig" /tmp/mn.watch
+	expect "... its workload goes on there" until_log mn1 "^NET [0-9]"
+	expect "... and the test host pings it over the destination's tap" mn_ping vjmig1
+	$MN_VJ wait mn0 >/dev/null 2>&1
+	expect "... the source ended with status 8 (migrated)" test $? = 8
+	$MN_VJ rm mn0 >/dev/null 2>&1
+	mn_restores
+	for id in mn0 mn1 mn2 mn3; do $MN_VJ rm $id >/dev/null 2>&1; done
+	for ns in vjmig0 vjmig1; do
+		umount /run/netns/$ns
+		rm -f /run/netns/$ns
+	done
+	rm -f /e2e/host-mignet.yaml /e2e/mignet-*.yaml /tmp/mn.sock
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
 }
 
 no_vmm_left() {

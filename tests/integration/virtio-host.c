@@ -15,6 +15,16 @@
  *                                     and brings it up, waits for PINGS (1)
  *                                     pings, checks them, answers with the
  *                                     pong
+ *   virtio-host announce-watch IFNAME MAC READY SECONDS
+ *                                     (run in the tap's netns) creates
+ *                                     READY once it listens, waits for
+ *                                     IFNAME to exist and brings it up,
+ *                                     then for a gratuitous ARP (sender and
+ *                                     target address the same) from MAC
+ *                                     (aa:bb:cc:dd:ee:ff) arriving on it,
+ *                                     within SECONDS: "gratuitous ARP from
+ *                                     MAC for IP on IFNAME" and 0, or a
+ *                                     line saying none came and 1
  *   virtio-host vsock-peer UDS READY  the guest's peer for the `vsock`
  *                                     scenario: listens on UDS_5678
  *                                     (READY once it does), connects
@@ -56,6 +66,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -253,6 +264,70 @@ static int net_peer(const char *ifname, const char *ready_file, int pings)
 	printf("pong sent\n");
 	close(s);
 	return 0;
+}
+
+/* An ARP announcement for IPv4 over Ethernet from mac, as a guest sends
+ * it when asked to announce itself: sender hardware address mac, sender
+ * and target protocol addresses the same (request or reply). */
+static bool gratuitous_arp_from(const uint8_t *f, ssize_t n, const uint8_t mac[6])
+{
+	static const uint8_t ipv4_over_ethernet[6] = { 0, 1, 8, 0, 6, 4 };
+	const uint8_t *a = f + 14;
+
+	return n >= 14 + 28 && f[12] == 0x08 && f[13] == 0x06 && !memcmp(f + 6, mac, 6) &&
+	       !memcmp(a, ipv4_over_ethernet, 6) && a[6] == 0 && (a[7] == 1 || a[7] == 2) &&
+	       !memcmp(a + 8, mac, 6) && !memcmp(a + 14, a + 24, 4);
+}
+
+static int announce_watch(const char *ifname, const char *mac_text, const char *ready_file,
+			  unsigned seconds)
+{
+	/* Every interface of the namespace: the tap may not exist yet. */
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP) };
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	uint64_t up, give_up;
+	uint8_t mac[6], f[2048];
+	socklen_t sll_len;
+	ssize_t n;
+	int s, nl, idx;
+
+	if (sscanf(mac_text, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+		   &mac[4], &mac[5]) != 6) {
+		fprintf(stderr, "virtio-host: %s: not a MAC address\n", mac_text);
+		return 2;
+	}
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
+	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0 || nl < 0)
+		return die("socket(AF_PACKET, AF_NETLINK)");
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    bind(nl, (struct sockaddr *)&snl, sizeof(snl)) < 0)
+		return die("bind");
+	if (ready(ready_file))
+		return 2;
+	idx = link_up(s, nl, ifname);
+	close(nl);
+	if (!idx)
+		return die(ifname);
+	up = now_ms();
+	give_up = up + seconds * 1000ull;
+	for (uint64_t now = up; now < give_up; now = now_ms()) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		if (poll(&p, 1, (int)(give_up - now)) != 1)
+			continue;
+		sll_len = sizeof(sll);
+		n = recvfrom(s, f, sizeof(f), 0, (struct sockaddr *)&sll, &sll_len);
+		if (n < 0)
+			return die("recv");
+		if (sll.sll_ifindex != idx || !gratuitous_arp_from(f, n, mac))
+			continue;
+		printf("gratuitous ARP from %s for %u.%u.%u.%u on %s, %llu ms after it came up\n",
+		       mac_text, f[28], f[29], f[30], f[31], ifname,
+		       (unsigned long long)(now_ms() - up));
+		return 0;
+	}
+	printf("no gratuitous ARP from %s on %s in %u s\n", mac_text, ifname, seconds);
+	return 1;
 }
 
 static int unix_addr(struct sockaddr_un *sa, const char *path, const char *suffix)
@@ -545,6 +620,8 @@ int main(int argc, char **argv)
 		return vsock_peer(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "net-peer"))
 		return net_peer(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 1);
+	if (argc == 6 && !strcmp(argv[1], "announce-watch"))
+		return announce_watch(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "dead"))
 		return unix_socket(argv[2], argv[3], 0);
 	if (argc == 5 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "listen"))

@@ -284,9 +284,10 @@ static void a_hello_that_does_not_fit_is_refused_with_both_values(void **state)
 	assert_int_equal(vj_mig_check_hello(&h, &amd, &cfg, &e), -ENOEXEC);
 	assert_string_equal(e.msg, "the source runs on a GenuineIntel CPU family 6 model 85, this "
 			    "host has a AuthenticAMD CPU family 25 model 1");
-	h.version = 2;
+	/* Version 1 carried state files of version 1: refused at HELLO. */
+	h.version = 1;
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &cfg, &e), -EPROTO);
-	assert_string_equal(e.msg, "migration stream version 2, this vmjail speaks version 1");
+	assert_string_equal(e.msg, "migration stream version 1, this vmjail speaks version 2");
 	hello_for(&cfg, &h);
 	h.config.ndevices = 1000;
 	assert_int_equal(vj_mig_check_hello(&h, &cpu, &cfg, &e), -EINVAL);

@@ -29,12 +29,18 @@
 #define RXBUF 0x200000ull
 #define TXHDR 0x300000ull
 #define TXFRAME 0x301000ull
+#define CTLCMD 0x400000ull
+#define CTLACK 0x401000ull
 #define N VRING_DESC_F_NEXT
 #define W VRING_DESC_F_WRITE
+/* What Linux's driver takes of what the device offers. */
+#define ANNOUNCE_FEATURES                                                                  \
+	(1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_CTRL_VQ | \
+	 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE)
 
 struct fixture {
 	struct vj_guest_mem mem;
-	struct fake_ring rx, tx;
+	struct fake_ring rx, tx, ctl; /* in queue order: fake_driver_init() takes them so */
 	struct vj_net_config cfg;
 	struct vj_net net;
 	int pkt; /* packet socket on the tap interface */
@@ -342,6 +348,277 @@ static void restore_gives_the_clone_its_own_mac(void **state)
 	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), 0);
 }
 
+/* ---- the control queue and the announce ---------------------------- */
+
+/* The configuration's status field, as the driver reads it. */
+static uint16_t config_status(struct vj_virtio_dev *d)
+{
+	uint16_t v;
+
+	vj_virtio_mmio_ops.read(d, VIRTIO_MMIO_CONFIG + offsetof(struct virtio_net_config, status),
+				(uint8_t *)&v, sizeof(v));
+	return v;
+}
+
+/* The driver starts again, taking `features` and, with the control
+ * queue, all three queues. */
+static void driver_with(struct fixture *f, uint64_t features)
+{
+	bool ctrl = features & (1ull << VIRTIO_NET_F_CTRL_VQ);
+
+	fake_ring_init_slot(&f->rx, &f->mem, 16, 0);
+	fake_ring_init_slot(&f->tx, &f->mem, 16, 1);
+	fake_ring_init_slot(&f->ctl, &f->mem, 16, 2);
+	f->rx_desc = 0;
+	assert_true(fake_driver_init(&f->net.vdev, features, &f->rx, ctrl ? 3 : 2) &
+		    VIRTIO_CONFIG_S_DRIVER_OK);
+	/* The reset's clean-up, as the event loop would run it. */
+	vj_virtio_lock(&f->net.vdev);
+	vj_virtio_unlock(&f->net.vdev);
+	irqs_taken(&f->net.vdev);
+}
+
+/* One control request: cmd_len bytes from CTLCMD (`cmd`, when not NULL,
+ * copied there first) readable, then ack_len bytes at CTLACK writable
+ * (0: no such descriptor). The ack byte starts as 0xaa. Returns the
+ * used length; *ack is the ack byte afterwards. */
+static uint32_t control(struct fixture *f, const void *cmd, uint32_t cmd_len, uint32_t ack_len,
+			uint8_t *ack)
+{
+	uint16_t before = fake_used_idx(&f->ctl);
+
+	if (cmd)
+		memcpy(gp(&f->mem, CTLCMD), cmd, cmd_len);
+	*(uint8_t *)gp(&f->mem, CTLACK) = 0xaa;
+	fake_desc(&f->ctl, 0, CTLCMD, cmd_len, ack_len ? N : 0, 1);
+	fake_desc(&f->ctl, 1, CTLACK, ack_len, W, 0);
+	fake_publish(&f->ctl, 0);
+	vj_virtio_process(&f->net.vdev, VJ_NET_CTRLQ);
+	assert_int_equal(fake_used_idx(&f->ctl), (uint16_t)(before + 1));
+	*ack = *(uint8_t *)gp(&f->mem, CTLACK);
+	return fake_used(&f->ctl, before).len;
+}
+
+static const uint8_t announce_ack[2] = { VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK };
+
+static void the_device_offers_a_control_queue_link_status_and_announce(void **state)
+{
+	F;
+	const uint32_t want = 1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_STATUS |
+			      1u << VIRTIO_NET_F_CTRL_VQ | 1u << VIRTIO_NET_F_GUEST_ANNOUNCE |
+			      1u << VIRTIO_RING_F_INDIRECT_DESC;
+
+	reg_write(&f->net.vdev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_DEVICE_FEATURES), want);
+	reg_write(&f->net.vdev, VIRTIO_MMIO_QUEUE_SEL, VJ_NET_CTRLQ);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_QUEUE_NUM_MAX), VJ_NET_QUEUE_SIZE);
+	reg_write(&f->net.vdev, VIRTIO_MMIO_QUEUE_SEL, VJ_NET_NQUEUES);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	/* The link is always up: a driver with STATUS takes it from here. */
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+}
+
+static void announce_sets_the_status_bit_and_raises_a_config_interrupt(void **state)
+{
+	F;
+	uint32_t gen;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	gen = reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION);
+	assert_true(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 1);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+}
+
+static void the_ack_clears_the_announce_bit(void **state)
+{
+	F;
+	uint32_t gen;
+	uint8_t ack;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	gen = reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION);
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_OK);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+	/* The field changed, at the driver's request: a new generation, no
+	 * configuration interrupt (only the used buffer's). */
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS) &
+				 VIRTIO_MMIO_INT_CONFIG,
+			 VIRTIO_MMIO_INT_CONFIG); /* the announce's, not yet acknowledged */
+	reg_write(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_OK); /* again: nothing to clear, still fine */
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+}
+
+static void no_announce_for_a_driver_that_did_not_negotiate_it(void **state)
+{
+	F;
+	uint32_t gen = reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION);
+	uint8_t ack;
+
+	/* setup()'s driver took the MAC alone. */
+	assert_false(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 0);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+
+	/* The control queue without the announce: nothing to ask, and an
+	 * acknowledgement of nothing is an error. */
+	driver_with(f, 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_CTRL_VQ);
+	assert_false(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 0);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+
+	/* A driver that is not running is not asked either. */
+	driver_with(f, ANNOUNCE_FEATURES);
+	reg_write(&f->net.vdev, VIRTIO_MMIO_STATUS, 0);
+	assert_false(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 0);
+}
+
+static void commands_the_device_does_not_implement_are_answered_err(void **state)
+{
+	F;
+	static const uint8_t rx_promisc[3] = { VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 1 };
+	static const uint8_t mac_set[8] = { VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+					    2, 0, 0, 0, 0, 1 };
+	static const uint8_t announce_other[2] = { VIRTIO_NET_CTRL_ANNOUNCE, 1 };
+	static const uint8_t unknown[2] = { 0xff, 0 };
+	static const uint8_t ack_with_data[3] = { VIRTIO_NET_CTRL_ANNOUNCE,
+						  VIRTIO_NET_CTRL_ANNOUNCE_ACK, 0 };
+	uint8_t ack;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	assert_int_equal(control(f, rx_promisc, 3, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	assert_int_equal(control(f, mac_set, 8, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	assert_int_equal(control(f, announce_other, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	assert_int_equal(control(f, unknown, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	/* The acknowledgement carries no data: with some it is no command. */
+	assert_int_equal(control(f, ack_with_data, 3, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	/* 8 MiB of command data, never read: the answer is the same. */
+	memcpy(gp(&f->mem, CTLCMD), announce_ack, 2);
+	assert_int_equal(control(f, NULL, 8u << 20, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_ERR);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	/* A longer writable part: the ack is its first byte. */
+	assert_int_equal(control(f, announce_ack, 2, 64, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_OK);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+	assert_int_equal(f->net.ctrl_malformed, 0);
+}
+
+static void malformed_control_chains_come_back_unanswered_and_counted(void **state)
+{
+	F;
+	uint8_t ack;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	/* A header of one byte. */
+	assert_int_equal(control(f, announce_ack, 1, 1, &ack), 0);
+	assert_int_equal(ack, 0xaa);
+	/* No writable byte for the ack. */
+	assert_int_equal(control(f, announce_ack, 2, 0, &ack), 0);
+	/* The header outside guest RAM. */
+	fake_desc(&f->ctl, 0, FAKE_OUTSIDE, 2, N, 1);
+	fake_desc(&f->ctl, 1, CTLACK, 1, W, 0);
+	fake_publish(&f->ctl, 0);
+	vj_virtio_process(&f->net.vdev, VJ_NET_CTRLQ);
+	assert_int_equal(fake_used(&f->ctl, 2).len, 0);
+	/* Everything writable: no header to read. */
+	memcpy(gp(&f->mem, CTLCMD), announce_ack, 2);
+	fake_desc(&f->ctl, 0, CTLCMD, 2, W | N, 1);
+	fake_desc(&f->ctl, 1, CTLACK, 1, W, 0);
+	fake_publish(&f->ctl, 0);
+	vj_virtio_process(&f->net.vdev, VJ_NET_CTRLQ);
+	assert_int_equal(fake_used_idx(&f->ctl), 4);
+	assert_int_equal(fake_used(&f->ctl, 3).len, 0);
+	assert_int_equal(*(uint8_t *)gp(&f->mem, CTLACK), 0xaa);
+	assert_int_equal(f->net.ctrl_malformed, 4);
+	/* None of them acknowledged the announce; the device still works. */
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	assert_false(f->net.vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_OK);
+}
+
+/* The snapshot's (and a migration's) transport state holds the control
+ * queue and the configuration generation, and a device restored from it
+ * answers on that queue. */
+static void the_control_queue_survives_a_snapshot_round_trip(void **state)
+{
+	F;
+	struct vj_snap_virtio v;
+	uint32_t gen;
+	uint8_t ack;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	gen = reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION);
+	vj_virtio_save(&f->net.vdev, &v);
+	assert_int_equal(v.nqueues, VJ_NET_NQUEUES);
+	assert_true(v.q[VJ_NET_CTRLQ].ready);
+	assert_int_equal(v.q[VJ_NET_CTRLQ].desc_gpa, f->ctl.desc);
+	assert_int_equal(v.q[VJ_NET_CTRLQ].last_avail, 1);
+	assert_int_equal(v.config_generation, gen);
+	assert_true(v.driver_features & (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE));
+
+	reg_write(&f->net.vdev, VIRTIO_MMIO_STATUS, 0); /* a fresh device */
+	vj_virtio_lock(&f->net.vdev);
+	vj_virtio_unlock(&f->net.vdev);
+	v.config_generation = gen + 5; /* as another device left it */
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), 0);
+	irqs_taken(&f->net.vdev);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_CONFIG_GENERATION), gen + 5);
+	assert_true(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 1);
+	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+	assert_int_equal(ack, VIRTIO_NET_OK);
+	assert_int_equal(fake_used_idx(&f->ctl), 2);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+
+	/* A section of the two-queue device (format version 1) is not this
+	 * device's. */
+	v.nqueues = 2;
+	assert_int_equal(vj_virtio_restore(&f->net.vdev, &v), -EINVAL);
+}
+
+/* Whether a restored guest keeps its MAC, which decides its announce. */
+static void a_restore_keeps_the_mac_unless_the_clone_names_another(void **state)
+{
+	static const uint8_t snap_mac[6] = { 0x02, 0, 0, 0, 0, 7 };
+	F;
+
+	vj_net_restore_mac(&f->net, true, snap_mac);
+	assert_false(f->net.mac_kept); /* the clone's own MAC */
+	vj_net_restore_mac(&f->net, true, (const uint8_t *)"\x52\x54\x00\x12\x34\x56");
+	assert_true(f->net.mac_kept); /* the same one */
+	vj_net_restore_mac(&f->net, false, snap_mac);
+	assert_false(f->net.mac_kept); /* the snapshot's guest chose its own */
+	f->cfg.has_mac = false;
+	vj_net_restore_mac(&f->net, true, snap_mac);
+	assert_true(f->net.mac_kept);
+	vj_net_restore_mac(&f->net, false, snap_mac);
+	assert_true(f->net.mac_kept);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +632,14 @@ int main(void)
 		T(standalone_tap_is_opened_without_a_virtio_net_header),
 		T(tap_with_a_virtio_net_header_is_refused),
 		T(restore_gives_the_clone_its_own_mac),
+		T(the_device_offers_a_control_queue_link_status_and_announce),
+		T(announce_sets_the_status_bit_and_raises_a_config_interrupt),
+		T(the_ack_clears_the_announce_bit),
+		T(no_announce_for_a_driver_that_did_not_negotiate_it),
+		T(commands_the_device_does_not_implement_are_answered_err),
+		T(malformed_control_chains_come_back_unanswered_and_counted),
+		T(the_control_queue_survives_a_snapshot_round_trip),
+		T(a_restore_keeps_the_mac_unless_the_clone_names_another),
 	};
 	vj_unit_filter();
 	return cmocka_run_group_tests(tests, NULL, NULL);

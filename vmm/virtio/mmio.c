@@ -75,6 +75,13 @@ void vj_virtio_needs_reset(struct vj_virtio_dev *d)
 		raise_interrupt(d, VIRTIO_MMIO_INT_CONFIG);
 }
 
+void vj_virtio_config_changed(struct vj_virtio_dev *d, bool tell)
+{
+	d->config_generation++;
+	if (tell && vj_virtio_running(d))
+		raise_interrupt(d, VIRTIO_MMIO_INT_CONFIG);
+}
+
 void vj_virtio_kick(struct vj_virtio_dev *d, unsigned q)
 {
 	if (q < d->nqueues)
@@ -327,7 +334,7 @@ static uint32_t reg_read(struct vj_virtio_dev *d, uint64_t off)
 	case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return NO_SHM_REGION;
 	case VIRTIO_MMIO_CONFIG_GENERATION:
-		return 0; /* configuration space never changes */
+		return d->config_generation;
 	default:
 		return 0;
 	}
@@ -484,7 +491,7 @@ void vj_virtio_save(struct vj_virtio_dev *d, struct vj_snap_virtio *o)
 	o->drv_features_sel = d->drv_features_sel;
 	o->queue_sel = d->queue_sel;
 	o->isr = d->isr;
-	o->config_generation = 0; /* no device's configuration ever changes */
+	o->config_generation = d->config_generation;
 	o->device_features = d->features;
 	o->driver_features = d->driver_features;
 	for (unsigned i = 0; i < d->nqueues && i < VJ_SNAP_VIRTIO_QUEUES; i++) {
@@ -515,6 +522,7 @@ int vj_virtio_restore(struct vj_virtio_dev *d, const struct vj_snap_virtio *in)
 	d->drv_features_sel = in->drv_features_sel;
 	d->queue_sel = in->queue_sel;
 	d->isr = in->isr;
+	d->config_generation = in->config_generation;
 	d->driver_features = in->driver_features & d->features;
 	for (unsigned i = 0; i < d->nqueues && r == 0; i++) {
 		const struct vj_snap_virtq *sq = &in->q[i];

@@ -72,6 +72,10 @@ struct vj_virtio_dev {
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	uint64_t driver_features;
 	uint32_t isr;
+	/* ConfigGeneration: moves whenever the device changes its
+	 * configuration space, so that a driver reading a field wider than
+	 * one access sees it change under it and reads again. */
+	uint32_t config_generation;
 	bool reset_pending; /* host-side clean-up owed to the VMM thread */
 	uint32_t queue_num[VJ_VIRTIO_MAX_QUEUES]; /* as written, checked at ready */
 	struct vj_virtq vq[VJ_VIRTIO_MAX_QUEUES];
@@ -133,6 +137,12 @@ void vj_virtio_notify_used(struct vj_virtio_dev *d, unsigned q);
 /* Lock held. Sets DEVICE_NEEDS_RESET and tells a running driver through
  * a configuration-change interrupt. */
 void vj_virtio_needs_reset(struct vj_virtio_dev *d);
+
+/* Lock held. After the device changed its configuration space: a new
+ * ConfigGeneration, and a configuration-change interrupt when `tell`
+ * and the driver runs (a change the driver itself asked for needs
+ * none). */
+void vj_virtio_config_changed(struct vj_virtio_dev *d, bool tell);
 
 /* Asks the event loop to run queue work for q again (e.g. when a throttle
  * ends), through the queue's notify eventfd. */

@@ -212,22 +212,104 @@ static void tx_work(struct vj_net *n, struct vj_virtq *q)
 		vj_virtio_notify_used(&n->vdev, VJ_NET_TXQ);
 }
 
+/* ---- control: the driver's commands ---------------------------------- */
+
+static bool announce_negotiated(const struct vj_virtio_dev *d)
+{
+	/* The acknowledgement comes on the control queue: without it the
+	 * request could never be cleared. */
+	return vj_virtio_has_feature(d, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
+	       vj_virtio_has_feature(d, VIRTIO_NET_F_CTRL_VQ);
+}
+
+/* The answer to one well-formed control chain. The only command is
+ * VIRTIO_NET_CTRL_ANNOUNCE_ACK, which carries no data: any other class or
+ * command, or command data of any length, is VIRTIO_NET_ERR, and the
+ * chain's readable bytes past the header are never read. */
+static uint8_t ctrl_command(struct vj_net *n, const struct vj_chain *c)
+{
+	struct virtio_net_ctrl_hdr h;
+
+	if (c->readable != sizeof(h) || vj_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
+		return VIRTIO_NET_ERR;
+	if (h.class != VIRTIO_NET_CTRL_ANNOUNCE || h.cmd != VIRTIO_NET_CTRL_ANNOUNCE_ACK ||
+	    !announce_negotiated(&n->vdev))
+		return VIRTIO_NET_ERR;
+	/* Cleared before the chain is used (virtio 1.x, 5.1.6.5.4): the
+	 * driver asked for the change, so no interrupt tells it. */
+	if (n->config.status & VIRTIO_NET_S_ANNOUNCE) {
+		n->config.status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
+		vj_virtio_config_changed(&n->vdev, false);
+	}
+	return VIRTIO_NET_OK;
+}
+
+static void ctrl_work(struct vj_net *n, struct vj_virtq *q)
+{
+	const struct vj_chain *c = &n->chain;
+	bool used = false;
+	unsigned i;
+
+	for (i = 0; i < q->size; i++) {
+		uint8_t ack;
+		if (vj_virtq_pop(q, n->vdev.mem, &n->chain) <= 0)
+			break;
+		/* The header, then the ack byte, the first writable one: a
+		 * chain without both has nowhere to take the answer from or
+		 * put it. */
+		if (c->err || c->readable < sizeof(struct virtio_net_ctrl_hdr) || !c->writable) {
+			n->ctrl_malformed++;
+			vj_virtq_push(q, c, 0);
+		} else {
+			ack = ctrl_command(n, c);
+			vj_virtq_push(q, c, (uint32_t)vj_chain_write(c, 0, &ack, sizeof(ack)));
+		}
+		used = true;
+	}
+	/* A full ring's worth: the rest next turn, after the other devices. */
+	if (i == q->size)
+		vj_virtio_kick(&n->vdev, VJ_NET_CTRLQ);
+	if (used)
+		vj_virtio_notify_used(&n->vdev, VJ_NET_CTRLQ);
+}
+
+bool vj_net_announce(struct vj_net *n)
+{
+	bool asked = false;
+
+	vj_virtio_lock(&n->vdev);
+	if (vj_virtio_running(&n->vdev) && announce_negotiated(&n->vdev)) {
+		n->config.status |= VIRTIO_NET_S_ANNOUNCE;
+		vj_virtio_config_changed(&n->vdev, true);
+		asked = true;
+	}
+	vj_virtio_unlock(&n->vdev);
+	return asked;
+}
+
 static void net_queue_work(struct vj_virtio_dev *d, unsigned qi)
 {
 	struct vj_net *n = container_of_net(d);
 
 	if (qi == VJ_NET_RXQ)
 		rx_work(n);
-	else
+	else if (qi == VJ_NET_TXQ)
 		tx_work(n, &d->vq[qi]);
+	else if (vj_virtio_has_feature(d, VIRTIO_NET_F_CTRL_VQ))
+		ctrl_work(n, &d->vq[qi]); /* a driver without it has no such queue */
 }
 
 static void net_reset(struct vj_virtio_dev *d)
 {
 	struct vj_net *n = container_of_net(d);
 
-	/* A frame read for the old driver instance is stale now. */
+	/* A frame read for the old driver instance is stale now, and so is
+	 * a request to announce that it never acknowledged. */
 	n->frame_len = 0;
+	if (n->config.status & VIRTIO_NET_S_ANNOUNCE) {
+		n->config.status = VIRTIO_NET_S_LINK_UP;
+		vj_virtio_config_changed(d, false);
+	}
 	tap_poll(n, false);
 }
 
@@ -290,7 +372,12 @@ static int tap_prepare(int fd, const char *name)
 int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
 		  const struct vj_guest_mem *mem)
 {
-	uint64_t features = 1ull << VIRTIO_RING_F_INDIRECT_DESC, now = vj_now_ns();
+	/* GUEST_ANNOUNCE needs CTRL_VQ (its acknowledgement) and STATUS (its
+	 * request is a status bit); a driver with STATUS takes the link state
+	 * from that field, which always says up. */
+	uint64_t features = 1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_NET_F_STATUS |
+			    1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE;
+	uint64_t now = vj_now_ns();
 	char name[24];
 	int r;
 
@@ -304,13 +391,14 @@ int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned in
 		features |= 1ull << VIRTIO_NET_F_MAC;
 		memcpy(n->config.mac, cfg->mac, sizeof(n->config.mac));
 	}
+	n->config.status = VIRTIO_NET_S_LINK_UP;
 	n->frame = malloc(VJ_NET_HDR_LEN + VJ_NET_FRAME_MAX);
 	if (!n->frame)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "virtio-net%u", index);
 	/* Each direction gets its own buckets, sized by the same limits. */
-	r = vj_virtio_init(&n->vdev, name, VIRTIO_ID_NET, features, 2, VJ_NET_QUEUE_SIZE,
-			   &n->config, sizeof(n->config), &net_ops, mem);
+	r = vj_virtio_init(&n->vdev, name, VIRTIO_ID_NET, features, VJ_NET_NQUEUES,
+			   VJ_NET_QUEUE_SIZE, &n->config, sizeof(n->config), &net_ops, mem);
 	if (r == 0)
 		r = vj_rate_limiter_init(&n->rx_rl, &cfg->rate, now);
 	if (r == 0)
@@ -351,6 +439,11 @@ void vj_net_restore_mac(struct vj_net *n, bool snap_has_mac, const uint8_t snap_
 		memcpy(n->config.mac, n->cfg->mac, sizeof(n->config.mac));
 	else if (snap_has_mac)
 		memcpy(n->config.mac, snap_mac, sizeof(n->config.mac));
+	/* A clone named no MAC of its own, or the one it had: its guest's
+	 * interface goes on with the MAC it had (the guest agent changes it
+	 * otherwise, vmm/SNAPSHOT.md). */
+	n->mac_kept = !n->cfg->has_mac ||
+		      (snap_has_mac && !memcmp(n->cfg->mac, snap_mac, sizeof(n->config.mac)));
 }
 
 void vj_net_destroy(struct vj_net *n)

@@ -1,6 +1,10 @@
 /*
  * virtio-net over a tap device: one receive and one transmit queue, MAC
- * address from the configuration (VIRTIO_NET_F_MAC when one is set).
+ * address from the configuration (VIRTIO_NET_F_MAC when one is set), and
+ * a control queue for one command: the driver's acknowledgement that it
+ * announced itself (VIRTIO_NET_F_GUEST_ANNOUNCE). The link is always up
+ * (VIRTIO_NET_F_STATUS, which the announce request needs: it is a bit of
+ * the configuration's status field).
  *
  * Offloads are off: no checksum, TSO/UFO or mergeable-buffer features are
  * offered, the tap is told to hand us only complete, checksummed frames
@@ -32,6 +36,8 @@
 #define VJ_NET_FRAME_MAX 65536 /* Ethernet frame, header excluded */
 #define VJ_NET_RXQ 0
 #define VJ_NET_TXQ 1
+#define VJ_NET_CTRLQ 2
+#define VJ_NET_NQUEUES 3
 
 struct vj_vm;
 
@@ -51,6 +57,12 @@ struct vj_net {
 	size_t frame_len;
 	bool frame_paid; /* already charged to the receive limiter */
 	uint64_t rx_dropped, tx_dropped;
+	/* Control chains with no readable header or no writable ack byte:
+	 * returned unanswered. */
+	uint64_t ctrl_malformed;
+	/* After a restore: the guest's interface has the MAC it had when
+	 * the snapshot was taken (vj_net_restore_mac). */
+	bool mac_kept;
 	struct vj_chain chain;
 	struct iovec iov[VJ_NET_QUEUE_SIZE];
 };
@@ -73,6 +85,16 @@ int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot);
  * clone's own MAC where its configuration names one, else the snapshot's.
  */
 void vj_net_restore_mac(struct vj_net *n, bool snap_has_mac, const uint8_t snap_mac[6]);
+/*
+ * VMM thread, the guest running at a new place (a migration's
+ * destination, a restored snapshot): asks the driver to announce itself
+ * (VIRTIO_NET_S_ANNOUNCE and a configuration-change interrupt), so that
+ * switches and neighbours learn the new port now rather than from the
+ * guest's next frame. Only a driver that negotiated
+ * VIRTIO_NET_F_GUEST_ANNOUNCE (and the control queue it answers on) is
+ * asked; returns whether this one was.
+ */
+bool vj_net_announce(struct vj_net *n);
 void vj_net_destroy(struct vj_net *n);
 
 #endif
