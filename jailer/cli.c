@@ -317,7 +317,7 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 
 struct verb_opts {
 	bool json, follow, vm, rm_force, stop;
-	bool insecure, shared_drives; /* migrate */
+	bool insecure; /* migrate */
 	const char *to; /* snapshot --to, migrate --to */
 	uint64_t max_downtime_ms, max_rounds; /* migrate; 0: the default */
 	uint64_t timeout_ms;
@@ -500,8 +500,8 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 		return vj_fail(e, -EINVAL, "migrate --to \"%s\": expected unix:PATH, tcp:HOST:PORT "
 			       "or exec:COMMAND", o->to);
 	snprintf(args, sizeof(args), "{\"max_downtime_ms\":%" PRIu64 ",\"max_rounds\":%" PRIu64
-		 ",\"shared_drives\":%s}", o->max_downtime_ms ? o->max_downtime_ms : 300,
-		 o->max_rounds ? o->max_rounds : 30, o->shared_drives ? "true" : "false");
+		 "}", o->max_downtime_ms ? o->max_downtime_ms : 300,
+		 o->max_rounds ? o->max_rounds : 30);
 	/* The sandbox first: a wrong id opens no stream. */
 	if ((r = ctl_connect(run_dir, id, &c, e)) < 0)
 		return r;
@@ -906,7 +906,7 @@ static void usage(FILE *f)
 		   "       vmjail exec ID [--env NAME=VALUE]... [--cwd DIR] [--user UID[:GID]] "
 		   "[--detach] -- COMMAND [ARG]...\n"
 		   "       vmjail migrate ID --to unix:PATH|tcp:HOST:PORT|exec:COMMAND\n"
-		   "              [--max-downtime DURATION] [--max-rounds N] [--shared-drives]\n"
+		   "              [--max-downtime DURATION] [--max-rounds N]\n"
 		   "              [--insecure] [--json]\n");
 }
 
@@ -934,7 +934,6 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		{ "force", no_argument, NULL, 'F' },  { "help", no_argument, NULL, 'h' },
 		{ "to", required_argument, NULL, 'T' }, { "stop", no_argument, NULL, 'S' },
 		{ "insecure", no_argument, NULL, 'I' },
-		{ "shared-drives", no_argument, NULL, 'D' },
 		{ "max-downtime", required_argument, NULL, 'M' },
 		{ "max-rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
@@ -953,7 +952,6 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		case 'T': o->to = optarg; break;
 		case 'S': o->stop = true; break;
 		case 'I': o->insecure = true; break;
-		case 'D': o->shared_drives = true; break;
 		case 'M':
 			if (vj_scalar_duration_ms(optarg, &o->max_downtime_ms) < 0 ||
 			    o->max_downtime_ms < 1 || o->max_downtime_ms > 60000)

@@ -1159,6 +1159,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.snapshot_roots = (const char (*)[VJ_PATH_MAX])l->host.snapshot_roots,
 		.nsnapshot_roots = l->host.nsnapshot_roots,
 		.writable_drive = first_writable_drive(&l->policy.vm),
+		.local_drive = vj_host_local_writable_drive(&l->host, &l->policy.vm),
 		.owner = sb->owner,
 		.policy_path = l->policy_path[0] ? l->policy_path : "(flags)",
 		.ctl = &sb->ctl,
@@ -1186,6 +1187,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	pthread_t t;
 	int status, r;
 
+	if (s.local_drive >= 0)
+		s.local_drive_path = l->policy.vm.drives[s.local_drive].file.name;
 	if (sb->agent_listen < 0) {
 		status = vj_supervise(&s, e);
 		sb->vmm_ctl = s.vmm_ctl;

@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <seccomp.h>
@@ -125,6 +126,10 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(preadv),     /* virtio-blk: reads */
 	ALLOW(pwritev),    /* virtio-blk: writes */
 	ALLOW(fdatasync),  /* virtio-blk: flush */
+	/* a resume after a migration that failed once the source had let its
+	 * writable drives' locks go: they are taken back first, without
+	 * waiting (vmm/MIGRATION.md) */
+	ALLOW_IF(flock, "flock LOCK_EX|LOCK_NB", EQ(1, LOCK_EX | LOCK_NB)),
 	/* virtio-blk discard and write-zeroes; KEEP_SIZE: never grows the image */
 	ALLOW_IF(fallocate, "fallocate punch hole",
 		 EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
@@ -217,6 +222,13 @@ static const struct vj_seccomp_rule migrate_rules[] = {
 	/* waiting for a reply on the one stream, bounded */
 	ALLOW_IF(poll, "poll one fd", EQ(1, 1)),
 	ALLOW(write),      /* waking the VMM thread (eventfd) */
+	/* the writable drives' handover on shared storage (vmm/MIGRATION.md):
+	 * at the pause, each image flushed and its lock let go for the
+	 * destination; on a failure, the lock taken back, without waiting
+	 * (the waits between tries are the poll above, on no descriptor) */
+	ALLOW(fdatasync),
+	ALLOW_IF(flock, "flock LOCK_UN", EQ(1, LOCK_UN)),
+	ALLOW_IF(flock, "flock LOCK_EX|LOCK_NB", EQ(1, LOCK_EX | LOCK_NB)),
 	FUTEX(FUTEX_WAIT), /* its lock and condition variable shared with the VMM thread */
 	FUTEX(FUTEX_WAKE),
 	FUTEX(FUTEX_WAIT_BITSET),

@@ -6,7 +6,8 @@
 # converges through the round limit, and no page it wrote is stale on the
 # destination; a destination killed mid-stream, or refusing another
 # configuration, leaves the source counting on; a writable local drive is
-# refused, a read-only image migrates. The figures (total time,
+# refused, a read-only image migrates, a shared writable one hands its
+# lock over (or keeps its guest paused when another took it). The figures (total time,
 # downtime, bytes, rounds, pages per round) are printed as INFO lines.
 # needs: kvm
 # builds: $(VMM_MIGRATE_DRIVER) $(GUEST_DIR)/testguest.elf
@@ -49,4 +50,9 @@ trap 'rm -rf "$work"' EXIT
 truncate -s 1M "$work/drive.img"
 VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate writable drive" "$VMM" "$GUEST" rw
 VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate read-only drive" "$VMM" "$GUEST" ro
+# A writable image on storage both VMMs reach: its lock passes from the
+# source to the destination at the handover; a third holder taking it in
+# between keeps the source's guest paused until it lets go.
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate shared writable drive" "$VMM" "$GUEST" shared
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate contended drive lock" "$VMM" "$GUEST" contended
 finish
