@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -478,6 +479,23 @@ static void print_migration(const struct vj_json *ret)
 	putchar('\n');
 }
 
+/* The sandbox moved: its launcher here removes all of it (run directory,
+ * logs, cgroup, ids) and ends, which closes this connection. Returning
+ * after that, migrate leaves nothing of the sandbox on the source; the
+ * wait is bounded, for the move itself is done. */
+static void wait_launcher_gone(struct conn *c)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	while ((r = next_line(c, 60000, &line, &len)) == 0)
+		;
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "vmjail: migrate: sandbox %s moved, but its launcher here has not "
+			"ended within 60 s\n", c->id);
+}
+
 /*
  * The stream to DEST is opened here, with the caller's rights, and goes
  * to the launcher with the request: the launcher connects nowhere on
@@ -514,11 +532,12 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 	c.reply_ms = 30 * 60 * 1000;
 	r = ctl_call(&c, "migrate", args, &doc, &ret, e);
 	close(stream);
-	conn_close(&c);
 	if (child > 0)
 		(void)waitpid(child, NULL, 0);
-	if (r < 0)
+	if (r < 0) {
+		conn_close(&c);
 		return r;
+	}
 	if (o->json && ret) {
 		struct vj_jw w;
 		vj_jw_init(&w, 1u << 20);
@@ -530,6 +549,9 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 		print_migration(ret);
 	}
 	vj_json_free(&doc);
+	fflush(stdout);
+	wait_launcher_gone(&c);
+	conn_close(&c);
 	return 0;
 }
 
@@ -809,6 +831,15 @@ static ssize_t copy_new(int fd, off_t *off, int out)
 	return total;
 }
 
+/* Whether the run directory dir was removed since it was opened: a
+ * sandbox that migrated leaves nothing behind, its logs included. */
+static bool dir_removed(int dir)
+{
+	struct stat st;
+
+	return fstat(dir, &st) == 0 && st.st_nlink == 0;
+}
+
 static int cmd_logs(const char *run_dir, const char *id, const struct verb_opts *o,
 		    struct vj_err *e)
 {
@@ -825,7 +856,7 @@ static int cmd_logs(const char *run_dir, const char *id, const struct verb_opts 
 		return vj_fail(e, -ENOENT, "sandbox %s: no logs (only detached sandboxes with a "
 			       "workload keep them)", id);
 	for (;;) {
-		bool done = recorded_status(dir) >= 0;
+		bool done = recorded_status(dir) >= 0 || dir_removed(dir);
 		if (out >= 0)
 			(void)copy_new(out, &oo, STDOUT_FILENO);
 		if (err >= 0)

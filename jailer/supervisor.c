@@ -792,6 +792,7 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 	/* The VMM ends by itself (VJ_EXIT_MIGRATED); its exit ends the
 	 * sandbox here as any exit does. */
 	set_state(s, VJ_SB_STOPPING);
+	s->migrated = true;
 	vj_ctl_write_return(w, req->id);
 	vj_jw_object_begin(w);
 	migration_figures(w, &ev.data.migration);

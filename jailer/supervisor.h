@@ -87,6 +87,7 @@ struct vj_supervisor {
 	uint64_t timeout_at_ns;
 	uint32_t seq;
 	int status;            /* what the run exits with, once the VMM is gone */
+	bool migrated;         /* the destination runs the guest: nothing of it stays here */
 };
 
 /*
