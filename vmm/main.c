@@ -400,10 +400,13 @@ static int take_drives(struct vmm *m)
 	struct vj_err e = { 0 };
 
 	for (unsigned i = 0; i < m->cfg.ndrives; i++) {
+		char reason[200];
 		if (m->cfg.drives[i].read_only || vj_lock_drive(&m->cfg.drives[i], i, &e) == 0)
 			continue;
-		vj_wrap(&e, "the writable drives are not free for this VMM");
-		(void)vj_mig_send_reason(m->cfg.migrate_from.fd, VJ_MIG_REFUSE, e.msg);
+		/* Short: the source puts it in a line of its own. */
+		snprintf(reason, sizeof(reason), "drive %u is locked by another process (%.120s)", i,
+			 e.msg);
+		(void)vj_mig_send_reason(m->cfg.migrate_from.fd, VJ_MIG_REFUSE, reason);
 		vj_error("migration refused: %s", e.msg);
 		return VJ_EXIT_MIGRATION;
 	}

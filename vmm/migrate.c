@@ -354,14 +354,17 @@ static int release_drives(struct vj_migration *m)
 }
 
 /* Every writable drive's lock, or -ENOLCK with e naming the first one
- * another holds. */
-static int take_drives(const struct vj_vm_config *cfg, struct vj_err *e)
+ * another holds (its index in *which). */
+static int take_drives(const struct vj_vm_config *cfg, unsigned *which, struct vj_err *e)
 {
 	int r;
 
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if (!cfg->drives[i].read_only && (r = vj_lock_drive(&cfg->drives[i], i, e)) < 0)
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		if (!cfg->drives[i].read_only && (r = vj_lock_drive(&cfg->drives[i], i, e)) < 0) {
+			*which = i;
 			return r == -EBUSY ? -ENOLCK : r;
+		}
+	}
 	return 0;
 }
 
@@ -375,10 +378,11 @@ static void retake_drives(struct vj_migration *m)
 {
 	struct pollfd none = { .fd = -1 };
 	struct vj_err e = { 0 };
+	unsigned which = 0;
 	int r = 0;
 
 	for (int waited = 0; waited <= RETAKE_WAIT_MS; waited += 100) {
-		if ((r = take_drives(m->machine->vm->cfg, &e)) != -ENOLCK)
+		if ((r = take_drives(m->machine->vm->cfg, &which, &e)) != -ENOLCK)
 			break;
 		(void)poll(&none, 1, 100);
 	}
@@ -389,10 +393,11 @@ static void retake_drives(struct vj_migration *m)
 	/* The reason says both: why the migration failed, and why the
 	 * guest cannot run on here. */
 	{
-		char first[61];
-		snprintf(first, sizeof(first), "%.60s", m->out.reason);
-		snprintf(m->out.reason, sizeof(m->out.reason), "%s; the guest stays paused here: %.60s",
-			 first, e.msg);
+		char first[91];
+		snprintf(first, sizeof(first), "%.90s", m->out.reason);
+		snprintf(m->out.reason, sizeof(m->out.reason),
+			 "%s; the guest stays paused: drive %u is locked by another process", first,
+			 which);
 	}
 }
 
@@ -641,11 +646,12 @@ bool vj_migration_holds_pause(struct vj_migration *m)
 int vj_migration_retake_drives(struct vj_migration *m)
 {
 	struct vj_err e = { 0 };
+	unsigned which;
 	int r;
 
 	if (!m->drives_released)
 		return 0;
-	if ((r = take_drives(m->machine->vm->cfg, &e)) < 0) {
+	if ((r = take_drives(m->machine->vm->cfg, &which, &e)) < 0) {
 		vj_error("resume refused: %s", e.msg);
 		return r;
 	}
