@@ -30,6 +30,10 @@
 /* How long a failed migration waits for the destination to let go of a
  * writable drive it may have locked (it does when it ends). */
 #define RETAKE_WAIT_MS 10000
+/* How long a send may wait for the destination to take a byte: a link
+ * that stalls (a peer that stops reading but does not hang up) fails the
+ * migration like one that breaks, instead of holding the guest in it. */
+#define SEND_STALL_S 30 /* send_error() says it */
 
 static uint64_t words(uint64_t nbits)
 {
@@ -47,6 +51,14 @@ static void fail(struct vj_migration *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m->out.reason, sizeof(m->out.reason), fmt, ap);
 	va_end(ap);
+}
+
+/* A send's failure, in words: SO_SNDTIMEO's EAGAIN is a stalled link. */
+static const char *send_error(int r)
+{
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
+		return "the destination took nothing for 30 s";
+	return strerror(-r);
 }
 
 /* ---- dirty logging ---------------------------------------------------- */
@@ -238,7 +250,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 	if (m->params.flags & VJ_VMM_MIGRATE_AGENT)
 		hello.flags |= VJ_MIG_HELLO_AGENT;
 	if ((r = vj_mig_send(m->fd, VJ_MIG_HELLO, &hello, sizeof(hello))) < 0) {
-		fail(m, "sending to the destination: %s", strerror(-r));
+		fail(m, "sending to the destination: %s", send_error(r));
 		return r;
 	}
 	m->out.bytes += sizeof(struct vj_mig_frame_header) + sizeof(hello);
@@ -254,7 +266,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 	t = now_ns();
 	sent = m->out.bytes;
 	if ((r = send_pages(m, 0, 0, m->npages)) < 0) {
-		fail(m, "sending guest RAM: %s", strerror(-r));
+		fail(m, "sending guest RAM: %s", send_error(r));
 		return r;
 	}
 	m->out.pages[0] = m->npages;
@@ -276,7 +288,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 		t = now_ns();
 		sent = m->out.bytes;
 		if ((r = send_dirty(m, *round, &m->out.pages[*round])) < 0) {
-			fail(m, "sending guest RAM: %s", strerror(-r));
+			fail(m, "sending guest RAM: %s", send_error(r));
 			return r;
 		}
 		/* Rounds of a few pages say little of the link. */
@@ -303,7 +315,7 @@ static int stop_and_copy(struct vj_migration *m, uint32_t round)
 		m->dirty[w] |= m->dev_all[w];
 	if ((r = send_dirty(m, round, &m->out.pages[round])) < 0 ||
 	    (r = vj_mig_send(m->fd, VJ_MIG_STATE, m->state, m->state_len)) < 0) {
-		fail(m, "sending to the destination: %s", strerror(-r));
+		fail(m, "sending to the destination: %s", send_error(r));
 		return r;
 	}
 	m->out.rounds = round + 1;
@@ -613,6 +625,13 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 	if (!m->dirty || !m->slot_bm || !m->dev_all || !m->dev_bm) {
 		free_run(m);
 		return -ENOMEM;
+	}
+	/* Bounded sends (SEND_STALL_S): a blocking writev on a stalled link
+	 * would otherwise wait forever. Not a socket: unbounded, as it was. */
+	{
+		struct timeval tv = { .tv_sec = SEND_STALL_S };
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+			vj_info("migration: no send timeout on the stream: %s", strerror(errno));
 	}
 	m->fd = fd;
 	m->params = *p;

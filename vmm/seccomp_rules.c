@@ -130,6 +130,10 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	 * writable drives' locks go: they are taken back first, without
 	 * waiting (vmm/MIGRATION.md) */
 	ALLOW_IF(flock, "flock LOCK_EX|LOCK_NB", EQ(1, LOCK_EX | LOCK_NB)),
+	/* a migration's stream (VJ_VMM_CTL_MIGRATE_SEND): its sends bounded
+	 * in time, so that a stalled link fails the migration */
+	ALLOW_IF2(setsockopt, "setsockopt SOL_SOCKET SO_SNDTIMEO", EQ(1, SOL_SOCKET),
+		  EQ(2, SO_SNDTIMEO)),
 	/* virtio-blk discard and write-zeroes; KEEP_SIZE: never grows the image */
 	ALLOW_IF(fallocate, "fallocate punch hole",
 		 EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),

@@ -276,11 +276,16 @@ static pid_t relay(int a, int b, int other, long kib_s)
 					_exit(0);
 			}
 			if (i == 0) {
-				long long due;
+				long long ahead;
 				sent += n;
-				due = t0 + sent / kib_s; /* KiB/s is bytes per ms, near enough */
-				if (due > now_ms())
-					usleep((useconds_t)(due - now_ms()) * 1000);
+				/* KiB/s is bytes per ms, near enough. One reading of
+				 * the clock: with two, a clock that passed the due
+				 * time in between made a negative wait, which as an
+				 * unsigned number of microseconds stalled the link
+				 * for 71 minutes. */
+				ahead = t0 + sent / kib_s - now_ms();
+				if (ahead > 0)
+					usleep((useconds_t)ahead * 1000);
 			}
 		}
 	}
