@@ -350,16 +350,19 @@ static int release_drives(struct vj_migration *m)
 
 	for (unsigned i = 0; i < cfg->ndrives; i++) {
 		const struct vj_drive_config *d = &cfg->drives[i];
+		int r;
 		if (d->read_only)
 			continue;
 		if (fdatasync(d->file.fd) < 0) {
-			fail(m, "flushing drive %u (%s): %s", i, d->file.name, strerror(errno));
-			return -errno;
+			r = -errno;
+			fail(m, "flushing drive %u (%s): %s", i, d->file.name, strerror(-r));
+			return r;
 		}
 		m->drives_released = true;
 		if (flock(d->file.fd, LOCK_UN) < 0) {
-			fail(m, "unlocking drive %u (%s): %s", i, d->file.name, strerror(errno));
-			return -errno;
+			r = -errno;
+			fail(m, "unlocking drive %u (%s): %s", i, d->file.name, strerror(-r));
+			return r;
 		}
 	}
 	return 0;
