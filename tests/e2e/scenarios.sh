@@ -505,7 +505,7 @@ mig_hop() {
 # `wait` knows it no more.
 mig_source_gone() {
 	local left p
-	left=$( { ls -d /run/vmjail/$1 /run/vmjail/$1.vsock 2>/dev/null
+	left=$( { ls -d /run/vmjail/$1 /run/vmjail/$1.* 2>/dev/null
 		$MIG_VJ ls 2>/dev/null | awk -v id="$1" '$1 == id'
 		find /sys/fs/cgroup -type d -name "$1" 2>/dev/null
 		for p in /proc/[0-9]*; do

@@ -53,7 +53,7 @@ MIG=(--max-downtime 300ms)
 # gone_here ID: nothing of sandbox ID is left on this host.
 gone_here() {
 	local left
-	left=$( { ls -d "$RUN_DIR/$1" 2>/dev/null
+	left=$( { ls -d "$RUN_DIR/$1" "$RUN_DIR/$1".* 2>/dev/null
 		"$VMJAIL" ls --run-dir "$RUN_DIR" 2>/dev/null | awk -v id="$1" '$1 == id'
 		find /sys/fs/cgroup -maxdepth 7 -type d -path "*/$CG_PARENT/$1" 2>/dev/null
 		for f in /proc/[0-9]*/cmdline; do
