@@ -664,8 +664,9 @@ scenario_migrate_agent() {
 # exec` on the destination writes one more record and returns its status.
 # Once the workload ended, every record it logged, before and after the
 # move, is in the image file, and nothing is left.
-MD_CMD='i=0; while :; do printf "DRV %08d\n" $i | dd of=/dev/vda bs=512 seek=$i conv=notrunc 2>/dev/null
-sync; echo "DRV $i"; i=$((i + 1)); sleep 0.2; done'
+MD_CMD='ls -l /dev/vd* >&2; i=0; while :; do
+printf "DRV %08d\n" $i | dd of=/dev/vda bs=512 seek=$i conv=notrunc 2>/tmp/dd.err && sync &&
+echo "DRV $i" || { cat /tmp/dd.err >&2; sleep 1; continue; }; i=$((i + 1)); sleep 0.2; done'
 md_last() { $MIG_VJ logs "$1" 2>/dev/null | sed -n 's/^DRV \([0-9]*\)$/\1/p' | tail -n 1; }
 md_wait() { # md_wait ID N: until ID's log reached record N (60 s at most)
 	local i=0
@@ -700,12 +701,14 @@ scenario_migrate_drive() {
 	awk '{ print } /^roots:$/ { print "  shared:\n    - /e2e/shared" }
 		/^  images:$/ { print "    - /e2e/shared" }' /e2e/host.yaml >/e2e/host-shared.yaml
 	awk '/^workload:/ { exit } { print }
-		/^  console: none$/ { print "  drives:\n    - id: data\n      path: /e2e/shared/data.img" }' \
+		/^  console: none$/ { print "  drives:\n    - id: data\n      path: /e2e/shared/data.img\n      read_only: false" }' \
 		/e2e/linux.yaml >/e2e/mig-drive.yaml
 	local vj="vmjail --host-config /e2e/host-shared.yaml"
+	cat /e2e/mig-drive.yaml >>"$LOG"
 	$vj run /e2e/mig-drive.yaml $VJ_VMM --timeout 10m --id md0 --detach -- sh -c "$MD_CMD" \
 		>/dev/null 2>>"$LOG"
 	expect "a detached workload writes records to its shared writable drive" md_wait md0 5
+	$MIG_VJ logs md0 2>&1 >/dev/null | head -n 5 >>"$LOG"
 	$vj receive /e2e/mig-drive.yaml $VJ_VMM --timeout 10m --id md1 --detach \
 		--from unix:/tmp/md-1.sock >/dev/null 2>>"$LOG" &
 	local rpid=$! i=0 fpid
@@ -723,7 +726,7 @@ scenario_migrate_drive() {
 	expect "... nothing of md0 is left on the source" mig_source_gone md0
 	expect "... the workload writes on on the destination" md_wait md1 $((at + 10))
 	timeout -k 5 120 $vj exec md1 -- sh -c 'printf "EXEC\n" |
-		dd of=/dev/vda bs=512 seek=4000 conv=notrunc 2>/dev/null && sync && exit 7' \
+		dd of=/dev/vda bs=512 seek=4000 conv=notrunc && sync && exit 7' \
 		>/dev/null 2>>"$LOG"
 	RC=$?
 	expect "... exec on the destination writes to the drive and returns its status (7)" \
