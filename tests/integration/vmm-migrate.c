@@ -8,7 +8,7 @@
  * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
  * VALUE" per figure, for vmm-migrate.sh.
  *
- *   vmm-migrate VMM GUEST count|dirty|kill|refuse|rw|ro|shared|contended
+ *   vmm-migrate VMM GUEST count|dirty|kill|stall|refuse|rw|ro|shared|contended
  *               [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
  *
  * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
@@ -21,7 +21,10 @@
  * count, dirty: the guest migrates; the source ends with status 8, the
  * destination counts on from the source's number, one by one, and (dirty)
  * no page is found stale. kill: the destination is killed while the
- * rounds go on: the source reports the failure and counts on. refuse:
+ * rounds go on: the source reports the failure and counts on. stall: the
+ * destination is stopped (SIGSTOP) instead, a link that takes nothing and
+ * does not hang up: the source gives up after 30 s without a byte taken
+ * and counts on. refuse:
  * the destination has other memory and refuses before any memory: the
  * source counts on, the destination ends with status 9 and one line.
  * rw: the source has the writable drive $VMM_MIGRATE_DRIVE, and its
@@ -374,7 +377,7 @@ int main(int argc, char **argv)
 	char cmdline[64];
 	struct vj_vmm_migrate params = { .max_downtime_ns = 300000000ull, .max_rounds = 30 };
 	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
-	bool dirty, kill_dst, refuse, rw, ro, shared, contended;
+	bool dirty, kill_dst, stall, refuse, rw, ro, shared, contended;
 	const char *image = NULL;
 	pid_t waiter = 0;
 	int waiter_ready = -1;
@@ -399,8 +402,9 @@ int main(int argc, char **argv)
 		params.max_downtime_ns = (uint64_t)atoi(argv[5]) * 1000000ull;
 	memory = argc > 6 ? argv[6] : "32M";
 	kib_s = argc > 7 ? atol(argv[7]) : 0;
-	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill");
+	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill") || !strcmp(mode, "stall");
 	kill_dst = !strcmp(mode, "kill");
+	stall = !strcmp(mode, "stall");
 	refuse = !strcmp(mode, "refuse");
 	rw = !strcmp(mode, "rw");
 	ro = !strcmp(mode, "ro");
@@ -485,11 +489,11 @@ int main(int argc, char **argv)
 	close(sp[0]);
 	finding(e == 0 && reply.status == 0, "the source starts the migration", "%d/%d", e,
 		reply.status);
-	if (kill_dst) {
+	if (kill_dst || stall) {
 		/* Mid-stream: the rounds of a guest that dirties 16 MiB at
 		 * every turn go on far longer than this. */
 		usleep(300000);
-		kill(dst.pid, SIGKILL);
+		kill(dst.pid, kill_dst ? SIGKILL : SIGSTOP);
 	}
 	if (!wait_migrated(&src, 240000, &ev)) {
 		finding(false, "the source reports the migration's end", "no event");
@@ -534,9 +538,15 @@ int main(int argc, char **argv)
 		waitpid(src.pid, &st, 0);
 		return failed;
 	}
-	if (kill_dst || refuse) {
+	if (kill_dst || stall || refuse) {
 		finding(ev.status < 0, "the migration fails", "status %d", ev.status);
 		printf("info reason %s\n", ev.data.migration.reason);
+		if (stall) {
+			finding(strstr(ev.data.migration.reason, "took nothing for 30 s") != NULL,
+				"the source says the link took nothing", "\"%s\"",
+				ev.data.migration.reason);
+			kill(dst.pid, SIGKILL);
+		}
 		if (refuse)
 			finding(strstr(ev.data.migration.reason, "memory") != NULL,
 				"the source is told why the destination refused", "\"%s\"",
@@ -545,7 +555,7 @@ int main(int argc, char **argv)
 		finding(wait_count(&src, at + 3), "the source counts on after the failed migration",
 			"%u -> %u", at, last_count);
 		st = wait_exit(dst.pid, 10000);
-		finding(kill_dst ? st == 128 + SIGKILL : st == 9,
+		finding(kill_dst || stall ? st == 128 + SIGKILL : st == 9,
 			"the destination ends (killed, or refusing with status 9)", "status %d", st);
 		kill(src.pid, SIGKILL);
 		waitpid(src.pid, &st, 0);
