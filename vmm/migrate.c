@@ -458,8 +458,12 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		r = migrate(m);
 		if (r < 0) {
-			/* The destination discards what it has; it may be gone. */
-			(void)vj_mig_send_reason(m->fd, VJ_MIG_ABORT, m->out.reason);
+			/* The destination discards what it has; it may be gone.
+			 * A link that took nothing for SEND_STALL_S would keep
+			 * ABORT as long again: the stream's end (free_run) says
+			 * it instead. */
+			if (r != -EAGAIN && r != -EWOULDBLOCK)
+				(void)vj_mig_send_reason(m->fd, VJ_MIG_ABORT, m->out.reason);
 			if (m->drives_released)
 				retake_drives(m);
 		}
