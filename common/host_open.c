@@ -62,36 +62,57 @@ int vj_open_file(struct vj_file *f, const char *what, int flags, enum vj_file_ki
 	return 0;
 }
 
-/* The lock lives with the open file description, so it lasts as long as
- * the VMM holds the descriptor. */
-static int lock_drive(const struct vj_drive_config *d, const char *what, struct vj_err *e)
+static void drive_what(const struct vj_drive_config *d, unsigned index, char *what, size_t len)
 {
+	if (d->id[0])
+		snprintf(what, len, "drive \"%s\"", d->id);
+	else
+		snprintf(what, len, "drive %u", index);
+}
+
+/* The lock lives with the open file description, so it lasts as long as
+ * any descriptor of it does (the VMM's, the launcher's), or until it is
+ * handed over (a migration's source unlocks at the final pause). */
+int vj_lock_drive(const struct vj_drive_config *d, unsigned index, struct vj_err *e)
+{
+	char what[64];
+
 	if (flock(d->file.fd, (d->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
 		return 0;
+	drive_what(d, index, what, sizeof(what));
 	if (errno == EWOULDBLOCK)
 		return vj_fail(e, -EBUSY, "open %s (%s): in use by another sandbox%s", what,
 			       d->file.name, d->read_only ? " that writes to it" : "");
 	return vj_fail_errno(e, -errno, "lock %s (%s)", what, d->file.name);
 }
 
-int vj_open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
-		  struct vj_err *e)
+static int open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
+		      bool lock, struct vj_err *e)
 {
 	char what[64];
 	int r;
 
-	if (d->id[0])
-		snprintf(what, sizeof(what), "drive \"%s\"", d->id);
-	else
-		snprintf(what, sizeof(what), "drive %u", index);
+	drive_what(d, index, what, sizeof(what));
 	if ((r = vj_open_file(&d->file, what, d->read_only ? O_RDONLY : O_RDWR, VJ_FILE_DRIVE, how,
 			      e)) < 0)
 		return r;
-	if ((r = lock_drive(d, what, e)) < 0) {
+	if (lock && (r = vj_lock_drive(d, index, e)) < 0) {
 		vj_closep(&d->file.fd);
 		d->file.fd = -1;
 	}
 	return r;
+}
+
+int vj_open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
+		  struct vj_err *e)
+{
+	return open_drive(d, index, how, true, e);
+}
+
+int vj_open_drive_incoming(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
+			   struct vj_err *e)
+{
+	return open_drive(d, index, how, d->read_only, e);
 }
 
 int vj_tap_name_check(const char *name, struct vj_err *e)

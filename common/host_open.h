@@ -54,6 +54,21 @@ int vj_open_file(struct vj_file *f, const char *what, int flags, enum vj_file_ki
 int vj_open_drive(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
 		  struct vj_err *e);
 
+/*
+ * The same for a live migration's destination: a writable drive is
+ * opened but not locked, for the source's VMM holds its lock until the
+ * handover (vmm/MIGRATION.md); the destination's VMM takes it with
+ * vj_lock_drive() before its guest runs. Read-only drives are locked as
+ * always.
+ */
+int vj_open_drive_incoming(struct vj_drive_config *d, unsigned index, enum vj_open_mode how,
+			   struct vj_err *e);
+
+/* Drive d's lock, taken without waiting (exclusive when writable): 0, or
+ * -EBUSY when another open file holds a conflicting one, with one line
+ * naming the drive. On a descriptor that holds it already, a no-op. */
+int vj_lock_drive(const struct vj_drive_config *d, unsigned index, struct vj_err *e);
+
 /* 0 if name is an interface name, and one the kernel would not complete
  * ('%'); else -EINVAL with one line naming the tap and why. */
 int vj_tap_name_check(const char *name, struct vj_err *e);

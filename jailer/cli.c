@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -317,7 +318,7 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 
 struct verb_opts {
 	bool json, follow, vm, rm_force, stop;
-	bool insecure, shared_drives; /* migrate */
+	bool insecure; /* migrate */
 	const char *to; /* snapshot --to, migrate --to */
 	uint64_t max_downtime_ms, max_rounds; /* migrate; 0: the default */
 	uint64_t timeout_ms;
@@ -478,6 +479,23 @@ static void print_migration(const struct vj_json *ret)
 	putchar('\n');
 }
 
+/* The sandbox moved: its launcher here removes all of it (run directory,
+ * logs, cgroup, ids) and ends, which closes this connection. Returning
+ * after that, migrate leaves nothing of the sandbox on the source; the
+ * wait is bounded, for the move itself is done. */
+static void wait_launcher_gone(struct conn *c)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	while ((r = next_line(c, 60000, &line, &len)) == 0)
+		;
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "vmjail: migrate: sandbox %s moved, but its launcher here has not "
+			"ended within 60 s\n", c->id);
+}
+
 /*
  * The stream to DEST is opened here, with the caller's rights, and goes
  * to the launcher with the request: the launcher connects nowhere on
@@ -500,8 +518,8 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 		return vj_fail(e, -EINVAL, "migrate --to \"%s\": expected unix:PATH, tcp:HOST:PORT "
 			       "or exec:COMMAND", o->to);
 	snprintf(args, sizeof(args), "{\"max_downtime_ms\":%" PRIu64 ",\"max_rounds\":%" PRIu64
-		 ",\"shared_drives\":%s}", o->max_downtime_ms ? o->max_downtime_ms : 300,
-		 o->max_rounds ? o->max_rounds : 30, o->shared_drives ? "true" : "false");
+		 "}", o->max_downtime_ms ? o->max_downtime_ms : 300,
+		 o->max_rounds ? o->max_rounds : 30);
 	/* The sandbox first: a wrong id opens no stream. */
 	if ((r = ctl_connect(run_dir, id, &c, e)) < 0)
 		return r;
@@ -514,11 +532,12 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 	c.reply_ms = 30 * 60 * 1000;
 	r = ctl_call(&c, "migrate", args, &doc, &ret, e);
 	close(stream);
-	conn_close(&c);
 	if (child > 0)
 		(void)waitpid(child, NULL, 0);
-	if (r < 0)
+	if (r < 0) {
+		conn_close(&c);
 		return r;
+	}
 	if (o->json && ret) {
 		struct vj_jw w;
 		vj_jw_init(&w, 1u << 20);
@@ -530,6 +549,9 @@ static int cmd_migrate(const char *run_dir, const char *id, const struct verb_op
 		print_migration(ret);
 	}
 	vj_json_free(&doc);
+	fflush(stdout);
+	wait_launcher_gone(&c);
+	conn_close(&c);
 	return 0;
 }
 
@@ -809,6 +831,15 @@ static ssize_t copy_new(int fd, off_t *off, int out)
 	return total;
 }
 
+/* Whether the run directory dir was removed since it was opened: a
+ * sandbox that migrated leaves nothing behind, its logs included. */
+static bool dir_removed(int dir)
+{
+	struct stat st;
+
+	return fstat(dir, &st) == 0 && st.st_nlink == 0;
+}
+
 static int cmd_logs(const char *run_dir, const char *id, const struct verb_opts *o,
 		    struct vj_err *e)
 {
@@ -825,7 +856,7 @@ static int cmd_logs(const char *run_dir, const char *id, const struct verb_opts 
 		return vj_fail(e, -ENOENT, "sandbox %s: no logs (only detached sandboxes with a "
 			       "workload keep them)", id);
 	for (;;) {
-		bool done = recorded_status(dir) >= 0;
+		bool done = recorded_status(dir) >= 0 || dir_removed(dir);
 		if (out >= 0)
 			(void)copy_new(out, &oo, STDOUT_FILENO);
 		if (err >= 0)
@@ -906,7 +937,7 @@ static void usage(FILE *f)
 		   "       vmjail exec ID [--env NAME=VALUE]... [--cwd DIR] [--user UID[:GID]] "
 		   "[--detach] -- COMMAND [ARG]...\n"
 		   "       vmjail migrate ID --to unix:PATH|tcp:HOST:PORT|exec:COMMAND\n"
-		   "              [--max-downtime DURATION] [--max-rounds N] [--shared-drives]\n"
+		   "              [--max-downtime DURATION] [--max-rounds N]\n"
 		   "              [--insecure] [--json]\n");
 }
 
@@ -934,7 +965,6 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		{ "force", no_argument, NULL, 'F' },  { "help", no_argument, NULL, 'h' },
 		{ "to", required_argument, NULL, 'T' }, { "stop", no_argument, NULL, 'S' },
 		{ "insecure", no_argument, NULL, 'I' },
-		{ "shared-drives", no_argument, NULL, 'D' },
 		{ "max-downtime", required_argument, NULL, 'M' },
 		{ "max-rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
@@ -953,7 +983,6 @@ static int parse_opts(int argc, char **argv, struct verb_opts *o, struct vj_err 
 		case 'T': o->to = optarg; break;
 		case 'S': o->stop = true; break;
 		case 'I': o->insecure = true; break;
-		case 'D': o->shared_drives = true; break;
 		case 'M':
 			if (vj_scalar_duration_ms(optarg, &o->max_downtime_ms) < 0 ||
 			    o->max_downtime_ms < 1 || o->max_downtime_ms > 60000)

@@ -194,8 +194,7 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 	static const char *const stop_args[] = { "timeout_ms", NULL };
 	static const char *const kill_args[] = { "signal", "vm", NULL };
 	static const char *const snapshot_args[] = { "dir", "stop", NULL };
-	static const char *const migrate_args[] = { "max_downtime_ms", "max_rounds",
-						    "shared_drives", NULL };
+	static const char *const migrate_args[] = { "max_downtime_ms", "max_rounds", NULL };
 	static const char *const none[] = { NULL };
 	const struct vj_json *v;
 	const char *dir;
@@ -263,8 +262,6 @@ static int command_arguments(const struct vj_json *args, struct vj_ctl_request *
 				return vj_fail(e, -EINVAL, "migrate: \"max_rounds\": expected 2..30");
 			req->max_rounds = (uint32_t)n;
 		}
-		if ((v = vj_json_get(args, "shared_drives")) && vj_json_bool(v, &req->shared_drives) < 0)
-			return vj_fail(e, -EINVAL, "migrate: \"shared_drives\": expected true or false");
 		return 0;
 	default:
 		return only_members(args, none, vj_ctl_command_name(req->command), e);

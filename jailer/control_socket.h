@@ -72,7 +72,6 @@ struct vj_ctl_request {
 	uint32_t exec_id;    /* exec-kill */
 	uint64_t max_downtime_ms; /* migrate; 300 when not given */
 	uint32_t max_rounds;      /* migrate; 30 when not given */
-	bool shared_drives;       /* migrate: the writable drives are shared storage */
 };
 
 #define VJ_CTL_DEFAULT_STOP_MS 10000

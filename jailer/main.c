@@ -135,6 +135,15 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 		vj_policy_free(&l.policy);
 		return VJ_LAUNCH_FAILED;
 	}
+	/* Before a byte of the stream: the guest writes to the same image
+	 * here as on its source, so it must be storage both hosts share. */
+	if (l.migrate_from[0] && (r = vj_host_local_writable_drive(&l.host, &l.policy.vm)) >= 0) {
+		vj_error("receive: vm.drives[%d] (%s) is writable and beneath no shared root of the "
+			 "host file (roots.shared): only shared storage takes a migrated guest's writes",
+			 r, l.policy.vm.drives[r].file.name);
+		vj_policy_free(&l.policy);
+		return VJ_LAUNCH_FAILED;
+	}
 	if (l.image[0] && (r = vj_launch_open_image(&l, &image, &e)) < 0) {
 		vj_error("%s", e.msg);
 		vj_root_image_release(&image);

@@ -149,7 +149,7 @@ int vj_resources_seal(struct vj_resources *res, struct vj_err *e)
 
 /* A resumed snapshot needs no kernel: its guest's is in its memory. */
 static int open_all_files(struct vj_resources *res, const char *netns, bool restoring,
-			  struct vj_err *e)
+			  bool receiving, struct vj_err *e)
 {
 	struct vj_vm_config *c = &res->cfg;
 	int r;
@@ -172,7 +172,10 @@ static int open_all_files(struct vj_resources *res, const char *netns, bool rest
 		return r;
 	for (uint32_t i = 0; i < c->ndrives; i++) {
 		struct vj_drive_config *d = &c->drives[i];
-		if ((r = vj_open_drive(d, i, VJ_OPEN_TENANT_PATH, e)) < 0)
+		/* A received guest's writable drives are locked by the source
+		 * until the handover: its VMM takes the lock then. */
+		if ((r = receiving ? vj_open_drive_incoming(d, i, VJ_OPEN_TENANT_PATH, e) :
+				     vj_open_drive(d, i, VJ_OPEN_TENANT_PATH, e)) < 0)
 			return r;
 	}
 	for (uint32_t i = 0; i < c->nnets; i++)
@@ -205,7 +208,8 @@ int vj_resources_open(struct vj_resources *res, const struct vj_launch *l, struc
 	for (unsigned i = 0; i < n; i++)
 		f[i]->fd = -1;
 	if ((r = open_exec(res, l, e)) < 0 ||
-	    (r = open_all_files(res, l->policy.jail.netns, l->from_snapshot[0] != '\0', e)) < 0)
+	    (r = open_all_files(res, l->policy.jail.netns, l->from_snapshot[0] != '\0',
+				l->migrate_from[0] != '\0', e)) < 0)
 		return r;
 	if (res->cfg.vsock.enabled && (r = open_vsock(res, rd, e)) < 0)
 		return r;

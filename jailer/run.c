@@ -75,6 +75,7 @@ static const char *const phase_names[PHASE_COUNT] = {
 
 struct sandbox {
 	const struct vj_launch *l;
+	bool migrated; /* it runs on another host now: its record goes too */
 	struct vj_rundir rd;
 	struct vj_ids ids; /* the sandbox's own host uids and gids */
 	struct vj_netns netns;
@@ -676,7 +677,9 @@ static void kill_and_reap(struct sandbox *sb)
  * cleanup` when a record could not be undone. */
 static void undo_state(struct sandbox *sb, int status)
 {
-	const bool keep = sb->l->detach && !sb->l->rm && status >= 0;
+	/* A migrated sandbox is the destination's: its status, logs and id
+	 * are gone from here, as with --rm (README: live migration). */
+	const bool keep = sb->l->detach && !sb->l->rm && status >= 0 && !sb->migrated;
 	struct vj_err e;
 	int r;
 
@@ -1159,6 +1162,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 		.snapshot_roots = (const char (*)[VJ_PATH_MAX])l->host.snapshot_roots,
 		.nsnapshot_roots = l->host.nsnapshot_roots,
 		.writable_drive = first_writable_drive(&l->policy.vm),
+		.local_drive = vj_host_local_writable_drive(&l->host, &l->policy.vm),
 		.owner = sb->owner,
 		.policy_path = l->policy_path[0] ? l->policy_path : "(flags)",
 		.ctl = &sb->ctl,
@@ -1186,10 +1190,13 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	pthread_t t;
 	int status, r;
 
+	if (s.local_drive >= 0)
+		s.local_drive_path = l->policy.vm.drives[s.local_drive].file.name;
 	if (sb->agent_listen < 0) {
 		status = vj_supervise(&s, e);
 		sb->vmm_ctl = s.vmm_ctl;
 		sb->reaped = status >= 0;
+		sb->migrated = s.migrated;
 		return status;
 	}
 	/* A received workload's stdin ended with the source's session. */
@@ -1234,6 +1241,7 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	status = vj_supervise(&s, e);
 	sb->vmm_ctl = s.vmm_ctl;
 	sb->reaped = status >= 0;
+	sb->migrated = s.migrated;
 	if (write(cancel, &one, sizeof(one)) != sizeof(one))
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
 	pthread_join(t, NULL);

@@ -403,7 +403,10 @@ static void cmd_resume(struct vj_supervisor *s, const char *id, struct vj_jw *w)
 		return;
 	}
 	if ((rc = resume(s)) < 0) {
-		reply_failed(w, id, VJ_CTL_FAILED, "sandbox %s: resume: %s", s->id, strerror(-rc));
+		reply_failed(w, id, VJ_CTL_FAILED, "sandbox %s: resume: %s", s->id,
+			     rc == -ENOLCK ? "a writable drive is locked by another VMM (a migration's "
+					     "destination?): resume once it has ended"
+					   : strerror(-rc));
 		return;
 	}
 	reply_ok(w, id);
@@ -734,11 +737,11 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 			     vj_sandbox_state_name(s->state));
 		return;
 	}
-	if (s->writable_drive >= 0 && !req->shared_drives) {
+	if (s->local_drive >= 0) {
 		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: cannot migrate: its drive "
-			     "vm.drives[%d] is writable and local (say it is shared storage, reachable "
-			     "under the same path on the destination, to migrate it)", s->id,
-			     s->writable_drive);
+			     "vm.drives[%d] (%s) is writable and local: only a writable drive "
+			     "beneath a shared root of the host file (roots.shared) migrates", s->id,
+			     s->local_drive, s->local_drive_path);
 		return;
 	}
 	{
@@ -749,7 +752,7 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 			.max_rounds = req->max_rounds,
 			/* The destination's launcher continues the agent's
 			 * session: the stream tells it there is one. */
-			.flags = (req->shared_drives ? VJ_VMM_MIGRATE_SHARED_DRIVES : 0) |
+			.flags = (s->writable_drive >= 0 ? VJ_VMM_MIGRATE_SHARED_DRIVES : 0) |
 				 (s->has_agent ? VJ_VMM_MIGRATE_AGENT : 0) };
 		rc = vmm_send_request(s, &m, &stream, 1, VMM_REPLY_MS, &r);
 	}
@@ -765,6 +768,15 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 		return;
 	}
 	ev.data.migration.reason[sizeof(ev.data.migration.reason) - 1] = '\0';
+	if (ev.status == -ENOLCK) {
+		/* The source had let its drives go and another VMM holds one:
+		 * the guest must not write, so it waits paused (vmm/MIGRATION.md). */
+		set_state(s, VJ_SB_PAUSED);
+		vj_error("sandbox %s: migration failed: %s", s->id, ev.data.migration.reason);
+		reply_failed(w, req->id, VJ_CTL_FAILED, "sandbox %s: migration failed: %s (vmjail "
+			     "resume %s once the drive is free)", s->id, ev.data.migration.reason, s->id);
+		return;
+	}
 	if (ev.status < 0) {
 		vj_error("sandbox %s: migration failed, it runs on here: %s", s->id,
 			 ev.data.migration.reason);
@@ -780,6 +792,7 @@ static void cmd_migrate(struct vj_supervisor *s, struct vj_ctl_client *c,
 	/* The VMM ends by itself (VJ_EXIT_MIGRATED); its exit ends the
 	 * sandbox here as any exit does. */
 	set_state(s, VJ_SB_STOPPING);
+	s->migrated = true;
 	vj_ctl_write_return(w, req->id);
 	vj_jw_object_begin(w);
 	migration_figures(w, &ev.data.migration);

@@ -66,6 +66,10 @@ struct vj_supervisor {
 	const char (*snapshot_roots)[VJ_PATH_MAX];
 	unsigned nsnapshot_roots;
 	int writable_drive; /* index of the policy's first writable drive; -1: none */
+	/* For `migrate`: the first writable drive beneath none of the host
+	 * file's shared roots (roots.shared), which cannot move; -1: none. */
+	int local_drive;
+	const char *local_drive_path;
 	uid_t owner;        /* who besides root may restore its snapshots; (uid_t)-1: no one */
 	const char *policy_path;
 	struct vj_ctl_server *ctl; /* the control socket; NULL: none */
@@ -83,6 +87,7 @@ struct vj_supervisor {
 	uint64_t timeout_at_ns;
 	uint32_t seq;
 	int status;            /* what the run exits with, once the VMM is gone */
+	bool migrated;         /* the destination runs the guest: nothing of it stays here */
 };
 
 /*

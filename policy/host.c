@@ -121,11 +121,18 @@ static int roots_snapshots(struct vj_walk *w, const struct vj_ynode *n, void *ob
 			  hw->snapshot_roots);
 }
 
+static int roots_shared(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	struct host_walk *hw = obj;
+	return roots_list(w, n, hw, hw->h->shared_roots, &hw->h->nshared_roots, NULL);
+}
+
 static const struct vj_key roots_keys[] = {
 	{ "kernels", roots_kernels, false },
 	{ "images", roots_images, false },
 	{ "sockets", roots_sockets, false },
 	{ "snapshots", roots_snapshots, false },
+	{ "shared", roots_shared, false },
 };
 
 static int host_roots(struct vj_walk *w, const struct vj_ynode *n, void *obj)
@@ -697,4 +704,19 @@ int vj_host_config_load(struct vj_host_config *host, const char *path,
 			struct vj_err *err)
 {
 	return vj_host_config_load_from(host, path, VJ_HOST_CONFIG_DEFAULT, err);
+}
+
+int vj_host_local_writable_drive(const struct vj_host_config *host,
+				 const struct vj_vm_config *vm)
+{
+	for (uint32_t i = 0; i < vm->ndrives; i++) {
+		bool shared = false;
+		if (vm->drives[i].read_only)
+			continue;
+		for (unsigned k = 0; k < host->nshared_roots && !shared; k++)
+			shared = vj_path_within(vm->drives[i].file.name, host->shared_roots[k]);
+		if (!shared)
+			return (int)i;
+	}
+	return -1;
 }

@@ -134,6 +134,12 @@ struct vj_host_config {
 	 * run_dir and from every other root, which a policy can name. */
 	unsigned nsnapshot_roots;
 	char snapshot_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
+	/* Storage every host a sandbox may migrate between mounts at the same
+	 * path (none by default): a writable drive beneath one of these
+	 * migrates, its lock handed from the source's VMM to the destination's
+	 * (vmm/MIGRATION.md). The operator's word: no policy can say it. */
+	unsigned nshared_roots;
+	char shared_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
 	/* The host ids the launcher gives sandboxes, id_block consecutive
 	 * uids and gids to each, no two live sandboxes the same. */
 	uint32_t uid_min, uid_max;

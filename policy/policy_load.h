@@ -100,4 +100,9 @@ int vj_policy_apply_overrides(struct vj_policy *p, const struct vj_policy_overri
 int vj_policy_print_yaml(const struct vj_policy *p, FILE *out);
 int vj_policy_print_json(const struct vj_policy *p, FILE *out);
 
+/* The first of vm's writable drives that lies beneath none of the host's
+ * shared roots (roots.shared): a drive that cannot migrate. -1: none. */
+int vj_host_local_writable_drive(const struct vj_host_config *host,
+				 const struct vj_vm_config *vm);
+
 #endif

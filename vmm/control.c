@@ -183,9 +183,10 @@ static void on_request(void *opaque, uint32_t events)
 	} else if (m.op == VJ_VMM_CTL_RESUME) {
 		/* A migration's own pause ends with the migration: resumed if
 		 * it fails, the VM gone if it succeeds. */
-		reply.status = c->migration && vj_migration_holds_pause(c->migration)
-				       ? -EBUSY
-				       : vj_vm_resume(c->vm);
+		reply.status = !c->migration ? vj_vm_resume(c->vm)
+			       : vj_migration_holds_pause(c->migration) ? -EBUSY
+			       : vj_migration_retake_drives(c->migration) < 0 ? -ENOLCK
+									       : vj_vm_resume(c->vm);
 		vj_info("control: resume: %s", reply.status ? strerror(-reply.status) : "running");
 	} else if (m.op == VJ_VMM_CTL_STATS) {
 		collect(c, &reply.data.stats);

@@ -390,6 +390,30 @@ static int receive_guest(struct vmm *m)
 	return 0;
 }
 
+/*
+ * The writable drives' handover (vmm/MIGRATION.md): the source let their
+ * locks go before it sent STATE; this VMM takes them before its guest
+ * runs, or refuses the guest (the source then takes them back and runs
+ * on). Returns a VJ_EXIT_*.
+ */
+static int take_drives(struct vmm *m)
+{
+	struct vj_err e = { 0 };
+
+	for (unsigned i = 0; i < m->cfg.ndrives; i++) {
+		char reason[200];
+		if (m->cfg.drives[i].read_only || vj_lock_drive(&m->cfg.drives[i], i, &e) == 0)
+			continue;
+		/* Short: the source puts it in a line of its own. */
+		snprintf(reason, sizeof(reason), "drive %u is locked by another process (%.120s)", i,
+			 e.msg);
+		(void)vj_mig_send_reason(m->cfg.migrate_from.fd, VJ_MIG_REFUSE, reason);
+		vj_error("migration refused: %s", e.msg);
+		return VJ_EXIT_MIGRATION;
+	}
+	return 0;
+}
+
 /* The VMM thread, guest running: the source's END makes this VM the one;
  * a stream that ends without it means the source may have resumed the
  * guest, which must never run in two places. */
@@ -679,7 +703,8 @@ int main(int argc, char **argv)
 	}
 	vj_migration_init(&m.migration, &m.machine, vj_control_migrated, &m.control);
 	m.control.migration = &m.migration;
-	if (vj_config_migrating(&m.cfg) && (status = receive_guest(&m)) != 0) {
+	if (vj_config_migrating(&m.cfg) &&
+	    ((status = receive_guest(&m)) != 0 || (status = take_drives(&m)) != 0)) {
 		vj_migration_destroy(&m.migration);
 		vj_control_destroy(&m.control);
 		vj_vm_destroy(&m.vm);

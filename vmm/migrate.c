@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <linux/kvm.h>
 
 #include "exit.h"
+#include "host_open.h"
 #include "log.h"
 #include "migration_stream.h"
 #include "persist.h"
@@ -25,6 +27,13 @@
  * configuration) and STATE (it restores and starts its vCPUs). */
 #define HELLO_WAIT_MS 30000
 #define RUNNING_WAIT_MS 60000
+/* How long a failed migration waits for the destination to let go of a
+ * writable drive it may have locked (it does when it ends). */
+#define RETAKE_WAIT_MS 10000
+/* How long a send may wait for the destination to take a byte: a link
+ * that stalls (a peer that stops reading but does not hang up) fails the
+ * migration like one that breaks, instead of holding the guest in it. */
+#define SEND_STALL_S 30 /* send_error() says it */
 
 static uint64_t words(uint64_t nbits)
 {
@@ -42,6 +51,14 @@ static void fail(struct vj_migration *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m->out.reason, sizeof(m->out.reason), fmt, ap);
 	va_end(ap);
+}
+
+/* A send's failure, in words: SO_SNDTIMEO's EAGAIN is a stalled link. */
+static const char *send_error(int r)
+{
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
+		return "the destination took nothing for 30 s";
+	return strerror(-r);
 }
 
 /* ---- dirty logging ---------------------------------------------------- */
@@ -233,7 +250,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 	if (m->params.flags & VJ_VMM_MIGRATE_AGENT)
 		hello.flags |= VJ_MIG_HELLO_AGENT;
 	if ((r = vj_mig_send(m->fd, VJ_MIG_HELLO, &hello, sizeof(hello))) < 0) {
-		fail(m, "sending to the destination: %s", strerror(-r));
+		fail(m, "sending to the destination: %s", send_error(r));
 		return r;
 	}
 	m->out.bytes += sizeof(struct vj_mig_frame_header) + sizeof(hello);
@@ -249,7 +266,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 	t = now_ns();
 	sent = m->out.bytes;
 	if ((r = send_pages(m, 0, 0, m->npages)) < 0) {
-		fail(m, "sending guest RAM: %s", strerror(-r));
+		fail(m, "sending guest RAM: %s", send_error(r));
 		return r;
 	}
 	m->out.pages[0] = m->npages;
@@ -271,7 +288,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 		t = now_ns();
 		sent = m->out.bytes;
 		if ((r = send_dirty(m, *round, &m->out.pages[*round])) < 0) {
-			fail(m, "sending guest RAM: %s", strerror(-r));
+			fail(m, "sending guest RAM: %s", send_error(r));
 			return r;
 		}
 		/* Rounds of a few pages say little of the link. */
@@ -298,7 +315,7 @@ static int stop_and_copy(struct vj_migration *m, uint32_t round)
 		m->dirty[w] |= m->dev_all[w];
 	if ((r = send_dirty(m, round, &m->out.pages[round])) < 0 ||
 	    (r = vj_mig_send(m->fd, VJ_MIG_STATE, m->state, m->state_len)) < 0) {
-		fail(m, "sending to the destination: %s", strerror(-r));
+		fail(m, "sending to the destination: %s", send_error(r));
 		return r;
 	}
 	m->out.rounds = round + 1;
@@ -318,6 +335,87 @@ static int stop_and_copy(struct vj_migration *m, uint32_t round)
 	return 0;
 }
 
+/* ---- the writable drives' handover ------------------------------------ */
+
+/*
+ * Paused, devices idle: every write the guest made is in the image's
+ * file (fdatasync: on shared storage, visible to the destination's host),
+ * and the lock goes, so that the destination's VMM can take it before its
+ * guest runs. drives_released is set first: from the first unlock on, a
+ * failure must take the locks back before the guest runs again.
+ */
+static int release_drives(struct vj_migration *m)
+{
+	const struct vj_vm_config *cfg = m->machine->vm->cfg;
+
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		const struct vj_drive_config *d = &cfg->drives[i];
+		int r;
+		if (d->read_only)
+			continue;
+		if (fdatasync(d->file.fd) < 0) {
+			r = -errno;
+			fail(m, "flushing drive %u (%s): %s", i, d->file.name, strerror(-r));
+			return r;
+		}
+		m->drives_released = true;
+		if (flock(d->file.fd, LOCK_UN) < 0) {
+			r = -errno;
+			fail(m, "unlocking drive %u (%s): %s", i, d->file.name, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Every writable drive's lock, or -ENOLCK with e naming the first one
+ * another holds (its index in *which). */
+static int take_drives(const struct vj_vm_config *cfg, unsigned *which, struct vj_err *e)
+{
+	int r;
+
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		if (!cfg->drives[i].read_only && (r = vj_lock_drive(&cfg->drives[i], i, e)) < 0) {
+			*which = i;
+			return r == -EBUSY ? -ENOLCK : r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A migration that failed after the release: the destination may hold a
+ * lock it took after STATE, until it ends (which it does when the stream
+ * ends without END). Waits for it, bounded; the migration thread's
+ * filter lets it sleep only in poll, on no descriptor.
+ */
+static void retake_drives(struct vj_migration *m)
+{
+	struct pollfd none = { .fd = -1 };
+	struct vj_err e = { 0 };
+	unsigned which = 0;
+	int r = 0;
+
+	for (int waited = 0; waited <= RETAKE_WAIT_MS; waited += 100) {
+		if ((r = take_drives(m->machine->vm->cfg, &which, &e)) != -ENOLCK)
+			break;
+		(void)poll(&none, 1, 100);
+	}
+	if (r == 0) {
+		m->drives_released = false;
+		return;
+	}
+	/* The reason says both: why the migration failed, and why the
+	 * guest cannot run on here. */
+	{
+		char first[91];
+		snprintf(first, sizeof(first), "%.90s", m->out.reason);
+		snprintf(m->out.reason, sizeof(m->out.reason),
+			 "%s; the guest stays paused: drive %u is locked by another process", first,
+			 which);
+	}
+}
+
 static int migrate(struct vj_migration *m)
 {
 	uint32_t round = 0;
@@ -330,6 +428,10 @@ static int migrate(struct vj_migration *m)
 	if ((r = precopy(m, &round)) < 0 || (r = ask_pause(m)) < 0)
 		return r;
 	m->pause_ns = now_ns();
+	/* Before the last pages and STATE: the destination takes the
+	 * drives' locks once it has STATE, so they must be free by then. */
+	if ((m->params.flags & VJ_VMM_MIGRATE_SHARED_DRIVES) && (r = release_drives(m)) < 0)
+		return r;
 	return stop_and_copy(m, round);
 }
 
@@ -356,8 +458,14 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		r = migrate(m);
 		if (r < 0) {
-			/* The destination discards what it has; it may be gone. */
-			(void)vj_mig_send_reason(m->fd, VJ_MIG_ABORT, m->out.reason);
+			/* The destination discards what it has; it may be gone.
+			 * A link that took nothing for SEND_STALL_S would keep
+			 * ABORT as long again: the stream's end (free_run) says
+			 * it instead. */
+			if (r != -EAGAIN && r != -EWOULDBLOCK)
+				(void)vj_mig_send_reason(m->fd, VJ_MIG_ABORT, m->out.reason);
+			if (m->drives_released)
+				retake_drives(m);
 		}
 		/* Logging costs the guest a fault on its first write to each
 		 * page after every harvest: off again, whatever the outcome. */
@@ -423,6 +531,12 @@ static void do_done(struct vj_migration *m)
 			(double)out.total_ns / 1e6, (double)out.downtime_ns / 1e6,
 			(unsigned long long)out.bytes, out.rounds,
 			out.round_limit ? " (round limit)" : "");
+	} else if (m->drives_released) {
+		/* Another VMM holds a drive's lock: it may write the image, so
+		 * this guest must not. It stays paused until a resume can take
+		 * the lock (vj_migration_retake_drives). */
+		vj_error("migration failed: %s", out.reason);
+		r = -ENOLCK;
 	} else {
 		vj_error("migration failed, the guest runs on here: %s", out.reason);
 		if (m->we_paused && (r = vj_vm_resume(vm)) < 0)
@@ -535,6 +649,13 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 		free_run(m);
 		return -ENOMEM;
 	}
+	/* Bounded sends (SEND_STALL_S): a blocking writev on a stalled link
+	 * would otherwise wait forever. Not a socket: unbounded, as it was. */
+	{
+		struct timeval tv = { .tv_sec = SEND_STALL_S };
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+			vj_info("migration: no send timeout on the stream: %s", strerror(errno));
+	}
 	m->fd = fd;
 	m->params = *p;
 	m->out = (struct vj_vmm_migration){ 0 };
@@ -562,6 +683,23 @@ bool vj_migration_holds_pause(struct vj_migration *m)
 	       (m->phase == VJ_MIG_DONE && m->we_paused);
 	pthread_mutex_unlock(&m->lock);
 	return held;
+}
+
+int vj_migration_retake_drives(struct vj_migration *m)
+{
+	struct vj_err e = { 0 };
+	unsigned which;
+	int r;
+
+	if (!m->drives_released)
+		return 0;
+	if ((r = take_drives(m->machine->vm->cfg, &which, &e)) < 0) {
+		vj_error("resume refused: %s", e.msg);
+		return r;
+	}
+	m->drives_released = false;
+	vj_info("migration: the writable drives are this VMM's again");
+	return 0;
 }
 
 void vj_migration_destroy(struct vj_migration *m)

@@ -58,6 +58,11 @@ struct vj_migration {
 	uint64_t *dev_all; /* every page a device wrote since the start */
 	uint64_t *dev_bm;  /* guest RAM's dev_dirty while tracking */
 	bool we_paused;    /* the pause is the migration's, not the launcher's */
+	/* The writable drives' locks were let go at the pause for the
+	 * destination to take (VJ_VMM_MIGRATE_SHARED_DRIVES); a failed
+	 * migration takes them back before the guest runs, and while it
+	 * cannot, the guest stays paused. Outlives the migration then. */
+	bool drives_released;
 	int pause_err;
 	uint8_t *state;
 	size_t state_len;
@@ -74,6 +79,10 @@ void vj_migration_init(struct vj_migration *m, const struct vj_machine *machine,
 int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migrate *p);
 /* Whether a migration holds the VM paused (a resume must wait). */
 bool vj_migration_holds_pause(struct vj_migration *m);
+/* VMM thread, before a resume: the writable drives' locks, if a failed
+ * migration could not take them back. 0, or -ENOLCK while another holds
+ * one (the guest must not write to an image another VMM writes). */
+int vj_migration_retake_drives(struct vj_migration *m);
 /* Teardown, VMM thread, vCPUs joined: ends the thread (a migration
  * under way is cut off) and frees everything. */
 void vj_migration_destroy(struct vj_migration *m);

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <seccomp.h>
@@ -142,6 +143,14 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	ALLOW(preadv),     /* virtio-blk: reads */
 	ALLOW(pwritev),    /* virtio-blk: writes */
 	ALLOW(fdatasync),  /* virtio-blk: flush */
+	/* a resume after a migration that failed once the source had let its
+	 * writable drives' locks go: they are taken back first, without
+	 * waiting (vmm/MIGRATION.md) */
+	ALLOW_IF(flock, "flock LOCK_EX|LOCK_NB", EQ(1, LOCK_EX | LOCK_NB)),
+	/* a migration's stream (VJ_VMM_CTL_MIGRATE_SEND): its sends bounded
+	 * in time, so that a stalled link fails the migration */
+	ALLOW_IF2(setsockopt, "setsockopt SOL_SOCKET SO_SNDTIMEO", EQ(1, SOL_SOCKET),
+		  EQ(2, SO_SNDTIMEO)),
 	/* virtio-blk discard and write-zeroes; KEEP_SIZE: never grows the image */
 	ALLOW_IF(fallocate, "fallocate punch hole",
 		 EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
@@ -177,9 +186,11 @@ static const struct vj_seccomp_rule vmm_rules[] = {
 	/*
 	 * The first migration request (vmm/migrate.c) makes the migration
 	 * thread and the eventfd it wakes this thread with; the thread runs
-	 * under this table as well as its own, so its two KVM ioctls are
-	 * here too, though this thread never makes them.
+	 * under this table as well as its own, so its two KVM ioctls and the
+	 * drives' lock release are here too, though this thread never makes
+	 * them.
 	 */
+	ALLOW_IF(flock, "flock LOCK_UN", EQ(1, LOCK_UN)),
 	ALLOW_IF(eventfd2, "eventfd2 EFD_CLOEXEC|EFD_NONBLOCK", EQ(1, EFD_CLOEXEC | EFD_NONBLOCK)),
 	ALLOW_IF(clone, "clone a thread", EQ(0, THREAD_CLONE_FLAGS)),
 	REFUSE(clone3, ENOSYS),
@@ -251,6 +262,13 @@ static const struct vj_seccomp_rule migrate_rules[] = {
 	/* waiting for a reply on the one stream, bounded */
 	ALLOW_IF(poll, "poll one fd", EQ(1, 1)),
 	ALLOW(write),      /* waking the VMM thread (eventfd) */
+	/* the writable drives' handover on shared storage (vmm/MIGRATION.md):
+	 * at the pause, each image flushed and its lock let go for the
+	 * destination; on a failure, the lock taken back, without waiting
+	 * (the waits between tries are the poll above, on no descriptor) */
+	ALLOW(fdatasync),
+	ALLOW_IF(flock, "flock LOCK_UN", EQ(1, LOCK_UN)),
+	ALLOW_IF(flock, "flock LOCK_EX|LOCK_NB", EQ(1, LOCK_EX | LOCK_NB)),
 	FUTEX(FUTEX_WAIT), /* its lock and condition variable shared with the VMM thread */
 	FUTEX(FUTEX_WAKE),
 	FUTEX(FUTEX_WAIT_BITSET),

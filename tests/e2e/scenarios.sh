@@ -44,6 +44,7 @@ image-hostile 300
 oci-containerd 600
 migrate-linux 1500
 migrate-net 600
+migrate-drive 600
 vmm-snapshot-linux 300
 snapshot-clones 900
 snapshot-clone-mac 600
@@ -497,8 +498,28 @@ mig_hop() {
 		awk -v a="$up_a" -v b="$up_b" 'BEGIN { exit !(b + 0 >= a + 0 && a + 0 > 0) }'
 	expect "... its tmpfs mark is the source's" \
 		test "$(mig_marks /tmp/mig-$to.out)" = "$(mig_marks /tmp/mig-$from.out)"
-	$MIG_VJ wait "$from" >/dev/null 2>&1
-	expect "... the source ended with status 8 (migrated)" test $? = 8
+	expect "... nothing of $from is left on the source" mig_source_gone "$from"
+}
+
+# mig_source_gone ID: once `vmjail migrate` returned, nothing of sandbox
+# ID is left here: no run directory, `ls` line, cgroup, launcher or VMM;
+# `wait` knows it no more.
+mig_source_gone() {
+	local left p
+	left=$( { ls -d /run/vmjail/$1 /run/vmjail/$1.* 2>/dev/null
+		$MIG_VJ ls 2>/dev/null | awk -v id="$1" '$1 == id'
+		find /sys/fs/cgroup -type d -name "$1" 2>/dev/null
+		for p in /proc/[0-9]*; do
+			tr '\0' ' ' <$p/cmdline 2>/dev/null | grep -q -- " --id $1 " && echo "$p"
+		done; } | tr '\n' ' ')
+	if [ -n "$left" ]; then
+		WHY="left of $1: $left"
+		return 1
+	fi
+	$MIG_VJ wait "$1" >/dev/null 2>/tmp/mig-wait.err && { WHY="wait $1 succeeded"; return 1; }
+	grep -q "$1" /tmp/mig-wait.err && return 0
+	WHY="wait $1 said: $(cat /tmp/mig-wait.err)"
+	return 1
 }
 
 scenario_migrate_linux() {
@@ -559,19 +580,24 @@ ma_consecutive() {
 
 # mig_agent_hop FROM TO DEST [SRC]
 mig_agent_hop() {
-	local from=$1 to=$2 dest=$3 src=${4:-} rpid=0 at first up_a up_b
+	local from=$1 to=$2 dest=$3 src=${4:-} rpid=0 at first up_a up_b fpid
 	if [ -n "$src" ]; then
 		$MIG_VJ receive /e2e/mig-agent.yaml $VJ_VMM --timeout 10m --id "$to" --detach \
 			--from "$src" >/dev/null 2>>"$LOG" &
 		rpid=$!
 		sleep 2
 	fi
+	# The source's log goes with it: a follower keeps what it showed.
+	timeout -k 5 400 $MIG_VJ logs "$from" --follow >/tmp/ma-$from.log 2>>"$LOG" &
+	fpid=$!
 	OUT=$(timeout -k 5 300 $MIG_VJ migrate "$from" --to "$dest" 2>>"$LOG")
 	RC=$?
 	echo "@@ migrate $from -> $to: $RC: $OUT" >>"$LOG"
 	expect "agent $from -> $to over ${dest%%:*}: vmjail migrate succeeds" test "$RC" = 0
 	[ "$rpid" = 0 ] || { [ "$RC" = 0 ] || kill $rpid 2>/dev/null; wait $rpid; }
-	$MIG_VJ logs "$from" >/tmp/ma-$from.log 2>>"$LOG"
+	[ "$RC" = 0 ] || kill $fpid 2>/dev/null
+	wait $fpid
+	expect "... logs --follow on the source ended with it" test $? = 0
 	at=$(ma_counts /tmp/ma-$from.log | tail -n 1)
 	up_a=$(ma_up /tmp/ma-$from.log '$')
 	expect "... the workload's output goes on in the destination's vmjail logs" \
@@ -589,8 +615,20 @@ mig_agent_hop() {
 		awk -v a="$up_a" -v b="$up_b" 'BEGIN { exit !(b + 0 >= a + 0 && a + 0 > 0) }'
 	expect "... its tmpfs mark is the source's" \
 		test "$(ma_marks /tmp/ma-$to.log)" = "$(ma_marks /tmp/ma-$from.log)"
-	$MIG_VJ wait "$from" >/dev/null 2>&1
-	expect "... the source ended with status 8 (migrated)" test $? = 8
+	expect "... nothing of $from is left on the source" mig_source_gone "$from"
+}
+
+# mig_agent_exec ID: `vmjail exec` on a migrated sandbox runs beside its
+# workload (it sees the workload's tmpfs mark) and returns its status.
+mig_agent_exec() {
+	OUT=$(timeout -k 5 120 $MIG_VJ exec "$1" -- cat /tmp/mark 2>>"$LOG")
+	RC=$?
+	echo "@@ exec $1 cat /tmp/mark: $RC: $OUT" >>"$LOG"
+	expect "exec on the migrated $1 runs beside its workload (its mark) and exits 0" \
+		test "$RC" = 0 -a -n "$OUT" -a "$OUT" = "$(ma_marks /tmp/ma-$1.log)"
+	timeout -k 5 120 $MIG_VJ exec "$1" -- sh -c 'exit 7' >/dev/null 2>>"$LOG"
+	RC=$?
+	expect "... and returns its status (7)" test "$RC" = 7
 }
 
 scenario_migrate_agent() {
@@ -601,6 +639,7 @@ scenario_migrate_agent() {
 	expect "... with one mark" test "$(ma_marks /tmp/ma-la0.log | wc -l)" = 1
 	mig_agent_hop la0 la1 tcp:127.0.0.1:24802 tcp:127.0.0.1:24802
 	mig_agent_hop la1 la2 "exec:$MIG_VJ receive /e2e/mig-agent.yaml $VJ_VMM --timeout 10m --id la2 --detach --from stdio"
+	mig_agent_exec la2
 	# SIGTERM to the workload goes through the agent's session (a VM
 	# killed would end with 137).
 	$MIG_VJ kill la2 TERM >/dev/null 2>>"$LOG"
@@ -743,9 +782,7 @@ scenario_migrate_net() {
 		grep -q "^gratuitous ARP from $MN_MAC for 10.0.2.2 on vjmig" /tmp/mn.watch
 	expect "... its workload goes on there" until_log mn1 "^NET [0-9]"
 	expect "... and the test host pings it over the destination's tap" mn_ping vjmig1
-	$MN_VJ wait mn0 >/dev/null 2>&1
-	expect "... the source ended with status 8 (migrated)" test $? = 8
-	$MN_VJ rm mn0 >/dev/null 2>&1
+	expect "... nothing of mn0 is left on the source" mig_source_gone mn0
 	mn_restores
 	for id in mn0 mn1 mn2 mn3; do $MN_VJ rm $id >/dev/null 2>&1; done
 	for ns in vjmig0 vjmig1; do
@@ -755,6 +792,97 @@ scenario_migrate_net() {
 	rm -f /e2e/host-mignet.yaml /e2e/mignet-*.yaml /tmp/mn.sock
 	expect "no VMM is left" no_vmm_left
 	expect "the run directory is empty" run_dir_empty
+}
+
+# A detached workload writes numbered records to its drive, a writable
+# image beneath the host file's shared root (roots.shared; on one machine
+# the same path is the same storage), syncing each before it logs its
+# number; it migrates over a Unix socket, the drive's lock passing from
+# the source's VMM to the destination's, and writes on there; `vmjail
+# exec` on the destination writes one more record and returns its status.
+# Once the workload ended, every record it logged, before and after the
+# move, is in the image file, and nothing is left.
+MD_CMD='ls -l /dev/vd* >&2; i=0; while :; do
+printf "DRV %08d\n" $i | dd of=/dev/vda bs=512 seek=$i conv=notrunc 2>/tmp/dd.err && sync &&
+echo "DRV $i" || { cat /tmp/dd.err >&2; sleep 1; continue; }; i=$((i + 1)); sleep 0.2; done'
+md_last() { $MIG_VJ logs "$1" 2>/dev/null | sed -n 's/^DRV \([0-9]*\)$/\1/p' | tail -n 1; }
+md_wait() { # md_wait ID N: until ID's log reached record N (60 s at most)
+	local i=0
+	while [ $i -lt 120 ]; do
+		[ "$(md_last "$1")" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.5
+		i=$((i + 1))
+	done
+	WHY="$1's log reached record $(md_last "$1"), expected $2"
+	return 1
+}
+# md_records IMAGE LAST: records 0..LAST are all in IMAGE.
+md_records() {
+	local i=0 want got
+	while [ $i -le "$2" ]; do
+		want=$(printf "DRV %08d" $i)
+		got=$(dd if="$1" bs=512 skip=$i count=1 2>/dev/null | head -c 12)
+		if [ "$got" != "$want" ]; then
+			WHY="record $i: \"$got\", expected \"$want\""
+			return 1
+		fi
+		i=$((i + 1))
+	done
+}
+
+scenario_migrate_drive() {
+	local at last
+	mkdir -p /e2e/shared
+	rm -f /e2e/shared/data.img /tmp/md-*.sock
+	dd if=/dev/zero of=/e2e/shared/data.img bs=1M count=4 2>/dev/null
+	# The host file, with the shared root an image root too.
+	awk '{ print } /^roots:$/ { print "  shared:\n    - /e2e/shared" }
+		/^  images:$/ { print "    - /e2e/shared" }' /e2e/host.yaml >/e2e/host-shared.yaml
+	awk '/^workload:/ { exit } { print }
+		/^  console: none$/ { print "  drives:\n    - id: data\n      path: /e2e/shared/data.img\n      read_only: false" }' \
+		/e2e/linux.yaml >/e2e/mig-drive.yaml
+	local vj="vmjail --host-config /e2e/host-shared.yaml"
+	cat /e2e/mig-drive.yaml >>"$LOG"
+	$vj run /e2e/mig-drive.yaml $VJ_VMM --timeout 10m --id md0 --detach -- sh -c "$MD_CMD" \
+		>/dev/null 2>>"$LOG"
+	expect "a detached workload writes records to its shared writable drive" md_wait md0 5
+	$MIG_VJ logs md0 2>&1 >/dev/null | head -n 5 >>"$LOG"
+	$vj receive /e2e/mig-drive.yaml $VJ_VMM --timeout 10m --id md1 --detach \
+		--from unix:/tmp/md-1.sock >/dev/null 2>>"$LOG" &
+	local rpid=$! i=0 fpid
+	while [ $i -lt 100 ] && [ ! -S /tmp/md-1.sock ]; do sleep 0.1; i=$((i + 1)); done
+	timeout -k 5 400 $vj logs md0 --follow >/tmp/md-0.log 2>>"$LOG" &
+	fpid=$!
+	OUT=$(timeout -k 5 300 $vj migrate md0 --to unix:/tmp/md-1.sock 2>>"$LOG")
+	RC=$?
+	echo "@@ migrate md0 -> md1: $RC: $OUT" >>"$LOG"
+	expect "it migrates, its drive's lock passing to the destination" test "$RC" = 0
+	[ "$RC" = 0 ] || kill $rpid $fpid 2>/dev/null
+	wait $rpid $fpid
+	at=$(sed -n 's/^DRV \([0-9]*\)$/\1/p' /tmp/md-0.log | tail -n 1)
+	[ -n "$at" ] || at=0
+	expect "... nothing of md0 is left on the source" mig_source_gone md0
+	expect "... the workload writes on on the destination" md_wait md1 $((at + 10))
+	timeout -k 5 120 $vj exec md1 -- sh -c 'printf "EXEC\n" |
+		dd of=/dev/vda bs=512 seek=4000 conv=notrunc && sync && exit 7' \
+		>/dev/null 2>>"$LOG"
+	RC=$?
+	expect "... exec on the destination writes to the drive and returns its status (7)" \
+		test "$RC" = 7
+	$vj kill md1 TERM >/dev/null 2>>"$LOG"
+	$vj wait md1 >/dev/null 2>&1
+	RC=$?
+	expect "... the workload ends on the destination (143)" test "$RC" = 143
+	last=$(md_last md1)
+	echo "@@ md0's last record $at, md1's last $last" >>"$LOG"
+	expect "every record logged, before ($at) and after the move (to $last), is in the image" \
+		md_records /e2e/shared/data.img "${last:-0}"
+	expect "... and exec's" test "$(dd if=/e2e/shared/data.img bs=512 skip=4000 count=1 \
+		2>/dev/null | head -c 4)" = EXEC
+	$vj rm md1 >/dev/null 2>&1
+	expect "no VMM is left" no_vmm_left
+	expect "the run directory is empty" run_dir_empty
+	rm -rf /e2e/shared /e2e/host-shared.yaml /e2e/mig-drive.yaml
 }
 
 no_vmm_left() {

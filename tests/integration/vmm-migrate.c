@@ -8,7 +8,8 @@
  * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
  * VALUE" per figure, for vmm-migrate.sh.
  *
- *   vmm-migrate VMM GUEST count|dirty|kill|refuse|rw|ro [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
+ *   vmm-migrate VMM GUEST count|dirty|kill|stall|refuse|rw|ro|shared|contended
+ *               [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
  *
  * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
  * write N pages per 100 ms tick (a fixed rate) instead of all it can.
@@ -20,12 +21,26 @@
  * count, dirty: the guest migrates; the source ends with status 8, the
  * destination counts on from the source's number, one by one, and (dirty)
  * no page is found stale. kill: the destination is killed while the
- * rounds go on: the source reports the failure and counts on. refuse:
+ * rounds go on: the source reports the failure and counts on. stall: the
+ * destination is stopped (SIGSTOP) instead, a link that takes nothing and
+ * does not hang up: the source gives up after 30 s without a byte taken
+ * and counts on. refuse:
  * the destination has other memory and refuses before any memory: the
  * source counts on, the destination ends with status 9 and one line.
  * rw: the source has the writable drive $VMM_MIGRATE_DRIVE, and its
  * migration is refused (EROFS) before any stream is used. ro: both VMMs
  * have it read-only, which migrates as count does.
+ *
+ * shared: both VMMs have $VMM_MIGRATE_DRIVE writable, the source is told
+ * it is shared storage: its lock passes to the destination at the
+ * handover (the guest migrates as count does; then this program cannot
+ * lock the image while the destination runs, and can once it is gone).
+ * contended: the same, but a third process here waits for the image's
+ * lock from the start (a blocking flock), gets it when the source lets it
+ * go at the pause and holds it: the destination refuses, the source
+ * cannot take the lock back and keeps its guest paused (-ENOLCK), and a
+ * resume is refused until that process ends; then it resumes and counts
+ * on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -183,6 +199,58 @@ static int send_migrate(struct proc *p, int stream, const struct vj_vmm_migrate 
 	return -ETIMEDOUT;
 }
 
+/* One request without descriptors; its reply's status, or -errno. */
+static int request(struct proc *p, uint32_t op, uint32_t seq)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = op, .seq = seq }, r;
+	struct pollfd pf = { .fd = p->ctl, .events = POLLIN };
+
+	if (write(p->ctl, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		return -errno;
+	while (poll(&pf, 1, 5000) == 1) {
+		if (read(p->ctl, &r, sizeof(r)) != (ssize_t)sizeof(r))
+			return -EPROTO;
+		if (r.op == VJ_VMM_CTL_REPLY && r.seq == seq)
+			return r.status;
+	}
+	return -ETIMEDOUT;
+}
+
+/* Whether another open file holds path's lock. */
+static bool image_locked(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return false;
+	r = flock(fd, LOCK_EX | LOCK_NB);
+	close(fd);
+	return r < 0 && errno == EWOULDBLOCK;
+}
+
+/* A process that waits for path's lock (blocking: it is granted the
+ * moment its holder lets go), says so on the pipe and holds it until it
+ * is killed. */
+static pid_t lock_waiter(const char *path, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(p[1], "L", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	*ready = p[0];
+	return pid;
+}
+
 /* A link of kib_s KiB/s from a to b (and unpaced back), in a child
  * process that ends when either side does. */
 static pid_t relay(int a, int b, int other, long kib_s)
@@ -212,11 +280,16 @@ static pid_t relay(int a, int b, int other, long kib_s)
 					_exit(0);
 			}
 			if (i == 0) {
-				long long due;
+				long long ahead;
 				sent += n;
-				due = t0 + sent / kib_s; /* KiB/s is bytes per ms, near enough */
-				if (due > now_ms())
-					usleep((useconds_t)(due - now_ms()) * 1000);
+				/* KiB/s is bytes per ms, near enough. One reading of
+				 * the clock: with two, a clock that passed the due
+				 * time in between made a negative wait, which as an
+				 * unsigned number of microseconds stalled the link
+				 * for 71 minutes. */
+				ahead = t0 + sent / kib_s - now_ms();
+				if (ahead > 0)
+					usleep((useconds_t)ahead * 1000);
 			}
 		}
 	}
@@ -339,7 +412,10 @@ int main(int argc, char **argv)
 	char cmdline[64];
 	struct vj_vmm_migrate params = { .max_downtime_ns = 300000000ull, .max_rounds = 30 };
 	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
-	bool dirty, kill_dst, refuse, rw, ro;
+	bool dirty, kill_dst, stall, refuse, rw, ro, shared, contended;
+	const char *image = NULL;
+	pid_t waiter = 0;
+	int waiter_ready = -1;
 	char drive_arg[4200] = "";
 	int sp[2], st, e;
 	long kib_s = 0;
@@ -361,19 +437,24 @@ int main(int argc, char **argv)
 		params.max_downtime_ns = (uint64_t)atoi(argv[5]) * 1000000ull;
 	memory = argc > 6 ? argv[6] : "32M";
 	kib_s = argc > 7 ? atol(argv[7]) : 0;
-	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill");
+	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill") || !strcmp(mode, "stall");
 	kill_dst = !strcmp(mode, "kill");
+	stall = !strcmp(mode, "stall");
 	refuse = !strcmp(mode, "refuse");
 	rw = !strcmp(mode, "rw");
 	ro = !strcmp(mode, "ro");
-	if (rw || ro) {
-		const char *d = getenv("VMM_MIGRATE_DRIVE");
-		if (!d || !*d) {
+	contended = !strcmp(mode, "contended");
+	shared = contended || !strcmp(mode, "shared");
+	if (rw || ro || shared) {
+		image = getenv("VMM_MIGRATE_DRIVE");
+		if (!image || !*image) {
 			fprintf(stderr, "vmm-migrate: %s needs VMM_MIGRATE_DRIVE\n", mode);
 			return 2;
 		}
-		snprintf(drive_arg, sizeof(drive_arg), "path=%s%s", d, ro ? ",ro" : "");
+		snprintf(drive_arg, sizeof(drive_arg), "path=%s%s", image, ro ? ",ro" : "");
 	}
+	if (shared)
+		params.flags |= VJ_VMM_MIGRATE_SHARED_DRIVES;
 	{
 		const char *rate = getenv("VMM_MIGRATE_DIRTY_RATE");
 		snprintf(cmdline, sizeof(cmdline), "vjtest=%s%s%.12s", dirty ? "dirty" : "count",
@@ -382,7 +463,7 @@ int main(int argc, char **argv)
 	{
 		char *sargv[] = { (char *)vmm, "--kernel", (char *)guest, "--cmdline", cmdline,
 				  "--memory", (char *)memory, "--console", "stdout", "--control-fd",
-				  "3", rw || ro ? "--drive" : NULL, drive_arg, NULL };
+				  "3", drive_arg[0] ? "--drive" : NULL, drive_arg, NULL };
 		if (start(&src, sargv, -1) < 0) {
 			perror("vmm-migrate: source");
 			return 2;
@@ -416,7 +497,8 @@ int main(int argc, char **argv)
 	{
 		char *dargv[] = { (char *)vmm, "--migrate-from-fd", "4", "--memory",
 				  refuse ? "64M" : (char *)memory, "--console", "stdout",
-				  "--control-fd", "3", ro ? "--drive" : NULL, drive_arg, NULL };
+				  "--control-fd", "3", ro || shared ? "--drive" : NULL, drive_arg,
+				  NULL };
 		if (start(&dst, dargv, sp[1]) < 0) {
 			perror("vmm-migrate: destination");
 			return 2;
@@ -435,15 +517,22 @@ int main(int argc, char **argv)
 		sp[0] = lp[0];
 		printf("info link-kib-s %ld\n", kib_s);
 	}
+	if (shared)
+		finding(image_locked(image), "the source VMM holds the writable image's lock",
+			"it is free");
+	if (contended && (waiter = lock_waiter(image, &waiter_ready)) < 0) {
+		perror("vmm-migrate: fork");
+		return 2;
+	}
 	e = send_migrate(&src, sp[0], &params, &reply);
 	close(sp[0]);
 	finding(e == 0 && reply.status == 0, "the source starts the migration", "%d/%d", e,
 		reply.status);
-	if (kill_dst) {
+	if (kill_dst || stall) {
 		/* Mid-stream: the rounds of a guest that dirties 16 MiB at
 		 * every turn go on far longer than this. */
 		usleep(300000);
-		kill(dst.pid, SIGKILL);
+		kill(dst.pid, kill_dst ? SIGKILL : SIGSTOP);
 	}
 	if (!wait_migrated(&src, 240000, &ev)) {
 		finding(false, "the source reports the migration's end", "no event");
@@ -455,9 +544,48 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	print_figures(&ev.data.migration);
-	if (kill_dst || refuse) {
+	if (contended) {
+		char c;
+		struct pollfd pf = { .fd = waiter_ready, .events = POLLIN };
+		finding(poll(&pf, 1, 0) == 1 && read(waiter_ready, &c, 1) == 1,
+			"the waiting process got the lock the source let go", "it did not");
+		finding(ev.status == -ENOLCK && strstr(ev.data.migration.reason, "stays paused"),
+			"the migration fails, the source keeps its guest paused (ENOLCK)",
+			"status %d: %s", ev.status, ev.data.migration.reason);
+		printf("info reason %s\n", ev.data.migration.reason);
+		st = wait_exit(dst.pid, 10000);
+		finding(st == 9, "the destination, refused the lock, ends with status 9", "status %d",
+			st);
+		read_console(&src, 1000);
+		at = last_count;
+		read_console(&src, 1000);
+		finding(last_count == at, "the source's guest stays paused", "%u -> %u", at,
+			last_count);
+		e = request(&src, VJ_VMM_CTL_RESUME, 2);
+		finding(e == -ENOLCK, "a resume is refused while another holds the lock",
+			"status %d", e);
+		kill(waiter, SIGKILL);
+		waitpid(waiter, &st, 0);
+		e = request(&src, VJ_VMM_CTL_RESUME, 3);
+		finding(e == 0, "once it is free, the source takes it back and resumes", "status %d",
+			e);
+		finding(wait_count(&src, at + 3), "the source counts on", "%u -> %u", at,
+			last_count);
+		finding(image_locked(image), "the source VMM holds the image's lock again",
+			"it is free");
+		kill(src.pid, SIGKILL);
+		waitpid(src.pid, &st, 0);
+		return failed;
+	}
+	if (kill_dst || stall || refuse) {
 		finding(ev.status < 0, "the migration fails", "status %d", ev.status);
 		printf("info reason %s\n", ev.data.migration.reason);
+		if (stall) {
+			finding(strstr(ev.data.migration.reason, "took nothing for 30 s") != NULL,
+				"the source says the link took nothing", "\"%s\"",
+				ev.data.migration.reason);
+			kill(dst.pid, SIGKILL);
+		}
 		if (refuse)
 			finding(strstr(ev.data.migration.reason, "memory") != NULL,
 				"the source is told why the destination refused", "\"%s\"",
@@ -469,7 +597,7 @@ int main(int argc, char **argv)
 		finding(st == 3, "the migration thread the request made waits for the next one",
 			"%d threads", st);
 		st = wait_exit(dst.pid, 10000);
-		finding(kill_dst ? st == 128 + SIGKILL : st == 9,
+		finding(kill_dst || stall ? st == 128 + SIGKILL : st == 9,
 			"the destination ends (killed, or refusing with status 9)", "status %d", st);
 		kill(src.pid, SIGKILL);
 		waitpid(src.pid, &st, 0);
@@ -492,6 +620,9 @@ int main(int argc, char **argv)
 	finding(wait_count(&dst, at + 5), "the destination counts on from the source's number",
 		"source reached %u, destination at %u", at, last_count);
 	finding(!stale_page, "no page is stale on the destination", "see above");
+	if (shared)
+		finding(image_locked(image), "the destination VMM holds the writable image's lock",
+			"it is free");
 	if (params.max_rounds < 30)
 		finding(ev.data.migration.round_limit == 1 && ev.data.migration.rounds ==
 			params.max_rounds, "a guest dirtying faster than the link ends at the round limit",
@@ -499,6 +630,8 @@ int main(int argc, char **argv)
 			ev.data.migration.round_limit);
 	kill(dst.pid, SIGKILL);
 	waitpid(dst.pid, &st, 0);
+	if (shared)
+		finding(!image_locked(image), "the lock ends with the destination", "still held");
 	if (link > 0)
 		waitpid(link, &st, 0);
 	return failed;

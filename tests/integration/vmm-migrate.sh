@@ -4,9 +4,10 @@
 # with the test guest counting in memory: the count continues on the
 # destination with no reset; a guest that dirties 16 MiB as fast as it can
 # converges through the round limit, and no page it wrote is stale on the
-# destination; a destination killed mid-stream, or refusing another
-# configuration, leaves the source counting on; a writable local drive is
-# refused, a read-only image migrates. The figures (total time,
+# destination; a destination killed or stopped mid-stream, or refusing
+# another configuration, leaves the source counting on; a writable local drive is
+# refused, a read-only image migrates, a shared writable one hands its
+# lock over (or keeps its guest paused when another took it). The figures (total time,
 # downtime, bytes, rounds, pages per round) are printed as INFO lines.
 # needs: kvm
 # builds: $(VMM_MIGRATE_DRIVER) $(GUEST_DIR)/testguest.elf
@@ -42,6 +43,9 @@ drive "vmm-migrate count 256 MiB" "$VMM" "$GUEST" count 30 300 256M
 drive "vmm-migrate dirty" "$VMM" "$GUEST" dirty 4 1 32M 4096
 # The same link, killed 300 ms into the rounds.
 drive "vmm-migrate killed destination" "$VMM" "$GUEST" kill 28 1 32M 4096
+# The same link, its destination stopped: it takes nothing and does not
+# hang up; the source gives up after 30 s.
+drive "vmm-migrate stalled destination" "$VMM" "$GUEST" stall 28 1 32M 4096
 drive "vmm-migrate refused" "$VMM" "$GUEST" refuse
 # A writable local drive is refused; a read-only image migrates.
 work=$(mktemp -d /tmp/vjmig.XXXXXX)
@@ -49,4 +53,9 @@ trap 'rm -rf "$work"' EXIT
 truncate -s 1M "$work/drive.img"
 VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate writable drive" "$VMM" "$GUEST" rw
 VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate read-only drive" "$VMM" "$GUEST" ro
+# A writable image on storage both VMMs reach: its lock passes from the
+# source to the destination at the handover; a third holder taking it in
+# between keeps the source's guest paused until it lets go.
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate shared writable drive" "$VMM" "$GUEST" shared
+VMM_MIGRATE_DRIVE=$work/drive.img drive "vmm-migrate contended drive lock" "$VMM" "$GUEST" contended
 finish

@@ -97,12 +97,14 @@ static void migrate_arguments_have_defaults_and_bounds(void **state)
 	assert_int_equal(req.command, VJ_CTL_MIGRATE);
 	assert_int_equal(req.max_downtime_ms, 300);
 	assert_int_equal(req.max_rounds, 30);
-	assert_false(req.shared_drives);
 	assert_int_equal(parse("{\"execute\":\"migrate\",\"arguments\":{\"max_downtime_ms\":5,"
-			       "\"max_rounds\":2,\"shared_drives\":true}}", &req, &class, &e), 0);
+			       "\"max_rounds\":2}}", &req, &class, &e), 0);
 	assert_int_equal(req.max_downtime_ms, 5);
 	assert_int_equal(req.max_rounds, 2);
-	assert_true(req.shared_drives);
+	/* Shared storage is the host file's to declare (roots.shared), not
+	 * the caller's. */
+	refused("{\"id\": 9, \"execute\": \"migrate\", \"arguments\": {\"shared_drives\": true}}",
+		VJ_CTL_BAD_REQUEST, "shared_drives", "9");
 	refused("{\"id\": 1, \"execute\": \"migrate\", \"arguments\": {\"max_downtime_ms\": 0}}",
 		VJ_CTL_BAD_REQUEST, "migrate: \"max_downtime_ms\": expected 1..60000", "1");
 	refused("{\"id\": 2, \"execute\": \"migrate\", \"arguments\": {\"max_downtime_ms\": 60001}}",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,6 +179,37 @@ static void a_tap_name_the_kernel_would_complete_is_refused(void **state)
 	assert_int_equal(vj_tap_name_check("0123456789abcde", &e), 0);
 }
 
+/* A migration's destination opens the source's writable image while the
+ * source still holds its lock, and takes the lock at the handover. */
+static void an_incoming_writable_drive_is_locked_only_at_the_handover(void **state)
+{
+	struct vj_drive_config src = drive("image", false), dst = drive("image", false);
+	struct vj_drive_config ro = drive("image", true), ro2 = drive("image", true);
+	struct vj_err e;
+
+	(void)state;
+	make_file("image");
+	assert_int_equal(vj_open_drive(&src, 0, VJ_OPEN_OWN_PATH, &e), 0);
+	assert_int_equal(vj_open_drive_incoming(&dst, 1, VJ_OPEN_TENANT_PATH, &e), 0);
+	assert_true(dst.file.fd >= 0);
+	assert_int_equal(vj_lock_drive(&dst, 1, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "in use by another sandbox"));
+	assert_int_equal(flock(src.file.fd, LOCK_UN), 0);
+	assert_int_equal(vj_lock_drive(&dst, 1, &e), 0);
+	/* Held now: the source cannot take it back, and taking it again on
+	 * the same descriptor is no change. */
+	assert_int_equal(vj_lock_drive(&src, 0, &e), -EBUSY);
+	assert_int_equal(vj_lock_drive(&dst, 1, &e), 0);
+	close(src.file.fd);
+	close(dst.file.fd);
+	/* Read-only drives are locked at once, shared, as always. */
+	assert_int_equal(vj_open_drive_incoming(&ro, 0, VJ_OPEN_OWN_PATH, &e), 0);
+	assert_int_equal(vj_open_drive(&src, 0, VJ_OPEN_OWN_PATH, &e), -EBUSY);
+	assert_int_equal(vj_open_drive_incoming(&ro2, 0, VJ_OPEN_OWN_PATH, &e), 0);
+	close(ro.file.fd);
+	close(ro2.file.fd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -188,6 +220,7 @@ int main(void)
 		T(a_symbolic_link_is_followed_only_on_the_users_own_paths),
 		T(a_missing_drive_is_named_by_its_index_without_an_id),
 		T(a_writable_drive_is_one_vmms_alone_in_either_mode),
+		T(an_incoming_writable_drive_is_locked_only_at_the_handover),
 		T(a_tap_name_the_kernel_would_complete_is_refused),
 	};
 	vj_unit_filter();

@@ -357,6 +357,49 @@ static void snapshot_roots_are_read_and_made_canonical(void **state)
 	assert_string_equal(h.snapshot_roots[1], tp_path("other"));
 }
 
+/* Storage the operator says every host mounts at the same path: none
+ * unless the host file names it. */
+static void shared_roots_are_none_by_default_and_read_canonical(void **state)
+{
+	struct vj_err err;
+	struct vj_host_config h;
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	assert_int_equal(h.nshared_roots, 0);
+	tp_touch("nfs/vm/keep");
+	assert_int_equal(load("version: 1\nroots: {shared: [nfs/vm/, san]}\n", &h, &err), 0);
+	assert_int_equal(h.nshared_roots, 2);
+	assert_string_equal(h.shared_roots[0], tp_path("nfs/vm"));
+	assert_string_equal(h.shared_roots[1], tp_path("san"));
+}
+
+/* Which writable drive keeps a sandbox from migrating: the first one
+ * beneath no shared root; read-only drives never do. */
+static void a_writable_drive_outside_the_shared_roots_is_local(void **state)
+{
+	struct vj_host_config h;
+	struct vj_vm_config vm = { .ndrives = 3 };
+
+	(void)state;
+	vj_host_config_defaults(&h);
+	snprintf(vm.drives[0].file.name, sizeof(vm.drives[0].file.name), "/img/root.ext4");
+	vm.drives[0].read_only = true;
+	snprintf(vm.drives[1].file.name, sizeof(vm.drives[1].file.name), "/nfs/vm/data.img");
+	snprintf(vm.drives[2].file.name, sizeof(vm.drives[2].file.name), "/nfs/vmx/data.img");
+	/* No shared root: every writable drive is local. */
+	assert_int_equal(vj_host_local_writable_drive(&h, &vm), 1);
+	h.nshared_roots = 1;
+	snprintf(h.shared_roots[0], sizeof(h.shared_roots[0]), "/nfs/vm");
+	/* "/nfs/vmx" is not beneath "/nfs/vm". */
+	assert_int_equal(vj_host_local_writable_drive(&h, &vm), 2);
+	snprintf(vm.drives[2].file.name, sizeof(vm.drives[2].file.name), "/nfs/vm/x/y.img");
+	assert_int_equal(vj_host_local_writable_drive(&h, &vm), -1);
+	vm.drives[1].read_only = true;
+	snprintf(vm.drives[1].file.name, sizeof(vm.drives[1].file.name), "/local.img");
+	assert_int_equal(vj_host_local_writable_drive(&h, &vm), -1);
+}
+
 /* A policy could name a snapshot's memory file as a drive. */
 static void snapshot_root_inside_an_image_root_is_refused(void **state)
 {
@@ -505,6 +548,8 @@ int main(void)
 		cmocka_unit_test(snapshot_roots_are_none_by_default),
 		cmocka_unit_test(snapshot_roots_are_read_and_made_canonical),
 		cmocka_unit_test(snapshot_root_inside_an_image_root_is_refused),
+		cmocka_unit_test(shared_roots_are_none_by_default_and_read_canonical),
+		cmocka_unit_test(a_writable_drive_outside_the_shared_roots_is_local),
 		cmocka_unit_test(snapshot_root_holding_the_run_dir_is_refused),
 		cmocka_unit_test(snapshot_root_that_is_a_socket_root_is_refused),
 		cmocka_unit_test(run_dir_inside_the_built_in_socket_root_is_refused),

@@ -12,15 +12,18 @@
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
-/* Standalone: the launcher's checks (host_open.h), on the user's own paths. */
-static int open_drive(struct vj_drive_config *d, unsigned index)
+/* Standalone: the launcher's checks (host_open.h), on the user's own paths.
+ * A migration's destination takes a writable drive's lock only at the
+ * handover (vmm/MIGRATION.md). */
+static int open_drive(struct vj_drive_config *d, unsigned index, bool incoming)
 {
 	struct vj_err e;
 	int r;
 
 	if (d->file.fd >= 0)
 		return 0;
-	r = vj_open_drive(d, index, VJ_OPEN_OWN_PATH, &e);
+	r = incoming ? vj_open_drive_incoming(d, index, VJ_OPEN_OWN_PATH, &e)
+		     : vj_open_drive(d, index, VJ_OPEN_OWN_PATH, &e);
 	if (r < 0)
 		vj_error("%s", e.msg);
 	return r;
@@ -31,7 +34,7 @@ int vj_virtio_open_inputs(struct vj_vm_config *cfg)
 	int r;
 
 	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if ((r = open_drive(&cfg->drives[i], i)) < 0)
+		if ((r = open_drive(&cfg->drives[i], i, vj_config_migrating(cfg))) < 0)
 			return r;
 	for (unsigned i = 0; i < cfg->nnets; i++)
 		if ((r = vj_net_tap_open(&cfg->nets[i])) < 0)
