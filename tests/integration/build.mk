@@ -14,7 +14,7 @@ INTEGRATION_TESTS += $(TOP)/tests/integration/examples-check.sh
 
 # vmm-ctl.sh's driver: the launcher's side of the VMM's control channel.
 VMM_CTL_DRIVER := $(INTEG_DIR)/vmm-ctl
-$(VMM_CTL_DRIVER): $(INTEG_DIR)/vmm-ctl.o $(BUILD)/common/snapshot.o $(BUILD)/common/error.o
+$(VMM_CTL_DRIVER): $(INTEG_DIR)/vmm-ctl.o $(INTEG_DIR)/driver.o $(BUILD)/common/snapshot.o $(BUILD)/common/error.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 TEST_DEPS += $(VMM_CTL_DRIVER)
@@ -23,7 +23,7 @@ INTEGRATION_TESTS += $(TOP)/tests/integration/vmm-snapshot.sh
 
 # vmm-migrate.sh's driver: both launchers' sides of a live migration.
 VMM_MIGRATE_DRIVER := $(INTEG_DIR)/vmm-migrate
-$(VMM_MIGRATE_DRIVER): $(INTEG_DIR)/vmm-migrate.o
+$(VMM_MIGRATE_DRIVER): $(INTEG_DIR)/vmm-migrate.o $(INTEG_DIR)/driver.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 TEST_DEPS += $(VMM_MIGRATE_DRIVER)

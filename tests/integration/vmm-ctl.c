@@ -50,108 +50,54 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "driver.h"
 #include "snapshot.h"
 #include "vmm_ctl.h"
 
 #define REPLY_MS 5000
 #define LINE_MS 10000
 
-static int ctl = -1, out = -1, failed;
+static int ctl = -1, out = -1;
 static pid_t vmm;
-static char acc[1 << 16];
-static size_t acc_len;
-static unsigned last_count;
+static struct driver_lines con; /* the console of the VMM at out */
 
-/* "ok NAME", or "FAIL NAME: detail". */
-__attribute__((format(printf, 3, 4))) static void finding(bool ok, const char *name,
-							    const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s", ok ? "ok" : "FAIL", name);
-	if (!ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	fflush(stdout);
-	failed |= !ok;
-}
-
-/* Reads the console for up to ms; notes the highest count seen. Returns
- * the number of count lines that arrived. */
+/* Reads the console for up to ms; checks the counts. Returns the number
+ * of count lines that arrived. */
 static int read_console(int ms)
 {
-	struct pollfd p = { .fd = out, .events = POLLIN };
 	int lines = 0;
+	char *line;
 
-	while (poll(&p, 1, ms) == 1) {
-		ssize_t n = read(out, acc + acc_len, sizeof(acc) - 1 - acc_len);
-		char *nl;
-		if (n <= 0)
-			break;
-		acc_len += (size_t)n;
-		acc[acc_len] = '\0';
-		while ((nl = strchr(acc, '\n'))) {
-			unsigned c;
-			*nl = '\0';
-			if (sscanf(acc, "vjtest: count %u", &c) == 1) {
-				if (c != last_count + 1)
-					finding(false, "the guest counts one by one", "%u after %u", c, last_count);
-				last_count = c;
-				lines++;
-			}
-			acc_len -= (size_t)(nl + 1 - acc);
-			memmove(acc, nl + 1, acc_len + 1);
-		}
-		ms = 0; /* only what is there already, once something came */
+	while (lines_fill(&con, ms) > 0) {
+		while ((line = lines_next(&con)))
+			lines += driver_count_line(line, NULL);
+		ms = 0;
 	}
 	return lines;
 }
 
 static bool wait_count(unsigned want)
 {
-	for (int waited = 0; last_count < want && waited < LINE_MS; waited += 100)
+	for (int waited = 0; driver_last_count < want && waited < LINE_MS; waited += 100)
 		read_console(100);
-	return last_count >= want;
+	return driver_last_count >= want;
 }
 
 /* The next console line starting with prefix, within ms; lines before
  * it are skipped. */
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
 static bool wait_line(const char *prefix, char *line, size_t size, int ms)
 {
-	struct pollfd p = { .fd = out, .events = POLLIN };
 	const long long end = now_ms() + ms;
 
 	while (now_ms() <= end) {
-		char *nl;
-		while ((nl = strchr(acc, '\n'))) {
-			bool match = !strncmp(acc, prefix, strlen(prefix));
-			*nl = '\0';
-			if (match)
-				snprintf(line, size, "%.*s", (int)size - 1, acc);
-			acc_len -= (size_t)(nl + 1 - acc);
-			memmove(acc, nl + 1, acc_len + 1);
-			if (match)
+		char *l;
+		while ((l = lines_next(&con)))
+			if (!strncmp(l, prefix, strlen(prefix))) {
+				snprintf(line, size, "%.*s", (int)size - 1, l);
 				return true;
-		}
-		if (poll(&p, 1, 100) == 1) {
-			ssize_t n = read(out, acc + acc_len, sizeof(acc) - 1 - acc_len);
-			if (n <= 0)
-				return false;
-			acc_len += (size_t)n;
-			acc[acc_len] = '\0';
-		}
+			}
+		if (lines_fill(&con, 100) < 0)
+			return false;
 	}
 	return false;
 }
@@ -238,8 +184,7 @@ static pid_t start_argv(char *const argv[])
 	close(o[1]);
 	ctl = sv[0];
 	out = o[0];
-	acc_len = 0;
-	acc[0] = '\0';
+	lines_init(&con, out);
 	return pid;
 }
 
@@ -273,9 +218,9 @@ static void pause_holds_the_guest(void)
 	finding(request(VJ_VMM_CTL_PAUSE, 1, &r) == 0 && r.status == 0,
 		"pause is answered with success", "status %d", r.status);
 	read_console(200); /* a line already on its way */
-	held = last_count;
-	finding(read_console(1500) == 0 && last_count == held,
-		"no count line comes while paused", "held at %u, now %u", held, last_count);
+	held = driver_last_count;
+	finding(read_console(1500) == 0 && driver_last_count == held,
+		"no count line comes while paused", "held at %u, now %u", held, driver_last_count);
 	finding(request(VJ_VMM_CTL_PAUSE, 2, &r) == 0 && r.status == 0,
 		"a second pause is answered with success", "status %d", r.status);
 	finding(request(VJ_VMM_CTL_STATS, 3, &r) == 0 && r.status == 0 && r.data.stats.paused_ns > 0,
@@ -284,7 +229,7 @@ static void pause_holds_the_guest(void)
 	finding(request(VJ_VMM_CTL_RESUME, 4, &r) == 0 && r.status == 0,
 		"resume is answered with success", "status %d", r.status);
 	finding(wait_count(held + 2), "after resume the count goes on where it stopped",
-		"held at %u, now %u", held, last_count);
+		"held at %u, now %u", held, driver_last_count);
 }
 
 static void statistics_count_exits(void)
@@ -318,9 +263,9 @@ static void malformed_requests_are_refused(void)
 	finding(refused, "a short request is refused (EPROTO)", "no such reply");
 	finding(request(77, 7, &r) == 0 && r.status == -EOPNOTSUPP,
 		"an unknown request is refused (EOPNOTSUPP)", "status %d", r.status);
-	before = last_count;
+	before = driver_last_count;
 	finding(wait_count(before + 2), "the guest runs on after them", "count %u -> %u", before,
-		last_count);
+		driver_last_count);
 }
 
 /* The guest's keyboard takes Ctrl-Alt-Del while scanning, and the VMM
@@ -500,8 +445,8 @@ static void registers_as_saved(const char *vmm_path, const char *dir, const char
 		pid_t pid = restore(vmm_path, dir);
 		bool ok = request(VJ_VMM_CTL_PAUSE, 40, &r) == 0 && r.status == 0 &&
 			  take(dir2, 41) == 0;
-		last_count = held;
-		ok = read_console(50) == 0 && acc_len == 0 && ok;
+		driver_last_count = held;
+		ok = read_console(50) == 0 && con.len == 0 && ok;
 		stop(pid);
 		if (ok && load_state(dir2, &b)) {
 			if (vj_snapshot_copy(&b, VJ_SNAP_VCPU, 0, &vb, sizeof(vb)) == 0 &&
@@ -558,7 +503,7 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 				 (char *)snap_vcpus(), "--console", "stdout", "--control-fd", "3", NULL };
 		vmm = start_argv(argv);
 	}
-	finding(wait_count(3), "the guest counts", "count %u", last_count);
+	finding(wait_count(3), "the guest counts", "count %u", driver_last_count);
 	{
 		int one = open_new(dir, "lone");
 		e = one < 0 ? -EIO : request_fds(VJ_VMM_CTL_SNAPSHOT, 90, &one, 1, &r);
@@ -587,7 +532,7 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 	finding(request(VJ_VMM_CTL_PAUSE, 2, &r) == 0 && r.status == 0, "pause", "status %d",
 		r.status);
 	read_console(200);
-	held = last_count;
+	held = driver_last_count;
 	t0 = now_us();
 	e = take(dir, 3);
 	printf("info snapshot-ms %.1f\n", ms_since(t0));
@@ -600,14 +545,14 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 			"%lld bytes of data in %lld", data, size);
 	}
 	finding(request(VJ_VMM_CTL_RESUME, 4, &r) == 0 && r.status == 0 && wait_count(held + 2),
-		"the source counts on after its snapshot", "held at %u, now %u", held, last_count);
+		"the source counts on after its snapshot", "held at %u, now %u", held, driver_last_count);
 	stop(vmm);
 	vmm = 0;
 	if (e)
-		return failed;
+		return driver_failed;
 
 	/* One restore: it goes on from where the snapshot was taken. */
-	last_count = held;
+	driver_last_count = held;
 	t0 = now_us();
 	a = restore(vmm_path, dir);
 	/* The control channel answers once the vCPUs run: exec, state file
@@ -616,37 +561,36 @@ static int snapshot_scenario(const char *vmm_path, const char *guest, const char
 		"a restored VMM answers on its control channel", "status %d", r.status);
 	printf("info restore-to-running-ms %.1f\n", ms_since(t0));
 	finding(wait_count(held + 1), "a restored guest counts on from the snapshot's count",
-		"snapshot at %u, restored guest at %u", held, last_count);
+		"snapshot at %u, restored guest at %u", held, driver_last_count);
 	printf("info restore-to-next-count-ms %.0f\n", ms_since(t0));
 	finding(wait_count(held + 4), "a restored guest's timer interrupts keep arriving",
-		"at %u", last_count);
+		"at %u", driver_last_count);
 	stop(a);
 
 	registers_as_saved(vmm_path, dir, dir2, held);
 
 	/* Two clones of one snapshot, side by side. */
-	last_count = held;
+	driver_last_count = held;
 	a = restore(vmm_path, dir);
 	int out_a = out, ctl_a = ctl;
 	b = restore(vmm_path, dir);
-	finding(wait_count(held + 3), "clone B counts on from the snapshot", "at %u", last_count);
-	c2 = last_count;
+	finding(wait_count(held + 3), "clone B counts on from the snapshot", "at %u", driver_last_count);
+	c2 = driver_last_count;
 	out = out_a;
 	ctl = ctl_a;
-	last_count = held;
-	acc_len = 0;
-	acc[0] = '\0';
+	driver_last_count = held;
+	lines_init(&con, out);
 	/* Clone A ran meanwhile: its lines are queued, from held + 1 on. */
 	finding(wait_count(held + 3), "clone A counts on from the snapshot beside it", "at %u",
-		last_count);
-	c1 = last_count;
+		driver_last_count);
+	c1 = driver_last_count;
 	printf("info clones-private-dirty-kib %ld %ld guest-kib %d\n", private_dirty_kib(a),
 	       private_dirty_kib(b), atoi(snap_memory()) * 1024);
 	(void)c1;
 	(void)c2;
 	stop(a);
 	stop(b);
-	return failed;
+	return driver_failed;
 }
 
 /* A guest with a writable drive: its clones would write one image. */
@@ -665,7 +609,7 @@ static int snapshot_rw_scenario(const char *vmm_path, const char *guest, const c
 	}
 	if (!mkdtemp(dir))
 		return 2;
-	finding(wait_count(2), "the guest with a writable drive counts", "count %u", last_count);
+	finding(wait_count(2), "the guest with a writable drive counts", "count %u", driver_last_count);
 	finding(request(VJ_VMM_CTL_PAUSE, 1, &r) == 0 && r.status == 0, "pause", "status %d",
 		r.status);
 	e = take(dir, 2);
@@ -683,7 +627,7 @@ static int snapshot_rw_scenario(const char *vmm_path, const char *guest, const c
 		rmdir(dir);
 	}
 	stop(vmm);
-	return failed;
+	return driver_failed;
 }
 
 static int exec_vmm(int argc, char **argv)
@@ -768,10 +712,10 @@ int main(int argc, char **argv)
 			kill(vmm, SIGKILL);
 			waitpid(vmm, &status, 0);
 		}
-		return failed;
+		return driver_failed;
 	}
-	finding(wait_count(3), "the guest counts", "count %u", last_count);
-	if (!failed) {
+	finding(wait_count(3), "the guest counts", "count %u", driver_last_count);
+	if (!driver_failed) {
 		pause_holds_the_guest();
 		statistics_count_exits();
 		malformed_requests_are_refused();
@@ -780,5 +724,5 @@ int main(int argc, char **argv)
 	waitpid(vmm, &status, 0);
 	finding(WIFEXITED(status) && WEXITSTATUS(status) == 5,
 		"SIGTERM stops the VMM with status 5", "wait status %d", status);
-	return failed;
+	return driver_failed;
 }

@@ -58,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "vmm_ctl.h"
 
 #define LINE_MS 20000
@@ -66,82 +67,39 @@ struct proc {
 	const char *name;
 	pid_t pid;
 	int ctl, out;
-	char acc[1 << 16];
-	size_t len;
+	struct driver_lines con; /* the console at out */
 };
 
-static int failed;
-static unsigned last_count;
 static bool stale_page;
-
-__attribute__((format(printf, 3, 4))) static void finding(bool ok, const char *name,
-							    const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %s", ok ? "ok" : "FAIL", name);
-	if (!ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	fflush(stdout);
-	failed |= !ok;
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
 
 /* The console of p for up to ms (0: what is there); counts must go one by
  * one across both VMMs. Returns false at the console's end. */
 static bool read_console(struct proc *p, int ms)
 {
-	struct pollfd pf = { .fd = p->out, .events = POLLIN };
+	char *line;
+	int n;
 
-	while (poll(&pf, 1, ms) == 1) {
-		ssize_t n = read(p->out, p->acc + p->len, sizeof(p->acc) - 1 - p->len);
-		char *nl;
-		if (n <= 0)
-			return false;
-		p->len += (size_t)n;
-		p->acc[p->len] = '\0';
-		while ((nl = strchr(p->acc, '\n'))) {
-			unsigned c;
-			*nl = '\0';
-			if (sscanf(p->acc, "vjtest: count %u", &c) == 1) {
-				if (c != last_count + 1)
-					finding(false, "the guest counts one by one", "%s: %u after %u",
-						p->name, c, last_count);
-				last_count = c;
-			} else if (!strncmp(p->acc, "vjtest: dirty FAIL", 18)) {
-				if (!stale_page)
-					finding(false, "no page of the guest is stale", "%s: %s", p->name,
-						p->acc);
-				stale_page = true;
-			}
-			p->len -= (size_t)(nl + 1 - p->acc);
-			memmove(p->acc, nl + 1, p->len + 1);
+	while ((n = lines_fill(&p->con, ms)) > 0) {
+		while ((line = lines_next(&p->con))) {
+			if (driver_count_line(line, p->name) || strncmp(line, "vjtest: dirty FAIL", 18))
+				continue;
+			if (!stale_page)
+				finding(false, "no page of the guest is stale", "%s: %s", p->name, line);
+			stale_page = true;
 		}
 		ms = 0;
 	}
-	return true;
+	return n == 0;
 }
 
 static bool wait_count(struct proc *p, unsigned want)
 {
 	const long long end = now_ms() + LINE_MS;
 
-	while (last_count < want && now_ms() < end)
+	while (driver_last_count < want && now_ms() < end)
 		if (!read_console(p, 100))
 			break;
-	return last_count >= want;
+	return driver_last_count >= want;
 }
 
 static int start(struct proc *p, char *const argv[], int stream)
@@ -163,7 +121,7 @@ static int start(struct proc *p, char *const argv[], int stream)
 	close(o[1]);
 	p->ctl = sv[0];
 	p->out = o[0];
-	p->len = 0;
+	lines_init(&p->con, p->out);
 	return p->pid > 0 ? 0 : -1;
 }
 
@@ -469,7 +427,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	finding(wait_count(&src, 3), "the source counts", "at %u", last_count);
+	finding(wait_count(&src, 3), "the source counts", "at %u", driver_last_count);
 	/* The migration thread is made by the first request, not at start. */
 	st = vmm_threads(src.pid);
 	finding(st == 2, "before any request the source runs its VMM and vCPU threads only",
@@ -483,12 +441,12 @@ int main(int argc, char **argv)
 			"a VM with a writable local drive is not migrated (EROFS)", "%d/%d", e,
 			reply.status);
 		close(dummy[1]);
-		at = last_count;
+		at = driver_last_count;
 		finding(wait_count(&src, at + 3), "the source counts on", "%u -> %u", at,
-			last_count);
+			driver_last_count);
 		kill(src.pid, SIGKILL);
 		waitpid(src.pid, &st, 0);
-		return failed;
+		return driver_failed;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		perror("vmm-migrate: socketpair");
@@ -557,10 +515,10 @@ int main(int argc, char **argv)
 		finding(st == 9, "the destination, refused the lock, ends with status 9", "status %d",
 			st);
 		read_console(&src, 1000);
-		at = last_count;
+		at = driver_last_count;
 		read_console(&src, 1000);
-		finding(last_count == at, "the source's guest stays paused", "%u -> %u", at,
-			last_count);
+		finding(driver_last_count == at, "the source's guest stays paused", "%u -> %u", at,
+			driver_last_count);
 		e = request(&src, VJ_VMM_CTL_RESUME, 2);
 		finding(e == -ENOLCK, "a resume is refused while another holds the lock",
 			"status %d", e);
@@ -570,12 +528,12 @@ int main(int argc, char **argv)
 		finding(e == 0, "once it is free, the source takes it back and resumes", "status %d",
 			e);
 		finding(wait_count(&src, at + 3), "the source counts on", "%u -> %u", at,
-			last_count);
+			driver_last_count);
 		finding(image_locked(image), "the source VMM holds the image's lock again",
 			"it is free");
 		kill(src.pid, SIGKILL);
 		waitpid(src.pid, &st, 0);
-		return failed;
+		return driver_failed;
 	}
 	if (kill_dst || stall || refuse) {
 		finding(ev.status < 0, "the migration fails", "status %d", ev.status);
@@ -590,9 +548,9 @@ int main(int argc, char **argv)
 			finding(strstr(ev.data.migration.reason, "memory") != NULL,
 				"the source is told why the destination refused", "\"%s\"",
 				ev.data.migration.reason);
-		at = last_count;
-		finding(wait_count(&src, at + 3), "the source counts on after the failed migration",
-			"%u -> %u", at, last_count);
+		at = driver_last_count;
+		finding(wait_count(&src, at + 3), "the source counts on after the driver_failed migration",
+			"%u -> %u", at, driver_last_count);
 		st = vmm_threads(src.pid);
 		finding(st == 3, "the migration thread the request made waits for the next one",
 			"%d threads", st);
@@ -603,7 +561,7 @@ int main(int argc, char **argv)
 		waitpid(src.pid, &st, 0);
 		if (link > 0)
 			waitpid(link, &st, 0);
-		return failed;
+		return driver_failed;
 	}
 	finding(ev.status == 0, "the migration succeeds", "status %d: %s", ev.status,
 		ev.data.migration.reason);
@@ -613,12 +571,13 @@ int main(int argc, char **argv)
 	/* The guest's console is one stream across both VMMs: a line it was
 	 * writing at the pause (a byte per port write) ends on the
 	 * destination's. */
-	memcpy(dst.acc, src.acc, src.len + 1);
-	dst.len = src.len;
+	memcpy(dst.con.buf, src.con.buf, src.con.len + 1);
+	dst.con.len = src.con.len;
+	dst.con.used = 0;
 	finding(st == 8, "the source VMM ends with status 8 (migrated)", "status %d", st);
-	at = last_count;
+	at = driver_last_count;
 	finding(wait_count(&dst, at + 5), "the destination counts on from the source's number",
-		"source reached %u, destination at %u", at, last_count);
+		"source reached %u, destination at %u", at, driver_last_count);
 	finding(!stale_page, "no page is stale on the destination", "see above");
 	if (shared)
 		finding(image_locked(image), "the destination VMM holds the writable image's lock",
@@ -634,5 +593,5 @@ int main(int argc, char **argv)
 		finding(!image_locked(image), "the lock ends with the destination", "still held");
 	if (link > 0)
 		waitpid(link, &st, 0);
-	return failed;
+	return driver_failed;
 }
