@@ -13,25 +13,15 @@
 #                                    LKVM: kvmtool's lkvm, else $BUILD/bench/lkvm or PATH's)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-$TOP/build}
 RUNS=${RUNS:-5}
 GUEST=$BUILD/tests/guest/testguest.elf
 OUT=$(mktemp -d)
-T=/sys/kernel/tracing
 trap 'echo 0 >"$T/tracing_on" 2>/dev/null; echo >"$T/set_event" 2>/dev/null; rm -rf "$OUT"' EXIT
 
-if [ "$(id -u)" != 0 ] || [ ! -w /dev/kvm ]; then
-	echo "first-run-split: skipped (needs root and /dev/kvm)"
-	exit 0
-fi
-[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
-if [ ! -e $T/events/kvm/kvm_entry/enable ]; then
-	echo "first-run-split: skipped (no tracefs with KVM's tracepoints)"
-	exit 0
-fi
-LKVM=${LKVM:-}
-[ -z "$LKVM" ] && [ -x "$BUILD/bench/lkvm" ] && LKVM=$BUILD/bench/lkvm
-[ -z "$LKVM" ] && LKVM=$(command -v lkvm)
+kvm_trace_ready first-run-split || exit 0
+LKVM=$(find_lkvm)
 # kvmtool's guest: a flat binary that resets through the i8042 (peers-bench.sh)
 printf '\xb0\xfe\xe6\x64\xf4\xeb\xfd' >"$OUT/reset.bin"
 

@@ -26,3 +26,31 @@ first_byte_ms() {
 	t1=$(cat "$work/first-byte.t1")
 	echo $(((t1 - t0) / 1000000))
 }
+
+# kvm_trace_ready NAME: root, /dev/kvm and tracefs with KVM's tracepoints
+# (mounted at $T, /sys/kernel/tracing, if it was not), or a "NAME: skipped"
+# line saying which is missing and a false status.
+T=/sys/kernel/tracing
+kvm_trace_ready() {
+	if [ "$(id -u)" != 0 ] || [ ! -w /dev/kvm ]; then
+		echo "$1: skipped (needs root and /dev/kvm)"
+		return 1
+	fi
+	[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
+	if [ ! -e $T/events/kvm/kvm_entry/enable ]; then
+		echo "$1: skipped (no tracefs with KVM's tracepoints)"
+		return 1
+	fi
+}
+
+# kvmtool's lkvm: $LKVM, else one built into $BUILD/bench, else lkvm on PATH
+# (empty when there is none).
+find_lkvm() {
+	if [ -n "${LKVM:-}" ]; then
+		echo "$LKVM"
+	elif [ -x "$BUILD/bench/lkvm" ]; then
+		echo "$BUILD/bench/lkvm"
+	else
+		command -v lkvm
+	fi
+}

@@ -24,6 +24,7 @@
 #                                  LKVM: kvmtool's lkvm, else $BUILD/bench/lkvm or PATH's)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/bench/lib.sh"
 BUILD=${BUILD:-$TOP/build}
 RUNS=${RUNS:-10}
 GUEST=$BUILD/tests/guest/testguest.elf
@@ -32,20 +33,9 @@ RUN_DIR=/run/vmjail-peers-$$
 OUT=$(mktemp -d)
 trap 'echo 0 >"$T/tracing_on" 2>/dev/null; rm -rf "$OUT" "$RUN_DIR"' EXIT
 
-if [ "$(id -u)" != 0 ] || [ ! -w /dev/kvm ]; then
-	echo "peers-bench: skipped (needs root and /dev/kvm)"
-	exit 0
-fi
-T=/sys/kernel/tracing
-[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
-if [ ! -e $T/events/kvm/kvm_entry/enable ]; then
-	echo "peers-bench: skipped (no tracefs with KVM's tracepoints)"
-	exit 0
-fi
+kvm_trace_ready peers-bench || exit 0
 
-LKVM=${LKVM:-}
-[ -z "$LKVM" ] && [ -x "$BUILD/bench/lkvm" ] && LKVM=$BUILD/bench/lkvm
-[ -z "$LKVM" ] && LKVM=$(command -v lkvm)
+LKVM=$(find_lkvm)
 QEMU=$(command -v qemu-system-x86_64)
 # kvmtool loads a flat binary at 1000:0000, in real mode: mov al,0xfe;
 # out 0x64,al (the i8042's reset, its exit); hlt; jmp back to the hlt.

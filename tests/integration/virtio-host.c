@@ -209,32 +209,49 @@ static int link_up(int s, int nl, const char *ifname)
 	return (int)idx;
 }
 
+/*
+ * A packet socket taking proto's frames on every interface of this network
+ * namespace (the tap may not exist yet), ready_file made, then ifname
+ * brought up once it exists. The socket, and ifname's index in *idx; or
+ * -1 (and the reason on stderr).
+ */
+static int watch_tap(const char *ifname, uint16_t proto, const char *ready_file, int *idx)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(proto) };
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(proto));
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	*idx = 0;
+	if (s < 0 || nl < 0) {
+		die("socket(AF_PACKET, AF_NETLINK)");
+	} else if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+		   bind(nl, (struct sockaddr *)&snl, sizeof(snl)) < 0) {
+		die("bind");
+	} else if (ready(ready_file) == 0 && !(*idx = link_up(s, nl, ifname))) {
+		die(ifname);
+	}
+	if (nl >= 0)
+		close(nl);
+	if (s >= 0 && *idx)
+		return s;
+	if (s >= 0)
+		close(s);
+	return -1;
+}
+
 static int net_peer(const char *ifname, const char *ready_file, int pings)
 {
 	static const uint8_t guest[6] = VNET_GUEST_MAC, peer[6] = VNET_PEER_MAC;
-	/* Every interface of the namespace: the tap may not exist yet. */
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
-				   .sll_protocol = htons(VNET_ETHERTYPE) };
-	struct sockaddr_nl snl = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct sockaddr_ll sll;
 	socklen_t sll_len;
 	uint8_t f[2048];
 	struct pollfd pfd;
 	ssize_t n;
-	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(VNET_ETHERTYPE));
-	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int idx;
+	int idx, s = watch_tap(ifname, VNET_ETHERTYPE, ready_file, &idx);
 
-	if (s < 0 || nl < 0)
-		return die("socket(AF_PACKET, AF_NETLINK)");
-	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
-	    bind(nl, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return die("bind");
-	if (ready(ready_file))
+	if (s < 0)
 		return 2;
-	idx = link_up(s, nl, ifname);
-	close(nl);
-	if (!idx)
-		return die(ifname);
 	for (int i = 0; i < pings;) {
 		pfd = (struct pollfd){ .fd = s, .events = POLLIN };
 		if (poll(&pfd, 1, PEER_TIMEOUT_MS) != 1) {
@@ -282,33 +299,20 @@ static bool gratuitous_arp_from(const uint8_t *f, ssize_t n, const uint8_t mac[6
 static int announce_watch(const char *ifname, const char *mac_text, const char *ready_file,
 			  unsigned seconds)
 {
-	/* Every interface of the namespace: the tap may not exist yet. */
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP) };
-	struct sockaddr_nl snl = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct sockaddr_ll sll;
 	uint64_t up, give_up;
 	uint8_t mac[6], f[2048];
 	socklen_t sll_len;
 	ssize_t n;
-	int s, nl, idx;
+	int s, idx;
 
 	if (sscanf(mac_text, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
 		   &mac[4], &mac[5]) != 6) {
 		fprintf(stderr, "virtio-host: %s: not a MAC address\n", mac_text);
 		return 2;
 	}
-	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
-	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s < 0 || nl < 0)
-		return die("socket(AF_PACKET, AF_NETLINK)");
-	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
-	    bind(nl, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return die("bind");
-	if (ready(ready_file))
+	if ((s = watch_tap(ifname, ETH_P_ARP, ready_file, &idx)) < 0)
 		return 2;
-	idx = link_up(s, nl, ifname);
-	close(nl);
-	if (!idx)
-		return die(ifname);
 	up = now_ms();
 	give_up = up + seconds * 1000ull;
 	for (uint64_t now = up; now < give_up; now = now_ms()) {
