@@ -1,11 +1,11 @@
 #!/bin/bash
 # Where the time from exec to the first KVM_RUN goes, for vmjail-vmm (on
-# THP and on 4 KiB pages) and kvmtool side by side, from the kernel's own
-# events with no ptrace (tracefs: raw_syscalls, sched_process_exec,
-# sched_switch, page_fault_user, kvm_entry): the time inside system calls
-# (waits in them included) and the calls that took most of it, the time
-# the program was off the CPU and to whom, its user page faults, and the
-# rest (user space and the faults' handling). Runs in turn after a
+# THP, on 4 KiB pages, and at fixed addresses) and kvmtool side by side,
+# from the kernel's own events with no ptrace (tracefs: raw_syscalls,
+# sched_process_exec, sched_switch, page_fault_user, kvm_entry): the time
+# inside system calls (waits in them included) and the calls that took
+# most of it, the time the program was off the CPU and to whom, its user
+# page faults, and the rest (user space and the faults' handling). Runs in turn after a
 # discarded warm-up round. A diagnosis (bench/startup.md), not a figure
 # to compare across machines.
 #
@@ -25,12 +25,18 @@ LKVM=$(find_lkvm)
 # kvmtool's guest: a flat binary that resets through the i8042 (peers-bench.sh)
 printf '\xb0\xfe\xe6\x64\xf4\xeb\xfd' >"$OUT/reset.bin"
 
-names=(thp 4k)
+names=(thp 4k fixed)
 [ -n "$LKVM" ] && names+=(kvmtool)
 run_one() {
 	case $1 in
 	thp | 4k) "$BUILD/vmjail-vmm" --kernel "$GUEST" --cmdline vjtest=triple --memory 128M \
 		--memory-backing "$1" ;;
+	# The same without address randomisation (setarch -R): an emulated
+	# test host's CPU (QEMU TCG) keeps the code it translated by virtual
+	# address, so a static PIE placed anew on every run is translated
+	# anew, where kvmtool's fixed-address binary reuses the last run's.
+	fixed) setarch "$(uname -m)" -R "$BUILD/vmjail-vmm" --kernel "$GUEST" \
+		--cmdline vjtest=triple --memory 128M ;;
 	kvmtool) "$LKVM" run -k "$OUT/reset.bin" -m 128 -c 1 --console serial ;;
 	esac
 }
@@ -57,7 +63,9 @@ for i in $(seq 0 "$RUNS"); do
 		awk -v who="$n" '
 		{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { ts = substr($i, 1, length($i) - 1); ev = $(i + 1); break }
 		  k = split($1, p, "-"); pid = p[k] }
-		ev == "sched_process_exec:" && !t0 { t0 = ts; mine[pid] = 1; next }
+		# From the last exec (setarch execs the VMM).
+		ev == "sched_process_exec:" { t0 = ts; mine[pid] = 1; pf = off = off_at = all = calls = 0
+			split("", sum); split("", cnt); split("", offs); next }
 		!t0 { next }
 		ev == "kvm_entry:" { t1 = ts; exit }
 		ev == "page_fault_user:" { pf++ }

@@ -18,7 +18,10 @@
 # fault, the VMM's end) for vmjail and QEMU (its PVH entry, -no-reboot);
 # kvmtool boots no ELF, so a flat binary of three instructions resetting
 # through its i8042. One discarded warm-up round, then round-robin; medians.
-# Figures only: nothing here passes or fails on time.
+# Figures only: nothing here passes or fails on time. In an emulated (TCG)
+# test host, also run it under `setarch -R`: the emulator re-translates a
+# randomly placed PIE on every run, kvmtool's fixed-address binary not
+# (bench/startup.md).
 #
 # usage: bench/peers-bench.sh     (root, /dev/kvm, tracefs; env: BUILD, RUNS,
 #                                  LKVM: kvmtool's lkvm, else $BUILD/bench/lkvm or PATH's)

@@ -40,6 +40,30 @@
 #include "virtio/net.h"
 #include "vm.h"
 
+/*
+ * --timing's steps of the start, each measured from the end of the one
+ * before (the first from main()): wall time, this thread's CPU time (user
+ * and system together) and page faults. The user/system split and the
+ * time before main() come from the kernel's tracepoints instead
+ * (bench/first-run-split.sh).
+ */
+enum start_step {
+	STEP_MAIN,    /* main() entered */
+	STEP_CONFIG,  /* arguments or the launcher's configuration, inputs opened */
+	STEP_VM,      /* (a snapshot read, a migration's hello) guest memory, the VM */
+	STEP_GUEST,   /* control channel, the guest's image or state loaded, devices */
+	STEP_VCPUS,   /* vCPUs: CPUID, MSRs, registers */
+	STEP_LOOP,    /* event loop and control channel */
+	STEP_THREADS, /* vCPU threads started */
+	STEP_SECCOMP, /* this thread's filter loaded; next: the vCPUs' release */
+	STEP_COUNT
+};
+
+struct start_stamp {
+	uint64_t wall_ns, cpu_ns;
+	long faults; /* -1: not counted (getrusage is past the seccomp filter) */
+};
+
 struct vmm {
 	struct vj_vm_config cfg;
 	struct vj_vm vm;
@@ -58,6 +82,7 @@ struct vmm {
 	int console_fd;
 	int signal_fd;
 	struct vj_loop_handler stop_handler, signal_handler;
+	struct start_stamp steps[STEP_COUNT];
 };
 
 static const struct vj_bus_ops ignore_ops = { NULL, NULL };
@@ -76,6 +101,18 @@ static enum vj_log_level verbosity(int argc, char **argv)
 				level++;
 	}
 	return level > VJ_LOG_DEBUG ? VJ_LOG_DEBUG : (enum vj_log_level)level;
+}
+
+/* Whether the command line asks for --timing, before it is parsed: the
+ * first step's stamp costs two system calls, not paid without it. The
+ * launcher's --config-fd carries the setting instead, so a jailed VMM's
+ * steps start after its configuration. */
+static bool timing_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--timing"))
+			return true;
+	return false;
 }
 
 /* The launcher's opener and checks (host_open.h), on the user's own paths. */
@@ -578,6 +615,45 @@ static void announce_nets(struct vmm *m, bool migrated)
 	}
 }
 
+static void stamp_step(struct vmm *m, enum start_step step, bool faults)
+{
+	struct timespec cpu;
+	struct start_stamp *s = &m->steps[step];
+
+	if (step != STEP_MAIN && !m->cfg.timing)
+		return;
+	s->wall_ns = vj_now_ns();
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	s->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+	s->faults = faults ? page_faults() : -1;
+}
+
+static void print_steps(const struct vmm *m)
+{
+	static const char *const names[STEP_COUNT] = {
+		[STEP_CONFIG] = "config", [STEP_VM] = "vm", [STEP_GUEST] = "guest",
+		[STEP_VCPUS] = "vcpus", [STEP_LOOP] = "loop", [STEP_THREADS] = "threads",
+		[STEP_SECCOMP] = "seccomp",
+	};
+
+	fprintf(stderr, "vmjail-vmm: timing steps (ms wall/ms CPU/page faults)");
+	for (unsigned i = STEP_CONFIG; i < STEP_COUNT; i++) {
+		const struct start_stamp *a = &m->steps[i - 1], *b = &m->steps[i];
+
+		if (!a->wall_ns) { /* main() not stamped: see timing_asked() */
+			fprintf(stderr, " %s=-", names[i]);
+			continue;
+		}
+		fprintf(stderr, " %s=%.3f/%.3f/", names[i], (double)(b->wall_ns - a->wall_ns) / 1e6,
+			(double)(b->cpu_ns - a->cpu_ns) / 1e6);
+		if (a->faults >= 0 && b->faults >= 0)
+			fprintf(stderr, "%ld", b->faults - a->faults);
+		else
+			fputc('-', stderr);
+	}
+	fputc('\n', stderr);
+}
+
 static int run(struct vmm *m)
 {
 	struct vj_vm *vm = &m->vm;
@@ -596,16 +672,19 @@ static int run(struct vmm *m)
 		vj_error("event loop: %s", strerror(-r));
 		return VJ_EXIT_KVM;
 	}
+	stamp_step(m, STEP_LOOP, true);
 	r = vj_vcpus_start(vm);
 	/* Before the filter, which has no getrusage. */
+	stamp_step(m, STEP_THREADS, true);
 	if (m->cfg.timing)
-		vm->timing.faults_before_run = page_faults();
+		vm->timing.faults_before_run = m->steps[STEP_THREADS].faults;
 	if (r < 0)
 		vj_error("starting vCPU threads: %s", strerror(-r));
 	if (r == 0 && (r = vj_seccomp_apply(VJ_THREAD_VMM, m->cfg.seccomp)) < 0) {
 		vj_error("installing seccomp filter: %s", strerror(-r));
 		vj_vm_stop(vm, VJ_EXIT_KVM);
 	}
+	stamp_step(m, STEP_SECCOMP, false);
 	vj_vcpus_release(vm);
 	if (r == 0 && vj_config_migrating(&m->cfg)) {
 		/* The vCPUs run: the source may end. */
@@ -634,8 +713,10 @@ static int run(struct vmm *m)
 	vm->timing.stopped_ns = vj_now_ns();
 	vj_migration_destroy(&m->migration);
 	vj_serial_flush(&m->serial);
-	if (m->cfg.timing)
+	if (m->cfg.timing) {
 		print_timing(vm);
+		print_steps(m);
+	}
 	return vm->exit_status;
 }
 
@@ -648,6 +729,8 @@ int main(int argc, char **argv)
 	m.signal_fd = -1;
 	m.i8042_irq_efd = -1;
 	m.vm.timing.start_ns = vj_now_ns();
+	if (timing_asked(argc, argv))
+		stamp_step(&m, STEP_MAIN, true);
 	/* One malloc arena: vCPU threads barely allocate, and a per-thread
 	 * arena would reserve address space and touch pages for nothing. */
 	mallopt(M_ARENA_MAX, 1);
@@ -678,6 +761,7 @@ int main(int argc, char **argv)
 	}
 	if (open_inputs(&m.cfg) < 0)
 		return VJ_EXIT_CONFIG;
+	stamp_step(&m, STEP_CONFIG, true);
 	if (vj_config_restoring(&m.cfg) && (status = read_snapshot(&m)) != 0) {
 		free_snapshot(&m);
 		return status;
@@ -686,6 +770,7 @@ int main(int argc, char **argv)
 	if (vj_config_migrating(&m.cfg) && (status = receive_hello(&m)) != 0)
 		return status;
 	r = vj_vm_create(&m.vm, &m.cfg);
+	stamp_step(&m, STEP_VM, true);
 	/* Mapped copy-on-write: the mapping holds the file, the VMM no
 	 * descriptor of it. */
 	drop_fd(&m.cfg.restore_memory.fd);
@@ -712,8 +797,10 @@ int main(int argc, char **argv)
 		return status;
 	}
 	status = m.snap ? restore_guest(&m) : load_guest(&m);
+	stamp_step(&m, STEP_GUEST, true);
 	if (status == 0 && create_vcpus(&m) < 0)
 		status = VJ_EXIT_KVM;
+	stamp_step(&m, STEP_VCPUS, true);
 	/* /dev/kvm answers system-wide questions and makes VMs: with the VM
 	 * and its vCPUs made, the VMM has nothing more to ask it (the VM and
 	 * vCPU descriptors do the rest), and a VMM taken over must not make
