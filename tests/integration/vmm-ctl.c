@@ -207,6 +207,7 @@ static pid_t start(const char *vmm_path, const char *guest, const char *cmdline)
 	close(o[1]);
 	ctl = sv[0];
 	out = o[0];
+	lines_init(&con, out);
 	return pid;
 }
 
