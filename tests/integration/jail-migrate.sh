@@ -69,11 +69,22 @@ run_capture 30 "${VJ[@]}" run "${JAIL[@]}" --id msrc --kernel "$GUEST" \
 expect "the source runs, detached" test "$RC" = 0
 expect "the source counts" wait_count_in "$JAIL_TMP/msrc.console" 5
 
+# wait_subscribed PID: `vmjail wait` PID is connected to the sandbox's
+# control socket (and has had half a second to subscribe), 10 s at most.
+wait_subscribed() {
+	local i
+	for i in $(seq 100); do
+		ls -l /proc/"$1"/fd 2>/dev/null | grep -q 'socket:' && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
+
 # hop FROM TO DEST [RECEIVE-SRC [RECEIVE-ARGS...]]: `receive` waits on
 # RECEIVE-SRC in the background (exec: DEST runs it itself), `migrate FROM
 # --to DEST`, then the checks.
 hop() {
-	local from=$1 to=$2 dest=$3 src=${4:-} at first rpid=0 rc
+	local from=$1 to=$2 dest=$3 src=${4:-} at first rpid=0 rc wpid
 	shift 4 2>/dev/null || shift $#
 	if [ -n "$src" ]; then
 		"${VJ[@]}" receive "${JAIL[@]}" --id "$to" --kernel "$GUEST" "$@" \
@@ -85,6 +96,10 @@ hop() {
 		tcp:*) wait_listen "${src##*:}" ;;
 		esac
 	fi
+	# A wait on the source from before the move: it hears the end.
+	"$VMJAIL" wait "$from" --run-dir "$RUN_DIR" >/dev/null 2>"$JAIL_TMP/$from.wait" &
+	wpid=$!
+	wait_subscribed "$wpid"
 	run_capture 120 "${VJ[@]}" migrate "$from" --to "$dest" "${MIG[@]}" --run-dir "$RUN_DIR"
 	at=$(count_in "$JAIL_TMP/$from.console")
 	expect "$from -> $to over ${dest%%:*}: vmjail migrate succeeds" test "$RC" = 0
@@ -106,6 +121,10 @@ hop() {
 	expect "... from the source's count ($at), not from 1 (first $first)" \
 		eval '[ "$first" -gt 1 ] && [ "$first" -le $((at + 2)) ]'
 	expect "... nothing of $from is left on the source once migrate returned" gone_here "$from"
+	wait "$wpid"
+	rc=$?
+	expect "... a vmjail wait attached on the source before the move reports 8 (migrated)" \
+		eval '[ $rc = 8 ] || { WHY="status $rc: $(cat "$JAIL_TMP/$from.wait")"; false; }'
 	run_capture 30 "$VMJAIL" wait "$from" --run-dir "$RUN_DIR"
 	expect "... vmjail wait on the source: no such sandbox any more, in one line" \
 		eval '[ "$RC" != 0 ] && [ "$RC" != 8 ] && [[ $ERR == *"$from"* ]] &&
