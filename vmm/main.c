@@ -436,19 +436,16 @@ static int receive_guest(struct vmm *m)
 static int take_drives(struct vmm *m)
 {
 	struct vj_err e = { 0 };
+	char reason[200];
+	unsigned i;
 
-	for (unsigned i = 0; i < m->cfg.ndrives; i++) {
-		char reason[200];
-		if (m->cfg.drives[i].read_only || vj_lock_drive(&m->cfg.drives[i], i, &e) == 0)
-			continue;
-		/* Short: the source puts it in a line of its own. */
-		snprintf(reason, sizeof(reason), "drive %u is locked by another process (%.120s)", i,
-			 e.msg);
-		(void)vj_mig_send_reason(m->cfg.migrate_from.fd, VJ_MIG_REFUSE, reason);
-		vj_error("migration refused: %s", e.msg);
-		return VJ_EXIT_MIGRATION;
-	}
-	return 0;
+	if (vj_migration_take_drives(&m->cfg, &i, &e) == 0)
+		return 0;
+	/* Short: the source puts it in a line of its own. */
+	snprintf(reason, sizeof(reason), "drive %u is locked by another process (%.120s)", i, e.msg);
+	(void)vj_mig_send_reason(m->cfg.migrate_from.fd, VJ_MIG_REFUSE, reason);
+	vj_error("migration refused: %s", e.msg);
+	return VJ_EXIT_MIGRATION;
 }
 
 /* The VMM thread, guest running: the source's END makes this VM the one;

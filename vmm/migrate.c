@@ -368,9 +368,7 @@ static int release_drives(struct vj_migration *m)
 	return 0;
 }
 
-/* Every writable drive's lock, or -ENOLCK with e naming the first one
- * another holds (its index in *which). */
-static int take_drives(const struct vj_vm_config *cfg, unsigned *which, struct vj_err *e)
+int vj_migration_take_drives(const struct vj_vm_config *cfg, unsigned *which, struct vj_err *e)
 {
 	int r;
 
@@ -397,7 +395,7 @@ static void retake_drives(struct vj_migration *m)
 	int r = 0;
 
 	for (int waited = 0; waited <= RETAKE_WAIT_MS; waited += 100) {
-		if ((r = take_drives(m->machine->vm->cfg, &which, &e)) != -ENOLCK)
+		if ((r = vj_migration_take_drives(m->machine->vm->cfg, &which, &e)) != -ENOLCK)
 			break;
 		(void)poll(&none, 1, 100);
 	}
@@ -693,7 +691,7 @@ int vj_migration_retake_drives(struct vj_migration *m)
 
 	if (!m->drives_released)
 		return 0;
-	if ((r = take_drives(m->machine->vm->cfg, &which, &e)) < 0) {
+	if ((r = vj_migration_take_drives(m->machine->vm->cfg, &which, &e)) < 0) {
 		vj_error("resume refused: %s", e.msg);
 		return r;
 	}

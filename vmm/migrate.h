@@ -21,6 +21,9 @@
 #include "eventloop.h"
 #include "vmm_ctl.h"
 
+struct vj_err;
+struct vj_vm_config;
+
 struct vj_machine;
 
 enum vj_migration_phase {
@@ -83,6 +86,11 @@ bool vj_migration_holds_pause(struct vj_migration *m);
  * migration could not take them back. 0, or -ENOLCK while another holds
  * one (the guest must not write to an image another VMM writes). */
 int vj_migration_retake_drives(struct vj_migration *m);
+
+/* Every writable drive's lock (the source's retake, the destination's
+ * take at the handover), or -ENOLCK (another holds it) or another -errno
+ * with e naming the first drive not taken, its index in *which. */
+int vj_migration_take_drives(const struct vj_vm_config *cfg, unsigned *which, struct vj_err *e);
 /* Teardown, VMM thread, vCPUs joined: ends the thread (a migration
  * under way is cut off) and frees everything. */
 void vj_migration_destroy(struct vj_migration *m);
