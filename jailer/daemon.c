@@ -9,9 +9,9 @@
 #include "cleanup.h"
 #include "launch.h"
 
-int vj_daemonize(int *report_fd, int *status, struct vj_err *e)
+int vj_daemonize(int *report_fd, int *keep_fd, int *status, struct vj_err *e)
 {
-	int p[2], st;
+	int p[2], st, keep = -1;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -36,15 +36,21 @@ int vj_daemonize(int *report_fd, int *status, struct vj_err *e)
 	}
 	close(p[0]);
 	/* Away from the caller's terminal and process group, and holding
-	 * nothing of the caller's but stdio: an inherited pipe kept open
-	 * would make `$(vmjail run --detach ...)` wait for the sandbox. */
-	if (setsid() < 0 || (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0) ||
-	    close_range(4, ~0u, 0) < 0) {
+	 * nothing of the caller's but stdio (and what it asked to keep): an
+	 * inherited pipe kept open would make `$(vmjail run --detach ...)`
+	 * wait for the sandbox. The kept one goes above 4 first, out of the
+	 * way of the report's descriptor. */
+	if (setsid() < 0 || (keep_fd && (keep = fcntl(*keep_fd, F_DUPFD_CLOEXEC, 5)) < 0) ||
+	    (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0) ||
+	    (keep >= 0 && dup3(keep, 4, O_CLOEXEC) < 0) ||
+	    close_range(keep >= 0 ? 5 : 4, ~0u, 0) < 0) {
 		int r = -errno;
 		close(p[1]);
 		return vj_fail_errno(e, r, "daemonize");
 	}
 	*report_fd = 3;
+	if (keep_fd)
+		*keep_fd = 4;
 	return 0;
 }
 

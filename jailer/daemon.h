@@ -13,9 +13,11 @@
 /*
  * Forks. In the original process, waits for the daemon's report and
  * returns 1 with *status set to what the command exits with. In the
- * daemon (a new session) returns 0 with *report_fd set.
+ * daemon (a new session) returns 0 with *report_fd set; of the caller's
+ * descriptors it keeps stdio and *keep_fd (unless keep_fd is NULL), which
+ * becomes descriptor 4 there.
  */
-int vj_daemonize(int *report_fd, int *status, struct vj_err *e);
+int vj_daemonize(int *report_fd, int *keep_fd, int *status, struct vj_err *e);
 
 /* From the daemon: the sandbox started (status 0) or not. On success the
  * daemon's stdio is detached to /dev/null. */

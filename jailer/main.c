@@ -151,7 +151,7 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 		return VJ_LAUNCH_FAILED;
 	}
 	if (l.detach) {
-		r = vj_daemonize(&report_fd, &status, &e);
+		r = vj_daemonize(&report_fd, NULL, &status, &e);
 		if (r != 0) {
 			if (r < 0)
 				vj_error("%s", e.msg);

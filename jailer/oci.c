@@ -536,7 +536,9 @@ static int oci_create(struct globals *g, int argc, char **argv, struct vj_err *e
 		vj_policy_free(&l.policy);
 		return r;
 	}
-	r = vj_daemonize(&report_fd, &status, e);
+	/* The daemon keeps the root image's lock (image.h): without it the
+	 * next container's sweep would take the image for a dead one's. */
+	r = vj_daemonize(&report_fd, root.lock_held ? &root.lock_fd : NULL, &status, e);
 	if (r == 0) {
 		/* The daemon: from here on the container's init, and the owner
 		 * of the root image, which it removes at the end. */
@@ -967,7 +969,7 @@ static int oci_exec(struct globals *g, int argc, char **argv, struct vj_err *e)
 		vj_oci_spec_free(&spec);
 		return 1;
 	}
-	if ((r = vj_daemonize(&report_fd, &status, e)) == 0) {
+	if ((r = vj_daemonize(&report_fd, NULL, &status, e)) == 0) {
 		/* The daemon: its pid is the exec's for the caller. */
 		if (o.pid_file && vj_pidfile_write(pid_file, (int)getpid(), false, e) < 0) {
 			vj_error("exec %s: %s", o.id, e->msg);

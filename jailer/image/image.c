@@ -11,7 +11,12 @@
  *               run of it waits and then finds it done
  * and, while a conversion runs, .stage.HEX.* (the layers applied) and
  * .tmp.HEX.* (files before their rename); a failed conversion removes
- * them, and a later conversion removes any a crash left.
+ * them, and a later conversion removes any a crash left. Per-sandbox
+ * images of root file system directories are .rootfs.XXXXXX.erofs, each
+ * flock'd by its launcher while it lives; a lock on the directory orders
+ * their creation (shared) against the sweep of those a dead launcher left
+ * (exclusive), so that a sweep never takes one between its creation and
+ * its owner's lock.
  */
 #include "image.h"
 
@@ -145,7 +150,9 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 
 /* An empty file for the file system builder to write, of CONVERT_ID's;
  * tmpl ends in suffix_len bytes after its XXXXXX. */
-static int make_output(char *tmpl, int suffix_len, struct vj_err *err)
+/* Creates tmpl's file for mkfs to write; its descriptor in *keep if
+ * keep is not NULL. */
+static int make_output(char *tmpl, int suffix_len, int *keep, struct vj_err *err)
 {
 	cleanup_fd int fd = mkostemps(tmpl, suffix_len, O_CLOEXEC);
 	if (fd < 0)
@@ -155,6 +162,8 @@ static int make_output(char *tmpl, int suffix_len, struct vj_err *err)
 		unlink(tmpl);
 		return vj_fail_errno(err, r, "%s", tmpl);
 	}
+	if (keep)
+		*keep = vj_steal_fd(&fd);
 	return 0;
 }
 
@@ -271,7 +280,7 @@ static int convert(const struct vj_host_config *h, struct vj_image_parts *p, con
 	/* ext4's size is fixed when it is made: the files, a block and an
 	 * inode each, and a quarter more for the file system's own. */
 	uint64_t size = (bytes + files * (4096 + 256) + (16u << 20)) / 4 * 5;
-	if (r == 0 && (r = make_output(out, (int)strlen(fs) + 1, err)) == 0) {
+	if (r == 0 && (r = make_output(out, (int)strlen(fs) + 1, NULL, err)) == 0) {
 		r = run_mkfs(h->image_ext4, stage, out, size,
 			     2 * h->image_max_bytes + h->image_max_files * 4096 + (64u << 20), err);
 		if (r == 0)
@@ -432,6 +441,80 @@ int vj_image_open(const struct vj_host_config *h, const char *image, struct vj_r
 	return 0;
 }
 
+#define ROOTFS_PREFIX ".rootfs."
+
+/* Locks the cache directory itself (how: LOCK_SH to create an image,
+ * LOCK_EX to sweep), through a descriptor of its own; that descriptor, or
+ * -errno. */
+static int rootfs_lock(int cachefd, int how)
+{
+	int fd = openat(cachefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, how) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+/* Removes the per-sandbox images whose launchers are gone: those whose
+ * lock nobody holds. A busy cache is no reason to refuse a sandbox, so a
+ * failure here is only logged. */
+static void sweep_rootfs_images(const struct vj_host_config *h, int cachefd)
+{
+	cleanup_fd int lock = rootfs_lock(cachefd, LOCK_EX);
+	cleanup_with(closep_dir) DIR *d = NULL;
+	struct dirent *e;
+
+	if (lock < 0) {
+		vj_log(VJ_LOG_INFO, "image cache %s: lock: %s", h->image_cache, strerror(-lock));
+		return;
+	}
+	if (!(d = opendir(h->image_cache)))
+		return;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (strncmp(e->d_name, ROOTFS_PREFIX, strlen(ROOTFS_PREFIX)) ||
+		    len < strlen(ROOTFS_PREFIX ".erofs") || strcmp(e->d_name + len - 6, ".erofs"))
+			continue;
+		cleanup_fd int fd = openat(cachefd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* its launcher lives */
+		if (unlinkat(cachefd, e->d_name, 0) == 0)
+			vj_log(VJ_LOG_INFO, "image cache: removed %s, left by a launcher that is gone",
+			       e->d_name);
+	}
+}
+
+/* out->path created and locked for this launcher, after the sweep. */
+static int make_rootfs_output(const struct vj_host_config *h, struct vj_root_image *out,
+			      struct vj_err *err)
+{
+	cleanup_fd int cachefd = open(h->image_cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int lock = -1;
+	int r;
+
+	if (cachefd < 0)
+		return vj_fail_errno(err, -errno, "image cache %s", h->image_cache);
+	sweep_rootfs_images(h, cachefd);
+	if ((lock = rootfs_lock(cachefd, LOCK_SH)) < 0)
+		return vj_fail_errno(err, lock, "lock image cache %s", h->image_cache);
+	if ((r = make_output(out->path, 6, &out->lock_fd, err)) < 0)
+		return r;
+	out->lock_held = true;
+	out->remove_after = true;
+	/* A new file of ours: nobody else can hold its lock. */
+	if (flock(out->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return vj_fail_errno(err, -errno, "lock %s", out->path);
+	return 0;
+}
+
 int vj_image_from_rootfs(const struct vj_host_config *h, const char *dir,
 			 struct vj_root_image *out, struct vj_err *err)
 {
@@ -439,23 +522,23 @@ int vj_image_from_rootfs(const struct vj_host_config *h, const char *dir,
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	out->lock_fd = -1;
 	if ((r = ensure_cache(h, err)) < 0)
 		return r;
 	if (stat(dir, &st) < 0)
 		return vj_fail_errno(err, -errno, "root file system %s", dir);
 	if (!S_ISDIR(st.st_mode))
 		return vj_fail(err, -ENOTDIR, "root file system %s: not a directory", dir);
-	if (asprintf(&out->path, "%s/.rootfs.XXXXXX.erofs", h->image_cache) < 0 ||
+	if (asprintf(&out->path, "%s/" ROOTFS_PREFIX "XXXXXX.erofs", h->image_cache) < 0 ||
 	    !(out->fstype = strdup("erofs"))) {
 		out->path = NULL;
 		vj_root_image_release(out);
 		return vj_fail(err, -ENOMEM, "out of memory");
 	}
-	if ((r = make_output(out->path, 6, err)) < 0) {
+	if ((r = make_rootfs_output(h, out, err)) < 0) {
 		vj_root_image_release(out);
 		return r;
 	}
-	out->remove_after = true;
 	out->converted = true;
 	/* Bounded like one image's conversion: the operator's per-image limits. */
 	if ((r = run_mkfs(false, dir, out->path, 0,
@@ -487,6 +570,9 @@ void vj_root_image_release(struct vj_root_image *img)
 {
 	if (img->remove_after && img->path)
 		unlink(img->path);
+	/* Unlocked after the unlink: a sweep never sees it free and there. */
+	if (img->lock_held)
+		close(img->lock_fd);
 	free(img->path);
 	free(img->fstype);
 	vj_image_config_free(&img->config);

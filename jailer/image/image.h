@@ -42,6 +42,12 @@ struct vj_root_image {
 	bool remove_after;
 	/* Whether this call converted the image (false: a cache hit). */
 	bool converted;
+	/* A per-sandbox image is flock'd through lock_fd for as long as any
+	 * process of its owner (the launcher after a fork included) holds the
+	 * descriptor: an image whose lock can be taken was left by a
+	 * launcher that is gone, and the next one removes it. */
+	bool lock_held;
+	int lock_fd;
 };
 
 /*
@@ -60,7 +66,9 @@ int vj_image_open(const struct vj_host_config *host, const char *image, struct v
  * dir (a root file system directory, e.g. an OCI bundle's root.path) to a
  * read-only root image in the host's images.cache, not cached: out->remove_after
  * is true and the caller (vj_root_image_release with remove) deletes it.
- * The directory is read as it is; no config (out->config all NULL).
+ * The directory is read as it is; no config (out->config all NULL). First
+ * removes the per-sandbox images of launchers that died without removing
+ * theirs (their locks free, see lock_fd).
  */
 int vj_image_from_rootfs(const struct vj_host_config *host, const char *dir,
 			 struct vj_root_image *out, struct vj_err *err);

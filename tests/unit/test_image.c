@@ -1072,6 +1072,62 @@ static void test_cache_rootfs_directory_is_a_per_sandbox_image(void **state)
 	assert_int_equal(vj_image_from_rootfs(&c->host, "/nonexistent", &img, &err), -ENOENT);
 }
 
+/* The next per-sandbox image removes those whose launchers are gone (their
+ * locks free), and only those: not a live one, even when only a forked
+ * child (the OCI daemon) still holds its lock, nor other files. */
+static void test_cache_rootfs_images_of_dead_launchers_are_swept(void **state)
+{
+	struct cache *c = *state;
+	struct vj_root_image live, img;
+	struct vj_err err;
+	char dead[PATH_MAX], other[PATH_MAX];
+	int fds[2], fd;
+	char b;
+	pid_t pid;
+
+	NEED_CACHE(c);
+	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &live, &err), 0);
+	assert_true(live.lock_held);
+	snprintf(dead, sizeof(dead), "%s/.rootfs.dead01.erofs", c->host.image_cache);
+	snprintf(other, sizeof(other), "%s/.rootfs.notes", c->host.image_cache);
+	assert_true((fd = open(dead, O_WRONLY | O_CREAT | O_EXCL, 0400)) >= 0);
+	close(fd);
+	assert_true((fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0400)) >= 0);
+	close(fd);
+
+	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &img, &err), 0);
+	assert_int_equal(access(dead, F_OK), -1);
+	assert_int_equal(access(live.path, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	vj_root_image_release(&img);
+
+	/* Only a child holds the live image's lock now, as after a fork. */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		(void)!read(fds[0], &b, 1);
+		_exit(0);
+	}
+	close(fds[0]);
+	close(live.lock_fd);
+	live.lock_held = false;
+	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &img, &err), 0);
+	assert_int_equal(access(live.path, F_OK), 0);
+	vj_root_image_release(&img);
+
+	/* The child gone, the image is a dead launcher's. */
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &img, &err), 0);
+	assert_int_equal(access(live.path, F_OK), -1);
+	assert_int_equal(access(img.path, F_OK), 0);
+	vj_root_image_release(&img);
+	vj_root_image_release(&live);
+	unlink(other);
+}
+
 static void test_cache_refuses_a_cache_others_can_read(void **state)
 {
 	struct cache *c = *state;
@@ -1147,6 +1203,7 @@ int main(void)
 		CACHED(test_cache_evicts_the_least_recently_used),
 		CACHED(test_cache_a_refused_image_leaves_nothing),
 		CACHED(test_cache_rootfs_directory_is_a_per_sandbox_image),
+		CACHED(test_cache_rootfs_images_of_dead_launchers_are_swept),
 		CACHED(test_cache_refuses_a_cache_others_can_read),
 	};
 
