@@ -46,7 +46,7 @@ INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-es
 JAILER_UNIT_TESTS := $(addprefix $(BUILD)/tests/unit/,test_jail_cgroup test_jail_cgroup_parent \
 	test_jail_rlimits test_jail_flags test_jail_rundir test_jail_tap test_jail_ids \
 	test_jail_broker test_jail_sockfile test_control test_settings_forms test_jail_snapshot \
-	test_exec test_oci_spec test_jail_migrate test_jail_creds)
+	test_exec test_oci_spec test_jail_migrate test_jail_creds test_jail_daemon)
 UNIT_TESTS += $(JAILER_UNIT_TESTS) $(BUILD)/tests/unit/test_agent_session
 
 $(JAILER_UNIT_TESTS:%=%.o) $(BUILD)/tests/unit/test_agent_session.o: \
