@@ -258,7 +258,7 @@ static int load_guest(struct vmm *m)
 		return VJ_EXIT_KVM;
 	}
 	/* Before the user's command line: words after its " -- " go to init. */
-	if (vj_virtio_devices_create(&m->virtio, vm) < 0)
+	if (vj_virtio_devices_create(&m->virtio, vm, false) < 0)
 		return VJ_EXIT_DEVICE;
 	if (m->cfg.cmdline[0] && vj_vm_cmdline_append(vm, m->cfg.cmdline) < 0) {
 		vj_error("command line too long");
@@ -487,7 +487,7 @@ static int restore_guest(struct vmm *m)
 		vj_error("device setup: %s", strerror(-r));
 		return VJ_EXIT_KVM;
 	}
-	if (vj_virtio_devices_create(&m->virtio, &m->vm) < 0)
+	if (vj_virtio_devices_create(&m->virtio, &m->vm, true) < 0)
 		return VJ_EXIT_DEVICE;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -104,7 +105,7 @@ static int setup(void **state)
 	f.pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETHERTYPE));
 	sll.sll_ifindex = (int)if_nametoindex("vjt0");
 	assert_int_equal(bind(f.pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
-	assert_int_equal(vj_net_create(&f.net, &f.cfg, 0, &f.mem), 0);
+	assert_int_equal(vj_net_create(&f.net, &f.cfg, 0, &f.mem, true), 0);
 	fake_driver_init(&f.net.vdev, 1ull << VIRTIO_NET_F_MAC, &f.rx, 2);
 	assert_true(vj_virtio_running(&f.net.vdev));
 	*state = &f;
@@ -300,7 +301,7 @@ static void tap_with_a_virtio_net_header_is_refused(void **state)
 	struct vj_net n;
 
 	cfg.tap.fd = tap_with_flags("vjt1", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
-	assert_int_equal(vj_net_create(&n, &cfg, 1, &f->mem), -EINVAL);
+	assert_int_equal(vj_net_create(&n, &cfg, 1, &f->mem, false), -EINVAL);
 	close(cfg.tap.fd);
 }
 
@@ -455,6 +456,96 @@ static void the_ack_clears_the_announce_bit(void **state)
 	assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
 	assert_int_equal(ack, VIRTIO_NET_OK); /* again: nothing to clear, still fine */
 	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+}
+
+/* Waits (bounded) for the announce timer, then runs its round as the
+ * event loop would. */
+static void next_round(struct fixture *f)
+{
+	struct pollfd p = { .fd = f->net.announce_fd, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	vj_net_announce_round(&f->net);
+}
+
+static bool timer_armed(const struct fixture *f)
+{
+	struct itimerspec its;
+
+	assert_int_equal(timerfd_gettime(f->net.announce_fd, &its), 0);
+	return its.it_value.tv_sec || its.it_value.tv_nsec;
+}
+
+static void the_announce_is_asked_again_in_rounds(void **state)
+{
+	F;
+	uint8_t ack;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(f->net.announce_fd >= 0);
+	assert_true(vj_net_announce(&f->net));
+	for (int round = 1; round <= VJ_NET_ANNOUNCE_ROUNDS; round++) {
+		assert_int_equal(irqs_taken(&f->net.vdev), 1);
+		assert_int_equal(config_status(&f->net.vdev),
+				 VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+		assert_int_equal(control(f, announce_ack, 2, 1, &ack), 1);
+		assert_int_equal(ack, VIRTIO_NET_OK);
+		assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+		irqs_taken(&f->net.vdev); /* the used buffer's */
+		reg_write(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_ACK,
+			  VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
+		assert_int_equal(timer_armed(f), round < VJ_NET_ANNOUNCE_ROUNDS);
+		if (round < VJ_NET_ANNOUNCE_ROUNDS)
+			next_round(f);
+	}
+	/* No round after the last, even if the timer fired late. */
+	vj_net_announce_round(&f->net);
+	assert_int_equal(irqs_taken(&f->net.vdev), 0);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+}
+
+static void an_unacknowledged_announce_is_raised_again(void **state)
+{
+	F;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	assert_int_equal(irqs_taken(&f->net.vdev), 1);
+	reg_write(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	next_round(f);
+	assert_int_equal(irqs_taken(&f->net.vdev), 1);
+	assert_int_equal(reg_read(&f->net.vdev, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+}
+
+static void a_reset_ends_the_rounds(void **state)
+{
+	F;
+
+	driver_with(f, ANNOUNCE_FEATURES);
+	assert_true(vj_net_announce(&f->net));
+	assert_true(timer_armed(f));
+	driver_with(f, ANNOUNCE_FEATURES); /* the driver starts again */
+	next_round(f);
+	assert_int_equal(irqs_taken(&f->net.vdev), 0);
+	assert_int_equal(config_status(&f->net.vdev), VIRTIO_NET_S_LINK_UP);
+	assert_false(timer_armed(f));
+}
+
+/* A VMM whose guest never moves makes no timer; an announce asked of
+ * it anyway is asked once. */
+static void without_a_move_there_is_no_announce_timer(void **state)
+{
+	F;
+	struct vj_net_config cfg = f->cfg;
+	struct vj_net n;
+
+	cfg.tap.fd = tap_with_flags("vjt1", IFF_TAP | IFF_NO_PI);
+	assert_int_equal(vj_net_create(&n, &cfg, 1, &f->mem, false), 0);
+	assert_int_equal(n.announce_fd, -1);
+	vj_net_destroy(&n);
+	close(cfg.tap.fd);
 }
 
 static void no_announce_for_a_driver_that_did_not_negotiate_it(void **state)
@@ -636,6 +727,10 @@ int main(void)
 		T(announce_sets_the_status_bit_and_raises_a_config_interrupt),
 		T(the_ack_clears_the_announce_bit),
 		T(no_announce_for_a_driver_that_did_not_negotiate_it),
+		T(the_announce_is_asked_again_in_rounds),
+		T(an_unacknowledged_announce_is_raised_again),
+		T(a_reset_ends_the_rounds),
+		T(without_a_move_there_is_no_announce_timer),
 		T(commands_the_device_does_not_implement_are_answered_err),
 		T(malformed_control_chains_come_back_unanswered_and_counted),
 		T(the_control_queue_survives_a_snapshot_round_trip),

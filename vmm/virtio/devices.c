@@ -52,7 +52,7 @@ static int attached(int r, const char *name, unsigned slot)
 	return r;
 }
 
-int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm)
+int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm, bool restored)
 {
 	const struct vj_vm_config *cfg = vm->cfg;
 	unsigned slot = 0;
@@ -72,7 +72,7 @@ int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm)
 		if (!NEW(set->net[i]))
 			return -ENOMEM;
 		set->nnet++;
-		if ((r = vj_net_create(set->net[i], &cfg->nets[i], i, &vm->mem)) < 0 ||
+		if ((r = vj_net_create(set->net[i], &cfg->nets[i], i, &vm->mem, restored)) < 0 ||
 		    (r = attached(vj_net_attach(set->net[i], vm, slot), set->net[i]->vdev.name,
 				  slot)) < 0)
 			return r;

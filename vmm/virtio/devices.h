@@ -31,7 +31,7 @@ struct vj_virtio_devices {
 int vj_virtio_open_inputs(struct vj_vm_config *cfg);
 
 /* Creates and attaches every configured device. Logs on failure. */
-int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm);
+int vj_virtio_devices_create(struct vj_virtio_devices *set, struct vj_vm *vm, bool restored);
 void vj_virtio_devices_destroy(struct vj_virtio_devices *set);
 
 #endif

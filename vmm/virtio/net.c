@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_ids.h>
@@ -273,18 +274,69 @@ static void ctrl_work(struct vj_net *n, struct vj_virtq *q)
 		vj_virtio_notify_used(&n->vdev, VJ_NET_CTRLQ);
 }
 
+/* Sets the request and raises the configuration interrupt; with the
+ * device locked. An unacknowledged request is raised again: a driver
+ * reads the status on every configuration interrupt. */
+static bool ask_announce(struct vj_net *n)
+{
+	if (!vj_virtio_running(&n->vdev) || !announce_negotiated(&n->vdev))
+		return false;
+	n->config.status |= VIRTIO_NET_S_ANNOUNCE;
+	vj_virtio_config_changed(&n->vdev, true);
+	return true;
+}
+
+/* The next round in gap_ms; a timer that cannot be armed only costs the
+ * later rounds. */
+static void arm_announce(struct vj_net *n)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = n->announce_gap_ms / 1000,
+						 .tv_nsec = (long)(n->announce_gap_ms % 1000) *
+							    1000000L } };
+
+	if (timerfd_settime(n->announce_fd, 0, &its, NULL) < 0) {
+		vj_debug("%s: announce timer: %s", n->vdev.name, strerror(errno));
+		n->announce_left = 0;
+	}
+}
+
 bool vj_net_announce(struct vj_net *n)
 {
-	bool asked = false;
+	bool asked;
 
 	vj_virtio_lock(&n->vdev);
-	if (vj_virtio_running(&n->vdev) && announce_negotiated(&n->vdev)) {
-		n->config.status |= VIRTIO_NET_S_ANNOUNCE;
-		vj_virtio_config_changed(&n->vdev, true);
-		asked = true;
-	}
+	asked = ask_announce(n);
+	n->announce_left = asked && n->announce_fd >= 0 ? VJ_NET_ANNOUNCE_ROUNDS - 1 : 0;
+	n->announce_gap_ms = VJ_NET_ANNOUNCE_GAP_MS;
+	if (n->announce_left)
+		arm_announce(n);
 	vj_virtio_unlock(&n->vdev);
 	return asked;
+}
+
+void vj_net_announce_round(struct vj_net *n)
+{
+	uint64_t expired;
+
+	/* Drained whatever it says: a reset may have cancelled the rounds. */
+	if (read(n->announce_fd, &expired, sizeof(expired)) < 0 && errno != EAGAIN)
+		vj_debug("%s: announce timer: %s", n->vdev.name, strerror(errno));
+	vj_virtio_lock(&n->vdev);
+	if (n->announce_left && ask_announce(n)) {
+		n->announce_left--;
+		n->announce_gap_ms *= 2;
+		if (n->announce_left)
+			arm_announce(n);
+	} else {
+		n->announce_left = 0;
+	}
+	vj_virtio_unlock(&n->vdev);
+}
+
+static void on_announce_timer(void *opaque, uint32_t events)
+{
+	(void)events;
+	vj_net_announce_round(opaque);
 }
 
 static void net_queue_work(struct vj_virtio_dev *d, unsigned qi)
@@ -304,8 +356,10 @@ static void net_reset(struct vj_virtio_dev *d)
 	struct vj_net *n = container_of_net(d);
 
 	/* A frame read for the old driver instance is stale now, and so is
-	 * a request to announce that it never acknowledged. */
+	 * a request to announce that it never acknowledged, and its rounds
+	 * to come (their timer finds none left). */
 	n->frame_len = 0;
+	n->announce_left = 0;
 	if (n->config.status & VIRTIO_NET_S_ANNOUNCE) {
 		n->config.status = VIRTIO_NET_S_LINK_UP;
 		vj_virtio_config_changed(d, false);
@@ -370,7 +424,7 @@ static int tap_prepare(int fd, const char *name)
 }
 
 int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
-		  const struct vj_guest_mem *mem)
+		  const struct vj_guest_mem *mem, bool announces)
 {
 	/* GUEST_ANNOUNCE needs CTRL_VQ (its acknowledgement) and STATUS (its
 	 * request is a status bit); a driver with STATUS takes the link state
@@ -385,8 +439,16 @@ int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned in
 	n->cfg = cfg;
 	n->tap = cfg->tap.fd;
 	n->rx_rl.timer_fd = n->tx_rl.timer_fd = -1;
+	n->announce_fd = -1;
 	if ((r = tap_prepare(n->tap, cfg->tap.name)) < 0)
 		return r;
+	if (announces &&
+	    (n->announce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
+		r = -errno;
+		vj_error("net %u (tap \"%s\"): announce timer: %s", index, cfg->tap.name,
+			 strerror(-r));
+		return r;
+	}
 	if (cfg->has_mac) {
 		features |= 1ull << VIRTIO_NET_F_MAC;
 		memcpy(n->config.mac, cfg->mac, sizeof(n->config.mac));
@@ -417,6 +479,7 @@ int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot)
 	n->tap_h = (struct vj_loop_handler){ on_tap, n };
 	n->rx_timer_h = (struct vj_loop_handler){ on_rx_timer, n };
 	n->tx_timer_h = (struct vj_loop_handler){ on_tx_timer, n };
+	n->announce_h = (struct vj_loop_handler){ on_announce_timer, n };
 	/* Registered idle; the first receive-queue notify starts polling. */
 	if (r == 0)
 		r = vj_loop_add(n->loop, n->tap, 0, &n->tap_h);
@@ -424,6 +487,8 @@ int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot)
 		r = vj_loop_add(n->loop, n->rx_rl.timer_fd, EPOLLIN, &n->rx_timer_h);
 	if (r == 0 && n->tx_rl.timer_fd >= 0)
 		r = vj_loop_add(n->loop, n->tx_rl.timer_fd, EPOLLIN, &n->tx_timer_h);
+	if (r == 0 && n->announce_fd >= 0)
+		r = vj_loop_add(n->loop, n->announce_fd, EPOLLIN, &n->announce_h);
 	return r;
 }
 
@@ -450,6 +515,7 @@ void vj_net_destroy(struct vj_net *n)
 {
 	vj_rate_limiter_destroy(&n->rx_rl);
 	vj_rate_limiter_destroy(&n->tx_rl);
+	vj_closep(&n->announce_fd);
 	vj_virtio_destroy(&n->vdev);
 	free(n->frame);
 	n->frame = NULL;

@@ -38,6 +38,12 @@
 #define VJ_NET_TXQ 1
 #define VJ_NET_CTRLQ 2
 #define VJ_NET_NQUEUES 3
+/* A move's announce is asked this many times, the first at once and the
+ * next ones VJ_NET_ANNOUNCE_GAP_MS, then twice that, later: one frame
+ * may be lost, or go out before a switch's port is up, and a driver
+ * that did not acknowledge is asked again. */
+#define VJ_NET_ANNOUNCE_ROUNDS 3
+#define VJ_NET_ANNOUNCE_GAP_MS 100
 
 struct vj_vm;
 
@@ -63,6 +69,12 @@ struct vj_net {
 	/* After a restore: the guest's interface has the MAC it had when
 	 * the snapshot was taken (vj_net_restore_mac). */
 	bool mac_kept;
+	/* The announce's later rounds: their timer (-1 in a VMM that never
+	 * announces), how many are left and the next one's delay. */
+	int announce_fd;
+	unsigned announce_left;
+	unsigned announce_gap_ms;
+	struct vj_loop_handler announce_h;
 	struct vj_chain chain;
 	struct iovec iov[VJ_NET_QUEUE_SIZE];
 };
@@ -74,9 +86,11 @@ int vj_net_tap_open(struct vj_net_config *cfg);
 
 /* Takes cfg->tap.fd (a tap opened with IFF_TAP | IFF_NO_PI, without
  * IFF_VNET_HDR: -EINVAL otherwise), makes it non-blocking and switches its
- * offloads off. Does not close it. */
+ * offloads off. Does not close it. announces: the guest will run at a new
+ * place (a restore, a migration's destination), so vj_net_announce is to
+ * come and its rounds need a timer, made now, before seccomp. */
 int vj_net_create(struct vj_net *n, const struct vj_net_config *cfg, unsigned index,
-		  const struct vj_guest_mem *mem);
+		  const struct vj_guest_mem *mem, bool announces);
 int vj_net_attach(struct vj_net *n, struct vj_vm *vm, unsigned slot);
 /*
  * Before its transport state is restored from a snapshot: the device
@@ -95,6 +109,9 @@ void vj_net_restore_mac(struct vj_net *n, bool snap_has_mac, const uint8_t snap_
  * asked; returns whether this one was.
  */
 bool vj_net_announce(struct vj_net *n);
+/* VMM thread, n->announce_fd expired (the event loop's handler): the next
+ * round, if any is left and the driver is still the one that was asked. */
+void vj_net_announce_round(struct vj_net *n);
 void vj_net_destroy(struct vj_net *n);
 
 #endif
