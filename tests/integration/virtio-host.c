@@ -15,16 +15,17 @@
  *                                     and brings it up, waits for PINGS (1)
  *                                     pings, checks them, answers with the
  *                                     pong
- *   virtio-host announce-watch IFNAME MAC READY SECONDS
+ *   virtio-host announce-watch IFNAME MAC READY SECONDS [COUNT]
  *                                     (run in the tap's netns) creates
  *                                     READY once it listens, waits for
  *                                     IFNAME to exist and brings it up,
- *                                     then for a gratuitous ARP (sender and
- *                                     target address the same) from MAC
- *                                     (aa:bb:cc:dd:ee:ff) arriving on it,
- *                                     within SECONDS: "gratuitous ARP from
- *                                     MAC for IP on IFNAME" and 0, or a
- *                                     line saying none came and 1
+ *                                     then for COUNT (1) gratuitous ARPs
+ *                                     (sender and target address the same)
+ *                                     from MAC (aa:bb:cc:dd:ee:ff) arriving
+ *                                     on it, within SECONDS: a line
+ *                                     "gratuitous ARP from MAC for IP on
+ *                                     IFNAME" for each and 0, or a line
+ *                                     saying how many came and 1
  *   virtio-host vsock-peer UDS READY  the guest's peer for the `vsock`
  *                                     scenario: listens on UDS_5678
  *                                     (READY once it does), connects
@@ -297,8 +298,9 @@ static bool gratuitous_arp_from(const uint8_t *f, ssize_t n, const uint8_t mac[6
 }
 
 static int announce_watch(const char *ifname, const char *mac_text, const char *ready_file,
-			  unsigned seconds)
+			  unsigned seconds, unsigned count)
 {
+	unsigned seen = 0;
 	struct sockaddr_ll sll;
 	uint64_t up, give_up;
 	uint8_t mac[6], f[2048];
@@ -328,9 +330,15 @@ static int announce_watch(const char *ifname, const char *mac_text, const char *
 		printf("gratuitous ARP from %s for %u.%u.%u.%u on %s, %llu ms after it came up\n",
 		       mac_text, f[28], f[29], f[30], f[31], ifname,
 		       (unsigned long long)(now_ms() - up));
-		return 0;
+		fflush(stdout);
+		if (++seen == count)
+			return 0;
 	}
-	printf("no gratuitous ARP from %s on %s in %u s\n", mac_text, ifname, seconds);
+	if (seen)
+		printf("only %u of %u gratuitous ARPs from %s on %s in %u s\n", seen, count,
+		       mac_text, ifname, seconds);
+	else
+		printf("no gratuitous ARP from %s on %s in %u s\n", mac_text, ifname, seconds);
 	return 1;
 }
 
@@ -624,8 +632,9 @@ int main(int argc, char **argv)
 		return vsock_peer(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "net-peer"))
 		return net_peer(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 1);
-	if (argc == 6 && !strcmp(argv[1], "announce-watch"))
-		return announce_watch(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "announce-watch"))
+		return announce_watch(argv[2], argv[3], argv[4], (unsigned)atoi(argv[5]),
+				      argc == 7 ? (unsigned)atoi(argv[6]) : 1);
 	if (argc == 4 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "dead"))
 		return unix_socket(argv[2], argv[3], 0);
 	if (argc == 5 && !strcmp(argv[1], "unix-socket") && !strcmp(argv[3], "listen"))
