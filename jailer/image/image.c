@@ -149,9 +149,8 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 }
 
 /* An empty file for the file system builder to write, of CONVERT_ID's;
- * tmpl ends in suffix_len bytes after its XXXXXX. */
-/* Creates tmpl's file for mkfs to write; its descriptor in *keep if
- * keep is not NULL. */
+ * tmpl ends in suffix_len bytes after its XXXXXX. Its descriptor in *keep
+ * if keep is not NULL. */
 static int make_output(char *tmpl, int suffix_len, int *keep, struct vj_err *err)
 {
 	cleanup_fd int fd = mkostemps(tmpl, suffix_len, O_CLOEXEC);
