@@ -3,7 +3,7 @@
 # Users link $(IMAGE_LIB) $(POLICY_LIB) $(COMMON_OBJS) $(IMAGE_LDLIBS).
 
 IMAGE_SRCS := $(addprefix jailer/image/,sha256.c tar.c blob.c manifest.c config.c apply.c \
-	image.c)
+	image.c confine.c)
 IMAGE_OBJS := $(IMAGE_SRCS:%.c=$(BUILD)/%.o)
 IMAGE_LIB := $(BUILD)/libvmjail-image.a
 # zlib for gzip layers (README.md, "Dependencies"); libcap-ng to run

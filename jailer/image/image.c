@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "confine.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "manifest.h"
@@ -95,8 +96,8 @@ static const char *fs_name(bool ext4)
 
 /*
  * Builds the file system on dir into out (a file of CONVERT_ID's, of
- * size bytes for ext4, which needs one), as nobody with
- * CAP_DAC_READ_SEARCH only, no new privileges, bounded output.
+ * size bytes for ext4, which needs one), confined (confine.h), as nobody
+ * with CAP_DAC_READ_SEARCH only, no new privileges, bounded output.
  */
 static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, uint64_t max_out,
 		    struct vj_err *err)
@@ -115,6 +116,8 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 			dup2(null, 0);
 			dup2(null, 1);
 		}
+		if (vj_build_confine(dir, out) < 0)
+			_exit(125);
 		capng_clear(CAPNG_SELECT_ALL);
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE,
 			     CAP_DAC_READ_SEARCH);
@@ -125,9 +128,9 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
 		/* ext4 without a journal: nothing ever writes it. */
-		char *const erofs[] = { "mkfs.erofs", "-T0", "--quiet", (char *)out, (char *)dir, NULL };
+		char *const erofs[] = { "mkfs.erofs", "-T0", "--quiet", "/out", "/src", NULL };
 		char *const e2[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
-				     "-d", (char *)dir, (char *)out, blocks, NULL };
+				     "-d", "/src", "/out", blocks, NULL };
 		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 		execve(tool, ext4 ? e2 : erofs, envp);
 		_exit(127);
@@ -143,6 +146,9 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 			       ext4 ? "e2fsprogs" : "erofs-utils");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
 		return vj_fail(err, -EPERM, "%s: cannot drop to uid %u", tool, CONVERT_ID);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
+		return vj_fail(err, -EPERM, "%s: cannot confine it (mount and network namespaces)",
+			       tool);
 	return vj_fail(err, -EIO, "%s failed (%s %d)", tool,
 		       WIFEXITED(status) ? "status" : "signal",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));

@@ -2,7 +2,9 @@
  * refusals, the image config, and finding an image's parts. */
 #include "unit.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
@@ -12,6 +14,7 @@
 
 #include "apply.h"
 #include "blob.h"
+#include "confine.h"
 #include "manifest.h"
 #include "sha256.h"
 #include "tar.h"
@@ -1128,6 +1131,71 @@ static void test_cache_rootfs_images_of_dead_launchers_are_swept(void **state)
 	unlink(other);
 }
 
+/* What the builder sees once confined: the tree read-only at /src, its
+ * output at /out, no other host file, a read-only root, no network. Each
+ * check a bit of the child's status. */
+static int confined_view(const char *dir, const char *out)
+{
+	struct if_nameindex *ifs;
+	int bad = 0, fd, n = 0;
+
+	if (vj_build_confine(dir, out) < 0)
+		return 1;
+	if (access("/etc/passwd", F_OK) == 0 || access("/proc/self", F_OK) == 0 ||
+	    access("/root", F_OK) == 0)
+		bad |= 2;
+	if (access("/src/hello", R_OK) < 0 || access("/usr/bin", X_OK) < 0)
+		bad |= 4;
+	if (open("/src/new", O_WRONLY | O_CREAT | O_CLOEXEC, 0600) >= 0 || errno != EROFS ||
+	    mkdir("/elsewhere", 0700) == 0 || errno != EROFS)
+		bad |= 8;
+	if ((fd = open("/out", O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "x", 1) != 1)
+		bad |= 16;
+	if ((ifs = if_nameindex()) != NULL) {
+		for (struct if_nameindex *i = ifs; i->if_index; i++)
+			n++;
+		if (n != 1 || strcmp(ifs[0].if_name, "lo"))
+			bad |= 32;
+		if_freenameindex(ifs);
+	}
+	return bad;
+}
+
+static void test_the_builder_sees_its_tree_and_output_alone(void **state)
+{
+	char dir[] = "/tmp/test_image_confine.XXXXXX", src[64], out[64];
+	int status, fd;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: needs root\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_true((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0);
+	close(fd);
+	snprintf(out, sizeof(out), "%s/src/hello", dir);
+	assert_true((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0);
+	close(fd);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(confined_view(src, out));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The output reached the host's file; the host's tree is untouched. */
+	struct stat st;
+	assert_int_equal(stat(out, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	vj_remove_tree(AT_FDCWD, dir);
+}
+
 static void test_cache_refuses_a_cache_others_can_read(void **state)
 {
 	struct cache *c = *state;
@@ -1205,6 +1273,7 @@ int main(void)
 		CACHED(test_cache_rootfs_directory_is_a_per_sandbox_image),
 		CACHED(test_cache_rootfs_images_of_dead_launchers_are_swept),
 		CACHED(test_cache_refuses_a_cache_others_can_read),
+		cmocka_unit_test(test_the_builder_sees_its_tree_and_output_alone),
 	};
 
 	vj_unit_filter();
