@@ -514,8 +514,10 @@ static int make_rootfs_output(const struct vj_host_config *h, struct vj_root_ima
 		return r;
 	out->lock_held = true;
 	out->remove_after = true;
-	/* A new file of ours: nobody else can hold its lock. */
-	if (flock(out->lock_fd, LOCK_EX | LOCK_NB) < 0)
+	/* Shared, as the read-only drive's own lock is (the VMM's): a sweep's
+	 * exclusive one fails while either is held. A new file of ours:
+	 * nobody can hold it exclusively. */
+	if (flock(out->lock_fd, LOCK_SH | LOCK_NB) < 0)
 		return vj_fail_errno(err, -errno, "lock %s", out->path);
 	return 0;
 }

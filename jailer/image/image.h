@@ -42,10 +42,11 @@ struct vj_root_image {
 	bool remove_after;
 	/* Whether this call converted the image (false: a cache hit). */
 	bool converted;
-	/* A per-sandbox image is flock'd through lock_fd for as long as any
-	 * process of its owner (the launcher after a fork included) holds the
-	 * descriptor: an image whose lock can be taken was left by a
-	 * launcher that is gone, and the next one removes it. */
+	/* A per-sandbox image is flock'd (shared, as its read-only drive is)
+	 * through lock_fd for as long as any process of its owner (the
+	 * launcher after a fork included) holds the descriptor: an image
+	 * whose exclusive lock can be taken was left by a launcher that is
+	 * gone, and the next one removes it. */
 	bool lock_held;
 	int lock_fd;
 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1091,6 +1092,10 @@ static void test_cache_rootfs_images_of_dead_launchers_are_swept(void **state)
 	NEED_CACHE(c);
 	assert_int_equal(vj_image_from_rootfs(&c->host, c->a.dir, &live, &err), 0);
 	assert_true(live.lock_held);
+	/* The VMM's read-only drive takes its shared lock beside the owner's. */
+	assert_true((fd = open(live.path, O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
+	close(fd);
 	snprintf(dead, sizeof(dead), "%s/.rootfs.dead01.erofs", c->host.image_cache);
 	snprintf(other, sizeof(other), "%s/.rootfs.notes", c->host.image_cache);
 	assert_true((fd = open(dead, O_WRONLY | O_CREAT | O_EXCL, 0400)) >= 0);
