@@ -1993,6 +1993,26 @@ scenario_oci_containerd() {
 	$CTR task delete --force oci-force >>"$LOG" 2>&1
 	$CTR container delete oci-force >>"$LOG" 2>&1
 	expect "ctr task delete --force of a running one leaves nothing" container_gone oci-force
+
+	# A launcher killed outright leaves its root image; the next
+	# container's image sweeps it (jailer/image/README.md), and `vmjail
+	# cleanup` the rest.
+	ctr_run -d "$IMG" oci-crash sleep 600
+	expect "a container whose launcher will be killed starts" task_is oci-crash RUNNING
+	local crash_img crash_pid
+	crash_img=$(ls -A /var/cache/vmjail/images | grep '^\.rootfs\.' | head -n 1)
+	crash_pid=$($CTR task ps oci-crash 2>>"$LOG" | awk 'NR == 2 { print $1 }')
+	echo "@@ oci-crash: image $crash_img, launcher $crash_pid" >>"$LOG"
+	[ -n "$crash_pid" ] && kill -9 "$crash_pid"
+	expect "... killed, its task stops" task_is oci-crash STOPPED
+	expect "... and its root image is still there" test -n "$crash_img" -a -e "/var/cache/vmjail/images/$crash_img"
+	$CTR task delete oci-crash >>"$LOG" 2>&1
+	$CTR container delete oci-crash >>"$LOG" 2>&1
+	ctr_run --rm "$IMG" oci-after true
+	expect "the next container runs" vj_status_is 0 "the next container"
+	expect "... and its image swept the killed launcher's" test ! -e "/var/cache/vmjail/images/$crash_img"
+	vmjail --host-config /e2e/host.yaml cleanup oci-crash >>"$LOG" 2>&1
+	expect "vmjail cleanup removes what else the killed launcher left" container_gone oci-crash
 	expect "no container is left in containerd" test -z "$($CTR container ls -q 2>/dev/null)"
 	ctrd_stop
 	expect "no vmjail-runc launcher is left" no_launcher_left
