@@ -12,6 +12,17 @@ IMAGE_LDLIBS := -lz -lcap-ng
 
 $(BUILD)/jailer/image/%.o: CFLAGS += -iquote $(TOP)/jailer/image -I$(TOP)/policy
 
+# The builder's seccomp filter, compiled to BPF at build time
+# (builder_seccomp_gen.c), as the VMM's are (vmm/build.mk).
+$(foreach t,$(FLAVOURS),$(eval $(t)/jailer/image/confine.o: CFLAGS += -iquote $(t)/jailer/image))
+$(addsuffix /jailer/image/builder-seccomp-gen,$(FLAVOURS)): %/jailer/image/builder-seccomp-gen: \
+		%/jailer/image/builder_seccomp_gen.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lseccomp
+$(addsuffix /jailer/image/builder_bpf.inc,$(FLAVOURS)): %/builder_bpf.inc: %/builder-seccomp-gen
+	$(Q)$< > $@.tmp && mv $@.tmp $@
+$(addsuffix /jailer/image/confine.o,$(FLAVOURS)): %/confine.o: %/builder_bpf.inc
+
 $(IMAGE_LIB): $(IMAGE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@

@@ -8,9 +8,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include "builder_bpf.inc"
 
 /* The host's directories the builders run from, bound read-only into
  * their root (or recreated as the symbolic links merged-/usr systems
@@ -111,3 +116,15 @@ int vj_build_confine(const char *dir, const char *out_path)
 	return 0;
 }
 
+
+int vj_build_seccomp(void)
+{
+	const struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(builder_bpf) / sizeof(builder_bpf[0])),
+		.filter = (struct sock_filter *)builder_bpf,
+	};
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return -errno;
+	return 0;
+}

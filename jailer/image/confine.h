@@ -19,4 +19,12 @@
  */
 int vj_build_confine(const char *dir, const char *out);
 
+/*
+ * Last, after PR_SET_NO_NEW_PRIVS: the builder's seccomp filter
+ * (builder_seccomp_gen.c says what it refuses: handles to inodes,
+ * namespaces and mounts, other processes, sockets, the kernel's larger
+ * interfaces). 0, or -errno.
+ */
+int vj_build_seccomp(void);
+
 #endif

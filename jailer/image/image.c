@@ -96,7 +96,7 @@ static const char *fs_name(bool ext4)
 
 /*
  * Builds the file system on dir into out (a file of CONVERT_ID's, of
- * size bytes for ext4, which needs one), confined (confine.h), as nobody
+ * size bytes for ext4, which needs one), confined and filtered (confine.h), as nobody
  * with CAP_DAC_READ_SEARCH only, no new privileges, bounded output.
  */
 static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, uint64_t max_out,
@@ -127,6 +127,8 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0) < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
+		if (vj_build_seccomp() < 0)
+			_exit(125);
 		/* ext4 without a journal: nothing ever writes it. */
 		char *const erofs[] = { "mkfs.erofs", "-T0", "--quiet", "/out", "/src", NULL };
 		char *const e2[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
@@ -147,8 +149,8 @@ static int run_mkfs(bool ext4, const char *dir, const char *out, uint64_t size, 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
 		return vj_fail(err, -EPERM, "%s: cannot drop to uid %u", tool, CONVERT_ID);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
-		return vj_fail(err, -EPERM, "%s: cannot confine it (mount and network namespaces)",
-			       tool);
+		return vj_fail(err, -EPERM,
+			       "%s: cannot confine it (mount and network namespaces, seccomp)", tool);
 	return vj_fail(err, -EIO, "%s failed (%s %d)", tool,
 		       WIFEXITED(status) ? "status" : "signal",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));

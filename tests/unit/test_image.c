@@ -5,6 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
@@ -1201,6 +1207,56 @@ static void test_the_builder_sees_its_tree_and_output_alone(void **state)
 	vj_remove_tree(AT_FDCWD, dir);
 }
 
+/* Under the builder's filter: what it refuses fails with EPERM (clone3
+ * ENOSYS), what a builder does still works. Each check a bit. */
+static int filtered_calls(void)
+{
+	struct { struct file_handle h; unsigned char bytes[128]; } fh = { .h.handle_bytes = 128 };
+	int bad = 0, fd, mount_id;
+	pid_t pid;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || vj_build_seccomp() < 0)
+		return 1;
+	if (syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh.h, &mount_id, 0) == 0 ||
+	    errno != EPERM || syscall(SYS_open_by_handle_at, AT_FDCWD, &fh.h, O_RDONLY) >= 0 ||
+	    errno != EPERM)
+		bad |= 2;
+	if (unshare(CLONE_NEWUSER) == 0 || errno != EPERM ||
+	    syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0) >= 0 || errno != EPERM ||
+	    syscall(SYS_clone3, NULL, 0) >= 0 || errno != ENOSYS)
+		bad |= 4;
+	if (socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EPERM ||
+	    socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EPERM)
+		bad |= 8;
+	if (mount("none", "/tmp", "tmpfs", 0, NULL) == 0 || errno != EPERM ||
+	    syscall(SYS_bpf, 0, NULL, 0) >= 0 || errno != EPERM)
+		bad |= 16;
+	/* A builder's own work: files, and a child of its own. */
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 || write(fd, "x", 1) != 1)
+		bad |= 32;
+	if ((pid = fork()) == 0)
+		_exit(7);
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+		bad |= 64;
+	return bad;
+}
+
+static void test_the_builder_filter_refuses_escapes_and_allows_work(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(filtered_calls());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_cache_refuses_a_cache_others_can_read(void **state)
 {
 	struct cache *c = *state;
@@ -1279,6 +1335,7 @@ int main(void)
 		CACHED(test_cache_rootfs_images_of_dead_launchers_are_swept),
 		CACHED(test_cache_refuses_a_cache_others_can_read),
 		cmocka_unit_test(test_the_builder_sees_its_tree_and_output_alone),
+		cmocka_unit_test(test_the_builder_filter_refuses_escapes_and_allows_work),
 	};
 
 	vj_unit_filter();
