@@ -767,11 +767,11 @@ static void info_fields(const struct sandbox *sb, struct vj_jw *w)
 {
 	const struct vj_launch *l = sb->l;
 	const struct vj_workload *wl = &l->policy.workload;
+	/* the process finishing a teardown in the background, once there is one */
+	const pid_t launcher = sb->teardown_pid ? sb->teardown_pid : getpid();
 
 	vj_jw_key(w, "id");
 	vj_jw_string(w, l->policy.id);
-	const pid_t launcher = sb->teardown_pid ? sb->teardown_pid : getpid();
-
 	vj_jw_key(w, "launcher_pid");
 	vj_jw_i64(w, launcher);
 	vj_jw_key(w, "launcher_start");
