@@ -78,13 +78,17 @@ static int act_wait(void)
  * "STATUS,MS": what a VMM does at its end (VJ_VMM_CTL_EVENT_ENDED), then
  * MS of exiting, as KVM's teardown of a VM takes: a launcher that tears
  * down behind its caller returns STATUS while this process still runs.
+ * A VMM's exit in the kernel goes on whatever kills it, the launcher's
+ * parent-death signal included; this stand-in lingers in user space, so
+ * it drops that signal to linger all the same.
  */
 static int act_end_linger(const char *arg)
 {
 	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_EVENT_ENDED };
 	int status = 0, ms = 0;
 
-	if (!arg || sscanf(arg, "%d,%d", &status, &ms) != 2 || cfg.control.fd < 0)
+	if (!arg || sscanf(arg, "%d,%d", &status, &ms) != 2 || cfg.control.fd < 0 ||
+	    prctl(PR_SET_PDEATHSIG, 0) < 0)
 		return 2;
 	printf("end-linger: %d\n", status);
 	fflush(stdout);
