@@ -1211,10 +1211,11 @@ wait_status() {
 
 # gone_within ID SECONDS: gone, polled (a bound for a stuck teardown).
 gone_within() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
+	local i=0
+	while [ $i -lt $(($2 * 10)) ]; do
 		gone "$1" && return 0
 		sleep 0.1
+		i=$((i + 1))
 	done
 	gone "$1"
 }
@@ -1225,11 +1226,15 @@ gone_within() {
 # is left once the teardowns end.
 scenario_teardown_background() {
 	local i ok=0
-	timeout -k 5 120 vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml $VJ_VMM \
-		--teardown background --id e2e-td -- \
-		sh -c 'head -c 200000 /dev/zero | tr "\0" x; echo; echo err >&2; exit 3' \
-		2>/tmp/td.err | wc -c >/tmp/td.count
-	RC=${PIPESTATUS[0]}
+	# The pipeline's status comes back through a file (no PIPESTATUS here).
+	{
+		timeout -k 5 120 vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml $VJ_VMM \
+			--teardown background --id e2e-td -- \
+			sh -c 'yes x | head -c 200000; echo; echo err >&2; exit 3' \
+			2>/tmp/td.err
+		echo $? >/tmp/td.rc
+	} | wc -c >/tmp/td.count
+	RC=$(cat /tmp/td.rc)
 	cat /tmp/td.err >>"$LOG"
 	expect "vmjail exits with the workload's status" vj_status_is 3 "exit 3"
 	expect "a pipe reader gets all 200001 bytes of the workload's stdout, and EOF" \
