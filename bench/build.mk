@@ -33,6 +33,12 @@ BENCH_DEPS += all $(BENCH_BINS) $(JAIL_BENCH) $(GUEST_DIR)/testguest.elf \
 	$(GUEST_DIR)/testguest-pvh.elf $(VGUEST) $(VHOST) kernel bench-linux-initramfs \
 	$(BUILD)/tests/integration/vmm-migrate
 
+.PHONY: bench-teardown
+# BEFORE: an older build's vmjail and vmjail-vmm copied into
+# $(BUILD)/bench/before are measured beside this build's.
+bench-teardown: $(BENCH_DEPS) $(NESTED_IMAGE)
+	$(Q)BUILD=$(BUILD) $(TOP)/bench/run.sh teardown
+
 .PHONY: bench bench-build bench-vmm bench-linux bench-ctl bench-jail bench-peers bench-virtio
 bench-build: $(BENCH_DEPS) initramfs $(NESTED_IMAGE)
 

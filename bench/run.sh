@@ -22,6 +22,10 @@
 #   image   container images: first run (conversion included) and cached
 #           run to the workload's first byte, small and ~50 MiB images,
 #           beside the bundled initramfs
+#   teardown  `vmjail run` with its teardown waited for and in the
+#           background (and an older build's, BEFORE): exec to exit,
+#           serial sandboxes per second, busy CPU per run; also under
+#           `setarch -R`
 #   migrate live migration of a 256 MiB test guest, idle and dirtying
 #           memory at a fixed rate: total time and downtime
 # Where this host's /dev/kvm cannot run them (there is none, or it is not
@@ -50,7 +54,9 @@ bench_one() {
 	snap) "$TOP/bench/snap-bench.sh" ;;
 	image) "$TOP/bench/image-bench.sh" ;;
 	migrate) "$TOP/bench/migrate-bench.sh" ;;
-	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, peers, virtio, ctl, snapshot, snap, image, migrate)" >&2
+	teardown) RUNS=${RUNS:-10} "$TOP/bench/teardown-bench.sh" &&
+		RUNS=${RUNS:-10} SETARCH=1 "$TOP/bench/teardown-bench.sh" ;;
+	*) echo "bench/run.sh: unknown benchmark \"$1\" (vmm, linux, jail, peers, virtio, ctl, snapshot, snap, image, migrate, teardown)" >&2
 		return 2 ;;
 	esac
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@ static const char *log_prog = "vmjail";
 static enum vj_log_level log_level = VJ_LOG_WARN;
 static const char *log_path;
 static bool log_json;
+static bool log_syslog;
 
 void vj_log_init(const char *prog, enum vj_log_level level)
 {
@@ -31,6 +33,13 @@ void vj_log_set_file(const char *path, bool json)
 {
 	log_path = path;
 	log_json = json;
+}
+
+void vj_log_set_syslog(bool on)
+{
+	if (on && !log_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = on;
 }
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -108,6 +117,11 @@ void vj_log(enum vj_log_level level, const char *fmt, ...)
 		n = (int)sizeof(buf) - 2;
 	if (log_path)
 		log_to_file(level, buf + strlen(log_prog) + 2, (size_t)n - strlen(log_prog) - 2);
+	if (log_syslog) {
+		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+		syslog(prio[level], "%.*s", n - (int)strlen(log_prog) - 2,
+		       buf + strlen(log_prog) + 2);
+	}
 	buf[n++] = '\n';
 	(void)!write(STDERR_FILENO, buf, (size_t)n);
 }

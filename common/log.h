@@ -17,6 +17,9 @@ enum vj_log_level vj_log_get_level(void);
  * each message, so it survives forks and fd clean-ups in between.
  */
 void vj_log_set_file(const char *path, bool json);
+/* Every message logged also goes to the host's log (syslog, facility
+ * daemon): for a process whose stderr reaches no one. */
+void vj_log_set_syslog(bool on);
 
 void vj_log(enum vj_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -60,6 +60,14 @@ enum vj_vmm_ctl_op {
 	 * so; u64: VJ_VMM_MIGRATE_AGENT when the source had a guest agent's
 	 * session. A VMM that cannot receive it exits instead (status 9). */
 	VJ_VMM_CTL_EVENT_RECEIVED,
+	/* VMM -> launcher: the guest has ended, its console and devices are
+	 * flushed and the VMM's stdout and stderr are closed; status: what
+	 * the VMM exits with (vmm/exit.h). Sent once, right before the VMM
+	 * tears its VM down and exits, which can take KVM far longer than
+	 * the guest's end: a launcher that need not wait for that may act on
+	 * the status now (jailer/README.md, "Teardown"). A VMM that dies
+	 * otherwise sends nothing; its pidfd says how it ended. */
+	VJ_VMM_CTL_EVENT_ENDED,
 };
 
 /* VJ_VMM_CTL_MIGRATE_SEND's parameters. */

@@ -68,13 +68,11 @@ int vj_broker_start(struct vj_broker *b, const char *uds_path, uint32_t uid, uin
 
 void vj_broker_stop(struct vj_broker *b)
 {
-	siginfo_t si;
 
 	if (b->pidfd < 0)
 		return;
 	pidfd_send_signal(b->pidfd, SIGKILL, NULL, 0);
-	while (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-		;
+	(void)vj_pidfd_wait(b->pidfd, -1);
 	close(b->pidfd);
 	b->pidfd = -1;
 	b->pid = 0;

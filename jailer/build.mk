@@ -37,7 +37,7 @@ $(BUILD)/vmjail-runc: $(BUILD)/vmjail
 	$(Q)ln -sf vmjail $@
 
 INTEGRATION_TESTS += $(addprefix $(TOP)/tests/integration/,jail-props.sh jail-escape.sh \
-	jail-lifecycle.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
+	jail-lifecycle.sh jail-teardown.sh jail-userns.sh jail-vsock.sh jail-policy.sh jail-cgroup-v2.sh \
 	jail-cgroup-parent.sh seccomp-vmm.sh jail-leak.sh jail-net.sh jail-control.sh jail-ids.sh \
 	jail-snapshot.sh oci-cli.sh jail-migrate.sh)
 

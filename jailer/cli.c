@@ -290,7 +290,7 @@ static void ps_table(const struct vj_ps_entry *p, size_t n)
 	       "VCPUS", "MEMORY", "OWNER", "POLICY", "WORKLOAD");
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].exit_status >= 0)
-			snprintf(state, sizeof(state), "exited(%d)", p[i].exit_status);
+			snprintf(state, sizeof(state), "%s(%d)", p[i].state, p[i].exit_status);
 		else
 			snprintf(state, sizeof(state), "%s", p[i].state);
 		if (p[i].created_ms && p[i].exit_status < 0 && strcmp(p[i].state, "stale"))
@@ -892,6 +892,11 @@ static int cmd_rm(const char *run_dir, char **ids, int n, const struct verb_opts
 			char *one[] = { ids[i] };
 			if (vj_undo_ids(run_dir, one, 1) < 0)
 				failed = 1;
+			continue;
+		}
+		if (!strcmp(p.state, "cleaning")) {
+			vj_error("sandbox %s is cleaning: its teardown removes it by itself", ids[i]);
+			failed = 1;
 			continue;
 		}
 		if (!o->rm_force) {

@@ -22,4 +22,12 @@
  */
 pid_t vj_clone(uint64_t flags, int cgroup_fd, int *pidfd);
 
+/*
+ * Reaps the process of pidfd, or, when it is not the caller's child (a
+ * launcher's background teardown, run.c, is its sibling), waits until it
+ * has exited: a pidfd polls readable then, reaped or not, and init reaps
+ * it. timeout_ms < 0: no bound. Returns 0 once it is gone, -ETIMEDOUT.
+ */
+int vj_pidfd_wait(int pidfd, int timeout_ms);
+
 #endif

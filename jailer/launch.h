@@ -45,6 +45,7 @@ struct vj_launch {
 	 * them either way (ids.h).
 	 */
 	bool host_ids_given;
+	bool teardown_given; /* --teardown: host.teardown is the caller's */
 	uint32_t host_uid, host_gid;
 	/* In the background once the sandbox runs; its record (status, logs)
 	 * stays after it ends until `vmjail rm`, unless rm. */

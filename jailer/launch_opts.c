@@ -18,6 +18,7 @@ enum {
 	OPT_IMAGE,
 	OPT_MIGRATE_FROM,
 	OPT_INSECURE,
+	OPT_TEARDOWN,
 };
 
 const struct option vj_launch_options[] = {
@@ -31,6 +32,7 @@ const struct option vj_launch_options[] = {
 	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "migrate-from", required_argument, NULL, OPT_MIGRATE_FROM },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "teardown", required_argument, NULL, OPT_TEARDOWN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -68,6 +70,10 @@ void vj_launch_options_usage(FILE *out)
 		"                        vCPUs, memory and devices must be the source's\n"
 		"  --insecure            with tcp: a non-loopback address (no encryption, no\n"
 		"                        authentication: prefer ssh and stdio)\n"
+"  --teardown wait|background   return once the sandbox is gone, or once the\n"
+		"                        workload's status and output are delivered, its\n"
+		"                        teardown finishing behind (default: the host\n"
+		"                        file's teardown, else wait)\n"
 		"  --vmm PATH            the VMM binary (default: vmjail-vmm beside vmjail)\n"
 		"  --test-exec PATH [-- ARG...]  TEST ONLY: a static program in place of the VMM\n");
 }
@@ -115,6 +121,13 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 	case OPT_INSECURE:
 		l->insecure = true;
 		return 0;
+	case OPT_TEARDOWN:
+		if (strcmp(v, "wait") && strcmp(v, "background"))
+			return vj_fail(e, -EINVAL, "--teardown: \"%s\" is neither wait nor background",
+				       v);
+		l->host.teardown = strcmp(v, "wait") ? VJ_TEARDOWN_BACKGROUND : VJ_TEARDOWN_WAIT;
+		l->teardown_given = true;
+		return 0;
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
@@ -126,6 +139,9 @@ int vj_launch_options_check(const struct vj_launch *l, struct vj_err *e)
 	if (l->rm && !l->detach)
 		return vj_fail(e, -EINVAL, "--rm goes with --detach (a foreground sandbox leaves "
 			       "nothing behind anyway)");
+	if (l->teardown_given && l->detach)
+		return vj_fail(e, -EINVAL, "--teardown goes with a foreground run (a detached "
+			       "sandbox's teardown keeps no one waiting)");
 	if (l->image[0] && (l->from_snapshot[0] || l->migrate_from[0] || l->test_exec[0]))
 		return vj_fail(e, -EINVAL, "--image boots a workload: not with --from-snapshot, "
 			       "--from or --test-exec");

@@ -110,6 +110,12 @@ struct sandbox {
 	int pidfd;
 	pid_t pid;
 	bool reaped;
+	/* The VMM reported its end and is exiting (VJ_VMM_CTL_EVENT_ENDED):
+	 * what remains of the teardown may go on behind the caller. */
+	bool exiting;
+	/* The process that finishes the teardown, once it is not the
+	 * launcher that started it; 0 before. */
+	pid_t teardown_pid;
 	char *argv[VJ_TEST_ARGS_MAX + 8];
 	char config_fd_arg[16];
 	char name[VJ_PATH_MAX];
@@ -661,15 +667,18 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	return r;
 }
 
+/* A VMM that reported its end only closes its descriptors and exits
+ * (KVM's teardown runs in its exit); one that takes longer than this is
+ * not believed and killed. */
+#define VMM_EXIT_GRACE_MS 10000
+
 static void kill_and_reap(struct sandbox *sb)
 {
-	siginfo_t si;
-
 	if (sb->pidfd < 0 || sb->reaped)
 		return;
-	pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
-	while (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-		;
+	if (!sb->exiting || vj_pidfd_wait(sb->pidfd, VMM_EXIT_GRACE_MS) < 0)
+		pidfd_send_signal(sb->pidfd, SIGKILL, NULL, 0);
+	(void)vj_pidfd_wait(sb->pidfd, -1);
 	sb->reaped = true;
 }
 
@@ -758,13 +767,15 @@ static void info_fields(const struct sandbox *sb, struct vj_jw *w)
 {
 	const struct vj_launch *l = sb->l;
 	const struct vj_workload *wl = &l->policy.workload;
+	/* the process finishing a teardown in the background, once there is one */
+	const pid_t launcher = sb->teardown_pid ? sb->teardown_pid : getpid();
 
 	vj_jw_key(w, "id");
 	vj_jw_string(w, l->policy.id);
 	vj_jw_key(w, "launcher_pid");
-	vj_jw_i64(w, getpid());
+	vj_jw_i64(w, launcher);
 	vj_jw_key(w, "launcher_start");
-	vj_jw_u64(w, vj_proc_start_time(getpid()));
+	vj_jw_u64(w, vj_proc_start_time(launcher));
 	vj_jw_key(w, "vmm_pid");
 	vj_jw_i64(w, sb->pid);
 	vj_jw_key(w, "owner");
@@ -1148,6 +1159,20 @@ static int first_writable_drive(const struct vj_vm_config *vm)
 	return -1;
 }
 
+/*
+ * Whether this run's teardown may finish behind its caller: the host
+ * file's choice, for a foreground `vmjail run` only. A detached
+ * sandbox's launcher is nobody's to wait for anyway; vmjail-runc's state
+ * machine and a received guest keep the exact order they document; host
+ * ids given by hand stay held until the teardown ends, and the next run
+ * given the same ones would find them taken.
+ */
+static bool teardown_behind(const struct vj_launch *l)
+{
+	return l->host.teardown == VJ_TEARDOWN_BACKGROUND && !l->detach && !l->oci &&
+	       !l->migrate_from[0] && !l->host_ids_given;
+}
+
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
@@ -1192,10 +1217,12 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 
 	if (s.local_drive >= 0)
 		s.local_drive_path = l->policy.vm.drives[s.local_drive].file.name;
+	s.end_early = teardown_behind(l);
 	if (sb->agent_listen < 0) {
 		status = vj_supervise(&s, e);
 		sb->vmm_ctl = s.vmm_ctl;
-		sb->reaped = status >= 0;
+		sb->exiting = s.left_exiting;
+		sb->reaped = status >= 0 && !s.left_exiting;
 		sb->migrated = s.migrated;
 		return status;
 	}
@@ -1240,7 +1267,8 @@ static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)
 	sb->agent = &a;
 	status = vj_supervise(&s, e);
 	sb->vmm_ctl = s.vmm_ctl;
-	sb->reaped = status >= 0;
+	sb->exiting = s.left_exiting;
+	sb->reaped = status >= 0 && !s.left_exiting;
 	sb->migrated = s.migrated;
 	if (write(cancel, &one, sizeof(one)) != sizeof(one))
 		vj_error("wake the guest agent's thread: %s", strerror(errno));
@@ -1266,6 +1294,88 @@ static void farewell(struct sandbox *sb, int status)
 		vj_supervisor_event(&s, "exited", "status", status);
 	vj_supervisor_event(&s, "cleanup-done", NULL, 0);
 	vj_ctl_server_finish(&sb->ctl);
+}
+
+static int write_info_only(struct sandbox *sb)
+{
+	struct vj_jw w;
+	int r;
+
+	vj_jw_init(&w, 1u << 20);
+	vj_jw_object_begin(&w);
+	info_fields(sb, &w);
+	vj_jw_object_end(&w);
+	r = vj_jw_finish(&w);
+	if (r == 0)
+		r = vj_info_write(sb->rd.dirfd, &w, sb->owner);
+	vj_jw_free(&w);
+	return r;
+}
+
+/*
+ * The teardown's own process: a new session, so that no terminal's
+ * signals reach it, and none of the caller's stdio, so that a reader of
+ * `vmjail run`'s output sees EOF as the launcher returns. What goes wrong
+ * here reaches no one's stderr: it goes to the host's log (syslog), and
+ * a record that could not be undone keeps the run directory for `vmjail
+ * cleanup` as ever.
+ */
+static _Noreturn void finish_behind(struct sandbox *sb, int status)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	(void)setsid();
+	if (null >= 0) {
+		(void)dup2(null, STDIN_FILENO);
+		(void)dup2(null, STDOUT_FILENO);
+		(void)dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	vj_log_set_syslog(true);
+	teardown(sb, status);
+	farewell(sb, status);
+	_exit(0);
+}
+
+/*
+ * The workload's status is known and its output delivered; the VMM is
+ * exiting, KVM tearing its VM down. The rest (the VMM's exit, the
+ * broker, the records, the cgroup, the run directory, the host ids, the
+ * watchers' last events) is handed to a child, and the launcher returns.
+ * The id's lock and the host ids' locks are open file descriptions the
+ * child shares, so they stay held until it is done; meanwhile the
+ * status file says "cleaning STATUS" and sandbox.json names the child as
+ * the launcher, so that `vmjail ps` shows the state and a `vmjail run`
+ * of the same id waits for it (rundir.c). 0 once the child runs; -errno
+ * when the teardown must be done here after all.
+ */
+static int go_behind(struct sandbox *sb, int status)
+{
+	pid_t pid;
+	int r;
+
+	if ((r = vj_status_write(sb->rd.dirfd, "cleaning", status, sb->owner)) < 0) {
+		vj_warn("sandbox %s: write %s/%s: %s; tearing down before returning",
+			sb->l->policy.id, sb->rd.path, VJ_RUNDIR_STATUS, strerror(-r));
+		return r;
+	}
+	vj_ctl_server_stop_listening(&sb->ctl);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		vj_warn("sandbox %s: fork for the teardown: %s; tearing down before returning",
+			sb->l->policy.id, strerror(errno));
+		return r;
+	}
+	if (pid == 0)
+		finish_behind(sb, status);
+	sb->teardown_pid = pid;
+	if ((r = write_info_only(sb)) < 0)
+		vj_warn("sandbox %s: write %s/%s: %s", sb->l->policy.id, sb->rd.path,
+			VJ_RUNDIR_INFO, strerror(-r));
+	return 0;
 }
 
 int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
@@ -1311,6 +1421,11 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	if (status == 0) {
 		status = supervise(&sb, sigfd, e);
 		stamp(&sb, PHASE_REAPED);
+	}
+	if (status >= 0 && sb.exiting && !sb.reaped && go_behind(&sb, status) == 0) {
+		if (l->timing)
+			print_phases(&sb);
+		return status;
 	}
 	teardown(&sb, status);
 	farewell(&sb, status);

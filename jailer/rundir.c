@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -51,6 +52,42 @@ static bool retired(int dfd)
 	       faccessat(dfd, "state", F_OK, AT_SYMLINK_NOFOLLOW) < 0;
 }
 
+/* How long a launcher waits for an earlier run of its id to finish its
+ * teardown in the background (run.c): KVM's and the cgroup's part takes
+ * well under a second; this bounds a stuck one. */
+#define CLEANING_WAIT_MS 60000
+
+/* The id's previous run has ended and its teardown goes on behind its
+ * caller: its status file says "cleaning STATUS". */
+static bool cleaning(int dfd)
+{
+	char buf[16] = "";
+	cleanup_fd int fd = openat(dfd, VJ_RUNDIR_STATUS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+		return false;
+	return !strncmp(buf, "cleaning ", 9);
+}
+
+/* Takes lfd's lock once the teardown holding it lets go: 0, or
+ * -EWOULDBLOCK when it still holds it after CLEANING_WAIT_MS. */
+static int wait_cleaning(int lfd)
+{
+	long slept_us = 0, step_us = 500;
+
+	while (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (slept_us >= CLEANING_WAIT_MS * 1000L)
+			return -EWOULDBLOCK;
+		nanosleep(&(struct timespec){ .tv_nsec = step_us * 1000 }, NULL);
+		slept_us += step_us;
+		if (step_us < 20000)
+			step_us *= 2;
+	}
+	return 0;
+}
+
 /* 0, -EAGAIN when the directory went away under us (retry), or -errno. */
 static int try_lock(int base, struct vj_rundir *rd, bool *stale, struct vj_err *e)
 {
@@ -73,10 +110,18 @@ static int try_lock(int base, struct vj_rundir *rd, bool *stale, struct vj_err *
 		return errno == ENOENT ? -EAGAIN
 				       : vj_fail_errno(e, -errno, "open %s/lock", rd->path);
 	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+		int r = -errno;
+		if (r == -EWOULDBLOCK && cleaning(dfd))
+			r = wait_cleaning(lfd);
+		if (r == -EWOULDBLOCK && cleaning(dfd))
+			return vj_fail(e, -EBUSY, "sandbox id \"%s\": the teardown of its previous "
+				       "run still holds %s/lock after %d s", rd->id, rd->path,
+				       CLEANING_WAIT_MS / 1000);
+		if (r == -EWOULDBLOCK)
 			return vj_fail(e, -EBUSY, "sandbox id \"%s\" is in use (%s/lock is held)",
 				       rd->id, rd->path);
-		return vj_fail_errno(e, -errno, "lock %s/lock", rd->path);
+		if (r < 0)
+			return vj_fail_errno(e, r, "lock %s/lock", rd->path);
 	}
 	/* The previous holder removes the directory before it lets go of the
 	 * lock: a lock taken on a file that is no longer there means nothing. */

@@ -69,7 +69,9 @@ int vj_status_read(int dirfd, char *state, size_t cap, int *exit_status)
 	if (n < 0)
 		return (int)n;
 	*exit_status = -1;
-	if (sscanf(line, "%15s %d", word, &status) == 2 && !strcmp(word, "exited"))
+	/* "cleaning": exited too, its teardown still under way (run.c) */
+	if (sscanf(line, "%15s %d", word, &status) == 2 &&
+	    (!strcmp(word, "exited") || !strcmp(word, "cleaning")))
 		*exit_status = status;
 	else if (sscanf(line, "%15s", word) != 1)
 		return -EINVAL;

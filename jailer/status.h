@@ -24,7 +24,7 @@
  * >= 0. owner: the file's owner ((uid_t)-1: root). */
 int vj_status_write(int dirfd, const char *state, int exit_status, uid_t owner);
 
-/* The state and, for "exited", the status (-1 otherwise). -ENOENT when
+/* The state and, for "exited" and "cleaning", the status (-1 otherwise). -ENOENT when
  * there is no status file yet. */
 int vj_status_read(int dirfd, char *state, size_t cap, int *exit_status);
 
@@ -43,7 +43,7 @@ uint64_t vj_proc_cpu_usec(pid_t pid);
 /* One sandbox as `vmjail ps` shows it. */
 struct vj_ps_entry {
 	char id[72];
-	char state[16];   /* starting, running, paused, stopping, exited, stale */
+	char state[16];   /* starting, running, paused, stopping, exited, cleaning, stale */
 	int exit_status;  /* exited: the status; -1 otherwise */
 	pid_t launcher_pid, vmm_pid;
 	uid_t owner;      /* (uid_t)-1: none */

@@ -224,6 +224,12 @@ static void on_signal(struct vj_supervisor *s)
 
 static void vmm_event(struct vj_supervisor *s, const struct vj_vmm_ctl_msg *m)
 {
+	/* A status is an exit status: anything else from the channel is
+	 * not believed, and the pidfd decides. */
+	if (m->op == VJ_VMM_CTL_EVENT_ENDED && m->status >= 0 && m->status <= 255) {
+		s->ended = true;
+		s->ended_status = m->status;
+	}
 	if (m->op == VJ_VMM_CTL_EVENT_BOOT_MARKER && m->data.u64 >= s->vmm_exec_ns)
 		vj_supervisor_event(s, "boot-marker", "ms",
 				    (int64_t)((m->data.u64 - s->vmm_exec_ns) / 1000000u));
@@ -1025,6 +1031,14 @@ static void handle(struct vj_supervisor *s, uint64_t what, bool *exited)
 	}
 }
 
+/* The VMM said how it ended and the caller need not see it exit; a
+ * migrated one is waited for as ever (its drives' locks went to the
+ * destination with the guest, and the source's record must go with it). */
+static bool ended_early(const struct vj_supervisor *s)
+{
+	return s->end_early && s->ended && !s->migrated;
+}
+
 int vj_supervise(struct vj_supervisor *s, struct vj_err *e)
 {
 	siginfo_t si = { 0 };
@@ -1032,10 +1046,11 @@ int vj_supervise(struct vj_supervisor *s, struct vj_err *e)
 	int r;
 
 	s->epfd = s->tfd = -1;
+	s->left_exiting = false;
 	r = setup(s, e);
 	set_state(s, VJ_SB_RUNNING);
 	vj_supervisor_event(s, "started", NULL, 0);
-	while (r == 0 && !exited) {
+	while (r == 0 && !exited && !ended_early(s)) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(s->epfd, ev, 16, -1);
 		if (n < 0 && errno != EINTR)
@@ -1043,8 +1058,15 @@ int vj_supervise(struct vj_supervisor *s, struct vj_err *e)
 		for (int k = 0; k < n; k++)
 			handle(s, ev[k].data.u64, &exited);
 	}
-	if (r == 0 && waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0)
+	if (r == 0 && !exited) {
+		/* What waitid would say of a VMM that exits with the status it
+		 * reported; it is reaped (or waited for) by the teardown. */
+		si.si_code = CLD_EXITED;
+		si.si_status = s->ended_status;
+		s->left_exiting = true;
+	} else if (r == 0 && waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0) {
 		r = vj_fail_errno(e, -errno, "waitid");
+	}
 	if (r == 0)
 		guest_event(s, &si);
 	if (s->ctl) {

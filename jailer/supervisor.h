@@ -76,6 +76,10 @@ struct vj_supervisor {
 	struct vj_execs *execs;    /* `exec` (exec.h); NULL: no workload, so none */
 	const struct vj_supervisor_ops *ops;
 	void *ctx;
+	/* Return once the VMM reports its end (VJ_VMM_CTL_EVENT_ENDED),
+	 * without waiting for it to exit: its VM's teardown in the kernel
+	 * can then finish in the background (run.c). */
+	bool end_early;
 
 	/* The loop's own. */
 	int epfd, tfd;
@@ -88,10 +92,16 @@ struct vj_supervisor {
 	uint32_t seq;
 	int status;            /* what the run exits with, once the VMM is gone */
 	bool migrated;         /* the destination runs the guest: nothing of it stays here */
+	bool ended;            /* the VMM reported its end, with ended_status */
+	int ended_status;
+	/* end_early took effect: the VMM may still be exiting, and is not
+	 * reaped; its pidfd says when it is gone. */
+	bool left_exiting;
 };
 
 /*
- * Runs until the VMM has exited (it is reaped here). Returns what `vmjail
+ * Runs until the VMM has exited (it is reaped here), or with end_early
+ * until it reported its end (left_exiting then set). Returns what `vmjail
  * run` exits with for the VMM's end: its status, VJ_LAUNCH_TIMEOUT, or
  * VJ_LAUNCH_SIGNALED + N; or -errno with e set when supervising failed
  * (the caller kills the VMM).

@@ -42,6 +42,7 @@ void vj_host_config_defaults(struct vj_host_config *h)
 	h->image_max_files = 200000;
 	h->image_max_bytes = 2ull << 30;
 	h->exec_max = VJ_EXEC_SLOTS;
+	h->teardown = VJ_TEARDOWN_WAIT;
 	strcpy(h->source, "built-in defaults");
 }
 
@@ -542,6 +543,17 @@ static int host_version(struct vj_walk *w, const struct vj_ynode *n, void *obj)
 	return vj_walk_version(w, n);
 }
 
+static int host_teardown(struct vj_walk *w, const struct vj_ynode *n, void *obj)
+{
+	static const char *const names[] = VJ_TEARDOWN_NAMES;
+	unsigned i;
+	int r = vj_walk_enum(w, n, names, VJ_ARRAY_SIZE(names), &i);
+
+	if (r == 0)
+		((struct host_walk *)obj)->h->teardown = (enum vj_teardown)i;
+	return r;
+}
+
 static const struct vj_key host_keys[] = {
 	{ "version", host_version, true },
 	{ "roots", host_roots, false },
@@ -557,6 +569,7 @@ static const struct vj_key host_keys[] = {
 	{ "oci", host_oci, false },
 	{ "images", host_images, false },
 	{ "exec_max", host_exec_max, false },
+	{ "teardown", host_teardown, false },
 };
 
 /* How path a stands to path b, for messages; NULL: apart. */

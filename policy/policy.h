@@ -125,6 +125,12 @@ struct vj_policy {
 };
 
 /* Operator configuration, default /etc/vmjail/host.yaml. */
+/* Whether a foreground `vmjail run` returns once its sandbox is gone
+ * (wait), or once the workload's status and output are delivered, the
+ * VM's and jail's teardown finishing behind it (background). */
+enum vj_teardown { VJ_TEARDOWN_WAIT, VJ_TEARDOWN_BACKGROUND };
+#define VJ_TEARDOWN_NAMES { "wait", "background" }
+
 struct vj_host_config {
 	unsigned nkernel_roots, nimage_roots, nsocket_roots;
 	char kernel_roots[VJ_MAX_ROOTS][VJ_PATH_MAX];
@@ -162,6 +168,9 @@ struct vj_host_config {
 	/* What backs guest RAM where a policy does not choose; only where it
 	 * is hugetlb may a policy ask for hugetlb (the pool is the operator's). */
 	enum vj_memory_backing memory_backing;
+	/* What `vmjail run` waits for before it returns (jailer/README.md,
+	 * "Teardown"). */
+	enum vj_teardown teardown;
 	/* vmjail-runc (jailer/OCI.md): the policy of a container whose
 	 * config.json names none ("": such containers are refused), and where
 	 * the policies it may name (io.vmjail.policy) must lie. */

@@ -144,6 +144,15 @@ void vj_control_event(struct vj_control *c, uint32_t op, uint64_t u64)
 		send_msg(c, &m);
 }
 
+void vj_control_ended(struct vj_control *c, int status)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_EVENT_ENDED,
+				    .status = status };
+
+	if (c->fd >= 0)
+		send_msg(c, &m);
+}
+
 void vj_control_migrated(void *ctx, int status, const struct vj_vmm_migration *out)
 {
 	struct vj_control *c = ctx;

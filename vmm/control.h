@@ -36,6 +36,8 @@ int vj_control_start(struct vj_control *c, int fd);
 void vj_control_destroy(struct vj_control *c);
 /* An event with no data for the launcher (VJ_VMM_CTL_EVENT_RECEIVED). */
 void vj_control_event(struct vj_control *c, uint32_t op, uint64_t u64);
+/* The guest's end, with the VMM's exit status (VJ_VMM_CTL_EVENT_ENDED). */
+void vj_control_ended(struct vj_control *c, int status);
 /* A migration's end, for the launcher (vj_migration_done_fn). */
 void vj_control_migrated(void *ctx, int status, const struct vj_vmm_migration *out);
 

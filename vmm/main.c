@@ -717,6 +717,24 @@ static int run(struct vmm *m)
 	return vm->exit_status;
 }
 
+/*
+ * The guest is over and everything it wrote is out (run() flushed the
+ * console): the launcher learns the status before the VM's teardown,
+ * which in KVM waits for kernel threads and grace periods. Its caller's
+ * stdout and stderr are let go first, so that a reader of them sees EOF
+ * as soon as the launcher returns; with --timing stderr stays for the
+ * teardown's figure.
+ */
+static void report_end(struct vmm *m, int status)
+{
+	if (m->control.fd < 0)
+		return;
+	close(STDOUT_FILENO);
+	if (!m->cfg.timing)
+		close(STDERR_FILENO);
+	vj_control_ended(&m->control, status);
+}
+
 int main(int argc, char **argv)
 {
 	static struct vmm m; /* large: keep it off the stack */
@@ -804,8 +822,10 @@ int main(int argc, char **argv)
 	 * VMs of its own. */
 	drop_fd(&m.vm.kvm_fd);
 	m.cfg.kvm.fd = -1;
-	if (status == 0)
+	if (status == 0) {
 		status = run(&m);
+		report_end(&m, status);
+	}
 	vj_serial_destroy(&m.serial);
 	vj_i8042_destroy(&m.i8042);
 	if (m.i8042_irq_efd >= 0)

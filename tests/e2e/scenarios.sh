@@ -34,6 +34,7 @@ example-untrusted 240
 example-function 240
 example-ci-job 300
 lifecycle 600
+teardown-background 300
 exec 600
 agent-20-runs 900
 image-oci 300
@@ -1217,6 +1218,45 @@ gone() {
 wait_status() {
 	timeout -k 5 120 $VJ_CTL wait "$1" >>"$LOG" 2>&1
 	RC=$?
+}
+
+# gone_within ID SECONDS: gone, polled (a bound for a stuck teardown).
+gone_within() {
+	local i=0
+	while [ $i -lt $(($2 * 10)) ]; do
+		gone "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	gone "$1"
+}
+
+# --teardown background with Linux and the guest agent: the status and
+# every byte of both streams come back, a reader of the output sees EOF
+# when vmjail returns, the same id run serially never fails, and nothing
+# is left once the teardowns end.
+scenario_teardown_background() {
+	local i ok=0
+	# The pipeline's status comes back through a file (no PIPESTATUS here).
+	{
+		timeout -k 5 120 vmjail --host-config /e2e/host.yaml run /e2e/linux.yaml $VJ_VMM \
+			--teardown background --id e2e-td -- \
+			sh -c 'yes x | head -c 200000; echo; echo err >&2; exit 3' \
+			2>/tmp/td.err
+		echo $? >/tmp/td.rc
+	} | wc -c >/tmp/td.count
+	RC=$(cat /tmp/td.rc)
+	cat /tmp/td.err >>"$LOG"
+	expect "vmjail exits with the workload's status" vj_status_is 3 "exit 3"
+	expect "a pipe reader gets all 200001 bytes of the workload's stdout, and EOF" \
+		test "$(cat /tmp/td.count)" = 200001
+	expect "the workload's stderr, and nothing else" file_is /tmp/td.err err
+	for i in 1 2 3 4 5; do
+		vj_run --teardown background --id e2e-td -- true
+		[ "$RC" = 0 ] && ok=$((ok + 1))
+	done
+	expect "the same id run 5 times in a row succeeds every time" test "$ok" = 5
+	expect "nothing of it is left once its teardown ends" gone_within e2e-td 30
 }
 
 # A detached sandbox with a long workload, managed with the verbs a user

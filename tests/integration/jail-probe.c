@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vmm_ctl.h"
 #include "seccomp.h"
 
 static struct vj_vm_config cfg;
@@ -71,6 +72,33 @@ static int act_wait(void)
 	sigwait(&set, &sig);
 	printf("wait: stopped by signal %d\n", sig);
 	return 0;
+}
+
+/*
+ * "STATUS,MS": what a VMM does at its end (VJ_VMM_CTL_EVENT_ENDED), then
+ * MS of exiting, as KVM's teardown of a VM takes: a launcher that tears
+ * down behind its caller returns STATUS while this process still runs.
+ * A VMM's exit in the kernel goes on whatever kills it, the launcher's
+ * parent-death signal included; this stand-in lingers in user space, so
+ * it drops that signal to linger all the same.
+ */
+static int act_end_linger(const char *arg)
+{
+	struct vj_vmm_ctl_msg m = { .version = VJ_VMM_CTL_VERSION, .op = VJ_VMM_CTL_EVENT_ENDED };
+	int status = 0, ms = 0;
+
+	if (!arg || sscanf(arg, "%d,%d", &status, &ms) != 2 || cfg.control.fd < 0 ||
+	    prctl(PR_SET_PDEATHSIG, 0) < 0)
+		return 2;
+	printf("end-linger: %d\n", status);
+	fflush(stdout);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	m.status = status;
+	if (write(cfg.control.fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		return 2;
+	usleep((useconds_t)ms * 1000);
+	return status;
 }
 
 /* The fd table as the program found it at start: the test compares it
@@ -197,6 +225,8 @@ static int run(const char *action, const char *arg, const char *config_fd)
 		return act_ignore_term();
 	if (!strcmp(action, "exit"))
 		return arg ? atoi(arg) : 0;
+	if (!strcmp(action, "end-linger"))
+		return act_end_linger(arg);
 	if (!strcmp(action, "fds"))
 		return act_fds(config_fd);
 	if (!strcmp(action, "root"))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -88,6 +89,46 @@ static int collect(void *ctx, const char *kind, const char *value)
 	strcat(out, value);
 	strcat(out, ";");
 	return 0;
+}
+
+static void mark_cleaning(const struct vj_rundir *rd)
+{
+	int fd = openat(rd->dirfd, "status", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "cleaning 3\n", 11), 11);
+	close(fd);
+}
+
+/* The teardown of the id's previous run goes on in the background
+ * (run.c): the next run of it waits for the lock instead of failing. */
+static void an_id_whose_teardown_goes_on_is_waited_for(void **state)
+{
+	struct vj_rundir a, b;
+	struct vj_err e;
+	bool stale = true;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "one", &stale, &e), 0);
+	mark_cleaning(&a);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The teardown: it holds the lock (the same open file
+		 * description) a while, then removes the directory. */
+		usleep(200 * 1000);
+		_exit(vj_rundir_release(&a) == 0 ? 0 : 1);
+	}
+	vj_rundir_close(&a);
+	assert_int_equal(vj_rundir_acquire(&b, base, "one", &stale, &e), 0);
+	assert_false(stale);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* A directory of its own, not the one the teardown removed. */
+	assert_int_equal(faccessat(b.dirfd, "status", F_OK, 0), -1);
+	assert_int_equal(vj_rundir_release(&b), 0);
 }
 
 static void a_dead_launchers_records_are_found_stale(void **state)
@@ -177,6 +218,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ids_are_letters_digits_and_dashes),
 		cmocka_unit_test_setup_teardown(an_id_held_by_a_live_launcher_is_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_id_whose_teardown_goes_on_is_waited_for, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_dead_launchers_records_are_found_stale, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_withdrawn_record_is_the_newest_of_its_kind_and_value,

@@ -494,12 +494,28 @@ static void memory_backing_is_read(void **state)
 			  "expected one of thp, 4k, hugetlb, found \"huge\"");
 }
 
+static void teardown_waits_unless_told_to_go_on(void **state)
+{
+	struct vj_err err;
+	struct vj_host_config h;
+
+	(void)state;
+	assert_int_equal(load("version: 1\n", &h, &err), 0);
+	assert_int_equal(h.teardown, VJ_TEARDOWN_WAIT);
+	assert_int_equal(load("version: 1\nteardown: background\n", &h, &err), 0);
+	assert_int_equal(h.teardown, VJ_TEARDOWN_BACKGROUND);
+	assert_int_equal(load("version: 1\nteardown: wait\n", &h, &err), 0);
+	assert_int_equal(h.teardown, VJ_TEARDOWN_WAIT);
+	assert_host_error("version: 1\nteardown: later\n", "host.yaml:2:11: teardown: "
+			  "expected one of wait, background, found \"later\"");
+}
+
 static void unknown_keys_and_versions_are_refused(void **state)
 {
 	(void)state;
 	assert_host_error("version: 1\nmaxima: {}\n", "host.yaml:2:1: maxima: unknown key (expected one "
 			  "of: version, roots, ids, max, namespaces, netns_allowed, cgroup_parent, run_dir, "
-			  "seccomp, memory_backing, owner, oci, images, exec_max)");
+			  "seccomp, memory_backing, owner, oci, images, exec_max, teardown)");
 	assert_host_error("max: {}\n", "host.yaml:1:1: missing required key \"version\"");
 	assert_host_error("version: 3\n", "host.yaml:1:10: version: expected version 1, found \"3\"");
 }
@@ -557,6 +573,7 @@ int main(void)
 		cmocka_unit_test(an_owner_may_control_every_sandbox),
 		cmocka_unit_test(exec_max_bounds_execs_per_sandbox),
 		cmocka_unit_test(memory_backing_is_read),
+		cmocka_unit_test(teardown_waits_unless_told_to_go_on),
 		cmocka_unit_test(unknown_keys_and_versions_are_refused),
 		cmocka_unit_test(host_files_obey_the_safe_yaml_subset),
 		cmocka_unit_test(failed_load_leaves_the_host_config_untouched),
