@@ -1281,7 +1281,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	int status;
 
 	sb.l = l;
-	sb.rd = (struct vj_rundir){ .basefd = -1, .dirfd = -1, .lockfd = -1 };
+	sb.rd = (struct vj_rundir){ .basefd = -1, .dirfd = -1, .lockfd = -1, .statefd = -1 };
 	sb.ids = (struct vj_ids){ .lock_fd = -1 };
 	sb.netns = (struct vj_netns){ .host_fd = -1 };
 	sb.cgroup_fd = -1;

@@ -37,6 +37,10 @@ struct vj_rundir {
 	int basefd; /* <run_dir> */
 	int dirfd;  /* <run_dir>/<id> */
 	int lockfd; /* holds the flock */
+	/* state, open for appending from the first record on: each record
+	 * is then one write(); -1 until then, and again once a withdrawal
+	 * replaced the file */
+	int statefd;
 	char path[VJ_PATH_MAX];
 	char id[VJ_ID_MAX + 1];
 };
