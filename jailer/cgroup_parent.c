@@ -171,10 +171,16 @@ static int owned_store(int run_dir_fd, struct owned *o, struct vj_err *e)
 			len += (size_t)snprintf(text + len, OWNED_TEXT_MAX - len, "- %s\n",
 						o->e[i].path);
 	}
-	if (unlinkat(run_dir_fd, OWNED_NEW, 0) < 0 && errno != ENOENT)
-		return vj_fail_errno(e, -errno, "remove %s in the run directory", OWNED_NEW);
+	/* A temporary file is there only after a launcher was killed while
+	 * it replaced the records: removed then, not before every store. */
 	fd = openat(run_dir_fd, OWNED_NEW, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
+	if (fd < 0 && errno == EEXIST) {
+		if (unlinkat(run_dir_fd, OWNED_NEW, 0) < 0 && errno != ENOENT)
+			return vj_fail_errno(e, -errno, "remove %s in the run directory", OWNED_NEW);
+		fd = openat(run_dir_fd, OWNED_NEW,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
 	    renameat(run_dir_fd, OWNED_NEW, run_dir_fd, OWNED_FILE) < 0)
 		return vj_fail_errno(e, errno ? -errno : -EIO, "write %s in the run directory",

@@ -141,6 +141,28 @@ static void a_missing_parent_is_created_recorded_and_removed_once_empty(void **s
 	assert_false(recorded());
 }
 
+/* A launcher killed while it replaced the records leaves the temporary
+ * file behind: the next one replaces it. */
+static void a_killed_launchers_temporary_records_are_replaced(void **state)
+{
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cgroup.parents.new", run_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("half a line", f);
+	fclose(f);
+	make_group("vmjail/a", "vmjail/a/sb-1");
+	assert_true(recorded());
+	assert_int_equal(faccessat(run_dir_fd, "cgroup.parents.new", F_OK, 0), -1);
+	assert_int_equal(rmdir(at("vmjail/a/sb-1")), 0);
+	release("vmjail/a");
+	assert_false(exists("vmjail"));
+	assert_false(recorded());
+}
+
 static void an_existing_parent_is_neither_recorded_nor_removed_nor_written(void **state)
 {
 	(void)state;
@@ -358,6 +380,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(a_missing_parent_is_created_recorded_and_removed_once_empty),
+	T(a_killed_launchers_temporary_records_are_replaced),
 		T(an_existing_parent_is_neither_recorded_nor_removed_nor_written),
 		T(a_parent_stays_while_another_sandbox_uses_it_and_goes_with_the_last),
 		T(removal_stops_at_the_first_directory_vmjail_did_not_make),
