@@ -7,7 +7,9 @@
 # the CPU and the time the CPU ran something else or nothing while they
 # waited (and for whom: idle, kworkers, KVM's threads), each system call
 # by number with its count, its wall time and the part of it spent off
-# the CPU, and the launcher's `--timing` phases of the same runs. A second
+# the CPU, and the launcher's `--timing` phases of the same runs; and,
+# from a run of its own beside each, exec to the first kvm_entry with only
+# those two events traced (the others slow what they watch). A second
 # build (BEFORE=DIR with vmjail and vmjail-vmm) is measured beside BUILD's,
 # in turn, after a discarded warm-up round; medians of RUNS. Run it under
 # `setarch -R` in the emulated test host (bench/startup.md). A diagnosis,
@@ -50,6 +52,11 @@ for e in raw_syscalls:sys_enter raw_syscalls:sys_exit sched:sched_process_exec \
 	echo $e >>$T/set_event
 done
 echo 1 >$T/options/event-fork
+full_events=$(cat $T/set_event)
+# The same without the system calls' and the scheduler's events, whose
+# tracing slows what it measures: exec to the first kvm_entry alone.
+light_events="sched:sched_process_exec
+kvm:kvm_entry"
 
 # split TAG: one traced run's figures, appended to $OUT/TAG.*
 split() {
@@ -93,6 +100,17 @@ for i in $(seq 0 "$RUNS"); do
 	[ $((i % 2)) = 1 ] && [ ${#builds[@]} = 2 ] && order=("${builds[1]}" "${builds[0]}")
 	for b in "${order[@]}"; do
 		tag=$(basename "$b")
+		echo "$light_events" >$T/set_event
+		echo >$T/trace
+		( echo $BASHPID >$T/set_event_pid; echo 1 >$T/tracing_on
+		  exec "$b/vmjail" run --run-dir "$RUN_DIR" --id "light$i" --kernel "$GUEST" \
+			--cmdline vjtest=triple --memory 128M </dev/null >/dev/null 2>&1 )
+		echo 0 >$T/tracing_on
+		[ "$i" != 0 ] && awk '
+			!t0 && $0 ~ /sched_process_exec:.*filename=[^ ]*\/vmjail / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t0 = substr($i, 1, length($i) - 1) }
+			t0 && /kvm_entry:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { printf "%.3f\n", (substr($i, 1, length($i) - 1) - t0) * 1000; exit } }' \
+			$T/trace >>"$OUT/$tag.light"
+		echo "$full_events" >$T/set_event
 		echo >$T/trace
 		# Only this subshell's descendants are traced.
 		( echo $BASHPID >$T/set_event_pid; echo 1 >$T/tracing_on
@@ -112,6 +130,7 @@ name_of() { awk -v n="$1" '$1 == n { print $2; f = 1 } END { if (!f) print "NR "
 for b in "${builds[@]}"; do
 	tag=$(basename "$b")
 	echo "== $b: exec of vmjail -> first kvm_entry, medians of $RUNS (ms)"
+	echo "  traced by the exec and kvm_entry alone: $(med "$OUT/$tag.light")"
 	echo "  total $(med "$OUT/$tag.total"), its processes on the CPU $(med "$OUT/$tag.oncpu")," \
 		"off it $(med "$OUT/$tag.off"); system calls $(med "$OUT/$tag.calls")," \
 		"user page faults $(med "$OUT/$tag.faults")"
