@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "creds.h"
 #include "mounts.h"
 
@@ -71,14 +72,13 @@ static int arrange_fds(struct vj_jail *w, struct vj_err *e)
 static uint64_t ignored_signals(void)
 {
 	static const char key[] = "\nSigIgn:\t";
+	cleanup_fd int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
 	char text[4096], *at;
 	ssize_t n;
-	int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return UINT64_MAX;
 	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
 	if (n <= 0)
 		return UINT64_MAX;
 	text[n] = '\0';
