@@ -658,6 +658,9 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		stamp(sb, PHASE_EXEC);
 	vj_closep(&sb->sync[0]);
 	sb->sync[0] = -1;
+	/* Its records are made: the supervising launcher holds no more
+	 * descriptors than it needs. */
+	vj_rundir_state_done(&sb->rd);
 	return r;
 }
 

@@ -149,6 +149,12 @@ int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
 	return 0;
 }
 
+void vj_rundir_state_done(struct vj_rundir *rd)
+{
+	vj_closep(&rd->statefd);
+	rd->statefd = -1;
+}
+
 int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value)
 {
 	cleanup_fd int in = openat(rd->dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -188,8 +194,7 @@ int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value
 		return -errno;
 	/* The open one is the replaced file now: the next record opens the
 	 * new one. */
-	vj_closep(&rd->statefd);
-	rd->statefd = -1;
+	vj_rundir_state_done(rd);
 	return 0;
 }
 

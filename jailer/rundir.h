@@ -56,6 +56,10 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 /* Appends "kind value" to the state file before the thing is created. */
 int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value);
 
+/* Closes the state file a record left open (the next record opens it
+ * again): for a launcher whose start is over, which records little more. */
+void vj_rundir_state_done(struct vj_rundir *rd);
+
 /*
  * Takes back the newest "kind value" record, for a thing that turned out
  * to exist already, made by someone else: undoing the record would remove
