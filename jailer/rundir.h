@@ -39,7 +39,7 @@ struct vj_rundir {
 	int lockfd; /* holds the flock */
 	/* state, open for appending from the first record on: each record
 	 * is then one write(); -1 until then, and again once a withdrawal
-	 * replaced the file */
+	 * replaced the file or vj_rundir_state_done() closed it */
 	int statefd;
 	char path[VJ_PATH_MAX];
 	char id[VJ_ID_MAX + 1];
