@@ -658,9 +658,6 @@ static int start(struct sandbox *sb, struct vj_err *e)
 		stamp(sb, PHASE_EXEC);
 	vj_closep(&sb->sync[0]);
 	sb->sync[0] = -1;
-	/* Its records are made: the supervising launcher holds no more
-	 * descriptors than it needs. */
-	vj_rundir_state_done(&sb->rd);
 	return r;
 }
 
@@ -1311,6 +1308,9 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	vj_resources_close(&sb.res);
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
+	/* The start's records are made: the supervising launcher holds no
+	 * more descriptors than it needs. */
+	vj_rundir_state_done(&sb.rd);
 	if (status == 0) {
 		status = supervise(&sb, sigfd, e);
 		stamp(&sb, PHASE_REAPED);
