@@ -391,15 +391,18 @@ int vj_cgroup_parent_prepare(const struct vj_cgroup_way *w, int run_dir_fd, bool
 int vj_cgroup_group_create(const struct vj_cgroup_way *w, const char *name, int run_dir_fd,
 			   struct vj_err *e)
 {
-	cleanup_fd int lock = -1;
+	cleanup_fd int own = -1;
+	/* A lock the caller keeps spares the next hierarchy's parents both
+	 * the lock's taking and the unlocked look that fails without it. */
+	int *lock = w->lock ? w->lock : &own;
 	char path[OWNED_PATH_MAX];
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", w->mount, name);
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-		if (attempt > 0 && lock < 0 && (lock = vj_cgroup_parent_lock(run_dir_fd, e)) < 0)
-			return lock;
-		r = vj_cgroup_parent_prepare(w, run_dir_fd, lock >= 0, e);
+		if (attempt > 0 && *lock < 0 && (*lock = vj_cgroup_parent_lock(run_dir_fd, e)) < 0)
+			return *lock;
+		r = vj_cgroup_parent_prepare(w, run_dir_fd, *lock >= 0, e);
 		if (r == -EAGAIN)
 			continue;
 		if (r < 0)
