@@ -671,7 +671,7 @@ static unsigned same_mount(const struct vj_cgroup_host *host, unsigned ctls)
 
 /* Group name in the hierarchy of ctls (all in one), through its parent. */
 static int make_group_dir(const struct vj_cgroup_host *host, unsigned ctls, const char *name,
-			  size_t keep, int run_dir_fd, struct vj_err *e)
+			  size_t keep, int run_dir_fd, int *lock, struct vj_err *e)
 {
 	enum vj_cgroup_ctl first = (enum vj_cgroup_ctl)__builtin_ctz(ctls);
 	char parent[VJ_PATH_MAX], enable[128] = "";
@@ -682,6 +682,7 @@ static int make_group_dir(const struct vj_cgroup_host *host, unsigned ctls, cons
 		.version = host->version[first],
 		.enable = enable,
 		.cpuset = host->version[first] == VJ_CGROUP_V1 && (ctls & (1u << VJ_CG_CPUSET)),
+		.lock = lock,
 	};
 	const char *slash = strrchr(name, '/');
 
@@ -732,7 +733,7 @@ static int group_not_ours(const struct vj_cgroup *cg, unsigned i, unsigned done,
  * on a group that exists: vmjail must know what it made.
  */
 static int create_group(struct vj_cgroup *cg, unsigned i, const char *parent, struct vj_rundir *rd,
-			struct vj_err *e)
+			int *lock, struct vj_err *e)
 {
 	const struct vj_cgroup_host *host = cg->host;
 	const char *name = cg->groups[i].name, *slash = strrchr(name, '/');
@@ -757,7 +758,7 @@ static int create_group(struct vj_cgroup *cg, unsigned i, const char *parent, st
 		unsigned these = same_mount(host, cg->groups[i].ctls & ~done);
 		const char *mount = host->mount[__builtin_ctz(these)];
 
-		r = make_group_dir(host, these, name, keep, rd->basefd, e);
+		r = make_group_dir(host, these, name, keep, rd->basefd, lock, e);
 		if (r == -EEXIST)
 			return group_not_ours(cg, i, done, mount, record, rd, e);
 		if (r < 0)
@@ -773,6 +774,9 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 {
 	struct vj_cgroup_setting settings[VJ_CGROUP_SETTINGS_MAX];
 	unsigned ctls = joined_ctls(host, lim);
+	/* the parents' lock, once one hierarchy needed it: held for the
+	 * others, released before the limits are written */
+	cleanup_fd int lock = -1;
 	size_t n;
 	int r;
 
@@ -785,8 +789,10 @@ int vj_cgroup_create(struct vj_cgroup *cg, const struct vj_cgroup_host *host, co
 	if ((r = layout_groups(cg, ctls, parent, id, e)) < 0)
 		return r;
 	for (unsigned i = 0; i < cg->ngroups; i++)
-		if ((r = create_group(cg, i, parent, rd, e)) < 0)
+		if ((r = create_group(cg, i, parent, rd, &lock, e)) < 0)
 			return r;
+	vj_closep(&lock);
+	lock = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct vj_cgroup_setting *s = &settings[i];
 		const char *name = cg->groups[group_of(cg, s->ctl)].name;

@@ -171,10 +171,16 @@ static int owned_store(int run_dir_fd, struct owned *o, struct vj_err *e)
 			len += (size_t)snprintf(text + len, OWNED_TEXT_MAX - len, "- %s\n",
 						o->e[i].path);
 	}
-	if (unlinkat(run_dir_fd, OWNED_NEW, 0) < 0 && errno != ENOENT)
-		return vj_fail_errno(e, -errno, "remove %s in the run directory", OWNED_NEW);
+	/* A temporary file is there only after a launcher was killed while
+	 * it replaced the records: removed then, not before every store. */
 	fd = openat(run_dir_fd, OWNED_NEW, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
+	if (fd < 0 && errno == EEXIST) {
+		if (unlinkat(run_dir_fd, OWNED_NEW, 0) < 0 && errno != ENOENT)
+			return vj_fail_errno(e, -errno, "remove %s in the run directory", OWNED_NEW);
+		fd = openat(run_dir_fd, OWNED_NEW,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
 	    renameat(run_dir_fd, OWNED_NEW, run_dir_fd, OWNED_FILE) < 0)
 		return vj_fail_errno(e, errno ? -errno : -EIO, "write %s in the run directory",
@@ -385,15 +391,18 @@ int vj_cgroup_parent_prepare(const struct vj_cgroup_way *w, int run_dir_fd, bool
 int vj_cgroup_group_create(const struct vj_cgroup_way *w, const char *name, int run_dir_fd,
 			   struct vj_err *e)
 {
-	cleanup_fd int lock = -1;
+	cleanup_fd int own = -1;
+	/* A lock the caller keeps spares the next hierarchy's parents both
+	 * the lock's taking and the unlocked look that fails without it. */
+	int *lock = w->lock ? w->lock : &own;
 	char path[OWNED_PATH_MAX];
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", w->mount, name);
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-		if (attempt > 0 && lock < 0 && (lock = vj_cgroup_parent_lock(run_dir_fd, e)) < 0)
-			return lock;
-		r = vj_cgroup_parent_prepare(w, run_dir_fd, lock >= 0, e);
+		if (attempt > 0 && *lock < 0 && (*lock = vj_cgroup_parent_lock(run_dir_fd, e)) < 0)
+			return *lock;
+		r = vj_cgroup_parent_prepare(w, run_dir_fd, *lock >= 0, e);
 		if (r == -EAGAIN)
 			continue;
 		if (r < 0)

@@ -36,6 +36,9 @@ struct vj_cgroup_way {
 	enum vj_cgroup_version version;
 	const char *enable;  /* v2: controllers to enable along the way, "cpu memory pids" */
 	bool cpuset;         /* v1 cpuset: a new group needs its parent's CPUs and nodes */
+	/* The parents' lock once taken, kept for the caller's next hierarchy
+	 * (it closes it; -1 until taken); NULL: released before returning. */
+	int *lock;
 };
 
 /* Takes the lock on parents: an fd to close to release it, or -errno. */

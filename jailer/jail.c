@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "creds.h"
 #include "mounts.h"
 
@@ -61,16 +64,41 @@ static int arrange_fds(struct vj_jail *w, struct vj_err *e)
 	return 0;
 }
 
+/*
+ * The signals this thread ignores (bit s - 1 for signal s), from
+ * /proc/thread-self/status while the host's /proc is still visible; all
+ * of them when it cannot be read.
+ */
+static uint64_t ignored_signals(void)
+{
+	static const char key[] = "\nSigIgn:\t";
+	cleanup_fd int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+	char text[4096], *at;
+	ssize_t n;
+
+	if (fd < 0)
+		return UINT64_MAX;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n <= 0)
+		return UINT64_MAX;
+	text[n] = '\0';
+	if (!(at = strstr(text, key)))
+		return UINT64_MAX;
+	return strtoull(at + sizeof(key) - 1, NULL, 16);
+}
+
 /* exec keeps the signal mask and ignored signals: neither may leak from
- * the launcher into the VMM. */
-static void reset_signals(void)
+ * the launcher into the VMM. Handled ones exec resets itself, so only
+ * the ignored ones are set back, not all 64 with a system call each. */
+static void reset_signals(uint64_t ignored)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, glibc's own */
+	for (int s = 1; s < NSIG && s <= 64; s++)
+		if (ignored & (1ull << (s - 1)))
+			signal(s, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP, glibc's own */
 }
 
 /* The credential change cleared the parent-death signal; set it again and
@@ -103,7 +131,8 @@ static int arm_parent_death(int sync_fd, struct vj_err *e)
  *     RLIMIT_NOFILE bounds the numbers dup2() may use.
  *  7. rlimits: before the privilege drop, since raising one needs
  *     CAP_SYS_RESOURCE.
- *  8. signals back to defaults (exec keeps masks and ignores).
+ *  8. signals back to defaults (exec keeps masks and ignores; which
+ *     are ignored is read before step 5 takes /proc away).
  *  9. privilege drop: groups, gid, uid, every capability, no_new_privs.
  * 10. parent-death signal, re-armed after step 9 reset it.
  * 11. execveat() the VMM from the fd opened before the pivot: there is no
@@ -111,6 +140,7 @@ static int arm_parent_death(int sync_fd, struct vj_err *e)
  */
 static int jail_build(struct vj_jail *w, struct vj_err *e)
 {
+	uint64_t ignored;
 	int r;
 
 	if (wait_go(w->sync_fd) < 0)
@@ -121,10 +151,11 @@ static int jail_build(struct vj_jail *w, struct vj_err *e)
 		return vj_fail_errno(e, -errno, "jail: setsid");
 	if (w->new_uts && sethostname("vmjail", 6) < 0)
 		return vj_fail_errno(e, -errno, "jail: sethostname");
+	ignored = ignored_signals();
 	if ((r = vj_mounts_enter_empty_root(w->mount_proc, e)) < 0 ||
 	    (r = arrange_fds(w, e)) < 0 || (r = vj_rlimits_apply(w->rlimits, e)) < 0)
 		return r;
-	reset_signals();
+	reset_signals(ignored);
 	if ((r = vj_creds_drop(w->uid, w->gid, e)) < 0 ||
 	    (r = arm_parent_death(w->sync_fd, e)) < 0)
 		return r;

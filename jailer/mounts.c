@@ -9,7 +9,9 @@
 
 #include "cleanup.h"
 
-static int new_tmpfs(struct vj_err *e)
+/* Read-only from the start unless a /proc mount point must be made in
+ * it first. */
+static int new_tmpfs(bool read_only, struct vj_err *e)
 {
 	/* Small on purpose: it holds at most a /proc mount point. */
 	static const char *const opts[][2] = {
@@ -26,7 +28,9 @@ static int new_tmpfs(struct vj_err *e)
 					     opts[i][1]);
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return vj_fail_errno(e, -errno, "jail root: create tmpfs");
-	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+			      (read_only ? MOUNT_ATTR_RDONLY : 0));
 	if (mnt < 0)
 		return vj_fail_errno(e, -errno, "jail root: fsmount");
 	return mnt;
@@ -40,7 +44,7 @@ int vj_mounts_enter_empty_root(bool with_proc, struct vj_err *e)
 	 * reaches us. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return vj_fail_errno(e, -errno, "jail: make / private");
-	if ((mnt = new_tmpfs(e)) < 0)
+	if ((mnt = new_tmpfs(!with_proc, e)) < 0)
 		return mnt;
 	/* Over the old root itself: no directory needed, none to clean up,
 	 * and nothing to look up that a user namespace could not reach. */
@@ -61,8 +65,10 @@ int vj_mounts_enter_empty_root(bool with_proc, struct vj_err *e)
 		return vj_fail_errno(e, -errno, "jail root: detach the old root");
 	if (chdir("/") < 0)
 		return vj_fail_errno(e, -errno, "jail root: chdir /");
-	if (mount(NULL, "/", NULL,
-		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	/* Without /proc it was mounted read-only: no remount needed. */
+	if (with_proc && mount(NULL, "/", NULL,
+			       MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			       NULL) < 0)
 		return vj_fail_errno(e, -errno, "jail root: remount read-only");
 	return 0;
 }

@@ -59,21 +59,29 @@ static int default_vmm_path(char *out, size_t len)
 	return 0;
 }
 
+/* Far more than a static executable has (vmjail-vmm: 12). */
+#define EXEC_MAX_PHDRS 64
+
 /* The jail has no loader and no libraries: only a static binary runs. */
 static int check_static_elf(int fd, const char *path, struct vj_err *e)
 {
+	Elf64_Phdr ph[EXEC_MAX_PHDRS];
 	Elf64_Ehdr eh;
+	size_t len;
 
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr))
 		return vj_fail(e, -ENOEXEC, "%s: not an x86-64 ELF executable", path);
+	if (eh.e_phnum > EXEC_MAX_PHDRS)
+		return vj_fail(e, -ENOEXEC, "%s: %u program headers, more than the %d expected of "
+			       "a static executable", path, eh.e_phnum, EXEC_MAX_PHDRS);
+	/* All of them in one read, not one system call per header. */
+	len = eh.e_phnum * sizeof(ph[0]);
+	if (len && pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+		return vj_fail(e, -ENOEXEC, "%s: truncated program headers", path);
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
-		    (ssize_t)sizeof(ph))
-			return vj_fail(e, -ENOEXEC, "%s: truncated program headers", path);
-		if (ph.p_type == PT_INTERP)
+		if (ph[i].p_type == PT_INTERP)
 			return vj_fail(e, -ENOEXEC,
 				       "%s: dynamically linked; the jail has no loader or libraries, "
 				       "so the program must be static",

@@ -1391,7 +1391,7 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	int status;
 
 	sb.l = l;
-	sb.rd = (struct vj_rundir){ .basefd = -1, .dirfd = -1, .lockfd = -1 };
+	sb.rd = (struct vj_rundir){ .basefd = -1, .dirfd = -1, .lockfd = -1, .statefd = -1 };
 	sb.ids = (struct vj_ids){ .lock_fd = -1 };
 	sb.netns = (struct vj_netns){ .host_fd = -1 };
 	sb.cgroup_fd = -1;
@@ -1418,6 +1418,9 @@ int vj_run(const struct vj_launch *l, int *report_fd, struct vj_err *e)
 	vj_resources_close(&sb.res);
 	if (status == 0)
 		status = announce(&sb, report_fd, e);
+	/* The start's records are made: the supervising launcher holds no
+	 * more descriptors than it needs. */
+	vj_rundir_state_done(&sb.rd);
 	if (status == 0) {
 		status = supervise(&sb, sigfd, e);
 		stamp(&sb, PHASE_REAPED);

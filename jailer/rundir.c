@@ -140,7 +140,7 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 	struct stat st;
 	int r;
 
-	rd->basefd = rd->dirfd = rd->lockfd = -1;
+	rd->basefd = rd->dirfd = rd->lockfd = rd->statefd = -1;
 	if (!vj_name_is_sandbox_id(id))
 		return vj_fail(e, -EINVAL, "sandbox id \"%s\": use 1 to %d letters, digits or '-'",
 			       id, VJ_ID_MAX);
@@ -172,7 +172,6 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 
 int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
 {
-	cleanup_fd int fd = -1;
 	char line[VJ_RUNDIR_LINE_MAX];
 	int n;
 
@@ -181,14 +180,24 @@ int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value)
 	n = snprintf(line, sizeof(line), "%s %s\n", kind, value);
 	if (n < 0 || n >= (int)sizeof(line))
 		return -ENAMETOOLONG;
-	fd = openat(rd->dirfd, "state", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-	if (fd < 0)
-		return -errno;
+	/* Kept open: a launcher records some ten things before its VMM
+	 * runs, and opening the file for each was two system calls more. */
+	if (rd->statefd < 0) {
+		rd->statefd = openat(rd->dirfd, "state",
+				     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (rd->statefd < 0)
+			return -errno;
+	}
 	/* One write per line: a SIGKILL never leaves half a record. */
-	if (write(fd, line, (size_t)n) != n)
+	if (write(rd->statefd, line, (size_t)n) != n)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+void vj_rundir_state_done(struct vj_rundir *rd)
+{
+	vj_closep(&rd->statefd);
+	rd->statefd = -1;
 }
 
 int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value)
@@ -228,6 +237,9 @@ int vj_rundir_withdraw(struct vj_rundir *rd, const char *kind, const char *value
 		return errno ? -errno : -EIO;
 	if (renameat(rd->dirfd, "state.new", rd->dirfd, "state") < 0)
 		return -errno;
+	/* The open one is the replaced file now: the next record opens the
+	 * new one. */
+	vj_rundir_state_done(rd);
 	return 0;
 }
 
@@ -344,5 +356,6 @@ void vj_rundir_close(struct vj_rundir *rd)
 	vj_closep(&rd->basefd);
 	vj_closep(&rd->dirfd);
 	vj_closep(&rd->lockfd);
-	rd->basefd = rd->dirfd = rd->lockfd = -1;
+	vj_closep(&rd->statefd);
+	rd->basefd = rd->dirfd = rd->lockfd = rd->statefd = -1;
 }

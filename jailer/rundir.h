@@ -37,6 +37,10 @@ struct vj_rundir {
 	int basefd; /* <run_dir> */
 	int dirfd;  /* <run_dir>/<id> */
 	int lockfd; /* holds the flock */
+	/* state, open for appending from the first record on: each record
+	 * is then one write(); -1 until then, and again once a withdrawal
+	 * replaced the file or vj_rundir_state_done() closed it */
+	int statefd;
 	char path[VJ_PATH_MAX];
 	char id[VJ_ID_MAX + 1];
 };
@@ -51,6 +55,10 @@ int vj_rundir_acquire(struct vj_rundir *rd, const char *run_dir, const char *id,
 
 /* Appends "kind value" to the state file before the thing is created. */
 int vj_rundir_record(struct vj_rundir *rd, const char *kind, const char *value);
+
+/* Closes the state file a record left open (the next record opens it
+ * again): for a launcher whose start is over, which records little more. */
+void vj_rundir_state_done(struct vj_rundir *rd);
 
 /*
  * Takes back the newest "kind value" record, for a thing that turned out

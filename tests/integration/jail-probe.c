@@ -217,6 +217,28 @@ static int act_memory(const char *arg)
 	return 0;
 }
 
+/* Signals it was started with ignored or blocked: "none", or their numbers. */
+static int act_signals(void)
+{
+	sigset_t blocked;
+	int n = 0;
+
+	printf("signals: ignored=");
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			printf("%s%d", n++ ? "," : "", s);
+	}
+	printf("%s blocked=", n ? "" : "none");
+	n = 0;
+	sigprocmask(SIG_SETMASK, NULL, &blocked);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&blocked, s) == 1)
+			printf("%s%d", n++ ? "," : "", s);
+	printf("%s\n", n ? "" : "none");
+	return 0;
+}
+
 static int run(const char *action, const char *arg, const char *config_fd)
 {
 	if (!strcmp(action, "wait"))
@@ -263,6 +285,8 @@ static int run(const char *action, const char *arg, const char *config_fd)
 		return act_pids();
 	if (!strcmp(action, "memory"))
 		return act_memory(arg);
+	if (!strcmp(action, "signals"))
+		return act_signals();
 	fprintf(stderr, "jail-probe: unknown action %s\n", action);
 	return 2;
 }

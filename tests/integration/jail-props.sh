@@ -94,6 +94,11 @@ check_fd_table() {
 	expect "the jail's root is empty from inside" test "$OUT" = "root: (empty)"
 	OUT=$("${PROBE_RUN[@]}" --id props-proc --proc -- root 2>&1)
 	expect "--proc puts a /proc (and nothing else) in the root" test "$OUT" = "root: proc"
+	# What the launcher's caller ignores must not reach the VMM: exec
+	# keeps ignored signals (the jail resets the ones it finds ignored).
+	OUT=$(trap '' HUP PIPE USR1; "${PROBE_RUN[@]}" --id props-sig -- signals 2>&1)
+	expect "signals the caller ignored are back to their defaults inside" \
+		test "$OUT" = "signals: ignored=none blocked=none"
 	OUT=$("${PROBE_RUN[@]}" --id props-kvm -- kvm 2>&1)
 	expect "the passed /dev/kvm creates a VM inside the jail" test "$OUT" = "kvm: api=12 vm=created"
 	run_capture 30 "${PROBE_RUN[@]}" -v --id props-ids -- ids

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,58 @@ static void a_missing_parent_is_created_recorded_and_removed_once_empty(void **s
 	release("vmjail/a");
 	assert_false(exists("vmjail"));
 	/* Nothing of vmjail's is left: the records go with the last. */
+	assert_false(recorded());
+}
+
+/* A launcher killed while it replaced the records leaves the temporary
+ * file behind: the next one replaces it. */
+static void a_killed_launchers_temporary_records_are_replaced(void **state)
+{
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cgroup.parents.new", run_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("half a line", f);
+	fclose(f);
+	make_group("vmjail/a", "vmjail/a/sb-1");
+	assert_true(recorded());
+	assert_int_equal(faccessat(run_dir_fd, "cgroup.parents.new", F_OK, 0), -1);
+	assert_int_equal(rmdir(at("vmjail/a/sb-1")), 0);
+	release("vmjail/a");
+	assert_false(exists("vmjail"));
+	assert_false(recorded());
+}
+
+/* A caller making groups in several hierarchies keeps the lock the first
+ * one took, and still holds it after the second. */
+static void a_lock_the_caller_keeps_stays_taken(void **state)
+{
+	struct vj_cgroup_way w = v1_way("vmjail/a");
+	struct vj_err e;
+	int lock = -1, other;
+
+	(void)state;
+	w.lock = &lock;
+	assert_int_equal(vj_cgroup_group_create(&w, "vmjail/a/sb-1", run_dir_fd, &e), 0);
+	assert_true(lock >= 0);
+	w.parent = "vmjail/b";
+	assert_int_equal(vj_cgroup_group_create(&w, "vmjail/b/sb-1", run_dir_fd, &e), 0);
+	assert_true(exists("vmjail/b/sb-1"));
+	other = openat(run_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	close(lock);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
+	assert_int_equal(rmdir(at("vmjail/a/sb-1")), 0);
+	assert_int_equal(rmdir(at("vmjail/b/sb-1")), 0);
+	release("vmjail/a");
+	release("vmjail/b");
+	assert_false(exists("vmjail"));
 	assert_false(recorded());
 }
 
@@ -358,6 +411,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(a_missing_parent_is_created_recorded_and_removed_once_empty),
+	T(a_killed_launchers_temporary_records_are_replaced),
+	T(a_lock_the_caller_keeps_stays_taken),
 		T(an_existing_parent_is_neither_recorded_nor_removed_nor_written),
 		T(a_parent_stays_while_another_sandbox_uses_it_and_goes_with_the_last),
 		T(removal_stops_at_the_first_directory_vmjail_did_not_make),

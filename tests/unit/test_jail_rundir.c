@@ -174,6 +174,26 @@ static void a_withdrawn_record_is_the_newest_of_its_kind_and_value(void **state)
 	assert_int_equal(vj_rundir_release(&a), 0);
 }
 
+/* The state file stays open between records; a withdrawal replaces the
+ * file, and what is recorded after it must be in the new one. */
+static void a_record_after_a_withdrawal_is_kept(void **state)
+{
+	struct vj_rundir a;
+	struct vj_err e;
+	bool stale;
+	char seen[256] = "";
+
+	(void)state;
+	assert_int_equal(vj_rundir_acquire(&a, base, "rewrite", &stale, &e), 0);
+	assert_int_equal(vj_rundir_record(&a, "cgroup", "cpu vmjail/x"), 0);
+	assert_int_equal(vj_rundir_record(&a, "socket", "/run/x.sock"), 0);
+	assert_int_equal(vj_rundir_withdraw(&a, "cgroup", "cpu vmjail/x"), 0);
+	assert_int_equal(vj_rundir_record(&a, "vmm", "42"), 0);
+	assert_int_equal(vj_rundir_state_foreach(&a, collect, seen), 0);
+	assert_string_equal(seen, "socket=/run/x.sock;vmm=42;");
+	assert_int_equal(vj_rundir_release(&a), 0);
+}
+
 static void records_are_single_lines(void **state)
 {
 	struct vj_rundir a;
@@ -224,6 +244,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_withdrawn_record_is_the_newest_of_its_kind_and_value,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_record_after_a_withdrawal_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_are_single_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_run_dir_others_can_write_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_bad_id_is_refused_before_touching_the_disk, setup,
