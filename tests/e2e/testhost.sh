@@ -127,8 +127,7 @@ testhost_watch() {
 # that spins moves, a halted one does not), its local APIC (an interrupt
 # waiting in IRR behind one in service that was never acknowledged, a
 # timer left unarmed) and the code at its RIP. Bounded: a QEMU that does
-# not answer (stopped, as testhost-watchdog.sh makes it) leaves the file
-# short.
+# not answer leaves the file short.
 testhost_frozen_state() {
 	local out=$TESTHOST_RUN/frozen.log size
 	timeout 8 cat "$TESTHOST_RUN/monitor.out" >"$out" 2>/dev/null &
@@ -144,7 +143,9 @@ testhost_frozen_state() {
 	size=$(stat -c %s "$TESTHOST_RUN/control.log")
 	echo nmi | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
 	sleep 12
-	echo "@@ after an NMI: control.log grew by $(($(stat -c %s "$TESTHOST_RUN/control.log") - size)) bytes" >>"$out"
+	# (after the monitor's last prompt, which ends no line)
+	printf '\n@@ after an NMI: control.log grew by %d bytes\n' \
+		$(($(stat -c %s "$TESTHOST_RUN/control.log") - size)) >>"$out"
 	tail -c 600 "$TESTHOST_RUN/control.log" >>"$out"
 }
 
