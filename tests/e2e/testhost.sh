@@ -123,17 +123,18 @@ testhost_watch() {
 }
 
 # testhost_frozen_state: what QEMU's monitor says of the frozen test host's
-# CPU, into RUN_DIR/frozen.log: its registers twice, 2 s apart (a CPU
-# that spins moves, a halted one does not), its local APIC (an interrupt
-# waiting in IRR behind one in service that was never acknowledged, a
-# timer left unarmed) and the code at its RIP. Bounded: a QEMU that does
-# not answer leaves the file short.
+# CPU, into RUN_DIR/frozen.log: whether QEMU runs it at all (a VM QEMU
+# paused, say on an internal error, stops its clocks too), its registers
+# twice, 2 s apart (a CPU that spins moves, a halted one does not), its
+# local APIC (an interrupt waiting in IRR behind one in service that was
+# never acknowledged, a timer left unarmed) and the code at its RIP.
+# Bounded: a QEMU that does not answer leaves the file short.
 testhost_frozen_state() {
 	local out=$TESTHOST_RUN/frozen.log size
 	timeout 8 cat "$TESTHOST_RUN/monitor.out" >"$out" 2>/dev/null &
 	local reader=$!
 	{
-		printf 'info registers\ninfo lapic\nx/8i $pc\ninfo pic\n'
+		printf 'info status\ninfo registers\ninfo lapic\nx/8i $pc\ninfo pic\n'
 		sleep 2
 		printf 'info registers\n'
 	} | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
@@ -156,7 +157,7 @@ testhost_console_tail() {
 	tail -n "${1:-40}" "$TESTHOST_RUN/console.log" | tr -d '\r' | sed 's/^/    console| /'
 	# The monitor's answers, less its echo of the commands.
 	[ -s "$TESTHOST_RUN/frozen.log" ] &&
-		grep -aE '^(RIP|EIP|CR0|EFER)=|^(LVTT|Timer|ISR|IRR|APR)|HLT=|^@@ after|^@@E2E' \
+		grep -aE '^VM status|^(RIP|EIP|CR0|EFER)=|^(LVTT|Timer|ISR|IRR|APR)|HLT=|^@@ after|^@@E2E' \
 			"$TESTHOST_RUN/frozen.log" | sed 's/^/    frozen| /'
 	[ -s "$TESTHOST_RUN/qemu.log" ] && sed 's/^/    qemu| /' "$TESTHOST_RUN/qemu.log"
 	return 0
