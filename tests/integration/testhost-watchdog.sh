@@ -3,9 +3,9 @@
 # that stops making progress is a failure with its reason and the tail of
 # its console, and the run ends, instead of hanging the suite or passing.
 # A test host whose CPU QEMU's monitor stopped stands in for a frozen one
-# (QEMU itself still answers, as it did in the freezes seen: an emulated
-# CPU halted with nothing to wake it), and the watchdog's record of the
-# frozen CPU's state is checked too.
+# (QEMU itself still answers, as it did in the freeze looked at: idle,
+# its emulated CPU not running), and the watchdog's record of the frozen
+# CPU's state is checked too.
 # needs: none
 # builds: e2e-image
 # timeout: 600
@@ -55,11 +55,12 @@ if grep -q "test host console (last 40 lines" "$out" && [ -f "$RUN/console.log" 
 else
 	fail "its console's tail is printed and the whole console kept" "$(head -c 600 "$out")"
 fi
-if grep -q "^RIP=" "$RUN/frozen.log" 2>/dev/null && grep -q "^LVTT" "$RUN/frozen.log" &&
-	grep -q "^@@ after an NMI: control.log grew by 0 bytes" "$RUN/frozen.log"; then
-	pass "the frozen CPU's registers and local APIC are kept, and an NMI did not wake it"
+if grep -aq "^RIP=" "$RUN/frozen.log" 2>/dev/null && grep -aq "^LVTT" "$RUN/frozen.log" &&
+	grep -aq "^VM status: paused" "$RUN/frozen.log" &&
+	grep -aq "^@@ after an NMI: control.log grew by 0 bytes" "$RUN/frozen.log"; then
+	pass "the frozen VM's status, CPU registers and local APIC are kept, and an NMI did not wake it"
 else
-	fail "the frozen CPU's registers and local APIC are kept, and an NMI did not wake it" \
+	fail "the frozen VM's status, CPU registers and local APIC are kept, and an NMI did not wake it" \
 		"$(head -c 600 "$RUN/frozen.log" 2>&1)"
 fi
 if [ -z "$left" ]; then
