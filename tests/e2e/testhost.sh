@@ -18,7 +18,9 @@
 #    host moves onto its tmpfs), and tmpfs files.
 # Ports: ttyS0 the kernel console, ttyS1 the control lines the test host
 # writes ("@@E2E TAG ..."), ttyS2 and ttyS3 the stdout and stderr of a
-# command run by nested.sh.
+# command run by nested.sh. QEMU's monitor is on two FIFOs in the run
+# directory (monitor.in, monitor.out): a frozen test host's CPU and local
+# APIC are read there before it is stopped (testhost_frozen_state).
 TESTHOST_QEMU=qemu-system-x86_64
 TESTHOST_MACHINE=(-accel tcg -cpu "qemu64,+svm,+npt" -smp 1 -m 3072)
 # The test host writes "@@E2E ALIVE" every TESTHOST_HEARTBEAT seconds; one
@@ -46,12 +48,15 @@ testhost_usable() {
 testhost_start() {
 	local run=$1 kernel=$2 initrd=$3 append=$4 f
 	for f in console control out err; do : >"$run/$f.log"; done
+	rm -f "$run/monitor.in" "$run/monitor.out" "$run/frozen.log"
+	mkfifo "$run/monitor.in" "$run/monitor.out"
 	# GNU timeout runs QEMU in a process group of its own: ^C does not
 	# reach it, so the EXIT trap below stops it.
 	timeout -k 5 "${TESTHOST_LIMIT:-3600}" $TESTHOST_QEMU "${TESTHOST_MACHINE[@]}" \
 		-nodefaults -display none -no-reboot \
 		-serial "file:$run/console.log" -serial "file:$run/control.log" \
 		-serial "file:$run/out.log" -serial "file:$run/err.log" \
+		-monitor "pipe:$run/monitor" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet e2e_heartbeat=$TESTHOST_HEARTBEAT $append" \
 		>"$run/qemu.log" 2>&1 </dev/null &
@@ -101,6 +106,7 @@ testhost_watch() {
 		# line it is booting, which TESTHOST_BOOT_TIMEOUT bounds.
 		if [ -n "$last" ] && [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
 			TESTHOST_ENDED="was killed: frozen, nothing from it (not even its heartbeat) for ${TESTHOST_FROZEN} s"
+			testhost_frozen_state
 		elif [ "$TESTHOST_NOW" -ge "$TESTHOST_DEADLINE" ]; then
 			TESTHOST_ENDED="was killed: ${TESTHOST_LATE:-it overran its time}"
 		fi
@@ -116,11 +122,43 @@ testhost_watch() {
 	exec {fd}<&-
 }
 
+# testhost_frozen_state: what QEMU's monitor says of the frozen test host's
+# CPU, into RUN_DIR/frozen.log: whether QEMU runs it at all (a VM QEMU
+# paused, say on an internal error, stops its clocks too), its registers
+# twice, 2 s apart (a CPU that spins moves, a halted one does not), its
+# local APIC (an interrupt waiting in IRR behind one in service that was
+# never acknowledged, a timer left unarmed) and the code at its RIP.
+# Bounded: a QEMU that does not answer leaves the file short.
+testhost_frozen_state() {
+	local out=$TESTHOST_RUN/frozen.log size
+	timeout 8 cat "$TESTHOST_RUN/monitor.out" >"$out" 2>/dev/null &
+	local reader=$!
+	{
+		printf 'info status\ninfo registers\ninfo lapic\nx/8i $pc\ninfo pic\n'
+		sleep 2
+		printf 'info registers\n'
+	} | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
+	wait $reader
+	# An NMI wakes a CPU whatever masks its interrupts: one that speaks
+	# again after it was waiting for a wake-up that never came.
+	size=$(stat -c %s "$TESTHOST_RUN/control.log")
+	echo nmi | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
+	sleep 12
+	# (after the monitor's last prompt, which ends no line)
+	printf '\n@@ after an NMI: control.log grew by %d bytes\n' \
+		$(($(stat -c %s "$TESTHOST_RUN/control.log") - size)) >>"$out"
+	tail -c 600 "$TESTHOST_RUN/control.log" >>"$out"
+}
+
 # testhost_console_tail [N]: the last N lines of the test host's console
 # and QEMU's own messages, indented; the whole console stays in RUN_DIR.
 testhost_console_tail() {
 	echo "test host console (last ${1:-40} lines; all of it in $TESTHOST_RUN/console.log):"
 	tail -n "${1:-40}" "$TESTHOST_RUN/console.log" | tr -d '\r' | sed 's/^/    console| /'
+	# The monitor's answers, less its echo of the commands.
+	[ -s "$TESTHOST_RUN/frozen.log" ] &&
+		grep -aE '^VM status|^(RIP|EIP|CR0|EFER)=|^(LVTT|Timer|ISR|IRR|APR)|HLT=|^@@ after|^@@E2E' \
+			"$TESTHOST_RUN/frozen.log" | sed 's/^/    frozen| /'
 	[ -s "$TESTHOST_RUN/qemu.log" ] && sed 's/^/    qemu| /' "$TESTHOST_RUN/qemu.log"
 	return 0
 }

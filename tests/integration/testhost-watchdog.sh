@@ -2,7 +2,10 @@
 # The nested test host's watchdog (tests/e2e/testhost.sh): a test host
 # that stops making progress is a failure with its reason and the tail of
 # its console, and the run ends, instead of hanging the suite or passing.
-# A stopped QEMU stands in for a frozen test host.
+# A test host whose CPU QEMU's monitor stopped stands in for a frozen one
+# (QEMU itself still answers, as it did in the freeze looked at: idle,
+# its emulated CPU not running), and the watchdog's record of the frozen
+# CPU's state is checked too.
 # needs: none
 # builds: e2e-image
 # timeout: 600
@@ -32,7 +35,7 @@ if [ -z "$qemu" ]; then
 	kill $runner 2>/dev/null
 	finish; exit
 fi
-kill -STOP "$qemu"
+echo stop >"$RUN/monitor.in"
 for _ in $(seq 600); do
 	kill -0 $runner 2>/dev/null || break
 	sleep 0.2
@@ -51,6 +54,14 @@ if grep -q "test host console (last 40 lines" "$out" && [ -f "$RUN/console.log" 
 	pass "its console's tail is printed and the whole console kept"
 else
 	fail "its console's tail is printed and the whole console kept" "$(head -c 600 "$out")"
+fi
+if grep -aq "^RIP=" "$RUN/frozen.log" 2>/dev/null && grep -aq "^LVTT" "$RUN/frozen.log" &&
+	grep -aq "^VM status: paused" "$RUN/frozen.log" &&
+	grep -aq "^@@ after an NMI: control.log grew by 0 bytes" "$RUN/frozen.log"; then
+	pass "the frozen VM's status, CPU registers and local APIC are kept, and an NMI did not wake it"
+else
+	fail "the frozen VM's status, CPU registers and local APIC are kept, and an NMI did not wake it" \
+		"$(head -c 600 "$RUN/frozen.log" 2>&1)"
 fi
 if [ -z "$left" ]; then
 	pass "no QEMU is left running"
