@@ -800,7 +800,8 @@ static void info_fields(const struct sandbox *sb, struct vj_jw *w)
 	vj_jw_bool(w, l->detach);
 }
 
-static int write_info(struct sandbox *sb, struct vj_err *e)
+/* sandbox.json from info_fields(): 0 or -errno. */
+static int write_info_only(struct sandbox *sb)
 {
 	struct vj_jw w;
 	int r;
@@ -813,6 +814,13 @@ static int write_info(struct sandbox *sb, struct vj_err *e)
 	if (r == 0)
 		r = vj_info_write(sb->rd.dirfd, &w, sb->owner);
 	vj_jw_free(&w);
+	return r;
+}
+
+static int write_info(struct sandbox *sb, struct vj_err *e)
+{
+	int r = write_info_only(sb);
+
 	if (r == 0)
 		r = vj_status_write(sb->rd.dirfd, vj_sandbox_state_name(VJ_SB_RUNNING), -1,
 				    sb->owner);
@@ -1294,22 +1302,6 @@ static void farewell(struct sandbox *sb, int status)
 		vj_supervisor_event(&s, "exited", "status", status);
 	vj_supervisor_event(&s, "cleanup-done", NULL, 0);
 	vj_ctl_server_finish(&sb->ctl);
-}
-
-static int write_info_only(struct sandbox *sb)
-{
-	struct vj_jw w;
-	int r;
-
-	vj_jw_init(&w, 1u << 20);
-	vj_jw_object_begin(&w);
-	info_fields(sb, &w);
-	vj_jw_object_end(&w);
-	r = vj_jw_finish(&w);
-	if (r == 0)
-		r = vj_info_write(sb->rd.dirfd, &w, sb->owner);
-	vj_jw_free(&w);
-	return r;
 }
 
 /*
