@@ -173,6 +173,11 @@ struct vj_vm_config {
 
 	enum vj_seccomp_mode seccomp;
 	bool timing; /* print start-up timestamps on stderr */
+	/* Set by a launcher that returns as soon as the guest has ended (its
+	 * background teardown, jailer/README.md "Teardown"): the VMM lets go
+	 * of stdout and stderr before the VM's teardown, so that a reader of
+	 * them sees EOF then. Never set otherwise: a VMM keeps its stdio. */
+	bool release_stdio;
 	/* fd: the launcher's control channel (common/vmm_ctl.h), a
 	 * SOCK_SEQPACKET socket; -1: none (standalone without --control-fd). */
 	struct vj_file control;

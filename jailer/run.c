@@ -600,6 +600,20 @@ static int open_control(struct sandbox *sb, struct vj_err *e)
  * 10. go: the child builds the rest of the jail (jail.c) and execs the
  *     VMM; its end of the socket closes on exec, or carries its error.
  */
+/*
+ * Whether this run's teardown may finish behind its caller: the host
+ * file's choice, for a foreground `vmjail run` only. A detached
+ * sandbox's launcher is nobody's to wait for anyway; vmjail-runc's state
+ * machine and a received guest keep the exact order they document; host
+ * ids given by hand stay held until the teardown ends, and the next run
+ * given the same ones would find them taken.
+ */
+static bool teardown_behind(const struct vj_launch *l)
+{
+	return l->host.teardown == VJ_TEARDOWN_BACKGROUND && !l->detach && !l->oci &&
+	       !l->migrate_from[0] && !l->host_ids_given;
+}
+
 static int start(struct sandbox *sb, struct vj_err *e)
 {
 	const struct vj_launch *l = sb->l;
@@ -621,6 +635,9 @@ static int start(struct sandbox *sb, struct vj_err *e)
 	stamp(sb, PHASE_NETNS);
 	if ((r = vj_resources_open(&sb->res, l, &sb->rd, e)) < 0 || (r = open_control(sb, e)) < 0)
 		return r;
+	/* A launcher that returns before the VM's teardown needs the VMM to
+	 * let go of the caller's stdio first. */
+	sb->res.cfg.release_stdio = teardown_behind(l);
 	if (l->from_snapshot[0] &&
 	    (r = vj_resources_restore(&sb->res, l->from_snapshot, sb->snap.state_fd,
 				      sb->snap.memory_fd, e)) < 0)
@@ -1165,20 +1182,6 @@ static int first_writable_drive(const struct vj_vm_config *vm)
 		if (!vm->drives[i].read_only)
 			return (int)i;
 	return -1;
-}
-
-/*
- * Whether this run's teardown may finish behind its caller: the host
- * file's choice, for a foreground `vmjail run` only. A detached
- * sandbox's launcher is nobody's to wait for anyway; vmjail-runc's state
- * machine and a received guest keep the exact order they document; host
- * ids given by hand stay held until the teardown ends, and the next run
- * given the same ones would find them taken.
- */
-static bool teardown_behind(const struct vj_launch *l)
-{
-	return l->host.teardown == VJ_TEARDOWN_BACKGROUND && !l->detach && !l->oci &&
-	       !l->migrate_from[0] && !l->host_ids_given;
 }
 
 static int supervise(struct sandbox *sb, int sigfd, struct vj_err *e)

@@ -720,18 +720,21 @@ static int run(struct vmm *m)
 /*
  * The guest is over and everything it wrote is out (run() flushed the
  * console): the launcher learns the status before the VM's teardown,
- * which in KVM waits for kernel threads and grace periods. Its caller's
- * stdout and stderr are let go first, so that a reader of them sees EOF
- * as soon as the launcher returns; with --timing stderr stays for the
- * teardown's figure.
+ * which in KVM waits for kernel threads and grace periods. Where the
+ * launcher returns then (release_stdio), its caller's stdout and stderr
+ * are let go first, so that a reader of them sees EOF as soon as the
+ * launcher returns; with --timing stderr stays for the teardown's
+ * figure.
  */
 static void report_end(struct vmm *m, int status)
 {
 	if (m->control.fd < 0)
 		return;
-	close(STDOUT_FILENO);
-	if (!m->cfg.timing)
-		close(STDERR_FILENO);
+	if (m->cfg.release_stdio) {
+		close(STDOUT_FILENO);
+		if (!m->cfg.timing)
+			close(STDERR_FILENO);
+	}
 	vj_control_ended(&m->control, status);
 }
 

@@ -21,7 +21,8 @@ through() {
 	if [ "$RC" = "$want" ] && { [ -z "$line" ] || grep -q -- "$line" <<<"$OUT"; }; then
 		pass "$sc under the enforcing filters: status $want${line:+, '$line'}"
 	else
-		fail "$sc under the enforcing filters" "status $RC (want $want): ${ERR:0:300}"
+		fail "$sc under the enforcing filters" \
+			"status $RC (want $want): ${ERR:0:300}; stdout: ${OUT: -300}"
 	fi
 }
 
