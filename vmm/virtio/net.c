@@ -286,8 +286,8 @@ static bool ask_announce(struct vj_net *n)
 	return true;
 }
 
-/* The next round in gap_ms; a timer that cannot be armed only costs the
- * later rounds. */
+/* The timer's next expiry in gap_ms; a timer that cannot be armed only
+ * costs the later rounds. */
 static void arm_announce(struct vj_net *n)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = n->announce_gap_ms / 1000,
@@ -296,7 +296,7 @@ static void arm_announce(struct vj_net *n)
 
 	if (timerfd_settime(n->announce_fd, 0, &its, NULL) < 0) {
 		vj_debug("%s: announce timer: %s", n->vdev.name, strerror(errno));
-		n->announce_left = 0;
+		n->announce_left = n->announce_tries = 0;
 	}
 }
 
@@ -307,28 +307,45 @@ bool vj_net_announce(struct vj_net *n)
 	vj_virtio_lock(&n->vdev);
 	asked = ask_announce(n);
 	n->announce_left = asked && n->announce_fd >= 0 ? VJ_NET_ANNOUNCE_ROUNDS - 1 : 0;
+	n->announce_tries = n->announce_left ? VJ_NET_ANNOUNCE_TRIES : 0;
 	n->announce_gap_ms = VJ_NET_ANNOUNCE_GAP_MS;
-	if (n->announce_left)
+	if (n->announce_tries)
 		arm_announce(n);
 	vj_virtio_unlock(&n->vdev);
 	return asked;
 }
 
+/*
+ * A round follows the guest's acknowledgement of the one before, so that
+ * each is a request of its own: a driver that has not yet run the last
+ * one would take two requests as one. Until then the same request is
+ * raised again (its interrupt may have been missed); the timer's expiries
+ * are bounded (tries), their gaps doubling.
+ */
 void vj_net_announce_round(struct vj_net *n)
 {
 	uint64_t expired;
+	bool pending;
 
 	/* Drained whatever it says: a reset may have cancelled the rounds. */
 	if (read(n->announce_fd, &expired, sizeof(expired)) < 0 && errno != EAGAIN)
 		vj_debug("%s: announce timer: %s", n->vdev.name, strerror(errno));
 	vj_virtio_lock(&n->vdev);
-	if (n->announce_left && ask_announce(n)) {
-		n->announce_left--;
-		n->announce_gap_ms *= 2;
-		if (n->announce_left)
-			arm_announce(n);
+	pending = n->config.status & VIRTIO_NET_S_ANNOUNCE;
+	if (!n->announce_tries || (!pending && !n->announce_left) ||
+	    !vj_virtio_running(&n->vdev) || !announce_negotiated(&n->vdev)) {
+		n->announce_left = n->announce_tries = 0;
 	} else {
-		n->announce_left = 0;
+		n->announce_tries--;
+		if (pending) {
+			vj_virtio_config_changed(&n->vdev, true);
+		} else {
+			ask_announce(n);
+			n->announce_left--;
+		}
+		n->announce_gap_ms *= 2;
+		if (n->announce_tries)
+			arm_announce(n);
 	}
 	vj_virtio_unlock(&n->vdev);
 }
@@ -359,7 +376,7 @@ static void net_reset(struct vj_virtio_dev *d)
 	 * a request to announce that it never acknowledged, and its rounds
 	 * to come (their timer finds none left). */
 	n->frame_len = 0;
-	n->announce_left = 0;
+	n->announce_left = n->announce_tries = 0;
 	if (n->config.status & VIRTIO_NET_S_ANNOUNCE) {
 		n->config.status = VIRTIO_NET_S_LINK_UP;
 		vj_virtio_config_changed(d, false);

@@ -38,12 +38,15 @@
 #define VJ_NET_TXQ 1
 #define VJ_NET_CTRLQ 2
 #define VJ_NET_NQUEUES 3
-/* A move's announce is asked this many times, the first at once and the
- * next ones VJ_NET_ANNOUNCE_GAP_MS, then twice that, later: one frame
- * may be lost, or go out before a switch's port is up, and a driver
- * that did not acknowledge is asked again. */
+/* A move's announce is asked this many times, the first at once, each
+ * next one once the guest acknowledged the last and the timer expired
+ * (VJ_NET_ANNOUNCE_GAP_MS, then doubling): one frame may be lost, or go
+ * out before a switch's port is up. A request not yet acknowledged when
+ * the timer expires is raised again. At most VJ_NET_ANNOUNCE_TRIES
+ * expiries (some 25 s). */
 #define VJ_NET_ANNOUNCE_ROUNDS 3
 #define VJ_NET_ANNOUNCE_GAP_MS 100
+#define VJ_NET_ANNOUNCE_TRIES 8
 
 struct vj_vm;
 
@@ -70,9 +73,11 @@ struct vj_net {
 	 * the snapshot was taken (vj_net_restore_mac). */
 	bool mac_kept;
 	/* The announce's later rounds: their timer (-1 in a VMM that never
-	 * announces), how many are left and the next one's delay. */
+	 * announces), how many are left, the timer's expiries left and its
+	 * next delay. */
 	int announce_fd;
 	unsigned announce_left;
+	unsigned announce_tries;
 	unsigned announce_gap_ms;
 	struct vj_loop_handler announce_h;
 	struct vj_chain chain;
