@@ -70,7 +70,7 @@ void vj_launch_options_usage(FILE *out)
 		"                        vCPUs, memory and devices must be the source's\n"
 		"  --insecure            with tcp: a non-loopback address (no encryption, no\n"
 		"                        authentication: prefer ssh and stdio)\n"
-"  --teardown wait|background   return once the sandbox is gone, or once the\n"
+		"  --teardown wait|background   return once the sandbox is gone, or once the\n"
 		"                        workload's status and output are delivered, its\n"
 		"                        teardown finishing behind (default: the host\n"
 		"                        file's teardown, else wait)\n"
@@ -121,13 +121,17 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 	case OPT_INSECURE:
 		l->insecure = true;
 		return 0;
-	case OPT_TEARDOWN:
-		if (strcmp(v, "wait") && strcmp(v, "background"))
-			return vj_fail(e, -EINVAL, "--teardown: \"%s\" is neither wait nor background",
-				       v);
-		l->host.teardown = strcmp(v, "wait") ? VJ_TEARDOWN_BACKGROUND : VJ_TEARDOWN_WAIT;
-		l->teardown_given = true;
-		return 0;
+	case OPT_TEARDOWN: {
+		/* The host file's names for its teardown key (policy.h). */
+		static const char *const names[] = VJ_TEARDOWN_NAMES;
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(v, names[i])) {
+				l->host.teardown = (enum vj_teardown)i;
+				l->teardown_given = true;
+				return 0;
+			}
+		return vj_fail(e, -EINVAL, "--teardown: \"%s\" is neither wait nor background", v);
+	}
 	}
 	return vj_fail(e, -EINVAL, "internal: unhandled option %d", opt);
 }
