@@ -135,6 +135,16 @@ static int cmd_run(const char *host_path, int argc, char **argv, uint64_t start_
 		vj_policy_free(&l.policy);
 		return VJ_LAUNCH_FAILED;
 	}
+	/* Nothing of the caller's but its stdio past this point (the host
+	 * file and the policy, which may be a caller's pipe, are read): no
+	 * VM takes an inherited descriptor, and a copy kept here, or in a
+	 * background teardown's process, would hold a reader of it from its
+	 * end of file until the sandbox is gone. */
+	if (close_range(STDERR_FILENO + 1, ~0u, 0) < 0) {
+		vj_error("run: close the caller's descriptors: %s", strerror(errno));
+		vj_policy_free(&l.policy);
+		return VJ_LAUNCH_FAILED;
+	}
 	/* Before a byte of the stream: the guest writes to the same image
 	 * here as on its source, so it must be storage both hosts share. */
 	if (l.migrate_from[0] && (r = vj_host_local_writable_drive(&l.host, &l.policy.vm)) >= 0) {

@@ -73,6 +73,16 @@ expect "... which a VMM killed hard still ends; then the run goes ahead (7)" rc_
 expect "... after the old VMM was gone" wait_gone "${VMM_PID:-0}" 1
 expect "... and nothing of either is left" settled
 
+# The same through a descriptor past stdio: neither the launcher nor its
+# teardown keeps a copy of the caller's descriptors.
+OUT=$("${PROBE_RUN[@]}" "${BG[@]}" --id td-fd3 -- end-linger 42,8000 \
+	3>&1 >"$JAIL_TMP/fd3.out" 2>&1)
+RC=$?
+VMM_PID=$(vmm_of td-fd3)
+expect "a reader of the caller's fd 3 sees EOF as the launcher returns (42)" rc_is 42
+expect "... the VMM is still exiting then" alive "${VMM_PID:-0}"
+expect "... and nothing of it is left once its teardown ends" settled
+
 # A VMM that dies without reporting its end: the pidfd says so, as ever.
 "${PROBE_RUN[@]}" "${BG[@]}" --id td-killed -- wait >"$JAIL_TMP/killed.out" 2>&1 &
 pid=$!
