@@ -1,9 +1,13 @@
 #include "migration_stream.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const frame_names[] = {
@@ -57,32 +61,69 @@ static uint32_t frame_crc(struct vj_mig_frame_header h, const void *p, size_t le
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int write_all(int fd, struct iovec *iov, int n)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* w bytes of iov[0..*n) are written: the rest stays in iov. */
+static struct iovec *advance(struct iovec *iov, int *n, size_t w)
+{
+	while (*n > 0 && w >= iov->iov_len) {
+		w -= iov->iov_len;
+		iov++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		iov->iov_base = (uint8_t *)iov->iov_base + w;
+		iov->iov_len -= w;
+	}
+	return iov;
+}
+
+/*
+ * deadline_ns: CLOCK_MONOTONIC, 0 for none. With one, the stream must be
+ * a socket: each send takes only what fits (MSG_DONTWAIT) and poll waits
+ * for room until the deadline, so that a peer that takes a trickle
+ * cannot keep the writer past it. Without, blocking writes.
+ */
+static int write_all(int fd, struct iovec *iov, int n, uint64_t deadline_ns)
 {
 	while (n > 0) {
-		ssize_t w = writev(fd, iov, n);
+		const uint64_t now = deadline_ns ? mono_ns() : 0;
+		ssize_t w;
+		if (deadline_ns && now >= deadline_ns)
+			return -ETIMEDOUT;
+		if (deadline_ns) {
+			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+			w = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			w = writev(fd, iov, n);
+		}
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && deadline_ns && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			const uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+			if (poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
 		if (w < 0)
 			return -errno;
 		if (w == 0)
 			return -EIO;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		iov = advance(iov, &n, (size_t)w);
 	}
 	return 0;
 }
 
 /* A header, what its CRC covers, and what follows uncovered. */
 static int send_frame(int fd, uint32_t type, const void *covered, size_t clen, const void *rest,
-		      size_t rlen)
+		      size_t rlen, uint64_t deadline_ns)
 {
 	struct vj_mig_frame_header h = { .magic = VJ_MIG_FRAME_MAGIC, .type = type,
 					 .length = clen + rlen };
@@ -95,19 +136,31 @@ static int send_frame(int fd, uint32_t type, const void *covered, size_t clen, c
 		iov[n++] = (struct iovec){ (void *)covered, clen };
 	if (rlen)
 		iov[n++] = (struct iovec){ (void *)rest, rlen };
-	return write_all(fd, iov, n);
+	return write_all(fd, iov, n, deadline_ns);
+}
+
+int vj_mig_send_until(int fd, uint32_t type, const void *payload, size_t len,
+		      uint64_t deadline_ns)
+{
+	return send_frame(fd, type, payload, len, NULL, 0, deadline_ns);
 }
 
 int vj_mig_send(int fd, uint32_t type, const void *payload, size_t len)
 {
-	return send_frame(fd, type, payload, len, NULL, 0);
+	return vj_mig_send_until(fd, type, payload, len, 0);
+}
+
+int vj_mig_send_run_until(int fd, const struct vj_mig_run *run, const void *data,
+			  uint64_t deadline_ns)
+{
+	size_t len = run->flags & VJ_MIG_RUN_ZERO ? 0 : (size_t)run->npages * VJ_MIG_PAGE;
+
+	return send_frame(fd, VJ_MIG_MEMORY, run, sizeof(*run), data, len, deadline_ns);
 }
 
 int vj_mig_send_run(int fd, const struct vj_mig_run *run, const void *data)
 {
-	size_t len = run->flags & VJ_MIG_RUN_ZERO ? 0 : (size_t)run->npages * VJ_MIG_PAGE;
-
-	return send_frame(fd, VJ_MIG_MEMORY, run, sizeof(*run), data, len);
+	return vj_mig_send_run_until(fd, run, data, 0);
 }
 
 int vj_mig_send_reason(int fd, uint32_t type, const char *reason)

@@ -116,6 +116,13 @@ int vj_mig_send(int fd, uint32_t type, const void *payload, size_t len);
 /* A MEMORY frame: the run and, unless it is a zero run, npages pages
  * from data. */
 int vj_mig_send_run(int fd, const struct vj_mig_run *run, const void *data);
+/* The same on a socket, never blocked past deadline_ns (CLOCK_MONOTONIC;
+ * 0: none, and any stream): -ETIMEDOUT when the frame is not all written
+ * by then. */
+int vj_mig_send_until(int fd, uint32_t type, const void *payload, size_t len,
+		      uint64_t deadline_ns);
+int vj_mig_send_run_until(int fd, const struct vj_mig_run *run, const void *data,
+			  uint64_t deadline_ns);
 int vj_mig_send_reason(int fd, uint32_t type, const char *reason);
 
 void vj_mig_hello_init(struct vj_mig_hello *h, const struct vj_snapshot_cpu *cpu,

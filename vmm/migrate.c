@@ -34,6 +34,13 @@
  * that stalls (a peer that stops reading but does not hang up) fails the
  * migration like one that breaks, instead of holding the guest in it. */
 #define SEND_STALL_S 30 /* send_error() says it */
+/* How long the paused guest's last pages and its state may take to go:
+ * four times what the link's measured rate says, at least this. A
+ * destination that takes bytes, but only a trickle, would otherwise hold
+ * the guest paused for as long as it likes; SEND_STALL_S bounds only a
+ * link that takes nothing. */
+#define PAUSED_SEND_MIN_S 30
+#define PAUSED_SEND_MARGIN 4
 
 static uint64_t words(uint64_t nbits)
 {
@@ -140,7 +147,8 @@ static int send_pages(struct vj_migration *m, uint32_t round, uint64_t first, ui
 		if (!zero || round > 0) {
 			struct vj_mig_run run = { .round = round, .flags = zero ? VJ_MIG_RUN_ZERO : 0,
 						  .first_page = at, .npages = (uint32_t)len };
-			if ((r = vj_mig_send_run(m->fd, &run, base + at * VJ_MIG_PAGE)) < 0)
+			if ((r = vj_mig_send_run_until(m->fd, &run, base + at * VJ_MIG_PAGE,
+							 m->deadline_ns)) < 0)
 				return r;
 			m->out.bytes += sizeof(struct vj_mig_frame_header) + sizeof(run) +
 					(zero ? 0 : len * VJ_MIG_PAGE);
@@ -279,6 +287,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 		pages = vj_bitmap_count(m->dirty, m->npages);
 		/* What is left goes in the pause: stop when it fits the
 		 * downtime at the rate the link has shown, or at the limit. */
+		m->rate = rate;
 		if (estimate_ns(pages, rate) <= m->params.max_downtime_ns)
 			return 0;
 		if (*round + 1 >= m->params.max_rounds) {
@@ -305,6 +314,7 @@ static int precopy(struct vj_migration *m, uint32_t *round)
 static int stop_and_copy(struct vj_migration *m, uint32_t round)
 {
 	struct vj_mig_frame f;
+	uint64_t pages, budget_ns;
 	int r;
 
 	if ((r = harvest(m)) < 0) {
@@ -313,8 +323,21 @@ static int stop_and_copy(struct vj_migration *m, uint32_t round)
 	}
 	for (uint64_t w = 0; w < words(m->npages); w++)
 		m->dirty[w] |= m->dev_all[w];
+	pages = vj_bitmap_count(m->dirty, m->npages);
+	budget_ns = PAUSED_SEND_MARGIN *
+		    estimate_ns(pages + m->state_len / VJ_MIG_PAGE + 1, m->rate);
+	if (budget_ns < PAUSED_SEND_MIN_S * 1000000000ull)
+		budget_ns = PAUSED_SEND_MIN_S * 1000000000ull;
+	m->deadline_ns = m->pause_ns + budget_ns;
 	if ((r = send_dirty(m, round, &m->out.pages[round])) < 0 ||
-	    (r = vj_mig_send(m->fd, VJ_MIG_STATE, m->state, m->state_len)) < 0) {
+	    (r = vj_mig_send_until(m->fd, VJ_MIG_STATE, m->state, m->state_len,
+				   m->deadline_ns)) < 0) {
+		if (r == -ETIMEDOUT) {
+			m->send_timed_out = true;
+			fail(m, "the destination took the paused guest's last %llu dirty pages and "
+			     "its state too slowly: not all sent %llu s into the pause",
+			     (unsigned long long)pages, (unsigned long long)(budget_ns / 1000000000ull));
+		}
 		fail(m, "sending to the destination: %s", send_error(r));
 		return r;
 	}
@@ -457,10 +480,11 @@ static void *thread_main(void *arg)
 		r = migrate(m);
 		if (r < 0) {
 			/* The destination discards what it has; it may be gone.
-			 * A link that took nothing for SEND_STALL_S would keep
+			 * A link that took nothing for SEND_STALL_S, or too
+			 * little by the paused sends' deadline, would keep
 			 * ABORT as long again: the stream's end (free_run) says
 			 * it instead. */
-			if (r != -EAGAIN && r != -EWOULDBLOCK)
+			if (r != -EAGAIN && r != -EWOULDBLOCK && !m->send_timed_out)
 				(void)vj_mig_send_reason(m->fd, VJ_MIG_ABORT, m->out.reason);
 			if (m->drives_released)
 				retake_drives(m);
@@ -660,6 +684,9 @@ int vj_migration_start(struct vj_migration *m, int fd, const struct vj_vmm_migra
 	m->result = 0;
 	m->pause_err = 0;
 	m->state = NULL;
+	m->rate = 0;
+	m->deadline_ns = 0;
+	m->send_timed_out = false;
 	m->t0_ns = now_ns();
 	/* The devices mark their writes from here on, before the guest's
 	 * logging starts: nothing written after round 0 read a page is

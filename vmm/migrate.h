@@ -55,6 +55,9 @@ struct vj_migration {
 	int fd;
 	struct vj_vmm_migrate params;
 	uint64_t t0_ns, pause_ns;
+	double rate;          /* the link's, bytes per ns, as the pre-copy measured it */
+	uint64_t deadline_ns; /* of the paused sends (PAUSED_SEND_MIN_S); 0 before */
+	bool send_timed_out;  /* they missed it */
 	uint64_t npages;
 	uint64_t *dirty;   /* pages to send in the next round */
 	uint64_t *slot_bm; /* KVM_GET_DIRTY_LOG's buffer, one slot at a time */

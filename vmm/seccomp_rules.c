@@ -258,8 +258,11 @@ static const struct vj_seccomp_rule migrate_rules[] = {
 	IOCTL(KVM_SET_USER_MEMORY_REGION),
 	IOCTL(KVM_GET_DIRTY_LOG), /* the pages the guest wrote since the last call */
 	ALLOW(writev),     /* frames down the stream */
+	/* the paused guest's last frames, never blocked past their deadline */
+	ALLOW_IF(sendmsg, "sendmsg MSG_DONTWAIT|MSG_NOSIGNAL",
+		 EQ(2, MSG_DONTWAIT | MSG_NOSIGNAL)),
 	ALLOW(read),       /* the destination's replies */
-	/* waiting for a reply on the one stream, bounded */
+	/* waiting for a reply on the one stream, or for room in it, bounded */
 	ALLOW_IF(poll, "poll one fd", EQ(1, 1)),
 	ALLOW(write),      /* waking the VMM thread (eventfd) */
 	/* the writable drives' handover on shared storage (vmm/MIGRATION.md):

@@ -8,7 +8,7 @@
  * wrote). Prints "ok NAME" / "FAIL NAME: why" per finding and "info NAME
  * VALUE" per figure, for vmm-migrate.sh.
  *
- *   vmm-migrate VMM GUEST count|dirty|kill|stall|refuse|rw|ro|shared|contended
+ *   vmm-migrate VMM GUEST count|dirty|kill|stall|trickle|refuse|rw|ro|shared|contended
  *               [ROUNDS [DOWNTIME_MS [MEMORY [KIB_S]]]]
  *
  * VMM_MIGRATE_DIRTY_RATE=N in the environment makes the dirty guest
@@ -24,7 +24,13 @@
  * rounds go on: the source reports the failure and counts on. stall: the
  * destination is stopped (SIGSTOP) instead, a link that takes nothing and
  * does not hang up: the source gives up after 30 s without a byte taken
- * and counts on. refuse:
+ * and counts on. trickle: the link carries the pre-copy at KIB_S, then,
+ * from the pause on (the first MEMORY run of round 1, the count guest's
+ * paused round, or STATE), 2 KiB every 10 s, and the source's socket
+ * buffer is as small as the kernel allows: the destination takes bytes,
+ * never nothing for 30 s, but too few; the source gives up once the
+ * paused sends' deadline has passed, resumes its guest and counts on.
+ * refuse:
  * the destination has other memory and refuses before any memory: the
  * source counts on, the destination ends with status 9 and one line.
  * rw: the source has the writable drive $VMM_MIGRATE_DRIVE, and its
@@ -59,6 +65,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "migration_stream.h"
 #include "vmm_ctl.h"
 
 #define LINE_MS 20000
@@ -209,13 +216,61 @@ static pid_t lock_waiter(const char *path, int *ready)
 	return pid;
 }
 
+/* The source's frames as they go by, for trickle: `paused` from the first
+ * frame the source sends paused on (a MEMORY run of round 1 or later, or
+ * STATE). Headers are taken byte by byte, payloads skipped. */
+struct frame_watch {
+	uint8_t buf[sizeof(struct vj_mig_frame_header) + sizeof(uint32_t)];
+	size_t have;
+	uint64_t skip;
+	bool paused;
+};
+
+static void watch_frames(struct frame_watch *w, const uint8_t *p, size_t n)
+{
+	const size_t hl = sizeof(struct vj_mig_frame_header);
+	struct vj_mig_frame_header h;
+	uint32_t round;
+
+	while (n > 0 && !w->paused) {
+		if (w->skip > 0) {
+			size_t k = n < w->skip ? n : (size_t)w->skip;
+			p += k;
+			n -= k;
+			w->skip -= k;
+			continue;
+		}
+		w->buf[w->have++] = *p++;
+		n--;
+		if (w->have < hl)
+			continue;
+		memcpy(&h, w->buf, hl);
+		if (h.type == VJ_MIG_MEMORY && w->have < hl + sizeof(round))
+			continue;
+		if (h.type == VJ_MIG_STATE) {
+			w->paused = true;
+			break;
+		}
+		if (h.type == VJ_MIG_MEMORY) {
+			memcpy(&round, w->buf + hl, sizeof(round));
+			w->paused = round >= 1;
+			w->skip = h.length - sizeof(round);
+		} else {
+			w->skip = h.length;
+		}
+		w->have = 0;
+	}
+}
+
 /* A link of kib_s KiB/s from a to b (and unpaced back), in a child
- * process that ends when either side does. */
-static pid_t relay(int a, int b, int other, long kib_s)
+ * process that ends when either side does; with trickle, 2 KiB every
+ * 10 s once the source's frames are the pause's. */
+static pid_t relay(int a, int b, int other, long kib_s, bool trickle)
 {
 	pid_t pid = fork();
 	char buf[16384];
 	long long t0, sent = 0;
+	struct frame_watch watch = { 0 };
 
 	if (pid != 0)
 		return pid;
@@ -229,9 +284,17 @@ static pid_t relay(int a, int b, int other, long kib_s)
 			ssize_t n, w;
 			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			n = read(p[i].fd, buf, i == 0 ? sizeof(buf) : sizeof(buf));
+			n = read(p[i].fd, buf, trickle && i == 0 ? 2048 : sizeof(buf));
 			if (n <= 0)
 				_exit(0);
+			/* Once the source has hung up, the rest goes at once: the
+			 * destination's end is then the stream's, not the trickle's. */
+			if (i == 0 && trickle && watch.paused && (p[0].revents & POLLHUP))
+				trickle = false;
+			if (i == 0 && trickle && watch.paused)
+				sleep(10);
+			else if (i == 0 && trickle)
+				watch_frames(&watch, (const uint8_t *)buf, (size_t)n);
 			for (ssize_t off = 0; off < n; off += w) {
 				w = write(p[1 - i].fd, buf + off, (size_t)(n - off));
 				if (w <= 0)
@@ -370,7 +433,7 @@ int main(int argc, char **argv)
 	char cmdline[64];
 	struct vj_vmm_migrate params = { .max_downtime_ns = 300000000ull, .max_rounds = 30 };
 	struct vj_vmm_ctl_msg reply = { 0 }, ev = { 0 };
-	bool dirty, kill_dst, stall, refuse, rw, ro, shared, contended;
+	bool dirty, kill_dst, stall, trickle, refuse, rw, ro, shared, contended;
 	const char *image = NULL;
 	pid_t waiter = 0;
 	int waiter_ready = -1;
@@ -398,6 +461,7 @@ int main(int argc, char **argv)
 	dirty = !strcmp(mode, "dirty") || !strcmp(mode, "kill") || !strcmp(mode, "stall");
 	kill_dst = !strcmp(mode, "kill");
 	stall = !strcmp(mode, "stall");
+	trickle = !strcmp(mode, "trickle");
 	refuse = !strcmp(mode, "refuse");
 	rw = !strcmp(mode, "rw");
 	ro = !strcmp(mode, "ro");
@@ -469,7 +533,11 @@ int main(int argc, char **argv)
 			perror("vmm-migrate: socketpair");
 			return 2;
 		}
-		link = relay(lp[1], sp[0], lp[0], kib_s);
+		/* As small as it goes: what the source sends must reach the
+		 * relay, not wait in the kernel, for the trickle to hold it. */
+		if (trickle && setsockopt(lp[0], SOL_SOCKET, SO_SNDBUF, &(int){ 1 }, sizeof(int)) < 0)
+			perror("vmm-migrate: SO_SNDBUF");
+		link = relay(lp[1], sp[0], lp[0], kib_s, trickle);
 		close(lp[1]);
 		close(sp[0]);
 		sp[0] = lp[0];
@@ -535,8 +603,12 @@ int main(int argc, char **argv)
 		waitpid(src.pid, &st, 0);
 		return driver_failed;
 	}
-	if (kill_dst || stall || refuse) {
+	if (kill_dst || stall || trickle || refuse) {
 		finding(ev.status < 0, "the migration fails", "status %d", ev.status);
+		if (trickle)
+			finding(strstr(ev.data.migration.reason, "too slowly") != NULL,
+				"the source says the paused sends missed their deadline", "\"%s\"",
+				ev.data.migration.reason);
 		printf("info reason %s\n", ev.data.migration.reason);
 		if (stall) {
 			finding(strstr(ev.data.migration.reason, "took nothing for 30 s") != NULL,

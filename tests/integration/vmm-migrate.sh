@@ -4,8 +4,9 @@
 # with the test guest counting in memory: the count continues on the
 # destination with no reset; a guest that dirties 16 MiB as fast as it can
 # converges through the round limit, and no page it wrote is stale on the
-# destination; a destination killed or stopped mid-stream, or refusing
-# another configuration, leaves the source counting on; a writable local drive is
+# destination; a destination killed or stopped mid-stream, taking only a
+# trickle once the guest is paused, or refusing another configuration,
+# leaves the source counting on; a writable local drive is
 # refused, a read-only image migrates, a shared writable one hands its
 # lock over (or keeps its guest paused when another took it). The figures (total time,
 # downtime, bytes, rounds, pages per round) are printed as INFO lines.
@@ -46,6 +47,10 @@ drive "vmm-migrate killed destination" "$VMM" "$GUEST" kill 28 1 32M 4096
 # The same link, its destination stopped: it takes nothing and does not
 # hang up; the source gives up after 30 s.
 drive "vmm-migrate stalled destination" "$VMM" "$GUEST" stall 28 1 32M 4096
+# The same link, 2 KiB every 10 s from the pause on: the destination
+# takes bytes, but too few; the source gives up at the paused sends'
+# deadline (30 s at least) and resumes its guest.
+drive "vmm-migrate trickling destination" "$VMM" "$GUEST" trickle 30 300 32M 4096
 drive "vmm-migrate refused" "$VMM" "$GUEST" refuse
 # A writable local drive is refused; a read-only image migrates.
 work=$(mktemp -d /tmp/vjmig.XXXXXX)

@@ -1,11 +1,15 @@
 /* The live migration stream (common/migration_stream.c): every frame
  * reads back as written, a damaged or truncated stream is refused with a
  * line naming what is wrong, a HELLO is checked against the reader's VM,
- * and dirty bitmaps are walked run by run. */
+ * a send with a deadline ends by it, and dirty bitmaps are walked run by
+ * run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -212,6 +216,54 @@ static void a_truncated_stream_is_refused(void **state)
 	close(fd);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A frame larger than the socket's buffer: with nobody reading, a send
+ * with a deadline gives up at it instead of blocking in the kernel; with
+ * a reader, it goes in parts (sendmsg takes what fits) and arrives whole. */
+static void a_send_with_a_deadline_ends_by_it(void **state)
+{
+	static uint8_t pages[64 * VJ_MIG_PAGE];
+	const struct vj_mig_run run = { .round = 1, .first_page = 0, .npages = 64 };
+	int sp[2], status;
+	pid_t pid;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pages); i++)
+		pages[i] = (uint8_t)(i * 7 + i / VJ_MIG_PAGE);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(vj_mig_send_run_until(sp[0], &run, pages, mono_ns() + 50000000), -ETIMEDOUT);
+	close(sp[0]);
+	close(sp[1]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static uint8_t got[sizeof(pages)];
+		struct vj_mig_frame f;
+		struct vj_err e = { 0 };
+		close(sp[0]);
+		_exit(vj_mig_read_frame(sp[1], "the source", &f, &e) == 0 && f.type == VJ_MIG_MEMORY &&
+				      f.data_len == sizeof(got) &&
+				      vj_mig_read_full(sp[1], got, sizeof(got)) == 0 &&
+				      !memcmp(got, pages, sizeof(got))
+			      ? 0
+			      : 1);
+	}
+	close(sp[1]);
+	assert_int_equal(vj_mig_send_run_until(sp[0], &run, pages, mono_ns() + 60000000000ull), 0);
+	close(sp[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A MEMORY frame whose run says other than its length, or is malformed. */
 static void a_run_that_lies_about_its_size_is_refused(void **state)
 {
@@ -407,6 +459,7 @@ int main(void)
 		cmocka_unit_test(a_corrupt_frame_is_refused_with_its_reason),
 		cmocka_unit_test(a_frame_too_long_is_refused_before_it_is_read),
 		cmocka_unit_test(a_truncated_stream_is_refused),
+		cmocka_unit_test(a_send_with_a_deadline_ends_by_it),
 		cmocka_unit_test(a_run_that_lies_about_its_size_is_refused),
 		cmocka_unit_test(a_run_outside_guest_ram_is_refused),
 		cmocka_unit_test(a_hello_that_does_not_fit_is_refused_with_both_values),
