@@ -1388,15 +1388,22 @@ xrun() {
 	} >>"$LOG"
 }
 
-# wait_file FILE TEXT: FILE has a line TEXT within 30 s.
+# wait_file FILE TEXT: FILE has a line TEXT within 30 s. One look decides
+# each turn: a second look after the loop could see the file changed
+# (truncated by the writer's redirection) and report a wait that never
+# happened. FILE must not hold a line TEXT from an earlier writer: the
+# caller removes it before starting the one it waits for.
 wait_file() {
-	local i=0
-	while [ $i -lt 300 ] && ! grep -qx "$2" "$1" 2>/dev/null; do
+	local i=0 t0 t1
+	read -r t0 _ </proc/uptime
+	while [ $i -lt 300 ]; do
+		grep -qx "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	grep -qx "$2" "$1" 2>/dev/null && return 0
-	WHY="$1 has no line \"$2\" after 30 s: $(head -c 200 "$1" 2>/dev/null)"
+	read -r t1 _ </proc/uptime
+	t1=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	WHY="$1 has no line \"$2\" after $t1 s: $(head -c 200 "$1" 2>/dev/null)"
 	return 1
 }
 
@@ -1454,22 +1461,27 @@ scenario_exec() {
 	expect "exec: two at once, each with its own output and status" \
 		test "$RC:$?:$(cat /tmp/c1.out):$(cat /tmp/c2.out)" = "0:0:2:2"
 
+	# Each background exec writes a file of its own, removed first: its
+	# redirection truncates it only once its shell runs, and till then a
+	# wait would find the line an earlier exec wrote there.
+	rm -f /tmp/k7.out
 	$VJ_CTL exec e2e-exec -- sh -c 'trap "echo got-term; exit 7" TERM; echo up
-		while :; do sleep 0.1; done' >/tmp/k.out 2>>"$LOG" &
+		while :; do sleep 0.1; done' >/tmp/k7.out 2>>"$LOG" &
 	pid=$!
-	expect "exec: a long process runs" wait_file /tmp/k.out up
+	expect "exec: a long process runs" wait_file /tmp/k7.out up
 	kill -TERM $pid
 	wait $pid
 	RC=$?
-	cat /tmp/k.out >>"$LOG"
-	expect "exec: SIGTERM to vmjail exec reaches the process" file_is /tmp/k.out "up
+	cat /tmp/k7.out >>"$LOG"
+	expect "exec: SIGTERM to vmjail exec reaches the process" file_is /tmp/k7.out "up
 got-term"
 	expect "exec: ... and vmjail exec exits with its status" vj_status_is 7 "the trap's exit 7"
 
+	rm -f /tmp/k8.out
 	$VJ_CTL exec e2e-exec -- sh -c 'trap "" TERM INT; echo up
-		while :; do sleep 0.1; done' >/tmp/k.out 2>>"$LOG" &
+		while :; do sleep 0.1; done' >/tmp/k8.out 2>>"$LOG" &
 	pid=$!
-	expect "exec: a process that ignores SIGTERM runs" wait_file /tmp/k.out up
+	expect "exec: a process that ignores SIGTERM runs" wait_file /tmp/k8.out up
 	kill -TERM $pid
 	sleep 1
 	kill -TERM $pid
@@ -1493,15 +1505,16 @@ got-term"
 		sh -c "test $RC = 125 && test \$(wc -l </tmp/x.err) = 1"
 
 	# The workload's end ends every process of the guest, execs too.
-	$VJ_CTL exec e2e-exec -- sh -c 'echo up; exec sleep 1000' >/tmp/k.out 2>/tmp/k.err &
+	rm -f /tmp/k9.out /tmp/k9.err
+	$VJ_CTL exec e2e-exec -- sh -c 'echo up; exec sleep 1000' >/tmp/k9.out 2>/tmp/k9.err &
 	pid=$!
-	expect "exec: a long process runs" wait_file /tmp/k.out up
+	expect "exec: a long process runs" wait_file /tmp/k9.out up
 	$VJ_CTL kill e2e-exec KILL >>"$LOG" 2>&1
 	wait $pid
 	RC=$?
-	cat /tmp/k.err >>"$LOG"
+	cat /tmp/k9.err >>"$LOG"
 	expect "exec: the workload's end ends it: 137 and one line" \
-		sh -c "test $RC = 137 && test \$(wc -l </tmp/k.err) = 1 && grep -q ended /tmp/k.err"
+		sh -c "test $RC = 137 && test \$(wc -l </tmp/k9.err) = 1 && grep -q ended /tmp/k9.err"
 	wait_status e2e-exec
 	expect "the workload's status is 137 in wait" vj_status_is 137 "128+SIGKILL"
 	xrun /tmp/x.out /tmp/x.err e2e-exec -- true
