@@ -119,7 +119,8 @@ firmware() {
 	die "QEMU firmware $1 is in none of $QEMU_FIRMWARE_DIRS"
 }
 
-is_elf() { [ "$(head -c 4 "$1" 2>/dev/null)" = $'\x7fELF' ]; }
+# (cmp, not $(head -c 4): firmware starts with NUL bytes, which bash warns of)
+is_elf() { cmp -s -n 4 "$1" <(printf '\177ELF'); }
 
 # libs FILE...: adds the shared libraries of every ELF program among FILEs.
 libs() {
