@@ -29,10 +29,12 @@ PKGS="bash dash coreutils debianutils grep sed mawk findutils procps iproute2
 	util-linux mount diffutils hostname kmod psmisc erofs-utils e2fsprogs"
 # Names the packages leave to update-alternatives.
 ALTERNATIVES="/usr/bin/awk /usr/bin/nawk"
-QEMU_PKGS="qemu-system-x86"
-QEMU_FILES="/usr/bin/qemu-system-x86_64 /usr/share/qemu/bios-microvm.bin
-	/usr/share/qemu/pvh.bin /usr/share/qemu/linuxboot_dma.bin
-	/usr/share/qemu/kvmvapic.bin"
+QEMU_PKGS="qemu-system-x86 seabios"
+# The firmware microvm loads, each from the first directory of QEMU's
+# search path that has it: QEMU 10 (bookworm-backports) takes
+# bios-microvm.bin from seabios, 7.2 from its own directory.
+QEMU_FIRMWARE="bios-microvm.bin pvh.bin linuxboot_dma.bin kvmvapic.bin"
+QEMU_FIRMWARE_DIRS="/usr/share/qemu /usr/share/seabios"
 
 part=${1:-}
 shift || true
@@ -108,7 +110,17 @@ add() {
 	fi
 }
 
-is_elf() { [ "$(head -c 4 "$1" 2>/dev/null)" = $'\x7fELF' ]; }
+# firmware NAME: where QEMU finds firmware NAME on this host.
+firmware() {
+	local d
+	for d in $QEMU_FIRMWARE_DIRS; do
+		[ -e "$d/$1" ] && { echo "$d/$1"; return 0; }
+	done
+	die "QEMU firmware $1 is in none of $QEMU_FIRMWARE_DIRS"
+}
+
+# (cmp, not $(head -c 4): firmware starts with NUL bytes, which bash warns of)
+is_elf() { cmp -s -n 4 "$1" <(printf '\177ELF'); }
 
 # libs FILE...: adds the shared libraries of every ELF program among FILEs.
 libs() {
@@ -134,7 +146,11 @@ userland() {
 	done
 	for f in $ALTERNATIVES; do add "$f"; done
 	if [ $qemu = 1 ]; then
-		for f in $QEMU_FILES; do add "$f"; done
+		add /usr/bin/qemu-system-x86_64
+		for f in $QEMU_FIRMWARE; do
+			f=$(firmware "$f") || exit 1
+			add "$f"
+		done
 		if f=$(command -v lkvm); then add "$f"; fi
 	fi
 	for f in /etc/passwd /etc/group; do add "$f"; done

@@ -67,5 +67,6 @@ e2e-image: deps-e2e kernel e2e-guest-initramfs initramfs e2e-ext4 e2e-images bin
 e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)
 
-INTEGRATION_TESTS += $(E2E_RUN) $(TOP)/tests/integration/testhost-watchdog.sh
+INTEGRATION_TESTS += $(E2E_RUN) $(TOP)/tests/integration/testhost-watchdog.sh \
+	$(TOP)/tests/integration/e2e-freeze-retry.sh
 TEST_DEPS += e2e-image

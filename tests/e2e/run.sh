@@ -5,7 +5,9 @@
 # reporting on its second serial port. This script turns those reports
 # into PASS:/FAIL:/SKIP: lines (tests/lib.sh), one per check, and stops a
 # test host that overruns a scenario's timeout (plus GRACE seconds) or
-# freezes.
+# freezes. A freeze is QEMU's (tests/README.md), not a result: during a
+# scenario that failed nothing, the test host boots again, once for that
+# scenario, and runs it and those not begun (an INFO line says so).
 #
 # env: BUILD (default build), E2E_VERBOSE=1 sends every scenario's log
 # back, not only failing ones (E2E_VERBOSE=NAME: that scenario's), E2E_ONLY=NAME[,NAME...] runs only those
@@ -46,11 +48,27 @@ done
 
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 
-declare -A begun checks
-total=$TESTHOST_BOOT_TIMEOUT
-while read -r name timeout; do
-	[ -n "$name" ] && total=$((total + timeout + GRACE))
-done <<<"$E2E_SCENARIOS"
+declare -A begun checks failed_in reported retried
+# budget NAME,...: seconds the test host may take for those scenarios.
+budget() {
+	local name timeout total=$TESTHOST_BOOT_TIMEOUT
+	while read -r name timeout; do
+		[ -n "$name" ] && total=$((total + timeout + GRACE))
+	done < <(e2e_selected "$1")
+	echo $total
+}
+
+# A scenario's PASS lines are held until it ends: a test host that
+# freezes during it (QEMU's fault, not a result) boots again and runs it
+# again, and each check is reported once. A FAIL is reported at once,
+# with what the scenario passed before it, and that scenario is never run
+# again.
+held=()
+flush() {
+	local l
+	for l in "${held[@]}"; do pass "$l"; done
+	held=()
+}
 
 cur="" cur_timeout="" done=0
 on_line() {
@@ -62,14 +80,22 @@ on_line() {
 		TESTHOST_DEADLINE=$((TESTHOST_NOW + GRACE * 1000)) ;;
 	SETUP) fail "e2e test host set-up" "$sc $rest" ;;
 	BEGIN)
-		cur=$sc cur_timeout=$rest begun[$sc]=1 checks[$sc]=0
+		cur=$sc cur_timeout=$rest begun[$sc]=1 checks[$sc]=0 held=()
 		TESTHOST_LATE="scenario $sc overran its timeout (${rest}s + ${GRACE}s grace)"
 		TESTHOST_DEADLINE=$((TESTHOST_NOW + (rest + GRACE) * 1000)) ;;
-	PASS) pass "e2e $sc: $rest"; checks[$sc]=$((${checks[$sc]:-0} + 1)) ;;
-	FAIL) fail "e2e $sc: $rest"; checks[$sc]=$((${checks[$sc]:-0} + 1)) ;;
+	PASS)
+		checks[$sc]=$((${checks[$sc]:-0} + 1))
+		# (a scenario a restarted test host runs again only to set
+		# itself up, testhost-kvm, was reported already)
+		[ -n "${reported[$sc]:-}" ] || held+=("e2e $sc: $rest") ;;
+	FAIL)
+		flush
+		fail "e2e $sc: $rest"; checks[$sc]=$((${checks[$sc]:-0} + 1)) failed_in[$sc]=1 ;;
 	FIGURE) echo "figure: $sc (nested emulation, not hardware): $rest" ;;
 	LOG) echo "    $sc| $rest" ;;
 	END)
+		flush
+		reported[$sc]=1
 		[ "${checks[$sc]:-0}" -gt 0 ] || fail "e2e $sc" "reported no checks"
 		cur=""
 		TESTHOST_LATE="nothing began after scenario $sc"
@@ -81,18 +107,53 @@ on_line() {
 	esac
 }
 
-rm -rf "$RUN"
-mkdir -p "$RUN"
-testhost_now
-start=$TESTHOST_NOW
-TESTHOST_LIMIT=$total
-testhost_start "$RUN" "$E2E/testhost-vmlinuz" "$E2E/testhost.cpio" \
-	"${E2E_VERBOSE:+e2e_verbose=$E2E_VERBOSE}${E2E_ONLY:+ e2e_only=$E2E_ONLY}"
-testhost_watch on_line
+# boot NAME,...: one test host running those scenarios.
+boot() {
+	rm -rf "$RUN"
+	mkdir -p "$RUN"
+	testhost_now
+	start=$TESTHOST_NOW
+	TESTHOST_LIMIT=$(budget "$1")
+	testhost_start "$RUN" "$E2E/testhost-vmlinuz" "$E2E/testhost.cpio" \
+		"${E2E_VERBOSE:+e2e_verbose=$E2E_VERBOSE}${1:+ e2e_only=$1}"
+	testhost_watch on_line
+}
+
+list=${E2E_ONLY:-}
+freezes=0
+rm -rf "$RUN".freeze*
+while :; do
+	boot "$list"
+	# A freeze during a scenario that failed nothing yet: once per
+	# scenario, the test host boots again for it and those not begun,
+	# after testhost-kvm, which loads the KVM modules.
+	if [ $done = 0 ] && [ -n "$cur" ] && [ -z "${failed_in[$cur]:-}" ] &&
+		[ -z "${retried[$cur]:-}" ] && [ "${TESTHOST_ENDED#was killed: frozen}" != "$TESTHOST_ENDED" ]; then
+		freezes=$((freezes + 1))
+		retried[$cur]=1
+		rm -rf "$RUN.freeze$freezes"
+		mv "$RUN" "$RUN.freeze$freezes"
+		echo "INFO: e2e: the test host froze during $cur (freeze $freezes of this run;" \
+			"$(grep -aE '^VM status|HLT=|^IRR|^@@ after an NMI' "$RUN.freeze$freezes/frozen.log" |
+				sed 's/ *$//; s/^RIP=\([0-9a-f]*\).*\(HLT=[01]\)/RIP=\1 \2/' | paste -sd';' | tr -s ' \t' ' ');" \
+			"all of it in $RUN.freeze$freezes): QEMU's fault, not a result; booting it again" \
+			"for $cur and the scenarios not begun"
+		list=$(e2e_selected "${E2E_ONLY:-}" | while read -r name timeout; do
+			{ [ "$name" = testhost-kvm ] || [ "$name" = "$cur" ] || [ -z "${begun[$name]:-}" ]; } &&
+				echo "$name"
+		done | paste -sd,)
+		unset "begun[$cur]"
+		cur="" done=0 held=()
+		continue
+	fi
+	break
+done
+[ $freezes = 0 ] || echo "figure: e2e test host freezes this run (each scenario run again once): $freezes"
 
 if [ $done = 0 ]; then
+	flush
 	if [ -n "$cur" ]; then
-		fail "e2e $cur" "the test host $TESTHOST_ENDED during it"
+		fail "e2e $cur" "the test host $TESTHOST_ENDED during it${retried[$cur]:+ (the second time for it)}"
 	elif [ ${#begun[@]} -eq 0 ]; then
 		fail "e2e test host" "$TESTHOST_ENDED before running any scenario (QEMU status $TESTHOST_QEMU_STATUS)"
 	fi

@@ -21,8 +21,19 @@
 # command run by nested.sh. QEMU's monitor is on two FIFOs in the run
 # directory (monitor.in, monitor.out): a frozen test host's CPU and local
 # APIC are read there before it is stopped (testhost_frozen_state).
-TESTHOST_QEMU=qemu-system-x86_64
+# VJ_TESTHOST_QEMU names another QEMU binary (say one unpacked from a
+# newer package with `dpkg -x`, to compare without replacing the
+# system's), VJ_TESTHOST_QEMU_DATA its firmware directories (colon-
+# separated, searched before the binary's built-in ones).
+TESTHOST_QEMU=${VJ_TESTHOST_QEMU:-qemu-system-x86_64}
 TESTHOST_MACHINE=(-accel tcg -cpu "qemu64,+svm,+npt" -smp 1 -m 3072)
+if [ -n "${VJ_TESTHOST_QEMU_DATA:-}" ]; then
+	IFS=: read -ra _testhost_dirs <<<"$VJ_TESTHOST_QEMU_DATA"
+	for _testhost_dir in "${_testhost_dirs[@]}"; do
+		TESTHOST_MACHINE+=(-L "$_testhost_dir")
+	done
+	unset _testhost_dirs _testhost_dir
+fi
 # The test host writes "@@E2E ALIVE" every TESTHOST_HEARTBEAT seconds; one
 # that writes nothing at all for TESTHOST_FROZEN seconds once up has frozen (seen:
 # test hosts that stopped making progress after 20-40 minutes of running
@@ -48,7 +59,7 @@ testhost_usable() {
 testhost_start() {
 	local run=$1 kernel=$2 initrd=$3 append=$4 f
 	for f in console control out err; do : >"$run/$f.log"; done
-	rm -f "$run/monitor.in" "$run/monitor.out" "$run/frozen.log"
+	rm -f "$run/monitor.in" "$run/monitor.out" "$run/frozen.log" "$run/frozen.vmstate.gz"
 	mkfifo "$run/monitor.in" "$run/monitor.out"
 	# GNU timeout runs QEMU in a process group of its own: ^C does not
 	# reach it, so the EXIT trap below stops it.
@@ -127,7 +138,13 @@ testhost_watch() {
 # paused, say on an internal error, stops its clocks too), its registers
 # twice, 2 s apart (a CPU that spins moves, a halted one does not), its
 # local APIC (an interrupt waiting in IRR behind one in service that was
-# never acknowledged, a timer left unarmed) and the code at its RIP.
+# never acknowledged, a timer left unarmed) and the code at its RIP; then
+# whether an NMI wakes it, its registers again (a delivered NMI moves RIP
+# off the halt), and last the whole machine state as QEMU migrates it,
+# into RUN_DIR/frozen.vmstate.gz: the only place that shows the CPU's
+# hflags2 (GIF, the NMI and virtual-interrupt masks) and pending
+# interrupt_request, which decide whether a halted CPU wakes (read it
+# with scripts/analyze-migration.py of the same QEMU's source).
 # Bounded: a QEMU that does not answer leaves the file short.
 testhost_frozen_state() {
 	local out=$TESTHOST_RUN/frozen.log size
@@ -148,6 +165,35 @@ testhost_frozen_state() {
 	printf '\n@@ after an NMI: control.log grew by %d bytes\n' \
 		$(($(stat -c %s "$TESTHOST_RUN/control.log") - size)) >>"$out"
 	tail -c 600 "$TESTHOST_RUN/control.log" >>"$out"
+	printf '\n@@ registers after the NMI:\n' >>"$out"
+	testhost_monitor 4 'info registers' >>"$out"
+	# A migration pauses the VM at its end: it is stopped anyway. Only a
+	# finished stream gets the final name (the .part of one cut short is
+	# unlinked, so its late mv finds nothing).
+	local dump=$TESTHOST_RUN/frozen.vmstate.gz i
+	testhost_monitor 2 "migrate \"exec:gzip -1 >$dump.part && mv $dump.part $dump\"" >/dev/null
+	for ((i = 0; i < 600; i++)); do
+		[ -e "$dump" ] && break
+		sleep 0.2
+	done
+	rm -f "$dump.part"
+	if [ -e "$dump" ]; then
+		printf '\n@@ machine state (hflags2, interrupt_request): %s (%d bytes)\n' \
+			"$dump" "$(stat -c %s "$dump")" >>"$out"
+	else
+		printf '\n@@ machine state: not saved, its migration did not end in 120 s\n' >>"$out"
+	fi
+}
+
+# testhost_monitor SECONDS COMMAND...: sends COMMANDs to the monitor and
+# prints what it answers within SECONDS.
+testhost_monitor() {
+	local secs=$1 reader
+	shift
+	timeout "$secs" cat "$TESTHOST_RUN/monitor.out" 2>/dev/null &
+	reader=$!
+	printf '%s\n' "$@" | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
+	wait $reader
 }
 
 # testhost_console_tail [N]: the last N lines of the test host's console
@@ -157,7 +203,7 @@ testhost_console_tail() {
 	tail -n "${1:-40}" "$TESTHOST_RUN/console.log" | tr -d '\r' | sed 's/^/    console| /'
 	# The monitor's answers, less its echo of the commands.
 	[ -s "$TESTHOST_RUN/frozen.log" ] &&
-		grep -aE '^VM status|^(RIP|EIP|CR0|EFER)=|^(LVTT|Timer|ISR|IRR|APR)|HLT=|^@@ after|^@@E2E' \
+		grep -aE '^VM status|^(RIP|EIP|CR0|EFER)=|^(LVTT|Timer|ISR|IRR|APR)|HLT=|^@@ |^@@E2E' \
 			"$TESTHOST_RUN/frozen.log" | sed 's/^/    frozen| /'
 	[ -s "$TESTHOST_RUN/qemu.log" ] && sed 's/^/    qemu| /' "$TESTHOST_RUN/qemu.log"
 	return 0

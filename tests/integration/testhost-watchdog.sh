@@ -36,7 +36,7 @@ if [ -z "$qemu" ]; then
 	finish; exit
 fi
 echo stop >"$RUN/monitor.in"
-for _ in $(seq 600); do
+for _ in $(seq 1200); do
 	kill -0 $runner 2>/dev/null || break
 	sleep 0.2
 done
@@ -62,6 +62,17 @@ if grep -aq "^RIP=" "$RUN/frozen.log" 2>/dev/null && grep -aq "^LVTT" "$RUN/froz
 else
 	fail "the frozen VM's status, CPU registers and local APIC are kept, and an NMI did not wake it" \
 		"$(head -c 600 "$RUN/frozen.log" 2>&1)"
+fi
+# The registers once more after the NMI, and the machine state QEMU
+# migrates (hflags2 is there only): a gzip of a migration stream, whose
+# first bytes are QEMU's "QEVM".
+if sed -n '/^@@ registers after the NMI/,$p' "$RUN/frozen.log" 2>/dev/null | grep -aq "^RIP=" &&
+	[ "$(gzip -dc "$RUN/frozen.vmstate.gz" 2>/dev/null | head -c 4)" = QEVM ] &&
+	grep -aq "^@@ machine state (hflags2, interrupt_request): $RUN/frozen.vmstate.gz" "$RUN/frozen.log"; then
+	pass "the registers after the NMI and the machine state (QEMU's migration stream) are kept"
+else
+	fail "the registers after the NMI and the machine state (QEMU's migration stream) are kept" \
+		"$(ls -l "$RUN" 2>&1; tail -c 600 "$RUN/frozen.log" 2>&1)"
 fi
 if [ -z "$left" ]; then
 	pass "no QEMU is left running"
