@@ -21,11 +21,7 @@ DEB_PKGS := gcc make libc6-dev pkg-config libseccomp-dev libcap-ng-dev \
 DEB_PKGS_KERNEL := linux-source-6.1 bc flex bison libelf-dev libssl-dev \
 	busybox-static e2fsprogs cpio xz-utils
 # containerd: ctr and the runc v2 shim drive vmjail-runc in the test host.
-DEB_PKGS_E2E := linux-image-cloud-amd64 containerd
-# The test host's QEMU comes from bookworm-backports: bookworm's 7.2 froze
-# nested test hosts (tests/README.md). Not when VJ_TESTHOST_QEMU names one.
-E2E_QEMU_PKG := qemu-system-x86
-E2E_QEMU_MIN := 1:10.0
+DEB_PKGS_E2E := qemu-system-x86 linux-image-cloud-amd64 containerd
 
 CFLAGS_COMMON := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -g -I$(TOP) -I$(TOP)/common
@@ -142,7 +138,6 @@ deps-kernel: deps
 
 deps-e2e: deps-kernel
 	$(Q)$(TOP)/.ci/ensure-packages $(DEB_PKGS_E2E)
-	$(Q)$(if $(VJ_TESTHOST_QEMU),true,$(TOP)/.ci/ensure-backport $(E2E_QEMU_PKG) $(E2E_QEMU_MIN))
 
 # T=NAME[,NAME...] picks tests by name: a unit binary (test_json) or an
 # integration script (jail-control, or jail-control.sh).
