@@ -35,6 +35,10 @@ fi
 
 E2E=$BUILD/tests/e2e
 RUN=$E2E/run
+# QEMU's lost wake-up (testhost.sh) ends a test host as a freeze does, at
+# once: the scenario runs again on a new one, not on one whose clock ran
+# on while it slept.
+TESTHOST_LOST_WAKEUP=stop
 GRACE=30 # slack for emulation, and for a step between scenarios
 
 if ! testhost_usable; then
@@ -134,7 +138,7 @@ while :; do
 		rm -rf "$RUN.freeze$freezes"
 		mv "$RUN" "$RUN.freeze$freezes"
 		echo "INFO: e2e: the test host froze during $cur (freeze $freezes of this run;" \
-			"$(grep -aE '^VM status|HLT=|^IRR|^@@ after an NMI' "$RUN.freeze$freezes/frozen.log" |
+			"$(grep -aE '^VM status|HLT=|^IRR|^@@ (after an NMI|QEMU)' "$RUN.freeze$freezes/frozen.log" |
 				sed 's/ *$//; s/^RIP=\([0-9a-f]*\).*\(HLT=[01]\)/RIP=\1 \2/' | paste -sd';' | tr -s ' \t' ' ');" \
 			"all of it in $RUN.freeze$freezes): QEMU's fault, not a result; booting it again" \
 			"for $cur and the scenarios not begun"

@@ -41,9 +41,13 @@ fi
 TESTHOST_HEARTBEAT=5
 TESTHOST_FROZEN=${TESTHOST_FROZEN:-90}
 # A test host silent for TESTHOST_STALL seconds is looked at once through
-# QEMU's monitor (testhost_wake): halted with interrupts enabled and a
-# vector waiting in its local APIC, twice a second apart, is QEMU's lost
-# wake-up (tests/README.md), not a result, and one key press ends it.
+# QEMU's monitor (testhost_lost_wakeup): halted with interrupts enabled
+# and a vector waiting in its local APIC, twice a second apart, is QEMU's
+# lost wake-up (tests/README.md), not a result. TESTHOST_LOST_WAKEUP says
+# what then: "wake" (the default) gives it one key press, which ends it,
+# and it goes on; "stop" stops it at once as a freeze (e2e/run.sh, which
+# runs the scenario again on a new test host: the test host's clock went
+# on meanwhile, which a step in flight may not survive).
 TESTHOST_STALL=${TESTHOST_STALL:-20}
 TESTHOST_WAKES=0
 # QEMU start to the test host's /init: about 5 s on an idle build host.
@@ -124,9 +128,11 @@ testhost_watch() {
 		if [ -n "$last" ] && [ "$looked" != "$last" ] &&
 			[ $((TESTHOST_NOW - last)) -ge $((TESTHOST_STALL * 1000)) ]; then
 			looked=$last
-			testhost_wake $(((TESTHOST_NOW - last) / 1000))
+			testhost_lost_wakeup $(((TESTHOST_NOW - last) / 1000))
 		fi
-		if [ -n "$last" ] && [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
+		if [ -n "$TESTHOST_ENDED" ]; then
+			: # stopped for a lost wake-up
+		elif [ -n "$last" ] && [ $((TESTHOST_NOW - last)) -ge $((TESTHOST_FROZEN * 1000)) ]; then
 			TESTHOST_ENDED="was killed: frozen, nothing from it (not even its heartbeat) for ${TESTHOST_FROZEN} s"
 			testhost_frozen_state
 		elif [ "$TESTHOST_NOW" -ge "$TESTHOST_DEADLINE" ]; then
@@ -212,21 +218,32 @@ testhost_lost_wakeup_state() {
 	echo "$rip IRR $irr"
 }
 
-# testhost_wake SILENCE: the test host has said nothing for SILENCE s.
-# QEMU's TCG loses a wake-up now and then (tests/README.md: VMRUN's
-# unlocked write to interrupt_request drops the local APIC's request to
-# poll): the CPU then sleeps in HLT with its timer's vector waiting, for
-# good. Seen so twice, a second apart, it gets one key press: the keyboard
-# controller's interrupt makes QEMU poll the local APIC again, and the CPU
-# takes what waits there. An INFO line says so; a test host in any other
-# state is left to the freeze watch.
-testhost_wake() {
+# testhost_lost_wakeup SILENCE: the test host has said nothing for
+# SILENCE s. QEMU's TCG loses a wake-up now and then (tests/README.md:
+# VMRUN's unlocked write to interrupt_request drops the local APIC's
+# request to poll): the CPU then sleeps in HLT with its timer's vector
+# waiting, for good. Seen so twice, a second apart: with
+# TESTHOST_LOST_WAKEUP=stop, TESTHOST_ENDED says so (a freeze, for
+# e2e/run.sh) with the state in RUN_DIR/frozen.log; otherwise one key
+# press (the keyboard controller's interrupt makes QEMU poll the local
+# APIC again, and the CPU takes what waits there) and an INFO line. A
+# test host in any other state is left to the freeze watch.
+testhost_lost_wakeup() {
 	local first second
 	first=$(testhost_lost_wakeup_state)
 	[ -n "$first" ] || return 0
 	sleep 1
 	second=$(testhost_lost_wakeup_state)
 	[ -n "$second" ] && [ "$second" = "$first" ] || return 0
+	if [ "${TESTHOST_LOST_WAKEUP:-wake}" = stop ]; then
+		TESTHOST_ENDED="was killed: frozen by QEMU's lost wake-up, silent for $1 s, halted at ${first% IRR*} with interrupt vector(s) ${first#* IRR } waiting"
+		{
+			testhost_monitor 4 'info status' 'info registers' 'info lapic'
+			printf '\n@@ QEMU'"'"'s lost wake-up: silent for %s s, halted at %s with vector(s) %s waiting, twice a second apart\n' \
+				"$1" "${first% IRR*}" "${first#* IRR }"
+		} >"$TESTHOST_RUN/frozen.log"
+		return 0
+	fi
 	testhost_monitor 2 'sendkey shift' >/dev/null
 	TESTHOST_WAKES=$((TESTHOST_WAKES + 1))
 	echo "INFO: test host: silent for $1 s, halted at ${first% IRR*} with interrupt" \
