@@ -68,5 +68,6 @@ e2e: e2e-image
 	$(Q)BUILD=$(BUILD) $(TOP)/tests/run-suite integration $(E2E_RUN)
 
 INTEGRATION_TESTS += $(E2E_RUN) $(TOP)/tests/integration/testhost-watchdog.sh \
-	$(TOP)/tests/integration/e2e-freeze-retry.sh
+	$(TOP)/tests/integration/e2e-freeze-retry.sh \
+	$(TOP)/tests/integration/testhost-lost-wakeup.sh
 TEST_DEPS += e2e-image
