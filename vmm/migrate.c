@@ -236,9 +236,15 @@ static int ask_pause(struct vj_migration *m)
 	return m->pause_err < 0 ? m->pause_err : m->phase == VJ_MIG_PAUSED ? 0 : -ECANCELED;
 }
 
+/* Saturated at a day: a link measured that slow takes for ever, and the
+ * figure must stay a number the paused sends' deadline can add to. */
+#define ESTIMATE_MAX_NS (86400.0 * 1e9)
+
 static uint64_t estimate_ns(uint64_t pages, double bytes_per_ns)
 {
-	return bytes_per_ns > 0 ? (uint64_t)((double)pages * VJ_MIG_PAGE / bytes_per_ns) : 0;
+	const double ns = bytes_per_ns > 0 ? (double)pages * VJ_MIG_PAGE / bytes_per_ns : 0;
+
+	return (uint64_t)(ns < ESTIMATE_MAX_NS ? ns : ESTIMATE_MAX_NS);
 }
 
 static int precopy(struct vj_migration *m, uint32_t *round)
