@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "migrate_transport.h"
 #include "parse.h"
 
@@ -124,7 +125,7 @@ int vj_launch_option(struct vj_launch *l, int opt, const char *v, struct vj_err 
 	case OPT_TEARDOWN: {
 		/* The host file's names for its teardown key (policy.h). */
 		static const char *const names[] = VJ_TEARDOWN_NAMES;
-		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (unsigned i = 0; i < VJ_ARRAY_SIZE(names); i++)
 			if (!strcmp(v, names[i])) {
 				l->host.teardown = (enum vj_teardown)i;
 				l->teardown_given = true;
