@@ -165,19 +165,15 @@ testhost_watch() {
 # Bounded: a QEMU that does not answer leaves the file short.
 testhost_frozen_state() {
 	local out=$TESTHOST_RUN/frozen.log size
-	timeout 8 cat "$TESTHOST_RUN/monitor.out" >"$out" 2>/dev/null &
-	local reader=$!
 	{
-		printf 'info status\ninfo registers\ninfo lapic\nx/8i $pc\ninfo pic\n'
-		sleep 2
-		printf 'info registers\n'
-	} | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
-	wait $reader
+		testhost_monitor 2 'info status' 'info registers' 'info lapic' 'x/8i $pc' 'info pic'
+		testhost_monitor 3 'info registers'
+	} >"$out"
 	# An NMI wakes a CPU whatever masks its interrupts: one that speaks
 	# again after it was waiting for a wake-up that never came.
 	size=$(stat -c %s "$TESTHOST_RUN/control.log")
-	echo nmi | timeout 5 tee "$TESTHOST_RUN/monitor.in" >/dev/null
-	sleep 12
+	testhost_monitor 1 nmi >/dev/null
+	sleep 11
 	# (after the monitor's last prompt, which ends no line)
 	printf '\n@@ after an NMI: control.log grew by %d bytes\n' \
 		$(($(stat -c %s "$TESTHOST_RUN/control.log") - size)) >>"$out"
